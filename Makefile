@@ -1,0 +1,32 @@
+# The two commands: `make run` serves Jimu with the customer-service app,
+# `make test` runs the whole suite. Both set up .venv themselves.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JIMU := $(BIN)/jimu
+
+.PHONY: run test bench venv clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -e '.[postgres,test,bench]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(JIMU) init-db
+	$(JIMU) import examples/customer_service.json --if-newer
+	$(JIMU) create-user admin --admin --print-login --if-missing
+	$(JIMU) serve --host 127.0.0.1 --port 5000
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite* tests/artifacts
