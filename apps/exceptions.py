@@ -1,0 +1,51 @@
+"""Errors of the app package layer, and the table of semantic error codes.
+
+A package that cannot be read (too big, too deep, not JSON, too new) raises a
+``PackageError`` whose ``code`` names the cause and whose ``errors`` hold that
+one problem; a package that reads but does not validate raises a
+``PackageError`` with code ``package.invalid`` and *every* problem in
+``errors``, each a dict ``{code, message, pointer, ...}``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from engines.errors import JimuError, ValidationErrors
+
+#: semantic codes and the fix each one asks for (documentation and message prefix)
+CODES: dict[str, str] = {
+    "package.duplicate_key": "keys must be unique; rename one of them",
+    "package.unknown_form": "name a form defined in this package, or add that form",
+    "package.unknown_field": "name a field of that form (or a system column), or add the field",
+    "package.unknown_report": "name a report defined in this package, or add that report",
+    "field.reserved_key": "system columns and keys starting with _ are reserved; rename the field",
+    "field.unknown_widget": "use a registered widget type",
+    "field.invalid_config": "fix the widget configuration",
+    "form.unknown_title_field": "set title_field to the key of one of the form's fields",
+    "layout.unknown_field": "place only keys of the form's fields",
+    "layout.duplicate_field": "place each field once",
+    "role.unknown_verb": "use create, read, update or delete",
+    "flow.duplicate_id": "node and edge ids must be unique within a flow; rename one",
+    "flow.dangling_edge": "connect the edge to an existing node id",
+}
+
+
+class PackageError(ValidationErrors):
+    """A package that cannot be loaded; ``errors`` lists every problem found."""
+
+    code = "package.invalid"
+    status = 422
+
+    def __init__(self, errors: list[JimuError] | list[dict], message: str | None = None,
+                 *, code: str | None = None, status: int | None = None):
+        super().__init__(errors, message)
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+    @classmethod
+    def single(cls, code: str, message: str, *, status: int | None = None, **context: Any) -> "PackageError":
+        """One problem that stops loading early (size, depth, syntax, version)."""
+        error = {"code": code, "message": message, **{k: v for k, v in context.items() if v is not None}}
+        return cls([error], message, code=code, status=status)

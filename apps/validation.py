@@ -1,0 +1,412 @@
+"""Validate a whole app package: JSON Schema first, then the cross-references.
+
+Every problem is reported at once as a dict ``{code, message, pointer, ...}``
+where ``pointer`` is an RFC 6901 JSON pointer into the package, so a builder
+or an import screen can show all of them next to the offending definition.
+
+The semantic checks are written to survive a schema-invalid package (a list
+where an object belongs, a missing key): they skip what they cannot read and
+leave the complaint to the schema errors.
+
+Widget types and expressions are checked with the form engine's registry and
+the expression compiler when those are importable; without them the checks
+are skipped, never guessed.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable, Iterator
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+import schemas
+from engines.errors import JimuError
+
+from .exceptions import CODES
+from .migrations import DEFINITION_KINDS
+
+#: columns every record table has; fields may not use these keys, but reports may name them
+SYSTEM_COLUMNS: tuple[str, ...] = ("id", "created_at", "updated_at", "created_by", "updated_by", "row_version")
+#: verbs a role may grant on a form's records
+ROLE_VERBS: tuple[str, ...] = ("create", "read", "update", "delete")
+#: field properties that hold an expression
+FIELD_EXPRESSIONS: tuple[str, ...] = ("visible_if", "required_if", "default_expr", "formula")
+
+_SCHEMA_HINTS = {
+    "required": "add the missing property",
+    "additionalProperties": "remove the property or correct its spelling",
+    "type": "change the value to the expected type",
+    "pattern": "keys are letters, digits, underscores or Chinese characters and do not start with a digit",
+    "const": "use the expected value",
+    "enum": "use one of the allowed values",
+    "maxLength": "shorten the value",
+    "minLength": "give a non-empty value",
+    "uniqueItems": "remove the repeated items",
+}
+_MAX_MESSAGE = 300
+
+Error = dict[str, Any]
+
+
+def pointer(*parts: Any) -> str:
+    """An RFC 6901 JSON pointer from path parts (``~`` and ``/`` escaped)."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def validate_package(data: Any) -> list[Error]:
+    """Every schema and semantic error of a current-format package, schema errors first."""
+    if not isinstance(data, dict):
+        return [{"code": "package.not_object", "pointer": "",
+                 "message": "an app package is a JSON object with format, version and app; "
+                            f"got {type(data).__name__}"}]
+    return schema_errors(data) + semantic_errors(data)
+
+
+# -- JSON Schema ------------------------------------------------------------------------------
+
+def _document_position(data: Any, path: Any) -> tuple[int, ...]:
+    """Where ``path`` sits in ``data``: list indexes and object key positions, for sorting."""
+    position = []
+    for part in path:
+        if isinstance(data, dict):
+            keys = list(data)
+            position.append(keys.index(part) if part in data else len(keys))
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            position.append(part)
+            data = data[part]
+        else:
+            position.append(-1)
+            data = None
+    return tuple(position)
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    """The most telling error under a ``oneOf``/``anyOf``: branches whose type (at the
+    instance) or discriminating ``const`` (at one of its properties) fails are ignored,
+    then the deepest remaining error wins."""
+    if not error.context:
+        return error
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+
+    def mismatched(errors: list[ValidationError]) -> bool:
+        return any((e.validator == "type" and not e.relative_path) or (e.validator == "const" and len(e.relative_path) <= 1)
+                   for e in errors)
+
+    plausible = [e for errors in branches.values() if not mismatched(errors) for e in errors] or list(error.context)
+    deepest = max(len(e.relative_path) for e in plausible)
+    return _leaf(best_match([e for e in plausible if len(e.relative_path) == deepest]))
+
+
+def _schema_error(error: ValidationError) -> Error:
+    leaf = _leaf(error)
+    message = leaf.message if len(leaf.message) <= _MAX_MESSAGE else leaf.message[:_MAX_MESSAGE] + "…"
+    hint = _SCHEMA_HINTS.get(str(leaf.validator))
+    return {"code": f"schema.{leaf.validator}", "pointer": pointer(*leaf.absolute_path),
+            "message": f"{message}; {hint}" if hint else message}
+
+
+def schema_errors(data: dict) -> list[Error]:
+    """Every JSON Schema error, in document order."""
+    found = sorted(schemas.validator("app").iter_errors(data),
+                   key=lambda e: _document_position(data, e.absolute_path))
+    return [_schema_error(e) for e in found]
+
+
+# -- optional engines ---------------------------------------------------------------------
+
+def widget_registry():
+    """The form engine's widget registry, or None while it cannot be imported."""
+    try:
+        from engines.form import WIDGETS
+    except ImportError:
+        return None
+    return WIDGETS
+
+
+def expression_compiler() -> Callable[[str], Any] | None:
+    """The expression language's compiler, or None while it cannot be imported."""
+    try:
+        from engines.expr import compile_expr
+    except ImportError:
+        return None
+    return compile_expr
+
+
+@lru_cache(maxsize=None)
+def _config_validator(widget_cls: type) -> Draft202012Validator:
+    return Draft202012Validator(getattr(widget_cls, "config_schema", None) or {"type": "object"})
+
+
+# -- semantic checks ----------------------------------------------------------------------
+
+def _err(code: str, ptr: str, what: str, **context: Any) -> Error:
+    return {"code": code, "pointer": ptr, "message": f"{what}: {CODES[code]}",
+            **{k: v for k, v in context.items() if v is not None}}
+
+
+def _items(value: Any) -> Iterator[tuple[int, dict]]:
+    """(index, item) for the dict items of a list; anything else yields nothing."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, dict):
+                yield i, item
+
+
+def _keys(items: Any) -> set[str]:
+    return {item["key"] for _, item in _items(items) if isinstance(item.get("key"), str)}
+
+
+def _field_map(fields: Any) -> dict[str, dict]:
+    """Field key → definition (the first one, if a key repeats)."""
+    out: dict[str, dict] = {}
+    for _, field in _items(fields):
+        if isinstance(field.get("key"), str):
+            out.setdefault(field["key"], field)
+    return out
+
+
+def _duplicates(values: Iterator[tuple[str, Any]], code: str, noun: str) -> list[Error]:
+    """An error for every value seen before, pointing at the repeat and naming the first."""
+    first: dict[Any, str] = {}
+    out = []
+    for ptr, value in values:
+        if not isinstance(value, str):
+            continue
+        if value in first:
+            out.append(_err(code, ptr, f"{noun} {value!r} is defined twice (first at {first[value]})",
+                            key=value, first=first[value]))
+        else:
+            first[value] = ptr
+    return out
+
+
+class _Checker:
+    """One pass over a package; collects errors in document order."""
+
+    def __init__(self, data: dict):
+        self.data = data
+        self.errors: list[Error] = []
+        self.widgets = widget_registry()
+        self.compile = expression_compiler()
+        self.forms: dict[str, dict] = {}
+        for _, form in _items(data.get("forms")):
+            if isinstance(form.get("key"), str):
+                self.forms.setdefault(form["key"], form)
+        self.fields = {key: _field_map(form.get("fields")) for key, form in self.forms.items()}
+        self.reports = _keys(data.get("reports"))
+        #: report join aliases in scope (``{"as": "c", "field": "customer"}`` makes ``c.x`` mean ``customer.x``)
+        self.aliases: dict[str, str] = {}
+
+    def run(self) -> list[Error]:
+        for kind in DEFINITION_KINDS:
+            self.errors += _duplicates(((pointer(kind, i, "key"), item.get("key"))
+                                        for i, item in _items(self.data.get(kind))),
+                                       "package.duplicate_key", kind[:-1])
+        for i, form in _items(self.data.get("forms")):
+            self.form(form, pointer("forms", i))
+        for i, role in _items(self.data.get("roles")):
+            self.role(role, pointer("roles", i))
+        for i, flow in _items(self.data.get("flows")):
+            self.flow(flow, pointer("flows", i))
+        for i, rule in _items(self.data.get("rules")):
+            self.form_ref(rule.get("form"), pointer("rules", i, "form"))
+            self.references(rule, pointer("rules", i), rule.get("form"))
+        for i, report in _items(self.data.get("reports")):
+            self.report(report, pointer("reports", i))
+        for i, dashboard in _items(self.data.get("dashboards")):
+            self.references(dashboard, pointer("dashboards", i), None)
+        for i, template in _items(self.data.get("templates")):
+            if template.get("form") is not None:
+                self.form_ref(template.get("form"), pointer("templates", i, "form"))
+        return self.errors
+
+    # -- shared ----------------------------------------------------------------------------
+    def form_ref(self, key: Any, ptr: str) -> bool:
+        if isinstance(key, str) and key not in self.forms:
+            self.errors.append(_err("package.unknown_form", ptr, f"form {key!r} does not exist", form=key))
+            return False
+        return isinstance(key, str)
+
+    def expression(self, text: Any, ptr: str) -> None:
+        if self.compile is None or not isinstance(text, str):
+            return
+        try:
+            self.compile(text)
+        except JimuError as exc:
+            self.errors.append({**exc.to_dict(), "pointer": ptr, "expression": text})
+
+    def field_ref(self, form_key: Any, field: str, ptr: str) -> None:
+        """Check ``field`` against ``form_key``; ``a.b`` follows link ``a`` to its form, or
+        names field ``b`` of sub-table ``a``; a report join alias stands for its link field."""
+        head, dot, rest = field.partition(".")
+        if dot and head in self.aliases:
+            field = f"{self.aliases[head]}.{rest}"
+        if isinstance(form_key, str) and form_key in self.forms:
+            self._field_path(self.fields[form_key], f"form {form_key!r}", field, ptr, form_key)
+
+    def _field_path(self, fields: dict[str, dict], owner: str, path: str, ptr: str, form_key: str) -> None:
+        head, _, rest = path.partition(".")
+        definition = fields.get(head)
+        if definition is None:
+            if head not in SYSTEM_COLUMNS or rest:
+                self.errors.append(_err("package.unknown_field", ptr, f"{owner} has no field {head!r}",
+                                        form=form_key, field=path))
+            return
+        if not rest:
+            return
+        config = definition.get("config") if isinstance(definition.get("config"), dict) else {}
+        if definition.get("widget") == "link" and isinstance(config.get("form"), str):
+            self.field_ref(config["form"], rest, ptr)
+        elif definition.get("widget") == "subtable":
+            self._field_path(_field_map(config.get("fields")), f"sub-table {head!r}", rest, ptr, form_key)
+        else:
+            self.errors.append(_err("package.unknown_field", ptr,
+                                    f"{head!r} of {owner} is neither a link nor a sub-table, so {path!r} "
+                                    "cannot reach into it", form=form_key, field=path))
+
+    def references(self, node: Any, ptr: str, form_key: Any) -> None:
+        """Walk a rule/report/dashboard: ``field`` names a field of the form in scope (a nested
+        ``form`` changes the scope), ``report`` names a report, ``expr`` is an expression."""
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                self.references(item, pointer_join(ptr, i), form_key)
+            return
+        if not isinstance(node, dict):
+            return
+        if node.get("form") != form_key and isinstance(node.get("form"), str):
+            if not self.form_ref(node["form"], pointer_join(ptr, "form")):
+                return
+            form_key = node["form"]
+        if isinstance(node.get("field"), str):
+            self.field_ref(form_key, node["field"], pointer_join(ptr, "field"))
+        if isinstance(node.get("report"), str) and node["report"] not in self.reports:
+            self.errors.append(_err("package.unknown_report", pointer_join(ptr, "report"),
+                                    f"report {node['report']!r} does not exist", report=node["report"]))
+        if "expr" in node:
+            self.expression(node["expr"], pointer_join(ptr, "expr"))
+        for key, value in node.items():
+            if isinstance(value, (dict, list)):
+                self.references(value, pointer_join(ptr, key), form_key)
+
+    # -- forms -----------------------------------------------------------------------------
+    def form(self, form: dict, ptr: str) -> None:
+        self.field_list(form.get("fields"), pointer_join(ptr, "fields"))
+        own = _field_map(form.get("fields"))
+        title = form.get("title_field")
+        if isinstance(title, str) and title not in own:
+            self.errors.append(_err("form.unknown_title_field", pointer_join(ptr, "title_field"),
+                                    f"title_field {title!r} is not a field of this form", field=title))
+        placed: dict[str, str] = {}
+        self.layout(form.get("layout"), pointer_join(ptr, "layout"), own, placed)
+        sample = form.get("sample")
+        if isinstance(sample, dict):
+            for key in sample:
+                if key not in own:
+                    self.errors.append(_err("package.unknown_field", pointer_join(ptr, "sample", key),
+                                            f"sample names {key!r}, which is not a field of this form", field=key))
+
+    def field_list(self, fields: Any, ptr: str) -> None:
+        self.errors += _duplicates(((pointer_join(ptr, i, "key"), f.get("key")) for i, f in _items(fields)),
+                                   "package.duplicate_key", "field")
+        for i, field in _items(fields):
+            self.field(field, pointer_join(ptr, i))
+
+    def field(self, field: dict, ptr: str) -> None:
+        key = field.get("key")
+        if isinstance(key, str) and (key in SYSTEM_COLUMNS or key.startswith("_")):
+            self.errors.append(_err("field.reserved_key", pointer_join(ptr, "key"),
+                                    f"field key {key!r} is reserved", field=key))
+        widget, config = field.get("widget"), field.get("config")
+        config = config if isinstance(config, dict) else {}
+        if isinstance(widget, str) and self.widgets is not None:
+            if widget not in self.widgets:
+                self.errors.append(_err("field.unknown_widget", pointer_join(ptr, "widget"),
+                                        f"widget type {widget!r} is not registered (known: "
+                                        f"{', '.join(self.widgets.types())})", widget=widget))
+            else:
+                for error in _config_validator(self.widgets.get(widget)).iter_errors(config):
+                    self.errors.append(_err("field.invalid_config", pointer_join(ptr, "config", *error.absolute_path),
+                                            f"{widget} configuration: {error.message[:_MAX_MESSAGE]}", widget=widget))
+        if widget == "link" and isinstance(config.get("form"), str):
+            self.form_ref(config["form"], pointer_join(ptr, "config", "form"))
+        if widget == "subtable":
+            self.field_list(config.get("fields"), pointer_join(ptr, "config", "fields"))
+        for name in FIELD_EXPRESSIONS:
+            self.expression(field.get(name), pointer_join(ptr, name))
+
+    def layout(self, items: Any, ptr: str, own: dict, placed: dict[str, str]) -> None:
+        if not isinstance(items, list):
+            return
+        for i, item in enumerate(items):
+            at = pointer_join(ptr, i)
+            if isinstance(item, str):
+                if item not in own:
+                    self.errors.append(_err("layout.unknown_field", at,
+                                            f"layout places {item!r}, which is not a field of this form", field=item))
+                elif item in placed:
+                    self.errors.append(_err("layout.duplicate_field", at,
+                                            f"layout places {item!r} twice (first at {placed[item]})",
+                                            field=item, first=placed[item]))
+                else:
+                    placed[item] = at
+            elif isinstance(item, dict):
+                self.expression(item.get("visible_if"), pointer_join(at, "visible_if"))
+                self.layout(item.get("items"), pointer_join(at, "items"), own, placed)
+                for j, tab in _items(item.get("tabs")):
+                    self.layout(tab.get("items"), pointer_join(at, "tabs", j, "items"), own, placed)
+
+    # -- roles and flows ---------------------------------------------------------------------
+    def role(self, role: dict, ptr: str) -> None:
+        permissions = role.get("permissions")
+        if not isinstance(permissions, dict):
+            return
+        for form_key, verbs in permissions.items():
+            self.form_ref(form_key, pointer_join(ptr, "permissions", form_key))
+            for j, verb in enumerate(verbs if isinstance(verbs, list) else []):
+                if isinstance(verb, str) and verb not in ROLE_VERBS:
+                    self.errors.append(_err("role.unknown_verb", pointer_join(ptr, "permissions", form_key, j),
+                                            f"verb {verb!r} is unknown", verb=verb))
+
+    def report(self, report: dict, ptr: str) -> None:
+        self.form_ref(report.get("form"), pointer_join(ptr, "form"))
+        self.aliases = {j["as"]: j["field"] for _, j in _items(report.get("joins"))
+                        if isinstance(j.get("as"), str) and isinstance(j.get("field"), str)}
+        try:
+            self.references(report, ptr, report.get("form"))
+            self.expression(report.get("filter_expr"), pointer_join(ptr, "filter_expr"))
+        finally:
+            self.aliases = {}
+
+    def flow(self, flow: dict, ptr: str) -> None:
+        self.form_ref(flow.get("form"), pointer_join(ptr, "form"))
+        nodes = flow.get("nodes")
+        if isinstance(nodes, dict):  # a flow may key its nodes by id
+            node_ids = {k for k in nodes if isinstance(k, str)}
+        else:
+            self.errors += _duplicates(((pointer_join(ptr, "nodes", i, "id"), n.get("id")) for i, n in _items(nodes)),
+                                       "flow.duplicate_id", "node id")
+            node_ids = {n["id"] for _, n in _items(nodes) if isinstance(n.get("id"), str)}
+        edges = flow.get("edges")
+        self.errors += _duplicates(((pointer_join(ptr, "edges", i, "id"), e.get("id")) for i, e in _items(edges)),
+                                   "flow.duplicate_id", "edge id")
+        for i, edge in _items(edges):
+            for end in ("from", "to"):
+                target = edge.get(end)
+                if isinstance(target, str) and target not in node_ids:
+                    self.errors.append(_err("flow.dangling_edge", pointer_join(ptr, "edges", i, end),
+                                            f"edge {end} {target!r} is not a node of this flow", node=target))
+            self.expression(edge.get("condition"), pointer_join(ptr, "edges", i, "condition"))
+
+
+def pointer_join(base: str, *parts: Any) -> str:
+    return base + pointer(*parts)
+
+
+def semantic_errors(data: dict) -> list[Error]:
+    """Cross-reference errors: duplicate keys, unknown forms/fields/reports/widgets, bad layout,
+    dangling flow edges, expressions that do not compile."""
+    return _Checker(data).run()

@@ -1,0 +1,69 @@
+"""Upgrade diffs: definitions and fields added, changed, retired; widget changes flagged."""
+from __future__ import annotations
+
+import copy
+import json
+
+from apps import diff_packages, load_package
+from apps.diff import FieldDiff
+
+
+def test_identical_packages_have_an_empty_diff(package):
+    restated = copy.deepcopy(package)
+    restated["forms"][0]["fields"][0]["read_only"] = False  # a restated default is no change
+    diff = diff_packages(package, restated)
+    assert diff.is_empty
+    assert diff.summary_lines("zh-CN") == ["无变更"]
+
+
+def test_forms_and_fields_added_changed_retired(package):
+    new = copy.deepcopy(package)
+    order = new["forms"][1]
+    order["fields"][0]["label"] = {"zh-CN": "订单号", "en": "Number"}             # changed (label)
+    order["fields"][2]["widget"] = "text"                                           # changed, type_changed
+    del order["fields"][1]                                                          # retired 客户
+    order["fields"].append({"key": "备注", "label": "备注", "widget": "text"})       # added
+    order["layout"][0]["tabs"][0]["items"] = ["编号", "金额"]
+    order["fields"][2]["config"]["fields"].append({"key": "单价", "label": "单价", "widget": "number"})
+    new["forms"].append({"key": "invoice", "version": 1, "label": "Invoice", "fields": []})
+    del new["forms"][0]
+    new["templates"][0]["body"] = "hi"
+    new["app"]["version"] = "1.3.0"
+
+    diff = diff_packages(package, new)
+    assert diff.kinds["forms"].to_dict() == {"added": ["invoice"], "changed": ["订单"], "retired": ["customer"]}
+    assert diff.kinds["templates"].changed == ("welcome",)
+    assert diff.kinds["rules"].is_empty
+    fields = diff.forms["订单"]
+    assert fields.added == ("备注",) and fields.retired == ("客户",)
+    assert fields.changed == ("编号", "金额", "明细") and fields.type_changed == ("金额",)
+    assert fields.subtables == {"明细": FieldDiff(added=("单价",))}
+    assert diff.app_changed and (diff.old_version, diff.new_version) == ("1.2.0", "1.3.0")
+    assert not diff.is_empty
+
+    as_dict = diff.to_dict()
+    assert as_dict["forms"]["订单"]["subtables"]["明细"]["added"] == ["单价"]
+    assert "rules" not in as_dict["kinds"]
+
+    en = diff.summary_lines("en")
+    assert "app: 1.2.0 → 1.3.0" in en
+    assert "forms added: invoice" in en
+    assert "forms 订单 fields widget changed: 金额" in en
+    assert "forms 订单 sub-table 明细 fields added: 单价" in en
+    zh = diff.summary_lines("zh-CN")
+    assert "表单 停用: customer" in zh
+    assert diff.summary_lines("fr") == en
+
+
+def test_a_changed_form_without_field_changes_has_no_field_diff(package):
+    new = copy.deepcopy(package)
+    new["forms"][0]["label"] = "Clients"
+    diff = diff_packages(package, new)
+    assert diff.kinds["forms"].changed == ("customer",) and diff.forms == {}
+
+
+def test_diff_accepts_loaded_packages(package):
+    new = copy.deepcopy(package)
+    new["groups"] = []
+    diff = diff_packages(load_package(json.dumps(package)), load_package(json.dumps(new)))
+    assert diff.kinds["groups"].retired == ("finance",)
