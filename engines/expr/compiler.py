@@ -1,0 +1,428 @@
+"""Parse once, check against an allowlist, export a JSON tree, evaluate many times.
+
+``compile_expr(source)`` parses the text with Python's ``ast`` (the language
+has Python's surface syntax, as simpleeval does), refuses every node outside
+the allowlist, and produces two things from one walk:
+
+* ``Expression.tree`` — a small JSON syntax tree. The browser evaluator
+  (``runtime/static/expr.js``) runs exactly this tree, so there is one parser
+  and one set of rules, not a second implementation;
+* a chain of Python closures built from that tree, which is why evaluating a
+  compiled expression costs a few function calls instead of a tree walk.
+
+``if`` is a keyword in Python, so ``if(c, a, b)`` is recognised at token level
+and becomes the lazy ``if`` node. Nothing reaches ``getattr``: ``a.b`` reads a
+key of a record value, and names that start with ``_`` are refused.
+"""
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Mapping
+
+from .errors import (ExprError, ExprEvalError, ExprFunctionError, ExprLimitError, ExprNameError,
+                     ExprNotAllowed, ExprSyntaxError, ExprTypeError)
+from .functions import FUNCTIONS
+from .values import (MAX_COLLECTION, MAX_SAFE_INT, MAX_STRING, arith, check, equal, member, negate,
+                     order, truthy, type_name)
+
+MAX_SOURCE = 4_000
+MAX_DEPTH = 40
+#: the token ``if(`` is renamed to this, which is a valid identifier of the same length
+_IF = "iF"
+CONSTANTS = {"true": True, "false": False, "null": None}
+
+
+@dataclass
+class EvalContext:
+    """What an expression may see besides its variables.
+
+    ``now`` comes from the injectable clock, ``user`` is ``Principal.as_context()``,
+    ``calendar`` a ``BusinessCalendar`` for working-day functions and ``tz`` the
+    zone ``today()`` is taken in.
+    """
+
+    now: datetime | None = None
+    user: Mapping[str, Any] | None = None
+    calendar: Any = None
+    tz: str = "UTC"
+    aggregate: Callable[..., Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def current_time(self) -> datetime:
+        now = self.now or datetime.now(timezone.utc)
+        return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+_DEFAULT_CONTEXT = EvalContext()
+
+_BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+        ast.Pow: "**"}
+_CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+        ast.In: "in", ast.NotIn: "not in"}
+_UN = {ast.USub: "-", ast.UAdd: "+", ast.Not: "not"}
+_ENDS_OPERAND = {tokenize.NAME, tokenize.NUMBER, tokenize.STRING}
+_KEYWORDS_BEFORE_OPERAND = {"and", "or", "not", "in", "if", "else", "is"}
+
+
+def _rename_if_calls(source: str) -> str:
+    """``if(`` where an operand is expected becomes ``iF(``; a ternary ``x if (c) else y`` stays."""
+    lines = source.splitlines(keepends=True) or [""]
+    hits: list[tuple[int, int]] = []
+    prev = None
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                  if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT,
+                                    tokenize.DEDENT, tokenize.ENDMARKER)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return source  # ast.parse reports the error with its position
+    for i, tok in enumerate(tokens):
+        if tok.type == tokenize.NAME and tok.string == "if" and i + 1 < len(tokens) \
+                and tokens[i + 1].string == "(":
+            operand_before = prev is not None and (
+                (prev.type in _ENDS_OPERAND and prev.string not in _KEYWORDS_BEFORE_OPERAND)
+                or prev.string in (")", "]", "}"))
+            if not operand_before:
+                hits.append(tok.start)
+        prev = tok
+    for row, col in hits:
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + _IF + line[col + 2:]
+    return "".join(lines)
+
+
+class _Parser:
+    """ast → JSON tree, refusing everything outside the language."""
+
+    def __init__(self, source: str, allowed_names: frozenset[str] | None):
+        self.source = source
+        self.allowed = allowed_names
+        self.names: set[str] = set()
+        self.functions: set[str] = set()
+
+    def error(self, cls, message: str, node: ast.AST | None = None, **context) -> ExprError:
+        pos = getattr(node, "col_offset", None)
+        return cls(message, expression=self.source, position=None if pos is None else pos + 1,
+                   line=getattr(node, "lineno", None), **context)
+
+    def parse(self) -> dict:
+        try:
+            tree = ast.parse(_rename_if_calls(self.source).strip(), mode="eval")
+        except SyntaxError as exc:
+            raise ExprSyntaxError(f"not a valid expression: {exc.msg}", expression=self.source,
+                                  position=exc.offset, line=exc.lineno) from None
+        except (RecursionError, MemoryError):
+            raise ExprLimitError(f"expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                                 expression=self.source) from None
+        except ValueError as exc:  # e.g. a NUL character
+            raise ExprSyntaxError(f"not a valid expression: {exc}", expression=self.source) from None
+        return self.visit(tree.body, 0)
+
+    def visit(self, node: ast.AST, depth: int) -> dict:
+        if depth > MAX_DEPTH:
+            raise self.error(ExprLimitError, f"expression is nested too deeply (more than {MAX_DEPTH} levels)", node)
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            raise self.error(ExprNotAllowed, f"{_describe(node)} is not allowed in an expression", node)
+        out = method(node, depth + 1)
+        out.setdefault("pos", node.col_offset + 1)
+        return out
+
+    def visit_Constant(self, node: ast.Constant, depth: int) -> dict:
+        v = node.value
+        if isinstance(v, bool) or v is None:
+            return {"t": "lit", "v": v}
+        if isinstance(v, int):
+            if abs(v) > MAX_SAFE_INT:
+                raise self.error(ExprLimitError, "number is larger than 2**53", node)
+            return {"t": "lit", "v": v}
+        if isinstance(v, float):
+            return {"t": "lit", "v": v}
+        if isinstance(v, str):
+            if len(v) > MAX_STRING:
+                raise self.error(ExprLimitError, f"text longer than {MAX_STRING} characters", node)
+            return {"t": "lit", "v": v}
+        raise self.error(ExprNotAllowed, f"{type(v).__name__} literals are not allowed", node)
+
+    def visit_Name(self, node: ast.Name, depth: int) -> dict:
+        name = node.id
+        if name in CONSTANTS:
+            return {"t": "lit", "v": CONSTANTS[name]}
+        if name == _IF or name in FUNCTIONS:
+            raise self.error(ExprNotAllowed, f"{'if' if name == _IF else name} is a function; call it with (...)", node)
+        if name.startswith("_"):
+            raise self.error(ExprNotAllowed, f"names starting with '_' are not allowed: {name}", node)
+        if self.allowed is not None and name not in self.allowed:
+            raise self.error(ExprNameError, f"unknown name {name!r}: not a field of this form", node, name=name)
+        self.names.add(name)
+        return {"t": "name", "n": name}
+
+    def visit_List(self, node: ast.List | ast.Tuple, depth: int) -> dict:
+        if len(node.elts) > MAX_COLLECTION:
+            raise self.error(ExprLimitError, f"list longer than {MAX_COLLECTION} items", node)
+        return {"t": "list", "items": [self.visit(e, depth) for e in node.elts]}
+
+    visit_Tuple = visit_List
+
+    def visit_BoolOp(self, node: ast.BoolOp, depth: int) -> dict:
+        return {"t": "bool", "op": "and" if isinstance(node.op, ast.And) else "or",
+                "vs": [self.visit(v, depth) for v in node.values]}
+
+    def visit_BinOp(self, node: ast.BinOp, depth: int) -> dict:
+        op = _BIN.get(type(node.op))
+        if op is None:
+            raise self.error(ExprNotAllowed, f"operator {type(node.op).__name__} is not allowed", node)
+        return {"t": "bin", "op": op, "l": self.visit(node.left, depth), "r": self.visit(node.right, depth)}
+
+    def visit_UnaryOp(self, node: ast.UnaryOp, depth: int) -> dict:
+        op = _UN.get(type(node.op))
+        if op is None:
+            raise self.error(ExprNotAllowed, f"operator {type(node.op).__name__} is not allowed", node)
+        return {"t": "un", "op": op, "e": self.visit(node.operand, depth)}
+
+    def visit_Compare(self, node: ast.Compare, depth: int) -> dict:
+        ops = []
+        for op in node.ops:
+            name = _CMP.get(type(op))
+            if name is None:
+                raise self.error(ExprNotAllowed, f"comparison {type(op).__name__} is not allowed; use == or !=", node)
+            ops.append(name)
+        return {"t": "cmp", "ops": ops, "l": self.visit(node.left, depth),
+                "cs": [self.visit(c, depth) for c in node.comparators]}
+
+    def visit_IfExp(self, node: ast.IfExp, depth: int) -> dict:
+        return {"t": "if", "c": self.visit(node.test, depth), "a": self.visit(node.body, depth),
+                "b": self.visit(node.orelse, depth)}
+
+    def visit_Call(self, node: ast.Call, depth: int) -> dict:
+        if not isinstance(node.func, ast.Name):
+            raise self.error(ExprNotAllowed, "only functions of the library can be called; methods cannot", node)
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.error(ExprNotAllowed, "function arguments are positional only", node)
+        name = node.func.id
+        args = [self.visit(a, depth) for a in node.args]
+        if name == _IF:
+            if len(args) not in (2, 3):
+                raise self.error(ExprFunctionError, "if() takes a condition, a value and an optional else value",
+                                 node, function="if")
+            return {"t": "if", "c": args[0], "a": args[1], "b": args[2] if len(args) == 3 else {"t": "lit", "v": None}}
+        fn = FUNCTIONS.get(name)
+        if fn is None:
+            raise self.error(ExprFunctionError, f"unknown function {name}(); the library has "
+                             f"{', '.join(sorted([*FUNCTIONS, 'if']))}", node, function=name)
+        if len(args) < fn.min_args or (fn.max_args is not None and len(args) > fn.max_args):
+            want = (f"{fn.min_args}" if fn.min_args == fn.max_args else
+                    f"{fn.min_args} or more" if fn.max_args is None else f"{fn.min_args} to {fn.max_args}")
+            raise self.error(ExprFunctionError, f"{name}() takes {want} argument(s), not {len(args)}",
+                             node, function=name)
+        self.functions.add(name)
+        return {"t": "call", "f": name, "args": args}
+
+    def visit_Attribute(self, node: ast.Attribute, depth: int) -> dict:
+        if node.attr.startswith("_"):
+            raise self.error(ExprNotAllowed, f"attributes starting with '_' are not allowed: {node.attr}", node)
+        return {"t": "attr", "e": self.visit(node.value, depth), "n": node.attr}
+
+    def visit_Subscript(self, node: ast.Subscript, depth: int) -> dict:
+        if isinstance(node.slice, ast.Slice):
+            raise self.error(ExprNotAllowed, "slices are not allowed", node)
+        return {"t": "idx", "e": self.visit(node.value, depth), "i": self.visit(node.slice, depth)}
+
+
+def _describe(node: ast.AST) -> str:
+    return {"Lambda": "lambda", "GeneratorExp": "a generator", "ListComp": "a comprehension",
+            "SetComp": "a comprehension", "DictComp": "a comprehension", "JoinedStr": "an f-string",
+            "NamedExpr": "assignment (:=)", "Dict": "a dict literal", "Set": "a set literal",
+            "Starred": "unpacking (*)", "Await": "await", "Yield": "yield"}.get(type(node).__name__,
+                                                                               type(node).__name__)
+
+
+# -- closures ------------------------------------------------------------------------------
+
+Fn = Callable[[Mapping[str, Any], EvalContext], Any]
+
+
+def _build(node: dict) -> Fn:
+    t = node["t"]
+    if t == "lit":
+        v = node["v"]
+        return lambda vars, ctx: v
+    if t == "name":
+        n = node["n"]
+        return lambda vars, ctx: vars.get(n)
+    if t == "list":
+        items = [_build(i) for i in node["items"]]
+        return lambda vars, ctx: [f(vars, ctx) for f in items]
+    if t == "bool":
+        parts = [_build(v) for v in node["vs"]]
+        if node["op"] == "and":
+            def and_(vars, ctx):
+                value = None
+                for f in parts:
+                    value = f(vars, ctx)
+                    if not truthy(value):
+                        return value
+                return value
+            return and_
+
+        def or_(vars, ctx):
+            value = None
+            for f in parts:
+                value = f(vars, ctx)
+                if truthy(value):
+                    return value
+            return value
+        return or_
+    if t == "bin":
+        op, left, right = node["op"], _build(node["l"]), _build(node["r"])
+        return lambda vars, ctx: arith(op, left(vars, ctx), right(vars, ctx))
+    if t == "un":
+        op, inner = node["op"], _build(node["e"])
+        if op == "not":
+            return lambda vars, ctx: not truthy(inner(vars, ctx))
+        return lambda vars, ctx: negate(op, inner(vars, ctx))
+    if t == "cmp":
+        return _build_compare(node)
+    if t == "if":
+        c, a, b = _build(node["c"]), _build(node["a"]), _build(node["b"])
+        return lambda vars, ctx: a(vars, ctx) if truthy(c(vars, ctx)) else b(vars, ctx)
+    if t == "call":
+        impl = FUNCTIONS[node["f"]].impl
+        args = [_build(a) for a in node["args"]]
+        if not args:
+            return lambda vars, ctx: impl(ctx)
+        if len(args) == 1:
+            a0 = args[0]
+            return lambda vars, ctx: impl(ctx, a0(vars, ctx))
+        return lambda vars, ctx: impl(ctx, *[a(vars, ctx) for a in args])
+    if t == "attr":
+        inner, key = _build(node["e"]), node["n"]
+        return lambda vars, ctx: _get_key(inner(vars, ctx), key)
+    if t == "idx":
+        inner, index = _build(node["e"]), _build(node["i"])
+        return lambda vars, ctx: _index(inner(vars, ctx), index(vars, ctx))
+    raise ExprNotAllowed(f"unknown node {t!r}")  # pragma: no cover
+
+
+_ORDER = ("<", "<=", ">", ">=")
+
+
+def _compare_one(op: str, a: Any, b: Any) -> bool:
+    if op == "==":
+        return equal(a, b)
+    if op == "!=":
+        return not equal(a, b)
+    if op == "in":
+        return member(a, b)
+    if op == "not in":
+        return not member(a, b)
+    return order(op, a, b)
+
+
+def _build_compare(node: dict) -> Fn:
+    left = _build(node["l"])
+    ops = node["ops"]
+    rights = [_build(c) for c in node["cs"]]
+    if len(ops) == 1:
+        op, right = ops[0], rights[0]
+        if op == "==":
+            return lambda vars, ctx: equal(left(vars, ctx), right(vars, ctx))
+        if op == "!=":
+            return lambda vars, ctx: not equal(left(vars, ctx), right(vars, ctx))
+        return lambda vars, ctx: _compare_one(op, left(vars, ctx), right(vars, ctx))
+
+    def chain(vars, ctx):
+        a = left(vars, ctx)
+        for op, right in zip(ops, rights):
+            b = right(vars, ctx)
+            if not _compare_one(op, a, b):
+                return False
+            a = b
+        return True
+    return chain
+
+
+def _get_key(value: Any, key: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return value.get(key)
+    raise ExprTypeError(f"cannot read .{key} of {type_name(value)}")
+
+
+def _index(value: Any, index: Any) -> Any:
+    if value is None or index is None:
+        return None
+    if isinstance(value, Mapping):
+        if not isinstance(index, str):
+            raise ExprTypeError(f"a record is indexed by text, not {type_name(index)}")
+        return value.get(index)
+    if isinstance(value, (list, tuple, str)):
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise ExprTypeError(f"a {type_name(value)} is indexed by an integer, not {type_name(index)}")
+        if -len(value) <= index < len(value):
+            return value[index]
+        return None
+    raise ExprTypeError(f"cannot index {type_name(value)}")
+
+
+# -- the compiled object ---------------------------------------------------------------
+
+class Expression:
+    """A compiled expression: evaluate it many times, export its tree once."""
+
+    __slots__ = ("source", "tree", "names", "functions", "_fn")
+
+    def __init__(self, source: str, tree: dict, names: frozenset[str], functions: frozenset[str]):
+        self.source = source
+        self.tree = tree
+        self.names = names
+        self.functions = functions
+        self._fn = _build(tree)
+
+    def evaluate(self, variables: Mapping[str, Any] | None = None, context: EvalContext | None = None) -> Any:
+        try:
+            return check(self._fn(variables or {}, context or _DEFAULT_CONTEXT))
+        except ExprError as exc:
+            exc.context.setdefault("expression", self.source)
+            if exc.context.get("expression") is None:
+                exc.context["expression"] = self.source
+            raise
+        except RecursionError:
+            raise ExprLimitError("expression is nested too deeply", expression=self.source) from None
+        except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
+            raise ExprEvalError(f"cannot evaluate: {exc}", expression=self.source) from None
+
+    def __call__(self, variables: Mapping[str, Any] | None = None, context: EvalContext | None = None) -> Any:
+        return self.evaluate(variables, context)
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "tree": self.tree}
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+
+def compile_expr(source: Any, allowed_names: Iterable[str] | None = None) -> Expression:
+    """Compile ``source`` once. With ``allowed_names``, an unknown name is an error now,
+    not a silent null later (how the form engine checks formulas at definition time)."""
+    if not isinstance(source, str):
+        raise ExprSyntaxError(f"an expression must be text, not {type(source).__name__}",
+                              expression=None if source is None else str(source)[:200])
+    if len(source) > MAX_SOURCE:
+        raise ExprLimitError(f"expression longer than {MAX_SOURCE} characters", expression=source[:200] + "…")
+    if not source.strip():
+        raise ExprSyntaxError("the expression is empty", expression=source)
+    names = None if allowed_names is None else frozenset(allowed_names)
+    return _compile_cached(source, names)
+
+
+@lru_cache(maxsize=4096)
+def _compile_cached(source: str, names: frozenset[str] | None) -> Expression:
+    parser = _Parser(source, names)
+    tree = parser.parse()
+    return Expression(source, tree, frozenset(parser.names), frozenset(parser.functions))
