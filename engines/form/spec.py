@@ -1,0 +1,243 @@
+"""Compiled form definitions.
+
+``compile_form(definition)`` turns a form's JSON into an immutable
+``FormSpec`` once per published version: widgets bound to their config,
+expressions compiled, formulas ordered by dependency. ``FormSpec.clean`` is
+the one server-side authority every write path calls.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .widget import Widget
+
+SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by", "row_version")
+
+
+def label_text(label: Any, lang: str = "zh-CN", default: str = "") -> str:
+    """A label is a string or a {"zh-CN": ..., "en": ...} map; pick the language."""
+    if isinstance(label, Mapping):
+        return (label.get(lang) or label.get(lang.split("-")[0]) or label.get("zh-CN")
+                or label.get("en") or next(iter(label.values()), default) or default)
+    return label if isinstance(label, str) and label else default
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    widget: Widget
+    definition: Mapping[str, Any] = field(repr=False, compare=False)
+    #: for sub-tables: the nested form of one row
+    children: "FormSpec | None" = None
+    #: compiled expressions (``engines.expr.Expression``) or None
+    visible_if: Any = field(default=None, compare=False)
+    required_if: Any = field(default=None, compare=False)
+    default_expr: Any = field(default=None, compare=False)
+    formula: Any = field(default=None, compare=False)
+
+    @property
+    def computed(self) -> bool:
+        """Computed by the platform (formula, serial, system field): never taken from a submission."""
+        return self.formula is not None or self.widget.computed
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.definition.get("read_only"))
+
+    @property
+    def storage(self) -> str:
+        return self.widget.storage
+
+    @property
+    def label(self) -> Any:
+        return self.definition.get("label") or self.key
+
+    def label_text(self, lang: str = "zh-CN") -> str:
+        return label_text(self.definition.get("label"), lang, self.key)
+
+    @property
+    def required(self) -> bool:
+        return bool(self.definition.get("required"))
+
+    @property
+    def filterable(self) -> bool:
+        return bool(self.definition.get("filterable") or (self.definition.get("validation") or {}).get("unique"))
+
+    @property
+    def unique(self) -> bool:
+        return bool((self.definition.get("validation") or {}).get("unique"))
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    key: str
+    definition: Mapping[str, Any] = field(repr=False, compare=False)
+    fields: tuple[FieldSpec, ...] = ()
+
+    @property
+    def label(self) -> Any:
+        return self.definition.get("label") or self.key
+
+    def label_text(self, lang: str = "zh-CN") -> str:
+        return label_text(self.definition.get("label"), lang, self.key)
+
+    @property
+    def version(self) -> int:
+        return int(self.definition.get("version", 1))
+
+    @property
+    def title_field(self) -> str | None:
+        return self.definition.get("title_field")
+
+    def field(self, key: str) -> FieldSpec:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        from .exceptions import FormError
+        raise FormError(f"form {self.key!r} has no field {key!r}", code="form.unknown_field",
+                        form=self.key, field=key)
+
+    def has_field(self, key: str) -> bool:
+        return any(f.key == key for f in self.fields)
+
+    @property
+    def field_keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.fields)
+
+    @property
+    def input_fields(self) -> tuple[FieldSpec, ...]:
+        """Fields whose value comes from a submission (not computed, not layout-only)."""
+        return tuple(f for f in self.fields if not f.computed and f.storage != "none")
+
+    @property
+    def formula_order(self) -> tuple[FieldSpec, ...]:
+        """Formula fields, each after the formulas it reads (checked acyclic at compile time)."""
+        return self._formula_order
+
+    _formula_order: tuple = dataclasses.field(default=(), repr=False, compare=False)
+
+    def clean(self, data: Mapping[str, Any], *, context=None, existing: Mapping[str, Any] | None = None,
+              partial: bool = False):
+        """Coerce, default, hide, require, validate and compute: see ``engines.form.clean``."""
+        from .clean import clean
+        return clean(self, data, context=context, existing=existing, partial=partial)
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema (draft 2020-12) of a submission, for integrators."""
+        props: dict[str, Any] = {}
+        required = []
+        for f in self.input_fields:
+            if f.children is not None:
+                schema = {"type": "array", "items": f.children.json_schema()}
+            else:
+                schema = dict(f.widget.json_schema())
+            schema["title"] = f.label_text("zh-CN")
+            if f.label_text("en") != schema["title"]:
+                schema["description"] = f.label_text("en")
+            if f.visible_if is not None:
+                schema["x-visible-if"] = f.visible_if.source
+            props[f.key] = schema
+            if f.required and f.visible_if is None:
+                required.append(f.key)
+        out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": self.label_text(),
+               "type": "object", "properties": props, "additionalProperties": False}
+        if required:
+            out["required"] = required
+        return out
+
+    def client_spec(self, lang: str = "zh-CN") -> dict[str, Any]:
+        """What the browser needs to run the form live: fields with their expression trees."""
+        out = []
+        for f in self.fields:
+            item: dict[str, Any] = {"key": f.key, "widget": f.widget.type, "label": f.label_text(lang),
+                                    "required": f.required, "computed": f.computed}
+            for prop in ("visible_if", "required_if", "formula"):
+                expr = getattr(f, prop)
+                if expr is not None:
+                    item[prop] = expr.tree
+            if f.children is not None:
+                item["children"] = f.children.client_spec(lang)
+            out.append(item)
+        return {"key": self.key, "fields": out}
+
+
+EXPRESSION_PROPS = ("visible_if", "required_if", "default_expr", "formula")
+
+
+def compile_form(definition: Mapping[str, Any]) -> FormSpec:
+    """Bind every field to its widget and compile its expressions, once per version.
+
+    Every problem (unknown widget, bad config, an expression naming an unknown
+    field, a formula cycle) is collected and raised together as
+    ``FormDefinitionError`` with the field keys.
+    """
+    errors: list[dict] = []
+    spec = _compile(definition, errors, definition.get("key", "?"))
+    if errors:
+        from .exceptions import FormDefinitionError
+        raise FormDefinitionError(errors, f"form {definition.get('key')!r} has {len(errors)} problem(s)")
+    return spec
+
+
+def _compile(definition: Mapping[str, Any], errors: list[dict], path: str) -> FormSpec:
+    from engines.errors import JimuError
+    from engines.expr import ExprError, compile_expr
+    from . import WIDGETS
+    fdefs = list(definition.get("fields", []))
+    names = {f.get("key") for f in fdefs} | set(SYSTEM_FIELDS) | {"current_user_id"}
+    fields = []
+    for fdef in fdefs:
+        key = fdef.get("key")
+        try:
+            widget_cls = WIDGETS.get(fdef.get("widget"))
+        except JimuError as exc:
+            errors.append({**exc.to_dict(), "form": path, "field": key})
+            continue
+        config = fdef.get("config") or {}
+        for problem in _config_problems(widget_cls, config):
+            errors.append({"code": "form.bad_config", "form": path, "field": key, "message": problem})
+        widget = widget_cls(config)
+        children = None
+        if widget.storage == "children":
+            children = _compile({"key": f"{path}.{key}", "fields": config.get("fields", [])}, errors, f"{path}.{key}")
+        exprs = {}
+        for prop in EXPRESSION_PROPS:
+            source = fdef.get(prop)
+            if source in (None, ""):
+                continue
+            try:
+                exprs[prop] = compile_expr(source, allowed_names=names)
+            except ExprError as exc:
+                errors.append({**exc.to_dict(), "form": path, "field": key, "property": prop})
+        fields.append(FieldSpec(key=key, widget=widget, definition=fdef, children=children, **exprs))
+    spec = FormSpec(key=definition.get("key", path), definition=definition, fields=tuple(fields))
+    object.__setattr__(spec, "_formula_order", _formula_order(fields, errors, path))
+    return spec
+
+
+def _config_problems(widget_cls, config: Mapping[str, Any]) -> list[str]:
+    from jsonschema import Draft202012Validator
+    validator = Draft202012Validator(widget_cls.config_schema)
+    return [f"config{''.join(f'/{p}' for p in e.absolute_path)}: {e.message}"
+            for e in validator.iter_errors(config)]
+
+
+def _formula_order(fields: list[FieldSpec], errors: list[dict], path: str) -> tuple[FieldSpec, ...]:
+    """Topological order of formula fields; a cycle is an error naming its fields."""
+    import networkx as nx
+    formulas = {f.key: f for f in fields if f.formula is not None}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(formulas)
+    for key, f in formulas.items():
+        for name in f.formula.names:
+            if name in formulas:
+                graph.add_edge(name, key)
+    try:
+        return tuple(formulas[k] for k in nx.lexicographical_topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        for cycle in nx.simple_cycles(graph):
+            errors.append({"code": "form.formula_cycle", "form": path, "fields": sorted(cycle),
+                           "message": f"formulas depend on each other in a cycle: {' → '.join(cycle + cycle[:1])}"})
+        return ()

@@ -1,0 +1,96 @@
+"""The widget contract: one class per field type (STYLE.md point 3).
+
+A widget class is registered in ``engines.form.WIDGETS`` through the
+``jimu.widgets`` entry-point group. An *instance* is bound to one field's
+configuration and holds no record state, so a compiled form shares it across
+every request.
+
+Storage kinds tell the record store what to create:
+- ``column``: one column of ``sa_type()`` in the form's table;
+- ``multi``: a child table of values (checkboxes, multi-link, several users);
+- ``children``: a child table of rows with their own fields (sub-table);
+- ``none``: nothing stored (layout-only widgets).
+"""
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar, Mapping
+
+import sqlalchemy as sa
+
+from .exceptions import FieldError
+
+
+class Widget:
+    #: unique type name, e.g. ``"text"``
+    type: ClassVar[str]
+    #: palette entry for the builder
+    label: ClassVar[dict] = {}
+    icon: ClassVar[str] = "field"
+    group: ClassVar[str] = "basic"
+    #: JSON Schema of ``config`` (draft 2020-12)
+    config_schema: ClassVar[dict] = {"type": "object"}
+    #: where values live: column | multi | children | none
+    storage: ClassVar[str] = "column"
+    #: what reports and filters see: text, number, money, date, datetime, time, duration,
+    #: choice, bool, link, user, group, file, json
+    value_kind: ClassVar[str] = "text"
+    #: name of the Jinja macro in runtime/templates/widgets.html that renders the input
+    macro: ClassVar[str] = "text"
+    #: the value is computed by the platform, never taken from a submission
+    computed: ClassVar[bool] = False
+    #: text values that sort meaningfully, so ``validation.min/max`` apply to them
+    orderable_text: ClassVar[bool] = False
+
+    def __init__(self, config: Mapping[str, Any] | None = None):
+        self.config = dict(config or {})
+
+    # -- storage -------------------------------------------------------------
+    def sa_type(self) -> sa.types.TypeEngine:
+        """SQL column type for ``column`` storage (and the value type for ``multi``)."""
+        return sa.Text()
+
+    # -- values --------------------------------------------------------------
+    def to_python(self, raw: Any) -> Any:
+        """Coerce a raw (JSON or form) value; raise ``FieldError`` with a code."""
+        return raw
+
+    def validate(self, value: Any) -> None:
+        """Check a coerced, non-empty value against this widget's config."""
+
+    def is_empty(self, value: Any) -> bool:
+        return value is None or value == "" or value == [] or value == {}
+
+    def clean(self, raw: Any) -> Any:
+        value = self.to_python(raw)
+        if not self.is_empty(value):
+            self.validate(value)
+        return value
+
+    def value_from_formdata(self, formdata: Any, files: Any, key: str) -> Any:
+        """Read this field's raw value from an HTML form post (a MultiDict)."""
+        return formdata.get(key)
+
+    def export_value(self, value: Any) -> Any:
+        """A JSON-friendly value (also used for CSV cells)."""
+        return value
+
+    def import_value(self, value: Any) -> Any:
+        """The inverse of ``export_value``: raw input for ``clean``."""
+        return value
+
+    def random_value(self, rng: random.Random) -> Any:
+        """A valid random value, for contract tests and demo data."""
+        raise NotImplementedError(f"widget {self.type} has no random_value")
+
+    def json_schema(self) -> dict:
+        """The JSON Schema fragment of one submitted value (``FormSpec.json_schema``)."""
+        return {"type": ["string", "null"]}
+
+    def error(self, code: str, message: str, **context: Any) -> FieldError:
+        return FieldError(message, code=code, **context)
+
+    @classmethod
+    def palette(cls) -> dict:
+        return {"type": cls.type, "label": cls.label or cls.type, "icon": cls.icon, "group": cls.group,
+                "config_schema": cls.config_schema, "storage": cls.storage, "value_kind": cls.value_kind}
