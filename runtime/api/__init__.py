@@ -1,0 +1,6 @@
+"""REST API ``/api/v1``: apps, records, OpenAPI. One JSON error shape everywhere."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from . import apps, records, openapi  # noqa: E402,F401  (routes register on import)

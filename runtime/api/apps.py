@@ -1,0 +1,49 @@
+"""Apps: list, import (with a dry-run diff), export."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import jsonify, request
+
+from apps import load_package
+
+from .. import db, installer
+from ..auth import current_principal
+from ..auth.policy import require_admin, require_builder
+from ..context import current_jimu
+from . import bp
+
+
+@bp.get("/apps")
+def list_apps():
+    require_builder(current_principal())
+    with current_jimu().read() as conn:
+        rows = conn.execute(sa.select(db.apps.c.key, db.apps.c.version, db.apps.c.label,
+                                      db.apps.c.updated_at).order_by(db.apps.c.key)).mappings().all()
+    return jsonify({"apps": [dict(r, updated_at=r["updated_at"].isoformat()) for r in rows]})
+
+
+@bp.post("/apps/import")
+def import_app():
+    """Body: the package JSON (or a multipart file ``package``). ``?dry_run=1`` only shows the diff."""
+    principal = current_principal()
+    require_admin(principal)
+    upload = request.files.get("package")
+    source = upload.stream if upload else request.get_data(cache=False)
+    package = load_package(source)
+    jimu = current_jimu()
+    with jimu.begin() as conn:
+        if request.args.get("dry_run") in ("1", "true"):
+            return jsonify(installer.plan(conn, package).to_dict())
+        plan, _report = installer.install(conn, package, now=jimu.now(), actor_id=principal.user_id,
+                                          allow_downgrade=request.args.get("allow_downgrade") == "1")
+    return jsonify(plan.to_dict()), 200 if plan.action == "unchanged" else 201
+
+
+@bp.get("/apps/<app_key>/export")
+def export_app(app_key):
+    require_builder(current_principal())
+    with current_jimu().read() as conn:
+        pkg = installer.export(conn, app_key)
+    resp = jsonify(pkg)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{app_key}.json"'
+    return resp

@@ -1,0 +1,73 @@
+"""Records CRUD per form: ``/api/v1/forms/<form>/records``."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from ..audit import jsonable
+from ..auth import current_principal
+from ..context import current_jimu
+from ..records import Records
+from . import bp
+from .util import BadRequest, expected_version, int_arg, json_arg, json_body
+
+
+def _records(conn) -> Records:
+    return Records(current_jimu(), conn, current_principal(), source="api")
+
+
+@bp.get("/forms")
+def list_forms():
+    jimu = current_jimu()
+    with jimu.read():
+        forms = [{"key": ft.key, "label": ft.spec.label, "fields": [
+            {"key": f.key, "label": f.label, "widget": f.widget.type} for f in ft.spec.fields]}
+            for ft in jimu.catalog]
+    return jsonify({"forms": forms})
+
+
+@bp.get("/forms/<form>/records")
+def list_records(form):
+    with current_jimu().read() as conn:
+        per_page = int_arg("per_page", 50)
+        page = int_arg("page", 1)
+        rows, total = _records(conn).list(form, filters=json_arg("filter"), sort=request.args.get("sort"),
+                                          q=request.args.get("q"), page=page, per_page=per_page)
+    return jsonify({"records": jsonable(rows), "total": total, "page": page, "per_page": per_page})
+
+
+@bp.post("/forms/<form>/records")
+def create_record(form):
+    body = request.get_json(silent=True)
+    with current_jimu().begin() as conn:
+        if isinstance(body, list):
+            ids = _records(conn).bulk_create(form, body)
+            return jsonify({"ids": ids, "created": len(ids)}), 201
+        if not isinstance(body, dict):
+            raise BadRequest("send a record as a JSON object, or a list of records for bulk create",
+                             code="request.not_json")
+        record = _records(conn).create(form, body)
+    return jsonify(jsonable(record)), 201, {"ETag": str(record["row_version"])}
+
+
+@bp.get("/forms/<form>/records/<int:rid>")
+def get_record(form, rid):
+    with current_jimu().read() as conn:
+        record = _records(conn).get(form, rid)
+    return jsonify(jsonable(record)), 200, {"ETag": str(record["row_version"])}
+
+
+@bp.route("/forms/<form>/records/<int:rid>", methods=["PATCH", "PUT"])
+def update_record(form, rid):
+    body = json_body()
+    version = expected_version()
+    body.pop("row_version", None)
+    with current_jimu().begin() as conn:
+        record = _records(conn).update(form, rid, body, expected_version=version)
+    return jsonify(jsonable(record)), 200, {"ETag": str(record["row_version"])}
+
+
+@bp.delete("/forms/<form>/records/<int:rid>")
+def delete_record(form, rid):
+    with current_jimu().begin() as conn:
+        _records(conn).delete(form, rid, expected_version=expected_version())
+    return "", 204

@@ -1,0 +1,78 @@
+"""The Flask app factory (the Flask tutorial habit).
+
+``create_app(config=None)``: defaults, then ``instance/config.py`` and
+``JIMU_*`` environment variables, then the explicit mapping. No app object
+exists at import time; each test builds its own.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from .context import Jimu, utcnow
+from .migrate import upgrade
+
+ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST",
+                "SMTP_HOST", "SMTP_PORT", "EMBEDDED_WORKER")
+
+
+def _secret_key(instance: Path) -> str:
+    """A per-installation secret kept in the instance folder, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.environ.get("JIMU_INSTANCE_PATH") or str(Path.cwd() / "instance"))
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        DATABASE_URL=f"sqlite:///{instance / 'jimu.sqlite'}",
+        UPLOAD_DIR=str(instance / "files"),
+        LANGUAGE="zh-CN",
+        MAX_CONTENT_LENGTH=50 * 2**20,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_AS_ASCII=False,
+        AUTO_MIGRATE=True,
+        EMBEDDED_WORKER=False,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    for name in ENV_SETTINGS:
+        if f"JIMU_{name}" in os.environ:
+            app.config[name] = os.environ[f"JIMU_{name}"]
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    app.json.ensure_ascii = False
+
+    jimu = Jimu(app.config, clock=app.config.get("CLOCK") or utcnow)
+    app.extensions["jimu"] = jimu
+    if app.config["AUTO_MIGRATE"]:
+        upgrade(jimu.engine)
+
+    from . import i18n
+    from .api import bp as api_bp
+    from .api.errors import register_error_handlers
+    from .auth import init_auth
+    from .cli import register_commands
+    from .ui import bp as ui_bp
+
+    i18n.init_app(app)
+    init_auth(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(ui_bp)
+    register_error_handlers(app)
+    register_commands(app)
+    return app

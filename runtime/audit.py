@@ -1,0 +1,59 @@
+"""The append-only event log: record changes, logins, task actions, rule firings.
+
+Nothing here updates or deletes events. The record timeline and the process
+KPIs are read from this table.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+
+from . import db
+
+
+def jsonable(value: Any) -> Any:
+    """Values as they go into JSON columns and API responses."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def record_event(conn: sa.Connection, kind: str, *, at: datetime, actor_id: int | None = None,
+                 form_key: str | None = None, record_id: int | None = None,
+                 data: Mapping[str, Any] | None = None) -> None:
+    conn.execute(sa.insert(db.events).values(kind=kind, at=at, actor_id=actor_id, form_key=form_key,
+                                             record_id=record_id, data=jsonable(dict(data or {}))))
+
+
+def record_events(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+    rows = [dict(r, data=jsonable(r.get("data") or {})) for r in rows]
+    if rows:
+        conn.execute(sa.insert(db.events), rows)
+
+
+def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]:
+    """{field: [old, new]} for the fields whose value changed."""
+    out = {}
+    for key, new in after.items():
+        old = before.get(key)
+        if json.dumps(jsonable(old), sort_keys=True, default=str) != json.dumps(jsonable(new), sort_keys=True,
+                                                                                default=str):
+            out[key] = [jsonable(old), jsonable(new)]
+    return out
+
+
+def timeline(conn: sa.Connection, form_key: str, record_id: int) -> list[dict[str, Any]]:
+    e = db.events
+    rows = conn.execute(sa.select(e).where(e.c.form_key == form_key, e.c.record_id == record_id)
+                        .order_by(e.c.at, e.c.id)).mappings().all()
+    return [dict(r) for r in rows]

@@ -1,0 +1,88 @@
+"""Users, passwords and API tokens in the database.
+
+Passwords are hashed with werkzeug's scrypt; API tokens are random and only
+their SHA-256 is stored, so a database leak does not leak usable tokens.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engines.errors import JimuError
+
+from .. import db
+
+
+class UserError(JimuError):
+    code = "user.invalid"
+
+
+def create_user(conn: sa.Connection, username: str, password: str | None, *, now: datetime,
+                display_name: str | None = None, email: str | None = None, is_admin: bool = False,
+                roles: list[str] = (), groups: list[str] = ()) -> int:
+    username = (username or "").strip()
+    if not username or len(username) > 150:
+        raise UserError("a username of 1 to 150 characters is required", code="user.invalid_username")
+    if conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username)).first():
+        raise UserError(f"user {username!r} already exists; choose another name", code="user.exists")
+    uid = conn.execute(sa.insert(db.users).values(
+        username=username, display_name=display_name or username, email=email,
+        password_hash=generate_password_hash(password) if password else None,
+        is_admin=is_admin, is_active=True, created_at=now)).inserted_primary_key[0]
+    set_roles(conn, uid, roles)
+    for g in groups:
+        add_to_group(conn, uid, g)
+    return uid
+
+
+def set_roles(conn: sa.Connection, user_id: int, roles) -> None:
+    for key in roles:
+        rid = conn.execute(sa.select(db.roles.c.id).where(db.roles.c.key == key)).scalar()
+        if rid is None:
+            raise UserError(f"no role {key!r}; install the app that defines it first", code="user.unknown_role")
+        if not conn.execute(sa.select(db.user_roles).where(db.user_roles.c.user_id == user_id,
+                                                            db.user_roles.c.role_id == rid)).first():
+            conn.execute(sa.insert(db.user_roles).values(user_id=user_id, role_id=rid))
+
+
+def add_to_group(conn: sa.Connection, user_id: int, group_key: str) -> None:
+    gid = conn.execute(sa.select(db.groups.c.id).where(db.groups.c.key == group_key)).scalar()
+    if gid is None:
+        raise UserError(f"no group {group_key!r}", code="user.unknown_group")
+    if not conn.execute(sa.select(db.group_members).where(db.group_members.c.user_id == user_id,
+                                                          db.group_members.c.group_id == gid)).first():
+        conn.execute(sa.insert(db.group_members).values(user_id=user_id, group_id=gid))
+
+
+def authenticate(conn: sa.Connection, username: str, password: str) -> int | None:
+    row = conn.execute(sa.select(db.users.c.id, db.users.c.password_hash, db.users.c.is_active)
+                       .where(db.users.c.username == (username or "").strip())).first()
+    if row is None or not row.is_active or not row.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")  # same cost whether or not the user exists
+        return None
+    return row.id if check_password_hash(row.password_hash, password or "") else None
+
+
+_DUMMY_HASH = generate_password_hash("not a password")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(conn: sa.Connection, user_id: int, name: str, *, now: datetime) -> str:
+    """Create an API token; the plain token is returned once and never stored."""
+    token = "jimu_" + secrets.token_urlsafe(32)
+    conn.execute(sa.insert(db.api_tokens).values(user_id=user_id, name=name, token_hash=_token_hash(token),
+                                                 created_at=now, revoked=False))
+    return token
+
+
+def user_for_token(conn: sa.Connection, token: str) -> int | None:
+    row = conn.execute(sa.select(db.api_tokens.c.user_id).where(
+        db.api_tokens.c.token_hash == _token_hash(token), db.api_tokens.c.revoked.is_(False))).first()
+    return row.user_id if row else None

@@ -1,0 +1,204 @@
+"""The ``jimu`` command (click, on the Flask app).
+
+``jimu serve | worker | init-db | create-user | import | export | validate``.
+Errors a user can fix are ``click.UsageError``s that say the fix.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from engines.errors import JimuError, ValidationErrors
+
+
+def _create_app(*_args, **_kw) -> Flask:
+    from .app import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """Jimu (积木): a metadata-driven no-code application platform."""
+
+
+def _jimu():
+    from .context import current_jimu
+    return current_jimu()
+
+
+def _fail(exc: JimuError) -> None:
+    lines = [f"{exc.code}: {exc.message}"]
+    if isinstance(exc, ValidationErrors):
+        lines += [f"  {e.get('pointer', '')} [{e.get('code')}] {e.get('message')}" for e in exc.errors]
+    raise click.UsageError("\n".join(lines))
+
+
+@main.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or migrate the platform tables."""
+    from .migrate import upgrade
+    upgrade(_jimu().engine)
+    click.echo(f"database ready: {_jimu().engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command("validate")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def validate(package: Path) -> None:
+    """Check an app package and print every error with its JSON pointer."""
+    from apps import PackageError, load_package
+    try:
+        pkg = load_package(package)
+    except PackageError as exc:
+        errors = exc.errors if isinstance(exc, ValidationErrors) else [exc.to_dict()]
+        for e in errors:
+            click.echo(f"{e.get('pointer', '/') or '/'}: [{e.get('code')}] {e.get('message')}", err=True)
+        click.echo(f"{len(errors)} error(s) in {package}", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {pkg.key} {pkg.version} ({len(pkg.forms)} forms, {len(pkg.flows)} flows, "
+               f"{len(pkg.rules)} rules, {len(pkg.reports)} reports)")
+
+
+@main.command("import")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="show the diff, change nothing")
+@click.option("--if-newer", is_flag=True, help="do nothing when this version (or a newer one) is installed")
+@click.option("--allow-downgrade", is_flag=True)
+@with_appcontext
+def import_(package: Path, dry_run: bool, if_newer: bool, allow_downgrade: bool) -> None:
+    """Install or upgrade an app package (all or nothing)."""
+    from apps import PackageError, load_package
+
+    from . import installer
+    jimu = _jimu()
+    try:
+        pkg = load_package(package)
+        with jimu.begin() as conn:
+            plan = installer.plan(conn, pkg)
+            for line in plan.diff.summary_lines("en"):
+                click.echo(f"  {line}")
+            if dry_run or (if_newer and plan.action in ("unchanged", "downgrade")):
+                click.echo(f"{plan.action}: {pkg.key} {plan.from_version or '-'} → {pkg.version} (nothing applied)")
+                return
+            installer.install(conn, pkg, now=jimu.now(), allow_downgrade=allow_downgrade)
+    except (PackageError, JimuError) as exc:
+        _fail(exc)
+    click.echo(f"{plan.action}: {pkg.key} {plan.from_version or '-'} → {pkg.version}")
+
+
+@main.command("export")
+@click.argument("app_key")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+@with_appcontext
+def export(app_key: str, output: Path | None) -> None:
+    """Write an installed app as a package."""
+    from . import installer
+    try:
+        with _jimu().read() as conn:
+            pkg = installer.export(conn, app_key)
+    except JimuError as exc:
+        _fail(exc)
+    text = json.dumps(pkg, ensure_ascii=False, indent=2)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text)
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--password", help="default: a random one, printed once")
+@click.option("--admin", is_flag=True)
+@click.option("--role", "roles", multiple=True)
+@click.option("--group", "groups", multiple=True)
+@click.option("--name", "display_name")
+@click.option("--email")
+@click.option("--if-missing", is_flag=True, help="do nothing if the user exists")
+@click.option("--print-login", is_flag=True, help="print the login URL and credentials")
+@with_appcontext
+def create_user(username, password, admin, roles, groups, display_name, email, if_missing, print_login) -> None:
+    """Create a user (and print the generated password)."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    from . import db
+    from .auth.users import create_user as _create
+    jimu = _jimu()
+    with jimu.begin() as conn:
+        exists = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username)).first()
+        if exists and if_missing:
+            click.echo(f"user {username} exists; log in at http://127.0.0.1:5000/login")
+            return
+        password = password or secrets.token_urlsafe(9)
+        try:
+            _create(conn, username, password, now=jimu.now(), display_name=display_name, email=email,
+                    is_admin=admin, roles=list(roles), groups=list(groups))
+        except JimuError as exc:
+            _fail(exc)
+    click.echo(f"created user {username}" + (" (administrator)" if admin else ""))
+    if print_login:
+        click.echo("=" * 60)
+        click.echo("  Jimu is at http://127.0.0.1:5000/login")
+        click.echo(f"  username: {username}")
+        click.echo(f"  password: {password}")
+        click.echo("=" * 60)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--debug", is_flag=True)
+@with_appcontext
+@click.option("--no-worker", is_flag=True, help="do not run jobs in this process (run `jimu worker` instead)")
+def serve(host: str, port: int, debug: bool, no_worker: bool) -> None:
+    """Serve Jimu (embedded mode: one threaded process that also runs timers and the outbox).
+
+    For scale use gunicorn 'runtime.wsgi:app' plus any number of `jimu worker` processes.
+    """
+    from flask import current_app
+    from werkzeug.serving import run_simple
+
+    from .jobs import start_embedded_worker
+    if not no_worker:
+        start_embedded_worker(_jimu())
+    # run_simple, not app.run: Flask ignores app.run() inside its own CLI
+    app = current_app._get_current_object()
+    app.debug = debug
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=debug)
+
+
+@main.command("worker")
+@click.option("--poll", default=0.5, type=float, help="seconds between polls when idle")
+@with_appcontext
+def worker(poll: float) -> None:
+    """Run due jobs (timers, SLAs, scheduled rules, outgoing messages) until stopped."""
+    import logging
+    import signal
+    import threading
+
+    from .jobs import work_forever
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    work_forever(_jimu(), poll=poll, stop=stop)
+
+
+def register_commands(app: Flask) -> None:
+    """Jimu's own commands on ``app.cli`` (so ``flask --app runtime.app`` and the test
+    runner see them); plugin commands come from the ``jimu.commands`` entry-point group."""
+    from importlib.metadata import entry_points
+    for name, command in main.commands.items():
+        app.cli.add_command(command, name)
+    for ep in entry_points(group="jimu.commands"):
+        try:
+            app.cli.add_command(ep.load(), ep.name)
+        except Exception as exc:  # a broken plugin is skipped, not fatal
+            app.logger.warning("skipping command plugin %s: %s", ep.name, exc)

@@ -1,0 +1,62 @@
+"""The per-process runtime object: engine, catalogue, clock, settings.
+
+Flask stores one ``Jimu`` in ``app.extensions["jimu"]``; the CLI, workers and
+tests reach the same object through ``current_jimu()``. The clock is
+injectable so tests move time instead of sleeping.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Callable, Iterator
+
+import sqlalchemy as sa
+
+from .db import make_engine
+from .store import Catalog
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Jimu:
+    def __init__(self, config: dict, *, clock: Callable[[], datetime] = utcnow):
+        self.config = config
+        self.engine: sa.Engine = make_engine(config["DATABASE_URL"])
+        self.catalog = Catalog()
+        self.clock = clock
+        #: callables ``(records, event, form_table, after, before)`` run inside the writing
+        #: transaction after every record change; the rule and flow engines hook in here
+        self.listeners: list = []
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A write transaction with a fresh view of the catalogue."""
+        with self.engine.begin() as conn:
+            self.catalog.refresh(conn)
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read-only transaction (on SQLite it does not take the write lock)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(readonly=True)
+            with conn.begin():
+                self.catalog.refresh(conn)
+                yield conn
+
+    def notify(self, records, event: str, ft, after, before) -> None:
+        for listener in self.listeners:
+            listener(records, event, ft, after, before)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def current_jimu() -> Jimu:
+    from flask import current_app
+    return current_app.extensions["jimu"]

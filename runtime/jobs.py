@@ -1,0 +1,171 @@
+"""The durable job queue behind timers, SLAs, scheduled rules and the outbox.
+
+A job is a row: kind, JSON payload, when it is due, an idempotency key
+(unique — scheduling the same thing twice is a no-op). Workers *claim* due
+jobs by taking a lease (``locked_until``) in a short transaction — on
+PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so two workers never claim the same
+row; on SQLite the write lock serialises claims. Each job then runs in its own
+transaction, and is marked done in that same transaction: a job whose effects
+are database writes happens exactly once; one that calls out (mail, webhook)
+happens at least once and hands its idempotency key to the receiver.
+A failed job is retried with exponential back-off until ``max_attempts``,
+then marked ``failed`` (visible in the UI). A worker killed mid-job loses its
+lease when ``locked_until`` passes and another worker takes the job over.
+Overdue jobs after downtime are simply due: they run on the next claim.
+
+Handlers are registered per kind in ``JOB_KINDS`` (code, not entry points:
+job kinds belong to the runtime). Time comes from the injectable clock.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
+
+import sqlalchemy as sa
+
+from engines.errors import JimuError
+
+from . import db
+
+log = logging.getLogger(__name__)
+
+PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
+LEASE = timedelta(seconds=60)
+
+
+class UnknownJobKind(JimuError):
+    code = "job.unknown_kind"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    payload: Mapping[str, Any]
+    run_at: datetime
+    attempts: int
+    max_attempts: int
+    idempotency_key: str
+
+
+Handler = Callable[["Any", sa.Connection, Job], None]  # (jimu, conn, job)
+JOB_KINDS: dict[str, Handler] = {}
+
+
+def job_kind(kind: str) -> Callable[[Handler], Handler]:
+    """Register the handler of a job kind (raises if the kind is taken)."""
+    def wrap(fn: Handler) -> Handler:
+        if kind in JOB_KINDS and JOB_KINDS[kind] is not fn:
+            raise JimuError(f"job kind {kind!r} is already registered", code="job.duplicate_kind")
+        JOB_KINDS[kind] = fn
+        return fn
+    return wrap
+
+
+def enqueue(conn: sa.Connection, kind: str, payload: Mapping[str, Any], *, run_at: datetime, key: str,
+            now: datetime, max_attempts: int = 8) -> bool:
+    """Schedule a job in the caller's transaction. Returns False if ``key`` was already scheduled."""
+    t = db.jobs
+    if conn.execute(sa.select(t.c.id).where(t.c.idempotency_key == key)).first() is not None:
+        return False
+    conn.execute(sa.insert(t).values(kind=kind, payload=dict(payload), run_at=run_at, status=PENDING, attempts=0,
+                                     max_attempts=max_attempts, idempotency_key=key, created_at=now))
+    return True
+
+
+def cancel(conn: sa.Connection, key: str) -> bool:
+    t = db.jobs
+    return conn.execute(sa.update(t).where(t.c.idempotency_key == key, t.c.status == PENDING)
+                        .values(status=CANCELLED)).rowcount > 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min ... capped at 1 hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def claim(engine: sa.Engine, worker: str, now: datetime, limit: int = 20) -> list[Job]:
+    t = db.jobs
+    due = sa.or_(sa.and_(t.c.status == PENDING, t.c.run_at <= now),
+                 sa.and_(t.c.status == RUNNING, t.c.locked_until < now))
+    with engine.begin() as conn:
+        q = sa.select(t).where(due).order_by(t.c.run_at, t.c.id).limit(limit)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        rows = conn.execute(q).mappings().all()
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        conn.execute(sa.update(t).where(t.c.id.in_(ids)).values(
+            status=RUNNING, locked_by=worker, locked_until=now + LEASE, attempts=t.c.attempts + 1))
+    return [Job(r["id"], r["kind"], r["payload"], r["run_at"], r["attempts"] + 1, r["max_attempts"],
+                r["idempotency_key"]) for r in rows]
+
+
+def run_job(jimu, job: Job, worker: str) -> bool:
+    """Run one claimed job; True when it succeeded."""
+    t = db.jobs
+    mine = sa.and_(t.c.id == job.id, t.c.locked_by == worker, t.c.status == RUNNING)
+    try:
+        handler = JOB_KINDS.get(job.kind)
+        if handler is None:
+            raise UnknownJobKind(f"no handler for job kind {job.kind!r}")
+        with jimu.begin() as conn:
+            # re-check the lease inside the transaction: a job taken over after our lease expired is not ours
+            if conn.execute(sa.select(t.c.id).where(mine)).first() is None:
+                return False
+            handler(jimu, conn, job)
+            conn.execute(sa.update(t).where(t.c.id == job.id).values(status=DONE, finished_at=jimu.now(),
+                                                                     locked_by=None, locked_until=None))
+        return True
+    except Exception as exc:  # any failure is retried, then parked as failed
+        log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
+        now = jimu.now()
+        final = job.attempts >= job.max_attempts
+        with jimu.engine.begin() as conn:
+            conn.execute(sa.update(t).where(mine).values(
+                status=FAILED if final else PENDING, run_at=now if final else now + backoff(job.attempts),
+                last_error=f"{type(exc).__name__}: {exc}"[:2000], locked_by=None, locked_until=None,
+                finished_at=now if final else None))
+        return False
+
+
+def run_due(jimu, worker: str | None = None, limit: int = 100) -> int:
+    """Claim and run what is due now; returns how many jobs ran (succeeded or not)."""
+    worker = worker or worker_name()
+    jobs = claim(jimu.engine, worker, jimu.now(), limit)
+    for job in jobs:
+        run_job(jimu, job, worker)
+    return len(jobs)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def work_forever(jimu, *, poll: float = 0.5, stop: threading.Event | None = None) -> None:
+    """The loop of ``jimu worker`` and of the embedded scheduler thread."""
+    name = worker_name()
+    stop = stop or threading.Event()
+    log.info("worker %s started", name)
+    while not stop.is_set():
+        try:
+            ran = run_due(jimu, name)
+        except Exception:  # a database hiccup must not kill the worker
+            log.exception("worker loop error")
+            ran = 0
+        if not ran:
+            stop.wait(poll)
+
+
+def start_embedded_worker(jimu) -> threading.Event:
+    """Embedded mode: one daemon thread in the web process runs the jobs."""
+    stop = threading.Event()
+    threading.Thread(target=work_forever, args=(jimu,), kwargs={"stop": stop}, daemon=True,
+                     name="jimu-worker").start()
+    return stop

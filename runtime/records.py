@@ -1,0 +1,197 @@
+"""The one write path for records: permission → clean → unique → store → audit → listeners.
+
+The API, the runtime UI, bulk import and (later) rules and flows all call
+``Records``; nothing else writes form tables. Validation is the form engine's
+``FormSpec.clean`` — the server is the authority on every path.
+Listeners (``jimu.listeners``) run inside the same transaction after a write,
+which is where the rule and flow engines hook in.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from engines.errors import JimuError, ValidationErrors
+from engines.expr import EvalContext
+
+from . import audit
+from .auth import policy
+from .auth.principal import Principal
+from .context import Jimu
+from .store import FormTable, RecordStore
+from .store.query import filter_clause, order_clause, search_clause
+from .serials import allocate_serials
+
+
+class RecordInvalid(ValidationErrors):
+    code = "record.invalid"
+    status = 422
+
+
+class UniqueViolation(JimuError):
+    code = "form.unique"
+    status = 409
+
+
+MAX_PAGE = 500
+MAX_BULK = 10_000
+
+
+class Records:
+    def __init__(self, jimu: Jimu, conn: sa.Connection, principal: Principal, *, source: str = "api",
+                 check_permissions: bool = True):
+        self.jimu = jimu
+        self.conn = conn
+        self.principal = principal
+        self.source = source
+        self.check = check_permissions
+        self.store = RecordStore(conn)
+        self.now = jimu.now()
+
+    def form(self, key: str) -> FormTable:
+        return self.jimu.catalog.form(key)
+
+    def _require(self, verb: str, form_key: str, record=None) -> None:
+        if self.check:
+            policy.require(self.principal, verb, form_key, record)
+
+    def eval_context(self) -> EvalContext:
+        return EvalContext(now=self.now, user=self.principal.as_context())
+
+    # -- validation ------------------------------------------------------------
+    def clean(self, ft: FormTable, data: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None,
+              partial: bool = False, row: int | None = None) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise RecordInvalid([{"code": "record.not_object", "message": "send the record as a JSON object"}])
+        result = ft.spec.clean(data, context=self.eval_context(), existing=existing, partial=partial)
+        errors = list(result.errors)
+        values = dict(result.values)
+        errors.extend(self._unique_errors(ft, values, existing))
+        if errors:
+            if row is not None:
+                errors = [dict(e, row=row) for e in errors]
+            raise RecordInvalid(errors)
+        return values
+
+    def _unique_errors(self, ft: FormTable, values: Mapping[str, Any], existing) -> list[dict]:
+        errors = []
+        for f in ft.spec.fields:
+            if not f.unique or f.key not in values or values[f.key] in (None, "") or f.key not in ft.columns:
+                continue
+            col = ft.columns[f.key]
+            q = sa.select(ft.table.c.id).where(col == values[f.key]).limit(1)
+            if existing is not None:
+                q = q.where(ft.table.c.id != existing["id"])
+            if self.conn.execute(q).first() is not None:
+                errors.append({"code": "form.unique", "field": f.key,
+                               "message": f"{f.label_text()} must be unique; this value is already used"})
+        return errors
+
+    # -- writes ----------------------------------------------------------------
+    def create(self, form_key: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        ft = self.form(form_key)
+        self._require("create", form_key)
+        values = self.clean(ft, data)
+        allocate_serials(self.conn, ft, [values], self.now)
+        rid = self._integrity(lambda: self.store.create(ft, values, now=self.now, actor=self.principal.user_id))
+        record = self.store.get(ft, rid)
+        audit.record_event(self.conn, "record.created", at=self.now, actor_id=self.principal.user_id,
+                           form_key=form_key, record_id=rid,
+                           data={"after": _public(ft, record), "source": self.source})
+        self.jimu.notify(self, "record.created", ft, record, None)
+        return record
+
+    def bulk_create(self, form_key: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """All rows or none: every invalid row is reported (with its index) before anything is written."""
+        ft = self.form(form_key)
+        self._require("create", form_key)
+        if len(rows) > MAX_BULK:
+            raise RecordInvalid([{"code": "record.too_many",
+                                  "message": f"send at most {MAX_BULK} records per request"}])
+        cleaned, errors = [], []
+        for i, data in enumerate(rows):
+            try:
+                cleaned.append(self.clean(ft, data, row=i))
+            except RecordInvalid as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise RecordInvalid(errors)
+        allocate_serials(self.conn, ft, cleaned, self.now)
+        ids = self._integrity(lambda: self.store.bulk_create(ft, cleaned, now=self.now,
+                                                              actor=self.principal.user_id))
+        audit.record_events(self.conn, [
+            {"kind": "record.created", "at": self.now, "actor_id": self.principal.user_id, "form_key": form_key,
+             "record_id": rid, "data": {"after": values, "source": self.source}}
+            for rid, values in zip(ids, cleaned)])
+        if self.jimu.listeners:
+            for rid in ids:
+                self.jimu.notify(self, "record.created", ft, self.store.get(ft, rid), None)
+        return ids
+
+    def update(self, form_key: str, rid: int, data: Mapping[str, Any], *,
+               expected_version: int | None = None) -> dict[str, Any]:
+        ft = self.form(form_key)
+        before = self.store.get(ft, rid)
+        self._require("update", form_key, before)
+        values = self.clean(ft, data, existing=before, partial=True)
+        self._integrity(lambda: self.store.update(ft, rid, values, expected_version=expected_version,
+                                                  now=self.now, actor=self.principal.user_id))
+        after = self.store.get(ft, rid)
+        diff = audit.changes(_public(ft, before), _public(ft, after))
+        audit.record_event(self.conn, "record.updated", at=self.now, actor_id=self.principal.user_id,
+                           form_key=form_key, record_id=rid, data={"changes": diff, "source": self.source})
+        self.jimu.notify(self, "record.updated", ft, after, before)
+        return after
+
+    def delete(self, form_key: str, rid: int, *, expected_version: int | None = None) -> None:
+        ft = self.form(form_key)
+        before = self.store.get(ft, rid)
+        self._require("delete", form_key, before)
+        self.store.delete(ft, rid, expected_version=expected_version)
+        audit.record_event(self.conn, "record.deleted", at=self.now, actor_id=self.principal.user_id,
+                           form_key=form_key, record_id=rid, data={"before": _public(ft, before),
+                                                                   "source": self.source})
+        self.jimu.notify(self, "record.deleted", ft, None, before)
+
+    def _integrity(self, fn):
+        """A unique index can still catch a race the pre-check missed: report it, don't 500."""
+        try:
+            with self.conn.begin_nested():
+                return fn()
+        except sa.exc.IntegrityError as exc:
+            raise UniqueViolation("a unique value is already used, or a linked record does not exist; "
+                                  "check unique fields and links", detail=str(exc.orig)[:200]) from None
+
+    # -- reads -----------------------------------------------------------------
+    def get(self, form_key: str, rid: int) -> dict[str, Any]:
+        ft = self.form(form_key)
+        self._require("read", form_key)
+        record = self.store.get(ft, rid)
+        rf = policy.row_filter(self.principal, ft) if self.check else None
+        if rf is not None and self.conn.execute(sa.select(ft.table.c.id).where(ft.table.c.id == rid, rf)).first() is None:
+            from .store.records import RecordNotFound
+            raise RecordNotFound(f"{form_key} record {rid} does not exist", form=form_key, id=rid)
+        return record
+
+    def list(self, form_key: str, *, filters: Any = None, sort: str | None = None, q: str | None = None,
+             page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+        ft = self.form(form_key)
+        self._require("read", form_key)
+        clauses = []
+        if filters:
+            clauses.append(filter_clause(ft, filters, now=self.now))
+        search = search_clause(ft, q or "")
+        if search is not None:
+            clauses.append(search)
+        rf = policy.row_filter(self.principal, ft) if self.check else None
+        if rf is not None:
+            clauses.append(rf)
+        per_page = max(1, min(int(per_page), MAX_PAGE))
+        page = max(1, int(page))
+        return self.store.select(ft, where=sa.and_(*clauses) if clauses else None,
+                                 order_by=order_clause(ft, sort), limit=per_page, offset=(page - 1) * per_page)
+
+
+def _public(ft: FormTable, record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: record.get(k) for k in ft.spec.field_keys if k in record}

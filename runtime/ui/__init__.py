@@ -1,0 +1,6 @@
+"""The end-user UI: app home, record lists, record pages, forms."""
+from flask import Blueprint
+
+bp = Blueprint("ui", __name__)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,176 @@
+"""Shared fixtures: one parametrized database fixture (SQLite and PostgreSQL),
+and a Chromium browser driven by Playwright.
+
+PostgreSQL tests run when JIMU_TEST_PG is set (CI always sets it) or when the
+local server answers; each test gets a schema of its own, dropped afterwards.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get("JIMU_TEST_PG")
+    if url:
+        return url
+    try:
+        import psycopg
+        psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=1).close()
+        return DEFAULT_PG
+    except Exception:
+        return None
+
+
+PG_URL = _pg_url()
+
+
+def _db_params():
+    return ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
+
+
+@pytest.fixture(params=_db_params())
+def db_url(request, tmp_path):
+    """A database URL for a fresh, empty database: a SQLite file or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jimu.sqlite'}"
+        return
+    if PG_URL is None:
+        if os.environ.get("JIMU_TEST_PG") or os.environ.get("CI"):
+            pytest.fail("PostgreSQL is required in CI but not reachable")
+        pytest.skip("PostgreSQL not reachable (set JIMU_TEST_PG)")
+    import sqlalchemy as sa
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sa_engine(db_url):
+    """A plain SQLAlchemy engine on the fresh database (for engine-level tests)."""
+    import sqlalchemy as sa
+    eng = sa.create_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright. Never downloads a browser."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing: .ci/run must install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+# -- the app -------------------------------------------------------------------
+class Clock:
+    """An injectable clock: tests move time instead of sleeping."""
+
+    def __init__(self, start=None):
+        from datetime import datetime, timezone
+        self.now = start or datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        from datetime import timedelta
+        self.now = self.now + timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def app(db_url, tmp_path, monkeypatch, clock):
+    """A fresh Jimu app on a fresh database (SQLite and PostgreSQL)."""
+    monkeypatch.setenv("JIMU_INSTANCE_PATH", str(tmp_path / "instance"))
+    from runtime.app import create_app
+    application = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test-secret",
+                              "CLOCK": clock, "UPLOAD_DIR": str(tmp_path / "files")})
+    yield application
+    application.extensions["jimu"].dispose()
+
+
+@pytest.fixture
+def jimu(app):
+    return app.extensions["jimu"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def install_package(jimu, data):
+    """Load (validate) and install a package dict; returns the install plan."""
+    from apps import load_package
+    from runtime.installer import install
+    import json
+    pkg = load_package(json.dumps(data, ensure_ascii=False).encode())
+    with jimu.begin() as conn:
+        plan, _ = install(conn, pkg, now=jimu.now())
+    return plan
+
+
+def make_user(jimu, username, *, password="pw-123456", admin=False, roles=(), groups=()):
+    from runtime.auth.users import create_user
+    with jimu.begin() as conn:
+        return create_user(conn, username, password, now=jimu.now(), is_admin=admin, roles=list(roles),
+                           groups=list(groups))
+
+
+def api_token(jimu, user_id):
+    from runtime.auth.users import issue_token
+    with jimu.begin() as conn:
+        return issue_token(conn, user_id, "test", now=jimu.now())
+
+
+@pytest.fixture
+def admin_headers(jimu):
+    uid = make_user(jimu, "admin", admin=True)
+    return {"Authorization": f"Bearer {api_token(jimu, uid)}"}

@@ -1,0 +1,64 @@
+"""Login, sessions, CSRF and API tokens."""
+import re
+
+from tests.conftest import make_user
+
+
+def csrf_from(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def login(client, username, password="pw-123456"):
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def test_password_login_and_logout(client, jimu):
+    make_user(jimu, "alice", admin=True)
+    assert client.get("/").status_code == 302
+    r = login(client, "alice", "wrong")
+    assert r.status_code == 401 and "alert" in r.get_data(as_text=True)
+    r = login(client, "alice")
+    assert r.status_code == 302
+    assert client.get("/").status_code == 200
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": token})
+    assert client.get("/").status_code == 302
+
+
+def test_passwords_are_hashed(jimu):
+    import sqlalchemy as sa
+    from runtime import db
+    make_user(jimu, "bob", password="s3cret-pass")
+    with jimu.read() as conn:
+        stored = conn.execute(sa.select(db.users.c.password_hash)).scalar()
+    assert "s3cret-pass" not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_browser_post_without_csrf_token_is_refused(client, jimu):
+    make_user(jimu, "carol", admin=True)
+    login(client, "carol")
+    r = client.post("/api/v1/forms/x/records", json={}, headers={"Accept": "application/json"})
+    assert r.status_code == 403 and r.json["error"]["code"] == "auth.csrf"
+    r = client.post("/login", data={"username": "carol", "password": "pw-123456"})
+    assert r.status_code == 403
+
+
+def test_login_attempts_are_audited(client, jimu):
+    import sqlalchemy as sa
+    from runtime import db
+    make_user(jimu, "dave")
+    login(client, "dave", "bad")
+    login(client, "dave")
+    with jimu.read() as conn:
+        kinds = conn.execute(sa.select(db.events.c.kind).where(db.events.c.kind.like("auth.%"))
+                             .order_by(db.events.c.id)).scalars().all()
+    assert kinds == ["auth.login_failed", "auth.login"]
+
+
+def test_open_redirect_after_login_is_blocked(client, jimu):
+    make_user(jimu, "erin")
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    r = client.post("/login?next=//evil.example/x", data={"username": "erin", "password": "pw-123456",
+                                                          "csrf_token": token})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
