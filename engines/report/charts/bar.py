@@ -1,0 +1,49 @@
+"""Bar chart: one dimension with a bar per measure (grouped), or a second dimension as series.
+
+Options ``stacked`` stacks the series, ``horizontal`` lays the bars sideways.
+"""
+from __future__ import annotations
+
+from .base import ChartType, categories, series_by, tickformat
+
+
+class BarChart(ChartType):
+    type = "bar"
+    label = {"zh-CN": "柱状图", "en": "Bar"}
+    icon = "chart-bar"
+    dimensions = (1, 2)
+    measures = (1, 8)
+    options_schema = {"type": "object", "additionalProperties": False, "properties": {
+        "stacked": {"type": "boolean", "description": "Stack the series instead of grouping them."},
+        "horizontal": {"type": "boolean", "description": "Horizontal bars (long category names)."}}}
+    default_options = {"stacked": False, "horizontal": False}
+    trace_type = "bar"
+
+    def build(self, chart, rows, lang):
+        dims = chart.dimensions
+        if len(dims) == 2:
+            m = chart.measures[0]
+            xs, series = series_by(rows, dims[0].key, dims[1].key, m.key, lang)
+            traces = [self.trace(name, xs, values) for name, values in series]
+            plotted = [m]
+        else:
+            xs = categories(rows, dims[0].key, lang)
+            traces = [self.trace(chart.measure_label(m, lang), xs, [r[m.key] for r in rows])
+                      for m in chart.measures]
+            plotted = chart.measures
+        value_axis = {"title": {"text": chart.measure_label(plotted[0], lang)} if len(plotted) == 1 else {},
+                      **tickformat(plotted)}
+        cat_axis = {"type": "category", "title": {"text": chart.dimension_label(dims[0], lang)}}
+        horizontal = self.options.get("horizontal")
+        layout = {"xaxis": value_axis if horizontal else cat_axis, "yaxis": cat_axis if horizontal else value_axis,
+                  "legend": {"orientation": "h"}}
+        self.style(traces, layout)
+        return {"data": traces, "layout": layout}
+
+    def trace(self, name, xs, values):
+        if self.options.get("horizontal"):
+            return {"type": self.trace_type, "name": name, "y": xs, "x": values, "orientation": "h"}
+        return {"type": self.trace_type, "name": name, "x": xs, "y": values}
+
+    def style(self, traces, layout):
+        layout["barmode"] = "stack" if self.options.get("stacked") else "group"

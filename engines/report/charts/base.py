@@ -1,0 +1,120 @@
+"""The base of every chart type: its palette entry, options schema and figure building.
+
+Figures are plain plotly figure dicts built directly (``graph_objects``
+validation costs milliseconds per figure; plotly.js validates in the browser).
+A chart type declares how many dimensions and measures it takes; the compiled
+chart has already checked them, so ``build`` can rely on the counts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import jsonschema
+
+from ..exceptions import ReportError
+from ..labels import localize, text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..chart import CompiledChart
+
+OTHERS = "__others__"
+FONT = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif'
+
+
+class ChartType:
+    """A chart type. Subclasses set the class attributes and implement ``build``."""
+
+    type: ClassVar[str]
+    label: ClassVar[dict[str, str]]
+    icon: ClassVar[str]
+    #: (min, max) number of dimensions and of measures the type takes
+    dimensions: ClassVar[tuple[int, int]] = (1, 1)
+    measures: ClassVar[tuple[int, int]] = (1, 1)
+    options_schema: ClassVar[dict] = {"type": "object", "additionalProperties": False, "properties": {}}
+    default_options: ClassVar[dict] = {}
+    #: True when the type reads options date_field/period_days/previous_period (the KPI)
+    supports_period: ClassVar[bool] = False
+
+    def __init__(self, options: dict):
+        self.options = options
+
+    @classmethod
+    def palette(cls) -> dict:
+        """The builder's palette entry."""
+        return {"type": cls.type, "icon": cls.icon, "label": cls.label, "dimensions": list(cls.dimensions),
+                "measures": list(cls.measures), "options_schema": cls.options_schema}
+
+    @classmethod
+    def option_errors(cls, options: Any) -> list[ReportError]:
+        validator = _validator(cls)
+        return [ReportError(f"option: {e.message[:200]}", code="report.bad_option",
+                            pointer="/options" + "".join(f"/{p}" for p in e.absolute_path))
+                for e in validator.iter_errors(options)]
+
+    def render(self, chart: CompiledChart, rows: list[dict], lang: str) -> dict:
+        title = localize(chart.label, lang, chart.key)
+        if not rows:
+            return empty_figure(chart, title, lang)
+        fig = self.build(chart, rows, lang)
+        layout = fig.setdefault("layout", {})
+        layout.setdefault("title", {"text": title})
+        layout.setdefault("font", {"family": FONT})
+        layout.setdefault("margin", {"l": 48, "r": 16, "t": 48, "b": 40})
+        layout["meta"] = {"chart": chart.key, "type": self.type, "empty": False}
+        return fig
+
+    def build(self, chart: CompiledChart, rows: list[dict], lang: str) -> dict:
+        raise NotImplementedError
+
+
+@lru_cache(maxsize=None)
+def _validator(cls: type) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(cls.options_schema)
+
+
+def empty_figure(chart: CompiledChart, title: str, lang: str) -> dict:
+    """The empty state: no traces, a centred 'no data' note, ``layout.meta.empty`` true."""
+    hidden = {"visible": False}
+    return {"data": [], "layout": {
+        "title": {"text": title}, "font": {"family": FONT}, "xaxis": hidden, "yaxis": hidden,
+        "annotations": [{"text": text("empty", lang), "showarrow": False, "xref": "paper", "yref": "paper",
+                         "x": 0.5, "y": 0.5, "font": {"size": 16, "color": "#999"}}],
+        "meta": {"chart": chart.key, "type": chart.chart_type.type, "empty": True}}}
+
+
+def value_label(value: Any, lang: str) -> str:
+    """How a dimension value reads on an axis or a legend."""
+    if value is None:
+        return text("blank", lang)
+    if isinstance(value, bool):
+        return text("true" if value else "false", lang)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def categories(rows: list[dict], key: str, lang: str) -> list[str]:
+    """Axis labels of one dimension, the folded group reading 'Others'."""
+    others = text("others", lang)
+    return [others if OTHERS in r else value_label(r[key], lang) for r in rows]
+
+
+def tickformat(measures: list) -> dict:
+    """Axis number format: percent when every plotted measure is a share or ratio."""
+    return {"tickformat": ".0%"} if measures and all(m.format == "percent" for m in measures) else {}
+
+
+def series_by(rows: list[dict], dim0: str, dim1: str, measure: str, lang: str):
+    """Pivot long rows into (x categories, [(series name, values aligned to x)]) in first-seen order."""
+    xs: dict[str, int] = {}
+    series: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        x = value_label(r[dim0], lang)
+        xs.setdefault(x, len(xs))
+        series.setdefault(value_label(r[dim1], lang), {})[x] = r[measure]
+    xcats = list(xs)
+    return xcats, [(name, [vals.get(x) for x in xcats]) for name, vals in series.items()]

@@ -1,0 +1,27 @@
+"""Funnel: one measure per stage; ``stages`` fixes the order (and selection) of the stage values."""
+from __future__ import annotations
+
+from .base import ChartType, categories, value_label
+
+
+class FunnelChart(ChartType):
+    type = "funnel"
+    label = {"zh-CN": "漏斗图", "en": "Funnel"}
+    icon = "chart-funnel"
+    dimensions = (1, 1)
+    measures = (1, 1)
+    options_schema = {"type": "object", "additionalProperties": False, "properties": {
+        "stages": {"type": "array", "items": {"type": ["string", "number", "boolean"]}, "maxItems": 50,
+                   "description": "Stage values in funnel order; others are left out."}}}
+
+    def build(self, chart, rows, lang):
+        dim, m = chart.dimensions[0].key, chart.measures[0].key
+        stages = self.options.get("stages")
+        if stages:
+            by_value = {value_label(r[dim], lang): r[m] for r in rows}
+            names = [value_label(s, lang) for s in stages]
+            values = [by_value.get(n, 0) for n in names]
+        else:
+            names, values = categories(rows, dim, lang), [r[m] for r in rows]
+        return {"data": [{"type": "funnel", "y": names, "x": values, "textinfo": "value+percent initial"}],
+                "layout": {}}

@@ -1,0 +1,110 @@
+"""Dashboards: a grid of reports with shared filters.
+
+``check_dashboard`` validates a definition against ``schemas/dashboard.json``
+and the compiled reports it names. ``apply_shared_filters`` turns the values a
+viewer picked in the dashboard's filter bar into per-chart filter lists
+(``chart.query(shared_filters=...)``): a shared filter applies to each chart
+whose form, or a form it joins, has that field, and is skipped for the others.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import JimuError
+from .chart import CompiledChart
+from .exceptions import ReportError, ValidationErrors
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def check_dashboard(definition: Any, charts: Mapping[str, CompiledChart]) -> None:
+    """Raise ``ValidationErrors`` for a malformed dashboard or one naming unknown reports."""
+    errors: list[JimuError | dict] = []
+    for err in _validator().iter_errors(definition):
+        pointer = "".join(f"/{p}" for p in err.absolute_path)
+        errors.append({"code": "dashboard.schema", "message": err.message[:300], "pointer": pointer})
+    if errors:
+        raise ValidationErrors(errors, "the dashboard definition does not match schemas/dashboard.json")
+    for i, item in enumerate(definition["charts"]):
+        if item["report"] not in charts:
+            errors.append(ReportError(f"no report {item['report']!r}; add it to the app or remove the tile",
+                                      code="dashboard.unknown_report", pointer=f"/charts/{i}/report"))
+        if item["x"] + item["w"] > 12:
+            errors.append(ReportError("a tile must fit the 12-column grid (x + w <= 12)",
+                                      code="dashboard.bad_layout", pointer=f"/charts/{i}"))
+    if errors:
+        raise ValidationErrors(errors)
+
+
+def apply_shared_filters(dashboard: Mapping[str, Any], values: Mapping[str, Any],
+                         charts: Mapping[str, CompiledChart]) -> dict[str, list[dict]]:
+    """Per report key, the filter dicts the viewer's shared-filter ``values`` (by field key) add.
+
+    Empty values (None, "", [], {}) leave a filter off. A date range is
+    ``{"from": "2026-11-01", "to": "2026-11-22"}`` (both optional, ``to``
+    inclusive) or ``{"within_days": 30}``.
+    """
+    declared = {f["field"]: f for f in dashboard.get("filters", [])}
+    unknown = [k for k in values if k not in declared]
+    if unknown:
+        raise ReportError(f"the dashboard has no filter on {', '.join(map(repr, unknown))}",
+                          code="report.unknown_shared_filter", fields=unknown)
+    wanted = [(field, _filters_for(declared[field], value)) for field, value in values.items()]
+    out: dict[str, list[dict]] = {}
+    for item in dashboard.get("charts", []):
+        chart = charts.get(item["report"])
+        if chart is None:
+            continue
+        out[item["report"]] = [f for field, filters in wanted if chart.has_field(field) for f in filters]
+    return out
+
+
+def _filters_for(spec: Mapping[str, Any], value: Any) -> list[dict]:
+    field, kind = spec["field"], spec["kind"]
+    if value in (None, "", [], {}):
+        return []
+    if kind == "choice":
+        if isinstance(value, list):
+            return [{"field": field, "op": "in", "value": value}]
+        return [{"field": field, "op": "eq", "value": value}]
+    if kind == "text":
+        if not isinstance(value, str):
+            raise _bad(field, "text")
+        return [{"field": field, "op": "contains", "value": value}]
+    if kind == "date_range" and isinstance(value, Mapping):
+        if "within_days" in value:
+            return [{"field": field, "op": "within_days", "value": value["within_days"]}]
+        out = []
+        if value.get("from"):
+            out.append({"field": field, "op": "gte", "value": value["from"]})
+        if value.get("to"):
+            out.append({"field": field, "op": "lt", "value": _day_after(field, value["to"])})
+        return out
+    raise _bad(field, "{from, to} or {within_days}")
+
+
+def _day_after(field: str, value: Any) -> str:
+    try:
+        day = dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise _bad(field, "an ISO date such as 2026-11-22") from None
+    return (day + dt.timedelta(days=1)).isoformat()
+
+
+def _bad(field: str, expected: str) -> ReportError:
+    return ReportError(f"the value of the shared filter on {field!r} must be {expected}",
+                       code="report.bad_shared_filter", field=field)
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+    from referencing import Registry, Resource
+    report = json.loads((SCHEMA_DIR / "report.json").read_text(encoding="utf-8"))
+    dashboard = json.loads((SCHEMA_DIR / "dashboard.json").read_text(encoding="utf-8"))
+    registry = Registry().with_resource(report["$id"], Resource.from_contents(report))
+    return jsonschema.Draft202012Validator(dashboard, registry=registry)

@@ -1,0 +1,120 @@
+"""The database-specific SQL of the report engine, in one place.
+
+Two constructs differ between SQLite and PostgreSQL:
+
+* ``DateBucket(column, unit)``: the bucket label of a date, normalised to one
+  ISO string on both databases (hour ``2026-11-22 10:00``, day ``2026-11-22``,
+  week = ISO week start ``2026-11-16``, month ``2026-11``, quarter ``2026-Q4``,
+  year ``2026``). Format strings are constants of this module, rendered as SQL
+  literals so SELECT and GROUP BY carry the identical expression (bound
+  parameters would make PostgreSQL reject the GROUP BY).
+* ``Median(column)``: ``percentile_cont(0.5)`` on PostgreSQL; on SQLite the
+  ``jimu_median`` aggregate that ``register_sqlite_functions`` installs on each
+  connection (the runtime hooks it to the engine's ``connect`` event).
+
+Any other database raises ``report.unsupported_dialect`` when the query is compiled.
+"""
+from __future__ import annotations
+
+import statistics
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from .exceptions import ReportError
+
+BUCKETS = ("hour", "day", "week", "month", "quarter", "year")
+
+_SQLITE_FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+_PG_FORMATS = {"hour": "YYYY-MM-DD HH24:00", "day": "YYYY-MM-DD", "month": "YYYY-MM", "year": "YYYY",
+               "quarter": 'YYYY-"Q"Q'}
+
+
+class DateBucket(FunctionElement):
+    """The ISO label of the bucket (``unit`` in ``BUCKETS``) a date or date-time falls in."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = "jimu_date_bucket"
+    # the unit changes the SQL text, so it belongs in the statement cache key
+    _traverse_internals = FunctionElement._traverse_internals + [("unit", InternalTraversal.dp_string)]
+
+    def __init__(self, column: sa.ColumnElement, unit: str):
+        if unit not in BUCKETS:
+            raise ReportError(f"unknown date bucket {unit!r}; use one of {', '.join(BUCKETS)}",
+                              code="report.unknown_bucket", bucket=repr(unit)[:40])
+        self.unit = unit
+        super().__init__(column)
+
+
+
+class Median(FunctionElement):
+    """The median (continuous: mean of the two middle values) of a numeric column."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "jimu_median"
+
+
+def _column(element, compiler, **kw) -> str:
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
+@compiles(DateBucket, "sqlite")
+def _bucket_sqlite(element, compiler, **kw):
+    col = _column(element, compiler, **kw)
+    if element.unit == "week":
+        return f"strftime('%Y-%m-%d', {col}, '-6 days', 'weekday 1')"
+    if element.unit == "quarter":
+        return (f"(strftime('%Y', {col}) || '-Q' || "
+                f"((CAST(strftime('%m', {col}) AS INTEGER) + 2) / 3))")
+    return f"strftime('{_SQLITE_FORMATS[element.unit]}', {col})"
+
+
+@compiles(DateBucket, "postgresql")
+def _bucket_pg(element, compiler, **kw):
+    col = _column(element, compiler, **kw)
+    if element.unit == "week":
+        return f"to_char(date_trunc('week', {col}), 'YYYY-MM-DD')"
+    return f"to_char({col}, '{_PG_FORMATS[element.unit]}')"
+
+
+@compiles(Median, "postgresql")
+def _median_pg(element, compiler, **kw):
+    return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {_column(element, compiler, **kw)})"
+
+
+@compiles(Median, "sqlite")
+def _median_sqlite(element, compiler, **kw):
+    return f"jimu_median({_column(element, compiler, **kw)})"
+
+
+@compiles(DateBucket)
+@compiles(Median)
+def _unsupported(element, compiler, **kw):
+    raise ReportError(f"reports support SQLite and PostgreSQL, not {compiler.dialect.name}",
+                      code="report.unsupported_dialect", dialect=compiler.dialect.name)
+
+
+class _MedianAggregate:
+    """SQLite aggregate behind ``jimu_median``: keeps the group's values, NULLs skipped."""
+
+    def __init__(self):
+        self.values: list[float] = []
+
+    def step(self, value):
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self):
+        return float(statistics.median(self.values)) if self.values else None
+
+
+def register_sqlite_functions(dbapi_connection, connection_record=None) -> None:
+    """Install the report engine's SQLite functions on a new DB-API connection.
+
+    Signature fits ``sqlalchemy.event.listen(engine, "connect", register_sqlite_functions)``.
+    """
+    dbapi_connection.create_aggregate("jimu_median", 1, _MedianAggregate)

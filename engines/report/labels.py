@@ -1,0 +1,32 @@
+"""Bilingual labels: a plain string, or a ``{"zh-CN": ..., "en": ...}`` map."""
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_LANG = "zh-CN"
+
+
+def localize(label: Any, lang: str = DEFAULT_LANG, fallback: str = "") -> str:
+    """The label in ``lang``, else zh-CN, else en, else any; ``fallback`` when there is none."""
+    if isinstance(label, str):
+        return label
+    if isinstance(label, dict) and label:
+        for tag in (lang, lang.split("-")[0], DEFAULT_LANG, "en"):
+            text = label.get(tag)
+            if isinstance(text, str):
+                return text
+        return str(next(iter(label.values())))
+    return fallback
+
+
+#: words the engine itself shows, per language
+TEXT = {
+    "zh-CN": {"empty": "暂无数据", "others": "其他", "blank": "(空)", "previous": "上期", "change": "环比",
+              "true": "是", "false": "否", "total": "合计"},
+    "en": {"empty": "No data", "others": "Others", "blank": "(empty)", "previous": "previous period",
+           "change": "change", "true": "Yes", "false": "No", "total": "Total"},
+}
+
+
+def text(word: str, lang: str) -> str:
+    return TEXT.get(lang, TEXT.get(lang.split("-")[0], TEXT[DEFAULT_LANG])).get(word) or TEXT[DEFAULT_LANG][word]
