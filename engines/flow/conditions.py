@@ -1,0 +1,24 @@
+"""Edge conditions, written in the shared expression language (``engines.expr``).
+
+Conditions are compiled once when the flow is compiled and evaluated per
+step against the record's field values. This module is the flow engine's one
+door to the expression language, so the contract
+(``compile_expr(source)``, ``expr.evaluate(variables, EvalContext(now, user, calendar))``,
+``ExprError``) is used in exactly one place.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+
+def compile_condition(source: str) -> Any:
+    """Compile ``source``; raises ``ExprError`` (a ``JimuError`` with a code) when it is wrong."""
+    from engines.expr import compile_expr
+    return compile_expr(source)
+
+
+def evaluate(condition: Any, variables: Mapping[str, Any], *, now: datetime, user: str | None,
+             calendar: Any) -> bool:
+    from engines.expr import EvalContext
+    return bool(condition.evaluate(variables, EvalContext(now=now, user=user, calendar=calendar)))
