@@ -17,7 +17,7 @@ def alembic_config(connection: sa.Connection) -> Config:
     return cfg
 
 
-def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
     """Bring the platform tables to ``revision``; safe to run on every start."""
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revision)
