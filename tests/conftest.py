@@ -174,3 +174,26 @@ def api_token(jimu, user_id):
 def admin_headers(jimu):
     uid = make_user(jimu, "admin", admin=True)
     return {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+
+
+# -- a live server for the browser -----------------------------------------------
+@pytest.fixture
+def live_server(app):
+    """The test app served on a free 127.0.0.1 port in a thread; yields its base URL."""
+    import threading
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def browser_login(page, base_url, username, password="pw-123456"):
+    """Log in through the real login form; leaves the page on the home page."""
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
