@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("ui", __name__)
 
 from . import views  # noqa: E402,F401
+from . import records  # noqa: E402,F401

@@ -1,0 +1,111 @@
+// Live behaviour of a runtime form: visibility, required markers and formula previews.
+//
+// The page embeds FormSpec.client_spec() (fields with the JSON syntax trees of
+// visible_if / required_if / formula) and an evaluation context. Expressions are
+// evaluated by expr.js — the browser twin of engines/expr, checked against the
+// same corpus — so the browser never has a second copy of the rules. The server
+// re-checks everything on save; this only keeps the page honest while typing.
+import { evaluate } from "./expr.js";
+
+const form = document.querySelector("[data-jimu-form]");
+const spec = JSON.parse(document.getElementById("form-spec").textContent);
+const context = JSON.parse(document.getElementById("form-context").textContent);
+
+function truthy(value) {
+  if (value === null || value === undefined || value === false || value === 0 || value === "") return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === "object" && value.constructor === Object) return Object.keys(value).length > 0;
+  return true;
+}
+
+function readField(field) {
+  const inputs = form.querySelectorAll(`[name="${CSS.escape(field.key)}"]`);
+  if (!inputs.length) return null;
+  const first = inputs[0];
+  if (first.tagName === "OUTPUT") return first.dataset.value ? JSON.parse(first.dataset.value) : null;
+  if (first.type === "checkbox" && inputs.length > 1) {
+    return [...inputs].filter((i) => i.checked).map((i) => i.value);
+  }
+  if (first.type === "checkbox") return first.checked;
+  if (first.type === "radio") {
+    const checked = [...inputs].find((i) => i.checked);
+    return checked ? checked.value : null;
+  }
+  if (first.multiple) return [...first.selectedOptions].map((o) => o.value);
+  const raw = first.value;
+  if (raw === "") return null;
+  if (first.dataset.subtable !== undefined) {
+    try { return JSON.parse(raw); } catch { return raw; }
+  }
+  const numeric = first.type === "number" || first.inputMode === "decimal" || first.inputMode === "numeric";
+  if (numeric && raw.trim() !== "" && !Number.isNaN(Number(raw))) return Number(raw);
+  return raw;
+}
+
+function values() {
+  const out = {};
+  for (const field of spec.fields) out[field.key] = readField(field);
+  return out;
+}
+
+function show(field, visible) {
+  const box = form.querySelector(`[data-field="${CSS.escape(field.key)}"]`);
+  if (!box) return;
+  box.hidden = !visible;
+  // hidden inputs are not submitted; the server would drop them anyway
+  for (const input of box.querySelectorAll("input, select, textarea")) input.disabled = !visible;
+}
+
+function markRequired(field, required) {
+  const box = form.querySelector(`[data-field="${CSS.escape(field.key)}"]`);
+  if (!box) return;
+  const star = box.querySelector(".req");
+  if (star) star.hidden = !required;
+  for (const input of box.querySelectorAll("input, select, textarea")) {
+    input.setAttribute("aria-required", required ? "true" : "false");
+  }
+}
+
+function display(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : String(Math.round(value * 1e6) / 1e6);
+  if (typeof value === "boolean") return value ? "✓" : "✗";
+  if (typeof value === "object" && typeof value.toJSON === "function") return value.toJSON();
+  return String(value);
+}
+
+function safely(tree, vars, fallback) {
+  try {
+    return evaluate(tree, vars, context);
+  } catch (err) {
+    return fallback;
+  }
+}
+
+function refresh() {
+  const vars = values();
+  for (const field of spec.fields) {
+    if (field.formula) {
+      const value = safely(field.formula, vars, null);
+      vars[field.key] = value;
+      const out = form.querySelector(`output[name="${CSS.escape(field.key)}"]`);
+      if (out) {
+        out.textContent = display(value);
+        out.dataset.value = JSON.stringify(value === undefined ? null : value);
+      }
+    }
+  }
+  for (const field of spec.fields) {
+    const visible = field.visible_if ? truthy(safely(field.visible_if, vars, true)) : true;
+    show(field, visible);
+    const required = field.required || (field.required_if ? truthy(safely(field.required_if, vars, false)) : false);
+    markRequired(field, required);
+  }
+}
+
+if (form) {
+  form.addEventListener("input", refresh);
+  form.addEventListener("change", refresh);
+  refresh();
+  form.dataset.ready = "true";
+}

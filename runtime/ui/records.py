@@ -1,0 +1,242 @@
+"""Record pages: list (filter, search, sort, paging), detail, create and edit forms.
+
+Every write goes through ``runtime.records.Records`` — the same clean, rules
+and audit as the API. The browser runs the form's expressions live from
+``FormSpec.client_spec()`` with ``static/js/expr.js``; the server still decides.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from engines.errors import JimuError
+from engines.form import label_text
+
+from ..auth import current_principal
+from ..auth.policy import can
+from ..context import current_jimu
+from ..i18n import current_language
+from ..records import RecordInvalid, Records
+from . import bp
+from .views import _login_required
+
+PER_PAGE = 25
+#: widgets whose values do not fit a list cell
+UNLISTED_STORAGE = ("children", "none")
+
+
+def _records(conn) -> Records:
+    return Records(current_jimu(), conn, current_principal(), source="ui")
+
+
+def list_columns(ft, limit: int = 8) -> list:
+    fields = [f for f in ft.spec.fields if f.storage not in UNLISTED_STORAGE]
+    shown = ft.spec.definition.get("list_fields")
+    if shown:
+        fields = [f for f in fields if f.key in shown]
+    return fields[:limit]
+
+
+def _filter_arg() -> list | None:
+    raw = request.args.get("filter")
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise JimuError("the filter parameter is not JSON", code="filter.not_json") from None
+    return value if isinstance(value, list) else [value]
+
+
+@bp.get("/forms/<form>")
+def record_list(form):
+    _login_required()
+    jimu = current_jimu()
+    principal = current_principal()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    sort = request.args.get("sort") or "-id"
+    q = request.args.get("q", "")
+    filters = _filter_arg()
+    field = request.args.get("field")
+    if field and request.args.get("value", "") != "":
+        filters = (filters or []) + [{"field": field, "op": request.args.get("op") or "eq",
+                                      "value": request.args.get("value")}]
+    with jimu.read() as conn:
+        records = _records(conn)
+        ft = records.form(form)
+        rows, total = records.list(form, filters=filters, sort=sort, q=q, page=page, per_page=PER_PAGE)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    return render_template("records/list.html", ft=ft, rows=rows, total=total, page=page, pages=pages,
+                           sort=sort, q=q, filters=filters or [], columns=list_columns(ft),
+                           can_create=can(principal, "create", form), args=dict(request.args))
+
+
+@bp.get("/forms/<form>/<int:rid>")
+def record_detail(form, rid):
+    _login_required()
+    jimu = current_jimu()
+    principal = current_principal()
+    with jimu.read() as conn:
+        records = _records(conn)
+        ft = records.form(form)
+        record = records.get(form, rid)
+    return render_template("records/detail.html", ft=ft, record=record,
+                           can_update=can(principal, "update", form, record),
+                           can_delete=can(principal, "delete", form, record))
+
+
+def _submitted(ft) -> dict[str, Any]:
+    """Read the posted HTML form with each widget's own reader (files included)."""
+    data = {}
+    for f in ft.spec.input_fields:
+        if f.children is not None:
+            raw = request.form.get(f.key)
+            if raw is None:
+                continue
+            try:
+                data[f.key] = json.loads(raw) if raw else []
+            except ValueError:
+                data[f.key] = raw
+            continue
+        value = f.widget.value_from_formdata(request.form, request.files, f.key)
+        if value is not None:
+            data[f.key] = value
+    return data
+
+
+def _form_page(ft, record, values, errors, status=200):
+    lang = current_language()
+    return render_template("records/form.html", ft=ft, record=record, values=values, errors=errors,
+                           errors_by_field=_by_field(errors), lang=lang,
+                           client_spec=ft.spec.client_spec(lang),
+                           context={"now": current_jimu().now().isoformat(),
+                                    "user": current_principal().as_context(),
+                                    "tz": current_jimu().config.get("TIMEZONE", "UTC")}), status
+
+
+def _by_field(errors: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for e in errors:
+        out.setdefault(e.get("field") or "", []).append(e)
+    return out
+
+
+@bp.route("/forms/<form>/new", methods=["GET", "POST"])
+def record_new(form):
+    _login_required()
+    jimu = current_jimu()
+    if request.method == "GET":
+        with jimu.read() as conn:
+            records = _records(conn)
+            ft = records.form(form)
+            records._require("create", form)
+            preview = ft.spec.clean({}, context=records.eval_context())
+        return _form_page(ft, None, preview.values, [])
+    try:
+        with jimu.begin() as conn:
+            records = _records(conn)
+            ft = records.form(form)
+            data = _submitted(ft)
+            record = records.create(form, data)
+    except RecordInvalid as exc:
+        return _form_page(ft, None, data, exc.errors, 422)
+    flash(label_text({"zh-CN": "已保存", "en": "Saved"}, current_language()))
+    return redirect(url_for("ui.record_detail", form=form, rid=record["id"]))
+
+
+@bp.route("/forms/<form>/<int:rid>/edit", methods=["GET", "POST"])
+def record_edit(form, rid):
+    _login_required()
+    jimu = current_jimu()
+    if request.method == "GET":
+        with jimu.read() as conn:
+            records = _records(conn)
+            ft = records.form(form)
+            record = records.get(form, rid)
+            records._require("update", form, record)
+        return _form_page(ft, record, record, [])
+    version = request.form.get("row_version", type=int)
+    try:
+        with jimu.begin() as conn:
+            records = _records(conn)
+            ft = records.form(form)
+            data = _submitted(ft)
+            record = records.update(form, rid, data, expected_version=version)
+    except RecordInvalid as exc:
+        with jimu.read() as conn:
+            current = _records(conn).get(form, rid)
+        return _form_page(ft, current, {**current, **data}, exc.errors, 422)
+    flash(label_text({"zh-CN": "已保存", "en": "Saved"}, current_language()))
+    return redirect(url_for("ui.record_detail", form=form, rid=rid))
+
+
+@bp.post("/forms/<form>/<int:rid>/delete")
+def record_delete(form, rid):
+    _login_required()
+    with current_jimu().begin() as conn:
+        _records(conn).delete(form, rid, expected_version=request.form.get("row_version", type=int))
+    flash(label_text({"zh-CN": "已删除", "en": "Deleted"}, current_language()))
+    return redirect(url_for("ui.record_list", form=form))
+
+
+# -- template helpers --------------------------------------------------------------
+
+def display_value(f, value: Any) -> str:
+    """A value as text for lists and detail pages."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+    if isinstance(value, list):
+        return ", ".join(display_value(f, v) for v in value)
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("title") or value.get("id") or "")
+    options = (f.widget.config.get("options") or []) if f is not None else []
+    for opt in options:
+        if isinstance(opt, dict) and opt.get("value") == value:
+            return label_text(opt.get("label"), current_language(), str(value))
+    if hasattr(value, "isoformat"):
+        text = value.isoformat(sep=" ", timespec="minutes") if hasattr(value, "hour") else value.isoformat()
+        return text.replace("+00:00", "")
+    return str(value)
+
+
+def widget_input(f, value: Any, errors: list[dict], lang: str) -> Markup:
+    """Render a field's input with the widget's macro from widgets.html, or a plain input."""
+    env = current_jimu_env()
+    macro = None
+    try:
+        module = env.get_template("widgets.html").module
+        macro = getattr(module, f.widget.macro, None)
+    except Exception:  # widgets.html may not define every macro; the generic input serves
+        macro = None
+    error = errors[0] if errors else None
+    if macro is not None:
+        return Markup(macro(f, value, error, lang))
+    return Markup(render_template("records/_input.html", f=f, value=value, error=error, lang=lang))
+
+
+def current_jimu_env():
+    from flask import current_app
+    return current_app.jinja_env
+
+
+@bp.app_template_global()
+def sort_link(form: str, key: str, sort: str, args: dict) -> str:
+    new = key if sort != key else f"-{key}"
+    return url_for("ui.record_list", **{**args, "form": form, "sort": new, "page": 1})
+
+
+@bp.app_template_global()
+def page_link(form: str, page: int, args: dict) -> str:
+    return url_for("ui.record_list", **{**args, "form": form, "page": page})
+
+
+bp.add_app_template_global(display_value, "display_value")
+bp.add_app_template_global(widget_input, "widget_input")
