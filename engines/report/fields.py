@@ -22,6 +22,8 @@ from .source import FormSource, Source
 NUMERIC_KINDS = frozenset({"number", "money", "duration", "integer", "decimal", "percent", "rating"})
 TEMPORAL_KINDS = frozenset({"date", "datetime"})
 ALIAS_RE = re.compile(r"^[^\W\d]\w{0,30}$")
+#: prefix of the per-record process fields (``process.first_response_minutes``); not a join alias
+PROCESS = "process"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class FieldResolver:
         """Follow the single-link field ``link_ref`` and name the target form ``alias``."""
         if not ALIAS_RE.match(alias):
             raise ReportError(f"join alias {alias!r} must be a short name of letters, digits and _",
+                              code="report.bad_alias", alias=alias)
+        if alias == PROCESS:
+            raise ReportError(f"join alias {PROCESS!r} is reserved for process fields; choose another",
                               code="report.bad_alias", alias=alias)
         if alias in self._joins:
             raise ReportError(f"join alias {alias!r} is used twice; give each join its own 'as'",
@@ -112,7 +117,25 @@ class FieldResolver:
 
     def _join_of(self, ref: str) -> _Join | None:
         prefix, dot, _ = ref.partition(".")
+        if dot and prefix == PROCESS and PROCESS not in self._joins:
+            self._join_process()
         return self._joins.get(prefix) if dot else None
+
+    def _join_process(self) -> None:
+        """LEFT JOIN the runtime's per-record process data the first time a ``process.`` field is used."""
+        provider = getattr(self.source, "process", None)
+        process = provider(self.base.key) if provider is not None else None
+        if process is None:
+            raise ReportError(f"form {self.base.key!r} keeps no process data; 'process.' fields need a flow "
+                              "or the runtime's process tracking", code="report.no_process_data")
+        table = process.table.alias("p0")
+        adapter = ClauseAdapter(table)
+        on = adapter.traverse(process.record_column) == self.base.id_column
+        scope = getattr(process, "scope", None)  # a shared table: the bound condition selecting this form's rows
+        if scope is not None:
+            on = sa.and_(on, adapter.traverse(scope))
+        self.from_clause = self.from_clause.outerjoin(table, on)
+        self._joins[PROCESS] = _Join(process, adapter, PROCESS)
 
     def _owner(self, ref: str) -> tuple[FormSource, str]:
         join = self._join_of(ref)

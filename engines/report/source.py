@@ -30,8 +30,34 @@ class FormSource(Protocol):
         """Form key a single-link field points to (its column holds the target row id), else None."""
 
 
+class ProcessSource(Protocol):
+    """The process data the runtime keeps per record of one form (one row per record).
+
+    Reports address its fields as ``process.<key>`` (``process.first_response_minutes``,
+    ``process.handling_minutes``, ``process.reopen_count``...): the engine LEFT JOINs the
+    table on ``record_column == <form>.id``, so records without process data count with
+    NULLs and a record is never counted twice.
+    """
+
+    table: sa.Table
+    record_column: sa.Column
+    #: optional: when one table holds several forms' rows, the (bound) condition picking this form's
+    scope: sa.ColumnElement[bool] | None
+
+    def column(self, field_key: str) -> sa.ColumnElement:
+        """The column of a process field; raises ``ReportError`` code ``report.unknown_field``."""
+
+    def field_kind(self, field_key: str) -> str:
+        """duration (minutes), number, datetime..."""
+
+    def link_target(self, field_key: str) -> str | None:
+        """Always None: process fields are never links."""
+
+
 class Source(Protocol):
     """All forms of an application."""
 
     def form(self, form_key: str) -> FormSource:
         """The form's source; raises ``ReportError`` code ``report.unknown_form``."""
+
+    # optional: ``process(form_key) -> ProcessSource | None`` when the runtime keeps process data

@@ -48,10 +48,48 @@ class TableForm:
         return self._spec(field_key)[2]
 
 
+class ProcessTable:
+    """One table of per-record process data for all forms, like the runtime keeps (``scope`` picks a form)."""
+
+    KINDS = {"first_response_minutes": "duration", "handling_minutes": "duration", "reopen_count": "number",
+             "resolved_at": "datetime"}
+
+    def __init__(self, metadata: sa.MetaData):
+        self.table = sa.Table("proc", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                              sa.Column("form_key", sa.String(100)), sa.Column("record_id", sa.Integer, index=True),
+                              sa.Column("c_frt", sa.Integer), sa.Column("c_handling", sa.Integer),
+                              sa.Column("c_reopen", sa.Integer), sa.Column("c_resolved", sa.DateTime()))
+        self._physical = dict(zip(self.KINDS, ["c_frt", "c_handling", "c_reopen", "c_resolved"]))
+        self.record_column = self.table.c.record_id
+
+    def for_form(self, form_key: str) -> "ProcessTable":
+        view = object.__new__(ProcessTable)
+        view.__dict__.update(self.__dict__)
+        view.scope = self.table.c.form_key == form_key
+        return view
+
+    def column(self, field_key: str) -> sa.ColumnElement:
+        if field_key not in self._physical:
+            raise ReportError(f"no process field {field_key!r}", code="report.unknown_field", field=str(field_key))
+        return self.table.c[self._physical[field_key]]
+
+    def field_kind(self, field_key: str) -> str:
+        self.column(field_key)
+        return self.KINDS[field_key]
+
+    def link_target(self, field_key: str) -> None:
+        return None
+
+
 class TableSource:
     def __init__(self):
         self.metadata = sa.MetaData()
         self.forms: dict[str, TableForm] = {}
+        self.processes = ProcessTable(self.metadata)
+        self.process_forms: set[str] = set()
+
+    def process(self, form_key: str) -> ProcessTable | None:
+        return self.processes.for_form(form_key) if form_key in self.process_forms else None
 
     def add(self, key: str, fields: dict[str, tuple[str, str | None]]) -> TableForm:
         form = TableForm(key, len(self.forms) + 1, fields, self.metadata)
@@ -84,6 +122,7 @@ class Dataset:
     source: TableSource
     records: list[dict]
     customers: list[dict]
+    process: dict[int, dict]
     now: dt.datetime = NOW
 
 
@@ -122,7 +161,21 @@ def build(engine: sa.Engine, n: int = 10_000, seed: int = 20261122) -> Dataset:
         })
     source.insert(engine, "customer", customers)
     source.insert(engine, "case", records)
-    return Dataset(source, records, customers)
+    # process data for about 80 % of the records (the rest never reached a flow), plus a decoy row of
+    # another form with the same record id that a correct join must not pick up
+    source.process_forms.add("case")
+    process = {}
+    for r in records:
+        if rnd.random() < 0.8:
+            process[r["id"]] = {"first_response_minutes": rnd.randint(1, 480), "handling_minutes": rnd.randint(10, 5000),
+                                "reopen_count": rnd.choices([0, 1, 2, 3], [70, 20, 7, 3])[0]}
+    rows = [{"form_key": "case", "record_id": rid, "c_frt": p["first_response_minutes"],
+             "c_handling": p["handling_minutes"], "c_reopen": p["reopen_count"]} for rid, p in process.items()]
+    rows += [{"form_key": "customer", "record_id": rid, "c_frt": 99999, "c_handling": 99999, "c_reopen": 99}
+             for rid in range(1, 201)]
+    with engine.begin() as conn:
+        conn.execute(source.processes.table.insert(), rows)
+    return Dataset(source, records, customers, process)
 
 
 def run(engine: sa.Engine, chart, **kwargs) -> list[dict]:

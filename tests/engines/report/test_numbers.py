@@ -189,3 +189,75 @@ def test_date_field_bucket_and_shared_filters(sa_engine, data):
     expected = Counter((r["due_on"] - dt.timedelta(days=r["due_on"].weekday())).isoformat() for r in data.records
                        if r["channel"] in CHANNELS[:2] and "100%" in r["subject"])
     assert [(r["w"], r["n"]) for r in rows] == sorted(expected.items())
+
+
+def test_process_fields_helpdesk_kpis(sa_engine, data):
+    """First response, handling time and reopen count read from the per-record process data."""
+    c = chart(data, type="table", dimensions=[{"field": "channel"}], measures=[
+        {"key": "n", "agg": "count"},
+        {"key": "frt", "agg": "avg", "field": "process.first_response_minutes"},
+        {"key": "handling_median", "agg": "median", "field": "process.handling_minutes"},
+        {"key": "reopens", "agg": "sum", "field": "process.reopen_count"},
+        {"key": "reopened", "agg": "count", "filter": [{"field": "process.reopen_count", "op": "gt", "value": 0}]},
+        {"key": "fcr", "formula": "(n - reopened) / n"}])
+    rows = run(sa_engine, c)
+    by_channel = defaultdict(list)
+    for r in data.records:
+        by_channel[r["channel"]].append(r["id"])
+    assert [r["channel"] for r in rows] == sorted(by_channel)
+    for row in rows:
+        ids = by_channel[row["channel"]]
+        procs = [data.process[i] for i in ids if i in data.process]
+        assert row["n"] == len(ids)  # the LEFT JOIN neither drops nor multiplies records
+        assert row["frt"] == pytest.approx(statistics.fmean(p["first_response_minutes"] for p in procs))
+        assert row["handling_median"] == pytest.approx(statistics.median(p["handling_minutes"] for p in procs))
+        assert row["reopens"] == sum(p["reopen_count"] for p in procs)
+        reopened = sum(p["reopen_count"] > 0 for p in procs)
+        assert row["reopened"] == reopened
+        assert row["fcr"] == pytest.approx((len(ids) - reopened) / len(ids))
+
+
+def test_process_fields_need_process_data(data):
+    from engines.errors import ValidationErrors
+    with pytest.raises(ValidationErrors) as err:
+        compile_chart({"key": "c", "version": 1, "form": "customer", "type": "kpi",
+                       "measures": [{"key": "x", "agg": "avg", "field": "process.first_response_minutes"}]},
+                      data.source)
+    assert [e["code"] for e in err.value.errors] == ["report.no_process_data"]
+
+
+def test_formula_over_measures_and_percent_of_total_by_bucket(sa_engine, data):
+    c = chart(data, type="bar", dimensions=[{"field": "created_at", "bucket": "month", "key": "m"}], measures=[
+        {"key": "n", "agg": "count"},
+        {"key": "amount", "agg": "sum", "field": "amount"},
+        {"key": "avg_ticket", "formula": "round(amount / n, 2)"},
+        {"key": "share", "agg": "percent_of_total", "of": "amount"}])
+    rows = run(sa_engine, c)
+    groups = defaultdict(list)
+    for r in data.records:
+        groups[r["created_at"].strftime("%Y-%m")].append(r)
+    total = sum(r["amount"] for r in data.records if r["amount"] is not None)
+    assert [r["m"] for r in rows] == sorted(groups)
+    for row in rows:
+        amount = sum(r["amount"] for r in groups[row["m"]] if r["amount"] is not None)
+        assert row["n"] == len(groups[row["m"]])
+        assert row["amount"] == pytest.approx(amount, abs=0.01)
+        assert row["avg_ticket"] == pytest.approx(round(amount / len(groups[row["m"]]), 2), abs=0.011)
+        assert row["share"] == pytest.approx(amount / total)
+
+
+def test_top_n_by_sum_with_others_and_drilldown(sa_engine, data):
+    c = chart(data, type="bar", dimensions=[{"field": "assignee"}], top={"n": 4, "by": "amount", "others": True},
+              measures=[{"key": "n", "agg": "count"}, {"key": "amount", "agg": "sum", "field": "amount"}])
+    rows = run(sa_engine, c)
+    sums, counts = defaultdict(float), Counter()
+    for r in data.records:
+        counts[r["assignee"]] += 1
+        sums[r["assignee"]] += r["amount"] or 0
+    ranked = sorted(sums, key=lambda k: -sums[k])
+    assert [r["assignee"] for r in rows[:4]] == ranked[:4]
+    assert rows[4]["n"] == sum(counts[k] for k in ranked[4:])
+    assert rows[4]["amount"] == pytest.approx(sum(sums[k] for k in ranked[4:]), abs=0.05)
+    drill = c.drilldown(rows[4])
+    shown = [k for k in ranked[:4] if k is not None]
+    assert {"field": "assignee", "op": "not_in", "value": shown} in drill
