@@ -281,6 +281,11 @@ class CompiledChart:
             rows = present + missing
         return rows + others
 
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """The chart's form and every form it joins: the viewer needs read access to all of them."""
+        return (self.form, *self._resolver.joined_forms())
+
     # -- presentation --------------------------------------------------------------------
     def figure(self, rows: list[dict], lang: str = "zh-CN") -> dict:
         """A plain plotly figure dict; ``layout.meta.empty`` is true when there is no data."""

@@ -62,6 +62,15 @@ def _column(element, compiler, **kw) -> str:
     return compiler.process(list(element.clauses)[0], **kw)
 
 
+def _utc_column(element, compiler, **kw) -> str:
+    """A timestamptz column read in UTC, so PostgreSQL buckets like SQLite (which stores UTC) whatever
+    the session's TimeZone; naive timestamps and dates are taken as they are."""
+    col = list(element.clauses)[0]
+    kind = getattr(col.type, "impl", col.type)
+    text = compiler.process(col, **kw)
+    return f"timezone('UTC', {text})" if getattr(kind, "timezone", False) else text
+
+
 @compiles(DateBucket, "sqlite")
 def _bucket_sqlite(element, compiler, **kw):
     col = _column(element, compiler, **kw)
@@ -75,7 +84,7 @@ def _bucket_sqlite(element, compiler, **kw):
 
 @compiles(DateBucket, "postgresql")
 def _bucket_pg(element, compiler, **kw):
-    col = _column(element, compiler, **kw)
+    col = _utc_column(element, compiler, **kw)
     if element.unit == "week":
         return f"to_char(date_trunc('week', {col}), 'YYYY-MM-DD')"
     return f"to_char({col}, '{_PG_FORMATS[element.unit]}')"

@@ -87,6 +87,10 @@ class FieldResolver:
         self.from_clause = self.from_clause.outerjoin(table, adapter.traverse(target.id_column) == link.column)
         self._joins[alias] = _Join(target, adapter, link.path)
 
+    def joined_forms(self) -> tuple[str, ...]:
+        """Keys of the forms reached through joins (the viewer must be allowed to read them too)."""
+        return tuple(j.form.key for alias, j in self._joins.items() if alias != PROCESS)
+
     def has(self, ref: str) -> bool:
         try:
             self.resolve(ref)

@@ -4,10 +4,12 @@ Options ``stacked`` stacks the series, ``horizontal`` lays the bars sideways.
 """
 from __future__ import annotations
 
-from .base import ChartType, categories, series_by, tickformat
+from .base import ChartType, categories, series_by, series_rows, tickformat
 
 
 class BarChart(ChartType):
+    """Each trace carries ``customdata`` (the row index of each bar) and ``meta`` (its measure key)."""
+
     type = "bar"
     label = {"zh-CN": "柱状图", "en": "Bar"}
     icon = "chart-bar"
@@ -25,11 +27,15 @@ class BarChart(ChartType):
             m = chart.measures[0]
             xs, series = series_by(rows, dims[0].key, dims[1].key, m.key, lang)
             traces = [self.trace(name, xs, values) for name, values in series]
+            for trace, index in zip(traces, series_rows(rows, dims[0].key, dims[1].key, lang)):
+                trace["customdata"], trace["meta"] = index, m.key
             plotted = [m]
         else:
             xs = categories(rows, dims[0].key, lang)
             traces = [self.trace(chart.measure_label(m, lang), xs, [r[m.key] for r in rows])
                       for m in chart.measures]
+            for trace, m in zip(traces, chart.measures):
+                trace["customdata"], trace["meta"] = list(range(len(rows))), m.key
             plotted = chart.measures
         value_axis = {"title": {"text": chart.measure_label(plotted[0], lang)} if len(plotted) == 1 else {},
                       **tickformat(plotted)}

@@ -108,6 +108,17 @@ def tickformat(measures: list) -> dict:
     return {"tickformat": ".0%"} if measures and all(m.format == "percent" for m in measures) else {}
 
 
+def series_rows(rows: list[dict], dim0: str, dim1: str, lang: str) -> list[list[int | None]]:
+    """Per series of ``series_by`` (same order), the index in ``rows`` of each x category's row (None: no row)."""
+    xs: dict[str, int] = {}
+    series: dict[str, dict[str, int]] = {}
+    for i, r in enumerate(rows):
+        x = value_label(r[dim0], lang)
+        xs.setdefault(x, len(xs))
+        series.setdefault(value_label(r[dim1], lang), {})[x] = i
+    return [[idx.get(x) for x in xs] for idx in series.values()]
+
+
 def series_by(rows: list[dict], dim0: str, dim1: str, measure: str, lang: str):
     """Pivot long rows into (x categories, [(series name, values aligned to x)]) in first-seen order."""
     xs: dict[str, int] = {}

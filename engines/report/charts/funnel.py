@@ -18,10 +18,13 @@ class FunnelChart(ChartType):
         dim, m = chart.dimensions[0].key, chart.measures[0].key
         stages = self.options.get("stages")
         if stages:
-            by_value = {value_label(r[dim], lang): r[m] for r in rows}
+            by_value = {value_label(r[dim], lang): i for i, r in enumerate(rows)}
             names = [value_label(s, lang) for s in stages]
-            values = [by_value.get(n, 0) for n in names]
+            index = [by_value.get(n) for n in names]
+            values = [0 if i is None else rows[i][m] for i in index]
         else:
             names, values = categories(rows, dim, lang), [r[m] for r in rows]
-        return {"data": [{"type": "funnel", "y": names, "x": values, "textinfo": "value+percent initial"}],
+            index = list(range(len(rows)))
+        return {"data": [{"type": "funnel", "y": names, "x": values, "textinfo": "value+percent initial",
+                          "customdata": index, "meta": m}],
                 "layout": {}}

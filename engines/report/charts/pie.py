@@ -22,6 +22,7 @@ class PieChart(ChartType):
         m = chart.measures[0]
         trace = {"type": "pie", "labels": categories(rows, chart.dimensions[0].key, lang),
                  "values": [r[m.key] for r in rows], "name": chart.measure_label(m, lang), "sort": False,
+                 "customdata": list(range(len(rows))), "meta": m.key,
                  "textinfo": "label+percent" if self.options["show_percent"] else "label+value"}
         if self.options["donut"]:
             trace["hole"] = 0.45

@@ -261,3 +261,18 @@ def test_top_n_by_sum_with_others_and_drilldown(sa_engine, data):
     drill = c.drilldown(rows[4])
     shown = [k for k in ranked[:4] if k is not None]
     assert {"field": "assignee", "op": "not_in", "value": shown} in drill
+
+
+def test_clicked_points_map_back_to_rows(sa_engine, data):
+    """customdata on every clickable trace is the index of the row behind the point (drill-down)."""
+    stacked = chart(data, type="bar", dimensions=[{"field": "channel"}, {"field": "urgency"}])
+    rows = run(sa_engine, stacked)
+    for trace in stacked.figure(rows)["data"]:
+        for x, y, idx in zip(trace["x"], trace["y"], trace["customdata"]):
+            if idx is not None:
+                assert (rows[idx]["channel"], rows[idx]["urgency"], rows[idx]["n"]) == (x, trace["name"], y)
+    assert trace["meta"] == "n"
+    funnel = chart(data, type="funnel", dimensions=[{"field": "status"}], options={"stages": ["已关闭", "新建", "没有"]})
+    rows = run(sa_engine, funnel)
+    trace = funnel.figure(rows)["data"][0]
+    assert [rows[i]["status"] if i is not None else None for i in trace["customdata"]] == ["已关闭", "新建", None]
