@@ -55,8 +55,10 @@ def check_graph(spec: FlowSpec, g: nx.MultiDiGraph) -> Iterable[dict]:
         if not _count(len(node.outgoing), b.edges_out):
             yield problem("flow.outgoing_edges", f"{node.type} node {node.id!r} has {len(node.outgoing)} "
                           f"outgoing edge(s); it needs {_bounds(b.edges_out)}", node=node.id)
-    if len(starts) == 1:
-        reached = nx.descendants(g, starts[0]) | {starts[0]}
+    if starts:
+        reached = set(starts)
+        for start in starts:
+            reached |= nx.descendants(g, start)
         for node_id in spec.nodes:
             if node_id not in reached:
                 yield problem("flow.unreachable", f"node {node_id!r} cannot be reached from the start; "

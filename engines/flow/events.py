@@ -5,6 +5,14 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class Start:
+    """Put the first token on the start node of a fresh state (see ``new_state``)."""
+
+    actor: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TaskCompleted:
     task_id: str
     outcome: str | None = None
@@ -62,4 +70,4 @@ class Return:
     comment: str | None = None
 
 
-Event = TaskCompleted | TimerFired | Cancel | Reopen | Reassign | Delegate | Return
+Event = Start | TaskCompleted | TimerFired | Cancel | Reopen | Reassign | Delegate | Return

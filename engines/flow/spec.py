@@ -65,6 +65,8 @@ class FlowSpec:
     reach: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: problems that do not stop the flow from running (a gateway without a default edge)
     warnings: tuple[dict, ...] = ()
+    #: node id → {"x", "y"} for the designer and the runtime diagram
+    positions: Mapping[str, Any] = field(default_factory=dict)
 
     def node(self, node_id: str) -> NodeSpec:
         return self.nodes[node_id]
