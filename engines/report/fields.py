@@ -41,8 +41,10 @@ class Field:
 
     @property
     def python_type(self) -> type | None:
+        kind = self.column.type
+        kind = getattr(kind, "impl_instance", None) or getattr(kind, "impl", kind)  # a TypeDecorator's base
         try:
-            return self.column.type.python_type
+            return kind.python_type
         except NotImplementedError:
             return None
 

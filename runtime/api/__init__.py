@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from . import apps, records, openapi  # noqa: E402,F401  (routes register on import)
+from . import reports  # noqa: E402,F401  (report and dashboard routes)

@@ -1,0 +1,460 @@
+"""Reports and dashboards over HTTP: chart data, dashboard data, drill-down, CSV/XLSX export.
+
+The report engine compiles definitions; this module is its imperative shell:
+
+* ``Reports`` finds the report and dashboard definitions of the installed app
+  packages and compiles them once per (catalogue revision, app versions) —
+  not per request — against ``RuntimeSource``, the engine's view of the record
+  store.
+* ``run_chart`` executes a chart's one SELECT for a viewer: read permission
+  on the chart's form and on every form it joins, and the viewer's row filter
+  (``policy.row_filter``) as the WHERE the engine adds, so a viewer only ever
+  sees aggregates over rows they may read.
+
+Routes (``/api/v1``)::
+
+    GET  /reports                           reports the viewer may read
+    GET  /reports/<key>/data                ?filter=<json filter list>&lang=  rows + plotly figure
+    POST /reports/<key>/drilldown           {"point": row, "measure"?, "values"?, "dashboard"?}
+                                            → {"form", "filter", "url": "/forms/<form>?filter=<json>"}
+    GET  /reports/<key>/export.csv|.xlsx    same parameters as data
+    GET  /dashboards                        dashboards the viewer may open
+    GET  /dashboards/<key>/data             ?values=<json {field: value}>&lang=  every tile's figure
+
+A report key is unique within its app; when two installed apps use the same
+key, pass ``?app=<app key>``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import Response, jsonify, request
+
+from engines.errors import JimuError, NotFound, PermissionDenied
+from engines.report import (CompiledChart, ReportError, ValidationErrors, apply_shared_filters, check_dashboard,
+                            compile_chart)
+from engines.report.dialects import register_sqlite_functions
+from engines.report.labels import localize
+
+from .. import db
+from ..audit import jsonable
+from ..auth import current_principal
+from ..auth.policy import can, row_filter
+from ..context import Jimu, current_jimu
+from ..exceptions import NotAuthenticated
+from ..i18n import current_language
+from . import bp
+from .util import BadRequest, json_arg, json_body
+
+#: the record list page's filter parameter (a JSON list of {field, op, value}, see runtime/store/query.py)
+LIST_FILTER_PARAM = "filter"
+_RECORD_LIST_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "startswith",
+                              "is_empty", "is_not_empty", "between", "within_days"})
+
+
+# -- the engine's view of the record store ------------------------------------------------------
+class _FormSource:
+    """A ``FormTable`` as the report engine's ``FormSource``; unknown fields are ``report.unknown_field``."""
+
+    def __init__(self, ft):
+        self.ft = ft
+        self.key = ft.key
+        self.table = ft.table
+        self.id_column = ft.table.c.id
+
+    def column(self, field_key: str) -> sa.ColumnElement:
+        if not isinstance(field_key, str) or (field_key not in self.ft.columns and field_key not in _SYSTEM):
+            raise ReportError(f"form {self.key!r} has no field {field_key!r} a report can use "
+                              "(sub-tables and multi-value fields are not aggregated)",
+                              code="report.unknown_field", field=str(field_key)[:100])
+        return self.ft.column(field_key)
+
+    def field_kind(self, field_key: str) -> str:
+        self.column(field_key)
+        return self.ft.field_kind(field_key)
+
+    def link_target(self, field_key: str) -> str | None:
+        return self.ft.link_target(field_key)
+
+
+_SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by")
+
+
+class RuntimeSource:
+    """All installed forms (``jimu.catalog``) as the report engine's ``Source``.
+
+    The runtime keeps no per-record process data table yet, so ``process`` answers None and
+    ``process.*`` fields are ``report.no_process_data`` until the flow runtime provides one.
+    """
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+
+    def form(self, form_key: str) -> _FormSource:
+        if not isinstance(form_key, str) or form_key not in self.catalog:
+            raise ReportError(f"no form {form_key!r} is installed", code="report.unknown_form",
+                              form=str(form_key)[:100])
+        return _FormSource(self.catalog.form(form_key))
+
+    def process(self, form_key: str):
+        return None
+
+
+# -- compiled definitions, once per catalogue revision and app versions ---------------------------
+@dataclass
+class ReportEntry:
+    app: str
+    key: str
+    definition: dict
+    chart: CompiledChart | None
+    error: JimuError | None
+
+
+@dataclass
+class DashboardEntry:
+    app: str
+    key: str
+    definition: dict
+    error: JimuError | None
+    reports: dict[str, ReportEntry] = field(default_factory=dict)
+
+
+@dataclass
+class Definitions:
+    stamp: tuple
+    reports: dict[tuple[str, str], ReportEntry]
+    dashboards: dict[tuple[str, str], DashboardEntry]
+
+    def find(self, kind: str, key: str, app: str | None):
+        items = self.reports if kind == "report" else self.dashboards
+        hits = [v for (a, k), v in items.items() if k == key and (app is None or a == app)]
+        if not hits:
+            raise NotFound(f"no {kind} {key!r} is installed", code=f"{kind}.not_found", key=key)
+        if len(hits) > 1:
+            raise BadRequest(f"several apps have a {kind} {key!r}; pass ?app=<app key>", code=f"{kind}.ambiguous",
+                             apps=sorted(h.app for h in hits))
+        return hits[0]
+
+
+class Reports:
+    """The compiled report and dashboard definitions of one ``Jimu`` (one per process)."""
+
+    def __init__(self, jimu: Jimu):
+        self.jimu = jimu
+        self._current: Definitions | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def of(jimu: Jimu) -> "Reports":
+        # kept on the Jimu object so CLI, workers and the web share it; created once under the GIL
+        reports = jimu.__dict__.get("_reports")
+        if reports is None:
+            reports = jimu.__dict__.setdefault("_reports", Reports(jimu))
+        return reports
+
+    def definitions(self, conn: sa.Connection) -> Definitions:
+        """Up-to-date compiled definitions; costs one small query when nothing changed."""
+        versions = tuple(conn.execute(sa.select(db.apps.c.key, db.apps.c.version, db.apps.c.updated_at)
+                                      .order_by(db.apps.c.key)).all())
+        stamp = (self.jimu.catalog.revision, versions)
+        current = self._current
+        if current is not None and current.stamp == stamp:
+            return current
+        with self._lock:
+            if self._current is None or self._current.stamp != stamp:
+                self._current = self._compile(conn, stamp)
+            return self._current
+
+    def _compile(self, conn: sa.Connection, stamp: tuple) -> Definitions:
+        source = RuntimeSource(self.jimu.catalog)
+        reports: dict[tuple[str, str], ReportEntry] = {}
+        dashboards: dict[tuple[str, str], DashboardEntry] = {}
+        for app_key, package in conn.execute(sa.select(db.apps.c.key, db.apps.c.package)).all():
+            package = package or {}
+            for definition in package.get("reports", []) or []:
+                chart, error = None, None
+                try:
+                    chart = compile_chart(definition, source)
+                except JimuError as exc:
+                    error = exc
+                key = str(definition.get("key"))
+                reports[(app_key, key)] = ReportEntry(app_key, key, definition, chart, error)
+            for definition in package.get("dashboards", []) or []:
+                key = str(definition.get("key"))
+                own = {k: v for (a, k), v in reports.items() if a == app_key}
+                error = None
+                try:
+                    check_dashboard(definition, {k: v.chart for k, v in own.items() if v.chart is not None} |
+                                    {k: None for k, v in own.items() if v.chart is None})
+                except JimuError as exc:
+                    error = exc
+                dashboards[(app_key, key)] = DashboardEntry(app_key, key, definition, error, own)
+        return Definitions(stamp, reports, dashboards)
+
+
+# -- running a chart for a viewer ----------------------------------------------------------------
+def may_read(principal, chart: CompiledChart) -> bool:
+    return principal.is_authenticated and all(can(principal, "read", form) for form in chart.forms)
+
+
+def require_read(principal, entry: ReportEntry) -> CompiledChart:
+    if not principal.is_authenticated:
+        raise NotAuthenticated("log in first")
+    if entry.chart is None:
+        raise entry.error or ReportError("the report does not compile", code="report.invalid")
+    if not may_read(principal, entry.chart):
+        raise PermissionDenied(f"you may not read the records behind report {entry.key!r}",
+                               report=entry.key, forms=list(entry.chart.forms))
+    return entry.chart
+
+
+def run_chart(jimu: Jimu, conn: sa.Connection, principal, chart: CompiledChart,
+              shared_filters: list[dict] | None = None) -> list[dict]:
+    """The chart's rows over the records ``principal`` may read (the caller checked ``may_read``)."""
+    where = row_filter(principal, jimu.catalog.form(chart.form))
+    stmt = chart.query(where=where, shared_filters=shared_filters or None, now=jimu.now())
+    if conn.dialect.name == "sqlite":
+        # the median aggregate: cheap and idempotent, so any pooled connection has it
+        register_sqlite_functions(conn.connection.dbapi_connection)
+    return chart.rows(conn.execute(stmt).all())
+
+
+def chart_payload(entry: ReportEntry, rows: list[dict], lang: str, title: Any = None) -> dict:
+    chart = entry.chart
+    figure = chart.figure(rows, lang=lang)
+    return {"report": entry.key, "app": entry.app, "type": chart.chart_type.type, "form": chart.form,
+            "title": localize(title or chart.label, lang, chart.key), "figure": figure,
+            "empty": bool(figure["layout"]["meta"]["empty"]), "rows": jsonable(rows),
+            "drilldown": chart.chart_type.type not in ("table", "pivot")}
+
+
+def _lang() -> str:
+    asked = request.args.get("lang")
+    return asked if asked in ("zh-CN", "en") else current_language()
+
+
+def _filters_arg() -> list[dict] | None:
+    filters = json_arg("filter")
+    if filters is not None and not isinstance(filters, list):
+        raise BadRequest("filter must be a JSON list of {field, op, value}", code="request.bad_param",
+                         param="filter")
+    return filters
+
+
+def _values_arg(raw: Any) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BadRequest("values must be a JSON object {field: value}", code="request.bad_param", param="values")
+    return raw
+
+
+def _report(conn, key: str) -> ReportEntry:
+    jimu = current_jimu()
+    return Reports.of(jimu).definitions(conn).find("report", key, request.args.get("app"))
+
+
+def _dashboard(conn, key: str) -> DashboardEntry:
+    jimu = current_jimu()
+    entry = Reports.of(jimu).definitions(conn).find("dashboard", key, request.args.get("app"))
+    if entry.error is not None:
+        raise entry.error
+    return entry
+
+
+def dashboard_shared(entry: DashboardEntry, values: Mapping[str, Any]) -> dict[str, list[dict]]:
+    charts = {k: r.chart for k, r in entry.reports.items() if r.chart is not None}
+    return apply_shared_filters(entry.definition, values, charts)
+
+
+def dashboard_data(jimu: Jimu, conn: sa.Connection, principal, entry: DashboardEntry, values: Mapping[str, Any],
+                   lang: str) -> dict:
+    """Every tile of a dashboard: its figure and rows, or a coded error (no access, broken report)."""
+    shared = dashboard_shared(entry, values)
+    tiles = []
+    for item in entry.definition["charts"]:
+        report = entry.reports[item["report"]]
+        tile = {"report": report.key, "x": item["x"], "y": item["y"], "w": item["w"], "h": item["h"],
+                "title": localize(item.get("title") or report.definition.get("label"), lang, report.key)}
+        try:
+            chart = require_read(principal, report)
+            rows = run_chart(jimu, conn, principal, chart, shared.get(report.key))
+            tile.update(chart_payload(report, rows, lang, item.get("title")))
+        except JimuError as exc:
+            tile["error"] = exc.to_dict()
+        tiles.append(tile)
+    return {"dashboard": entry.key, "app": entry.app, "title": localize(entry.definition.get("label"), lang, entry.key),
+            "filters": [{"field": f["field"], "kind": f["kind"], "label": localize(f.get("label"), lang, f["field"])}
+                        for f in entry.definition.get("filters", [])],
+            "charts": tiles}
+
+
+def visible_dashboards(conn, principal) -> list[DashboardEntry]:
+    """Dashboards with at least one tile the viewer may read."""
+    out = []
+    for entry in Reports.of(current_jimu()).definitions(conn).dashboards.values():
+        if entry.error is None and any(r.chart is not None and may_read(principal, r.chart)
+                                       for r in entry.reports.values()):
+            out.append(entry)
+    return out
+
+
+def record_list_url(form: str, filters: list[dict]) -> str:
+    return f"/forms/{quote(form, safe='')}?{LIST_FILTER_PARAM}=" + quote(
+        json.dumps(filters, ensure_ascii=False, separators=(",", ":")), safe="")
+
+
+# -- routes ---------------------------------------------------------------------------------------
+def _principal():
+    principal = current_principal()
+    if not principal.is_authenticated:
+        raise NotAuthenticated("log in first")
+    return principal
+
+
+@bp.get("/reports")
+def list_reports():
+    principal = _principal()
+    lang = _lang()
+    with current_jimu().read() as conn:
+        defs = Reports.of(current_jimu()).definitions(conn)
+        out = [{"key": e.key, "app": e.app, "form": e.definition.get("form"), "type": e.definition.get("type"),
+                "label": localize(e.definition.get("label"), lang, e.key),
+                "error": e.error.to_dict() if e.error is not None else None}
+               for e in defs.reports.values()
+               if e.chart is None and principal.is_admin or e.chart is not None and may_read(principal, e.chart)]
+    return jsonify({"reports": out})
+
+
+@bp.get("/reports/<key>/data")
+def report_data(key):
+    principal = _principal()
+    jimu = current_jimu()
+    with jimu.read() as conn:
+        entry = _report(conn, key)
+        chart = require_read(principal, entry)
+        rows = run_chart(jimu, conn, principal, chart, _filters_arg())
+    return jsonify(chart_payload(entry, rows, _lang()))
+
+
+@bp.post("/reports/<key>/drilldown")
+def report_drilldown(key):
+    """The record-list filter behind a clicked point (a row of the chart's data, or ``{}`` for a KPI)."""
+    principal = _principal()
+    body = json_body()
+    point = body.get("point", {})
+    if not isinstance(point, dict):
+        raise BadRequest("point must be an object: a row of the chart's data", code="request.bad_param")
+    if body.get("measure") is not None:
+        point = {**point, "measure": body["measure"]}
+    jimu = current_jimu()
+    with jimu.read() as conn:
+        entry = _report(conn, key)
+        chart = require_read(principal, entry)
+        filters = chart.drilldown(point, now=jimu.now())
+        extra = body.get("filter") or []
+        if not isinstance(extra, list):
+            raise BadRequest("filter must be a list of {field, op, value}", code="request.bad_param")
+        if body.get("dashboard"):
+            dash = _dashboard(conn, str(body["dashboard"]))
+            extra = extra + dashboard_shared(dash, _values_arg(body.get("values"))).get(entry.key, [])
+        chart.query(shared_filters=extra or None, now=jimu.now())  # the same checks the data request ran
+    filters += extra
+    listable = [f for f in filters if _listable(f)]
+    return jsonify({"form": chart.form, "filter": listable, "complete": len(listable) == len(filters),
+                    "unlisted": [f for f in filters if not _listable(f)],
+                    "url": record_list_url(chart.form, listable)})
+
+
+def _listable(f: Mapping) -> bool:
+    """Whether the record list can apply a drill-down filter (a field of the form itself)."""
+    return "field" in f and "." not in f["field"] and f.get("op") in _RECORD_LIST_OPS
+
+
+@bp.get("/reports/<key>/export.<fmt>")
+def report_export(key, fmt):
+    if fmt not in ("csv", "xlsx"):
+        raise NotFound("export as .csv or .xlsx", code="report.bad_export_format")
+    principal = _principal()
+    jimu = current_jimu()
+    lang = _lang()
+    with jimu.read() as conn:
+        entry = _report(conn, key)
+        chart = require_read(principal, entry)
+        filters = _filters_arg() or []
+        dashboard = request.args.get("dashboard")
+        if dashboard:
+            filters += dashboard_shared(_dashboard(conn, dashboard), _values_arg(json_arg("values"))).get(key, [])
+        rows = run_chart(jimu, conn, principal, chart, filters)
+    header, cells = chart.export_rows(rows, lang)
+    name = quote(f"{localize(chart.label, lang, chart.key)}.{fmt}")
+    disposition = f"attachment; filename=\"{quote(chart.key)}.{fmt}\"; filename*=UTF-8''{name}"
+    if fmt == "csv":
+        return Response(to_csv(header, cells), mimetype="text/csv",
+                        headers={"Content-Disposition": disposition})
+    return Response(to_xlsx(header, cells, localize(chart.label, lang, chart.key)),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": disposition})
+
+
+def to_csv(header: list, cells: Iterable[list]) -> bytes:
+    """UTF-8 with a BOM, so Excel opens Chinese text correctly; cells arrive escaped by the engine."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(cells)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(header: list, cells: Iterable[list], title: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=_sheet_title(title))
+    ws.append(header)
+    for row in cells:
+        out = []
+        for value in row:
+            cell = WriteOnlyCell(ws, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # never a formula, whatever the text starts with
+            out.append(cell)
+        ws.append(out)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _sheet_title(title: str) -> str:
+    cleaned = "".join(ch for ch in title if ch not in "[]:*?/\\")[:31]
+    return cleaned or "report"
+
+
+@bp.get("/dashboards")
+def list_dashboards():
+    principal = _principal()
+    lang = _lang()
+    with current_jimu().read() as conn:
+        out = [{"key": e.key, "app": e.app, "label": localize(e.definition.get("label"), lang, e.key)}
+               for e in visible_dashboards(conn, principal)]
+    return jsonify({"dashboards": out})
+
+
+@bp.get("/dashboards/<key>/data")
+def dashboard_data_view(key):
+    principal = _principal()
+    jimu = current_jimu()
+    with jimu.read() as conn:
+        entry = _dashboard(conn, key)
+        if not any(r.chart is not None and may_read(principal, r.chart) for r in entry.reports.values()):
+            raise PermissionDenied(f"you may not read the records behind dashboard {key!r}", dashboard=key)
+        data = dashboard_data(jimu, conn, principal, entry, _values_arg(json_arg("values")), _lang())
+    return jsonify(data)
