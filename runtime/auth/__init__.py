@@ -26,6 +26,44 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+class PrincipalCache:
+    """Principals by user id for ``AUTH_CACHE_SECONDS`` (default 5).
+
+    Loading a principal costs three queries (user, roles, groups) on every
+    request; caching it briefly makes a role change or deactivation take effect
+    within a few seconds, while a revoked token is still refused at once (the
+    token itself is looked up on every request).
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[float, Principal | None]] = {}
+
+    def get(self, conn, uid: int, ttl: float) -> Principal | None:
+        import time
+        now = time.monotonic()
+        hit = self._items.get(uid)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+        principal = load_principal(conn, uid)
+        if ttl > 0:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[uid] = (now, principal)
+        return principal
+
+    def forget(self, uid: int | None = None) -> None:
+        if uid is None:
+            self._items.clear()
+        else:
+            self._items.pop(uid, None)
+
+
+def _principal_for(conn, uid: int) -> Principal | None:
+    jimu = current_jimu()
+    cache = jimu.__dict__.setdefault("principals", PrincipalCache())
+    return cache.get(conn, uid, float(jimu.config.get("AUTH_CACHE_SECONDS", 5)))
+
+
 def _load_principal() -> None:
     g.principal = ANONYMOUS
     g.via_token = False
@@ -34,9 +72,10 @@ def _load_principal() -> None:
     header = request.headers.get("Authorization", "")
     jimu = current_jimu()
     if header.startswith("Bearer "):
-        with jimu.read() as conn:
+        # a plain read: identity needs no catalogue refresh
+        with jimu.engine.connect().execution_options(readonly=True) as conn:
             uid = user_for_token(conn, header[7:].strip())
-            principal = load_principal(conn, uid) if uid else None
+            principal = _principal_for(conn, uid) if uid else None
         if principal is None:
             from ..exceptions import NotAuthenticated
             raise NotAuthenticated("the API token is unknown or revoked; create a new one", code="auth.bad_token")
@@ -44,8 +83,8 @@ def _load_principal() -> None:
         return
     uid = session.get("uid")
     if uid:
-        with jimu.read() as conn:
-            principal = load_principal(conn, uid)
+        with jimu.engine.connect().execution_options(readonly=True) as conn:
+            principal = _principal_for(conn, uid)
         if principal is None:
             session.clear()
         else:

@@ -62,3 +62,30 @@ def test_open_redirect_after_login_is_blocked(client, jimu):
     r = client.post("/login?next=//evil.example/x", data={"username": "erin", "password": "pw-123456",
                                                           "csrf_token": token})
     assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_revoked_token_is_refused_at_once_despite_the_principal_cache(client, jimu):
+    import sqlalchemy as sa
+    from runtime import db
+    from tests.conftest import api_token
+    uid = make_user(jimu, "carol", admin=True)
+    headers = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    assert client.get("/api/v1/forms", headers=headers).status_code == 200   # principal now cached
+    with jimu.begin() as conn:
+        conn.execute(sa.update(db.api_tokens).where(db.api_tokens.c.user_id == uid).values(revoked=True))
+    resp = client.get("/api/v1/forms", headers=headers)
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "auth.bad_token"
+
+
+def test_deactivated_user_is_refused_once_the_cache_expires(app, client, jimu):
+    import sqlalchemy as sa
+    from runtime import db
+    from tests.conftest import api_token
+    uid = make_user(jimu, "dave", admin=True)
+    headers = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    assert client.get("/api/v1/forms", headers=headers).status_code == 200
+    with jimu.begin() as conn:
+        conn.execute(sa.update(db.users).where(db.users.c.id == uid).values(is_active=False))
+    app.config["AUTH_CACHE_SECONDS"] = 0        # what the passing of AUTH_CACHE_SECONDS does
+    jimu.config["AUTH_CACHE_SECONDS"] = 0
+    assert client.get("/api/v1/forms", headers=headers).status_code == 401
