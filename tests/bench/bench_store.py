@@ -121,8 +121,9 @@ app = Flask(__name__)
 def create():
     body = request.get_json()
     with engine.begin() as conn:
-        rid = conn.execute(sa.insert(t).values({f"c{i}": v for i, v in enumerate(body.values())},
-                           created_at=datetime.now(timezone.utc), row_version=1)).inserted_primary_key[0]
+        values = {f"c{i}": v for i, v in enumerate(body.values())}
+        values.update(created_at=datetime.now(timezone.utc), row_version=1)
+        rid = conn.execute(sa.insert(t).values(values)).inserted_primary_key[0]
     return jsonify({"id": rid}), 201
 '''
 
