@@ -5,3 +5,4 @@ bp = Blueprint("ui", __name__)
 
 from . import views  # noqa: E402,F401
 from . import records  # noqa: E402,F401
+from . import dashboards  # noqa: E402,F401

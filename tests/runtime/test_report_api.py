@@ -49,7 +49,7 @@ PACKAGE = {
     "dashboards": [
         {"key": "overview", "version": 1, "label": {"zh-CN": "服务概览", "en": "Overview"},
          "charts": [{"report": "by_channel", "x": 0, "y": 0, "w": 6, "h": 4},
-                    {"report": "totals", "x": 6, "y": 0, "w": 6, "h": 2},
+                    {"report": "totals", "x": 6, "y": 0, "w": 6, "h": 3},
                     {"report": "daily", "x": 0, "y": 4, "w": 12, "h": 4},
                     {"report": "by_level", "x": 0, "y": 8, "w": 6, "h": 4}],
          "filters": [{"field": "created_at", "kind": "date_range", "label": {"zh-CN": "创建时间", "en": "Created"}},

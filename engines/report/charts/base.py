@@ -90,6 +90,8 @@ def value_label(value: Any, lang: str) -> str:
         return text("blank", lang)
     if isinstance(value, bool):
         return text("true" if value else "false", lang)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a number field's 2.0 reads 2
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, dt.date):
