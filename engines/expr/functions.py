@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import calendar as _calendar
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from .errors import ExprEvalError, ExprLimitError, ExprTypeError
-from .values import MAX_STRING, _to_dt, check, equal, is_empty, is_number, order, temporal, type_name
+from .values import (MAX_SAFE_INT, MAX_STRING, _to_dt, as_utc, check, equal, is_empty, is_number, order,
+                     temporal, type_name)
 
 @dataclass(frozen=True)
 class Function:
@@ -184,46 +186,58 @@ def _lower(ctx, value):
 def _upper(ctx, value):
     return None if value is None else _text(value, "upper").upper()
 
+def _strip(text: str) -> str:
+    return text.strip()
+
 @function("trim", 1, 1, "去掉首尾空白", "strip leading and trailing white space")
 def _trim(ctx, value):
-    return None if value is None else _text(value, "trim").strip()
+    return None if value is None else _strip(_text(value, "trim"))
 
-def _str(value: Any) -> str:
+def _str(value: Any, fn: str = "text") -> str:
+    """Text of a value: whole numbers without ``.0`` (up to 2**53, where the browser can tell),
+    other floats as Python's ``repr``, datetimes in UTC with ``Z``."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SAFE_INT:
         return str(int(value))
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return as_utc(value).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, (int, float, str)):
+    if isinstance(value, (int, float)):
         return str(value)
-    raise ExprTypeError(f"concat() cannot join {type_name(value)}")
+    raise ExprTypeError(f"{fn}() cannot turn {type_name(value)} into text")
 
 @function("concat", 1, None, "把各参数连成文本(空值为空串)", "join the arguments as text (empty for null)")
 def _concat(ctx, *parts):
-    out = "".join(_str(p) for p in parts)
+    out = "".join(_str(p, "concat") for p in parts)
     if len(out) > MAX_STRING:
         raise ExprLimitError(f"text longer than {MAX_STRING} characters")
     return out
 
 @function("text", 1, 1, "转为文本", "convert to text")
 def _text_fn(ctx, value):
-    return _str(value)
+    return _str(value, "text")
+
+#: what number() accepts after trimming: ASCII decimal notation, nothing else (no "inf", no "1_000")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 @function("number", 1, 1, "转为数字, 无法转换时为空", "convert to a number; null when it is not one")
 def _number_fn(ctx, value):
     if value is None or is_number(value):
         return value
     if isinstance(value, str):
-        try:
-            num = float(value.strip())
-        except ValueError:
+        text = _strip(value)
+        if not _NUMBER.fullmatch(text):
             return None
-        return check(int(num) if num.is_integer() and abs(num) <= 2 ** 53 else num)
+        num = float(text)
+        if math.isinf(num):
+            return None
+        return int(num) if num.is_integer() and abs(num) <= MAX_SAFE_INT else num
     raise ExprTypeError(f"number() cannot convert {type_name(value)}")
 
 # -- math ------------------------------------------------------------------------------
@@ -297,6 +311,37 @@ def _current_user(ctx):
 @function("has_role", 1, 1, "当前用户拥有某角色", "the current user has a role")
 def _has_role(ctx, role):
     return role in ((ctx.user or {}).get("roles") or ())
+
+# -- rules: elapsed time and aggregates over other records -------------------------------
+
+@function("hours_since", 1, 1, "从某时间到现在的小时数", "hours from a date-time until now")
+def _hours_since(ctx, value):
+    if value is None:
+        return None
+    return (ctx.current_time() - _to_dt(temporal(value, "hours_since()"))).total_seconds() / 3600
+
+def _aggregate(ctx, fn: str, form, field, filters, days):
+    if ctx.aggregate is None:
+        raise ExprEvalError(f"{fn}() is only available where records can be counted (rule conditions)")
+    if not isinstance(form, str):
+        raise ExprTypeError(f"{fn}() needs a form key as text, not {type_name(form)}")
+    if filters is not None and not isinstance(filters, list):
+        raise ExprTypeError(f"{fn}() needs filters as a list of [field, op, value] lists")
+    if days is not None and not is_number(days):
+        raise ExprTypeError(f"{fn}() needs the window in days as a number, not {type_name(days)}")
+    return ctx.aggregate(fn, form, field, filters or [], days)
+
+@function("count_records", 1, 3, "统计另一表单中符合条件的记录数 (表单, [[字段, 运算, 值]...], 最近天数)",
+          "count another form's records matching [[field, op, value], ...] within the last N days")
+def _count_records(ctx, form, filters=None, days=None):
+    return _aggregate(ctx, "count", form, None, filters, days)
+
+@function("sum_records", 2, 4, "对另一表单中符合条件的记录求和 (表单, 字段, [[字段, 运算, 值]...], 最近天数)",
+          "sum a field over another form's records matching [[field, op, value], ...] within the last N days")
+def _sum_records(ctx, form, field, filters=None, days=None):
+    if not isinstance(field, str):
+        raise ExprTypeError(f"sum_records() needs a field key as text, not {type_name(field)}")
+    return _aggregate(ctx, "sum", form, field, filters, days)
 
 #: ``if(condition, then, else)`` is compiled lazily (only the chosen branch runs), so it is
 #: not an ordinary function; it is listed here for the builder and the docs.

@@ -1,0 +1,49 @@
+"""Flow actions: start a flow on the record, escalate or reassign its open task.
+
+They are effects like any other; the runtime hands them to the flow runtime
+(``runtime.flows``), looked up when executed, so rules work without flows
+installed until a rule actually needs one.
+"""
+from __future__ import annotations
+
+from ..effects import Effect
+from .base import Action, schema
+
+_ASSIGNEE = {"type": "object", "description": "the flow runtime's assignee: {user} / {group, pick} / {field}",
+             "properties": {"user": {"type": "string"}, "group": {"type": "string"}, "role": {"type": "string"},
+                            "field": {"type": "string"}, "pick": {"type": "string"}}}
+
+
+class StartFlow(Action):
+    type = "start_flow"
+    label = {"zh-CN": "发起流程", "en": "Start a flow"}
+    config_schema = schema({"flow": {"type": "string"}}, ("flow",))
+
+    def plan(self, ctx):
+        return [Effect("start_flow", {"flow": self.config["flow"], "form": ctx.form, "id": ctx.record_id})]
+
+
+class EscalateTask(Action):
+    """Escalate the record's open task (optionally only task ``task`` of ``flow``) to ``to``."""
+
+    type = "escalate_task"
+    label = {"zh-CN": "升级任务", "en": "Escalate a task"}
+    config_schema = schema({"flow": {"type": "string"}, "task": {"type": "string"}, "to": _ASSIGNEE,
+                            "comment": {"type": "string", "maxLength": 2000}})
+
+    def plan(self, ctx):
+        return [Effect("task", {"op": "escalate", "form": ctx.form, "id": ctx.record_id,
+                                "flow": self.config.get("flow"), "task": self.config.get("task"),
+                                "to": self.config.get("to"), "comment": self.config.get("comment"),
+                                "task_id": ctx.extra.get("task_id")})]
+
+
+class ReassignTask(EscalateTask):
+    type = "reassign_task"
+    label = {"zh-CN": "转派任务", "en": "Reassign a task"}
+    config_schema = schema({"flow": {"type": "string"}, "task": {"type": "string"}, "to": _ASSIGNEE,
+                            "comment": {"type": "string", "maxLength": 2000}}, ("to",))
+
+    def plan(self, ctx):
+        [effect] = super().plan(ctx)
+        return [Effect("task", {**effect.data, "op": "reassign"})]

@@ -1,0 +1,141 @@
+"""Conditions, compiled once into closures ``(variables, EvalContext) -> bool``.
+
+A condition is one of
+
+* ``{"expr": "紧急程度 == '高' and hours_since(created_at) > 2"}`` — the shared expression language;
+* ``{"field": "状态", "op": "in", "value": ["新建", "处理中"]}`` — an operator from ``OPERATORS``;
+  ``"value": {"expr": "..."}`` compares with a computed value;
+* ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": {...}}`` — groups;
+* ``{"aggregate": {"fn": "count" | "sum", "form": "工单", "field": "金额", "filter": [
+  {"field": "客户", "op": "eq", "value": {"expr": "客户"}}], "within_days": 30,
+  "date_field": "created_at"}, "op": "gt", "value": 3}`` — counted by the runtime in SQL through
+  ``EvalContext.aggregate``; filter values may be expressions over the current record.
+
+``None`` means always. Errors name the JSON pointer of the bad node.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from engines.errors import JimuError
+from engines.expr import EvalContext, compile_expr
+
+from .operators import OPERATORS
+
+Test = Callable[[Mapping[str, Any], EvalContext], bool]
+MAX_DEPTH = 12
+
+
+class Value:
+    """A literal or ``{"expr": ...}`` evaluated against the record."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, raw: Any):
+        if isinstance(raw, Mapping) and set(raw) == {"expr"}:
+            expr = compile_expr(raw["expr"])
+            self.fn = lambda v, ctx: expr.evaluate(v, ctx)
+        else:
+            self.fn = lambda v, ctx: raw
+
+    def __call__(self, variables, ctx):
+        return self.fn(variables, ctx)
+
+
+def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", depth: int = 0) -> Test:
+    """Compile ``node``; problems are appended to ``errors`` (all at once) and an always-false test returned."""
+    def fail(code: str, message: str, **ctx) -> Test:
+        errors.append({"code": code, "message": message, "pointer": ptr, **ctx})
+        return lambda v, c: False
+
+    if node is None:
+        return lambda v, c: True
+    if depth > MAX_DEPTH:
+        return fail("rule.condition_too_deep", f"conditions nest at most {MAX_DEPTH} levels")
+    if not isinstance(node, Mapping):
+        return fail("rule.bad_condition", "a condition is an object: {expr}, {field, op, value}, {all}, {any}, "
+                                          "{not} or {aggregate}")
+    if "all" in node or "any" in node:
+        key = "all" if "all" in node else "any"
+        items = node[key]
+        if not isinstance(items, list):
+            return fail("rule.bad_condition", f"{key} takes a list of conditions")
+        parts = [compile_condition(p, errors, f"{ptr}/{key}/{i}", depth + 1) for i, p in enumerate(items)]
+        if key == "all":
+            return lambda v, c: all(p(v, c) for p in parts)
+        return lambda v, c: any(p(v, c) for p in parts)
+    if "not" in node:
+        inner = compile_condition(node["not"], errors, f"{ptr}/not", depth + 1)
+        return lambda v, c: not inner(v, c)
+    if "expr" in node:
+        try:
+            expr = compile_expr(node["expr"])
+        except JimuError as exc:
+            return fail(exc.code, exc.message, expression=str(node["expr"])[:200])
+        from engines.expr.values import truthy
+        return lambda v, c: truthy(expr.evaluate(v, c))
+    if "aggregate" in node:
+        return _aggregate(node, errors, ptr, fail)
+    if "field" in node:
+        field = node["field"]
+        if not isinstance(field, str):
+            return fail("rule.bad_condition", "field names a field key")
+        try:
+            op = OPERATORS.get(node.get("op", "eq"))
+        except JimuError:
+            return fail("rule.unknown_operator", f"unknown operator {node.get('op')!r}; use one of "
+                                                 f"{', '.join(OPERATORS.types())}", op=str(node.get("op"))[:50])
+        try:
+            value = Value(node.get("value"))
+        except JimuError as exc:
+            return fail(exc.code, exc.message)
+        test = op.test
+        head, dot, rest = field.partition(".")
+        if dot:
+            def get(v, _h=head, _r=rest):
+                inner = v.get(_h)
+                return inner.get(_r) if isinstance(inner, Mapping) else None
+        else:
+            def get(v, _f=field):
+                return v.get(_f)
+        return lambda v, c: test(get(v), value(v, c))
+    return fail("rule.bad_condition", "unknown condition; use expr, field/op/value, all, any, not or aggregate")
+
+
+def _aggregate(node: Mapping, errors: list[dict], ptr: str, fail) -> Test:
+    spec = node["aggregate"]
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("form"), str):
+        return fail("rule.bad_aggregate", "aggregate needs at least {form}")
+    fn = spec.get("fn", "count")
+    if fn not in ("count", "sum"):
+        return fail("rule.bad_aggregate", "aggregate fn is count or sum")
+    if fn == "sum" and not isinstance(spec.get("field"), str):
+        return fail("rule.bad_aggregate", "a sum names the field to add up")
+    days = spec.get("within_days")
+    if days is not None and (not isinstance(days, (int, float)) or isinstance(days, bool) or days <= 0):
+        return fail("rule.bad_aggregate", "within_days is a positive number of days")
+    filters = spec.get("filter") or []
+    if not isinstance(filters, list):
+        return fail("rule.bad_aggregate", "aggregate filter is a list of {field, op, value}")
+    compiled = []
+    for i, f in enumerate(filters):
+        if not isinstance(f, Mapping) or not isinstance(f.get("field"), str):
+            return fail("rule.bad_aggregate", f"filter {i} needs a field")
+        try:
+            compiled.append((f["field"], f.get("op", "eq"), Value(f.get("value"))))
+        except JimuError as exc:
+            return fail(exc.code, exc.message)
+    try:
+        op = OPERATORS.get(node.get("op", "gt"))
+        value = Value(node.get("value", 0))
+    except JimuError as exc:
+        return fail(exc.code, exc.message)
+    form, field, date_field = spec["form"], spec.get("field"), spec.get("date_field", "created_at")
+
+    def test(v, c: EvalContext) -> bool:
+        if c.aggregate is None:
+            raise JimuError("aggregates need the runtime's record store", code="rule.no_aggregate")
+        resolved = [[k, o, val(v, c)] for k, o, val in compiled]
+        total = c.aggregate(fn, form, field, resolved, days, date_field=date_field)
+        return op.test(total, value(v, c))
+    return test
