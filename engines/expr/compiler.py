@@ -5,7 +5,7 @@ has Python's surface syntax, as simpleeval does), refuses every node outside
 the allowlist, and produces two things from one walk:
 
 * ``Expression.tree`` — a small JSON syntax tree. The browser evaluator
-  (``runtime/static/expr.js``) runs exactly this tree, so there is one parser
+  (``runtime/static/js/expr.js``) runs exactly this tree, so there is one parser
   and one set of rules, not a second implementation;
 * a chain of Python closures built from that tree, which is why evaluating a
   compiled expression costs a few function calls instead of a tree walk.
@@ -103,18 +103,44 @@ class _Parser:
         self.allowed = allowed_names
         self.names: set[str] = set()
         self.functions: set[str] = set()
+        # ast reports (line, UTF-8 byte column) of the left-stripped text; positions in Jimu
+        # are 1-based character offsets into the source as written (Chinese names included)
+        body = source.lstrip()
+        self.text = body
+        self.skip = len(source) - len(body)
+        self.line_starts = [0]
+        for i, ch in enumerate(body):
+            if ch == "\n":
+                self.line_starts.append(i + 1)
+
+    def position(self, lineno: int | None, col_offset: int | None) -> int | None:
+        """1-based character offset in the source of ast's (line, byte column)."""
+        if lineno is None or col_offset is None or not 1 <= lineno <= len(self.line_starts):
+            return None
+        start = self.line_starts[lineno - 1]
+        line = self.text[start:]
+        chars = len(line.encode("utf-8")[:max(col_offset, 0)].decode("utf-8", "ignore"))
+        return self.skip + start + chars + 1
+
+    def pos_of(self, node: ast.AST | None) -> int | None:
+        return self.position(getattr(node, "lineno", None), getattr(node, "col_offset", None))
 
     def error(self, cls, message: str, node: ast.AST | None = None, **context) -> ExprError:
-        pos = getattr(node, "col_offset", None)
-        return cls(message, expression=self.source, position=None if pos is None else pos + 1,
-                   line=getattr(node, "lineno", None), **context)
+        return cls(message, expression=self.source, position=self.pos_of(node), **context)
 
     def parse(self) -> dict:
         try:
-            tree = ast.parse(_rename_if_calls(self.source).strip(), mode="eval")
+            tree = ast.parse(_rename_if_calls(self.text), mode="eval")
         except SyntaxError as exc:
+            if "too many nested" in (exc.msg or ""):
+                raise ExprLimitError(f"expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                                     expression=self.source) from None
+            # SyntaxError.offset is 1-based and counts characters of the line
+            pos = len(self.source)  # "unexpected end": point at the last character
+            if exc.lineno is not None and exc.offset and 1 <= exc.lineno <= len(self.line_starts):
+                pos = min(self.skip + self.line_starts[exc.lineno - 1] + exc.offset, len(self.source))
             raise ExprSyntaxError(f"not a valid expression: {exc.msg}", expression=self.source,
-                                  position=exc.offset, line=exc.lineno) from None
+                                  position=pos) from None
         except (RecursionError, MemoryError):
             raise ExprLimitError(f"expression is nested too deeply (more than {MAX_DEPTH} levels)",
                                  expression=self.source) from None
@@ -129,7 +155,7 @@ class _Parser:
         if method is None:
             raise self.error(ExprNotAllowed, f"{_describe(node)} is not allowed in an expression", node)
         out = method(node, depth + 1)
-        out.setdefault("pos", node.col_offset + 1)
+        out.setdefault("pos", self.pos_of(node))
         return out
 
     def visit_Constant(self, node: ast.Constant, depth: int) -> dict:
@@ -141,6 +167,8 @@ class _Parser:
                 raise self.error(ExprLimitError, "number is larger than 2**53", node)
             return {"t": "lit", "v": v}
         if isinstance(v, float):
+            if v != v or v in (float("inf"), float("-inf")):
+                raise self.error(ExprLimitError, "number is too large", node)
             return {"t": "lit", "v": v}
         if isinstance(v, str):
             if len(v) > MAX_STRING:
@@ -277,35 +305,104 @@ def _build(node: dict) -> Fn:
                     return value
             return value
         return or_
+    pos = node.get("pos")
     if t == "bin":
         op, left, right = node["op"], _build(node["l"]), _build(node["r"])
-        return lambda vars, ctx: arith(op, left(vars, ctx), right(vars, ctx))
+
+        def bin_(vars, ctx):
+            try:
+                return arith(op, left(vars, ctx), right(vars, ctx))
+            except ExprError as exc:
+                _locate(exc, pos)
+                raise
+        return bin_
     if t == "un":
         op, inner = node["op"], _build(node["e"])
         if op == "not":
             return lambda vars, ctx: not truthy(inner(vars, ctx))
-        return lambda vars, ctx: negate(op, inner(vars, ctx))
+
+        def un_(vars, ctx):
+            try:
+                return negate(op, inner(vars, ctx))
+            except ExprError as exc:
+                _locate(exc, pos)
+                raise
+        return un_
     if t == "cmp":
         return _build_compare(node)
     if t == "if":
         c, a, b = _build(node["c"]), _build(node["a"]), _build(node["b"])
         return lambda vars, ctx: a(vars, ctx) if truthy(c(vars, ctx)) else b(vars, ctx)
     if t == "call":
-        impl = FUNCTIONS[node["f"]].impl
-        args = [_build(a) for a in node["args"]]
-        if not args:
-            return lambda vars, ctx: impl(ctx)
-        if len(args) == 1:
-            a0 = args[0]
-            return lambda vars, ctx: impl(ctx, a0(vars, ctx))
-        return lambda vars, ctx: impl(ctx, *[a(vars, ctx) for a in args])
+        return _build_call(node, pos)
     if t == "attr":
         inner, key = _build(node["e"]), node["n"]
-        return lambda vars, ctx: _get_key(inner(vars, ctx), key)
+
+        def attr_(vars, ctx):
+            try:
+                return _get_key(inner(vars, ctx), key)
+            except ExprError as exc:
+                _locate(exc, pos)
+                raise
+        return attr_
     if t == "idx":
         inner, index = _build(node["e"]), _build(node["i"])
-        return lambda vars, ctx: _index(inner(vars, ctx), index(vars, ctx))
+
+        def idx_(vars, ctx):
+            try:
+                return _index(inner(vars, ctx), index(vars, ctx))
+            except ExprError as exc:
+                _locate(exc, pos)
+                raise
+        return idx_
     raise ExprNotAllowed(f"unknown node {t!r}")  # pragma: no cover
+
+
+def _locate(exc: ExprError, pos: int | None) -> None:
+    """The innermost node that fails names the position (outer nodes leave it alone)."""
+    if exc.context.get("position") is None:
+        exc.context["position"] = pos
+
+
+def _build_call(node: dict, pos: int | None) -> Fn:
+    impl = FUNCTIONS[node["f"]].impl
+    args = [_build(a) for a in node["args"]]
+    if not args:
+        def call0(vars, ctx):
+            try:
+                return impl(ctx)
+            except ExprError as exc:
+                _locate(exc, pos)
+                raise
+        return call0
+    if len(args) == 1:
+        a0 = args[0]
+
+        def call1(vars, ctx):
+            try:
+                return impl(ctx, a0(vars, ctx))
+            except ExprError as exc:
+                _locate(exc, pos)
+                raise
+        return call1
+    if len(args) == 2:
+        a0, a1 = args
+
+        def call2(vars, ctx):
+            try:
+                return impl(ctx, a0(vars, ctx), a1(vars, ctx))
+            except ExprError as exc:
+                _locate(exc, pos)
+                raise
+        return call2
+
+    def calln(vars, ctx):
+        try:
+            return impl(ctx, *[a(vars, ctx) for a in args])
+        except ExprError as exc:
+            _locate(exc, pos)
+            raise
+    return calln
 
 
 _ORDER = ("<", "<=", ">", ">=")
@@ -327,22 +424,35 @@ def _build_compare(node: dict) -> Fn:
     left = _build(node["l"])
     ops = node["ops"]
     rights = [_build(c) for c in node["cs"]]
+    pos = node.get("pos")
     if len(ops) == 1:
         op, right = ops[0], rights[0]
         if op == "==":
             return lambda vars, ctx: equal(left(vars, ctx), right(vars, ctx))
         if op == "!=":
             return lambda vars, ctx: not equal(left(vars, ctx), right(vars, ctx))
-        return lambda vars, ctx: _compare_one(op, left(vars, ctx), right(vars, ctx))
+
+        def cmp1(vars, ctx):
+            try:
+                return _compare_one(op, left(vars, ctx), right(vars, ctx))
+            except ExprError as exc:
+                _locate(exc, pos)
+                raise
+        return cmp1
+    pairs = list(zip(ops, rights))
 
     def chain(vars, ctx):
-        a = left(vars, ctx)
-        for op, right in zip(ops, rights):
-            b = right(vars, ctx)
-            if not _compare_one(op, a, b):
-                return False
-            a = b
-        return True
+        try:
+            a = left(vars, ctx)
+            for op, right in pairs:
+                b = right(vars, ctx)
+                if not _compare_one(op, a, b):
+                    return False
+                a = b
+            return True
+        except ExprError as exc:
+            _locate(exc, pos)
+            raise
     return chain
 
 

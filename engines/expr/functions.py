@@ -15,7 +15,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from .errors import ExprEvalError, ExprLimitError, ExprTypeError
-from .values import (MAX_SAFE_INT, MAX_STRING, _to_dt, as_utc, check, equal, is_empty, is_number, order,
+from .values import (WHITESPACE, MAX_SAFE_INT, MAX_STRING, _to_dt, as_utc, check, equal, is_empty, is_number, order,
                      temporal, type_name)
 
 @dataclass(frozen=True)
@@ -48,7 +48,12 @@ def _number(value: Any, fn: str) -> int | float:
     return value
 
 def _local_tz(ctx) -> ZoneInfo | timezone:
-    return ZoneInfo(ctx.tz) if ctx.tz and ctx.tz != "UTC" else timezone.utc
+    if not ctx.tz or ctx.tz == "UTC":
+        return timezone.utc
+    try:
+        return ZoneInfo(ctx.tz)
+    except Exception:  # ZoneInfoNotFoundError is a KeyError; a malformed key a ValueError
+        raise ExprEvalError(f"unknown time zone {ctx.tz!r}") from None
 
 # -- dates and durations ---------------------------------------------------------------
 
@@ -187,7 +192,7 @@ def _upper(ctx, value):
     return None if value is None else _text(value, "upper").upper()
 
 def _strip(text: str) -> str:
-    return text.strip()
+    return text.strip(WHITESPACE)
 
 @function("trim", 1, 1, "去掉首尾空白", "strip leading and trailing white space")
 def _trim(ctx, value):
@@ -310,7 +315,7 @@ def _current_user(ctx):
 
 @function("has_role", 1, 1, "当前用户拥有某角色", "the current user has a role")
 def _has_role(ctx, role):
-    return role in ((ctx.user or {}).get("roles") or ())
+    return any(equal(role, r) for r in ((ctx.user or {}).get("roles") or ()))
 
 # -- rules: elapsed time and aggregates over other records -------------------------------
 

@@ -1,6 +1,6 @@
 """The value semantics of the expression language, written once for Python.
 
-``runtime/static/expr.js`` implements the same rules for the browser and the
+``runtime/static/js/expr.js`` implements the same rules for the browser and the
 shared corpus (``tests/engines/expr/corpus.json``) holds them together. The
 rules are chosen so both sides can agree exactly:
 
@@ -18,7 +18,8 @@ rules are chosen so both sides can agree exactly:
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+import re
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from simpleeval import MAX_STRING_LENGTH
@@ -62,28 +63,49 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
+#: what ``strip`` removes: Python's white space (``str.isspace``), which expr.js spells out
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005" \
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
 def is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, (str, list, tuple, dict)) and len(value) == 0) \
-        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, str) and not value.strip(WHITESPACE))
 
 
 def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+#: the ISO forms text may take to count as a date or datetime: ``2026-11-23``,
+#: ``2026-11-23T08:00``, ``2026-11-23 08:00:00.5``, ``…Z``, ``…+08:00``; without an offset, UTC
+_TEMPORAL = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})"
+                       r"(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?", re.ASCII)
+
+
 def parse_temporal(text: str) -> date | datetime | None:
-    """An ISO date (``2026-11-23``) or datetime (``2026-11-23T08:00:00Z``), else None."""
-    text = text.strip()
-    if len(text) == 10:
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            return None
-    if len(text) < 16 or text[4:5] != "-":
+    """An ISO date (``2026-11-23``) or datetime (``2026-11-23T08:00:00Z``), else None.
+
+    Only the forms of ``_TEMPORAL`` count (not the many more ``fromisoformat`` takes),
+    so that the browser evaluator can accept exactly the same texts."""
+    m = _TEMPORAL.fullmatch(text.strip(WHITESPACE))
+    if m is None:
         return None
+    y, mo, d, hh, mi, ss, frac, off = m.groups()
     try:
-        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1)))
-    except ValueError:
+        if hh is None:
+            return date(int(y), int(mo), int(d))
+        tz = timezone.utc
+        if off and off != "Z":
+            sign = -1 if off[0] == "-" else 1
+            oh, om = int(off[1:3]), int(off[-2:])
+            if oh > 23 or om > 59:
+                return None
+            tz = timezone(sign * timedelta(hours=oh, minutes=om))
+        value = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss or 0),
+                         int((frac or "0").ljust(6, "0")), tzinfo=tz)
+        return as_utc(value)
+    except (ValueError, OverflowError):
         return None
 
 
@@ -126,9 +148,14 @@ def equal(a: Any, b: Any) -> bool:
         return a is None and b is None
     if is_number(a) and is_number(b):
         return a == b
-    a, b = _align(a, b)
+    try:
+        a, b = _align(a, b)
+    except ExprTypeError:  # a date and text that is not a date: simply not equal
+        return False
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
     if type_name(a) != type_name(b):
         return False
     return a == b
