@@ -200,6 +200,7 @@ class _Checker:
         self.reports = _keys(data.get("reports"))
         #: report join aliases in scope (``{"as": "c", "field": "customer"}`` makes ``c.x`` mean ``customer.x``)
         self.aliases: dict[str, str] = {}
+        self.in_report = False
 
     def run(self) -> list[Error]:
         for kind in DEFINITION_KINDS:
@@ -243,6 +244,8 @@ class _Checker:
         """Check ``field`` against ``form_key``; ``a.b`` follows link ``a`` to its form, or
         names field ``b`` of sub-table ``a``; a report join alias stands for its link field."""
         head, dot, rest = field.partition(".")
+        if dot and head == "process" and self.in_report:
+            return  # per-record process data the runtime keeps (engines/report/source.py ProcessSource)
         if dot and head in self.aliases:
             field = f"{self.aliases[head]}.{rest}"
         if isinstance(form_key, str) and form_key in self.forms:
@@ -375,11 +378,13 @@ class _Checker:
         self.form_ref(report.get("form"), pointer_join(ptr, "form"))
         self.aliases = {j["as"]: j["field"] for _, j in _items(report.get("joins"))
                         if isinstance(j.get("as"), str) and isinstance(j.get("field"), str)}
+        self.in_report = True
         try:
             self.references(report, ptr, report.get("form"))
             self.expression(report.get("filter_expr"), pointer_join(ptr, "filter_expr"))
         finally:
             self.aliases = {}
+            self.in_report = False
 
     def flow(self, flow: dict, ptr: str) -> None:
         self.form_ref(flow.get("form"), pointer_join(ptr, "form"))

@@ -50,6 +50,29 @@ class DateBucket(FunctionElement):
 
 
 
+class MinutesBetween(FunctionElement):
+    """Minutes from ``earlier`` to ``later`` (two date-times) as a float; NULL if either is NULL.
+
+    For process fields the runtime derives (first response, handling time).
+    """
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "jimu_minutes_between"
+
+
+@compiles(MinutesBetween, "sqlite")
+def _minutes_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 1440.0)"
+
+
+@compiles(MinutesBetween, "postgresql")
+def _minutes_pg(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({later}) - ({earlier})) / 60.0)"
+
+
 class Median(FunctionElement):
     """The median (continuous: mean of the two middle values) of a numeric column."""
 
@@ -102,6 +125,7 @@ def _median_sqlite(element, compiler, **kw):
 
 @compiles(DateBucket)
 @compiles(Median)
+@compiles(MinutesBetween)
 def _unsupported(element, compiler, **kw):
     raise ReportError(f"reports support SQLite and PostgreSQL, not {compiler.dialect.name}",
                       code="report.unsupported_dialect", dialect=compiler.dialect.name)

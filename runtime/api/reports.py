@@ -87,15 +87,74 @@ class _FormSource:
 _SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by")
 
 
+class FlowProcess:
+    """Per-record process data derived from the flow runtime's history, as the engine's ``ProcessSource``.
+
+    One row per record that ever ran a flow, computed in SQL by the chart's own query (a grouped
+    derived table over ``jimu_flow_instances`` ⋈ ``jimu_flow_history``, LEFT JOINed by the engine):
+
+    ========================  ==========================================================================
+    ``first_response_minutes``  first flow start → first completed task (``task_completed`` history entry)
+    ``handling_minutes``        first flow start → the last ``ended`` entry; NULL while running or reopened
+    ``reopen_count``            ``reopened`` entries
+    ``completed_tasks``         ``task_completed`` entries
+    ``started_at``/``ended_at`` the same instants as date-times
+    ========================  ==========================================================================
+    """
+
+    FIELDS = {"first_response_minutes": "duration", "handling_minutes": "duration", "reopen_count": "number",
+              "completed_tasks": "number", "started_at": "datetime", "ended_at": "datetime"}
+    scope = None
+
+    def __init__(self, instances: sa.Table, history: sa.Table, form_key: str):
+        from engines.report.dialects import MinutesBetween
+        i, h = instances.c, history.c
+        started = sa.func.min(i.started_at)
+        first_done = sa.func.min(sa.case((h.kind == "task_completed", h.at)))
+        last_end = sa.func.max(sa.case((h.kind == "ended", h.at)))
+        last_reopen = sa.func.max(sa.case((h.kind == "reopened", h.at)))
+        ended = sa.case((sa.or_(last_reopen.is_(None), last_end > last_reopen), last_end))
+        query = (sa.select(i.record_id.label("record_id"), started.label("started_at"), ended.label("ended_at"),
+                           MinutesBetween(first_done, started).label("first_response_minutes"),
+                           MinutesBetween(ended, started).label("handling_minutes"),
+                           sa.func.count(sa.case((h.kind == "reopened", 1))).label("reopen_count"),
+                           sa.func.count(sa.case((h.kind == "task_completed", 1))).label("completed_tasks"))
+                 .select_from(instances.join(history, h.instance_id == i.id))
+                 .where(i.form_key == form_key, i.record_id.is_not(None))
+                 .group_by(i.record_id))
+        self.key = form_key
+        self.table = query.subquery("process")
+        self.record_column = self.table.c.record_id
+
+    def column(self, field_key: str) -> sa.ColumnElement:
+        if field_key not in self.FIELDS:
+            raise ReportError(f"no process field {field_key!r}; use one of {', '.join(self.FIELDS)}",
+                              code="report.unknown_field", field=f"process.{str(field_key)[:100]}")
+        return self.table.c[field_key]
+
+    def field_kind(self, field_key: str) -> str:
+        self.column(field_key)
+        return self.FIELDS[field_key]
+
+    def link_target(self, field_key: str) -> None:
+        return None
+
+
 class RuntimeSource:
     """All installed forms (``jimu.catalog``) as the report engine's ``Source``.
 
-    The runtime keeps no per-record process data table yet, so ``process`` answers None and
-    ``process.*`` fields are ``report.no_process_data`` until the flow runtime provides one.
+    ``process(form)`` offers the flow runtime's per-record process data when its tables exist
+    (looked up once per compile); otherwise ``process.*`` fields are ``report.no_process_data``.
     """
 
-    def __init__(self, catalog):
+    def __init__(self, catalog, flow_tables: tuple[sa.Table, sa.Table] | None = None):
         self.catalog = catalog
+        self.flow_tables = flow_tables
+
+    def process(self, form_key: str) -> FlowProcess | None:
+        if self.flow_tables is None:
+            return None
+        return FlowProcess(*self.flow_tables, form_key)
 
     def form(self, form_key: str) -> _FormSource:
         if not isinstance(form_key, str) or form_key not in self.catalog:
@@ -103,8 +162,16 @@ class RuntimeSource:
                               form=str(form_key)[:100])
         return _FormSource(self.catalog.form(form_key))
 
-    def process(self, form_key: str):
+
+
+def flow_tables(conn: sa.Connection) -> tuple[sa.Table, sa.Table] | None:
+    """The flow runtime's instance and history tables, reflected, if this database has them."""
+    names = ("jimu_flow_instances", "jimu_flow_history")
+    inspector = sa.inspect(conn)
+    if not all(inspector.has_table(n) for n in names):
         return None
+    meta = sa.MetaData()
+    return tuple(sa.Table(n, meta, autoload_with=conn) for n in names)  # type: ignore[return-value]
 
 
 # -- compiled definitions, once per catalogue revision and app versions ---------------------------
@@ -173,7 +240,7 @@ class Reports:
             return self._current
 
     def _compile(self, conn: sa.Connection, stamp: tuple) -> Definitions:
-        source = RuntimeSource(self.jimu.catalog)
+        source = RuntimeSource(self.jimu.catalog, flow_tables(conn))
         reports: dict[tuple[str, str], ReportEntry] = {}
         dashboards: dict[tuple[str, str], DashboardEntry] = {}
         for app_key, package in conn.execute(sa.select(db.apps.c.key, db.apps.c.package)).all():
