@@ -90,7 +90,8 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
     # 3. visibility over the merged record
     merged = {**(existing or {}), **values}
     for f in spec.fields:
-        if f.visible_if is not None and not _truthy_expr(f, f.visible_if, merged, context, result, "visible_if"):
+        if (f.visible_if is not None and not _truthy_expr(f, f.visible_if, merged, context, result, "visible_if")) \
+                or any(not _truthy_expr(f, c, merged, context, result, "section.visible_if") for c in f.sections):
             result.hidden.add(f.key)
             if f.key in values:
                 del values[f.key]

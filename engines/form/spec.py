@@ -36,6 +36,8 @@ class FieldSpec:
     required_if: Any = field(default=None, compare=False)
     default_expr: Any = field(default=None, compare=False)
     formula: Any = field(default=None, compare=False)
+    #: ``visible_if`` conditions of the layout sections around the field (see layout.py)
+    sections: tuple = field(default=(), compare=False)
 
     @property
     def computed(self) -> bool:
@@ -117,6 +119,8 @@ class FormSpec:
         return self._formula_order
 
     _formula_order: tuple = dataclasses.field(default=(), repr=False, compare=False)
+    #: the compiled layout tree (``engines.form.layout``)
+    layout: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def clean(self, data: Mapping[str, Any], *, context=None, existing: Mapping[str, Any] | None = None,
               partial: bool = False):
@@ -157,10 +161,13 @@ class FormSpec:
                 expr = getattr(f, prop)
                 if expr is not None:
                     item[prop] = expr.tree
+            if f.sections:
+                item["sections"] = [c.tree for c in f.sections]
             if f.children is not None:
                 item["children"] = f.children.client_spec(lang)
             out.append(item)
-        return {"key": self.key, "fields": out}
+        return {"key": self.key, "fields": out,
+                "layout": [n.to_json() for n in self.layout.nodes] if self.layout is not None else []}
 
 
 EXPRESSION_PROPS = ("visible_if", "required_if", "default_expr", "formula")
@@ -211,8 +218,15 @@ def _compile(definition: Mapping[str, Any], errors: list[dict], path: str) -> Fo
                 exprs[prop] = compile_expr(source, allowed_names=names)
             except ExprError as exc:
                 errors.append({**exc.to_dict(), "form": path, "field": key, "property": prop})
+        if widget.requires_formula and not fdef.get("formula"):
+            errors.append({"code": "form.formula_missing", "form": path, "field": key,
+                           "message": f"field {key!r} uses the {widget.type} widget: give it a formula expression"})
         fields.append(FieldSpec(key=key, widget=widget, definition=fdef, children=children, **exprs))
-    spec = FormSpec(key=definition.get("key", path), definition=definition, fields=tuple(fields))
+    from .layout import compile_layout
+    layout = compile_layout(definition, [f.key for f in fields], names, errors, path)
+    fields = [dataclasses.replace(f, sections=layout.conditions[f.key]) if f.key in layout.conditions else f
+              for f in fields]
+    spec = FormSpec(key=definition.get("key", path), definition=definition, fields=tuple(fields), layout=layout)
     object.__setattr__(spec, "_formula_order", _formula_order(fields, errors, path))
     return spec
 

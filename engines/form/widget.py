@@ -13,6 +13,7 @@ Storage kinds tell the record store what to create:
 """
 from __future__ import annotations
 
+import json
 import random
 from typing import Any, ClassVar, Mapping
 
@@ -41,6 +42,10 @@ class Widget:
     computed: ClassVar[bool] = False
     #: text values that sort meaningfully, so ``validation.min/max`` apply to them
     orderable_text: ClassVar[bool] = False
+    #: the field must carry a ``formula`` expression (checked when the form compiles)
+    requires_formula: ClassVar[bool] = False
+    #: the value references uploaded files; the runtime saves uploads before ``clean``
+    accepts_files: ClassVar[bool] = False
 
     def __init__(self, config: Mapping[str, Any] | None = None):
         self.config = dict(config or {})
@@ -72,12 +77,42 @@ class Widget:
         return formdata.get(key)
 
     def export_value(self, value: Any) -> Any:
-        """A JSON-friendly value (also used for CSV cells)."""
+        """A JSON-friendly value (JSON export; ``export_cell`` builds CSV cells from it)."""
         return value
 
     def import_value(self, value: Any) -> Any:
         """The inverse of ``export_value``: raw input for ``clean``."""
         return value
+
+    def export_cell(self, value: Any) -> str:
+        """One CSV cell: scalars as text, lists and objects as JSON, empty as ``""``."""
+        value = self.export_value(value)
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (list, dict)):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return str(value)
+
+    def import_cell(self, text: str) -> Any:
+        """The inverse of ``export_cell``: raw input for ``clean`` (``""`` is empty)."""
+        if text is None or text == "":
+            return None
+        if text[:1] in "[{":
+            try:
+                return self.import_value(json.loads(text))
+            except ValueError:
+                pass
+        return self.import_value(text)
+
+    def input_value(self, value: Any) -> str:
+        """The value as the text of an HTML input (a stored value or a re-shown raw one)."""
+        if value is None:
+            return ""
+        exported = self.export_value(value) if not isinstance(value, str) else value
+        return exported if isinstance(exported, str) else json.dumps(exported, ensure_ascii=False) \
+            if isinstance(exported, (list, dict)) else str(exported)
 
     def random_value(self, rng: random.Random) -> Any:
         """A valid random value, for contract tests and demo data."""
@@ -88,7 +123,17 @@ class Widget:
         return {"type": ["string", "null"]}
 
     def error(self, code: str, message: str, **context: Any) -> FieldError:
+        """A coded error; write ``message`` as "English / 中文" so either reader understands it."""
         return FieldError(message, code=code, **context)
+
+    @classmethod
+    def example_field(cls) -> dict:
+        """A field definition using this widget, for contract tests and the builder's preview.
+
+        Defaults to the first of ``config_schema["examples"]`` as the config.
+        """
+        examples = cls.config_schema.get("examples") or [{}]
+        return {"config": dict(examples[0])}
 
     @classmethod
     def palette(cls) -> dict:

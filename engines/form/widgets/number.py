@@ -1,23 +1,40 @@
-"""Number (integer or decimal)."""
+"""Numeric widgets: number, money (Decimal), percentage and rating."""
 from __future__ import annotations
 
 import random
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 
 from ..widget import Widget
+from ._common import config_schema, quantize, to_decimal
+
+_BOUNDS = {
+    "min": {"type": "number", "description": "Smallest value accepted."},
+    "max": {"type": "number", "description": "Largest value accepted."},
+}
 
 
 class NumberWidget(Widget):
+    """A number. ``decimals`` rounds half away from zero; ``integer`` refuses fractions."""
+
     type = "number"
     label = {"zh-CN": "数字", "en": "Number"}
     icon = "hash"
     group = "basic"
     value_kind = "number"
     macro = "number"
-    config_schema = {"type": "object", "properties": {"decimals": {"type": "integer", "minimum": 0, "maximum": 10}},
-                     "additionalProperties": True}
+    config_schema = config_schema({
+        **_BOUNDS,
+        "decimals": {"type": "integer", "minimum": 0, "maximum": 10,
+                     "description": "Decimal places kept; values are rounded half away from zero."},
+        "integer": {"type": "boolean", "default": False,
+                    "description": "Whole numbers only (stored in an integer column)."},
+        "unit": {"type": "string", "maxLength": 20, "description": "Unit shown after the input, e.g. 件."},
+        "step": {"type": "number", "exclusiveMinimum": 0, "description": "Step of the input's arrows."},
+    }, examples=[{"min": 0, "max": 10000, "decimals": 2}], description="A number.")
+
+    _invalid = ("form.invalid_number", "enter a number / 请输入数字")
 
     def sa_type(self):
         return sa.Integer() if self.config.get("decimals", 0) == 0 and self.config.get("integer") else sa.Float()
@@ -25,20 +42,193 @@ class NumberWidget(Widget):
     def to_python(self, raw):
         if raw is None or raw == "":
             return None
-        if isinstance(raw, bool):
-            raise self.error("form.invalid_number", "enter a number")
-        if isinstance(raw, (int, float)):
-            return raw
-        try:
-            d = Decimal(str(raw).strip().replace(",", ""))
-        except InvalidOperation:
-            raise self.error("form.invalid_number", "enter a number") from None
-        if not d.is_finite():
-            raise self.error("form.invalid_number", "enter a finite number")
-        return int(d) if d == d.to_integral_value() and "." not in str(raw) else float(d)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            value = raw
+        elif isinstance(raw, float) and raw == raw and raw not in (float("inf"), float("-inf")):
+            value = raw
+        else:
+            d = to_decimal(raw)
+            if d is None:
+                raise self.error(*self._invalid)
+            value = int(d) if d == d.to_integral_value() else float(d)
+        if abs(value) >= 10 ** 15:
+            raise self.error("form.out_of_range", "the number is too large / 数值过大")
+        if isinstance(value, float):
+            if self.config.get("integer"):
+                if not value.is_integer():
+                    raise self.error("form.not_integer", "enter a whole number / 请输入整数")
+                return int(value)
+            places = self.config.get("decimals")
+            if places is not None:
+                value = float(quantize(Decimal(repr(value)), places))
+                if places == 0:
+                    return int(value)
+        return value
+
+    def validate(self, value):
+        lo, hi = self.config.get("min"), self.config.get("max")
+        if lo is not None and value < lo:
+            raise self.error("form.too_small", f"at least {lo} / 不能小于 {lo}", min=lo)
+        if hi is not None and value > hi:
+            raise self.error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
 
     def json_schema(self):
-        return {"type": ["number", "string", "null"]}
+        out = {"type": ["integer", "null"] if self.config.get("integer") else ["number", "null"]}
+        if self.config.get("min") is not None:
+            out["minimum"] = self.config["min"]
+        if self.config.get("max") is not None:
+            out["maximum"] = self.config["max"]
+        return out
 
     def random_value(self, rng: random.Random):
-        return rng.randint(0, 1000)
+        lo = self.config.get("min", 0)
+        hi = self.config.get("max", lo + 1000)
+        if self.config.get("integer") or self.config.get("decimals") == 0:
+            import math
+            return rng.randint(math.ceil(lo), math.floor(hi))
+        value = rng.uniform(lo, hi)
+        return self.to_python(round(value, self.config.get("decimals", 3)))
+
+
+class MoneyWidget(Widget):
+    """An amount of money: a ``Decimal``, never a float, in a NUMERIC column.
+
+    At most 15 significant digits, so the value is exact on PostgreSQL and
+    on SQLite (whose NUMERIC keeps 15 digits).
+    """
+
+    type = "money"
+    label = {"zh-CN": "金额", "en": "Money"}
+    icon = "currency"
+    group = "basic"
+    value_kind = "money"
+    macro = "money"
+    PRECISION = 15
+    config_schema = config_schema({
+        **_BOUNDS,
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "default": "CNY",
+                     "description": "ISO 4217 currency code, e.g. CNY, USD, EUR."},
+        "decimals": {"type": "integer", "minimum": 0, "maximum": 4, "default": 2,
+                     "description": "Decimal places (rounded half up)."},
+    }, examples=[{"currency": "CNY", "decimals": 2, "min": 0}], description="An amount of money.")
+    SYMBOLS = "¥￥$€£"
+
+    @property
+    def decimals(self) -> int:
+        return int(self.config.get("decimals", 2))
+
+    def sa_type(self):
+        return sa.Numeric(self.PRECISION, self.decimals, asdecimal=True)
+
+    def to_python(self, raw):
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, str):
+            raw = raw.strip().lstrip(self.SYMBOLS)
+            code = self.config.get("currency", "CNY")
+            if raw.upper().startswith(code) or raw.upper().endswith(code):
+                raw = raw.upper().replace(code, "")
+        d = to_decimal(raw)
+        if d is None:
+            raise self.error("form.invalid_money", "enter an amount / 请输入金额")
+        if d.adjusted() >= self.PRECISION - self.decimals or (d := quantize(d, self.decimals)).adjusted() \
+                >= self.PRECISION - self.decimals:
+            raise self.error("form.out_of_range", "the amount is too large / 金额过大",
+                             digits=self.PRECISION - self.decimals)
+        return d
+
+    def validate(self, value):
+        lo, hi = self.config.get("min"), self.config.get("max")
+        if lo is not None and value < to_decimal(lo):
+            raise self.error("form.too_small", f"at least {lo} / 不能小于 {lo}", min=lo)
+        if hi is not None and value > to_decimal(hi):
+            raise self.error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
+
+    def export_value(self, value):
+        return None if value is None else str(value)
+
+    def json_schema(self):
+        out = {"type": ["number", "string", "null"], "pattern": r"^-?\d+(\.\d+)?$"}
+        if self.config.get("min") is not None:
+            out["minimum"] = self.config["min"]
+        if self.config.get("max") is not None:
+            out["maximum"] = self.config["max"]
+        return out
+
+    def random_value(self, rng: random.Random):
+        lo = int(self.config.get("min", 0))
+        hi = int(self.config.get("max", lo + 100000))
+        cents = rng.randint(lo * 10 ** self.decimals, hi * 10 ** self.decimals)
+        return Decimal(cents).scaleb(-self.decimals)
+
+
+class PercentWidget(NumberWidget):
+    """A percentage: ``12.5`` means 12.5 %; ``"12.5%"`` is accepted."""
+
+    type = "percent"
+    label = {"zh-CN": "百分比", "en": "Percentage"}
+    icon = "percent"
+    value_kind = "number"
+    macro = "percent"
+    config_schema = config_schema({
+        **_BOUNDS,
+        "decimals": {"type": "integer", "minimum": 0, "maximum": 6, "default": 2,
+                     "description": "Decimal places of the percentage."},
+    }, examples=[{"min": 0, "max": 100, "decimals": 1}], description="A percentage (12.5 means 12.5 %).")
+    _invalid = ("form.invalid_percent", "enter a percentage / 请输入百分比")
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.config.setdefault("decimals", 2)
+
+    def sa_type(self):
+        return sa.Float()
+
+    def to_python(self, raw):
+        if isinstance(raw, str):
+            raw = raw.strip().rstrip("%％").strip()
+        value = super().to_python(raw)
+        return float(value) if value is not None else None
+
+    def random_value(self, rng: random.Random):
+        lo, hi = self.config.get("min", 0), self.config.get("max", 100)
+        return self.to_python(round(rng.uniform(lo, hi), self.config["decimals"]))
+
+
+class RatingWidget(Widget):
+    """A star rating, a whole number from 1 to ``max``."""
+
+    type = "rating"
+    label = {"zh-CN": "评分", "en": "Rating"}
+    icon = "star"
+    group = "choice"
+    value_kind = "number"
+    macro = "rating"
+    config_schema = config_schema({
+        "max": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5, "description": "Highest rating."},
+    }, examples=[{"max": 5}], description="A rating from 1 to max.")
+
+    @property
+    def max(self) -> int:
+        return int(self.config.get("max", 5))
+
+    def sa_type(self):
+        return sa.SmallInteger()
+
+    def to_python(self, raw):
+        if raw is None or raw == "" or raw == 0 or raw == "0":
+            return None
+        d = to_decimal(raw)
+        if d is None or d != d.to_integral_value():
+            raise self.error("form.invalid_rating", f"choose 1 to {self.max} / 请选择 1 到 {self.max}", max=self.max)
+        return int(d)
+
+    def validate(self, value):
+        if not 1 <= value <= self.max:
+            raise self.error("form.invalid_rating", f"choose 1 to {self.max} / 请选择 1 到 {self.max}", max=self.max)
+
+    def json_schema(self):
+        return {"type": ["integer", "null"], "minimum": 1, "maximum": self.max}
+
+    def random_value(self, rng: random.Random):
+        return rng.randint(1, self.max)

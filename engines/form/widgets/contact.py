@@ -1,0 +1,144 @@
+"""Contact widgets: e-mail, phone (mainland mobile or international E.164) and URL (http/https)."""
+from __future__ import annotations
+
+import random
+import re
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from ..widget import Widget
+from .text import TextWidget
+from ._common import config_schema
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                    r"[A-Za-z]{2,63}$")
+_CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_PHONE_JUNK = re.compile(r"[\s().\-]")
+
+
+class EmailWidget(TextWidget):
+    """An e-mail address; the domain is lower-cased."""
+
+    type = "email"
+    label = {"zh-CN": "邮箱", "en": "E-mail"}
+    icon = "mail"
+    group = "contact"
+    value_kind = "text"
+    macro = "email"
+    config_schema = config_schema({}, examples=[{}], description="An e-mail address.")
+
+    def sa_type(self):
+        return sa.String(254)
+
+    def to_python(self, raw):
+        value = super().to_python(raw)
+        if not value:
+            return value
+        local, at, domain = value.rpartition("@")
+        if not at or len(value) > 254 or len(local) > 64 or not _EMAIL.match(value):
+            raise self.error("form.invalid_email", "enter an e-mail address such as name@example.com / "
+                                                   "请输入有效的邮箱地址")
+        return f"{local}@{domain.lower()}"
+
+    def validate(self, value):
+        pass
+
+    def json_schema(self):
+        return {"type": ["string", "null"], "maxLength": 254, "pattern": _EMAIL.pattern}
+
+    def random_value(self, rng: random.Random):
+        name = "".join(rng.choice("abcdefghij") for _ in range(rng.randint(3, 8)))
+        return f"{name}.{rng.randint(1, 99)}@example.com"
+
+
+class PhoneWidget(TextWidget):
+    """A phone number. ``region``: ``cn`` mainland mobile (1[3-9] and 9 digits), ``intl`` E.164
+    (``+8613812345678``), ``any`` either. Spaces, dashes and a ``+86`` prefix on mainland numbers are removed."""
+
+    type = "phone"
+    label = {"zh-CN": "手机号", "en": "Phone"}
+    icon = "phone"
+    group = "contact"
+    macro = "phone"
+    config_schema = config_schema({
+        "region": {"enum": ["cn", "intl", "any"], "default": "cn",
+                   "description": "cn: mainland mobile; intl: international E.164 (+country code); any: either."},
+    }, examples=[{"region": "cn"}, {"region": "intl"}], description="A phone number.")
+
+    def sa_type(self):
+        return sa.String(20)
+
+    def to_python(self, raw):
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        value = super().to_python(raw)
+        if not value:
+            return value
+        region = self.config.get("region", "cn")
+        digits = _PHONE_JUNK.sub("", value)
+        if digits.startswith("00"):
+            digits = "+" + digits[2:]
+        if region in ("cn", "any"):
+            local = digits[3:] if digits.startswith("+86") else digits
+            if _CN_MOBILE.match(local):
+                return local if region == "cn" else f"+86{local}" if digits.startswith("+") else local
+            if region == "cn":
+                raise self.error("form.invalid_phone", "enter a mainland mobile number such as 13812345678 / "
+                                                       "请输入有效的手机号码", region=region)
+        if _E164.match(digits):
+            return digits
+        raise self.error("form.invalid_phone", "enter an international number such as +8613812345678 / "
+                                               "请输入带国家代码的电话号码，如 +8613812345678", region=region)
+
+    def validate(self, value):
+        pass
+
+    def json_schema(self):
+        region = self.config.get("region", "cn")
+        pattern = {"cn": r"^(\+86)?1[3-9]\d{9}$", "intl": r"^\+[1-9]\d{6,14}$"}.get(
+            region, r"^((\+86)?1[3-9]\d{9}|\+[1-9]\d{6,14})$")
+        return {"type": ["string", "null"], "pattern": pattern}
+
+    def random_value(self, rng: random.Random):
+        mobile = f"1{rng.choice('3456789')}{rng.randint(0, 10 ** 9 - 1):09d}"
+        return f"+86{mobile}" if self.config.get("region") == "intl" else mobile
+
+
+class UrlWidget(TextWidget):
+    """A web address; only http and https, with a host."""
+
+    type = "url"
+    label = {"zh-CN": "网址", "en": "URL"}
+    icon = "globe"
+    group = "contact"
+    macro = "url"
+    config_schema = config_schema({}, examples=[{}], description="An http or https URL.")
+    MAX = 2048
+
+    def sa_type(self):
+        return sa.String(self.MAX)
+
+    def to_python(self, raw):
+        value = super().to_python(raw)
+        if not value:
+            return value
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            parts = None
+        if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+                or len(value) > self.MAX or any(c.isspace() or ord(c) < 32 for c in value)):
+            raise self.error("form.invalid_url", "enter a web address starting with http:// or https:// / "
+                                                 "请输入以 http:// 或 https:// 开头的网址")
+        return value
+
+    def validate(self, value):
+        pass
+
+    def json_schema(self):
+        return {"type": ["string", "null"], "maxLength": self.MAX, "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/]+"}
+
+    def random_value(self, rng: random.Random):
+        return f"https://example.com/{rng.choice(['a', 'b', '知识库'])}/{rng.randint(1, 9999)}"
