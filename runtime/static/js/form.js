@@ -95,8 +95,13 @@ function refresh() {
       }
     }
   }
+  for (const section of form.querySelectorAll("[data-visible-if]")) {
+    const visible = truthy(safely(JSON.parse(section.dataset.visibleIf), vars, true));
+    section.hidden = !visible;
+  }
   for (const field of spec.fields) {
-    const visible = field.visible_if ? truthy(safely(field.visible_if, vars, true)) : true;
+    const own = field.visible_if ? truthy(safely(field.visible_if, vars, true)) : true;
+    const visible = own && (field.sections || []).every((tree) => truthy(safely(tree, vars, true)));
     show(field, visible);
     const required = field.required || (field.required_if ? truthy(safely(field.required_if, vars, false)) : false);
     markRequired(field, required);

@@ -5,3 +5,24 @@ document.addEventListener("submit", (event) => {
   const question = form.dataset && form.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// Tabs (role=tablist): click or arrow keys switch the panel.
+for (const tabs of document.querySelectorAll("[data-tabs]")) {
+  const buttons = [...tabs.querySelectorAll(':scope > [role="tablist"] > [role="tab"]')];
+  const select = (button) => {
+    for (const b of buttons) {
+      const on = b === button;
+      b.setAttribute("aria-selected", on ? "true" : "false");
+      b.tabIndex = on ? 0 : -1;
+      document.getElementById(b.getAttribute("aria-controls")).hidden = !on;
+    }
+    button.focus();
+  };
+  buttons.forEach((b, i) => {
+    b.addEventListener("click", () => select(b));
+    b.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowRight") select(buttons[(i + 1) % buttons.length]);
+      if (e.key === "ArrowLeft") select(buttons[(i - 1 + buttons.length) % buttons.length]);
+    });
+  });
+}
