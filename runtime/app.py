@@ -67,8 +67,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api.errors import register_error_handlers
     from .auth import init_auth
     from .cli import register_commands
+    from .flows import listener as flow_listener
     from .ui import bp as ui_bp
 
+    jimu.listeners.append(flow_listener)
     i18n.init_app(app)
     init_auth(app)
     app.register_blueprint(api_bp)

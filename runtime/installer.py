@@ -17,6 +17,7 @@ from apps import Package, diff_packages, export_package
 
 from . import audit, db
 from .exceptions import JimuError
+from .flows import publish_flows
 from .store.evolve import PublishReport, publish_forms
 
 
@@ -89,6 +90,7 @@ def install(conn: sa.Connection, package: Package, *, now, actor_id: int | None 
     _sync_roles(conn, package.key, data)
     _sync_groups(conn, package.key, data)
     report = publish_forms(conn, package.key, list(data.get("forms", [])), indexed=indexed_fields(data))
+    publish_flows(conn, package.key, data.get("flows", []), now=now)  # new flow versions; instances keep theirs
     values = dict(version=package.version, label=data["app"].get("label"), package=data, updated_at=now)
     if p.from_version is None:
         conn.execute(sa.insert(db.apps).values(key=package.key, installed_at=now, **values))

@@ -5,3 +5,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from . import apps, records, openapi  # noqa: E402,F401  (routes register on import)
 from . import reports  # noqa: E402,F401  (report and dashboard routes)
+from . import flows  # noqa: E402,F401  (tasks and flow instances)

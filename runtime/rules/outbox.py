@@ -1,0 +1,181 @@
+"""Job handlers for what rules send out and for rule time: e-mail, webhooks and robots, HTTP calls
+that write back, timers relative to a date field, and cron schedules.
+
+Each handler runs in the job's own transaction (``runtime.jobs``); raising makes
+the job retry with back-off and, after ``max_attempts``, parks it as ``failed``
+(listed by ``GET /api/v1/rules/outbox`` and counted in the UI badge for admins).
+The job's idempotency key travels with every message (``Idempotency-Key``
+header, ``X-Jimu-Idempotency-Key`` mail header) so receivers can drop repeats.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from engines.errors import JimuError
+from engines.rule.triggers import Schedule, TimeAfter
+
+from .. import jobs
+from ..auth.principal import Principal
+from ..notify import request, send_mail, sign_dingtalk_url, webhook_signature
+from .loader import allowlist
+
+SYSTEM = Principal(user_id=None, username="rules", display_name="Rules", is_admin=True)
+
+
+class DeliveryFailed(JimuError):
+    code = "notify.delivery_failed"
+
+
+def _runner(jimu):
+    runner = getattr(jimu, "rules", None)
+    if runner is None:
+        from .runner import RuleRunner
+        runner = RuleRunner(jimu)
+    return runner
+
+
+def _records(jimu, conn, source: str):
+    from ..records import Records
+    return Records(jimu, conn, SYSTEM, source=source, check_permissions=False)
+
+
+@jobs.job_kind("rule.email")
+def send_email_job(jimu, conn, job) -> None:
+    p = job.payload
+    send_mail(jimu.config, p["to"], p["subject"], p["body"], key=job.idempotency_key)
+
+
+@jobs.job_kind("rule.webhook")
+def send_webhook_job(jimu, conn, job) -> None:
+    p = job.payload
+    body = json.dumps(p["payload"], ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": job.idempotency_key}
+    url = p["url"]
+    secret = p.get("secret") or jimu.config.get("WEBHOOK_SECRET")
+    if p["format"] == "webhook":
+        ts = str(int(jimu.now().timestamp()))
+        headers["X-Jimu-Timestamp"] = ts
+        headers["X-Jimu-Event"] = str((p.get("payload") or {}).get("event") or "")
+        if secret:
+            headers["X-Jimu-Signature"] = webhook_signature(secret, ts, body)
+    elif p["format"] == "dingtalk" and p.get("secret"):
+        url = sign_dingtalk_url(url, p["secret"], int(jimu.now().timestamp() * 1000))
+    resp = request("POST", url, body=body, headers=headers, timeout=float(jimu.config.get("WEBHOOK_TIMEOUT", 10)),
+                   allow=allowlist(jimu))
+    if not resp.ok:
+        raise DeliveryFailed(f"{p['format']} {_host(p['url'])} answered HTTP {resp.status}")
+    if p["format"] in ("wecom", "dingtalk"):
+        try:
+            answer = resp.json()
+        except ValueError:
+            answer = {}
+        if isinstance(answer, dict) and answer.get("errcode") not in (None, 0):
+            raise DeliveryFailed(f"{p['format']} robot refused the message: errcode {answer.get('errcode')} "
+                                 f"{answer.get('errmsg', '')}")
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+    return urlsplit(url).hostname or "?"
+
+
+def json_path(data: Any, path: str) -> Any:
+    """``data.items.0.score`` → the value, or None when any step is missing."""
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.lstrip("-").isdigit() and -len(data) <= int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+@jobs.job_kind("rule.http")
+def call_http_job(jimu, conn, job) -> None:
+    p = job.payload
+    headers = {"Idempotency-Key": job.idempotency_key, **(p.get("headers") or {})}
+    body = None
+    if p.get("json") is not None:
+        body = json.dumps(p["json"], ensure_ascii=False).encode()
+        headers.setdefault("Content-Type", "application/json; charset=utf-8")
+    elif p.get("body") is not None:
+        body = p["body"].encode()
+    resp = request(p.get("method", "POST"), p["url"], body=body, headers=headers,
+                   timeout=float(p.get("timeout") or 10), allow=allowlist(jimu))
+    if not resp.ok:
+        raise DeliveryFailed(f"{_host(p['url'])} answered HTTP {resp.status}")
+    if p.get("store") and p.get("record_id") is not None:
+        try:
+            answer = resp.json()
+        except ValueError:
+            raise DeliveryFailed(f"{_host(p['url'])} did not answer JSON") from None
+        values = {field: json_path(answer, path) for field, path in p["store"].items()}
+        records = _records(jimu, conn, "rule.http")
+        records.update(p["form"], p["record_id"], values)
+
+
+@jobs.job_kind("rule.timer")
+def timer_job(jimu, conn, job) -> None:
+    p = job.payload
+    runner = _runner(jimu)
+    rule = runner.cache.get(conn).by_key.get(p["rule"])
+    if rule is None or not rule.enabled or not isinstance(rule.trigger, TimeAfter):
+        return
+    from ..store.records import RecordNotFound
+    try:
+        ft = jimu.catalog.form(p["form"])
+        record = _records(jimu, conn, "rule.timer").store.get(ft, p["record_id"])
+    except (RecordNotFound, JimuError):
+        return  # the record is gone
+    due = rule.trigger.due(record)
+    if due is None or due.isoformat() != p["due"]:
+        return  # the date moved: a newer timer is scheduled for it
+    runner.fire(_records(jimu, conn, "rule.timer"), rule, "time.elapsed", p["form"], record, None,
+                key=job.idempotency_key)
+
+
+MAX_SCHEDULED_RECORDS = 10_000
+
+
+@jobs.job_kind("rule.cron")
+def cron_job(jimu, conn, job) -> None:
+    p = job.payload
+    runner = _runner(jimu)
+    rules = runner.cache.get(conn)
+    rule = rules.by_key.get(p["rule"])
+    if rule is None or not rule.enabled or not isinstance(rule.trigger, Schedule) \
+            or rule.trigger.config.get("cron") != p.get("cron"):
+        sync_schedules(jimu, conn, rules)
+        return
+    records = _records(jimu, conn, "rule.schedule")
+    if rule.trigger.per_record:
+        ft = jimu.catalog.form(rule.form)
+        ids = list(conn.execute(sa.select(ft.table.c.id).order_by(ft.table.c.id).limit(MAX_SCHEDULED_RECORDS))
+                   .scalars())
+        for rid in ids:
+            record = records.store.get(ft, rid)
+            runner.fire(records, rule, "schedule", rule.form, record, None, key=f"{job.idempotency_key}:{rid}")
+    else:
+        runner.fire(records, rule, "schedule", rule.form, {}, None, key=job.idempotency_key)
+    _enqueue_next(jimu, conn, rule, max(jimu.now(), datetime.fromisoformat(p["at"])))
+
+
+def _enqueue_next(jimu, conn, rule, after: datetime) -> bool:
+    at = rule.trigger.cron.next_after(after)
+    return jobs.enqueue(conn, "rule.cron", {"rule": rule.key, "cron": rule.trigger.config.get("cron"),
+                                            "at": at.isoformat()},
+                        run_at=at, key=f"rule.cron:{rule.key}:{at.isoformat()}", now=jimu.now(), max_attempts=3)
+
+
+def sync_schedules(jimu, conn, rules=None) -> int:
+    """Make sure every enabled schedule rule has its next run queued (idempotent); returns how many
+    were newly queued."""
+    rules = rules or _runner(jimu).cache.get(conn)
+    return sum(_enqueue_next(jimu, conn, r, jimu.now()) for r in rules.scheduled()
+               if isinstance(r.trigger, Schedule))

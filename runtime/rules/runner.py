@@ -1,0 +1,351 @@
+"""Firing rules: the listener on ``Records`` writes, the effect executor, chains and the log.
+
+``RuleRunner`` is appended to ``jimu.listeners``; ``Records`` calls it inside
+the writing transaction after every create/update/delete (API, UI, bulk
+import, flows, and rules themselves). For each rule whose trigger fires it
+evaluates the condition, asks the actions for their effects and executes them:
+
+* data effects (set fields, assign, create/update records, participants, in-app
+  notifications, start flow, task changes) run now, in the same transaction,
+  inside a savepoint per rule: a failing rule is rolled back and logged, the
+  write and the other rules go on;
+* external effects (e-mail, webhooks, robots, HTTP calls) become durable jobs
+  with idempotency keys ``rule:<firing id>:<n>``, retried with back-off.
+
+Writes made by rules go through ``Records`` again, so rules chain. The chain
+(rule, form, record) is tracked in a context variable: a rule that fires again
+on the same record inside its own chain is a loop, and more than ``MAX_DEPTH``
+nested firings is too deep; both raise, naming the rules, and abort the whole
+triggering write — nothing is half-written. Every evaluation is logged in
+``jimu_rule_firings`` (rule, record, matched, effects, errors, duration).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+
+from engines.errors import JimuError
+from engines.expr import EvalContext
+from engines.rule import ActionContext, Effect, RuleDepthError, RuleLoopError, RuleSpec
+from engines.rule.triggers import TimeAfter
+
+from .. import jobs
+from ..audit import jsonable
+from .aggregate import Aggregator
+from .loader import RuleCache
+from .tables import rule_firings
+
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 8
+#: the rules firing on this thread: (rule key, form key, record id, rule name)
+_CHAIN: ContextVar[tuple] = ContextVar("jimu_rule_chain", default=())
+
+
+def chain() -> tuple:
+    return _CHAIN.get()
+
+
+class RuleRunner:
+    """The ``jimu.listeners`` entry of the rule engine (one per ``Jimu``)."""
+
+    def __init__(self, jimu):
+        self.jimu = jimu
+        self.cache = RuleCache(jimu)
+        self._synced = None
+        jimu.rules = self  # the API, the jobs and the flow runtime find the runner here
+
+    # -- the listener ------------------------------------------------------------------------
+    def __call__(self, records, event: str, ft, after, before) -> None:
+        if getattr(records, "rules_off", False):
+            return
+        ruleset = self.cache.for_records(records)
+        if self._synced is not ruleset:  # the rules changed: queue the next run of schedule rules
+            from .outbox import sync_schedules
+            sync_schedules(self.jimu, records.conn, ruleset)
+            self._synced = ruleset
+        rules = ruleset.for_event(ft.key, event)
+        if not rules:
+            return
+        record = after if after is not None else before
+        rid = record.get("id")
+        touched = False
+        for rule in rules:
+            if isinstance(rule.trigger, TimeAfter):
+                self._schedule_timer(records, rule, ft.key, after, before)
+                continue
+            stop = False
+            for occurrence in rule.trigger.occurrences(event, after, before):
+                result = self.fire(records, rule, event, ft.key, record, before, occurrence)
+                touched = touched or result.touched_self
+                stop = stop or (result.matched and rule.stop)
+            if stop:
+                break
+        if touched and after is not None:
+            # rules changed the record being written: hand the caller the current version
+            fresh = records.store.get(ft, rid)
+            after.clear()
+            after.update(fresh)
+
+    # -- one firing --------------------------------------------------------------------------
+    def fire(self, records, rule: RuleSpec, event: str, form: str, record: Mapping[str, Any],
+             before: Mapping[str, Any] | None, occurrence: Mapping[str, Any] | None = None, *,
+             key: str | None = None, extra: Mapping[str, Any] | None = None) -> "Firing":
+        rid = record.get("id") if record else None
+        current = _CHAIN.get()
+        names = [c[3] for c in current]
+        if any(c[0] == rule.key and c[1] == form and c[2] == rid for c in current):
+            loop = names[next(i for i, c in enumerate(current) if c[0] == rule.key):] + [rule.name]
+            raise RuleLoopError(f"rule loop: {' → '.join(loop)}; the rules keep re-triggering each other on "
+                                f"{form} record {rid}, so nothing was saved — change a condition to break the "
+                                "loop", rules=[c[0] for c in current] + [rule.key], form=form, record_id=rid)
+        if len(current) >= MAX_DEPTH:
+            raise RuleDepthError(f"rules nested more than {MAX_DEPTH} deep: {' → '.join(names + [rule.name])}",
+                                 rules=[c[0] for c in current] + [rule.key], form=form, record_id=rid)
+        conn = records.conn
+        variables = dict(record or {})
+        if occurrence:
+            variables.update(occurrence)
+        ectx = EvalContext(now=records.now, user=records.principal.as_context(),
+                           aggregate=Aggregator(self.jimu, conn, records.now))
+        firing = Firing(rule, form, rid, event, len(current))
+        t0 = time.perf_counter()
+        try:
+            firing.matched = rule.matches(variables, ectx)
+        except JimuError as exc:
+            firing.errors.append(exc.to_dict())
+        if firing.matched:
+            firing.id = conn.execute(sa.insert(rule_firings).values(
+                at=records.now, rule_key=rule.key, app_key=rule.app, form_key=form, record_id=rid, event=event,
+                matched=True, duration_ms=0, depth=len(current), source=records.source)).inserted_primary_key[0]
+            token = _CHAIN.set(current + ((rule.key, form, rid, rule.name),))
+            ac = ActionContext(rule=rule.key, form=form, event=event, record=record, variables=variables,
+                               eval=ectx, before=before, extra=dict(extra or {}))
+            try:
+                with conn.begin_nested():
+                    effects = rule.plan(ac)
+                    executor = Executor(self.jimu, records, rule, key or f"rule:{firing.id}")
+                    for i, effect in enumerate(effects):
+                        firing.effects.append(effect.to_json())
+                        executor.run(i, effect)
+                    firing.touched_self = (form, rid) in executor.touched
+            except (RuleLoopError, RuleDepthError):
+                raise
+            except JimuError as exc:
+                firing.errors.append(exc.to_dict())
+            except Exception as exc:  # a broken rule must not break the write: logged, rolled back
+                log.exception("rule %s failed", rule.key)
+                firing.errors.append({"code": "rule.action_failed", "message": f"{type(exc).__name__}: {exc}"})
+            finally:
+                _CHAIN.reset(token)
+        firing.duration_ms = (time.perf_counter() - t0) * 1000
+        self._log(conn, records, firing)
+        return firing
+
+    def _log(self, conn, records, f: "Firing") -> None:
+        values = dict(actions=jsonable(f.effects) or None, errors=jsonable(f.errors) or None,
+                      duration_ms=round(f.duration_ms, 3), matched=f.matched)
+        if f.id is not None:
+            conn.execute(sa.update(rule_firings).where(rule_firings.c.id == f.id).values(**values))
+        else:
+            conn.execute(sa.insert(rule_firings).values(
+                at=records.now, rule_key=f.rule.key, app_key=f.rule.app, form_key=f.form, record_id=f.record_id,
+                event=f.event, depth=f.depth, source=records.source, **values))
+
+    # -- time relative to a date field -------------------------------------------------------
+    def _schedule_timer(self, records, rule: RuleSpec, form: str, after, before) -> None:
+        if after is None:
+            return
+        due = rule.trigger.due(after)
+        if due is None or (before is not None and rule.trigger.due(before) == due):
+            return
+        jobs.enqueue(records.conn, "rule.timer", {"rule": rule.key, "form": form, "record_id": after["id"],
+                                                  "due": due.isoformat()},
+                     run_at=due, key=f"rule.timer:{rule.key}:{form}:{after['id']}:{due.isoformat()}",
+                     now=records.now)
+
+
+class Firing:
+    __slots__ = ("rule", "form", "record_id", "event", "depth", "matched", "effects", "errors", "id",
+                 "duration_ms", "touched_self")
+
+    def __init__(self, rule, form, record_id, event, depth):
+        self.rule, self.form, self.record_id, self.event, self.depth = rule, form, record_id, event, depth
+        self.matched = False
+        self.effects: list[dict] = []
+        self.errors: list[dict] = []
+        self.id = None
+        self.duration_ms = 0.0
+        self.touched_self = False
+
+
+def rule_records(jimu, records, rule: RuleSpec):
+    """The ``Records`` rules write through: same connection, clock and actor, no permission check
+    (the rule was authorised when it was published), and marked as a rule write."""
+    from ..records import Records
+    r = Records(jimu, records.conn, records.principal, source="rule", check_permissions=False)
+    r.now = records.now
+    r._jimu_ruleset = getattr(records, "_jimu_ruleset", None)
+    return r
+
+
+class Executor:
+    """Runs one firing's effects; external ones become outbox jobs keyed ``<key>:<n>``."""
+
+    def __init__(self, jimu, records, rule: RuleSpec, key: str):
+        self.jimu, self.records, self.rule, self.key = jimu, records, rule, key
+        self.conn = records.conn
+        self.touched: set[tuple[str, Any]] = set()
+
+    def run(self, index: int, effect: Effect) -> None:
+        handler = getattr(self, f"do_{effect.kind}", None)
+        if handler is None:
+            raise JimuError(f"the runtime cannot execute effect {effect.kind!r}", code="rule.unknown_effect")
+        handler(index, effect.data)
+
+    def _writer(self):
+        return rule_records(self.jimu, self.records, self.rule)
+
+    # -- data ------------------------------------------------------------------------------
+    def do_set_fields(self, i, d):
+        current = self.records.store.get(self.jimu.catalog.form(d["form"]), d["id"])
+        changed = {k: v for k, v in d["values"].items() if current.get(k) != v}
+        if changed:  # writing what is already there would only re-trigger rules
+            self._writer().update(d["form"], d["id"], changed)
+            self.touched.add((d["form"], d["id"]))
+
+    def do_assign(self, i, d):
+        from .people import pick
+        uid, name, group = pick(self.jimu, self.conn, d)
+        ft = self.jimu.catalog.form(d["form"])
+        numeric = ft.spec.has_field(d["field"]) and ft.spec.field(d["field"]).widget.value_kind == "number"
+        values = {d["field"]: uid if numeric else name}
+        if d.get("group_field") and group:
+            values[d["group_field"]] = group
+        self.do_set_fields(i, {"form": d["form"], "id": d["id"], "values": values})
+
+    def do_create_record(self, i, d):
+        created = self._writer().create(d["form"], d["values"])
+        self.touched.add((d["form"], created["id"]))
+
+    def do_update_records(self, i, d):
+        from ..store.query import filter_clause
+        ft = self.jimu.catalog.form(d["form"])
+        ids = list(self.conn.execute(sa.select(ft.table.c.id).where(filter_clause(ft, {"all": d["filter"]},
+                                                                                  now=self.records.now))
+                                     .order_by(ft.table.c.id).limit(d.get("limit", 100))).scalars())
+        for rid in ids:
+            self.do_set_fields(i, {"form": d["form"], "id": rid, "values": d["values"]})
+
+    def do_add_participants(self, i, d):
+        from .people import resolve_users
+        from .tables import record_participants as p
+        for uid in resolve_users(self.conn, d["recipients"], None):
+            exists = self.conn.execute(sa.select(p.c.user_id).where(
+                p.c.form_key == d["form"], p.c.record_id == d["id"], p.c.user_id == uid)).first()
+            if not exists:
+                self.conn.execute(sa.insert(p).values(form_key=d["form"], record_id=d["id"], user_id=uid,
+                                                      added_at=self.records.now, rule_key=self.rule.key))
+
+    def _record(self, d):
+        if d.get("form") and d.get("record_id") is not None:
+            try:
+                return self.records.store.get(self.jimu.catalog.form(d["form"]), d["record_id"])
+            except JimuError:
+                return None
+        return None
+
+    def do_notify_in_app(self, i, d):
+        from .people import resolve_users
+        from .tables import notifications
+        users = resolve_users(self.conn, d["recipients"], self._record(d), d.get("form"))
+        if not users:
+            raise JimuError("the in-app notification has no recipients", code="rule.no_recipients")
+        link = d.get("link") or (f"/forms/{d['form']}/records/{d['record_id']}" if d.get("record_id") else None)
+        self.conn.execute(sa.insert(notifications), [
+            {"user_id": uid, "at": self.records.now, "title": (d["title"] or "")[:500], "body": d["body"],
+             "link": link, "rule_key": self.rule.key, "form_key": d.get("form"), "record_id": d.get("record_id")}
+            for uid in users])
+
+    # -- flows (looked up lazily; the flow runtime may not be installed) ---------------------
+    def _flows(self):
+        from engines.rule import FlowUnavailable
+        try:
+            from ..flows.service import FlowRuntime
+        except ImportError as exc:
+            raise FlowUnavailable(f"the flow runtime is not available ({exc}); start_flow and task actions "
+                                  "need runtime.flows") from None
+        return FlowRuntime(self.jimu, self.conn)
+
+    def do_start_flow(self, i, d):
+        self._flows().start(d["flow"], record_id=d["id"])
+
+    def do_task(self, i, d):
+        from ..auth.principal import Principal
+        fr = self._flows()
+        from ..flows.tables import flow_instances, flow_tasks
+        t = flow_tasks
+        q = sa.select(t.c.id).where(t.c.form_key == d["form"], t.c.record_id == d["id"], t.c.status == "open")
+        if d.get("task_id"):
+            q = sa.select(t.c.id).where(t.c.id == d["task_id"], t.c.status == "open")
+        if d.get("task"):
+            q = q.where(t.c.node_id == d["task"])
+        if d.get("flow"):
+            q = q.join(flow_instances, flow_instances.c.id == t.c.instance_id).where(
+                flow_instances.c.flow_key == d["flow"])
+        ids = list(self.conn.execute(q.order_by(t.c.id)).scalars())
+        if not ids:
+            raise JimuError("the record has no open task to " + d["op"], code="rule.no_open_task")
+        system = Principal(user_id=self.records.principal.user_id, username=f"rule:{self.rule.key}", is_admin=True)
+        comment = d.get("comment") or ("escalated by rule " if d["op"] == "escalate" else "reassigned by rule ") \
+            + self.rule.key
+        to = d.get("to")
+        for tid in ids:
+            if to:
+                fr.reassign(system, tid, to, comment)
+            elif d["op"] == "escalate":
+                task = fr.task(tid)
+                lead = None
+                if task["assignee_group"]:
+                    from .. import db
+                    lead = self.conn.execute(sa.select(db.users.c.username).join(
+                        db.groups, db.groups.c.lead_id == db.users.c.id).where(
+                        db.groups.c.key == task["assignee_group"])).scalar()
+                if lead is None:
+                    raise JimuError("escalate needs 'to', or a task assigned to a group with a lead",
+                                    code="rule.no_escalation_target")
+                fr.reassign(system, tid, {"user": lead}, comment)
+
+    # -- external: the outbox --------------------------------------------------------------
+    def _enqueue(self, i, kind, payload, delay=timedelta(0)):
+        jobs.enqueue(self.conn, kind, jsonable(payload), run_at=self.records.now + delay, key=f"{self.key}:{i}",
+                     now=self.records.now, max_attempts=int(self.jimu.config.get("RULE_MAX_ATTEMPTS", 6)))
+
+    def do_send_email(self, i, d):
+        from .people import resolve_emails
+        to = resolve_emails(self.conn, d["recipients"], self._record(d), d.get("form"))
+        if not to:
+            raise JimuError("the e-mail has no recipients with an address", code="rule.no_recipients")
+        self._enqueue(i, "rule.email", {"to": to, "subject": d["subject"], "body": d["body"],
+                                        "rule": self.rule.key})
+
+    def do_send_survey(self, i, d):
+        from engines.rule.templates import compile_template
+        from .survey import survey_link
+        link = survey_link(self.jimu, d["survey_form"], d["form"], d["record_id"],
+                           self.records.now + timedelta(days=d["expires_days"]))
+        record = self._record(d) or {}
+        body = compile_template(d["body_template"]).render(record, survey_link=link)
+        self.do_send_email(i, {**d, "body": body})
+
+    def do_send_webhook(self, i, d):
+        self._enqueue(i, "rule.webhook", {k: d.get(k) for k in ("url", "format", "payload", "secret", "rule",
+                                                                  "form", "record_id")})
+
+    def do_call_http(self, i, d):
+        self._enqueue(i, "rule.http", d)
