@@ -1,0 +1,452 @@
+"""The imperative shell around the pure flow engine.
+
+``FlowRuntime(jimu, conn)`` works inside the caller's transaction: it loads an
+instance row (locked ``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+serialises writers), runs ``engines.flow.step`` on the *version the instance
+started on*, executes the returned effects (task rows, timer jobs, history,
+rule actions, escalations) and stores the new state — all or nothing.
+
+Publishing: ``publish_flows`` compiles every flow of an installed package and
+stores a new immutable version when its definition changed; new instances
+start on the newest version, running ones stay on theirs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import weakref
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+
+from engines.calendar import BusinessCalendar
+from engines.flow import (AppendHistory, AssignTask, CancelTimer, CloseTask, CreateTask, Delegate, Escalate,
+                          FlowConflict, FlowError, InstanceEnded, Reassign, Reopen, Return, RunActions,
+                          ScheduleTimer, Start, TaskCompleted, TimerFired, Cancel, compile_flow, new_state, step)
+from engines.flow.effects import plain
+from engines.flow.spec import FlowSpec
+
+from .. import audit, db, jobs
+from ..auth.principal import Principal
+from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
+from .tables import flow_history, flow_instances, flow_tasks, flow_versions
+
+log = logging.getLogger(__name__)
+
+TIMER_JOB = "flow.timer"
+ACTIONS_JOB = "flow.actions"
+SYSTEM = Principal(user_id=None, username="system", is_admin=True)
+
+_specs: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+class TaskFieldsInvalid(ValidationErrors):
+    code = "flow.fields_invalid"
+    status = 422
+
+
+def checksum(definition: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# -- publishing --------------------------------------------------------------------------------
+def publish_flows(conn: sa.Connection, app_key: str, flows: Iterable[Mapping[str, Any]], *,
+                  now: datetime) -> list[tuple[str, int]]:
+    """Compile each flow (``FlowCheckError`` lists every problem) and store a new version of
+    each changed one. Returns the (key, version) pairs published."""
+    published = []
+    flows = list(flows)
+    for definition in flows:
+        compile_flow(definition)  # refuse a broken flow before anything is stored
+    for definition in flows:
+        key = definition["key"]
+        latest = conn.execute(sa.select(flow_versions.c.version, flow_versions.c.checksum)
+                              .where(flow_versions.c.key == key)
+                              .order_by(flow_versions.c.version.desc()).limit(1)).first()
+        digest = checksum(definition)
+        if latest is not None and latest.checksum == digest:
+            continue
+        version = (latest.version if latest else 0) + 1
+        conn.execute(sa.insert(flow_versions).values(
+            app_key=app_key, key=key, version=version, form_key=definition.get("form"),
+            start_mode=definition.get("start", "on_create"), definition=dict(definition), checksum=digest,
+            published_at=now))
+        published.append((key, version))
+    return published
+
+
+def _user_id(actor: str | None) -> int | None:
+    return int(actor) if actor and actor.isdigit() else None
+
+
+class _Calendars(Mapping):
+    """Business calendars of the installed apps, loaded on first use."""
+
+    def __init__(self, conn: sa.Connection):
+        self.conn = conn
+        self._items: dict[str, BusinessCalendar] | None = None
+
+    def _load(self) -> dict[str, BusinessCalendar]:
+        if self._items is None:
+            self._items = {}
+            for (package,) in self.conn.execute(sa.select(db.apps.c.package)):
+                for cal in (package or {}).get("calendars", []):
+                    self._items[cal["key"]] = BusinessCalendar.from_definition(cal)
+        return self._items
+
+    def __getitem__(self, key):
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self):
+        return len(self._load())
+
+
+class FlowRuntime:
+    def __init__(self, jimu, conn: sa.Connection):
+        self.jimu = jimu
+        self.conn = conn
+        self.now = jimu.now()
+        self.calendars = _Calendars(conn)
+
+    # -- definitions -------------------------------------------------------------------------
+    def spec(self, key: str, version: int | None = None) -> FlowSpec:
+        """The compiled spec of ``key`` at ``version`` (default: the newest)."""
+        q = sa.select(flow_versions.c.version, flow_versions.c.definition).where(flow_versions.c.key == key)
+        if version is None:
+            cache = _specs.setdefault(self.jimu, {})
+            row = self.conn.execute(sa.select(flow_versions.c.version).where(flow_versions.c.key == key)
+                                    .order_by(flow_versions.c.version.desc()).limit(1)).first()
+            if row is None:
+                raise NotFound(f"no flow {key!r} is published", code="flow.not_found", flow=key)
+            version = row.version
+        cache = _specs.setdefault(self.jimu, {})
+        spec = cache.get((key, version))
+        if spec is None:
+            row = self.conn.execute(q.where(flow_versions.c.version == version)).first()
+            if row is None:
+                raise NotFound(f"flow {key!r} has no version {version}", code="flow.not_found", flow=key)
+            spec = cache[(key, version)] = compile_flow(dict(row.definition, version=version))
+        return spec
+
+    def flows_for_form(self, form_key: str) -> list[str]:
+        rows = self.conn.execute(sa.select(flow_versions.c.key, flow_versions.c.start_mode, flow_versions.c.version)
+                                 .where(flow_versions.c.form_key == form_key)
+                                 .order_by(flow_versions.c.key, flow_versions.c.version)).all()
+        latest: dict[str, str] = {}
+        for r in rows:
+            latest[r.key] = r.start_mode
+        return [k for k, mode in latest.items() if mode == "on_create"]
+
+    # -- instances ---------------------------------------------------------------------------
+    def start(self, flow_key: str, *, record_id: int | None = None, record: Mapping[str, Any] | None = None,
+              actor: int | None = None, comment: str | None = None) -> int:
+        spec = self.spec(flow_key)
+        if record is None and record_id is not None and spec.form:
+            record = self._record(spec.form, record_id)
+        iid = self.conn.execute(sa.insert(flow_instances).values(
+            flow_key=spec.key, flow_version=spec.version, form_key=spec.form, record_id=record_id,
+            status="new", state={}, started_by=actor, started_at=self.now, updated_at=self.now)
+        ).inserted_primary_key[0]
+        row = {"id": iid, "form_key": spec.form, "record_id": record_id, "started_by": actor}
+        self._step(spec, row, new_state(spec, iid), Start(actor=str(actor) if actor else None, comment=comment),
+                   record)
+        return iid
+
+    def instance(self, iid: int, *, lock: bool = False):
+        q = sa.select(flow_instances).where(flow_instances.c.id == iid)
+        if lock and self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        row = self.conn.execute(q).mappings().first()
+        if row is None:
+            raise NotFound(f"flow instance {iid} does not exist", code="flow.instance_not_found", id=iid)
+        return row
+
+    def apply(self, iid: int, event) -> dict:
+        """Feed one event to instance ``iid`` on its own version; returns the new state."""
+        row = self.instance(iid, lock=True)
+        spec = self.spec(row["flow_key"], row["flow_version"])
+        record = self._record(row["form_key"], row["record_id"]) if row["record_id"] is not None else {}
+        return self._step(spec, row, row["state"], event, record)
+
+    def _record(self, form_key: str | None, record_id: int | None) -> dict:
+        if not form_key or record_id is None:
+            return {}
+        from ..store import RecordStore
+        return RecordStore(self.conn).get(self.jimu.catalog.form(form_key), record_id)
+
+    def _step(self, spec: FlowSpec, row: Mapping[str, Any], state: Mapping[str, Any], event, record) -> dict:
+        state, effects = step(spec, state, event, now=self.now, record=record, calendar=self.calendars)
+        ended = None
+        for effect in effects:
+            handler = getattr(self, "_do_" + effect.type)
+            handler(row, effect)
+            if isinstance(effect, InstanceEnded):
+                ended = self.now
+        values = dict(state=state, status=state["status"], outcome=state.get("outcome"), updated_at=self.now)
+        if state["status"] == "running":
+            values["ended_at"] = None
+        elif ended is not None:
+            values["ended_at"] = ended
+        self.conn.execute(sa.update(flow_instances).where(flow_instances.c.id == row["id"]).values(**values))
+        return state
+
+    # -- effects -----------------------------------------------------------------------------
+    def _task_row(self, iid: int, task_key: str):
+        return self.conn.execute(sa.select(flow_tasks).where(flow_tasks.c.instance_id == iid,
+                                                             flow_tasks.c.task_key == task_key)).mappings().first()
+
+    def _do_create_task(self, row, e: CreateTask) -> None:
+        values = self.resolve(e.assignee, row)
+        self.conn.execute(sa.insert(flow_tasks).values(
+            instance_id=row["id"], task_key=e.task_id, node_id=e.node_id, label=plain(e.label),
+            form_key=row["form_key"], record_id=row["record_id"], status="open", fields=plain(e.fields),
+            outcomes=plain(e.outcomes), priority=0, due_at=e.due_at, created_at=self.now, **values))
+
+    def _do_close_task(self, row, e: CloseTask) -> None:
+        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.instance_id == row["id"],
+                                                      flow_tasks.c.task_key == e.task_id).values(
+            status=e.state, outcome=e.outcome, closed_at=self.now, closed_by=_user_id(e.actor)))
+
+    def _do_assign_task(self, row, e: AssignTask) -> None:
+        task = self._task_row(row["id"], e.task_id)
+        values = self.resolve(e.assignee, row)
+        if e.reason == "delegated":
+            values["delegated_from"] = task["assignee_user_id"]
+        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"]).values(**values))
+
+    def _do_schedule_timer(self, row, e: ScheduleTimer) -> None:
+        jobs.enqueue(self.conn, TIMER_JOB, {"instance": row["id"], "timer": e.timer_id}, run_at=e.fire_at,
+                     key=f"flow:{e.key}", now=self.now)
+
+    def _do_cancel_timer(self, row, e: CancelTimer) -> None:
+        jobs.cancel(self.conn, f"flow:{e.key}")
+
+    def _do_run_actions(self, row, e: RunActions) -> None:
+        # rule actions may leave the process (mail, webhooks): run them as a durable job
+        state_seq = len(self.conn.execute(sa.select(flow_history.c.id).where(
+            flow_history.c.instance_id == row["id"])).all())
+        jobs.enqueue(self.conn, ACTIONS_JOB, {"instance": row["id"], "node": e.node_id,
+                                              "form": row["form_key"], "record_id": row["record_id"],
+                                              "actions": plain(e.actions)},
+                     run_at=self.now, key=f"flow:{row['id']}/actions/{e.node_id}/{state_seq}", now=self.now)
+
+    def _do_escalate(self, row, e: Escalate) -> None:
+        task = self._task_row(row["id"], e.task_id)
+        if e.action == "reassign" and e.assignee:
+            self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"])
+                              .values(**self.resolve(plain(e.assignee), row)))
+        elif e.action == "raise_priority":
+            self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"])
+                              .values(priority=flow_tasks.c.priority + 1))
+            if e.set and row["form_key"] and row["record_id"] is not None:
+                from ..records import Records
+                Records(self.jimu, self.conn, SYSTEM, source="flow", check_permissions=False).update(
+                    row["form_key"], row["record_id"], plain(e.set))
+        # every level notifies the assignee and, for a group task, the group lead
+        audit.record_event(self.conn, "flow.escalated", at=self.now, form_key=row["form_key"],
+                           record_id=row["record_id"],
+                           data={"instance": row["id"], "task": task["id"], "node": e.node_id, "action": e.action,
+                                 "level": e.level, "notify": self.recipients(task)})
+
+    def _do_append_history(self, row, e: AppendHistory) -> None:
+        self.conn.execute(sa.insert(flow_history).values(instance_id=row["id"], at=e.at, node_id=e.node_id,
+                                                         kind=e.kind, actor_id=_user_id(e.actor),
+                                                         outcome=e.outcome, comment=e.comment))
+
+    def _do_instance_ended(self, row, e: InstanceEnded) -> None:
+        audit.record_event(self.conn, "flow.ended", at=self.now, form_key=row["form_key"],
+                           record_id=row["record_id"], data={"instance": row["id"], "outcome": e.outcome})
+
+    # -- assignment --------------------------------------------------------------------------
+    def resolve(self, assignee: Mapping[str, Any], row: Mapping[str, Any]) -> dict:
+        """Turn an assignee spec into task columns (user, role, group)."""
+        kind, value = assignee.get("kind"), assignee.get("value")
+        out = dict(assignee_kind=kind, assignee_user_id=None, assignee_role=None, assignee_group=None)
+        if kind == "user":
+            out["assignee_user_id"] = self._user_by_name(value)
+        elif kind == "role":
+            out["assignee_role"] = value
+        elif kind == "group":
+            out["assignee_group"] = value
+        elif kind == "field":
+            record = self._record(row["form_key"], row["record_id"])
+            ref = record.get(value)
+            if isinstance(ref, Mapping):
+                ref = ref.get("id") or ref.get("username")
+            out["assignee_user_id"] = ref if isinstance(ref, int) else self._user_by_name(ref)
+        elif kind in ("round_robin", "least_open"):
+            out["assignee_group"] = value
+            out["assignee_user_id"] = self._pick_member(kind, value)
+        elif kind == "initiator":
+            out["assignee_user_id"] = row.get("started_by")
+        else:
+            raise FlowError(f"unknown assignee kind {kind!r}", code="flow.bad_assignee", kind=str(kind))
+        if out["assignee_user_id"] is None and out["assignee_role"] is None and out["assignee_group"] is None:
+            raise FlowError(f"nobody to assign the task to ({kind} {value!r}); check the user, field or group",
+                            code="flow.no_assignee", kind=kind, value=value)
+        return out
+
+    def _user_by_name(self, name: Any) -> int | None:
+        if not isinstance(name, str) or not name:
+            return None
+        return self.conn.execute(sa.select(db.users.c.id).where(db.users.c.username == name)).scalar()
+
+    def _members(self, group_key: str) -> list[int]:
+        return list(self.conn.execute(
+            sa.select(db.group_members.c.user_id).join(db.groups, db.groups.c.id == db.group_members.c.group_id)
+            .join(db.users, db.users.c.id == db.group_members.c.user_id)
+            .where(db.groups.c.key == group_key, db.users.c.is_active.is_(True))
+            .order_by(db.group_members.c.user_id)).scalars())
+
+    def _pick_member(self, kind: str, group_key: str) -> int:
+        members = self._members(group_key)
+        if not members:
+            raise FlowError(f"group {group_key!r} has no active members to assign the task to",
+                            code="flow.empty_group", group=group_key)
+        if kind == "round_robin":
+            last = self.conn.execute(
+                sa.select(flow_tasks.c.assignee_user_id)
+                .where(flow_tasks.c.assignee_group == group_key, flow_tasks.c.assignee_kind == "round_robin")
+                .order_by(flow_tasks.c.id.desc()).limit(1)).scalar()
+            later = [m for m in members if last is not None and m > last]
+            return later[0] if later else members[0]
+        counts = dict(self.conn.execute(
+            sa.select(flow_tasks.c.assignee_user_id, sa.func.count())
+            .where(flow_tasks.c.status == "open", flow_tasks.c.assignee_user_id.in_(members))
+            .group_by(flow_tasks.c.assignee_user_id)).all())
+        return min(members, key=lambda m: (counts.get(m, 0), m))
+
+    def recipients(self, task: Mapping[str, Any]) -> list[int]:
+        out = []
+        if task["assignee_user_id"]:
+            out.append(task["assignee_user_id"])
+        if task["assignee_group"]:
+            lead = self.conn.execute(sa.select(db.groups.c.lead_id)
+                                     .where(db.groups.c.key == task["assignee_group"])).scalar()
+            if lead and lead not in out:
+                out.append(lead)
+        return out
+
+    # -- tasks -------------------------------------------------------------------------------
+    def task(self, task_id: int):
+        row = self.conn.execute(sa.select(flow_tasks).where(flow_tasks.c.id == task_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"task {task_id} does not exist", code="flow.task_not_found", id=task_id)
+        return row
+
+    @staticmethod
+    def may_act(principal: Principal, task: Mapping[str, Any]) -> bool:
+        if principal.is_admin:
+            return True
+        if task["assignee_user_id"] is not None:
+            return task["assignee_user_id"] == principal.user_id
+        return (task["assignee_role"] in principal.roles) or (task["assignee_group"] in principal.groups)
+
+    def _open_task_for(self, principal: Principal, task_id: int):
+        task = self.task(task_id)
+        if task["status"] != "open":
+            raise FlowConflict(f"task {task_id} is {task['status']}, not open", code="flow.task_closed",
+                               id=task_id)
+        if not self.may_act(principal, task):
+            raise PermissionDenied("this task is not assigned to you", code="flow.not_assignee", id=task_id)
+        return task
+
+    def complete(self, principal: Principal, task_id: int, *, outcome: str | None = None,
+                 values: Mapping[str, Any] | None = None, comment: str | None = None) -> dict:
+        """Complete a task: keep only the fields this step may edit, enforce the fields it
+        requires, save them through ``Records``, then move the instance on."""
+        task = self._open_task_for(principal, task_id)
+        perms = task["fields"] or {}
+        editable = {k for k, p in perms.items() if p in ("editable", "required")}
+        values = {k: v for k, v in (values or {}).items() if k in editable}
+        if values and task["form_key"] and task["record_id"] is not None:
+            from ..records import Records
+            Records(self.jimu, self.conn, principal, source="flow", check_permissions=False).update(
+                task["form_key"], task["record_id"], values)
+        record = self._record(task["form_key"], task["record_id"])
+        missing = [k for k, p in perms.items() if p == "required" and record.get(k) in (None, "", [], {})]
+        if missing:
+            raise TaskFieldsInvalid([{"code": "flow.field_required", "field": k,
+                                      "message": f"{k} is required at this step; fill it before completing"}
+                                     for k in missing])
+        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task_id).values(comment=comment))
+        actor = str(principal.user_id) if principal.user_id else None
+        return self.apply(task["instance_id"], TaskCompleted(task["task_key"], outcome, actor, comment))
+
+    def reassign(self, principal: Principal, task_id: int, assignee: Mapping[str, Any], comment=None) -> dict:
+        task = self._open_task_for(principal, task_id)
+        return self.apply(task["instance_id"], Reassign(task["task_key"], dict(assignee),
+                                                        str(principal.user_id), comment))
+
+    def delegate(self, principal: Principal, task_id: int, username: str, comment=None) -> dict:
+        task = self._open_task_for(principal, task_id)
+        if self._user_by_name(username) is None:
+            raise NotFound(f"no user {username!r}", code="flow.user_not_found")
+        return self.apply(task["instance_id"], Delegate(task["task_key"], username, str(principal.user_id),
+                                                        comment))
+
+    def send_back(self, principal: Principal, task_id: int, to_node: str, comment=None) -> dict:
+        task = self._open_task_for(principal, task_id)
+        return self.apply(task["instance_id"], Return(task["task_key"], to_node, str(principal.user_id), comment))
+
+    def cancel(self, principal: Principal, iid: int, comment=None) -> dict:
+        return self.apply(iid, Cancel(str(principal.user_id) if principal.user_id else None, comment))
+
+    def reopen(self, principal: Principal, iid: int, node_id: str | None = None, comment=None) -> dict:
+        return self.apply(iid, Reopen(str(principal.user_id) if principal.user_id else None, node_id, comment))
+
+    def fire_timer(self, iid: int, timer_id: str) -> None:
+        self.apply(iid, TimerFired(timer_id))
+
+    # -- reads -------------------------------------------------------------------------------
+    def my_tasks_query(self, principal: Principal, *, status: str = "open"):
+        t = flow_tasks
+        mine = t.c.assignee_user_id == principal.user_id
+        pool = sa.and_(t.c.assignee_user_id.is_(None),
+                       sa.or_(t.c.assignee_role.in_(sorted(principal.roles) or [""]),
+                              t.c.assignee_group.in_(sorted(principal.groups) or [""])))
+        return sa.select(t).where(t.c.status == status, sa.or_(mine, pool))
+
+    def my_tasks(self, principal: Principal, limit: int = 200) -> list[dict]:
+        q = self.my_tasks_query(principal).order_by(flow_tasks.c.due_at.is_(None), flow_tasks.c.due_at,
+                                                    flow_tasks.c.priority.desc(), flow_tasks.c.id).limit(limit)
+        return [dict(r) for r in self.conn.execute(q).mappings()]
+
+    def history(self, iid: int) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(sa.select(flow_history).where(
+            flow_history.c.instance_id == iid).order_by(flow_history.c.id)).mappings()]
+
+    def tasks_of(self, iid: int) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(sa.select(flow_tasks).where(
+            flow_tasks.c.instance_id == iid).order_by(flow_tasks.c.id)).mappings()]
+
+    def instances_of_record(self, form_key: str, record_id: int) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(sa.select(flow_instances).where(
+            flow_instances.c.form_key == form_key, flow_instances.c.record_id == record_id)
+            .order_by(flow_instances.c.id)).mappings()]
+
+
+# -- hooks -------------------------------------------------------------------------------------
+def on_record_event(records, event: str, ft, after, before) -> None:
+    """``jimu.listeners`` hook: a created record starts every on-create flow of its form."""
+    if event != "record.created" or records.source == "flow":
+        return
+    rt = FlowRuntime(records.jimu, records.conn)
+    for key in rt.flows_for_form(ft.key):
+        rt.start(key, record_id=after["id"], record=after, actor=records.principal.user_id)
+
+
+@jobs.job_kind(TIMER_JOB)
+def _fire_timer_job(jimu, conn, job) -> None:
+    FlowRuntime(jimu, conn).fire_timer(job.payload["instance"], job.payload["timer"])
+
+
+@jobs.job_kind(ACTIONS_JOB)
+def _run_actions_job(jimu, conn, job) -> None:
+    from .actions import run_actions
+    run_actions(jimu, conn, job.payload)
