@@ -21,7 +21,8 @@ def test_dashboard_renders_and_a_pie_slice_drills_down(jimu, live_server, page, 
     assert str(len(desk)) in kpi.replace(",", "")
     assert page.locator('.dash-tile[data-report="daily"] .scatterlayer .trace').count() == 1
     slices = page.locator('.dash-tile[data-report="by_channel"] .pielayer path.surface')
-    assert slices.count() == len({t["渠道"] for t in desk})
+    n_slices = len({t["渠道"] for t in desk})
+    assert slices.count() == n_slices
     page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
 
     # a shared filter refetches every tile
@@ -31,7 +32,7 @@ def test_dashboard_renders_and_a_pie_slice_drills_down(jimu, live_server, page, 
     assert "微信" in unquote(page.url)
     page.click("#dash-filters button[type=reset]")
     page.wait_for_function(
-        f"document.querySelectorAll('.dash-tile[data-report=by_channel] path.surface').length === {slices.count() or 4}")
+        f"document.querySelectorAll('.dash-tile[data-report=by_channel] path.surface').length === {n_slices}")
 
     # drill down: the first slice is the largest channel
     label = page.locator('.dash-tile[data-report="by_channel"] .pielayer .slicetext').first.text_content()
@@ -41,6 +42,12 @@ def test_dashboard_renders_and_a_pie_slice_drills_down(jimu, live_server, page, 
     assert unquote(url.path) == "/forms/工单"
     [flt] = json.loads(parse_qs(url.query)["filter"][0])
     assert flt["field"] == "渠道" and flt["op"] == "eq" and flt["value"] in label
+
+    # a KPI has no slice: its records open from the tile's link (no extra filter: all tickets)
+    page.goto(f"{live_server}/dashboards/overview")
+    page.click('.dash-tile[data-report="totals"] .records-link')
+    page.wait_for_url("**/forms/**")
+    assert json.loads(parse_qs(urlparse(page.url).query)["filter"][0]) == []
 
 
 def test_dashboard_at_phone_width(jimu, live_server, browser, artifacts, desk):  # noqa: F811

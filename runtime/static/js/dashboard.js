@@ -68,8 +68,11 @@ function layoutFor(figure) {
 async function drill(tile, point) {
   const idx = Array.isArray(point.customdata) ? point.customdata[0] : point.customdata;
   if (idx === undefined || idx === null || !tile.rows[idx]) return;
-  const body = {point: tile.rows[idx], measure: point.data && point.data.meta,
-                dashboard: data.dashboard, values: data.values || {}};
+  await openRecords(tile, tile.rows[idx], point.data && point.data.meta);
+}
+
+async function openRecords(tile, row, measure) {
+  const body = {point: row, measure, dashboard: data.dashboard, values: data.values || {}};
   const resp = await fetch(`/api/v1/reports/${encodeURIComponent(tile.report)}/drilldown?` + query({}), {
     method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()},
     body: JSON.stringify(body), credentials: "same-origin"});
@@ -85,6 +88,12 @@ function drawTile(tile) {
   if (PHONE.matches) node.style.minHeight = `${Math.max(280, tile.h * 70)}px`;
   const actions = el("div", {class: "tile-actions"});
   if (!tile.error && !tile.empty) actions.append(exportLink(tile, "csv"), exportLink(tile, "xlsx"));
+  if (!tile.error && !tile.empty && (tile.type === "kpi" || tile.type === "gauge")) {
+    // a number has no slice to click: the records behind it (filters, KPI period) open from a link
+    const link = el("a", {href: "#", class: "records-link"}, text.records);
+    link.addEventListener("click", (ev) => { ev.preventDefault(); openRecords(tile, tile.rows[0]); });
+    actions.prepend(link);
+  }
   node.append(el("header", {}, el("h2", {title: tile.title}, tile.title), actions));
   if (tile.error) {
     node.append(el("div", {class: "tile-error", role: "alert"}, text.error, el("small", {}, tile.error.message || "")));
