@@ -14,6 +14,7 @@ The report engine compiles definitions; this module is its imperative shell:
 Routes (``/api/v1``)::
 
     GET  /reports                           reports the viewer may read
+    GET  /reports/catalog                   chart types, aggregates, operators, buckets (for the designer)
     GET  /reports/<key>/data                ?filter=<json filter list>&lang=  rows + plotly figure
     POST /reports/<key>/drilldown           {"point": row, "measure"?, "values"?, "dashboard"?}
                                             → {"form", "filter", "url": "/forms/<form>?filter=<json>"}
@@ -384,6 +385,21 @@ def _principal():
     if not principal.is_authenticated:
         raise NotAuthenticated("log in first")
     return principal
+
+
+@bp.get("/reports/catalog")
+def report_catalog():
+    """What a report definition may use, for the designer: chart types (palette entries from the
+    jimu.charts registry), aggregates, filter operators, date buckets and process fields."""
+    _principal()
+    from engines.report import AGGREGATES, BUCKETS, CHARTS, OPERATORS
+    return jsonify({
+        "charts": [c.palette() for c in sorted(CHARTS, key=lambda c: c.type)],
+        "aggregates": [{"agg": k, "label": label, "needs_field": needs, "numeric": numeric}
+                       for k, (label, needs, numeric) in AGGREGATES.items()],
+        "operators": [{"op": k, "value": shape, "label": label} for k, (shape, label) in OPERATORS.items()],
+        "buckets": list(BUCKETS),
+        "process_fields": [{"field": f"process.{k}", "kind": kind} for k, kind in FlowProcess.FIELDS.items()]})
 
 
 @bp.get("/reports")

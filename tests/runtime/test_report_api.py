@@ -223,3 +223,14 @@ def test_permissions(client, jimu, desk, monkeypatch):
 def test_unknown_report_and_dashboard(client, desk, admin_headers):
     assert client.get("/api/v1/reports/nope/data", headers=admin_headers).json["error"]["code"] == "report.not_found"
     assert client.get("/api/v1/dashboards/nope/data", headers=admin_headers).status_code == 404
+
+
+def test_catalog_for_the_designer(client, desk, admin_headers):
+    r = client.get("/api/v1/reports/catalog", headers=admin_headers)
+    assert r.status_code == 200
+    assert [c["type"] for c in r.json["charts"]] == ["bar", "funnel", "gauge", "kpi", "line", "pie", "pivot", "table"]
+    pie = next(c for c in r.json["charts"] if c["type"] == "pie")
+    assert pie["label"]["zh-CN"] == "饼图" and "donut" in pie["options_schema"]["properties"]
+    assert {a["agg"] for a in r.json["aggregates"]} >= {"count", "median", "percent_of_total"}
+    assert "within_days" in {o["op"] for o in r.json["operators"]} and "quarter" in r.json["buckets"]
+    assert "process.first_response_minutes" in {f["field"] for f in r.json["process_fields"]}
