@@ -22,6 +22,7 @@ CODES: dict[str, str] = {
     "field.unknown_widget": "use a registered widget type",
     "field.invalid_config": "fix the widget configuration",
     "form.unknown_title_field": "set title_field to the key of one of the form's fields",
+    "form.unknown_list_field": "list only keys of the form's fields in list_fields",
     "layout.unknown_field": "place only keys of the form's fields",
     "layout.duplicate_field": "place each field once",
     "role.unknown_verb": "use create, read, update or delete",

@@ -303,6 +303,10 @@ class _Checker:
         if isinstance(title, str) and title not in own:
             self.errors.append(_err("form.unknown_title_field", pointer_join(ptr, "title_field"),
                                     f"title_field {title!r} is not a field of this form", field=title))
+        for i, key in enumerate(form.get("list_fields") or []):
+            if isinstance(key, str) and key not in own:
+                self.errors.append(_err("form.unknown_list_field", pointer_join(ptr, "list_fields", i),
+                                        f"list_fields names {key!r}, which is not a field of this form", field=key))
         placed: dict[str, str] = {}
         self.layout(form.get("layout"), pointer_join(ptr, "layout"), own, placed)
         sample = form.get("sample")

@@ -1,0 +1,35 @@
+"""The customer-service package (examples/customer_service.json) installs and works through the API."""
+import json
+import re
+from pathlib import Path
+
+from tests.conftest import install_package
+
+PACKAGE = Path(__file__).resolve().parent.parent / "examples" / "customer_service.json"
+
+
+def load():
+    return json.loads(PACKAGE.read_text(encoding="utf-8"))
+
+
+def test_ticket_gets_a_serial_defaults_and_a_hidden_other_field(jimu, client, admin_headers):
+    install_package(jimu, load())
+    resp = client.post("/api/v1/forms/工单/records", headers=admin_headers, json={
+        "标题": "发票开错了", "客户姓名": "张三", "问题类型": "发票", "问题详细描述": "抬头写错，需要重开",
+        "其他类型说明": "不该保存"})
+    assert resp.status_code == 201, resp.get_json()
+    ticket = resp.get_json()
+    assert re.fullmatch(r"GD-\d{8}-0001", ticket["工单编号"])
+    assert ticket["状态"] == "新建" and ticket["紧急程度"] == "中" and ticket["其他类型说明"] is None
+    second = client.post("/api/v1/forms/工单/records", headers=admin_headers, json={
+        "标题": "服务器宕机", "客户姓名": "李四", "问题类型": "其他", "问题详细描述": "全部 502"}).get_json()
+    assert second["error"]["errors"][0]["field"] == "其他类型说明"
+
+
+def test_list_fields_must_name_fields(runner, tmp_path):
+    bad = load()
+    bad["forms"][1]["list_fields"].append("不存在")
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(args=["validate", str(path)])
+    assert result.exit_code == 1 and "form.unknown_list_field" in result.output
