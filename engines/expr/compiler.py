@@ -232,6 +232,8 @@ class _Parser:
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.error(ExprNotAllowed, "function arguments are positional only", node)
         name = node.func.id
+        if name.startswith("_"):
+            raise self.error(ExprNotAllowed, f"names starting with '_' are not allowed: {name}", node)
         args = [self.visit(a, depth) for a in node.args]
         if name == _IF:
             if len(args) not in (2, 3):
