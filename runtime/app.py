@@ -75,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_auth(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)
+    __import__("builder").init_app(app)  # the builder at /builder; imported late since builder depends on runtime
     register_error_handlers(app)
     register_commands(app)
     return app

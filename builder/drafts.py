@@ -1,0 +1,317 @@
+"""Drafts, publishing, versions and rollback — the one mechanism every designer shares.
+
+Each app has at most one *draft*: a whole app package the designers (form, flow,
+rule, report) edit and save. Nothing in the draft reaches end users until it is
+*published*: the draft is validated (the package checks plus a compile of every
+form, so an expression naming an unknown field is caught here), then installed
+with ``runtime.installer.install`` in the caller's transaction, which writes a
+new row in ``jimu_app_versions``. A *rollback* installs an older version's
+package again as a new, higher version: tables only ever gain or retire columns
+(``runtime.store.evolve``), so record data is never lost.
+
+Saving is optimistic: every save names the draft ``revision`` it started from;
+a save over someone else's newer save is refused (``builder.draft_conflict``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from apps import diff_packages, export_package, load_package, validate_package
+from apps.validation import pointer
+from engines.errors import JimuError, ValidationErrors
+from runtime import db, installer
+from runtime.db import JSON, TS
+
+drafts = sa.Table(
+    "jimu_builder_drafts", sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("app_key", sa.String(100), nullable=False, unique=True),
+    sa.Column("package", JSON, nullable=False),
+    sa.Column("base_version", sa.String(50)),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("updated_by", sa.Integer),
+)
+
+KEY_RE = re.compile(r"^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$")
+KINDS = ("roles", "groups", "forms", "flows", "rules", "reports", "dashboards", "templates", "calendars")
+
+
+class BuilderError(JimuError):
+    code = "builder.error"
+
+
+class DraftConflict(BuilderError):
+    code = "builder.draft_conflict"
+    status = 409
+
+
+class NotFound(BuilderError):
+    code = "builder.not_found"
+    status = 404
+
+
+class ImportUnconfirmed(BuilderError):
+    code = "builder.import_unconfirmed"
+    status = 428
+
+
+class DraftInvalid(ValidationErrors):
+    code = "builder.draft_invalid"
+    status = 422
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(errors, f"the draft has {len(errors)} problem(s); fix them before publishing")
+
+
+# -- versions ------------------------------------------------------------------------------
+
+def bump(version: str) -> str:
+    """The next patch version: 1.2.3 → 1.2.4 (a pre-release suffix is dropped)."""
+    m = re.match(r"^(\d+)\.(\d+)\.(\d+)", version or "")
+    if not m:
+        return "1.0.0"
+    major, minor, patch = (int(x) for x in m.groups())
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def next_version(installed: str | None, wanted: str | None) -> str:
+    """The version a publish installs: ``wanted`` if it is newer than ``installed``, else a bump."""
+    if installed is None:
+        return wanted or "1.0.0"
+    if wanted and installer._version_tuple(wanted) > installer._version_tuple(installed):
+        return wanted
+    return bump(installed)
+
+
+# -- drafts --------------------------------------------------------------------------------
+
+def new_package(key: str, label: Any) -> dict:
+    if not isinstance(key, str) or not KEY_RE.match(key) or len(key) > 63:
+        raise BuilderError("an app key is a letter, underscore or Chinese character, then letters, digits, "
+                           "underscores or Chinese characters (at most 63)", code="builder.bad_key", key=key)
+    return {"format": "jimu.app", "version": 2,
+            "app": {"key": key, "version": "1.0.0", "label": label or key},
+            **{kind: [] for kind in KINDS}}
+
+
+def _row(conn, app_key: str):
+    return conn.execute(sa.select(drafts).where(drafts.c.app_key == app_key)).first()
+
+
+def get_draft(conn, app_key: str) -> dict:
+    """The saved draft, or a fresh one opened from the installed version (revision 0, not saved)."""
+    row = _row(conn, app_key)
+    installed = installer.installed_package(conn, app_key)
+    if row is not None:
+        return {"app": app_key, "package": row.package, "revision": row.revision,
+                "base_version": row.base_version, "saved": True,
+                "installed_version": installed["app"]["version"] if installed else None,
+                "updated_at": row.updated_at.isoformat() if row.updated_at else None}
+    if installed is None:
+        raise NotFound(f"no app {app_key!r}: create it first", app=app_key)
+    package = export_package(installed)
+    return {"app": app_key, "package": package, "revision": 0, "base_version": package["app"]["version"],
+            "saved": False, "installed_version": package["app"]["version"], "updated_at": None}
+
+
+def create_app_draft(conn, key: str, label: Any, *, now, actor_id) -> dict:
+    package = new_package(key, label)
+    if installer.installed_package(conn, key) is not None or _row(conn, key) is not None:
+        raise BuilderError(f"an app {key!r} already exists; open it instead", code="builder.app_exists", key=key)
+    conn.execute(sa.insert(drafts).values(app_key=key, package=package, base_version=None, revision=1,
+                                          updated_at=now, updated_by=actor_id))
+    return get_draft(conn, key)
+
+
+def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id) -> dict:
+    """Store ``package`` as the draft if ``revision`` is still the current one; returns the new state."""
+    if not isinstance(package, dict):
+        raise BuilderError("the draft is a JSON object (an app package)", code="builder.bad_draft")
+    app = package.get("app") if isinstance(package.get("app"), dict) else {}
+    if app.get("key") != app_key:
+        raise BuilderError(f"the draft's app.key must stay {app_key!r}", code="builder.key_changed",
+                           pointer="/app/key")
+    row = _row(conn, app_key)
+    current = row.revision if row is not None else 0
+    if revision != current:
+        raise DraftConflict("someone saved this draft after you opened it; reload to see their changes",
+                            revision=current)
+    if row is None:
+        installed = installer.installed_package(conn, app_key)
+        if installed is None:
+            raise NotFound(f"no app {app_key!r}: create it first", app=app_key)
+        conn.execute(sa.insert(drafts).values(app_key=app_key, package=package,
+                                              base_version=installed["app"]["version"], revision=1,
+                                              updated_at=now, updated_by=actor_id))
+    else:
+        # the WHERE on revision makes two concurrent saves of the same revision collide
+        done = conn.execute(sa.update(drafts).where(drafts.c.id == row.id, drafts.c.revision == current)
+                            .values(package=package, revision=current + 1, updated_at=now, updated_by=actor_id))
+        if done.rowcount != 1:
+            raise DraftConflict("someone saved this draft at the same time; reload to see their changes")
+    return get_draft(conn, app_key)
+
+
+def discard_draft(conn, app_key: str) -> None:
+    conn.execute(sa.delete(drafts).where(drafts.c.app_key == app_key))
+
+
+# -- checks --------------------------------------------------------------------------------
+
+def draft_errors(package: Any) -> list[dict]:
+    """Every problem of a draft: the package checks, then what compiling each form finds
+    (expressions naming unknown fields, formula cycles, layout problems), each with a pointer."""
+    errors = validate_package(package)
+    if not isinstance(package, dict) or any(e["code"].startswith("schema.") for e in errors):
+        return errors
+    from engines.form import compile_form
+    from engines.form.exceptions import FormDefinitionError
+    seen = {(e.get("pointer"), e.get("code")) for e in errors}
+    for i, form in enumerate(package.get("forms") or []):
+        try:
+            compile_form(form)
+        except FormDefinitionError as exc:
+            for problem in _problems(exc):
+                ptr = _form_pointer(i, form, problem)
+                if (ptr, problem.get("code")) in seen or any(e.get("pointer") == ptr for e in errors):
+                    continue
+                seen.add((ptr, problem.get("code")))
+                errors.append({**problem, "pointer": ptr})
+    return errors
+
+
+def _problems(exc) -> list[dict]:
+    for name in ("errors", "problems"):
+        value = getattr(exc, name, None)
+        if isinstance(value, list):
+            return [p if isinstance(p, dict) else getattr(p, "to_dict", lambda: {"message": str(p)})() for p in value]
+    return [exc.to_dict()]
+
+
+def _form_pointer(index: int, form: dict, problem: dict) -> str:
+    """Point a compile problem at the field (and property) it names, else at the form."""
+    base = pointer("forms", index)
+    if problem.get("pointer", "").startswith("/layout"):
+        return base + problem["pointer"]
+    key = problem.get("field")
+    for j, f in enumerate(form.get("fields") or []):
+        if isinstance(f, dict) and f.get("key") == key:
+            ptr = pointer("forms", index, "fields", j)
+            return ptr + "/" + problem["property"] if problem.get("property") else ptr
+    return base
+
+
+def check_expression(source: str, names: list[str]) -> dict:
+    """Compile one expression against the given field names; the error (with position) if any."""
+    from engines.expr import ExprError, compile_expr
+    from engines.form import SYSTEM_FIELDS
+    if not isinstance(source, str) or not source.strip():
+        return {"ok": True, "names": []}
+    allowed = {n for n in names if isinstance(n, str)} | set(SYSTEM_FIELDS) | {"current_user_id"}
+    try:
+        expr = compile_expr(source, allowed_names=allowed)
+    except ExprError as exc:
+        return {"ok": False, "error": exc.to_dict()}
+    return {"ok": True, "names": sorted(getattr(expr, "names", ()) or ())}
+
+
+# -- publishing ----------------------------------------------------------------------------
+
+def _load(package: dict):
+    return load_package(json.dumps(package, ensure_ascii=False).encode())
+
+
+def publish(conn, app_key: str, revision: int, *, now, actor_id) -> dict:
+    """Validate the saved draft and install it as a new version, all in the caller's transaction."""
+    row = _row(conn, app_key)
+    if row is None:
+        raise NotFound("there is no saved draft to publish; make a change first", app=app_key)
+    if row.revision != revision:
+        raise DraftConflict("the draft changed since you last saw it; reload before publishing",
+                            revision=row.revision)
+    installed = installer.installed_package(conn, app_key)
+    installed_version = installed["app"]["version"] if installed else None
+    if installed_version != row.base_version:
+        raise DraftConflict(f"version {installed_version} was published after this draft was opened from "
+                            f"{row.base_version}; discard the draft and redo the change on the new version",
+                            code="builder.stale_draft", installed=installed_version, base=row.base_version)
+    package = copy.deepcopy(row.package)
+    package["app"]["version"] = next_version(installed_version, package["app"].get("version"))
+    errors = draft_errors(package)
+    if errors:
+        raise DraftInvalid(errors)
+    plan, _report = installer.install(conn, _load(package), now=now, actor_id=actor_id)
+    discard_draft(conn, app_key)
+    return {**plan.to_dict(), "version_id": _latest_version_id(conn, app_key)}
+
+
+def _latest_version_id(conn, app_key: str) -> int | None:
+    return conn.execute(sa.select(sa.func.max(db.app_versions.c.id))
+                        .where(db.app_versions.c.app_key == app_key)).scalar()
+
+
+def versions(conn, app_key: str) -> list[dict]:
+    t = db.app_versions
+    rows = conn.execute(sa.select(t.c.id, t.c.version, t.c.diff, t.c.installed_at, t.c.installed_by,
+                                  db.users.c.username)
+                        .select_from(t.outerjoin(db.users, db.users.c.id == t.c.installed_by))
+                        .where(t.c.app_key == app_key).order_by(t.c.id.desc())).all()
+    current = installer.installed_package(conn, app_key)
+    current_version = current["app"]["version"] if current else None
+    out = []
+    for i, r in enumerate(rows):
+        out.append({"id": r.id, "version": r.version, "installed_at": r.installed_at.isoformat(),
+                    "installed_by": r.username, "current": i == 0 and r.version == current_version,
+                    "diff": r.diff or {}})
+    return out
+
+
+def version_package(conn, app_key: str, version_id: int) -> dict:
+    t = db.app_versions
+    row = conn.execute(sa.select(t.c.package).where(t.c.app_key == app_key, t.c.id == version_id)).first()
+    if row is None:
+        raise NotFound(f"app {app_key!r} has no version #{version_id}", app=app_key, version_id=version_id)
+    return row.package
+
+
+def rollback(conn, app_key: str, version_id: int, *, now, actor_id) -> dict:
+    """Install version ``version_id``'s package again, as the next version (record data stays)."""
+    package = copy.deepcopy(version_package(conn, app_key, version_id))
+    installed = installer.installed_package(conn, app_key)
+    if installed is None:
+        raise NotFound(f"app {app_key!r} is not installed", app=app_key)
+    restored = package["app"]["version"]
+    package["app"]["version"] = bump(installed["app"]["version"])
+    plan, _report = installer.install(conn, _load(package), now=now, actor_id=actor_id)
+    # an open draft was made from the version just replaced; it now starts from the new one
+    conn.execute(sa.update(drafts).where(drafts.c.app_key == app_key)
+                 .values(base_version=package["app"]["version"]))
+    return {**plan.to_dict(), "restored": restored, "version_id": _latest_version_id(conn, app_key)}
+
+
+def diff(old: dict, new: dict, lang: str) -> dict:
+    d = diff_packages(old or {}, new)
+    return {"diff": d.to_dict(), "lines": d.summary_lines(lang), "empty": d.is_empty}
+
+
+def list_apps(conn) -> list[dict]:
+    rows = conn.execute(sa.select(db.apps.c.key, db.apps.c.version, db.apps.c.label, db.apps.c.package,
+                                  db.apps.c.updated_at).order_by(db.apps.c.key)).all()
+    draft_rows = {r.app_key: r for r in conn.execute(sa.select(drafts)).all()}
+    out = []
+    for r in rows:
+        d = draft_rows.pop(r.key, None)
+        out.append({"key": r.key, "label": r.label, "version": r.version, "installed": True,
+                    "has_draft": d is not None, "updated_at": r.updated_at.isoformat(),
+                    "counts": {k: len(r.package.get(k) or []) for k in KINDS}})
+    for key, d in sorted(draft_rows.items()):
+        out.append({"key": key, "label": d.package.get("app", {}).get("label"), "version": None,
+                    "installed": False, "has_draft": True, "updated_at": d.updated_at.isoformat(),
+                    "counts": {k: len(d.package.get(k) or []) for k in KINDS}})
+    return out

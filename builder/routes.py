@@ -1,0 +1,267 @@
+"""The builder's JSON API (``/builder/api/...``): registries, drafts, checks, publishing, versions.
+
+Every error answers with the platform's one shape ``{"error": {code, message, ...}}``
+(``ValidationErrors`` add ``errors``, each with a JSON pointer into the package).
+Installing reuses ``runtime.installer`` — the same code the REST import and the CLI run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from apps import PackageError, load_package
+from engines.errors import JimuError
+from runtime import installer
+from runtime.auth import current_principal
+from runtime.context import current_jimu
+from runtime.i18n import current_language
+
+from . import api, drafts
+from .registries import registries
+
+
+@api.errorhandler(JimuError)
+def _jimu_error(exc: JimuError):
+    body = exc.to_dict()
+    return jsonify({"error": body}), exc.status
+
+
+@api.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return jsonify({"error": {"code": f"http.{exc.code}", "message": exc.description or exc.name}}), exc.code
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise drafts.BuilderError("send a JSON object", code="request.not_json")
+    return data
+
+
+def _revision(data: dict) -> int:
+    rev = data.get("revision")
+    if not isinstance(rev, int) or isinstance(rev, bool):
+        raise drafts.BuilderError("give the draft revision you started from", code="builder.no_revision")
+    return rev
+
+
+def _actor() -> int | None:
+    return current_principal().user_id
+
+
+# -- registries ----------------------------------------------------------------------------
+
+@api.get("/registries")
+def get_registries():
+    return jsonify(registries(current_language()))
+
+
+@api.post("/expr/check")
+def check_expr():
+    data = _body()
+    names = data.get("names") if isinstance(data.get("names"), list) else []
+    return jsonify(drafts.check_expression(data.get("source"), names))
+
+
+# -- apps and drafts -----------------------------------------------------------------------
+
+@api.get("/apps")
+def list_apps():
+    with current_jimu().read() as conn:
+        return jsonify({"apps": drafts.list_apps(conn)})
+
+
+@api.post("/apps")
+def create_app():
+    data = _body()
+    jimu = current_jimu()
+    with jimu.begin() as conn:
+        draft = drafts.create_app_draft(conn, data.get("key"), data.get("label"), now=jimu.now(), actor_id=_actor())
+    return jsonify(draft), 201
+
+
+@api.get("/apps/<app_key>/draft")
+def get_draft(app_key):
+    with current_jimu().read() as conn:
+        return jsonify(drafts.get_draft(conn, app_key))
+
+
+@api.put("/apps/<app_key>/draft")
+def save_draft(app_key):
+    data = _body()
+    jimu = current_jimu()
+    with jimu.begin() as conn:
+        draft = drafts.save_draft(conn, app_key, data.get("package"), _revision(data), now=jimu.now(),
+                                  actor_id=_actor())
+    return jsonify(draft)
+
+
+@api.delete("/apps/<app_key>/draft")
+def discard_draft(app_key):
+    with current_jimu().begin() as conn:
+        drafts.discard_draft(conn, app_key)
+    return "", 204
+
+
+@api.post("/apps/<app_key>/draft/validate")
+def validate_draft(app_key):
+    """Validate the package in the body (the designer's unsaved state) or else the saved draft."""
+    data = request.get_json(silent=True) or {}
+    package = data.get("package")
+    if package is None:
+        with current_jimu().read() as conn:
+            package = drafts.get_draft(conn, app_key)["package"]
+    errors = drafts.draft_errors(package)
+    return jsonify({"ok": not errors, "errors": errors})
+
+
+@api.get("/apps/<app_key>/draft/diff")
+def draft_diff(app_key):
+    with current_jimu().read() as conn:
+        draft = drafts.get_draft(conn, app_key)
+        installed = installer.installed_package(conn, app_key)
+    package = json.loads(json.dumps(draft["package"]))
+    package["app"]["version"] = drafts.next_version(installed and installed["app"]["version"],
+                                                     package["app"].get("version"))
+    return jsonify({**drafts.diff(installed or {}, package, current_language()), "revision": draft["revision"],
+                    "from_version": installed["app"]["version"] if installed else None,
+                    "to_version": package["app"]["version"]})
+
+
+@api.post("/apps/<app_key>/publish")
+def publish(app_key):
+    data = _body()
+    jimu = current_jimu()
+    with jimu.begin() as conn:
+        result = drafts.publish(conn, app_key, _revision(data), now=jimu.now(), actor_id=_actor())
+    return jsonify(result), 201
+
+
+@api.post("/apps/<app_key>/preview")
+def preview(app_key):
+    """The runtime form page for a draft form definition, rendered by the runtime's own templates."""
+    from engines.form import compile_form
+    from engines.form.exceptions import FormDefinitionError
+    form = _body().get("form")
+    if not isinstance(form, dict):
+        raise drafts.BuilderError("give the form definition to preview", code="builder.no_form")
+    try:
+        spec = compile_form(form)
+    except FormDefinitionError as exc:
+        return jsonify({"error": exc.to_dict()}), 422
+    lang = current_language()
+    values: dict = {}
+    try:
+        values = dict(spec.clean({}).values)
+    except Exception:  # a default that needs the runtime's context; the preview starts empty then
+        values = {}
+    jimu = current_jimu()
+    context = {"now": jimu.now().isoformat(), "user": current_principal().as_context(),
+               "tz": jimu.config.get("TIMEZONE", "UTC")}
+    return render_template("builder/preview.html", ft=_PreviewForm(form.get("key") or "preview", spec),
+                           values=values, errors_by_field={}, lang=lang, client_spec=spec.client_spec(lang),
+                           context=context)
+
+
+class _PreviewForm:
+    """What the runtime's layout macros read of a form table: its key and compiled spec."""
+
+    def __init__(self, key, spec):
+        self.key, self.spec = key, spec
+
+
+# -- versions ------------------------------------------------------------------------------
+
+@api.get("/apps/<app_key>/versions")
+def versions(app_key):
+    lang = current_language()
+    with current_jimu().read() as conn:
+        items = drafts.versions(conn, app_key)
+    for item in items:
+        item["lines"] = _summary_from_dict(item.pop("diff"), lang)
+    return jsonify({"versions": items})
+
+
+def _summary_from_dict(d: dict, lang: str) -> list[str]:
+    from apps.diff import FieldDiff, KeyDiff, PackageDiff
+    if not d:
+        return []
+
+    def fdiff(x):
+        return FieldDiff(tuple(x.get("added", ())), tuple(x.get("changed", ())), tuple(x.get("retired", ())),
+                         tuple(x.get("type_changed", ())), {k: fdiff(v) for k, v in (x.get("subtables") or {}).items()})
+    kinds = {k: KeyDiff(tuple(v.get("added", ())), tuple(v.get("changed", ())), tuple(v.get("retired", ())))
+             for k, v in (d.get("kinds") or {}).items()}
+    pd = PackageDiff(kinds, {k: fdiff(v) for k, v in (d.get("forms") or {}).items()},
+                     bool(d.get("app_changed")), d.get("old_version"), d.get("new_version"))
+    return pd.summary_lines(lang)
+
+
+@api.get("/apps/<app_key>/versions/diff")
+def versions_diff(app_key):
+    """``?from=<id>&to=<id>``: what changes going from one version to the other (``to`` defaults to the draft)."""
+    with current_jimu().read() as conn:
+        old = drafts.version_package(conn, app_key, request.args.get("from", type=int) or 0)
+        to = request.args.get("to", type=int)
+        new = drafts.version_package(conn, app_key, to) if to else drafts.get_draft(conn, app_key)["package"]
+    return jsonify(drafts.diff(old, new, current_language()))
+
+
+@api.post("/apps/<app_key>/versions/<int:version_id>/rollback")
+def rollback(app_key, version_id):
+    jimu = current_jimu()
+    with jimu.begin() as conn:
+        result = drafts.rollback(conn, app_key, version_id, now=jimu.now(), actor_id=_actor())
+    return jsonify(result), 201
+
+
+# -- import and export -----------------------------------------------------------------------
+
+@api.post("/import")
+def import_package():
+    """Multipart ``package`` file (or a JSON body). ``?dry_run=1`` shows the diff and a ``confirm``
+    token; applying needs ``?confirm=<token>``, so nothing is installed without the diff being shown."""
+    upload = request.files.get("package")
+    raw = upload.read() if upload else request.get_data(cache=False)
+    token = hashlib.sha256(raw).hexdigest()
+    lang = current_language()
+    try:
+        package = load_package(raw)
+    except PackageError as exc:
+        return jsonify({"ok": False, "error": exc.to_dict()}), 422
+    jimu = current_jimu()
+    if request.args.get("dry_run") in ("1", "true"):
+        with jimu.read() as conn:
+            plan = installer.plan(conn, package)
+        return jsonify({"ok": True, "plan": plan.to_dict(), "lines": plan.diff.summary_lines(lang),
+                        "confirm": token})
+    if request.args.get("confirm") != token:
+        raise drafts.ImportUnconfirmed("look at the upgrade diff first (dry run), then confirm that exact file")
+    with jimu.begin() as conn:
+        plan, _report = installer.install(conn, package, now=jimu.now(), actor_id=_actor(),
+                                          allow_downgrade=request.args.get("allow_downgrade") == "1")
+    return jsonify({"ok": True, "plan": plan.to_dict(), "lines": plan.diff.summary_lines(lang)}), \
+        200 if plan.action == "unchanged" else 201
+
+
+@api.get("/apps/<app_key>/export")
+def export(app_key):
+    """The installed package, or with ``?draft=1`` the draft, as a download."""
+    with current_jimu().read() as conn:
+        if request.args.get("draft") == "1":
+            from apps import export_package
+            pkg = export_package(drafts.get_draft(conn, app_key)["package"])
+        else:
+            pkg = installer.export(conn, app_key)
+    resp = jsonify(pkg)
+    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(app_key)}.json"
+    return resp
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+    return quote(text, safe="")
+
