@@ -1,0 +1,100 @@
+// One app: its forms, flows, rules, reports and dashboards (each opens its designer),
+// a new form, publish with the diff, the version history with diffs and rollback.
+import { get, post, del, enc } from "./api.js";
+import { DraftStore } from "./draft.js";
+import { publishFlow, diffList, dialog } from "./publish.js";
+import { t, h, label, announce } from "./i18n.js";
+
+const page = document.getElementById("app-page");
+const appKey = page.dataset.app;
+const BASE = page.dataset.base;
+const designers = JSON.parse(page.dataset.designers);
+const store = new DraftStore(appKey);
+const KINDS = ["forms", "flows", "rules", "reports", "dashboards"];
+const KEY_RE = /^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$/;
+
+function renderItems() {
+  const pkg = store.package;
+  document.getElementById("app-title").textContent = label(pkg.app.label, appKey);
+  document.getElementById("kinds").replaceChildren(...KINDS.map((kind) => {
+    const items = pkg[kind] || [];
+    const open = designers.includes(kind);
+    return h("section", { class: "kind" }, h("h3", {}, `${t(kind)} (${items.length})`,
+      open ? null : h("small", { class: "muted" }, ` · ${t("designer_later")}`)),
+    h("ul", { class: "kind-items" }, ...items.map((it) => h("li", {},
+      open ? h("a", { href: `${BASE}apps/${enc(appKey)}/${kind}/${enc(it.key)}` }, label(it.label, it.key))
+        : h("span", {}, label(it.label, it.key)), " ", h("code", {}, it.key)))));
+  }));
+  const state = document.getElementById("save-state");
+  state.textContent = store.info.saved ? t("has_draft") : "";
+}
+
+async function renderVersions() {
+  let versions = [];
+  try { versions = (await get(`/apps/${enc(appKey)}/versions`)).versions; } catch { versions = []; }
+  const list = document.getElementById("version-list");
+  list.replaceChildren(...versions.map((v, i) => h("li", { class: v.current ? "current" : "" },
+    h("div", {}, h("strong", {}, v.version), v.current ? h("span", { class: "chip" }, t("current")) : null,
+      h("small", { class: "muted" }, ` ${v.installed_at.slice(0, 16).replace("T", " ")} ${v.installed_by || ""}`)),
+    h("ul", { class: "diff-lines small" }, ...v.lines.slice(0, 6).map((l) => h("li", {}, l))),
+    h("div", { class: "actions" },
+      versions[i + 1] ? h("button", { type: "button", class: "small", onclick: () => compare(versions[i + 1], v) },
+        `${t("compare")} ${versions[i + 1].version} → ${v.version}`) : null,
+      !v.current ? h("button", { type: "button", class: "small", "data-rollback": v.version, onclick: () => rollback(v) },
+        t("rollback")) : null))));
+}
+
+async function compare(from, to) {
+  const d = await get(`/apps/${enc(appKey)}/versions/diff?from=${from.id}&to=${to.id}`);
+  document.getElementById("version-diff").replaceChildren(h("h3", {}, `${from.version} → ${to.version}`), diffList(d.lines));
+}
+
+async function rollback(v) {
+  const ok = await new Promise((resolve) => {
+    const dlg = dialog(`${t("rollback")}: ${v.version}`, h("p", {}, t("rollback_confirm")), [
+      h("button", { type: "button", onclick: () => { dlg.close(); resolve(false); } }, t("cancel")),
+      h("button", { type: "button", class: "primary", id: "confirm-rollback", onclick: () => { dlg.close(); resolve(true); } }, t("rollback"))]);
+  });
+  if (!ok) return;
+  const result = await post(`/apps/${enc(appKey)}/versions/${v.id}/rollback`);
+  announce(t("rolled_back") + result.to_version);
+  await store.load();
+  renderItems();
+  renderVersions();
+}
+
+document.getElementById("new-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const key = document.getElementById("new-form-key").value.trim();
+  const text = document.getElementById("new-form-label").value.trim();
+  const error = document.getElementById("new-form-error");
+  if (!KEY_RE.test(key) || (store.package.forms || []).some((f) => f.key === key)) {
+    error.hidden = false;
+    error.textContent = `${t("form_key")}: ${key}`;
+    return;
+  }
+  store.change((pkg) => { pkg.forms = [...(pkg.forms || []), { key, version: 1, label: text || key, fields: [] }]; });
+  try {
+    await store.save();
+    window.location.href = `${BASE}apps/${enc(appKey)}/forms/${enc(key)}`;
+  } catch (err) { error.hidden = false; error.textContent = err.message; }
+});
+document.getElementById("new-form-label").addEventListener("input", (e) => {
+  const key = document.getElementById("new-form-key");
+  if (!key.dataset.touched) key.value = e.target.value.trim().replace(/[^A-Za-z0-9_\u4e00-\u9fff]/g, "_").replace(/^(\d)/, "_$1");
+});
+document.getElementById("new-form-key").addEventListener("input", (e) => { e.target.dataset.touched = "1"; });
+
+document.getElementById("btn-publish").addEventListener("click", async () => {
+  const result = await publishFlow(store);
+  if (result) { renderItems(); renderVersions(); }
+});
+document.getElementById("discard-draft").addEventListener("click", async () => {
+  if (!window.confirm(t("discard_confirm"))) return;
+  await del(`/apps/${enc(appKey)}/draft`);
+  try { await store.load(); } catch { window.location.href = BASE; return; }
+  renderItems();
+});
+
+store.bindPage();
+store.load().then(() => { renderItems(); renderVersions(); });

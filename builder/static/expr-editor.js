@@ -1,0 +1,166 @@
+// The expression editor every designer shares (form conditions and formulas now; flow edge
+// conditions, rule conditions and report measures later): a text box with a field picker,
+// a function picker, autocomplete of field and function names, and live errors from the
+// server's compiler with the position marked.
+import { post } from "./api.js";
+import { t, h, label } from "./i18n.js";
+
+let counter = 0;
+const IDENT_TAIL = /[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$/;
+
+export class ExprEditor {
+  // names(): [{key, label}] in scope; library: {functions, constants}; onChange(value)
+  constructor({ label: text, value = "", names, library, onChange, id }) {
+    this.id = id || `expr-${++counter}`;
+    this.names = names;
+    this.library = library || { functions: [], constants: [] };
+    this.onChange = onChange;
+    this.timer = null;
+    this.active = -1;
+    this.matches = [];
+
+    this.input = h("textarea", { id: this.id, class: "expr-input", rows: "2", spellcheck: "false",
+      autocomplete: "off", role: "combobox", "aria-autocomplete": "list", "aria-expanded": "false",
+      "aria-controls": `${this.id}-list`, "aria-describedby": `${this.id}-msg` });
+    this.input.value = value || "";
+    this.list = h("ul", { id: `${this.id}-list`, class: "expr-suggest", role: "listbox", hidden: true });
+    this.message = h("div", { id: `${this.id}-msg`, class: "expr-msg", "aria-live": "polite" });
+    this.fieldPick = h("select", { class: "expr-pick", "aria-label": `${text}: ${t("insert_field")}` });
+    this.funcPick = h("select", { class: "expr-pick", "aria-label": `${text}: ${t("insert_function")}` });
+    this.fillPickers();
+    this.el = h("div", { class: "expr-editor" },
+      h("label", { for: this.id }, text),
+      h("div", { class: "expr-box" }, this.input, this.list),
+      h("div", { class: "expr-tools" }, this.fieldPick, this.funcPick),
+      this.message);
+
+    this.input.addEventListener("input", () => { this.suggest(); this.changed(); });
+    this.input.addEventListener("keydown", (e) => this.onKey(e));
+    this.input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+    this.fieldPick.addEventListener("change", () => {
+      if (this.fieldPick.value) this.insert(this.fieldPick.value);
+      this.fieldPick.value = "";
+    });
+    this.funcPick.addEventListener("change", () => {
+      if (this.funcPick.value) this.insert(`${this.funcPick.value}()`, -1);
+      this.funcPick.value = "";
+    });
+    if (this.input.value) this.check();
+  }
+
+  fillPickers() {
+    this.fieldPick.replaceChildren(h("option", { value: "" }, t("insert_field")),
+      ...this.names().map((n) => h("option", { value: n.key }, n.label && n.label !== n.key ? `${n.label} (${n.key})` : n.key)));
+    this.funcPick.replaceChildren(h("option", { value: "" }, t("insert_function")),
+      ...this.library.functions.map((f) => h("option", { value: f.name, title: label(f.doc) }, `${f.name}() — ${label(f.doc)}`)));
+  }
+
+  candidates() {
+    return [
+      ...this.names().map((n) => ({ text: n.key, hint: n.label, kind: "field" })),
+      ...this.library.functions.map((f) => ({ text: f.name, hint: label(f.doc), kind: "function" })),
+      ...(this.library.constants || []).map((c) => ({ text: c, hint: "", kind: "constant" })),
+    ];
+  }
+
+  prefix() {
+    const before = this.input.value.slice(0, this.input.selectionStart);
+    const m = before.match(IDENT_TAIL);
+    return m ? m[0] : "";
+  }
+
+  suggest() {
+    const p = this.prefix();
+    if (!p) return this.close();
+    const low = p.toLowerCase();
+    this.matches = this.candidates().filter((c) => c.text.toLowerCase().startsWith(low) && c.text !== p).slice(0, 12);
+    if (!this.matches.length) return this.close();
+    this.active = 0;
+    this.list.replaceChildren(...this.matches.map((m, i) => h("li", {
+      id: `${this.id}-opt-${i}`, role: "option", "aria-selected": i === 0 ? "true" : "false", class: `kind-${m.kind}`,
+      onmousedown: (e) => { e.preventDefault(); this.accept(i); } }, h("b", {}, m.text), m.hint ? h("small", {}, ` ${m.hint}`) : null)));
+    this.list.hidden = false;
+    this.input.setAttribute("aria-expanded", "true");
+    this.input.setAttribute("aria-activedescendant", `${this.id}-opt-0`);
+  }
+
+  close() {
+    this.list.hidden = true;
+    this.matches = [];
+    this.input.setAttribute("aria-expanded", "false");
+    this.input.removeAttribute("aria-activedescendant");
+  }
+
+  onKey(e) {
+    if (this.list.hidden) return;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      const n = this.matches.length;
+      this.active = (this.active + (e.key === "ArrowDown" ? 1 : -1) + n) % n;
+      [...this.list.children].forEach((li, i) => li.setAttribute("aria-selected", i === this.active ? "true" : "false"));
+      this.input.setAttribute("aria-activedescendant", `${this.id}-opt-${this.active}`);
+    } else if (e.key === "Enter" || e.key === "Tab") {
+      e.preventDefault();
+      this.accept(this.active);
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      this.close();
+    }
+  }
+
+  accept(i) {
+    const m = this.matches[i];
+    if (!m) return;
+    const p = this.prefix();
+    const start = this.input.selectionStart - p.length;
+    const text = m.kind === "function" ? `${m.text}()` : m.text;
+    this.input.setRangeText(text, start, this.input.selectionStart, "end");
+    if (m.kind === "function") this.input.selectionStart = this.input.selectionEnd = this.input.selectionStart - 1;
+    this.close();
+    this.changed();
+    this.input.focus();
+  }
+
+  insert(text, caretOffset = 0) {
+    const { selectionStart: s, selectionEnd: e } = this.input;
+    const before = this.input.value.slice(0, s);
+    const pad = before && !/[\s(,]$/.test(before) ? " " : "";
+    this.input.setRangeText(pad + text, s, e, "end");
+    const pos = this.input.selectionEnd + caretOffset;
+    this.input.focus();
+    this.input.setSelectionRange(pos, pos);
+    this.changed();
+  }
+
+  changed() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.check(), 250);
+    if (this.onChange) this.onChange(this.input.value.trim() === "" ? null : this.input.value);
+  }
+
+  async check() {
+    const source = this.input.value;
+    if (!source.trim()) { this.show(null); return; }
+    try {
+      const result = await post("/expr/check", { source, names: this.names().map((n) => n.key) });
+      if (source === this.input.value) this.show(result.ok ? null : result.error, true);
+    } catch (err) { /* offline: the server checks again on publish */ }
+  }
+
+  show(error, checked = false) {
+    this.el.classList.toggle("invalid", !!error);
+    this.input.setAttribute("aria-invalid", error ? "true" : "false");
+    if (!error) {
+      this.message.replaceChildren(checked ? h("span", { class: "expr-ok" }, "✓ " + t("expr_ok")) : "");
+      return;
+    }
+    const src = this.input.value;
+    const pos = Math.max(1, Math.min(error.position || 1, src.length + 1));
+    const chars = [...src];
+    this.message.replaceChildren(
+      h("p", { class: "expr-error", role: "alert", "data-code": error.code },
+        error.message, error.position ? ` (${t("position", { n: error.position })})` : ""),
+      h("pre", { class: "expr-where", "aria-hidden": "true" }, chars.slice(0, pos - 1).join(""),
+        h("mark", {}, chars[pos - 1] || " "), chars.slice(pos).join("")));
+  }
+}

@@ -1,0 +1,52 @@
+// Publishing, shared by every designer: save the draft, show the diff, confirm, publish.
+import { get, post, enc, ApiError } from "./api.js";
+import { t, h, announce } from "./i18n.js";
+
+export function dialog(title, body, actions) {
+  const dlg = h("dialog", { class: "builder-dialog", "aria-labelledby": "dlg-title" },
+    h("h2", { id: "dlg-title" }, title), body, h("div", { class: "dialog-actions" }, ...actions));
+  document.body.append(dlg);
+  dlg.addEventListener("close", () => dlg.remove());
+  dlg.showModal();
+  return dlg;
+}
+
+export function diffList(lines) {
+  return h("ul", { class: "diff-lines" }, ...(lines.length ? lines : [t("no_changes")]).map((l) => h("li", {}, l)));
+}
+
+export function errorList(errors, onPick) {
+  return h("ul", { class: "error-list", role: "alert" }, ...errors.map((e) => h("li", { "data-code": e.code || "" },
+    onPick && e.pointer ? h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); onPick(e); } }, e.pointer) : h("code", {}, e.pointer || ""),
+    " ", e.message || "", e.position ? ` (${t("position", { n: e.position })})` : "")));
+}
+
+// Returns the publish result, or null when the user cancels; errors are shown in a dialog.
+export async function publishFlow(store, { onErrors } = {}) {
+  try {
+    await store.save();
+    const diff = await get(`/apps/${enc(store.appKey)}/draft/diff`);
+    const ok = await new Promise((resolve) => {
+      const dlg = dialog(`${t("diff_title")}: ${diff.from_version || "—"} → ${diff.to_version}`, diffList(diff.lines), [
+        h("button", { type: "button", onclick: () => { dlg.close(); resolve(false); } }, t("cancel")),
+        h("button", { type: "button", class: "primary", id: "confirm-publish",
+          onclick: () => { dlg.close(); resolve(true); } }, t("publish_confirm")),
+      ]);
+    });
+    if (!ok) return null;
+    const result = await post(`/apps/${enc(store.appKey)}/publish`, { revision: store.revision });
+    await store.load();
+    announce(t("publish_ok") + result.to_version);
+    return result;
+  } catch (err) {
+    if (err instanceof ApiError && err.errors.length) {
+      if (onErrors) onErrors(err.errors);
+      const dlg = dialog(t("fix_errors"), errorList(err.errors), [
+        h("button", { type: "button", onclick: () => dlg.close() }, t("close"))]);
+    } else {
+      const dlg = dialog(t("errors"), h("p", { role: "alert" }, err.message), [
+        h("button", { type: "button", onclick: () => dlg.close() }, t("close"))]);
+    }
+    return null;
+  }
+}

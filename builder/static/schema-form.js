@@ -1,0 +1,152 @@
+// Property controls generated from a JSON Schema (a widget's config_schema; later node types,
+// rule actions and chart types): strings, numbers, booleans, enums, label maps, option lists;
+// anything else is edited as JSON. Each control calls onChange(key, valueOrUndefined).
+import { t, h, label } from "./i18n.js";
+
+// Property names the platform's widgets use, in both languages (a plugin's own
+// properties fall back to their schema title or key, with the description as help).
+const NAMES = {
+  options: ["选项", "Options"], max_length: ["最多字符", "Max length"], min_length: ["最少字符", "Min length"],
+  min: ["最小值", "Minimum"], max: ["最大值", "Maximum"], decimals: ["小数位", "Decimals"], rows: ["行数", "Rows"],
+  multiple: ["多选", "Multiple"], form: ["关联表单", "Linked form"], display_field: ["显示字段", "Display field"],
+  currency: ["币种", "Currency"], timezone: ["时区", "Time zone"], unit: ["单位", "Unit"], region: ["地区", "Region"],
+  max_files: ["最多文件数", "Max files"], max_size: ["单个文件上限 (字节)", "Max file size (bytes)"],
+  accept: ["允许的类型", "Accepted types"], pattern: ["格式", "Pattern"], result: ["结果类型", "Result type"],
+  on_label: ["开启文字", "On label"], off_label: ["关闭文字", "Off label"], seconds: ["包含秒", "Seconds"],
+  allow_images: ["允许图片", "Allow images"], max_rows: ["最多行数", "Max rows"], fields: ["子表字段", "Row fields"],
+  default_current_user: ["默认当前用户", "Default to current user"], roles: ["限定角色", "Roles"], step: ["步长", "Step"],
+  layout: ["排列", "Layout"], other: ["允许其他", "Allow other"], prefix: ["前缀", "Prefix"], suffix: ["后缀", "Suffix"],
+};
+
+export function propLabel(key, schema) {
+  if (schema && schema["x-label"]) return label(schema["x-label"], key);
+  const pair = NAMES[key];
+  if (pair) return pair[document.documentElement.lang === "en" ? 1 : 0];
+  return (schema && schema.title) || key;
+}
+
+let uid = 0;
+const nextId = (k) => `cfg-${k}-${++uid}`.replace(/[^\w-]/g, "_");
+
+function isLabelSchema(s) {
+  const alts = s.oneOf || s.anyOf;
+  return Array.isArray(alts) && alts.some((a) => a.type === "string") && alts.some((a) => a.type === "object") && !s.items;
+}
+
+function isOptionList(s) {
+  if (s.type !== "array" || !s.items) return false;
+  const alts = s.items.oneOf || s.items.anyOf || [s.items];
+  return alts.some((a) => a.type === "object" && a.properties && a.properties.value) || (s.items.type === "string" && s.items.enum === undefined);
+}
+
+function types(s) { return Array.isArray(s.type) ? s.type : s.type ? [s.type] : []; }
+
+export function schemaForm(schema, value, onChange, { exclude = [] } = {}) {
+  const box = h("div", { class: "schema-form" });
+  const props = (schema && schema.properties) || {};
+  for (const [key, s] of Object.entries(props)) {
+    if (exclude.includes(key)) continue;
+    box.append(control(key, s || {}, value ? value[key] : undefined, (v) => onChange(key, v)));
+  }
+  return box;
+}
+
+function help(s, id) {
+  return s.description ? h("small", { class: "help", id }, s.description) : null;
+}
+
+function control(key, s, current, set) {
+  const id = nextId(key);
+  const name = propLabel(key, s);
+  const describedBy = s.description ? `${id}-help` : undefined;
+  const ts = types(s);
+  const enumValues = s.enum || (s.items && undefined);
+  if (enumValues) {
+    const select = h("select", { id, "aria-describedby": describedBy, onchange: () => set(select.value === "" ? undefined : JSON.parse(select.value)) },
+      h("option", { value: "" }, s.default !== undefined ? `${t("none")} = ${s.default}` : t("none")),
+      ...enumValues.map((v) => h("option", { value: JSON.stringify(v), selected: current === v }, String(v))));
+    return h("div", { class: "prop" }, h("label", { for: id }, name), select, help(s, describedBy));
+  }
+  if (ts.includes("boolean")) {
+    const box = h("input", { id, type: "checkbox", checked: current === undefined ? !!s.default : !!current,
+      "aria-describedby": describedBy, onchange: () => set(box.checked) });
+    return h("div", { class: "prop check" }, box, h("label", { for: id }, name), help(s, describedBy));
+  }
+  if (ts.includes("integer") || ts.includes("number")) {
+    const input = h("input", { id, type: "number", step: ts.includes("integer") ? "1" : "any",
+      min: s.minimum, max: s.maximum, placeholder: s.default !== undefined ? String(s.default) : "",
+      value: current ?? "", "aria-describedby": describedBy,
+      onchange: () => set(input.value === "" ? undefined : Number(input.value)) });
+    return h("div", { class: "prop" }, h("label", { for: id }, name), input, help(s, describedBy));
+  }
+  if (isOptionList(s)) return optionList(id, name, s, current, set, describedBy);
+  if (isLabelSchema(s)) return labelPair(id, name, s, current, set, describedBy);
+  if (ts.length === 1 && ts[0] === "string") {
+    const input = h("input", { id, type: s.format === "date" ? "date" : "text", value: current ?? "",
+      placeholder: s.default !== undefined ? String(s.default) : "", "aria-describedby": describedBy,
+      onchange: () => set(input.value === "" ? undefined : input.value) });
+    return h("div", { class: "prop" }, h("label", { for: id }, name), input, help(s, describedBy));
+  }
+  // anything else: JSON, checked on change
+  const area = h("textarea", { id, rows: "3", class: "json", "aria-describedby": describedBy, spellcheck: "false" });
+  area.value = current === undefined ? "" : JSON.stringify(current, null, 1);
+  const err = h("p", { class: "field-error", hidden: true }, t("bad_json"));
+  area.addEventListener("change", () => {
+    if (area.value.trim() === "") { err.hidden = true; set(undefined); return; }
+    try { set(JSON.parse(area.value)); err.hidden = true; } catch { err.hidden = false; }
+  });
+  return h("div", { class: "prop" }, h("label", { for: id }, `${name} (${t("json_hint")})`), area, err, help(s, describedBy));
+}
+
+function labelPair(id, name, s, current, set, describedBy) {
+  const cur = typeof current === "string" ? { "zh-CN": current } : current || {};
+  const zh = h("input", { id, value: cur["zh-CN"] || "", "aria-label": `${name} 中文` });
+  const en = h("input", { id: `${id}-en`, value: cur.en || "", "aria-label": `${name} English` });
+  const update = () => {
+    const v = {};
+    if (zh.value) v["zh-CN"] = zh.value;
+    if (en.value) v.en = en.value;
+    set(Object.keys(v).length ? v : undefined);
+  };
+  zh.addEventListener("change", update);
+  en.addEventListener("change", update);
+  return h("div", { class: "prop" }, h("label", { for: id }, name), h("div", { class: "pair" }, zh, en), help(s, describedBy));
+}
+
+// Options: one row per option — value, Chinese label, English label. Plain strings stay strings
+// until a label is given.
+function optionList(id, name, s, current, set, describedBy) {
+  const objectsAllowed = (s.items.oneOf || s.items.anyOf || [s.items]).some((a) => a.type === "object");
+  let rows = (Array.isArray(current) ? current : []).map((o) => typeof o === "string"
+    ? { value: o, zh: "", en: "" } : { value: o.value, zh: label(o.label && (o.label["zh-CN"] ?? o.label), ""), en: (o.label && o.label.en) || "", extra: o });
+  const list = h("ol", { class: "options", id });
+  const emit = () => {
+    const out = rows.filter((r) => r.value !== "").map((r) => {
+      if (!objectsAllowed || (!r.zh && !r.en)) return r.value;
+      const lab = r.en ? { "zh-CN": r.zh || r.value, en: r.en } : r.zh;
+      return { ...(r.extra || {}), value: r.value, label: lab };
+    });
+    set(out.length ? out : undefined);
+  };
+  const render = () => {
+    list.replaceChildren(...rows.map((r, i) => {
+      const value = h("input", { value: r.value, "aria-label": `${name} ${i + 1} ${t("value")}`, class: "opt-value" });
+      value.addEventListener("change", () => { r.value = value.value; emit(); });
+      const zh = objectsAllowed ? h("input", { value: r.zh, placeholder: "中文", "aria-label": `${name} ${i + 1} 中文` }) : null;
+      const en = objectsAllowed ? h("input", { value: r.en, placeholder: "English", "aria-label": `${name} ${i + 1} English` }) : null;
+      zh?.addEventListener("change", () => { r.zh = zh.value; emit(); });
+      en?.addEventListener("change", () => { r.en = en.value; emit(); });
+      return h("li", {}, value, zh, en,
+        h("button", { type: "button", class: "icon", "aria-label": `${t("move_up")} ${r.value}`, disabled: i === 0,
+          onclick: () => { [rows[i - 1], rows[i]] = [rows[i], rows[i - 1]]; render(); emit(); } }, "↑"),
+        h("button", { type: "button", class: "icon", "aria-label": `${t("remove")} ${r.value}`,
+          onclick: () => { rows.splice(i, 1); render(); emit(); } }, "✕"));
+    }));
+  };
+  render();
+  const add = h("button", { type: "button", class: "small", onclick: () => {
+    rows.push({ value: `${t("value")}${rows.length + 1}`, zh: "", en: "" }); render(); emit();
+    list.lastElementChild?.querySelector("input")?.focus();
+  } }, "+ " + t("add_option"));
+  return h("div", { class: "prop" }, h("label", { for: id }, name), list, add, help(s, describedBy));
+}

@@ -1,0 +1,132 @@
+"""The form designer in Chromium: a builder adds fields by drag and by keyboard, labels one,
+writes a visible_if (a bad one first, with the live error), previews, publishes, and the
+runtime form shows the new field."""
+import copy
+import re
+
+import pytest
+
+from tests.conftest import browser_login, install_package, make_user
+from tests.sample_package import package
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def _crm():
+    data = copy.deepcopy(package())
+    data["roles"].append({"key": "designer", "version": 1, "label": "Designer", "builder": True,
+                          "permissions": {"客户": ["create", "read", "update"]}})
+    return data
+
+
+@pytest.fixture
+def designer_page(jimu, live_server, page):
+    install_package(jimu, _crm())
+    make_user(jimu, "bea", roles=["designer"])
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    browser_login(page, live_server, "bea")
+    page.errors = errors
+    return page
+
+
+def test_build_a_field_publish_and_use_it(designer_page, live_server, artifacts):
+    page = designer_page
+    page.goto(f"{live_server}/builder/")
+    page.wait_for_selector(".app-card")
+    page.screenshot(path=str(artifacts / "builder-home.png"), full_page=True)
+    page.get_by_role("link", name="客户管理").click()
+    page.wait_for_selector("#kinds a")
+    page.get_by_role("link", name="客户", exact=True).click()
+    page.wait_for_selector(".palette-item")
+    cards = page.locator(".field-card")
+    assert cards.count() == 3
+
+    # drag a single-line text widget from the palette onto the end of the canvas
+    page.locator('.palette-item[data-widget="text"]').drag_to(page.locator(".zone.top"),
+                                                              target_position={"x": 200, "y": 400})
+    page.wait_for_selector('.field-card[data-key="text_1"]')
+    assert page.locator(".field-card").nth(3).get_attribute("data-key") == "text_1"
+
+    # the keyboard does the same: focus a palette button, Enter adds after the selected field
+    page.locator('.palette-item[data-widget="textarea"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector('.field-card[data-key="textarea_1"]')
+    assert page.locator(".field-card").nth(4).get_attribute("data-key") == "textarea_1"
+    assert page.evaluate("document.activeElement.dataset.key") == "textarea_1"
+    page.keyboard.press("Alt+ArrowUp")                       # move it above text_1
+    page.wait_for_function("document.querySelectorAll('.field-card')[3].dataset.key === 'textarea_1'")
+    page.keyboard.press("Delete")                            # and delete it again
+    page.wait_for_function("!document.querySelector('.field-card[data-key=\"textarea_1\"]')")
+    page.get_by_role("button", name="撤销").click()          # undo brings it back
+    page.wait_for_selector('.field-card[data-key="textarea_1"]')
+    page.get_by_role("button", name="重做").click()
+    page.wait_for_function("!document.querySelector('.field-card[data-key=\"textarea_1\"]')")
+
+    # properties of text_1: label and a visible_if, bad first
+    page.locator('.field-card[data-key="text_1"]').click()
+    page.fill("#prop-label-zh", "客户姓名")
+    page.fill("#prop-label-en", "Customer name")
+    page.wait_for_function("document.querySelector('.field-card[data-key=\"text_1\"] .item-label').textContent.includes('客户姓名')")
+    vis = page.locator("#prop-visible_if")
+    vis.fill("等级 >")
+    error = page.locator("#prop-visible_if-msg .expr-error")
+    error.wait_for()
+    assert error.get_attribute("data-code") == "expr.syntax"
+    assert re.search(r"第 \d+ 个字符", error.inner_text())
+    page.locator(".problems").wait_for()                      # the draft's problems list it too
+    assert "/visible_if" in page.locator(".problems").inner_text()
+    page.screenshot(path=str(artifacts / "builder-form-designer-error.png"), full_page=True)
+
+    # autocomplete: type the start of a field name, pick it with Enter, finish the condition
+    vis.fill("")
+    vis.type("等")
+    page.wait_for_selector("#prop-visible_if-list li")
+    page.keyboard.press("Enter")
+    vis.type(" > 1")
+    assert vis.input_value() == "等级 > 1"
+    page.locator("#prop-visible_if-msg .expr-ok").wait_for()
+    page.wait_for_function("!document.querySelector('#problems') || document.querySelector('#problems').hidden")
+
+    # live preview through the runtime renderer
+    page.get_by_role("button", name="预览").click()
+    frame = page.frame_locator("#preview-frame")
+    frame.locator('[data-field="text_1"]').wait_for(state="attached")
+    assert "客户姓名" in frame.locator('[data-field="text_1"] label').inner_text()
+    page.screenshot(path=str(artifacts / "builder-form-designer.png"), full_page=True)
+
+    # publish: the diff is shown first
+    page.get_by_role("button", name="发布", exact=True).click()
+    dialog = page.locator("dialog.builder-dialog")
+    dialog.wait_for()
+    assert "text_1" in dialog.inner_text() and "1.0.0 → 1.0.1" in dialog.inner_text()
+    page.screenshot(path=str(artifacts / "builder-publish-diff.png"))
+    page.locator("#confirm-publish").click()
+    page.wait_for_function("document.getElementById('builder-status').textContent.includes('1.0.1')")
+    assert page.locator("#save-state").inner_text() == ""
+
+    page.goto(f"{live_server}/forms/客户/new")
+    field = page.locator('[data-field="text_1"]')
+    field.wait_for(state="attached")
+    assert "客户姓名" in field.locator("label").inner_text()
+    assert not [e for e in page.errors if "expr.js" not in e and "404" not in e]
+
+
+def test_versions_page_rolls_back(designer_page, live_server, jimu, artifacts):
+    page = designer_page
+    new = _crm()
+    new["app"]["version"] = "1.1.0"
+    new["forms"][0]["fields"].append({"key": "网站", "label": "网站", "widget": "url"})
+    install_package(jimu, new)
+    page.goto(f"{live_server}/builder/apps/crm")
+    page.wait_for_selector("#version-list li")
+    assert page.locator("#version-list > li").count() == 2
+    page.get_by_role("button", name=re.compile("对比 1.0.0 → 1.1.0")).click()
+    page.wait_for_selector("#version-diff li")
+    assert "网站" in page.locator("#version-diff").inner_text()
+    page.locator('[data-rollback="1.0.0"]').click()
+    page.locator("#confirm-rollback").click()
+    page.wait_for_function("document.querySelectorAll('#version-list > li').length === 3")
+    assert page.locator("#version-list > li.current strong").inner_text() == "1.1.1"
+    page.screenshot(path=str(artifacts / "builder-app-versions.png"), full_page=True)
