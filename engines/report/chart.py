@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from ..errors import JimuError
 from .charts import CHARTS, ChartType
-from .dialects import DateBucket
+from .dialects import DateBucket, check_timezone
 from .drilldown import drilldown_filters
 from .exceptions import ReportError, ValidationErrors
 from .export import export_table
@@ -81,8 +81,9 @@ class CompiledChart:
 
     def __init__(self, *, definition: dict, chart_type: ChartType, resolver: FieldResolver,
                  filters: list[CompiledFilter], filter_expr: sa.ColumnElement | None,
-                 dimensions: list[Dimension], measures: list[Measure], period: Period | None):
+                 dimensions: list[Dimension], measures: list[Measure], period: Period | None, tz: str = "UTC"):
         self.definition = definition
+        self.tz = tz
         self.key: str = definition["key"]
         self.label = definition.get("label") or definition["key"]
         self.form: str = definition["form"]
@@ -334,8 +335,12 @@ def _evaluate(formula: Any, row: dict) -> Any:
 
 
 # -- compilation ---------------------------------------------------------------------------
-def compile_chart(definition: dict, source: Source) -> CompiledChart:
-    """Check ``definition`` against ``source`` and compile it; ``ValidationErrors`` lists every problem."""
+def compile_chart(definition: dict, source: Source, *, tz: str = "UTC") -> CompiledChart:
+    """Check ``definition`` against ``source`` and compile it; ``ValidationErrors`` lists every problem.
+
+    ``tz`` (an IANA zone, the deployment's ``TIMEZONE``) is the calendar date buckets follow.
+    """
+    check_timezone(tz)
     structural = schema_errors(definition)
     if structural:
         raise ValidationErrors(structural, "the report definition does not match schemas/report.json")
@@ -363,7 +368,7 @@ def compile_chart(definition: dict, source: Source) -> CompiledChart:
 
     dimensions = []
     for i, item in enumerate(definition.get("dimensions", [])):
-        dim = guard(f"/dimensions/{i}", _dimension, item, resolver)
+        dim = guard(f"/dimensions/{i}", _dimension, item, resolver, tz)
         if dim is not None:
             dimensions.append(dim)
     measures: list[Measure] = []
@@ -394,7 +399,7 @@ def compile_chart(definition: dict, source: Source) -> CompiledChart:
     if errors:
         raise _invalid(errors)
     return CompiledChart(definition=definition, chart_type=chart_type, resolver=resolver, filters=filters,
-                         filter_expr=filter_expr, dimensions=dimensions, measures=measures, period=period)
+                         filter_expr=filter_expr, dimensions=dimensions, measures=measures, period=period, tz=tz)
 
 
 def _invalid(errors: list[JimuError]) -> ValidationErrors:
@@ -402,7 +407,7 @@ def _invalid(errors: list[JimuError]) -> ValidationErrors:
     return ValidationErrors(errors, f"the report definition has {len(errors)} error(s): {summary}")
 
 
-def _dimension(item: dict, resolver: FieldResolver) -> Dimension:
+def _dimension(item: dict, resolver: FieldResolver, tz: str = "UTC") -> Dimension:
     field = resolver.resolve(item["field"])
     bucket = item.get("bucket")
     expr: sa.ColumnElement = field.column
@@ -413,7 +418,7 @@ def _dimension(item: dict, resolver: FieldResolver) -> Dimension:
         if bucket == "hour" and field.python_type is dt.date:
             raise ReportError(f"{field.ref!r} holds dates without time; bucket it by day or longer",
                               code="report.bad_bucket", field=field.ref)
-        expr = DateBucket(field.column, bucket)
+        expr = DateBucket(field.column, bucket, tz)
     return Dimension(item.get("key") or field.ref, item.get("label"), field, bucket, expr)
 
 

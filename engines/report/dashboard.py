@@ -41,19 +41,19 @@ def check_dashboard(definition: Any, charts: Mapping[str, CompiledChart]) -> Non
 
 
 def apply_shared_filters(dashboard: Mapping[str, Any], values: Mapping[str, Any],
-                         charts: Mapping[str, CompiledChart]) -> dict[str, list[dict]]:
+                         charts: Mapping[str, CompiledChart], tz: str = "UTC") -> dict[str, list[dict]]:
     """Per report key, the filter dicts the viewer's shared-filter ``values`` (by field key) add.
 
     Empty values (None, "", [], {}) leave a filter off. A date range is
     ``{"from": "2026-11-01", "to": "2026-11-22"}`` (both optional, ``to``
-    inclusive) or ``{"within_days": 30}``.
+    inclusive; days of the zone ``tz``) or ``{"within_days": 30}``.
     """
     declared = {f["field"]: f for f in dashboard.get("filters", [])}
     unknown = [k for k in values if k not in declared]
     if unknown:
         raise ReportError(f"the dashboard has no filter on {', '.join(map(repr, unknown))}",
                           code="report.unknown_shared_filter", fields=unknown)
-    wanted = [(field, _filters_for(declared[field], value)) for field, value in values.items()]
+    wanted = [(field, _filters_for(declared[field], value, tz)) for field, value in values.items()]
     out: dict[str, list[dict]] = {}
     for item in dashboard.get("charts", []):
         chart = charts.get(item["report"])
@@ -63,7 +63,7 @@ def apply_shared_filters(dashboard: Mapping[str, Any], values: Mapping[str, Any]
     return out
 
 
-def _filters_for(spec: Mapping[str, Any], value: Any) -> list[dict]:
+def _filters_for(spec: Mapping[str, Any], value: Any, tz: str = "UTC") -> list[dict]:
     field, kind = spec["field"], spec["kind"]
     if value in (None, "", [], {}):
         return []
@@ -80,19 +80,23 @@ def _filters_for(spec: Mapping[str, Any], value: Any) -> list[dict]:
             return [{"field": field, "op": "within_days", "value": value["within_days"]}]
         out = []
         if value.get("from"):
-            out.append({"field": field, "op": "gte", "value": value["from"]})
+            out.append({"field": field, "op": "gte", "value": _midnight(field, value["from"], tz)})
         if value.get("to"):
-            out.append({"field": field, "op": "lt", "value": _day_after(field, value["to"])})
+            out.append({"field": field, "op": "lt", "value": _midnight(field, value["to"], tz, days=1)})
         return out
     raise _bad(field, "{from, to} or {within_days}")
 
 
-def _day_after(field: str, value: Any) -> str:
+def _midnight(field: str, value: Any, tz: str, days: int = 0) -> str:
+    """The start of the day ``days`` after ``value`` in zone ``tz`` (a date field reads its date part)."""
     try:
-        day = dt.date.fromisoformat(str(value)[:10])
+        day = dt.date.fromisoformat(str(value)[:10]) + dt.timedelta(days=days)
     except ValueError:
         raise _bad(field, "an ISO date such as 2026-11-22") from None
-    return (day + dt.timedelta(days=1)).isoformat()
+    if tz == "UTC":
+        return day.isoformat()
+    from .dialects import check_timezone
+    return dt.datetime(day.year, day.month, day.day, tzinfo=check_timezone(tz)).isoformat()
 
 
 def _bad(field: str, expected: str) -> ReportError:

@@ -16,7 +16,10 @@ Any other database raises ``report.unsupported_dialect`` when the query is compi
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 import statistics
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -32,21 +35,61 @@ _PG_FORMATS = {"hour": "YYYY-MM-DD HH24:00", "day": "YYYY-MM-DD", "month": "YYYY
                "quarter": 'YYYY-"Q"Q'}
 
 
+_TZ_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """The zone of an IANA name (``Asia/Shanghai``); ``report.bad_timezone`` for anything else.
+
+    The name is rendered into SQL as a literal on PostgreSQL, so only real zone names pass.
+    """
+    if not isinstance(name, str) or not _TZ_RE.match(name):
+        raise ReportError(f"time zone {name!r} is not an IANA zone name such as Asia/Shanghai",
+                          code="report.bad_timezone", timezone=repr(name)[:60])
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ReportError(f"unknown time zone {name!r}", code="report.bad_timezone", timezone=name) from None
+
+
 class DateBucket(FunctionElement):
-    """The ISO label of the bucket (``unit`` in ``BUCKETS``) a date or date-time falls in."""
+    """The ISO label of the bucket (``unit`` in ``BUCKETS``) a date or date-time falls in.
+
+    Date-times are stored in UTC; ``tz`` names the zone whose calendar the buckets follow
+    (a day in Asia/Shanghai starts at 16:00 UTC). PostgreSQL converts with the zone's rules;
+    SQLite has no zone database, so it shifts by the zone's fixed standard offset (exact for
+    zones without daylight saving time, such as China's). Dates are bucketed as they are.
+    """
 
     type = sa.String()
     inherit_cache = True
     name = "jimu_date_bucket"
-    # the unit changes the SQL text, so it belongs in the statement cache key
-    _traverse_internals = FunctionElement._traverse_internals + [("unit", InternalTraversal.dp_string)]
+    # unit and zone change the SQL text, so they belong in the statement cache key
+    _traverse_internals = FunctionElement._traverse_internals + [("unit", InternalTraversal.dp_string),
+                                                                 ("tz", InternalTraversal.dp_string)]
 
-    def __init__(self, column: sa.ColumnElement, unit: str):
+    def __init__(self, column: sa.ColumnElement, unit: str, tz: str = "UTC"):
         if unit not in BUCKETS:
             raise ReportError(f"unknown date bucket {unit!r}; use one of {', '.join(BUCKETS)}",
                               code="report.unknown_bucket", bucket=repr(unit)[:40])
+        check_timezone(tz)
         self.unit = unit
+        self.tz = tz
         super().__init__(column)
+
+
+def standard_offset_minutes(tz: str) -> int:
+    """The zone's offset from UTC in January (its standard time), in minutes."""
+    offset = check_timezone(tz).utcoffset(dt.datetime(2026, 1, 15, 12, 0))
+    return int(offset.total_seconds() // 60) if offset else 0
+
+
+def _is_date_only(col) -> bool:
+    kind = getattr(col.type, "impl_instance", None) or getattr(col.type, "impl", col.type)
+    try:
+        return kind.python_type is dt.date
+    except NotImplementedError:
+        return False
 
 
 
@@ -97,17 +140,28 @@ def _utc_column(element, compiler, **kw) -> str:
 @compiles(DateBucket, "sqlite")
 def _bucket_sqlite(element, compiler, **kw):
     col = _column(element, compiler, **kw)
+    column = list(element.clauses)[0]
+    shift = 0 if _is_date_only(column) else standard_offset_minutes(element.tz)
+    args = f"{col}, '{shift:+d} minutes'" if shift else col  # an int: nothing user-written reaches SQL
     if element.unit == "week":
-        return f"strftime('%Y-%m-%d', {col}, '-6 days', 'weekday 1')"
+        return f"strftime('%Y-%m-%d', {args}, '-6 days', 'weekday 1')"
     if element.unit == "quarter":
-        return (f"(strftime('%Y', {col}) || '-Q' || "
-                f"((CAST(strftime('%m', {col}) AS INTEGER) + 2) / 3))")
-    return f"strftime('{_SQLITE_FORMATS[element.unit]}', {col})"
+        return (f"(strftime('%Y', {args}) || '-Q' || "
+                f"((CAST(strftime('%m', {args}) AS INTEGER) + 2) / 3))")
+    return f"strftime('{_SQLITE_FORMATS[element.unit]}', {args})"
 
 
 @compiles(DateBucket, "postgresql")
 def _bucket_pg(element, compiler, **kw):
-    col = _utc_column(element, compiler, **kw)
+    column = list(element.clauses)[0]
+    if _is_date_only(column) or element.tz == "UTC":
+        col = _utc_column(element, compiler, **kw)
+    else:
+        check_timezone(element.tz)  # checked again where it becomes an SQL literal
+        kind = getattr(column.type, "impl", column.type)
+        text = compiler.process(column, **kw)
+        aware = text if getattr(kind, "timezone", False) else f"timezone('UTC', {text})"
+        col = f"timezone('{element.tz}', {aware})"
     if element.unit == "week":
         return f"to_char(date_trunc('week', {col}), 'YYYY-MM-DD')"
     return f"to_char({col}, '{_PG_FORMATS[element.unit]}')"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Mapping
 
+from .dialects import check_timezone
 from .exceptions import ReportError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,7 +40,8 @@ def drilldown_filters(chart: CompiledChart, point: Mapping[str, Any], now: dt.da
         if value is None:
             out.append({"field": dim.field.path, "op": "is_empty"})
         elif dim.bucket is not None:
-            start, end = bucket_range(dim.bucket, value)
+            date_only = dim.field.python_type is dt.date
+            start, end = bucket_range(dim.bucket, value, None if date_only else chart.tz)
             out.append({"field": dim.field.path, "op": "gte", "value": start})
             out.append({"field": dim.field.path, "op": "lt", "value": end})
         else:
@@ -58,8 +60,12 @@ def drilldown_filters(chart: CompiledChart, point: Mapping[str, Any], now: dt.da
     return out
 
 
-def bucket_range(unit: str, label: str) -> tuple[str, str]:
-    """ISO [start, end) of the bucket a label names (``2026-11`` -> 2026-11-01T00:00 .. 2026-12-01T00:00)."""
+def bucket_range(unit: str, label: str, tz: str | None = None) -> tuple[str, str]:
+    """ISO [start, end) of the bucket a label names (``2026-11`` -> 2026-11-01T00:00 .. 2026-12-01T00:00).
+
+    With ``tz`` the bounds are that zone's local midnights, written with their UTC offset
+    (``2026-11-01T00:00:00+08:00``), as buckets of date-times are.
+    """
     try:
         if unit == "hour":
             start = dt.datetime.strptime(label, "%Y-%m-%d %H:00")
@@ -82,6 +88,9 @@ def bucket_range(unit: str, label: str) -> tuple[str, str]:
     except (ValueError, TypeError):
         raise ReportError(f"{label!r} is not a {unit} bucket label", code="report.bad_point",
                           value=repr(label)[:60]) from None
+    if tz is not None and tz != "UTC":
+        zone = check_timezone(tz)
+        start, end = start.replace(tzinfo=zone), end.replace(tzinfo=zone)
     return start.isoformat(), end.isoformat()
 
 

@@ -33,7 +33,11 @@ def coerce(field: Field, value: Any) -> Any:
                 raise ValueError
             return value if isinstance(value, str) else str(value)
         if target is dt.datetime:
-            return _datetime(value)
+            value = _datetime(value)
+            if value.tzinfo is not None and not _aware_column(field):
+                # a column of naive date-times holds UTC: compare the same instant
+                value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            return value
         if target is dt.date:
             return _date(value)
         if target is bool:
@@ -51,6 +55,12 @@ _EXPECTED = {int: "a number", float: "a number", Decimal: "a number", str: "text
 def _bad(field: Field, value: Any, expected: str) -> ReportError:
     return ReportError(f"value {value!r} for field {field.ref!r} must be {expected}",
                        code="report.bad_value", field=field.ref, value=repr(value)[:80])
+
+
+def _aware_column(field: Field) -> bool:
+    kind = field.column.type
+    kind = getattr(kind, "impl_instance", None) or getattr(kind, "impl", kind)
+    return bool(getattr(kind, "timezone", False))
 
 
 def _number(value: Any) -> int | float:

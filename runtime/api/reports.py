@@ -192,6 +192,8 @@ class DashboardEntry:
     definition: dict
     error: JimuError | None
     reports: dict[str, ReportEntry] = field(default_factory=dict)
+    #: the deployment's time zone: the calendar of date buckets and of date-range filters
+    tz: str = "UTC"
 
 
 @dataclass
@@ -242,6 +244,7 @@ class Reports:
 
     def _compile(self, conn: sa.Connection, stamp: tuple) -> Definitions:
         source = RuntimeSource(self.jimu.catalog, flow_tables(conn))
+        tz = self.jimu.config.get("TIMEZONE") or "UTC"
         reports: dict[tuple[str, str], ReportEntry] = {}
         dashboards: dict[tuple[str, str], DashboardEntry] = {}
         for app_key, package in conn.execute(sa.select(db.apps.c.key, db.apps.c.package)).all():
@@ -249,7 +252,7 @@ class Reports:
             for definition in package.get("reports", []) or []:
                 chart, error = None, None
                 try:
-                    chart = compile_chart(definition, source)
+                    chart = compile_chart(definition, source, tz=tz)
                 except JimuError as exc:
                     error = exc
                 key = str(definition.get("key"))
@@ -263,7 +266,7 @@ class Reports:
                                     {k: None for k, v in own.items() if v.chart is None})
                 except JimuError as exc:
                     error = exc
-                dashboards[(app_key, key)] = DashboardEntry(app_key, key, definition, error, own)
+                dashboards[(app_key, key)] = DashboardEntry(app_key, key, definition, error, own, tz)
         return Definitions(stamp, reports, dashboards)
 
 
@@ -339,7 +342,7 @@ def _dashboard(conn, key: str) -> DashboardEntry:
 
 def dashboard_shared(entry: DashboardEntry, values: Mapping[str, Any]) -> dict[str, list[dict]]:
     charts = {k: r.chart for k, r in entry.reports.items() if r.chart is not None}
-    return apply_shared_filters(entry.definition, values, charts)
+    return apply_shared_filters(entry.definition, values, charts, tz=entry.tz)
 
 
 def dashboard_data(jimu: Jimu, conn: sa.Connection, principal, entry: DashboardEntry, values: Mapping[str, Any],

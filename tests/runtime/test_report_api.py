@@ -234,3 +234,23 @@ def test_catalog_for_the_designer(client, desk, admin_headers):
     assert {a["agg"] for a in r.json["aggregates"]} >= {"count", "median", "percent_of_total"}
     assert "within_days" in {o["op"] for o in r.json["operators"]} and "quarter" in r.json["buckets"]
     assert "process.first_response_minutes" in {f["field"] for f in r.json["process_fields"]}
+
+
+def test_daily_buckets_and_date_ranges_follow_the_configured_time_zone(client, jimu, admin_headers, clock):
+    from datetime import datetime, timezone
+    jimu.config["TIMEZONE"] = "Asia/Shanghai"
+    install_package(jimu, PACKAGE)
+    for hour, minute in [(15, 30), (15, 59), (16, 0), (16, 30), (23, 0)]:  # 16:00 UTC is midnight in Shanghai
+        clock.now = datetime(2026, 11, 10, hour, minute, tzinfo=timezone.utc)
+        client.post("/api/v1/forms/工单/records", headers=admin_headers, json={"标题": "t", "渠道": "微信"})
+    rows = client.get("/api/v1/reports/daily/data", headers=admin_headers).json["rows"]
+    assert [(r["day"], r["n"]) for r in rows] == [("2026-11-10", 2), ("2026-11-11", 3)]
+    r = client.post("/api/v1/reports/daily/drilldown", headers=admin_headers, json={"point": rows[1]})
+    assert r.json["filter"] == [{"field": "created_at", "op": "gte", "value": "2026-11-11T00:00:00+08:00"},
+                                {"field": "created_at", "op": "lt", "value": "2026-11-12T00:00:00+08:00"}]
+    listed = client.get("/api/v1/forms/工单/records?" + urlparse(r.json["url"]).query, headers=admin_headers)
+    assert listed.json["total"] == 3
+    values = json.dumps({"created_at": {"from": "2026-11-11", "to": "2026-11-11"}})
+    tiles = {t["report"]: t for t in client.get(f"/api/v1/dashboards/overview/data?values={values}",
+                                                headers=admin_headers).json["charts"]}
+    assert tiles["totals"]["rows"][0]["total"] == 3

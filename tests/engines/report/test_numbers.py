@@ -276,3 +276,50 @@ def test_clicked_points_map_back_to_rows(sa_engine, data):
     rows = run(sa_engine, funnel)
     trace = funnel.figure(rows)["data"][0]
     assert [rows[i]["status"] if i is not None else None for i in trace["customdata"]] == ["已关闭", "新建", None]
+
+
+@pytest.mark.parametrize("bucket, label", [
+    ("hour", lambda d: d.strftime("%Y-%m-%d %H:00")),
+    ("day", lambda d: d.date().isoformat()),
+    ("week", lambda d: (d.date() - dt.timedelta(days=d.weekday())).isoformat()),
+    ("quarter", lambda d: f"{d.year}-Q{(d.month + 2) // 3}"),
+])
+def test_buckets_follow_the_deployment_time_zone(sa_engine, data, bucket, label):
+    """Stored UTC, bucketed by Asia/Shanghai's calendar; a bucket's drill-down selects exactly its records."""
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    local = lambda r: r["created_at"].replace(tzinfo=dt.timezone.utc).astimezone(shanghai)  # noqa: E731
+    c = compile_chart({"key": "c", "version": 1, "form": "case", "type": "line",
+                       "dimensions": [{"field": "created_at", "bucket": bucket, "key": "b"}],
+                       "measures": [{"key": "n", "agg": "count"}]}, data.source, tz="Asia/Shanghai")
+    rows = run(sa_engine, c)
+    expected = Counter(label(local(r)) for r in data.records)
+    assert [(r["b"], r["n"]) for r in rows] == sorted(expected.items())
+    for row in (rows[0], rows[len(rows) // 2], rows[-1]):
+        drill = c.drilldown({"b": row["b"]})
+        assert drill[0]["value"].endswith("+08:00")
+        plain = compile_chart({"key": "p", "version": 1, "form": "case", "type": "kpi",
+                               "measures": [{"key": "n", "agg": "count"}]}, data.source)
+        assert run(sa_engine, plain, shared_filters=drill)[0]["n"] == row["n"]
+
+
+def test_dashboard_date_range_is_in_local_days(sa_engine, data):
+    from engines.report import apply_shared_filters
+    c = compile_chart({"key": "c", "version": 1, "form": "case", "type": "kpi",
+                       "measures": [{"key": "n", "agg": "count"}]}, data.source, tz="Asia/Shanghai")
+    dashboard = {"key": "d", "version": 1, "charts": [{"report": "c", "x": 0, "y": 0, "w": 6, "h": 4}],
+                 "filters": [{"field": "created_at", "kind": "date_range"}]}
+    shared = apply_shared_filters(dashboard, {"created_at": {"from": "2026-11-01", "to": "2026-11-07"}}, {"c": c},
+                                  tz="Asia/Shanghai")
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    expected = sum(dt.date(2026, 11, 1) <= r["created_at"].replace(tzinfo=dt.timezone.utc).astimezone(shanghai).date()
+                   <= dt.date(2026, 11, 7) for r in data.records)
+    assert run(sa_engine, c, shared_filters=shared["c"])[0]["n"] == expected
+
+
+def test_time_zone_names_are_checked(data):
+    from engines.report import ReportError
+    for bad in ["Asia/Shanghai'); DROP TABLE f_1; --", "Mars/Olympus", ""]:
+        with pytest.raises(ReportError) as err:
+            compile_chart({"key": "c", "version": 1, "form": "case", "type": "kpi",
+                           "measures": [{"key": "n", "agg": "count"}]}, data.source, tz=bad)
+        assert err.value.code == "report.bad_timezone"
