@@ -267,6 +267,9 @@ class Executor:
         if not users:
             raise JimuError("the in-app notification has no recipients", code="rule.no_recipients")
         link = d.get("link") or (f"/forms/{d['form']}/records/{d['record_id']}" if d.get("record_id") else None)
+        if link and not (link.startswith(("http://", "https://")) or (link.startswith("/") and
+                                                                       not link.startswith("//"))):
+            link = None  # only site paths and web links: never javascript: or data: URLs
         self.conn.execute(sa.insert(notifications), [
             {"user_id": uid, "at": self.records.now, "title": (d["title"] or "")[:500], "body": d["body"],
              "link": link, "rule_key": self.rule.key, "form_key": d.get("form"), "record_id": d.get("record_id")}
