@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api.errors import register_error_handlers
     from .auth import init_auth
     from .cli import register_commands
+    from .rules import RuleRunner
     from .flows import listener as flow_listener
     from .ui import bp as ui_bp
 
@@ -78,4 +79,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     __import__("builder").init_app(app)  # the builder at /builder; imported late since builder depends on runtime
     register_error_handlers(app)
     register_commands(app)
+    jimu.listeners.append(RuleRunner(jimu))
     return app
