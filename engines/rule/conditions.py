@@ -61,9 +61,7 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
         if not isinstance(items, list):
             return fail("rule.bad_condition", f"{key} takes a list of conditions")
         parts = [compile_condition(p, errors, f"{ptr}/{key}/{i}", depth + 1) for i, p in enumerate(items)]
-        if key == "all":
-            return lambda v, c: all(p(v, c) for p in parts)
-        return lambda v, c: any(p(v, c) for p in parts)
+        return _group(parts, key == "all")
     if "not" in node:
         inner = compile_condition(node["not"], errors, f"{ptr}/not", depth + 1)
         return lambda v, c: not inner(v, c)
@@ -73,7 +71,11 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
         except JimuError as exc:
             return fail(exc.code, exc.message, expression=str(node["expr"])[:200])
         from engines.expr.values import truthy
-        return lambda v, c: truthy(expr.evaluate(v, c))
+
+        def test_expr(v, c, _eval=expr.evaluate):
+            value = _eval(v, c)
+            return value is True or (value is not False and truthy(value))
+        return test_expr
     if "aggregate" in node:
         return _aggregate(node, errors, ptr, fail)
     if "field" in node:
@@ -91,6 +93,11 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
             return fail(exc.code, exc.message)
         test = op.test
         head, dot, rest = field.partition(".")
+        raw = node.get("value")
+        if not dot and not (isinstance(raw, Mapping) and "expr" in raw):
+            fast = _fast(op.type, field, raw, test)
+            if fast is not None:
+                return fast
         if dot:
             def get(v, _h=head, _r=rest):
                 inner = v.get(_h)
@@ -100,6 +107,73 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
                 return v.get(_f)
         return lambda v, c: test(get(v), value(v, c))
     return fail("rule.bad_condition", "unknown condition; use expr, field/op/value, all, any, not or aggregate")
+
+
+def _group(parts: list[Test], all_: bool) -> Test:
+    """all/any with early exit, unrolled for the common small groups."""
+    if all_:
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) == 2:
+            a, b = parts
+            return lambda v, c: bool(a(v, c) and b(v, c))
+        if len(parts) == 3:
+            a, b, d = parts
+            return lambda v, c: bool(a(v, c) and b(v, c) and d(v, c))
+
+        def every(v, c):
+            for p in parts:
+                if not p(v, c):
+                    return False
+            return True
+        return every
+    if len(parts) == 2:
+        a, b = parts
+        return lambda v, c: bool(a(v, c) or b(v, c))
+
+    def some(v, c):
+        for p in parts:
+            if p(v, c):
+                return True
+        return False
+    return some
+
+
+_NUMBER_OPS = {"gt": lambda x, y: x > y, "gte": lambda x, y: x >= y, "lt": lambda x, y: x < y,
+               "lte": lambda x, y: x <= y}
+
+
+def _fast(op: str, field: str, const: Any, test) -> Test | None:
+    """Specialised tests for literal text/number comparisons (the bulk of real rules); anything
+    else — or a value of another type at run time — goes through the operator's general test."""
+    if op in ("eq", "ne") and type(const) in (str, int, float):
+        kind, neg = type(const), op == "ne"
+
+        def eq(v, c):
+            x = v.get(field)
+            if type(x) is kind:
+                return (x == const) != neg
+            return test(x, const)
+        return eq
+    if op in ("in", "not_in") and isinstance(const, list) and const and all(type(x) is str for x in const):
+        members, neg = frozenset(const), op == "not_in"
+
+        def member(v, c):
+            x = v.get(field)
+            if type(x) is str:
+                return (x in members) != neg
+            return test(x, const)
+        return member
+    if op in _NUMBER_OPS and type(const) in (int, float):
+        cmp = _NUMBER_OPS[op]
+
+        def number(v, c):
+            x = v.get(field)
+            if type(x) is int or type(x) is float:
+                return cmp(x, const)
+            return test(x, const)
+        return number
+    return None
 
 
 def _aggregate(node: Mapping, errors: list[dict], ptr: str, fail) -> Test:

@@ -176,3 +176,17 @@ def test_assign_needs_the_input_of_its_strategy():
     with pytest.raises(RuleInvalid) as exc:
         rule(actions=[{"type": "assign", "field": "处理人", "strategy": "round_robin"}])
     assert "needs group" in exc.value.errors[0]["message"]
+
+
+def test_fast_paths_agree_with_the_general_operators():
+    """Literal comparisons are specialised; they must answer exactly as the registry's operators."""
+    import itertools
+    from engines.rule.operators import OPERATORS
+    values = [None, "", "高", "低", 0, 1, 2.5, -3, True, False, [], ["高"], NOW, "2026-11-02", {"a": 1}]
+    consts = {"eq": ["高", 1, 2.5, ""], "ne": ["高", 1, 0.0], "in": [["高", "中"], ["x"]],
+              "not_in": [["高", "中"]], "gt": [1, 2.5], "gte": [0], "lt": [2], "lte": [-3.0]}
+    for op, cs in consts.items():
+        general = OPERATORS.get(op).test
+        for const, x in itertools.product(cs, values):
+            r = rule(condition={"field": "f", "op": op, "value": const})
+            assert r.matches({"f": x}, EvalContext(now=NOW)) == bool(general(x, const)), (op, const, x)
