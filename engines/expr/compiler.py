@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import io
+import operator
 import tokenize
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -59,6 +60,7 @@ class EvalContext:
 
 
 _DEFAULT_CONTEXT = EvalContext()
+_NO_VARIABLES: Mapping[str, Any] = {}
 
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
         ast.Pow: "**"}
@@ -288,28 +290,50 @@ def _build(node: dict) -> Fn:
         items = [_build(i) for i in node["items"]]
         return lambda vars, ctx: [f(vars, ctx) for f in items]
     if t == "bool":
+        # ``not value`` is ``not truthy(value)``: values.truthy is Python truthiness for every value
         parts = [_build(v) for v in node["vs"]]
         if node["op"] == "and":
+            if len(parts) == 2:
+                p0, p1 = parts
+
+                def and2(vars, ctx):
+                    value = p0(vars, ctx)
+                    if not value:
+                        return value
+                    return p1(vars, ctx)
+                return and2
+
             def and_(vars, ctx):
                 value = None
                 for f in parts:
                     value = f(vars, ctx)
-                    if not truthy(value):
+                    if not value:
                         return value
                 return value
             return and_
+        if len(parts) == 2:
+            p0, p1 = parts
+
+            def or2(vars, ctx):
+                value = p0(vars, ctx)
+                if value:
+                    return value
+                return p1(vars, ctx)
+            return or2
 
         def or_(vars, ctx):
             value = None
             for f in parts:
                 value = f(vars, ctx)
-                if truthy(value):
+                if value:
                     return value
             return value
         return or_
     pos = node.get("pos")
     if t == "bin":
         op, left, right = node["op"], _build(node["l"]), _build(node["r"])
+        if op in _PY_ARITH:
+            return _build_arith(op, left, right, pos)
 
         def bin_(vars, ctx):
             try:
@@ -321,7 +345,7 @@ def _build(node: dict) -> Fn:
     if t == "un":
         op, inner = node["op"], _build(node["e"])
         if op == "not":
-            return lambda vars, ctx: not truthy(inner(vars, ctx))
+            return lambda vars, ctx: not inner(vars, ctx)
 
         def un_(vars, ctx):
             try:
@@ -334,7 +358,7 @@ def _build(node: dict) -> Fn:
         return _build_compare(node)
     if t == "if":
         c, a, b = _build(node["c"]), _build(node["a"]), _build(node["b"])
-        return lambda vars, ctx: a(vars, ctx) if truthy(c(vars, ctx)) else b(vars, ctx)
+        return lambda vars, ctx: a(vars, ctx) if c(vars, ctx) else b(vars, ctx)
     if t == "call":
         return _build_call(node, pos)
     if t == "attr":
@@ -422,6 +446,63 @@ def _compare_one(op: str, a: Any, b: Any) -> bool:
     return order(op, a, b)
 
 
+_PY_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+_PY_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _build_arith(op: str, left: Fn, right: Fn, pos: int | None) -> Fn:
+    """``+ - * /`` with a fast path for plain numbers that gives exactly what ``arith`` gives."""
+    pyop = _PY_ARITH[op]
+    lo, hi = -MAX_SAFE_INT, MAX_SAFE_INT
+
+    def arith_(vars, ctx):
+        a = left(vars, ctx)
+        b = right(vars, ctx)
+        ta, tb = type(a), type(b)
+        if (ta is int or ta is float) and (tb is int or tb is float) and (b or op != "/"):
+            r = pyop(a, b)
+            if type(r) is int:
+                if lo <= r <= hi:
+                    return r
+            elif r - r == 0.0:  # finite
+                return r
+        try:
+            return arith(op, a, b)
+        except ExprError as exc:
+            _locate(exc, pos)
+            raise
+    return arith_
+
+
+def _comparer(op: str) -> Callable[[Any, Any], bool]:
+    """(a, b) -> bool for one operator: plain numbers and texts directly, everything else by the rules."""
+    if op == "==":
+        return equal
+    if op == "!=":
+        return lambda a, b: not equal(a, b)
+    if op == "in":
+        return member
+    if op == "not in":
+        return lambda a, b: not member(a, b)
+    pyop = _PY_ORDER[op]
+
+    def compare(a, b):
+        ta, tb = type(a), type(b)
+        if (ta is int or ta is float) and (tb is int or tb is float) or (ta is str and tb is str):
+            return pyop(a, b)
+        return order(op, a, b)
+    return compare
+
+
+def _constant(node: dict) -> tuple[bool, Any]:
+    """(True, value) when the node is a literal or a list of literals."""
+    if node["t"] == "lit":
+        return True, node["v"]
+    if node["t"] == "list" and all(i["t"] == "lit" for i in node["items"]):
+        return True, [i["v"] for i in node["items"]]
+    return False, None
+
+
 def _build_compare(node: dict) -> Fn:
     left = _build(node["l"])
     ops = node["ops"]
@@ -429,26 +510,52 @@ def _build_compare(node: dict) -> Fn:
     pos = node.get("pos")
     if len(ops) == 1:
         op, right = ops[0], rights[0]
-        if op == "==":
-            return lambda vars, ctx: equal(left(vars, ctx), right(vars, ctx))
-        if op == "!=":
-            return lambda vars, ctx: not equal(left(vars, ctx), right(vars, ctx))
+        is_const, const = _constant(node["cs"][0])
+        if is_const and op in ("in", "not in") and isinstance(const, list) \
+                and all(type(v) is str for v in const):
+            # text in a list of texts: equal() is == there, so a set answers
+            texts, negate_ = frozenset(const), op == "not in"
+
+            def in_texts(vars, ctx):
+                a = left(vars, ctx)
+                if type(a) is str:
+                    return (a in texts) != negate_
+                return member(a, const) != negate_
+            return in_texts
+        if is_const and op in ("==", "!=") and type(const) in (str, int, float):
+            kind, negate_ = type(const), op == "!="
+
+            def eq_const(vars, ctx):
+                a = left(vars, ctx)
+                if type(a) is kind:
+                    return (a == const) != negate_
+                return equal(a, const) != negate_
+            return eq_const
+        compare = _comparer(op)
+        if is_const:
+            def cmp_const(vars, ctx):
+                try:
+                    return compare(left(vars, ctx), const)
+                except ExprError as exc:
+                    _locate(exc, pos)
+                    raise
+            return cmp_const
 
         def cmp1(vars, ctx):
             try:
-                return _compare_one(op, left(vars, ctx), right(vars, ctx))
+                return compare(left(vars, ctx), right(vars, ctx))
             except ExprError as exc:
                 _locate(exc, pos)
                 raise
         return cmp1
-    pairs = list(zip(ops, rights))
+    pairs = [(_comparer(op), right) for op, right in zip(ops, rights)]
 
     def chain(vars, ctx):
         try:
             a = left(vars, ctx)
-            for op, right in pairs:
+            for compare, right in pairs:
                 b = right(vars, ctx)
-                if not _compare_one(op, a, b):
+                if not compare(a, b):
                     return False
                 a = b
             return True
@@ -498,7 +605,10 @@ class Expression:
 
     def evaluate(self, variables: Mapping[str, Any] | None = None, context: EvalContext | None = None) -> Any:
         try:
-            return check(self._fn(variables or {}, context or _DEFAULT_CONTEXT))
+            result = self._fn(variables or _NO_VARIABLES, context or _DEFAULT_CONTEXT)
+            if result is True or result is False or result is None:
+                return result
+            return check(result)
         except ExprError as exc:
             exc.context.setdefault("expression", self.source)
             if exc.context.get("expression") is None:

@@ -50,10 +50,16 @@ def _number(value: Any, fn: str) -> int | float:
 def _local_tz(ctx) -> ZoneInfo | timezone:
     if not ctx.tz or ctx.tz == "UTC":
         return timezone.utc
+    zone = _ZONES.get(ctx.tz)
+    if zone is not None:
+        return zone
     try:
-        return ZoneInfo(ctx.tz)
+        zone = _ZONES[ctx.tz] = ZoneInfo(ctx.tz)
+        return zone
     except Exception:  # ZoneInfoNotFoundError is a KeyError; a malformed key a ValueError
         raise ExprEvalError(f"unknown time zone {ctx.tz!r}") from None
+
+_ZONES: dict[str, ZoneInfo] = {}
 
 # -- dates and durations ---------------------------------------------------------------
 

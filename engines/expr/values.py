@@ -18,6 +18,7 @@ rules are chosen so both sides can agree exactly:
 from __future__ import annotations
 
 import math
+import operator
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -74,6 +75,8 @@ def is_empty(value: Any) -> bool:
 
 
 def as_utc(value: datetime) -> datetime:
+    if value.tzinfo is timezone.utc:
+        return value
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
@@ -142,6 +145,9 @@ def _to_dt(v: date | datetime) -> datetime:
 
 
 def equal(a: Any, b: Any) -> bool:
+    ta = type(a)
+    if ta is type(b) and (ta is str or ta is int or ta is float):
+        return a == b
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if a is None or b is None:
@@ -161,10 +167,16 @@ def equal(a: Any, b: Any) -> bool:
     return a == b
 
 
+_ORDER_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
 def order(op: str, a: Any, b: Any) -> bool:
     """``<``, ``<=``, ``>``, ``>=``: false when either side is null, type error across types."""
     if a is None or b is None:
         return False
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is float) and (tb is int or tb is float) or (ta is str and tb is str):
+        return _ORDER_OPS[op](a, b)
     a, b = _align(a, b)
     ta, tb = type_name(a), type_name(b)
     if ta != tb or ta not in ("number", "text", "datetime"):
