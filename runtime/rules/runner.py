@@ -322,7 +322,7 @@ class Executor:
                 if lead is None:
                     raise JimuError("escalate needs 'to', or a task assigned to a group with a lead",
                                     code="rule.no_escalation_target")
-                fr.reassign(system, tid, {"user": lead}, comment)
+                fr.reassign(system, tid, {"kind": "user", "value": lead}, comment)
 
     # -- external: the outbox --------------------------------------------------------------
     def _enqueue(self, i, kind, payload, delay=timedelta(0)):

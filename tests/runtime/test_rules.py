@@ -283,3 +283,27 @@ def test_flow_actions_and_triggers_use_the_flow_runtime_interface(jimu):
         assert [f.matched for f in fired] == [True]
         assert fire_flow_event(jimu, conn, "task.overdue", flow="other", form="工单", record_id=rec["id"]) == []
     assert get(jimu, "工单", rec["id"])["紧急程度"] == "高"
+
+
+def test_escalate_and_reassign_task_actions_drive_the_flow_runtime(jimu):
+    pytest.importorskip("runtime.flows.service")
+    from tests.runtime.flow_fixtures import create_ticket, package as flow_package, setup_users, simple_flow, tasks
+    users = setup_users(jimu)
+    pkg = flow_package([simple_flow(assignee={"kind": "group", "value": "l1"})])
+    pkg["rules"] = [
+        {"key": "vip_reassign", "version": 1, "label": "VIP", "form": "ticket",
+         "trigger": {"type": "field_changed", "field": "urgency", "to": "VIP"},
+         "actions": [{"type": "reassign_task", "to": {"kind": "user", "value": "cat"}}]},
+        {"key": "escalate", "version": 1, "label": "Escalate", "form": "ticket",
+         "trigger": {"type": "field_changed", "field": "urgency", "to": "紧急"},
+         "actions": [{"type": "escalate_task", "task": "work"}]},
+    ]
+    install_package(jimu, pkg)
+    rec = create_ticket(jimu, users["admin"])
+    (task,) = tasks(jimu)
+    assert task["assignee_group"] == "l1" and task["assignee_user_id"] is None
+    update(jimu, "ticket", rec["id"], {"urgency": "紧急"})  # a group task escalates to the group's lead
+    assert tasks(jimu, status="open")[0]["assignee_user_id"] == users["lead"]
+    update(jimu, "ticket", rec["id"], {"urgency": "VIP"})
+    assert tasks(jimu, status="open")[0]["assignee_user_id"] == users["cat"]
+    assert all(not f["errors"] for f in firings(jimu))

@@ -109,3 +109,27 @@ def test_submitted_template_code_arrives_literally(jimu, client, admin_headers):
     mails = jobs_of(jimu, "rule.email")
     assert [m["payload"]["subject"] for m in mails] == [f"回复: {p}" for p in payloads]
     assert [m["payload"]["body"] for m in mails] == [f"{p} / {p}" for p in payloads]
+
+
+def test_closed_ticket_sends_a_signed_survey_link(jimu, clock):
+    from runtime.rules.survey import verify
+    install_package(jimu, package([
+        {"key": "csat", "trigger": {"type": "field_changed", "field": "状态", "to": "已关闭"},
+         "actions": [{"type": "send_survey", "survey_form": "客户", "to": {"email_fields": ["邮箱"]},
+                      "subject": "请评价工单 {标题}", "body": "{客户姓名} 您好, 请评价: {{ survey_link }}",
+                      "expires_days": 7}]}]))
+    rec = create(jimu, "工单", {"标题": "T-9", "客户姓名": "{{7*7}}", "邮箱": "c@example.com", "状态": "处理中"})
+    assert jobs_of(jimu, "rule.email") == []
+    from tests.runtime.rules_helpers import update
+    update(jimu, "工单", rec["id"], {"状态": "已关闭"})
+    [mail] = jobs_of(jimu, "rule.email")
+    p = mail["payload"]
+    assert p["to"] == ["c@example.com"] and p["subject"] == "请评价工单 T-9"
+    assert p["body"].startswith("{{7*7}} 您好, 请评价: /forms/")
+    from urllib.parse import parse_qs, urlsplit
+    q = {k: v[0] for k, v in parse_qs(urlsplit(p["body"].split(": ", 1)[1]).query).items()}
+    assert q["about"] == f"工单:{rec['id']}"
+    assert verify(jimu, "客户", q["about"], int(q["exp"]), q["sig"], clock.now)
+    assert not verify(jimu, "客户", f"工单:{rec['id'] + 1}", int(q["exp"]), q["sig"], clock.now)
+    clock.advance(days=8)
+    assert not verify(jimu, "客户", q["about"], int(q["exp"]), q["sig"], clock.now)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from ..effects import Effect
 from .base import Action, schema
 
-_ASSIGNEE = {"type": "object", "description": "the flow runtime's assignee: {user} / {group, pick} / {field}",
-             "properties": {"user": {"type": "string"}, "group": {"type": "string"}, "role": {"type": "string"},
-                            "field": {"type": "string"}, "pick": {"type": "string"}}}
+_ASSIGNEE = {"type": "object", "required": ["kind"], "additionalProperties": False,
+             "description": "the flow runtime's assignee: {kind: user|role|group|field|round_robin|least_open, value}",
+             "properties": {"kind": {"enum": ["user", "role", "group", "field", "round_robin", "least_open"]},
+                            "value": {"type": "string"}}}
 
 
 class StartFlow(Action):
