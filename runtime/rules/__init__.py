@@ -8,8 +8,8 @@ from . import outbox  # noqa: F401  (registers the rule.* job kinds)
 from .dryrun import dry_run
 from .flows import fire_flow_event
 from .outbox import sync_schedules
-from .runner import MAX_DEPTH, RuleRunner
+from .runner import MAX_DEPTH, RuleRunner, execute_effects
 from .tables import notifications, record_participants, rule_firings, rule_state
 
-__all__ = ["RuleRunner", "dry_run", "fire_flow_event", "sync_schedules", "MAX_DEPTH", "notifications",
+__all__ = ["RuleRunner", "execute_effects", "dry_run", "fire_flow_event", "sync_schedules", "MAX_DEPTH", "notifications",
            "record_participants", "rule_firings", "rule_state"]

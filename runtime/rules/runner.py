@@ -352,3 +352,22 @@ class Executor:
 
     def do_call_http(self, i, d):
         self._enqueue(i, "rule.http", d)
+
+
+class _Origin:
+    """Who asked for effects that no rule planned (a flow's automatic step)."""
+
+    def __init__(self, key: str):
+        self.key = self.name = key
+
+
+def execute_effects(jimu, conn, effects, *, origin: str = "flow", key: str | None = None, principal=None) -> None:
+    """Run effects planned outside a rule firing — the flow runtime's automatic steps use rule actions
+    this way — with the same executor, write path and outbox as rules."""
+    import uuid
+    from ..records import Records
+    from .outbox import SYSTEM
+    records = Records(jimu, conn, principal or SYSTEM, source="flow", check_permissions=False)
+    executor = Executor(jimu, records, _Origin(origin), key or f"effects:{uuid.uuid4().hex}")
+    for i, effect in enumerate(effects):
+        executor.run(i, effect)

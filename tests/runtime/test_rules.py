@@ -307,3 +307,26 @@ def test_escalate_and_reassign_task_actions_drive_the_flow_runtime(jimu):
     update(jimu, "ticket", rec["id"], {"urgency": "VIP"})
     assert tasks(jimu, status="open")[0]["assignee_user_id"] == users["cat"]
     assert all(not f["errors"] for f in firings(jimu))
+
+
+def test_flow_automatic_steps_run_rule_actions_through_the_rule_executor(jimu):
+    pytest.importorskip("runtime.flows.service")
+    from runtime import jobs
+    from tests.runtime.flow_fixtures import create_ticket, e, n, package as flow_package, setup_users
+    users = setup_users(jimu)
+    flow = {"key": "auto", "version": 1, "form": "ticket", "label": "Auto",
+            "nodes": [n("s", "start"),
+                      n("a", "automatic", actions=[{"type": "set_fields", "values": {"note": {"template": "已受理 {title}"}}},
+                                                   {"type": "notify", "channel": "in_app", "to": {"users": ["ann"]},
+                                                    "subject": "自动: {title}"}]),
+                      n("end", "end")],
+            "edges": [e("s", "a"), e("a", "end")]}
+    install_package(jimu, flow_package([flow]))
+    rec = create_ticket(jimu, users["admin"], title="打印机")
+    jobs.run_due(jimu)
+    assert get(jimu, "ticket", rec["id"])["note"] == "已受理 打印机"
+    import sqlalchemy as sa
+    from runtime.rules.tables import notifications
+    with jimu.read() as conn:
+        assert conn.execute(sa.select(notifications.c.title, notifications.c.user_id)).all() == [
+            ("自动: 打印机", users["ann"])]
