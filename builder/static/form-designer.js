@@ -123,6 +123,19 @@ function containers(layout) {
   return out;
 }
 
+function findNode(layout, node) {
+  // {path, index} of a section/tabs object in the layout
+  let found = null;
+  const visit = (list, path) => list.forEach((item, i) => {
+    if (found || isField(item)) return;
+    if (item === node) { found = { path, index: i }; return; }
+    if (item.type === "tabs") item.tabs.forEach((tab, j) => visit(tab.items, [...path, i, j]));
+    else visit(item.items, [...path, i, "items"]);
+  });
+  visit(layout, []);
+  return found;
+}
+
 function samePath(a, b) { return a.length === b.length && a.every((x, i) => x === b[i]); }
 
 function uniqueKey(base, form) {
@@ -207,17 +220,13 @@ function moveItem(fromPath, fromIndex, toPath, toIndex) {
   let moved = null;
   edit((form, layout) => {
     const from = listAt(layout, fromPath);
+    const to = listAt(layout, toPath);        // the target list, found before the removal shifts paths
     const [item] = from.splice(fromIndex, 1);
-    const to = listAt(layout, toPath);
     let i = toIndex;
-    if (samePath(fromPath, toPath) && fromIndex < toIndex) i -= 1;
-    // moving a node out of a list shifts the indexes of later siblings in paths through it
-    to.splice(Math.max(0, Math.min(i, to.length)), 0, item);
-    moved = isField(item) ? { kind: "field", key: item } : null;
-    if (!moved) {
-      const adj = [...toPath];
-      moved = { kind: "node", path: adj, index: Math.max(0, Math.min(i, to.length - 1)) };
-    }
+    if (from === to && fromIndex < toIndex) i -= 1;
+    i = Math.max(0, Math.min(i, to.length));
+    to.splice(i, 0, item);
+    moved = isField(item) ? { kind: "field", key: item } : { kind: "node", ...findNode(layout, item) };
   }, "move");
   selected = moved;
   renderAll();

@@ -79,6 +79,13 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, artifacts)
     assert "/visible_if" in page.locator(".problems").inner_text()
     page.screenshot(path=str(artifacts / "builder-form-designer-error.png"), full_page=True)
 
+    # leaving with unsaved changes asks first; dismissing stays on the page
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    page.get_by_role("link", name="crm").click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"] and page.url.endswith("/forms/%E5%AE%A2%E6%88%B7")
+
     # autocomplete: type the start of a field name, pick it with Enter, finish the condition
     vis.fill("")
     vis.type("等")
@@ -130,3 +137,71 @@ def test_versions_page_rolls_back(designer_page, live_server, jimu, artifacts):
     page.wait_for_function("document.querySelectorAll('#version-list > li').length === 3")
     assert page.locator("#version-list > li.current strong").inner_text() == "1.1.1"
     page.screenshot(path=str(artifacts / "builder-app-versions.png"), full_page=True)
+
+
+@pytest.fixture
+def plugin_widget():
+    """A third-party widget registered the way an entry point would register it."""
+    from engines.form import WIDGETS
+    from engines.form.widgets.text import TextWidget
+
+    class StarsWidget(TextWidget):
+        type = "test_stars"
+        label = {"zh-CN": "星标", "en": "Stars"}
+        group = "plugins"
+
+    WIDGETS.register(StarsWidget)
+    yield StarsWidget
+    WIDGETS.unregister("test_stars")
+
+
+def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page, artifacts, plugin_widget):
+    make_user(jimu, "root", admin=True)
+    browser_login(page, live_server, "root")
+    page.goto(f"{live_server}/builder/")
+    page.fill("#new-app-label", "客服")
+    assert page.input_value("#new-app-key") == "客服"
+    page.get_by_role("button", name="创建").click()
+    page.wait_for_url("**/builder/apps/%E5%AE%A2%E6%9C%8D")
+    page.fill("#new-form-label", "工单")
+    page.fill("#new-form-key", "ticket")
+    page.get_by_role("button", name="+ 新建表单").click()
+    page.wait_for_url("**/builder/apps/%E5%AE%A2%E6%9C%8D/forms/ticket")
+    page.wait_for_selector(".palette-item")
+
+    # the plugin's widget is in the palette, under its own group, and adds like any other
+    plugin = page.locator('.palette-item[data-widget="test_stars"]')
+    assert plugin.inner_text() == "星标"
+    for widget in ("text", "test_stars"):
+        page.locator(f'.palette-item[data-widget="{widget}"]').focus()
+        page.keyboard.press("Enter")
+    page.wait_for_selector('.field-card[data-key="test_stars_1"]')
+
+    # a section, then move text_1 into it with the keyboard-friendly "move to" control
+    page.get_by_role("button", name="添加分组").click()
+    page.wait_for_selector(".node-card.section")
+    page.fill("#sec-label-zh", "基本信息")
+    page.select_option("#sec-columns", "2")
+    page.locator('.field-card[data-key="text_1"]').click()
+    page.fill("#prop-label-zh", "客户姓名")
+    page.select_option("#prop-move", label="分组: 基本信息")
+    page.wait_for_selector('.node-card.section .field-card[data-key="text_1"]')
+    assert page.locator(".node-card.section .zone.cols-2").count() == 1
+    page.screenshot(path=str(artifacts / "builder-form-designer-section.png"), full_page=True)
+
+    page.get_by_role("button", name="发布", exact=True).click()
+    page.locator("#confirm-publish").click()
+    page.wait_for_function("document.getElementById('builder-status').textContent.includes('1.0.0')")
+
+    page.goto(f"{live_server}/forms/ticket/new")
+    section = page.locator("details.section")
+    assert "基本信息" in section.locator("summary").inner_text()
+    assert section.locator('[data-field="text_1"] label').inner_text().startswith("客户姓名")
+    assert page.locator('[data-field="test_stars_1"]').count() == 1
+
+    # the designer speaks English too
+    page.goto(f"{live_server}/builder/apps/%E5%AE%A2%E6%9C%8D/forms/ticket?lang=en")
+    page.wait_for_selector(".palette-item")
+    assert page.locator("#palette h2").inner_text() == "Widgets"
+    assert page.get_by_role("button", name="Publish").count() == 1
+    page.screenshot(path=str(artifacts / "builder-form-designer-en.png"), full_page=True)
