@@ -7,7 +7,10 @@ operators and actions, chart types) and its page to ``views.DESIGNERS``.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
+
+log = logging.getLogger(__name__)
 
 #: palette group → label; a group a plugin invents is shown under its own name
 GROUP_LABELS = {
@@ -48,11 +51,59 @@ def expression_library() -> dict[str, Any]:
             "names": [*SYSTEM_FIELDS, "current_user_id"]}
 
 
+def field_schema() -> dict[str, Any]:
+    """The field properties the property panel edits beyond the widget's own config:
+    ``validation`` from schemas/field.json, with its ``$ref`` labels spelled out."""
+    import schemas
+    validation = dict(schemas.load("field")["properties"]["validation"])
+    props = {}
+    for key, prop in validation.get("properties", {}).items():
+        prop = dict(prop)
+        if "$ref" in prop:  # optional_label: a string or a {"zh-CN", "en"} map
+            prop.pop("$ref")
+            prop["oneOf"] = [{"type": "string"}, {"type": "object"}]
+        if isinstance(prop.get("type"), list):  # null means "unset", which the panel shows as empty
+            kinds = [t for t in prop["type"] if t != "null"]
+            prop["type"] = kinds[0] if len(kinds) == 1 else kinds
+        props[key] = prop
+    return {"validation": {**validation, "properties": props}}
+
+
+def flow_nodes() -> list[dict]:
+    from engines.flow.nodes.base import FLOW_NODES
+    return [cls.palette() for cls in sorted(FLOW_NODES, key=lambda c: c.type)]
+
+
+def rule_catalogue() -> dict[str, Any]:
+    from engines.rule.actions.base import ACTIONS
+    from engines.rule.operators import catalogue
+    return {"operators": catalogue(), "actions": [cls.to_json() for cls in sorted(ACTIONS, key=lambda c: c.type)]}
+
+
+def chart_types() -> list[dict]:
+    from engines.report.charts import CHARTS
+    return [cls.palette() for cls in sorted(CHARTS, key=lambda c: c.type)]
+
+
+#: name → provider; the flow, rule and report designers read theirs from the same call
 PROVIDERS: dict[str, Callable[[], Any]] = {
     "widgets": widget_palette,
     "expressions": expression_library,
+    "field": field_schema,
+    "flow_nodes": flow_nodes,
+    "rules": rule_catalogue,
+    "charts": chart_types,
 }
 
 
 def registries(lang: str = "zh-CN") -> dict[str, Any]:
-    return {name: provider() for name, provider in PROVIDERS.items()}
+    """Every provider's answer; one that fails is reported under ``unavailable`` and skipped,
+    so an engine being upgraded cannot take the form designer down with it."""
+    out: dict[str, Any] = {"unavailable": {}}
+    for name, provider in PROVIDERS.items():
+        try:
+            out[name] = provider()
+        except Exception as exc:  # logged and reported, never fatal (the Redash plugin habit)
+            log.warning("builder registry %s unavailable: %s", name, exc)
+            out["unavailable"][name] = f"{type(exc).__name__}: {exc}"
+    return out

@@ -564,7 +564,15 @@ function renderFieldProps(f) {
       if (!Object.keys(fd.config).length) delete fd.config;
     }, "prop");
     renderCanvas();
-  }) : h("p", {}, f.widget);
+  }, { choices: configChoices(f) }) : h("p", {}, f.widget);
+  const validation = schemaForm(registry.field?.validation, f.validation || {}, (k, v) => {
+    edit((form) => {
+      const fd = fieldOf(key, form);
+      fd.validation = { ...(fd.validation || {}) };
+      if (v === undefined || v === false) delete fd.validation[k]; else fd.validation[k] = v;
+      if (!Object.keys(fd.validation).length) delete fd.validation;
+    }, "prop");
+  });
   els.props.append(
     h("h2", {}, t("properties"), h("span", { class: "item-type" }, w ? label(w.label, f.widget) : f.widget)),
     h("div", { class: "prop" }, h("label", { for: "prop-key" }, t("key")), keyInput, keyNote),
@@ -580,7 +588,16 @@ function renderFieldProps(f) {
     ...labelProps("prop-help", f.help, (v) => setProp(key, "help", v, `help:${key}`), [t("help_zh"), t("help_en")]),
     ...labelProps("prop-placeholder", f.placeholder, (v) => setProp(key, "placeholder", v, `ph:${key}`), [t("placeholder_zh"), t("placeholder_en")]),
     h("div", { class: "prop" }, h("label", { for: "prop-move" }, t("move_to")), moveSel),
-    h("h3", {}, t("config")), config);
+    h("h3", {}, t("config")), config,
+    h("h3", {}, t("validation")), validation);
+}
+
+// Config properties that name something in the app: offered as selects.
+function configChoices(f) {
+  const forms = (store.package.forms || []).map((x) => [x.key, `${label(x.label, x.key)} (${x.key})`]);
+  const target = (store.package.forms || []).find((x) => x.key === f.config?.form);
+  const targetFields = (target?.fields || []).map((x) => [x.key, `${label(x.label, x.key)} (${x.key})`]);
+  return { form: forms, display_field: targetFields };
 }
 
 function renderNodeProps(node, path, index) {

@@ -32,7 +32,7 @@ const STRINGS = {
   "filterable": ["可筛选", "Filterable"], "help_zh": ["帮助 (中文)", "Help (Chinese)"], "help_en": ["帮助 (英文)", "Help (English)"],
   "placeholder_zh": ["占位提示 (中文)", "Placeholder (Chinese)"], "placeholder_en": ["占位提示 (英文)", "Placeholder (English)"],
   "visible_if": ["显示条件", "Visible if"], "required_if": ["必填条件", "Required if"], "formula": ["计算公式", "Formula"],
-  "default_expr": ["默认值公式", "Default expression"], "config": ["控件设置", "Widget settings"],
+  "default_expr": ["默认值公式", "Default expression"], "config": ["控件设置", "Widget settings"], "validation": ["校验", "Validation"],
   "columns": ["列数", "Columns"], "collapsed": ["默认折叠", "Collapsed"],
   "insert_field": ["插入字段…", "Insert field…"], "insert_function": ["插入函数…", "Insert function…"],
   "expr_ok": ["表达式正确", "Expression is valid"], "position": ["第 {n} 个字符", "at character {n}"],

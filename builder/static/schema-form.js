@@ -14,7 +14,8 @@ const NAMES = {
   accept: ["允许的类型", "Accepted types"], pattern: ["格式", "Pattern"], result: ["结果类型", "Result type"],
   on_label: ["开启文字", "On label"], off_label: ["关闭文字", "Off label"], seconds: ["包含秒", "Seconds"],
   allow_images: ["允许图片", "Allow images"], max_rows: ["最多行数", "Max rows"], fields: ["子表字段", "Row fields"],
-  default_current_user: ["默认当前用户", "Default to current user"], roles: ["限定角色", "Roles"], step: ["步长", "Step"],
+  default_current_user: ["默认当前用户", "Default to current user"], unique: ["不可重复", "Unique"],
+  message: ["校验失败提示", "Message when it fails"], roles: ["限定角色", "Roles"], step: ["步长", "Step"],
   layout: ["排列", "Layout"], other: ["允许其他", "Allow other"], prefix: ["前缀", "Prefix"], suffix: ["后缀", "Suffix"],
 };
 
@@ -41,14 +42,27 @@ function isOptionList(s) {
 
 function types(s) { return Array.isArray(s.type) ? s.type : s.type ? [s.type] : []; }
 
-export function schemaForm(schema, value, onChange, { exclude = [] } = {}) {
+// ``choices``: property name → [[value, text], ...] offered as a select (e.g. the forms of the
+// app for a link's ``form``), for properties whose schema only says "a string".
+export function schemaForm(schema, value, onChange, { exclude = [], choices = {} } = {}) {
   const box = h("div", { class: "schema-form" });
   const props = (schema && schema.properties) || {};
   for (const [key, s] of Object.entries(props)) {
     if (exclude.includes(key)) continue;
-    box.append(control(key, s || {}, value ? value[key] : undefined, (v) => onChange(key, v)));
+    const current = value ? value[key] : undefined;
+    const set = (v) => onChange(key, v);
+    box.append(choices[key] ? choiceControl(key, s || {}, current, set, choices[key]) : control(key, s || {}, current, set));
   }
   return box;
+}
+
+function choiceControl(key, s, current, set, options) {
+  const id = nextId(key);
+  const select = h("select", { id, onchange: () => set(select.value === "" ? undefined : select.value) },
+    h("option", { value: "" }, t("none")),
+    ...options.map(([v, text]) => h("option", { value: v, selected: current === v }, text)));
+  if (current !== undefined && !options.some(([v]) => v === current)) select.append(h("option", { value: current, selected: true }, `${current} ?`));
+  return h("div", { class: "prop" }, h("label", { for: id }, propLabel(key, s)), select, help(s, s.description ? `${id}-help` : undefined));
 }
 
 function help(s, id) {
@@ -71,6 +85,15 @@ function control(key, s, current, set) {
     const box = h("input", { id, type: "checkbox", checked: current === undefined ? !!s.default : !!current,
       "aria-describedby": describedBy, onchange: () => set(box.checked) });
     return h("div", { class: "prop check" }, box, h("label", { for: id }, name), help(s, describedBy));
+  }
+  if (ts.includes("string") && (ts.includes("number") || ts.includes("integer"))) {
+    // a number or a text such as a date or "8h": numbers are stored as numbers
+    const input = h("input", { id, value: current ?? "", "aria-describedby": describedBy,
+      onchange: () => {
+        const raw = input.value.trim();
+        set(raw === "" ? undefined : (/^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw));
+      } });
+    return h("div", { class: "prop" }, h("label", { for: id }, name), input, help(s, describedBy));
   }
   if (ts.includes("integer") || ts.includes("number")) {
     const input = h("input", { id, type: "number", step: ts.includes("integer") ? "1" : "any",

@@ -189,6 +189,25 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     assert page.locator(".node-card.section .zone.cols-2").count() == 1
     page.screenshot(path=str(artifacts / "builder-form-designer-section.png"), full_page=True)
 
+    # a choice field: options edited in the panel generated from the widget's config schema
+    page.locator('.palette-item[data-widget="radio"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector('.field-card[data-key="radio_1"]')
+    page.fill("#prop-label-zh", "问题渠道")
+    options = page.locator("ol.options > li")
+    before = options.count()
+    assert before >= 2
+    while options.count() > 2:
+        options.last.get_by_role("button", name=re.compile("移除")).click()
+    page.get_by_role("button", name="+ 添加选项").click()
+    options.last.locator("input.opt-value").fill("电话")
+    options.last.locator("input.opt-value").press("Tab")
+    options.first.locator("input.opt-value").fill("官网")
+    options.first.locator("input.opt-value").press("Tab")
+    options.nth(1).locator("input.opt-value").fill("微信")
+    options.nth(1).locator("input.opt-value").press("Tab")
+    page.get_by_label("不可重复").check()
+
     page.get_by_role("button", name="发布", exact=True).click()
     page.locator("#confirm-publish").click()
     page.wait_for_function("document.getElementById('builder-status').textContent.includes('1.0.0')")
@@ -198,6 +217,15 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     assert "基本信息" in section.locator("summary").inner_text()
     assert section.locator('[data-field="text_1"] label').inner_text().startswith("客户姓名")
     assert page.locator('[data-field="test_stars_1"]').count() == 1
+    channel = page.locator('[data-field="radio_1"]')
+    assert "问题渠道" in channel.inner_text()
+    assert [i.get_attribute("value") for i in channel.locator("input[type=radio]").all()] == ["官网", "微信", "电话"]
+    from runtime.installer import export
+    with jimu.read() as conn:
+        published = export(conn, "客服")
+    fields = {f["key"]: f for f in published["forms"][0]["fields"]}
+    assert fields["radio_1"]["validation"] == {"unique": True}
+    assert published["forms"][0]["layout"][1]["items"] == ["text_1", "radio_1"]   # added after the selection
 
     # the designer speaks English too
     page.goto(f"{live_server}/builder/apps/%E5%AE%A2%E6%9C%8D/forms/ticket?lang=en")
