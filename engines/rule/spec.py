@@ -55,8 +55,34 @@ class RuleSpec:
         return f"{self.key} ({label})" if label and label != self.key else self.key
 
 
+def _label_text(value: Any, language: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(language) or value.get("zh-CN") or next(iter(value.values()), None)
+    return value
+
+
+def use_templates(action: Mapping[str, Any], templates: Mapping[str, Mapping[str, Any]], errors: list[dict],
+                  ptr: str) -> Mapping[str, Any]:
+    """``{"type": "notify", "template": "ack", "language": "en"}`` takes subject and body from the package's
+    message template ``ack`` (in that language, zh-CN by default); the action's own subject/body win."""
+    key = action.get("template")
+    if key is None or not isinstance(action, Mapping) or action.get("type") not in ("notify", "send_survey"):
+        return action
+    tpl = templates.get(key) if isinstance(key, str) else None
+    if tpl is None:
+        errors.append({"code": "rule.unknown_template", "pointer": f"{ptr}/template",
+                       "message": f"no message template {key!r} in the package", "template": str(key)[:100]})
+        return None
+    language = action.get("language") or "zh-CN"
+    out = {k: v for k, v in action.items() if k not in ("template", "language")}
+    for part in ("subject", "body"):
+        if part not in out and tpl.get(part) is not None:
+            out[part] = _label_text(tpl[part], language)
+    return out
+
+
 def compile_rule(definition: Mapping[str, Any], *, order: int = 0, app: str | None = None,
-                 allow: tuple[str, ...] = ()) -> RuleSpec:
+                 allow: tuple[str, ...] = (), templates: Mapping[str, Mapping[str, Any]] | None = None) -> RuleSpec:
     errors: list[dict] = []
     if not isinstance(definition, Mapping):
         raise RuleInvalid([{"code": "rule.not_object", "message": "a rule is a JSON object", "pointer": ""}])
@@ -82,6 +108,9 @@ def compile_rule(definition: Mapping[str, Any], *, order: int = 0, app: str | No
         if not isinstance(raw, Mapping):
             errors.append({"code": "rule.bad_action", "message": "an action is an object {type, ...}",
                            "pointer": ptr})
+            continue
+        raw = use_templates(raw, templates or {}, errors, ptr)
+        if raw is None:
             continue
         try:
             cls = ACTIONS.get(raw.get("type"))
@@ -135,13 +164,13 @@ class RuleSet:
             raise NotFound(f"no rule {key!r}", code="rule.not_found", rule=key) from None
 
 
-def compile_rules(definitions: Iterable[tuple[str | None, Mapping[str, Any]]], *,
-                  allow: tuple[str, ...] = ()) -> RuleSet:
+def compile_rules(definitions: Iterable[tuple[str | None, Mapping[str, Any]]], *, allow: tuple[str, ...] = (),
+                  templates: Mapping[Any, Mapping[str, Mapping[str, Any]]] | None = None) -> RuleSet:
     """Compile many rules; a broken rule is reported in ``problems`` and skipped, never fatal."""
     rules, problems = [], []
     for i, (app, d) in enumerate(definitions):
         try:
-            rules.append(compile_rule(d, order=i, app=app, allow=allow))
+            rules.append(compile_rule(d, order=i, app=app, allow=allow, templates=(templates or {}).get(app)))
         except RuleInvalid as exc:
             problems.append({"rule": d.get("key") if isinstance(d, Mapping) else None, "app": app,
                              "errors": exc.errors})

@@ -21,6 +21,35 @@ def allowlist(jimu) -> tuple[str, ...]:
     return parse_allowlist(jimu.config.get("OUTBOUND_ALLOWLIST"))
 
 
+def package_templates(package) -> dict:
+    return {t["key"]: t for t in package.get("templates") or [] if isinstance(t, dict) and "key" in t}
+
+
+def check_rules(rules, allow: tuple[str, ...] | None = None, templates: dict | None = None) -> None:
+    """The save-time check: compile every rule of a package being installed and refuse it with all
+    problems (JSON pointers under ``/rules/<i>``) — unknown actions, bad templates, private URLs ...
+    The allowlist comes from the current app's ``OUTBOUND_ALLOWLIST``, outside a request from the
+    ``JIMU_OUTBOUND_ALLOWLIST`` environment variable."""
+    from engines.rule import RuleInvalid, compile_rule
+    if allow is None:
+        import os
+        try:
+            from flask import current_app, has_app_context
+            setting = current_app.config.get("OUTBOUND_ALLOWLIST") if has_app_context() else None
+        except ImportError:  # pragma: no cover
+            setting = None
+        allow = parse_allowlist(setting or os.environ.get("JIMU_OUTBOUND_ALLOWLIST"))
+    errors = []
+    for i, rule in enumerate(rules or []):
+        try:
+            compile_rule(rule, order=i, allow=allow, templates=templates)
+        except RuleInvalid as exc:
+            errors.extend({**e, "pointer": f"/rules/{i}{e.get('pointer', '')}", "rule": rule.get("key")}
+                          for e in exc.errors)
+    if errors:
+        raise RuleInvalid(errors, f"{len(errors)} problem(s) in the package's rules")
+
+
 class RuleCache:
     def __init__(self, jimu):
         self.jimu = jimu
@@ -34,10 +63,11 @@ class RuleCache:
         if sig != self._sig:
             with self._lock:
                 if sig != self._sig:
-                    defs = []
+                    defs, templates = [], {}
                     for key, package in conn.execute(sa.select(a.c.key, a.c.package).order_by(a.c.id)):
                         defs.extend((key, r) for r in (package or {}).get("rules") or [])
-                    self._set = compile_rules(defs, allow=allowlist(self.jimu))
+                        templates[key] = package_templates(package or {})
+                    self._set = compile_rules(defs, allow=allowlist(self.jimu), templates=templates)
                     self._sig = sig
         return self._set
 

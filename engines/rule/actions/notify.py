@@ -33,6 +33,7 @@ class Notify(Action):
         "link": {"type": "string", "maxLength": 2000},
         "mentions": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 50},
         "mention_all": {"type": "boolean"},
+        "template": {"type": "string"}, "language": {"type": "string"},
     }, ("channel",))
     config_schema["secret"] = ["secret"]
 
@@ -99,7 +100,8 @@ class SendSurvey(Action):
     type = "send_survey"
     label = {"zh-CN": "发送满意度调查", "en": "Send a survey link"}
     config_schema = schema({"survey_form": {"type": "string"}, "to": RECIPIENTS_SCHEMA, "subject": _TEXT,
-                            "body": _TEXT, "expires_days": {"type": "integer", "minimum": 1, "maximum": 365}},
+                            "body": _TEXT, "expires_days": {"type": "integer", "minimum": 1, "maximum": 365},
+                            "template": {"type": "string"}, "language": {"type": "string"}},
                            ("survey_form", "to"))
 
     def __init__(self, config):
