@@ -262,7 +262,10 @@ def _round(ctx, value, digits=0):
     if not isinstance(digits, int) or not 0 <= digits <= 10:
         raise ExprEvalError("round() digits must be an integer from 0 to 10")
     scale = 10 ** digits
-    result = math.copysign(math.floor(abs(value) * scale + 0.5), value) / scale
+    scaled = abs(value) * scale + 0.5
+    if math.isinf(scaled):
+        raise ExprLimitError("number is too large to round")
+    result = math.copysign(math.floor(scaled), value) / scale
     return check(int(result) if digits == 0 else result)
 
 def _collect(args: tuple, fn: str) -> list:

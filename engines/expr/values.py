@@ -251,10 +251,13 @@ def arith(op: str, a: Any, b: Any) -> Any:
         raise ExprEvalError("division by zero", code="expr.zero_division")
     if op == "/":
         return check(a / b)
-    if op == "//":
-        return check(math.floor(a / b) if isinstance(a, float) or isinstance(b, float) else a // b)
-    if op == "%":
-        return check(a - b * math.floor(a / b) if isinstance(a, float) or isinstance(b, float) else a % b)
+    if op in ("//", "%"):
+        if not (isinstance(a, float) or isinstance(b, float)):
+            return check(a // b if op == "//" else a % b)
+        quotient = a / b
+        if math.isinf(quotient):
+            raise ExprLimitError("number is too large")
+        return check(math.floor(quotient) if op == "//" else a - b * math.floor(quotient))
     if op == "**":
         if abs(b) > MAX_EXPONENT and abs(a) not in (0, 1):
             raise ExprLimitError(f"exponent larger than {MAX_EXPONENT}")

@@ -377,7 +377,12 @@ export function arith(op, a, b) {
   if (op === "*") return ints ? checkIntResult(a * b, () => absBig(BigInt(a) * BigInt(b))) : check(a * b);
   if ((op === "/" || op === "//" || op === "%") && b === 0) throw evalError("division by zero", "expr.zero_division");
   if (op === "/") return check(a / b);
-  if (op === "//") return check(Math.floor(a / b));
+  if (op === "//") {
+    // Python's math.floor gives an int, so the integer bound applies
+    const q = check(Math.floor(a / b));
+    if (Math.abs(q) > MAX_SAFE_INT) throw limitError("number is larger than 2**53");
+    return q;
+  }
   if (op === "%") {
     if (ints) {
       let r = a % b;
@@ -630,7 +635,9 @@ export const FUNCTIONS = {
       throw evalError("round() digits must be an integer from 0 to 10");
     }
     const scale = 10 ** digits;
-    const r = Math.floor(Math.abs(v) * scale + 0.5);
+    const scaled = Math.abs(v) * scale + 0.5;
+    if (!Number.isFinite(scaled)) throw limitError("number is too large to round");
+    const r = Math.floor(scaled);
     const result = (v < 0 || Object.is(v, -0) ? -r : r) / scale;
     if (digits === 0) {
       if (Math.abs(result) > MAX_SAFE_INT) throw limitError("number is larger than 2**53");

@@ -13,7 +13,7 @@ import pytest
 
 from engines.expr import FUNCTIONS, compile_expr
 
-from .corpus import case_id, context_of, expected, load, matches, run_python, same
+from .corpus import case_id, context_of, expected, from_tagged, load, matches, run_python, same, to_tagged
 
 ROOT = Path(__file__).resolve().parents[3]
 EXPR_JS = ROOT / "runtime" / "static" / "js" / "expr.js"
@@ -103,3 +103,54 @@ def test_browser_matches_python(page):
         if not ok:
             wrong.append(f"{case['source'][:60]!r}: python {python}, browser {outcome}")
     assert not wrong, f"{len(wrong)} of {len(outcomes)} differ:\n" + "\n".join(wrong)
+
+
+#: values of every kind (tagged JSON) for the generated cross product below
+KINDS = [None, True, False, 0, 1, -1, 2.5, -0.5, 3, 2 ** 53, -(2 ** 53), 1e308, "", "a", "B", "高", "😀", " 10 ",
+         "2026-11-23", "2026-11-23T08:00:00Z", {"$date": "2026-11-24"}, {"$datetime": "2026-11-23T00:00:00Z"},
+         [], [1], ["a", "b"], [None], {}, {"a": 1}]
+BINARY = ["a == b", "a != b", "a < b", "a <= b", "a > b", "a >= b", "a in b", "a not in b", "a + b", "a - b",
+          "a * b", "a / b", "a // b", "a % b", "a ** b", "a and b", "a or b", "a[b]", "if(a, b, 0)",
+          "contains(a, b)", "startswith(a, b)", "endswith(a, b)", "hours_between(a, b)", "days_between(a, b)",
+          "workdays_between(a, b)", "date_add(a, b)", "date_add(a, b, 'months')", "round(a, b)", "min(a, b)",
+          "max(a, b)", "sum(a, b)", "concat(a, b)", "coalesce(a, b)", "[a, b] == [b, a]"]
+UNARY = ["-a", "+a", "not a", "len(a)", "lower(a)", "upper(a)", "trim(a)", "text(a)", "number(a)", "round(a)",
+         "abs(a)", "is_empty(a)", "year(a)", "month(a)", "weekday(a)", "min(a)", "max(a)", "sum(a)",
+         "hours_since(a)", "a.a", "a[0]", "a[-1]", "coalesce(a)", "has_role(a)", "a == a"]
+
+
+def _python_outcome(source: str, variables: dict, context: dict) -> dict:
+    return run_python({"source": source, "vars": variables, "context": context}, {})
+
+
+def test_browser_matches_python_on_every_pair_of_kinds(page):
+    """Generated, not written down: every operator and function over values of every kind.
+
+    No expected values here: the Python evaluator is run on each case and the
+    browser must agree with it (the corpus above pins the Python answers)."""
+    context = DOC["context"]
+    trees = {src: compile_expr(src).tree for src in BINARY + UNARY}
+    cases = [{"src": src, "vars": {"a": a, "b": b}} for src in BINARY for a in KINDS for b in KINDS]
+    cases += [{"src": src, "vars": {"a": a}} for src in UNARY for a in KINDS]
+    page.route(f"{ORIGIN}/**", lambda route: route.fulfill(
+        status=200, content_type="text/javascript; charset=utf-8", body=EXPR_JS.read_text("utf-8"))
+        if route.request.url.endswith("/static/js/expr.js")
+        else route.fulfill(status=200, content_type="text/html; charset=utf-8", body=HARNESS))
+    page.goto(f"{ORIGIN}/")
+    page.wait_for_function("window.exprReady === true", timeout=10_000)
+    payload = [{"i": i, "tree": trees[c["src"]], "vars": c["vars"], "context": context} for i, c in enumerate(cases)]
+    outcomes = page.evaluate("(cases) => window.runCorpus(cases)", payload)
+    wrong = []
+    for outcome in outcomes:
+        case = cases[outcome["i"]]
+        python = _python_outcome(case["src"], case["vars"], context)
+        python.pop("stage", None)
+        browser = {k: v for k, v in outcome.items() if k in ("result", "error")}
+        if "error" in python:
+            ok = browser.get("error") == python["error"]
+        else:
+            ok = "result" in browser and same(browser["result"], python["result"])
+        if not ok:
+            wrong.append(f"{case['src']} with {case['vars']}: python {python}, browser {outcome}")
+    assert len(outcomes) == len(cases) > 25_000
+    assert not wrong, f"{len(wrong)} of {len(cases)} differ:\n" + "\n".join(wrong[:40])
