@@ -362,6 +362,7 @@ def dashboard_data(jimu: Jimu, conn: sa.Connection, principal, entry: DashboardE
             tile["error"] = exc.to_dict()
         tiles.append(tile)
     return {"dashboard": entry.key, "app": entry.app, "title": localize(entry.definition.get("label"), lang, entry.key),
+            "refresh_seconds": entry.definition.get("refresh_seconds"),
             "filters": [{"field": f["field"], "kind": f["kind"], "label": localize(f.get("label"), lang, f["field"])}
                         for f in entry.definition.get("filters", [])],
             "charts": tiles}

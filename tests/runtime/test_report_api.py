@@ -47,7 +47,7 @@ PACKAGE = {
          "dimensions": [{"field": "标题"}], "measures": [{"key": "n", "agg": "count"}]},
     ],
     "dashboards": [
-        {"key": "overview", "version": 1, "label": {"zh-CN": "服务概览", "en": "Overview"},
+        {"key": "overview", "version": 1, "label": {"zh-CN": "服务概览", "en": "Overview"}, "refresh_seconds": 60,
          "charts": [{"report": "by_channel", "x": 0, "y": 0, "w": 6, "h": 4},
                     {"report": "totals", "x": 6, "y": 0, "w": 6, "h": 3},
                     {"report": "daily", "x": 0, "y": 4, "w": 12, "h": 4},
@@ -144,7 +144,7 @@ def test_dashboard_data_with_shared_filters(client, desk, admin_headers):
     assert {row["渠道"]: row["n"] for row in tiles["by_channel"]["rows"]} == Counter(t["渠道"] for t in picked)
     assert tiles["totals"]["rows"][0]["total"] == len(picked)
     assert [(row["day"], row["n"]) for row in tiles["daily"]["rows"]] == sorted(Counter(t["day"] for t in picked).items())
-    assert (tiles["totals"]["x"], tiles["totals"]["w"]) == (6, 6)
+    assert (tiles["totals"]["x"], tiles["totals"]["w"]) == (6, 6) and r.json["refresh_seconds"] == 60
 
     r = client.get(f"/api/v1/dashboards/overview/data?values={json.dumps({'nope': 1})}", headers=admin_headers)
     assert r.status_code == 400 and r.json["error"]["code"] == "report.unknown_shared_filter"

@@ -149,3 +149,7 @@ if (form) {
 document.getElementById("dash-refresh").addEventListener("click", () => load(data.values || {}));
 PHONE.addEventListener("change", render);
 render();
+if (data.refresh_seconds) {
+  // a wallboard: reload while the page is visible
+  setInterval(() => { if (!document.hidden) load(data.values || {}); }, data.refresh_seconds * 1000);
+}
