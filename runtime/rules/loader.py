@@ -2,7 +2,7 @@
 
 Rules come from every installed package's ``rules`` list (``jimu_apps.package``).
 The compiled ``RuleSet`` is cached per process and recompiled when an app is
-installed or upgraded (the apps' count and latest ``updated_at`` change); a
+installed or upgraded (every install adds a ``jimu_app_versions`` row); a
 ``Records`` instance keeps the set it saw, so a bulk import checks only once.
 """
 from __future__ import annotations
@@ -59,7 +59,9 @@ class RuleCache:
 
     def get(self, conn: sa.Connection) -> RuleSet:
         a = db.apps
-        sig = tuple(conn.execute(sa.select(sa.func.count(a.c.id), sa.func.max(a.c.updated_at))).one())
+        v = db.app_versions
+        sig = tuple(conn.execute(sa.select(sa.select(sa.func.count(a.c.id)).scalar_subquery(),
+                                           sa.select(sa.func.max(v.c.id)).scalar_subquery())).one())
         if sig != self._sig:
             with self._lock:
                 if sig != self._sig:

@@ -330,3 +330,24 @@ def test_flow_automatic_steps_run_rule_actions_through_the_rule_executor(jimu):
     with jimu.read() as conn:
         assert conn.execute(sa.select(notifications.c.title, notifications.c.user_id)).all() == [
             ("自动: 打印机", users["ann"])]
+
+
+def test_rules_fire_for_the_runtime_ui_form(jimu, client):
+    from tests.runtime.test_ui_records import login
+    install_package(jimu, package([
+        {"key": "ui_rule", "trigger": {"type": "record_created"},
+         "condition": {"field": "描述", "op": "contains", "value": "发票"}, "actions": [SET(组="finance")]}]))
+    token = login(client, jimu, admin=True)
+    r = client.post("/forms/工单/new", data={"csrf_token": token, "标题": "UI", "描述": "开发票"})
+    assert r.status_code in (302, 303), r.get_data(as_text=True)[:500]
+    [f] = firings(jimu, "ui_rule")
+    assert f["matched"] and f["source"] == "ui"
+    assert get(jimu, "工单", f["record_id"])["组"] == "finance"
+
+
+def test_an_upgrade_replaces_the_rules_at_once(jimu):
+    install_package(jimu, package([{"key": "r", "trigger": {"type": "record_created"}, "actions": [SET(组="v1")]}]))
+    assert create(jimu, "工单", {"标题": "a"})["组"] == "v1"
+    install_package(jimu, package([{"key": "r", "trigger": {"type": "record_created"}, "actions": [SET(组="v2")]}],
+                                  version="1.0.1"))  # same clock time: the version row tells the cache
+    assert create(jimu, "工单", {"标题": "b"})["组"] == "v2"
