@@ -217,13 +217,20 @@ class TimeAfter(Trigger):
     def fields(self):
         return {self.field} if isinstance(self.field, str) else set()
 
-    def due(self, record: Mapping[str, Any]):
+    @property
+    def calendar(self) -> str | None:
+        """``"calendar": "support_hours"``: the offset counts working time on that business calendar."""
+        return self.config.get("calendar")
+
+    def due(self, record: Mapping[str, Any], calendar=None):
         value = record.get(self.field) if isinstance(self.field, str) else None
         if value is None or not hasattr(value, "year"):
             return None
         if not hasattr(value, "hour"):  # a date: midnight UTC
             from datetime import datetime, timezone
             value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        if calendar is not None and self.offset > timedelta(0):
+            return calendar.add_working_time(value, self.offset)
         return value + self.offset
 
     def occurrences(self, event, after, before):

@@ -11,6 +11,7 @@ import threading
 
 import sqlalchemy as sa
 
+from engines.calendar import BusinessCalendar
 from engines.rule import RuleSet, compile_rules
 from engines.rule.urls import parse_allowlist
 
@@ -55,6 +56,7 @@ class RuleCache:
         self.jimu = jimu
         self._sig = None
         self._set = RuleSet([])
+        self.calendars: dict = {}
         self._lock = threading.Lock()
 
     def get(self, conn: sa.Connection) -> RuleSet:
@@ -65,10 +67,16 @@ class RuleCache:
         if sig != self._sig:
             with self._lock:
                 if sig != self._sig:
-                    defs, templates = [], {}
+                    defs, templates, calendars = [], {}, {}
                     for key, package in conn.execute(sa.select(a.c.key, a.c.package).order_by(a.c.id)):
                         defs.extend((key, r) for r in (package or {}).get("rules") or [])
                         templates[key] = package_templates(package or {})
+                        for cal in (package or {}).get("calendars") or []:
+                            try:
+                                calendars[cal["key"]] = BusinessCalendar.from_definition(cal)
+                            except Exception:  # a broken calendar is the calendar's problem, reported there
+                                continue
+                    self.calendars = calendars
                     self._set = compile_rules(defs, allow=allowlist(self.jimu), templates=templates)
                     self._sig = sig
         return self._set
@@ -79,3 +87,16 @@ class RuleCache:
             rs = self.get(records.conn)
             records._jimu_ruleset = rs
         return rs
+
+
+def calendar_for(cache: RuleCache, trigger):
+    """The business calendar a time trigger counts on (None: wall-clock time)."""
+    key = getattr(trigger, "calendar", None)
+    if key is None:
+        return None
+    try:
+        return cache.calendars[key]
+    except KeyError:
+        from engines.rule import RuleError
+        raise RuleError(f"no business calendar {key!r} is installed", code="rule.unknown_calendar",
+                        calendar=key) from None

@@ -133,7 +133,8 @@ def timer_job(jimu, conn, job) -> None:
         record = _records(jimu, conn, "rule.timer").store.get(ft, p["record_id"])
     except (RecordNotFound, JimuError):
         return  # the record is gone
-    due = rule.trigger.due(record)
+    from .loader import calendar_for
+    due = rule.trigger.due(record, calendar_for(runner.cache, rule.trigger))
     if due is None or due.isoformat() != p["due"]:
         return  # the date moved: a newer timer is scheduled for it
     runner.fire(_records(jimu, conn, "rule.timer"), rule, "time.elapsed", p["form"], record, None,

@@ -161,8 +161,10 @@ class RuleRunner:
     def _schedule_timer(self, records, rule: RuleSpec, form: str, after, before) -> None:
         if after is None:
             return
-        due = rule.trigger.due(after)
-        if due is None or (before is not None and rule.trigger.due(before) == due):
+        from .loader import calendar_for
+        calendar = calendar_for(self.cache, rule.trigger)
+        due = rule.trigger.due(after, calendar)
+        if due is None or (before is not None and rule.trigger.due(before, calendar) == due):
             return
         jobs.enqueue(records.conn, "rule.timer", {"rule": rule.key, "form": form, "record_id": after["id"],
                                                   "due": due.isoformat()},

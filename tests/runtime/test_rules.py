@@ -351,3 +351,22 @@ def test_an_upgrade_replaces_the_rules_at_once(jimu):
     install_package(jimu, package([{"key": "r", "trigger": {"type": "record_created"}, "actions": [SET(组="v2")]}],
                                   version="1.0.1"))  # same clock time: the version row tells the cache
     assert create(jimu, "工单", {"标题": "b"})["组"] == "v2"
+
+
+def test_time_after_counts_working_time_on_a_business_calendar(jimu, clock):
+    from datetime import datetime, timezone
+    pkg = package([{"key": "sla", "trigger": {"type": "time_after", "field": "created_at", "hours": 2,
+                                              "calendar": "office"},
+                    "condition": {"field": "状态", "op": "ne", "value": "已解决"}, "actions": [SET(紧急程度="高")]}])
+    week = {d: [["09:00", "12:00"], ["13:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    pkg["calendars"] = [{"key": "office", "version": 1, "label": "Office", "timezone": "UTC", "hours": week}]
+    install_package(jimu, pkg)
+    clock.advance(hours=8)  # Monday 17:00: one working hour today, one tomorrow morning
+    rec = create(jimu, "工单", {"标题": "late"})
+    [job] = jobs_of(jimu, "rule.timer")
+    assert job["run_at"] == datetime(2026, 11, 3, 10, 0, tzinfo=timezone.utc)
+    from runtime import jobs
+    clock.advance(hours=16, minutes=59)
+    assert jobs.run_due(jimu) == 0
+    clock.advance(minutes=1)
+    assert jobs.run_due(jimu) == 1 and get(jimu, "工单", rec["id"])["紧急程度"] == "高"
