@@ -99,11 +99,13 @@ class CancelTimer(Effect):
 
 @dataclass(frozen=True, slots=True)
 class RunActions(Effect):
-    """Run rule actions (the rule engine's action list) on the instance's record."""
+    """Run rule actions (the rule engine's action list) on the instance's record.
+    ``key`` is the idempotency key of this run (one per entry into the node)."""
 
     type: ClassVar[str] = "run_actions"
     node_id: str
     actions: tuple
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

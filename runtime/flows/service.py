@@ -227,13 +227,11 @@ class FlowRuntime:
         jobs.cancel(self.conn, f"flow:{e.key}")
 
     def _do_run_actions(self, row, e: RunActions) -> None:
-        # rule actions may leave the process (mail, webhooks): run them as a durable job
-        state_seq = len(self.conn.execute(sa.select(flow_history.c.id).where(
-            flow_history.c.instance_id == row["id"])).all())
+        # rule actions may leave the process (mail, webhooks): run them as a durable, retried job
         jobs.enqueue(self.conn, ACTIONS_JOB, {"instance": row["id"], "node": e.node_id,
                                               "form": row["form_key"], "record_id": row["record_id"],
                                               "actions": plain(e.actions)},
-                     run_at=self.now, key=f"flow:{row['id']}/actions/{e.node_id}/{state_seq}", now=self.now)
+                     run_at=self.now, key=f"flow:{e.key}", now=self.now)
 
     def _do_escalate(self, row, e: Escalate) -> None:
         task = self._task_row(row["id"], e.task_id)

@@ -6,3 +6,4 @@ bp = Blueprint("ui", __name__)
 from . import views  # noqa: E402,F401
 from . import records  # noqa: E402,F401
 from . import dashboards  # noqa: E402,F401
+from . import flows  # noqa: E402,F401  (my tasks, task page, record process)

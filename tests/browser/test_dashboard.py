@@ -34,6 +34,16 @@ def test_dashboard_renders_and_a_pie_slice_drills_down(jimu, live_server, page, 
     page.wait_for_function(
         f"document.querySelectorAll('.dash-tile[data-report=by_channel] path.surface').length === {n_slices}")
 
+    # nothing in range: a friendly empty state instead of empty axes
+    page.fill('input[name="created_at__from"]', "2030-01-01")
+    page.click("#dash-filters button[type=submit]")
+    page.wait_for_selector('.dash-tile[data-report="by_channel"] .tile-empty')
+    assert page.locator(".tile-empty").count() == 3  # pie, line, bar; the KPI shows its zeros
+    assert page.locator('.dash-tile[data-report="daily"] .tile-empty').inner_text() == "当前筛选条件下暂无数据"
+    page.screenshot(path=str(artifacts / "dashboard-empty.png"), full_page=True)
+    page.click("#dash-filters button[type=reset]")
+    page.wait_for_selector('.dash-tile[data-report="by_channel"] .pielayer path.surface')
+
     # drill down: the first slice is the largest channel
     label = page.locator('.dash-tile[data-report="by_channel"] .pielayer .slicetext').first.text_content()
     slices.first.click()

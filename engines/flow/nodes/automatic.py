@@ -28,6 +28,6 @@ class AutomaticNode(FlowNode):
     }
 
     def enter(self, run: "Run", node: "NodeSpec", token: str) -> None:
-        run.effects.append(RunActions(node.id, node.config["actions"]))
+        run.effects.append(RunActions(node.id, node.config["actions"], run.timer_key(run.new_id("a"))))
         run.history(node.id, "actions_run")
         run.leave(node, token)

@@ -251,7 +251,7 @@ def test_automatic_step_emits_rule_actions_and_moves_on():
     d = Driver(flow([node("s", "start"), node("auto", "automatic", actions=actions), node("a", "user_task"),
                      node("e", "end")], [edge("s", "auto"), edge("auto", "a"), edge("a", "e")]))
     (run,) = d.of(RunActions)
-    assert run.node_id == "auto" and run.to_dict()["actions"] == actions
+    assert run.node_id == "auto" and run.to_dict()["actions"] == actions and run.key.startswith("1/a")
     assert d.at == ["a"]
 
 

@@ -1,0 +1,152 @@
+"""Flow pages of the runtime UI: my tasks, the task page, the record's process.
+
+The task page is the record with the step's field permissions: hidden fields
+are not shown, visible ones are read-only, editable/required ones are inputs;
+the outcome buttons submit to the same ``FlowRuntime.complete`` as the API,
+so the server enforces the permissions on every path.
+"""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from engines.errors import JimuError, ValidationErrors
+
+from ..auth import current_principal, policy
+from ..context import current_jimu
+from ..flows import FlowRuntime
+from ..flows.diagram import render_svg
+from ..i18n import current_language, gettext as _
+from . import bp
+from .views import _login_required
+
+
+def _title(jimu, conn, form_key, record) -> str:
+    if not form_key or not record:
+        return ""
+    ft = jimu.catalog.form(form_key)
+    key = ft.spec.title_field
+    return str(record.get(key) or "") if key else ""
+
+
+@bp.get("/tasks")
+def flow_inbox():
+    _login_required()
+    jimu = current_jimu()
+    principal = current_principal()
+    now = jimu.now()
+    with jimu.read() as conn:
+        rt = FlowRuntime(jimu, conn)
+        rows = rt.my_tasks(principal)
+        items = []
+        for t in rows:
+            record = rt._record(t["form_key"], t["record_id"]) if t["record_id"] is not None else {}
+            ft = jimu.catalog.form(t["form_key"]) if t["form_key"] else None
+            items.append({"task": t, "title": _title(jimu, conn, t["form_key"], record) or f"#{t['record_id']}",
+                          "form_label": ft.spec.label if ft else "",
+                          "overdue": t["due_at"] is not None and t["due_at"] < now})
+    counts = {"open": len(items), "overdue": sum(1 for i in items if i["overdue"])}
+    return render_template("flows_inbox.html", items=items, counts=counts, now=now)
+
+
+def _task_context(jimu, conn, task_id):
+    rt = FlowRuntime(jimu, conn)
+    task = rt.task(task_id)
+    principal = current_principal()
+    if not rt.may_act(principal, task):
+        policy.require(principal, "read", task["form_key"])
+    inst = rt.instance(task["instance_id"])
+    spec = rt.spec(inst["flow_key"], inst["flow_version"])
+    record = rt._record(task["form_key"], task["record_id"])
+    ft = jimu.catalog.form(task["form_key"]) if task["form_key"] else None
+    perms = task["fields"] or {}
+    fields = []
+    for f in (ft.spec.fields if ft else ()):
+        perm = perms.get(f.key, "visible" if not perms else "hidden" if perms.get("*") == "hidden" else "visible")
+        if perm == "hidden":
+            continue
+        fields.append({"key": f.key, "label": f.label, "perm": perm, "value": record.get(f.key),
+                       "widget": f.widget.type})
+    from engines.flow import returnable
+    return {"task": task, "instance": inst, "record": record, "ft": ft, "fields": fields,
+            "may_act": rt.may_act(principal, task) and task["status"] == "open",
+            "title": _title(jimu, conn, task["form_key"], record), "node": spec.nodes[task["node_id"]],
+            "return_to": [spec.nodes[n] for n in returnable(spec, task["node_id"])],
+            "history": rt.history(inst["id"]), "users": _user_names(conn)}
+
+
+def _user_names(conn) -> dict:
+    import sqlalchemy as sa
+    from .. import db
+    return {r.id: r.display_name or r.username for r in conn.execute(
+        sa.select(db.users.c.id, db.users.c.username, db.users.c.display_name))}
+
+
+@bp.get("/tasks/<int:task_id>")
+def flow_task(task_id):
+    _login_required()
+    jimu = current_jimu()
+    with jimu.read() as conn:
+        ctx = _task_context(jimu, conn, task_id)
+    return render_template("flows_task.html", errors=[], submitted={}, **ctx)
+
+
+@bp.post("/tasks/<int:task_id>")
+def flow_task_submit(task_id):
+    _login_required()
+    jimu = current_jimu()
+    principal = current_principal()
+    action = request.form.get("action", "complete")
+    comment = request.form.get("comment") or None
+    values = {k[2:]: v for k, v in request.form.items() if k.startswith("f.")}
+    try:
+        with jimu.begin() as conn:
+            rt = FlowRuntime(jimu, conn)
+            if action == "return":
+                rt.send_back(principal, task_id, request.form.get("to", ""), comment)
+            elif action == "delegate":
+                rt.delegate(principal, task_id, request.form.get("user", ""), comment)
+            else:
+                rt.complete(principal, task_id, outcome=request.form.get("outcome") or None, values=values,
+                            comment=comment)
+    except ValidationErrors as exc:
+        with jimu.read() as conn:
+            ctx = _task_context(jimu, conn, task_id)
+        return render_template("flows_task.html", errors=exc.errors, submitted=values, **ctx), 422
+    except JimuError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        with jimu.read() as conn:
+            ctx = _task_context(jimu, conn, task_id)
+        return render_template("flows_task.html", errors=[exc.to_dict()], submitted=values, **ctx), exc.status
+    flash(_("Task completed") if action == "complete" else _("Task updated"))
+    return redirect(url_for("ui.flow_inbox"))
+
+
+@bp.get("/forms/<form>/<int:rid>/process")
+def flow_process(form, rid):
+    _login_required()
+    principal = current_principal()
+    jimu = current_jimu()
+    with jimu.read() as conn:
+        rt = FlowRuntime(jimu, conn)
+        if not policy.can(principal, "read", form):  # people who work on the record's tasks see its process
+            mine = [t for i in rt.instances_of_record(form, rid) for t in rt.tasks_of(i["id"])
+                    if rt.may_act(principal, t) or t["closed_by"] == principal.user_id]
+            if not mine:
+                policy.require(principal, "read", form)
+        record = rt._record(form, rid)
+        views = []
+        for inst in rt.instances_of_record(form, rid):
+            spec = rt.spec(inst["flow_key"], inst["flow_version"])
+            history = rt.history(inst["id"])
+            current = set((inst["state"] or {}).get("tokens", {}).values())
+            done = {h["node_id"] for h in history if h["node_id"]} | \
+                {t["node_id"] for t in rt.tasks_of(inst["id"]) if t["status"] != "open"}
+            svg = render_svg(spec, current=current, done=done - current, lang=current_language())
+            views.append({"instance": inst, "spec": spec, "svg": Markup(svg), "history": history,
+                          "tasks": rt.tasks_of(inst["id"])})
+        ft = jimu.catalog.form(form)
+        title = _title(jimu, conn, form, record) or f"#{rid}"
+        users = _user_names(conn)
+    return render_template("flows_process.html", ft=ft, rid=rid, title=title, views=views, users=users)

@@ -1,0 +1,64 @@
+"""Flow pages over HTTP: inbox with counts and overdue rows, the task page with the step's field
+permissions and outcome buttons, completing through the form, the process diagram and timeline."""
+import re
+
+import pytest
+
+from runtime.flows.diagram import render_svg
+from engines.flow import compile_flow
+
+from .flow_fixtures import create_ticket, e, install, n, setup_users, simple_flow, tasks, instances
+
+
+@pytest.fixture
+def users(jimu):
+    return setup_users(jimu)
+
+
+def login(client, uid):
+    with client.session_transaction() as sess:
+        sess["uid"] = uid
+        sess["csrf"] = "tok"
+    return "tok"
+
+
+def test_inbox_task_page_complete_and_process(jimu, client, users, clock):
+    install(jimu, [simple_flow(fields={"title": "visible", "note": "hidden", "reply": "required"},
+                               sla={"after": "PT2H"})])
+    rec = create_ticket(jimu, users["admin"], title="打印机坏了", note="secret-note")
+    create_ticket(jimu, users["admin"], title="second")
+    clock.advance(hours=1)
+    create_ticket(jimu, users["admin"], title="fresh")
+    clock.advance(hours=1, minutes=30)
+    token = login(client, users["ann"])
+    html = client.get("/tasks").get_data(as_text=True)
+    assert re.search(r'data-count="open"><strong>3<', html) and re.search(r'data-count="overdue"><strong>2<', html)
+    assert html.count('class="overdue"') == 2 and "打印机坏了" in html
+    task = next(t for t in tasks(jimu) if t["record_id"] == rec["id"])
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "打印机坏了" in page and "secret-note" not in page
+    assert 'name="f.reply"' in page and 'name="f.title"' not in page
+    assert 'data-outcome="solved"' in page and 'data-outcome="unsolved"' in page
+    r = client.post(f"/tasks/{task['id']}", data={"csrf_token": token, "outcome": "solved"})
+    assert r.status_code == 422 and 'data-field="reply"' in r.get_data(as_text=True)
+    r = client.post(f"/tasks/{task['id']}", data={"csrf_token": token, "outcome": "solved", "f.reply": "换了硒鼓",
+                                                 "f.title": "hacked", "comment": "好了"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/tasks")
+    assert tasks(jimu)[0]["status"] == "completed"
+    token = login(client, users["admin"])
+    proc = client.get(f"/forms/ticket/{rec['id']}/process").get_data(as_text=True)
+    assert "<svg" in proc and 'data-node="work"' in proc and 'data-kind="task_completed"' in proc
+    assert "好了" in proc
+
+
+def test_diagram_highlights_current_step_and_escapes_labels():
+    spec = compile_flow({"key": "f", "version": 1,
+                         "nodes": [n("s", "start"), {"id": "a", "type": "user_task", "label": "<script>x</script>"},
+                                   n("g", "exclusive_gateway"), n("b", "user_task"), n("end", "end")],
+                         "edges": [e("s", "a"), e("a", "g"), e("g", "b", condition="x > 1"),
+                                   e("g", "a", id="back", default=True), e("b", "end")]})
+    svg = render_svg(spec, current={"b"}, done={"s", "a", "g"})
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert re.search(r'<g class="node current" data-node="b"', svg)
+    assert re.search(r'<g class="node done" data-node="a"', svg)
+    assert svg.count('class="edge"') == 5
