@@ -2,7 +2,7 @@
 
 Public API::
 
-    chart = compile_chart(definition, source)          # once per published version
+    chart = compile_chart(definition, source, tz="Asia/Shanghai")  # once per published version
     stmt = chart.query(where=..., shared_filters=[...], now=now)   # an sa.Select, run by the runtime
     rows = chart.rows(result.all())                     # list of dicts keyed by dimension/measure keys
     fig = chart.figure(rows, lang="zh-CN")              # a plain plotly figure dict
@@ -10,7 +10,9 @@ Public API::
     header, cells = chart.export_rows(rows, lang)       # CSV/XLSX, cells neutralised by escape_cell
 
 ``Source``/``FormSource`` (``engines.report.source``) are what the runtime's
-record store implements. On SQLite the runtime registers
+record store implements; an optional ``Source.process(form)`` (``ProcessSource``)
+offers per-record process data as ``process.<field>`` references. ``tz`` is the
+calendar of date buckets (timestamps are stored in UTC). On SQLite the runtime registers
 ``register_sqlite_functions`` on its engine's ``connect`` event (median).
 """
 from .chart import OTHERS, CompiledChart, compile_chart, schema_errors
