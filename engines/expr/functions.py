@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from .errors import ExprEvalError, ExprLimitError, ExprTypeError
@@ -94,20 +94,27 @@ def _workdays_between(ctx, a, b):
     if a is None or b is None:
         return None
     da, db = (_as_date(ctx, temporal(x, "workdays_between()")) for x in (a, b))
-    if ctx.calendar is not None:
-        return ctx.calendar.workdays_between(da, db)
     sign = 1
     if db < da:
         da, db, sign = db, da, -1
     if (db - da).days > 366 * 100:
         raise ExprLimitError("workdays_between() spans more than 100 years")
+    # the days after a up to and including b; the calendar only says which days are working days,
+    # so the count follows this library's rule with or without one
+    working = _is_working_day(ctx)
     days = 0
     d = da
     while d < db:
         d += timedelta(days=1)
-        if d.weekday() < 5:
+        if working(d):
             days += 1
     return sign * days
+
+def _is_working_day(ctx) -> Callable[[date], bool]:
+    """The calendar's working days, else Monday to Friday (what the browser evaluator uses)."""
+    if ctx.calendar is not None:
+        return ctx.calendar.is_working_day
+    return lambda d: d.weekday() < 5
 
 _UNITS = ("minutes", "hours", "days", "weeks", "months", "years")
 
@@ -130,12 +137,11 @@ def _date_add(ctx, value, amount, unit="days"):
             day = min(value.day, _calendar.monthrange(year, m + 1)[1])
             return value.replace(year=year, month=m + 1, day=day)
         if unit == "workdays":
-            step = 1 if amount >= 0 else -1
+            step, working = (1 if amount >= 0 else -1), _is_working_day(ctx)
             left, cur = abs(int(amount)), value
             while left:
                 cur += timedelta(days=step)
-                if (ctx.calendar.is_working_day(_as_date(ctx, cur)) if ctx.calendar is not None
-                        else _as_date(ctx, cur).weekday() < 5):
+                if working(_as_date(ctx, cur)):
                     left -= 1
             return cur
         delta = timedelta(**{unit: amount})
@@ -318,13 +324,27 @@ def _coalesce(ctx, *args):
 def _is_empty(ctx, value):
     return is_empty(value)
 
+def _user(ctx) -> Mapping[str, Any]:
+    """``EvalContext.user`` is ``Principal.as_context()``; a bare id (text or number) is accepted too."""
+    user = ctx.user
+    if user is None:
+        return {}
+    if isinstance(user, Mapping):
+        return user
+    if isinstance(user, (str, int)) and not isinstance(user, bool):
+        return {"id": user}
+    raise ExprEvalError(f"the evaluation context has a user of type {type(user).__name__}")
+
 @function("current_user", 0, 0, "当前用户的 ID", "the current user's id")
 def _current_user(ctx):
-    return (ctx.user or {}).get("id")
+    return _user(ctx).get("id")
 
 @function("has_role", 1, 1, "当前用户拥有某角色", "the current user has a role")
 def _has_role(ctx, role):
-    return any(equal(role, r) for r in ((ctx.user or {}).get("roles") or ()))
+    roles = _user(ctx).get("roles") or ()
+    if isinstance(roles, str):
+        roles = (roles,)
+    return any(equal(role, r) for r in roles)
 
 # -- rules: elapsed time and aggregates over other records -------------------------------
 

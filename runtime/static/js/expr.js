@@ -554,6 +554,15 @@ function aggregate(ctx, fn, form, field, filters, days) {
   return ctx.aggregate(fn, form, field, filters || [], days ?? null);
 }
 
+/** context.user is {id, roles}; a bare id (text or number) is accepted too, as in Python. */
+function userOf(ctx) {
+  const user = ctx.user;
+  if (user === null || user === undefined) return {};
+  if (typeof user === "string" || typeof user === "number") return { id: user };
+  if (isRecord(user)) return user;
+  throw evalError(`the evaluation context has a user of type ${typeName(user)}`);
+}
+
 function extreme(op, args) {
   const items = collect(args);
   if (!items.length) return null;
@@ -668,11 +677,12 @@ export const FUNCTIONS = {
     return aggregate(ctx, "sum", form, field, filters, days);
   }],
   current_user: [0, 0, (ctx) => {
-    const user = ctx.user || {};
+    const user = userOf(ctx);
     return hasOwn.call(user, "id") && user.id !== undefined ? user.id : null;
   }],
   has_role: [1, 1, (ctx, role) => {
-    const roles = (ctx.user || {}).roles;
+    let roles = userOf(ctx).roles;
+    if (typeof roles === "string") roles = [roles];
     return Array.isArray(roles) ? roles.some((r) => equal(role, r)) : false;
   }],
 };
