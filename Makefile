@@ -19,6 +19,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(JIMU) init-db
 	$(JIMU) import examples/customer_service.json --if-newer
+	$(JIMU) demo-data --if-empty
 	$(JIMU) create-user admin --admin --print-login --if-missing
 	$(JIMU) serve --host 127.0.0.1 --port 5000
 

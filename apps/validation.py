@@ -315,6 +315,8 @@ class _Checker:
                 if key not in own:
                     self.errors.append(_err("package.unknown_field", pointer_join(ptr, "sample", key),
                                             f"sample names {key!r}, which is not a field of this form", field=key))
+                elif isinstance(sample[key], dict) and sample[key].get("if") is not None:
+                    self.expression(sample[key]["if"], pointer_join(ptr, "sample", key, "if"))
 
     def field_list(self, fields: Any, ptr: str) -> None:
         self.errors += _duplicates(((pointer_join(ptr, i, "key"), f.get("key")) for i, f in _items(fields)),

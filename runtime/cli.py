@@ -151,6 +151,41 @@ def create_user(username, password, admin, roles, groups, display_name, email, i
         click.echo("=" * 60)
 
 
+@main.command("demo-data")
+@click.option("--app", "app_key", help="only this app's forms (default: every installed app)")
+@click.option("--days", default=90, show_default=True, help="spread creation times over this many days")
+@click.option("--scale", default=1.0, show_default=True, help="multiply each form's demo_records")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--if-empty", is_flag=True, help="do nothing when the app's forms already hold records")
+@click.option("--users/--no-users", default=True, help="create demo_<role>_<n> users for every role first")
+@click.option("--password", default="demo-1234", show_default=True, help="password of the demo users")
+@with_appcontext
+def demo_data(app_key, days, scale, seed, if_empty, users, password) -> None:
+    """Fill the installed forms with realistic demo records (see runtime/demo.py)."""
+    import sqlalchemy as sa
+
+    from . import demo
+    jimu = _jimu()
+    with jimu.begin() as conn:
+        tables = [ft for ft in jimu.catalog if app_key is None or ft.app_key == app_key]
+        if not tables:
+            raise click.UsageError("no forms installed" + (f" for app {app_key!r}" if app_key else "")
+                                   + "; run `jimu import <package>` first")
+        if if_empty and any(conn.execute(sa.select(ft.table.c.id).limit(1)).first() for ft in tables):
+            click.echo("demo data: forms already hold records; nothing to do")
+            return
+        if users:
+            for key in sorted({ft.app_key for ft in tables if ft.app_key}):
+                for name, role in demo.demo_users(conn, key, now=jimu.now(), password=password):
+                    click.echo(f"  demo user {name} ({role}), password {password}")
+
+        def progress(form: str, done: int, total: int) -> None:
+            click.echo(f"  {form}: {done}/{total}")
+        made = demo.generate(conn, jimu.catalog, app_key=app_key, now=jimu.now(), days=days, seed=seed,
+                             scale=scale, progress=progress)
+    click.echo("demo data: " + ", ".join(f"{k} {v}" for k, v in made.items()))
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)

@@ -54,6 +54,7 @@ class Catalog:
             spec: FormSpec = compile_form(r.definition)
             out[r.key] = build_form_table(meta, form_id=r.id, table_name=r.table_name, spec=spec,
                                           physical=physical.get(r.id, {}), tables_by_form=tables_by_form)
+            out[r.key].app_key = r.app_key
         return out
 
     def form(self, key: str) -> FormTable:

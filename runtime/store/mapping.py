@@ -77,6 +77,8 @@ class FormTable:
     columns: dict[str, sa.Column] = field(default_factory=dict)
     multi: dict[str, MultiTable] = field(default_factory=dict)
     children: dict[str, ChildTable] = field(default_factory=dict)
+    #: the app that installed the form
+    app_key: str | None = None
 
     @property
     def id_column(self) -> sa.Column:

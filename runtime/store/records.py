@@ -50,6 +50,8 @@ class RecordStore:
             for c in names.values():
                 p.setdefault(c, None)
             p.update(sys_vals)
+            if "created_at" in values:   # imports and demo data keep their own creation time
+                p["created_at"] = p["updated_at"] = values["created_at"]
             params.append(p)
         stmt = sa.insert(ft.table).returning(ft.table.c.id, sort_by_parameter_order=True)
         ids = list(self.conn.execute(stmt, params).scalars())
