@@ -135,3 +135,10 @@ def test_the_library_documents_every_function_in_both_languages():
     assert {e["name"] for e in entries} == {*FUNCTIONS, "if"}
     for e in entries:
         assert e["doc"]["zh-CN"] and e["doc"]["en"]
+
+
+def test_the_user_documentation_lists_every_function():
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "expressions.md").read_text("utf-8")
+    missing = [e["name"] for e in library() if f"`{e['name']}(" not in doc]
+    assert not missing, f"docs/expressions.md does not list {missing}"
