@@ -307,6 +307,19 @@ class _Checker:
             if isinstance(key, str) and key not in own:
                 self.errors.append(_err("form.unknown_list_field", pointer_join(ptr, "list_fields", i),
                                         f"list_fields names {key!r}, which is not a field of this form", field=key))
+        public = form.get("public") if isinstance(form.get("public"), dict) else {}
+        for page, props in (("submit", ("fields",)), ("status", ("fields",)), ("portal", ("fields", "search"))):
+            block = public.get(page) if isinstance(public.get(page), dict) else {}
+            for prop in props:
+                for i, key in enumerate(block.get(prop) or []):
+                    if isinstance(key, str) and key not in own:
+                        self.errors.append(_err("package.unknown_field", pointer_join(ptr, "public", page, prop, i),
+                                                f"public.{page}.{prop} names {key!r}, which is not a field of this form",
+                                                field=key))
+        ref = (public.get("submit") or {}).get("ref_field") if isinstance(public.get("submit"), dict) else None
+        if isinstance(ref, str) and (ref not in own or own[ref].get("widget") != "link"):
+            self.errors.append(_err("package.unknown_field", pointer_join(ptr, "public", "submit", "ref_field"),
+                                    f"public.submit.ref_field {ref!r} must be a link field of this form", field=ref))
         placed: dict[str, str] = {}
         self.layout(form.get("layout"), pointer_join(ptr, "layout"), own, placed)
         sample = form.get("sample")

@@ -5,5 +5,6 @@ bp = Blueprint("ui", __name__)
 
 from . import views  # noqa: E402,F401
 from . import records  # noqa: E402,F401
+from . import public  # noqa: E402,F401
 from . import dashboards  # noqa: E402,F401
 from . import flows  # noqa: E402,F401  (my tasks, task page, record process)

@@ -1,0 +1,190 @@
+"""Pages for people without an account, declared by a form's ``public`` block.
+
+* ``/p/<form>``: anonymous submission of the listed fields only (anything else
+  sent is dropped), rate-limited per address, then a private status link;
+* ``/p/<form>/s/<token>``: the read-only status page of one record;
+* ``/p/<form>/portal``: a searchable list of the records matching the
+  portal's filter (e.g. published articles), and each one's page;
+* ``/p/<form>/qr.svg``: a QR code of the submission page.
+
+Writes go through ``Records`` (clean, rules, audit) as the anonymous
+principal with permission checks replaced by the public block itself.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, abort, render_template, request, url_for
+
+from engines.errors import JimuError
+
+from .. import db
+from ..audit import record_event
+from ..auth.principal import ANONYMOUS
+from ..context import current_jimu
+from ..public import read_token, record_token
+from ..records import RecordInvalid, Records
+from ..store.query import _contains, filter_clause
+from ..store.records import RecordStore
+from . import bp
+
+PER_PAGE = 20
+
+
+class RateLimited(JimuError):
+    code = "public.rate_limited"
+    status = 429
+
+
+class RefRequired(JimuError):
+    code = "public.ref_required"
+
+
+def _block(ft, page: str) -> dict:
+    block = (ft.spec.definition.get("public") or {}).get(page)
+    if not block:
+        abort(404)
+    return block
+
+
+def _form(conn, form: str):
+    return current_jimu().catalog.form(form)
+
+
+def _ip_kind(form: str) -> str:
+    digest = hashlib.sha256(f"{form}|{request.remote_addr}".encode()).hexdigest()[:32]
+    return f"public.hit.{digest}"
+
+
+def _check_rate(conn, form: str, limit: int) -> None:
+    jimu = current_jimu()
+    since = jimu.now() - timedelta(hours=1)
+    hits = conn.execute(sa.select(sa.func.count()).select_from(db.events)
+                        .where(db.events.c.kind == _ip_kind(form), db.events.c.at >= since)).scalar()
+    if hits >= limit:
+        raise RateLimited(f"too many submissions from your address; try again within an hour (limit {limit}/hour)")
+
+
+def _ref(ft, block: dict, token: str | None) -> tuple[str | None, int | None]:
+    field = block.get("ref_field")
+    if not field or not token:
+        return None, None
+    target = ft.spec.field(field).widget.config.get("form")
+    _, rid = read_token(token, target)
+    return field, rid
+
+
+@bp.route("/p/<form>", methods=["GET", "POST"])
+def public_submit(form):
+    jimu = current_jimu()
+    with jimu.read() as conn:
+        ft = _form(conn, form)
+    block = _block(ft, "submit")
+    fields = [ft.spec.field(k) for k in block["fields"]]
+    token = request.values.get("ref")
+    ref_field, ref_id = _ref(ft, block, token)
+    if block.get("ref_field") and ref_id is None:
+        raise RefRequired("open this page from the link you received")
+    values: dict[str, Any] = {}
+    errors: list[dict] = []
+    if request.method == "POST":
+        if request.form.get("website"):          # honeypot: people do not see it, bots fill it
+            abort(400)
+        for f in fields:
+            raw = f.widget.value_from_formdata(request.form, request.files, f.key)
+            if raw is not None:
+                values[f.key] = raw
+        if ref_field:
+            values[ref_field] = ref_id
+        try:
+            with jimu.begin() as conn:
+                _check_rate(conn, form, int(block.get("rate_limit", 10)))
+                if ref_field and block.get("once_per_ref"):
+                    col = ft.columns[ref_field]
+                    if conn.execute(sa.select(ft.table.c.id).where(col == ref_id).limit(1)).first():
+                        return render_template("public/done.html", ft=ft, block=block, status_url=None,
+                                               already=True), 409
+                record = Records(jimu, conn, ANONYMOUS, source="public", check_permissions=False).create(form, values)
+                record_event(conn, _ip_kind(form), at=jimu.now(), form_key=form, record_id=record["id"])
+        except RecordInvalid as exc:
+            errors = exc.errors
+        else:
+            status_url = (url_for("ui.public_status", form=form, token=record_token(form, record["id"]), _external=True)
+                          if (ft.spec.definition.get("public") or {}).get("status") else None)
+            return render_template("public/done.html", ft=ft, block=block, record=record, status_url=status_url,
+                                   already=False), 201
+    by_field: dict[str, list] = {}
+    for e in errors:
+        by_field.setdefault(e.get("field") or "", []).append(e)
+    return render_template("public/submit.html", ft=ft, block=block, fields=fields, values=values, errors=errors,
+                           errors_by_field=by_field, ref=token), (422 if errors else 200)
+
+
+@bp.get("/p/<form>/qr.svg")
+def public_qr(form):
+    import segno
+    with current_jimu().read() as conn:
+        ft = _form(conn, form)
+    _block(ft, "submit")
+    out = io.BytesIO()
+    segno.make(url_for("ui.public_submit", form=form, _external=True), error="m").save(
+        out, kind="svg", scale=6, border=2, title="QR")
+    return Response(out.getvalue(), mimetype="image/svg+xml")
+
+
+@bp.get("/p/<form>/s/<token>")
+def public_status(form, token):
+    _, rid = read_token(token, form)
+    jimu = current_jimu()
+    with jimu.read() as conn:
+        ft = _form(conn, form)
+        block = _block(ft, "status")
+        record = Records(jimu, conn, ANONYMOUS, source="public", check_permissions=False).get(form, rid)
+    return render_template("public/status.html", ft=ft, fields=[ft.spec.field(k) for k in block["fields"]],
+                           record=record)
+
+
+def _portal_where(ft, block: dict, jimu):
+    clauses = []
+    if block.get("filter"):
+        clauses.append(filter_clause(ft, block["filter"], now=jimu.now()))
+    return clauses
+
+
+@bp.get("/p/<form>/portal")
+def public_portal(form):
+    jimu = current_jimu()
+    q = request.args.get("q", "").strip()[:200]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    with jimu.read() as conn:
+        ft = _form(conn, form)
+        block = _block(ft, "portal")
+        clauses = _portal_where(ft, block, jimu)
+        if q:
+            cols = [ft.columns[k] for k in (block.get("search") or block["fields"]) if k in ft.columns]
+            terms = [t for t in q.split() if t][:5]
+            clauses += [sa.or_(*[_contains(c, t) for c in cols]) for t in terms] if cols else [sa.false()]
+        where = sa.and_(*clauses) if clauses else None
+        rows, total = RecordStore(conn).select(ft, where=where, order_by=[ft.table.c.id.desc()],
+                                               limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("public/portal.html", ft=ft, block=block, rows=rows, total=total, q=q, page=page,
+                           pages=max(1, -(-total // PER_PAGE)), fields=[ft.spec.field(k) for k in block["fields"]])
+
+
+@bp.get("/p/<form>/portal/<int:rid>")
+def public_portal_item(form, rid):
+    jimu = current_jimu()
+    with jimu.read() as conn:
+        ft = _form(conn, form)
+        block = _block(ft, "portal")
+        clauses = [ft.table.c.id == rid, *_portal_where(ft, block, jimu)]
+        rows, _ = RecordStore(conn).select(ft, where=sa.and_(*clauses), limit=1)
+    if not rows:
+        abort(404)
+    return render_template("public/status.html", ft=ft, fields=[ft.spec.field(k) for k in block["fields"]],
+                           record=rows[0], portal=True)
+
