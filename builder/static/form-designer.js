@@ -417,11 +417,16 @@ function focusItem() {
 
 // drag and drop: where in a zone the pointer is → an index
 
-function dropIndex(box, y) {
+function dropIndex(box, x, y) {
+  // reading order in a grid of columns: above a card's row, or in its row left of its middle
   const items = [...box.children].filter((c) => c.classList.contains("item"));
   for (let i = 0; i < items.length; i++) {
     const r = items[i].getBoundingClientRect();
-    if (y < r.top + r.height / 2) return i;
+    if (r.width > box.clientWidth * 0.8) {          // a full-width card: one column, or a section
+      if (y < r.top + r.height / 2) return i;
+      continue;
+    }
+    if (y < r.top || (y <= r.bottom && x < r.left + r.width / 2)) return i;
   }
   return items.length;
 }
@@ -439,7 +444,7 @@ function onDragOver(e, box, path) {
   e.dataTransfer.dropEffect = types.includes(MIME_MOVE) ? "move" : "copy";
   clearDropMarks();
   box.classList.add("drop-here");
-  const i = dropIndex(box, e.clientY);
+  const i = dropIndex(box, e.clientX, e.clientY);
   const items = [...box.children].filter((c) => c.classList.contains("item"));
   items[i]?.classList.add("drop-before");
 }
@@ -448,7 +453,7 @@ function onDrop(e, box, path) {
   e.preventDefault();
   e.stopPropagation();
   clearDropMarks();
-  const index = dropIndex(box, e.clientY);
+  const index = dropIndex(box, e.clientX, e.clientY);
   const widget = e.dataTransfer.getData(MIME_WIDGET);
   const move = e.dataTransfer.getData(MIME_MOVE);
   if (widget) {

@@ -49,6 +49,14 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, artifacts)
     page.wait_for_selector('.field-card[data-key="text_1"]')
     assert page.locator(".field-card").nth(3).get_attribute("data-key") == "text_1"
 
+    # an existing card is dragged too: text_1 to the top
+    page.locator('.field-card[data-key="text_1"]').drag_to(
+        page.locator(".field-card").first, source_position={"x": 8, "y": 8}, target_position={"x": 40, "y": 3})
+    page.wait_for_function("document.querySelector('.field-card').dataset.key === 'text_1'")
+    page.get_by_role("button", name="撤销").click()
+    page.wait_for_function("document.querySelectorAll('.field-card')[3].dataset.key === 'text_1'")
+    page.locator('.field-card[data-key="text_1"]').click()
+
     # the keyboard does the same: focus a palette button, Enter adds after the selected field
     page.locator('.palette-item[data-widget="textarea"]').focus()
     page.keyboard.press("Enter")
@@ -157,6 +165,8 @@ def plugin_widget():
 
 def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page, artifacts, plugin_widget):
     make_user(jimu, "root", admin=True)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     browser_login(page, live_server, "root")
     page.goto(f"{live_server}/builder/")
     page.fill("#new-app-label", "客服")
@@ -187,6 +197,10 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     page.select_option("#prop-move", label="分组: 基本信息")
     page.wait_for_selector('.node-card.section .field-card[data-key="text_1"]')
     assert page.locator(".node-card.section .zone.cols-2").count() == 1
+    # a palette widget dragged straight into the section
+    page.locator('.palette-item[data-widget="phone"]').drag_to(page.locator(".node-card.section .zone"),
+                                                               target_position={"x": 400, "y": 20})
+    page.wait_for_selector('.node-card.section .field-card[data-key="phone_1"]')
     page.screenshot(path=str(artifacts / "builder-form-designer-section.png"), full_page=True)
 
     # a choice field: options edited in the panel generated from the widget's config schema
@@ -208,6 +222,14 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     options.nth(1).locator("input.opt-value").press("Tab")
     page.get_by_label("不可重复").check()
 
+    # tabs: the channel goes into the first tab
+    page.get_by_role("button", name="添加标签页").click()
+    page.wait_for_selector(".node-card.tabs")
+    page.locator('.field-card[data-key="radio_1"] .item-label').click()
+    assert not errors
+    page.select_option("#prop-move", label="分组: 基本信息 › 标签: 标签1")
+    page.wait_for_selector('.node-card.tabs .field-card[data-key="radio_1"]')
+
     page.get_by_role("button", name="发布", exact=True).click()
     page.locator("#confirm-publish").click()
     page.wait_for_function("document.getElementById('builder-status').textContent.includes('1.0.0')")
@@ -225,7 +247,10 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
         published = export(conn, "客服")
     fields = {f["key"]: f for f in published["forms"][0]["fields"]}
     assert fields["radio_1"]["validation"] == {"unique": True}
-    assert published["forms"][0]["layout"][1]["items"] == ["text_1", "radio_1"]   # added after the selection
+    section_items = published["forms"][0]["layout"][1]["items"]     # the tabs went in after the selection
+    assert section_items[:2] == ["text_1", "phone_1"]
+    assert section_items[2]["type"] == "tabs" and section_items[2]["tabs"][0]["items"] == ["radio_1"]
+    assert page.get_by_role("tab", name="标签1").count() == 1
 
     # the designer speaks English too
     page.goto(f"{live_server}/builder/apps/%E5%AE%A2%E6%9C%8D/forms/ticket?lang=en")
