@@ -22,6 +22,7 @@ import operator
 import tokenize
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
@@ -285,7 +286,12 @@ def _build(node: dict) -> Fn:
         return lambda vars, ctx: v
     if t == "name":
         n = node["n"]
-        return lambda vars, ctx: vars.get(n)
+
+        def name_(vars, ctx):
+            v = vars.get(n)
+            # NUMERIC columns come back as Decimal; in the language (and in the browser) a number is a float
+            return float(v) if type(v) is Decimal else v
+        return name_
     if t == "list":
         items = [_build(i) for i in node["items"]]
         return lambda vars, ctx: [f(vars, ctx) for f in items]
@@ -569,7 +575,8 @@ def _get_key(value: Any, key: str) -> Any:
     if value is None:
         return None
     if isinstance(value, Mapping):
-        return value.get(key)
+        v = value.get(key)
+        return float(v) if type(v) is Decimal else v
     raise ExprTypeError(f"cannot read .{key} of {type_name(value)}")
 
 
@@ -579,12 +586,14 @@ def _index(value: Any, index: Any) -> Any:
     if isinstance(value, Mapping):
         if not isinstance(index, str):
             raise ExprTypeError(f"a record is indexed by text, not {type_name(index)}")
-        return value.get(index)
+        v = value.get(index)
+        return float(v) if type(v) is Decimal else v
     if isinstance(value, (list, tuple, str)):
         if isinstance(index, bool) or not isinstance(index, int):
             raise ExprTypeError(f"a {type_name(value)} is indexed by an integer, not {type_name(index)}")
         if -len(value) <= index < len(value):
-            return value[index]
+            v = value[index]
+            return float(v) if type(v) is Decimal else v
         return None
     raise ExprTypeError(f"cannot index {type_name(value)}")
 

@@ -60,3 +60,11 @@ def test_now_and_today_read_the_injected_clock():
     assert run("today()", now=now, tz="Asia/Shanghai") == date(2026, 11, 24)
     assert run("today()", now=now) == date(2026, 11, 23)
     assert run("hours_since(t)", {"t": datetime(2026, 11, 23, 15, 30, tzinfo=timezone.utc)}, now=now) == 2.0
+
+
+def test_decimal_field_values_are_numbers():
+    from decimal import Decimal
+    variables = {"金额": Decimal("1234.50"), "订单": {"运费": Decimal("8.00")}, "明细": [Decimal("1.5")]}
+    assert run("金额 > 1000 and 金额 * 2 == 2469", variables) is True
+    assert run("订单.运费 + 订单['运费'] + 明细[0]", variables) == 17.5
+    assert run("round(金额 / 3, 2)", variables) == 411.5
