@@ -38,6 +38,10 @@ drafts = sa.Table(
     sa.Column("updated_by", sa.Integer),
 )
 
+#: a draft is an app package: the same size bound as an imported one
+MAX_DRAFT_BYTES = 20 * 2**20
+#: names an expression check may be given (a form's fields and system columns)
+MAX_NAMES = 5000
 KEY_RE = re.compile(r"^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$")
 KINDS = ("roles", "groups", "forms", "flows", "rules", "reports", "dashboards", "templates", "calendars")
 
@@ -137,6 +141,9 @@ def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id
     if app.get("key") != app_key:
         raise BuilderError(f"the draft's app.key must stay {app_key!r}", code="builder.key_changed",
                            pointer="/app/key")
+    if len(json.dumps(package, ensure_ascii=False).encode()) > MAX_DRAFT_BYTES:
+        raise BuilderError(f"the draft is larger than {MAX_DRAFT_BYTES // 2**20} MiB; split the app",
+                           code="builder.draft_too_large")
     row = _row(conn, app_key)
     current = row.revision if row is not None else 0
     if revision != current:
@@ -213,7 +220,7 @@ def check_expression(source: str, names: list[str]) -> dict:
     from engines.form import SYSTEM_FIELDS
     if not isinstance(source, str) or not source.strip():
         return {"ok": True, "names": []}
-    allowed = {n for n in names if isinstance(n, str)} | set(SYSTEM_FIELDS) | {"current_user_id"}
+    allowed = {n for n in names[:MAX_NAMES] if isinstance(n, str)} | set(SYSTEM_FIELDS) | {"current_user_id"}
     try:
         expr = compile_expr(source, allowed_names=allowed)
     except ExprError as exc:

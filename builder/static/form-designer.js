@@ -753,7 +753,12 @@ async function start() {
   });
   document.getElementById("btn-publish").addEventListener("click", async () => {
     const result = await publishFlow(store, { onErrors: (errs) => { problems = errs; renderCanvas(); } });
-    if (result) { await loadPublishedKeys(); renderAll(); }
+    if (result) {
+      await loadPublishedKeys();
+      renderAll();
+      els.state.replaceChildren(`${t("publish_ok")}${result.to_version} · `,
+        h("a", { href: root.dataset.runtime, id: "open-runtime" }, t("open_runtime")));
+    }
   });
   renderPalette();
   renderAll();

@@ -59,7 +59,7 @@ document.getElementById("import-app").addEventListener("submit", async (e) => {
         loadApps();
       } catch (err) { out.append(h("p", { class: "field-error", role: "alert" }, err.message)); }
     } }, t("apply"));
-    out.replaceChildren(h("h3", {}, `${p.app}: ${p.from_version || "—"} → ${p.to_version} (${p.action})`),
+    out.replaceChildren(h("h3", {}, `${p.app}: ${p.from_version || "—"} → ${p.to_version} (${t(`action_${p.action}`)})`),
       diffList(dry.lines), h("div", { class: "actions" }, apply,
         h("button", { type: "button", onclick: () => out.replaceChildren() }, t("cancel"))));
   } catch (err) {

@@ -2,7 +2,8 @@
 export const LANG = document.documentElement.lang === "en" ? "en" : "zh-CN";
 
 const STRINGS = {
-  "apps": ["应用", "Apps"], "new_app": ["新建应用", "New app"], "app_key": ["应用标识", "App key"],
+  "apps": ["应用", "Apps"], "action_install": ["新安装", "install"], "action_upgrade": ["升级", "upgrade"],
+  "action_downgrade": ["降级", "downgrade"], "action_unchanged": ["无变化", "unchanged"], "new_app": ["新建应用", "New app"], "app_key": ["应用标识", "App key"],
   "app_label": ["应用名称", "App name"], "create": ["创建", "Create"], "open": ["打开", "Open"],
   "import": ["导入应用包", "Import package"], "export": ["导出", "Export"], "export_draft": ["导出草稿", "Export draft"],
   "choose_file": ["选择应用包文件 (JSON)", "Choose a package file (JSON)"], "show_diff": ["查看变更", "Show changes"],

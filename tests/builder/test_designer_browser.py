@@ -119,13 +119,39 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, artifacts)
     page.screenshot(path=str(artifacts / "builder-publish-diff.png"))
     page.locator("#confirm-publish").click()
     page.wait_for_function("document.getElementById('builder-status').textContent.includes('1.0.1')")
-    assert page.locator("#save-state").inner_text() == ""
+    page.locator("#open-runtime").wait_for()
+    assert "1.0.1" in page.locator("#save-state").inner_text()
 
-    page.goto(f"{live_server}/forms/客户/new")
+    page.locator("#open-runtime").click()                 # published: nothing unsaved, no warning
+    page.wait_for_url("**/forms/%E5%AE%A2%E6%88%B7/new")
     field = page.locator('[data-field="text_1"]')
     field.wait_for(state="attached")
     assert "客户姓名" in field.locator("label").inner_text()
     assert not [e for e in page.errors if "expr.js" not in e and "404" not in e]
+
+
+def test_import_shows_the_upgrade_diff_before_applying(designer_page, live_server, jimu, artifacts):
+    import json
+    page = designer_page
+    new = _crm()
+    new["app"]["version"] = "1.1.0"
+    new["forms"][0]["fields"].append({"key": "网站", "label": "网站", "widget": "url"})
+    page.goto(f"{live_server}/builder/")
+    page.set_input_files("#import-file", files=[{"name": "crm.json", "mimeType": "application/json",
+                                                 "buffer": json.dumps(new, ensure_ascii=False).encode()}])
+    page.get_by_role("button", name="查看变更").click()
+    result = page.locator("#import-result")
+    result.locator("ul.diff-lines").wait_for()
+    assert "crm: 1.0.0 → 1.1.0 (升级)" in result.inner_text() and "网站" in result.inner_text()
+    with jimu.read() as conn:
+        from runtime.installer import installed_package
+        assert installed_package(conn, "crm")["app"]["version"] == "1.0.0"   # nothing applied yet
+    page.screenshot(path=str(artifacts / "builder-import-diff.png"), full_page=True)
+    page.locator("#apply-import").click()
+    result.locator(".flash").wait_for()
+    with jimu.read() as conn:
+        assert installed_package(conn, "crm")["app"]["version"] == "1.1.0"
+    page.wait_for_function("document.querySelector('.app-card').textContent.includes('1.1.0')")
 
 
 def test_versions_page_rolls_back(designer_page, live_server, jimu, artifacts):
