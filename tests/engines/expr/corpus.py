@@ -70,7 +70,7 @@ def run_python(case: dict, default: dict) -> dict:
     try:
         value = expr.evaluate(from_tagged(case.get("vars", {})), eval_context(context_of(default, case)))
     except ExprError as exc:
-        return {"error": exc.code, "stage": "evaluate"}
+        return {"error": exc.code, "stage": "evaluate", "position": exc.position}
     return {"result": to_tagged(value)}
 
 

@@ -62,7 +62,8 @@ window.runCorpus = (cases) => cases.map((c) => {
   try {
     return {i: c.i, result: expr.toTagged(expr.evaluate(c.tree, expr.fromTagged(c.vars), c.context))};
   } catch (err) {
-    return {i: c.i, error: err.code ?? null, message: String(err && err.message), js: !(err instanceof expr.ExprError)};
+    return {i: c.i, error: err.code ?? null, position: err.position ?? null, message: String(err && err.message),
+            js: !(err instanceof expr.ExprError)};
   }
 });
 window.exprReady = true;
@@ -98,8 +99,8 @@ def test_browser_matches_python(page):
         python = run_python(case, DOC["context"])
         browser = {k: v for k, v in outcome.items() if k in ("result", "error")}
         ok = matches(case, browser) and (
-            browser.get("error") == python.get("error") if "error" in python
-            else "result" in browser and same(browser["result"], python["result"]))
+            (browser.get("error"), outcome.get("position")) == (python.get("error"), python.get("position"))
+            if "error" in python else "result" in browser and same(browser["result"], python["result"]))
         if not ok:
             wrong.append(f"{case['source'][:60]!r}: python {python}, browser {outcome}")
     assert not wrong, f"{len(wrong)} of {len(outcomes)} differ:\n" + "\n".join(wrong)
@@ -145,9 +146,10 @@ def test_browser_matches_python_on_every_pair_of_kinds(page):
         case = cases[outcome["i"]]
         python = _python_outcome(case["src"], case["vars"], context)
         python.pop("stage", None)
+        python.setdefault("position", None)
         browser = {k: v for k, v in outcome.items() if k in ("result", "error")}
         if "error" in python:
-            ok = browser.get("error") == python["error"]
+            ok = (browser.get("error"), outcome.get("position")) == (python["error"], python.get("position"))
         else:
             ok = "result" in browser and same(browser["result"], python["result"])
         if not ok:
