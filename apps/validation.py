@@ -320,6 +320,7 @@ class _Checker:
         if isinstance(ref, str) and (ref not in own or own[ref].get("widget") != "link"):
             self.errors.append(_err("package.unknown_field", pointer_join(ptr, "public", "submit", "ref_field"),
                                     f"public.submit.ref_field {ref!r} must be a link field of this form", field=ref))
+        self.record_page(form, ptr, own)
         placed: dict[str, str] = {}
         self.layout(form.get("layout"), pointer_join(ptr, "layout"), own, placed)
         sample = form.get("sample")
@@ -330,6 +331,46 @@ class _Checker:
                                             f"sample names {key!r}, which is not a field of this form", field=key))
                 elif isinstance(sample[key], dict) and sample[key].get("if") is not None:
                     self.expression(sample[key]["if"], pointer_join(ptr, "sample", key, "if"))
+
+    def field_keys(self, form_key: Any, keys: Any, ptr: str) -> None:
+        fields = self.fields.get(form_key, {}) if isinstance(form_key, str) else {}
+        for i, key in enumerate(keys or []):
+            if isinstance(key, str) and key not in fields:
+                self.errors.append(_err("package.unknown_field", pointer_join(ptr, i),
+                                        f"form {form_key!r} has no field {key!r}", field=key))
+
+    def record_page(self, form: dict, ptr: str, own: dict) -> None:
+        """views, related and suggest name forms and fields that must exist."""
+        for i, view in _items(form.get("views")):
+            for j, flt in _items(view.get("filter")):
+                if isinstance(flt.get("field"), str) and flt["field"] not in own and flt["field"] not in SYSTEM_COLUMNS:
+                    self.errors.append(_err("package.unknown_field", pointer_join(ptr, "views", i, "filter", j, "field"),
+                                            f"view filter names {flt['field']!r}, which is not a field", field=flt["field"]))
+        for i, rel in _items(form.get("related")):
+            at = pointer_join(ptr, "related", i)
+            other = rel.get("form")
+            if not self.form_ref(other, pointer_join(at, "form")):
+                continue
+            link = self.fields[other].get(rel.get("field"))
+            if link is None or link.get("widget") != "link" or (link.get("config") or {}).get("form") != form.get("key"):
+                self.errors.append(_err("package.unknown_field", pointer_join(at, "field"),
+                                        f"related.field must be a link field of {other!r} pointing to this form",
+                                        field=rel.get("field")))
+            self.field_keys(other, rel.get("fields"), pointer_join(at, "fields"))
+            if rel.get("highlight_if") is not None:
+                self.expression(rel["highlight_if"], pointer_join(at, "highlight_if"))
+            compose = rel.get("compose") if isinstance(rel.get("compose"), dict) else {}
+            self.field_keys(other, compose.get("fields"), pointer_join(at, "compose", "fields"))
+            tpl = compose.get("templates") if isinstance(compose.get("templates"), dict) else None
+            if tpl and self.form_ref(tpl.get("form"), pointer_join(at, "compose", "templates", "form")):
+                self.field_keys(tpl["form"], [k for k in (tpl.get("body"), tpl.get("name")) if k],
+                                pointer_join(at, "compose", "templates"))
+                self.field_keys(other, [tpl.get("into")], pointer_join(at, "compose", "templates", "into"))
+        for i, sug in _items(form.get("suggest")):
+            at = pointer_join(ptr, "suggest", i)
+            if self.form_ref(sug.get("form"), pointer_join(at, "form")):
+                self.field_keys(sug["form"], sug.get("match"), pointer_join(at, "match"))
+            self.field_keys(form.get("key"), sug.get("from"), pointer_join(at, "from"))
 
     def field_list(self, fields: Any, ptr: str) -> None:
         self.errors += _duplicates(((pointer_join(ptr, i, "key"), f.get("key")) for i, f in _items(fields)),

@@ -21,7 +21,7 @@ from ..auth.policy import can
 from ..context import current_jimu
 from ..i18n import current_language
 from ..records import RecordInvalid, Records
-from . import bp
+from . import bp, record_page
 from .views import _login_required
 
 PER_PAGE = 25
@@ -61,6 +61,7 @@ def record_list(form):
     sort = request.args.get("sort") or "-id"
     q = request.args.get("q", "")
     filters = _filter_arg()
+    view_key = request.args.get("view")
     field = request.args.get("field")
     if field and request.args.get("value", "") != "":
         filters = (filters or []) + [{"field": field, "op": request.args.get("op") or "eq",
@@ -68,11 +69,17 @@ def record_list(form):
     with jimu.read() as conn:
         records = _records(conn)
         ft = records.form(form)
+        view, view_filters, view_sort = record_page.view_filter(ft, view_key, principal.user_id)
+        if view_filters:
+            filters = list(view_filters) + list(filters or [])
+        if view_sort and not request.args.get("sort"):
+            sort = view_sort
         rows, total = records.list(form, filters=filters, sort=sort, q=q, page=page, per_page=PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
     return render_template("records/list.html", ft=ft, rows=rows, total=total, page=page, pages=pages,
-                           sort=sort, q=q, filters=filters or [], columns=list_columns(ft),
-                           can_create=can(principal, "create", form), args=dict(request.args))
+                           sort=sort, q=q, filters=[] if view else (filters or []), columns=list_columns(ft),
+                           can_create=can(principal, "create", form), args=dict(request.args),
+                           views=record_page.list_views(ft), view=view)
 
 
 @bp.get("/forms/<form>/<int:rid>")
@@ -84,7 +91,9 @@ def record_detail(form, rid):
         records = _records(conn)
         ft = records.form(form)
         record = records.get(form, rid)
-    return render_template("records/detail.html", ft=ft, record=record,
+        related = record_page.related_blocks(conn, jimu.catalog, principal, ft, record)
+        suggested = record_page.suggestions(conn, jimu.catalog, principal, ft, record, jimu.now())
+    return render_template("records/detail.html", ft=ft, record=record, related=related, suggested=suggested,
                            can_update=can(principal, "update", form, record),
                            can_delete=can(principal, "delete", form, record))
 
@@ -145,6 +154,9 @@ def record_new(form):
     except RecordInvalid as exc:
         return _form_page(ft, None, data, exc.errors, 422)
     flash(label_text({"zh-CN": "已保存", "en": "Saved"}, current_language()))
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
     return redirect(url_for("ui.record_detail", form=form, rid=record["id"]))
 
 

@@ -26,3 +26,16 @@ for (const tabs of document.querySelectorAll("[data-tabs]")) {
     });
   });
 }
+
+// Message templates: choosing one fills the target field with the text rendered on the server.
+for (const picker of document.querySelectorAll("select[data-template-into]")) {
+  picker.addEventListener("change", () => {
+    const target = document.getElementById(picker.dataset.templateInto);
+    const option = picker.selectedOptions[0];
+    if (target && option && option.dataset.text !== undefined) {
+      target.value = option.dataset.text;
+      target.dispatchEvent(new Event("input", { bubbles: true }));
+      target.focus();
+    }
+  });
+}

@@ -1,0 +1,158 @@
+"""What a form's definition adds around its records, without code:
+
+* ``views``: named filters of the list page (``"$me"`` stands for the signed-in user);
+* ``related``: records of another form that link here, as a timeline on the record
+  page, with an inline form to add one and message templates to start from;
+* ``suggest``: records of another form that look related, by shared words of the
+  record's text (Chinese has no spaces, so CJK text is matched by character pairs),
+  scored in SQL.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from engines.errors import JimuError
+from engines.rule.templates import render
+
+from .. import db
+from ..auth.policy import can
+from ..store.query import _contains, filter_clause, order_clause
+from ..store.records import RecordStore
+
+ME = "$me"
+MAX_TERMS = 24
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]+")
+#: very common pairs that match everything and say nothing
+_STOP = {"您好", "请问", "我们", "你们", "一下", "这个", "那个", "没有", "问题", "可以", "已经", "需要", "什么", "如何"}
+
+
+def resolve_me(spec: Any, user_id: int | None) -> Any:
+    if isinstance(spec, list):
+        return [resolve_me(s, user_id) for s in spec]
+    if isinstance(spec, dict):
+        return {k: (user_id if v == ME else resolve_me(v, user_id)) for k, v in spec.items()}
+    return spec
+
+
+def list_views(ft) -> list[dict]:
+    return list(ft.spec.definition.get("views") or [])
+
+
+def view_filter(ft, key: str | None, user_id: int | None) -> tuple[dict | None, Any, str | None]:
+    """(view, filter, sort) of the named view; unknown names are an error that lists the views."""
+    if not key:
+        return None, None, None
+    for view in list_views(ft):
+        if view.get("key") == key:
+            return view, resolve_me(view.get("filter"), user_id), view.get("sort")
+    raise JimuError(f"form {ft.key!r} has no view {key!r}; its views are "
+                    f"{', '.join(v.get('key', '?') for v in list_views(ft)) or 'none'}", code="view.unknown")
+
+
+def _user_names(conn, ids: Iterable[int | None]) -> dict[int, str]:
+    ids = {i for i in ids if isinstance(i, int)}
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(db.users.c.id, db.users.c.display_name, db.users.c.username)
+                        .where(db.users.c.id.in_(ids)))
+    return {r.id: r.display_name or r.username for r in rows}
+
+
+def related_blocks(conn, catalog, principal, ft, record: dict) -> list[dict]:
+    blocks = []
+    store = RecordStore(conn)
+    for i, rel in enumerate(ft.spec.definition.get("related") or []):
+        if rel.get("form") not in catalog or not can(principal, "read", rel["form"]):
+            continue
+        other = catalog.form(rel["form"])
+        link = other.columns.get(rel.get("field"))
+        if link is None:
+            continue
+        rows, total = store.select(other, where=link == record["id"],
+                                   order_by=order_clause(other, rel.get("sort") or "created_at"), limit=200)
+        names = _user_names(conn, [r.get("created_by") for r in rows])
+        highlight = None
+        if rel.get("highlight_if"):
+            from engines.expr import compile_expr
+            highlight = compile_expr(rel["highlight_if"])
+        items = [{"record": r, "author": names.get(r.get("created_by")),
+                  "highlight": bool(highlight and highlight.evaluate(r))} for r in rows]
+        compose = rel.get("compose")
+        block = {"index": i, "label": rel.get("label") or other.spec.label, "form": other, "field": rel["field"],
+                 "fields": [other.spec.field(k) for k in rel.get("fields") or other.spec.field_keys
+                            if other.spec.has_field(k) and k != rel["field"]],
+                 "items": items, "total": total, "compose": None}
+        if compose and can(principal, "create", other.key):
+            block["compose"] = {"fields": [other.spec.field(k) for k in compose.get("fields", [])
+                                           if other.spec.has_field(k)],
+                                "templates": _templates(conn, catalog, principal, compose.get("templates"), record)}
+        blocks.append(block)
+    return blocks
+
+
+def _templates(conn, catalog, principal, spec: dict | None, record: dict) -> dict | None:
+    """Message templates (records of another form) rendered with this record's values."""
+    if not spec or spec.get("form") not in catalog or not can(principal, "read", spec["form"]):
+        return None
+    tf = catalog.form(spec["form"])
+    body, name = tf.columns.get(spec.get("body")), tf.columns.get(spec.get("name") or tf.spec.title_field)
+    if body is None:
+        return None
+    rows = conn.execute(sa.select(tf.table.c.id, body.label("body"), (name if name is not None else tf.table.c.id)
+                                  .label("name")).order_by(tf.table.c.id).limit(100)).all()
+    out = []
+    for r in rows:
+        try:
+            text = render(r.body, record)
+        except JimuError as exc:
+            text = f"[{exc.code}] {exc.message}"
+        out.append({"id": r.id, "name": str(r.name), "text": text})
+    return {"target": spec.get("into"), "items": out}
+
+
+def terms(text: str) -> list[str]:
+    """Search terms of a text: character pairs of CJK runs, and Latin words; most telling first."""
+    seen: list[str] = []
+    for run in _CJK_RUN.findall(text or ""):
+        for i in range(len(run) - 1):
+            pair = run[i:i + 2]
+            if pair not in _STOP and pair not in seen:
+                seen.append(pair)
+    for word in _WORD.findall(text or ""):
+        w = word.lower()
+        if w not in seen:
+            seen.append(w)
+    return seen[:MAX_TERMS]
+
+
+def suggestions(conn, catalog, principal, ft, record: dict, now) -> list[dict]:
+    out = []
+    for sug in ft.spec.definition.get("suggest") or []:
+        if sug.get("form") not in catalog or not can(principal, "read", sug["form"]):
+            continue
+        other = catalog.form(sug["form"])
+        text = " ".join(str(record.get(k) or "") for k in sug.get("from", []))
+        words = terms(text)
+        cols = [(other.columns[k], 3 if n == 0 else 1) for n, k in enumerate(sug.get("match", []))
+                if k in other.columns]
+        if not words or not cols:
+            continue
+        score = sum(sa.case((_contains(col, w), weight), else_=0) for w in words for col, weight in cols)
+        q = sa.select(other.table.c.id, score.label("score"))
+        if sug.get("filter"):
+            q = q.where(filter_clause(other, sug["filter"], now=now))
+        rows = conn.execute(q.order_by(sa.desc("score"), other.table.c.id.desc())
+                            .limit(int(sug.get("limit", 5)))).all()
+        ids = [r.id for r in rows if r.score > 0]
+        if not ids:
+            out.append({"label": sug.get("label") or other.spec.label, "form": other, "items": []})
+            continue
+        found, _ = RecordStore(conn).select(other, where=other.table.c.id.in_(ids))
+        by_id = {r["id"]: r for r in found}
+        out.append({"label": sug.get("label") or other.spec.label, "form": other,
+                    "items": [by_id[i] for i in ids if i in by_id]})
+    return out
