@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request, url_for
 
 from engines.errors import JimuError
 
@@ -26,6 +26,7 @@ from .. import db
 from ..audit import record_event
 from ..auth.principal import ANONYMOUS
 from ..context import current_jimu
+from ..files import save_uploads
 from ..public import read_token, record_token
 from ..records import RecordInvalid, Records
 from ..store.query import _contains, filter_clause
@@ -108,6 +109,10 @@ def public_submit(form):
                     if conn.execute(sa.select(ft.table.c.id).where(col == ref_id).limit(1)).first():
                         return render_template("public/done.html", ft=ft, block=block, status_url=None,
                                                already=True), 409
+                errs = save_uploads(ft.spec, values, conn=conn, upload_dir=current_app.config["UPLOAD_DIR"],
+                                    now=jimu.now())
+                if errs:
+                    raise RecordInvalid(errs)
                 record = Records(jimu, conn, ANONYMOUS, source="public", check_permissions=False).create(form, values)
                 record_event(conn, _ip_kind(form), at=jimu.now(), form_key=form, record_id=record["id"])
         except RecordInvalid as exc:

@@ -117,6 +117,43 @@ def _submitted(ft) -> dict[str, Any]:
     return data
 
 
+def _store_uploads(conn, ft, data: dict) -> None:
+    """Save posted files (in the write transaction) and put their references in ``data``."""
+    from flask import current_app
+
+    from ..files import save_uploads
+    errors = save_uploads(ft.spec, data, conn=conn, upload_dir=current_app.config["UPLOAD_DIR"],
+                          user_id=current_principal().user_id, now=current_jimu().now())
+    if errors:
+        raise RecordInvalid(errors)
+
+
+@bp.get("/forms/<form>/<int:rid>/files/<field>/<file_id>")
+def record_file(form, rid, field, file_id):
+    """Download a file of a record: allowed to whoever may read the record, only if the
+    record's field really holds that file; served under its own name, never inline."""
+    _login_required()
+    with current_jimu().read() as conn:
+        record = _records(conn).get(form, rid)
+        return send_record_file(conn, record.get(field), file_id)
+
+
+def send_record_file(conn, value, file_id: str):
+    import sqlalchemy as sa
+    from flask import current_app, send_file
+
+    from .. import db
+    from ..files import file_path
+    refs = value if isinstance(value, list) else [value]
+    if not any(isinstance(r, dict) and r.get("id") == file_id for r in refs):
+        abort(404)
+    row = conn.execute(sa.select(db.files).where(db.files.c.id == file_id)).first()
+    if row is None:
+        abort(404)
+    return send_file(file_path(current_app.config["UPLOAD_DIR"], file_id), as_attachment=True,
+                     download_name=row.name, mimetype=row.content_type or "application/octet-stream")
+
+
 def _form_page(ft, record, values, errors, status=200):
     lang = current_language()
     return render_template("records/form.html", ft=ft, record=record, values=values, errors=errors,
@@ -150,6 +187,7 @@ def record_new(form):
             records = _records(conn)
             ft = records.form(form)
             data = _submitted(ft)
+            _store_uploads(conn, ft, data)
             record = records.create(form, data)
     except RecordInvalid as exc:
         return _form_page(ft, None, data, exc.errors, 422)
@@ -177,6 +215,7 @@ def record_edit(form, rid):
             records = _records(conn)
             ft = records.form(form)
             data = _submitted(ft)
+            _store_uploads(conn, ft, data)
             record = records.update(form, rid, data, expected_version=version)
     except RecordInvalid as exc:
         with jimu.read() as conn:
