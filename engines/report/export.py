@@ -35,6 +35,7 @@ def export_table(chart: CompiledChart, rows: list[dict], lang: str) -> tuple[lis
             columns.append((f"{m.key}__previous", f"{label} ({text('previous', lang)})"))
             columns.append((f"{m.key}__change", f"{label} ({text('change', lang)})"))
     dim_keys = {d.key for d in chart.dimensions}
+    dim_labels = {d.key: d.field.labels for d in chart.dimensions}
     header = [escape_cell(label) for _, label in columns]
     body = []
     for row in rows:
@@ -43,7 +44,7 @@ def export_table(chart: CompiledChart, rows: list[dict], lang: str) -> tuple[lis
             value = row.get(key)
             if key in dim_keys:
                 value = text("others", lang) if OTHERS in row and key == chart.dimensions[0].key else (
-                    None if value is None else value_label(value, lang))
+                    None if value is None else value_label(value, lang, dim_labels[key]))
             elif isinstance(value, (dt.date, dt.datetime)):
                 value = value.isoformat()
             cells.append(escape_cell(value))

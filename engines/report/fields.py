@@ -10,7 +10,8 @@ alias is generated (``j0``), user text never reaches SQL.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.sql.util import ClauseAdapter
@@ -38,6 +39,8 @@ class Field:
     column: sa.ColumnElement
     kind: str
     path: str
+    #: stored value -> label (a string or a {"zh-CN", "en"} map) for fields with fixed options
+    labels: Mapping[Any, Any] | None = dc_field(default=None, compare=False, hash=False)
 
     @property
     def python_type(self) -> type | None:
@@ -117,7 +120,9 @@ class FieldResolver:
             path = f"{join.path}.{key}"
         else:
             path = key
-        field = Field(ref, column, kind, path)
+        getter = getattr(form, "choice_labels", None)
+        labels = getter(key) if getter is not None else None
+        field = Field(ref, column, kind, path, labels or None)
         self._cache[ref] = field
         return field
 

@@ -29,6 +29,9 @@ class FormSource(Protocol):
     def link_target(self, field_key: str) -> str | None:
         """Form key a single-link field points to (its column holds the target row id), else None."""
 
+    # optional: ``choice_labels(field_key) -> {value: label} | None`` for fields with fixed options, so
+    # charts show an option's (bilingual) label instead of its stored value
+
 
 class ProcessSource(Protocol):
     """The process data the runtime keeps per record of one form (one row per record).

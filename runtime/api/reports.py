@@ -84,6 +84,14 @@ class _FormSource:
     def link_target(self, field_key: str) -> str | None:
         return self.ft.link_target(field_key)
 
+    def choice_labels(self, field_key: str) -> dict | None:
+        """Option value → label of a field with fixed options (select, radio), so charts show labels."""
+        if field_key not in self.ft.columns:
+            return None
+        choices = getattr(self.ft.spec.field(field_key).widget, "choices", None)
+        options = getattr(choices, "options", None)
+        return {o["value"]: o["label"] for o in options} if options else None
+
 
 _SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by")
 

@@ -25,7 +25,10 @@ PACKAGE = {
             {"key": "标题", "label": "Title", "widget": "text"},
             {"key": "渠道", "label": "Channel", "widget": "select", "config": {"options": CHANNELS}},
             {"key": "状态", "label": "Status", "widget": "select", "config": {"options": STATUS}},
-            {"key": "类别", "label": "Category", "widget": "select", "config": {"options": ["账单", "故障", "咨询"]}},
+            {"key": "类别", "label": "Category", "widget": "select", "config": {"options": [
+                {"value": "bill", "label": {"zh-CN": "账单", "en": "Billing"}},
+                {"value": "fault", "label": {"zh-CN": "故障", "en": "Fault"}},
+                {"value": "ask", "label": {"zh-CN": "咨询", "en": "Question"}}]}},
             {"key": "截止日期", "label": "Due", "widget": "date"},
             {"key": "金额", "label": "Amount", "widget": "money"},
             {"key": "满意度", "label": "CSAT", "widget": "rating", "config": {"max": 5}},
@@ -81,7 +84,7 @@ def tickets(jimu, client, admin_headers, clock):
     for day in range(14):
         batch = []
         for _ in range(rnd.randint(5, 15)):
-            t = {"标题": "t", "渠道": rnd.choice(CHANNELS), "状态": rnd.choice(STATUS), "类别": rnd.choice(["账单", "故障", "咨询"]),
+            t = {"标题": "t", "渠道": rnd.choice(CHANNELS), "状态": rnd.choice(STATUS), "类别": rnd.choice(["bill", "fault", "ask"]),
                  "截止日期": (clock.now.date() + timedelta(days=rnd.randint(0, 9))).isoformat(),
                  "金额": rnd.randint(0, 50000) / 100, "满意度": rnd.choice([None, 1, 2, 3, 4, 5]),
                  "处理人": rnd.choice(agents), "客户": rnd.choice(customers + [None])}
@@ -150,3 +153,18 @@ def test_helpdesk_dashboard_with_channel_filter(client, admin_headers, tickets):
     wechat = [t for t in records if t["渠道"] == "微信"]
     assert [row["n"] for row in tiles["by_channel"]["rows"]] == [len(wechat)]
     assert tiles["backlog"]["rows"][0]["open"] == sum(t["状态"] not in ("已解决", "已关闭") for t in wechat)
+
+
+def test_option_labels_show_in_figures_and_exports(client, admin_headers, tickets):
+    import csv
+    import io
+    records, _, _ = tickets
+    for lang, names in (("zh-CN", {"bill": "账单", "fault": "故障", "ask": "咨询"}),
+                        ("en", {"bill": "Billing", "fault": "Fault", "ask": "Question"})):
+        tile = client.get(f"/api/v1/reports/by_category_vip/data?lang={lang}", headers=admin_headers).json
+        assert set(tile["figure"]["data"][0]["cells"]["values"][0][:-1]) == set(names.values())
+        assert {row["类别"] for row in tile["rows"]} == set(names)  # rows keep the stored values (drill-down)
+        r = client.get(f"/api/v1/reports/by_category_vip/export.csv?lang={lang}", headers=admin_headers)
+        table = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+        assert {row[0] for row in table[1:]} == set(names.values())
+        assert sum(int(row[2]) for row in table[1:]) == len(records)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import jsonschema
 
@@ -84,10 +84,12 @@ def empty_figure(chart: CompiledChart, title: str, lang: str) -> dict:
         "meta": {"chart": chart.key, "type": chart.chart_type.type, "empty": True}}}
 
 
-def value_label(value: Any, lang: str) -> str:
-    """How a dimension value reads on an axis or a legend."""
+def value_label(value: Any, lang: str, labels: Mapping[Any, Any] | None = None) -> str:
+    """How a dimension value reads on an axis or a legend (an option's label when ``labels`` has it)."""
     if value is None:
         return text("blank", lang)
+    if labels is not None and isinstance(value, (str, int)) and value in labels:
+        return localize(labels[value], lang, str(value))
     if isinstance(value, bool):
         return text("true" if value else "false", lang)
     if isinstance(value, float) and value.is_integer():
@@ -99,10 +101,10 @@ def value_label(value: Any, lang: str) -> str:
     return str(value)
 
 
-def categories(rows: list[dict], key: str, lang: str) -> list[str]:
+def categories(rows: list[dict], key: str, lang: str, labels: Mapping[Any, Any] | None = None) -> list[str]:
     """Axis labels of one dimension, the folded group reading 'Others'."""
     others = text("others", lang)
-    return [others if OTHERS in r else value_label(r[key], lang) for r in rows]
+    return [others if OTHERS in r else value_label(r[key], lang, labels) for r in rows]
 
 
 def tickformat(measures: list) -> dict:
@@ -110,24 +112,26 @@ def tickformat(measures: list) -> dict:
     return {"tickformat": ".0%"} if measures and all(m.format == "percent" for m in measures) else {}
 
 
-def series_rows(rows: list[dict], dim0: str, dim1: str, lang: str) -> list[list[int | None]]:
+def series_rows(rows: list[dict], dim0: str, dim1: str, lang: str, labels0: Mapping | None = None,
+                labels1: Mapping | None = None) -> list[list[int | None]]:
     """Per series of ``series_by`` (same order), the index in ``rows`` of each x category's row (None: no row)."""
     xs: dict[str, int] = {}
     series: dict[str, dict[str, int]] = {}
     for i, r in enumerate(rows):
-        x = value_label(r[dim0], lang)
+        x = value_label(r[dim0], lang, labels0)
         xs.setdefault(x, len(xs))
-        series.setdefault(value_label(r[dim1], lang), {})[x] = i
+        series.setdefault(value_label(r[dim1], lang, labels1), {})[x] = i
     return [[idx.get(x) for x in xs] for idx in series.values()]
 
 
-def series_by(rows: list[dict], dim0: str, dim1: str, measure: str, lang: str):
+def series_by(rows: list[dict], dim0: str, dim1: str, measure: str, lang: str, labels0: Mapping | None = None,
+              labels1: Mapping | None = None):
     """Pivot long rows into (x categories, [(series name, values aligned to x)]) in first-seen order."""
     xs: dict[str, int] = {}
     series: dict[str, dict[str, Any]] = {}
     for r in rows:
-        x = value_label(r[dim0], lang)
+        x = value_label(r[dim0], lang, labels0)
         xs.setdefault(x, len(xs))
-        series.setdefault(value_label(r[dim1], lang), {})[x] = r[measure]
+        series.setdefault(value_label(r[dim1], lang, labels1), {})[x] = r[measure]
     xcats = list(xs)
     return xcats, [(name, [vals.get(x) for x in xcats]) for name, vals in series.items()]

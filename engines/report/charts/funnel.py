@@ -16,14 +16,15 @@ class FunnelChart(ChartType):
 
     def build(self, chart, rows, lang):
         dim, m = chart.dimensions[0].key, chart.measures[0].key
+        labels = chart.dimensions[0].field.labels
         stages = self.options.get("stages")
         if stages:
-            by_value = {value_label(r[dim], lang): i for i, r in enumerate(rows)}
-            names = [value_label(s, lang) for s in stages]
+            by_value = {value_label(r[dim], lang, labels): i for i, r in enumerate(rows)}
+            names = [value_label(s, lang, labels) for s in stages]
             index = [by_value.get(n) for n in names]
             values = [0 if i is None else rows[i][m] for i in index]
         else:
-            names, values = categories(rows, dim, lang), [r[m] for r in rows]
+            names, values = categories(rows, dim, lang, labels), [r[m] for r in rows]
             index = list(range(len(rows)))
         return {"data": [{"type": "funnel", "y": names, "x": values, "textinfo": "value+percent initial",
                           "customdata": index, "meta": m}],
