@@ -18,6 +18,7 @@ from apps import Package, diff_packages, export_package
 from . import audit, db
 from .exceptions import JimuError
 from .flows import publish_flows
+from .rules.loader import check_rules, package_templates
 from .store.evolve import PublishReport, publish_forms
 
 
@@ -87,6 +88,7 @@ def install(conn: sa.Connection, package: Package, *, now, actor_id: int | None 
                              "pass --allow-downgrade to install it anyway",
                              installed=p.from_version, package=package.version)
     data = export_package(package.data)
+    check_rules(data.get("rules"), templates=package_templates(data))  # rules compile, or nothing is installed
     _sync_roles(conn, package.key, data)
     _sync_groups(conn, package.key, data)
     report = publish_forms(conn, package.key, list(data.get("forms", [])), indexed=indexed_fields(data))

@@ -63,6 +63,7 @@ def hook():
 @pytest.fixture
 def allow_local(jimu, monkeypatch):
     monkeypatch.setitem(jimu.config, "OUTBOUND_ALLOWLIST", "127.0.0.1")
+    monkeypatch.setenv("JIMU_OUTBOUND_ALLOWLIST", "127.0.0.1")  # install_package runs outside a request
 
 
 @pytest.fixture
@@ -215,6 +216,20 @@ def test_private_urls_are_refused_when_the_rule_is_saved(url):
         with pytest.raises(RuleInvalid) as exc:
             compile_rule({"key": "x", "form": "f", "trigger": {"type": "record_created"}, "actions": [action]})
         assert exc.value.errors[0]["code"] == "url.private_address"
+
+
+def test_a_package_with_a_private_webhook_url_is_refused_at_install(jimu, client, admin_headers):
+    pkg = package([{"key": "leak", "trigger": {"type": "record_created"},
+                    "actions": [{"type": "notify", "channel": "webhook", "url": "http://[::1]:8080/admin"},
+                                {"type": "call_http", "url": "http://2130706433/"}]}])
+    with pytest.raises(RuleInvalid) as exc:
+        install_package(jimu, pkg)
+    assert [(e["pointer"], e["code"]) for e in exc.value.errors] == [
+        ("/rules/0/actions/0", "url.private_address"), ("/rules/0/actions/1", "url.private_address")]
+    with jimu.read() as conn:
+        import sqlalchemy as sa
+        from runtime import db
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.apps)).scalar() == 0
 
 
 def test_validate_api_reports_the_ssrf_error(client, admin_headers):

@@ -133,3 +133,42 @@ def test_closed_ticket_sends_a_signed_survey_link(jimu, clock):
     assert not verify(jimu, "客户", f"工单:{rec['id'] + 1}", int(q["exp"]), q["sig"], clock.now)
     clock.advance(days=8)
     assert not verify(jimu, "客户", q["about"], int(q["exp"]), q["sig"], clock.now)
+
+
+def test_notify_can_use_the_package_message_templates(jimu):
+    pkg = package([{"key": "ack", "trigger": {"type": "record_created"},
+                    "actions": [{"type": "notify", "channel": "email", "to": {"email_fields": ["邮箱"]},
+                                 "template": "ack"},
+                                {"type": "notify", "channel": "email", "to": {"email_fields": ["邮箱"]},
+                                 "template": "ack", "language": "en", "subject": "Re: {标题}"}]}])
+    pkg["templates"] = [{"key": "ack", "version": 1, "label": "Ack", "form": "工单",
+                         "subject": {"zh-CN": "工单 {标题} 已受理", "en": "Ticket {标题} received"},
+                         "body": {"zh-CN": "{客户姓名} 您好", "en": "Dear {客户姓名}"}}]
+    install_package(jimu, pkg)
+    create(jimu, "工单", {"标题": "T-1", "客户姓名": "张三", "邮箱": "z@example.com"})
+    mails = [j["payload"] for j in jobs_of(jimu, "rule.email")]
+    assert [(m["subject"], m["body"]) for m in mails] == [("工单 T-1 已受理", "张三 您好"), ("Re: T-1", "Dear 张三")]
+    bad = package([{"key": "x", "trigger": {"type": "record_created"},
+                    "actions": [{"type": "notify", "channel": "email", "to": {"emails": ["a@b.c"]}, "template": "nope"}]}],
+                  version="1.0.1")
+    import pytest
+    from engines.rule import RuleInvalid
+    with pytest.raises(RuleInvalid) as exc:
+        install_package(jimu, bad)
+    assert exc.value.errors[0]["code"] == "rule.unknown_template" and exc.value.errors[0]["pointer"] == \
+        "/rules/0/actions/0/template"
+
+
+def test_firing_log_api_filters_by_rule_record_and_match(jimu, client, admin_headers):
+    install_package(jimu, package([{"key": "hi", "trigger": {"type": "record_created"},
+                                    "condition": {"field": "紧急程度", "value": "高"},
+                                    "actions": [{"type": "set_fields", "values": {"组": "infra"}}]}]))
+    a = create(jimu, "工单", {"标题": "a", "紧急程度": "高"})
+    create(jimu, "工单", {"标题": "b", "紧急程度": "低"})
+    r = client.get("/api/v1/rules/firings?rule=hi&matched=true", headers=admin_headers).json["firings"]
+    assert [(f["record_id"], f["matched"]) for f in r] == [(a["id"], True)]
+    assert r[0]["actions"] == [{"kind": "set_fields", "external": False, "form": "工单", "id": a["id"],
+                                "values": {"组": "infra"}}]
+    assert len(client.get("/api/v1/rules/firings?rule=hi", headers=admin_headers).json["firings"]) == 2
+    assert client.get(f"/api/v1/rules/firings?record={a['id']}&form=工单", headers=admin_headers).json["firings"][0][
+        "rule_key"] == "hi"
