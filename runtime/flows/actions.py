@@ -7,7 +7,7 @@ group read here. Two action shapes are accepted:
 
 - the rule engine's contract: ``cls.build(config, errors, pointer)`` then
   ``action.plan(ActionContext) -> [Effect]``; the effects go to the rule
-  runtime's executor ``runtime.rules.execute_effects(jimu, conn, effects, ...)``;
+  runtime's executor ``runtime.rules.execute_effects(jimu, conn, effects, origin=, key=)``;
 - a plain plugin with ``run(context, config)``, ``context`` being a
   ``FlowActionContext`` (jimu, conn, form key, record id, instance id, now).
 
@@ -52,12 +52,14 @@ class FlowActionContext:
     instance_id: int
     node_id: str
     now: datetime
+    #: idempotency key of this run of the step's actions
+    key: str | None = None
 
 
 def run_actions(jimu, conn: sa.Connection, payload: Mapping[str, Any]) -> None:
     registry = rule_actions()
     ctx = FlowActionContext(jimu, conn, payload.get("form"), payload.get("record_id"), payload["instance"],
-                            payload["node"], jimu.now())
+                            payload["node"], jimu.now(), payload.get("key"))
     for config in payload.get("actions", []):
         try:
             cls = registry.get(config.get("type"))
@@ -95,4 +97,4 @@ def _plan_and_execute(ctx: FlowActionContext, cls: type, config: Mapping[str, An
     actx = ActionContext(rule=f"flow:{ctx.node_id}", form=ctx.form_key or "", event="flow.automatic",
                          record=record, variables=record, eval=EvalContext(now=ctx.now),
                          extra={"instance_id": ctx.instance_id})
-    execute_effects(ctx.jimu, ctx.conn, action.plan(actx))
+    execute_effects(ctx.jimu, ctx.conn, action.plan(actx), origin=f"flow:{ctx.node_id}", key=ctx.key)

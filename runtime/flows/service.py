@@ -193,7 +193,35 @@ class FlowRuntime:
         elif ended is not None:
             values["ended_at"] = ended
         self.conn.execute(sa.update(flow_instances).where(flow_instances.c.id == row["id"]).values(**values))
+        self._fire_rules(spec, row, event, effects)
         return state
+
+    def _fire_rules(self, spec: FlowSpec, row: Mapping[str, Any], event, effects) -> None:
+        """Task and flow triggers of the rule runtime (``task.created`` ... ``flow.ended``), in this
+        transaction; skipped when the rule runtime is not installed."""
+        try:
+            from ..rules import fire_flow_event
+        except ImportError:
+            return
+        fired = []
+        if isinstance(event, Start):
+            fired.append(("flow.started", None, None))
+        for e in effects:
+            if isinstance(e, CreateTask):
+                fired.append(("task.created", e.node_id, e.task_id))
+            elif isinstance(e, CloseTask) and e.state == "completed":
+                fired.append(("task.completed", None, e.task_id))
+            elif isinstance(e, Escalate):
+                fired.append(("task.overdue", e.node_id, e.task_id))
+            elif isinstance(e, InstanceEnded):
+                fired.append(("flow.ended", None, None))
+        for name, node_id, task_key in fired:
+            task_id = None
+            if task_key is not None:
+                task = self._task_row(row["id"], task_key)
+                task_id, node_id = task["id"], task["node_id"]
+            fire_flow_event(self.jimu, self.conn, name, flow=spec.key, task=node_id, form=row["form_key"],
+                            record_id=row["record_id"], task_id=task_id)
 
     # -- effects -----------------------------------------------------------------------------
     def _task_row(self, iid: int, task_key: str):
@@ -230,7 +258,7 @@ class FlowRuntime:
         # rule actions may leave the process (mail, webhooks): run them as a durable, retried job
         jobs.enqueue(self.conn, ACTIONS_JOB, {"instance": row["id"], "node": e.node_id,
                                               "form": row["form_key"], "record_id": row["record_id"],
-                                              "actions": plain(e.actions)},
+                                              "actions": plain(e.actions), "key": f"flow:{e.key}"},
                      run_at=self.now, key=f"flow:{e.key}", now=self.now)
 
     def _do_escalate(self, row, e: Escalate) -> None:
