@@ -186,6 +186,27 @@ def demo_data(app_key, days, scale, seed, if_empty, users, password) -> None:
     click.echo("demo data: " + ", ".join(f"{k} {v}" for k, v in made.items()))
 
 
+@main.command("mail-intake")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2525, show_default=True, type=int)
+@with_appcontext
+def mail_intake(host: str, port: int) -> None:
+    """Receive e-mail over SMTP and turn it into records (forms with intake.email)."""
+    import threading
+
+    from flask import current_app
+
+    from .intake import start_smtp
+    controller = start_smtp(current_app._get_current_object(), host, port)
+    click.echo(f"mail intake listening on {host}:{port}; Ctrl-C stops it")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)

@@ -7,3 +7,4 @@ from . import apps, records, openapi  # noqa: E402,F401  (routes register on imp
 from . import reports  # noqa: E402,F401  (report and dashboard routes)
 from . import flows  # noqa: E402,F401  (tasks and flow instances)
 from . import rules  # noqa: E402,F401  (rules: catalogue, dry run, firing log, outbox; in-app inbox)
+from . import hooks  # noqa: E402,F401  (inbound webhooks mapped to records)
