@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
 import regex
@@ -33,7 +34,7 @@ PATTERN_TIMEOUT = 0.05
 IGNORED_KEYS = frozenset(("id", "created_at", "updated_at", "created_by", "updated_by", "row_version"))
 
 
-@dataclass
+@dataclass(slots=True)
 class CleanResult:
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -45,54 +46,122 @@ class CleanResult:
         return not self.errors
 
 
-def _field_error(f: "FieldSpec", exc: Exception, lang: str = "zh-CN", **extra) -> dict[str, Any]:
+def _field_error(f: "FieldSpec", exc: Exception, lang: str = "zh-CN", label: str | None = None,
+                 **extra) -> dict[str, Any]:
     if isinstance(exc, FieldError):
-        out = exc.to_dict()
+        out = {"code": exc.code, "message": exc.message}
+        if exc.context:
+            out.update({k: v for k, v in exc.context.items() if v is not None})
     else:
         out = {"code": getattr(exc, "code", "form.invalid"), "message": str(exc)}
-    out.update(field=f.key, label=f.label_text(lang), **extra)
+    out["field"] = f.key
+    out["label"] = label or f.label_text(lang)
+    if extra:
+        out.update(extra)
     return out
+
+
+class _FieldPlan:
+    """What ``clean`` needs about one input field, computed once per spec."""
+
+    __slots__ = ("key", "f", "coerce", "read_only", "children", "required", "required_if", "rules",
+                 "empty", "has_default", "label")
+
+    def __init__(self, f: "FieldSpec"):
+        from .widget import Widget
+        self.key = f.key
+        self.f = f
+        self.coerce = f.widget.compile_clean()
+        self.read_only = f.read_only
+        self.children = f.children
+        self.required = f.required
+        self.required_if = f.required_if
+        self.rules = _compile_rules(f)
+        #: None means the standard emptiness test (inlined in ``clean``)
+        self.empty = None if type(f.widget).is_empty is Widget.is_empty else f.widget.is_empty
+        self.has_default = f.default_expr is not None or f.definition.get("default") is not None
+        self.label = f.label_text()
+
+
+class _Plan:
+    """A spec's fields arranged for ``clean``: lookups and per-field closures built once."""
+
+    def __init__(self, spec: "FormSpec"):
+        self.known = frozenset(spec.field_keys) | IGNORED_KEYS
+        self.inputs = tuple(_FieldPlan(f) for f in spec.input_fields)
+        self.defaults = tuple(p for p in self.inputs if p.has_default)
+        self.conditional = tuple(f for f in spec.fields if f.visible_if is not None or f.sections)
+        self.formulas = spec.formula_order
+        #: expressions see the merged record only when some field has one
+        self.needs_merge = bool(self.conditional or self.formulas
+                                or any(p.required_if is not None for p in self.inputs))
+        #: no defaults, conditions, formulas or sub-tables: a new record is cleaned in one pass
+        self.one_pass = not (self.needs_merge or self.defaults or any(p.children is not None for p in self.inputs))
+        self.one_pass_table = {p.key: (p.coerce, p.required, p.rules, p.empty, p) for p in self.inputs}
+        self.required_keys = frozenset(p.key for p in self.inputs if p.required)
+
+
+def plan_for(spec: "FormSpec") -> _Plan:
+    plan = spec.__dict__.get("_clean_plan")
+    if plan is None:
+        plan = _Plan(spec)
+        object.__setattr__(spec, "_clean_plan", plan)
+    return plan
+
+
+_DEFAULT_CONTEXT = EvalContext()
 
 
 def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | None = None,
           existing: Mapping[str, Any] | None = None, partial: bool = False) -> CleanResult:
-    context = context or EvalContext()
+    plan = plan_for(spec)
+    context = context or _DEFAULT_CONTEXT
     result = CleanResult()
-    creating = existing is None
-    for key in data:
-        if key not in IGNORED_KEYS and not spec.has_field(key):
-            result.errors.append({"code": "form.unknown_field", "field": key,
-                                  "message": f"form {spec.key!r} has no field {key!r}; "
-                                             f"its fields are {', '.join(spec.field_keys)}"})
+    errors = result.errors
     values = result.values
+    creating = existing is None
+    known = plan.known
+    if not known.issuperset(data):
+        for key in data:
+            if key not in known:
+                errors.append({"code": "form.unknown_field", "field": key,
+                               "message": f"form {spec.key!r} has no field {key!r}; "
+                                          f"its fields are {', '.join(spec.field_keys)}"})
+    if creating and plan.one_pass:
+        _one_pass(plan, data, values, errors, partial)
+        return result
+    failed: set[str] = set()
     # 1. coerce what was sent
-    for f in spec.input_fields:
-        if f.key not in data:
+    for p in plan.inputs:
+        key = p.key
+        if key not in data or (p.read_only and not creating):
             continue
-        if f.read_only and not creating:
-            continue
-        raw = data[f.key]
         try:
-            if f.children is not None:
-                values[f.key] = _clean_rows(f, raw, context, result)
+            if p.children is not None:
+                values[key] = _clean_rows(p.f, data[key], context, result)
             else:
-                values[f.key] = f.widget.clean(raw)
+                values[key] = p.coerce(data[key])
         except FieldError as exc:
-            result.errors.append(_field_error(f, exc))
+            errors.append(_field_error(p.f, exc))
+            failed.add(key)
     # 2. defaults on create
     if creating:
-        for f in spec.input_fields:
-            if f.key in values and not f.widget.is_empty(values[f.key]):
-                continue
-            default = _default(f, values, context, result)
+        for p in plan.defaults:
+            key = p.key
+            if key in values:
+                v = values[key]
+                if not (p.empty(v) if p.empty is not None else (v is None or v == "" or v == [] or v == {})):
+                    continue
+            default = _default(p.f, values, context, result)
             if default is not None:
-                values[f.key] = default
+                values[key] = default
     # 3. visibility over the merged record
-    merged = {**(existing or {}), **values}
-    for f in spec.fields:
+    hidden = result.hidden
+    merged = {**existing, **values} if existing else (dict(values) if plan.needs_merge else values)
+    for f in plan.conditional:
         if (f.visible_if is not None and not _truthy_expr(f, f.visible_if, merged, context, result, "visible_if")) \
                 or any(not _truthy_expr(f, c, merged, context, result, "section.visible_if") for c in f.sections):
-            result.hidden.add(f.key)
+            hidden.add(f.key)
             if f.key in values:
                 del values[f.key]
                 if creating:
@@ -100,35 +169,70 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
                 else:
                     merged[f.key] = existing.get(f.key)
     # 4. required and validation
-    for f in spec.input_fields:
-        if f.key in result.hidden or any(e.get("field") == f.key for e in result.errors):
+    if errors:
+        failed.update(e.get("field") for e in errors)
+    for p in plan.inputs:
+        key = p.key
+        if key in failed or key in hidden or (partial and key not in values):
             continue
-        if partial and f.key not in values:
+        value = merged.get(key)
+        if p.empty(value) if p.empty is not None else (value is None or value == "" or value == [] or value == {}):
+            if p.required or (p.required_if is not None
+                              and _truthy_expr(p.f, p.required_if, merged, context, result, "required_if")):
+                errors.append(_required(p))
             continue
-        value = merged.get(f.key)
-        required = f.required or (f.required_if is not None
-                                  and _truthy_expr(f, f.required_if, merged, context, result, "required_if"))
-        if f.widget.is_empty(value):
-            if required:
-                result.errors.append({"code": "form.required", "field": f.key, "label": f.label_text(),
-                                      "message": f"{f.label_text()} is required / 请填写{f.label_text('zh-CN')}"})
-            continue
-        for err in _check_rules(f, value):
-            result.errors.append(err)
+        if p.rules is not None:
+            errors.extend(p.rules(value))
     # 5. formulas, in dependency order
-    for f in spec.formula_order:
+    for f in plan.formulas:
         try:
-            value = f.formula.evaluate(merged, context)
+            value = f.formula.evaluate(_scope(merged, context), context)
             value = f.widget.clean(value) if value is not None else None
         except (ExprError, FieldError) as exc:
-            result.errors.append(_field_error(f, exc, expression=f.formula.source))
+            errors.append(_field_error(f, exc, expression=f.formula.source))
             continue
         values[f.key] = merged[f.key] = value
-    if creating:
-        for f in spec.fields:
-            if f.key in result.hidden:
-                values.pop(f.key, None)
+    if creating and hidden:
+        for key in hidden:
+            values.pop(key, None)
     return result
+
+
+def _one_pass(plan: _Plan, data: Mapping[str, Any], values: dict, errors: list, partial: bool) -> None:
+    """``clean`` of a new record on a form without defaults, conditions or formulas: steps 1 and 4 fused.
+
+    Gives the same values and errors as the general path (errors in field order of the submission,
+    then the missing required fields).
+    """
+    table = plan.one_pass_table
+    for key, raw in data.items():
+        entry = table.get(key)
+        if entry is None:
+            continue
+        coerce, required, rules, empty, p = entry
+        try:
+            value = coerce(raw)
+        except FieldError as exc:
+            errors.append(_field_error(p.f, exc, label=p.label))
+            continue
+        values[key] = value
+        if not value and (empty(value) if empty is not None
+                          else (value is None or value == "" or value == [] or value == {})):
+            if required:
+                errors.append(_required(p))
+        elif rules is not None:
+            errors.extend(rules(value))
+    if not partial and plan.required_keys:
+        missing = plan.required_keys.difference(data)
+        if missing:
+            for p in plan.inputs:
+                if p.key in missing:
+                    errors.append(_required(p))
+
+
+def _required(p: _FieldPlan) -> dict[str, Any]:
+    return {"code": "form.required", "field": p.key, "label": p.label,
+            "message": f"{p.f.label_text('en')} is required / 请填写{p.label}"}
 
 
 def _clean_rows(f: "FieldSpec", raw: Any, context: EvalContext, result: CleanResult) -> list[dict]:
@@ -148,7 +252,7 @@ def _clean_rows(f: "FieldSpec", raw: Any, context: EvalContext, result: CleanRes
 def _default(f: "FieldSpec", values: dict, context: EvalContext, result: CleanResult) -> Any:
     try:
         if f.default_expr is not None:
-            raw = f.default_expr.evaluate(values, context)
+            raw = f.default_expr.evaluate(_scope(values, context), context)
         elif "default" in f.definition and f.definition["default"] is not None:
             raw = f.definition["default"]
         else:
@@ -157,6 +261,15 @@ def _default(f: "FieldSpec", values: dict, context: EvalContext, result: CleanRe
     except (ExprError, FieldError) as exc:
         result.errors.append(_field_error(f, exc))
         return None
+
+
+def _scope(values: Mapping[str, Any], context: EvalContext) -> dict[str, Any]:
+    """The names an expression sees: field values (money as numbers) and ``current_user_id``."""
+    out = {k: float(v) if type(v) is Decimal else v for k, v in values.items()}
+    if "current_user_id" not in out:
+        user = context.user
+        out["current_user_id"] = user.get("id") if user else None
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -168,16 +281,45 @@ def _jsonable(value: Any) -> Any:
 def _truthy_expr(f: "FieldSpec", expr, merged, context, result: CleanResult, prop: str) -> bool:
     from engines.expr.values import truthy
     try:
-        return truthy(expr.evaluate(merged, context))
+        return truthy(expr.evaluate(_scope(merged, context), context))
     except ExprError as exc:
         result.errors.append({**exc.to_dict(), "field": f.key, "property": prop})
         return False
 
 
-def _check_rules(f: "FieldSpec", value: Any) -> list[dict]:
+def _compile_rules(f: "FieldSpec"):
+    """The ``validation`` block as one closure ``value -> [errors]`` (None when there is none).
+
+    Bounds are coerced by the widget and the pattern compiled once, here;
+    a bound the widget cannot read is ignored as before.
+    """
     rules = f.definition.get("validation") or {}
-    if not rules:
-        return []
+    checks = {k: v for k, v in rules.items() if k in ("min_length", "max_length", "min", "max", "pattern")
+              and v is not None and v != ""}
+    if not checks:
+        return None
+    bounds = {}
+    for bound in ("min", "max"):
+        if bound in checks:
+            try:
+                bounds[bound] = f.widget.to_python(checks[bound])
+            except (FieldError, TypeError, ValueError):
+                pass
+    pattern = checks.get("pattern")
+    compiled = None
+    if pattern:
+        try:
+            compiled = regex.compile(pattern)
+        except regex.error as exc:
+            compiled = exc
+
+    def check(value: Any) -> list[dict]:
+        return _check_rules(f, value, rules, bounds, compiled)
+    return check
+
+
+def _check_rules(f: "FieldSpec", value: Any, rules: Mapping[str, Any], bounds: Mapping[str, Any],
+                 compiled: Any) -> list[dict]:
     errors = []
     message = rules.get("message")
 
@@ -189,30 +331,34 @@ def _check_rules(f: "FieldSpec", value: Any) -> list[dict]:
     measured = len(value) if isinstance(value, (str, list, tuple)) else None
     if measured is not None:
         if rules.get("min_length") is not None and measured < rules["min_length"]:
-            fail("form.too_short", f"{f.label_text()}: at least {rules['min_length']}", min_length=rules["min_length"])
+            fail("form.too_short", f"{f.label_text()}: at least {rules['min_length']} / 至少 {rules['min_length']}",
+                 min_length=rules["min_length"])
         if rules.get("max_length") is not None and measured > rules["max_length"]:
-            fail("form.too_long", f"{f.label_text()}: at most {rules['max_length']}", max_length=rules["max_length"])
-    for bound, code, ok in (("min", "form.too_small", lambda v, b: v >= b), ("max", "form.too_large", lambda v, b: v <= b)):
-        b = rules.get(bound)
-        if b is None or isinstance(value, (list, dict, bool)) or isinstance(value, str) and not f.widget.orderable_text:
-            continue
+            fail("form.too_long", f"{f.label_text()}: at most {rules['max_length']} / 最多 {rules['max_length']}",
+                 max_length=rules["max_length"])
+    if not (isinstance(value, (list, dict, bool)) or isinstance(value, str) and not f.widget.orderable_text):
+        for bound, code in (("min", "form.too_small"), ("max", "form.too_large")):
+            if bound not in bounds:
+                continue
+            b = bounds[bound]
+            try:
+                passed = value >= b if bound == "min" else value <= b
+            except TypeError:
+                continue
+            if not passed:
+                fail(code, f"{f.label_text()}: must be {'at least' if bound == 'min' else 'at most'} {_jsonable(b)}"
+                           f" / {'不能小于' if bound == 'min' else '不能大于'} {_jsonable(b)}",
+                     **{bound: _jsonable(b)})
+    if compiled is not None and isinstance(value, str):
+        if isinstance(compiled, regex.error):
+            fail("form.bad_pattern", f"{f.label_text()}: the pattern is invalid ({compiled})")
+            return errors
         try:
-            b = f.widget.to_python(b)
-            passed = ok(value, b)
-        except (TypeError, FieldError):
-            continue
-        if not passed:
-            fail(code, f"{f.label_text()}: must be {'at least' if bound == 'min' else 'at most'} {_jsonable(b)}",
-                 **{bound: _jsonable(b)})
-    pattern = rules.get("pattern")
-    if pattern and isinstance(value, str):
-        try:
-            matched = regex.fullmatch(pattern, value, timeout=PATTERN_TIMEOUT)
+            matched = compiled.fullmatch(value, timeout=PATTERN_TIMEOUT)
         except TimeoutError:
-            fail("form.pattern_timeout", f"{f.label_text()}: the pattern took too long on this value")
-        except regex.error as exc:
-            fail("form.bad_pattern", f"{f.label_text()}: the pattern is invalid ({exc})")
+            fail("form.pattern_timeout", f"{f.label_text()}: the pattern took too long on this value / 校验超时")
         else:
             if matched is None:
-                fail("form.pattern", f"{f.label_text()}: does not match the required format", pattern=pattern)
+                fail("form.pattern", f"{f.label_text()}: does not match the required format / 格式不正确",
+                     pattern=rules["pattern"])
     return errors

@@ -125,8 +125,7 @@ class FormSpec:
     def clean(self, data: Mapping[str, Any], *, context=None, existing: Mapping[str, Any] | None = None,
               partial: bool = False):
         """Coerce, default, hide, require, validate and compute: see ``engines.form.clean``."""
-        from .clean import clean
-        return clean(self, data, context=context, existing=existing, partial=partial)
+        return _clean()(self, data, context=context, existing=existing, partial=partial)
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema (draft 2020-12) of a submission, for integrators."""
@@ -169,6 +168,16 @@ class FormSpec:
         return {"key": self.key, "fields": out,
                 "layout": [n.to_json() for n in self.layout.nodes] if self.layout is not None else []}
 
+
+def _clean():
+    global _clean_fn
+    if _clean_fn is None:
+        from .clean import clean
+        _clean_fn = clean
+    return _clean_fn
+
+
+_clean_fn = None
 
 EXPRESSION_PROPS = ("visible_if", "required_if", "default_expr", "formula")
 

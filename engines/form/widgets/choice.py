@@ -79,6 +79,18 @@ class SelectWidget(Widget):
             raise self._invalid()
         return value
 
+    def compile_clean(self):
+        if type(self).to_python is not SelectWidget.to_python:
+            return self.clean
+        slow = self.clean
+        exact = frozenset(v for v in self.choices.values if v == v.strip())
+
+        def fast(raw):
+            if type(raw) is str and raw in exact:
+                return raw
+            return slow(raw)
+        return fast
+
     def json_schema(self):
         return {"enum": [*self.choices.values, None]}
 
@@ -134,6 +146,21 @@ class CheckboxesWidget(SelectWidget):
             raise self.error("form.too_few_choices", f"choose at least {lo} / 至少选择 {lo} 项", min_selected=lo)
         if hi and len(value) > hi:
             raise self.error("form.too_many_choices", f"choose at most {hi} / 最多选择 {hi} 项", max_selected=hi)
+
+    def compile_clean(self):
+        slow = self.clean
+        exact = frozenset(v for v in self.choices.values if v == v.strip())
+        lo, hi = self.config.get("min_selected") or 1, self.config.get("max_selected") or len(exact) or 1
+
+        def fast(raw):
+            if type(raw) is list and lo <= len(raw) <= hi:
+                for x in raw:
+                    if type(x) is not str or x not in exact:
+                        return slow(raw)
+                if len(set(raw)) == len(raw):
+                    return list(raw)
+            return slow(raw)
+        return fast
 
     def value_from_formdata(self, formdata, files, key):
         getlist = getattr(formdata, "getlist", None)
@@ -193,6 +220,15 @@ class SwitchWidget(Widget):
             if text in _FALSE:
                 return False
         raise self.error("form.invalid_bool", "choose yes or no / 请选择是或否")
+
+    def compile_clean(self):
+        slow = self.clean
+
+        def fast(raw):
+            if raw is True or raw is False:
+                return raw
+            return slow(raw)
+        return fast
 
     def value_from_formdata(self, formdata, files, key):
         """The macro posts a hidden ``false`` before the checkbox, so an unticked box still says no."""

@@ -75,6 +75,20 @@ class DateWidget(Widget):
                     raise self.error(code, f"{'on or after' if bound == 'min' else 'on or before'} {b} / "
                                            f"{'不早于' if bound == 'min' else '不晚于'} {b}", **{bound: b.isoformat()})
 
+    def compile_clean(self):
+        if self.config.get("min") or self.config.get("max"):
+            return self.clean
+        slow, fromiso = self.clean, date.fromisoformat
+
+        def fast(raw):
+            if type(raw) is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-" and raw.isascii():
+                try:
+                    return fromiso(raw)
+                except ValueError:
+                    pass
+            return slow(raw)
+        return fast
+
     def export_value(self, value):
         return None if value is None else value.isoformat()
 
@@ -137,6 +151,24 @@ class DatetimeWidget(Widget):
                     raise self.error(code, f"{'not before' if bound == 'min' else 'not after'} {b.isoformat()} / "
                                            f"{'不早于' if bound == 'min' else '不晚于'} {b.isoformat()}",
                                      **{bound: b.isoformat()})
+
+    def compile_clean(self):
+        if self.config.get("min") or self.config.get("max"):
+            return self.clean
+        slow, fromiso, utc = self.clean, datetime.fromisoformat, timezone.utc
+
+        def fast(raw):
+            if type(raw) is str and len(raw) >= 20 and raw[10] == "T" and raw.isascii():
+                try:
+                    v = fromiso(raw)
+                except ValueError:
+                    return slow(raw)
+                if v.tzinfo is utc and not v.microsecond:
+                    return v
+                if v.tzinfo is not None:
+                    return v.astimezone(utc).replace(microsecond=0)
+            return slow(raw)
+        return fast
 
     def export_value(self, value):
         return None if value is None else value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

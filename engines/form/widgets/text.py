@@ -52,6 +52,20 @@ class TextWidget(Widget):
         if m and len(value) < m:
             raise self.error("form.too_short", f"at least {m} characters / 至少 {m} 个字符", min_length=m)
 
+    def compile_clean(self):
+        if type(self).to_python is not TextWidget.to_python and type(self).to_python is not TextareaWidget.to_python:
+            return self.clean
+        slow, multiline = self.clean, self.multiline
+        lo, hi = self.config.get("min_length") or 1, self.config.get("max_length") or 1 << 62
+
+        def fast(raw):
+            if type(raw) is str:
+                v = raw.strip()
+                if lo <= len(v) <= hi and "\r" not in v and (multiline or "\n" not in v):
+                    return v
+            return slow(raw)
+        return fast
+
     def json_schema(self):
         out = {"type": ["string", "null"]}
         if self.config.get("max_length"):

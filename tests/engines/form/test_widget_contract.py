@@ -114,8 +114,9 @@ def test_garbage_gives_a_coded_error_or_a_value(type_name):
         try:
             w.clean(raw)
         except FieldError as exc:
-            assert exc.code.startswith("form."), exc.code
-            assert " / " in exc.message or exc.message, exc.message
+            assert "." in exc.code and exc.message, exc.code
+            if WIDGETS.get(type_name).__module__.startswith("engines."):
+                assert exc.code.startswith("form.") and " / " in exc.message, (exc.code, exc.message)
 
 
 def _store_table(spec, metadata):

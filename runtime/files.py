@@ -1,0 +1,138 @@
+"""Uploaded files: saved under generated names, recorded in ``jimu_files``.
+
+``save`` streams an upload to ``UPLOAD_DIR/<id[:2]>/<id>`` (never the
+user's file name), hashing and measuring it on the way, and returns the
+reference that file widgets keep as their value: ``{id, name, size, type}``.
+``save_uploads`` replaces the pending uploads an HTML form posted (see
+``engines.form.widgets.files.PendingUpload``) with such references, checking
+each against its widget's type and size limits. Serving files (the download
+route and its permission check) is not here.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO, Mapping
+
+import sqlalchemy as sa
+
+from engines.form.exceptions import FieldError
+
+from . import db
+from .exceptions import JimuError
+
+CHUNK = 64 * 1024
+#: hard ceiling whatever a widget allows
+MAX_UPLOAD = 512 * 1024 * 1024
+
+
+class FileTooLarge(JimuError):
+    code = "form.file_too_large"
+    status = 413
+
+
+def safe_name(filename: str | None) -> str:
+    """The display name kept for a file: no directories, no control characters, at most 200 characters."""
+    name = unicodedata.normalize("NFC", filename or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().lstrip(".")
+    return name[:200] or "file"
+
+
+def file_path(upload_dir: str | os.PathLike, file_id: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{32}", file_id or ""):
+        raise JimuError("not a file id", code="file.bad_id")
+    return Path(upload_dir) / file_id[:2] / file_id
+
+
+def save(stream: BinaryIO, filename: str | None, content_type: str | None, *, conn: sa.Connection | None = None,
+         upload_dir: str | os.PathLike | None = None, max_size: int | None = None, user_id: int | None = None,
+         now: datetime | None = None) -> dict[str, Any]:
+    """Store ``stream`` under a generated name; returns ``{id, name, size, type}``.
+
+    ``conn`` and ``upload_dir`` default to the current app's (``UPLOAD_DIR``).
+    A file over ``max_size`` is removed and ``FileTooLarge`` raised. The row
+    in ``jimu_files`` is written on ``conn``, inside the caller's transaction.
+    """
+    if upload_dir is None:
+        from flask import current_app
+        upload_dir = current_app.config["UPLOAD_DIR"]
+    limit = min(max_size or MAX_UPLOAD, MAX_UPLOAD)
+    file_id = uuid.uuid4().hex
+    path = file_path(upload_dir, file_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    tmp = path.with_suffix(".part")
+    try:
+        with open(tmp, "xb") as out:
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise FileTooLarge(f"files may be at most {limit} bytes / 文件不能超过 {limit} 字节",
+                                       max_size=limit, name=safe_name(filename))
+                digest.update(chunk)
+                out.write(chunk)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    ref = {"id": file_id, "name": safe_name(filename), "size": size,
+           "type": (content_type or "application/octet-stream")[:200]}
+    if conn is None:
+        from .context import current_jimu
+        with current_jimu().begin() as own:
+            _record(own, ref, digest.hexdigest(), user_id, now)
+    else:
+        _record(conn, ref, digest.hexdigest(), user_id, now)
+    return ref
+
+
+def _record(conn: sa.Connection, ref: Mapping[str, Any], sha256: str, user_id: int | None,
+            now: datetime | None) -> None:
+    conn.execute(sa.insert(db.files).values(id=ref["id"], name=ref["name"], content_type=ref["type"],
+                                            size=ref["size"], sha256=sha256, uploaded_by=user_id,
+                                            uploaded_at=now or datetime.now(timezone.utc)))
+
+
+def save_uploads(spec, data: dict[str, Any], *, conn: sa.Connection, upload_dir: str | os.PathLike,
+                 user_id: int | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Save the pending uploads in ``data`` (from ``value_from_formdata``) in place; returns coded errors.
+
+    Each upload is checked against its widget (type before saving, size while
+    saving); a refused upload is dropped from the value and reported.
+    """
+    errors: list[dict[str, Any]] = []
+    for f in spec.input_fields:
+        if not getattr(f.widget, "accepts_files", False) or not isinstance(data.get(f.key), list):
+            continue
+        kept = []
+        for item in data[f.key]:
+            upload = item.get("upload") if isinstance(item, dict) else None
+            if upload is None:
+                kept.append(item)
+                continue
+            name = safe_name(getattr(upload, "filename", None))
+            ctype = getattr(upload, "mimetype", None) or getattr(upload, "content_type", None)
+            try:
+                f.widget.check_upload(name, ctype, None)
+                kept.append(save(upload.stream, name, ctype, conn=conn, upload_dir=upload_dir,
+                                 max_size=f.widget.max_size, user_id=user_id, now=now))
+            except (FieldError, FileTooLarge) as exc:
+                errors.append({**exc.to_dict(), "field": f.key, "label": f.label_text()})
+        data[f.key] = kept
+    return errors
+
+
+def existing_ids(conn: sa.Connection, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are stored files (the runtime checks references before writing a record)."""
+    if not ids:
+        return set()
+    return set(conn.execute(sa.select(db.files.c.id).where(db.files.c.id.in_(ids))).scalars())
