@@ -31,7 +31,7 @@ def designer_page(jimu, live_server, page):
     return page
 
 
-def test_build_a_field_publish_and_use_it(designer_page, live_server, artifacts):
+def test_build_a_field_publish_and_use_it(designer_page, live_server, jimu, artifacts):
     page = designer_page
     page.goto(f"{live_server}/builder/")
     page.wait_for_selector(".app-card")
@@ -104,6 +104,14 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, artifacts)
     page.locator("#prop-visible_if-msg .expr-ok").wait_for()
     page.wait_for_function("!document.querySelector('#problems') || document.querySelector('#problems').hidden")
 
+    # the field and function pickers insert at the caret
+    page.get_by_label("必填条件: 插入函数…").select_option("len")
+    page.get_by_label("必填条件: 插入字段…").select_option("名称")
+    assert page.locator("#prop-required_if").input_value() == "len(名称)"
+    page.locator("#prop-required_if").press("End")
+    page.locator("#prop-required_if").type(" > 2")
+    page.locator("#prop-required_if-msg .expr-ok").wait_for()
+
     # live preview through the runtime renderer
     page.get_by_role("button", name="预览").click()
     frame = page.frame_locator("#preview-frame")
@@ -122,11 +130,21 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, artifacts)
     page.locator("#open-runtime").wait_for()
     assert "1.0.1" in page.locator("#save-state").inner_text()
 
+    from runtime.installer import installed_package
+    with jimu.read() as conn:
+        published = installed_package(conn, "crm")["forms"][0]["fields"][3]
+    assert (published["key"], published["visible_if"], published["required_if"]) == \
+        ("text_1", "等级 > 1", "len(名称) > 2")
+    assert published["label"] == {"zh-CN": "客户姓名", "en": "Customer name"}
+
     page.locator("#open-runtime").click()                 # published: nothing unsaved, no warning
     page.wait_for_url("**/forms/%E5%AE%A2%E6%88%B7/new")
     field = page.locator('[data-field="text_1"]')
     field.wait_for(state="attached")
     assert "客户姓名" in field.locator("label").inner_text()
+    assert field.is_hidden()                                 # visible_if 等级 > 1, and 等级 is empty
+    page.fill("#f-等级", "3")
+    field.wait_for(state="visible")
     assert not [e for e in page.errors if "expr.js" not in e and "404" not in e]
 
 
