@@ -342,8 +342,7 @@ class Executor:
     def do_send_survey(self, i, d):
         from engines.rule.templates import compile_template
         from .survey import survey_link
-        link = survey_link(self.jimu, d["survey_form"], d["form"], d["record_id"],
-                           self.records.now + timedelta(days=d["expires_days"]))
+        link = survey_link(self.jimu, d["survey_form"], d["form"], d["record_id"])
         record = self._record(d) or {}
         body = compile_template(d["body_template"]).render(record, survey_link=link)
         self.do_send_email(i, {**d, "body": body})

@@ -94,14 +94,13 @@ def _public(record) -> dict[str, Any]:
 
 class SendSurvey(Action):
     """``{"type": "send_survey", "survey_form": "满意度", "to": {"email_fields": ["邮箱"]},
-    "subject": "请评价工单 {工单编号}", "body": "... {{ survey_link }} ..."}`` — e-mails a personal,
-    signed link to the survey form; the link carries the record it is about."""
+    "subject": "请评价工单 {工单编号}", "body": "... {{ survey_link }} ..."}`` — e-mails the survey form's
+    public page with a signed ``ref`` to the record it is about (see ``runtime.public``)."""
 
     type = "send_survey"
     label = {"zh-CN": "发送满意度调查", "en": "Send a survey link"}
     config_schema = schema({"survey_form": {"type": "string"}, "to": RECIPIENTS_SCHEMA, "subject": _TEXT,
-                            "body": _TEXT, "expires_days": {"type": "integer", "minimum": 1, "maximum": 365},
-                            "template": {"type": "string"}, "language": {"type": "string"}},
+                            "body": _TEXT, "template": {"type": "string"}, "language": {"type": "string"}},
                            ("survey_form", "to"))
 
     def __init__(self, config):
@@ -113,5 +112,4 @@ class SendSurvey(Action):
     def plan(self, ctx):
         return [Effect("send_survey", {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id,
                                        "survey_form": self.config["survey_form"], "recipients": self.config["to"],
-                                       "subject": self.subject(ctx), "body_template": self.body,
-                                       "expires_days": self.config.get("expires_days", 14)})]
+                                       "subject": self.subject(ctx), "body_template": self.body})]
