@@ -578,9 +578,27 @@ function renderFieldProps(f) {
       if (!Object.keys(fd.validation).length) delete fd.validation;
     }, "prop");
   });
+  // the widget may be swapped for another that stores the same kind of value (select ↔ radio ...)
+  const swaps = Object.values(widgets).filter((x) => w && x.storage === w.storage && x.value_kind === w.value_kind && !x.computed);
+  const widgetSel = h("select", { id: "prop-widget", disabled: swaps.length < 2 },
+    ...(swaps.length ? swaps : [{ type: f.widget, label: f.widget }]).map((x) =>
+      h("option", { value: x.type, selected: x.type === f.widget }, label(x.label, x.type))));
+  widgetSel.addEventListener("change", () => {
+    const next = widgets[widgetSel.value];
+    edit((form) => {
+      const fd = fieldOf(key, form);
+      fd.widget = next.type;
+      const allowed = Object.keys(next.config_schema?.properties || {});
+      const config = Object.fromEntries(Object.entries(fd.config || {}).filter(([k]) => allowed.includes(k)));
+      if (Object.keys(config).length) fd.config = config; else delete fd.config;
+    }, "prop");
+    renderAll();
+    document.getElementById("prop-widget")?.focus();
+  });
   els.props.append(
     h("h2", {}, t("properties"), h("span", { class: "item-type" }, w ? label(w.label, f.widget) : f.widget)),
     h("div", { class: "prop" }, h("label", { for: "prop-key" }, t("key")), keyInput, keyNote),
+    h("div", { class: "prop" }, h("label", { for: "prop-widget" }, t("widget")), widgetSel),
     ...labelProps("prop-label", f.label, (v) => setProp(key, "label", v || key, `label:${key}`)),
     h("div", { class: "prop-row" },
       checkProp("prop-required", t("required"), f.required, (v) => setProp(key, "required", v)),

@@ -74,6 +74,10 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, jimu, arti
 
     # properties of text_1: label and a visible_if, bad first
     page.locator('.field-card[data-key="text_1"]').click()
+    page.select_option("#prop-widget", "textarea")           # swap the widget, then take it back
+    page.wait_for_function("document.querySelector('.field-card[data-key=\"text_1\"] .item-type').textContent === '多行文本'")
+    page.get_by_role("button", name="撤销").click()
+    page.wait_for_function("document.querySelector('.field-card[data-key=\"text_1\"] .item-type').textContent === '单行文本'")
     page.fill("#prop-label-zh", "客户姓名")
     page.fill("#prop-label-en", "Customer name")
     page.wait_for_function("document.querySelector('.field-card[data-key=\"text_1\"] .item-label').textContent.includes('客户姓名')")
