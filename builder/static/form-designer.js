@@ -623,13 +623,28 @@ function configChoices(f) {
   return { form: forms, display_field: targetFields };
 }
 
+function nodeMoveControl(path, index) {
+  // keyboard parity with dragging: put this section or tab set into another container
+  const own = [...path, index];
+  const targets = containers(layoutOf(formOf())).filter((c) =>
+    !(c.path.length > path.length && samePath(c.path.slice(0, own.length), own)));
+  const sel = h("select", { id: "node-move" }, h("option", { value: "" }, "—"),
+    ...targets.map((c, i) => h("option", { value: String(i) }, c.name)));
+  sel.addEventListener("change", () => {
+    if (sel.value === "") return;
+    const target = targets[Number(sel.value)];
+    moveItem(path, index, target.path, listAt(layoutOf(formOf()), target.path).length);
+  });
+  return h("div", { class: "prop" }, h("label", { for: "node-move" }, t("move_to")), sel);
+}
+
 function renderNodeProps(node, path, index) {
   const setNode = (fn, coalesce) => {
     edit((form, layout) => fn(listAt(layout, path)[index]), "prop", { coalesce });
     renderCanvas();
   };
   if (node.type === "tabs") {
-    els.props.append(h("h2", {}, t("tabs")),
+    els.props.append(h("h2", {}, t("tabs")), nodeMoveControl(path, index),
       ...node.tabs.flatMap((tab, j) => [h("h3", {}, `${t("tab")} ${j + 1}`),
         ...labelProps(`tab-${j}`, tab.label, (v) => setNode((n) => { n.tabs[j].label = v || `${j + 1}`; }, `tab:${j}`)),
         h("button", { type: "button", class: "small", disabled: node.tabs.length === 1,
@@ -646,7 +661,8 @@ function renderNodeProps(node, path, index) {
     ...labelProps("sec-label", node.label, (v) => setNode((n) => { if (v) n.label = v; else delete n.label; }, "sec-label")),
     h("div", { class: "prop" }, h("label", { for: "sec-columns" }, t("columns")), cols),
     checkProp("sec-collapsed", t("collapsed"), node.collapsed, (v) => setNode((n) => { if (v) n.collapsed = true; else delete n.collapsed; })),
-    exprEditor("sec-visible_if", t("visible_if"), node.visible_if, (v) => setNode((n) => { if (v) n.visible_if = v; else delete n.visible_if; }, "sec-vis")));
+    exprEditor("sec-visible_if", t("visible_if"), node.visible_if, (v) => setNode((n) => { if (v) n.visible_if = v; else delete n.visible_if; }, "sec-vis")),
+    nodeMoveControl(path, index));
 }
 
 // -- problems, preview, status ---------------------------------------------------------------------

@@ -277,6 +277,13 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     assert not errors
     page.select_option("#prop-move", label="分组: 基本信息 › 标签: 标签1")
     page.wait_for_selector('.node-card.tabs .field-card[data-key="radio_1"]')
+    # the tab set goes to the top level and back into the section, by keyboard-reachable controls
+    page.locator(".node-card.tabs > .node-head").focus()
+    page.keyboard.press("Enter")
+    page.select_option("#node-move", label="表单顶层")
+    page.wait_for_selector(".zone.top > .node-card.tabs")
+    page.select_option("#node-move", label="分组: 基本信息")
+    page.wait_for_selector(".node-card.section .node-card.tabs")
 
     page.get_by_role("button", name="发布", exact=True).click()
     page.locator("#confirm-publish").click()
