@@ -96,7 +96,7 @@ PROVIDERS: dict[str, Callable[[], Any]] = {
 }
 
 
-def registries(lang: str = "zh-CN") -> dict[str, Any]:
+def registries() -> dict[str, Any]:
     """Every provider's answer; one that fails is reported under ``unavailable`` and skipped,
     so an engine being upgraded cannot take the form designer down with it."""
     out: dict[str, Any] = {"unavailable": {}}

@@ -56,7 +56,7 @@ def _actor() -> int | None:
 
 @api.get("/registries")
 def get_registries():
-    return jsonify(registries(current_language()))
+    return jsonify(registries())
 
 
 @api.post("/expr/check")
