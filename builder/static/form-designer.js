@@ -561,6 +561,7 @@ function renderFieldProps(f) {
     moveItem(at[0], at[1], target.path, listAt(layoutOf(formOf()), target.path).length);
     document.getElementById("prop-move")?.focus();
   });
+  const rows = w?.storage === "children";
   const config = w ? schemaForm(w.config_schema, f.config || {}, (k, v) => {
     edit((form) => {
       const fd = fieldOf(key, form);
@@ -569,7 +570,7 @@ function renderFieldProps(f) {
       if (!Object.keys(fd.config).length) delete fd.config;
     }, "prop");
     renderCanvas();
-  }, { choices: configChoices(f) }) : h("p", {}, f.widget);
+  }, { choices: configChoices(f), exclude: rows ? ["fields"] : [] }) : h("p", {}, f.widget);
   const validation = schemaForm(registry.field?.validation, f.validation || {}, (k, v) => {
     edit((form) => {
       const fd = fieldOf(key, form);
@@ -611,8 +612,52 @@ function renderFieldProps(f) {
     ...labelProps("prop-help", f.help, (v) => setProp(key, "help", v, `help:${key}`), [t("help_zh"), t("help_en")]),
     ...labelProps("prop-placeholder", f.placeholder, (v) => setProp(key, "placeholder", v, `ph:${key}`), [t("placeholder_zh"), t("placeholder_en")]),
     h("div", { class: "prop" }, h("label", { for: "prop-move" }, t("move_to")), moveSel),
-    h("h3", {}, t("config")), config,
+    h("h3", {}, t("config")), rows ? subFields(key) : null, config,
     h("h3", {}, t("validation")), validation);
+}
+
+// The fields of a sub-table's rows: key, label, widget and required, one row each.
+function subFields(key) {
+  const box = h("div", { class: "prop subfields" });
+  const choices = Object.values(widgets).filter((x) => ["column", "multi"].includes(x.storage) && !x.computed);
+  const setRows = (fn) => {
+    edit((form) => {
+      const fd = fieldOf(key, form);
+      fd.config = { ...(fd.config || {}), fields: [...((fd.config || {}).fields || [])] };
+      fn(fd.config.fields);
+    }, "prop");
+  };
+  const render = () => {
+    const list = (fieldOf(key).config || {}).fields || [];
+    box.replaceChildren(h("label", {}, t("row_fields")), h("ol", { class: "options" }, ...list.map((c, i) => {
+      const keyIn = h("input", { value: c.key, "aria-label": `${t("row_fields")} ${i + 1} ${t("key")}` });
+      const labelIn = h("input", { value: label(c.label, ""), "aria-label": `${t("row_fields")} ${i + 1} ${t("label_zh")}` });
+      const widgetSel = h("select", { "aria-label": `${t("row_fields")} ${i + 1} ${t("widget")}` },
+        ...choices.map((x) => h("option", { value: x.type, selected: x.type === c.widget }, label(x.label, x.type))));
+      keyIn.addEventListener("change", () => { if (KEY_RE.test(keyIn.value)) setRows((rs) => { rs[i] = { ...rs[i], key: keyIn.value }; }); });
+      labelIn.addEventListener("change", () => setRows((rs) => { rs[i] = { ...rs[i], label: labelIn.value || rs[i].key }; }));
+      widgetSel.addEventListener("change", () => setRows((rs) => {
+        const ex = widgets[widgetSel.value].example || {};
+        rs[i] = { key: rs[i].key, label: rs[i].label, widget: widgetSel.value, ...(ex.config && Object.keys(ex.config).length ? { config: ex.config } : {}) };
+      }));
+      return h("li", {}, keyIn, labelIn, widgetSel,
+        h("button", { type: "button", class: "icon", disabled: i === 0, "aria-label": `${t("move_up")} ${c.key}`,
+          onclick: () => { setRows((rs) => { [rs[i - 1], rs[i]] = [rs[i], rs[i - 1]]; }); render(); } }, "↑"),
+        h("button", { type: "button", class: "icon", disabled: list.length === 1, "aria-label": `${t("remove")} ${c.key}`,
+          onclick: () => { setRows((rs) => { rs.splice(i, 1); }); render(); } }, "✕"));
+    })), h("button", { type: "button", class: "small", onclick: () => {
+      setRows((rs) => {
+        const taken = new Set(rs.map((r) => r.key));
+        let n = rs.length + 1;
+        while (taken.has(`col_${n}`)) n += 1;
+        rs.push({ key: `col_${n}`, label: `${t("value")}${n}`, widget: "text" });
+      });
+      render();
+      box.querySelector("li:last-child input")?.focus();
+    } }, "+ " + t("add_row_field")));
+  };
+  render();
+  return box;
 }
 
 // Config properties that name something in the app: offered as selects.

@@ -34,6 +34,7 @@ const STRINGS = {
   "placeholder_zh": ["占位提示 (中文)", "Placeholder (Chinese)"], "placeholder_en": ["占位提示 (英文)", "Placeholder (English)"],
   "visible_if": ["显示条件", "Visible if"], "required_if": ["必填条件", "Required if"], "formula": ["计算公式", "Formula"],
   "default_expr": ["默认值公式", "Default expression"], "config": ["控件设置", "Widget settings"], "validation": ["校验", "Validation"],
+  "row_fields": ["子表字段", "Row fields"], "add_row_field": ["添加子表字段", "Add a row field"],
   "columns": ["列数", "Columns"], "collapsed": ["默认折叠", "Collapsed"],
   "insert_field": ["插入字段…", "Insert field…"], "insert_function": ["插入函数…", "Insert function…"],
   "expr_ok": ["表达式正确", "Expression is valid"], "position": ["第 {n} 个字符", "at character {n}"],

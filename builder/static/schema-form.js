@@ -13,7 +13,7 @@ const NAMES = {
   max_files: ["最多文件数", "Max files"], max_size: ["单个文件上限 (字节)", "Max file size (bytes)"],
   accept: ["允许的类型", "Accepted types"], pattern: ["格式", "Pattern"], result: ["结果类型", "Result type"],
   on_label: ["开启文字", "On label"], off_label: ["关闭文字", "Off label"], seconds: ["包含秒", "Seconds"],
-  allow_images: ["允许图片", "Allow images"], max_rows: ["最多行数", "Max rows"], fields: ["子表字段", "Row fields"],
+  allow_images: ["允许图片", "Allow images"], max_rows: ["最多行数", "Max rows"], min_rows: ["最少行数", "Min rows"], fields: ["子表字段", "Row fields"],
   default_current_user: ["默认当前用户", "Default to current user"], unique: ["不可重复", "Unique"],
   message: ["校验失败提示", "Message when it fails"], roles: ["限定角色", "Roles"], step: ["步长", "Step"],
   layout: ["排列", "Layout"], other: ["允许其他", "Allow other"], prefix: ["前缀", "Prefix"], suffix: ["后缀", "Suffix"],

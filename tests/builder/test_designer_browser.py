@@ -270,6 +270,20 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     options.nth(1).locator("input.opt-value").press("Tab")
     page.get_by_label("不可重复").check()
 
+    # a sub-table: its row fields are edited in the panel too, no JSON
+    page.locator('.palette-item[data-widget="subtable"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector('.field-card[data-key="subtable_1"]')
+    page.get_by_role("button", name="+ 添加子表字段").click()
+    rows = page.locator(".subfields ol > li")
+    count = rows.count()
+    rows.last.locator("input").nth(1).fill("备注")
+    rows.last.locator("input").nth(1).press("Tab")
+    rows.last.locator("select").select_option("textarea")
+    page.locator('.field-card[data-key="subtable_1"] .item-label').click()   # reopen: the rows were kept
+    assert page.locator(".subfields ol > li").count() == count
+    page.screenshot(path=str(artifacts / "builder-subtable.png"))
+
     # tabs: the channel goes into the first tab
     page.get_by_role("button", name="添加标签页").click()
     page.wait_for_selector(".node-card.tabs")
@@ -302,9 +316,12 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
         published = export(conn, "客服")
     fields = {f["key"]: f for f in published["forms"][0]["fields"]}
     assert fields["radio_1"]["validation"] == {"unique": True}
+    row = fields["subtable_1"]["config"]["fields"][-1]
+    assert (row["label"], row["widget"]) == ("备注", "textarea")
     section_items = published["forms"][0]["layout"][1]["items"]     # the tabs went in after the selection
     assert section_items[:2] == ["text_1", "phone_1"]
-    assert section_items[2]["type"] == "tabs" and section_items[2]["tabs"][0]["items"] == ["radio_1"]
+    tabs = [item for item in section_items if isinstance(item, dict)]
+    assert len(tabs) == 1 and tabs[0]["type"] == "tabs" and tabs[0]["tabs"][0]["items"] == ["radio_1"]
     assert page.get_by_role("tab", name="标签1").count() == 1
 
     # the designer speaks English too
