@@ -30,7 +30,7 @@ from .errors import (ExprError, ExprEvalError, ExprFunctionError, ExprLimitError
                      ExprNotAllowed, ExprSyntaxError, ExprTypeError)
 from .functions import FUNCTIONS
 from .values import (MAX_COLLECTION, MAX_SAFE_INT, MAX_STRING, arith, check, equal, member, negate,
-                     order, truthy, type_name)
+                     order, type_name)
 
 MAX_SOURCE = 4_000
 MAX_DEPTH = 40

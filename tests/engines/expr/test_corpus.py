@@ -13,7 +13,7 @@ import pytest
 
 from engines.expr import FUNCTIONS, compile_expr
 
-from .corpus import case_id, context_of, expected, from_tagged, load, matches, run_python, same, to_tagged
+from .corpus import case_id, context_of, expected, load, matches, run_python, same
 
 ROOT = Path(__file__).resolve().parents[3]
 EXPR_JS = ROOT / "runtime" / "static" / "js" / "expr.js"
