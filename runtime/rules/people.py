@@ -78,8 +78,11 @@ def resolve_emails(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping
     return out
 
 
-def _state(conn, key: str, default):
-    row = conn.execute(sa.select(rule_state.c.value).where(rule_state.c.key == key)).first()
+def _state(conn, key: str, default, *, lock: bool = False):
+    q = sa.select(rule_state.c.value).where(rule_state.c.key == key)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()  # two writers do not hand out the same turn (SQLite writes are serialised)
+    row = conn.execute(q).first()
     return row.value if row else default
 
 
@@ -113,7 +116,7 @@ def pick(jimu, conn: sa.Connection, effect: Mapping[str, Any], *, dry: bool = Fa
                           group=group)
     if strategy == "round_robin":
         key = f"rr:{effect.get('form')}:{effect.get('field')}:{group}"
-        last = _state(conn, key, {}).get("last")
+        last = _state(conn, key, {}, lock=not dry).get("last")
         names = [n for _, n in members]
         nxt = members[(names.index(last) + 1) % len(members)] if last in names else members[0]
         if not dry:
