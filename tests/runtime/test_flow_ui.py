@@ -62,3 +62,17 @@ def test_diagram_highlights_current_step_and_escapes_labels():
     assert re.search(r'<g class="node current" data-node="b"', svg)
     assert re.search(r'<g class="node done" data-node="a"', svg)
     assert svg.count('class="edge"') == 5
+
+
+def test_delegate_from_the_task_page(jimu, client, users):
+    install(jimu, [simple_flow()])
+    create_ticket(jimu, users["admin"])
+    (task,) = tasks(jimu)
+    token = login(client, users["ann"])
+    assert 'value="delegate"' in client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    r = client.post(f"/tasks/{task['id']}", data={"csrf_token": token, "action": "delegate", "user": "ben"})
+    assert r.status_code == 302
+    (task,) = tasks(jimu)
+    assert task["assignee_user_id"] == users["ben"] and task["delegated_from"] == users["ann"]
+    r = client.post(f"/tasks/{task['id']}", data={"csrf_token": token, "outcome": "solved"})
+    assert r.status_code == 403
