@@ -118,7 +118,6 @@ class FlowRuntime:
         """The compiled spec of ``key`` at ``version`` (default: the newest)."""
         q = sa.select(flow_versions.c.version, flow_versions.c.definition).where(flow_versions.c.key == key)
         if version is None:
-            cache = _specs.setdefault(self.jimu, {})
             row = self.conn.execute(sa.select(flow_versions.c.version).where(flow_versions.c.key == key)
                                     .order_by(flow_versions.c.version.desc()).limit(1)).first()
             if row is None:
