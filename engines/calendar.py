@@ -1,7 +1,7 @@
 """Business calendars and ISO-8601 durations: when does "2 working hours" end?
 
 SLA deadlines and timer nodes are often measured in working time, not wall
-time: "respond within 2 h" on a ticket raised Friday 17:00 in a Mon–Fri
+time: "respond within 2 h" on a request raised Friday 17:00 in a Mon–Fri
 09:00–18:00 office ends Monday 10:00. A ``BusinessCalendar`` holds a time zone,
 the working spans of each weekday (several per day, e.g. 09:00–12:00 and
 13:30–18:00), holidays, and extra working days (调休, a weekend day worked in

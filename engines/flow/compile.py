@@ -10,7 +10,7 @@ flow from running (a gateway without a default edge) are kept in
 
 Definition shape (``schemas/flow.json``)::
 
-    {"key": "ticket_flow", "version": 1, "form": "ticket", "label": ...,
+    {"key": "order_flow", "version": 1, "form": "order", "label": ...,
      "start": "on_create" | "manual", "reopen_to": "<node id>",
      "nodes": [{"id": "n1", "type": "user_task", "label": ..., "config": {...},
                 "position": {"x": 0, "y": 0}}, ...],

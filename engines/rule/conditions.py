@@ -6,7 +6,7 @@ A condition is one of
 * ``{"field": "状态", "op": "in", "value": ["新建", "处理中"]}`` — an operator from ``OPERATORS``;
   ``"value": {"expr": "..."}`` compares with a computed value;
 * ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": {...}}`` — groups;
-* ``{"aggregate": {"fn": "count" | "sum", "form": "工单", "field": "金额", "filter": [
+* ``{"aggregate": {"fn": "count" | "sum", "form": "订单", "field": "金额", "filter": [
   {"field": "客户", "op": "eq", "value": {"expr": "客户"}}], "within_days": 30,
   "date_field": "created_at"}, "op": "gt", "value": 3}`` — counted by the runtime in SQL through
   ``EvalContext.aggregate``; filter values may be expressions over the current record.

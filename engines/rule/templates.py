@@ -1,6 +1,6 @@
 """Message templates: Jinja2's ``ImmutableSandboxedEnvironment`` plus ``{字段}`` placeholders.
 
-Business users write ``您好 {客户姓名}, 工单 {工单编号} 已受理``. Each ``{key}``
+Business users write ``您好 {客户姓名}, 订单 {订单编号} 已受理``. Each ``{key}``
 (single braces, no spaces) is rewritten, at compile time, into a reference to a
 *variable slot* — ``{{ jimu_ph_0 }}`` — and the field key itself never becomes
 template code. At render time the slot holds the record's value, which Jinja

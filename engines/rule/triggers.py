@@ -238,7 +238,7 @@ class TimeAfter(Trigger):
 
 
 class FlowEvent(Trigger):
-    """``{"type": "task_overdue", "flow": "ticket_flow", "task": "diagnose"}`` and the other flow/task
+    """``{"type": "task_overdue", "flow": "order_flow", "task": "review"}`` and the other flow/task
     events; fired by the flow runtime through ``runtime.rules.fire_flow_event``."""
 
     def __init__(self, config, errors, ptr):

@@ -1,6 +1,6 @@
 """The interface the flow runtime calls for task and flow triggers.
 
-``fire_flow_event(jimu, conn, "task.overdue", flow="ticket", task="diagnose", form="工单",
+``fire_flow_event(jimu, conn, "task.overdue", flow="order_flow", task="review", form="订单",
 record_id=7, task_id=31)`` evaluates the rules with a matching ``task_*``/``flow_*`` trigger
 on the record, in the caller's transaction (same guarantees as record triggers). The record's
 fields are the variables; ``task``/``flow``/``task_id`` are added to them.

@@ -49,7 +49,7 @@ class CreateRecord(Action):
 
 class UpdateRelated(Action):
     """``{"type": "update_related", "form": "客户", "filter": [{"field": "id", "value": {"expr": "客户"}}],
-    "values": {"最近工单": {"expr": "id"}}}`` — every matching record is updated through the write path."""
+    "values": {"最近订单": {"expr": "id"}}}`` — every matching record is updated through the write path."""
 
     type = "update_related"
     label = {"zh-CN": "更新关联记录", "en": "Update related records"}

@@ -94,7 +94,7 @@ def _public(record) -> dict[str, Any]:
 
 class SendSurvey(Action):
     """``{"type": "send_survey", "survey_form": "满意度", "to": {"email_fields": ["邮箱"]},
-    "subject": "请评价工单 {工单编号}", "body": "... {{ survey_link }} ..."}`` — e-mails the survey form's
+    "subject": "请评价订单 {订单编号}", "body": "... {{ survey_link }} ..."}`` — e-mails the survey form's
     public page with a signed ``ref`` to the record it is about (see ``runtime.public``)."""
 
     type = "send_survey"
