@@ -5,9 +5,13 @@ from flask import abort, render_template
 
 from . import bp
 
-#: definition kind → designer template; the flow, rule and report designers add themselves here
+#: definition kind → designer template
 DESIGNERS: dict[str, str] = {
     "forms": "builder/form_designer.html",
+    "flows": "builder/flow_designer.html",
+    "rules": "builder/rule_designer.html",
+    "reports": "builder/report_designer.html",
+    "dashboards": "builder/dashboard_designer.html",
 }
 
 

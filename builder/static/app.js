@@ -23,10 +23,38 @@ function renderItems() {
       open ? null : h("small", { class: "muted" }, ` · ${t("designer_later")}`)),
     h("ul", { class: "kind-items" }, ...items.map((it) => h("li", {},
       open ? h("a", { href: `${BASE}apps/${enc(appKey)}/${kind}/${enc(it.key)}` }, label(it.label, it.key))
-        : h("span", {}, label(it.label, it.key)), " ", h("code", {}, it.key)))));
+        : h("span", {}, label(it.label, it.key)), " ", h("code", {}, it.key)))),
+    open && kind !== "forms" ? newItemForm(kind) : null);
   }));
   const state = document.getElementById("save-state");
   state.textContent = store.info.saved ? t("has_draft") : "";
+}
+
+// A new flow, rule, report or dashboard: the key is checked here, then its designer opens with
+// ``?new=1`` and writes the item's starting definition itself (each designer knows its own kind).
+function newItemForm(kind) {
+  const labelBox = h("input", { id: `new-${kind}-label`, required: true });
+  const keyBox = h("input", { id: `new-${kind}-key`, required: true, oninput: () => { keyBox.dataset.touched = "1"; } });
+  labelBox.addEventListener("input", () => { if (!keyBox.dataset.touched) keyBox.value = suggestKey(labelBox.value); });
+  const error = h("p", { class: "field-error", role: "alert", hidden: true });
+  return h("form", { class: "inline-form new-item", "data-kind": kind, onsubmit: (e) => {
+    e.preventDefault();
+    const key = keyBox.value.trim();
+    if (!KEY_RE.test(key) || (store.package[kind] || []).some((it) => it.key === key)) {
+      error.hidden = false;
+      error.textContent = `${t("item_key")}: ${key}`;
+      return;
+    }
+    const params = new URLSearchParams({ new: "1", label: labelBox.value.trim() || key });
+    window.location.href = `${BASE}apps/${enc(appKey)}/${kind}/${enc(key)}?${params}`;
+  } },
+  h("label", { for: labelBox.id }, t("item_label")), labelBox,
+  h("label", { for: keyBox.id }, t("item_key")), keyBox,
+  h("button", { type: "submit" }, `+ ${t(`new_${kind}`)}`), error);
+}
+
+function suggestKey(text) {
+  return text.trim().replace(/[^A-Za-z0-9_\u4e00-\u9fff]/g, "_").replace(/^(\d)/, "_$1");
 }
 
 async function renderVersions() {
@@ -81,7 +109,7 @@ document.getElementById("new-form").addEventListener("submit", async (e) => {
 });
 document.getElementById("new-form-label").addEventListener("input", (e) => {
   const key = document.getElementById("new-form-key");
-  if (!key.dataset.touched) key.value = e.target.value.trim().replace(/[^A-Za-z0-9_\u4e00-\u9fff]/g, "_").replace(/^(\d)/, "_$1");
+  if (!key.dataset.touched) key.value = suggestKey(e.target.value);
 });
 document.getElementById("new-form-key").addEventListener("input", (e) => { e.target.dataset.touched = "1"; });
 

@@ -11,7 +11,9 @@ const STRINGS = {
   "installed": ["已发布", "Published"], "draft_only": ["仅草稿", "Draft only"], "has_draft": ["有未发布的草稿", "Unpublished draft"],
   "forms": ["表单", "Forms"], "flows": ["流程", "Flows"], "rules": ["规则", "Rules"], "reports": ["报表", "Reports"],
   "dashboards": ["仪表盘", "Dashboards"], "designer_later": ["设计器即将推出", "designer coming"],
-  "new_form": ["新建表单", "New form"], "form_key": ["表单标识", "Form key"], "form_label": ["表单名称", "Form name"],
+  "new_form": ["新建表单", "New form"], "new_flows": ["新建流程", "New flow"], "new_rules": ["新建规则", "New rule"],
+  "new_reports": ["新建报表", "New report"], "new_dashboards": ["新建仪表盘", "New dashboard"],
+  "item_label": ["名称", "Name"], "item_key": ["标识", "Key"], "form_key": ["表单标识", "Form key"], "form_label": ["表单名称", "Form name"],
   "publish": ["发布", "Publish"], "publish_confirm": ["确认发布", "Publish now"], "published": ["已发布版本 ", "Published version "],
   "versions": ["版本历史", "Versions"], "rollback": ["回滚到此版本", "Roll back to this"], "current": ["当前", "current"],
   "rollback_confirm": ["将以新版本重新发布此版本的定义, 记录数据保留。继续?", "This re-publishes that version's definitions as a new version; record data is kept. Continue?"],
@@ -50,6 +52,14 @@ const STRINGS = {
   "drag_hint": ["拖动或按 Enter 添加", "Drag, or press Enter to add"], "none": ["(无)", "(none)"],
   "publish_ok": ["发布成功, 版本 ", "Published version "], "open_runtime": ["打开运行时表单", "Open the runtime form"],
 };
+
+// A designer adds its own strings here, in its own module, so designers never edit one shared table.
+export function extend(table) {
+  for (const [key, pair] of Object.entries(table)) {
+    if (key in STRINGS) throw new Error(`i18n: "${key}" is already defined`);
+    STRINGS[key] = pair;
+  }
+}
 
 export function t(key, params = {}) {
   const pair = STRINGS[key];
