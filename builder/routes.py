@@ -115,7 +115,7 @@ def validate_draft(app_key):
         with current_jimu().read() as conn:
             package = drafts.get_draft(conn, app_key)["package"]
     errors = drafts.draft_errors(package)
-    return jsonify({"ok": not errors, "errors": errors})
+    return jsonify({"ok": not errors, "errors": errors, "warnings": drafts.draft_warnings(package)})
 
 
 @api.get("/apps/<app_key>/draft/diff")
@@ -171,6 +171,85 @@ class _PreviewForm:
 
     def __init__(self, key, spec):
         self.key, self.spec = key, spec
+
+
+# -- live report and dashboard previews -----------------------------------------------------
+
+@api.post("/apps/<app_key>/reports/preview")
+def report_preview(app_key):
+    """The figure of a draft report definition over the installed records the builder may read.
+
+    Compiled by the report engine against the runtime's record store and run by the runtime's
+    own ``run_chart`` (so the viewer's row filter applies); definition problems answer 422
+    with every error, each with its code and JSON pointer."""
+    from runtime.api.reports import ReportEntry, chart_payload, run_chart
+    data = _body()
+    definition = data.get("report")
+    if not isinstance(definition, dict):
+        raise drafts.BuilderError("give the report definition to preview", code="builder.no_report")
+    jimu = current_jimu()
+    principal = current_principal()
+    with jimu.read() as conn:
+        chart = _compile_report(conn, definition)
+        rows = run_chart(jimu, conn, principal, chart, _preview_filters(data.get("filter")))
+    return jsonify(chart_payload(ReportEntry(app_key, str(definition.get("key")), definition, chart, None),
+                                 rows, _preview_lang(data)))
+
+
+@api.post("/apps/<app_key>/dashboards/preview")
+def dashboard_preview(app_key):
+    """Every tile of a draft dashboard (``dashboard``) over draft reports (``reports``), as the runtime's
+    dashboard data: a tile whose report does not compile carries that report's coded error."""
+    from engines.report import check_dashboard
+    from runtime.api.reports import DashboardEntry, ReportEntry, dashboard_data
+    data = _body()
+    definition, reports = data.get("dashboard"), data.get("reports") or []
+    if not isinstance(definition, dict) or not isinstance(reports, list):
+        raise drafts.BuilderError("give the dashboard definition and the draft's reports", code="builder.no_dashboard")
+    values = data.get("values") or {}
+    if not isinstance(values, dict):
+        raise drafts.BuilderError("values must be an object {field: value}", code="request.bad_param")
+    jimu = current_jimu()
+    principal = current_principal()
+    tz = jimu.config.get("TIMEZONE") or "UTC"
+    with jimu.read() as conn:
+        entries = {}
+        for item in reports:
+            if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+                continue
+            chart, error = None, None
+            try:
+                chart = _compile_report(conn, item)
+            except JimuError as exc:
+                error = exc
+            entries[item["key"]] = ReportEntry(app_key, item["key"], item, chart, error)
+        check_dashboard(definition, {k: e.chart for k, e in entries.items()})
+        entry = DashboardEntry(app_key, str(definition.get("key")), definition, None, entries, tz)
+        return jsonify(dashboard_data(jimu, conn, principal, entry, values, _preview_lang(data)))
+
+
+def _compile_report(conn, definition: dict):
+    """Compile a draft report against the installed forms (``report.unknown_form`` until its form is published)."""
+    from engines.report import compile_chart
+    from runtime.api.reports import RuntimeSource, flow_tables, may_read
+    from engines.errors import PermissionDenied
+    jimu = current_jimu()
+    chart = compile_chart(definition, RuntimeSource(jimu.catalog, flow_tables(conn)),
+                          tz=jimu.config.get("TIMEZONE") or "UTC")
+    if not may_read(current_principal(), chart):
+        raise PermissionDenied("you may not read the records this report counts", code="permission.denied",
+                               forms=list(chart.forms))
+    return chart
+
+
+def _preview_filters(filters):
+    if filters is not None and not isinstance(filters, list):
+        raise drafts.BuilderError("filter must be a list of {field, op, value}", code="request.bad_param")
+    return filters or None
+
+
+def _preview_lang(data: dict) -> str:
+    return data["lang"] if data.get("lang") in ("zh-CN", "en") else current_language()
 
 
 # -- versions ------------------------------------------------------------------------------
@@ -265,3 +344,64 @@ def _quote(text: str) -> str:
     from urllib.parse import quote
     return quote(text, safe="")
 
+
+
+# -- rules: check and dry-run the draft's rule -----------------------------------------------
+
+def _draft_rule(app_key: str) -> tuple[dict, dict]:
+    """The rule in the body (the designer's unsaved state) or, given ``key``, the saved draft's rule;
+    with the draft package, whose templates the rule may name. Only the app's own forms are watched."""
+    data = _body()
+    with current_jimu().read() as conn:
+        package = drafts.get_draft(conn, app_key)["package"]
+    rule = data.get("rule")
+    if rule is None and isinstance(data.get("key"), str):
+        rule = next((r for r in package.get("rules") or [] if isinstance(r, dict) and r.get("key") == data["key"]),
+                    None)
+        if rule is None:
+            raise drafts.NotFound(f"the draft has no rule {data['key']!r}", key=data["key"])
+    if not isinstance(rule, dict):
+        raise drafts.BuilderError("send {\"rule\": {...}} or {\"key\": \"rule_key\"}", code="builder.no_rule")
+    forms = {f.get("key") for f in package.get("forms") or [] if isinstance(f, dict)}
+    if rule.get("form") not in forms:
+        raise drafts.BuilderError(f"the rule watches {rule.get('form')!r}, which is not a form of this app",
+                                  code="builder.unknown_form", pointer="/form", form=rule.get("form"))
+    return rule, package
+
+
+def _compile_draft_rule(rule: dict, package: dict):
+    from engines.rule import compile_rule
+    from runtime.rules.loader import allowlist, package_templates
+    return compile_rule(rule, allow=allowlist(current_jimu()), templates=package_templates(package))
+
+
+@api.post("/apps/<app_key>/rules/check")
+def check_rule(app_key):
+    """Compile the rule as publishing would (actions against their schemas, templates, URLs): its problems."""
+    from engines.rule import RuleInvalid
+    rule, package = _draft_rule(app_key)
+    try:
+        _compile_draft_rule(rule, package)
+    except RuleInvalid as exc:
+        return jsonify({"ok": False, "errors": exc.errors})
+    return jsonify({"ok": True, "errors": []})
+
+
+@api.post("/apps/<app_key>/rules/dry-run")
+def dry_run_rule(app_key):
+    """The draft rule against the installed records: which it would match and what it would do.
+    Read-only (``runtime.rules.dry_run``); ``limit`` records are shown (1–200)."""
+    from runtime.rules import dry_run
+    rule, package = _draft_rule(app_key)
+    spec = _compile_draft_rule(rule, package)  # RuleInvalid answers 422 with every problem
+    limit = request.get_json().get("limit", 50)
+    limit = max(1, min(limit if isinstance(limit, int) and not isinstance(limit, bool) else 50, 200))
+    jimu = current_jimu()
+    if spec.form not in jimu.catalog:
+        err = drafts.BuilderError(f"form {spec.form!r} is not published yet: publish it to dry-run against its "
+                                  "records", code="builder.form_not_published", form=spec.form)
+        err.status = 409
+        raise err
+    with jimu.read() as conn:
+        result = dry_run(jimu, conn, spec, principal=current_principal(), limit=limit)
+    return jsonify(result)
