@@ -172,8 +172,9 @@ def discard_draft(conn, app_key: str) -> None:
 # -- checks --------------------------------------------------------------------------------
 
 def draft_errors(package: Any) -> list[dict]:
-    """Every problem of a draft: the package checks, then what compiling each form finds
-    (expressions naming unknown fields, formula cycles, layout problems), each with a pointer."""
+    """Every problem of a draft: the package checks, then what compiling each form and each flow
+    finds (expressions naming unknown fields, formula cycles, layout problems, unreachable flow nodes,
+    gateway edges without a condition ...), each with a pointer."""
     errors = validate_package(package)
     if not isinstance(package, dict) or any(e["code"].startswith("schema.") for e in errors):
         return errors
@@ -190,7 +191,56 @@ def draft_errors(package: Any) -> list[dict]:
                     continue
                 seen.add((ptr, problem.get("code")))
                 errors.append({**problem, "pointer": ptr})
+    for i, flow in enumerate(package.get("flows") or []):
+        for problem in flow_findings(flow)[0]:
+            ptr = _flow_pointer(i, flow, problem)
+            if any(e.get("code") == problem.get("code") and (e.get("pointer") or "").startswith(ptr)
+                   for e in errors):               # the package checks found it already (a dangling edge)
+                continue
+            seen.add((ptr, problem.get("code")))
+            errors.append({**problem, "pointer": ptr})
     return errors
+
+
+def draft_warnings(package: Any) -> list[dict]:
+    """Findings that do not stop publishing (a gateway without a default edge), with pointers."""
+    if not isinstance(package, dict):
+        return []
+    return [{**w, "pointer": _flow_pointer(i, flow, w)} for i, flow in enumerate(package.get("flows") or [])
+            if isinstance(flow, dict) for w in flow_findings(flow)[1]]
+
+
+def flow_findings(flow: Any) -> tuple[list[dict], list[dict]]:
+    """What the flow engine's compiler finds: (problems that refuse publishing, warnings)."""
+    from engines.flow import FlowCheckError, compile_flow
+    try:
+        spec = compile_flow(flow)
+    except FlowCheckError as exc:
+        return exc.errors, []
+    return [], [dict(w) for w in spec.warnings]
+
+
+def _flow_pointer(index: int, flow: dict, problem: dict) -> str:
+    """Point a flow problem at the edge or node it names (and the property), else at the flow."""
+    nodes = flow.get("nodes") if isinstance(flow, dict) else None
+    edge, node = problem.get("edge"), problem.get("node")
+    if edge is not None:
+        for k, e in enumerate(flow.get("edges") or []):
+            if isinstance(e, dict) and (e.get("id") or f"e{k}") == edge:
+                prop = {"flow.bad_condition": "condition", "flow.missing_condition": "condition",
+                        "flow.unknown_outcome": "outcome"}.get(problem.get("code"))
+                return pointer("flows", index, "edges", k, *([prop] if prop else []))
+    if node is not None:
+        if isinstance(nodes, dict):
+            base = pointer("flows", index, "nodes", node) if node in nodes else None
+        else:
+            base = next((pointer("flows", index, "nodes", j) for j, n in enumerate(nodes or [])
+                         if isinstance(n, dict) and n.get("id") == node), None)
+        if base is not None:
+            if problem.get("code") == "flow.bad_config":
+                return base + "/config" + ("/" + problem["path"] if problem.get("path") else "")
+            return base
+    return pointer("flows", index)
 
 
 def _problems(exc) -> list[dict]:
