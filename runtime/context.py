@@ -33,6 +33,13 @@ class Jimu:
     def now(self) -> datetime:
         return self.clock()
 
+    def eval_context(self, *, now: datetime | None = None, user=None, aggregate=None):
+        """What expressions see at runtime: the clock and the deployment's ``TIMEZONE``, so
+        ``today()`` is the local day everywhere a write path, rule or automatic step evaluates."""
+        from engines.expr import EvalContext
+        return EvalContext(now=now or self.now(), user=user, aggregate=aggregate,
+                           tz=self.config.get("TIMEZONE") or "UTC")
+
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
         """A write transaction with a fresh view of the catalogue."""

@@ -57,7 +57,7 @@ class Records:
             policy.require(self.principal, verb, form_key, record)
 
     def eval_context(self) -> EvalContext:
-        return EvalContext(now=self.now, user=self.principal.as_context())
+        return self.jimu.eval_context(now=self.now, user=self.principal.as_context())
 
     # -- validation ------------------------------------------------------------
     def clean(self, ft: FormTable, data: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None,

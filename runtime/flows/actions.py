@@ -85,7 +85,6 @@ def _plan_and_execute(ctx: FlowActionContext, cls: type, config: Mapping[str, An
         raise ActionUnavailable(f"rule action {config.get('type')!r} needs the rule runtime "
                                 "(runtime.rules.execute_effects), which is not installed yet",
                                 action=config.get("type")) from None
-    from engines.expr import EvalContext
     from engines.rule import ActionContext
     from runtime.store import RecordStore
     errors: list[dict] = []
@@ -95,6 +94,6 @@ def _plan_and_execute(ctx: FlowActionContext, cls: type, config: Mapping[str, An
                                 + "; ".join(e.get("message", "") for e in errors), action=config.get("type"))
     record = RecordStore(ctx.conn).get(ctx.jimu.catalog.form(ctx.form_key), ctx.record_id) if ctx.record_id else {}
     actx = ActionContext(rule=f"flow:{ctx.node_id}", form=ctx.form_key or "", event="flow.automatic",
-                         record=record, variables=record, eval=EvalContext(now=ctx.now),
+                         record=record, variables=record, eval=ctx.jimu.eval_context(now=ctx.now),
                          extra={"instance_id": ctx.instance_id})
     execute_effects(ctx.jimu, ctx.conn, action.plan(actx), origin=f"flow:{ctx.node_id}", key=ctx.key)

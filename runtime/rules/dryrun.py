@@ -12,7 +12,6 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 
 from engines.errors import JimuError
-from engines.expr import EvalContext
 from engines.rule import ActionContext, RuleSpec, compile_rule
 from engines.rule.triggers import CREATED
 
@@ -34,7 +33,7 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
     from ..store import RecordStore
     store = RecordStore(conn)
     now = jimu.now()
-    ectx = EvalContext(now=now, user=principal.as_context(), aggregate=Aggregator(jimu, conn, now))
+    ectx = jimu.eval_context(now=now, user=principal.as_context(), aggregate=Aggregator(jimu, conn, now))
     scanned, matched, out, errors = 0, 0, [], []
     ids = list(conn.execute(sa.select(ft.table.c.id).order_by(ft.table.c.id.desc())
                             .limit(max(1, min(scan, MAX_SCAN)))).scalars())

@@ -30,7 +30,6 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 
 from engines.errors import JimuError
-from engines.expr import EvalContext
 from engines.rule import ActionContext, Effect, RuleDepthError, RuleLoopError, RuleSpec
 from engines.rule.triggers import TimeAfter
 
@@ -111,8 +110,8 @@ class RuleRunner:
         variables = dict(record or {})
         if occurrence:
             variables.update(occurrence)
-        ectx = EvalContext(now=records.now, user=records.principal.as_context(),
-                           aggregate=Aggregator(self.jimu, conn, records.now))
+        ectx = self.jimu.eval_context(now=records.now, user=records.principal.as_context(),
+                                      aggregate=Aggregator(self.jimu, conn, records.now))
         firing = Firing(rule, form, rid, event, len(current))
         t0 = time.perf_counter()
         try:
