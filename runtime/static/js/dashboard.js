@@ -1,6 +1,7 @@
 // Dashboard page: draws the server-built plotly figures, applies shared filters, refreshes,
 // drills down from a clicked slice/bar to the filtered record list, links CSV/XLSX exports.
 // An ES module, no build step; plotly.js is loaded before it from /vendor/plotly.min.js.
+import {drawFigure} from "./plot.js";
 
 const grid = document.getElementById("dash-grid");
 const form = document.getElementById("dash-filters");
@@ -53,18 +54,6 @@ function exportLink(tile, fmt) {
   return el("a", {href, download: ""}, fmt === "csv" ? text.csv : text.xlsx);
 }
 
-function layoutFor(figure) {
-  // the tile header shows the title; let the plot use the whole tile
-  const layout = Object.assign({}, figure.layout, {autosize: true});
-  delete layout.title;
-  const indicator = figure.data.some((t) => t.type === "indicator");  // KPI/gauge titles sit above the number
-  layout.margin = Object.assign({l: 40, r: 16, b: 36}, figure.layout.margin || {}, {t: indicator ? 40 : 16});
-  for (const axis of ["xaxis", "yaxis"]) {
-    if (layout[axis] && layout[axis].visible !== false) layout[axis] = Object.assign({automargin: true}, layout[axis]);
-  }
-  return layout;
-}
-
 async function drill(tile, point) {
   const idx = Array.isArray(point.customdata) ? point.customdata[0] : point.customdata;
   if (idx === undefined || idx === null || !tile.rows[idx]) return;
@@ -107,8 +96,7 @@ function drawTile(tile) {
       plot.title = text.drill;
     }
     grid.append(node);
-    Plotly.newPlot(plot, tile.figure.data, layoutFor(tile.figure),
-                   {responsive: true, displaylogo: false, displayModeBar: false}).then(() => {
+    drawFigure(plot, tile.figure).then(() => {
       if (tile.drilldown) plot.on("plotly_click", (ev) => drill(tile, ev.points[0]));
     });
     return;
