@@ -126,7 +126,17 @@ def public_submit(form):
     for e in errors:
         by_field.setdefault(e.get("field") or "", []).append(e)
     return render_template("public/submit.html", ft=ft, block=block, fields=fields, values=values, errors=errors,
-                           errors_by_field=by_field, ref=token), (422 if errors else 200)
+                           errors_by_field=by_field, ref=token, client_spec=_client_spec(ft, block),
+                           context={"now": jimu.now().isoformat(), "user": ANONYMOUS.as_context(),
+                                    "tz": jimu.config.get("TIMEZONE", "UTC")}), (422 if errors else 200)
+
+
+def _client_spec(ft, block: dict) -> dict:
+    """The live-form spec (visible_if, required_if) of the public fields only: nothing about the others."""
+    from ..i18n import current_language
+    spec = ft.spec.client_spec(current_language())
+    public = set(block["fields"])
+    return {"key": spec["key"], "fields": [f for f in spec["fields"] if f["key"] in public], "layout": []}
 
 
 @bp.get("/p/<form>/qr.svg")

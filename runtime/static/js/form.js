@@ -22,6 +22,12 @@ function readField(field) {
   const inputs = form.querySelectorAll(`[name="${CSS.escape(field.key)}"]`);
   if (!inputs.length) return null;
   const first = inputs[0];
+  const file = [...inputs].find((i) => i.type === "file");
+  if (file) {  // files kept (checked) plus files chosen: a list, or null when none
+    const kept = [...inputs].filter((i) => i.type === "checkbox" && i.checked).map((i) => i.value);
+    const chosen = [...file.files].map((f) => f.name);
+    return kept.length + chosen.length ? [...kept, ...chosen] : null;
+  }
   if (first.tagName === "OUTPUT") return first.dataset.value ? JSON.parse(first.dataset.value) : null;
   if (first.type === "checkbox" && inputs.length > 1) {
     return [...inputs].filter((i) => i.checked).map((i) => i.value);
@@ -31,7 +37,7 @@ function readField(field) {
     const checked = [...inputs].find((i) => i.checked);
     return checked ? checked.value : null;
   }
-  if (first.multiple) return [...first.selectedOptions].map((o) => o.value);
+  if (first.tagName === "SELECT" && first.multiple) return [...first.selectedOptions].map((o) => o.value);
   const raw = first.value;
   if (raw === "") return null;
   if (first.dataset.subtable !== undefined) {
