@@ -64,7 +64,7 @@ def _field_error(f: "FieldSpec", exc: Exception, lang: str = "zh-CN", label: str
 class _FieldPlan:
     """What ``clean`` needs about one input field, computed once per spec."""
 
-    __slots__ = ("key", "f", "coerce", "read_only", "children", "required", "required_if", "rules",
+    __slots__ = ("key", "f", "coerce", "check", "read_only", "children", "required", "required_if", "rules",
                  "empty", "has_default", "label")
 
     def __init__(self, f: "FieldSpec"):
@@ -72,6 +72,8 @@ class _FieldPlan:
         self.key = f.key
         self.f = f
         self.coerce = f.widget.compile_clean()
+        #: the same, returning its FieldError instead of raising it (used by the shape functions)
+        self.check = f.widget.compile_coerce()
         self.read_only = f.read_only
         self.children = f.children
         self.required = f.required
@@ -99,6 +101,8 @@ class _Plan:
         self.one_pass = not (self.needs_merge or self.defaults or any(p.children is not None for p in self.inputs))
         self.one_pass_table = {p.key: (p.coerce, p.required, p.rules, p.empty, p) for p in self.inputs}
         self.required_keys = frozenset(p.key for p in self.inputs if p.required)
+        #: one-pass forms: a generated function per submitted key order (see ``_compile_shape``)
+        self.shapes: dict[tuple, Any] = {}
 
 
 def plan_for(spec: "FormSpec") -> _Plan:
@@ -128,6 +132,14 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
                                "message": f"form {spec.key!r} has no field {key!r}; "
                                           f"its fields are {', '.join(spec.field_keys)}"})
     if creating and plan.one_pass:
+        if not errors and type(data) is dict:
+            shape = tuple(data)
+            fn = plan.shapes.get(shape)
+            if fn is None and len(plan.shapes) < MAX_SHAPES:
+                fn = plan.shapes[shape] = _compile_shape(plan, shape)
+            if fn is not None:
+                fn(data, values, errors, partial)
+                return result
         _one_pass(plan, data, values, errors, partial)
         return result
     failed: set[str] = set()
@@ -228,6 +240,71 @@ def _one_pass(plan: _Plan, data: Mapping[str, Any], values: dict, errors: list, 
             for p in plan.inputs:
                 if p.key in missing:
                     errors.append(_required(p))
+
+
+#: distinct key orders per form that get a generated function; others take ``_one_pass``
+MAX_SHAPES = 32
+
+
+def _compile_shape(plan: _Plan, shape: tuple):
+    """``_one_pass`` specialised to one key order of the submission, as one generated function.
+
+    The submission's values are unpacked in order and each field's steps are
+    written out straight, calling the widget's ``compile_coerce`` (which returns
+    errors rather than raising them). Same values, same errors in the same order
+    as ``_one_pass``. No key, label or other definition text enters the source:
+    every such object is bound as a parameter of the factory (``K3``, ``P3`` ...).
+    """
+    source, consts = _shape_source(plan, shape)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<form {len(shape)}-key shape>", "exec"), namespace)
+    return namespace["make"](**consts)
+
+
+def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
+    """The source of ``_compile_shape``'s factory and the constants it is called with."""
+    from .exceptions import FieldError
+    table = {p.key: p for p in plan.inputs}
+    consts: dict[str, Any] = {"FE": FieldError, "FERR": _field_error, "REQ": _required}
+    body = []
+    names = []
+    for j, key in enumerate(shape):
+        p = table.get(key)
+        if p is None:
+            names.append("_")
+            continue
+        names.append(f"r{j}")
+        consts.update({f"C{j}": p.check, f"K{j}": key, f"P{j}": p, f"F{j}": p.f, f"L{j}": p.label})
+        body += [f"v = C{j}(r{j})",
+                 "if v.__class__ is FE:",
+                 f"    errors.append(FERR(F{j}, v, 'zh-CN', L{j}))",
+                 "else:",
+                 f"    values[K{j}] = v"]
+        if p.required or p.rules is not None:
+            if p.empty is not None:
+                consts[f"E{j}"] = p.empty
+                empty = f"E{j}(v)"
+            else:
+                empty = "(v is None or v == '' or v == [] or v == {})"
+            body.append(f"    if not v and {empty}:")
+            body.append(f"        errors.append(REQ(P{j}))" if p.required else "        pass")
+            if p.rules is not None:
+                consts[f"R{j}"] = p.rules
+                body += ["    else:", f"        errors.extend(R{j}(v))"]
+    missing = [p for p in plan.inputs if p.required and p.key not in shape]
+    if missing:
+        body.append("if not partial:")
+        for i, p in enumerate(missing):
+            consts[f"M{i}"] = p
+            body.append(f"    errors.append(REQ(M{i}))")
+    if names:
+        body.insert(0, f"{', '.join(names)}, = data.values()")
+    params = ", ".join(consts)
+    source = "\n".join([f"def make({params}):",
+                         "    def shape_clean(data, values, errors, partial):",
+                         *(f"        {line}" for line in body or ["pass"]),
+                         "    return shape_clean"])
+    return source, consts
 
 
 def _required(p: _FieldPlan) -> dict[str, Any]:

@@ -81,6 +81,24 @@ class Widget:
         """
         return self.clean
 
+    def compile_coerce(self):
+        """``clean`` as one callable that *returns* its ``FieldError`` instead of raising it.
+
+        Built once per compiled form; ``FormSpec.clean`` calls it for every
+        submitted value, so an invalid value costs no exception. The result is
+        either exactly what ``clean`` returns, or a ``FieldError`` (never a
+        subclass) with the code, message and context ``clean`` would raise.
+        Returned errors may be shared constants: read them, never raise them.
+        The default wraps ``compile_clean``; built-ins reject common bad input
+        without raising.
+        """
+        return coerce_from(self.compile_clean())
+
+    def _stock(self, owner: type, *also: str) -> bool:
+        """True when no subclass changed ``owner``'s value methods (nor ``also``), so its fast paths hold."""
+        t = type(self)
+        return all(getattr(t, name) is getattr(owner, name) for name in (*_VALUE_METHODS, *also))
+
     def value_from_formdata(self, formdata: Any, files: Any, key: str) -> Any:
         """Read this field's raw value from an HTML form post (a MultiDict)."""
         return formdata.get(key)
@@ -148,3 +166,24 @@ class Widget:
     def palette(cls) -> dict:
         return {"type": cls.type, "label": cls.label or cls.type, "icon": cls.icon, "group": cls.group,
                 "config_schema": cls.config_schema, "storage": cls.storage, "value_kind": cls.value_kind}
+
+
+#: the methods a fast path reproduces; a subclass overriding one of them gets the generic path
+_VALUE_METHODS = ("to_python", "validate", "is_empty", "clean")
+
+
+def returned_error(exc: FieldError) -> FieldError:
+    """``exc`` as a plain ``FieldError`` (code, message, context kept), for ``compile_coerce`` results."""
+    if exc.__class__ is FieldError:
+        return exc
+    return FieldError(exc.message, code=exc.code, **exc.context)
+
+
+def coerce_from(clean):
+    """A ``compile_coerce`` result from a raising ``clean``: the error is returned, not raised."""
+    def coerce(raw):
+        try:
+            return clean(raw)
+        except FieldError as exc:
+            return exc if exc.__class__ is FieldError else returned_error(exc)
+    return coerce

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 
 from ..spec import label_text
-from ..widget import Widget
+from ..widget import Widget, coerce_from
 from ._common import OPTIONS_SCHEMA, config_schema, normalize_options
 
 _EXAMPLE_OPTIONS = [{"value": "high", "label": {"zh-CN": "高", "en": "High"}},
@@ -80,7 +80,7 @@ class SelectWidget(Widget):
         return value
 
     def compile_clean(self):
-        if type(self).to_python is not SelectWidget.to_python:
+        if not self._stock(SelectWidget):
             return self.clean
         slow = self.clean
         exact = frozenset(v for v in self.choices.values if v == v.strip())
@@ -90,6 +90,22 @@ class SelectWidget(Widget):
                 return raw
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if not self._stock(SelectWidget, "compile_clean"):
+            return super().compile_coerce()
+        slow, lookup, invalid = coerce_from(self.clean), self.choices.lookup, self._invalid()
+        exact = frozenset(v for v in self.choices.values if v == v.strip())
+
+        def coerce(raw):
+            if type(raw) is str:
+                if raw in exact:
+                    return raw
+                if raw:
+                    value = lookup(raw)
+                    return invalid if value is None else value
+            return slow(raw)
+        return coerce
 
     def json_schema(self):
         return {"enum": [*self.choices.values, None]}
@@ -148,6 +164,8 @@ class CheckboxesWidget(SelectWidget):
             raise self.error("form.too_many_choices", f"choose at most {hi} / 最多选择 {hi} 项", max_selected=hi)
 
     def compile_clean(self):
+        if not self._stock(CheckboxesWidget):
+            return self.clean
         slow = self.clean
         exact = frozenset(v for v in self.choices.values if v == v.strip())
         lo, hi = self.config.get("min_selected") or 1, self.config.get("max_selected") or len(exact) or 1
@@ -161,6 +179,34 @@ class CheckboxesWidget(SelectWidget):
                     return list(raw)
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if not self._stock(CheckboxesWidget, "compile_clean"):
+            return super().compile_coerce()
+        slow, lookup, invalid = coerce_from(self.clean), self.choices.lookup, self._invalid()
+        exact = frozenset(v for v in self.choices.values if v == v.strip())
+        lo, hi = self.config.get("min_selected"), self.config.get("max_selected")
+        too_few = self.error("form.too_few_choices", f"choose at least {lo} / 至少选择 {lo} 项", min_selected=lo)
+        too_many = self.error("form.too_many_choices", f"choose at most {hi} / 最多选择 {hi} 项", max_selected=hi)
+
+        def coerce(raw):
+            if type(raw) is not list:
+                return slow(raw)
+            out = []
+            for item in raw:
+                if type(item) is not str or item not in exact:
+                    item = lookup(item)
+                    if item is None:
+                        return invalid
+                if item not in out:
+                    out.append(item)
+            if out:
+                if lo and len(out) < lo:
+                    return too_few
+                if hi and len(out) > hi:
+                    return too_many
+            return out
+        return coerce
 
     def value_from_formdata(self, formdata, files, key):
         getlist = getattr(formdata, "getlist", None)
@@ -222,6 +268,8 @@ class SwitchWidget(Widget):
         raise self.error("form.invalid_bool", "choose yes or no / 请选择是或否")
 
     def compile_clean(self):
+        if not self._stock(SwitchWidget):
+            return self.clean
         slow = self.clean
 
         def fast(raw):
@@ -229,6 +277,21 @@ class SwitchWidget(Widget):
                 return raw
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if not self._stock(SwitchWidget, "compile_clean"):
+            return super().compile_coerce()
+        slow = coerce_from(self.clean)
+        invalid = self.error("form.invalid_bool", "choose yes or no / 请选择是或否")
+
+        def coerce(raw):
+            if raw is True or raw is False:
+                return raw
+            if type(raw) is str and raw:
+                text = raw.strip().lower()
+                return True if text in _TRUE else False if text in _FALSE else invalid
+            return slow(raw)
+        return coerce
 
     def value_from_formdata(self, formdata, files, key):
         """The macro posts a hidden ``false`` before the checkbox, so an unticked box still says no."""

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from ..widget import Widget
+from ..widget import Widget, coerce_from
 from .text import TextWidget
 from ._common import config_schema
 
@@ -51,7 +51,30 @@ class EmailWidget(TextWidget):
         pass
 
     def compile_clean(self):
+        if not self._stock(EmailWidget):
+            return self.clean
         return _exact_fast(self.clean, _EMAIL_EXACT.fullmatch, 254)
+
+    def compile_coerce(self):
+        if not self._stock(EmailWidget, "compile_clean"):
+            return super().compile_coerce()
+        slow, exact, pattern = coerce_from(self.clean), _EMAIL_EXACT.fullmatch, _EMAIL.match
+        invalid = self.error("form.invalid_email", "enter an e-mail address such as name@example.com / "
+                                                   "请输入有效的邮箱地址")
+
+        def coerce(raw):
+            if type(raw) is not str:
+                return slow(raw)
+            if len(raw) <= 254 and exact(raw):
+                return raw
+            value = raw.strip()
+            if not value:
+                return value
+            local, at, domain = value.rpartition("@")
+            if not at or len(value) > 254 or len(local) > 64 or not pattern(value):
+                return invalid
+            return f"{local}@{domain.lower()}"
+        return coerce
 
     def json_schema(self):
         return {"type": ["string", "null"], "maxLength": 254,
@@ -85,6 +108,13 @@ class PhoneWidget(TextWidget):
         value = super().to_python(raw)
         if not value:
             return value
+        number = self._number(value)
+        if number is None:
+            raise self._invalid()
+        return number
+
+    def _number(self, value: str) -> str | None:
+        """The stored form of a stripped, non-empty ``value``; None when it is no number of ``region``."""
         region = self.config.get("region", "cn")
         digits = _PHONE_JUNK.sub("", value)
         if digits.startswith("00"):
@@ -94,19 +124,31 @@ class PhoneWidget(TextWidget):
             if _CN_MOBILE.match(local):
                 return local if region == "cn" else f"+86{local}" if digits.startswith("+") else local
             if region == "cn":
-                raise self.error("form.invalid_phone", "enter a mainland mobile number such as 13812345678 / "
-                                                       "请输入有效的手机号码", region=region)
-        if _E164.match(digits):
-            return digits
-        raise self.error("form.invalid_phone", "enter an international number such as +8613812345678 / "
-                                               "请输入带国家代码的电话号码，如 +8613812345678", region=region)
+                return None
+        return digits if _E164.match(digits) else None
+
+    def _invalid(self):
+        region = self.config.get("region", "cn")
+        if region == "cn":
+            return self.error("form.invalid_phone", "enter a mainland mobile number such as 13812345678 / "
+                                                    "请输入有效的手机号码", region=region)
+        return self.error("form.invalid_phone", "enter an international number such as +8613812345678 / "
+                                                "请输入带国家代码的电话号码，如 +8613812345678", region=region)
 
     def validate(self, value):
         pass
 
     def compile_clean(self):
+        if not self._stock(PhoneWidget):
+            return self.clean
         region = self.config.get("region", "cn")
         return _exact_fast(self.clean, (_E164_EXACT if region == "intl" else _CN_EXACT).fullmatch, 20)
+
+    def compile_coerce(self):
+        if not self._stock(PhoneWidget, "compile_clean"):
+            return super().compile_coerce()
+        region = self.config.get("region", "cn")
+        return _exact_coerce(self, (_E164_EXACT if region == "intl" else _CN_EXACT).fullmatch, 20, self._number)
 
     def json_schema(self):
         region = self.config.get("region", "cn")
@@ -137,21 +179,37 @@ class UrlWidget(TextWidget):
         value = super().to_python(raw)
         if not value:
             return value
+        if self._address(value) is None:
+            raise self._invalid()
+        return value
+
+    def _address(self, value: str) -> str | None:
+        """``value`` (stripped, non-empty) when it is an http(s) address with a host, else None."""
         try:
             parts = urlsplit(value)
         except ValueError:
-            parts = None
-        if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            return None
+        if (parts.scheme.lower() not in ("http", "https") or not parts.hostname
                 or len(value) > self.MAX or any(c.isspace() or ord(c) < 32 for c in value)):
-            raise self.error("form.invalid_url", "enter a web address starting with http:// or https:// / "
-                                                 "请输入以 http:// 或 https:// 开头的网址")
+            return None
         return value
+
+    def _invalid(self):
+        return self.error("form.invalid_url", "enter a web address starting with http:// or https:// / "
+                                              "请输入以 http:// 或 https:// 开头的网址")
 
     def validate(self, value):
         pass
 
     def compile_clean(self):
+        if not self._stock(UrlWidget):
+            return self.clean
         return _exact_fast(self.clean, _URL_EXACT.fullmatch, self.MAX)
+
+    def compile_coerce(self):
+        if not self._stock(UrlWidget, "compile_clean"):
+            return super().compile_coerce()
+        return _exact_coerce(self, _URL_EXACT.fullmatch, self.MAX, self._address)
 
     def json_schema(self):
         return {"type": ["string", "null"], "maxLength": self.MAX, "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/]+"}
@@ -167,3 +225,22 @@ def _exact_fast(slow, fullmatch, max_len: int):
             return raw
         return slow(raw)
     return fast
+
+
+def _exact_coerce(widget: TextWidget, fullmatch, max_len: int, parse):
+    """``compile_coerce`` of a text-based widget: a string ``fullmatch`` accepts comes back unchanged;
+    other strings go through ``parse(stripped)`` (None means the widget's ``_invalid()`` error)."""
+    slow = coerce_from(widget.clean)
+    invalid = widget._invalid()
+
+    def coerce(raw):
+        if type(raw) is not str:
+            return slow(raw)
+        if len(raw) <= max_len and fullmatch(raw):
+            return raw
+        value = raw.strip()
+        if not value:
+            return value
+        value = parse(value)
+        return invalid if value is None else value
+    return coerce

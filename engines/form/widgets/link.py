@@ -75,6 +75,8 @@ class LinkWidget(Widget):
         return self._one(raw)
 
     def compile_clean(self):
+        if not self._stock(LinkWidget):
+            return self.clean
         if self.storage == "multi":
             return self.clean
         slow = self.clean

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import random
+import re
 from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ..widget import Widget
+from ..widget import Widget, coerce_from
 from ._common import config_schema, quantize, to_decimal
+
+#: a finite number has a digit (``\d`` is every Unicode decimal digit, as ``Decimal`` reads them)
+_DIGIT = re.compile(r"\d")
 
 _BOUNDS = {
     "min": {"type": "number", "description": "Smallest value accepted."},
@@ -73,7 +77,7 @@ class NumberWidget(Widget):
             raise self.error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
 
     def compile_clean(self):
-        if type(self).to_python is not NumberWidget.to_python:
+        if not self._stock(NumberWidget):
             return self.clean
         slow = self.clean
         limit = 10 ** 15 - 1
@@ -87,6 +91,33 @@ class NumberWidget(Widget):
                 return raw
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if not self._stock(NumberWidget, "compile_clean"):
+            return super().compile_coerce()
+        slow = coerce_from(self.clean)
+        limit = 10 ** 15
+        lo, hi = self.config.get("min"), self.config.get("max")
+        floor = lo if lo is not None else -limit
+        ceiling = hi if hi is not None else limit
+        too_small = self.error("form.too_small", f"at least {lo} / 不能小于 {lo}", min=lo)
+        too_large = self.error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
+        out_of_range = self.error("form.out_of_range", "the number is too large / 数值过大")
+        floats = not self.config.get("integer") and self.config.get("decimals") is None
+
+        def coerce(raw):
+            t = type(raw)
+            if t is int or floats and t is float and raw == raw:
+                if -limit < raw < limit:
+                    if raw < floor:
+                        return too_small
+                    if raw > ceiling:
+                        return too_large
+                    return raw
+                if t is int:
+                    return out_of_range
+            return slow(raw)
+        return coerce
 
     def json_schema(self):
         out = {"type": ["integer", "null"] if self.config.get("integer") else ["number", "null"]}
@@ -161,6 +192,8 @@ class MoneyWidget(Widget):
             raise self.error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
 
     def compile_clean(self):
+        if not self._stock(MoneyWidget):
+            return self.clean
         from decimal import ROUND_HALF_UP
         slow = self.clean
         q = Decimal(1).scaleb(-self.decimals)
@@ -178,6 +211,38 @@ class MoneyWidget(Widget):
                         return d
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if not self._stock(MoneyWidget, "compile_clean"):
+            return super().compile_coerce()
+        from decimal import ROUND_HALF_UP
+        slow = coerce_from(self.clean)
+        q = Decimal(1).scaleb(-self.decimals)
+        limit = self.PRECISION - self.decimals
+        lo, hi = self.config.get("min"), self.config.get("max")
+        floor = to_decimal(lo) if lo is not None else None
+        ceiling = to_decimal(hi) if hi is not None else None
+        too_small = self.error("form.too_small", f"at least {lo} / 不能小于 {lo}", min=lo)
+        too_large = self.error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
+        invalid = self.error("form.invalid_money", "enter an amount / 请输入金额")
+        has_digit = _DIGIT.search
+
+        def coerce(raw):
+            t = type(raw)
+            if t is float or t is int:
+                d = Decimal(repr(raw)) if t is float else Decimal(raw)
+                if d.is_finite() and d.adjusted() < limit:
+                    d = d.quantize(q, ROUND_HALF_UP)
+                    if d.adjusted() < limit:
+                        if floor is not None and d < floor:
+                            return too_small
+                        if ceiling is not None and d > ceiling:
+                            return too_large
+                        return d
+            elif t is str and raw and not has_digit(raw):
+                return invalid
+            return slow(raw)
+        return coerce
 
     def export_value(self, value):
         return None if value is None else str(value)
@@ -263,6 +328,8 @@ class RatingWidget(Widget):
             raise self.error("form.invalid_rating", f"choose 1 to {self.max} / 请选择 1 到 {self.max}", max=self.max)
 
     def compile_clean(self):
+        if not self._stock(RatingWidget):
+            return self.clean
         slow, top = self.clean, self.max
 
         def fast(raw):
@@ -270,6 +337,20 @@ class RatingWidget(Widget):
                 return raw
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if not self._stock(RatingWidget, "compile_clean"):
+            return super().compile_coerce()
+        slow, top = coerce_from(self.clean), self.max
+        invalid = self.error("form.invalid_rating", f"choose 1 to {top} / 请选择 1 到 {top}", max=top)
+
+        def coerce(raw):
+            if type(raw) is int:
+                if 1 <= raw <= top:
+                    return raw
+                return None if raw == 0 else invalid
+            return slow(raw)
+        return coerce
 
     def json_schema(self):
         return {"type": ["integer", "null"], "minimum": 1, "maximum": self.max}

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 
-from ..widget import Widget
+from ..widget import Widget, coerce_from
 from ._common import config_schema
 
 
@@ -60,6 +60,8 @@ class UserWidget(Widget):
         return self._one(raw)
 
     def compile_clean(self):
+        if not self._stock(UserWidget):
+            return self.clean
         if self.storage == "multi":
             return self.clean
         slow = self.clean
@@ -69,6 +71,19 @@ class UserWidget(Widget):
                 return raw
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if self.storage == "multi" or not self._stock(UserWidget, "compile_clean"):
+            return super().compile_coerce()
+        slow = coerce_from(self.clean)
+        en, zh = self.noun
+        invalid = self.error(f"form.invalid_{self.type}", f"choose a {en} by id / 请选择{zh}")
+
+        def coerce(raw):
+            if type(raw) is int:
+                return raw if 0 < raw < 2 ** 31 else invalid
+            return slow(raw)
+        return coerce
 
     def value_from_formdata(self, formdata, files, key):
         if self.storage == "multi" and hasattr(formdata, "getlist"):

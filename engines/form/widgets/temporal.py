@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from engines.sqltypes import UTCDateTime
 
-from ..widget import Widget
+from ..widget import Widget, coerce_from
 from ._common import config_schema, to_decimal
 
 _TZ = {"type": "string", "default": "UTC", "minLength": 1,
@@ -76,6 +76,8 @@ class DateWidget(Widget):
                                            f"{'不早于' if bound == 'min' else '不晚于'} {b}", **{bound: b.isoformat()})
 
     def compile_clean(self):
+        if not self._stock(DateWidget):
+            return self.clean
         if self.config.get("min") or self.config.get("max"):
             return self.clean
         slow, fromiso = self.clean, date.fromisoformat
@@ -88,6 +90,23 @@ class DateWidget(Widget):
                     pass
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if self.config.get("min") or self.config.get("max") or not self._stock(DateWidget, "compile_clean"):
+            return super().compile_coerce()
+        slow, fromiso = coerce_from(self.clean), date.fromisoformat
+        invalid = self.error("form.invalid_date", "enter a date such as 2026-11-23 / 请输入日期，如 2026-11-23")
+
+        def coerce(raw):
+            if type(raw) is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-" and raw.isascii():
+                try:
+                    return fromiso(raw)
+                except ValueError:
+                    # no blank at either end: ``to_python`` reads the same 10 characters, digits or not
+                    if raw[0] > " " and raw[-1] > " ":
+                        return invalid
+            return slow(raw)
+        return coerce
 
     def export_value(self, value):
         return None if value is None else value.isoformat()
@@ -153,6 +172,8 @@ class DatetimeWidget(Widget):
                                      **{bound: b.isoformat()})
 
     def compile_clean(self):
+        if not self._stock(DatetimeWidget):
+            return self.clean
         if self.config.get("min") or self.config.get("max"):
             return self.clean
         slow, fromiso, utc = self.clean, datetime.fromisoformat, timezone.utc
@@ -169,6 +190,31 @@ class DatetimeWidget(Widget):
                     return v.astimezone(utc).replace(microsecond=0)
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if self.config.get("min") or self.config.get("max") or not self._stock(DatetimeWidget, "compile_clean"):
+            return super().compile_coerce()
+        slow, fromiso, utc = coerce_from(self.clean), datetime.fromisoformat, timezone.utc
+        invalid = self.error("form.invalid_datetime", "enter a date and time such as 2026-11-23T09:30:00+08:00"
+                                                      " / 请输入日期时间，如 2026-11-23 09:30")
+
+        def coerce(raw):
+            if type(raw) is str and raw:
+                text = raw.strip()
+                # both readings of ``to_python`` (a date, ISO 8601) start with a digit
+                if not text or not text[0].isdecimal():
+                    return invalid
+                if len(raw) >= 20 and raw[10] == "T" and raw.isascii():
+                    try:
+                        v = fromiso(raw)
+                    except ValueError:
+                        return slow(raw)
+                    if v.tzinfo is utc and not v.microsecond:
+                        return v
+                    if v.tzinfo is not None:
+                        return v.astimezone(utc).replace(microsecond=0)
+            return slow(raw)
+        return coerce
 
     def export_value(self, value):
         return None if value is None else value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

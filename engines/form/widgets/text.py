@@ -6,7 +6,7 @@ import random
 import nh3
 import sqlalchemy as sa
 
-from ..widget import Widget
+from ..widget import Widget, coerce_from
 from ._common import config_schema
 
 _TEXT_PROPS = {
@@ -53,7 +53,7 @@ class TextWidget(Widget):
             raise self.error("form.too_short", f"at least {m} characters / 至少 {m} 个字符", min_length=m)
 
     def compile_clean(self):
-        if type(self).to_python is not TextWidget.to_python and type(self).to_python is not TextareaWidget.to_python:
+        if not (self._stock(TextWidget) or self._stock(TextareaWidget)):
             return self.clean
         slow, multiline = self.clean, self.multiline
         lo, hi = self.config.get("min_length") or 1, self.config.get("max_length") or 1 << 62
@@ -65,6 +65,35 @@ class TextWidget(Widget):
                     return v
             return slow(raw)
         return fast
+
+    def compile_coerce(self):
+        if not (self._stock(TextWidget, "compile_clean") or self._stock(TextareaWidget, "compile_clean")):
+            return super().compile_coerce()
+        slow = coerce_from(self.clean)
+        multiline = self.multiline
+        n, m = self.config.get("max_length"), self.config.get("min_length")
+        hi, lo = n or 1 << 62, m or 0
+        too_long = self.error("form.too_long", f"at most {n} characters / 最多 {n} 个字符", max_length=n)
+        too_short = self.error("form.too_short", f"at least {m} characters / 至少 {m} 个字符", min_length=m)
+        single = self.error("form.multiline_text", "enter a single line / 请输入单行文本")
+
+        def coerce(raw):
+            if type(raw) is str:
+                v = raw.strip()
+                if not v:
+                    return v
+                if "\r" in v:
+                    return slow(raw)
+                if "\n" in v and not multiline:
+                    return single
+                size = len(v)
+                if size > hi:
+                    return too_long
+                if size < lo:
+                    return too_short
+                return v
+            return slow(raw)
+        return coerce
 
     def json_schema(self):
         out = {"type": ["string", "null"]}
