@@ -51,7 +51,9 @@ def _field_error(f: "FieldSpec", exc: Exception, lang: str = "zh-CN", label: str
     if isinstance(exc, FieldError):
         out = {"code": exc.code, "message": exc.message}
         if exc.context:
-            out.update({k: v for k, v in exc.context.items() if v is not None})
+            for k, v in exc.context.items():
+                if v is not None:
+                    out[k] = v
     else:
         out = {"code": getattr(exc, "code", "form.invalid"), "message": str(exc)}
     out["field"] = f.key
@@ -65,7 +67,7 @@ class _FieldPlan:
     """What ``clean`` needs about one input field, computed once per spec."""
 
     __slots__ = ("key", "f", "coerce", "check", "read_only", "children", "required", "required_if", "rules",
-                 "empty", "has_default", "label")
+                 "empty", "has_default", "label", "error_entry")
 
     def __init__(self, f: "FieldSpec"):
         from .widget import Widget
@@ -83,6 +85,22 @@ class _FieldPlan:
         self.empty = None if type(f.widget).is_empty is Widget.is_empty else f.widget.is_empty
         self.has_default = f.default_expr is not None or f.definition.get("default") is not None
         self.label = f.label_text()
+        self.error_entry = _error_entry(f, self.label)
+
+
+def _error_entry(f: "FieldSpec", label: str):
+    """``_field_error`` for one field; the entry of a shared error (``widget.shared``) is built once."""
+    built: dict[FieldError, dict] = {}
+
+    def entry(exc: FieldError) -> dict[str, Any]:
+        out = built.get(exc)
+        if out is None:
+            out = _field_error(f, exc, label=label)
+            if not exc.__dict__.get("shared"):
+                return out
+            built[exc] = out
+        return out.copy()
+    return entry
 
 
 class _Plan:
@@ -110,6 +128,9 @@ def plan_for(spec: "FormSpec") -> _Plan:
     if plan is None:
         plan = _Plan(spec)
         object.__setattr__(spec, "_clean_plan", plan)
+        if plan.one_pass:
+            # ``FormSpec.clean`` calls a known shape's function directly
+            object.__setattr__(spec, "_clean_shapes", plan.shapes)
     return plan
 
 
@@ -138,8 +159,7 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
             if fn is None and len(plan.shapes) < MAX_SHAPES:
                 fn = plan.shapes[shape] = _compile_shape(plan, shape)
             if fn is not None:
-                fn(data, values, errors, partial)
-                return result
+                return fn(data, partial)
         _one_pass(plan, data, values, errors, partial)
         return result
     failed: set[str] = set()
@@ -265,7 +285,7 @@ def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
     """The source of ``_compile_shape``'s factory and the constants it is called with."""
     from .exceptions import FieldError
     table = {p.key: p for p in plan.inputs}
-    consts: dict[str, Any] = {"FE": FieldError, "FERR": _field_error, "REQ": _required}
+    consts: dict[str, Any] = {"FE": FieldError, "REQ": _required, "RESULT": CleanResult}
     body = []
     names = []
     for j, key in enumerate(shape):
@@ -274,10 +294,10 @@ def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
             names.append("_")
             continue
         names.append(f"r{j}")
-        consts.update({f"C{j}": p.check, f"K{j}": key, f"P{j}": p, f"F{j}": p.f, f"L{j}": p.label})
+        consts.update({f"C{j}": p.check, f"K{j}": key, f"P{j}": p, f"X{j}": p.error_entry})
         body += [f"v = C{j}(r{j})",
                  "if v.__class__ is FE:",
-                 f"    errors.append(FERR(F{j}, v, 'zh-CN', L{j}))",
+                 f"    errors.append(X{j}(v))",
                  "else:",
                  f"    values[K{j}] = v"]
         if p.required or p.rules is not None:
@@ -301,8 +321,11 @@ def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
         body.insert(0, f"{', '.join(names)}, = data.values()")
     params = ", ".join(consts)
     source = "\n".join([f"def make({params}):",
-                         "    def shape_clean(data, values, errors, partial):",
-                         *(f"        {line}" for line in body or ["pass"]),
+                         "    def shape_clean(data, partial):",
+                         "        values = {}",
+                         "        errors = []",
+                         *(f"        {line}" for line in body),
+                         "        return RESULT(values, errors, set())",
                          "    return shape_clean"])
     return source, consts
 

@@ -153,6 +153,10 @@ class Widget:
         """A coded error; write ``message`` as "English / 中文" so either reader understands it."""
         return FieldError(message, code=code, **context)
 
+    def shared_error(self, code: str, message: str, **context: Any) -> FieldError:
+        """A prebuilt ``error`` that ``compile_coerce`` returns for every value failing the same way."""
+        return shared(self.error(code, message, **context))
+
     @classmethod
     def example_field(cls) -> dict:
         """A field definition using this widget, for contract tests and the builder's preview.
@@ -170,6 +174,15 @@ class Widget:
 
 #: the methods a fast path reproduces; a subclass overriding one of them gets the generic path
 _VALUE_METHODS = ("to_python", "validate", "is_empty", "clean")
+
+
+def shared(error: FieldError) -> FieldError:
+    """Mark ``error`` as a constant of a ``compile_coerce`` function: returned many times, never raised.
+
+    The form caches the error entry it builds from a shared error, once per field.
+    """
+    error.shared = True
+    return error
 
 
 def returned_error(exc: FieldError) -> FieldError:

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 
 from ..spec import label_text
-from ..widget import Widget, coerce_from
+from ..widget import Widget, coerce_from, shared
 from ._common import OPTIONS_SCHEMA, config_schema, normalize_options
 
 _EXAMPLE_OPTIONS = [{"value": "high", "label": {"zh-CN": "高", "en": "High"}},
@@ -94,7 +94,7 @@ class SelectWidget(Widget):
     def compile_coerce(self):
         if not self._stock(SelectWidget, "compile_clean"):
             return super().compile_coerce()
-        slow, lookup, invalid = coerce_from(self.clean), self.choices.lookup, self._invalid()
+        slow, lookup, invalid = coerce_from(self.clean), self.choices.lookup, shared(self._invalid())
         exact = frozenset(v for v in self.choices.values if v == v.strip())
 
         def coerce(raw):
@@ -183,11 +183,11 @@ class CheckboxesWidget(SelectWidget):
     def compile_coerce(self):
         if not self._stock(CheckboxesWidget, "compile_clean"):
             return super().compile_coerce()
-        slow, lookup, invalid = coerce_from(self.clean), self.choices.lookup, self._invalid()
+        slow, lookup, invalid = coerce_from(self.clean), self.choices.lookup, shared(self._invalid())
         exact = frozenset(v for v in self.choices.values if v == v.strip())
         lo, hi = self.config.get("min_selected"), self.config.get("max_selected")
-        too_few = self.error("form.too_few_choices", f"choose at least {lo} / 至少选择 {lo} 项", min_selected=lo)
-        too_many = self.error("form.too_many_choices", f"choose at most {hi} / 最多选择 {hi} 项", max_selected=hi)
+        too_few = self.shared_error("form.too_few_choices", f"choose at least {lo} / 至少选择 {lo} 项", min_selected=lo)
+        too_many = self.shared_error("form.too_many_choices", f"choose at most {hi} / 最多选择 {hi} 项", max_selected=hi)
 
         def coerce(raw):
             if type(raw) is not list:
@@ -282,7 +282,7 @@ class SwitchWidget(Widget):
         if not self._stock(SwitchWidget, "compile_clean"):
             return super().compile_coerce()
         slow = coerce_from(self.clean)
-        invalid = self.error("form.invalid_bool", "choose yes or no / 请选择是或否")
+        invalid = self.shared_error("form.invalid_bool", "choose yes or no / 请选择是或否")
 
         def coerce(raw):
             if raw is True or raw is False:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from ..widget import Widget, coerce_from
+from ..widget import Widget, coerce_from, shared
 from .text import TextWidget
 from ._common import config_schema
 
@@ -59,7 +59,7 @@ class EmailWidget(TextWidget):
         if not self._stock(EmailWidget, "compile_clean"):
             return super().compile_coerce()
         slow, exact, pattern = coerce_from(self.clean), _EMAIL_EXACT.fullmatch, _EMAIL.match
-        invalid = self.error("form.invalid_email", "enter an e-mail address such as name@example.com / "
+        invalid = self.shared_error("form.invalid_email", "enter an e-mail address such as name@example.com / "
                                                    "请输入有效的邮箱地址")
 
         def coerce(raw):
@@ -231,7 +231,7 @@ def _exact_coerce(widget: TextWidget, fullmatch, max_len: int, parse):
     """``compile_coerce`` of a text-based widget: a string ``fullmatch`` accepts comes back unchanged;
     other strings go through ``parse(stripped)`` (None means the widget's ``_invalid()`` error)."""
     slow = coerce_from(widget.clean)
-    invalid = widget._invalid()
+    invalid = shared(widget._invalid())
 
     def coerce(raw):
         if type(raw) is not str:

@@ -100,9 +100,9 @@ class NumberWidget(Widget):
         lo, hi = self.config.get("min"), self.config.get("max")
         floor = lo if lo is not None else -limit
         ceiling = hi if hi is not None else limit
-        too_small = self.error("form.too_small", f"at least {lo} / 不能小于 {lo}", min=lo)
-        too_large = self.error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
-        out_of_range = self.error("form.out_of_range", "the number is too large / 数值过大")
+        too_small = self.shared_error("form.too_small", f"at least {lo} / 不能小于 {lo}", min=lo)
+        too_large = self.shared_error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
+        out_of_range = self.shared_error("form.out_of_range", "the number is too large / 数值过大")
         floats = not self.config.get("integer") and self.config.get("decimals") is None
 
         def coerce(raw):
@@ -222,9 +222,9 @@ class MoneyWidget(Widget):
         lo, hi = self.config.get("min"), self.config.get("max")
         floor = to_decimal(lo) if lo is not None else None
         ceiling = to_decimal(hi) if hi is not None else None
-        too_small = self.error("form.too_small", f"at least {lo} / 不能小于 {lo}", min=lo)
-        too_large = self.error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
-        invalid = self.error("form.invalid_money", "enter an amount / 请输入金额")
+        too_small = self.shared_error("form.too_small", f"at least {lo} / 不能小于 {lo}", min=lo)
+        too_large = self.shared_error("form.too_large", f"at most {hi} / 不能大于 {hi}", max=hi)
+        invalid = self.shared_error("form.invalid_money", "enter an amount / 请输入金额")
         has_digit = _DIGIT.search
 
         def coerce(raw):
@@ -342,7 +342,7 @@ class RatingWidget(Widget):
         if not self._stock(RatingWidget, "compile_clean"):
             return super().compile_coerce()
         slow, top = coerce_from(self.clean), self.max
-        invalid = self.error("form.invalid_rating", f"choose 1 to {top} / 请选择 1 到 {top}", max=top)
+        invalid = self.shared_error("form.invalid_rating", f"choose 1 to {top} / 请选择 1 到 {top}", max=top)
 
         def coerce(raw):
             if type(raw) is int:

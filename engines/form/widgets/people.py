@@ -77,7 +77,7 @@ class UserWidget(Widget):
             return super().compile_coerce()
         slow = coerce_from(self.clean)
         en, zh = self.noun
-        invalid = self.error(f"form.invalid_{self.type}", f"choose a {en} by id / 请选择{zh}")
+        invalid = self.shared_error(f"form.invalid_{self.type}", f"choose a {en} by id / 请选择{zh}")
 
         def coerce(raw):
             if type(raw) is int:

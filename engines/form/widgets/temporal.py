@@ -95,7 +95,7 @@ class DateWidget(Widget):
         if self.config.get("min") or self.config.get("max") or not self._stock(DateWidget, "compile_clean"):
             return super().compile_coerce()
         slow, fromiso = coerce_from(self.clean), date.fromisoformat
-        invalid = self.error("form.invalid_date", "enter a date such as 2026-11-23 / 请输入日期，如 2026-11-23")
+        invalid = self.shared_error("form.invalid_date", "enter a date such as 2026-11-23 / 请输入日期，如 2026-11-23")
 
         def coerce(raw):
             if type(raw) is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-" and raw.isascii():
@@ -195,7 +195,7 @@ class DatetimeWidget(Widget):
         if self.config.get("min") or self.config.get("max") or not self._stock(DatetimeWidget, "compile_clean"):
             return super().compile_coerce()
         slow, fromiso, utc = coerce_from(self.clean), datetime.fromisoformat, timezone.utc
-        invalid = self.error("form.invalid_datetime", "enter a date and time such as 2026-11-23T09:30:00+08:00"
+        invalid = self.shared_error("form.invalid_datetime", "enter a date and time such as 2026-11-23T09:30:00+08:00"
                                                       " / 请输入日期时间，如 2026-11-23 09:30")
 
         def coerce(raw):

@@ -73,9 +73,9 @@ class TextWidget(Widget):
         multiline = self.multiline
         n, m = self.config.get("max_length"), self.config.get("min_length")
         hi, lo = n or 1 << 62, m or 0
-        too_long = self.error("form.too_long", f"at most {n} characters / 最多 {n} 个字符", max_length=n)
-        too_short = self.error("form.too_short", f"at least {m} characters / 至少 {m} 个字符", min_length=m)
-        single = self.error("form.multiline_text", "enter a single line / 请输入单行文本")
+        too_long = self.shared_error("form.too_long", f"at most {n} characters / 最多 {n} 个字符", max_length=n)
+        too_short = self.shared_error("form.too_short", f"at least {m} characters / 至少 {m} 个字符", min_length=m)
+        single = self.shared_error("form.multiline_text", "enter a single line / 请输入单行文本")
 
         def coerce(raw):
             if type(raw) is str:
