@@ -1,0 +1,264 @@
+"""The rule designer in Chromium: a builder makes "e-mail the assignee when a record is still unresolved
+2 hours after creation" through the UI alone (tests/builder/steps_rule.py), dry-runs it against the
+published records, publishes it; then the runtime sends the mail when the clock is moved 2 hours."""
+import email
+import socket
+from email import policy
+
+import pytest
+import sqlalchemy as sa
+
+from runtime import db, jobs
+from tests.builder.steps_rule import (add_field_condition, build_unresolved_mail_rule, choose, new_rule,
+                                      set_time_trigger)
+from tests.conftest import browser_login, install_package, make_user
+from tests.runtime.rules_helpers import create, get, jobs_of, update
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+STATUS = ["新建", "处理中", "已解决", "已关闭"]
+
+
+def _package():
+    return {"format": "jimu.app", "version": 2,
+            "app": {"key": "svc", "version": "1.0.0", "label": {"zh-CN": "服务台", "en": "Service desk"}},
+            "roles": [{"key": "designer", "version": 1, "label": "Designer", "builder": True,
+                       "permissions": {"事件": ["create", "read", "update"]}}],
+            "groups": [{"key": "l2", "version": 1, "label": {"zh-CN": "二线", "en": "Second line"}, "members": []}],
+            "forms": [{"key": "事件", "version": 1, "label": {"zh-CN": "事件", "en": "Incident"}, "title_field": "标题",
+                       "fields": [
+                           {"key": "标题", "label": {"zh-CN": "标题", "en": "Title"}, "widget": "text"},
+                           {"key": "渠道", "label": {"zh-CN": "渠道", "en": "Channel"}, "widget": "select",
+                            "config": {"options": ["官网", "微信", "电话"]}},
+                           {"key": "状态", "label": {"zh-CN": "状态", "en": "Status"}, "widget": "select",
+                            "config": {"options": STATUS}},
+                           {"key": "处理人", "label": {"zh-CN": "处理人", "en": "Assignee"}, "widget": "user"},
+                           {"key": "金额", "label": {"zh-CN": "金额", "en": "Amount"}, "widget": "number"},
+                       ]}]}
+
+
+@pytest.fixture
+def smtp(jimu, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append((envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    inbox = Inbox()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    monkeypatch.setitem(jimu.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(jimu.config, "SMTP_PORT", port)
+    monkeypatch.setitem(jimu.config, "SMTP_FROM", "desk@example.com")
+    yield inbox
+    ctl.stop()
+
+
+@pytest.fixture
+def svc(jimu, live_server, page):
+    install_package(jimu, _package())
+    make_user(jimu, "bea", roles=["designer"])
+    ann = make_user(jimu, "ann")
+    with jimu.begin() as conn:
+        conn.execute(sa.update(db.users).where(db.users.c.id == ann).values(email="ann@example.com"))
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and "favicon" not in r.url else None)
+    browser_login(page, live_server, "bea")
+    page.errors = errors
+    return {"ann": ann}
+
+
+def test_build_the_unresolved_mail_rule_dry_run_publish_and_it_fires_two_hours_later(svc, page, live_server, jimu,
+                                                                                     clock, smtp, artifacts):
+    ann = svc["ann"]
+    old_open = create(jimu, "事件", {"标题": "旧的未解决", "状态": "处理中", "处理人": ann})
+    create(jimu, "事件", {"标题": "旧的已解决", "状态": "已解决", "处理人": ann})
+
+    build_unresolved_mail_rule(page, live_server, "svc", "事件", "状态", assignee_field="处理人", title_field="标题",
+                               screenshot=str(artifacts / "builder-rule-designer.png"))
+
+    # the dry run (taken before publishing) listed the one unresolved record and whom it would mail
+    rows = page.locator("#rule-dry-table tbody tr")
+    assert rows.count() == 1 and rows.first.get_attribute("data-id") == str(old_open["id"])
+    assert "ann@example.com" in rows.first.inner_text() and "旧的未解决" in rows.first.inner_text()
+    assert "匹配 1 条" in page.locator("#rule-dry-summary").inner_text()
+    assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]  # the favicon; real 4xx are listed by URL
+
+    from runtime.installer import installed_package
+    with jimu.read() as conn:
+        [rule] = installed_package(conn, "svc")["rules"]
+    assert rule["trigger"] == {"type": "time_after", "field": "created_at", "hours": 2}
+    assert rule["condition"] == {"all": [{"field": "状态", "op": "not_in", "value": ["已解决", "已关闭"]}]}
+    [action] = rule["actions"]
+    assert action["type"] == "notify" and action["channel"] == "email" and action["to"] == {"user_fields": ["处理人"]}
+    assert action["subject"] == "2 小时仍未解决: {标题}"
+
+    # the runtime: one record stays open, one is resolved within the 2 hours
+    still_open = create(jimu, "事件", {"标题": "打印机坏了", "状态": "新建", "处理人": ann})
+    solved = create(jimu, "事件", {"标题": "密码重置", "状态": "新建", "处理人": ann})
+    assert len(jobs_of(jimu, "rule.timer")) == 2
+    clock.advance(hours=1)
+    update(jimu, "事件", solved["id"], {"状态": "已解决"})
+    jobs.run_due(jimu)
+    assert smtp.messages == []
+    clock.advance(hours=1, minutes=1)
+    jobs.run_due(jimu)
+    jobs.run_due(jimu)  # the e-mail the timer queued
+    [(rcpt, raw)] = smtp.messages
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert rcpt == ["ann@example.com"]
+    assert msg["Subject"] == "2 小时仍未解决: 打印机坏了"
+    assert "当前状态: 新建" in msg.get_content()
+    assert get(jimu, "事件", still_open["id"])["状态"] == "新建"
+
+
+def test_conditions_groups_mappings_reorder_undo_and_dry_run(svc, page, live_server, jimu, artifacts):
+    new_rule(page, live_server, "svc", "渠道与金额", "channel_amount")
+    # the starting definition: first form, record-created trigger, no condition, no actions — saved
+    from builder import drafts
+    with jimu.read() as conn:
+        saved = next(r for r in drafts.get_draft(conn, "svc")["package"]["rules"] if r["key"] == "channel_amount")
+    assert saved == {"key": "channel_amount", "version": 1, "label": "渠道与金额", "form": "事件",
+                     "trigger": {"type": "record_created"}, "actions": []}
+    assert page.locator("#rule-no-actions").is_visible()
+    page.locator("#problems").wait_for()                      # no actions yet: a problem before publishing
+    assert "/rules/0/actions" in page.locator("#problems").inner_text()
+
+    # an operator list that fits the field: a number has no "contains", a select offers its options
+    add_field_condition(page, "金额", "gt")
+    ops = page.locator("#cond-0-op option").all_inner_texts()
+    assert "大于" in ops and "包含" not in ops
+    page.fill("#cond-0-value", "100")
+    add_field_condition(page, "渠道", "in", ["微信", "电话"])
+    # a nested any-group with an expression test
+    page.locator("#cond-root-add-group").click()
+    page.wait_for_selector("#cond-2-match")
+    choose(page, "#cond-2-match", value="any")
+    page.locator("#cond-2-not").check()
+    choose(page, "#cond-2-0-field", value="标题")
+    choose(page, "#cond-2-0-op", value="contains")
+    page.fill("#cond-2-0-value", "测试")
+    page.locator("#cond-2-add-expr").click()
+    page.locator("#cond-2-1-expr").type("len(标题) > 50")
+    page.locator("#cond-2-1-expr-msg .expr-ok").wait_for()
+
+    # actions: set fields with a template mapping, then a notify; reorder with the keyboard
+    choose(page, "#rule-add-action", value="set_fields")
+    page.locator("#action-0-values-add").click()
+    choose(page, "#action-0-values-0-target", value="状态")
+    choose(page, "#action-0-values-0-value", label="处理中")
+    page.locator("#action-0-values-add").click()
+    choose(page, "#action-0-values-1-target", value="标题")
+    choose(page, "#action-0-values-1-mode", value="template")
+    page.locator("#action-0-values-1-value").type("[")
+    page.select_option("#action-0-values-1-value-var", value="渠道")
+    page.locator("#action-0-values-1-value").type("] ")
+    page.select_option("#action-0-values-1-value-var", value="标题")
+    choose(page, "#rule-add-action", value="notify")
+    page.locator("#action-1-to-group_leads").get_by_label("二线").check()
+    page.locator("#action-1-up").focus()
+    page.keyboard.press("Enter")                               # the notify moves first, focus follows it
+    page.wait_for_function("document.querySelector('#action-0').dataset.type === 'notify'")
+    assert page.evaluate("document.activeElement.id") == "action-0-down"   # it is first now: "up" is disabled
+    page.locator("#problems").wait_for(state="hidden")
+
+    page.locator("#btn-save").click()
+    page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+    with jimu.read() as conn:
+        rule = next(r for r in drafts.get_draft(conn, "svc")["package"]["rules"] if r["key"] == "channel_amount")
+    assert rule["condition"] == {"all": [
+        {"field": "金额", "op": "gt", "value": 100},
+        {"field": "渠道", "op": "in", "value": ["微信", "电话"]},
+        {"not": {"any": [{"field": "标题", "op": "contains", "value": "测试"}, {"expr": "len(标题) > 50"}]}}]}
+    assert [a["type"] for a in rule["actions"]] == ["notify", "set_fields"]
+    assert rule["actions"][0]["to"] == {"group_leads": ["l2"]}
+    assert rule["actions"][1]["values"] == {"状态": "处理中", "标题": {"template": "[{渠道}] {标题}"}}
+
+    # undo takes back the reorder; redo puts it back
+    page.locator("#btn-undo").click()
+    page.wait_for_function("document.querySelector('#action-0').dataset.type === 'set_fields'")
+    page.locator("#btn-redo").click()
+    page.wait_for_function("document.querySelector('#action-0').dataset.type === 'notify'")
+
+    # dry run with records: the mapping is previewed
+    create(jimu, "事件", {"标题": "网站打不开", "渠道": "微信", "金额": 500, "状态": "新建"})
+    create(jimu, "事件", {"标题": "官网问题", "渠道": "官网", "金额": 500, "状态": "新建"})
+    page.locator("#btn-dry-run").click()
+    page.locator("#rule-dry-summary").wait_for()
+    assert "匹配 1 条" in page.locator("#rule-dry-summary").inner_text()
+    assert "[微信] 网站打不开" in page.locator("#rule-dry-table").inner_text()
+    page.screenshot(path=str(artifacts / "builder-rule-conditions.png"), full_page=True)
+
+    # the whole condition as one expression instead
+    page.locator("#rule-cond-mode-expr").check()
+    page.locator("#rule-cond-expr").type("金额 >")
+    page.locator("#rule-cond-expr-msg .expr-error").wait_for()
+    page.locator("#rule-cond-expr").type(" 10")
+    page.locator("#rule-cond-expr-msg .expr-ok").wait_for()
+
+    # leaving with unsaved changes asks first
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    page.get_by_role("link", name="svc").click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"]
+    assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]  # the favicon; real 4xx are listed by URL
+
+
+def test_english_business_calendar_flow_triggers_and_keyboard_undo(svc, page, live_server, jimu, artifacts):
+    from builder import drafts
+    with jimu.begin() as conn:                                # a calendar and a flow in the draft to pick from
+        draft = drafts.get_draft(conn, "svc")
+        pkg = draft["package"]
+        pkg["calendars"] = [{"key": "office", "version": 1, "label": {"zh-CN": "办公时间", "en": "Office hours"},
+                             "timezone": "Asia/Shanghai", "hours": {"mon": [["09:00", "18:00"]]}}]
+        pkg["flows"] = [{"key": "handle", "version": 1, "label": {"zh-CN": "处理", "en": "Handling"}, "form": "事件",
+                         "start": "s", "nodes": [{"id": "s", "type": "start"},
+                                                 {"id": "review", "type": "user_task", "label": {"zh-CN": "审核", "en": "Review"}},
+                                                 {"id": "e", "type": "end"}],
+                         "edges": [{"from": "s", "to": "review"}, {"from": "review", "to": "e"}]}]
+        drafts.save_draft(conn, "svc", pkg, draft["revision"], now=jimu.now(), actor_id=None)
+    new_rule(page, live_server, "svc", "SLA", "sla")
+    page.goto(f"{live_server}/builder/apps/svc/rules/sla?lang=en")
+    page.wait_for_selector("#rule-trigger-type")
+    assert page.locator("#rule-trigger-h").inner_text().strip().endswith("Trigger")
+    assert page.locator("#cond-root-add").inner_text() == "+ Add condition"
+    set_time_trigger(page, hours=4)
+    choose(page, "#rule-trigger-calendar", value="office")
+    assert page.locator("#rule-trigger-summary").inner_text() == "checked 4 hours after Created at"
+    choose(page, "#rule-trigger-direction", value="before")
+    page.screenshot(path=str(artifacts / "builder-rule-designer-en.png"), full_page=True)
+    page.locator("#btn-save").click()
+    page.wait_for_function("document.getElementById('save-state').textContent === 'Saved'")
+    with jimu.read() as conn:
+        rule = next(r for r in drafts.get_draft(conn, "svc")["package"]["rules"] if r["key"] == "sla")
+    assert rule["trigger"] == {"type": "time_after", "field": "created_at", "hours": -4, "calendar": "office"}
+
+    # task events name a flow of the form and one of its task nodes
+    choose(page, "#rule-trigger-type", value="task_overdue")
+    choose(page, "#rule-trigger-flow", value="handle")
+    assert page.locator("#rule-trigger-task option").all_inner_texts() == ["Any task", "Review (review)"]
+    choose(page, "#rule-trigger-task", value="review")
+    # keyboard: Ctrl+Z outside a text box takes back the last change, Ctrl+Y redoes it
+    page.locator("#btn-save").focus()
+    page.keyboard.press("Control+z")
+    page.wait_for_function("document.getElementById('rule-trigger-task').value === ''")
+    page.keyboard.press("Control+y")
+    page.wait_for_function("document.getElementById('rule-trigger-task').value === 'review'")
+    page.keyboard.press("Control+s")
+    page.wait_for_function("document.getElementById('save-state').textContent === 'Saved'")
+    with jimu.read() as conn:
+        rule = next(r for r in drafts.get_draft(conn, "svc")["package"]["rules"] if r["key"] == "sla")
+    assert rule["trigger"] == {"type": "task_overdue", "flow": "handle", "task": "review"}
+    assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
