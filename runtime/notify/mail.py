@@ -8,6 +8,7 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Mapping, Sequence
+from urllib.parse import quote
 
 from engines.errors import JimuError
 
@@ -27,8 +28,9 @@ def send_mail(config: Mapping, to: Sequence[str], subject: str, body: str, *, ke
     msg["Subject"] = subject.replace("\r", " ").replace("\n", " ")
     msg["Date"] = formatdate(localtime=False)
     domain = (config.get("SMTP_FROM") or "jimu@localhost").rpartition("@")[2] or "localhost"
-    msg["Message-ID"] = make_msgid(idstring=key.replace(":", ".")[:60], domain=domain)
-    msg["X-Jimu-Idempotency-Key"] = key
+    ascii_key = quote(key, safe=":.+-_@/")  # keys may hold Chinese form or rule keys; SMTP headers are ASCII
+    msg["Message-ID"] = make_msgid(idstring=ascii_key.replace(":", ".").replace("%", "")[:60], domain=domain)
+    msg["X-Jimu-Idempotency-Key"] = ascii_key
     msg.set_content(body)
     if html:
         msg.add_alternative(html, subtype="html")
