@@ -67,10 +67,10 @@ class _FieldPlan:
     """What ``clean`` needs about one input field, computed once per spec."""
 
     __slots__ = ("key", "f", "coerce", "check", "read_only", "children", "required", "required_if", "rules",
-                 "empty", "has_default", "label", "error_entry")
+                 "empty", "has_default", "label", "error_entry", "inline")
 
     def __init__(self, f: "FieldSpec"):
-        from .widget import Widget
+        from .widget import Widget, inline_function
         self.key = f.key
         self.f = f
         self.coerce = f.widget.compile_clean()
@@ -86,6 +86,8 @@ class _FieldPlan:
         self.has_default = f.default_expr is not None or f.definition.get("default") is not None
         self.label = f.label_text()
         self.error_entry = _error_entry(f, self.label)
+        #: the widget's ``inline_accept`` template, when it compiles (``widget.inline_function``)
+        self.inline = f.widget.inline_accept() if inline_function(f.widget) is not None else None
 
 
 def _error_entry(f: "FieldSpec", label: str):
@@ -295,22 +297,31 @@ def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
             continue
         names.append(f"r{j}")
         consts.update({f"C{j}": p.check, f"K{j}": key, f"P{j}": p, f"X{j}": p.error_entry})
-        body += [f"v = C{j}(r{j})",
-                 "if v.__class__ is FE:",
-                 f"    errors.append(X{j}(v))",
-                 "else:",
-                 f"    values[K{j}] = v"]
+        keep = [f"values[K{j}] = v"]
         if p.required or p.rules is not None:
             if p.empty is not None:
                 consts[f"E{j}"] = p.empty
                 empty = f"E{j}(v)"
             else:
                 empty = "(v is None or v == '' or v == [] or v == {})"
-            body.append(f"    if not v and {empty}:")
-            body.append(f"        errors.append(REQ(P{j}))" if p.required else "        pass")
+            keep += [f"if not v and {empty}:", f"    errors.append(REQ(P{j}))" if p.required else "    pass"]
             if p.rules is not None:
                 consts[f"R{j}"] = p.rules
-                body += ["    else:", f"        errors.extend(R{j}(v))"]
+                keep += ["else:", f"    errors.extend(R{j}(v))"]
+        checked = [f"v = C{j}(r{j})", "if v.__class__ is FE:", f"    errors.append(X{j}(v))", "else:",
+                   *(f"    {line}" for line in keep)]
+        if p.inline is None:
+            body += checked
+            continue
+        # the widget's own fast path, written in; its constants renamed per field
+        test, value, inline_consts = p.inline
+        names_j = {name: f"{name}_{j}" for name in inline_consts}
+        consts.update({f"{name}_{j}": obj for name, obj in inline_consts.items()})
+        slots = {"raw": f"r{j}", "tmp": f"t{j}", **names_j}
+        accepted = [f"values[K{j}] = {value.format(**slots)}"] if len(keep) == 1 else \
+            [f"v = {value.format(**slots)}", *keep]
+        body += [f"if {test.format(**slots)}:", *(f"    {line}" for line in accepted),
+                 "else:", *(f"    {line}" for line in checked)]
     missing = [p for p in plan.inputs if p.required and p.key not in shape]
     if missing:
         body.append("if not partial:")

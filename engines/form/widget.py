@@ -94,6 +94,18 @@ class Widget:
         """
         return coerce_from(self.compile_clean())
 
+    def inline_accept(self) -> tuple[str, str, dict[str, Any]] | None:
+        """An optional fast path the form writes into its generated clean function: ``(test, value, constants)``.
+
+        ``test`` and ``value`` are Python expressions over ``{raw}`` (the submitted value), ``{tmp}`` (a
+        scratch name ``test`` may assign with ``:=``) and ``{name}`` for each key of ``constants``. When
+        ``test`` is true, ``value`` must be exactly what ``compile_coerce()(raw)`` returns; otherwise the
+        form calls ``compile_coerce``. ``test`` must not raise. Both are written by the widget's author,
+        never taken from a definition: every object derived from the config goes in ``constants``.
+        None (the default) means no inline path.
+        """
+        return None
+
     def _stock(self, owner: type, *also: str) -> bool:
         """True when no subclass changed ``owner``'s value methods (nor ``also``), so its fast paths hold."""
         t = type(self)
@@ -174,6 +186,29 @@ class Widget:
 
 #: the methods a fast path reproduces; a subclass overriding one of them gets the generic path
 _VALUE_METHODS = ("to_python", "validate", "is_empty", "clean")
+
+
+def inline_function(widget: "Widget"):
+    """``widget.inline_accept()`` as ``raw -> (accepted, value)`` (None without one), checked once.
+
+    The form uses the template only if this compiles; tests compare it with ``compile_coerce``.
+    """
+    template = widget.inline_accept()
+    if template is None:
+        return None
+    test, value, constants = template
+    if not all(isinstance(k, str) and k.isidentifier() and not k.startswith("_") for k in constants):
+        return None
+    names = {k: k for k in constants}
+    try:
+        source = (f"def make({', '.join(constants)}):\n"
+                  f"    return lambda raw: (True, {value.format(raw='raw', tmp='tmp', **names)}) "
+                  f"if ({test.format(raw='raw', tmp='tmp', **names)}) else (False, None)\n")
+        namespace: dict[str, Any] = {}
+        exec(compile(source, f"<inline {widget.type}>", "exec"), namespace)
+    except (KeyError, IndexError, ValueError, SyntaxError):
+        return None
+    return namespace["make"](**constants)
 
 
 def shared(error: FieldError) -> FieldError:

@@ -42,6 +42,11 @@ class _Options:
             return raw
         return self.by_label.get(raw)
 
+    def lookup_text(self, raw: str) -> str | None:
+        """``lookup`` of a ``str``, without the type tests."""
+        raw = raw.strip()
+        return raw if raw in self.by_value else self.by_label.get(raw)
+
     def label(self, value: str, lang: str = "zh-CN") -> str:
         o = self.by_value.get(value)
         return label_text(o["label"], lang, value) if o else value
@@ -94,7 +99,7 @@ class SelectWidget(Widget):
     def compile_coerce(self):
         if not self._stock(SelectWidget, "compile_clean"):
             return super().compile_coerce()
-        slow, lookup, invalid = coerce_from(self.clean), self.choices.lookup, shared(self._invalid())
+        slow, lookup, invalid = coerce_from(self.clean), self.choices.lookup_text, shared(self._invalid())
         exact = frozenset(v for v in self.choices.values if v == v.strip())
 
         def coerce(raw):
@@ -106,6 +111,12 @@ class SelectWidget(Widget):
                     return invalid if value is None else value
             return slow(raw)
         return coerce
+
+    def inline_accept(self):
+        if not self._stock(SelectWidget, "compile_clean", "compile_coerce"):
+            return None
+        return ("type({raw}) is str and {raw} in {exact}", "{raw}",
+                {"exact": frozenset(v for v in self.choices.values if v == v.strip())})
 
     def json_schema(self):
         return {"enum": [*self.choices.values, None]}
@@ -184,6 +195,7 @@ class CheckboxesWidget(SelectWidget):
         if not self._stock(CheckboxesWidget, "compile_clean"):
             return super().compile_coerce()
         slow, lookup, invalid = coerce_from(self.clean), self.choices.lookup, shared(self._invalid())
+        text = self.choices.lookup_text
         exact = frozenset(v for v in self.choices.values if v == v.strip())
         lo, hi = self.config.get("min_selected"), self.config.get("max_selected")
         too_few = self.shared_error("form.too_few_choices", f"choose at least {lo} / 至少选择 {lo} 项", min_selected=lo)
@@ -194,10 +206,13 @@ class CheckboxesWidget(SelectWidget):
                 return slow(raw)
             out = []
             for item in raw:
-                if type(item) is not str or item not in exact:
+                if type(item) is str:
+                    if item not in exact:
+                        item = text(item)
+                else:
                     item = lookup(item)
-                    if item is None:
-                        return invalid
+                if item is None:
+                    return invalid
                 if item not in out:
                     out.append(item)
             if out:
@@ -292,6 +307,11 @@ class SwitchWidget(Widget):
                 return True if text in _TRUE else False if text in _FALSE else invalid
             return slow(raw)
         return coerce
+
+    def inline_accept(self):
+        if not self._stock(SwitchWidget, "compile_clean", "compile_coerce"):
+            return None
+        return "{raw} is True or {raw} is False", "{raw}", {}
 
     def value_from_formdata(self, formdata, files, key):
         """The macro posts a hidden ``false`` before the checkbox, so an unticked box still says no."""

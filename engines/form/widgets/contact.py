@@ -76,6 +76,12 @@ class EmailWidget(TextWidget):
             return f"{local}@{domain.lower()}"
         return coerce
 
+    def inline_accept(self):
+        if not self._stock(EmailWidget, "compile_clean", "compile_coerce"):
+            return None
+        return ("type({raw}) is str and len({raw}) <= {most} and {match}({raw})", "{raw}",
+                {"most": 254, "match": _EMAIL_EXACT.fullmatch})
+
     def json_schema(self):
         return {"type": ["string", "null"], "maxLength": 254,
                 "pattern": r"^[^@\s]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"}
@@ -116,6 +122,9 @@ class PhoneWidget(TextWidget):
     def _number(self, value: str) -> str | None:
         """The stored form of a stripped, non-empty ``value``; None when it is no number of ``region``."""
         region = self.config.get("region", "cn")
+        if value.isascii() and value.isdigit() and not value.startswith("00"):
+            # nothing to remove and no country code: a mainland mobile number or no number at all
+            return value if region != "intl" and _CN_MOBILE.match(value) else None
         digits = _PHONE_JUNK.sub("", value)
         if digits.startswith("00"):
             digits = "+" + digits[2:]
@@ -149,6 +158,12 @@ class PhoneWidget(TextWidget):
             return super().compile_coerce()
         region = self.config.get("region", "cn")
         return _exact_coerce(self, (_E164_EXACT if region == "intl" else _CN_EXACT).fullmatch, 20, self._number)
+
+    def inline_accept(self):
+        if not self._stock(PhoneWidget, "compile_clean", "compile_coerce"):
+            return None
+        return ("type({raw}) is str and len({raw}) <= {most} and {match}({raw})", "{raw}",
+                {"most": 20, "match": (_E164_EXACT if self.config.get("region", "cn") == "intl" else _CN_EXACT).fullmatch})
 
     def json_schema(self):
         region = self.config.get("region", "cn")
@@ -210,6 +225,12 @@ class UrlWidget(TextWidget):
         if not self._stock(UrlWidget, "compile_clean"):
             return super().compile_coerce()
         return _exact_coerce(self, _URL_EXACT.fullmatch, self.MAX, self._address)
+
+    def inline_accept(self):
+        if not self._stock(UrlWidget, "compile_clean", "compile_coerce"):
+            return None
+        return ("type({raw}) is str and len({raw}) <= {most} and {match}({raw})", "{raw}",
+                {"most": self.MAX, "match": _URL_EXACT.fullmatch})
 
     def json_schema(self):
         return {"type": ["string", "null"], "maxLength": self.MAX, "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/]+"}

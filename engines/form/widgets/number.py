@@ -119,6 +119,16 @@ class NumberWidget(Widget):
             return slow(raw)
         return coerce
 
+    def inline_accept(self):
+        if not self._stock(NumberWidget, "compile_clean", "compile_coerce"):
+            return None
+        limit = 10 ** 15
+        lo, hi = self.config.get("min"), self.config.get("max")
+        floats = not self.config.get("integer") and self.config.get("decimals") is None
+        return ("type({raw}) in {types} and {neg} < {raw} < {pos} and {lo} <= {raw} <= {hi}", "{raw}",
+                {"types": (int, float) if floats else (int,), "neg": -limit, "pos": limit,
+                 "lo": lo if lo is not None else -limit, "hi": hi if hi is not None else limit})
+
     def json_schema(self):
         out = {"type": ["integer", "null"] if self.config.get("integer") else ["number", "null"]}
         if self.config.get("min") is not None:
@@ -351,6 +361,11 @@ class RatingWidget(Widget):
                 return None if raw == 0 else invalid
             return slow(raw)
         return coerce
+
+    def inline_accept(self):
+        if not self._stock(RatingWidget, "compile_clean", "compile_coerce"):
+            return None
+        return "type({raw}) is int and 1 <= {raw} <= {top}", "{raw}", {"top": self.max}
 
     def json_schema(self):
         return {"type": ["integer", "null"], "minimum": 1, "maximum": self.max}

@@ -85,6 +85,11 @@ class UserWidget(Widget):
             return slow(raw)
         return coerce
 
+    def inline_accept(self):
+        if self.storage == "multi" or not self._stock(UserWidget, "compile_clean", "compile_coerce"):
+            return None
+        return "type({raw}) is int and 0 < {raw} < {top}", "{raw}", {"top": 2 ** 31}
+
     def value_from_formdata(self, formdata, files, key):
         if self.storage == "multi" and hasattr(formdata, "getlist"):
             return [v for v in formdata.getlist(key) if v != ""]

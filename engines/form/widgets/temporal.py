@@ -99,12 +99,14 @@ class DateWidget(Widget):
 
         def coerce(raw):
             if type(raw) is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-" and raw.isascii():
-                try:
-                    return fromiso(raw)
-                except ValueError:
-                    # no blank at either end: ``to_python`` reads the same 10 characters, digits or not
-                    if raw[0] > " " and raw[-1] > " ":
-                        return invalid
+                if "01" <= raw[5:7] <= "12" and "01" <= raw[8:10] <= "31":  # else no date at all
+                    try:
+                        return fromiso(raw)
+                    except ValueError:
+                        pass
+                # no blank at either end: ``to_python`` reads the same 10 characters, digits or not
+                if raw[0] > " " and raw[-1] > " ":
+                    return invalid
             return slow(raw)
         return coerce
 

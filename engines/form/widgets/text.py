@@ -95,6 +95,14 @@ class TextWidget(Widget):
             return slow(raw)
         return coerce
 
+    def inline_accept(self):
+        if not (self._stock(TextWidget, "compile_clean", "compile_coerce")
+                or self._stock(TextareaWidget, "compile_clean", "compile_coerce")):
+            return None
+        lines = "" if self.multiline else ' and "\\n" not in {tmp}'
+        return ('type({raw}) is str and {lo} <= len({tmp} := {raw}.strip()) <= {hi} and "\\r" not in {tmp}' + lines,
+                "{tmp}", {"lo": self.config.get("min_length") or 1, "hi": self.config.get("max_length") or 1 << 62})
+
     def json_schema(self):
         out = {"type": ["string", "null"]}
         if self.config.get("max_length"):

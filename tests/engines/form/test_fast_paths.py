@@ -18,6 +18,7 @@ import pytest
 from engines.form import WIDGETS, compile_form
 from engines.form.clean import MAX_SHAPES, CleanResult, _one_pass, _shape_source, plan_for
 from engines.form.exceptions import FieldError
+from engines.form.widget import inline_function
 
 #: configs beyond each widget's ``config_schema["examples"]``, covering every branch of the fast paths
 EXTRA_CONFIGS = {
@@ -58,6 +59,8 @@ JUNK = [
     "13812345678", "+8613812345678", "0086 138-1234-5678", "138 1234 5678", "12345", "+14155550100", "+1",
     "https://example.com/t/1", "HTTPS://Example.com", "http://x", "ftp://x", "https://", "https://a b", "//x.y",
     " https://example.com ", "https://example.com/\x01", "http://[::1", "https://例子.中国/路径",
+    "1381234567", "138123456789", "0013812345678", "008613812345678", "23812345678", "+86 138 1234 5678",
+    "2026-00-10", "2026-12-32", "2026-1 -10", "2026-02-29", "2024-02-29", "2026-1-5", "2026-11-23\n",
     "2026-11-23", "2026/11/3", "2026-13-45", "2026-02-30", "0000-01-01", "2026-1a-23", " 2026-11-2", "2026-11-2 ",
     "2026-11-23T09:30:00Z", "2026-11-23T09:30:00+08:00", "2026-11-23T09:30:00.5+08:00", "2026-11-23T09:30:00",
     "2026-11-23 09:30", "2026-11-23T25:00:00Z", "yesterday", "Z", "٢٠٢٦-١١-٢٣", " 2026-11-23T09:30:00Z",
@@ -120,6 +123,53 @@ def test_compile_coerce_agrees_with_clean(type_name, index, config):
             continue
         got = _outcome_of_coerce(coerce, raw)
         assert _same(got, expected), (type_name, config, raw, got, expected)
+
+
+@pytest.mark.parametrize("type_name,index,config", CASES, ids=[f"{t}-{i}" for t, i, _ in CASES])
+def test_inline_accept_agrees_with_compile_coerce(type_name, index, config):
+    """Where a widget's inline test holds, its value is exactly what ``compile_coerce`` returns."""
+    widget = WIDGETS.get(type_name)(config)
+    accept = inline_function(widget)
+    if accept is None:
+        assert widget.inline_accept() is None, "a built-in template always compiles"
+        return
+    coerce = widget.compile_coerce()
+    rng = random.Random(f"inline-{type_name}-{index}")
+    raws = list(JUNK)
+    for _ in range(40):
+        try:
+            value = widget.random_value(rng)
+        except FieldError:  # bounds beyond the widget's own range
+            break
+        raws += [value, widget.export_value(value), f" {value} ", str(value)]
+    accepted_any = False
+    for raw in raws:
+        accepted, value = accept(raw)
+        if accepted:
+            accepted_any = True
+            assert _same(("ok", type(value), value, str(value)), _outcome_of_coerce(coerce, raw)), (raw, value)
+    assert accepted_any, "the inline path is used for typical values"
+
+
+def test_a_broken_inline_template_is_ignored():
+    base = WIDGETS.get("rating")
+
+    class Broken(base):
+        type = "broken_rating"
+
+        def inline_accept(self):
+            return "type({raw}) is int and {nope}", "{raw}", {}
+
+    class BadName(base):
+        type = "bad_name_rating"
+
+        def inline_accept(self):
+            return "{__x}", "{raw}", {"__x": 1}
+
+    for cls in (Broken, BadName):
+        assert inline_function(cls({"max": 5})) is None
+    spec = compile_form({"key": "b", "label": "B", "fields": [{"key": "r", "label": "R", "widget": "rating"}]})
+    assert plan_for(spec).inputs[0].inline is not None
 
 
 def test_returned_errors_are_never_raised_constants_by_clean():
