@@ -70,8 +70,20 @@ def field_schema() -> dict[str, Any]:
 
 
 def flow_nodes() -> list[dict]:
+    """Each node type's palette entry plus the capability flags the flow designer draws by:
+    edge bounds, start/end, whether it opens tasks and which outcomes it offers."""
     from engines.flow.nodes.base import FLOW_NODES
-    return [cls.palette() for cls in sorted(FLOW_NODES, key=lambda c: c.type)]
+    out = []
+    for cls in sorted(FLOW_NODES, key=lambda c: c.type):
+        entry = dict(cls.palette())
+        entry.update(is_start=bool(cls.is_start), is_end=bool(cls.is_end), is_parallel=bool(cls.is_parallel),
+                     creates_tasks=bool(cls.creates_tasks), edges_in=list(cls.edges_in),
+                     edges_out=list(cls.edges_out))
+        if cls.creates_tasks:
+            entry["outcomes"] = [dict(o) for o in getattr(cls, "default_outcomes", ())]
+            entry["custom_outcomes"] = bool(getattr(cls, "custom_outcomes", False))
+        out.append(entry)
+    return out
 
 
 def rule_catalogue() -> dict[str, Any]:

@@ -1,0 +1,538 @@
+// The flow designer: a palette of node types (from the flow node registry), an SVG canvas
+// (flow-canvas.js) with drag, connect, move, auto-layout (flow-layout.js) and keyboard access,
+// a property panel (flow-props.js), the engine's checks marked on the diagram, undo/redo, save,
+// publish.
+//
+// It edits ``flows[i]`` of the app's draft: ``nodes`` (a list; a definition keyed by id is
+// turned into a list on the first edit), ``edges`` and each node's ``position`` ({x, y}, which
+// the engine ignores and the runtime's process diagram reuses).
+import { get, post, enc, ApiError } from "./api.js";
+import { DraftStore } from "./draft.js";
+import { publishFlow, errorList } from "./publish.js";
+import { t, h, label, announce, LANG } from "./i18n.js";
+import "./flow-strings.js";
+import { FlowCanvas, MIME_NODE } from "./flow-canvas.js";
+import { layered, sizeOf } from "./flow-layout.js";
+import { renderFlowProps, renderNodeProps, renderEdgeProps, nodeName } from "./flow-props.js";
+
+const root = document.getElementById("flow-designer");
+const appKey = root.dataset.app;
+const flowKey = root.dataset.flow;
+const store = new DraftStore(appKey);
+const els = {
+  palette: document.getElementById("fd-palette"),
+  canvas: document.getElementById("fd-canvas"),
+  props: document.getElementById("fd-props"),
+  problems: document.getElementById("problems"),
+  state: document.getElementById("save-state"),
+  title: document.getElementById("flow-title"),
+};
+const GROUPS = ["event", "task", "gateway", "automation"];
+const GLYPHS = { start: "▶", end: "■", exclusive_gateway: "✕", parallel_gateway: "+", timer: "◔",
+  user_task: "▭", approval: "✓", countersign: "✓✓", automatic: "⚙" };
+const ICON_GLYPHS = { play: "▶", stop: "■", "git-branch": "✕", columns: "+", clock: "◔", zap: "⚙", users: "✓✓", stamp: "✓", "user-check": "▭" };
+
+let registry = null;
+let types = {};                // node type → registry entry
+let selected = null;           // {kind: "node"|"edge", id}
+let connectFrom = null;        // node id while connecting by keyboard
+let problems = [];             // errors with pointers (validate or publish)
+let warnings = [];
+let canvas = null;
+
+// -- model -------------------------------------------------------------------------------------
+
+const flowIndex = (pkg = store.package) => (pkg.flows || []).findIndex((f) => f.key === flowKey);
+const flowOf = (pkg = store.package) => (pkg.flows || [])[flowIndex(pkg)];
+
+function nodesOf(flow) {
+  const raw = flow.nodes;
+  if (Array.isArray(raw)) return raw.filter((n) => n && typeof n === "object");
+  if (raw && typeof raw === "object") return Object.entries(raw).map(([id, n]) => ({ ...n, id }));
+  return [];
+}
+
+function edgesOf(flow) {
+  return (flow.edges || []).map((e, i) => ({ ...e, id: e.id || `e${i}` }));
+}
+
+function formOf(flow = flowOf()) { return (store.package.forms || []).find((f) => f.key === flow?.form); }
+function formFields() { return (formOf()?.fields || []).filter((f) => f && f.key); }
+function names() {
+  return [...formFields().map((f) => ({ key: f.key, label: label(f.label, f.key) })),
+    ...(registry.expressions?.names || []).map((n) => ({ key: n, label: n }))];
+}
+
+// Every change goes through here: one undoable step. The definition is normalised first
+// (nodes as a list, every edge with an id) so the change can address nodes and edges by id.
+function editFlow(fn, coalesce = null, { panel = !coalesce } = {}) {
+  store.change((pkg) => {
+    const flow = flowOf(pkg);
+    flow.nodes = nodesOf(flow);
+    flow.edges = edgesOf(flow);
+    fn(flow);
+  }, "edit", { coalesce });
+  renderCanvas();
+  if (panel) renderProps();
+  renderState();
+}
+
+const editNode = (id, fn, coalesce) => editFlow((flow) => { const n = flow.nodes.find((x) => x.id === id); if (n) fn(n); }, coalesce);
+const editEdge = (id, fn, coalesce) => editFlow((flow) => { const e = flow.edges.find((x) => x.id === id); if (e) fn(e); }, coalesce);
+
+function uniqueId(base, taken) {
+  let n = 1;
+  while (taken.has(`${base}_${n}`)) n += 1;
+  return `${base}_${n}`;
+}
+
+// The smallest config a node type's schema accepts, for the names the platform's nodes use.
+function starterConfig(type) {
+  const schema = types[type]?.config_schema || {};
+  const required = [...(schema.required || []), ...((schema.oneOf || [])[0]?.required || [])];
+  const config = {};
+  const props = schema.properties || {};
+  if (props.assignee) config.assignee = { kind: "initiator" };
+  for (const key of required) {
+    if (key === "assignees") config.assignees = [{ kind: "initiator" }];
+    else if (key === "actions") config.actions = [];
+    else if (key === "after") config.after = "PT1H";
+    else if (props[key]?.default !== undefined) config[key] = props[key].default;
+  }
+  return config;
+}
+
+function sizeOfNode(node) { return sizeOf(types[node?.type]?.group || "task"); }
+
+function addNode(type, x = null, y = null) {
+  const info = types[type];
+  if (!info) return;
+  const flow = flowOf();
+  const nodes = nodesOf(flow);
+  const id = uniqueId(type, new Set(nodes.map((n) => n.id)));
+  const size = sizeOf(info.group);
+  let pos;
+  if (x === null) {                       // keyboard: to the right of the selected node, else after the rightmost
+    const view = positions();
+    const anchor = selected?.kind === "node" ? view[selected.id] : null;
+    const base = anchor || Object.values(view).reduce((best, p) => (!best || p.x > best.x ? p : best), null) || { x: 40, y: 120, w: 0, h: 60 };
+    pos = { x: base.x + (base.w || 0) + 80, y: base.y + ((base.h || 60) - size.h) / 2 };
+    while (Object.values(view).some((p) => Math.abs(p.x - pos.x) < 60 && Math.abs(p.y - pos.y) < 40)) pos.y += size.h + 40;
+  } else pos = { x: x - size.w / 2, y: y - size.h / 2 };
+  pos = { x: Math.max(0, Math.round(pos.x / 10) * 10), y: Math.max(0, Math.round(pos.y / 10) * 10) };
+  const n = id.split("_").pop();
+  const node = { id, type, label: { "zh-CN": `${label(info.label?.["zh-CN"] ? info.label["zh-CN"] : info.label, type)}${n}`, en: `${info.label?.en || type} ${n}` },
+    position: pos };
+  const config = starterConfig(type);
+  if (Object.keys(config).length) node.config = config;
+  selected = { kind: "node", id };
+  editFlow((fl) => { fl.nodes.push(node); });
+  canvas.focus("node", id);
+  announce(t("fd_added") + nodeName(ctx(), node));
+}
+
+function connect(from, to) {
+  connectFrom = null;
+  const flow = flowOf();
+  const nodes = nodesOf(flow);
+  const a = nodes.find((n) => n.id === from);
+  const b = nodes.find((n) => n.id === to);
+  if (!a || !b || from === to) { renderCanvas(); return; }
+  const edges = edgesOf(flow);
+  const ta = types[a.type] || {};
+  const tb = types[b.type] || {};
+  const outMax = (ta.edges_out || [1, null])[1];
+  const inMax = (tb.edges_in || [1, null])[1];
+  let refusal = null;
+  if (outMax === 0) refusal = t("fd_no_edge_out");
+  else if (inMax === 0) refusal = t("fd_no_edge_in");
+  else if (edges.some((e) => e.from === from && e.to === to)) refusal = t("fd_edge_exists");
+  if (refusal) { announce(refusal); flash(refusal); renderCanvas(); return; }
+  const id = uniqueId("e", new Set(edges.map((e) => e.id)));
+  selected = { kind: "edge", id };
+  editFlow((fl) => {
+    if (outMax !== null && fl.edges.filter((e) => e.from === from).length >= outMax) {
+      fl.edges = fl.edges.filter((e) => e.from !== from);        // start: one way out, the new one replaces it
+    }
+    fl.edges.push({ id, from, to });
+  });
+  canvas.focus("edge", id);
+  announce(`${t("fd_connected")}${from} → ${to}`);
+}
+
+function removeNode(id) {
+  selected = null;
+  editFlow((fl) => {
+    fl.nodes = fl.nodes.filter((n) => n.id !== id);
+    fl.edges = fl.edges.filter((e) => e.from !== id && e.to !== id);
+    if (fl.reopen_to === id) delete fl.reopen_to;
+  });
+  announce(t("deleted") + id);
+  els.canvas.querySelector('[data-kind="node"]')?.focus();
+}
+
+function removeEdge(id) {
+  selected = null;
+  editFlow((fl) => { fl.edges = fl.edges.filter((e) => e.id !== id); });
+  announce(t("deleted") + id);
+}
+
+function renameNode(old, id) {
+  selected = { kind: "node", id };
+  editFlow((fl) => {
+    for (const n of fl.nodes) {
+      if (n.id === old) n.id = id;
+      if (n.config?.return_to === old) n.config.return_to = id;
+    }
+    for (const e of fl.edges) { if (e.from === old) e.from = id; if (e.to === old) e.to = id; }
+    if (fl.reopen_to === old) fl.reopen_to = id;
+  });
+  document.getElementById("node-id")?.focus();
+}
+
+function setDefault(id, on) {
+  editFlow((fl) => {
+    const edge = fl.edges.find((e) => e.id === id);
+    for (const e of fl.edges) if (e.from === edge.from && e !== edge && on) delete e.default;
+    if (on) edge.default = true; else delete edge.default;
+  });
+}
+
+function moveNode(id, x, y, coalesce = null) {
+  editFlow((fl) => {
+    const n = fl.nodes.find((v) => v.id === id);
+    // nodes placed by the layout get their place fixed when one is moved, so nothing else jumps
+    const view = positions();
+    for (const other of fl.nodes) if (!other.position && view[other.id]) other.position = { x: view[other.id].x, y: view[other.id].y };
+    n.position = { x: Math.max(0, Math.round(x)), y: Math.max(0, Math.round(y)) };
+  }, coalesce, { panel: false });
+}
+
+function autoLayout() {
+  const flow = flowOf();
+  const pos = layered(nodesOf(flow), edgesOf(flow), { isStart: (n) => !!types[n.type]?.is_start, size: sizeOfNode });
+  editFlow((fl) => { for (const n of fl.nodes) n.position = pos[n.id]; }, null, { panel: false });
+  announce(t("fd_auto_layout"));
+}
+
+// Positions of every node: its own, else where the layered layout would put it.
+function positions() {
+  const flow = flowOf();
+  const nodes = nodesOf(flow);
+  const missing = nodes.some((n) => !n.position || typeof n.position.x !== "number");
+  const auto = missing ? layered(nodes, edgesOf(flow), { isStart: (n) => !!types[n.type]?.is_start, size: sizeOfNode }) : {};
+  const out = {};
+  for (const n of nodes) {
+    const p = n.position && typeof n.position.x === "number" ? n.position : auto[n.id];
+    out[n.id] = { x: p.x, y: p.y, ...sizeOfNode(n) };
+  }
+  return out;
+}
+
+// -- problems: JSON pointers → nodes and edges --------------------------------------------------
+
+function problemMap() {
+  const base = `/flows/${flowIndex()}`;
+  const flow = flowOf();
+  const rawNodes = flow.nodes;
+  const edges = edgesOf(flow);
+  const map = { nodes: {}, edges: {}, flow: [] };
+  const put = (bucket, key, p, level) => {
+    const entry = (bucket[key] ||= { level, messages: [] });
+    if (level === "error") entry.level = "error";
+    entry.messages.push(p.message);
+  };
+  for (const [list, level] of [[problems, "error"], [warnings, "warning"]]) {
+    for (const p of list) {
+      const ptr = p.pointer || "";
+      if (ptr !== base && !ptr.startsWith(`${base}/`)) continue;
+      const parts = ptr.slice(base.length).split("/").slice(1).map((x) => x.replace(/~1/g, "/").replace(/~0/g, "~"));
+      if (parts[0] === "nodes" && parts.length > 1) {
+        const id = Array.isArray(rawNodes) ? rawNodes[Number(parts[1])]?.id : parts[1];
+        if (id !== undefined) { put(map.nodes, id, p, level); continue; }
+      }
+      if (parts[0] === "edges" && parts.length > 1 && edges[Number(parts[1])]) {
+        put(map.edges, edges[Number(parts[1])].id, p, level);
+        continue;
+      }
+      map.flow.push({ ...p, level });
+    }
+  }
+  return map;
+}
+
+function pickProblem(p) {
+  const base = `/flows/${flowIndex()}`;
+  const parts = (p.pointer || "").slice(base.length).split("/").slice(1);
+  const flow = flowOf();
+  if (parts[0] === "nodes") {
+    const id = Array.isArray(flow.nodes) ? flow.nodes[Number(parts[1])]?.id : parts[1];
+    if (id) select({ kind: "node", id }, true);
+  } else if (parts[0] === "edges") {
+    const e = edgesOf(flow)[Number(parts[1])];
+    if (e) select({ kind: "edge", id: e.id }, true);
+  }
+}
+
+function renderProblems() {
+  const base = `/flows/${flowIndex()}`;
+  const mine = (list) => list.filter((p) => p.pointer === base || p.pointer?.startsWith(`${base}/`));
+  const errs = mine(problems);
+  const warns = mine(warnings);
+  els.problems.hidden = false;
+  els.problems.classList.toggle("ok", !errs.length && !warns.length);
+  if (!errs.length && !warns.length) {
+    els.problems.replaceChildren(h("p", { class: "fd-ok" }, "✓ " + t("fd_checks_ok")));
+    return;
+  }
+  els.problems.replaceChildren(...[
+    errs.length ? h("h2", {}, `${t("errors")} (${errs.length})`) : null, errs.length ? errorList(errs, pickProblem) : null,
+    warns.length ? h("h2", { class: "warn" }, `${t("fd_warnings")} (${warns.length})`) : null,
+    warns.length ? h("ul", { class: "error-list warnings" }, ...warns.map((w) => h("li", { "data-code": w.code },
+      h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); pickProblem(w); } }, w.pointer), " ", w.message))) : null,
+  ].filter(Boolean));
+}
+
+let validateTimer = null;
+function scheduleValidate() {
+  clearTimeout(validateTimer);
+  validateTimer = setTimeout(async () => {
+    try {
+      const res = await post(`/apps/${enc(appKey)}/draft/validate`, { package: store.package });
+      problems = res.errors || [];
+      warnings = res.warnings || [];
+    } catch { return; }
+    renderProblems();
+    renderCanvas();
+  }, 400);
+}
+
+// -- view --------------------------------------------------------------------------------------
+
+function edgeText(e) {
+  if (e.label) return label(e.label, "");
+  const parts = [];
+  if (e.outcome) {
+    const src = nodesOf(flowOf()).find((n) => n.id === e.from);
+    const st = types[src?.type] || {};
+    const outs = st.custom_outcomes && src?.config?.outcomes ? src.config.outcomes.map((o) => (typeof o === "string" ? { key: o, label: o } : o)) : st.outcomes || [];
+    parts.push(label(outs.find((o) => o.key === e.outcome)?.label, e.outcome));
+  }
+  if (e.condition) parts.push(e.condition);
+  if (e.default) parts.push(t("fd_default"));
+  return parts.join(" · ");
+}
+
+function assigneeText(a) {
+  if (!a || !a.kind) return "";
+  return a.kind === "initiator" ? t("fd_kind_initiator") : `${t(`fd_kind_${a.kind}`)}: ${a.value || "?"}`;
+}
+
+function detailOf(node) {
+  const c = node.config || {};
+  if (c.assignee) return assigneeText(c.assignee);
+  if (Array.isArray(c.assignees)) return c.assignees.map((a) => a.value || t(`fd_kind_${a.kind}`)).join(", ");
+  if (Array.isArray(c.actions)) return c.actions.map((a) => a.type).join(", ");
+  if (c.after) return c.after;
+  return "";
+}
+
+function viewModel() {
+  const flow = flowOf();
+  const nodes = nodesOf(flow);
+  const pos = positions();
+  const pm = problemMap();
+  const byId = Object.fromEntries(nodes.map((n) => [n.id, n]));
+  return {
+    selected, connectFrom,
+    nodes: nodes.map((n) => {
+      const info = types[n.type] || { label: n.type, group: "task" };
+      const typeLabel = label(info.label, n.type);
+      const name = label(n.label, "") || typeLabel;
+      const p = pm.nodes[n.id];
+      return { id: n.id, type: n.type, group: info.group, ...pos[n.id], label: name, typeLabel, detail: detailOf(n),
+        glyph: GLYPHS[n.type] || ICON_GLYPHS[info.icon] || "●",
+        canLeave: (info.edges_out || [1, null])[1] !== 0,
+        aria: `${name} · ${typeLabel} (${n.id})`, problem: p?.level, messages: p?.messages };
+    }),
+    edges: edgesOf(flow).map((e) => {
+      const p = pm.edges[e.id];
+      const text = edgeText(e);
+      const a = byId[e.from] ? label(byId[e.from].label, e.from) : e.from;
+      const b = byId[e.to] ? label(byId[e.to].label, e.to) : e.to;
+      return { id: e.id, from: e.from, to: e.to, text, isDefault: !!e.default, problem: p?.level, messages: p?.messages,
+        aria: `${t("fd_edge")} ${a} → ${b}${text ? `: ${text}` : ""}` };
+    }),
+  };
+}
+
+function renderCanvas() {
+  const flow = flowOf();
+  els.title.textContent = label(flow.label, flow.key);
+  canvas.render(viewModel());
+}
+
+function ctx() {
+  const flow = flowOf();
+  return { el: els.props, flow, pkg: store.package, nodes: nodesOf(flow), edges: edgesOf(flow), types, registry,
+    formFields, names, editFlow, editNode, editEdge, connect, removeNode, removeEdge, renameNode, setDefault, edgeText,
+    select };
+}
+
+function renderProps() {
+  const focusId = els.props.contains(document.activeElement) ? document.activeElement.id : null;
+  els.props.replaceChildren();
+  const c = ctx();
+  if (selected?.kind === "node") {
+    const node = c.nodes.find((n) => n.id === selected.id);
+    if (node) renderNodeProps(c, node); else selected = null;
+  } else if (selected?.kind === "edge") {
+    const edge = c.edges.find((e) => e.id === selected.id);
+    if (edge) renderEdgeProps(c, edge); else selected = null;
+  }
+  if (!selected) renderFlowProps(c);
+  if (focusId) document.getElementById(focusId)?.focus();
+}
+
+function select(sel, focus = false) {
+  selected = sel;
+  renderCanvas();
+  renderProps();
+  if (focus && sel) canvas.focus(sel.kind, sel.id);
+}
+
+function renderPalette() {
+  const groups = {};
+  for (const info of registry.flow_nodes || []) (groups[info.group] ||= []).push(info);
+  const order = [...GROUPS.filter((g) => groups[g]), ...Object.keys(groups).filter((g) => !GROUPS.includes(g))];
+  els.palette.replaceChildren(h("h2", {}, t("fd_palette")), h("p", { class: "muted small" }, t("fd_palette_hint")),
+    ...order.map((g) => h("section", { class: "palette-group" }, h("h3", {}, GROUPS.includes(g) ? t(`fd_group_${g}`) : g),
+      h("div", { class: "palette-items fd-items" }, ...groups[g].map((info) => h("button", {
+        type: "button", class: `palette-item fd-item group-${g}`, draggable: "true", "data-node-type": info.type,
+        title: t("fd_palette_hint"), onclick: () => addNode(info.type),
+        ondragstart: (e) => { e.dataTransfer.setData(MIME_NODE, info.type); e.dataTransfer.effectAllowed = "copy"; } },
+      h("span", { class: "fd-item-glyph", "aria-hidden": "true" }, GLYPHS[info.type] || ICON_GLYPHS[info.icon] || "□"),
+      label(info.label, info.type)))))),
+    h("p", {}, h("button", { type: "button", id: "btn-layout", onclick: autoLayout }, t("fd_auto_layout"))));
+}
+
+function renderState() {
+  const dirty = store.dirty();
+  els.state.textContent = dirty ? t("unsaved") : (store.info.saved ? t("saved") : "");
+  els.state.classList.toggle("dirty", dirty);
+  document.getElementById("btn-undo").disabled = !store.canUndo();
+  document.getElementById("btn-redo").disabled = !store.canRedo();
+  document.getElementById("btn-save").disabled = !dirty;
+}
+
+function flash(text) {
+  const note = h("p", { class: "fd-flash", role: "alert" }, text);
+  els.canvas.parentElement.querySelector(".fd-flash")?.remove();
+  els.canvas.before(note);
+  setTimeout(() => note.remove(), 4000);
+}
+
+// -- start -------------------------------------------------------------------------------------
+
+async function save() {
+  els.state.textContent = t("saving");
+  try {
+    await store.save();
+    announce(t("saved"));
+  } catch (err) {
+    els.state.textContent = err instanceof ApiError && err.status === 409 ? t("conflict") : err.message;
+    return;
+  }
+  renderState();
+}
+
+// ``?new=1&label=...`` from the app page: the flow's starting definition is this designer's
+// first (undoable) change — start → end on the app's first form — and it is saved at once.
+async function createIfNew() {
+  const params = new URLSearchParams(window.location.search);
+  if (flowOf() || params.get("new") !== "1") return false;
+  const text = params.get("label") || flowKey;
+  const form = (store.package.forms || [])[0];
+  store.change((pkg) => {
+    const flow = { key: flowKey, version: 1, label: text, start: "on_create",
+      nodes: [{ id: "start", type: "start", label: { "zh-CN": "开始", en: "Start" }, position: { x: 40, y: 140 } },
+        { id: "end", type: "end", label: { "zh-CN": "结束", en: "End" }, position: { x: 400, y: 140 } }],
+      edges: [{ id: "e_1", from: "start", to: "end" }] };
+    if (form) flow.form = form.key;
+    pkg.flows = [...(pkg.flows || []), flow];
+  }, "create");
+  history.replaceState(null, "", window.location.pathname + (params.get("lang") ? `?lang=${enc(params.get("lang"))}` : ""));
+  await save();
+  return true;
+}
+
+async function start() {
+  [registry] = await Promise.all([get("/registries"), store.load()]);
+  for (const info of registry.flow_nodes || []) types[info.type] = info;
+  await createIfNew();
+  if (!flowOf()) {
+    els.canvas.replaceChildren(h("p", { role: "alert", class: "field-error" }, `${t("fd_no_flow")}: ${flowKey}`));
+    return;
+  }
+  canvas = new FlowCanvas(els.canvas, {
+    onDrop: (type, x, y) => addNode(type, x, y),
+    onMove: (id, x, y) => { selected = { kind: "node", id }; moveNode(id, x, y); renderProps(); },
+    onNudge: (id, dx, dy) => {
+      const p = positions()[id];
+      selected = { kind: "node", id };
+      moveNode(id, p.x + dx, p.y + dy, `nudge:${id}`);
+      canvas.focus("node", id);
+    },
+    onConnect: (from, to) => connect(from, to),
+    onConnectStart: (id) => { connectFrom = id; renderCanvas(); if (id) announce(t("fd_connect_pick")); },
+    onSelect: (sel) => { if (JSON.stringify(sel) !== JSON.stringify(selected)) select(sel); },
+    onActivate: (sel) => {
+      select(sel);
+      els.props.querySelector("input, select, textarea")?.focus();
+    },
+    onDelete: (sel) => (sel.kind === "node" ? removeNode(sel.id) : removeEdge(sel.id)),
+  }, { labels: { canvas: t("fd_canvas") } });
+  store.bindPage();
+  store.addEventListener("change", (e) => {
+    const reason = e.detail.reason;
+    if (["undo", "redo", "load"].includes(reason)) {
+      if (!flowOf()) { window.location.reload(); return; }
+      const c = ctx();
+      if (selected?.kind === "node" && !c.nodes.some((n) => n.id === selected.id)) selected = null;
+      if (selected?.kind === "edge" && !c.edges.some((x) => x.id === selected.id)) selected = null;
+      renderCanvas();
+      renderProps();
+    }
+    renderState();
+    if (reason !== "saved") scheduleValidate();
+  });
+  store.addEventListener("save-request", save);
+  document.getElementById("btn-undo").addEventListener("click", () => store.undo());
+  document.getElementById("btn-redo").addEventListener("click", () => store.redo());
+  document.getElementById("btn-save").addEventListener("click", save);
+  document.getElementById("btn-publish").addEventListener("click", async () => {
+    const result = await publishFlow(store, { onErrors: (errs) => { problems = errs; warnings = []; renderProblems(); renderCanvas(); } });
+    if (result) {
+      problems = [];
+      renderAll();
+      els.state.replaceChildren(`${t("publish_ok")}${result.to_version} · `,
+        h("a", { href: root.dataset.inbox, id: "open-inbox" }, t("fd_open_inbox")));
+    }
+  });
+  renderPalette();
+  renderAll();
+  scheduleValidate();
+}
+
+function renderAll() {
+  renderCanvas();
+  renderProps();
+  renderState();
+}
+
+start().catch((err) => {
+  els.canvas.replaceChildren(h("p", { role: "alert", class: "field-error" }, err.message));
+  console.error(err);
+});
+
+export { LANG };

@@ -1,0 +1,228 @@
+"""The flow designer in Chromium: a builder draws a routing flow with the mouse (steps_flow),
+publishes it, and the runtime routes records to the right assignee; a flow with an unreachable
+node is refused with that node marked; the keyboard does what the mouse does."""
+import copy
+
+import pytest
+
+from tests.builder import steps_flow as steps
+from tests.conftest import browser_login, install_package, make_user
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+FORM = {"key": "request", "version": 1, "label": {"zh-CN": "请求", "en": "Request"}, "title_field": "标题",
+        "fields": [{"key": "标题", "label": {"zh-CN": "标题", "en": "Title"}, "widget": "text", "required": True},
+                   {"key": "类别", "label": {"zh-CN": "类别", "en": "Category"}, "widget": "select",
+                    "config": {"options": ["技术支持", "账务", "其他"]}},
+                   {"key": "说明", "label": {"zh-CN": "说明", "en": "Details"}, "widget": "textarea"}]}
+
+
+def _package(flows=()):
+    return {"format": "jimu.app", "version": 2,
+            "app": {"key": "desk", "version": "1.0.0", "label": {"zh-CN": "服务台", "en": "Desk"}},
+            "roles": [{"key": "designer", "version": 1, "label": "Designer", "builder": True,
+                       "permissions": {"request": ["create", "read", "update"]}},
+                      {"key": "staff", "version": 1, "label": "Staff",
+                       "permissions": {"request": ["create", "read", "update"]}}],
+            "groups": [{"key": "general", "version": 1, "label": {"zh-CN": "普通队列", "en": "General queue"},
+                        "members": ["ann", "ben"], "lead": "ben"}],
+            "forms": [copy.deepcopy(FORM)], "flows": list(flows)}
+
+
+def _watch(page):
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return errors
+
+
+@pytest.fixture
+def desk(jimu):
+    install_package(jimu, _package())
+    users = {name: make_user(jimu, name, roles=["staff"]) for name in ("lead", "ann", "ben")}
+    users["bea"] = make_user(jimu, "bea", roles=["designer"])
+    return users
+
+
+def _tasks(jimu):
+    import sqlalchemy as sa
+    from runtime.flows.tables import flow_instances, flow_tasks
+    with jimu.read() as conn:
+        rows = conn.execute(sa.select(flow_tasks.c.node_id, flow_tasks.c.assignee_kind, flow_tasks.c.assignee_user_id,
+                                      flow_tasks.c.assignee_group, flow_instances.c.record_id)
+                            .join(flow_instances, flow_instances.c.id == flow_tasks.c.instance_id)
+                            .order_by(flow_tasks.c.id)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def test_build_a_routing_flow_with_the_mouse_and_records_are_routed(jimu, live_server, page, artifacts, desk):
+    errors = _watch(page)
+    browser_login(page, live_server, "bea")
+    steps.build_routing_flow(page, live_server, "desk", "request", field="类别", value="技术支持",
+                             lead="lead", queue="general", flow_key="routing", flow_label="分派",
+                             screenshot=artifacts / "builder-flow-designer.png")
+    page.screenshot(path=str(artifacts / "builder-flow-published.png"), full_page=True)
+
+    from runtime.installer import installed_package
+    with jimu.read() as conn:
+        pkg = installed_package(conn, "desk")
+    assert pkg["app"]["version"] == "1.0.1"
+    (flow,) = pkg["flows"]
+    assert flow["form"] == "request" and flow["label"] == "分派"
+    types = {n["id"]: n["type"] for n in flow["nodes"]}
+    assert sorted(types.values()) == ["end", "exclusive_gateway", "start", "user_task", "user_task"]
+    assert all("position" in n for n in flow["nodes"])          # auto-layout placed every node
+    cond = [e for e in flow["edges"] if e.get("condition")]
+    assert [e["condition"] for e in cond] == ['类别 == "技术支持"']
+    special = next(n for n in flow["nodes"] if n["id"] == cond[0]["to"])
+    assert special["config"]["assignee"] == {"kind": "user", "value": "lead"}
+    assert special["label"] == {"zh-CN": "技术支持", "en": "技术支持"}
+    default = [e for e in flow["edges"] if e.get("default")]
+    general = next(n for n in flow["nodes"] if n["id"] == default[0]["to"])
+    assert general["config"]["assignee"] == {"kind": "group", "value": "general"}
+
+    # the runtime: two records submitted through the form; one goes to the lead, one to the queue
+    for title, category in (("打不开", "技术支持"), ("发票", "账务")):
+        page.goto(f"{live_server}/forms/request/new")
+        page.fill("#f-标题", title)
+        page.select_option("#f-类别", category)
+        page.locator("form button[type=submit].primary").click()
+        page.wait_for_url("**/forms/request/*")
+    tasks = _tasks(jimu)
+    assert [(t["assignee_kind"], t["assignee_user_id"], t["assignee_group"]) for t in tasks] == \
+        [("user", desk["lead"], None), ("group", None, "general")]
+    assert tasks[0]["node_id"] == special["id"] and tasks[1]["node_id"] == general["id"]
+
+    # the lead sees the task in the inbox
+    page.context.clear_cookies()
+    browser_login(page, live_server, "lead")
+    page.goto(f"{live_server}/tasks")
+    assert "技术支持" in page.locator("main").inner_text()
+    assert not [e for e in errors if "404" not in e]
+
+
+def _broken_flow():
+    return {"key": "review", "version": 1, "form": "request", "label": {"zh-CN": "审核", "en": "Review"},
+            "nodes": [{"id": "start", "type": "start", "position": {"x": 40, "y": 140}},
+                      {"id": "check", "type": "user_task", "label": "审核",
+                       "config": {"assignee": {"kind": "user", "value": "lead"}}, "position": {"x": 200, "y": 130}},
+                      {"id": "end", "type": "end", "position": {"x": 460, "y": 140}}],
+            "edges": [{"id": "e1", "from": "start", "to": "check"}, {"id": "e2", "from": "check", "to": "end"}]}
+
+
+def test_publishing_an_unreachable_node_is_refused_and_the_node_is_marked(jimu, live_server, page, artifacts):
+    install_package(jimu, _package([_broken_flow()]))
+    make_user(jimu, "bea", roles=["designer"])
+    errors = _watch(page)
+    browser_login(page, live_server, "bea")
+    steps.open_flow(page, live_server, "desk", "review")
+    page.locator(".problems .fd-ok").wait_for()
+    # a second task is dropped and only connected onwards: nothing leads to it
+    orphan = steps.drop_node(page, "user_task", 330, 330)
+    steps.connect(page, orphan, "end")
+    steps.node(page, orphan).and_(page.locator(".has-error")).wait_for()        # marked live, before publishing
+    assert "flow.unreachable" in page.locator("#problems").inner_html()
+
+    page.locator("#btn-publish").click()
+    page.locator("#confirm-publish").click()                  # the diff, then the server's refusal
+    dialog = page.locator("dialog.builder-dialog")
+    dialog.get_by_text("/flows/0/nodes/3").first.wait_for()
+    assert orphan in dialog.inner_text()
+    page.screenshot(path=str(artifacts / "builder-flow-unreachable.png"), full_page=True)
+    dialog.get_by_role("button").click()
+    page.screenshot(path=str(artifacts / "builder-flow-unreachable-marked.png"), full_page=True)
+    assert "has-error" in steps.node(page, orphan).get_attribute("class")
+    assert "has-error" not in steps.node(page, "check").get_attribute("class")
+    # the problem list selects the node it names
+    page.locator("#problems a", has_text="/flows/0/nodes/3").first.click()
+    assert page.input_value("#node-id") == orphan
+
+    from runtime.installer import installed_package
+    with jimu.read() as conn:
+        assert installed_package(conn, "desk")["app"]["version"] == "1.0.0"   # refused: nothing installed
+
+    # connected, it publishes
+    steps.connect(page, "check", orphan)
+    page.locator(".problems .fd-ok").wait_for()
+    steps.publish(page)
+    with jimu.read() as conn:
+        flow = installed_package(conn, "desk")["flows"][0]
+    assert {(e["from"], e["to"]) for e in flow["edges"]} >= {("check", orphan), (orphan, "end")}
+    assert not [e for e in errors if "404" not in e and "422" not in e]
+
+
+def test_keyboard_adds_moves_connects_and_deletes_and_english(jimu, live_server, page, artifacts):
+    install_package(jimu, _package([_broken_flow()]))
+    make_user(jimu, "bea", roles=["designer"])
+    errors = _watch(page)
+    browser_login(page, live_server, "bea")
+    steps.open_flow(page, live_server, "desk", "review")
+
+    # a node from the palette with Enter lands right of the selected node and takes the focus
+    steps.node(page, "check").focus()
+    page.locator('.fd-item[data-node-type="timer"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector('.fd-node[data-id="timer_1"]')
+    assert page.evaluate("document.activeElement.dataset.id") == "timer_1"
+    before = page.evaluate("document.querySelector('.fd-node[data-id=\"timer_1\"]').getAttribute('transform')")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Shift+ArrowRight")
+    after = page.evaluate("document.querySelector('.fd-node[data-id=\"timer_1\"]').getAttribute('transform')")
+    x0, y0 = (float(v) for v in before[len("translate("):-1].split(","))
+    x1, y1 = (float(v) for v in after[len("translate("):-1].split(","))
+    assert (x1 - x0, y1 - y0) == (40, 10)
+
+    # C on "check" starts an edge, Enter on the timer ends it
+    steps.node(page, "check").focus()
+    page.keyboard.press("c")
+    assert "connect-source" in steps.node(page, "check").get_attribute("class")
+    steps.node(page, "timer_1").focus()
+    page.keyboard.press("Enter")
+    steps.edge(page, "check", "timer_1").wait_for()
+    # and the panel's "connect to" does the same for timer → end
+    steps.select_node(page, "timer_1")
+    page.select_option("#node-connect", "end")
+    steps.edge(page, "timer_1", "end").wait_for()
+    # the timer's own config comes from its schema: the wait
+    steps.select_node(page, "timer_1")
+    assert page.locator("#fd-props").get_by_text("等待时长").count() == 1
+
+    # Delete removes the focused node with its edges; undo brings all back, redo removes again
+    steps.node(page, "timer_1").focus()
+    page.keyboard.press("Delete")
+    steps.node(page, "timer_1").wait_for(state="detached")
+    assert steps.edge(page, "check", "timer_1").count() == 0
+    page.locator("#btn-undo").click()
+    steps.edge(page, "check", "timer_1").wait_for()
+    page.keyboard.press("Control+y")
+    steps.node(page, "timer_1").wait_for(state="detached")
+
+    # (the draft is as it was now: the timer came and went) — leaving after a change asks first
+    assert page.locator("#btn-save").is_disabled()
+    steps.node(page, "check").focus()
+    page.keyboard.press("ArrowUp")
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    page.locator(".crumbs a").nth(1).click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"], page.url
+    page.keyboard.press("Control+s")
+    page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+
+    # the designer in English
+    page.goto(f"{live_server}/builder/apps/desk/flows/review?lang=en")
+    page.locator(".fd-node").first.wait_for()
+    assert page.locator("#fd-palette h2").inner_text() == "Flow nodes"
+    assert page.locator('.fd-item[data-node-type="exclusive_gateway"]').inner_text().endswith("Exclusive gateway")
+    steps.select_node(page, "check")
+    assert page.locator("label[for=node-id]").inner_text() == "Node id"
+    page.screenshot(path=str(artifacts / "builder-flow-designer-en.png"), full_page=True)
+    assert not [e for e in errors if "404" not in e]
+
+
+def test_only_builders_open_the_flow_designer(jimu, client):
+    install_package(jimu, _package([_broken_flow()]))
+    make_user(jimu, "ann", roles=["staff"])
+    from tests.builder.test_api import login
+    login(client, "ann")
+    assert client.get("/builder/apps/desk/flows/review").status_code == 403
