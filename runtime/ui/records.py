@@ -19,7 +19,7 @@ from engines.form import label_text
 from ..auth import current_principal
 from ..auth.policy import can
 from ..context import current_jimu
-from ..i18n import current_language
+from ..i18n import current_language, gettext as _
 from ..records import RecordInvalid, Records
 from . import bp, record_page
 from .views import _login_required
@@ -93,9 +93,42 @@ def record_detail(form, rid):
         record = records.get(form, rid)
         related = record_page.related_blocks(conn, jimu.catalog, principal, ft, record)
         suggested = record_page.suggestions(conn, jimu.catalog, principal, ft, record, jimu.now())
+        from ..rules.manual import offered
+        actions = offered(jimu, records, form, record)
+        processes = _has_process(jimu, conn, form, rid)
     return render_template("records/detail.html", ft=ft, record=record, related=related, suggested=suggested,
                            can_update=can(principal, "update", form, record),
-                           can_delete=can(principal, "delete", form, record))
+                           can_delete=can(principal, "delete", form, record), actions=actions,
+                           has_process=processes)
+
+
+def _has_process(jimu, conn, form: str, rid: int) -> bool:
+    try:
+        from ..flows.service import FlowRuntime
+    except ImportError:  # pragma: no cover - the flow runtime is optional
+        return False
+    return bool(FlowRuntime(jimu, conn).instances_of_record(form, rid))
+
+
+@bp.post("/forms/<form>/<int:rid>/run/<rule>")
+def record_run_rule(form, rid, rule):
+    """A manual rule's button on the record page: run it, then open what it created (or come back)."""
+    _login_required()
+    jimu = current_jimu()
+    from ..rules.manual import run
+    try:
+        with jimu.begin() as conn:
+            result = run(jimu, _records(conn), form, rid, rule)
+    except JimuError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message)
+        return redirect(url_for("ui.record_detail", form=form, rid=rid))
+    flash(_("Done"))
+    made = result["records"]
+    if made:
+        return redirect(url_for("ui.record_detail", form=made[0]["form"], rid=made[0]["id"]))
+    return redirect(url_for("ui.record_detail", form=form, rid=rid))
 
 
 def _submitted(ft) -> dict[str, Any]:
@@ -248,6 +281,8 @@ def display_value(f, value: Any) -> str:
         return ", ".join(display_value(f, v) for v in value)
     if isinstance(value, dict):
         return str(value.get("name") or value.get("title") or value.get("id") or "")
+    if f is not None and f.widget.value_kind in ("user", "group", "link") and isinstance(value, int):
+        return _reference_name(f, value)
     options = (f.widget.config.get("options") or []) if f is not None else []
     for opt in options:
         if isinstance(opt, dict) and opt.get("value") == value:
@@ -256,6 +291,38 @@ def display_value(f, value: Any) -> str:
         text = value.isoformat(sep=" ", timespec="minutes") if hasattr(value, "hour") else value.isoformat()
         return text.replace("+00:00", "")
     return str(value)
+
+
+def _reference_name(f, value: int) -> str:
+    """The name of the user or group, or the title of the linked record, an id field points at
+    (looked up once per request; ``#id`` when it is gone or its form is not readable)."""
+    import sqlalchemy as sa
+    from flask import g
+
+    from .. import db
+    kind = f.widget.value_kind
+    target = f.widget.config.get("form") if kind == "link" else None
+    cache = g.setdefault("jimu_reference_names", {})
+    key = (kind, target, value)
+    if key not in cache:
+        name = None
+        jimu = current_jimu()
+        with jimu.read() as conn:
+            if kind == "user":
+                row = conn.execute(sa.select(db.users.c.username, db.users.c.display_name)
+                                   .where(db.users.c.id == value)).first()
+                name = row and (row.display_name or row.username)
+            elif kind == "group":
+                row = conn.execute(sa.select(db.groups.c.key, db.groups.c.label).where(db.groups.c.id == value)).first()
+                name = row and label_text(row.label, current_language(), row.key)
+            elif target and can(current_principal(), "read", target):
+                ft = jimu.catalog.form(target)
+                if ft.spec.title_field:
+                    title = conn.execute(sa.select(ft.columns[ft.spec.title_field])
+                                         .where(ft.table.c.id == value)).scalar()
+                    name = None if title is None else str(title)
+        cache[key] = name or f"#{value}"
+    return cache[key]
 
 
 def widget_input(f, value: Any, errors: list[dict], lang: str) -> Markup:
