@@ -284,7 +284,13 @@ def _compile_shape(plan: _Plan, shape: tuple):
 
 
 def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
-    """The source of ``_compile_shape``'s factory and the constants it is called with."""
+    """The source of ``_compile_shape``'s factory and the constants it is called with.
+
+    ``values`` starts as a copy of the submission (so it keeps the submission's
+    order, as ``_one_pass`` does); a field whose coerced value is the submitted
+    object itself is left in place, others are replaced, and a field that fails
+    or is no input is deleted.
+    """
     from .exceptions import FieldError
     table = {p.key: p for p in plan.inputs}
     consts: dict[str, Any] = {"FE": FieldError, "REQ": _required, "RESULT": CleanResult}
@@ -292,35 +298,38 @@ def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
     names = []
     for j, key in enumerate(shape):
         p = table.get(key)
+        consts[f"K{j}"] = key
         if p is None:
             names.append("_")
+            body.append(f"del values[K{j}]")
             continue
         names.append(f"r{j}")
-        consts.update({f"C{j}": p.check, f"K{j}": key, f"P{j}": p, f"X{j}": p.error_entry})
-        keep = [f"values[K{j}] = v"]
+        consts.update({f"C{j}": p.check, f"P{j}": p, f"X{j}": p.error_entry})
+        checks = []
         if p.required or p.rules is not None:
             if p.empty is not None:
                 consts[f"E{j}"] = p.empty
                 empty = f"E{j}(v)"
             else:
                 empty = "(v is None or v == '' or v == [] or v == {})"
-            keep += [f"if not v and {empty}:", f"    errors.append(REQ(P{j}))" if p.required else "    pass"]
+            checks += [f"if not v and {empty}:", f"    errors.append(REQ(P{j}))" if p.required else "    pass"]
             if p.rules is not None:
                 consts[f"R{j}"] = p.rules
-                keep += ["else:", f"    errors.extend(R{j}(v))"]
-        checked = [f"v = C{j}(r{j})", "if v.__class__ is FE:", f"    errors.append(X{j}(v))", "else:",
-                   *(f"    {line}" for line in keep)]
+                checks += ["else:", f"    errors.extend(R{j}(v))"]
+        checked = [f"v = C{j}(r{j})", "if v.__class__ is FE:", f"    errors.append(X{j}(v))",
+                   f"    del values[K{j}]", "else:", f"    values[K{j}] = v", *(f"    {line}" for line in checks)]
         if p.inline is None:
             body += checked
             continue
         # the widget's own fast path, written in; its constants renamed per field
         test, value, inline_consts = p.inline
-        names_j = {name: f"{name}_{j}" for name in inline_consts}
         consts.update({f"{name}_{j}": obj for name, obj in inline_consts.items()})
-        slots = {"raw": f"r{j}", "tmp": f"t{j}", **names_j}
-        accepted = [f"values[K{j}] = {value.format(**slots)}"] if len(keep) == 1 else \
-            [f"v = {value.format(**slots)}", *keep]
-        body += [f"if {test.format(**slots)}:", *(f"    {line}" for line in accepted),
+        slots = {"raw": f"r{j}", "tmp": f"t{j}", **{name: f"{name}_{j}" for name in inline_consts}}
+        value = value.format(**slots)
+        accepted = [] if value == f"r{j}" else [f"values[K{j}] = {value}"]
+        if checks:
+            accepted = [f"v = {value}", *accepted, *checks]
+        body += [f"if {test.format(**slots)}:", *(f"    {line}" for line in accepted or ["pass"]),
                  "else:", *(f"    {line}" for line in checked)]
     missing = [p for p in plan.inputs if p.required and p.key not in shape]
     if missing:
@@ -333,7 +342,7 @@ def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
     params = ", ".join(consts)
     source = "\n".join([f"def make({params}):",
                          "    def shape_clean(data, partial):",
-                         "        values = {}",
+                         "        values = data.copy()",
                          "        errors = []",
                          *(f"        {line}" for line in body),
                          "        return RESULT(values, errors, set())",

@@ -200,6 +200,8 @@ class UrlWidget(TextWidget):
 
     def _address(self, value: str) -> str | None:
         """``value`` (stripped, non-empty) when it is an http(s) address with a host, else None."""
+        if value[:4].lower() != "http" and value[:1] >= " ":  # a control character first: urlsplit drops it
+            return None
         try:
             parts = urlsplit(value)
         except ValueError:
