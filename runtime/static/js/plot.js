@@ -13,7 +13,31 @@ export function layoutFor(figure) {
   return layout;
 }
 
+// Several big numbers side by side overlap in a narrow tile: lay them out in a grid of cells at
+// least MIN_CELL px wide, each number's font fitted to its cell (gauges keep their own layout).
+const MIN_CELL = 120;
+
+export function fitIndicators(data, layout, width, height) {
+  const numbers = data.filter((t) => t.type === "indicator" && !String(t.mode || "").includes("gauge"));
+  if (numbers.length < 2 || numbers.length !== data.length || !width || !height) return data;
+  layout.margin = {l: 8, r: 8, t: 8, b: 8};
+  const cols = Math.max(1, Math.min(numbers.length, Math.floor(width / MIN_CELL)));
+  const rows = Math.ceil(numbers.length / cols);
+  const cellW = (width - 16) / cols, cellH = (height - 16) / rows;
+  const size = Math.round(Math.max(14, Math.min(44, cellW / 4.5, (cellH - 24) * 0.7)));
+  const gap = Math.min(0.08, 12 / Math.max(1, height));   // keep a row's title clear of the number above
+  return data.map((t, i) => {
+    const r = Math.floor(i / cols), c = i % cols;
+    return Object.assign({}, t, {
+      domain: {x: [c / cols, (c + 1) / cols], y: [1 - (r + 1) / rows, Math.max(0, 1 - r / rows - (r ? gap : 0))]},
+      number: Object.assign({}, t.number || {}, {font: Object.assign({size}, (t.number || {}).font || {})}),
+      title: Object.assign({}, t.title || {}, {font: Object.assign({size: 12}, (t.title || {}).font || {})}),
+    });
+  });
+}
+
 export function drawFigure(node, figure) {
-  return window.Plotly.newPlot(node, figure.data, layoutFor(figure),
-                               {responsive: true, displaylogo: false, displayModeBar: false});
+  const layout = layoutFor(figure);
+  const data = fitIndicators(figure.data, layout, node.clientWidth, node.clientHeight);
+  return window.Plotly.newPlot(node, data, layout, {responsive: true, displaylogo: false, displayModeBar: false});
 }
