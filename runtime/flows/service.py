@@ -425,6 +425,36 @@ class FlowRuntime:
     def reopen(self, principal: Principal, iid: int, node_id: str | None = None, comment=None) -> dict:
         return self.apply(iid, Reopen(str(principal.user_id) if principal.user_id else None, node_id, comment))
 
+    # -- the record's private status page (people without an account) ----------------------
+    def public_tasks(self, form_key: str, record_id: int) -> list[dict]:
+        """Open tasks on the record whose node offers ``public_outcomes``, each with those outcomes
+        (``{"key", "label"}``) — what the record's status page shows as buttons."""
+        out = []
+        for task in self.conn.execute(sa.select(flow_tasks, flow_instances.c.flow_key, flow_instances.c.flow_version)
+                                      .join(flow_instances, flow_instances.c.id == flow_tasks.c.instance_id)
+                                      .where(flow_tasks.c.form_key == form_key, flow_tasks.c.record_id == record_id,
+                                             flow_tasks.c.status == "open").order_by(flow_tasks.c.id)).mappings():
+            node = self.spec(task["flow_key"], task["flow_version"]).nodes.get(task["node_id"])
+            keys = getattr(node.behaviour, "public_outcomes", ()) if node is not None else ()
+            if keys:
+                outcomes = [o for o in (task["outcomes"] or []) if o.get("key") in keys]
+                out.append({**dict(task), "public_outcomes": outcomes})
+        return out
+
+    def complete_public(self, form_key: str, record_id: int, task_id: int, outcome: str,
+                        comment: str | None = None) -> dict:
+        """Complete a task from the record's status page: only an open task on that record, and only with
+        one of its node's ``public_outcomes`` (the signed link is the caller's authority)."""
+        task = next((t for t in self.public_tasks(form_key, record_id) if t["id"] == task_id), None)
+        if task is None:
+            raise FlowConflict("this step is no longer waiting for your answer", code="flow.task_closed",
+                               id=task_id)
+        if outcome not in {o["key"] for o in task["public_outcomes"]}:
+            raise PermissionDenied(f"{outcome!r} cannot be chosen here", code="flow.not_public_outcome",
+                                   outcome=str(outcome)[:100])
+        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task_id).values(comment=comment))
+        return self.apply(task["instance_id"], TaskCompleted(task["task_key"], outcome, None, comment))
+
     def fire_timer(self, iid: int, timer_id: str) -> None:
         self.apply(iid, TimerFired(timer_id))
 

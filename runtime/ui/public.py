@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 
 from engines.errors import JimuError
 
@@ -151,6 +151,14 @@ def public_qr(form):
     return Response(out.getvalue(), mimetype="image/svg+xml")
 
 
+def _public_tasks(jimu, conn, form: str, rid: int) -> list[dict]:
+    try:
+        from ..flows.service import FlowRuntime
+    except ImportError:  # pragma: no cover - the flow runtime is optional
+        return []
+    return FlowRuntime(jimu, conn).public_tasks(form, rid)
+
+
 @bp.get("/p/<form>/s/<token>")
 def public_status(form, token):
     _, rid = read_token(token, form)
@@ -159,8 +167,27 @@ def public_status(form, token):
         ft = _form(conn, form)
         block = _block(ft, "status")
         record = Records(jimu, conn, ANONYMOUS, source="public", check_permissions=False).get(form, rid)
+        tasks = _public_tasks(jimu, conn, form, rid)
     return render_template("public/status.html", ft=ft, fields=[ft.spec.field(k) for k in block["fields"]],
-                           record=record)
+                           record=record, tasks=tasks, token=token, answered=request.args.get("answered"))
+
+
+@bp.post("/p/<form>/s/<token>/tasks/<int:task_id>")
+def public_status_answer(form, token, task_id):
+    """A person without an account answers a step of the record's flow from its private status link
+    (one of the step's ``public_outcomes``); written as the anonymous principal, audited."""
+    from ..flows.service import FlowRuntime
+    _, rid = read_token(token, form)
+    jimu = current_jimu()
+    outcome = request.form.get("outcome", "")
+    with jimu.begin() as conn:
+        ft = _form(conn, form)
+        _block(ft, "status")
+        FlowRuntime(jimu, conn).complete_public(form, rid, task_id, outcome,
+                                                comment=(request.form.get("comment") or "").strip()[:2000] or None)
+        record_event(conn, "public.answered", at=jimu.now(), form_key=form, record_id=rid,
+                     data={"task": task_id, "outcome": outcome})
+    return redirect(url_for("ui.public_status", form=form, token=token, answered=outcome))
 
 
 def _portal_where(ft, block: dict, jimu):
