@@ -59,8 +59,22 @@ def apply_shared_filters(dashboard: Mapping[str, Any], values: Mapping[str, Any]
         chart = charts.get(item["report"])
         if chart is None:
             continue
-        out[item["report"]] = [f for field, filters in wanted if chart.has_field(field) for f in filters]
+        refs = {field: _shared_ref(chart, field) for field, _ in wanted}
+        out[item["report"]] = [dict(f, field=refs[field]) if f.get("field") == field else f
+                               for field, filters in wanted if refs[field] is not None for f in filters]
     return out
+
+
+def _shared_ref(chart: CompiledChart, field: str) -> str | None:
+    """How ``chart`` names a shared filter's field: on its own form, else through the first join whose
+    form has it (``alias.field``); None when neither has it."""
+    if chart.has_field(field):
+        return field
+    for join in (getattr(chart, "definition", None) or {}).get("joins", []):
+        ref = f"{join['as']}.{field}"
+        if chart.has_field(ref):
+            return ref
+    return None
 
 
 def _filters_for(spec: Mapping[str, Any], value: Any, tz: str = "UTC") -> list[dict]:
