@@ -4,7 +4,9 @@ Record triggers answer, for a write event, the list of *occurrences* it
 causes: one empty dict for a whole-record trigger, one ``{"row": …}`` per
 sub-table row for row triggers, nothing when it does not fire. Schedule and
 time triggers are driven by the runtime's durable jobs; task and flow triggers
-by the flow runtime calling ``runtime.rules.fire_flow_event``.
+by the flow runtime calling ``runtime.rules.fire_flow_event``. A manual trigger
+never fires by itself: a person runs the rule on one record (a button on the
+record page, ``POST /api/v1/forms/<form>/records/<id>/run/<rule>``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from engines.expr.values import equal
 from .cron import Cron, CronError, parse_cron
 
 CREATED, UPDATED, DELETED = "record.created", "record.updated", "record.deleted"
+MANUAL = "record.manual"
 FLOW_EVENTS = ("task.created", "task.completed", "task.overdue", "flow.started", "flow.ended")
 
 
@@ -237,6 +240,17 @@ class TimeAfter(Trigger):
         return []  # the runtime schedules a timer on writes; the timer evaluates the rule
 
 
+class Manual(Trigger):
+    """``{"type": "manual"}`` — run by a person on one record (a button on the record page); the rule's
+    condition decides whether the button is offered and is checked again when it is pressed."""
+
+    type = "manual"
+    events = frozenset({MANUAL})
+
+    def occurrences(self, event, after, before):
+        return [{}] if event == MANUAL else []
+
+
 class FlowEvent(Trigger):
     """``{"type": "task_overdue", "flow": "order_flow", "task": "review"}`` and the other flow/task
     events; fired by the flow runtime through ``runtime.rules.fire_flow_event``."""
@@ -256,7 +270,7 @@ def _flow_trigger(name: str) -> type[FlowEvent]:
 
 TRIGGERS: dict[str, type[Trigger]] = {t.type: t for t in (
     RecordCreated, RecordUpdated, RecordDeleted, RecordSaved, FieldChanged, RowAdded, RowUpdated, RowRemoved,
-    Schedule, TimeAfter,
+    Schedule, TimeAfter, Manual,
     *(_flow_trigger(n) for n in ("task_created", "task_completed", "task_overdue", "flow_started", "flow_ended")),
 )}
 

@@ -178,3 +178,16 @@ def mark_all_read():
         done = conn.execute(sa.update(n).where(n.c.user_id == p.user_id, n.c.read_at.is_(None))
                             .values(read_at=jimu.now())).rowcount
     return jsonify({"updated": done})
+
+
+@bp.post("/forms/<form>/records/<int:rid>/run/<rule>")
+def run_manual_rule(form, rid, rule):
+    """Run a rule with a ``manual`` trigger on one record (the person must be allowed to update it and
+    the rule's condition must hold). Answers the records its actions wrote, e.g. a created draft."""
+    from ..records import Records
+    from ..rules.manual import run
+    jimu = current_jimu()
+    principal = _user()
+    with jimu.begin() as conn:
+        result = run(jimu, Records(jimu, conn, principal, source="api"), form, rid, rule)
+    return jsonify(result)

@@ -47,7 +47,15 @@ def resolve_users(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[
         for uid, _ in group_members(conn, gk):
             if uid not in out:
                 out.append(uid)
-    for gk in spec.get("group_leads") or []:
+    group_keys = list(spec.get("group_leads") or [])
+    for f in spec.get("group_lead_fields") or []:
+        v = (record or {}).get(f)
+        for g in (v if isinstance(v, list) else [v]):
+            if isinstance(g, int) and not isinstance(g, bool):  # a group field holds the group's id
+                g = conn.execute(sa.select(db.groups.c.key).where(db.groups.c.id == g)).scalar()
+            if isinstance(g, str) and g:
+                group_keys.append(g)
+    for gk in group_keys:
         lead = conn.execute(sa.select(db.groups.c.lead_id).where(db.groups.c.key == gk)).scalar()
         if lead is not None and lead not in out:
             out.append(lead)
@@ -76,6 +84,18 @@ def resolve_emails(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping
         if isinstance(e, str) and "@" in e and "\n" not in e and "\r" not in e and e not in out:
             out.append(e.strip())
     return out
+
+
+def holds_ids(ft, field: str) -> bool:
+    """Whether ``field`` stores users by id (a user or number field) rather than by name."""
+    return ft.spec.has_field(field) and ft.spec.field(field).widget.value_kind in ("number", "user")
+
+
+def group_value(conn: sa.Connection, ft, field: str, group_key: str):
+    """What ``field`` stores for group ``group_key``: its id in a group field, else the key."""
+    if ft.spec.has_field(field) and ft.spec.field(field).widget.value_kind == "group":
+        return conn.execute(sa.select(db.groups.c.id).where(db.groups.c.key == group_key)).scalar()
+    return group_key
 
 
 def _state(conn, key: str, default, *, lock: bool = False):
@@ -126,7 +146,7 @@ def pick(jimu, conn: sa.Connection, effect: Mapping[str, Any], *, dry: bool = Fa
     from ..store.query import filter_clause
     ft = jimu.catalog.form(effect["form"])
     col = ft.column(effect["field"])
-    numeric = ft.spec.has_field(effect["field"]) and ft.spec.field(effect["field"]).widget.value_kind == "number"
+    numeric = holds_ids(ft, effect["field"])
     values = [uid if numeric else name for uid, name in members]
     q = sa.select(col, sa.func.count()).where(col.in_(values)).group_by(col)
     if effect.get("open_filter"):

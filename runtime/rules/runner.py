@@ -133,6 +133,7 @@ class RuleRunner:
                         firing.effects.append(effect.to_json())
                         executor.run(i, effect)
                     firing.touched_self = (form, rid) in executor.touched
+                    firing.touched = sorted(executor.touched, key=str)
             except (RuleLoopError, RuleDepthError):
                 raise
             except JimuError as exc:
@@ -173,7 +174,7 @@ class RuleRunner:
 
 class Firing:
     __slots__ = ("rule", "form", "record_id", "event", "depth", "matched", "effects", "errors", "id",
-                 "duration_ms", "touched_self")
+                 "duration_ms", "touched_self", "touched")
 
     def __init__(self, rule, form, record_id, event, depth):
         self.rule, self.form, self.record_id, self.event, self.depth = rule, form, record_id, event, depth
@@ -183,6 +184,8 @@ class Firing:
         self.id = None
         self.duration_ms = 0.0
         self.touched_self = False
+        #: (form, record id) of every record the firing's actions wrote
+        self.touched: list[tuple[str, Any]] = []
 
 
 def rule_records(jimu, records, rule: RuleSpec):
@@ -221,13 +224,12 @@ class Executor:
             self.touched.add((d["form"], d["id"]))
 
     def do_assign(self, i, d):
-        from .people import pick
+        from .people import group_value, holds_ids, pick
         uid, name, group = pick(self.jimu, self.conn, d)
         ft = self.jimu.catalog.form(d["form"])
-        numeric = ft.spec.has_field(d["field"]) and ft.spec.field(d["field"]).widget.value_kind == "number"
-        values = {d["field"]: uid if numeric else name}
+        values = {d["field"]: uid if holds_ids(ft, d["field"]) else name}
         if d.get("group_field") and group:
-            values[d["group_field"]] = group
+            values[d["group_field"]] = group_value(self.conn, ft, d["group_field"], group)
         self.do_set_fields(i, {"form": d["form"], "id": d["id"], "values": values})
 
     def do_create_record(self, i, d):
@@ -304,8 +306,15 @@ class Executor:
                 flow_instances.c.flow_key == d["flow"])
         ids = list(self.conn.execute(q.order_by(t.c.id)).scalars())
         if not ids:
+            if d.get("if_none") == "skip":
+                return
             raise JimuError("the record has no open task to " + d["op"], code="rule.no_open_task")
         system = Principal(user_id=self.records.principal.user_id, username=f"rule:{self.rule.key}", is_admin=True)
+        if d["op"] == "complete":
+            for tid in ids[:1]:  # one task: the flow moves on, and may open the next one on this node
+                fr.complete(system, tid, outcome=d["outcome"], comment=d.get("comment") or
+                            "completed by rule " + self.rule.key)
+            return
         comment = d.get("comment") or ("escalated by rule " if d["op"] == "escalate" else "reassigned by rule ") \
             + self.rule.key
         to = d.get("to")
@@ -325,6 +334,21 @@ class Executor:
                                     code="rule.no_escalation_target")
                 fr.reassign(system, tid, {"kind": "user", "value": lead}, comment)
 
+    def do_reopen_flow(self, i, d):
+        from ..flows.tables import flow_instances as fi
+        fr = self._flows()
+        iid = self.conn.execute(sa.select(fi.c.id).where(
+            fi.c.form_key == d["form"], fi.c.record_id == d["id"], fi.c.flow_key == d["flow"],
+            fi.c.status.in_(("completed", "cancelled"))).order_by(fi.c.id.desc()).limit(1)).scalar()
+        if iid is None:
+            if d.get("if_none") == "skip":
+                return
+            raise JimuError(f"the record has no ended instance of flow {d['flow']!r} to reopen",
+                            code="rule.no_ended_flow", flow=d["flow"])
+        from ..auth.principal import Principal
+        system = Principal(user_id=self.records.principal.user_id, username=f"rule:{self.rule.key}", is_admin=True)
+        fr.reopen(system, iid, d.get("node"), d.get("comment") or "reopened by rule " + self.rule.key)
+
     # -- external: the outbox --------------------------------------------------------------
     def _enqueue(self, i, kind, payload, delay=timedelta(0)):
         jobs.enqueue(self.conn, kind, jsonable(payload), run_at=self.records.now + delay, key=f"{self.key}:{i}",
@@ -340,10 +364,12 @@ class Executor:
 
     def do_send_survey(self, i, d):
         from engines.rule.templates import compile_template
-        from .survey import survey_link
-        link = survey_link(self.jimu, d["survey_form"], d["form"], d["record_id"])
+        from .survey import status_link, survey_link
+        status = status_link(self.jimu, d["form"], d["record_id"])
+        link = status if d.get("page") == "status" else survey_link(self.jimu, d["survey_form"], d["form"],
+                                                                    d["record_id"])
         record = self._record(d) or {}
-        body = compile_template(d["body_template"]).render(record, survey_link=link)
+        body = compile_template(d["body_template"]).render(record, survey_link=link, status_link=status)
         self.do_send_email(i, {**d, "body": body})
 
     def do_send_webhook(self, i, d):

@@ -19,7 +19,7 @@ from engines.form import label_text
 from ..auth import current_principal
 from ..auth.policy import can
 from ..context import current_jimu
-from ..i18n import current_language
+from ..i18n import current_language, gettext as _
 from ..records import RecordInvalid, Records
 from . import bp, record_page
 from .views import _login_required
@@ -93,9 +93,42 @@ def record_detail(form, rid):
         record = records.get(form, rid)
         related = record_page.related_blocks(conn, jimu.catalog, principal, ft, record)
         suggested = record_page.suggestions(conn, jimu.catalog, principal, ft, record, jimu.now())
+        from ..rules.manual import offered
+        actions = offered(jimu, records, form, record)
+        processes = _has_process(jimu, conn, form, rid)
     return render_template("records/detail.html", ft=ft, record=record, related=related, suggested=suggested,
                            can_update=can(principal, "update", form, record),
-                           can_delete=can(principal, "delete", form, record))
+                           can_delete=can(principal, "delete", form, record), actions=actions,
+                           has_process=processes)
+
+
+def _has_process(jimu, conn, form: str, rid: int) -> bool:
+    try:
+        from ..flows.service import FlowRuntime
+    except ImportError:  # pragma: no cover - the flow runtime is optional
+        return False
+    return bool(FlowRuntime(jimu, conn).instances_of_record(form, rid))
+
+
+@bp.post("/forms/<form>/<int:rid>/run/<rule>")
+def record_run_rule(form, rid, rule):
+    """A manual rule's button on the record page: run it, then open what it created (or come back)."""
+    _login_required()
+    jimu = current_jimu()
+    from ..rules.manual import run
+    try:
+        with jimu.begin() as conn:
+            result = run(jimu, _records(conn), form, rid, rule)
+    except JimuError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message)
+        return redirect(url_for("ui.record_detail", form=form, rid=rid))
+    flash(_("Done"))
+    made = result["records"]
+    if made:
+        return redirect(url_for("ui.record_detail", form=made[0]["form"], rid=made[0]["id"]))
+    return redirect(url_for("ui.record_detail", form=form, rid=rid))
 
 
 def _submitted(ft) -> dict[str, Any]:

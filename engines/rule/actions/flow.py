@@ -1,4 +1,5 @@
-"""Flow actions: start a flow on the record, escalate or reassign its open task.
+"""Flow actions: start a flow on the record, escalate, reassign or complete its open task, reopen
+its ended instance.
 
 They are effects like any other; the runtime hands them to the flow runtime
 (``runtime.flows``), looked up when executed, so rules work without flows
@@ -48,3 +49,41 @@ class ReassignTask(EscalateTask):
     def plan(self, ctx):
         [effect] = super().plan(ctx)
         return [Effect("task", {**effect.data, "op": "reassign"})]
+
+
+_IF_NONE = {"enum": ["error", "skip"], "default": "error",
+            "description": "when the record has no matching open task (or ended instance): error (the rule "
+                           "fails and is logged) or skip (nothing happens)"}
+
+
+class CompleteTask(Action):
+    """``{"type": "complete_task", "flow": "order_flow", "task": "confirm", "outcome": "approve"}`` — the
+    record's open task (of node ``task``; from a task trigger, the task that fired) is completed with
+    ``outcome``, as if its assignee had pressed that button; the flow moves on."""
+
+    type = "complete_task"
+    label = {"zh-CN": "完成任务", "en": "Complete a task"}
+    config_schema = schema({"flow": {"type": "string"}, "task": {"type": "string"},
+                            "outcome": {"type": "string", "minLength": 1},
+                            "comment": {"type": "string", "maxLength": 2000}, "if_none": _IF_NONE}, ("outcome",))
+
+    def plan(self, ctx):
+        c = self.config
+        return [Effect("task", {"op": "complete", "form": ctx.form, "id": ctx.record_id, "flow": c.get("flow"),
+                                "task": c.get("task"), "outcome": c["outcome"], "comment": c.get("comment"),
+                                "task_id": ctx.extra.get("task_id"), "if_none": c.get("if_none", "error")})]
+
+
+class ReopenFlow(Action):
+    """``{"type": "reopen_flow", "flow": "order_flow", "node": "review"}`` — the record's ended instance of
+    ``flow`` runs again from ``node`` (default: the flow's ``reopen_to``)."""
+
+    type = "reopen_flow"
+    label = {"zh-CN": "重新打开流程", "en": "Reopen a flow"}
+    config_schema = schema({"flow": {"type": "string"}, "node": {"type": "string"},
+                            "comment": {"type": "string", "maxLength": 2000}, "if_none": _IF_NONE}, ("flow",))
+
+    def plan(self, ctx):
+        c = self.config
+        return [Effect("reopen_flow", {"form": ctx.form, "id": ctx.record_id, "flow": c["flow"], "node": c.get("node"),
+                                       "comment": c.get("comment"), "if_none": c.get("if_none", "error")})]

@@ -95,21 +95,28 @@ def _public(record) -> dict[str, Any]:
 class SendSurvey(Action):
     """``{"type": "send_survey", "survey_form": "满意度", "to": {"email_fields": ["邮箱"]},
     "subject": "请评价订单 {订单编号}", "body": "... {{ survey_link }} ..."}`` — e-mails the survey form's
-    public page with a signed ``ref`` to the record it is about (see ``runtime.public``)."""
+    public page with a signed ``ref`` to the record it is about (see ``runtime.public``).
+
+    With ``"page": "status"`` the link is the record's own private status page instead (no survey form);
+    every body may also use ``{{ status_link }}``."""
 
     type = "send_survey"
-    label = {"zh-CN": "发送满意度调查", "en": "Send a survey link"}
+    label = {"zh-CN": "发送满意度调查/状态链接", "en": "Send a survey or status link"}
     config_schema = schema({"survey_form": {"type": "string"}, "to": RECIPIENTS_SCHEMA, "subject": _TEXT,
-                            "body": _TEXT, "template": {"type": "string"}, "language": {"type": "string"}},
-                           ("survey_form", "to"))
+                            "body": _TEXT, "template": {"type": "string"}, "language": {"type": "string"},
+                            "page": {"enum": ["survey", "status"], "default": "survey"}},
+                           ("to",))
 
     def __init__(self, config):
         super().__init__(config)
+        if config.get("page", "survey") == "survey" and not config.get("survey_form"):
+            raise RuleError("send_survey needs survey_form (or \"page\": \"status\")", code="rule.bad_action")
         self.subject = template_fn(config.get("subject") or "请评价我们的服务")
         self.body = config.get("body") or "请点击链接评价: {{ survey_link }}"
         template_fn(self.body)  # compile now: errors at save time
 
     def plan(self, ctx):
         return [Effect("send_survey", {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id,
-                                       "survey_form": self.config["survey_form"], "recipients": self.config["to"],
+                                       "survey_form": self.config.get("survey_form"),
+                                       "page": self.config.get("page", "survey"), "recipients": self.config["to"],
                                        "subject": self.subject(ctx), "body_template": self.body})]
