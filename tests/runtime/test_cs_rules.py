@@ -1,0 +1,224 @@
+"""The customer-service package's rules and flow on the real package: dispatch, replies driving the
+status, first response, SLA escalation on the business calendar (clock moved), verification, auto-close,
+reopen, CSAT survey, customer health warning."""
+from __future__ import annotations
+
+import email
+from email import policy
+
+import pytest
+
+from tests.runtime.cs_fixtures import (complete, group_id, install, open_tasks, records, reply, run_jobs,
+                                       ticket)
+from tests.runtime.rules_helpers import create, get, jobs_of
+from tests.runtime.test_notify import allow_local, hook, smtp  # noqa: F401 (fixtures)
+
+
+@pytest.fixture
+def staff(jimu):
+    return install(jimu)
+
+
+def test_dispatch_by_keyword_category_urgency_vip_and_default(jimu, staff):
+    vip = create(jimu, "客户", {"客户姓名": "王总", "VIP等级": "VIP"})
+    plain = create(jimu, "客户", {"客户姓名": "李四", "VIP等级": "普通"})
+    invoice = ticket(jimu, 标题="发票抬头开错", 问题类型="产品咨询", 问题详细描述="需要重开")
+    refund = ticket(jimu, 标题="钱没到账", 问题详细描述="申请退款一周了")
+    outage = ticket(jimu, 标题="网站打不开", 问题类型="服务器故障", 紧急程度="高", 问题详细描述="全部 502")
+    outage_low = ticket(jimu, 标题="偶尔变慢", 问题类型="服务器故障", 紧急程度="低", 问题详细描述="晚上偶尔慢")
+    from_vip = ticket(jimu, 标题="咨询功能", 客户=vip["id"], 问题类型="产品咨询")
+    from_plain = ticket(jimu, 标题="咨询功能", 客户=plain["id"], 问题类型="产品咨询")
+
+    def routed(t):
+        row = get(jimu, "工单", t["id"])
+        return row["处理组"], row["处理人"], row["优先级"]
+
+    assert routed(invoice) == (group_id(jimu, "finance"), staff["fin"], "P3")
+    assert routed(refund)[:2] == (group_id(jimu, "finance"), staff["fin"])
+    assert routed(outage) == (group_id(jimu, "it_infra"), staff["ops"], "P1")
+    assert routed(outage_low)[0] == group_id(jimu, "frontline")
+    assert routed(from_vip)[:2] == (group_id(jimu, "senior"), staff["vera"])
+    assert routed(from_plain)[0] == group_id(jimu, "frontline")
+    # round robin inside the first line, and the flow's diagnosis task follows the assignee
+    frontline = [routed(t)[1] for t in (outage_low, from_plain)]
+    assert sorted(frontline) == sorted([staff["ann"], staff["bob"]])
+    for t in (invoice, outage, from_vip, from_plain):
+        (task,) = open_tasks(jimu, t["id"])
+        assert task["node_id"] == "diagnose" and task["assignee_user_id"] == routed(t)[1]
+
+
+def test_replies_drive_the_status_and_the_first_response_time(jimu, staff, clock):
+    t = ticket(jimu)
+    run_jobs(jimu)  # the automatic acceptance posts a system reply: not a response
+    assert get(jimu, "工单", t["id"])["首次响应时间"] is None
+    clock.advance(minutes=30)
+    reply(jimu, t["id"], "内部：先查日志", kind="内部备注")
+    row = get(jimu, "工单", t["id"])
+    assert row["状态"] == "新建" and row["首次响应时间"] is None
+    clock.advance(minutes=12)
+    reply(jimu, t["id"], "您好，请提供截图")
+    row = get(jimu, "工单", t["id"])
+    assert row["状态"] == "等待客户回复"
+    assert row["首次响应时间"] == clock.now and row["首次响应分钟"] == 42
+    first = clock.now
+    clock.advance(hours=1)
+    reply(jimu, t["id"], "截图在附件", who="客户")
+    assert get(jimu, "工单", t["id"])["状态"] == "处理中"
+    reply(jimu, t["id"], "已修复，请再试")
+    row = get(jimu, "工单", t["id"])
+    assert row["状态"] == "等待客户回复" and row["首次响应时间"] == first
+
+
+def test_no_first_response_in_two_working_hours_reminds_by_mail_and_wecom_then_escalates(
+        jimu, clock, smtp, hook, allow_local):
+    staff = install(jimu, wecom_url=hook.url + "/cgi-bin/webhook/send?key=k")
+    # Monday 09:00 UTC is 17:00 in Shanghai: one working hour today, one tomorrow from 09:00
+    late = ticket(jimu, 标题="无法登录", 问题详细描述="一直提示密码错误")
+    answered = ticket(jimu, 标题="无法登录", 问题详细描述="收不到验证码")
+    (task,) = open_tasks(jimu, late["id"])
+    assert task["due_at"] == clock.now.replace(day=3, hour=2)
+    run_jobs(jimu)
+    reply(jimu, answered["id"], "您好，正在处理")
+    clock.advance(hours=16, minutes=59)
+    run_jobs(jimu)
+    assert [t["node_id"] for t in open_tasks(jimu, late["id"])] == ["diagnose"]
+    clock.advance(minutes=1)
+    run_jobs(jimu)
+    # reminded: the assignee and the group lead by e-mail, the group robot by WeCom
+    mails = [(to, email.message_from_bytes(raw, policy=policy.default)) for to, raw in smtp.messages]
+    assert len(mails) == 1
+    to, msg = mails[0]
+    assignee = get(jimu, "工单", late["id"])["处理人"]
+    name = {v: k for k, v in staff.items()}[assignee]
+    assert sorted(to) == sorted([f"{name}@desk.example", "lead@desk.example"])
+    assert late["工单编号"] in msg["Subject"] and "2 小时未首次响应" in msg["Subject"]
+    (robot,) = [r for r in hook.requests if r["path"].startswith("/cgi-bin/webhook/send")]
+    import json
+    body = json.loads(robot["body"])
+    assert body["msgtype"] == "markdown" and late["工单编号"] in body["markdown"]["content"]
+    # then escalated: the diagnosis ended as 'escalate', the second line has the task, priority raised
+    (task,) = open_tasks(jimu, late["id"])
+    assert task["node_id"] == "expert" and task["assignee_group"] == "experts"
+    assert get(jimu, "工单", late["id"])["优先级"] == "P2"
+    # the ticket answered in time is left alone
+    assert [t["node_id"] for t in open_tasks(jimu, answered["id"])] == ["diagnose"]
+    assert get(jimu, "工单", answered["id"])["优先级"] == "P3"
+
+
+def test_resolve_verify_confirm_close_and_the_csat_survey(jimu, staff, clock, smtp):
+    t = ticket(jimu, 邮箱="zhang@example.com")
+    run_jobs(jimu)
+    assert any("【已受理】" in str(email.message_from_bytes(raw, policy=policy.default)["Subject"])
+               for _, raw in smtp.messages)
+    reply(jimu, t["id"], "请清除缓存后再试")
+    (task,) = open_tasks(jimu, t["id"])
+    clock.advance(hours=3)
+    complete(jimu, task["id"], "resolved", task["assignee_user_id"])
+    run_jobs(jimu)
+    row = get(jimu, "工单", t["id"])
+    assert row["状态"] == "已解决" and row["解决时间"] == clock.now and row["处理时长分钟"] == 180
+    (confirm,) = open_tasks(jimu, t["id"])
+    assert confirm["node_id"] == "confirm" and confirm["assignee_user_id"] == row["处理人"]
+    timeline = [r["内容"] for r in records(jimu, "回复", 工单=t["id"])]
+    assert any("请确认是否已解决" in x for x in timeline)
+    clock.advance(hours=5)
+    complete(jimu, confirm["id"], "confirmed", confirm["assignee_user_id"])
+    run_jobs(jimu)
+    row = get(jimu, "工单", t["id"])
+    assert row["状态"] == "已关闭" and row["关闭时间"] == clock.now and row["重开次数"] == 0
+    assert open_tasks(jimu, t["id"]) == []
+    subjects = {str(email.message_from_bytes(raw, policy=policy.default)["Subject"]): raw
+                for _, raw in smtp.messages}
+    assert any("【待确认】" in s for s in subjects)
+    (survey,) = [raw for s, raw in subjects.items() if "请评价工单" in s]
+    body = email.message_from_bytes(survey, policy=policy.default).get_content()
+    assert "/p/%E6%BB%A1%E6%84%8F%E5%BA%A6%E8%B0%83%E6%9F%A5" in body or "/p/满意度调查" in body
+
+
+def test_no_answer_for_three_days_closes_and_a_customer_reply_reopens(jimu, staff, clock):
+    t = ticket(jimu)
+    run_jobs(jimu)
+    (task,) = open_tasks(jimu, t["id"])
+    complete(jimu, task["id"], "resolved", task["assignee_user_id"])
+    run_jobs(jimu)
+    clock.advance(days=2, hours=23)
+    run_jobs(jimu)
+    assert get(jimu, "工单", t["id"])["状态"] == "已解决"
+    clock.advance(hours=1)
+    run_jobs(jimu)
+    row = get(jimu, "工单", t["id"])
+    assert row["状态"] == "已关闭" and row["关闭时间"] == clock.now and open_tasks(jimu, t["id"]) == []
+    assert any("自动关闭" in r["内容"] for r in records(jimu, "回复", 工单=t["id"]))
+    # the customer writes again: the ticket is worked again, counted as reopened
+    clock.advance(hours=2)
+    reply(jimu, t["id"], "问题又出现了", who="客户")
+    run_jobs(jimu)
+    row = get(jimu, "工单", t["id"])
+    assert row["状态"] == "处理中" and row["重开次数"] == 1
+    assert [x["node_id"] for x in open_tasks(jimu, t["id"])] == ["diagnose"]
+
+
+def test_a_customer_reply_to_a_resolved_ticket_reopens_it(jimu, staff, clock):
+    t = ticket(jimu)
+    run_jobs(jimu)
+    (task,) = open_tasks(jimu, t["id"])
+    complete(jimu, task["id"], "resolved", task["assignee_user_id"])
+    run_jobs(jimu)
+    reply(jimu, t["id"], "还是不行", who="客户")
+    run_jobs(jimu)
+    row = get(jimu, "工单", t["id"])
+    assert row["状态"] == "处理中" and row["重开次数"] == 1
+    assert [x["node_id"] for x in open_tasks(jimu, t["id"])] == ["diagnose"]
+    # solved again, and this time confirmed: closed with one reopen on record
+    (task,) = open_tasks(jimu, t["id"])
+    complete(jimu, task["id"], "resolved", task["assignee_user_id"])
+    run_jobs(jimu)
+    (confirm,) = open_tasks(jimu, t["id"])
+    complete(jimu, confirm["id"], "confirmed", confirm["assignee_user_id"])
+    run_jobs(jimu)
+    row = get(jimu, "工单", t["id"])
+    assert row["状态"] == "已关闭" and row["重开次数"] == 1
+
+
+def test_second_line_resolves_an_escalated_ticket(jimu, staff):
+    t = ticket(jimu)
+    (task,) = open_tasks(jimu, t["id"])
+    complete(jimu, task["id"], "escalate", task["assignee_user_id"])
+    (expert,) = open_tasks(jimu, t["id"])
+    assert expert["node_id"] == "expert" and expert["assignee_group"] == "experts"
+    complete(jimu, expert["id"], "resolved", staff["exp"])
+    run_jobs(jimu)
+    assert get(jimu, "工单", t["id"])["状态"] == "已解决"
+
+
+def test_health_warning_on_the_fourth_ticket_of_one_type_in_thirty_days(jimu, staff, clock):
+    csm = staff["csm"]
+    c = create(jimu, "客户", {"客户姓名": "赵敏", "公司": "北京云帆科技", "客户成功经理": csm})
+    other = create(jimu, "客户", {"客户姓名": "孙浩"})
+    old = ticket(jimu, 客户=c["id"], 问题类型="账号问题")
+    clock.advance(days=31)  # outside the 30-day window from here on
+    for _ in range(3):
+        ticket(jimu, 客户=c["id"], 问题类型="账号问题")
+        clock.advance(days=3)
+    ticket(jimu, 客户=c["id"], 问题类型="发票")
+    for _ in range(4):
+        ticket(jimu, 客户=other["id"], 问题类型="发票")
+    warnings = records(jimu, "客户健康度预警")
+    assert [w["客户"] for w in warnings] == [other["id"]]  # no owner: a warning without notification
+    assert old["id"]
+    fourth = ticket(jimu, 客户=c["id"], 问题类型="账号问题")
+    mine = records(jimu, "客户健康度预警", 客户=c["id"])
+    assert len(mine) == 1
+    w = mine[0]
+    assert (w["问题类型"], w["近30天工单数"], w["负责人"], w["状态"]) == ("账号问题", 4, csm, "待处理")
+    assert "赵敏" in w["说明"]
+    assert get(jimu, "客户", c["id"])["最近预警工单"] == fourth["id"]
+    # the success manager is told in the app
+    import sqlalchemy as sa
+    from runtime.rules.tables import notifications
+    with jimu.read() as conn:
+        titles = [r.title for r in conn.execute(sa.select(notifications).where(notifications.c.user_id == csm))]
+    assert titles == ["客户健康度预警：赵敏"]
+    # a fifth of the same type while the warning is open does not warn again
+    ticket(jimu, 客户=c["id"], 问题类型="账号问题")
+    assert len(records(jimu, "客户健康度预警", 客户=c["id"])) == 1
