@@ -90,12 +90,12 @@ function setter(ctx, i, path) {
 
 // Properties in the order a person fills them in (the schema's own order is not kept by JSON);
 // others follow alphabetically.
-const ORDER = ["form", "survey_form", "flow", "task", "channel", "strategy", "field", "user", "group", "source_field",
+const ORDER = ["form", "survey_form", "flow", "task", "node", "outcome", "if_none", "channel", "strategy", "field", "user", "group", "source_field",
   "group_field", "open_filter", "kind", "value", "users", "user_fields", "groups", "group_leads", "group_lead_fields", "participants", "emails",
   "email_fields", "to", "url", "method", "secret", "headers", "template", "subject", "body", "comment", "link", "mentions",
-  "mention_all", "language", "values", "mapping", "filter", "json", "store", "limit", "timeout", "note"];
+  "mention_all", "language", "filter", "values", "mapping", "json", "store", "limit", "timeout", "note"];
 export function ordered(keys) {
-  const rank = (k) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
+  const rank = (k) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.indexOf("note") - 0.5);  // a plugin's own keys before the note
   return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 // What each notification channel reads; the rest is hidden unless it holds a value.
@@ -133,7 +133,7 @@ function targetFields(ctx, formKey) {
 
 function control(ctx, spec) {
   const { id, key, schema: s, value, action, i, path } = spec;
-  const name = propText(key);
+  const name = key === "to" && s.properties?.kind ? t("rule_p_to_assignee") : propText(key);
   const text = name + (spec.required ? " *" : "");
   const set = setter(ctx, i, path);
   if (TEMPLATE_KEYS.includes(key) && s.type === "string") return templateEditor(ctx, { id, text, value, set, single: key === "subject" });
@@ -169,6 +169,13 @@ function control(ctx, spec) {
       return prop(id, text, sel);
     }
   }
+  if (Array.isArray(s.enum)) {
+    const sel = h("select", { id, onchange: () => set(sel.value === "" ? undefined : s.enum[Number(sel.value)],
+      key === "channel" ? { rerender: true, focus: id } : {}) },
+    spec.required && value !== undefined ? null : h("option", { value: "" }, t("none")),
+    ...s.enum.map((v, n) => h("option", { value: String(n), selected: v === value }, enumText(key, v))));
+    return prop(id, text, sel);
+  }
   if (s.type === "object" && s.properties) {
     const inner = ordered(Object.keys(s.properties)).map((k) => control(ctx, { ...spec, id: `${id}-${k}`, key: k, schema: s.properties[k],
       value: value ? value[k] : undefined, path: [...path, k], required: (s.required || []).includes(k), secret: false }));
@@ -192,14 +199,20 @@ function control(ctx, spec) {
   return form;
 }
 
+function enumText(key, v) {
+  const text = t(`rule_v_${key}_${v}`);
+  return text === `rule_v_${key}_${v}` ? String(v) : text;
+}
+
 function choicesFor(ctx, key, action) {
   const pkg = ctx.pkg();
   if (FORM_KEYS.includes(key)) return (pkg.forms || []).map((f) => [f.key, label(f.label, f.key)]);
   if (key === "flow") return (pkg.flows || []).map((f) => [f.key, label(f.label, f.key)]);
   if (key === "template") return (pkg.templates || []).map((tp) => [tp.key, label(tp.label, tp.key)]);
+  if (key === "language") return [["zh-CN", "中文"], ["en", "English"]];
   if (key === "group") return (pkg.groups || []).map((g) => [g.key, label(g.label, g.key)]);
   if (FIELD_KEYS.includes(key)) return ctx.fields().filter((f) => !f.system || key !== "field").map((f) => [f.key, fieldText(f)]);
-  if (key === "task") {
+  if (key === "task" || key === "node") {
     const flow = (pkg.flows || []).find((f) => f.key === action.flow);
     const nodes = Array.isArray(flow?.nodes) ? flow.nodes : Object.entries(flow?.nodes || {}).map(([id, n]) => ({ ...n, id }));
     return nodes.filter((n) => !["start", "end"].includes(n.type)).map((n) => [n.id, label(n.label, n.id)]);

@@ -156,7 +156,7 @@ async function checkProblems() {
     }
     for (const e of ruleCheck.errors || []) {
       const pointer = `${prefix}${e.pointer || ""}`;
-      if (!found.some((x) => x.pointer === pointer && x.code === e.code)) found.push({ ...e, pointer });
+      if (!found.some((x) => x.pointer === pointer)) found.push({ ...e, pointer });  // one message per place
     }
   } catch { return; /* offline: publishing checks again */ }
   if (seq !== checkSeq) return;
@@ -165,7 +165,37 @@ async function checkProblems() {
 
 function showProblems(errors) {
   els.problems.hidden = !errors.length;
-  els.problems.replaceChildren(h("h2", {}, `${t("rule_problems")} (${errors.length})`), errorList(errors));
+  els.problems.replaceChildren(h("h2", {}, `${t("rule_problems")} (${errors.length})`), errorList(errors, pick));
+}
+
+// A problem's JSON pointer → the control it is about (the nearest one that exists), focused.
+export function targetOf(pointer) {
+  const parts = (pointer || "").split("/").slice(1);
+  if (parts[0] === "rules") parts.splice(0, 2);
+  const [head, ...rest] = parts;
+  const ids = [];
+  if (head === "trigger") ids.push(`rule-trigger-${rest[0] || "type"}`, "rule-trigger-type");
+  else if (head === "condition") {
+    const path = rest.filter((x) => /^\d+$/.test(x));
+    ids.push(`cond-${path.join("-")}-field`, `cond-${path.join("-")}-expr`, `cond-${path.join("-")}-match`, "cond-root-match",
+      "rule-cond-expr");
+  } else if (head === "actions") {
+    if (rest.length > 1) ids.push(`action-${rest.slice(0, 3).join("-")}`, `action-${rest.slice(0, 2).join("-")}`);
+    ids.push(rest.length ? `action-${rest[0]}` : "rule-add-action", "rule-add-action");
+  } else if (head === "label") ids.push("rule-label-zh");
+  else if (head === "form") ids.push("rule-form");
+  else if (head === "priority") ids.push("rule-priority");
+  return ids.map((id) => document.getElementById(id)).find(Boolean) || null;
+}
+
+const FOCUSABLE = "input, select, textarea, button, [tabindex]";
+
+function pick(error) {
+  let el = targetOf(error.pointer);
+  if (!el) return;
+  if (!el.matches(FOCUSABLE)) el = el.querySelector(FOCUSABLE) || el;
+  el.scrollIntoView({ block: "center" });
+  el.focus();
 }
 
 // -- start ------------------------------------------------------------------------------------

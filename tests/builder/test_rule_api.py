@@ -123,6 +123,16 @@ def test_dry_run_refuses_bad_input_with_coded_errors(builder, jimu):
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "builder.form_not_published"
 
 
+def test_the_designer_page_loads_its_modules_for_builders(builder):
+    page = builder.get("/builder/apps/crm/rules/big_customer?new=1&label=x")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-rule="big_customer"' in html and "rule-designer.js" in html and "rule-designer.css" in html
+    for name in ("rule-designer", "rule-trigger", "rule-conditions", "rule-actions", "rule-fields", "rule-dryrun",
+                 "rule-strings"):
+        assert builder.get(f"/builder/static/{name}.js").status_code == 200
+
+
 def test_only_builders_may_check_or_dry_run(jimu, client, builder):
     client.post("/logout")
     make_user(jimu, "sam", roles=["sales"])
@@ -130,3 +140,4 @@ def test_only_builders_may_check_or_dry_run(jimu, client, builder):
     for path in ("check", "dry-run"):
         resp = client.post(f"/builder/api/apps/crm/rules/{path}", json={"rule": BIG})
         assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "permission.builder"
+    assert client.get("/builder/apps/crm/rules/big_customer").status_code == 403   # nor open the designer

@@ -134,6 +134,8 @@ def test_conditions_groups_mappings_reorder_undo_and_dry_run(svc, page, live_ser
     assert page.locator("#rule-no-actions").is_visible()
     page.locator("#problems").wait_for()                      # no actions yet: a problem before publishing
     assert "/rules/0/actions" in page.locator("#problems").inner_text()
+    page.locator("#problems a", has_text="/rules/0/actions").click()   # a problem's link goes to its control
+    assert page.evaluate("document.activeElement.id") == "rule-add-action"
 
     # an operator list that fits the field: a number has no "contains", a select offers its options
     add_field_condition(page, "金额", "gt")
@@ -261,4 +263,38 @@ def test_english_business_calendar_flow_triggers_and_keyboard_undo(svc, page, li
     with jimu.read() as conn:
         rule = next(r for r in drafts.get_draft(conn, "svc")["package"]["rules"] if r["key"] == "sla")
     assert rule["trigger"] == {"type": "task_overdue", "flow": "handle", "task": "review"}
+    assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
+
+
+def test_every_registered_action_gets_a_settings_form(svc, page, live_server, jimu, artifacts):
+    from engines.rule.actions.base import ACTIONS
+    new_rule(page, live_server, "svc", "全部动作", "all_actions")
+    types = sorted(ACTIONS.types())
+    for i, kind in enumerate(types):
+        choose(page, "#rule-add-action", value=kind)
+        page.wait_for_selector(f'#action-{i}[data-type="{kind}"]')
+    assert page.locator("#rule-action-list > li").count() == len(types)
+    # settings a schema cannot say alone: a form picker, a mapping onto that form's fields, a flow picker
+    create_at = types.index("create_record")
+    choose(page, f"#action-{create_at}-form", value="事件")
+    page.locator(f"#action-{create_at}-mapping-add").click()
+    targets = page.locator(f"#action-{create_at}-mapping-0-target option").all_inner_texts()
+    assert "渠道" in targets and not any("created_at" in x for x in targets)
+    assign_at = types.index("assign")
+    assert "组内轮流分配" in page.locator(f"#action-{assign_at}-strategy option").all_inner_texts()
+    update_at = types.index("update_related")
+    choose(page, f"#action-{update_at}-form", value="事件")
+    page.locator(f"#action-{update_at}-filter-add").click()
+    choose(page, f"#action-{update_at}-filter-0-field", value="状态")
+    choose(page, f"#action-{update_at}-filter-0-op", value="eq")
+    choose(page, f"#action-{update_at}-filter-0-value", value="新建")
+    page.screenshot(path=str(artifacts / "builder-rule-actions.png"), full_page=True)
+    page.locator("#btn-save").click()
+    page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+    from builder import drafts
+    with jimu.read() as conn:
+        rule = next(r for r in drafts.get_draft(conn, "svc")["package"]["rules"] if r["key"] == "all_actions")
+    assert [a["type"] for a in rule["actions"]] == types
+    assert rule["actions"][create_at] == {"type": "create_record", "form": "事件", "mapping": {"标题": None}}
+    assert rule["actions"][update_at]["filter"] == [{"field": "状态", "op": "eq", "value": "新建"}]
     assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
