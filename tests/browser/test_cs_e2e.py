@@ -1,0 +1,452 @@
+"""Issue 7 end to end, in Chromium: one ticket of the customer-service package (examples/customer_service.json)
+through its whole life, every step through the pages a person would use.
+
+public ticket form (anonymous) → dispatch → the agent opens it from "my tickets" and replies with a reply
+template (variables filled) → the customer's private status link → knowledge-base portal.
+
+Time is the app's injectable clock (moved, never slept); due jobs (rule outbox, timers) run through
+``runtime.jobs.run_due``; mail goes to a local aiosmtpd server. Screenshots: tests/artifacts/cs-e2e-*.png.
+"""
+from __future__ import annotations
+
+import email
+import re
+from datetime import datetime, timedelta, timezone
+from email import policy
+
+import pytest
+import sqlalchemy as sa
+
+from runtime import db, jobs
+from runtime.store.records import RecordStore
+from tests.conftest import Clock, browser_login, install_package, make_user
+from tests.runtime.test_notify import smtp  # noqa: F401  (fixture: a local SMTP server wired into the app)
+from tests.test_customer_service import load
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+
+PASSWORD = "pw-123456"
+
+
+@pytest.fixture
+def clock():
+    """Tuesday 2026-11-03 09:30 in Shanghai (01:30 UTC): inside the package's business hours."""
+    return Clock(datetime(2026, 11, 3, 1, 30, tzinfo=timezone.utc))
+
+
+def set_email(jimu, username, address):
+    with jimu.begin() as conn:
+        conn.execute(sa.update(db.users).where(db.users.c.username == username).values(email=address))
+
+
+@pytest.fixture
+def desk(jimu):
+    """The package installed, its people, a reply template and a published article."""
+    install_package(jimu, load())
+    people = {
+        "lead": make_user(jimu, "lead", roles=["supervisor"], groups=["finance", "frontline"]),
+        "fay": make_user(jimu, "fay", roles=["agent"], groups=["finance"]),
+        "ann": make_user(jimu, "ann", roles=["agent"], groups=["frontline"]),
+        "eric": make_user(jimu, "eric", roles=["expert"], groups=["experts"]),
+        "boss": make_user(jimu, "boss", admin=True),
+    }
+    for name in people:
+        set_email(jimu, name, f"{name}@desk.example.com")
+    with jimu.begin() as conn:   # the finance group's lead receives SLA reminders
+        conn.execute(sa.update(db.groups).where(db.groups.c.key == "finance").values(lead_id=people["lead"]))
+    with jimu.begin() as conn:   # 90 days of history before today (rules and flows do not fire for demo data)
+        from runtime import demo
+        made = demo.generate(conn, jimu.catalog, app_key="customer_service", now=jimu.now() - timedelta(days=1),
+                             days=60, seed=7, scale=0.01)
+    assert made["工单"] == 50 and made["满意度调查"] == 25
+    admin = system_records(jimu)
+    admin.create("回复模板", {"名称": "首次回复", "分类": "发票",
+                            "正文": "{客户姓名}您好，您的工单 {工单编号} 已收到，我们会尽快处理。"})
+    admin.create("知识库文章", {"标题": "发票重开流程说明", "分类": "发票", "关键词": "发票 重开 抬头",
+                             "正文": "<p>发票开具错误时，请在工单中提供正确抬头与税号，财务将在 3 个工作日内重开。</p>",
+                             "已发布": True})
+    return people
+
+
+class system_records:
+    """Records written as the system (set-up data, not part of the walk)."""
+
+    def __init__(self, jimu):
+        self.jimu = jimu
+
+    def create(self, form, values):
+        from runtime.flows.service import SYSTEM
+        from runtime.records import Records
+        with self.jimu.begin() as conn:
+            return Records(self.jimu, conn, SYSTEM, source="test", check_permissions=False).create(form, values)
+
+
+def ticket_row(jimu, rid):
+    ft = jimu.catalog.form("工单")
+    with jimu.read() as conn:
+        from runtime.store.records import RecordStore
+        rows, _ = RecordStore(conn).select(ft, where=ft.table.c.id == rid, limit=1)
+    return rows[0]
+
+
+def user_id(jimu, username):
+    with jimu.read() as conn:
+        return conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username)).scalar_one()
+
+
+def group_id(jimu, key):
+    with jimu.read() as conn:
+        return conn.execute(sa.select(db.groups.c.id).where(db.groups.c.key == key)).scalar_one()
+
+
+def shot(page, artifacts, name):
+    page.screenshot(path=str(artifacts / f"cs-e2e-{name}.png"), full_page=True)
+
+
+def mails(smtp):  # noqa: F811
+    out = []
+    for rcpt, raw in smtp.messages:
+        msg = email.message_from_bytes(raw, policy=policy.default)
+        out.append({"to": rcpt, "subject": msg["Subject"], "body": msg.get_content()})
+    return out
+
+
+def run_jobs(jimu, rounds=10):
+    """Run every due job (rule outbox, flow actions, timers) until none is left; returns how many ran."""
+    total = 0
+    for _ in range(rounds):
+        n = jobs.run_due(jimu)
+        total += n
+        if not n:
+            break
+    return total
+
+
+def flow_tasks_of(jimu, rid):
+    from runtime.flows.tables import flow_tasks
+    with jimu.read() as conn:
+        return [dict(r) for r in conn.execute(sa.select(flow_tasks).where(flow_tasks.c.form_key == "工单",
+                                                                           flow_tasks.c.record_id == rid)
+                                              .order_by(flow_tasks.c.id)).mappings()]
+
+
+def open_task(jimu, rid):
+    [task] = [t for t in flow_tasks_of(jimu, rid) if t["status"] == "open"]
+    return task
+
+
+def replies_of(jimu, rid):
+    ft = jimu.catalog.form("回复")
+    with jimu.read() as conn:
+        from runtime.store.records import RecordStore
+        rows, _ = RecordStore(conn).select(ft, where=ft.columns["工单"] == rid, order_by=[ft.table.c.id])
+    return rows
+
+
+DASHBOARD = "service_overview"
+
+
+def dashboard(page, base):
+    """The service dashboard's tiles by report key, read through its API with the page's session."""
+    resp = page.request.get(f"{base}/api/v1/dashboards/{DASHBOARD}/data")
+    assert resp.ok, resp.text()
+    tiles = {t["report"]: t for t in resp.json()["charts"]}
+    assert not [k for k, t in tiles.items() if t.get("error")], tiles
+    return tiles
+
+
+def drawn(page):
+    """Wait until every dashboard tile has drawn its figure (or its empty state); none may be empty."""
+    page.wait_for_function("[...document.querySelectorAll('.dash-tile')].every("
+                           "t => t.querySelector('.main-svg, .tile-empty, .tile-error'))", timeout=15000)
+    empty = page.locator(".dash-tile:has(.tile-empty), .dash-tile:has(.tile-error)")
+    assert empty.count() == 0, empty.all_inner_texts()
+
+
+def kpi(tiles, report):
+    [row] = tiles[report]["rows"]
+    return row
+
+
+def by(tiles, report, dim):
+    return {r[dim]: r for r in tiles[report]["rows"]}
+
+
+def mean(values):
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def oracle(jimu):
+    """The dashboard's figures computed independently from every record in Python."""
+    done = ("已解决", "已关闭")
+    with jimu.read() as conn:
+        tickets, _ = RecordStore(conn).select(jimu.catalog.form("工单"), limit=10_000)
+        answers, _ = RecordStore(conn).select(jimu.catalog.form("满意度调查"), limit=10_000)
+    return {"total": len(tickets), "resolved": sum(t["状态"] in done for t in tickets),
+            "open": sum(t["状态"] not in done for t in tickets),
+            "官网": sum(t["问题渠道"] == "官网" for t in tickets),
+            "frt": mean(t["首次响应分钟"] for t in tickets),
+            "aht": mean(t["处理时长分钟"] for t in tickets if t["状态"] in done),
+            "csat": mean(a["评分"] for a in answers), "csat5": sum(a["评分"] == 5 for a in answers),
+            "agent_n": lambda uid: sum(t["处理人"] == uid for t in tickets)}
+
+
+def check_against_oracle(tiles, want):
+    total = kpi(tiles, "total_resolved")
+    assert (total["total"], total["resolved"]) == (want["total"], want["resolved"])
+    assert kpi(tiles, "backlog")["open"] == want["open"]
+    assert by(tiles, "by_channel", "问题渠道")["官网"]["n"] == want["官网"]
+    assert kpi(tiles, "first_response")["frt"] == pytest.approx(want["frt"], abs=0.05)
+    assert kpi(tiles, "handling_time")["aht"] == pytest.approx(want["aht"], abs=0.05)
+    assert kpi(tiles, "csat_average")["csat"] == pytest.approx(want["csat"], abs=1e-6)
+    assert by(tiles, "csat_distribution", "评分").get(5, {}).get("n", 0) == want["csat5"]
+
+
+@pytest.fixture
+def robot(monkeypatch):
+    """WeCom/DingTalk robot posts captured instead of leaving the machine."""
+    from runtime.notify.http import Response
+    from runtime.rules import outbox
+    posts = []
+
+    def fake_request(method, url, *, body=None, headers=None, timeout=10, allow=()):
+        posts.append({"method": method, "url": url, "body": body})
+        return Response(200, {"content-type": "application/json"}, b'{"errcode":0,"errmsg":"ok"}', url)
+
+    monkeypatch.setattr(outbox, "request", fake_request)
+    return posts
+
+
+def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts, clock, desk, smtp,  # noqa: F811
+                                           robot):
+    jimu.config["BASE_URL"] = live_server     # links in mails are built by workers, outside any request
+    errors = []
+
+    def context():
+        ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        pg = ctx.new_page()
+        pg.on("pageerror", lambda e: errors.append(f"{pg.url}: {e}"))
+        return ctx, pg
+
+    # -- 0. the supervisor's dashboard before: 50 tickets and 25 answers of history --------------
+    boss, bpage = context()
+    browser_login(bpage, live_server, "lead")
+    before = dashboard(bpage, live_server)
+    want = oracle(jimu)
+    assert want["total"] == 50
+    check_against_oracle(before, want)
+    bpage.goto(f"{live_server}/dashboards/{DASHBOARD}")
+    drawn(bpage)
+    shot(bpage, artifacts, "00-dashboard-before")
+
+    # -- 1. the customer, anonymous, on the public ticket form -------------------------------------
+    customer, cpage = context()
+    cpage.goto(f"{live_server}/p/工单")
+    assert cpage.locator("h1").inner_text() == "提交工单"
+    assert cpage.locator("#f-处理人").count() == 0 and cpage.locator("#f-状态").count() == 0  # not public
+    cpage.fill("#f-标题", "发票抬头开错需要重开")
+    cpage.fill("#f-客户姓名", "王芳")
+    cpage.fill("#f-联系电话", "13800138000")
+    cpage.fill("#f-邮箱", "wangfang@customer.example.com")
+    other = cpage.locator('[data-field="其他类型说明"]')
+    assert other.is_hidden()                                   # visible_if 问题类型 == "其他", live
+    cpage.select_option("#f-问题类型", "其他")
+    assert other.is_visible()
+    cpage.select_option("#f-问题类型", "发票")
+    assert other.is_hidden()
+    cpage.check('input[name="紧急程度"][value="中"]')
+    cpage.fill("#f-问题详细描述", "上个月的发票抬头写错了，需要作废重开，公司名称以营业执照为准。")
+    shot(cpage, artifacts, "01-public-form")
+    cpage.click("button[type=submit]")
+    cpage.wait_for_selector("#status-link")
+    serial = cpage.locator("#record-serial").inner_text()
+    assert serial == "GD-20261103-0001"
+    status_url = cpage.locator("#status-link").get_attribute("href")
+    shot(cpage, artifacts, "02-public-done")
+
+    ft = jimu.catalog.form("工单")
+    with jimu.read() as conn:
+        rid = conn.execute(sa.select(ft.table.c.id).where(ft.columns["工单编号"] == serial)).scalar_one()
+
+    # -- 2. accepted and dispatched: keyword 发票 → 财务组, round robin → fay; acknowledgement mailed --
+    run_jobs(jimu)
+    ticket = ticket_row(jimu, rid)
+    assert ticket["问题渠道"] == "官网"
+    assert ticket["处理组"] == group_id(jimu, "finance") and ticket["处理人"] == desk["fay"]
+    [diagnose] = flow_tasks_of(jimu, rid)
+    assert diagnose["node_id"] == "diagnose" and diagnose["assignee_user_id"] == desk["fay"]
+    assert diagnose["due_at"] == datetime(2026, 11, 3, 3, 30, tzinfo=timezone.utc)   # 2 business hours later
+    [ack] = [m for m in mails(smtp) if m["to"] == ["wangfang@customer.example.com"]]
+    assert ack["subject"] == f"【已受理】{serial} 发票抬头开错需要重开"
+    assert [r["来自"] for r in replies_of(jimu, rid)] == ["系统"]   # the automatic acceptance reply
+
+    during = dashboard(bpage, live_server)
+    assert kpi(during, "total_resolved")["total"] == kpi(before, "total_resolved")["total"] + 1
+    assert kpi(during, "backlog")["open"] == kpi(before, "backlog")["open"] + 1
+    assert by(during, "by_channel", "问题渠道")["官网"]["n"] == by(before, "by_channel", "问题渠道")["官网"]["n"] + 1
+    check_against_oracle(during, oracle(jimu))
+
+    # -- 3. the customer's private status link works without an account ----------------------------
+    cpage.goto(status_url)
+    assert cpage.locator('[data-field="工单编号"]').inner_text() == serial
+    assert cpage.locator('[data-field="状态"]').inner_text() == "新建"
+    shot(cpage, artifacts, "03-status-new")
+
+    # -- 4. fay finds it in "my tickets" and "my tasks", reads it, leaves an internal note ---------
+    agent, apage = context()
+    browser_login(apage, live_server, "fay")
+    apage.goto(f"{live_server}/tasks")
+    assert "发票抬头开错需要重开" in apage.locator("table.tasks").inner_text()
+    assert "一线诊断" in apage.locator("table.tasks").inner_text()
+    shot(apage, artifacts, "04-my-tasks")
+    apage.goto(f"{live_server}/forms/工单?view=mine")
+    row = apage.locator("table tr", has_text=serial)
+    assert row.count() == 1, "the dispatched ticket is in fay's 我的工单"
+    shot(apage, artifacts, "05-my-tickets")
+    row.get_by_role("link").first.click()
+    apage.wait_for_url(f"**/forms/**/{rid}")
+    suggest = apage.locator('[data-suggest="知识库文章"]')
+    assert "发票重开流程说明" in suggest.inner_text()            # knowledge-base suggestion, Chinese
+    composer = apage.locator('section[data-related="回复"] form.compose')
+    composer.locator('select[name="类型"]').select_option("内部备注")
+    composer.locator('textarea[name="内容"]').fill("需要财务核对原发票号后才能重开。")
+    composer.locator("button[type=submit]").click()
+    apage.wait_for_url(f"**/forms/**/{rid}")
+    assert "需要财务核对原发票号" in apage.locator('section[data-related="回复"] li.highlight').inner_text()
+    shot(apage, artifacts, "06-internal-note")
+    assert ticket_row(jimu, rid)["首次响应时间"] is None           # an internal note is no response
+
+    # -- 5. two business hours without a first response: reminder mail + robot, then escalation ----
+    clock.advance(hours=1, minutes=59)
+    run_jobs(jimu)
+    assert not [m for m in mails(smtp) if "SLA" in m["subject"]]
+    clock.advance(minutes=1)
+    run_jobs(jimu)
+    [remind] = [m for m in mails(smtp) if "SLA" in m["subject"]]
+    assert sorted(remind["to"]) == ["fay@desk.example.com", "lead@desk.example.com"]
+    assert remind["subject"] == f"【SLA 提醒】工单 {serial} 超过 2 小时未首次响应"
+    assert "王芳" in remind["body"] and "发票抬头开错需要重开" in remind["body"]
+    assert [p for p in robot if "qyapi.weixin.qq.com" in p["url"]], "WeCom robot reminded the group"
+    ticket = ticket_row(jimu, rid)
+    assert ticket["优先级"] == "P2"                              # raised from P3
+    tasks = flow_tasks_of(jimu, rid)
+    assert [(t["node_id"], t["status"], t["outcome"]) for t in tasks][:1] == [("diagnose", "completed", "escalate")]
+    expert_task = open_task(jimu, rid)
+    assert expert_task["node_id"] == "expert" and expert_task["assignee_group"] == "experts"
+    apage.goto(f"{live_server}/forms/工单/{rid}/process")
+    apage.wait_for_selector("svg.flow-diagram")
+    assert "首次响应超时，自动升级" in apage.locator(".timeline").inner_text()
+    shot(apage, artifacts, "07-escalated-process")
+    apage.goto(f"{live_server}/tasks")
+    assert apage.locator("table.tasks", has_text="发票抬头开错需要重开").count() == 0
+
+    # -- 6. the second-line expert gets the task and answers with a reply template ----------------
+    expert, epage = context()
+    browser_login(epage, live_server, "eric")
+    epage.goto(f"{live_server}/tasks")
+    task_row = epage.locator("table.tasks tr", has_text="发票抬头开错需要重开")
+    assert "二线专家" in task_row.inner_text()
+    shot(epage, artifacts, "08-expert-tasks")
+    epage.goto(f"{live_server}/forms/工单/{rid}")
+    epage.select_option('select[data-template-into]', label="首次回复")
+    body = epage.locator('section[data-related="回复"] textarea[name="内容"]')
+    assert body.input_value() == f"王芳您好，您的工单 {serial} 已收到，我们会尽快处理。"
+    shot(epage, artifacts, "09-template-reply")
+    epage.locator('section[data-related="回复"] button[type=submit]').click()
+    epage.wait_for_url(f"**/forms/**/{rid}")
+    assert f"王芳您好，您的工单 {serial} 已收到" in epage.locator('section[data-related="回复"] .timeline').inner_text()
+    run_jobs(jimu)
+    ticket = ticket_row(jimu, rid)
+    assert ticket["首次响应时间"] is not None and ticket["状态"] == "等待客户回复"
+    shot(epage, artifacts, "10-replied")
+
+    # -- 7. the expert resolves: 已解决, the customer is asked to verify ---------------------------
+    clock.advance(minutes=30)
+    epage.goto(f"{live_server}/tasks/{expert_task['id']}")
+    epage.wait_for_selector("#task-form")
+    epage.fill("#comment", "已作废原发票并按营业执照抬头重开")
+    epage.locator('button[data-outcome="resolved"]').click()
+    epage.wait_for_url(f"{live_server}/tasks")
+    run_jobs(jimu)
+    ticket = ticket_row(jimu, rid)
+    assert ticket["状态"] == "已解决" and ticket["解决时间"] is not None
+    [verify] = [m for m in mails(smtp) if m["subject"].startswith("【待确认】")]
+    assert verify["to"] == ["wangfang@customer.example.com"] and serial in verify["subject"]
+    confirm = open_task(jimu, rid)
+    assert confirm["node_id"] == "confirm"
+    cpage.goto(status_url)
+    assert cpage.locator('[data-field="状态"]').inner_text() == "已解决"
+    shot(cpage, artifacts, "11-status-resolved")
+
+    # -- 8. the customer confirms from the private status link in the mail: 已关闭, CSAT mailed -------
+    assert confirm["assignee_user_id"] == desk["fay"]
+    status_in_mail = re.search(r"https?://\S+", verify["body"]).group(0)
+    assert status_in_mail == status_url
+    clock.advance(hours=5)
+    cpage.goto(status_in_mail)
+    answer = cpage.locator('form.public-task[data-task="confirm"]')
+    assert answer.locator('button[data-outcome="reopen"]').is_visible()
+    answer.locator('textarea[name="comment"]').fill("新发票已收到，谢谢")
+    shot(cpage, artifacts, "12-status-confirm")
+    answer.locator('button[data-outcome="confirmed"]').click()
+    cpage.wait_for_url("**answered=confirmed**")
+    assert cpage.locator("#answered").is_visible()
+    assert cpage.locator("form.public-task").count() == 0             # answered once, the buttons are gone
+    run_jobs(jimu)
+    ticket = ticket_row(jimu, rid)
+    assert ticket["状态"] == "已关闭" and ticket["关闭时间"] is not None
+    cpage.goto(status_url)
+    assert cpage.locator('[data-field="状态"]').inner_text() == "已关闭"
+    shot(cpage, artifacts, "13-status-closed")
+    [survey_mail] = [m for m in mails(smtp) if m["subject"] == f"请评价工单 {serial} 的服务"]
+    survey_link = re.search(r"https?://\S+", survey_mail["body"]).group(0)
+    assert survey_link.startswith(f"{live_server}/p/")
+
+    # -- 9. the CSAT survey link, answered on the public page (once) -------------------------------
+    cpage.goto(survey_link)
+    assert cpage.locator("h1").inner_text() == "服务满意度调查"
+    cpage.locator('#f-评分 label.star').nth(4).click()
+    cpage.fill("#f-评价", "处理很及时，谢谢！")
+    shot(cpage, artifacts, "14-csat")
+    cpage.click("button[type=submit]")
+    assert "感谢您的评价" in cpage.locator(".done").inner_text()
+    csat = jimu.catalog.form("满意度调查")
+    with jimu.read() as conn:
+        answers = conn.execute(sa.select(csat.columns["评分"], csat.columns["评价"])
+                               .where(csat.columns["工单"] == rid)).all()
+    assert [tuple(a) for a in answers] == [(5, "处理很及时，谢谢！")]
+    cpage.goto(survey_link)
+    cpage.locator('#f-评分 label.star').nth(0).click()
+    cpage.click("button[type=submit]")
+    assert cpage.locator(".done h1").inner_text() == "已收到"           # once per ticket: the second is refused
+    with jimu.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).where(csat.columns["工单"] == rid)).scalar() == 1
+
+    # -- 10. the knowledge-base portal, anonymous, finds the article in Chinese ---------------------
+    cpage.goto(f"{live_server}/p/知识库文章/portal?q=发票重开")
+    assert "发票重开流程说明" in cpage.locator("main").inner_text()
+    shot(cpage, artifacts, "16-portal")
+    # -- 11. the dashboard moved accordingly ------------------------------------------------------
+    after = dashboard(bpage, live_server)
+    want = oracle(jimu)
+    check_against_oracle(after, want)
+    b, a = kpi(before, "total_resolved"), kpi(after, "total_resolved")
+    assert (a["total"] - b["total"], a["resolved"] - b["resolved"]) == (1, 1)
+    assert kpi(after, "backlog")["open"] == kpi(before, "backlog")["open"]         # opened and closed again
+    assert kpi(after, "csat_average")["csat"] != kpi(before, "csat_average")["csat"]
+    five = lambda tiles: by(tiles, "csat_distribution", "评分").get(5, {}).get("n", 0)  # noqa: E731
+    assert five(after) == five(before) + 1
+    fcr_b, fcr_a = kpi(before, "first_contact_resolution"), kpi(after, "first_contact_resolution")
+    assert (fcr_a["resolved"] - fcr_b["resolved"], fcr_a["first_time"] - fcr_b["first_time"]) == (1, 1)
+    agent_rows = lambda tiles: by(tiles, "per_agent", "处理人").get(desk["fay"], {"n": 0, "resolved": 0})  # noqa: E731
+    assert agent_rows(after)["n"] == agent_rows(before)["n"] + 1
+    assert agent_rows(after)["resolved"] == agent_rows(before)["resolved"] + 1
+    bpage.goto(f"{live_server}/dashboards/{DASHBOARD}")
+    drawn(bpage)
+    assert str(a["total"]) in bpage.locator('.dash-tile[data-report="total_resolved"]').inner_text()
+    shot(bpage, artifacts, "15-dashboard-after")
+
+    assert errors == []
+    for ctx in (boss, customer, agent, expert):
+        ctx.close()
