@@ -191,7 +191,10 @@ def draft_errors(package: Any) -> list[dict]:
                     continue
                 seen.add((ptr, problem.get("code")))
                 errors.append({**problem, "pointer": ptr})
+    forms = {f.get("key"): f for f in package.get("forms") or [] if isinstance(f, dict)}
     for i, flow in enumerate(package.get("flows") or []):
+        errors.extend(e for e in _condition_names(i, flow, forms)
+                      if not any(x.get("pointer") == e["pointer"] for x in errors))
         for problem in flow_findings(flow)[0]:
             ptr = _flow_pointer(i, flow, problem)
             if any(e.get("code") == problem.get("code") and (e.get("pointer") or "").startswith(ptr)
@@ -200,6 +203,24 @@ def draft_errors(package: Any) -> list[dict]:
             seen.add((ptr, problem.get("code")))
             errors.append({**problem, "pointer": ptr})
     return errors
+
+
+def _condition_names(index: int, flow: Any, forms: dict) -> list[dict]:
+    """Edge conditions may only name fields of the flow's form (and system fields): the runtime
+    evaluates them against the record, where any other name would fail the instance."""
+    form = forms.get(flow.get("form")) if isinstance(flow, dict) else None
+    if form is None:
+        return []
+    names = [f["key"] for f in form.get("fields") or [] if isinstance(f, dict) and isinstance(f.get("key"), str)]
+    out = []
+    for k, edge in enumerate(flow.get("edges") or []):
+        if not isinstance(edge, dict) or not isinstance(edge.get("condition"), str):
+            continue
+        result = check_expression(edge["condition"], names)
+        if not result["ok"] and result["error"].get("code") == "expr.unknown_name":
+            out.append({**result["error"], "pointer": pointer("flows", index, "edges", k, "condition"),
+                        "edge": edge.get("id") or f"e{k}"})
+    return out
 
 
 def draft_warnings(package: Any) -> list[dict]:

@@ -53,6 +53,7 @@ export class FlowCanvas {
       this.edgeLayer, this.nodeLayer, this.labelLayer, this.ghost);
     this.box.append(this.svg);
     this.gesture = null;
+    this.zoom = 1;
     this.bind();
   }
 
@@ -62,14 +63,40 @@ export class FlowCanvas {
     const focusKey = hadFocus ? `${hadFocus.kind}:${hadFocus.id}` : null;
     this.view = view;
     this.byId = new Map(view.nodes.map((n) => [n.id, n]));
-    const width = Math.max(this.box.clientWidth - 4, ...view.nodes.map((n) => n.x + n.w + 30));
-    const height = Math.max(this.box.clientHeight - 4, 480, ...view.nodes.map((n) => n.y + n.h + 60));
-    this.svg.setAttribute("width", width);
-    this.svg.setAttribute("height", height);
+    this.size();
     this.svg.classList.toggle("connecting", !!view.connectFrom);
     this.drawEdges();
     this.nodeLayer.replaceChildren(...view.nodes.map((n) => this.nodeEl(n)));
     if (focusKey) this.focus(...focusKey.split(/:(.*)/s).slice(0, 2));
+  }
+
+  // The drawing is in diagram units; ``zoom`` scales it on screen (the viewBox keeps units).
+  extent() {
+    const nodes = this.view.nodes;
+    return { w: Math.max(0, ...nodes.map((n) => n.x + n.w + 30)), h: Math.max(0, ...nodes.map((n) => n.y + n.h + 40)) };
+  }
+
+  size() {
+    const z = this.zoom;
+    const { w, h } = this.extent();
+    const width = Math.max((this.box.clientWidth - 4) / z, w);
+    const height = Math.max((this.box.clientHeight - 4) / z, 440, h);
+    this.svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    this.svg.setAttribute("width", width * z);
+    this.svg.setAttribute("height", height * z);
+  }
+
+  setZoom(z) {
+    this.zoom = Math.min(2, Math.max(0.3, Math.round(z * 100) / 100));
+    this.size();
+    this.cb.onZoom?.(this.zoom);
+  }
+
+  // zoom so the whole diagram is in view (never larger than 100%)
+  fit() {
+    const { w, h } = this.extent();
+    if (!w || !h) return this.setZoom(1);
+    this.setZoom(Math.min(1, (this.box.clientWidth - 8) / w, Math.max(0.3, (this.box.clientHeight - 8) / h)));
   }
 
   drawEdges() {
@@ -150,7 +177,7 @@ export class FlowCanvas {
   // -- gestures --------------------------------------------------------------------------------
   point(event) {
     const r = this.svg.getBoundingClientRect();
-    return { x: event.clientX - r.left, y: event.clientY - r.top };
+    return { x: (event.clientX - r.left) / this.zoom, y: (event.clientY - r.top) / this.zoom };
   }
 
   bind() {

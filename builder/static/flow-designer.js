@@ -8,7 +8,7 @@
 // the engine ignores and the runtime's process diagram reuses).
 import { get, post, enc, ApiError } from "./api.js";
 import { DraftStore } from "./draft.js";
-import { publishFlow, errorList } from "./publish.js";
+import { publishFlow } from "./publish.js";
 import { t, h, label, announce, LANG } from "./i18n.js";
 import "./flow-strings.js";
 import { FlowCanvas, MIME_NODE } from "./flow-canvas.js";
@@ -212,6 +212,7 @@ function autoLayout() {
   const flow = flowOf();
   const pos = layered(nodesOf(flow), edgesOf(flow), { isStart: (n) => !!types[n.type]?.is_start, size: sizeOfNode });
   editFlow((fl) => { for (const n of fl.nodes) n.position = pos[n.id]; }, null, { panel: false });
+  canvas.fit();
   announce(t("fd_auto_layout"));
 }
 
@@ -274,6 +275,22 @@ function pickProblem(p) {
   }
 }
 
+function targetName(p) {
+  const base = `/flows/${flowIndex()}`;
+  const parts = (p.pointer || "").slice(base.length).split("/").slice(1);
+  const flow = flowOf();
+  const nodes = nodesOf(flow);
+  if (parts[0] === "nodes") {
+    const id = Array.isArray(flow.nodes) ? flow.nodes[Number(parts[1])]?.id : parts[1];
+    const n = nodes.find((x) => x.id === id);
+    if (n) return nodeName(ctx(), n);
+  } else if (parts[0] === "edges") {
+    const e = edgesOf(flow)[Number(parts[1])];
+    if (e) return `${t("fd_edge")} ${e.from} → ${e.to}`;
+  }
+  return label(flow.label, flow.key);
+}
+
 function renderProblems() {
   const base = `/flows/${flowIndex()}`;
   const mine = (list) => list.filter((p) => p.pointer === base || p.pointer?.startsWith(`${base}/`));
@@ -281,15 +298,20 @@ function renderProblems() {
   const warns = mine(warnings);
   els.problems.hidden = false;
   els.problems.classList.toggle("ok", !errs.length && !warns.length);
+  els.problems.classList.toggle("warn-only", !errs.length && !!warns.length);
   if (!errs.length && !warns.length) {
     els.problems.replaceChildren(h("p", { class: "fd-ok" }, "✓ " + t("fd_checks_ok")));
     return;
   }
+  // each finding names the node or edge it is about (a link that selects it), then the engine's words
+  const item = (p) => h("li", { "data-code": p.code || "", "data-pointer": p.pointer || "" },
+    h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); pickProblem(p); } }, targetName(p)), " ", p.message || "",
+    " ", h("code", { class: "muted" }, p.code || ""));
   els.problems.replaceChildren(...[
-    errs.length ? h("h2", {}, `${t("errors")} (${errs.length})`) : null, errs.length ? errorList(errs, pickProblem) : null,
+    errs.length ? h("h2", {}, `${t("errors")} (${errs.length})`) : null,
+    errs.length ? h("ul", { class: "error-list", role: "alert" }, ...errs.map(item)) : null,
     warns.length ? h("h2", { class: "warn" }, `${t("fd_warnings")} (${warns.length})`) : null,
-    warns.length ? h("ul", { class: "error-list warnings" }, ...warns.map((w) => h("li", { "data-code": w.code },
-      h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); pickProblem(w); } }, w.pointer), " ", w.message))) : null,
+    warns.length ? h("ul", { class: "error-list warnings" }, ...warns.map(item)) : null,
   ].filter(Boolean));
 }
 
@@ -299,8 +321,10 @@ function scheduleValidate() {
   validateTimer = setTimeout(async () => {
     try {
       const res = await post(`/apps/${enc(appKey)}/draft/validate`, { package: store.package });
+      const same = JSON.stringify([problems, warnings]) === JSON.stringify([res.errors || [], res.warnings || []]);
       problems = res.errors || [];
       warnings = res.warnings || [];
+      if (same && !els.problems.hidden) return;        // nothing new: leave the diagram as it is
     } catch { return; }
     renderProblems();
     renderCanvas();
@@ -412,8 +436,22 @@ function renderPalette() {
         title: t("fd_palette_hint"), onclick: () => addNode(info.type),
         ondragstart: (e) => { e.dataTransfer.setData(MIME_NODE, info.type); e.dataTransfer.effectAllowed = "copy"; } },
       h("span", { class: "fd-item-glyph", "aria-hidden": "true" }, GLYPHS[info.type] || ICON_GLYPHS[info.icon] || "□"),
-      label(info.label, info.type)))))),
-    h("p", {}, h("button", { type: "button", id: "btn-layout", onclick: autoLayout }, t("fd_auto_layout"))));
+      label(info.label, info.type)))))));
+}
+
+// Above the canvas: auto-layout and zoom.
+function renderToolbar() {
+  const level = h("output", { id: "fd-zoom-level", "aria-live": "polite" }, "100%");
+  const bar = h("div", { class: "fd-toolbar", role: "toolbar", "aria-label": t("fd_canvas") },
+    h("button", { type: "button", id: "btn-layout", onclick: autoLayout }, t("fd_auto_layout")),
+    h("span", { class: "fd-zoom" },
+      h("button", { type: "button", id: "btn-zoom-out", class: "icon", "aria-label": t("fd_zoom_out"), title: t("fd_zoom_out"),
+        onclick: () => canvas.setZoom(canvas.zoom - 0.1) }, "−"),
+      level,
+      h("button", { type: "button", id: "btn-zoom-in", class: "icon", "aria-label": t("fd_zoom_in"), title: t("fd_zoom_in"),
+        onclick: () => canvas.setZoom(canvas.zoom + 0.1) }, "+"),
+      h("button", { type: "button", id: "btn-zoom-fit", class: "small", onclick: () => canvas.fit() }, t("fd_zoom_fit"))));
+  els.canvas.before(bar);
 }
 
 function renderState() {
@@ -491,7 +529,9 @@ async function start() {
       els.props.querySelector("input, select, textarea")?.focus();
     },
     onDelete: (sel) => (sel.kind === "node" ? removeNode(sel.id) : removeEdge(sel.id)),
+    onZoom: (z) => { document.getElementById("fd-zoom-level").textContent = `${Math.round(z * 100)}%`; },
   }, { labels: { canvas: t("fd_canvas") } });
+  renderToolbar();
   store.bindPage();
   store.addEventListener("change", (e) => {
     const reason = e.detail.reason;

@@ -68,9 +68,28 @@ export function layered(nodes, edges, { isStart, size: sizeOfNode }) {
     if (!reached.has(id)) layer.set(id, ++last);     // unreachable nodes: one column each, after the rest
   }
 
+  // a forward edge that skips layers gets a placeholder in each layer between, so the rows
+  // make room for it and it does not run behind the nodes it passes (Sugiyama's dummy nodes)
   const columns = [];
   for (const id of ids) (columns[layer.get(id)] ||= []).push(id);
   for (let c = 0; c < columns.length; c++) columns[c] ||= [];
+  const dummies = new Set();
+  let k = 0;
+  for (const e of edges) {
+    if (!layer.has(e.from) || !layer.has(e.to) || back.has(`${e.from}\u0000${e.to}`)) continue;
+    const a = layer.get(e.from);
+    const b = layer.get(e.to);
+    if (b - a < 2) continue;
+    let prev = e.from;
+    for (let l = a + 1; l < b; l++) {
+      const d = `\u0000d${k++}`;
+      dummies.add(d);
+      columns[l].push(d);
+      inc.set(d, [prev]);
+      prev = d;
+    }
+    inc.set(e.to, [...inc.get(e.to).filter((p) => p !== e.from), prev]);
+  }
   // barycentre ordering, a few sweeps left → right
   for (let sweep = 0; sweep < 3; sweep++) {
     for (let c = 1; c < columns.length; c++) {
@@ -84,7 +103,7 @@ export function layered(nodes, edges, { isStart, size: sizeOfNode }) {
     }
   }
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  const size = (id) => sizeOfNode(byId.get(id));
+  const size = (id) => (dummies.has(id) ? { w: 0, h: 40 } : sizeOfNode(byId.get(id)));
   const colHeight = (col) => col.reduce((s, id) => s + size(id).h, 0) + Math.max(0, col.length - 1) * GAP_Y;
   const tallest = Math.max(0, ...columns.map(colHeight));
   const colWidth = columns.map((col) => Math.max(0, ...col.map((id) => size(id).w)));
@@ -94,7 +113,7 @@ export function layered(nodes, edges, { isStart, size: sizeOfNode }) {
     let y = PAD + (tallest - colHeight(col)) / 2;
     for (const id of col) {
       const s = size(id);
-      pos[id] = { x: Math.round(x + (colWidth[c] - s.w) / 2), y: Math.round(y) };
+      if (!dummies.has(id)) pos[id] = { x: Math.round(x + (colWidth[c] - s.w) / 2), y: Math.round(y) };
       y += s.h + GAP_Y;
     }
     x += colWidth[c] + GAP_X;

@@ -297,20 +297,36 @@ function slaEditor(ctx, node, raw, set) {
   return box;
 }
 
-// field → value pairs (raise priority sets these on the record)
+const ACTION_PROPS = { values: ["字段取值", "Field values"], to: ["接收人", "Recipients"], note: ["备注", "Note"],
+  channel: ["渠道", "Channel"], subject: ["标题", "Subject"], body: ["正文", "Body"], template: ["消息模板", "Template"],
+  users: ["用户", "Users"], groups: ["小组", "Groups"], field: ["字段", "Field"], strategy: ["分配方式", "Strategy"] };
+// the schema with bilingual names for the properties the platform's actions share
+function named(schema) {
+  const props = Object.fromEntries(Object.entries(schema.properties || {}).map(([k, p]) => [k, ACTION_PROPS[k] && !p["x-label"]
+    ? { ...p, "x-label": { "zh-CN": ACTION_PROPS[k][0], en: ACTION_PROPS[k][1] } } : p]));
+  return { ...schema, properties: props };
+}
+function propTitle(key, schema) {
+  const pair = ACTION_PROPS[key];
+  return pair ? pair[LANG === "en" ? 1 : 0] : schema.title || key;
+}
+
+// field → value pairs (raise priority and set-fields actions set these on the record)
 function setFieldsEditor(ctx, id, value, set) {
   const fields = ctx.formFields();
   const rows = Object.entries(value);
   const box = h("div", { class: "fd-setfields" });
   rows.forEach(([k, v], i) => {
-    const field = h("select", { "aria-label": `${id} ${i + 1}` }, ...fields.map((f) => h("option", { value: f.key, selected: f.key === k }, label(f.label, f.key))));
-    const val = h("input", { value: v ?? "", "aria-label": `${id} ${i + 1} ${t("value")}` });
+    const field = h("select", { id: `${id}-${i}-field`, "aria-label": `${id} ${i + 1}` }, ...fields.map((f) => h("option", { value: f.key, selected: f.key === k }, label(f.label, f.key))));
+    const val = h("input", { id: `${id}-${i}-value`, value: typeof v === "object" && v !== null ? JSON.stringify(v) : v ?? "", "aria-label": `${id} ${i + 1} ${t("value")}` });
     const update = () => { const next = Object.fromEntries(rows.map(([a, b], j) => (j === i ? [field.value, val.value] : [a, b]))); set(next); };
     field.addEventListener("change", update);
     val.addEventListener("change", update);
     box.append(h("div", { class: "pair" }, field, val));
   });
-  if (fields.length) box.append(h("button", { type: "button", class: "small", onclick: () => set({ ...value, [fields[0].key]: "" }) }, "+"));
+  const free = fields.filter((f) => !(f.key in value));
+  if (free.length) box.append(h("button", { type: "button", class: "small", id: `${id}-add`, "aria-label": `${t("add_option")} (${id})`,
+    onclick: () => set({ ...value, [free[0].key]: "" }) }, "+"));
   return box;
 }
 
@@ -327,11 +343,29 @@ function actionsEditor(ctx, list, set) {
     const fields = ctx.formFields().map((f) => [f.key, `${label(f.label, f.key)} (${f.key})`]);
     const groups = (ctx.pkg.groups || []).map((g) => [g.key, label(g.label, g.key)]);
     const templates = (ctx.pkg.templates || []).map((x) => [x.key, label(x.label, x.key)]);
-    const form = spec ? schemaForm({ ...spec.config_schema, properties: Object.fromEntries(Object.entries(spec.config_schema?.properties || {}).filter(([k]) => k !== "type")) },
-      action, (k, v) => { const next = list.map((a) => ({ ...a })); if (v === undefined) delete next[i][k]; else next[i][k] = v; set(next); },
-      { choices: { field: fields, source_field: fields, group_field: fields, group: groups, template: templates } }) : null;
+    const setKey = (k, v) => { const next = list.map((a) => ({ ...a })); if (v === undefined) delete next[i][k]; else next[i][k] = v; set(next); };
+    const choices = { field: fields, source_field: fields, group_field: fields, group: groups, template: templates };
+    const props = Object.entries(spec?.config_schema?.properties || {}).filter(([k]) => k !== "type");
+    const parts = [];
+    if (spec) {
+      // field → value maps and nested objects get their own controls; the rest comes from the schema
+      const plain = props.filter(([, p]) => !(p.type === "object" && (p.additionalProperties || p.properties)));
+      parts.push(schemaForm(named({ ...spec.config_schema, properties: Object.fromEntries(plain) }), action, setKey, { choices }));
+      for (const [k, p] of props.filter(([, p]) => p.type === "object" && p.properties)) {
+        parts.push(h("fieldset", { class: "fd-nested" }, h("legend", {}, propTitle(k, p)),
+          schemaForm(named(p), action[k] || {}, (sub, v) => {
+            const obj = { ...(action[k] || {}) };
+            if (v === undefined || (Array.isArray(v) && !v.length)) delete obj[sub]; else obj[sub] = v;
+            setKey(k, Object.keys(obj).length ? obj : undefined);
+          }, { choices })));
+      }
+      for (const [k, p] of props.filter(([, p]) => p.type === "object" && p.additionalProperties && !p.properties)) {
+        parts.push(h("div", { class: "prop" }, h("label", {}, propTitle(k, p)),
+          setFieldsEditor(ctx, `action-${i}-${k}`, action[k] || {}, (v) => setKey(k, Object.keys(v).length ? v : undefined))));
+      }
+    }
     box.append(h("fieldset", { class: "fd-action" }, h("legend", {}, `${i + 1}. `, typeSel),
-      form, h("button", { type: "button", class: "small", onclick: () => set(list.filter((_, j) => j !== i)) }, `${t("remove")} ${i + 1}`)));
+      ...parts, h("button", { type: "button", class: "small", onclick: () => set(list.filter((_, j) => j !== i)) }, `${t("remove")} ${i + 1}`)));
   });
   if (catalogue.length) box.append(h("button", { type: "button", class: "small", id: "node-add-action", onclick: () => set([...list, { type: catalogue.find((a) => a.type === "set_fields")?.type || catalogue[0].type }]) }, `+ ${t("fd_add_action")}`));
   return box;

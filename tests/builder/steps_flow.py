@@ -11,8 +11,14 @@ from __future__ import annotations
 from urllib.parse import quote
 
 
-def _center(box):
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+def _center(locator):
+    """The middle of an element on screen (the canvas redraws as checks come back: ask again)."""
+    for _ in range(50):
+        box = locator.bounding_box()
+        if box:
+            return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        locator.page.wait_for_timeout(100)
+    raise AssertionError(f"{locator} is not on screen")
 
 
 def node(page, node_id):
@@ -61,7 +67,7 @@ def drop_node(page, node_type, x, y):
 
 def move_node(page, node_id, dx, dy):
     """Drag a node by its body."""
-    x, y = _center(node(page, node_id).locator(".fd-shape").bounding_box())
+    x, y = _center(node(page, node_id).locator(".fd-shape"))
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + dx / 2, y + dy / 2, steps=4)
@@ -71,14 +77,14 @@ def move_node(page, node_id, dx, dy):
 
 def connect(page, source, target):
     """Drag from the source node's handle (the dot on its right) onto the target node."""
-    hx, hy = _center(node(page, source).locator(".fd-handle").bounding_box())
-    tx, ty = _center(node(page, target).locator(".fd-shape").bounding_box())
+    hx, hy = _center(node(page, source).locator(".fd-handle"))
+    tx, ty = _center(node(page, target).locator(".fd-shape"))
     page.mouse.move(hx, hy)
     page.mouse.down()
     page.mouse.move((hx + tx) / 2, (hy + ty) / 2, steps=5)
     page.mouse.move(tx, ty, steps=5)
     page.mouse.up()
-    edge(page, source, target).wait_for()
+    edge(page, source, target).wait_for(state="attached")      # (a straight vertical edge has no width)
     page.locator("#edge-delete").wait_for()          # the new edge is selected: its panel is open
 
 

@@ -71,6 +71,18 @@ def test_pointers_name_the_node_or_edge_and_its_property():
                                                              for e in drafts.draft_errors(pkg)}
 
 
+def test_an_edge_condition_may_only_name_fields_of_the_flows_form():
+    flow = _flow()
+    flow["edges"][1]["condition"] = "级别 > 3"             # 客户 has 等级, not 级别
+    pkg = package()
+    pkg["flows"] = [flow]
+    (error,) = [e for e in drafts.draft_errors(pkg) if e["pointer"].startswith("/flows/")]
+    assert (error["code"], error["pointer"], error["name"], error["edge"]) == \
+        ("expr.unknown_name", "/flows/0/edges/1/condition", "级别", "e2")
+    flow["edges"][1]["condition"] = "等级 > 3 and created_at != null"
+    assert drafts.draft_errors(pkg) == []
+
+
 def test_validate_returns_errors_and_warnings_with_pointers(builder):
     flow = _flow()
     flow["edges"][2]["default"] = False

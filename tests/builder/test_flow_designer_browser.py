@@ -122,6 +122,7 @@ def test_publishing_an_unreachable_node_is_refused_and_the_node_is_marked(jimu, 
     steps.connect(page, orphan, "end")
     steps.node(page, orphan).and_(page.locator(".has-error")).wait_for()        # marked live, before publishing
     assert "flow.unreachable" in page.locator("#problems").inner_html()
+    assert "has-error" not in steps.node(page, "check").get_attribute("class")
 
     page.locator("#btn-publish").click()
     page.locator("#confirm-publish").click()                  # the diff, then the server's refusal
@@ -134,7 +135,9 @@ def test_publishing_an_unreachable_node_is_refused_and_the_node_is_marked(jimu, 
     assert "has-error" in steps.node(page, orphan).get_attribute("class")
     assert "has-error" not in steps.node(page, "check").get_attribute("class")
     # the problem list selects the node it names
-    page.locator("#problems a", has_text="/flows/0/nodes/3").first.click()
+    finding = page.locator('#problems li[data-code="flow.unreachable"]')
+    assert finding.get_attribute("data-pointer") == "/flows/0/nodes/3"
+    finding.get_by_role("link", name=f"({orphan})").click()
     assert page.input_value("#node-id") == orphan
 
     from runtime.installer import installed_package
@@ -226,3 +229,83 @@ def test_only_builders_open_the_flow_designer(jimu, client):
     from tests.builder.test_api import login
     login(client, "ann")
     assert client.get("/builder/apps/desk/flows/review").status_code == 403
+
+
+def test_node_properties_from_the_panel_and_a_missing_default_edge(jimu, live_server, page, artifacts):
+    """Countersign rule and assignees, SLA levels, field permissions, outcomes and an automatic
+    step's actions, all set in the panel (no JSON); a gateway without a default edge is marked."""
+    install_package(jimu, _package([_broken_flow()]))
+    make_user(jimu, "bea", roles=["designer"])
+    errors = _watch(page)
+    browser_login(page, live_server, "bea")
+    steps.open_flow(page, live_server, "desk", "review")
+    steps.delete_edge(page, "check", "end")
+    gw = steps.drop_node(page, "exclusive_gateway", 330, 300)
+    sign = steps.drop_node(page, "countersign", 560, 330)
+    auto = steps.drop_node(page, "automatic", 560, 430)
+    steps.connect(page, "check", gw)
+    steps.connect(page, gw, "end")
+    steps.type_condition(page, '类别 == "账务"')
+    steps.connect(page, gw, sign)
+    steps.type_condition(page, '类别 == "其他"')
+    steps.connect(page, sign, auto)
+    steps.connect(page, auto, "end")
+    # two conditions and no default edge: a warning on the gateway, publishing still allowed
+    steps.node(page, gw).and_(page.locator(".has-warning")).wait_for()
+    assert page.locator('#problems li[data-code="flow.no_default_edge"]').count() == 1
+
+    # countersign: two signers, two approvals needed
+    steps.select_node(page, sign)
+    page.select_option("#node-assignees-0-kind", "user")
+    page.fill("#node-assignees-0-value", "lead")
+    page.locator("#node-add-assignee").click()
+    page.select_option("#node-assignees-1-kind", "role")
+    page.fill("#node-assignees-1-value", "staff")
+    page.select_option("#node-rule", "count")
+    page.fill("#node-count", "2")
+    page.locator("#node-count").press("Tab")
+
+    # the task: outcomes, SLA levels, field permissions
+    steps.select_node(page, "check")
+    page.locator("#node-add-outcome").click()
+    page.get_by_label("结果标识 1").fill("solved")
+    page.get_by_label("结果标识 1").press("Tab")
+    page.locator(".fd-section summary", has_text="时限").click()
+    page.locator("#node-add-sla").click()
+    page.fill("#sla-0-after", "4")
+    page.locator("#sla-0-after").press("Tab")
+    page.locator("#node-add-sla").click()
+    page.select_option("#sla-1-unit", "D")
+    page.select_option("#sla-1-action", "reassign")
+    page.select_option("#sla-1-assignee-kind", "group")
+    page.fill("#sla-1-assignee-value", "general")
+    page.locator(".fd-section summary", has_text="字段权限").click()
+    page.select_option('select[data-field="标题"]', "visible")
+    page.select_option('select[data-field="说明"]', "required")
+
+    # the automatic step sets a field
+    steps.select_node(page, auto)
+    page.locator("#node-add-action").click()
+    page.select_option("#action-0-type", "set_fields")
+    page.locator("#action-0-values-add").click()
+    page.select_option("#action-0-values-0-field", "说明")
+    page.fill("#action-0-values-0-value", "已会签")
+    page.locator("#action-0-values-0-value").press("Tab")
+    page.locator("#btn-layout").click()
+    page.wait_for_function("!document.querySelector('#problems li:not([data-code=\"flow.no_default_edge\"])')")
+    page.screenshot(path=str(artifacts / "builder-flow-properties.png"), full_page=True)
+    steps.publish(page)
+
+    from runtime.installer import installed_package
+    with jimu.read() as conn:
+        flow = installed_package(conn, "desk")["flows"][0]
+    nodes = {n["id"]: n for n in flow["nodes"]}
+    assert nodes[sign]["config"]["assignees"] == [{"kind": "user", "value": "lead"}, {"kind": "role", "value": "staff"}]
+    assert (nodes[sign]["config"]["rule"], nodes[sign]["config"]["count"]) == ("count", 2)
+    check = nodes["check"]["config"]
+    assert check["outcomes"] == ["solved"]
+    assert check["sla"] == [{"after": "PT4H", "action": "notify"},
+                            {"after": "P2D", "action": "reassign", "assignee": {"kind": "group", "value": "general"}}]
+    assert check["fields"] == {"标题": "visible", "说明": "required"}
+    assert nodes[auto]["config"]["actions"] == [{"type": "set_fields", "values": {"说明": "已会签"}}]
+    assert not [e for e in errors if "404" not in e]
