@@ -67,7 +67,7 @@ class _FieldPlan:
     """What ``clean`` needs about one input field, computed once per spec."""
 
     __slots__ = ("key", "f", "coerce", "check", "read_only", "children", "required", "required_if", "rules",
-                 "empty", "has_default", "label", "error_entry", "inline")
+                 "empty", "has_default", "label", "error_entry", "required_entry", "inline")
 
     def __init__(self, f: "FieldSpec"):
         from .widget import Widget, inline_function
@@ -86,6 +86,8 @@ class _FieldPlan:
         self.has_default = f.default_expr is not None or f.definition.get("default") is not None
         self.label = f.label_text()
         self.error_entry = _error_entry(f, self.label)
+        self.required_entry = {"code": "form.required", "field": self.key, "label": self.label,
+                               "message": f"{f.label_text('en')} is required / 请填写{self.label}"}
         #: the widget's ``inline_accept`` template, when it compiles (``widget.inline_function``)
         self.inline = f.widget.inline_accept() if inline_function(f.widget) is not None else None
 
@@ -170,14 +172,19 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
         key = p.key
         if key not in data or (p.read_only and not creating):
             continue
-        try:
-            if p.children is not None:
+        if p.children is not None:
+            try:
                 values[key] = _clean_rows(p.f, data[key], context, result)
-            else:
-                values[key] = p.coerce(data[key])
-        except FieldError as exc:
-            errors.append(_field_error(p.f, exc))
+            except FieldError as exc:
+                errors.append(_field_error(p.f, exc))
+                failed.add(key)
+            continue
+        value = p.check(data[key])
+        if value.__class__ is FieldError:
+            errors.append(p.error_entry(value))
             failed.add(key)
+        else:
+            values[key] = value
     # 2. defaults on create
     if creating:
         for p in plan.defaults:
@@ -351,8 +358,7 @@ def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
 
 
 def _required(p: _FieldPlan) -> dict[str, Any]:
-    return {"code": "form.required", "field": p.key, "label": p.label,
-            "message": f"{p.f.label_text('en')} is required / 请填写{p.label}"}
+    return p.required_entry.copy()
 
 
 def _clean_rows(f: "FieldSpec", raw: Any, context: EvalContext, result: CleanResult) -> list[dict]:

@@ -121,13 +121,15 @@ class FormSpec:
     _formula_order: tuple = dataclasses.field(default=(), repr=False, compare=False)
     #: the compiled layout tree (``engines.form.layout``)
     layout: Any = dataclasses.field(default=None, repr=False, compare=False)
+    #: one-pass forms: generated clean functions by key order, set by ``engines.form.clean.plan_for``
+    _clean_shapes: Any = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     def clean(self, data: Mapping[str, Any], *, context=None, existing: Mapping[str, Any] | None = None,
               partial: bool = False):
         """Coerce, default, hide, require, validate and compute: see ``engines.form.clean``."""
         if existing is None and type(data) is dict:
             # a new record on a one-pass form, in a key order seen before: its generated function
-            shapes = self.__dict__.get("_clean_shapes")
+            shapes = self._clean_shapes
             if shapes is not None:
                 fn = shapes.get(tuple(data))
                 if fn is not None:
