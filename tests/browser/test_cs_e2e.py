@@ -296,13 +296,15 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     # -- 4. fay finds it in "my tickets" and "my tasks", reads it, leaves an internal note ---------
     agent, apage = context()
     browser_login(apage, live_server, "fay")
-    apage.goto(f"{live_server}/tasks")
+    apage.click('a[data-link="tasks"]')                                # "我的任务" in the header
+    apage.wait_for_url(f"{live_server}/tasks")
     assert "发票抬头开错需要重开" in apage.locator("table.tasks").inner_text()
     assert "一线诊断" in apage.locator("table.tasks").inner_text()
     shot(apage, artifacts, "04-my-tasks")
     apage.goto(f"{live_server}/forms/工单?view=mine")
     row = apage.locator("table tr", has_text=serial)
     assert row.count() == 1, "the dispatched ticket is in fay's 我的工单"
+    assert row.locator("td").last.inner_text() == "fay"                # 处理人 by name, not by id
     shot(apage, artifacts, "05-my-tickets")
     row.get_by_role("link").first.click()
     apage.wait_for_url(f"**/forms/**/{rid}")
@@ -423,10 +425,29 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     with jimu.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).where(csat.columns["工单"] == rid)).scalar() == 1
 
-    # -- 10. the knowledge-base portal, anonymous, finds the article in Chinese ---------------------
+    # -- 10. the solved ticket becomes a knowledge-base article in one click; published, the portal finds it
+    epage.goto(f"{live_server}/forms/工单/{rid}")
+    epage.locator('form[data-rule="to_article"] button').click()
+    epage.wait_for_url("**/forms/%E7%9F%A5%E8%AF%86%E5%BA%93%E6%96%87%E7%AB%A0/*")
+    article_id = int(epage.url.rstrip("/").rsplit("/", 1)[1])
+    kb = jimu.catalog.form("知识库文章")
+    with jimu.read() as conn:
+        article = RecordStore(conn).select(kb, where=kb.table.c.id == article_id, limit=1)[0][0]
+    assert (article["来源工单"], article["标题"], article["已发布"]) == (rid, "发票抬头开错需要重开", False)
+    cpage.goto(f"{live_server}/p/知识库文章/portal?q=抬头开错")
+    assert "发票抬头开错需要重开" not in cpage.locator("main").inner_text()   # a draft is not public
+    epage.goto(f"{live_server}/forms/知识库文章/{article_id}/edit")
+    epage.check("#f-已发布")
+    epage.click("form.record-form button[type=submit]")
+    epage.wait_for_url(f"**/{article_id}")
+    assert epage.locator("dd.richtext h3").first.inner_text() == "问题"      # rich text rendered, not escaped
+    shot(epage, artifacts, "16-article")
+    cpage.goto(f"{live_server}/p/知识库文章/portal?q=抬头开错")
+    assert "发票抬头开错需要重开" in cpage.locator("main").inner_text()
     cpage.goto(f"{live_server}/p/知识库文章/portal?q=发票重开")
     assert "发票重开流程说明" in cpage.locator("main").inner_text()
-    shot(cpage, artifacts, "16-portal")
+    shot(cpage, artifacts, "17-portal")
+
     # -- 11. the dashboard moved accordingly ------------------------------------------------------
     after = dashboard(bpage, live_server)
     want = oracle(jimu)
@@ -445,7 +466,7 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     bpage.goto(f"{live_server}/dashboards/{DASHBOARD}")
     drawn(bpage)
     assert str(a["total"]) in bpage.locator('.dash-tile[data-report="total_resolved"]').inner_text()
-    shot(bpage, artifacts, "15-dashboard-after")
+    shot(bpage, artifacts, "18-dashboard-after")
 
     assert errors == []
     for ctx in (boss, customer, agent, expert):
