@@ -36,6 +36,7 @@ let problems = [];
 let selected = null;      // index of the selected tile
 let dragging = null;      // a report key while one is dragged from the list
 let toolbar = null;
+let pointerBusy = false;  // a tile is being dragged: the live data waits, so the tile is not replaced under the pointer
 
 // -- model -------------------------------------------------------------------------------------------
 
@@ -259,6 +260,7 @@ function startPointer(e, i, mode) {
   const offset = { col: start.col - c.x, row: start.row - c.y };
   let next = { ...c };
   node.classList.add("moving");
+  pointerBusy = true;
   node.setPointerCapture?.(e.pointerId);
   const onMove = (ev) => {
     const cell = cellAt(ev.clientX, ev.clientY);
@@ -277,6 +279,7 @@ function startPointer(e, i, mode) {
     document.removeEventListener("pointermove", onMove);
     document.removeEventListener("pointerup", onUp);
     node.classList.remove("moving");
+    pointerBusy = false;
     selected = i;
     if (next.x !== c.x || next.y !== c.y || next.w !== c.w || next.h !== c.h) {
       moveTile(i, { x: next.x, y: next.y, w: next.w, h: next.h }, mode === "move" ? "move" : "resize");
@@ -372,7 +375,7 @@ function renderProps() {
       })),
       h("p", {}, h("a", { href: `${root.dataset.base}apps/${enc(appKey)}/reports/${enc(c.report)}` }, t("dd_edit_report")), " ",
         h("button", { type: "button", class: "small danger", id: "tile-remove", onclick: () => removeTile(i) }, t("remove"))),
-      h("h3", {}, t("dd_title")));
+      h("h3", {}, t("dashboards")));
   } else {
     parts.push(h("h2", {}, t("properties")), h("p", { class: "small muted" }, t("dd_select_tile")));
   }
@@ -425,6 +428,7 @@ let timer = null;
 let seq = 0;
 function schedulePreview() {
   clearTimeout(timer);
+  seq += 1;                  // an answer still on its way is for an older dashboard: drop it
   els.grid.dataset.state = "pending";
   timer = setTimeout(runPreview, 300);
 }
@@ -448,6 +452,7 @@ async function runPreview() {
     tiles = {};
     for (const tile of data.charts) tiles[tile.report] = tile;
   }
+  if (pointerBusy) { schedulePreview(); return; }   // asked again once the tile is let go
   keepFocus(renderGrid);
   els.grid.dataset.state = errors.length ? "error" : "ok";
 }

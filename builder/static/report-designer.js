@@ -228,7 +228,7 @@ function problemsAt(prefix) {
 }
 
 function itemProblems(prefix) {
-  const mine = problemsAt(prefix);
+  const mine = /^\/(dimensions|measures|filters)$/.test(prefix) ? problems.filter((p) => p.pointer === prefix) : problemsAt(prefix);
   return mine.length ? h("p", { class: "item-problem", role: "note" }, ...mine.map((p) => h("span", { "data-code": p.code },
     h("code", {}, p.code), " ", p.message))) : null;
 }
@@ -244,11 +244,13 @@ function itemTools(slot, i, count, name) {
 }
 
 function slotSection(slot, items, hint, extra = null) {
-  const section = h("section", { class: "slot card", id: `slot-${slot}`, "data-slot": slot, tabindex: "-1",
-    "aria-labelledby": `slot-${slot}-title` },
+  const own = problems.filter((p) => p.pointer === `/${slot}`);   // e.g. a chart type taking fewer dimensions
+  const section = h("section", { class: `slot card${own.length ? " has-problem" : ""}`, id: `slot-${slot}`, "data-slot": slot,
+    tabindex: "-1", "aria-labelledby": `slot-${slot}-title` },
   h("h2", { id: `slot-${slot}-title` }, t(`rd_${slot}`),
     h("small", { class: "muted" }, ` (${items.length})`)),
-  items.length ? h("ol", { class: "slot-items" }, ...items) : h("p", { class: "zone-empty" }, hint), extra);
+  items.length ? h("ol", { class: "slot-items" }, ...items) : h("p", { class: "zone-empty" }, hint), extra,
+  own.length ? itemProblems(`/${slot}`) : null);
   section.addEventListener("dragover", (e) => {
     if (!dragging) return;
     e.preventDefault();
@@ -444,8 +446,8 @@ function valueControl(prefix, flt, field, set) {
   }
   if (shape === "list" && field?.options) {
     const chosen = new Set(Array.isArray(flt.value) ? flt.value : []);
-    return h("span", { class: "rd-checks", role: "group", "aria-label": t("rd_value") }, ...field.options.map((o, k) => {
-      const box = h("input", { type: "checkbox", id: `${id}-${k}`, checked: chosen.has(o.value), onchange: () => {
+    return h("span", { class: "rd-checks", id, role: "group", "aria-label": t("rd_value") }, ...field.options.map((o, k) => {
+      const box = h("input", { type: "checkbox", id: `${id}-${k}`, "data-value": JSON.stringify(o.value), checked: chosen.has(o.value), onchange: () => {
         const next = field.options.map((x) => x.value).filter((x, n) => (n === k ? box.checked : chosen.has(x)));
         set({ ...flt, value: next });
       } });
@@ -526,6 +528,7 @@ let chartTimer = null;
 let chartSeq = 0;
 function scheduleChart() {
   clearTimeout(chartTimer);
+  chartSeq += 1;             // an answer still on its way is for an older definition: drop it
   els.chart.dataset.state = "pending";
   chartTimer = setTimeout(runChart, 300);
 }

@@ -78,7 +78,8 @@ def add_record_count(page):
 
 
 def add_measure_condition(page, measure, field, value, op="eq"):
-    """Count only records where ``field`` ``op`` ``value`` (a choice field's value) for one measure."""
+    """Count only records where ``field`` ``op`` ``value`` for one measure (``value`` None for
+    ``is_empty``/``is_not_empty``; a field with options is picked from its drop-down)."""
     conditions = page.locator(f"#slot-measures .slot-item[data-index='{measure}'] .rd-filter").count()
     page.click(f"#m-{measure}-add-cond")
     prefix = f"#m-{measure}-c-{conditions}"
@@ -87,7 +88,20 @@ def add_measure_condition(page, measure, field, value, op="eq"):
     page.wait_for_function(f"document.querySelector('{prefix}-field').value === {json.dumps(field)}")
     if page.locator(f"{prefix}-op").input_value() != op:
         page.select_option(f"{prefix}-op", op)
-    page.select_option(f"{prefix}-value", json.dumps(value, ensure_ascii=False))
+    if value is None:                      # is_empty / is_not_empty take no value
+        return
+    box = page.locator(f"{prefix}-value")
+    if isinstance(value, list):            # "in"/"not_in": a field with options offers them as check boxes
+        for option in box.locator("input[type=checkbox]").all():
+            want = json.loads(option.get_attribute("data-value")) in value
+            if option.is_checked() != want:
+                option.set_checked(want)
+        return
+    if box.evaluate("e => e.tagName") == "SELECT":   # a field with options offers them in a drop-down
+        box.select_option(json.dumps(value, ensure_ascii=False))
+    else:
+        box.fill(str(value))
+        box.press("Tab")
 
 
 def build_report(page, live_server, app_key, key, label, form_key, chart_type):
@@ -112,6 +126,7 @@ def drag_report_to_grid(page, report, col, row):
 
 def drag_tile(page, index, col, row):
     """Move tile ``index`` by its title bar so that its top-left cell is (col, row)."""
+    wait_tiles(page)
     tile = page.locator(f"#tile-{index}")
     head = tile.locator("header").bounding_box()
     grid = page.locator("#dd-grid").bounding_box()
@@ -129,6 +144,7 @@ def drag_tile(page, index, col, row):
 
 def resize_tile(page, index, w, h):
     """Drag tile ``index``'s bottom-right corner until it is ``w`` columns wide and ``h`` rows high."""
+    wait_tiles(page)
     tile = page.locator(f"#tile-{index}")
     grid = page.locator("#dd-grid").bounding_box()
     pitch_x = (grid["width"] + 8) / 12
@@ -144,7 +160,8 @@ def resize_tile(page, index, w, h):
 
 
 def wait_tiles(page):
-    page.wait_for_selector('#dd-grid[data-state="ok"]')
+    """Wait until the live tiles show the data of the last change (or the dashboard's own errors)."""
+    page.wait_for_selector('#dd-grid[data-state="ok"], #dd-grid[data-state="error"]')
 
 
 def publish(page):
@@ -159,9 +176,10 @@ def publish(page):
 def build_channel_dashboard(page, live_server, app_key, form_key, channel_field, status_field, resolved_value, *,
                             date_field="created_at", dashboard_key="service_overview",
                             dashboard_label="服务概览", pie_key="by_channel", kpi_key="total_vs_resolved",
-                            line_key="daily_trend", publish_at_end=True):
+                            line_key="daily_trend", resolved_op="eq", publish_at_end=True):
     """Through the builder UI alone: a pie of records by ``channel_field``, a KPI of the total against
-    the records whose ``status_field`` is ``resolved_value``, and a daily line of created records
+    the records whose ``status_field`` is ``resolved_value`` (or matches ``resolved_op``, e.g. ``"in"`` or
+    ``"is_not_empty"`` with ``resolved_value=None``), and a daily line of created records
     (bucketed ``date_field``); then a dashboard with the three, arranged by dragging, published.
 
     Returns the keys and the rows each live chart showed while it was built.
@@ -177,8 +195,7 @@ def build_channel_dashboard(page, live_server, app_key, form_key, channel_field,
     name_measure(page, 0, "总量")
     second = add_record_count(page)
     name_measure(page, second, "已解决")
-    add_measure_condition(page, second, status_field, resolved_value)
-    page.wait_for_selector(f"#m-{second}-c-0-value")
+    add_measure_condition(page, second, status_field, resolved_value, op=resolved_op)
     rows[kpi_key] = wait_chart(page)
     save(page)
 

@@ -118,3 +118,173 @@ def test_build_a_dashboard_through_the_designers_and_count_a_new_record(builder_
     assert "4" in page.locator('.dash-tile[data-report="total_vs_resolved"] .plot').inner_text()
     page.screenshot(path=str(artifacts / "runtime-dashboard-built-in-designer.png"), full_page=True)
     assert page.errors == []
+
+
+def test_report_designer_by_keyboard_with_inline_errors_undo_and_unsaved_warning(builder_page, live_server, jimu,
+                                                                                artifacts):
+    page = builder_page
+    add_records(jimu, [{"客户姓名": "甲", "问题渠道": "官网", "状态": "新建", "金额": 5},
+                       {"客户姓名": "乙", "问题渠道": "微信", "状态": "已解决", "金额": 7}])
+    steps.new_item(page, live_server, "desk", "reports", "amounts", "金额分布")
+    assert page.locator("#report-title").inner_text() == "金额分布"
+    # the new report is in the saved draft already (created as one change, then saved)
+    assert page.locator("#btn-save").is_disabled()
+
+    # keyboard only: choose the slot, focus a field, Enter adds it there
+    page.locator("#rd-target-dimensions").check()
+    page.locator('.rd-field[data-field="问题渠道"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#slot-dimensions .slot-item[data-field="问题渠道"]')
+    assert page.evaluate("document.activeElement.dataset.field") == "问题渠道"
+    page.locator("#rd-target-measures").check()
+    page.locator('.rd-field[data-field="金额"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#slot-measures .slot-item[data-field="金额"]')
+    assert page.locator("#m-1-agg").input_value() == "sum"           # a number field is summed
+    rows = steps.wait_chart(page)
+    assert {r["问题渠道"]: r["sum_金额"] for r in rows} == {"官网": 5, "微信": 7}
+    page.select_option("#m-1-agg", "max")
+    assert page.locator("#m-1-label").input_value() == "金额最大值"    # the default name follows the aggregate
+    steps.wait_chart(page)
+    # Alt+ArrowUp moves the focused measure up; Delete removes it; undo brings it back
+    page.locator('#slot-measures .slot-item[data-index="1"]').focus()
+    page.keyboard.press("Alt+ArrowUp")
+    page.wait_for_function("document.querySelector('#slot-measures .slot-item').dataset.field === '金额'")
+    page.keyboard.press("Delete")
+    page.wait_for_function("document.querySelectorAll('#slot-measures .slot-item').length === 1")
+    page.click("#btn-undo")
+    page.wait_for_function("document.querySelectorAll('#slot-measures .slot-item').length === 2")
+    page.click("#btn-redo")
+    page.wait_for_function("document.querySelectorAll('#slot-measures .slot-item').length === 1")
+
+    # a filter by dragging, edited in place: only 微信
+    steps.drag_field(page, "问题渠道", "filters")
+    page.select_option("#f-0-value", '"微信"')
+    rows = steps.wait_chart(page)
+    assert [r["问题渠道"] for r in rows] == ["微信"]
+
+    # a definition the engine refuses: its errors are listed with their codes and marked on the slot
+    steps.choose_chart_type(page, "kpi")
+    page.wait_for_selector('#rd-chart[data-state="error"]')
+    problem = page.locator('#rd-problems li[data-code="report.dimension_count"]')
+    assert problem.count() == 1 and "report.dimension_count" in problem.inner_text()
+    assert page.locator("#rd-problems").is_visible()
+    page.screenshot(path=str(artifacts / "builder-report-designer-error.png"), full_page=True)
+    page.locator('#slot-dimensions .slot-item[data-index="0"]').focus()
+    page.keyboard.press("Delete")
+    steps.wait_chart(page)
+    assert page.locator("#rd-problems").is_hidden()
+    assert page.locator("#rd-chart").get_attribute("data-type") == "kpi"
+
+    # leaving with unsaved changes asks first; dismissing stays on the page
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    page.click("#back-to-app")
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"] and "/reports/amounts" in page.url
+    page.keyboard.press("Control+s")
+    page.wait_for_function("document.querySelector('#btn-save').disabled")
+    with jimu.read() as conn:
+        from builder.drafts import get_draft
+        saved = next(r for r in get_draft(conn, "desk")["package"]["reports"] if r["key"] == "amounts")
+    assert saved["type"] == "kpi" and "dimensions" not in saved
+    assert saved["filters"] == [{"field": "问题渠道", "op": "eq", "value": "微信"}]
+
+
+def test_designers_in_english(builder_page, live_server, jimu):
+    page = builder_page
+    page.goto(f"{live_server}/builder/apps/desk?lang=en")
+    page.wait_for_selector("#kinds section")
+    steps.new_item(page, live_server, "desk", "reports", "by_status", "By status")
+    assert page.locator("#slot-dimensions h2").inner_text().startswith("Dimensions")
+    assert page.locator('label.rd-type[data-type="pie"]').inner_text().startswith("Pie")
+    assert page.locator('.rd-field[data-field="created_at"] .rd-field-name').inner_text() == "Created at"
+    steps.drag_field(page, "状态", "dimensions")
+    page.wait_for_selector('#rd-chart[data-state="empty"]')
+    assert page.locator("#rd-chart").inner_text() == "No data"
+    steps.save(page)
+    steps.new_item(page, live_server, "desk", "dashboards", "board", "Board")
+    assert "Drag a report onto the grid" in page.locator("#dd-reports").inner_text()
+    page.locator('.dd-report[data-report="by_status"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector('.dd-tile[data-report="by_status"]')
+    assert page.locator("#tile-0").get_attribute("aria-label").startswith("By status: Column 1, Row 1, Width 6, Height 4")
+    assert page.errors == []
+
+
+def _draft(jimu, kind, key):
+    from builder.drafts import get_draft
+    with jimu.read() as conn:
+        return next(x for x in get_draft(conn, "desk")["package"][kind] if x["key"] == key)
+
+
+def test_dashboard_designer_keyboard_grid_shared_filters_and_tile_errors(builder_page, live_server, jimu, artifacts):
+    page = builder_page
+    add_records(jimu, [{"客户姓名": "甲", "问题渠道": "官网", "状态": "新建"},
+                       {"客户姓名": "乙", "问题渠道": "微信", "状态": "已解决"}])
+    steps.build_report(page, live_server, "desk", "by_channel", "按渠道", FORM, "bar")
+    steps.drag_field(page, "问题渠道", "dimensions")
+    steps.wait_chart(page)
+    steps.save(page)
+    steps.build_report(page, live_server, "desk", "broken", "坏报表", FORM, "pie")   # no dimension yet
+    steps.save(page)
+
+    steps.new_item(page, live_server, "desk", "dashboards", "board", "看板")
+    steps.drag_report_to_grid(page, "by_channel", 3, 1)
+    tile = page.locator("#tile-0")
+    assert (tile.get_attribute("data-x"), tile.get_attribute("data-y")) == ("3", "1")
+    steps.wait_tiles(page)
+    page.wait_for_selector("#tile-0 .main-svg")
+
+    # arrows move the focused tile, Shift+arrows resize it; each is one undo step
+    tile.focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function("document.querySelector('#tile-0').dataset.x === '2' && document.querySelector('#tile-0').dataset.y === '0'")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowDown")
+    page.wait_for_function("document.querySelector('#tile-0').dataset.w === '7' && document.querySelector('#tile-0').dataset.h === '5'")
+    assert page.evaluate("document.activeElement.id") == "tile-0"
+    page.click("#btn-undo")
+    page.wait_for_function("document.querySelector('#tile-0').dataset.h === '4'")
+    page.click("#btn-redo")
+    page.wait_for_function("document.querySelector('#tile-0').dataset.h === '5'")
+    for _ in range(10):                                   # the grid has 12 columns: it stops at the edge
+        page.locator("#tile-0").press("ArrowRight")
+    page.wait_for_function("document.querySelector('#tile-0').dataset.x === '5'")
+
+    # a second tile dropped onto the first pushes it down instead of overlapping
+    steps.drag_report_to_grid(page, "broken", 5, 0)
+    page.wait_for_selector('#tile-1 .tile-error [data-code], #tile-1 .tile-error')
+    error = page.locator("#tile-1 .tile-error")
+    page.wait_for_function("document.querySelector('#tile-1 .tile-error code')")
+    assert error.locator("code").inner_text() == "report.dimension_count"
+    y0 = int(page.locator("#tile-0").get_attribute("data-y"))
+    assert page.locator("#tile-1").get_attribute("data-y") == "0" and y0 >= 3
+
+    # the tile panel: a title of its own; the dashboard's shared filter on the channel
+    page.locator("#tile-0").click()
+    page.fill("#tile-title-zh", "各渠道数量")
+    page.locator("#tile-title-zh").press("Tab")
+    page.wait_for_function("document.querySelector('#tile-0 h2').textContent === '各渠道数量'")
+    page.click("#dd-add-filter")
+    page.select_option("#sf-0-field", "问题渠道")
+    assert page.locator("#sf-0-kind").input_value() == "choice"
+    steps.drag_tile(page, 0, 0, 5)
+    steps.resize_tile(page, 0, 12, 3)
+    steps.wait_tiles(page)
+    page.wait_for_selector("#tile-0 .main-svg")
+    page.screenshot(path=str(artifacts / "builder-dashboard-designer-keyboard.png"), full_page=True)
+
+    # Delete removes the broken tile; Ctrl+S saves; the draft holds exactly what is on screen
+    page.locator("#tile-1").focus()
+    page.keyboard.press("Delete")
+    page.wait_for_function("document.querySelectorAll('.dd-tile').length === 1")
+    page.keyboard.press("Control+s")
+    page.wait_for_function("document.querySelector('#btn-save').disabled")
+    board = _draft(jimu, "dashboards", "board")
+    assert board["charts"] == [{"report": "by_channel", "x": 0, "y": 5, "w": 12, "h": 3,
+                                "title": {"zh-CN": "各渠道数量"}}]
+    assert board["filters"] == [{"field": "问题渠道", "kind": "choice",
+                                 "label": {"zh-CN": "问题渠道", "en": "Channel"}}]
+    assert page.errors == []

@@ -96,6 +96,10 @@ def test_previews_are_for_builders_who_may_read_the_records(jimu, desk):
     client = login(desk, "sam")
     resp = client.post("/builder/api/apps/desk/reports/preview", json={"report": PIE})
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "permission.builder"
+    resp = client.post("/builder/api/apps/desk/dashboards/preview", json={"dashboard": {}, "reports": []})
+    assert resp.status_code == 403
+    assert client.get("/builder/apps/desk/reports/by_channel").status_code == 403      # the designer pages too
+    assert client.get("/builder/apps/desk/dashboards/overview").status_code == 403
     client.post("/logout")
     make_user(jimu, "bob", roles=["blind"])            # a builder without read access to the form
     client = login(desk, "bob")
@@ -135,3 +139,12 @@ def test_dashboard_preview_draws_every_tile_of_the_draft(jimu, desk):
     assert resp.status_code == 422
     assert sorted(e["code"] for e in resp.get_json()["error"]["errors"]) == ["dashboard.bad_layout",
                                                                              "dashboard.unknown_report"]
+
+
+def test_designer_pages_render_for_builders(jimu, desk):
+    make_user(jimu, "bea", roles=["designer"])
+    client = login(desk, "bea")
+    page = client.get("/builder/apps/desk/reports/by_channel?new=1&label=x").get_data(as_text=True)
+    assert 'id="report-designer"' in page and "report-designer.js" in page and "/vendor/plotly.min.js" in page
+    page = client.get("/builder/apps/desk/dashboards/overview").get_data(as_text=True)
+    assert 'id="dashboard-designer"' in page and "dashboard-designer.js" in page and "js/plot.js" in page
