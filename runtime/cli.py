@@ -52,10 +52,14 @@ def init_db() -> None:
 def validate(package: Path) -> None:
     """Check an app package and print every error with its JSON pointer."""
     from apps import PackageError, load_package
+    from engines.rule import RuleInvalid
+
+    from .rules.loader import check_rules, package_templates
     try:
         pkg = load_package(package)
-    except PackageError as exc:
-        errors = exc.errors if isinstance(exc, ValidationErrors) else [exc.to_dict()]
+        check_rules(pkg.data.get("rules"), templates=package_templates(pkg.data))  # as import will
+    except (PackageError, RuleInvalid) as exc:
+        errors = exc.errors if isinstance(exc, (ValidationErrors, RuleInvalid)) else [exc.to_dict()]
         for e in errors:
             click.echo(f"{e.get('pointer', '/') or '/'}: [{e.get('code')}] {e.get('message')}", err=True)
         click.echo(f"{len(errors)} error(s) in {package}", err=True)
