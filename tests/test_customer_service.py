@@ -33,3 +33,22 @@ def test_list_fields_must_name_fields(runner, tmp_path):
     path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
     result = runner.invoke(args=["validate", str(path)])
     assert result.exit_code == 1 and "form.unknown_list_field" in result.output
+
+
+def test_the_package_validates_with_its_flow_rules_reports_and_dashboard(runner):
+    result = runner.invoke(args=["validate", str(PACKAGE)])
+    assert result.exit_code == 0, result.output
+    assert "7 forms, 1 flows, 20 rules, 11 reports" in result.output
+    data = load()
+    assert [d["key"] for d in data["dashboards"]] == ["service_overview"]
+    assert {d["report"] for d in data["dashboards"][0]["charts"]} == {r["key"] for r in data["reports"]}
+    assert {t["key"] for t in data["templates"]} >= {"ack", "sla_first_response", "verify", "csat"}
+
+
+def test_a_broken_rule_is_reported_by_validate_with_its_pointer(runner, tmp_path):
+    bad = load()
+    bad["rules"][0]["actions"][0]["type"] = "no_such_action"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(args=["validate", str(path)])
+    assert result.exit_code == 1 and "/rules/0/actions/0" in result.output

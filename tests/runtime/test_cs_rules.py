@@ -222,3 +222,26 @@ def test_health_warning_on_the_fourth_ticket_of_one_type_in_thirty_days(jimu, st
     # a fifth of the same type while the warning is open does not warn again
     ticket(jimu, 客户=c["id"], 问题类型="账号问题")
     assert len(records(jimu, "客户健康度预警", 客户=c["id"])) == 1
+
+
+def test_mail_intake_opens_a_dispatched_ticket_and_the_customer_mail_reply_moves_it(jimu, staff, smtp, app):
+    from tests.runtime.test_intake import free_port, send
+    from runtime.intake import start_smtp
+    port = free_port()
+    controller = start_smtp(app, "127.0.0.1", port)
+    try:
+        send(port, "申请退款进度查询", "您好，退款一周还没到账。")
+        (t,) = records(jimu, "工单")
+        assert (t["问题渠道"], t["邮箱"], t["处理组"]) == ("邮件", "zhang.san@example.com", group_id(jimu, "finance"))
+        run_jobs(jimu)  # the acknowledgement mail tells the customer the number to keep in the subject
+        (ack,) = [email.message_from_bytes(raw, policy=policy.default) for to, raw in smtp.messages
+                  if to == ["zhang.san@example.com"]]
+        assert t["工单编号"] in ack["Subject"]
+        reply(jimu, t["id"], "请提供订单号")
+        assert get(jimu, "工单", t["id"])["状态"] == "等待客户回复"
+        send(port, f"Re: {ack['Subject']}", "订单号 20261102001")
+        (t2,) = records(jimu, "工单")
+        assert t2["id"] == t["id"] and t2["状态"] == "处理中"
+        assert [r["来自"] for r in records(jimu, "回复", 工单=t["id"])][-1] == "客户"
+    finally:
+        controller.stop()
