@@ -254,6 +254,25 @@ class MoneyWidget(Widget):
             return slow(raw)
         return coerce
 
+    def inline_accept(self):
+        if not self._stock(MoneyWidget, "compile_clean", "compile_coerce"):
+            return None
+        from decimal import ROUND_HALF_UP
+        limit = self.PRECISION - self.decimals
+        lo, hi = self.config.get("min"), self.config.get("max")
+        # a float below 10**limit has a finite repr of fewer digits; rounding may still carry it over
+        test = ("type({raw}) is float and {neg} < {raw} < {pos}"
+                " and ({tmp} := {make}(repr({raw})).quantize({q}, {up})).adjusted() < {limit}")
+        constants = {"neg": -10 ** limit, "pos": 10 ** limit, "make": Decimal, "q": Decimal(1).scaleb(-self.decimals),
+                     "up": ROUND_HALF_UP, "limit": limit}
+        if lo is not None:
+            test += " and {tmp} >= {floor}"
+            constants["floor"] = to_decimal(lo)
+        if hi is not None:
+            test += " and {tmp} <= {ceiling}"
+            constants["ceiling"] = to_decimal(hi)
+        return test, "{tmp}", constants
+
     def export_value(self, value):
         return None if value is None else str(value)
 

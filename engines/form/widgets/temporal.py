@@ -99,14 +99,12 @@ class DateWidget(Widget):
 
         def coerce(raw):
             if type(raw) is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-" and raw.isascii():
-                if "01" <= raw[5:7] <= "12" and "01" <= raw[8:10] <= "31":  # else no date at all
-                    try:
-                        return fromiso(raw)
-                    except ValueError:
-                        pass
-                # no blank at either end: ``to_python`` reads the same 10 characters, digits or not
-                if raw[0] > " " and raw[-1] > " ":
-                    return invalid
+                try:
+                    return fromiso(raw)
+                except ValueError:
+                    # no blank at either end: ``to_python`` reads the same 10 characters, digits or not
+                    if raw[0] > " " and raw[-1] > " ":
+                        return invalid
             return slow(raw)
         return coerce
 
@@ -201,11 +199,7 @@ class DatetimeWidget(Widget):
                                                       " / 请输入日期时间，如 2026-11-23 09:30")
 
         def coerce(raw):
-            if type(raw) is str and raw:
-                text = raw.strip()
-                # both readings of ``to_python`` (a date, ISO 8601) start with a digit
-                if not text or not text[0].isdecimal():
-                    return invalid
+            if type(raw) is str:
                 if len(raw) >= 20 and raw[10] == "T" and raw.isascii():
                     try:
                         v = fromiso(raw)
@@ -215,6 +209,11 @@ class DatetimeWidget(Widget):
                         return v
                     if v.tzinfo is not None:
                         return v.astimezone(utc).replace(microsecond=0)
+                elif raw:
+                    text = raw.strip()
+                    # both readings of ``to_python`` (a date, ISO 8601) start with a digit
+                    if not text or not text[0].isdecimal():
+                        return invalid
             return slow(raw)
         return coerce
 

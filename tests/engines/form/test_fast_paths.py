@@ -354,3 +354,24 @@ def test_the_general_path_agrees_with_the_generated_one():
         assert sorted(map(repr, r1.errors)) == sorted(map(repr, r2.errors)), data
         assert r1.values == r2.values
         assert [type(v) for v in r1.values.values()] == [type(r2.values[k]) for k in r1.values]
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 2, 3, 4])
+def test_money_fast_paths_round_like_clean(decimals):
+    """Floats of every magnitude, halves and carries: the inline test, compile_coerce and clean agree."""
+    widget = WIDGETS.get("money")({"decimals": decimals, "min": -5, "max": 10 ** 12})
+    coerce, accept = widget.compile_coerce(), inline_function(widget)
+    rng = random.Random(decimals)
+    limit = 15 - decimals
+    raws = [0.5, 1.005, 2.675, 0.125, -0.0, -4.995, -5.0, -5.004, 1e-5, 1e-7, 10.0 ** limit, 10.0 ** limit - 0.5,
+            float(10 ** limit - 1), 10 ** limit - 0.0001, 999999999999.995, 10.0 ** 12, 10.0 ** 12 + 0.004]
+    for _ in range(3000):
+        exponent = rng.randint(-6, limit + 1)
+        raws.append(round(rng.uniform(-6, 10) * 10.0 ** exponent, rng.randint(0, 6)))
+        raws.append(rng.randint(-10, 10 ** 6) + rng.choice((0.005, 0.5, 0.0049999, 0.995, 0.1)))
+    for raw in raws:
+        expected = _outcome_of_clean(widget, raw)
+        assert _same(_outcome_of_coerce(coerce, raw), expected), raw
+        accepted, value = accept(raw)
+        if accepted:
+            assert ("ok", type(value), value, str(value)) == expected, raw
