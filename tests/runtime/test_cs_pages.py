@@ -137,3 +137,15 @@ def test_my_tasks_link_in_the_header(client, jimu, staff):
     assert 'href="/tasks"' in html and "我的任务" in html
     html = client.get("/?lang=en").get_data(as_text=True)
     assert "My tasks" in html
+
+
+def test_the_assignee_finds_the_task_and_the_process_of_a_ticket(client, jimu, staff):
+    t = ticket(jimu, 标题="打印机无法连接")
+    ann = get(jimu, "工单", t["id"])["处理人"]
+    login(client, jimu, ann)
+    inbox = client.get("/tasks").get_data(as_text=True)
+    assert "打印机无法连接" in inbox and "一线诊断" in inbox
+    process = client.get(f"/forms/工单/{t['id']}/process")
+    assert process.status_code == 200
+    html = process.get_data(as_text=True)
+    assert all(label in html for label in ("系统自动受理", "一线诊断", "二线专家", "客户确认"))
