@@ -64,8 +64,9 @@ _RECORD_LIST_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in", "not_i
 class _FormSource:
     """A ``FormTable`` as the report engine's ``FormSource``; unknown fields are ``report.unknown_field``."""
 
-    def __init__(self, ft):
+    def __init__(self, ft, names: "_Names | None" = None):
         self.ft = ft
+        self.names = names
         self.key = ft.key
         self.table = ft.table
         self.id_column = ft.table.c.id
@@ -88,9 +89,55 @@ class _FormSource:
         """Option value → label of a field with fixed options (select, radio), so charts show labels."""
         if field_key not in self.ft.columns:
             return None
-        choices = getattr(self.ft.spec.field(field_key).widget, "choices", None)
+        widget = self.ft.spec.field(field_key).widget
+        if self.names is not None and widget.value_kind in ("user", "group"):
+            return self.names.of(widget.value_kind)     # people and teams by name, not by id
+        choices = getattr(widget, "choices", None)
         options = getattr(choices, "options", None)
         return {o["value"]: o["label"] for o in options} if options else None
+
+
+class _Names:
+    """Id → name of users (display name or username) and groups (label) for chart labels: compiled
+    charts keep these mappings, which read the tables when a chart is drawn (at most every 30 s)."""
+
+    TTL = 30.0
+
+    def __init__(self, jimu):
+        self.by_kind = {kind: _NameMap(jimu, kind, self.TTL) for kind in ("user", "group")}
+
+    def of(self, kind: str) -> "_NameMap":
+        return self.by_kind[kind]
+
+
+class _NameMap(Mapping):
+    def __init__(self, jimu, kind: str, ttl: float):
+        self.jimu, self.kind, self.ttl = jimu, kind, ttl
+        self._names: dict | None = None
+        self._at = 0.0
+
+    def _load(self) -> dict:
+        import time
+        now = time.monotonic()
+        if self._names is None or now - self._at > self.ttl:
+            with self.jimu.read() as conn:
+                if self.kind == "user":
+                    rows = conn.execute(sa.select(db.users.c.id, db.users.c.display_name, db.users.c.username))
+                    names = {r.id: r.display_name or r.username for r in rows}
+                else:
+                    rows = conn.execute(sa.select(db.groups.c.id, db.groups.c.label, db.groups.c.key))
+                    names = {r.id: r.label or r.key for r in rows}
+            self._names, self._at = names, now
+        return self._names
+
+    def __getitem__(self, key):
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 _SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by")
@@ -156,8 +203,9 @@ class RuntimeSource:
     (looked up once per compile); otherwise ``process.*`` fields are ``report.no_process_data``.
     """
 
-    def __init__(self, catalog, flow_tables: tuple[sa.Table, sa.Table] | None = None):
+    def __init__(self, catalog, flow_tables: tuple[sa.Table, sa.Table] | None = None, names: _Names | None = None):
         self.catalog = catalog
+        self.names = names
         self.flow_tables = flow_tables
 
     def process(self, form_key: str) -> FlowProcess | None:
@@ -169,7 +217,7 @@ class RuntimeSource:
         if not isinstance(form_key, str) or form_key not in self.catalog:
             raise ReportError(f"no form {form_key!r} is installed", code="report.unknown_form",
                               form=str(form_key)[:100])
-        return _FormSource(self.catalog.form(form_key))
+        return _FormSource(self.catalog.form(form_key), self.names)
 
 
 
@@ -251,7 +299,7 @@ class Reports:
             return self._current
 
     def _compile(self, conn: sa.Connection, stamp: tuple) -> Definitions:
-        source = RuntimeSource(self.jimu.catalog, flow_tables(conn))
+        source = RuntimeSource(self.jimu.catalog, flow_tables(conn), _Names(self.jimu))
         tz = self.jimu.config.get("TIMEZONE") or "UTC"
         reports: dict[tuple[str, str], ReportEntry] = {}
         dashboards: dict[tuple[str, str], DashboardEntry] = {}
