@@ -478,6 +478,8 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     agent_rows = lambda tiles: by(tiles, "per_agent", "处理人").get(desk["fay"], {"n": 0, "resolved": 0})  # noqa: E731
     assert agent_rows(after)["n"] == agent_rows(before)["n"] + 1
     assert agent_rows(after)["resolved"] == agent_rows(before)["resolved"] + 1
+    people = after["per_agent"]["figure"]["data"][0]["cells"]["values"][0]      # the table names its agents
+    assert "fay" in people and not [p for p in people if str(p).isdigit()], people
     bpage.goto(f"{live_server}/dashboards/{DASHBOARD}")
     drawn(bpage)
     assert str(a["total"]) in bpage.locator('.dash-tile[data-report="total_resolved"]').inner_text()
