@@ -206,9 +206,27 @@ def inline_function(widget: "Widget"):
                   f"if ({test.format(raw='raw', tmp='tmp', **names)}) else (False, None)\n")
         namespace: dict[str, Any] = {}
         exec(compile(source, f"<inline {widget.type}>", "exec"), namespace)
-    except (KeyError, IndexError, ValueError, SyntaxError):
+    except (KeyError, IndexError, AttributeError, ValueError, SyntaxError):
         return None
-    return namespace["make"](**constants)
+    accept = namespace["make"](**constants)
+    return accept if _self_contained(accept.__code__) else None
+
+
+def _self_contained(code) -> bool:
+    """The template assigns only ``tmp``, reads only its constants and builtins, and nests no code,
+    so it cannot touch the names of the function it is written into."""
+    import builtins
+    import dis
+    import types
+    if set(code.co_varnames) - {"raw", "tmp"} or any(isinstance(c, types.CodeType) for c in code.co_consts):
+        return False
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL", "STORE_NAME", "DELETE_NAME", "DELETE_FAST"):
+            return False
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and (
+                ins.argval.startswith("_") or not hasattr(builtins, ins.argval)):
+            return False
+    return True
 
 
 def shared(error: FieldError) -> FieldError:

@@ -166,8 +166,26 @@ def test_a_broken_inline_template_is_ignored():
         def inline_accept(self):
             return "{__x}", "{raw}", {"__x": 1}
 
-    for cls in (Broken, BadName):
-        assert inline_function(cls({"max": 5})) is None
+    class Clobbers(base):
+        type = "clobbering_rating"
+
+        def inline_accept(self):
+            return "type({raw}) is int and (values := {raw})", "{raw}", {}
+
+    class ReadsLocals(base):
+        type = "peeking_rating"
+
+        def inline_accept(self):
+            return "errors is not None", "{raw}", {}
+
+    class Nests(base):
+        type = "nesting_rating"
+
+        def inline_accept(self):
+            return "all(x for x in [{raw}])", "{raw}", {}
+
+    for cls in (Broken, BadName, Clobbers, ReadsLocals, Nests):
+        assert inline_function(cls({"max": 5})) is None, cls
     spec = compile_form({"key": "b", "label": "B", "fields": [{"key": "r", "label": "R", "widget": "rating"}]})
     assert plan_for(spec).inputs[0].inline is not None
 
