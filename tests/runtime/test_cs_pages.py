@@ -149,3 +149,19 @@ def test_the_assignee_finds_the_task_and_the_process_of_a_ticket(client, jimu, s
     assert process.status_code == 200
     html = process.get_data(as_text=True)
     assert all(label in html for label in ("系统自动受理", "一线诊断", "二线专家", "客户确认"))
+
+
+def test_a_public_submission_is_dispatched_and_its_status_link_shows_no_answer_yet(client, jimu, staff):
+    token = csrf(client, "/p/工单")
+    r = client.post("/p/工单", data={"csrf_token": token, "标题": "退款还没到账", "客户姓名": "王芳",
+                                      "邮箱": "wang@example.com", "问题类型": "退款", "紧急程度": "中",
+                                      "问题详细描述": "申请退款一周了", "处理人": "1"})
+    assert r.status_code == 201
+    html = r.get_data(as_text=True)
+    status = re.search(r'href="(http://[^"]+/p/[^"]+/s/[^"]+)"', html).group(1)
+    from tests.runtime.cs_fixtures import group_id, records
+    (t,) = records(jimu, "工单")
+    assert (t["处理组"], t["处理人"]) == (group_id(jimu, "finance"), staff["fin"])  # dispatched, not the posted 处理人
+    assert [x["node_id"] for x in open_tasks(jimu, t["id"])] == ["diagnose"]
+    page = client.get(status.split("localhost", 1)[-1]).get_data(as_text=True)
+    assert t["工单编号"] in page and "data-outcome" not in page
