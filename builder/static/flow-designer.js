@@ -427,7 +427,8 @@ function select(sel, focus = false) {
 
 function renderPalette() {
   const groups = {};
-  for (const info of registry.flow_nodes || []) (groups[info.group] ||= []).push(info);
+  const rank = (info) => (info.is_start ? 0 : info.is_end ? 2 : 1);      // start first, end last
+  for (const info of [...(registry.flow_nodes || [])].sort((a, b) => rank(a) - rank(b))) (groups[info.group] ||= []).push(info);
   const order = [...GROUPS.filter((g) => groups[g]), ...Object.keys(groups).filter((g) => !GROUPS.includes(g))];
   els.palette.replaceChildren(h("h2", {}, t("fd_palette")), h("p", { class: "muted small" }, t("fd_palette_hint")),
     ...order.map((g) => h("section", { class: "palette-group" }, h("h3", {}, GROUPS.includes(g) ? t(`fd_group_${g}`) : g),

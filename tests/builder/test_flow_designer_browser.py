@@ -309,3 +309,101 @@ def test_node_properties_from_the_panel_and_a_missing_default_edge(jimu, live_se
     assert check["fields"] == {"标题": "visible", "说明": "required"}
     assert nodes[auto]["config"]["actions"] == [{"type": "set_fields", "values": {"说明": "已会签"}}]
     assert not [e for e in errors if "404" not in e]
+
+
+@pytest.fixture
+def plugin_node():
+    """A third-party node type registered the way an entry point would register it."""
+    from engines.flow import FLOW_NODES, FlowNode
+
+    class ConfirmNode(FlowNode):
+        type = "test_confirm"
+        label = {"zh-CN": "外部确认", "en": "External confirmation"}
+        group = "automation"
+        config_schema = {"type": "object", "required": ["system"],
+                         "properties": {"system": {"enum": ["erp", "crm"], "title": "System"},
+                                        "retries": {"type": "integer", "minimum": 0, "title": "Retries"}}}
+
+        def enter(self, run, node, token):
+            run.leave(node, token)
+
+    FLOW_NODES.register(ConfirmNode)
+    yield ConfirmNode
+    FLOW_NODES.unregister("test_confirm")
+
+
+def test_a_plugin_node_type_is_in_the_palette_with_a_panel_from_its_schema(jimu, live_server, page, plugin_node):
+    install_package(jimu, _package([_broken_flow()]))
+    make_user(jimu, "bea", roles=["designer"])
+    errors = _watch(page)
+    browser_login(page, live_server, "bea")
+    steps.open_flow(page, live_server, "desk", "review")
+    item = page.locator('.fd-item[data-node-type="test_confirm"]')
+    assert item.inner_text().endswith("外部确认")
+    steps.select_node(page, "check")
+    item.focus()
+    page.keyboard.press("Enter")                        # added right of the selected node
+    steps.node(page, "test_confirm_1").wait_for()
+    steps.connect(page, "check", "test_confirm_1")
+    steps.connect(page, "test_confirm_1", "end")
+    steps.delete_edge(page, "check", "end")
+    # its required setting is missing: the engine's schema check marks the node
+    steps.node(page, "test_confirm_1").and_(page.locator(".has-error")).wait_for()
+    finding = page.locator('#problems li[data-code="flow.bad_config"]')
+    assert finding.get_attribute("data-pointer") == "/flows/0/nodes/3/config"
+    steps.select_node(page, "test_confirm_1")
+    page.get_by_label("System").select_option('"erp"')
+    page.get_by_label("Retries").fill("3")
+    page.get_by_label("Retries").press("Tab")
+    page.locator(".problems .fd-ok").wait_for()
+    assert "has-error" not in steps.node(page, "test_confirm_1").get_attribute("class")
+    steps.publish(page)
+    from runtime.installer import installed_package
+    with jimu.read() as conn:
+        nodes = {n["id"]: n for n in installed_package(conn, "desk")["flows"][0]["nodes"]}
+    assert nodes["test_confirm_1"]["config"] == {"system": "erp", "retries": 3}
+    assert not [e for e in errors if "404" not in e]
+
+
+def test_auto_layout_goes_left_to_right_in_layers_without_overlaps(jimu, live_server, page):
+    make_user(jimu, "root", admin=True)
+    browser_login(page, live_server, "root")
+    page.goto(f"{live_server}/builder/")
+    pos = page.evaluate("""async () => {
+      const m = await import('/builder/static/flow-layout.js');
+      const nodes = ['s', 'g', 'a', 'b', 'c', 'e', 'lost'].map((id) => ({ id }));
+      const edges = [['s', 'g'], ['g', 'a'], ['g', 'e'], ['a', 'b'], ['b', 'c'], ['c', 'e'], ['c', 'a']]
+        .map(([from, to]) => ({ from, to }));
+      return m.layered(nodes, edges, { isStart: (n) => n.id === 's', size: () => ({ w: 100, h: 50 }) });
+    }""")
+    x = {k: v["x"] for k, v in pos.items()}
+    assert x["s"] < x["g"] < x["a"] < x["b"] < x["c"] < x["e"] < x["lost"]   # c → a (a loop) is left out
+    boxes = list(pos.values())
+    for i, p in enumerate(boxes):                                            # no two nodes overlap
+        for q in boxes[i + 1:]:
+            assert abs(p["x"] - q["x"]) >= 100 or abs(p["y"] - q["y"]) >= 50
+    # g → e skips three layers: the nodes it passes sit off its straight line
+    assert all(pos[n]["y"] != pos["g"]["y"] for n in ("a", "b", "c"))
+
+
+def test_a_flow_keyed_by_node_id_without_positions_opens_laid_out(jimu, live_server, page):
+    flow = _broken_flow()
+    flow["nodes"] = {n["id"]: {k: v for k, v in n.items() if k not in ("id", "position")} for n in flow["nodes"]}
+    install_package(jimu, _package([flow]))
+    make_user(jimu, "bea", roles=["designer"])
+    browser_login(page, live_server, "bea")
+    steps.open_flow(page, live_server, "desk", "review")
+    xs = [steps.node(page, n).locator(".fd-shape").bounding_box()["x"] for n in ("start", "check", "end")]
+    assert xs == sorted(xs)                                  # laid out left to right
+    steps.node(page, "check").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Control+s")
+    page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+    from builder.drafts import get_draft
+    with jimu.read() as conn:
+        saved = get_draft(conn, "desk")["package"]["flows"][0]
+    assert isinstance(saved["nodes"], list)                                  # a list now, same ids
+    assert sorted(n["id"] for n in saved["nodes"]) == ["check", "end", "start"]
+    assert all("position" in n for n in saved["nodes"])                     # the others keep their place
+    check = next(n for n in saved["nodes"] if n["id"] == "check")
+    assert check["config"] == flow["nodes"]["check"]["config"]
