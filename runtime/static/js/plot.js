@@ -36,8 +36,21 @@ export function fitIndicators(data, layout, width, height) {
   });
 }
 
+// A table's columns share the width in proportion to their longest text (CJK characters count double),
+// so a column of names is not clipped while a column of small numbers takes less room.
+export function fitTableColumns(data) {
+  const width = (v) => [...String(v ?? "")].reduce((n, ch) => n + (ch.charCodeAt(0) > 0x2e80 ? 2 : 1), 0);
+  return data.map((t) => {
+    if (t.type !== "table" || t.columnwidth || !t.cells || !Array.isArray(t.cells.values)) return t;
+    const heads = (t.header && t.header.values) || [];
+    const widths = t.cells.values.map((col, i) =>
+      Math.min(40, Math.max(4, width(heads[i]), ...(Array.isArray(col) ? col : []).map(width))));
+    return Object.assign({}, t, {columnwidth: widths});
+  });
+}
+
 export function drawFigure(node, figure) {
   const layout = layoutFor(figure);
-  const data = fitIndicators(figure.data, layout, node.clientWidth, node.clientHeight);
+  const data = fitTableColumns(fitIndicators(figure.data, layout, node.clientWidth, node.clientHeight));
   return window.Plotly.newPlot(node, data, layout, {responsive: true, displaylogo: false, displayModeBar: false});
 }
