@@ -59,6 +59,25 @@ def get_registries():
     return jsonify(registries())
 
 
+@api.get("/users")
+def find_users():
+    """Active users whose username or display name starts with ``q`` (at most 20): the
+    designers' assignee and recipient pickers suggest them."""
+    import sqlalchemy as sa
+    from runtime import db
+    q = (request.args.get("q") or "").strip()[:150]
+    t = db.users
+    stmt = (sa.select(t.c.username, t.c.display_name).where(t.c.is_active.is_(True))
+            .order_by(t.c.username).limit(20))
+    if q:
+        pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(sa.or_(t.c.username.like(pattern, escape="\\"),
+                                 t.c.display_name.like(pattern, escape="\\")))
+    with current_jimu().read() as conn:
+        rows = conn.execute(stmt).all()
+    return jsonify({"users": [{"username": r.username, "display_name": r.display_name} for r in rows]})
+
+
 @api.post("/expr/check")
 def check_expr():
     data = _body()

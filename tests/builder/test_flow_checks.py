@@ -130,3 +130,18 @@ def test_positions_survive_publish_and_export_and_the_engine_ignores_them(builde
     exported = builder.get("/builder/api/apps/crm/export").get_json()
     assert exported["flows"][0]["nodes"][2]["position"] == {"x": 360, "y": 40}
     assert exported["flows"][0] == flow
+
+
+def test_users_are_suggested_by_prefix_to_builders_only(builder, jimu, client):
+    make_user(jimu, "lead_1")
+    make_user(jimu, "lead%x")
+    make_user(jimu, "ann")
+    names = lambda q: [u["username"] for u in builder.get(f"/builder/api/users?q={q}").get_json()["users"]]
+    assert names("lead") == ["lead%x", "lead_1"]
+    assert names("lead%25") == ["lead%x"]                 # % and _ are literal, not wildcards
+    assert names("lead_") == ["lead_1"]
+    assert "ann" in names("") and "bea" in names("")
+    client.post("/logout")
+    make_user(jimu, "sam", roles=["sales"])
+    login(client, "sam")
+    assert client.get("/builder/api/users?q=a").status_code == 403

@@ -236,6 +236,7 @@ def test_node_properties_from_the_panel_and_a_missing_default_edge(jimu, live_se
     step's actions, all set in the panel (no JSON); a gateway without a default edge is marked."""
     install_package(jimu, _package([_broken_flow()]))
     make_user(jimu, "bea", roles=["designer"])
+    make_user(jimu, "lead", roles=["staff"])
     errors = _watch(page)
     browser_login(page, live_server, "bea")
     steps.open_flow(page, live_server, "desk", "review")
@@ -257,6 +258,8 @@ def test_node_properties_from_the_panel_and_a_missing_default_edge(jimu, live_se
     # countersign: two signers, two approvals needed
     steps.select_node(page, sign)
     page.select_option("#node-assignees-0-kind", "user")
+    page.fill("#node-assignees-0-value", "le")
+    page.wait_for_selector('#fd-props datalist option[value="lead"]', state="attached")   # suggested by the server
     page.fill("#node-assignees-0-value", "lead")
     page.locator("#node-add-assignee").click()
     page.select_option("#node-assignees-1-kind", "role")
