@@ -17,7 +17,7 @@ through its whole life, every step through the pages a person would use.
 8. the dashboard moved accordingly: every figure equals an independent computation over the records, and the
    deltas are the walk's (total +1, resolved +1, backlog back, CSAT 5 +1, fay's row +1 ...).
 
-Due jobs (rule outbox, flow actions, timers) run through ``runtime.jobs.run_due``.
+Due jobs (rule outbox, flow actions, timers) run through ``runtime.jobs.run_due``. On SQLite and PostgreSQL.
 Screenshots: tests/artifacts/cs-e2e-*.png.
 """
 from __future__ import annotations
@@ -36,7 +36,8 @@ from tests.conftest import Clock, browser_login, install_package, make_user
 from tests.runtime.test_notify import smtp  # noqa: F401  (fixture: a local SMTP server wired into the app)
 from tests.test_customer_service import load
 
-pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)], indirect=True)]
 
 PASSWORD = "pw-123456"
 
