@@ -8,6 +8,7 @@ import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow } from "./publish.js";
 import { schemaForm } from "./schema-form.js";
+import { ExprEditor } from "./expr-editor.js";
 import {
   t, h, label, announce, LANG, pair, NUMERIC, TEMPORAL, reportFields, widgetIndex, labelledOptions, keepFocus,
   bindToolbar, createIfNew, drawFigure, purge, codedErrors, setLabel, labelIn,
@@ -37,6 +38,8 @@ let target = "dimensions";
 let dragging = null;     // a field ref while one is dragged
 let problems = [];       // the last preview's coded errors
 let toolbar = null;
+let library = null;
+let slotsStale = false;  // the slots wait for a drag to end before showing new problems      // the expression language's functions, for the expression editors
 
 // -- model -------------------------------------------------------------------------------------------
 
@@ -186,7 +189,11 @@ function fieldButton(f) {
     e.dataTransfer.setData("text/plain", f.ref);
     e.dataTransfer.effectAllowed = "copy";
   });
-  btn.addEventListener("dragend", () => { dragging = null; clearDrop(); });
+  btn.addEventListener("dragend", () => {
+    dragging = null;
+    clearDrop();
+    if (slotsStale) { slotsStale = false; keepFocus(() => { renderSlots(); renderProps(); }); }
+  });
   return btn;
 }
 
@@ -269,6 +276,7 @@ function slotSection(slot, items, hint, extra = null) {
 }
 
 function renderSlots() {
+  slotsStale = false;
   const report = reportOf();
   const dims = report.dimensions || [];
   const measures = report.measures || [];
@@ -276,11 +284,35 @@ function renderSlots() {
   els.slots.replaceChildren(
     slotSection("dimensions", dims.map((d, i) => dimensionItem(d, i, dims.length)), t("rd_drop_dimension")),
     slotSection("measures", measures.map((m, i) => measureItem(m, i, measures.length)), t("rd_drop_measure"),
-      h("button", { type: "button", class: "small", id: "rd-add-count", onclick: addCount }, `+ ${t("rd_add_count")}`)),
-    slotSection("filters", filters.map((f, i) => filterItem(f, i, filters.length)), t("rd_drop_filter")));
+      h("div", { class: "rd-slot-actions" },
+        h("button", { type: "button", class: "small", id: "rd-add-count", onclick: addCount }, `+ ${t("rd_add_count")}`),
+        h("button", { type: "button", class: "small", id: "rd-add-formula", onclick: addFormula }, `+ ${t("rd_add_formula")}`))),
+    slotSection("filters", filters.map((f, i) => filterItem(f, i, filters.length)), t("rd_drop_filter"),
+      filterExprEditor(report)));
 }
 
 function fieldName(ref) { return fieldOf(ref)?.label || ref; }
+
+// A condition in the expression language over the form's fields, translated to SQL by the engine.
+function filterExprEditor(report) {
+  const editor = new ExprEditor({ id: "rd-filter-expr", label: t("rd_filter_expr"), value: report.filter_expr || "",
+    names: () => fields.filter((f) => f.group !== "process").map((f) => ({ key: f.ref, label: f.label })),
+    library, onChange: (value) => edit((r) => {
+      if (value && value.trim()) r.filter_expr = value; else delete r.filter_expr;
+    }, "filter_expr", { quiet: true, coalesce: "rd-filter-expr" }) });
+  return h("div", { class: "rd-expr" }, editor.el, itemProblems("/filter_expr"));
+}
+
+// A measure computed from the measures before it (per group, after aggregation): done / total.
+function addFormula() {
+  const report = reportOf();
+  const earlier = (report.measures || []).map((m) => m.key);
+  edit((r) => {
+    r.measures.push({ key: uniqueKey(r, "formula"), formula: earlier.length > 1 ? `${earlier[1]} / ${earlier[0]}` : earlier[0] || "0",
+      label: pair("rd_formula"), format: earlier.length > 1 ? "percent" : "number" });
+  }, "add");
+  document.querySelector("#slot-measures .slot-item:last-child")?.focus();
+}
 
 function dimensionItem(d, i, count) {
   const field = fieldOf(d.field);
@@ -304,7 +336,7 @@ function dimensionItem(d, i, count) {
 function measureItem(m, i, count) {
   const pointer = `/measures/${i}`;
   const field = m.field ? fieldOf(m.field) : null;
-  const name = m.field ? fieldName(m.field) : t("rd_records");
+  const name = m.field ? fieldName(m.field) : m.formula !== undefined ? t("rd_formula") : m.agg ? t("rd_records") : m.key;
   const head = [h("span", { class: "item-label" }, name)];
   if (m.agg) {
     const id = `m-${i}-agg`;
@@ -326,6 +358,17 @@ function measureItem(m, i, count) {
       h("option", { value: "" }, t("none")),
       ...earlier.map((x) => h("option", { value: x.key, selected: x.key === m.of }, label(x.label, x.key))));
     body.push(h("div", { class: "rd-inline" }, h("label", { for: id, class: "small" }, t("rd_share_of")), select));
+  }
+  if (m.formula !== undefined) {
+    const earlier = (reportOf().measures || []).slice(0, i);
+    const editor = new ExprEditor({ id: `m-${i}-formula`, label: t("rd_formula"), value: m.formula,
+      names: () => earlier.map((x) => ({ key: x.key, label: label(x.label, x.key) })), library,
+      onChange: (value) => edit((r) => { r.measures[i].formula = value; }, "formula", { quiet: true, coalesce: `m-${i}-formula` }) });
+    const fmt = h("select", { id: `m-${i}-format`, onchange: () => edit((r) => {
+      if (fmt.value) r.measures[i].format = fmt.value; else delete r.measures[i].format;
+    }, "format") }, h("option", { value: "" }, t("none")),
+    ...["number", "integer", "percent", "duration"].map((f) => h("option", { value: f, selected: m.format === f }, t(`fmt_${f}`))));
+    body.push(editor.el, h("div", { class: "rd-inline" }, h("label", { for: `m-${i}-format`, class: "small" }, t("rd_format")), fmt));
   }
   const labelId = `m-${i}-label`;
   const labelBox = h("input", { id: labelId, value: labelIn(m.label, LANG) || "", placeholder: m.key,
@@ -546,9 +589,13 @@ async function runChart() {
     errors = err.errors?.length ? err.errors : [{ code: err.code || "error", message: err.message }];
   }
   if (seq !== chartSeq) return;  // a later change is on its way
+  const changed = JSON.stringify(problems) !== JSON.stringify(errors);
   problems = errors;
-  renderProblems();
-  keepFocus(() => { renderSlots(); });
+  if (changed) {
+    renderProblems();
+    if (dragging) slotsStale = true;   // not under a field being dragged: after the drop
+    else keepFocus(() => { renderSlots(); renderProps(); });
+  }
   if (errors.length) {
     purge(els.chart);
     els.chart.replaceChildren(h("p", { class: "tile-error" },
@@ -615,6 +662,7 @@ async function start() {
   [registry, catalog] = await Promise.all([get("/registries"), fetch(root.dataset.catalog, {
     credentials: "same-origin", headers: { Accept: "application/json" } }).then((r) => r.json()), store.load()]);
   widgets = widgetIndex(registry);
+  library = registry.expressions;
   if (registry.charts) catalog.charts = registry.charts;  // the builder's registry call lists the same types
   toolbar = bindToolbar(store);
   if (!(await createIfNew(store, "reports", reportKey, starting))) {

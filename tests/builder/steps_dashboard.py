@@ -43,6 +43,11 @@ def save(page):
 
 # -- the report designer -----------------------------------------------------------------------------
 
+def settle(page):
+    """Wait until the live chart is not being recomputed (drawn, empty, or the definition's errors)."""
+    page.wait_for_selector(f'{CHART_DONE}, #rd-chart[data-state="error"]')
+
+
 def wait_chart(page):
     """Wait until the live chart has been recomputed after the last change; returns its rows."""
     page.wait_for_selector(CHART_DONE)
@@ -61,6 +66,7 @@ def choose_chart_type(page, chart_type):
 
 def drag_field(page, field, slot):
     """Drag a field from the field list onto the dimensions, measures or filters slot."""
+    settle(page)
     before = page.locator(f"#slot-{slot} .slot-item").count()
     page.locator(f'.rd-field[data-field="{field}"]').drag_to(page.locator(f"#slot-{slot}"))
     page.wait_for_function(f"document.querySelectorAll('#slot-{slot} .slot-item').length === {before + 1}")

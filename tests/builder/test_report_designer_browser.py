@@ -288,3 +288,37 @@ def test_dashboard_designer_keyboard_grid_shared_filters_and_tile_errors(builder
     assert board["filters"] == [{"field": "问题渠道", "kind": "choice",
                                  "label": {"zh-CN": "问题渠道", "en": "Channel"}}]
     assert page.errors == []
+
+
+def test_condition_expression_and_formula_measure(builder_page, live_server, jimu):
+    page = builder_page
+    add_records(jimu, [{"客户姓名": "甲", "问题渠道": "官网", "状态": "新建", "金额": 5},
+                       {"客户姓名": "乙", "问题渠道": "微信", "状态": "已解决", "金额": 7},
+                       {"客户姓名": "丙", "问题渠道": "官网", "状态": "已解决", "金额": 1}])
+    steps.build_report(page, live_server, "desk", "rate", "解决率", FORM, "table")
+    steps.drag_field(page, "问题渠道", "dimensions")
+    second = steps.add_record_count(page)
+    steps.add_measure_condition(page, second, "状态", "已解决")
+    steps.wait_chart(page)
+    page.click("#rd-add-formula")                            # count_2 / count, as a percentage
+    page.wait_for_selector("#m-2-formula")
+    assert page.locator("#m-2-formula").input_value() == "count_2 / count"
+    rows = steps.wait_chart(page)
+    assert {r["问题渠道"]: r["formula"] for r in rows} == {"官网": 0.5, "微信": 1}
+
+    # a condition in the expression language; a wrong one is refused with its code, on the editor
+    page.fill("#rd-filter-expr", "金额 >")
+    page.wait_for_selector('#rd-chart[data-state="error"]')
+    codes = page.locator("#rd-problems li").evaluate_all("els => els.map(e => e.dataset.code)")
+    assert codes and all(c.startswith("expr.") or c.startswith("report.") for c in codes)
+    assert page.locator("#rd-problems").inner_text().count("/filter_expr") >= 1
+    page.fill("#rd-filter-expr", "金额 > 2")
+    rows = steps.wait_chart(page)
+    assert {r["问题渠道"]: r["count"] for r in rows} == {"官网": 1, "微信": 1}
+    assert page.locator("#rd-problems").is_hidden()
+    steps.save(page)
+    saved = _draft(jimu, "reports", "rate")
+    assert saved["filter_expr"] == "金额 > 2"
+    assert saved["measures"][2] == {"key": "formula", "formula": "count_2 / count", "format": "percent",
+                                    "label": {"zh-CN": "公式指标", "en": "Formula"}}
+    assert page.errors == []
