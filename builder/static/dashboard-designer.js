@@ -319,7 +319,8 @@ els.grid.addEventListener("drop", (e) => {
 
 function labelInputs(id, name, current, write) {
   const box = (lang) => {
-    const input = h("input", { id: `${id}-${lang === "zh-CN" ? "zh" : "en"}`, value: labelIn(current, lang) });
+    const input = h("input", { id: `${id}-${lang === "zh-CN" ? "zh" : "en"}`, value: labelIn(current, lang),
+      "aria-label": `${name} (${lang === "zh-CN" ? "中文" : "English"})` });
     input.addEventListener("input", () => write((old) => setLabel(old, input.value, lang), input.id));
     input.addEventListener("change", () => { renderTitle(); renderGrid(); });
     return input;
@@ -403,9 +404,14 @@ function renderProps() {
       const kindSel = h("select", { id: `sf-${j}-kind`, "aria-label": `${t("dd_shared_filters")} ${j + 1}: ${t("dd_filter_kind")}` },
         ...["date_range", "choice", "text"].map((k) => h("option", { value: k, selected: k === f.kind }, t(`kind_${k}`))));
       kindSel.addEventListener("change", () => edit((d) => { d.filters[j].kind = kindSel.value; }, "filter"));
+      const names = labelInputs(`sf-${j}-label`, `${t("dd_filter_label")} ${j + 1}`, f.label, (fn, id) => edit((d) => {
+        const v = fn(d.filters[j].label);
+        if (v) d.filters[j].label = v; else delete d.filters[j].label;
+      }, "filter", { quiet: true, coalesce: id }));
       return h("div", { class: "dd-filter-row", "data-index": String(j) }, fieldSel, kindSel,
         h("button", { type: "button", class: "icon danger", "aria-label": `${t("remove")} ${label(f.label, f.field)}`,
-          onclick: () => edit((d) => { d.filters.splice(j, 1); if (!d.filters.length) delete d.filters; }, "filter") }, "✕"));
+          onclick: () => edit((d) => { d.filters.splice(j, 1); if (!d.filters.length) delete d.filters; }, "filter") }, "✕"),
+        h("div", { class: "pair" }, ...names.map((n) => n.querySelector("input"))));
     }),
     h("button", { type: "button", class: "small", id: "dd-add-filter", disabled: !fields.length, onclick: () => {
       const used = new Set((dash.filters || []).map((f) => f.field));
@@ -493,7 +499,12 @@ async function start() {
     if (reason !== "saved") schedulePreview();
   });
   document.getElementById("btn-publish").addEventListener("click", async () => {
-    const result = await publishFlow(store);
+    const result = await publishFlow(store, { onErrors: (errs) => {
+      const at = `/dashboards/${(store.package.dashboards || []).indexOf(dashOf())}`;
+      problems = errs.filter((x) => x.pointer === at || x.pointer?.startsWith(`${at}/`));
+      els.problems.hidden = !problems.length;
+      els.problems.replaceChildren(h("h2", {}, `${t("errors")} (${problems.length})`), codedErrors(problems));
+    } });
     if (result) {
       renderAll();
       document.getElementById("save-state").replaceChildren(`${t("publish_ok")}${result.to_version} · `,

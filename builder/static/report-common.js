@@ -52,7 +52,7 @@ const S = {
     "Drag the title bar to move, the corner to resize; keys: arrows move, Shift+arrows resize, Delete removes"],
   dd_resize: ["调整大小", "Resize"], dd_dash_label: ["仪表盘名称", "Dashboard name"], dd_refresh: ["自动刷新 (秒)", "Auto refresh (seconds)"],
   dd_shared_filters: ["共享筛选", "Shared filters"], dd_add_filter: ["添加共享筛选", "Add a shared filter"],
-  dd_filter_field: ["字段", "Field"], dd_filter_kind: ["类型", "Kind"], kind_date_range: ["日期范围", "Date range"],
+  dd_filter_field: ["字段", "Field"], dd_filter_label: ["筛选名称", "Filter name"], dd_filter_kind: ["类型", "Kind"], kind_date_range: ["日期范围", "Date range"],
   kind_choice: ["选项", "Choice"], kind_text: ["文本包含", "Text contains"], dd_tile: ["图块", "Tile"],
   dd_tile_title: ["图块标题 (留空用报表名称)", "Tile title (empty: the report's name)"],
   dd_x: ["列", "Column"], dd_y: ["行", "Row"], dd_w: ["宽", "Width"], dd_h: ["高", "Height"],

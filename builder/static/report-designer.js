@@ -160,7 +160,7 @@ function renderFields() {
     }, "form");
   });
   const targets = h("div", { class: "rd-targets", role: "radiogroup", "aria-label": t("rd_add_to") },
-    h("span", { class: "small muted" }, t("rd_add_to")),
+    h("span", { class: "small muted", id: "rd-target-help" }, t("rd_add_to")),
     ...SLOTS.map((slot) => h("label", { class: "rd-target" },
       h("input", { type: "radio", name: "rd-target", id: `rd-target-${slot}`, value: slot, checked: target === slot,
         onchange: () => { target = slot; } }), t(`rd_${slot}`))));
