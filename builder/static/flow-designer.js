@@ -9,7 +9,7 @@
 import { get, post, enc, ApiError } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow } from "./publish.js";
-import { t, h, label, announce, LANG } from "./i18n.js";
+import { t, h, label, announce } from "./i18n.js";
 import "./flow-strings.js";
 import { FlowCanvas, MIME_NODE } from "./flow-canvas.js";
 import { layered, sizeOf } from "./flow-layout.js";
@@ -443,7 +443,7 @@ function renderPalette() {
 // Above the canvas: auto-layout and zoom.
 function renderToolbar() {
   const level = h("output", { id: "fd-zoom-level", "aria-live": "polite" }, "100%");
-  const bar = h("div", { class: "fd-toolbar", role: "toolbar", "aria-label": t("fd_canvas") },
+  const bar = h("div", { class: "fd-toolbar", id: "fd-toolbar", role: "toolbar", "aria-label": t("fd_canvas") },
     h("button", { type: "button", id: "btn-layout", onclick: autoLayout }, t("fd_auto_layout")),
     h("span", { class: "fd-zoom" },
       h("button", { type: "button", id: "btn-zoom-out", class: "icon", "aria-label": t("fd_zoom_out"), title: t("fd_zoom_out"),
@@ -537,7 +537,15 @@ async function start() {
   store.addEventListener("change", (e) => {
     const reason = e.detail.reason;
     if (["undo", "redo", "load"].includes(reason)) {
-      if (!flowOf()) { window.location.reload(); return; }
+      // undoing the creation of a new flow leaves nothing to draw until it is redone (or saved so)
+      const gone = !flowOf();
+      document.getElementById("fd-gone")?.remove();
+      for (const el of [els.canvas, document.getElementById("fd-toolbar"), els.props, els.problems]) el.hidden = gone;
+      if (gone) {
+        els.canvas.before(h("p", { id: "fd-gone", class: "fd-flash", role: "status" }, t("fd_gone")));
+        renderState();
+        return;
+      }
       const c = ctx();
       if (selected?.kind === "node" && !c.nodes.some((n) => n.id === selected.id)) selected = null;
       if (selected?.kind === "edge" && !c.edges.some((x) => x.id === selected.id)) selected = null;
@@ -545,7 +553,7 @@ async function start() {
       renderProps();
     }
     renderState();
-    if (reason !== "saved") scheduleValidate();
+    if (reason !== "saved" && flowOf()) scheduleValidate();
   });
   store.addEventListener("save-request", save);
   document.getElementById("btn-undo").addEventListener("click", () => store.undo());
@@ -575,5 +583,3 @@ start().catch((err) => {
   els.canvas.replaceChildren(h("p", { role: "alert", class: "field-error" }, err.message));
   console.error(err);
 });
-
-export { LANG };

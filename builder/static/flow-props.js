@@ -187,7 +187,7 @@ function ruleEditor(config, setConfig, props) {
   }));
   const box = h("div", { class: "prop" }, h("label", { for: "node-rule" }, t("fd_rule")), sel);
   if (rule === "count" || rule === "percent") {
-    const num = h("input", { id: `node-${rule}`, type: "number", min: rule === "count" ? "1" : "1", max: rule === "percent" ? "100" : undefined,
+    const num = h("input", { id: `node-${rule}`, type: "number", min: "1", max: rule === "percent" ? "100" : undefined,
       value: config[rule] ?? "" });
     num.addEventListener("change", () => setConfig((c) => { if (num.value === "") delete c[rule]; else c[rule] = Number(num.value); }));
     box.append(h("label", { for: `node-${rule}` }, t(`fd_${rule}`)), num);
@@ -437,5 +437,3 @@ export function renderEdgeProps(ctx, edge) {
   parts.push(h("p", {}, h("button", { type: "button", class: "danger", id: "edge-delete", onclick: () => ctx.removeEdge(edge.id) }, t("fd_delete_edge"))));
   ctx.el.append(...parts);
 }
-
-export { LANG };

@@ -93,6 +93,11 @@ def test_build_a_routing_flow_with_the_mouse_and_records_are_routed(jimu, live_s
         [("user", desk["lead"], None), ("group", None, "general")]
     assert tasks[0]["node_id"] == special["id"] and tasks[1]["node_id"] == general["id"]
 
+    # the record's process diagram is drawn where the designer placed the nodes
+    page.goto(f"{live_server}/forms/request/{tasks[0]['record_id']}/process")
+    assert "技术支持" in page.locator("main svg").first.inner_html()
+    page.screenshot(path=str(artifacts / "runtime-flow-routed.png"), full_page=True)
+
     # the lead sees the task in the inbox
     page.context.clear_cookies()
     browser_login(page, live_server, "lead")
@@ -410,3 +415,21 @@ def test_a_flow_keyed_by_node_id_without_positions_opens_laid_out(jimu, live_ser
     assert all("position" in n for n in saved["nodes"])                     # the others keep their place
     check = next(n for n in saved["nodes"] if n["id"] == "check")
     assert check["config"] == flow["nodes"]["check"]["config"]
+
+
+def test_a_new_flow_is_one_undoable_change(jimu, live_server, page, desk):
+    errors = _watch(page)
+    browser_login(page, live_server, "bea")
+    steps.open_new_flow(page, live_server, "desk", "triage", "分拣")
+    from builder.drafts import get_draft
+    with jimu.read() as conn:
+        (flow,) = get_draft(conn, "desk")["package"]["flows"]          # saved at once
+    assert (flow["key"], flow["label"], flow["form"]) == ("triage", "分拣", "request")
+    assert [(e["from"], e["to"]) for e in flow["edges"]] == [("start", "end")]
+    page.locator("#btn-undo").click()
+    page.locator("#fd-gone").wait_for()
+    assert page.locator("#fd-canvas").is_hidden()
+    page.locator("#btn-redo").click()
+    steps.node(page, "start").wait_for()
+    assert page.locator("#fd-gone").count() == 0
+    assert not [e for e in errors if "404" not in e]
