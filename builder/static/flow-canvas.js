@@ -39,7 +39,8 @@ export class FlowCanvas {
     this.cb = callbacks;
     this.labels = labels;
     this.view = { nodes: [], edges: [] };
-    this.svg = s("svg", { class: "fd-svg", role: "group", "aria-label": labels.canvas || "flow" });
+    this.svg = s("svg", { class: "fd-svg", role: "group", "aria-label": labels.canvas || "flow",
+      "aria-describedby": labels.keysId || undefined });
     this.defs = s("defs", {},
       s("marker", { id: "fd-arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerUnits: "userSpaceOnUse", markerWidth: "11", markerHeight: "11", orient: "auto-start-reverse" },
         s("path", { d: "M0,0 L10,5 L0,10 z", class: "fd-arrowhead" })),

@@ -272,6 +272,9 @@ function pickProblem(p) {
   } else if (parts[0] === "edges") {
     const e = edgesOf(flow)[Number(parts[1])];
     if (e) select({ kind: "edge", id: e.id }, true);
+  } else {                                  // about the flow itself (its form, reopen_to ...)
+    select(null);
+    (document.getElementById(`flow-${{ form: "form", start: "start", reopen_to: "reopen" }[parts[0]] || "label-zh"}`))?.focus();
   }
 }
 
@@ -531,7 +534,8 @@ async function start() {
     },
     onDelete: (sel) => (sel.kind === "node" ? removeNode(sel.id) : removeEdge(sel.id)),
     onZoom: (z) => { document.getElementById("fd-zoom-level").textContent = `${Math.round(z * 100)}%`; },
-  }, { labels: { canvas: t("fd_canvas") } });
+  }, { labels: { canvas: t("fd_canvas"), keysId: "fd-keys-help" } });
+  els.canvas.append(h("p", { id: "fd-keys-help", class: "visually-hidden" }, t("fd_keys")));
   renderToolbar();
   store.bindPage();
   store.addEventListener("change", (e) => {
