@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from ..widget import Widget, coerce_from, shared
+from ..widget import coerce_from, shared
 from .text import TextWidget
 from ._common import config_schema
 
