@@ -66,7 +66,7 @@ def _task_context(jimu, conn, task_id):
         if perm == "hidden":
             continue
         fields.append({"key": f.key, "label": f.label, "perm": perm, "value": record.get(f.key),
-                       "widget": f.widget.type})
+                       "widget": f.widget.type, "spec": f})
     from engines.flow import returnable
     return {"task": task, "instance": inst, "record": record, "ft": ft, "fields": fields,
             "may_act": rt.may_act(principal, task) and task["status"] == "open",
