@@ -489,3 +489,47 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     assert errors == []
     for ctx in (boss, customer, agent, expert):
         ctx.close()
+
+
+def test_a_first_line_answer_in_time_stops_the_sla(jimu, live_server, page, artifacts, clock, desk, smtp,  # noqa: F811
+                                                   robot):
+    """The other branch: fay opens the ticket from "my tasks", answers with the template within the two hours,
+    so no reminder, no robot and no escalation; she resolves it herself on her task page."""
+    jimu.config["BASE_URL"] = live_server
+    ticket = system_records(jimu).create("工单", {
+        "标题": "申请退款进度查询", "客户姓名": "李娜", "邮箱": "lina@customer.example.com", "问题渠道": "微信",
+        "问题类型": "退款", "问题详细描述": "我申请的退款已经过去一周了，还没有到账，请帮忙查询进度。"})
+    run_jobs(jimu)
+    rid, serial = ticket["id"], ticket["工单编号"]
+    assert ticket_row(jimu, rid)["处理人"] == desk["fay"]              # 退款 → 财务组
+
+    browser_login(page, live_server, "fay")
+    page.click('a[data-link="tasks"]')
+    page.locator("table.tasks tr", has_text="申请退款进度查询").get_by_role("link").click()
+    page.wait_for_selector("#task-form")
+    task_url = page.url
+    page.goto(f"{live_server}/forms/工单/{rid}")
+    clock.advance(minutes=40)
+    page.select_option('select[data-template-into]', label="首次回复")
+    body = page.locator('section[data-related="回复"] textarea[name="内容"]')
+    assert body.input_value() == f"李娜您好，您的工单 {serial} 已收到，我们会尽快处理。"
+    page.locator('section[data-related="回复"] button[type=submit]').click()
+    page.wait_for_url(f"**/forms/**/{rid}")
+    run_jobs(jimu)
+    row = ticket_row(jimu, rid)
+    assert row["状态"] == "等待客户回复" and row["首次响应分钟"] == 40.0
+
+    clock.advance(hours=3)                                               # past the SLA: it no longer applies
+    run_jobs(jimu)
+    assert not [m for m in mails(smtp) if "SLA" in m["subject"]] and not robot
+    assert open_task(jimu, rid)["node_id"] == "diagnose" and ticket_row(jimu, rid)["优先级"] == "P3"
+
+    page.goto(task_url)
+    page.fill("#comment", "退款已原路退回，预计 1–3 个工作日到账")
+    shot(page, artifacts, "20-first-line-task")
+    page.locator('button[data-outcome="resolved"]').click()
+    page.wait_for_url(f"{live_server}/tasks")
+    run_jobs(jimu)
+    row = ticket_row(jimu, rid)
+    assert row["状态"] == "已解决" and row["处理时长分钟"] == 220.0   # 40 min + 3 h after submission
+    assert open_task(jimu, rid)["node_id"] == "confirm"
