@@ -525,6 +525,8 @@ def test_a_first_line_answer_in_time_stops_the_sla(jimu, live_server, page, arti
     assert open_task(jimu, rid)["node_id"] == "diagnose" and ticket_row(jimu, rid)["优先级"] == "P3"
 
     page.goto(task_url)
+    assert page.locator('select[name="f.问题类型"]').input_value() == "退款"   # editable options: a select
+    assert "fay" in page.locator("dl.task-fields").inner_text()                # read-only people by name
     page.fill("#comment", "退款已原路退回，预计 1–3 个工作日到账")
     shot(page, artifacts, "20-first-line-task")
     page.locator('button[data-outcome="resolved"]').click()
