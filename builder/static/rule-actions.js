@@ -67,11 +67,30 @@ function actionCard(ctx, action, i, count, entry) {
     h("button", { type: "button", class: "icon", id: `action-${i}-down`, disabled: i === count - 1, "aria-label": `${t("move_down")} ${name}`, onclick: () => move(1) }, "↓"),
     h("button", { type: "button", class: "icon danger", id: `action-${i}-remove`, "aria-label": `${t("rule_remove_action")} ${name}`,
       onclick: () => ctx.edit((r) => { r.actions.splice(i, 1); }, { focus: "rule-add-action" }) }, "✕"));
-  const head = h("div", { class: "rule-action-head" }, h("h3", { id: `action-${i}-title` }, name), tools);
+  // the head is a drag handle (the arrow buttons do the same from the keyboard)
+  const head = h("div", { class: "rule-action-head", draggable: "true", title: t("rule_drag_action"),
+    ondragstart: (e) => { e.dataTransfer.setData(MIME_ACTION, String(i)); e.dataTransfer.effectAllowed = "move"; } },
+  h("span", { class: "grip", "aria-hidden": "true" }, "⠿"), h("h3", { id: `action-${i}-title` }, name), tools);
   const bodyEl = entry ? configForm(ctx, action, i, entry) : h("p", { class: "field-error" }, `${action.type} ?`);
-  return h("li", { class: "rule-action card", id: `action-${i}`, tabindex: "-1", "aria-labelledby": `action-${i}-title`,
+  const card = h("li", { class: "rule-action card", id: `action-${i}`, tabindex: "-1", "aria-labelledby": `action-${i}-title`,
     "data-type": action.type }, head, bodyEl);
+  card.addEventListener("dragover", (e) => {
+    if (!e.dataTransfer.types.includes(MIME_ACTION)) return;
+    e.preventDefault();
+    card.classList.add("drop-here");
+  });
+  card.addEventListener("dragleave", () => card.classList.remove("drop-here"));
+  card.addEventListener("drop", (e) => {
+    card.classList.remove("drop-here");
+    const from = Number(e.dataTransfer.getData(MIME_ACTION));
+    if (!Number.isInteger(from) || from === i) return;
+    e.preventDefault();
+    ctx.edit((r) => { const [moved] = r.actions.splice(from, 1); r.actions.splice(i, 0, moved); }, { focus: `action-${i}` });
+  });
+  return card;
 }
+
+const MIME_ACTION = "application/x-jimu-rule-action";
 
 // set a value at ``path`` inside action ``i`` (undefined deletes it)
 function setter(ctx, i, path) {

@@ -47,7 +47,7 @@ extend({
   rule_remove_cond: ["删除条件", "Remove condition"], rule_remove_group: ["删除条件组", "Remove group"],
   rule_actions: ["动作", "Actions"], rule_no_actions: ["还没有动作: 至少添加一个", "No actions yet: add at least one"],
   rule_add_action: ["添加动作…", "Add an action…"], rule_action_n: ["动作 {n}", "Action {n}"],
-  rule_remove_action: ["删除动作", "Remove action"], rule_note: ["备注", "Note"],
+  rule_drag_action: ["拖动以调整顺序", "Drag to reorder"], rule_remove_action: ["删除动作", "Remove action"], rule_note: ["备注", "Note"],
   rule_mapping_add: ["添加字段映射", "Add a field mapping"], rule_target: ["目标字段", "Target field"],
   rule_source: ["取值方式", "Value from"], rule_src_value: ["固定值", "Fixed value"], rule_src_expr: ["表达式", "Expression"],
   rule_src_template: ["模板文本", "Template text"], rule_gets: ["←", "←"],

@@ -123,7 +123,7 @@ function timeAfter(ctx, trig, fields) {
     "aria-label": t("rule_amount") });
   n.addEventListener("input", () => {
     const v = Number(n.value);
-    if (n.value !== "" && Number.isFinite(v)) write((c) => { c.n = v; }, { coalesce: "rule-trigger-amount", rerender: false });
+    if (n.value !== "" && Number.isFinite(v)) write((c) => { c.n = Math.abs(v); }, { coalesce: "rule-trigger-amount", rerender: false });
   });
   const unitSel = h("select", { id: "rule-trigger-unit", "aria-label": t("rule_unit"),
     onchange: () => write((c) => { c.unit = unitSel.value; }, { focus: "rule-trigger-unit" }) },

@@ -193,6 +193,15 @@ def test_conditions_groups_mappings_reorder_undo_and_dry_run(svc, page, live_ser
     page.locator("#btn-redo").click()
     page.wait_for_function("document.querySelector('#action-0').dataset.type === 'notify'")
 
+    # the mouse does the same: drag the set-fields card's head onto the first card
+    page.set_viewport_size({"width": 1280, "height": 2000})              # both heads in view
+    page.locator("#action-0").evaluate("el => el.scrollIntoView()")
+    page.locator("#action-1 .grip").drag_to(page.locator("#action-0 .rule-action-head h3"))
+    page.wait_for_function("document.querySelector('#action-0').dataset.type === 'set_fields'")
+    page.locator("#btn-undo").click()
+    page.wait_for_function("document.querySelector('#action-0').dataset.type === 'notify'")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
     # dry run with records: the mapping is previewed
     create(jimu, "事件", {"标题": "网站打不开", "渠道": "微信", "金额": 500, "状态": "新建"})
     create(jimu, "事件", {"标题": "官网问题", "渠道": "官网", "金额": 500, "状态": "新建"})
