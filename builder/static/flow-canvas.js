@@ -153,7 +153,8 @@ export class FlowCanvas {
         s("text", { class: "fd-label", x: 10, y: 36 }, clip(n.label, 11)),
         n.detail ? s("text", { class: "fd-detail", x: 10, y: 52 }, clip(n.detail, 18)) : null]
       : [s("text", { class: "fd-glyph", x: w / 2, y: h / 2 + 5, "text-anchor": "middle" }, n.glyph || ""),
-        s("text", { class: "fd-label below", x: w / 2, y: h + 16, "text-anchor": "middle" }, clip(n.label, 12))];
+        s("text", { class: "fd-label below", x: w / 2, y: h + 16, "text-anchor": "middle" }, clip(n.label, 12)),
+        n.detail ? s("text", { class: "fd-detail", x: w / 2, y: h + 30, "text-anchor": "middle" }, clip(n.detail, 16)) : null];
     const classes = ["fd-node", `shape-${n.shape}`, `type-${n.type}`, `group-${n.group}`];
     if (selected) classes.push("selected");
     if (n.problem) classes.push(`has-${n.problem}`);

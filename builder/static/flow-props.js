@@ -108,15 +108,39 @@ export function renderNodeProps(ctx, node) {
   if (props.fields) parts.push(fieldsEditor(ctx, config.fields || {}, (v) => setConfig((c) => { if (Object.keys(v).length) c.fields = v; else delete c.fields; })));
   if (props.sla) parts.push(slaEditor(ctx, node, config.sla, (v) => setConfig((c) => { if (v) c.sla = v; else delete c.sla; })));
   if (props.actions) parts.push(actionsEditor(ctx, config.actions || [], (v) => setConfig((c) => { c.actions = v; })));
-  const rest = Object.keys(props).filter((k) => !HANDLED.includes(k));
+  let rest = Object.keys(props).filter((k) => !HANDLED.includes(k));
   if (rest.length) {
+    const labelOf = (k) => (PROP_LABELS[k] ? PROP_LABELS[k][LANG === "en" ? 1 : 0] : props[k]?.title || k);
+    parts.push(h("h3", {}, t("fd_more")));
+    // a schema that wants exactly one of some settings (oneOf: required a | required b): pick which
+    const modes = (schema.oneOf || []).map((b) => (b.required || [])[0]).filter((k) => k && props[k]);
+    if (modes.length > 1) {
+      const mode = modes.find((k) => config[k] !== undefined) || modes[0];
+      const sel = h("select", { id: "node-mode" }, ...modes.map((k) => h("option", { value: k, selected: k === mode }, labelOf(k))));
+      sel.addEventListener("change", () => setConfig((c) => {
+        for (const k of modes) if (k !== sel.value) delete c[k];
+        if (c[sel.value] === undefined) {
+          const firstDate = ctx.formFields().find((f) => /date/.test(f.widget || ""));
+          c[sel.value] = DURATION_KEYS.includes(sel.value) ? "PT1H" : (firstDate?.key ?? "");
+        }
+      }));
+      parts.push(h("div", { class: "prop" }, h("label", { for: "node-mode" }, t("fd_mode")), sel));
+      rest = rest.filter((k) => k === mode || !modes.includes(k));
+    }
+    // durations as a number and a unit
+    for (const k of rest.filter((x) => DURATION_KEYS.includes(x) && (props[x].type === "string"))) {
+      parts.push(durationEditor(`node-${k}`, labelOf(k), config[k], (v) => setConfig((c) => { if (v) c[k] = v; else delete c[k]; })));
+    }
+    rest = rest.filter((k) => !(DURATION_KEYS.includes(k) && props[k].type === "string"));
     const labelled = { ...schema, properties: Object.fromEntries(rest.map((k) => [k, PROP_LABELS[k]
       ? { ...props[k], "x-label": { "zh-CN": PROP_LABELS[k][0], en: PROP_LABELS[k][1] } } : props[k]])) };
     const calendars = (ctx.pkg.calendars || []).map((c) => [c.key, `${label(c.label, c.key)} (${c.key})`]);
     const dateFields = ctx.formFields().filter((f) => /date/.test(f.widget || "")).map((f) => [f.key, `${label(f.label, f.key)} (${f.key})`]);
-    parts.push(h("h3", {}, t("fd_more")), schemaForm(labelled, config, (k, v) => setConfig((c) => {
-      if (v === undefined) delete c[k]; else c[k] = v;
-    }, `cfg:${node.id}:${k}`), { choices: { ...(calendars.length ? { calendar: calendars } : {}), ...(dateFields.length ? { until: dateFields } : {}) } }));
+    if (rest.length) {
+      parts.push(schemaForm(labelled, config, (k, v) => setConfig((c) => {
+        if (v === undefined) delete c[k]; else c[k] = v;
+      }, `cfg:${node.id}:${k}`), { choices: { ...(calendars.length ? { calendar: calendars } : {}), ...(dateFields.length ? { until: dateFields } : {}) } }));
+    }
   }
   parts.push(edgesOf(ctx, node));
   parts.push(h("p", {}, h("button", { type: "button", class: "danger", id: "node-delete", onclick: () => ctx.removeNode(node.id) }, t("fd_delete_node"))));
@@ -264,6 +288,20 @@ function splitDuration(text) {
 function joinDuration(n, unit) {
   if (unit === "custom") return n;
   return unit === "D" ? `P${n}D` : `PT${n}${unit}`;
+}
+
+const DURATION_KEYS = ["after", "offset"];
+
+function durationEditor(id, name, value, set) {
+  const d = splitDuration(value);
+  const num = h("input", { id, value: d.n, inputmode: "numeric" });
+  const unit = h("select", { id: `${id}-unit`, "aria-label": `${name}: ${t("fd_unit")}` },
+    ...[["M", t("fd_minutes")], ["H", t("fd_hours")], ["D", t("fd_days")], ["custom", "ISO 8601"]].map(([v, text]) =>
+      h("option", { value: v, selected: d.unit === v }, text)));
+  const emit = () => set(num.value.trim() ? joinDuration(num.value.trim(), unit.value) : undefined);
+  num.addEventListener("change", emit);
+  unit.addEventListener("change", emit);
+  return h("div", { class: "prop" }, h("label", { for: id }, name), h("div", { class: "pair" }, num, unit));
 }
 
 function slaEditor(ctx, node, raw, set) {

@@ -51,5 +51,6 @@ extend({
   fd_no_flow: ["此应用中没有这个流程", "This app has no such flow"], fd_need_form: ["请先新建一个表单", "Create a form first"],
   fd_zoom_in: ["放大", "Zoom in"], fd_zoom_out: ["缩小", "Zoom out"], fd_zoom_fit: ["适应画布", "Fit"],
   fd_gone: ["新建流程已撤销; 点“重做”恢复", "Creating this flow was undone; Redo brings it back"],
+  fd_mode: ["方式", "How"], fd_unit: ["单位", "Unit"],
   fd_more: ["其他设置", "More settings"], fd_open_inbox: ["打开待办", "Open the inbox"], fd_node: ["节点", "Node"],
 });

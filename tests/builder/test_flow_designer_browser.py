@@ -191,9 +191,13 @@ def test_keyboard_adds_moves_connects_and_deletes_and_english(jimu, live_server,
     steps.select_node(page, "timer_1")
     page.select_option("#node-connect", "end")
     steps.edge(page, "timer_1", "end").wait_for()
-    # the timer's own config comes from its schema: the wait
+    # the timer's own config comes from its schema: wait for a duration (number + unit) or until a date
     steps.select_node(page, "timer_1")
-    assert page.locator("#fd-props").get_by_text("等待时长").count() == 1
+    assert (page.input_value("#node-mode"), page.input_value("#node-after"), page.input_value("#node-after-unit")) == \
+        ("after", "1", "H")
+    page.fill("#node-after", "30")
+    page.select_option("#node-after-unit", "M")
+    page.wait_for_function("document.querySelector('.fd-node[data-id=\"timer_1\"] .fd-detail').textContent === 'PT30M'")
 
     # Delete removes the focused node with its edges; undo brings all back, redo removes again
     steps.node(page, "timer_1").focus()
