@@ -322,3 +322,41 @@ def test_condition_expression_and_formula_measure(builder_page, live_server, jim
     assert saved["measures"][2] == {"key": "formula", "formula": "count_2 / count", "format": "percent",
                                     "label": {"zh-CN": "公式指标", "en": "Formula"}}
     assert page.errors == []
+
+
+def test_dashboard_on_a_form_still_in_the_draft_is_built_then_published_with_it(builder_page, live_server, jimu):
+    """The acceptance flow: the form is only in the draft while the dashboard is built; the charts show
+    that it is unpublished, and everything goes live with one publish."""
+    import copy
+
+    from builder.drafts import get_draft, save_draft
+    page = builder_page
+    jimu.config["AUTH_CACHE_SECONDS"] = 0      # the published role's new permission applies at once
+    with jimu.begin() as conn:
+        draft = get_draft(conn, "desk")
+        pkg = draft["package"]
+        form = copy.deepcopy(pkg["forms"][0])
+        form.update(key="新工单", label={"zh-CN": "新工单", "en": "New ticket"})
+        pkg["forms"].append(form)
+        pkg["roles"][0]["permissions"]["新工单"] = ["create", "read"]
+        save_draft(conn, "desk", pkg, draft["revision"], now=jimu.now(), actor_id=None)
+    built = steps.build_channel_dashboard(page, live_server, "desk", "新工单", "问题渠道", "状态", "已解决",
+                                          dashboard_key="new_board", pie_key="p", kpi_key="k", line_key="l",
+                                          publish_at_end=False)
+    assert built["rows"] == {"p": None, "k": None, "l": None}
+    codes = page.locator("#dd-grid .tile-error code").all_inner_texts()
+    assert codes == ["report.unknown_form"] * 3
+    steps.publish(page)
+    page.goto(f"{live_server}/forms/新工单/new")
+    page.wait_for_selector("form[data-ready=true]")
+    page.get_by_label("客户姓名").fill("戊")
+    page.get_by_label("问题渠道").select_option("微信")
+    page.get_by_label("状态").select_option("已解决")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_selector("dl.record")
+    page.goto(f"{live_server}/dashboards/new_board")
+    page.wait_for_selector('.dash-tile[data-report="k"] .plot .main-svg')
+    tiles = {t["report"]: t for t in json.loads(page.locator("#dashboard-data").text_content())["charts"]}
+    assert tiles["k"]["rows"] == [{"count": 1, "count_2": 1}]
+    assert tiles["p"]["rows"] == [{"问题渠道": "微信", "count": 1}]
+    assert page.errors == []
