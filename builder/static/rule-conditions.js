@@ -141,7 +141,9 @@ function group(ctx, node, path, depth) {
       h("button", { type: "button", class: "small", id: `${id}-add`, onclick: add(() => ({ field: "", op: "eq" })) }, `+ ${t("rule_add_cond")}`),
       depth < MAX_DEPTH ? h("button", { type: "button", class: "small", id: `${id}-add-group`,
         onclick: add(() => ({ all: [{ field: "", op: "eq" }] })) }, `+ ${t("rule_add_group")}`) : null,
-      h("button", { type: "button", class: "small", id: `${id}-add-expr`, onclick: add(() => ({ expr: "" })) }, `+ ${t("rule_add_expr")}`)));
+      h("button", { type: "button", class: "small", id: `${id}-add-expr`, onclick: add(() => ({ expr: "" })) }, `+ ${t("rule_add_expr")}`),
+      h("button", { type: "button", class: "small", id: `${id}-add-agg`, onclick: add(() => ({
+        aggregate: { fn: "count", form: ctx.rule().form, filter: [] }, op: "gt", value: 0 })) }, `+ ${t("rule_add_agg")}`)));
 }
 
 function removeAt(ctx, path) {
@@ -154,19 +156,7 @@ function leaf(ctx, node, path) {
   const remove = h("button", { type: "button", class: "icon danger", "aria-label": `${t("rule_remove_cond")} ${pathName(path)}`,
     onclick: () => removeAt(ctx, path) }, "✕");
   const set = (fn, opts) => editCondition(ctx, (root) => fn(nodeAt(root, path)), opts);
-  if ("aggregate" in node) {
-    const area = h("textarea", { id: `${id}-json`, rows: "4", class: "json", spellcheck: "false" });
-    area.value = JSON.stringify(node, null, 1);
-    const err = h("p", { class: "field-error", hidden: true }, t("bad_json"));
-    area.addEventListener("change", () => {
-      try {
-        const v = JSON.parse(area.value);
-        err.hidden = true;
-        set((n) => { for (const k of Object.keys(n)) delete n[k]; Object.assign(n, v); }, { rerender: false });
-      } catch { err.hidden = false; }
-    });
-    return h("div", { class: "rule-leaf" }, h("label", { for: area.id }, `${name}: ${t("rule_aggregate")}`), area, err, remove);
-  }
+  if ("aggregate" in node) return aggregateTest(ctx, node, id, name, set, remove);
   if ("expr" in node && !("field" in node)) {
     const editor = new ExprEditor({ id: `${id}-expr`, label: `${name}: ${t("rule_mode_expr")}`, value: node.expr,
       names: () => ctx.fields(), library: ctx.library,
@@ -229,4 +219,67 @@ export function fieldTest(ctx, node, id, name, fields, set, remove) {
         { focus: isExpr ? `${id}-value` : `${id}-vexpr` }) }, "ƒx"));
   }
   return h("div", { class: "rule-leaf field-test", id }, ...parts, remove);
+}
+
+// {aggregate: {fn, form, field, filter, within_days, date_field}, op, value}: "the number (or sum) of
+// <form> records matching <filters> in the last N days <op> <value>", counted in SQL by the runtime.
+// Filter values may be expressions over the current record (ƒx), e.g. 客户 = the record's 客户.
+function aggregateTest(ctx, node, id, name, set, remove) {
+  const agg = node.aggregate && typeof node.aggregate === "object" ? node.aggregate : {};
+  const forms = ctx.pkg().forms || [];
+  const form = forms.find((f) => f.key === agg.form);
+  const fields = ctx.model.fields(form);
+  const setAgg = (fn, opts) => set((n) => { n.aggregate = n.aggregate && typeof n.aggregate === "object" ? n.aggregate : {}; fn(n.aggregate); }, opts);
+  const fnSel = h("select", { id: `${id}-fn`, "aria-label": `${name}: ${t("rule_agg_fn")}`,
+    onchange: () => setAgg((a) => { a.fn = fnSel.value; if (a.fn === "count") delete a.field; }, { focus: `${id}-fn` }) },
+  h("option", { value: "count", selected: (agg.fn || "count") === "count" }, t("rule_agg_count")),
+  h("option", { value: "sum", selected: agg.fn === "sum" }, t("rule_agg_sum")));
+  const formSel = h("select", { id: `${id}-form`, "aria-label": `${name}: ${t("rule_p_form")}`,
+    onchange: () => setAgg((a) => { a.form = formSel.value; a.filter = []; delete a.field; delete a.date_field; }, { focus: `${id}-form` }) },
+  ...forms.map((f) => h("option", { value: f.key, selected: f.key === agg.form }, label(f.label, f.key))));
+  const sumField = agg.fn === "sum" ? fieldSelect({ id: `${id}-sum`, fields: fields.filter((f) => f.kind === "number"),
+    value: agg.field, labelText: `${name}: ${t("rule_agg_field")}`,
+    onChange: (k) => setAgg((a) => { if (k) a.field = k; else delete a.field; }, { focus: `${id}-sum` }) }) : null;
+  const days = h("input", { id: `${id}-days`, type: "number", min: "1", step: "1", value: agg.within_days ?? "",
+    placeholder: t("rule_agg_all_time"), "aria-label": `${name}: ${t("rule_agg_days")}` });
+  days.addEventListener("input", () => {
+    const v = Number(days.value);
+    setAgg((a) => { if (days.value === "" || !(v > 0)) delete a.within_days; else a.within_days = v; }, { coalesce: `${id}-days`, rerender: false });
+  });
+  const dateSel = fieldSelect({ id: `${id}-date`, fields: fields.filter((f) => ["date", "datetime"].includes(f.valueKind)),
+    value: agg.date_field, labelText: `${name}: ${t("rule_agg_date")}`, empty: t("rule_agg_date_default"),
+    onChange: (k) => setAgg((a) => { if (k) a.date_field = k; else delete a.date_field; }, { focus: `${id}-date` }) });
+  const filters = Array.isArray(agg.filter) ? agg.filter : [];
+  const rows = filters.map((f, j) => {
+    const rid = `${id}-filter-${j}`;
+    const rname = `${name} ${t("rule_p_filter")} ${j + 1}`;
+    const setRow = (fn, opts = {}) => setAgg((a) => fn(a.filter[j]), opts);
+    const rm = h("button", { type: "button", class: "icon danger", "aria-label": `${t("remove")} ${rname}`,
+      onclick: () => setAgg((a) => { a.filter.splice(j, 1); }, { focus: `${id}-filter-add` }) }, "✕");
+    return h("li", {}, fieldTest(ctx, f, rid, rname, fields, setRow, rm));
+  });
+  const addFilter = h("button", { type: "button", class: "small", id: `${id}-filter-add`,
+    onclick: () => setAgg((a) => { a.filter = [...(Array.isArray(a.filter) ? a.filter : []), { field: "", op: "eq" }]; },
+      { focus: `${id}-filter-${filters.length}-field` }) }, `+ ${t("rule_filter_add")}`);
+  const numberField = { kind: "number", valueKind: "number" };
+  const ops = ctx.operators.filter((o) => o.kinds.includes("number") && o.input !== "none" && o.input !== "list");
+  const op = ops.find((o) => o.type === node.op);
+  const opSel = h("select", { id: `${id}-op`, "aria-label": `${name}: ${t("rule_operator")}`,
+    onchange: () => set((n) => { n.op = opSel.value; n.value = adaptValue(ctx.operators.find((o) => o.type === n.op), n.value); }, { focus: `${id}-op` }) },
+  ...ops.map((o) => h("option", { value: o.type, selected: o.type === node.op }, label(o.label, o.type))));
+  const typing = (i) => (v, meta) => set((n) => {
+    if (i === null) n.value = v === undefined ? 0 : v;
+    else { const pair = Array.isArray(n.value) ? [...n.value] : [null, null]; pair[i] = v ?? null; n.value = pair; }
+  }, meta?.typing ? { coalesce: `${id}-value${i ?? ""}`, rerender: false } : {});
+  const value = op?.input === "pair"
+    ? h("span", { class: "rule-pair" },
+      scalarInput({ id: `${id}-value-0`, field: numberField, value: node.value?.[0] ?? undefined, labelText: `${name}: ${t("rule_value_from")}`, onInput: typing(0) }), "–",
+      scalarInput({ id: `${id}-value-1`, field: numberField, value: node.value?.[1] ?? undefined, labelText: `${name}: ${t("rule_value_to")}`, onInput: typing(1) }))
+    : scalarInput({ id: `${id}-value`, field: numberField, value: node.value, labelText: `${name}: ${t("rule_value")}`, onInput: typing(null) });
+  return h("fieldset", { class: "rule-sub rule-agg", id },
+    h("legend", {}, `${name}: ${t("rule_aggregate")}`),
+    h("div", { class: "rule-leaf" }, fnSel, formSel, sumField, h("span", {}, t("rule_agg_within")), days, h("span", {}, t("rule_agg_days_unit")),
+      h("span", {}, t("rule_agg_by")), dateSel, remove),
+    h("ol", { class: "rule-filter" }, ...rows), addFilter,
+    h("div", { class: "rule-leaf" }, h("span", {}, t("rule_agg_result")), opSel, value));
 }

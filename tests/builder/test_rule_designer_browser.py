@@ -307,3 +307,40 @@ def test_every_registered_action_gets_a_settings_form(svc, page, live_server, ji
     assert rule["actions"][create_at] == {"type": "create_record", "form": "事件", "mapping": {"标题": None}}
     assert rule["actions"][update_at]["filter"] == [{"field": "状态", "op": "eq", "value": "新建"}]
     assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
+
+
+def test_aggregate_condition_is_built_without_json_and_counted_in_the_dry_run(svc, page, live_server, jimu, artifacts):
+    from builder import drafts
+    for channel, title in [("微信", "A"), ("微信", "B"), ("微信", "C"), ("电话", "D")]:
+        create(jimu, "事件", {"标题": title, "渠道": channel, "状态": "新建"})
+    new_rule(page, live_server, "svc", "同渠道过多", "busy_channel")
+    page.locator("#cond-root-add-agg").click()
+    page.wait_for_selector("#cond-0-fn")
+    choose(page, "#cond-0-form", value="事件")
+    page.fill("#cond-0-days", "30")
+    page.locator("#cond-0-filter-add").click()
+    choose(page, "#cond-0-filter-0-field", value="渠道")
+    choose(page, "#cond-0-filter-0-op", value="eq")
+    page.locator("#cond-0-filter-0-fx").click()                  # the value: this record's 渠道
+    page.locator("#cond-0-filter-0-vexpr").type("渠道")
+    choose(page, "#cond-0-op", value="gte")
+    page.fill("#cond-0-value", "3")
+    choose(page, "#rule-add-action", value="set_fields")
+    page.locator("#action-0-values-add").click()
+    choose(page, "#action-0-values-0-target", value="状态")
+    choose(page, "#action-0-values-0-value", label="处理中")
+    page.locator("#btn-dry-run").click()
+    page.locator("#rule-dry-summary").wait_for()
+    assert "匹配 3 条" in page.locator("#rule-dry-summary").inner_text()   # the three 微信 records
+    assert sorted(page.locator("#rule-dry-table tbody td:first-child").all_inner_texts()) == ["#1 A", "#2 B", "#3 C"]
+    page.locator("#rule-condition-h").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "builder-rule-aggregate.png"))
+    page.keyboard.press("Control+s")
+    page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+    with jimu.read() as conn:
+        rule = next(r for r in drafts.get_draft(conn, "svc")["package"]["rules"] if r["key"] == "busy_channel")
+    assert rule["condition"] == {"all": [{
+        "aggregate": {"fn": "count", "form": "事件", "within_days": 30,
+                      "filter": [{"field": "渠道", "op": "eq", "value": {"expr": "渠道"}}]},
+        "op": "gte", "value": 3}]}
+    assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
