@@ -59,7 +59,8 @@ def wait_chart(page):
         codes = page.locator("#rd-problems li").evaluate_all("els => els.map(e => e.dataset.code)")
         if codes == ["report.unknown_form"]:
             return None
-        raise AssertionError(f"the report designer shows problems: {codes}: {page.locator('#rd-problems').inner_text()}")
+        shown = page.locator("#rd-problems").inner_text()
+        raise AssertionError(f"the report designer shows problems: {codes}: {shown}")
     return json.loads(chart.get_attribute("data-rows") or "[]")
 
 

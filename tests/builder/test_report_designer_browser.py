@@ -21,7 +21,8 @@ def desk_package():
                    "permissions": {FORM: ["create", "read", "update"]}}],
         "forms": [{"key": FORM, "version": 1, "label": {"zh-CN": "工单", "en": "Ticket"}, "title_field": "客户姓名",
                    "fields": [
-                       {"key": "客户姓名", "label": {"zh-CN": "客户姓名", "en": "Customer"}, "widget": "text", "required": True},
+                       {"key": "客户姓名", "label": {"zh-CN": "客户姓名", "en": "Customer"}, "widget": "text",
+                        "required": True},
                        {"key": "问题渠道", "label": {"zh-CN": "问题渠道", "en": "Channel"}, "widget": "select",
                         "config": {"options": ["官网", "微信", "电话"]}},
                        {"key": "状态", "label": {"zh-CN": "状态", "en": "Status"}, "widget": "select",
@@ -208,7 +209,8 @@ def test_designers_in_english(builder_page, live_server, jimu):
     page.locator('.dd-report[data-report="by_status"]').focus()
     page.keyboard.press("Enter")
     page.wait_for_selector('.dd-tile[data-report="by_status"]')
-    assert page.locator("#tile-0").get_attribute("aria-label").startswith("By status: Column 1, Row 1, Width 6, Height 4")
+    aria = page.locator("#tile-0").get_attribute("aria-label")
+    assert aria.startswith("By status: Column 1, Row 1, Width 6, Height 4")
     assert page.errors == []
 
 
@@ -240,10 +242,10 @@ def test_dashboard_designer_keyboard_grid_shared_filters_and_tile_errors(builder
     tile.focus()
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowUp")
-    page.wait_for_function("document.querySelector('#tile-0').dataset.x === '2' && document.querySelector('#tile-0').dataset.y === '0'")
+    page.wait_for_function("(({x, y}) => x === '2' && y === '0')(document.querySelector('#tile-0').dataset)")
     page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("Shift+ArrowDown")
-    page.wait_for_function("document.querySelector('#tile-0').dataset.w === '7' && document.querySelector('#tile-0').dataset.h === '5'")
+    page.wait_for_function("(({w, h}) => w === '7' && h === '5')(document.querySelector('#tile-0').dataset)")
     assert page.evaluate("document.activeElement.id") == "tile-0"
     page.click("#btn-undo")
     page.wait_for_function("document.querySelector('#tile-0').dataset.h === '4'")
