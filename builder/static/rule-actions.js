@@ -165,6 +165,10 @@ function control(ctx, spec) {
     const formKey = key === "mapping" || (key === "values" && action.form) ? action.form : ctx.rule().form;
     return mappingEditor(ctx, { id, text, name, value, set, targets: targetFields(ctx, formKey) });
   }
+  if (key === "json" && s.type === "object" && !s.properties) {
+    // a JSON body: each property a value, expression or template, like a field mapping with free names
+    return mappingEditor(ctx, { id, text, name, value, set, targets: null });
+  }
   if (s.type === "array" && s.items && s.items.type === "object") {
     const fields = ctx.model.fields((ctx.pkg().forms || []).find((f) => f.key === (key === "filter" ? action.form : ctx.rule().form)));
     return filterEditor(ctx, { id, text, name, value, set, fields });
@@ -200,7 +204,7 @@ function control(ctx, spec) {
       value: value ? value[k] : undefined, path: [...path, k], required: (s.required || []).includes(k), secret: false }));
     return h("fieldset", { class: "rule-sub", id }, h("legend", {}, text), ...inner);
   }
-  if (isStringMap(s)) return keyValues(ctx, { id, text, value, set });
+  if (isStringMap(s)) return keyValues(ctx, { id, text, value, set, keyFields: key === "store" ? targetFields(ctx, ctx.rule().form) : null });
   if (isStringList(s)) {
     const input = h("input", { id, value: Array.isArray(value) ? value.join(", ") : "", placeholder: t("rule_list_hint") });
     input.addEventListener("input", () => {
@@ -292,9 +296,16 @@ function mappingEditor(ctx, { id, text, name: base, value, set, targets }) {
   const rows = entries.map(([target, v], j) => {
     const rid = `${id}-${j}`;
     const name = `${base} ${j + 1}`;
-    const field = targets.find((f) => f.key === target);
-    const targetSel = fieldSelect({ id: `${rid}-target`, fields: targets, value: target, labelText: `${name}: ${t("rule_target")}`,
-      onChange: (k) => rewrite((list) => { if (k && !list.some(([x], n) => x === k && n !== j)) list[j] = [k, null]; }, { focus: `${rid}-target` }) });
+    const field = targets ? targets.find((f) => f.key === target) : null;
+    const rename = (k, opts) => rewrite((list) => { if (k && !list.some(([x], n) => x === k && n !== j)) list[j] = [k, list[j][1]]; }, opts);
+    let targetSel;
+    if (targets) {
+      targetSel = fieldSelect({ id: `${rid}-target`, fields: targets, value: target, labelText: `${name}: ${t("rule_target")}`,
+        onChange: (k) => rewrite((list) => { if (k && !list.some(([x], n) => x === k && n !== j)) list[j] = [k, null]; }, { focus: `${rid}-target` }) });
+    } else {
+      targetSel = h("input", { id: `${rid}-target`, value: target, "aria-label": `${name}: ${t("rule_kv_name")}` });
+      targetSel.addEventListener("change", () => rename(targetSel.value.trim(), { rerender: false }));
+    }
     const mode = modeOf(v);
     const modeSel = h("select", { id: `${rid}-mode`, "aria-label": `${name}: ${t("rule_source")}`,
       onchange: () => rewrite((list) => {
@@ -311,7 +322,7 @@ function mappingEditor(ctx, { id, text, name: base, value, set, targets }) {
       input = templateEditor(ctx, { id: `${rid}-value`, text: `${name}: ${t("rule_src_template")}`, value: v.template,
         set: (x, opts) => setOne({ template: x || "" }, opts) });
     } else {
-      input = scalarInput({ id: `${rid}-value`, field, value: v, labelText: `${name}: ${t("rule_value")}`,
+      input = scalarInput({ id: `${rid}-value`, field: field || (targets ? undefined : { kind: "text", valueKind: "text" }), value: v, labelText: `${name}: ${t("rule_value")}`,
         onInput: (x, meta) => setOne(x === undefined ? null : x, meta?.typing ? { coalesce: `${rid}-value` } : {}) });
     }
     return h("li", { class: "rule-map-row" }, targetSel, h("span", { "aria-hidden": "true" }, t("rule_gets")), modeSel, input,
@@ -319,9 +330,15 @@ function mappingEditor(ctx, { id, text, name: base, value, set, targets }) {
         onclick: () => rewrite((list) => { list.splice(j, 1); }, { focus: `${id}-add` }) }, "✕"));
   });
   const add = h("button", { type: "button", class: "small", id: `${id}-add`, onclick: () => rewrite((list) => {
+    if (!targets) {
+      let n = list.length + 1;
+      while (list.some(([k]) => k === `key${n}`)) n += 1;
+      list.push([`key${n}`, ""]);
+      return;
+    }
     const free = targets.find((f) => !list.some(([k]) => k === f.key));
     if (free) list.push([free.key, null]);
-  }, { focus: `${id}-${entries.length}-target` }) }, `+ ${t("rule_mapping_add")}`);
+  }, { focus: `${id}-${entries.length}-target` }) }, `+ ${t(targets ? "rule_mapping_add" : "rule_kv_add")}`);
   return h("fieldset", { class: "rule-sub rule-mapping", id }, h("legend", {}, text), h("ol", { class: "rule-map" }, ...rows), add);
 }
 
@@ -341,19 +358,26 @@ function filterEditor(ctx, { id, text, name: base, value, set, fields }) {
   return h("fieldset", { class: "rule-sub", id }, h("legend", {}, text), h("ol", { class: "rule-filter" }, ...rows), add);
 }
 
-function keyValues(ctx, { id, text, value, set }) {
+// name → text rows (HTTP headers); with ``keyFields`` the name is a field of the form (store: field ← answer path)
+function keyValues(ctx, { id, text, value, set, keyFields = null }) {
   const entries = Object.entries(value && typeof value === "object" ? value : {});
   const write = (list, opts) => set(list.length ? Object.fromEntries(list.filter(([k]) => k !== "")) : undefined, opts);
   const rows = entries.map(([k, v], j) => {
-    const name = h("input", { id: `${id}-${j}-k`, value: k, "aria-label": `${text} ${j + 1}: ${t("rule_kv_name")}` });
+    const name = keyFields
+      ? fieldSelect({ id: `${id}-${j}-k`, fields: keyFields, value: k, labelText: `${text} ${j + 1}: ${t("rule_target")}`, onChange: () => {} })
+      : h("input", { id: `${id}-${j}-k`, value: k, "aria-label": `${text} ${j + 1}: ${t("rule_kv_name")}` });
     const val = h("input", { id: `${id}-${j}-v`, value: v, "aria-label": `${text} ${j + 1}: ${t("value")}` });
-    const update = () => { const list = entries.map((e) => [...e]); list[j] = [name.value, val.value]; write(list, { coalesce: `${id}-${j}` }); };
+    const update = () => { entries[j] = [name.value, val.value]; write(entries.map((e) => [...e]), { coalesce: `${id}-${j}` }); };
     name.addEventListener("change", update);
     val.addEventListener("change", update);
     return h("li", { class: "rule-kv" }, name, val, h("button", { type: "button", class: "icon danger", "aria-label": `${t("remove")} ${k}`,
       onclick: () => { const list = entries.filter((e, n) => n !== j); write(list, { rerender: true }); } }, "✕"));
   });
-  const add = h("button", { type: "button", class: "small", onclick: () => write([...entries, [`${t("rule_kv_name")}${entries.length + 1}`, ""]],
+  const fresh = () => {
+    if (keyFields) return (keyFields.find((f) => !entries.some(([k]) => k === f.key)) || { key: "" }).key;
+    return `${t("rule_kv_name")}${entries.length + 1}`;
+  };
+  const add = h("button", { type: "button", class: "small", id: `${id}-add`, onclick: () => write([...entries, [fresh(), ""]],
     { rerender: true, focus: `${id}-${entries.length}-k` }) }, `+ ${t("rule_kv_add")}`);
   return h("fieldset", { class: "rule-sub", id }, h("legend", {}, text), h("ol", { class: "rule-filter" }, ...rows), add);
 }

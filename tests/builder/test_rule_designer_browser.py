@@ -344,3 +344,32 @@ def test_aggregate_condition_is_built_without_json_and_counted_in_the_dry_run(sv
                       "filter": [{"field": "渠道", "op": "eq", "value": {"expr": "渠道"}}]},
         "op": "gte", "value": 3}]}
     assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
+
+
+def test_http_call_body_and_stored_answer_without_json(svc, page, live_server, jimu):
+    from builder import drafts
+    new_rule(page, live_server, "svc", "查询信用分", "score")
+    choose(page, "#rule-add-action", value="call_http")
+    page.fill("#action-0-url", "https://crm.example.com/score/{标题}")
+    choose(page, "#action-0-method", label="POST")
+    page.locator("#action-0-json-add").click()
+    page.fill("#action-0-json-0-target", "title")
+    page.locator("#action-0-json-0-target").press("Tab")
+    choose(page, "#action-0-json-0-mode", value="expr")
+    page.locator("#action-0-json-0-value").type("标题")
+    page.locator("#action-0-store-add").click()
+    choose(page, "#action-0-store-0-k", value="金额")
+    page.fill("#action-0-store-0-v", "data.amount")
+    page.locator("#action-0-store-0-v").press("Tab")
+    page.locator("#action-0-headers-add").click()
+    page.fill("#action-0-headers-0-k", "X-Token")
+    page.fill("#action-0-headers-0-v", "abc")
+    page.locator("#action-0-headers-0-v").press("Tab")
+    page.locator("#btn-save").click()
+    page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+    with jimu.read() as conn:
+        rule = next(r for r in drafts.get_draft(conn, "svc")["package"]["rules"] if r["key"] == "score")
+    assert rule["actions"] == [{"type": "call_http", "url": "https://crm.example.com/score/{标题}", "method": "POST",
+                                "json": {"title": {"expr": "标题"}}, "store": {"金额": "data.amount"},
+                                "headers": {"X-Token": "abc"}}]
+    assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
