@@ -312,6 +312,8 @@ class FlowRuntime:
         else:
             raise FlowError(f"unknown assignee kind {kind!r}", code="flow.bad_assignee", kind=str(kind))
         if out["assignee_user_id"] is None and out["assignee_role"] is None and out["assignee_group"] is None:
+            if isinstance(assignee.get("fallback"), Mapping):
+                return self.resolve(assignee["fallback"], row)
             raise FlowError(f"nobody to assign the task to ({kind} {value!r}); check the user, field or group",
                             code="flow.no_assignee", kind=kind, value=value)
         return out

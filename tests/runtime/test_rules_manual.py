@@ -166,3 +166,20 @@ def test_send_survey_can_link_the_status_page(jimu):
         compile_rule({"key": "k", "form": "f", "trigger": {"type": "record_created"},
                       "actions": [{"type": "send_survey", "to": {"emails": ["a@example.com"]}}]})
     assert rec
+
+
+def test_a_task_assignee_falls_back_when_it_resolves_to_nobody(jimu):
+    users = setup_users(jimu)
+    flow = simple_flow(assignee={"kind": "field", "value": "owner", "fallback": {"kind": "group", "value": "l1"}})
+    install_package(jimu, flow_package([flow]))
+    create_ticket(jimu, users["admin"], owner="ben")
+    create_ticket(jimu, users["admin"])  # no owner: the group's pool
+    first, second = tasks(jimu)
+    assert (first["assignee_user_id"], first["assignee_group"]) == (users["ben"], None)
+    assert (second["assignee_user_id"], second["assignee_group"], second["assignee_kind"]) == (None, "l1", "group")
+    no_fallback = simple_flow(key="strict", assignee={"kind": "field", "value": "owner"})
+    install_package(jimu, flow_package([no_fallback], version="1.0.1"))
+    from engines.flow import FlowError
+    with pytest.raises(FlowError) as exc:
+        create_ticket(jimu, users["admin"])
+    assert exc.value.code == "flow.no_assignee"

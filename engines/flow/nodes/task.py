@@ -33,6 +33,9 @@ ASSIGNEE_SCHEMA = {
                  "description": "user/role/group: value is its key; field: value is a user field of the record; "
                                 "round_robin/least_open: value is a group key; initiator: who started the instance."},
         "value": {"type": "string", "description": "Key of the user, role, group or field."},
+        "fallback": {"type": "object", "required": ["kind"],
+                     "description": "Who gets the task when this assignee resolves to nobody (an empty field, "
+                                    "an unknown user): another assignee, e.g. a group."},
     },
 }
 LABEL_SCHEMA = {"oneOf": [{"type": "string"},
