@@ -17,10 +17,10 @@ _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _PHONE_JUNK = re.compile(r"[\s().\-]")
 #: fast paths: strings that ``to_python`` returns unchanged
-_EMAIL_EXACT = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_EMAIL_EXACT = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}+@(?:[a-z0-9][a-z0-9-]{0,62}+(?<!-)\.)++[a-z]{2,63}")
 _CN_EXACT = re.compile(r"1[3-9]\d{9}")
 _E164_EXACT = re.compile(r"\+[1-9]\d{6,14}")
-_URL_EXACT = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#][!-~]*)?")
+_URL_EXACT = re.compile(r"https?://[A-Za-z0-9.-]++(?::\d{1,5}+)?+(?:[/?#][!-~]*+)?+")
 
 
 class EmailWidget(TextWidget):
