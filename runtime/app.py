@@ -17,7 +17,7 @@ from .context import Jimu, utcnow
 from .migrate import upgrade
 
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST",
-                "SMTP_HOST", "SMTP_PORT", "EMBEDDED_WORKER")
+                "SMTP_HOST", "SMTP_PORT", "EMBEDDED_WORKER", "BASE_URL")
 
 
 def _secret_key(instance: Path) -> str:

@@ -226,10 +226,13 @@ def serve(host: str, port: int, debug: bool, no_worker: bool) -> None:
     from werkzeug.serving import run_simple
 
     from .jobs import start_embedded_worker
+    app = current_app._get_current_object()
+    if not app.config.get("BASE_URL"):  # links in mails sent by jobs (status, surveys) need an absolute base
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        app.config["BASE_URL"] = f"http://{shown}:{port}"
     if not no_worker:
         start_embedded_worker(_jimu())
     # run_simple, not app.run: Flask ignores app.run() inside its own CLI
-    app = current_app._get_current_object()
     app.debug = debug
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=debug)
 

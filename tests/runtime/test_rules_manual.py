@@ -183,3 +183,26 @@ def test_a_task_assignee_falls_back_when_it_resolves_to_nobody(jimu):
     with pytest.raises(FlowError) as exc:
         create_ticket(jimu, users["admin"])
     assert exc.value.code == "flow.no_assignee"
+
+
+def test_links_in_mails_use_the_base_url_from_the_environment_or_serve(tmp_path, monkeypatch):
+    from runtime.app import create_app
+    from runtime.rules.survey import status_link
+    monkeypatch.setenv("JIMU_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("JIMU_BASE_URL", "https://desk.example.com")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}", "SECRET_KEY": "s"})
+    try:
+        assert status_link(app.extensions["jimu"], "表", 3).startswith("https://desk.example.com/p/")
+    finally:
+        app.extensions["jimu"].dispose()
+    monkeypatch.delenv("JIMU_BASE_URL")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'b.sqlite'}", "SECRET_KEY": "s"})
+    served = {}
+    monkeypatch.setattr("werkzeug.serving.run_simple", lambda host, port, a, **kw: served.update(host=host, port=port))
+    try:
+        result = app.test_cli_runner().invoke(args=["serve", "--host", "0.0.0.0", "--port", "5055", "--no-worker"])
+        assert result.exit_code == 0, result.output
+        assert served == {"host": "0.0.0.0", "port": 5055}
+        assert status_link(app.extensions["jimu"], "表", 3).startswith("http://127.0.0.1:5055/p/")
+    finally:
+        app.extensions["jimu"].dispose()
