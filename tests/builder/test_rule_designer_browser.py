@@ -373,3 +373,31 @@ def test_http_call_body_and_stored_answer_without_json(svc, page, live_server, j
                                 "json": {"title": {"expr": "标题"}}, "store": {"金额": "data.amount"},
                                 "headers": {"X-Token": "abc"}}]
     assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
+
+
+def test_every_registered_trigger_has_its_settings(svc, page, live_server, jimu):
+    from builder import drafts
+    from engines.rule.triggers import TRIGGERS
+    new_rule(page, live_server, "svc", "触发器", "triggers")
+    for kind in TRIGGERS:
+        choose(page, "#rule-trigger-type", value=kind)
+        page.wait_for_function(f"document.getElementById('rule-trigger-type').value === '{kind}'")
+    assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
+
+    def saved_trigger():
+        page.locator("#btn-save").click()
+        page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+        with jimu.read() as conn:
+            return next(r for r in drafts.get_draft(conn, "svc")["package"]["rules"] if r["key"] == "triggers")["trigger"]
+
+    choose(page, "#rule-trigger-type", value="field_changed")
+    choose(page, "#rule-trigger-field", value="状态")
+    choose(page, "#rule-trigger-to", label="已解决")
+    assert saved_trigger() == {"type": "field_changed", "field": "状态", "to": "已解决"}
+    choose(page, "#rule-trigger-type", value="record_updated")
+    page.locator("#rule-trigger-fields").get_by_label("渠道", exact=True).check()
+    assert saved_trigger() == {"type": "record_updated", "fields": ["渠道"]}
+    choose(page, "#rule-trigger-type", value="schedule")
+    choose(page, "#rule-trigger-cron-preset", label="工作日 9:00 — 0 9 * * 1-5")
+    page.locator("#rule-trigger-per-record").uncheck()
+    assert saved_trigger() == {"type": "schedule", "cron": "0 9 * * 1-5", "tz": "Asia/Shanghai", "per_record": False}
