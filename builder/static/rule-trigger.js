@@ -3,7 +3,7 @@
 // a cron schedule, "N hours after a date field" on wall-clock or business-calendar time,
 // and the flow and task of task/flow events.
 import { t, h, label } from "./i18n.js";
-import { fieldSelect, fieldText, scalarInput } from "./rule-fields.js";
+import { fieldSelect, fieldText, listInput, scalarInput } from "./rule-fields.js";
 
 const GROUPS = [
   ["rule_group_record", ["record_created", "record_updated", "record_saved", "record_deleted", "field_changed"]],
@@ -61,9 +61,12 @@ function settingsFor(ctx, trig) {
       return [fieldChecks(ctx, trig, fields.filter((f) => !f.system))];
     case "field_changed": {
       const field = fields.find((f) => f.key === trig.field);
-      const valueBox = (which, text) => scalarInput({ id: `rule-trigger-${which}`, field, value: trig[which],
-        labelText: text, onInput: (v, meta) => setTrigger(ctx, (tr) => { if (v === undefined) delete tr[which]; else tr[which] = v; },
-          meta?.typing ? { coalesce: `rule-trigger-${which}`, rerender: false } : { focus: `rule-trigger-${which}` }) });
+      // from/to: one value, or for a field with options any of several (ticked)
+      const valueBox = (which, text) => (field?.options ? listInput : scalarInput)({ id: `rule-trigger-${which}`, field,
+        value: trig[which], labelText: text, onInput: (v, meta) => setTrigger(ctx, (tr) => {
+          const one = Array.isArray(v) ? (v.length === 0 ? undefined : v.length === 1 ? v[0] : v) : v;
+          if (one === undefined) delete tr[which]; else tr[which] = one;
+        }, meta?.typing ? { coalesce: `rule-trigger-${which}`, rerender: false } : { rerender: false }) });
       return [
         prop("rule-trigger-field", t("rule_field"), fieldSelect({ id: "rule-trigger-field", fields: fields.filter((f) => !f.system),
           value: trig.field, labelText: t("rule_field"),

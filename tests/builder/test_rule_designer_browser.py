@@ -392,8 +392,11 @@ def test_every_registered_trigger_has_its_settings(svc, page, live_server, jimu)
 
     choose(page, "#rule-trigger-type", value="field_changed")
     choose(page, "#rule-trigger-field", value="状态")
-    choose(page, "#rule-trigger-to", label="已解决")
+    page.locator("#rule-trigger-to").get_by_label("已解决", exact=True).check()
     assert saved_trigger() == {"type": "field_changed", "field": "状态", "to": "已解决"}
+    page.locator("#rule-trigger-to").get_by_label("已关闭", exact=True).check()
+    page.locator("#rule-trigger-from").get_by_label("处理中", exact=True).check()
+    assert saved_trigger() == {"type": "field_changed", "field": "状态", "to": ["已解决", "已关闭"], "from": "处理中"}
     choose(page, "#rule-trigger-type", value="record_updated")
     page.locator("#rule-trigger-fields").get_by_label("渠道", exact=True).check()
     assert saved_trigger() == {"type": "record_updated", "fields": ["渠道"]}
