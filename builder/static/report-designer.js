@@ -57,8 +57,62 @@ function edit(fn, reason = "edit", { quiet = false, coalesce = null } = {}) {
 
 function refreshFields() {
   const report = reportOf();
-  fields = reportFields(formOf(report.form), widgets, catalog.process_fields || []);
+  const form = formOf(report.form);
+  fields = reportFields(form, widgets, catalog.process_fields || []);
+  // the fields of a form reached through a single-link field: "<alias>.<field key>"
+  for (const join of report.joins || []) {
+    const link = fields.find((f) => f.ref === join.field);
+    const target = formOf(linkTarget(form, join.field));
+    for (const f of reportFields(target, widgets)) {
+      if (f.group === "process") continue;
+      joinedField(join, link, f);
+    }
+  }
 }
+
+function joinedField(join, link, f) {
+  const prefix = link ? link.label : join.field;
+  fields.push({ ...f, ref: `${join.as}.${f.ref}`, label: `${prefix} › ${f.label}`, group: `join:${join.as}`,
+    labels: { "zh-CN": `${link?.labels["zh-CN"] || join.field}${f.labels["zh-CN"]}`, en: `${link?.labels.en || join.field} ${f.labels.en}` } });
+}
+
+// The form a single-link field of ``form`` points at (its widget config names it), or undefined.
+function linkTarget(form, key) {
+  const field = (form?.fields || []).find((f) => f.key === key);
+  if (!field || widgets[field.widget]?.value_kind !== "link" || field.config?.multiple) return undefined;
+  return field.config?.form;
+}
+
+const ALIAS_RE = /^[\p{L}_][\p{L}\p{N}_]{0,30}$/u;
+
+function addJoin(key) {
+  edit((r) => {
+    const used = new Set((r.joins || []).map((j) => j.as));
+    let alias = ALIAS_RE.test(key) && key !== "process" ? key : "j1";
+    for (let n = 2; used.has(alias); n += 1) alias = `j${n}`;
+    (r.joins ||= []).push({ field: key, as: alias });
+  }, "join");
+  announce(`${t("rd_added")}${t("rd_joined")}: ${fieldName(key)}`);
+  document.getElementById(`rd-join-${cssId(key)}`)?.focus();
+}
+
+function removeJoin(alias) {
+  edit((r) => {
+    const inJoin = (ref) => typeof ref === "string" && ref.startsWith(`${alias}.`);
+    r.joins = (r.joins || []).filter((j) => j.as !== alias);
+    if (!r.joins.length) delete r.joins;
+    if (r.dimensions) { r.dimensions = r.dimensions.filter((d) => !inJoin(d.field)); if (!r.dimensions.length) delete r.dimensions; }
+    if (r.filters) { r.filters = r.filters.filter((f) => !inJoin(f.field)); if (!r.filters.length) delete r.filters; }
+    for (const m of r.measures) {
+      if (m.filter) { m.filter = m.filter.filter((f) => !inJoin(f.field)); if (!m.filter.length) delete m.filter; }
+    }
+    r.measures = r.measures.filter((m) => !inJoin(m.field));
+    if (!r.measures.length) r.measures = [{ key: "count", agg: "count", label: pair("rd_records") }];
+  }, "join");
+  announce(t("rd_removed"));
+}
+
+const cssId = (key) => [...key].map((c) => (/[A-Za-z0-9_-]/.test(c) ? c : `_${c.codePointAt(0).toString(16)}`)).join("");
 
 function usedKeys(report) {
   return new Set([...(report.dimensions || []).map((d) => d.key || d.field), ...(report.measures || []).map((m) => m.key)]);
@@ -164,12 +218,27 @@ function renderFields() {
     ...SLOTS.map((slot) => h("label", { class: "rd-target" },
       h("input", { type: "radio", name: "rd-target", id: `rd-target-${slot}`, value: slot, checked: target === slot,
         onchange: () => { target = slot; } }), t(`rd_${slot}`))));
-  const groups = [["form", t("rd_form_fields")], ["system", t("rd_system_fields")], ["process", t("rd_process_fields")]];
+  const form = formOf(report.form);
+  const joined = new Map((report.joins || []).map((j) => [j.field, j]));
+  const links = fields.filter((f) => f.group === "form" && linkTarget(form, f.ref));
+  const joinGroups = (report.joins || []).map((j) => [`join:${j.as}`,
+    `${t("rd_joined")}: ${fieldName(j.field)} (${label(formOf(linkTarget(form, j.field))?.label, linkTarget(form, j.field) || "?")})`]);
+  const groups = [["form", t("rd_form_fields")], ...joinGroups, ["system", t("rd_system_fields")], ["process", t("rd_process_fields")]];
+  const joinBox = links.length ? h("section", { class: "rd-field-group rd-joins" }, h("h3", {}, t("rd_joins")),
+    h("p", { class: "small muted" }, t("rd_joins_help")),
+    ...links.map((f) => {
+      const j = joined.get(f.ref);
+      const target = formOf(linkTarget(form, f.ref));
+      return h("button", { type: "button", class: "small rd-join", id: `rd-join-${cssId(f.ref)}`, "data-field": f.ref,
+        "aria-pressed": j ? "true" : "false", onclick: () => (j ? removeJoin(j.as) : addJoin(f.ref)) },
+      `${j ? "− " : "+ "}${f.label} → ${label(target?.label, linkTarget(form, f.ref))}`);
+    })) : null;
   els.fields.replaceChildren(
     h("h2", {}, t("rd_fields")),
     h("div", { class: "prop" }, h("label", { for: "rd-form" }, t("rd_form")), formSelect,
       h("small", { class: "help" }, t("rd_change_form"))),
     targets,
+    joinBox,
     ...groups.map(([group, title]) => {
       const items = fields.filter((f) => f.group === group);
       if (!items.length) return null;
@@ -542,6 +611,12 @@ function renderProps() {
   h("option", { value: "desc", selected: sort?.dir === "desc" }, t("rd_desc")));
   const limit = h("input", { id: "rd-limit", type: "number", min: "1", max: "10000", value: report.limit ?? "",
     onchange: () => edit((r) => { if (limit.value) r.limit = Number(limit.value); else delete r.limit; }, "limit") });
+  const topN = h("input", { id: "rd-top-n", type: "number", min: "1", max: "1000", value: report.top?.n ?? "",
+    onchange: () => edit((r) => {
+      if (topN.value) r.top = { ...(r.top || {}), n: Number(topN.value) }; else delete r.top;
+    }, "top") });
+  const topOthers = h("input", { id: "rd-top-others", type: "checkbox", checked: !!report.top?.others, disabled: !report.top,
+    onchange: () => edit((r) => { if (r.top) { if (topOthers.checked) r.top.others = true; else delete r.top.others; } }, "top") });
   const dateFields = fields.filter((f) => TEMPORAL.has(f.kind)).map((f) => [f.ref, f.label]);
   const options = c ? schemaForm(labelledOptions(c.options_schema), report.options || {}, (key, value) => edit((r) => {
     r.options ||= {};
@@ -557,7 +632,10 @@ function renderProps() {
     ...(problemsAt("/options").length ? [itemProblems("/options")] : []),
     h("h3", {}, t("rd_sort")),
     h("div", { class: "prop" }, h("label", { for: "rd-sort-by" }, t("rd_sort_by")), h("div", { class: "pair" }, sortBy, sortDir)),
-    h("div", { class: "prop" }, h("label", { for: "rd-limit" }, t("rd_limit")), limit));
+    h("div", { class: "prop" }, h("label", { for: "rd-limit" }, t("rd_limit")), limit),
+    h("div", { class: "prop" }, h("label", { for: "rd-top-n" }, t("rd_top")), topN),
+    h("div", { class: "prop check" }, topOthers, h("label", { for: "rd-top-others" }, t("rd_top_others"))),
+    ...(problemsAt("/top").length ? [itemProblems("/top")] : []));
 }
 
 function renderTitle() {

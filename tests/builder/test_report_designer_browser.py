@@ -18,7 +18,7 @@ def desk_package():
         "format": "jimu.app", "version": 2,
         "app": {"key": "desk", "version": "1.0.0", "label": {"zh-CN": "服务台", "en": "Service desk"}},
         "roles": [{"key": "designer", "version": 1, "label": {"zh-CN": "设计者", "en": "Designer"}, "builder": True,
-                   "permissions": {FORM: ["create", "read", "update"]}}],
+                   "permissions": {FORM: ["create", "read", "update"], "客户": ["read"]}}],
         "forms": [{"key": FORM, "version": 1, "label": {"zh-CN": "工单", "en": "Ticket"}, "title_field": "客户姓名",
                    "fields": [
                        {"key": "客户姓名", "label": {"zh-CN": "客户姓名", "en": "Customer"}, "widget": "text",
@@ -27,17 +27,22 @@ def desk_package():
                         "config": {"options": ["官网", "微信", "电话"]}},
                        {"key": "状态", "label": {"zh-CN": "状态", "en": "Status"}, "widget": "select",
                         "config": {"options": ["新建", "处理中", "已解决"]}},
-                       {"key": "金额", "label": {"zh-CN": "金额", "en": "Amount"}, "widget": "number"}]}],
+                       {"key": "金额", "label": {"zh-CN": "金额", "en": "Amount"}, "widget": "number"},
+                       {"key": "客户", "label": {"zh-CN": "客户", "en": "Customer"}, "widget": "link",
+                        "config": {"form": "客户", "display_field": "名称"}}]},
+                  {"key": "客户", "version": 1, "label": {"zh-CN": "客户", "en": "Customer"}, "title_field": "名称",
+                   "fields": [{"key": "名称", "label": {"zh-CN": "名称", "en": "Name"}, "widget": "text"},
+                              {"key": "等级", "label": {"zh-CN": "等级", "en": "Level"}, "widget": "select",
+                               "config": {"options": ["VIP", "普通"]}}]}],
     }
 
 
-def add_records(jimu, rows):
+def add_records(jimu, rows, form=FORM):
     from runtime.auth.principal import Principal
     from runtime.records import Records
     with jimu.begin() as conn:
         records = Records(jimu, conn, Principal(user_id=None, username="seed", is_admin=True), check_permissions=False)
-        for values in rows:
-            records.create(FORM, values)
+        return [records.create(form, values)["id"] for values in rows]
 
 
 @pytest.fixture
@@ -361,4 +366,39 @@ def test_dashboard_on_a_form_still_in_the_draft_is_built_then_published_with_it(
     tiles = {t["report"]: t for t in json.loads(page.locator("#dashboard-data").text_content())["charts"]}
     assert tiles["k"]["rows"] == [{"count": 1, "count_2": 1}]
     assert tiles["p"]["rows"] == [{"问题渠道": "微信", "count": 1}]
+    assert page.errors == []
+
+
+def test_linked_form_fields_and_top_n(builder_page, live_server, jimu):
+    page = builder_page
+    vip, plain = add_records(jimu, [{"名称": "大客户", "等级": "VIP"}, {"名称": "小店", "等级": "普通"}], form="客户")
+    add_records(jimu, [{"客户姓名": "甲", "问题渠道": "官网", "客户": vip},
+                       {"客户姓名": "乙", "问题渠道": "微信", "客户": vip},
+                       {"客户姓名": "丙", "问题渠道": "电话", "客户": plain}])
+    steps.build_report(page, live_server, "desk", "by_level", "按客户等级", FORM, "bar")
+    # open the link: the customer's fields appear and are dragged like the form's own
+    page.locator('.rd-join[data-field="客户"]').click()
+    page.wait_for_selector('.rd-field[data-field="客户.等级"]')
+    assert page.locator('.rd-join[data-field="客户"]').get_attribute("aria-pressed") == "true"
+    steps.drag_field(page, "客户.等级", "dimensions")
+    rows = steps.wait_chart(page)
+    assert {r["客户.等级"]: r["count"] for r in rows} == {"VIP": 2, "普通": 1}
+
+    # top 1 by the count, the rest folded into "Others"
+    page.fill("#rd-top-n", "1")
+    page.locator("#rd-top-n").press("Tab")
+    page.wait_for_function("!document.querySelector('#rd-top-others').disabled")
+    page.locator("#rd-top-others").check()
+    rows = steps.wait_chart(page)
+    assert [r["count"] for r in rows] == [2, 1] and "__others__" in rows[1]
+    steps.save(page)
+    saved = _draft(jimu, "reports", "by_level")
+    assert saved["joins"] == [{"field": "客户", "as": "客户"}] and saved["top"] == {"n": 1, "others": True}
+
+    # closing the link takes its fields out of the report (one undoable change)
+    page.locator('.rd-join[data-field="客户"]').click()
+    page.wait_for_function("!document.querySelector('.rd-field[data-field=\"客户.等级\"]')")
+    assert page.locator("#slot-dimensions .slot-item").count() == 0
+    page.click("#btn-undo")
+    page.wait_for_selector('#slot-dimensions .slot-item[data-field="客户.等级"]')
     assert page.errors == []
