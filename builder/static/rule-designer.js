@@ -107,6 +107,7 @@ function renderAll(focusId) {
   els.trigger.replaceChildren(renderTrigger(ctx, rule));
   els.condition.replaceChildren(renderCondition(ctx, rule));
   els.actions.replaceChildren(renderActions(ctx, rule));
+  markProblems();
   if (keep) {
     const el = document.getElementById(keep);
     if (el) {
@@ -163,9 +164,27 @@ async function checkProblems() {
   showProblems(found);
 }
 
+let problems = [];
+
 function showProblems(errors) {
+  problems = errors;
   els.problems.hidden = !errors.length;
   els.problems.replaceChildren(h("h2", {}, `${t("rule_problems")} (${errors.length})`), errorList(errors, pick));
+  markProblems();
+}
+
+// the controls the problems are about get a red outline and aria-invalid (again after each re-render)
+function markProblems() {
+  for (const el of root.querySelectorAll(".has-problem")) {
+    el.classList.remove("has-problem");
+    el.removeAttribute("aria-invalid");
+  }
+  for (const e of problems) {
+    const el = targetOf(e.pointer);
+    if (!el) continue;
+    el.classList.add("has-problem");
+    if (el.matches("input, select, textarea")) el.setAttribute("aria-invalid", "true");
+  }
 }
 
 // A problem's JSON pointer → the control it is about (the nearest one that exists), focused.

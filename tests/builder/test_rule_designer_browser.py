@@ -136,6 +136,7 @@ def test_conditions_groups_mappings_reorder_undo_and_dry_run(svc, page, live_ser
     assert "/rules/0/actions" in page.locator("#problems").inner_text()
     page.locator("#problems a", has_text="/rules/0/actions").click()   # a problem's link goes to its control
     assert page.evaluate("document.activeElement.id") == "rule-add-action"
+    assert page.locator("#rule-add-action.has-problem").count() == 1      # which is marked too
 
     # an operator list that fits the field: a number has no "contains", a select offers its options
     add_field_condition(page, "金额", "gt")
