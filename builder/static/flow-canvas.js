@@ -100,13 +100,37 @@ export class FlowCanvas {
     this.setZoom(Math.min(1, (this.box.clientWidth - 8) / w, Math.max(0.3, (this.box.clientHeight - 8) / h)));
   }
 
+  // how far each edge bends: apart when two nodes are joined both ways or more than once
+  bends() {
+    const groups = new Map();
+    for (const e of this.view.edges) {
+      const key = [e.from, e.to].sort().join("\u0000");
+      (groups.get(key) || groups.set(key, []).get(key)).push(e);
+    }
+    const out = new Map();
+    for (const list of groups.values()) {
+      if (list.length < 2) continue;
+      const forward = list.filter((e) => e.from === list[0].from);
+      const backward = list.filter((e) => e.from !== list[0].from);
+      if (forward.length === 1 && backward.length === 1) {
+        out.set(forward[0].id, 18);
+        out.set(backward[0].id, 18);            // the opposite direction bends to the other side
+        continue;
+      }
+      forward.forEach((e, i) => out.set(e.id, 18 + i * 26));
+      backward.forEach((e, i) => out.set(e.id, 18 + i * 26));
+    }
+    return out;
+  }
+
   drawEdges() {
     const sel = this.view.selected;
+    const bends = this.bends();
     this.edgeLayer.replaceChildren(...this.view.edges.map((e) => {
       const a = this.byId.get(e.from);
       const b = this.byId.get(e.to);
       if (!a || !b) return null;
-      const { d } = edgePath(a, a, b, b);
+      const { d } = edgePath(a, a, b, b, bends.get(e.id) || 0);
       const selected = sel?.kind === "edge" && sel.id === e.id;
       return s("g", { class: `fd-edge${selected ? " selected" : ""}${e.problem ? ` has-${e.problem}` : ""}${e.isDefault ? " is-default" : ""}`,
         tabindex: "0", role: "button", "aria-pressed": selected ? "true" : "false", "aria-label": e.aria,
@@ -122,7 +146,7 @@ export class FlowCanvas {
       const b = this.byId.get(e.to);
       const text = clip(e.text, 20);
       if (!a || !b || !text) return null;
-      const { mid } = edgePath(a, a, b, b);
+      const { mid } = edgePath(a, a, b, b, bends.get(e.id) || 0);
       const selected = sel?.kind === "edge" && sel.id === e.id;
       const width = Math.max(16, [...text].reduce((w, ch) => w + (ch.charCodeAt(0) > 255 ? 13 : 7.3), 0) + 10);
       return s("g", { class: `fd-edge-label${selected ? " selected" : ""}${e.problem ? ` has-${e.problem}` : ""}`,

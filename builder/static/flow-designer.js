@@ -574,6 +574,8 @@ async function start() {
   });
   renderPalette();
   renderAll();
+  const { w, h: ht } = canvas.extent();               // a large flow opens zoomed to fit
+  if (w > els.canvas.clientWidth || ht > els.canvas.clientHeight) canvas.fit();
   scheduleValidate();
 }
 

@@ -122,7 +122,8 @@ export function layered(nodes, edges, { isStart, size: sizeOfNode }) {
 }
 
 // Where an edge leaves and enters: the facing sides of the two shapes; a curve between them.
-export function edgePath(a, sa, b, sb) {
+// ``bend`` pushes the curve sideways (edges both ways between two nodes, or several one way).
+export function edgePath(a, sa, b, sb, bend = 0) {
   const ac = { x: a.x + sa.w / 2, y: a.y + sa.h / 2 };
   const bc = { x: b.x + sb.w / 2, y: b.y + sb.h / 2 };
   const dx = bc.x - ac.x;
@@ -142,6 +143,13 @@ export function edgePath(a, sa, b, sb) {
     const k = Math.max(30, Math.abs(p2.y - p1.y) / 2);
     c1 = { x: p1.x, y: p1.y + dir * k };
     c2 = { x: p2.x, y: p2.y - dir * k };
+  }
+  if (bend) {
+    const len = Math.hypot(p2.x - p1.x, p2.y - p1.y) || 1;
+    const nx = (-(p2.y - p1.y) / len) * bend * 1.4;
+    const ny = ((p2.x - p1.x) / len) * bend * 1.4;
+    c1 = { x: c1.x + nx, y: c1.y + ny };
+    c2 = { x: c2.x + nx, y: c2.y + ny };
   }
   const mid = { x: (p1.x + 3 * c1.x + 3 * c2.x + p2.x) / 8, y: (p1.y + 3 * c1.y + 3 * c2.y + p2.y) / 8 };
   return { d: `M${p1.x},${p1.y} C${c1.x},${c1.y} ${c2.x},${c2.y} ${p2.x},${p2.y}`, mid };
