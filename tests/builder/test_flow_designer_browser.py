@@ -437,3 +437,24 @@ def test_a_new_flow_is_one_undoable_change(jimu, live_server, page, desk):
     steps.node(page, "start").wait_for()
     assert page.locator("#fd-gone").count() == 0
     assert not [e for e in errors if "404" not in e]
+
+
+def test_the_example_apps_flow_opens_whole_and_passes_its_checks(jimu, live_server, page, artifacts):
+    import json
+    from tests.conftest import ROOT
+    package = json.loads((ROOT / "examples" / "customer_service.json").read_text(encoding="utf-8"))
+    install_package(jimu, package)
+    make_user(jimu, "root", admin=True)
+    errors = _watch(page)
+    browser_login(page, live_server, "root")
+    flow = package["flows"][0]
+    steps.open_flow(page, live_server, package["app"]["key"], flow["key"])
+    page.locator(".problems .fd-ok").wait_for()
+    assert page.locator(".fd-node").count() == len(flow["nodes"])
+    assert page.locator(".fd-edge").count() == len(flow["edges"])
+    # opened zoomed so the whole diagram is in view
+    canvas = page.locator("#fd-canvas").bounding_box()
+    for box in (n.bounding_box() for n in page.locator(".fd-node .fd-shape").all()):
+        assert canvas["x"] <= box["x"] and box["x"] + box["width"] <= canvas["x"] + canvas["width"]
+    page.screenshot(path=str(artifacts / "builder-flow-designer-example.png"), full_page=True)
+    assert not [e for e in errors if "404" not in e]
