@@ -245,3 +245,19 @@ def test_mail_intake_opens_a_dispatched_ticket_and_the_customer_mail_reply_moves
         assert [r["来自"] for r in records(jimu, "回复", 工单=t["id"])][-1] == "客户"
     finally:
         controller.stop()
+
+
+def test_tickets_by_e_mail_link_the_known_customer_route_vip_and_count_for_health(jimu, staff, clock):
+    vip = create(jimu, "客户", {"客户姓名": "王总", "邮箱": "boss@bigco.example", "VIP等级": "VIP",
+                               "客户成功经理": staff["csm"]})
+    t = ticket(jimu, 标题="咨询报价", 问题类型="产品咨询", 邮箱="boss@bigco.example")
+    row = get(jimu, "工单", t["id"])
+    assert row["客户"] == vip["id"]
+    assert (row["处理组"], row["处理人"]) == (group_id(jimu, "senior"), staff["vera"])
+    stranger = ticket(jimu, 邮箱="nobody@example.com")
+    assert get(jimu, "工单", stranger["id"])["客户"] is None
+    for _ in range(3):
+        clock.advance(days=1)
+        ticket(jimu, 标题="又来咨询", 问题类型="产品咨询", 邮箱="boss@bigco.example")
+    (w,) = records(jimu, "客户健康度预警")
+    assert (w["客户"], w["问题类型"], w["近30天工单数"], w["负责人"]) == (vip["id"], "产品咨询", 4, staff["csm"])
