@@ -59,7 +59,10 @@ class AddParticipant(Action):
         self.fields = list(config.get("user_fields", []))
 
     def plan(self, ctx):
-        named = [ctx.variables.get(f) for f in self.fields]
+        named = []
+        for f in self.fields:  # a multi-user field holds a list
+            v = ctx.variables.get(f)
+            named.extend(v if isinstance(v, list) else [v])
         return [Effect("add_participants", {"form": ctx.form, "id": ctx.record_id,
                                             "recipients": {"users": list(self.config.get("users", [])) +
                                                            [n for n in named if isinstance(n, (str, int))],
