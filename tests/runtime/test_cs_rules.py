@@ -261,3 +261,16 @@ def test_tickets_by_e_mail_link_the_known_customer_route_vip_and_count_for_healt
         ticket(jimu, 标题="又来咨询", 问题类型="产品咨询", 邮箱="boss@bigco.example")
     (w,) = records(jimu, "客户健康度预警")
     assert (w["客户"], w["问题类型"], w["近30天工单数"], w["负责人"]) == (vip["id"], "产品咨询", 4, staff["csm"])
+
+
+def test_inviting_a_second_line_expert_makes_them_a_participant_and_tells_them(jimu, staff):
+    import sqlalchemy as sa
+    from runtime.rules.tables import notifications, record_participants as p
+    from tests.runtime.rules_helpers import update
+    t = ticket(jimu, 标题="接口偶发超时")
+    update(jimu, "工单", t["id"], {"参与人": [staff["exp"]]})
+    with jimu.read() as conn:
+        joined = [r.user_id for r in conn.execute(sa.select(p).where(p.c.form_key == "工单", p.c.record_id == t["id"]))]
+        told = [r.title for r in conn.execute(sa.select(notifications).where(notifications.c.user_id == staff["exp"]))]
+    assert joined == [staff["exp"]]
+    assert told == [f"请协助处理工单 {t['工单编号']}"]
