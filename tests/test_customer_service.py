@@ -52,3 +52,14 @@ def test_a_broken_rule_is_reported_by_validate_with_its_pointer(runner, tmp_path
     path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
     result = runner.invoke(args=["validate", str(path)])
     assert result.exit_code == 1 and "/rules/0/actions/0" in result.output
+
+
+def test_the_installed_package_exports_and_reimports_unchanged(jimu):
+    from runtime.installer import export
+    install_package(jimu, load())
+    with jimu.read() as conn:
+        first = export(conn, "customer_service")
+    assert [f["key"] for f in first["flows"]] == ["ticket_flow"] and len(first["rules"]) == len(load()["rules"])
+    assert install_package(jimu, first).action == "unchanged"
+    with jimu.read() as conn:
+        assert export(conn, "customer_service") == first
