@@ -36,6 +36,7 @@ let widgets = {};
 let fields = [];         // the fields of the report's form: [{ref, label, labels, kind, group, options}]
 let target = "dimensions";
 let dragging = null;     // a field ref while one is dragged
+let moving = null;       // {slot, index} of a slot item dragged by its grip
 let problems = [];       // the last preview's coded errors
 let toolbar = null;
 let library = null;
@@ -144,29 +145,58 @@ function defaultFilter(field) {
   return { field: field.ref, op: "contains", value: "" };
 }
 
-function addTo(slot, ref) {
+// The new item a field makes in a slot (a date dimension is bucketed by day, a number is summed ...).
+function makeItem(report, slot, field) {
+  if (slot === "dimensions") {
+    const dim = { field: field.ref, label: field.labels };
+    if (TEMPORAL.has(field.kind)) dim.bucket = "day";
+    if (usedKeys(report).has(field.ref)) dim.key = uniqueKey(report, field.ref);
+    return dim;
+  }
+  if (slot === "measures") {
+    const agg = NUMERIC.has(field.kind) ? "sum" : "count_distinct";
+    return { key: uniqueKey(report, `${agg}_${field.ref}`), agg, field: field.ref, label: measureLabel(agg, field) };
+  }
+  return defaultFilter(field);
+}
+
+function addTo(slot, ref, before = null) {
   const field = fieldOf(ref);
   if (!field) return;
   let index = 0;
   edit((report) => {
-    if (slot === "dimensions") {
-      report.dimensions ||= [];
-      const dim = { field: ref, label: field.labels };
-      if (TEMPORAL.has(field.kind)) dim.bucket = "day";
-      if (usedKeys(report).has(ref)) dim.key = uniqueKey(report, ref);
-      report.dimensions.push(dim);
-      index = report.dimensions.length - 1;
-    } else if (slot === "measures") {
-      const agg = NUMERIC.has(field.kind) ? "sum" : "count_distinct";
-      report.measures.push({ key: uniqueKey(report, `${agg}_${ref}`), agg, field: ref, label: measureLabel(agg, field) });
-      index = report.measures.length - 1;
-    } else {
-      report.filters ||= [];
-      report.filters.push(defaultFilter(field));
-      index = report.filters.length - 1;
-    }
+    const list = (report[slot] ||= []);
+    index = before === null ? list.length : before;
+    list.splice(index, 0, makeItem(report, slot, field));
   }, "add");
   announce(`${t("rd_added")}${field.label} → ${t(`rd_${slot}`)}`);
+  document.querySelector(`#slot-${slot} .slot-item[data-index="${index}"]`)?.focus();
+}
+
+// A slot item dragged by its grip: to another place in its slot, or into another slot (as that
+// slot's kind of item; a record count has no field, so it stays a measure).
+function moveDragged(src, slot, before) {
+  const item = reportOf()[src.slot]?.[src.index];
+  if (!item) return;
+  if (src.slot === slot) {
+    let to = before === null ? reportOf()[slot].length - 1 : before > src.index ? before - 1 : before;
+    to = Math.max(0, to);
+    if (to === src.index) return;
+    edit((r) => { r[slot].splice(to, 0, ...r[slot].splice(src.index, 1)); }, "move");
+    document.querySelector(`#slot-${slot} .slot-item[data-index="${to}"]`)?.focus();
+    return;
+  }
+  const field = item.field && fieldOf(item.field);
+  if (!field || (src.slot === "measures" && reportOf().measures.length === 1)) return;
+  let index = 0;
+  edit((r) => {
+    r[src.slot].splice(src.index, 1);
+    if (!r[src.slot].length && src.slot !== "measures") delete r[src.slot];
+    const list = (r[slot] ||= []);
+    index = before === null ? list.length : before;
+    list.splice(index, 0, makeItem(r, slot, field));
+  }, "move");
+  announce(`${t("moved")}${field.label} → ${t(`rd_${slot}`)}`);
   document.querySelector(`#slot-${slot} .slot-item[data-index="${index}"]`)?.focus();
 }
 
@@ -309,6 +339,21 @@ function itemProblems(prefix) {
     h("code", {}, p.code), " ", p.message))) : null;
 }
 
+function grip(slot, i, name) {
+  const el = h("span", { class: "grip", draggable: "true", title: t("drag_hint"), "aria-hidden": "true", "data-grip": `${slot}:${i}` }, "⠿");
+  el.addEventListener("dragstart", (e) => {
+    moving = { slot, index: i };
+    e.dataTransfer.setData("text/plain", name);
+    e.dataTransfer.effectAllowed = "move";
+  });
+  el.addEventListener("dragend", () => {
+    moving = null;
+    clearDrop();
+    if (slotsStale) { slotsStale = false; keepFocus(() => { renderSlots(); renderProps(); }); }
+  });
+  return el;
+}
+
 function itemTools(slot, i, count, name) {
   return h("span", { class: "item-tools" },
     h("button", { type: "button", class: "icon", "aria-label": `${t("move_up")} ${name}`, disabled: i === 0,
@@ -328,18 +373,23 @@ function slotSection(slot, items, hint, extra = null) {
   items.length ? h("ol", { class: "slot-items" }, ...items) : h("p", { class: "zone-empty" }, hint), extra,
   own.length ? itemProblems(`/${slot}`) : null);
   section.addEventListener("dragover", (e) => {
-    if (!dragging) return;
+    if (!dragging && !moving) return;
     e.preventDefault();
-    e.dataTransfer.dropEffect = "copy";
+    e.dataTransfer.dropEffect = moving ? "move" : "copy";
     section.classList.add("drop-here");
   });
   section.addEventListener("dragleave", (e) => { if (!section.contains(e.relatedTarget)) section.classList.remove("drop-here"); });
   section.addEventListener("drop", (e) => {
     e.preventDefault();
-    const ref = dragging || e.dataTransfer.getData(MIME);
+    const over = e.target.closest?.(".slot-item");
+    const before = over && section.contains(over) ? Number(over.dataset.index) : null;
+    const src = moving;
+    const ref = dragging || (!src && e.dataTransfer.getData(MIME));
     dragging = null;
+    moving = null;
     clearDrop();
-    if (ref) addTo(slot, ref);
+    if (src) moveDragged(src, slot, before);
+    else if (ref) addTo(slot, ref, before);
   });
   return section;
 }
@@ -398,7 +448,8 @@ function dimensionItem(d, i, count) {
   }
   return h("li", { class: `slot-item${problemsAt(pointer).length ? " has-problem" : ""}`, tabindex: "0", "data-index": String(i),
     "data-field": d.field, "aria-label": `${t("rd_dimensions")} ${i + 1}: ${name}`, onkeydown: (e) => itemKeys(e, "dimensions", i) },
-  h("div", { class: "rd-item-head" }, h("span", { class: "item-label" }, name), bucket, itemTools("dimensions", i, count, name)),
+  h("div", { class: "rd-item-head" }, grip("dimensions", i, name), h("span", { class: "item-label" }, name), bucket,
+    itemTools("dimensions", i, count, name)),
   itemProblems(pointer));
 }
 
@@ -406,7 +457,7 @@ function measureItem(m, i, count) {
   const pointer = `/measures/${i}`;
   const field = m.field ? fieldOf(m.field) : null;
   const name = m.field ? fieldName(m.field) : m.formula !== undefined ? t("rd_formula") : m.agg ? t("rd_records") : m.key;
-  const head = [h("span", { class: "item-label" }, name)];
+  const head = [grip("measures", i, name), h("span", { class: "item-label" }, name)];
   if (m.agg) {
     const id = `m-${i}-agg`;
     const choices = catalog.aggregates.filter((a) => {
@@ -485,7 +536,8 @@ function filterItem(f, i, count) {
   const name = fieldName(f.field);
   return h("li", { class: `slot-item${problemsAt(pointer).length ? " has-problem" : ""}`, tabindex: "0", "data-index": String(i),
     "data-field": f.field, "aria-label": `${t("rd_filters")} ${i + 1}: ${name}`, onkeydown: (e) => itemKeys(e, "filters", i) },
-  h("div", { class: "rd-item-head" }, h("span", { class: "item-label" }, name), itemTools("filters", i, count, name)),
+  h("div", { class: "rd-item-head" }, grip("filters", i, name), h("span", { class: "item-label" }, name),
+    itemTools("filters", i, count, name)),
   filterRow(`f-${i}`, f, (next, opts) => edit((r) => { r.filters[i] = next; }, "filter", opts), null, pointer),
   itemProblems(pointer));
 }
@@ -671,7 +723,7 @@ async function runChart() {
   problems = errors;
   if (changed) {
     renderProblems();
-    if (dragging) slotsStale = true;   // not under a field being dragged: after the drop
+    if (dragging || moving) slotsStale = true;   // not under a field being dragged: after the drop
     else keepFocus(() => { renderSlots(); renderProps(); });
   }
   if (errors.length) {

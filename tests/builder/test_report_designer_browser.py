@@ -328,6 +328,20 @@ def test_condition_expression_and_formula_measure(builder_page, live_server, jim
     assert saved["filter_expr"] == "金额 > 2"
     assert saved["measures"][2] == {"key": "formula", "formula": "count_2 / count", "format": "percent",
                                     "label": {"zh-CN": "公式指标", "en": "Formula"}}
+
+    # items are dragged by their grip: within a slot to reorder, into another slot to change their role
+    steps.settle(page)
+    page.locator('[data-grip="measures:1"]').drag_to(page.locator('#slot-measures .slot-item[data-index="0"]'),
+                                                     target_position={"x": 30, "y": 5})
+    page.wait_for_function("document.querySelector('#slot-measures .slot-item').dataset.key === 'count_2'")
+    steps.settle(page)
+    page.locator('[data-grip="dimensions:0"]').drag_to(page.locator("#slot-filters"))
+    page.wait_for_selector('#slot-filters .slot-item[data-field="问题渠道"]')
+    assert page.locator("#slot-dimensions .slot-item").count() == 0
+    rows = steps.wait_chart(page)
+    assert rows == [{"count_2": 0, "count": 1, "formula": 0}]       # 官网 (the filter's default) and 金额 > 2: 甲
+    page.click("#btn-undo")
+    page.wait_for_selector('#slot-dimensions .slot-item[data-field="问题渠道"]')
     assert page.errors == []
 
 
