@@ -46,8 +46,10 @@ export async function dryRun(box, { appKey, rule, form }) {
         h("ul", { class: "error-list" }, ...res.errors.map((e) => h("li", { "data-code": e.code }, `#${e.id}: ${e.message}`)))) : null,
     ].filter(Boolean));
   } catch (err) {
+    const known = { "builder.form_not_published": "rule_dry_unpublished", "builder.unknown_form": "rule_dry_unknown_form" };
     box.replaceChildren(err instanceof ApiError && err.errors.length
-      ? errorList(err.errors) : h("p", { role: "alert", class: "field-error", "data-code": err.code || "" }, err.message));
+      ? errorList(err.errors)
+      : h("p", { role: "alert", class: "field-error", "data-code": err.code || "" }, known[err.code] ? t(known[err.code]) : err.message));
   } finally {
     box.removeAttribute("aria-busy");
   }

@@ -94,6 +94,8 @@ extend({
   rule_e_create_record: ["新建记录", "Create a record"], rule_e_update_records: ["更新关联记录", "Update records"],
   rule_e_start_flow: ["发起流程", "Start a flow"], rule_e_task: ["任务操作", "Task operation"],
   rule_e_call_http: ["调用 HTTP 接口", "Call an HTTP API"], rule_e_send_survey: ["发送调查", "Send a survey"],
+  rule_dry_unpublished: ["这个表单还没有发布, 没有记录可以试运行: 先发布应用", "This form is not published yet, so it has no records to try: publish the app first"],
+  rule_dry_unknown_form: ["规则监听的表单不属于这个应用", "The rule watches a form that is not in this app"],
   rule_nobody: ["(没有找到接收人)", "(nobody found)"], rule_dry_errors: ["出错的记录", "Records with errors"],
   rule_v_channel_in_app: ["站内通知", "In-app"], rule_v_channel_email: ["邮件", "E-mail"],
   rule_v_channel_webhook: ["Webhook", "Webhook"], rule_v_channel_wecom: ["企业微信群机器人", "WeCom group robot"],

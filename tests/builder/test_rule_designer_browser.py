@@ -405,3 +405,20 @@ def test_every_registered_trigger_has_its_settings(svc, page, live_server, jimu)
     choose(page, "#rule-trigger-cron-preset", label="工作日 9:00 — 0 9 * * 1-5")
     page.locator("#rule-trigger-per-record").uncheck()
     assert saved_trigger() == {"type": "schedule", "cron": "0 9 * * 1-5", "tz": "Asia/Shanghai", "per_record": False}
+
+
+def test_dry_run_on_a_form_not_published_yet_says_so(svc, page, live_server, jimu):
+    from builder import drafts
+    with jimu.begin() as conn:
+        draft = drafts.get_draft(conn, "svc")
+        draft["package"]["forms"].append({"key": "线索", "version": 1, "label": "线索",
+                                          "fields": [{"key": "名称", "label": "名称", "widget": "text"}]})
+        drafts.save_draft(conn, "svc", draft["package"], draft["revision"], now=jimu.now(), actor_id=None)
+    new_rule(page, live_server, "svc", "线索规则", "lead_rule")
+    choose(page, "#rule-form", value="线索")
+    choose(page, "#rule-add-action", value="add_participant")
+    page.locator("#action-0-groups").get_by_label("二线").check()
+    page.locator("#btn-dry-run").click()
+    alert = page.locator('#rule-dry-result [role=alert][data-code="builder.form_not_published"]')
+    alert.wait_for()
+    assert "还没有发布" in alert.inner_text()
