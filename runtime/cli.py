@@ -57,7 +57,13 @@ def validate(package: Path) -> None:
     from .rules.loader import check_rules, package_templates
     try:
         pkg = load_package(package)
-        check_rules(pkg.data.get("rules"), templates=package_templates(pkg.data))  # as import will
+        errors = _flow_problems(pkg.data.get("flows") or [])
+        try:
+            check_rules(pkg.data.get("rules"), templates=package_templates(pkg.data))  # as import will
+        except RuleInvalid as exc:
+            errors += exc.errors
+        if errors:
+            raise RuleInvalid(errors, "problems in the package's flows or rules")
     except (PackageError, RuleInvalid) as exc:
         errors = exc.errors if isinstance(exc, (ValidationErrors, RuleInvalid)) else [exc.to_dict()]
         for e in errors:
@@ -66,6 +72,25 @@ def validate(package: Path) -> None:
         sys.exit(1)
     click.echo(f"ok: {pkg.key} {pkg.version} ({len(pkg.forms)} forms, {len(pkg.flows)} flows, "
                f"{len(pkg.rules)} rules, {len(pkg.reports)} reports)")
+
+
+def _flow_problems(flows) -> list[dict]:
+    """Every problem of the package's flows, as import would find them, with pointers under /flows/<i>."""
+    from engines.flow import FlowCheckError, compile_flow
+    out = []
+    for i, flow in enumerate(flows):
+        try:
+            compile_flow(flow)
+        except FlowCheckError as exc:
+            nodes, edges = flow.get("nodes"), flow.get("edges") or []
+            node_at = ({n.get("id"): j for j, n in enumerate(nodes)} if isinstance(nodes, list)
+                       else {k: k for k in nodes or {}})
+            edge_at = {e.get("id"): j for j, e in enumerate(edges) if isinstance(e, dict)}
+            for e in exc.errors:
+                where = (f"/edges/{edge_at[e['edge']]}" if e.get("edge") in edge_at else
+                         f"/nodes/{node_at[e['node']]}" if e.get("node") in node_at else "")
+                out.append({**e, "pointer": e.get("pointer") or f"/flows/{i}{where}"})
+    return out
 
 
 @main.command("import")

@@ -63,3 +63,14 @@ def test_the_installed_package_exports_and_reimports_unchanged(jimu):
     assert install_package(jimu, first).action == "unchanged"
     with jimu.read() as conn:
         assert export(conn, "customer_service") == first
+
+
+def test_a_broken_flow_is_reported_by_validate_with_its_pointer(runner, tmp_path):
+    bad = load()
+    edges = bad["flows"][0]["edges"]
+    i = next(i for i, e in enumerate(edges) if e["id"] == "e_diag_ok")
+    edges[i]["outcome"] = "nope"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(args=["validate", str(path)])
+    assert result.exit_code == 1 and f"/flows/0/edges/{i}: [flow.unknown_outcome]" in result.output
