@@ -190,7 +190,8 @@ function renderGrid() {
   for (const [i, c] of dash.charts.entries()) {
     const data = tiles[c.report];
     const body = nodes[i].querySelector(".dd-tile-body");
-    if (!data) body.replaceChildren(h("p", { class: "tile-empty" }, t("rd_loading")));
+    if (!data) body.replaceChildren(h("p", { class: problems.length ? "tile-error" : "tile-empty" },
+      problems.length ? t("rd_problems") : t("rd_loading")));
     else if (data.error) body.replaceChildren(h("p", { class: "tile-error", role: "note", "data-code": data.error.code },
       h("code", { class: "err-code" }, data.error.errors?.[0]?.code || data.error.code), " ", data.error.errors?.[0]?.message || data.error.message));
     else if (data.empty) body.replaceChildren(h("p", { class: "tile-empty" }, t("rd_empty")));
@@ -441,6 +442,7 @@ function schedulePreview() {
 
 async function runPreview() {
   const mine = ++seq;
+  if (!dashOf()) return;
   els.grid.dataset.state = "loading";
   let data = null;
   let errors = [];
@@ -450,14 +452,12 @@ async function runPreview() {
   } catch (err) {
     errors = err.errors?.length ? err.errors : [{ code: err.code || "error", message: err.message }];
   }
-  if (mine !== seq) return;
+  if (mine !== seq || !dashOf()) return;
   problems = errors;
   els.problems.hidden = !problems.length;
   els.problems.replaceChildren(h("h2", {}, `${t("errors")} (${problems.length})`), codedErrors(problems));
-  if (data) {
-    tiles = {};
-    for (const tile of data.charts) tiles[tile.report] = tile;
-  }
+  tiles = {};                // a dashboard the engine refuses shows its problems, not stale tiles
+  for (const tile of data?.charts || []) tiles[tile.report] = tile;
   if (pointerBusy) { schedulePreview(); return; }   // asked again once the tile is let go
   keepFocus(renderGrid);
   els.grid.dataset.state = errors.length ? "error" : "ok";
@@ -493,10 +493,14 @@ async function start() {
   store.addEventListener("change", (e) => {
     const reason = e.detail.reason;
     if (["undo", "redo", "load"].includes(reason)) {
-      if (!dashOf()) { window.location.reload(); return; }
+      if (!dashOf()) {            // its creation was undone: redo brings it back
+        els.grid.replaceChildren(h("p", { role: "status", class: "zone-empty", id: "dd-missing" }, t("rd_undone")));
+        toolbar.render();
+        return;
+      }
       renderAll();
     } else toolbar.render();
-    if (reason !== "saved") schedulePreview();
+    if (reason !== "saved" && dashOf()) schedulePreview();
   });
   document.getElementById("btn-publish").addEventListener("click", async () => {
     const result = await publishFlow(store, { onErrors: (errs) => {

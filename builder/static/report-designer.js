@@ -709,6 +709,7 @@ function scheduleChart() {
 async function runChart() {
   const seq = ++chartSeq;
   const definition = reportOf();
+  if (!definition) return;
   els.chartState.textContent = t("rd_loading");
   els.chart.dataset.state = "loading";
   let result = null;
@@ -718,7 +719,7 @@ async function runChart() {
   } catch (err) {
     errors = err.errors?.length ? err.errors : [{ code: err.code || "error", message: err.message }];
   }
-  if (seq !== chartSeq) return;  // a later change is on its way
+  if (seq !== chartSeq || !reportOf()) return;  // a later change is on its way (or the report was undone)
   const changed = JSON.stringify(problems) !== JSON.stringify(errors);
   problems = errors;
   if (changed) {
@@ -802,10 +803,14 @@ async function start() {
   store.addEventListener("change", (e) => {
     const reason = e.detail.reason;
     if (["undo", "redo", "load"].includes(reason)) {
-      if (!reportOf()) { window.location.reload(); return; }
+      if (!reportOf()) {          // its creation was undone: redo brings it back
+        els.slots.replaceChildren(h("p", { role: "status", class: "zone-empty", id: "rd-missing" }, t("rd_undone")));
+        toolbar.render();
+        return;
+      }
       renderAll();
     } else toolbar.render();
-    if (reason !== "saved") scheduleChart();
+    if (reason !== "saved" && reportOf()) scheduleChart();
   });
   document.getElementById("btn-publish").addEventListener("click", async () => {
     const result = await publishFlow(store, { onErrors: (errs) => {

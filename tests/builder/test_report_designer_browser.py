@@ -211,6 +211,10 @@ def test_designers_in_english(builder_page, live_server, jimu):
     steps.save(page)
     steps.new_item(page, live_server, "desk", "dashboards", "board", "Board")
     assert "Drag a report onto the grid" in page.locator("#dd-reports").inner_text()
+    page.click("#btn-undo")                                  # the creation itself is one undoable change
+    assert page.locator("#dd-missing").inner_text() == "Its creation was undone; Redo brings it back"
+    page.click("#btn-redo")
+    page.wait_for_selector("#dd-grid[data-state=ok]")
     page.locator('.dd-report[data-report="by_status"]').focus()
     page.keyboard.press("Enter")
     page.wait_for_selector('.dd-tile[data-report="by_status"]')
