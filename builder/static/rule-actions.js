@@ -233,7 +233,8 @@ function choicesFor(ctx, key, action) {
   if (key === "flow") return (pkg.flows || []).map((f) => [f.key, label(f.label, f.key)]);
   if (key === "template") return (pkg.templates || []).map((tp) => [tp.key, label(tp.label, tp.key)]);
   if (key === "language") return [["zh-CN", "中文"], ["en", "English"]];
-  if (key === "group") return (pkg.groups || []).map((g) => [g.key, label(g.label, g.key)]);
+  // no groups in the package: the platform's groups are typed by key (as for the groups lists)
+  if (key === "group") return (pkg.groups || []).length ? pkg.groups.map((g) => [g.key, label(g.label, g.key)]) : null;
   if (FIELD_KEYS.includes(key)) return ctx.fields().filter((f) => !f.system || key !== "field").map((f) => [f.key, fieldText(f)]);
   if (key === "task" || key === "node") {
     const flow = (pkg.flows || []).find((f) => f.key === action.flow);
