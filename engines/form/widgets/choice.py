@@ -223,6 +223,16 @@ class CheckboxesWidget(SelectWidget):
             return out
         return coerce
 
+    def inline_accept(self):
+        if not self._stock(CheckboxesWidget, "compile_clean", "compile_coerce"):
+            return None
+        lo, hi = self.config.get("min_selected"), self.config.get("max_selected")
+        # nothing ticked, or one exact option when one is allowed
+        return ("type({raw}) is list and (not {raw} or {one} and len({raw}) == 1"
+                " and type({raw}[0]) is str and {raw}[0] in {exact})", "list({raw})",
+                {"one": (not lo or lo <= 1) and (not hi or hi >= 1),
+                 "exact": frozenset(v for v in self.choices.values if v == v.strip())})
+
     def value_from_formdata(self, formdata, files, key):
         getlist = getattr(formdata, "getlist", None)
         values = getlist(key) if getlist else formdata.get(key)
