@@ -321,13 +321,13 @@ els.grid.addEventListener("drop", (e) => {
 function labelInputs(id, name, current, write) {
   const box = (lang) => {
     const input = h("input", { id: `${id}-${lang === "zh-CN" ? "zh" : "en"}`, value: labelIn(current, lang),
-      "aria-label": `${name} (${lang === "zh-CN" ? "中文" : "English"})` });
+      "aria-label": `${name} (${t(lang === "zh-CN" ? "rd_in_zh" : "rd_in_en")})` });
     input.addEventListener("input", () => write((old) => setLabel(old, input.value, lang), input.id));
     input.addEventListener("change", () => { renderTitle(); renderGrid(); });
     return input;
   };
-  return [h("div", { class: "prop" }, h("label", { for: `${id}-zh` }, `${name} (中文)`), box("zh-CN")),
-    h("div", { class: "prop" }, h("label", { for: `${id}-en` }, `${name} (English)`), box("en"))];
+  return [h("div", { class: "prop" }, h("label", { for: `${id}-zh` }, `${name} (${t("rd_in_zh")})`), box("zh-CN")),
+    h("div", { class: "prop" }, h("label", { for: `${id}-en` }, `${name} (${t("rd_in_en")})`), box("en"))];
 }
 
 // Every field a shared filter can name: the fields of the forms of the dashboard's reports.

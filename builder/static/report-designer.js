@@ -677,8 +677,8 @@ function renderProps() {
   }, "options"), { choices: { date_field: dateFields } }) : null;
   els.props.replaceChildren(
     h("h2", {}, t("properties")),
-    h("div", { class: "prop" }, h("label", { for: "rd-label-zh" }, `${t("rd_report_label")} (中文)`), lab("zh-CN", "rd-label-zh")),
-    h("div", { class: "prop" }, h("label", { for: "rd-label-en" }, `${t("rd_report_label")} (English)`), lab("en", "rd-label-en")),
+    h("div", { class: "prop" }, h("label", { for: "rd-label-zh" }, `${t("rd_report_label")} (${t("rd_in_zh")})`), lab("zh-CN", "rd-label-zh")),
+    h("div", { class: "prop" }, h("label", { for: "rd-label-en" }, `${t("rd_report_label")} (${t("rd_in_en")})`), lab("en", "rd-label-en")),
     h("p", { class: "small muted" }, `${t("item_key")}: `, h("code", {}, report.key)),
     h("h3", {}, `${t("rd_options")}: ${c ? label(c.label, c.type) : report.type}`), options,
     ...(problemsAt("/options").length ? [itemProblems("/options")] : []),

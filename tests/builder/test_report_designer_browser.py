@@ -197,7 +197,7 @@ def test_report_designer_by_keyboard_with_inline_errors_undo_and_unsaved_warning
     assert saved["filters"] == [{"field": "问题渠道", "op": "eq", "value": "微信"}]
 
 
-def test_designers_in_english(builder_page, live_server, jimu):
+def test_designers_in_english(builder_page, live_server, jimu, artifacts):
     page = builder_page
     page.goto(f"{live_server}/builder/apps/desk?lang=en")
     page.wait_for_selector("#kinds section")
@@ -208,6 +208,7 @@ def test_designers_in_english(builder_page, live_server, jimu):
     steps.drag_field(page, "状态", "dimensions")
     page.wait_for_selector('#rd-chart[data-state="empty"]')
     assert page.locator("#rd-chart").inner_text() == "No data"
+    page.screenshot(path=str(artifacts / "builder-report-designer-en.png"), full_page=True)
     steps.save(page)
     steps.new_item(page, live_server, "desk", "dashboards", "board", "Board")
     assert "Drag a report onto the grid" in page.locator("#dd-reports").inner_text()
