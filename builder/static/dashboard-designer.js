@@ -22,6 +22,7 @@ const els = {
   props: document.getElementById("dd-props"),
   problems: document.getElementById("dd-problems"),
   title: document.getElementById("dashboard-title"),
+  try: document.getElementById("dd-try"),
 };
 const COLS = 12;
 const ROW_PX = 70;
@@ -36,6 +37,7 @@ let problems = [];
 let selected = null;      // index of the selected tile
 let dragging = null;      // a report key while one is dragged from the list
 let toolbar = null;
+let tryValues = {};       // shared filter values tried in the designer (not saved): field → value
 let pointerBusy = false;  // a tile is being dragged: the live data waits, so the tile is not replaced under the pointer
 
 // -- model -------------------------------------------------------------------------------------------
@@ -190,14 +192,20 @@ function renderGrid() {
   for (const [i, c] of dash.charts.entries()) {
     const data = tiles[c.report];
     const body = nodes[i].querySelector(".dd-tile-body");
-    if (!data) body.replaceChildren(h("p", { class: problems.length ? "tile-error" : "tile-empty" },
-      problems.length ? t("rd_problems") : t("rd_loading")));
-    else if (data.error) body.replaceChildren(h("p", { class: "tile-error", role: "note", "data-code": data.error.code },
-      h("code", { class: "err-code" }, data.error.errors?.[0]?.code || data.error.code), " ", data.error.errors?.[0]?.message || data.error.message));
-    else if (data.empty) body.replaceChildren(h("p", { class: "tile-empty" }, t("rd_empty")));
-    else if (!shown.has(c.report)) {
-      shown.add(c.report);
-      body.replaceChildren(plotFor(c.report, data.figure, `${c.w}x${c.h}`));
+    if (!data) {
+      body.replaceChildren(h("p", { class: problems.length ? "tile-error" : "tile-empty" },
+        problems.length ? t("rd_problems") : t("rd_loading")));
+    } else if (data.error) {
+      const first = data.error.errors?.[0] || data.error;
+      body.replaceChildren(h("p", { class: "tile-error", role: "note", "data-code": data.error.code },
+        h("code", { class: "err-code" }, first.code), " ", first.message));
+    } else {
+      nodes[i].dataset.rows = JSON.stringify(data.rows);
+      if (data.empty) body.replaceChildren(h("p", { class: "tile-empty" }, t("rd_empty")));
+      else if (!shown.has(c.report)) {
+        shown.add(c.report);
+        body.replaceChildren(plotFor(c.report, data.figure, `${c.w}x${c.h}`));
+      }
     }
   }
   for (const [report, kept] of plots) {
@@ -429,6 +437,52 @@ function renderTitle() {
   els.title.textContent = label(dash.label, dash.key);
 }
 
+// -- trying the shared filters ------------------------------------------------------------------------
+
+function triedValues() {
+  const declared = new Set((dashOf()?.filters || []).map((f) => f.field));
+  return Object.fromEntries(Object.entries(tryValues).filter(([k]) => declared.has(k)));
+}
+
+function renderTry() {
+  const filters = dashOf().filters || [];
+  els.try.hidden = !filters.length;
+  if (!filters.length) { els.try.replaceChildren(); return; }
+  const byRef = Object.fromEntries(filterFields().map((f) => [f.ref, f]));
+  const set = (field, value) => {
+    if (value === undefined || value === "" || (typeof value === "object" && !Object.keys(value).length)) delete tryValues[field];
+    else tryValues[field] = value;
+    schedulePreview();
+  };
+  els.try.replaceChildren(h("span", { class: "small muted" }, t("dd_try")), ...filters.map((f, j) => {
+    const field = byRef[f.field];
+    const name = label(f.label, field?.label || f.field);
+    const current = tryValues[f.field];
+    if (f.kind === "date_range") {
+      const range = { ...(current || {}) };
+      const box = (end) => {
+        const input = h("input", { type: "date", id: `try-${j}-${end}`, value: range[end] || "", "aria-label": `${name} ${t(end === "from" ? "rd_from" : "rd_to")}` });
+        input.addEventListener("change", () => {
+          if (input.value) range[end] = input.value; else delete range[end];
+          set(f.field, { ...range });
+        });
+        return input;
+      };
+      return h("span", { class: "rd-inline" }, h("span", { class: "small" }, name), box("from"), "–", box("to"));
+    }
+    if (f.kind === "choice" && field?.options) {
+      const select = h("select", { id: `try-${j}`, "aria-label": name },
+        h("option", { value: "" }, t("dd_all")),
+        ...field.options.map((o) => h("option", { value: JSON.stringify(o.value), selected: current === o.value }, label(o.label, String(o.value)))));
+      select.addEventListener("change", () => set(f.field, select.value ? JSON.parse(select.value) : undefined));
+      return h("label", { class: "rd-inline small" }, name, select);
+    }
+    const input = h("input", { id: `try-${j}`, type: "search", value: current || "", "aria-label": name });
+    input.addEventListener("change", () => set(f.field, input.value));
+    return h("label", { class: "rd-inline small" }, name, input);
+  }));
+}
+
 // -- live tiles --------------------------------------------------------------------------------------
 
 let timer = null;
@@ -448,7 +502,7 @@ async function runPreview() {
   let errors = [];
   try {
     data = await post(`/apps/${enc(appKey)}/dashboards/preview`,
-      { dashboard: dashOf(), reports: store.package.reports || [], lang: LANG });
+      { dashboard: dashOf(), reports: store.package.reports || [], lang: LANG, values: triedValues() });
   } catch (err) {
     errors = err.errors?.length ? err.errors : [{ code: err.code || "error", message: err.message }];
   }
@@ -470,6 +524,7 @@ function renderAll() {
   if (selected !== null && !dash.charts[selected]) selected = null;
   keepFocus(() => {
     renderReports();
+    renderTry();
     renderGrid();
     renderProps();
   });

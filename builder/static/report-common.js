@@ -32,6 +32,7 @@ const S = {
   rd_top: ["只显示前 N 组 (按第一个指标)", "Only the top N groups (by the first measure)"],
   rd_top_others: ["其余合并为「其他」", "Fold the rest into \u201cOthers\u201d"],
   rd_undone: ["已撤销创建; 按「重做」恢复", "Its creation was undone; Redo brings it back"],
+  dd_try: ["试用共享筛选 (不保存):", "Try the shared filters (not saved):"], dd_all: ["全部", "All"],
   rd_in_zh: ["中文", "Chinese"], rd_in_en: ["英文", "English"],
   rd_report_label: ["报表名称", "Report name"], rd_options: ["图表设置", "Chart settings"],
   rd_sort: ["排序", "Sort"], rd_sort_by: ["排序依据", "Sort by"], rd_asc: ["升序", "Ascending"], rd_desc: ["降序", "Descending"],

@@ -283,6 +283,12 @@ def test_dashboard_designer_keyboard_grid_shared_filters_and_tile_errors(builder
     page.select_option("#sf-0-field", "问题渠道")
     assert page.locator("#sf-0-kind").input_value() == "choice"
     page.fill("#sf-0-label-zh", "渠道")
+    # the filter can be tried on the live tiles without saving a value
+    page.select_option("#try-0", '"微信"')
+    page.wait_for_function("(document.querySelector('#tile-0').dataset.rows || '').includes('微信')"
+                           " && !document.querySelector('#tile-0').dataset.rows.includes('官网')")
+    page.select_option("#try-0", "")
+    page.wait_for_function("(document.querySelector('#tile-0').dataset.rows || '').includes('官网')")
     steps.drag_tile(page, 0, 0, 5)
     steps.resize_tile(page, 0, 12, 3)
     steps.wait_tiles(page)
