@@ -18,7 +18,7 @@ through ``Widget.compile_coerce``, which *returns* a ``FieldError`` instead of
 raising it, so an invalid value costs no exception; errors a widget prebuilt
 (``widget.shared``) have their entry dict built once per field and copied.
 A form without defaults, conditions, formulas or sub-tables gets, per key
-order of the submissions it sees (up to ``MAX_SHAPES``), one generated
+order of the submissions it sees twice (up to ``MAX_SHAPES``), one generated
 function that unpacks the submission and runs every field's steps straight,
 with the widgets' ``inline_accept`` tests written in. Definition text (keys,
 labels, options) never enters generated source; it is bound as constants.
@@ -81,7 +81,7 @@ class _FieldPlan:
                  "empty", "has_default", "label", "error_entry", "required_entry", "inline")
 
     def __init__(self, f: "FieldSpec"):
-        from .widget import Widget, inline_function
+        from .widget import Widget, inline_template
         self.key = f.key
         self.f = f
         self.coerce = f.widget.compile_clean()
@@ -99,8 +99,8 @@ class _FieldPlan:
         self.error_entry = _error_entry(f, self.label)
         self.required_entry = {"code": "form.required", "field": self.key, "label": self.label,
                                "message": f"{f.label_text('en')} is required / 请填写{self.label}"}
-        #: the widget's ``inline_accept`` template, when it compiles (``widget.inline_function``)
-        self.inline = f.widget.inline_accept() if inline_function(f.widget) is not None else None
+        #: the widget's ``inline_accept`` template, when it is fit to be written in (``widget.inline_template``)
+        self.inline = inline_template(f.widget)
 
 
 def _error_entry(f: "FieldSpec", label: str):
@@ -136,6 +136,8 @@ class _Plan:
         self.required_keys = frozenset(p.key for p in self.inputs if p.required)
         #: one-pass forms: a generated function per submitted key order (see ``_compile_shape``)
         self.shapes: dict[tuple, Any] = {}
+        #: key orders met once (a shape gets its function the second time)
+        self.seen: set[tuple] = set()
 
 
 def plan_for(spec: "FormSpec") -> _Plan:
@@ -171,8 +173,11 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
         if not errors and type(data) is dict:
             shape = tuple(data)
             fn = plan.shapes.get(shape)
-            if fn is None and len(plan.shapes) < MAX_SHAPES:
+            if fn is None and len(plan.shapes) < MAX_SHAPES and shape in plan.seen:
+                # a key order seen before gets its function; a one-off (a preview) is not worth compiling
                 fn = plan.shapes[shape] = _compile_shape(plan, shape)
+            elif fn is None and len(plan.seen) < 4 * MAX_SHAPES:
+                plan.seen.add(shape)
             if fn is not None:
                 return fn(data, partial)
         _one_pass(plan, data, values, errors, partial)

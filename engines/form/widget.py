@@ -188,12 +188,34 @@ class Widget:
 _VALUE_METHODS = ("to_python", "validate", "is_empty", "clean")
 
 
-def inline_function(widget: "Widget"):
-    """``widget.inline_accept()`` as ``raw -> (accepted, value)`` (None without one), checked once.
+def inline_template(widget: "Widget") -> tuple[str, str, dict[str, Any]] | None:
+    """``widget.inline_accept()`` when ``inline_function`` accepts its kind of template, else None.
 
-    The form uses the template only if this compiles; tests compare it with ``compile_coerce``.
+    The check depends only on the template's text and constant names, so it runs once per kind.
     """
     template = widget.inline_accept()
+    if template is None:
+        return None
+    test, value, constants = template
+    key = (test, value, tuple(constants))
+    ok = _CHECKED_TEMPLATES.get(key)
+    if ok is None:
+        ok = inline_function(widget, template) is not None
+        if len(_CHECKED_TEMPLATES) < 1024:
+            _CHECKED_TEMPLATES[key] = ok
+    return template if ok else None
+
+
+_CHECKED_TEMPLATES: dict[tuple, bool] = {}
+
+
+def inline_function(widget: "Widget", template: tuple | None = None):
+    """``widget.inline_accept()`` as ``raw -> (accepted, value)``; None without one or when it is unfit.
+
+    The form writes a template in only if this compiles it and finds it self-contained; tests compare
+    the function with ``compile_coerce``.
+    """
+    template = template or widget.inline_accept()
     if template is None:
         return None
     test, value, constants = template
