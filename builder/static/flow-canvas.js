@@ -39,7 +39,7 @@ export class FlowCanvas {
     this.cb = callbacks;
     this.labels = labels;
     this.view = { nodes: [], edges: [] };
-    this.svg = s("svg", { class: "fd-svg", role: "group", "aria-label": labels.canvas || "flow",
+    this.svg = s("svg", { class: "fd-svg", role: "group", tabindex: "-1", "aria-label": labels.canvas || "flow",
       "aria-describedby": labels.keysId || undefined });
     this.defs = s("defs", {},
       s("marker", { id: "fd-arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerUnits: "userSpaceOnUse", markerWidth: "11", markerHeight: "11", orient: "auto-start-reverse" },
@@ -61,7 +61,7 @@ export class FlowCanvas {
   // -- drawing ---------------------------------------------------------------------------------
   render(view) {
     const hadFocus = this.svg.contains(document.activeElement) ? document.activeElement.dataset : null;
-    const focusKey = hadFocus ? `${hadFocus.kind}:${hadFocus.id}` : null;
+    const focusKey = hadFocus?.kind ? `${hadFocus.kind}:${hadFocus.id}` : null;
     this.view = view;
     this.byId = new Map(view.nodes.map((n) => [n.id, n]));
     this.size();
@@ -318,6 +318,10 @@ export class FlowCanvas {
       } else if (e.key === "Escape" && this.view.connectFrom) {
         e.preventDefault();
         this.cb.onConnectStart(null);
+      } else if (e.key === "Escape") {                 // back to the flow's own properties
+        e.preventDefault();
+        this.svg.focus();
+        this.cb.onSelect(null);
       }
     });
   }

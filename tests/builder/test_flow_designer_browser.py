@@ -187,6 +187,8 @@ def test_keyboard_adds_moves_connects_and_deletes_and_english(jimu, live_server,
     steps.node(page, "timer_1").focus()
     page.keyboard.press("Enter")
     steps.edge(page, "check", "timer_1").wait_for()
+    page.keyboard.press("Escape")                            # Esc: the flow's own properties
+    page.locator("#flow-form").wait_for()
     # and the panel's "connect to" does the same for timer → end
     steps.select_node(page, "timer_1")
     page.select_option("#node-connect", "end")
