@@ -10,7 +10,7 @@ import pytest
 
 from tests.runtime.cs_fixtures import (complete, group_id, install, open_tasks, records, reply, run_jobs,
                                        ticket)
-from tests.runtime.rules_helpers import create, get, jobs_of
+from tests.runtime.rules_helpers import create, get
 from tests.runtime.test_notify import allow_local, hook, smtp  # noqa: F401 (fixtures)
 
 
