@@ -165,10 +165,10 @@ function position(node, c) {
 // Plot nodes are kept between renders (moved into the new tile, resized when the tile changed size)
 // and drawn again only when their figure changed: redrawing on every move would also race plotly's
 // own asynchronous margin redraws.
-const plots = new Map();   // report key → {figure, node, size}
+const plots = new Map();   // "<tile index>:<report key>" → {figure, node, size}
 
-function plotFor(report, figure, size) {
-  const kept = plots.get(report);
+function plotFor(key, figure, size) {
+  const kept = plots.get(key);
   if (kept && kept.figure === figure) {
     if (kept.size !== size) {
       kept.size = size;
@@ -178,7 +178,7 @@ function plotFor(report, figure, size) {
   }
   if (kept) window.Plotly?.purge(kept.node);
   const node = h("div", { class: "plot" });
-  plots.set(report, { figure, node, size, drawn: false });
+  plots.set(key, { figure, node, size, drawn: false });
   requestAnimationFrame(() => drawFigure(node, figure));
   return node;
 }
@@ -202,14 +202,15 @@ function renderGrid() {
     } else {
       nodes[i].dataset.rows = JSON.stringify(data.rows);
       if (data.empty) body.replaceChildren(h("p", { class: "tile-empty" }, t("rd_empty")));
-      else if (!shown.has(c.report)) {
-        shown.add(c.report);
-        body.replaceChildren(plotFor(c.report, data.figure, `${c.w}x${c.h}`));
+      else {
+        const key = `${i}:${c.report}`;   // the same report may sit on the grid twice
+        shown.add(key);
+        body.replaceChildren(plotFor(key, data.figure, `${c.w}x${c.h}`));
       }
     }
   }
-  for (const [report, kept] of plots) {
-    if (!shown.has(report)) { window.Plotly?.purge(kept.node); plots.delete(report); }
+  for (const [key, kept] of plots) {
+    if (!shown.has(key)) { window.Plotly?.purge(kept.node); plots.delete(key); }
   }
   els.grid.replaceChildren(...nodes);
 }

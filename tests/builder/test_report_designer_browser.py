@@ -299,6 +299,12 @@ def test_dashboard_designer_keyboard_grid_shared_filters_and_tile_errors(builder
     page.locator("#tile-1").focus()
     page.keyboard.press("Delete")
     page.wait_for_function("document.querySelectorAll('.dd-tile').length === 1")
+    page.locator('.dd-report[data-report="by_channel"]').focus()   # the same report twice: both drawn
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#tile-1 .main-svg")
+    assert page.locator("#tile-0 .js-plotly-plot").count() == 1
+    page.keyboard.press("Delete")                                  # the new tile has the focus
+    page.wait_for_function("document.querySelectorAll('.dd-tile').length === 1")
     page.keyboard.press("Control+s")
     page.wait_for_function("document.querySelector('#btn-save').disabled")
     board = _draft(jimu, "dashboards", "board")
