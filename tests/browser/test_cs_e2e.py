@@ -39,9 +39,6 @@ from tests.test_customer_service import load
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize(
     "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)], indirect=True)]
 
-PASSWORD = "pw-123456"
-
-
 @pytest.fixture
 def clock():
     """Tuesday 2026-11-03 09:30 in Shanghai (01:30 UTC): inside the package's business hours."""
@@ -68,12 +65,12 @@ def desk(jimu):
         set_email(jimu, name, f"{name}@desk.example.com")
     with jimu.begin() as conn:   # the finance group's lead receives SLA reminders
         conn.execute(sa.update(db.groups).where(db.groups.c.key == "finance").values(lead_id=people["lead"]))
-    with jimu.begin() as conn:   # 90 days of history before today (rules and flows do not fire for demo data)
+    with jimu.begin() as conn:   # 60 days of history before today (rules and flows do not fire for demo data)
         from runtime import demo
         made = demo.generate(conn, jimu.catalog, app_key="customer_service", now=jimu.now() - timedelta(days=1),
                              days=60, seed=7, scale=0.01)
     assert made["工单"] == 50 and made["满意度调查"] == 25
-    admin = system_records(jimu)
+    admin = SystemRecords(jimu)
     admin.create("回复模板", {"名称": "首次回复", "分类": "发票",
                             "正文": "{客户姓名}您好，您的工单 {工单编号} 已收到，我们会尽快处理。"})
     admin.create("知识库文章", {"标题": "发票重开流程说明", "分类": "发票", "关键词": "发票 重开 抬头",
@@ -82,7 +79,7 @@ def desk(jimu):
     return people
 
 
-class system_records:
+class SystemRecords:
     """Records written as the system (set-up data, not part of the walk)."""
 
     def __init__(self, jimu):
@@ -98,14 +95,8 @@ class system_records:
 def ticket_row(jimu, rid):
     ft = jimu.catalog.form("工单")
     with jimu.read() as conn:
-        from runtime.store.records import RecordStore
         rows, _ = RecordStore(conn).select(ft, where=ft.table.c.id == rid, limit=1)
     return rows[0]
-
-
-def user_id(jimu, username):
-    with jimu.read() as conn:
-        return conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username)).scalar_one()
 
 
 def group_id(jimu, key):
@@ -152,7 +143,6 @@ def open_task(jimu, rid):
 def replies_of(jimu, rid):
     ft = jimu.catalog.form("回复")
     with jimu.read() as conn:
-        from runtime.store.records import RecordStore
         rows, _ = RecordStore(conn).select(ft, where=ft.columns["工单"] == rid, order_by=[ft.table.c.id])
     return rows
 
@@ -496,7 +486,7 @@ def test_a_first_line_answer_in_time_stops_the_sla(jimu, live_server, page, arti
     """The other branch: fay opens the ticket from "my tasks", answers with the template within the two hours,
     so no reminder, no robot and no escalation; she resolves it herself on her task page."""
     jimu.config["BASE_URL"] = live_server
-    ticket = system_records(jimu).create("工单", {
+    ticket = SystemRecords(jimu).create("工单", {
         "标题": "申请退款进度查询", "客户姓名": "李娜", "邮箱": "lina@customer.example.com", "问题渠道": "微信",
         "问题类型": "退款", "问题详细描述": "我申请的退款已经过去一周了，还没有到账，请帮忙查询进度。"})
     run_jobs(jimu)

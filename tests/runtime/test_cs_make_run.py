@@ -101,7 +101,7 @@ def test_make_run_steps_fill_the_app_and_print_the_admin_login(made):
     user, password = printed_login(out["create-user"])
     assert user == "admin" and len(password) >= 10
     assert "http://127.0.0.1:5000/login" in out["create-user"]
-    print(f"\nmake run steps (s): " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
+    print("\nmake run steps (s): " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
     assert seconds["demo-data"] < 60, seconds
 
 
