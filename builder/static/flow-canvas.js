@@ -49,9 +49,10 @@ export class FlowCanvas {
     this.edgeLayer = s("g", { class: "fd-edges" });
     this.nodeLayer = s("g", { class: "fd-nodes" });
     this.labelLayer = s("g", { class: "fd-labels" });
+    this.keyLayer = s("g", { class: "fd-edge-keys" });
     this.ghost = s("path", { class: "fd-ghost", d: "", "marker-end": "url(#fd-arrow)" });
     this.svg.append(this.defs, s("rect", { class: "fd-bg", x: 0, y: 0, width: "100%", height: "100%" }),
-      this.edgeLayer, this.nodeLayer, this.labelLayer, this.ghost);
+      this.edgeLayer, this.nodeLayer, this.labelLayer, this.keyLayer, this.ghost);
     this.box.append(this.svg);
     this.gesture = null;
     this.zoom = 1;
@@ -133,12 +134,22 @@ export class FlowCanvas {
       const { d } = edgePath(a, a, b, b, bends.get(e.id) || 0);
       const selected = sel?.kind === "edge" && sel.id === e.id;
       return s("g", { class: `fd-edge${selected ? " selected" : ""}${e.problem ? ` has-${e.problem}` : ""}${e.isDefault ? " is-default" : ""}`,
-        tabindex: "0", role: "button", "aria-pressed": selected ? "true" : "false", "aria-label": e.aria,
-        "data-kind": "edge", "data-id": e.id, "data-from": e.from, "data-to": e.to },
+        "aria-hidden": "true", "data-kind": "edge", "data-id": e.id, "data-from": e.from, "data-to": e.to },
       s("title", {}, [e.aria, ...(e.messages || [])].join("\n")),
       s("path", { class: "fd-edge-hit", d }),
       s("path", { class: "fd-edge-line", d, "marker-end": e.problem === "error" ? "url(#fd-arrow-bad)" : "url(#fd-arrow)" }),
       );
+    }));
+    // the keyboard's edges: drawn after the nodes so Tab visits every node first, then the edges
+    this.keyLayer.replaceChildren(...this.view.edges.map((e) => {
+      const a = this.byId.get(e.from);
+      const b = this.byId.get(e.to);
+      if (!a || !b) return null;
+      const { d } = edgePath(a, a, b, b, bends.get(e.id) || 0);
+      const selected = sel?.kind === "edge" && sel.id === e.id;
+      return s("g", { class: "fd-edge-key", tabindex: "0", role: "button", "aria-pressed": selected ? "true" : "false",
+        "aria-label": [e.aria, ...(e.messages || [])].join(". "), "data-kind": "edge", "data-id": e.id,
+        "data-from": e.from, "data-to": e.to }, s("path", { d }));
     }));
     // labels go above the nodes, so a condition stays readable where an edge is short
     this.labelLayer.replaceChildren(...this.view.edges.map((e) => {
@@ -195,7 +206,7 @@ export class FlowCanvas {
   }
 
   focus(kind, id) {
-    const el = [...this.svg.querySelectorAll(`[data-kind="${kind}"]`)].find((x) => x.dataset.id === id);
+    const el = [...this.svg.querySelectorAll(`[data-kind="${kind}"][tabindex="0"]`)].find((x) => x.dataset.id === id);
     if (el) el.focus();
     return el;
   }
@@ -240,7 +251,9 @@ export class FlowCanvas {
         this.gesture = { kind: "move", id: n.id, el: item, dx: p.x - n.x, dy: p.y - n.y, x0: n.x, y0: n.y, moved: false };
         this.svg.setPointerCapture(e.pointerId);
       } else if (item?.dataset.kind === "edge") {
+        e.preventDefault();
         this.cb.onSelect({ kind: "edge", id: item.dataset.id });
+        this.focus("edge", item.dataset.id);
       } else {
         this.cb.onSelect(null);
       }

@@ -295,6 +295,7 @@ function targetName(p) {
 }
 
 function renderProblems() {
+  if (!flowOf()) return;
   const base = `/flows/${flowIndex()}`;
   const mine = (list) => list.filter((p) => p.pointer === base || p.pointer?.startsWith(`${base}/`));
   const errs = mine(problems);
@@ -395,6 +396,7 @@ function viewModel() {
 
 function renderCanvas() {
   const flow = flowOf();
+  if (!flow) return;                       // its creation was undone: nothing to draw
   els.title.textContent = label(flow.label, flow.key);
   canvas.render(viewModel());
 }
@@ -407,6 +409,7 @@ function ctx() {
 }
 
 function renderProps() {
+  if (!flowOf()) return;
   const focusId = els.props.contains(document.activeElement) ? document.activeElement.id : null;
   els.props.replaceChildren();
   const c = ctx();

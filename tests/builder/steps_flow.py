@@ -26,7 +26,8 @@ def node(page, node_id):
 
 
 def edge(page, source, target):
-    return page.locator(f'.fd-edge[data-from="{source}"][data-to="{target}"]')
+    """The edge's keyboard handle (focusable; the drawn line is ``.fd-edge``)."""
+    return page.locator(f'.fd-edge-key[data-from="{source}"][data-to="{target}"]')
 
 
 def open_new_flow(page, live_server, app_key, flow_key, flow_label):

@@ -166,6 +166,15 @@ def test_keyboard_adds_moves_connects_and_deletes_and_english(jimu, live_server,
     browser_login(page, live_server, "bea")
     steps.open_flow(page, live_server, "desk", "review")
 
+    # Tab visits the nodes, then the edges
+    steps.node(page, "start").focus()
+    order = []
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("[document.activeElement.dataset.kind, document.activeElement.dataset.id]"))
+    assert order == [["node", "check"], ["node", "end"], ["edge", "e1"]]
+    assert page.input_value("#edge-condition") == ""              # focusing an edge opened its panel
+
     # a node from the palette with Enter lands right of the selected node and takes the focus
     steps.node(page, "check").focus()
     page.locator('.fd-item[data-node-type="timer"]').focus()
