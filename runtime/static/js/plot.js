@@ -7,6 +7,10 @@ export function layoutFor(figure) {
   delete layout.title;
   const indicator = figure.data.some((t) => t.type === "indicator");  // KPI/gauge titles sit above the number
   layout.margin = Object.assign({l: 40, r: 16, b: 36}, figure.layout.margin || {}, {t: indicator ? 40 : 16});
+  // a horizontal legend below the plot collides with long (rotated) category labels: put it above
+  if (layout.legend && layout.legend.orientation === "h" && layout.legend.y === undefined) {
+    layout.legend = Object.assign({}, layout.legend, {x: 0, xanchor: "left", y: 1, yanchor: "bottom"});
+  }
   for (const axis of ["xaxis", "yaxis"]) {
     if (layout[axis] && layout[axis].visible !== false) layout[axis] = Object.assign({automargin: true}, layout[axis]);
   }
