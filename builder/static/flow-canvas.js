@@ -61,6 +61,8 @@ export class FlowCanvas {
 
   // -- drawing ---------------------------------------------------------------------------------
   render(view) {
+    if (this.gesture) { this.pending = view; return; }   // not under the pointer's feet: after the drag
+    this.pending = null;
     const hadFocus = this.svg.contains(document.activeElement) ? document.activeElement.dataset : null;
     const focusKey = hadFocus?.kind ? `${hadFocus.kind}:${hadFocus.id}` : null;
     this.view = view;
@@ -297,6 +299,7 @@ export class FlowCanvas {
         else this.cb.onSelect({ kind: "node", id: g.id });
         this.focus("node", g.id);
       }
+      if (this.pending) this.render(this.pending);          // a redraw that waited for the drag
     };
     this.svg.addEventListener("pointerup", end);
     this.svg.addEventListener("pointercancel", end);
