@@ -122,6 +122,9 @@ def public_submit(form):
                           if (ft.spec.definition.get("public") or {}).get("status") else None)
             return render_template("public/done.html", ft=ft, block=block, record=record, status_url=status_url,
                                    already=False), 201
+    else:   # a blank form shows the public fields' defaults, as the signed-in form does
+        preview = ft.spec.clean({}, context=jimu.eval_context(now=jimu.now(), user=ANONYMOUS.as_context()))
+        values = {f.key: preview.values[f.key] for f in fields if preview.values.get(f.key) is not None}
     by_field: dict[str, list] = {}
     for e in errors:
         by_field.setdefault(e.get("field") or "", []).append(e)
