@@ -259,7 +259,7 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     assert other.is_visible()
     cpage.select_option("#f-问题类型", "发票")
     assert other.is_hidden()
-    cpage.check('input[name="紧急程度"][value="中"]')
+    assert cpage.locator('input[name="紧急程度"][value="中"]').is_checked()   # the field's default, shown
     cpage.fill("#f-问题详细描述", "上个月的发票抬头写错了，需要作废重开，公司名称以营业执照为准。")
     shot(cpage, artifacts, "01-public-form")
     cpage.click("button[type=submit]")
@@ -525,3 +525,19 @@ def test_a_first_line_answer_in_time_stops_the_sla(jimu, live_server, page, arti
     row = ticket_row(jimu, rid)
     assert row["状态"] == "已解决" and row["处理时长分钟"] == 220.0   # 40 min + 3 h after submission
     assert open_task(jimu, rid)["node_id"] == "confirm"
+
+
+def test_the_public_ticket_form_fits_a_phone(jimu, live_server, browser, artifacts, desk):
+    """Customers open the form from a QR code on their phone: one column, nothing wider than the screen."""
+    ctx = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_server}/p/工单")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        form = page.locator("form.record-form").bounding_box()
+        for key in ("标题", "客户姓名", "问题类型", "问题详细描述", "附件"):
+            box = page.locator(f"#f-{key}").bounding_box()
+            assert box["x"] >= form["x"] and box["x"] + box["width"] <= form["x"] + form["width"], key
+        shot(page, artifacts, "21-public-form-phone")
+    finally:
+        ctx.close()
