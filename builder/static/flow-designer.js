@@ -208,9 +208,15 @@ function moveNode(id, x, y, coalesce = null) {
   }, coalesce, { panel: false });
 }
 
+// about how wide an edge's label is drawn (the canvas clips labels at 20 characters)
+function labelWidth(e) {
+  const chars = [...edgeText(e)].slice(0, 20);
+  return chars.length ? chars.reduce((w, ch) => w + (ch.charCodeAt(0) > 255 ? 13 : 7.3), 10) : 0;
+}
+
 function autoLayout() {
   const flow = flowOf();
-  const pos = layered(nodesOf(flow), edgesOf(flow), { isStart: (n) => !!types[n.type]?.is_start, size: sizeOfNode });
+  const pos = layered(nodesOf(flow), edgesOf(flow), { isStart: (n) => !!types[n.type]?.is_start, size: sizeOfNode, labelWidth });
   editFlow((fl) => { for (const n of fl.nodes) n.position = pos[n.id]; }, null, { panel: false });
   canvas.fit();
   announce(t("fd_auto_layout"));
@@ -221,7 +227,7 @@ function positions() {
   const flow = flowOf();
   const nodes = nodesOf(flow);
   const missing = nodes.some((n) => !n.position || typeof n.position.x !== "number");
-  const auto = missing ? layered(nodes, edgesOf(flow), { isStart: (n) => !!types[n.type]?.is_start, size: sizeOfNode }) : {};
+  const auto = missing ? layered(nodes, edgesOf(flow), { isStart: (n) => !!types[n.type]?.is_start, size: sizeOfNode, labelWidth }) : {};
   const out = {};
   for (const n of nodes) {
     const p = n.position && typeof n.position.x === "number" ? n.position : auto[n.id];

@@ -17,8 +17,9 @@ export function sizeOf(group) {
   return { w: 150, h: 60, shape: "rect" };
 }
 
-// ``isStart(node)`` and ``size(node)`` come from the node type registry.
-export function layered(nodes, edges, { isStart, size: sizeOfNode }) {
+// ``isStart(node)`` and ``size(node)`` come from the node type registry; ``labelWidth(edge)``
+// (optional) widens the gap after a column so the labels of the edges leaving it fit.
+export function layered(nodes, edges, { isStart, size: sizeOfNode, labelWidth = () => 0 }) {
   const ids = nodes.map((n) => n.id);
   const out = new Map(ids.map((id) => [id, []]));
   const inc = new Map(ids.map((id) => [id, []]));
@@ -107,6 +108,13 @@ export function layered(nodes, edges, { isStart, size: sizeOfNode }) {
   const colHeight = (col) => col.reduce((s, id) => s + size(id).h, 0) + Math.max(0, col.length - 1) * GAP_Y;
   const tallest = Math.max(0, ...columns.map(colHeight));
   const colWidth = columns.map((col) => Math.max(0, ...col.map((id) => size(id).w)));
+  const colOf = new Map();
+  columns.forEach((col, c) => col.forEach((id) => colOf.set(id, c)));
+  const gapAfter = columns.map(() => GAP_X);
+  for (const e of edges) {
+    const c = colOf.get(e.from);
+    if (c !== undefined && colOf.get(e.to) === c + 1) gapAfter[c] = Math.max(gapAfter[c], labelWidth(e) + 40);
+  }
   const pos = {};
   let x = PAD;
   columns.forEach((col, c) => {
@@ -116,7 +124,7 @@ export function layered(nodes, edges, { isStart, size: sizeOfNode }) {
       if (!dummies.has(id)) pos[id] = { x: Math.round(x + (colWidth[c] - s.w) / 2), y: Math.round(y) };
       y += s.h + GAP_Y;
     }
-    x += colWidth[c] + GAP_X;
+    x += colWidth[c] + gapAfter[c];
   });
   return pos;
 }
