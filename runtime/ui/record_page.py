@@ -62,6 +62,22 @@ def _user_names(conn, ids: Iterable[int | None]) -> dict[int, str]:
     return {r.id: r.display_name or r.username for r in rows}
 
 
+def _system_authors(conn, form_key: str, ids: list) -> dict:
+    """("system", id) → "系统 / System" for the records among ``ids`` that a rule or a flow step wrote
+    (they have no author; anonymous public writes keep showing as anonymous)."""
+    if not ids:
+        return {}
+    from engines.form import label_text
+
+    from ..i18n import current_language
+    from ..records import Records
+    rows = conn.execute(sa.select(db.events.c.record_id, db.events.c.data).where(
+        db.events.c.kind == "record.created", db.events.c.form_key == form_key, db.events.c.record_id.in_(ids)))
+    system = label_text({"zh-CN": "系统", "en": "System"}, current_language())
+    return {("system", r.record_id): system for r in rows
+            if isinstance(r.data, dict) and r.data.get("source") in Records.SYSTEM_SOURCES}
+
+
 def related_blocks(conn, catalog, principal, ft, record: dict) -> list[dict]:
     blocks = []
     store = RecordStore(conn)
@@ -75,11 +91,12 @@ def related_blocks(conn, catalog, principal, ft, record: dict) -> list[dict]:
         rows, total = store.select(other, where=link == record["id"],
                                    order_by=order_clause(other, rel.get("sort") or "created_at"), limit=200)
         names = _user_names(conn, [r.get("created_by") for r in rows])
+        names.update(_system_authors(conn, other.key, [r["id"] for r in rows if r.get("created_by") is None]))
         highlight = None
         if rel.get("highlight_if"):
             from engines.expr import compile_expr
             highlight = compile_expr(rel["highlight_if"])
-        items = [{"record": r, "author": names.get(r.get("created_by")),
+        items = [{"record": r, "author": names.get(r.get("created_by")) or names.get(("system", r["id"])),
                   "highlight": bool(highlight and highlight.evaluate(r))} for r in rows]
         compose = rel.get("compose")
         block = {"index": i, "label": rel.get("label") or other.spec.label, "form": other, "field": rel["field"],
