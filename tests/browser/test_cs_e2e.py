@@ -316,6 +316,8 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     apage.wait_for_url(f"**/forms/**/{rid}")
     suggest = apage.locator('[data-suggest="知识库文章"]')
     assert "发票重开流程说明" in suggest.inner_text()            # knowledge-base suggestion, Chinese
+    accepted = apage.locator('section[data-related="回复"] .timeline li').first
+    assert accepted.locator(".meta strong").inner_text() == "系统"   # the flow's automatic reply, not "匿名"
     composer = apage.locator('section[data-related="回复"] form.compose')
     composer.locator('select[name="类型"]').select_option("内部备注")
     composer.locator('textarea[name="内容"]').fill("需要财务核对原发票号后才能重开。")
