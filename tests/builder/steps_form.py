@@ -199,5 +199,5 @@ def build_form(page, live_server, app_key, form_key, form_label, fields, *, titl
         page.locator(f'.field-card.selected[data-key="{shown.key}"]').wait_for()
         if shown.options:
             page.locator("#props ol.options").scroll_into_view_if_needed()
-        page.screenshot(path=str(screenshot), full_page=True)
+        page.screenshot(path=str(screenshot))    # (a full-page picture would scroll the panel back up)
     return publish(page)

@@ -203,6 +203,9 @@ def _dashboard(page, live_server):
 
 
 def _login(page, live_server, username):
+    """Another person at the same browser: leave the page first (a designer's pending live preview
+    would otherwise go out without a session), then log in afresh."""
+    page.goto("about:blank")
     page.context.clear_cookies()
     browser_login(page, live_server, username)
 
