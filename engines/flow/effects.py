@@ -123,6 +123,15 @@ class Escalate(Effect):
 
 
 @dataclass(frozen=True, slots=True)
+class SetDue(Effect):
+    """An open task's deadline changed (``None``: it has none left, e.g. its SLA was met)."""
+
+    type: ClassVar[str] = "set_due"
+    task_id: str
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AppendHistory(Effect):
     """One line of the instance timeline (append-only audit)."""
 
@@ -144,4 +153,4 @@ class InstanceEnded(Effect):
 
 
 EFFECTS: tuple[type[Effect], ...] = (CreateTask, CloseTask, AssignTask, ScheduleTimer, CancelTimer,
-                                     RunActions, Escalate, AppendHistory, InstanceEnded)
+                                     RunActions, Escalate, SetDue, AppendHistory, InstanceEnded)

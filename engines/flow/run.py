@@ -104,6 +104,15 @@ class Run:
             raise FlowError(f"condition of edge {edge.id!r} ({edge.condition_source}) failed: {exc.message}",
                             code="flow.condition_failed", edge=edge.id, cause=exc.code) from exc
 
+    def holds(self, condition: Any, source: str | None = None) -> bool:
+        """Whether a compiled condition holds on the record now (SLA ``unless``)."""
+        try:
+            return conditions.evaluate(condition, self.record, now=self.now, user=self.actor,
+                                       calendar=self.calendars if isinstance(self.calendars, BusinessCalendar) else None)
+        except JimuError as exc:
+            raise FlowError(f"condition {source!r} failed: {exc.message}", code="flow.condition_failed",
+                            cause=exc.code) from exc
+
     def drain(self) -> None:
         hops = 0
         while self._queue:

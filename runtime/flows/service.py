@@ -278,6 +278,10 @@ class FlowRuntime:
                            data={"instance": row["id"], "task": task["id"], "node": e.node_id, "action": e.action,
                                  "level": e.level, "notify": self.recipients(task)})
 
+    def _do_set_due(self, row, e) -> None:
+        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.instance_id == row["id"],
+                                                      flow_tasks.c.task_key == e.task_id).values(due_at=e.due_at))
+
     def _do_append_history(self, row, e: AppendHistory) -> None:
         self.conn.execute(sa.insert(flow_history).values(instance_id=row["id"], at=e.at, node_id=e.node_id,
                                                          kind=e.kind, actor_id=_user_id(e.actor),

@@ -204,3 +204,24 @@ def test_links_in_mails_use_the_base_url_from_the_environment_or_serve(tmp_path,
         assert status_link(app.extensions["jimu"], "表", 3).startswith("http://127.0.0.1:5055/p/")
     finally:
         app.extensions["jimu"].dispose()
+
+
+def test_an_sla_level_is_met_when_its_unless_holds_at_the_deadline(jimu, clock):
+    from runtime import jobs
+    users = setup_users(jimu)
+    flow = simple_flow(sla=[{"after": "PT2H", "action": "notify", "unless": "not is_empty(note)"}])
+    install_package(jimu, flow_package([flow]))
+    answered = create_ticket(jimu, users["admin"], note="已回复")
+    late = create_ticket(jimu, users["admin"])
+    clock.advance(hours=2)
+    assert jobs.run_due(jimu) == 2
+    by_record = {t["record_id"]: t for t in tasks(jimu)}
+    assert by_record[answered["id"]]["due_at"] is None and by_record[answered["id"]]["status"] == "open"
+    assert by_record[late["id"]]["due_at"] == clock.now
+    with jimu.read() as conn:
+        escalated = [r.record_id for r in conn.execute(sa.text(
+            "select record_id from jimu_events where kind = 'flow.escalated'"))]
+    assert escalated == [late["id"]]
+    from engines.flow import FlowCheckError, compile_flow
+    with pytest.raises(FlowCheckError):
+        compile_flow(simple_flow(sla={"after": "PT2H", "unless": "note =="}))

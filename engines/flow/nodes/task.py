@@ -3,7 +3,9 @@ field permissions and SLA deadlines with escalation.
 
 An SLA rule (``config.sla``, one object or a list of levels) schedules a
 ``sla`` timer when the task opens; the first level's deadline is the task's
-``due_at``. When it fires: ``notify`` / ``reassign`` / ``raise_priority`` emit
+``due_at``. A level with ``unless`` (an expression over the record) is met
+when that holds at the deadline: history notes ``sla_met`` and nothing
+escalates. Otherwise, when it fires: ``notify`` / ``reassign`` / ``raise_priority`` emit
 an ``Escalate`` effect (the task stays open), ``edge`` closes the task as
 expired and moves the token along the named outgoing edge (a BPMN
 interrupting boundary timer).
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping
 
 from ...calendar import CalendarError, Duration, parse_duration
-from ..effects import Escalate
+from ...errors import JimuError
+from .. import conditions
+from ..effects import Escalate, SetDue
 from ..exceptions import FlowError
 from ..states import TaskState
 from .base import FlowNode, problem
@@ -53,6 +57,9 @@ SLA_RULE_SCHEMA = {
         "edge": {"type": "string", "description": "For action edge: id of an outgoing edge of this node."},
         "assignee": ASSIGNEE_SCHEMA,
         "set": {"type": "object", "description": "For raise_priority: field → value to set on the record."},
+        "unless": {"type": "string", "description": "Expression over the record checked when the deadline "
+                                                    "passes: when it holds the level is met (e.g. the first "
+                                                    "response was given) and nothing escalates."},
     },
 }
 FIELDS_SCHEMA = {"type": "object", "description": "Field key → permission in this task.",
@@ -68,6 +75,8 @@ class SlaRule:
     edge: str | None
     assignee: Mapping[str, Any] | None
     set: Mapping[str, Any] | None
+    unless: Any = None
+    unless_source: str | None = None
 
 
 def normalise_outcomes(raw: Iterable[Any]) -> tuple[Mapping[str, Any], ...]:
@@ -106,8 +115,15 @@ class TaskNode(FlowNode):
             if action == "reassign" and not rule.get("assignee"):
                 problems.append(problem("flow.sla_assignee_missing", f"sla level {level}: action 'reassign' "
                                         "needs 'assignee'", node=self.id))
+            unless = None
+            if rule.get("unless"):
+                try:
+                    unless = conditions.compile_condition(rule["unless"])
+                except JimuError as exc:
+                    problems.append(problem("flow.bad_condition", f"sla level {level}: unless "
+                                            f"{rule['unless']!r} does not compile: {exc.message}", node=self.id))
             sla.append(SlaRule(after, rule.get("calendar"), action, rule.get("edge"), rule.get("assignee"),
-                               rule.get("set")))
+                               rule.get("set"), unless, rule.get("unless")))
         self.sla = tuple(sla)
         return problems
 
@@ -155,6 +171,11 @@ class TaskNode(FlowNode):
     def on_timer(self, run: "Run", node: "NodeSpec", timer_id: str, timer: dict) -> None:
         rule = self.sla[timer["level"]]
         task_id = timer["task"]
+        if rule.unless is not None and run.holds(rule.unless, rule.unless_source):
+            run.history(node.id, "sla_met", outcome=rule.action)
+            if not any(t.get("task") == task_id for t in run.state["timers"].values()):
+                run.effects.append(SetDue(task_id, None))  # no deadline left: the task is not overdue
+            return
         run.history(node.id, "escalated", outcome=rule.action)
         if rule.action == "edge":
             token = run.close_task(task_id, TaskState.EXPIRED, reason="sla")["token"]
