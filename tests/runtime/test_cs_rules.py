@@ -100,9 +100,18 @@ def test_no_first_response_in_two_working_hours_reminds_by_mail_and_wecom_then_e
     (task,) = open_tasks(jimu, late["id"])
     assert task["node_id"] == "expert" and task["assignee_group"] == "experts"
     assert get(jimu, "工单", late["id"])["优先级"] == "P2"
-    # the ticket answered in time is left alone
-    assert [t["node_id"] for t in open_tasks(jimu, answered["id"])] == ["diagnose"]
+    # the ticket answered in time is left alone: its first-response SLA was met, the task has no deadline left
+    (kept,) = open_tasks(jimu, answered["id"])
+    assert kept["node_id"] == "diagnose" and kept["due_at"] is None
     assert get(jimu, "工单", answered["id"])["优先级"] == "P3"
+    import sqlalchemy as sa
+    from runtime.flows.tables import flow_history, flow_instances
+    with jimu.read() as conn:
+        kinds = {(r.record_id, r.kind) for r in conn.execute(
+            sa.select(flow_instances.c.record_id, flow_history.c.kind)
+            .join(flow_history, flow_history.c.instance_id == flow_instances.c.id))}
+    assert (answered["id"], "sla_met") in kinds and (answered["id"], "escalated") not in kinds
+    assert (late["id"], "escalated") in kinds
 
 
 def test_resolve_verify_confirm_close_and_the_csat_survey(jimu, staff, clock, smtp):
