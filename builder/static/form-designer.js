@@ -612,7 +612,7 @@ function renderFieldProps(f) {
     ...labelProps("prop-help", f.help, (v) => setProp(key, "help", v, `help:${key}`), [t("help_zh"), t("help_en")]),
     ...labelProps("prop-placeholder", f.placeholder, (v) => setProp(key, "placeholder", v, `ph:${key}`), [t("placeholder_zh"), t("placeholder_en")]),
     h("div", { class: "prop" }, h("label", { for: "prop-move" }, t("move_to")), moveSel),
-    h("h3", {}, t("config")), rows ? subFields(key) : null, config,
+    h("h3", {}, t("config")), ...(rows ? [subFields(key)] : []), config,   // (append would print a null)
     h("h3", {}, t("validation")), validation);
 }
 

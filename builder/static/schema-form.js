@@ -17,6 +17,7 @@ const NAMES = {
   default_current_user: ["默认当前用户", "Default to current user"], unique: ["不可重复", "Unique"],
   message: ["校验失败提示", "Message when it fails"], roles: ["限定角色", "Roles"], step: ["步长", "Step"],
   layout: ["排列", "Layout"], other: ["允许其他", "Allow other"], prefix: ["前缀", "Prefix"], suffix: ["后缀", "Suffix"],
+  inline: ["排成一行", "In one row"],
 };
 
 export function propLabel(key, schema) {

@@ -199,5 +199,6 @@ def build_form(page, live_server, app_key, form_key, form_label, fields, *, titl
         page.locator(f'.field-card.selected[data-key="{shown.key}"]').wait_for()
         if shown.options:
             page.locator("#props ol.options").scroll_into_view_if_needed()
+        assert "null" not in page.locator("#props").inner_text()      # nothing raw printed in the panel
         page.screenshot(path=str(screenshot))    # (a full-page picture would scroll the panel back up)
     return publish(page)
