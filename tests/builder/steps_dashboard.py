@@ -198,7 +198,10 @@ def build_channel_dashboard(page, live_server, app_key, form_key, channel_field,
     ``"is_not_empty"`` with ``resolved_value=None``), and a daily line of created records
     (bucketed ``date_field``); then a dashboard with the three, arranged by dragging, published.
 
-    Returns the keys and the rows each live chart showed while it was built.
+    Returns ``{"dashboard": key, "reports": [pie, kpi, line], "rows": {report key: rows}, "url": path}``:
+    the rows each live chart showed while it was built (``None`` while the form was unpublished) — the
+    pie's rows are ``{channel_field: value, "count": n}``, the KPI's ``{"count": total, "count_2": resolved}``,
+    the line's ``{date_field: "YYYY-MM-DD", "count": n}`` — and ``url``, the runtime dashboard page.
     """
     rows = {}
 
@@ -236,4 +239,5 @@ def build_channel_dashboard(page, live_server, app_key, form_key, channel_field,
     save(page)
     if publish_at_end:
         publish(page)
-    return {"dashboard": dashboard_key, "reports": [pie_key, kpi_key, line_key], "rows": rows}
+    return {"dashboard": dashboard_key, "reports": [pie_key, kpi_key, line_key], "rows": rows,
+            "url": f"/dashboards/{quote(dashboard_key)}?app={quote(app_key)}"}

@@ -58,8 +58,8 @@ def builder_page(jimu, live_server, page):
 
 
 
-def kpi_rows(page, live_server, dashboard):
-    page.goto(f"{live_server}/dashboards/{dashboard}")
+def kpi_rows(page, live_server, path):
+    page.goto(f"{live_server}{path}")
     page.wait_for_selector('.dash-tile[data-report="total_vs_resolved"] .plot .main-svg')
     data = json.loads(page.locator("#dashboard-data").text_content())
     return {tile["report"]: tile for tile in data["charts"]}
@@ -108,7 +108,7 @@ def test_build_a_dashboard_through_the_designers_and_count_a_new_record(builder_
     page.screenshot(path=str(artifacts / "builder-dashboard-designer.png"), full_page=True)
 
     # the runtime dashboard counts a record submitted afterwards through the runtime form
-    before = kpi_rows(page, live_server, "service_overview")
+    before = kpi_rows(page, live_server, built["url"])
     assert before["total_vs_resolved"]["rows"] == [{"count": 3, "count_2": 2}]
     page.goto(f"{live_server}/forms/{FORM}/new")
     page.wait_for_selector("form[data-ready=true]")
@@ -117,7 +117,7 @@ def test_build_a_dashboard_through_the_designers_and_count_a_new_record(builder_
     page.get_by_label("状态").select_option("新建")
     page.get_by_role("button", name="保存").click()
     page.wait_for_selector("dl.record")
-    after = kpi_rows(page, live_server, "service_overview")
+    after = kpi_rows(page, live_server, built["url"])
     assert after["total_vs_resolved"]["rows"] == [{"count": 4, "count_2": 2}]
     assert {r["问题渠道"]: r["count"] for r in after["by_channel"]["rows"]} == {"官网": 2, "微信": 1, "电话": 1}
     assert sum(r["count"] for r in after["daily_trend"]["rows"]) == 4
