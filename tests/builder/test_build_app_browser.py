@@ -250,6 +250,7 @@ def test_a_business_user_builds_the_ticket_app_and_it_routes_counts_and_mails(
     assert fields["客户姓名"]["required"] is True
     assert fields["客户姓名"]["label"] == {"zh-CN": "客户姓名", "en": "Customer name"}
     assert form["title_field"] == "客户姓名"
+    assert fields["状态"]["default_expr"] == '"新建"'
     (flow,) = pkg["flows"]
     assert [e["condition"] for e in flow["edges"] if e.get("condition")] == ['问题类型 == "技术支持"']
     assignees = sorted(n["config"]["assignee"]["kind"] + ":" + n["config"]["assignee"]["value"]
@@ -260,6 +261,9 @@ def test_a_business_user_builds_the_ticket_app_and_it_routes_counts_and_mails(
     assert rules["assign_queue"]["actions"] == [{"type": "assign", "field": "处理人", "strategy": "round_robin",
                                                  "group": "general"}]
     assert rules["unresolved_2h"]["trigger"] == {"type": "time_after", "field": "created_at", "hours": 2}
+    assert rules["unresolved_2h"]["condition"] == {"all": [{"field": "状态", "op": "not_in", "value": ["已解决", "已关闭"]}]}
+    (mail,) = rules["unresolved_2h"]["actions"]
+    assert (mail["type"], mail["channel"], mail["to"]) == ("notify", "email", {"user_fields": ["处理人"]})
     assert {r["key"]: r["type"] for r in pkg["reports"]} == {"by_channel": "pie", "total_vs_resolved": "kpi",
                                                              "daily_trend": "line"}
     assert len(pkg["dashboards"][0]["charts"]) == 3
