@@ -4,12 +4,14 @@ admin and as a demo agent (demo_<role>_<n> / demo-1234) and sees a populated das
 
 The steps are read from the Makefile's ``run`` target (all but ``serve``) and run through click's runner on
 ``jimu`` itself, each building its app from ``JIMU_*`` variables exactly as the shell would, against a
-temporary SQLite file. Demo data is the full 5,000 tickets (about 3 s on SQLite here, so no --scale).
+temporary SQLite file and a snapshot of the package (so running the steps twice sees the same file). Demo data
+is the full 5,000 tickets (2–5 s on SQLite here, so no --scale).
 """
 from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -45,10 +47,15 @@ def made(tmp_path_factory):
     from runtime.cli import main
     runner = CliRunner()
     outputs, seconds = {}, {}
+    work = tmp / "checkout"   # the package as it is now, so a second `make run` sees the same file
+    (work / "examples").mkdir(parents=True)
+    shutil.copy(ROOT / "examples" / "customer_service.json", work / "examples" / "customer_service.json")
+    env["CHECKOUT"] = str(work)
     with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ROOT)   # the Makefile's relative path examples/customer_service.json
+        mp.chdir(work)   # the Makefile's relative path examples/customer_service.json
         for name, value in env.items():
-            mp.setenv(name, value)
+            if name.startswith("JIMU_"):
+                mp.setenv(name, value)
         steps = make_run_steps()
         assert [s[0] for s in steps] == ["init-db", "import", "demo-data", "create-user"], steps
         for step in steps:
@@ -62,7 +69,8 @@ def made(tmp_path_factory):
 
 def _app(env, monkeypatch):
     for name, value in env.items():
-        monkeypatch.setenv(name, value)
+        if name.startswith("JIMU_"):
+            monkeypatch.setenv(name, value)
     from runtime.app import create_app
     return create_app()
 
@@ -109,9 +117,10 @@ def test_make_run_again_changes_nothing(made, monkeypatch):
     """`make run` a second time: nothing re-imported, no second batch of demo data, the admin kept."""
     env, _, _ = made
     from runtime.cli import main
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(env["CHECKOUT"])
     for name, value in env.items():
-        monkeypatch.setenv(name, value)
+        if name.startswith("JIMU_"):
+            monkeypatch.setenv(name, value)
     outputs = [CliRunner().invoke(main, step, catch_exceptions=False) for step in make_run_steps()]
     assert all(r.exit_code == 0 for r in outputs), [r.output for r in outputs]
     assert "unchanged" in outputs[1].output
