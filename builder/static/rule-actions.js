@@ -193,10 +193,10 @@ function control(ctx, spec) {
     }
   }
   if (Array.isArray(s.enum)) {
-    const sel = h("select", { id, onchange: () => set(sel.value === "" ? undefined : s.enum[Number(sel.value)],
+    const sel = h("select", { id, onchange: () => set(sel.value === "" ? undefined : s.enum.find((v) => String(v) === sel.value),
       key === "channel" ? { rerender: true, focus: id } : {}) },
     spec.required && value !== undefined ? null : h("option", { value: "" }, t("none")),
-    ...s.enum.map((v, n) => h("option", { value: String(n), selected: v === value }, enumText(key, v))));
+    ...s.enum.map((v) => h("option", { value: String(v), selected: v === value }, enumText(key, v))));
     return prop(id, text, sel);
   }
   if (s.type === "object" && s.properties) {

@@ -83,7 +83,7 @@ def add_mail_action(page, *, user_fields: Iterable[str], subject: Iterable[tuple
     index = page.locator("#rule-action-list > li").count()
     choose(page, "#rule-add-action", value="notify")
     page.wait_for_selector(f"#action-{index}")
-    choose(page, f"#action-{index}-channel", label="邮件" if page.evaluate("document.documentElement.lang") != "en" else "E-mail")
+    choose(page, f"#action-{index}-channel", value="email")
     for key in user_fields:
         page.locator(f'#action-{index}-to-user_fields input[value="{key}"]').check()
     type_template(page, f"action-{index}-subject", subject)

@@ -292,6 +292,7 @@ def test_every_registered_action_gets_a_settings_form(svc, page, live_server, ji
     assert "渠道" in targets and not any("created_at" in x for x in targets)
     assign_at = types.index("assign")
     assert "组内轮流分配" in page.locator(f"#action-{assign_at}-strategy option").all_inner_texts()
+    choose(page, f"#action-{assign_at}-strategy", value="round_robin")     # options carry the enum's own values
     update_at = types.index("update_related")
     choose(page, f"#action-{update_at}-form", value="事件")
     page.locator(f"#action-{update_at}-filter-add").click()
@@ -307,6 +308,7 @@ def test_every_registered_action_gets_a_settings_form(svc, page, live_server, ji
     assert [a["type"] for a in rule["actions"]] == types
     assert rule["actions"][create_at] == {"type": "create_record", "form": "事件", "mapping": {"标题": None}}
     assert rule["actions"][update_at]["filter"] == [{"field": "状态", "op": "eq", "value": "新建"}]
+    assert rule["actions"][assign_at]["strategy"] == "round_robin"
     assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
 
 
