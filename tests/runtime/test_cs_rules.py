@@ -248,7 +248,17 @@ def test_mail_intake_opens_a_dispatched_ticket_and_the_customer_mail_reply_moves
         assert t["工单编号"] in ack["Subject"]
         reply(jimu, t["id"], "请提供订单号")
         assert get(jimu, "工单", t["id"])["状态"] == "等待客户回复"
-        send(port, f"Re: {ack['Subject']}", "订单号 20261102001")
+        run_jobs(jimu)  # the agent's public reply is mailed to the customer, with the number in the subject
+        (answer,) = [email.message_from_bytes(raw, policy=policy.default) for to, raw in smtp.messages
+                     if to == ["zhang.san@example.com"] and b"Re:" in raw]
+        assert answer["Subject"] == f"Re: [{t['工单编号']}] 申请退款进度查询"
+        body = answer.get_content()
+        assert "请提供订单号" in body and "/s/" in body
+        sent = len(smtp.messages)
+        reply(jimu, t["id"], "内部：财务在查", kind="内部备注")  # internal notes never reach the customer
+        run_jobs(jimu)
+        assert len(smtp.messages) == sent
+        send(port, f"Re: {answer['Subject']}", "订单号 20261102001")
         (t2,) = records(jimu, "工单")
         assert t2["id"] == t["id"] and t2["状态"] == "处理中"
         assert [r["来自"] for r in records(jimu, "回复", 工单=t["id"])][-1] == "客户"
