@@ -10,7 +10,8 @@ through its whole life, every step through the pages a person would use.
 4. two business hours later (the clock is moved, never slept) the SLA rules mail fay and the group lead (local
    SMTP server), post to the WeCom robot (captured), raise the priority and escalate: the process page shows it;
 5. the second-line expert gets the task, replies with the reply template ({客户姓名} {工单编号} filled): the first
-   response time and 等待客户回复 are set; he resolves it: 已解决 and a verification mail with the status link;
+   response time and 等待客户回复 are set and the reply is mailed to the customer; he resolves it: 已解决 and a
+   verification mail with the status link;
 6. the customer confirms on that status link: 已关闭, and the CSAT mail's link is answered on the public page
    (a second answer is refused);
 7. one click turns the solved ticket into a draft article; published, the portal finds it by a Chinese search;
@@ -369,6 +370,10 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     run_jobs(jimu)
     ticket = ticket_row(jimu, rid)
     assert ticket["首次响应时间"] is not None and ticket["状态"] == "等待客户回复"
+    [relayed] = [m for m in mails(smtp) if m["subject"] == f"Re: [{serial}] 发票抬头开错需要重开"]
+    assert relayed["to"] == ["wangfang@customer.example.com"]            # the public reply reaches the customer
+    assert f"王芳您好，您的工单 {serial} 已收到" in relayed["body"] and status_url in relayed["body"]
+    assert "需要财务核对原发票号" not in "".join(m["body"] for m in mails(smtp))   # internal notes stay inside
     shot(epage, artifacts, "10-replied")
 
     # -- 7. the expert resolves: 已解决, the customer is asked to verify ---------------------------
@@ -514,7 +519,13 @@ def test_a_first_line_answer_in_time_stops_the_sla(jimu, live_server, page, arti
     clock.advance(hours=3)                                               # past the SLA: it no longer applies
     run_jobs(jimu)
     assert not [m for m in mails(smtp) if "SLA" in m["subject"]] and not robot
-    assert open_task(jimu, rid)["node_id"] == "diagnose" and ticket_row(jimu, rid)["优先级"] == "P3"
+    task = open_task(jimu, rid)
+    assert task["node_id"] == "diagnose" and task["due_at"] is None and ticket_row(jimu, rid)["优先级"] == "P3"
+    page.goto(f"{live_server}/tasks")
+    assert page.locator('[data-count="overdue"] strong').inner_text() == "0"
+    page.goto(f"{live_server}/forms/工单/{rid}/process")
+    history = page.locator(".timeline").inner_text()
+    assert "时限内达成" in history and "超时升级" not in history                # the SLA was met, not escalated
 
     page.goto(task_url)
     assert page.locator('select[name="f.问题类型"]').input_value() == "退款"   # editable options: a select
