@@ -93,7 +93,7 @@ export function renderNodeProps(ctx, node) {
   ];
   if (props.assignee) {
     parts.push(h("h3", {}, t("fd_assignee")), assigneeEditor(ctx, "node-assignee", config.assignee || { kind: "initiator" },
-      (v) => setConfig((c) => { c.assignee = v; }, `assignee:${node.id}`)));
+      (v) => setConfig((c) => { c.assignee = v; }, `assignee:${node.id}`), { fallback: !!props.assignee.properties?.fallback }));
   }
   if (props.assignees) parts.push(assigneesEditor(ctx, config.assignees || [], (list) => setConfig((c) => { c.assignees = list; })));
   if (props.rule) parts.push(ruleEditor(config, setConfig, props));
@@ -106,7 +106,17 @@ export function renderNodeProps(ctx, node) {
     parts.push(h("div", { class: "prop" }, h("label", { for: "node-return_to" }, t("fd_return_to")), sel));
   }
   if (props.fields) parts.push(fieldsEditor(ctx, config.fields || {}, (v) => setConfig((c) => { if (Object.keys(v).length) c.fields = v; else delete c.fields; })));
-  if (props.sla) parts.push(slaEditor(ctx, node, config.sla, (v) => setConfig((c) => { if (v) c.sla = v; else delete c.sla; })));
+  if (props.sla) {
+    const slaSchema = props.sla.oneOf?.[0] || props.sla;
+    // levels are changed on the config as it is now (some editors do not redraw the panel)
+    const editLevels = (fn, coalesce) => setConfig((c) => {
+      const levels = c.sla ? (Array.isArray(c.sla) ? c.sla : [c.sla]) : [];
+      const next = fn(levels.map((x) => ({ ...x })));
+      if (!next.length) delete c.sla; else c.sla = next.length === 1 ? next[0] : next;
+    }, coalesce);
+    parts.push(slaEditor(ctx, node, config.sla, editLevels,
+      { unless: !!slaSchema.properties?.unless, fallback: !!slaSchema.properties?.assignee?.properties?.fallback }));
+  }
   if (props.actions) parts.push(actionsEditor(ctx, config.actions || [], (v) => setConfig((c) => { c.actions = v; })));
   let rest = Object.keys(props).filter((k) => !HANDLED.includes(k));
   if (rest.length) {
@@ -147,7 +157,11 @@ export function renderNodeProps(ctx, node) {
   ctx.el.append(...parts);
 }
 
-function assigneeEditor(ctx, id, value, set) {
+// ``fallback``: the schema lets an assignee name another one for when it resolves to nobody.
+// Keys this editor does not know are kept as they are.
+function assigneeEditor(ctx, id, value, set, { fallback = false } = {}) {
+  const { kind: _k, value: _v, fallback: _f, ...extra } = value || {};
+  let fb = value?.fallback || null;
   const kind = h("select", { id: `${id}-kind`, "aria-label": `${t("fd_assignee")}: ${t("widget")}` },
     ...KINDS.map((k) => h("option", { value: k, selected: value.kind === k }, t(`fd_kind_${k}`))));
   const listId = nid("dl");
@@ -165,7 +179,20 @@ function assigneeEditor(ctx, id, value, set) {
     options.replaceChildren(...items.map(([v, text]) => h("option", { value: v }, text)));
     input.hidden = k === "initiator";
   };
-  const emit = () => set(kind.value === "initiator" || !input.value.trim() ? { kind: kind.value } : { kind: kind.value, value: input.value.trim() });
+  const hasFb = h("input", { type: "checkbox", id: `${id}-has-fallback`, checked: !!fb });
+  const emit = () => {
+    const out = { ...extra, kind: kind.value };
+    if (kind.value !== "initiator" && input.value.trim()) out.value = input.value.trim();
+    if (fallback && hasFb.checked) out.fallback = fb || { kind: "group" };
+    set(out);
+  };
+  let fbBox = null;
+  if (fallback) {
+    const nested = assigneeEditor(ctx, `${id}-fallback`, fb || { kind: "group" }, (v) => { fb = v; if (hasFb.checked) emit(); });
+    nested.hidden = !hasFb.checked;
+    hasFb.addEventListener("change", () => { nested.hidden = !hasFb.checked; emit(); });
+    fbBox = h("div", { class: "fd-fallback" }, h("div", { class: "prop check" }, hasFb, h("label", { for: hasFb.id }, t("fd_fallback"))), nested);
+  }
   // users: the people whose name starts with what is typed, asked of the server as one types
   let timer = null;
   const suggestUsers = () => {
@@ -185,7 +212,7 @@ function assigneeEditor(ctx, id, value, set) {
   input.addEventListener("input", () => { emit(); suggestUsers(); });
   input.addEventListener("focus", suggestUsers);
   fill();
-  return h("div", { class: "prop assignee" }, h("div", { class: "pair" }, kind, input), options);
+  return h("div", { class: "prop assignee" }, h("div", { class: "pair" }, kind, input), options, fbBox);
 }
 
 function assigneesEditor(ctx, list, set) {
@@ -304,13 +331,12 @@ function durationEditor(id, name, value, set) {
   return h("div", { class: "prop" }, h("label", { for: id }, name), h("div", { class: "pair" }, num, unit));
 }
 
-function slaEditor(ctx, node, raw, set) {
+function slaEditor(ctx, node, raw, editLevels, { unless = false, fallback = false } = {}) {
   const levels = raw ? (Array.isArray(raw) ? raw : [raw]) : [];
-  const emit = (next) => set(next.length === 0 ? undefined : next.length === 1 ? next[0] : next);
   const outgoing = ctx.edges.filter((e) => e.from === node.id);
   const box = h("details", { class: "prop fd-section", open: levels.length > 0 }, h("summary", {}, t("fd_sla")));
   levels.forEach((rule, i) => {
-    const update = (fn) => { const next = levels.map((x) => ({ ...x })); fn(next[i]); emit(next); };
+    const update = (fn, coalesce = null) => editLevels((now) => { if (now[i]) fn(now[i]); return now; }, coalesce);
     const d = splitDuration(rule.after);
     const num = h("input", { id: `sla-${i}-after`, value: d.n, inputmode: "numeric", "aria-label": `${t("fd_sla_level", { n: i + 1 })} ${t("fd_after")}` });
     const unit = h("select", { id: `sla-${i}-unit`, "aria-label": `${t("fd_sla_level", { n: i + 1 })} ${t("fd_after")}` },
@@ -341,14 +367,23 @@ function slaEditor(ctx, node, raw, set) {
       edge.addEventListener("change", () => update((r) => { r.edge = edge.value; }));
       row.append(h("div", { class: "prop" }, h("label", { for: `sla-${i}-edge` }, t("fd_sla_edge")), edge));
     }
-    if (rule.action === "reassign") row.append(assigneeEditor(ctx, `sla-${i}-assignee`, rule.assignee || { kind: "group" }, (v) => update((r) => { r.assignee = v; })));
+    if (rule.action === "reassign") {
+      row.append(assigneeEditor(ctx, `sla-${i}-assignee`, rule.assignee || { kind: "group" },
+        (v) => update((r) => { r.assignee = v; }, `sla-assignee:${node.id}:${i}`), { fallback }));
+    }
+    if (unless) {
+      const editor = new ExprEditor({ id: `sla-${i}-unless`, label: t("fd_unless"), value: rule.unless || "",
+        names: ctx.names, library: ctx.registry.expressions,
+        onChange: (v) => update((r) => { if (v) r.unless = v; else delete r.unless; }, `sla-unless:${node.id}:${i}`) });
+      row.append(editor.el);
+    }
     if (rule.action === "raise_priority") {
       row.append(h("div", { class: "prop" }, h("label", {}, t("fd_sla_set")), setFieldsEditor(ctx, `sla-${i}-set`, rule.set || {}, (v) => update((r) => { if (Object.keys(v).length) r.set = v; else delete r.set; }))));
     }
-    row.append(h("button", { type: "button", class: "small", onclick: () => emit(levels.filter((_, j) => j !== i)) }, `${t("remove")} ${t("fd_sla_level", { n: i + 1 })}`));
+    row.append(h("button", { type: "button", class: "small", onclick: () => editLevels((now) => now.filter((_, j) => j !== i)) }, `${t("remove")} ${t("fd_sla_level", { n: i + 1 })}`));
     box.append(row);
   });
-  box.append(h("button", { type: "button", class: "small", id: "node-add-sla", onclick: () => emit([...levels, { after: "PT2H", action: "notify" }]) }, `+ ${t("fd_add_sla")}`));
+  box.append(h("button", { type: "button", class: "small", id: "node-add-sla", onclick: () => editLevels((now) => [...now, { after: "PT2H", action: "notify" }]) }, `+ ${t("fd_add_sla")}`));
   return box;
 }
 

@@ -52,5 +52,7 @@ extend({
   fd_zoom_in: ["放大", "Zoom in"], fd_zoom_out: ["缩小", "Zoom out"], fd_zoom_fit: ["适应画布", "Fit"],
   fd_gone: ["新建流程已撤销; 点“重做”恢复", "Creating this flow was undone; Redo brings it back"],
   fd_mode: ["方式", "How"], fd_unit: ["单位", "Unit"],
+  fd_fallback: ["无人可分配时改派给", "When this resolves to nobody, assign to"],
+  fd_unless: ["到期时若此条件成立则视为达标 (不升级)", "Met if this holds at the deadline (no escalation)"],
   fd_more: ["其他设置", "More settings"], fd_open_inbox: ["打开待办", "Open the inbox"], fd_node: ["节点", "Node"],
 });

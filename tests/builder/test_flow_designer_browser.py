@@ -288,8 +288,11 @@ def test_node_properties_from_the_panel_and_a_missing_default_edge(jimu, live_se
     page.fill("#node-count", "2")
     page.locator("#node-count").press("Tab")
 
-    # the task: outcomes, SLA levels, field permissions
+    # the task: its assignee falls back to the queue when nobody resolves; outcomes, SLA levels, field permissions
     steps.select_node(page, "check")
+    page.locator("#node-assignee-has-fallback").check()
+    page.select_option("#node-assignee-fallback-kind", "group")
+    page.fill("#node-assignee-fallback-value", "general")
     page.locator("#node-add-outcome").click()
     page.get_by_label("结果标识 1").fill("solved")
     page.get_by_label("结果标识 1").press("Tab")
@@ -302,6 +305,8 @@ def test_node_properties_from_the_panel_and_a_missing_default_edge(jimu, live_se
     page.select_option("#sla-1-action", "reassign")
     page.select_option("#sla-1-assignee-kind", "group")
     page.fill("#sla-1-assignee-value", "general")
+    page.locator("#sla-0-unless").type('说明 != ""')            # met when a reply was written
+    page.locator("#sla-0-unless-msg .expr-ok").wait_for()
     page.locator(".fd-section summary", has_text="字段权限").click()
     page.select_option('select[data-field="标题"]', "visible")
     page.select_option('select[data-field="说明"]', "required")
@@ -326,8 +331,9 @@ def test_node_properties_from_the_panel_and_a_missing_default_edge(jimu, live_se
     assert nodes[sign]["config"]["assignees"] == [{"kind": "user", "value": "lead"}, {"kind": "role", "value": "staff"}]
     assert (nodes[sign]["config"]["rule"], nodes[sign]["config"]["count"]) == ("count", 2)
     check = nodes["check"]["config"]
+    assert check["assignee"] == {"kind": "user", "value": "lead", "fallback": {"kind": "group", "value": "general"}}
     assert check["outcomes"] == ["solved"]
-    assert check["sla"] == [{"after": "PT4H", "action": "notify"},
+    assert check["sla"] == [{"after": "PT4H", "action": "notify", "unless": '说明 != ""'},
                             {"after": "P2D", "action": "reassign", "assignee": {"kind": "group", "value": "general"}}]
     assert check["fields"] == {"标题": "visible", "说明": "required"}
     assert nodes[auto]["config"]["actions"] == [{"type": "set_fields", "values": {"说明": "已会签"}}]
