@@ -38,8 +38,12 @@ class BarChart(ChartType):
             for trace, m in zip(traces, chart.measures):
                 trace["customdata"], trace["meta"] = list(range(len(rows))), m.key
             plotted = chart.measures
+        columns = [trace["x" if self.options.get("horizontal") else "y"] for trace in traces]
+        values = [v for column in columns for v in column]
+        if self.options.get("stacked"):  # the axis reaches each category's stacked total
+            values += [sum(v for v in stack if isinstance(v, (int, float))) for stack in zip(*columns)]
         value_axis = {"title": {"text": chart.measure_label(plotted[0], lang)} if len(plotted) == 1 else {},
-                      **tickformat(plotted)}
+                      **tickformat(plotted, values)}
         cat_axis = {"type": "category", "title": {"text": chart.dimension_label(dims[0], lang)}}
         horizontal = self.options.get("horizontal")
         layout = {"xaxis": value_axis if horizontal else cat_axis, "yaxis": cat_axis if horizontal else value_axis,

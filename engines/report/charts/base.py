@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping
 
 import jsonschema
 
@@ -107,9 +107,28 @@ def categories(rows: list[dict], key: str, lang: str, labels: Mapping[Any, Any] 
     return [others if OTHERS in r else value_label(r[key], lang, labels) for r in rows]
 
 
-def tickformat(measures: list) -> dict:
-    """Axis number format: percent when every plotted measure is a share or ratio."""
-    return {"tickformat": ".0%"} if measures and all(m.format == "percent" for m in measures) else {}
+#: aggregates whose every value is a whole number
+WHOLE_AGGREGATES = frozenset({"count", "count_distinct"})
+
+
+def tickformat(measures: list, values: Iterable[Any] = ()) -> dict:
+    """Axis number format of the plotted ``measures`` (``values``: the numbers on that axis).
+
+    Percent when every measure is a share or ratio; whole-number ticks when every measure counts
+    (a count of 1 to 5 would otherwise get ticks 1.2, 1.4 ...): the labels read ``,d`` and, for
+    small counts where plotly would pick fractional steps, a tick every 1 from 0.
+    """
+    if not measures:
+        return {}
+    if all(m.format == "percent" for m in measures):
+        return {"tickformat": ".0%"}
+    if all(m.kind == "agg" and m.agg in WHOLE_AGGREGATES and m.format != "percent" for m in measures):
+        axis: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero"}
+        peak = max((abs(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)), default=0)
+        if peak <= 8:
+            axis.update({"tick0": 0, "dtick": 1})
+        return axis
+    return {}
 
 
 def series_rows(rows: list[dict], dim0: str, dim1: str, lang: str, labels0: Mapping | None = None,
