@@ -22,6 +22,8 @@ run: $(STAMP)
 	$(JIMU) demo-data --if-empty
 	$(JIMU) create-user admin --admin --print-login --if-missing
 	$(JIMU) serve --host 127.0.0.1 --port 5000
+# the demo app's people and business calendar are in China: show its times there (override as you like)
+run: export JIMU_TIMEZONE ?= Asia/Shanghai
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests

@@ -17,7 +17,7 @@ from .context import Jimu, utcnow
 from .migrate import upgrade
 
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST",
-                "SMTP_HOST", "SMTP_PORT", "EMBEDDED_WORKER", "BASE_URL")
+                "SMTP_HOST", "SMTP_PORT", "EMBEDDED_WORKER", "BASE_URL", "TIMEZONE")
 
 
 def _secret_key(instance: Path) -> str:
@@ -29,6 +29,16 @@ def _secret_key(instance: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def _check_timezone(name: Any) -> None:
+    """A wrong TIMEZONE would shift every date bucket, ``today()`` and displayed time: refuse it at start."""
+    from zoneinfo import ZoneInfo
+    try:
+        ZoneInfo(str(name or "UTC"))
+    except (ValueError, KeyError, OSError):
+        raise ValueError(f"TIMEZONE {name!r} is not an IANA time zone name; set JIMU_TIMEZONE to one "
+                         "such as Asia/Shanghai or UTC") from None
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -46,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
         AUTO_MIGRATE=True,
         EMBEDDED_WORKER=False,
+        TIMEZONE="UTC",
     )
     app.config.from_pyfile("config.py", silent=True)
     for name in ENV_SETTINGS:
@@ -55,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
+    _check_timezone(app.config.get("TIMEZONE"))
     app.json.ensure_ascii = False
 
     jimu = Jimu(app.config, clock=app.config.get("CLOCK") or utcnow)

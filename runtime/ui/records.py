@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -288,9 +289,16 @@ def display_value(f, value: Any) -> str:
         if isinstance(opt, dict) and opt.get("value") == value:
             return label_text(opt.get("label"), current_language(), str(value))
     if hasattr(value, "isoformat"):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(_zone()).replace(tzinfo=None)   # the deployment's local time
         text = value.isoformat(sep=" ", timespec="minutes") if hasattr(value, "hour") else value.isoformat()
         return text.replace("+00:00", "")
     return str(value)
+
+
+def _zone():
+    from zoneinfo import ZoneInfo
+    return ZoneInfo(current_jimu().config.get("TIMEZONE") or "UTC")
 
 
 def _reference_name(f, value: int) -> str:

@@ -29,3 +29,20 @@ def test_eval_context_carries_the_zone(crm):
     crm.config["TIMEZONE"] = "Asia/Shanghai"
     ctx = crm.eval_context()
     assert ctx.tz == "Asia/Shanghai" and ctx.now == crm.now()
+
+
+def test_pages_show_local_time(app, crm):
+    from runtime.ui.records import display_value
+    at = datetime(2026, 11, 2, 20, 30, tzinfo=timezone.utc)
+    with app.test_request_context():
+        assert display_value(None, at) == "2026-11-02 20:30"
+        crm.config["TIMEZONE"] = "Asia/Shanghai"
+        assert display_value(None, at) == "2026-11-03 04:30"
+
+
+def test_an_unknown_zone_is_refused_at_start(tmp_path, monkeypatch):
+    from runtime.app import create_app
+    monkeypatch.setenv("JIMU_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("JIMU_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValueError, match="JIMU_TIMEZONE"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "SECRET_KEY": "k"})
