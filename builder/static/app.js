@@ -1,9 +1,11 @@
 // One app: its forms, flows, rules, reports and dashboards (each opens its designer),
-// a new form, publish with the diff, the version history with diffs and rollback.
-import { get, post, del, enc } from "./api.js";
+// a new form, the people settings (roles and groups), publish with the diff, the version history
+// with diffs and rollback.
+import { get, post, del, enc, ApiError } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow, diffList, dialog } from "./publish.js";
 import { t, h, label, announce } from "./i18n.js";
+import { PeopleSettings } from "./people-settings.js";
 
 const page = document.getElementById("app-page");
 const appKey = page.dataset.app;
@@ -12,6 +14,7 @@ const designers = JSON.parse(page.dataset.designers);
 const store = new DraftStore(appKey);
 const KINDS = ["forms", "flows", "rules", "reports", "dashboards"];
 const KEY_RE = /^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$/;
+const people = new PeopleSettings(document.getElementById("app-people"), store);
 
 function renderItems() {
   const pkg = store.package;
@@ -24,10 +27,75 @@ function renderItems() {
     h("ul", { class: "kind-items" }, ...items.map((it) => h("li", {},
       open ? h("a", { href: `${BASE}apps/${enc(appKey)}/${kind}/${enc(it.key)}` }, label(it.label, it.key))
         : h("span", {}, label(it.label, it.key)), " ", h("code", {}, it.key)))),
-    open && kind !== "forms" ? newItemForm(kind) : null);
+    kind === "forms" ? newFormForm() : open ? newItemForm(kind) : null);
   }));
+  renderExport();
+  renderState();
+}
+
+function renderState() {
+  const dirty = store.dirty();
   const state = document.getElementById("save-state");
-  state.textContent = store.info.saved ? t("has_draft") : "";
+  state.textContent = dirty ? t("unsaved") : (store.info.saved ? t("has_draft") : "");
+  state.classList.toggle("dirty", dirty);
+  document.getElementById("btn-undo").disabled = !store.canUndo();
+  document.getElementById("btn-redo").disabled = !store.canRedo();
+  document.getElementById("btn-save").disabled = !dirty;
+}
+
+// Export: the published package; an app never published exports its draft (there is nothing else),
+// and an unpublished draft of a published app can be exported too.
+function renderExport() {
+  const link = document.getElementById("export-app");
+  const draftLink = document.getElementById("export-draft");
+  const url = `${BASE}api/apps/${enc(appKey)}/export`;
+  if (!store.info.installed_version) {
+    link.href = `${url}?draft=1`;
+    link.textContent = t("export_draft");
+    draftLink.hidden = true;
+  } else {
+    link.href = url;
+    link.textContent = t("export");
+    draftLink.href = `${url}?draft=1`;
+    draftLink.hidden = !store.info.saved;
+  }
+}
+
+async function save() {
+  const state = document.getElementById("save-state");
+  state.textContent = t("saving");
+  try {
+    await store.save();
+    announce(t("saved"));
+  } catch (err) {
+    state.textContent = err instanceof ApiError && err.status === 409 ? t("conflict") : err.message;
+  }
+}
+
+// A new form: added to the draft, saved, then its designer opens.
+function newFormForm() {
+  const labelBox = h("input", { id: "new-form-label", required: true });
+  const keyBox = h("input", { id: "new-form-key", required: true, oninput: () => { keyBox.dataset.touched = "1"; } });
+  labelBox.addEventListener("input", () => { if (!keyBox.dataset.touched) keyBox.value = suggestKey(labelBox.value); });
+  const error = h("p", { class: "field-error", id: "new-form-error", role: "alert", hidden: true });
+  return h("form", { id: "new-form", class: "inline-form new-item", "data-kind": "forms", onsubmit: async (e) => {
+    e.preventDefault();
+    const key = keyBox.value.trim();
+    const text = labelBox.value.trim();
+    if (!KEY_RE.test(key) || (store.package.forms || []).some((f) => f.key === key)) {
+      error.hidden = false;
+      error.textContent = `${t("form_key")}: ${key}`;
+      return;
+    }
+    store.change((pkg) => { pkg.forms = [...(pkg.forms || []), { key, version: 1, label: text || key, fields: [] }]; });
+    try {
+      await store.save();
+      window.location.href = `${BASE}apps/${enc(appKey)}/forms/${enc(key)}`;
+    } catch (err) { error.hidden = false; error.textContent = err.message; }
+  } },
+  h("label", { for: "new-form-label" }, t("form_label")), labelBox,
+  h("label", { for: "new-form-key" }, t("form_key")), keyBox,
+  h("button", { type: "submit" }, `+ ${t("new_form")}`), error);
 }
 
 // A new flow, rule, report or dashboard: the key is checked here, then its designer opens with
@@ -87,42 +155,33 @@ async function rollback(v) {
   const result = await post(`/apps/${enc(appKey)}/versions/${v.id}/rollback`);
   announce(t("rolled_back") + result.to_version);
   await store.load();
-  renderItems();
+  renderAll();
   renderVersions();
 }
 
-document.getElementById("new-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const key = document.getElementById("new-form-key").value.trim();
-  const text = document.getElementById("new-form-label").value.trim();
-  const error = document.getElementById("new-form-error");
-  if (!KEY_RE.test(key) || (store.package.forms || []).some((f) => f.key === key)) {
-    error.hidden = false;
-    error.textContent = `${t("form_key")}: ${key}`;
-    return;
-  }
-  store.change((pkg) => { pkg.forms = [...(pkg.forms || []), { key, version: 1, label: text || key, fields: [] }]; });
-  try {
-    await store.save();
-    window.location.href = `${BASE}apps/${enc(appKey)}/forms/${enc(key)}`;
-  } catch (err) { error.hidden = false; error.textContent = err.message; }
-});
-document.getElementById("new-form-label").addEventListener("input", (e) => {
-  const key = document.getElementById("new-form-key");
-  if (!key.dataset.touched) key.value = suggestKey(e.target.value);
-});
-document.getElementById("new-form-key").addEventListener("input", (e) => { e.target.dataset.touched = "1"; });
-
 document.getElementById("btn-publish").addEventListener("click", async () => {
   const result = await publishFlow(store);
-  if (result) { renderItems(); renderVersions(); }
+  if (result) { renderAll(); renderVersions(); }
 });
+document.getElementById("btn-undo").addEventListener("click", () => store.undo());
+document.getElementById("btn-redo").addEventListener("click", () => store.redo());
+document.getElementById("btn-save").addEventListener("click", save);
+store.addEventListener("save-request", save);
+store.addEventListener("change", (e) => {
+  if (e.detail.reason === "people-label") renderState();
+  else renderAll();
+});
+
+function renderAll() {
+  renderItems();
+  people.render();
+}
 document.getElementById("discard-draft").addEventListener("click", async () => {
   if (!window.confirm(t("discard_confirm"))) return;
   await del(`/apps/${enc(appKey)}/draft`);
   try { await store.load(); } catch { window.location.href = BASE; return; }
-  renderItems();
+  renderAll();
 });
 
 store.bindPage();
-store.load().then(() => { renderItems(); renderVersions(); });
+store.load().then(() => { renderAll(); renderVersions(); });

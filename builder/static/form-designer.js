@@ -846,6 +846,7 @@ async function start() {
 
 async function loadPublishedKeys() {
   publishedKeys = new Set();
+  if (!store.info.installed_version) return;  // never published: nothing to ask for (a 404 in the console)
   try {
     const resp = await fetch(`${document.querySelector("meta[name=builder-api]").content}/apps/${enc(appKey)}/export`,
       { credentials: "same-origin", headers: { Accept: "application/json" } });

@@ -1,0 +1,259 @@
+// The app page's people settings: the draft's roles (per-form verbs, the builder flag) and groups
+// (members, lead), edited through the DraftStore like every designer (undo/redo, save, publish).
+//
+// Who *holds* a role is the administrator's directory (jimu create-user --role); the package says
+// what each role may do. Group members are usernames; publishing resolves them to users.
+import { get, enc } from "./api.js";
+import { t, h, label, extend, announce, LANG } from "./i18n.js";
+
+extend({
+  "ppl_people": ["人员与权限", "People and permissions"],
+  "ppl_people_hint": ["角色决定谁能对哪些表单做什么 (由管理员把角色授予用户); 分组可作为任务和分配的对象。",
+    "A role says what its holders may do with each form (an administrator grants roles to users); a group can receive tasks and assignments."],
+  "ppl_roles": ["角色", "Roles"], "ppl_groups": ["分组", "Groups"],
+  "ppl_no_roles": ["还没有角色: 没有角色时, 只有管理员能使用此应用的表单。", "No roles yet: without one, only administrators can use this app's forms."],
+  "ppl_no_groups": ["还没有分组", "No groups yet"],
+  "ppl_new_role": ["新建角色", "New role"], "ppl_new_group": ["新建分组", "New group"],
+  "ppl_role_name": ["角色名称", "Role name"], "ppl_role_key": ["角色标识", "Role key"],
+  "ppl_group_name": ["分组名称", "Group name"], "ppl_group_key": ["分组标识", "Group key"],
+  "ppl_remove_role": ["删除角色", "Remove role"], "ppl_remove_group": ["删除分组", "Remove group"],
+  "ppl_builder_flag": ["可进入应用设计器 (设计者)", "May open the app builder (designer)"],
+  "ppl_permissions": ["表单权限", "Form permissions"], "ppl_form_col": ["表单", "Form"], "ppl_all_verbs": ["全部", "All"],
+  "ppl_verb_create": ["新建", "Create"], "ppl_verb_read": ["查看", "Read"], "ppl_verb_update": ["修改", "Update"], "ppl_verb_delete": ["删除", "Delete"],
+  "ppl_no_forms_yet": ["应用还没有表单; 新建表单后可在此授权。", "The app has no forms yet; add one to grant it here."],
+  "ppl_members": ["成员", "Members"], "ppl_no_members": ["还没有成员", "No members yet"], "ppl_add_member": ["添加成员", "Add member"],
+  "ppl_member_name": ["用户名", "Username"], "ppl_lead": ["组长", "Lead"], "ppl_remove_member": ["移除成员", "Remove member"],
+  "ppl_bad_key": ["标识只能含字母、数字、下划线或汉字, 且不能以数字开头, 也不能重复", "A key holds letters, digits, _ or Chinese characters, does not start with a digit and is not taken"],
+  "ppl_unknown_user": ["没有这个用户 (发布时将忽略)", "No such user (ignored when publishing)"],
+  "ppl_already_member": ["已是成员", "Already a member"],
+  "ppl_role_added": ["已添加角色 ", "Added role "], "ppl_group_added": ["已添加分组 ", "Added group "],
+});
+
+export const VERBS = ["create", "read", "update", "delete"];
+const KEY_RE = /^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$/;
+
+function labelMap(value) {
+  if (value && typeof value === "object") return { "zh-CN": value["zh-CN"] || "", en: value.en || "" };
+  return { "zh-CN": typeof value === "string" ? value : "", en: "" };
+}
+
+// {"zh-CN": zh, "en": en} without the empty side; the key when both are empty.
+function packLabel(map, key) {
+  const out = {};
+  if (map["zh-CN"].trim()) out["zh-CN"] = map["zh-CN"].trim();
+  if (map.en.trim()) out.en = map.en.trim();
+  return Object.keys(out).length ? out : key;
+}
+
+function suggestKey(text) {
+  return text.trim().replace(/[^A-Za-z0-9_\u4e00-\u9fff]/g, "_").replace(/^(\d)/, "_$1");
+}
+
+export class PeopleSettings {
+  constructor(root, store) {
+    this.root = root;
+    this.store = store;
+    this.users = new Map();   // username -> display name, from the user search
+  }
+
+  change(fn, coalesce = null) { this.store.change(fn, "people", { coalesce }); }
+
+  render() {
+    const focused = document.activeElement;
+    const active = focused?.id;
+    const caret = focused?.tagName === "INPUT" && focused.type === "text" ? focused.selectionStart : null;
+    const pkg = this.store.package;
+    this.root.replaceChildren(
+      h("h2", { id: "people-title" }, t("ppl_people")),
+      h("p", { class: "muted small" }, t("ppl_people_hint")),
+      h("div", { class: "people-cols" },
+        h("section", { id: "roles-editor", "aria-labelledby": "roles-title" },
+          h("h3", { id: "roles-title" }, `${t("ppl_roles")} (${(pkg.roles || []).length})`),
+          (pkg.roles || []).length ? null : h("p", { class: "muted small" }, t("ppl_no_roles")),
+          ...(pkg.roles || []).map((role, i) => this.roleCard(role, i)),
+          this.newForm("role")),
+        h("section", { id: "groups-editor", "aria-labelledby": "groups-title" },
+          h("h3", { id: "groups-title" }, `${t("ppl_groups")} (${(pkg.groups || []).length})`),
+          (pkg.groups || []).length ? null : h("p", { class: "muted small" }, t("ppl_no_groups")),
+          ...(pkg.groups || []).map((group, i) => this.groupCard(group, i)),
+          this.newForm("group"))));
+    const again = active && document.getElementById(active);
+    if (again) {
+      again.focus();
+      if (caret !== null && again.setSelectionRange) again.setSelectionRange(caret, caret);
+    }
+  }
+
+  // -- labels ------------------------------------------------------------------------------------
+  labelInputs(kind, item, i) {
+    const map = labelMap(item.label);
+    const box = (lang, name) => {
+      const id = `${kind}-${i}-label-${lang === "en" ? "en" : "zh"}`;
+      const input = h("input", { id, value: map[lang], oninput: (e) => {
+        // reason "people-label": the page does not re-render under the caret (nor mid IME composition)
+        this.store.change((pkg) => {
+          const target = pkg[`${kind}s`][i];
+          const next = labelMap(target.label);
+          next[lang] = e.target.value;
+          target.label = packLabel(next, target.key);
+        }, "people-label", { coalesce: id });
+      } });
+      return h("span", { class: "people-field" }, h("label", { for: id }, name), input);
+    };
+    return h("div", { class: "people-labels" }, box("zh-CN", t("label_zh")), box("en", t("label_en")));
+  }
+
+  // -- roles -------------------------------------------------------------------------------------
+  roleCard(role, i) {
+    const forms = this.store.package.forms || [];
+    const perms = role.permissions || {};
+    const builderId = `role-${i}-builder`;
+    const matrix = forms.length ? h("table", { class: "perm-matrix", id: `role-${i}-perms` },
+      h("caption", { class: "visually-hidden" }, `${t("ppl_permissions")}: ${label(role.label, role.key)}`),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("ppl_form_col")),
+        ...VERBS.map((v) => h("th", { scope: "col" }, t(`ppl_verb_${v}`))),
+        h("th", { scope: "col" }, t("ppl_all_verbs")))),
+      h("tbody", {}, ...forms.map((form, fi) => {
+        const granted = perms[form.key] || [];
+        const name = label(form.label, form.key);
+        const all = h("input", { type: "checkbox", id: `role-${i}-perm-${fi}-all`, "aria-label": `${name} · ${t("ppl_all_verbs")}`,
+          checked: VERBS.every((v) => granted.includes(v)), onchange: (e) => this.setVerbs(i, form.key, e.target.checked ? VERBS : []) });
+        return h("tr", { "data-form": form.key }, h("th", { scope: "row" }, name, " ", h("code", {}, form.key)),
+          ...VERBS.map((v) => h("td", {}, h("input", { type: "checkbox", id: `role-${i}-perm-${fi}-${v}`, "data-verb": v,
+            "aria-label": `${name} · ${t(`ppl_verb_${v}`)}`, checked: granted.includes(v),
+            onchange: (e) => this.setVerbs(i, form.key, e.target.checked ? [...granted, v] : granted.filter((x) => x !== v)) }))),
+          h("td", {}, all));
+      }))) : h("p", { class: "muted small" }, t("ppl_no_forms_yet"));
+    return h("fieldset", { class: "people-card", "data-role": role.key },
+      h("legend", {}, label(role.label, role.key), " ", h("code", {}, role.key)),
+      this.labelInputs("role", role, i),
+      h("p", {}, h("input", { type: "checkbox", id: builderId, checked: !!role.builder,
+        onchange: (e) => this.change((pkg) => { pkg.roles[i].builder = e.target.checked; }) }),
+      " ", h("label", { for: builderId }, t("ppl_builder_flag"))),
+      h("h4", {}, t("ppl_permissions")), matrix,
+      h("p", { class: "actions" }, h("button", { type: "button", class: "small danger", id: `role-${i}-remove`,
+        onclick: () => this.remove("roles", i) }, `${t("ppl_remove_role")} ${label(role.label, role.key)}`)));
+  }
+
+  setVerbs(i, formKey, verbs) {
+    this.change((pkg) => {
+      const role = pkg.roles[i];
+      const permissions = { ...(role.permissions || {}) };
+      const ordered = VERBS.filter((v) => verbs.includes(v));
+      if (ordered.length) permissions[formKey] = ordered; else delete permissions[formKey];
+      role.permissions = permissions;
+    });
+  }
+
+  // -- groups ------------------------------------------------------------------------------------
+  groupCard(group, i) {
+    const members = group.members || [];
+    const leadId = `group-${i}-lead`;
+    const inputId = `group-${i}-member-input`;
+    const listId = `group-${i}-users`;
+    const note = h("p", { class: "field-error", role: "alert", id: `group-${i}-member-error`, hidden: true });
+    const input = h("input", { id: inputId, list: listId, autocomplete: "off",
+      oninput: (e) => this.suggest(e.target.value, listId),
+      onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); this.addMember(i, input.value, note); } } });
+    const leadOptions = [...new Set([...members, ...(group.lead ? [group.lead] : [])])];
+    return h("fieldset", { class: "people-card", "data-group": group.key },
+      h("legend", {}, label(group.label, group.key), " ", h("code", {}, group.key)),
+      this.labelInputs("group", group, i),
+      h("h4", { id: `group-${i}-members-title` }, `${t("ppl_members")} (${members.length})`),
+      members.length ? h("ul", { class: "member-list", "aria-labelledby": `group-${i}-members-title` },
+        ...members.map((m, j) => h("li", { class: "chip", "data-member": m }, this.userText(m),
+          h("button", { type: "button", class: "icon", id: `group-${i}-member-${j}-remove`,
+            "aria-label": `${t("ppl_remove_member")} ${m}`, title: t("ppl_remove_member"),
+            onclick: () => this.change((pkg) => {
+              const g = pkg.groups[i];
+              g.members = (g.members || []).filter((x) => x !== m);
+              if (g.lead === m) g.lead = null;
+            }) }, "×"))))
+        : h("p", { class: "muted small" }, t("ppl_no_members")),
+      h("div", { class: "people-add" },
+        h("label", { for: inputId }, t("ppl_member_name")), input, h("datalist", { id: listId }),
+        h("button", { type: "button", class: "small", id: `group-${i}-add-member`,
+          onclick: () => this.addMember(i, input.value, note) }, `+ ${t("ppl_add_member")}`)),
+      note,
+      h("p", { class: "people-field" }, h("label", { for: leadId }, t("ppl_lead")),
+        h("select", { id: leadId, onchange: (e) => this.change((pkg) => { pkg.groups[i].lead = e.target.value || null; }) },
+          h("option", { value: "" }, t("none")),
+          ...leadOptions.map((m) => h("option", { value: m, selected: group.lead === m }, this.userText(m))))),
+      h("p", { class: "actions" }, h("button", { type: "button", class: "small danger", id: `group-${i}-remove`,
+        onclick: () => this.remove("groups", i) }, `${t("ppl_remove_group")} ${label(group.label, group.key)}`)));
+  }
+
+  userText(username) {
+    const shown = this.users.get(username);
+    return shown && shown !== username ? `${shown} (${username})` : username;
+  }
+
+  async suggest(text, listId) {
+    const q = text.trim();
+    this.lastQuery = q;
+    let users = [];
+    try { users = (await get(`/users?q=${enc(q)}`)).users; } catch { return; }
+    if (this.lastQuery !== q) return;                    // a later keystroke asked again
+    for (const u of users) this.users.set(u.username, u.display_name);
+    document.getElementById(listId)?.replaceChildren(...users.map((u) =>
+      h("option", { value: u.username }, u.display_name || u.username)));
+  }
+
+  async addMember(i, text, note) {
+    const name = text.trim();
+    if (!name) return;
+    if ((this.store.package.groups[i].members || []).includes(name)) {
+      note.hidden = false; note.textContent = `${t("ppl_already_member")}: ${name}`;
+      return;
+    }
+    let known = this.users.has(name);
+    if (!known) {
+      try {
+        const users = (await get(`/users?q=${enc(name)}`)).users;
+        for (const u of users) this.users.set(u.username, u.display_name);
+        known = users.some((u) => u.username === name);
+      } catch { known = false; }
+    }
+    if (!known) { note.hidden = false; note.textContent = `${t("ppl_unknown_user")}: ${name}`; return; }
+    this.change((pkg) => { const g = pkg.groups[i]; g.members = [...(g.members || []), name]; });
+    announce(`${t("ppl_add_member")}: ${name}`);
+    document.getElementById(`group-${i}-member-input`)?.focus();
+  }
+
+  // -- add and remove ----------------------------------------------------------------------------
+  remove(kind, i) {
+    const item = this.store.package[kind][i];
+    this.change((pkg) => { pkg[kind].splice(i, 1); if (!pkg[kind].length) delete pkg[kind]; });
+    announce(t("deleted") + label(item.label, item.key));
+    document.getElementById(`new-${kind === "roles" ? "role" : "group"}-label`)?.focus();
+  }
+
+  newForm(kind) {
+    const labelBox = h("input", { id: `new-${kind}-label`, required: true });
+    const keyBox = h("input", { id: `new-${kind}-key`, required: true, oninput: () => { keyBox.dataset.touched = "1"; } });
+    labelBox.addEventListener("input", () => { if (!keyBox.dataset.touched) keyBox.value = suggestKey(labelBox.value); });
+    const error = h("p", { class: "field-error", role: "alert", id: `new-${kind}-error`, hidden: true });
+    return h("form", { class: "inline-form", id: `new-${kind}`, onsubmit: (e) => {
+      e.preventDefault();
+      const key = keyBox.value.trim();
+      const list = this.store.package[`${kind}s`] || [];
+      if (!KEY_RE.test(key) || list.some((it) => it.key === key)) {
+        error.hidden = false;
+        error.textContent = `${t("ppl_bad_key")}: ${key}`;
+        keyBox.focus();
+        return;
+      }
+      const text = labelBox.value.trim();
+      const name = text ? { [LANG]: text } : key;
+      const item = kind === "role" ? { key, version: 1, label: name, permissions: {}, builder: false }
+        : { key, version: 1, label: name, members: [], lead: null };
+      this.change((pkg) => { pkg[`${kind}s`] = [...(pkg[`${kind}s`] || []), item]; });
+      announce(t(`ppl_${kind}_added`) + (text || key));
+      const index = this.store.package[`${kind}s`].length - 1;
+      document.getElementById(`${kind}-${index}-label-${LANG === "en" ? "en" : "zh"}`)?.focus();
+    } },
+    h("label", { for: labelBox.id }, t(`ppl_${kind}_name`)), labelBox,
+    h("label", { for: keyBox.id }, t(`ppl_${kind}_key`)), keyBox,
+    h("button", { type: "submit" }, `+ ${t(`ppl_new_${kind}`)}`), error);
+  }
+}
