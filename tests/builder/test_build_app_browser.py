@@ -4,6 +4,9 @@ alone — mouse drags, clicks and typing, no JSON — publishes it, and end user
 What is built, step by step (each designer's own reusable steps):
 
 - the app: builder home → 新建应用 (steps_form.new_app);
+- the people settings on the app page (steps_people): the role 客服人员 (create, read and update 工单,
+  ticked in the permission matrix) and the group ``general`` 普通队列 (members ann and ben, lead ben),
+  published with the app;
 - the form 工单 (steps_form.build_form) with the six business fields of the issue — 客户姓名 (text,
   required), 联系电话 (phone), 问题渠道 (radio 官网/微信/电话), 问题详细描述 (textarea), 附件 (attachment),
   紧急程度 (select 高/中/低) — and three the flow, rules and dashboard need: 问题类型 (select
@@ -19,11 +22,11 @@ What is built, step by step (each designer's own reusable steps):
 - the dashboard 服务概览 (steps_dashboard.build_channel_dashboard): a pie by 问题渠道, a KPI of the
   total against 状态 = 已解决, a daily line of created tickets.
 
-Who is there beforehand (the administrator's directory, not something the app builder makes: the
-builder has no user, group or role editor): the designer ``bea`` (a builder role), the technical lead
-``lead``, the queue ``general`` (``ann`` and ``ben``) and the end user ``carol`` with an organisation-wide
-role granting records of every form (``"*"``, which the permission policy honours; an app package
-cannot declare it, and the new app declares no roles).
+Who is there beforehand (the administrator's directory): the designer ``bea`` (a builder role of an
+organisation package) and the users ``lead``, ``ann``, ``ben`` and ``carol``, with no role yet. The app
+says what its role may do and who is in its group; who *holds* the role is the directory's business: once
+the app is published, the administrator grants 客服人员 to the five of them (as ``jimu create-user
+--role`` does).
 
 The runtime (the test clock moves; nothing sleeps): on day 1 carol submits a ticket through the runtime
 form; round robin makes ann its 处理人; 2 hours later the due jobs run and ann's e-mail arrives at a
@@ -46,7 +49,7 @@ import pytest
 import sqlalchemy as sa
 
 from runtime import db, jobs
-from tests.builder import steps_dashboard, steps_flow, steps_form, steps_rule
+from tests.builder import steps_dashboard, steps_flow, steps_form, steps_people, steps_rule
 from tests.builder.steps_form import Field
 from tests.conftest import browser_login, install_package, make_user
 
@@ -69,30 +72,39 @@ FIELDS = [
 
 
 def _directory():
-    """The organisation an administrator set up: a builder role and the general queue."""
+    """The organisation an administrator set up: a builder role."""
     return {"format": "jimu.app", "version": 2,
             "app": {"key": "org", "version": "1.0.0", "label": {"zh-CN": "组织", "en": "Organisation"}},
             "roles": [{"key": "designer", "version": 1, "label": {"zh-CN": "应用设计者", "en": "App designer"},
-                       "builder": True, "permissions": {}}],
-            "groups": [{"key": "general", "version": 1, "label": {"zh-CN": "普通队列", "en": "General queue"},
-                        "members": ["ann", "ben"], "lead": "ben"}]}
+                       "builder": True, "permissions": {}}]}
 
 
 @pytest.fixture
 def people(jimu):
-    with jimu.begin() as conn:
-        conn.execute(sa.insert(db.roles).values(key="staff", app_key=None, builder=False,
-                                                label={"zh-CN": "员工", "en": "Staff"},
-                                                permissions={"*": ["create", "read", "update"]}))
+    install_package(jimu, _directory())
     users = {}
     for name in ("lead", "ann", "ben", "carol"):
-        users[name] = make_user(jimu, name, roles=["staff"])
+        users[name] = make_user(jimu, name)
         with jimu.begin() as conn:
             conn.execute(sa.update(db.users).where(db.users.c.id == users[name])
                          .values(email=f"{name}@example.com"))
-    install_package(jimu, _directory())          # after the users: the group's members are resolved by name
-    users["bea"] = make_user(jimu, "bea", roles=["designer", "staff"])      # she reads the records her charts count
+    users["bea"] = make_user(jimu, "bea", roles=["designer"])
     return users
+
+
+def _build_people(page, live_server, jimu, people, screenshot):
+    """The app page: the role 客服人员 and the group 普通队列, published; then the administrator grants
+    the role (the app's role says what it may do, the directory who holds it)."""
+    steps_people.open_app(page, live_server, APP)
+    steps_people.add_role(page, "service_staff", "客服人员", "Service staff", {FORM: ["create", "read", "update"]})
+    steps_people.add_group(page, "general", "普通队列", "General queue", ["ann", "ben"], lead="ben")
+    page.screenshot(path=str(screenshot), full_page=True)
+    steps_people.publish(page)
+    from runtime.auth.users import set_roles
+    with jimu.begin() as conn:
+        for name in ("lead", "ann", "ben", "carol", "bea"):   # bea reads the records her charts count
+            set_roles(conn, people[name], ["service_staff"])
+    jimu.config["AUTH_CACHE_SECONDS"] = 0                       # the grant applies at once
 
 
 @pytest.fixture
@@ -150,8 +162,11 @@ def _assign_rule(page, live_server, key, label, op, strategy, *, user=None, grou
     steps_rule.choose(page, "#action-0-strategy", value=value)
     for box, value in (("#action-0-user", user), ("#action-0-group", group)):
         if value:
-            page.locator(box).fill(value)
-            page.locator(box).press("Tab")                    # the setting is taken when the box is left
+            if page.locator(box).evaluate("e => e.tagName") == "SELECT":   # the app's groups, to pick from
+                page.select_option(box, value)
+            else:
+                page.locator(box).fill(value)
+                page.locator(box).press("Tab")                # the setting is taken when the box is left
     page.locator("#problems").wait_for(state="hidden")          # nothing left to fix before publishing
     if screenshot:
         page.screenshot(path=str(screenshot), full_page=True)
@@ -221,6 +236,7 @@ def test_a_business_user_builds_the_ticket_app_and_it_routes_counts_and_mails(
     status = steps_form.build_form(page, live_server, APP, FORM, "工单", FIELDS, title_field="客户姓名",
                                    screenshot=artifacts / "build-form-designer.png")
     assert "1.0.0" in status
+    _build_people(page, live_server, jimu, people, artifacts / "build-people.png")
 
     steps_flow.build_routing_flow(page, live_server, APP, FORM, field="问题类型", value="技术支持",
                                   lead="lead", queue="general", flow_label="分派流程",
@@ -267,6 +283,11 @@ def test_a_business_user_builds_the_ticket_app_and_it_routes_counts_and_mails(
     assert {r["key"]: r["type"] for r in pkg["reports"]} == {"by_channel": "pie", "total_vs_resolved": "kpi",
                                                              "daily_trend": "line"}
     assert len(pkg["dashboards"][0]["charts"]) == 3
+    (role,) = pkg["roles"]
+    assert (role["key"], role["label"], role["permissions"]) == (
+        "service_staff", {"zh-CN": "客服人员", "en": "Service staff"}, {FORM: ["create", "read", "update"]})
+    (group,) = pkg["groups"]
+    assert (group["key"], group["members"], group["lead"]) == ("general", ["ann", "ben"], "ben")
 
     # -- the runtime, day 1: an end user submits a ticket through the form; nobody answers it -------
     _login(page, live_server, "carol")
