@@ -18,6 +18,8 @@ extend({
   rule_t_task_created: ["任务创建时", "Task created"], rule_t_task_completed: ["任务完成时", "Task completed"],
   rule_t_task_overdue: ["任务超时时", "Task overdue"], rule_t_flow_started: ["流程发起时", "Flow started"],
   rule_t_flow_ended: ["流程结束时", "Flow ended"],
+  rule_group_manual: ["手动", "By hand"],
+  rule_t_manual: ["手动运行 (记录页上的按钮, 按钮文字取规则名称)", "Run by hand (a button on the record page, named after the rule)"],
   rule_watch_fields: ["仅当这些字段变化时 (不选: 任何修改)", "Only when one of these changed (none: any change)"],
   rule_field: ["字段", "Field"], rule_from: ["原值 (可选)", "From (optional)"], rule_to: ["新值 (可选)", "To (optional)"],
   rule_subtable: ["子表", "Sub-table"], rule_date_field: ["时间字段", "Date field"],

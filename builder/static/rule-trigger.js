@@ -10,6 +10,7 @@ const GROUPS = [
   ["rule_group_row", ["row_added", "row_updated", "row_removed"]],
   ["rule_group_time", ["time_after", "schedule"]],
   ["rule_group_flow", ["task_created", "task_completed", "task_overdue", "flow_started", "flow_ended"]],
+  ["rule_group_manual", ["manual"]],
 ];
 const UNITS = ["minutes", "hours", "days"];
 const CRON_PRESETS = [["rule_cron_daily", "0 9 * * *"], ["rule_cron_workdays", "0 9 * * 1-5"],

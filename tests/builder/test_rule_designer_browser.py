@@ -386,6 +386,10 @@ def test_every_registered_trigger_has_its_settings(svc, page, live_server, jimu)
         choose(page, "#rule-trigger-type", value=kind)
         page.wait_for_function(f"document.getElementById('rule-trigger-type').value === '{kind}'")
     assert not [e for e in page.errors if "404 (NOT FOUND)" not in e]
+    # every trigger type is offered by its name in the page's language, none by its raw key
+    options = page.eval_on_selector_all("#rule-trigger-type option", "os => os.map(o => [o.value, o.textContent])")
+    assert {value for value, _ in options} >= set(TRIGGERS)
+    assert [value for value, text in options if text == value] == []
 
     def saved_trigger():
         page.locator("#btn-save").click()
