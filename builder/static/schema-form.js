@@ -1,7 +1,8 @@
 // Property controls generated from a JSON Schema (a widget's config_schema; later node types,
 // rule actions and chart types): strings, numbers, booleans, enums, label maps, option lists;
 // anything else is edited as JSON. Each control calls onChange(key, valueOrUndefined).
-import { t, h, label } from "./i18n.js";
+import { t, h, label, LANG } from "./i18n.js";
+import { HELP_ZH } from "./schema-help.js";
 
 // Property names the platform's widgets use, in both languages (a plugin's own
 // properties fall back to their schema title or key, with the description as help).
@@ -17,8 +18,19 @@ const NAMES = {
   default_current_user: ["默认当前用户", "Default to current user"], unique: ["不可重复", "Unique"],
   message: ["校验失败提示", "Message when it fails"], roles: ["限定角色", "Roles"], step: ["步长", "Step"],
   layout: ["排列", "Layout"], other: ["允许其他", "Allow other"], prefix: ["前缀", "Prefix"], suffix: ["后缀", "Suffix"],
-  inline: ["排成一行", "In one row"],
+  inline: ["排成一行", "In one row"], integer: ["只允许整数", "Whole numbers only"], filter: ["筛选条件", "Filter"],
+  max_selected: ["最多勾选", "Most ticked"], min_selected: ["最少勾选", "Fewest ticked"], palette: ["可选颜色", "Colours"],
+  search_fields: ["搜索字段", "Search fields"], searchable: ["按搜索选择", "Search to pick"],
 };
+
+// The help under a control: the schema's own {"zh-CN", "en"} map ("x-description"), else its English
+// description — in Chinese from the table of the built-in registries' descriptions when it has one.
+export function helpText(schema) {
+  if (!schema) return "";
+  if (schema["x-description"]) return label(schema["x-description"], schema.description || "");
+  const text = schema.description || "";
+  return LANG === "en" ? text : (HELP_ZH[text] || text);
+}
 
 export function propLabel(key, schema) {
   if (schema && schema["x-label"]) return label(schema["x-label"], key);
@@ -63,17 +75,18 @@ function choiceControl(key, s, current, set, options) {
     h("option", { value: "" }, t("none")),
     ...options.map(([v, text]) => h("option", { value: v, selected: current === v }, text)));
   if (current !== undefined && !options.some(([v]) => v === current)) select.append(h("option", { value: current, selected: true }, `${current} ?`));
-  return h("div", { class: "prop" }, h("label", { for: id }, propLabel(key, s)), select, help(s, s.description ? `${id}-help` : undefined));
+  return h("div", { class: "prop" }, h("label", { for: id }, propLabel(key, s)), select, help(s, helpText(s) ? `${id}-help` : undefined));
 }
 
 function help(s, id) {
-  return s.description ? h("small", { class: "help", id }, s.description) : null;
+  const text = helpText(s);
+  return text ? h("small", { class: "help", id }, text) : null;
 }
 
 function control(key, s, current, set) {
   const id = nextId(key);
   const name = propLabel(key, s);
-  const describedBy = s.description ? `${id}-help` : undefined;
+  const describedBy = helpText(s) ? `${id}-help` : undefined;
   const ts = types(s);
   const enumValues = s.enum || (s.items && undefined);
   if (enumValues) {
