@@ -2,7 +2,7 @@
 // rule actions and chart types): strings, numbers, booleans, enums, label maps, option lists;
 // anything else is edited as JSON. Each control calls onChange(key, valueOrUndefined).
 import { t, h, label, LANG } from "./i18n.js";
-import { HELP_ZH } from "./schema-help.js";
+import { HELP_ZH, ENUM_TEXT } from "./schema-help.js";
 
 // Property names the platform's widgets use, in both languages (a plugin's own
 // properties fall back to their schema title or key, with the description as help).
@@ -78,6 +78,11 @@ function choiceControl(key, s, current, set, options) {
   return h("div", { class: "prop" }, h("label", { for: id }, propLabel(key, s)), select, help(s, helpText(s) ? `${id}-help` : undefined));
 }
 
+function enumText(key, value) {
+  const pair = ENUM_TEXT[`${key}:${value}`];
+  return pair ? pair[LANG === "en" ? 1 : 0] : String(value);
+}
+
 function help(s, id) {
   const text = helpText(s);
   return text ? h("small", { class: "help", id }, text) : null;
@@ -92,7 +97,7 @@ function control(key, s, current, set) {
   if (enumValues) {
     const select = h("select", { id, "aria-describedby": describedBy, onchange: () => set(select.value === "" ? undefined : JSON.parse(select.value)) },
       h("option", { value: "" }, s.default !== undefined ? `${t("none")} = ${s.default}` : t("none")),
-      ...enumValues.map((v) => h("option", { value: JSON.stringify(v), selected: current === v }, String(v))));
+      ...enumValues.map((v) => h("option", { value: JSON.stringify(v), selected: current === v }, enumText(key, v))));
     return h("div", { class: "prop" }, h("label", { for: id }, name), select, help(s, describedBy));
   }
   if (ts.includes("boolean")) {

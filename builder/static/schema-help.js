@@ -112,3 +112,13 @@ export const HELP_ZH = {
     "收件人: 指定用户、分组 (全部成员)、组长、字段中分组的组长、字段中的用户、记录参与人、填写的邮箱地址或字段中的邮箱地址",
   "a literal, {\"expr\": \"...\"} or {\"template\": \"... {字段} ...\"}": "一个值, 或 {\"expr\": \"...\"} 表达式, 或 {\"template\": \"... {字段} ...\"} 模板",
 };
+
+// Enum choices of built-in properties, by "property:value" → [zh-CN, en]; others show their value.
+export const ENUM_TEXT = {
+  "unit:s": ["秒", "seconds"], "unit:m": ["分钟", "minutes"], "unit:h": ["小时", "hours"], "unit:d": ["天", "days"],
+  "region:cn": ["中国大陆手机号 (cn)", "Mainland China mobile (cn)"], "region:intl": ["国际号码 (intl)", "International (intl)"],
+  "region:any": ["两者皆可 (any)", "Either (any)"],
+  "result:bool": ["是/否", "Yes/no"], "result:date": ["日期", "Date"], "result:datetime": ["日期时间", "Date and time"],
+  "result:number": ["数字", "Number"], "result:text": ["文本", "Text"],
+  "if_none:error": ["报错 (记录日志)", "Error (logged)"], "if_none:skip": ["跳过", "Skip"],
+};

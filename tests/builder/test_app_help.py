@@ -59,7 +59,7 @@ def test_every_built_in_description_has_chinese_help():
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_form_designer_help_is_chinese(jimu, live_server, page):
+def test_form_designer_help_is_chinese(jimu, live_server, page, artifacts):
     install_package(jimu, {"format": "jimu.app", "version": 2,
                            "app": {"key": "org", "version": "1.0.0", "label": "Org"},
                            "roles": [{"key": "designer", "version": 1, "label": "Designer", "builder": True}]})
@@ -83,3 +83,12 @@ def test_form_designer_help_is_chinese(jimu, live_server, page):
     assert "校验不通过时显示的提示。" in helps                      # the validation fields
     english = [t for t in helps if re.search(r"[A-Za-z]{4,} [A-Za-z]{3,}", t)]
     assert not english, english
+    page.locator("#props ol.options").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "app-help-radio.png"))
+    # an enum's choices read in words: the phone's region
+    page.locator('.palette-item[data-widget="phone"]').focus()
+    page.keyboard.press("Enter")
+    page.locator('.field-card[data-key="phone_1"]').click()
+    page.wait_for_selector('.field-card.selected[data-key="phone_1"]')
+    region = page.locator("#props .prop", has=page.locator("label", has_text="地区")).locator("select")
+    assert "中国大陆手机号 (cn)" in region.locator("option").all_inner_texts()
