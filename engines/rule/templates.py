@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from jinja2 import TemplateSyntaxError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -82,8 +82,13 @@ class Template:
             raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}",
                                 code="template.syntax", line=exc.lineno) from None
 
-    def render(self, record: Mapping[str, Any], **extra: Any) -> str:
+    def render(self, record: Mapping[str, Any], *, names: Callable[[str, Any], Any] | None = None,
+               **extra: Any) -> str:
+        """``names(key, value)`` may replace a placeholder's value by what people read (the runtime
+        turns ids of users, groups and linked records into their names); ``record[...]`` stays raw."""
         values = {f"jimu_ph_{i}": _lookup(record, k) for i, k in enumerate(self.placeholders)}
+        if names is not None:
+            values = {slot: names(k, v) for (slot, v), k in zip(values.items(), self.placeholders)}
         try:
             out = self._tpl.render(record=dict(record), **extra, **values)
         except SecurityError as exc:
@@ -111,7 +116,8 @@ def compile_template(source: str, html: bool = False) -> Template:
     return Template(source, html=html)
 
 
-def render(source: str | None, record: Mapping[str, Any], **extra: Any) -> str:
+def render(source: str | None, record: Mapping[str, Any], *, names: Callable[[str, Any], Any] | None = None,
+           **extra: Any) -> str:
     if not source:
         return ""
-    return compile_template(source).render(record, **extra)
+    return compile_template(source).render(record, names=names, **extra)

@@ -86,6 +86,7 @@ def _plan_and_execute(ctx: FlowActionContext, cls: type, config: Mapping[str, An
                                 "(runtime.rules.execute_effects), which is not installed yet",
                                 action=config.get("type")) from None
     from engines.rule import ActionContext
+    from runtime.names import reference_names
     from runtime.store import RecordStore
     errors: list[dict] = []
     action = cls.build(config, errors, f"/flow/{ctx.node_id}")
@@ -95,5 +96,6 @@ def _plan_and_execute(ctx: FlowActionContext, cls: type, config: Mapping[str, An
     record = RecordStore(ctx.conn).get(ctx.jimu.catalog.form(ctx.form_key), ctx.record_id) if ctx.record_id else {}
     actx = ActionContext(rule=f"flow:{ctx.node_id}", form=ctx.form_key or "", event="flow.automatic",
                          record=record, variables=record, eval=ctx.jimu.eval_context(now=ctx.now),
+                         names=reference_names(ctx.jimu, ctx.conn, ctx.form_key),
                          extra={"instance_id": ctx.instance_id})
     execute_effects(ctx.jimu, ctx.conn, action.plan(actx), origin=f"flow:{ctx.node_id}", key=ctx.key)

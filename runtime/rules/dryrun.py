@@ -17,6 +17,7 @@ from engines.rule.triggers import CREATED
 
 from .. import db
 from ..audit import jsonable
+from ..names import reference_names
 from .aggregate import Aggregator
 from .loader import allowlist
 from .people import pick, resolve_emails, resolve_users
@@ -34,6 +35,7 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
     store = RecordStore(conn)
     now = jimu.now()
     ectx = jimu.eval_context(now=now, user=principal.as_context(), aggregate=Aggregator(jimu, conn, now))
+    names = reference_names(jimu, conn, rule.form)
     scanned, matched, out, errors = 0, 0, [], []
     ids = list(conn.execute(sa.select(ft.table.c.id).order_by(ft.table.c.id.desc())
                             .limit(max(1, min(scan, MAX_SCAN)))).scalars())
@@ -49,7 +51,7 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
                 matched += 1
                 if len(out) < limit:
                     ac = ActionContext(rule=rule.key, form=rule.form, event=CREATED, record=record,
-                                       variables=record, eval=ectx)
+                                       variables=record, eval=ectx, names=names)
                     out.append({"id": record["id"], "record": jsonable(record),
                                 "effects": [describe(jimu, conn, e.to_json(), record) for e in rule.plan(ac)]})
             except JimuError as exc:

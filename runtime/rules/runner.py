@@ -35,6 +35,7 @@ from engines.rule.triggers import TimeAfter
 
 from .. import jobs
 from ..audit import jsonable
+from ..names import reference_names
 from .aggregate import Aggregator
 from .loader import RuleCache
 from .tables import rule_firings
@@ -124,7 +125,8 @@ class RuleRunner:
                 matched=True, duration_ms=0, depth=len(current), source=records.source)).inserted_primary_key[0]
             token = _CHAIN.set(current + ((rule.key, form, rid, rule.name),))
             ac = ActionContext(rule=rule.key, form=form, event=event, record=record, variables=variables,
-                               eval=ectx, before=before, extra=dict(extra or {}))
+                               eval=ectx, before=before, extra=dict(extra or {}),
+                               names=reference_names(self.jimu, conn, form))
             try:
                 with conn.begin_nested():
                     effects = rule.plan(ac)
@@ -369,7 +371,9 @@ class Executor:
         link = status if d.get("page") == "status" else survey_link(self.jimu, d["survey_form"], d["form"],
                                                                     d["record_id"])
         record = self._record(d) or {}
-        body = compile_template(d["body_template"]).render(record, survey_link=link, status_link=status)
+        body = compile_template(d["body_template"]).render(
+            record, names=reference_names(self.jimu, self.records.conn, d["form"]), survey_link=link,
+            status_link=status)
         self.do_send_email(i, {**d, "body": body})
 
     def do_send_webhook(self, i, d):

@@ -19,6 +19,8 @@ from engines.rule.templates import render
 
 from .. import db
 from ..auth.policy import can
+from ..i18n import current_language
+from ..names import ReferenceNames
 from ..store.query import _contains, filter_clause, order_clause
 from ..store.records import RecordStore
 
@@ -81,6 +83,7 @@ def _system_authors(conn, form_key: str, ids: list) -> dict:
 def related_blocks(conn, catalog, principal, ft, record: dict) -> list[dict]:
     blocks = []
     store = RecordStore(conn)
+    shown = ReferenceNames(conn, catalog, current_language(), lambda form: can(principal, "read", form)).for_form(ft)
     for i, rel in enumerate(ft.spec.definition.get("related") or []):
         if rel.get("form") not in catalog or not can(principal, "read", rel["form"]):
             continue
@@ -106,12 +109,13 @@ def related_blocks(conn, catalog, principal, ft, record: dict) -> list[dict]:
         if compose and can(principal, "create", other.key):
             block["compose"] = {"fields": [other.spec.field(k) for k in compose.get("fields", [])
                                            if other.spec.has_field(k)],
-                                "templates": _templates(conn, catalog, principal, compose.get("templates"), record)}
+                                "templates": _templates(conn, catalog, principal, compose.get("templates"), record,
+                                                        shown)}
         blocks.append(block)
     return blocks
 
 
-def _templates(conn, catalog, principal, spec: dict | None, record: dict) -> dict | None:
+def _templates(conn, catalog, principal, spec: dict | None, record: dict, names=None) -> dict | None:
     """Message templates (records of another form) rendered with this record's values."""
     if not spec or spec.get("form") not in catalog or not can(principal, "read", spec["form"]):
         return None
@@ -124,7 +128,7 @@ def _templates(conn, catalog, principal, spec: dict | None, record: dict) -> dic
     out = []
     for r in rows:
         try:
-            text = render(r.body, record)
+            text = render(r.body, record, names=names)
         except JimuError as exc:
             text = f"[{exc.code}] {exc.message}"
         out.append({"id": r.id, "name": str(r.name), "text": text})

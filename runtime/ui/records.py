@@ -303,34 +303,25 @@ def _zone():
 
 def _reference_name(f, value: int) -> str:
     """The name of the user or group, or the title of the linked record, an id field points at
-    (looked up once per request; ``#id`` when it is gone or its form is not readable)."""
-    import sqlalchemy as sa
+    (one lookup per request; ``#id`` when it is gone or its form is not readable by the viewer)."""
     from flask import g
 
-    from .. import db
-    kind = f.widget.value_kind
-    target = f.widget.config.get("form") if kind == "link" else None
-    cache = g.setdefault("jimu_reference_names", {})
-    key = (kind, target, value)
-    if key not in cache:
-        name = None
-        jimu = current_jimu()
-        with jimu.read() as conn:
-            if kind == "user":
-                row = conn.execute(sa.select(db.users.c.username, db.users.c.display_name)
-                                   .where(db.users.c.id == value)).first()
-                name = row and (row.display_name or row.username)
-            elif kind == "group":
-                row = conn.execute(sa.select(db.groups.c.key, db.groups.c.label).where(db.groups.c.id == value)).first()
-                name = row and label_text(row.label, current_language(), row.key)
-            elif target and can(current_principal(), "read", target):
-                ft = jimu.catalog.form(target)
-                if ft.spec.title_field:
-                    title = conn.execute(sa.select(ft.columns[ft.spec.title_field])
-                                         .where(ft.table.c.id == value)).scalar()
-                    name = None if title is None else str(title)
-        cache[key] = name or f"#{value}"
-    return cache[key]
+    from ..names import ReferenceNames
+    names = g.get("jimu_reference_names")
+    if names is None:
+        jimu, principal = current_jimu(), current_principal()
+        conn = g.jimu_names_conn = jimu.engine.connect()
+        names = g.jimu_reference_names = ReferenceNames(conn, jimu.catalog, current_language(),
+                                                        lambda form: can(principal, "read", form))
+    return names.name(f, value)
+
+
+@bp.teardown_app_request
+def _close_names_conn(_exc=None):
+    from flask import g
+    conn = g.pop("jimu_names_conn", None)
+    if conn is not None:
+        conn.close()
 
 
 def widget_input(f, value: Any, errors: list[dict], lang: str) -> Markup:

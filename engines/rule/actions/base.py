@@ -34,6 +34,8 @@ class ActionContext:
     eval: EvalContext
     before: Mapping[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the runtime's ``(field key, value) → shown value`` for ``{字段}`` placeholders (ids → names)
+    names: Callable[[str, Any], Any] | None = None
 
     @property
     def record_id(self) -> int | None:
@@ -50,7 +52,7 @@ def value_fn(raw: Any) -> ValueFn:
         return lambda ctx: expr.evaluate(ctx.variables, ctx.eval)
     if isinstance(raw, Mapping) and set(raw) == {"template"}:
         tpl = compile_template(raw["template"])
-        return lambda ctx: tpl.render(ctx.variables)
+        return lambda ctx: tpl.render(ctx.variables, names=ctx.names)
     return lambda ctx: raw
 
 
@@ -58,7 +60,7 @@ def template_fn(source: Any) -> ValueFn:
     if source is None:
         return lambda ctx: ""
     tpl = compile_template(source)
-    return lambda ctx: tpl.render(ctx.variables)
+    return lambda ctx: tpl.render(ctx.variables, names=ctx.names)
 
 
 VALUE_SCHEMA = {"description": "a literal, {\"expr\": \"...\"} or {\"template\": \"... {字段} ...\"}"}

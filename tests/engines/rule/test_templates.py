@@ -38,3 +38,11 @@ class TestTryingToBreakOut:
         with pytest.raises(TemplateError) as exc:
             render("{% if %}", {})
         assert exc.value.code == "template.syntax"
+
+
+def test_names_hook_changes_placeholders_only():
+    from engines.rule.templates import compile_template
+    tpl = compile_template("{处理人} {{ record['处理人'] }} {标题}")
+    names = lambda key, value: {7: "张三"}.get(value, value) if key == "处理人" else value  # noqa: E731
+    assert tpl.render({"处理人": 7, "标题": "打印机"}, names=names) == "张三 7 打印机"
+    assert tpl.render({"处理人": 7, "标题": "打印机"}) == "7 7 打印机"
