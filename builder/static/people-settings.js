@@ -20,6 +20,7 @@ extend({
   "ppl_builder_flag": ["可进入应用设计器 (设计者)", "May open the app builder (designer)"],
   "ppl_permissions": ["表单权限", "Form permissions"], "ppl_form_col": ["表单", "Form"], "ppl_all_verbs": ["全部", "All"],
   "ppl_verb_create": ["新建", "Create"], "ppl_verb_read": ["查看", "Read"], "ppl_verb_update": ["修改", "Update"], "ppl_verb_delete": ["删除", "Delete"],
+  "ppl_gone_form": ["表单已不存在", "form no longer in the app"],
   "ppl_no_forms_yet": ["应用还没有表单; 新建表单后可在此授权。", "The app has no forms yet; add one to grant it here."],
   "ppl_members": ["成员", "Members"], "ppl_no_members": ["还没有成员", "No members yet"], "ppl_add_member": ["添加成员", "Add member"],
   "ppl_member_name": ["用户名", "Username"], "ppl_lead": ["组长", "Lead"], "ppl_remove_member": ["移除成员", "Remove member"],
@@ -108,7 +109,8 @@ export class PeopleSettings {
     const forms = this.store.package.forms || [];
     const perms = role.permissions || {};
     const builderId = `role-${i}-builder`;
-    const matrix = forms.length ? h("table", { class: "perm-matrix", id: `role-${i}-perms` },
+    const stale = Object.keys(perms).filter((k) => !forms.some((f) => f.key === k));
+    const matrix = forms.length || stale.length ? h("table", { class: "perm-matrix", id: `role-${i}-perms` },
       h("caption", { class: "visually-hidden" }, `${t("ppl_permissions")}: ${label(role.label, role.key)}`),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("ppl_form_col")),
         ...VERBS.map((v) => h("th", { scope: "col" }, t(`ppl_verb_${v}`))),
@@ -123,7 +125,13 @@ export class PeopleSettings {
             "aria-label": `${name} · ${t(`ppl_verb_${v}`)}`, checked: granted.includes(v),
             onchange: (e) => this.setVerbs(i, form.key, e.target.checked ? [...granted, v] : granted.filter((x) => x !== v)) }))),
           h("td", {}, all));
-      }))) : h("p", { class: "muted small" }, t("ppl_no_forms_yet"));
+      }),
+      // grants on a form no longer in the app (publishing refuses them): shown so they can be removed
+      ...stale.map((k) => h("tr", { "data-form": k, class: "stale" },
+        h("th", { scope: "row" }, h("code", {}, k), " ", h("small", { class: "field-error" }, t("ppl_gone_form"))),
+        h("td", { colspan: String(VERBS.length) }, perms[k].join(", ")),
+        h("td", {}, h("button", { type: "button", class: "icon", "aria-label": `${t("remove")} ${k}`,
+          onclick: () => this.setVerbs(i, k, []) }, "✕")))))) : h("p", { class: "muted small" }, t("ppl_no_forms_yet"));
     return h("fieldset", { class: "people-card", "data-role": role.key },
       h("legend", {}, label(role.label, role.key), " ", h("code", {}, role.key)),
       this.labelInputs("role", role, i),

@@ -153,3 +153,20 @@ def test_people_settings_speak_english(jimu, live_server, page):
     text = page.locator("#app-people").inner_text()
     assert "People and permissions" in text and "New role" in text and "New group" in text
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+
+
+def test_grants_on_a_form_no_longer_in_the_app_are_shown_and_removable(builder_page, live_server, jimu):
+    from builder import drafts
+    with jimu.begin() as conn:
+        draft = drafts.create_app_draft(conn, APP, "请假", now=jimu.now(), actor_id=None)
+        pkg = draft["package"]
+        pkg["roles"] = [{"key": "applicant", "version": 1, "label": "申请人", "permissions": {"gone": ["read"]}}]
+        drafts.save_draft(conn, APP, pkg, draft["revision"], now=jimu.now(), actor_id=None)
+    page = builder_page
+    steps_people.open_app(page, live_server, APP)
+    stale = page.locator('#role-0-perms tr.stale[data-form="gone"]')
+    assert "表单已不存在" in stale.inner_text()
+    stale.locator("button").click()
+    page.wait_for_selector("#role-0-perms", state="detached")        # no forms, no grants: no matrix
+    page.locator("#btn-undo").click()
+    page.wait_for_selector('#role-0-perms tr.stale[data-form="gone"]')
