@@ -18,10 +18,12 @@ from .migrations import DEFINITION_KINDS
 _WORDS = {
     "en": {"added": "added", "changed": "changed", "retired": "retired", "type_changed": "widget changed",
            "fields": "fields", "sub-table": "sub-table", "app": "app", "no changes": "no changes",
+           "new install": "installed",
            "roles": "roles", "groups": "groups", "forms": "forms", "flows": "flows", "rules": "rules",
            "reports": "reports", "dashboards": "dashboards", "templates": "templates", "calendars": "calendars"},
     "zh-CN": {"added": "新增", "changed": "修改", "retired": "停用", "type_changed": "控件类型变更",
               "fields": "字段", "sub-table": "子表", "app": "应用", "no changes": "无变更",
+              "new install": "首次安装",
               "roles": "角色", "groups": "群组", "forms": "表单", "flows": "流程", "rules": "规则",
               "reports": "报表", "dashboards": "仪表盘", "templates": "模板", "calendars": "日历"},
 }
@@ -108,7 +110,10 @@ class PackageDiff:
             return [words["no changes"]]
         lines = []
         if self.app_changed:
-            lines.append(f"{words['app']}: {self.old_version} → {self.new_version}")
+            if self.old_version is None:   # a first install: there is no version to come from
+                lines.append(f"{words['app']} {words['new install']}: {self.new_version}")
+            else:
+                lines.append(f"{words['app']}: {self.old_version} → {self.new_version}")
         for kind, diff in self.kinds.items():
             for state in ("added", "changed", "retired"):
                 keys = getattr(diff, state)

@@ -67,3 +67,11 @@ def test_diff_accepts_loaded_packages(package):
     new["groups"] = []
     diff = diff_packages(load_package(json.dumps(package)), load_package(json.dumps(new)))
     assert diff.kinds["groups"].retired == ("finance",)
+
+
+def test_a_first_install_names_no_version_to_come_from():
+    new = {"app": {"key": "a", "version": "1.0.0", "label": "A"}, "forms": []}
+    diff = diff_packages({}, new)
+    assert diff.summary_lines("zh-CN")[0] == "应用 首次安装: 1.0.0"
+    assert diff.summary_lines("en")[0] == "app installed: 1.0.0"
+    assert not any("None" in line for line in diff.summary_lines("en"))
