@@ -8,3 +8,4 @@ from . import records  # noqa: E402,F401
 from . import public  # noqa: E402,F401
 from . import dashboards  # noqa: E402,F401
 from . import flows  # noqa: E402,F401  (my tasks, task page, record process)
+from . import admin  # noqa: E402,F401  (/admin/users: people administration, admins only)
