@@ -111,6 +111,8 @@ def test_api_create_list_patch_and_audit(client, jimu, admin_headers):
                      headers=admin_headers)
     assert r.status_code == 200 and r.json["user"]["roles"] == ["sales"] and r.json["user"]["groups"] == ["east"]
     assert r.json["user"]["is_active"] is False and r.json["user"]["email"] == "w5@example.com"
+    one = client.get(f"/api/v1/users/{user['id']}", headers=admin_headers).json["user"]
+    assert one["roles"] == ["sales"] and one["last_login"] is None
     listed = client.get("/api/v1/users?q=wang", headers=admin_headers).json
     assert listed["total"] == 1 and listed["users"][0]["username"] == "wang"
     page = client.get("/api/v1/users?per_page=1&page=2", headers=admin_headers).json
