@@ -158,6 +158,7 @@ def create_user(username, password, admin, roles, groups, display_name, email, i
     import sqlalchemy as sa
 
     from . import db
+    from .api.users import check_password
     from .auth.users import create_user as _create
     jimu = _jimu()
     with jimu.begin() as conn:
@@ -165,8 +166,10 @@ def create_user(username, password, admin, roles, groups, display_name, email, i
         if exists and if_missing:
             click.echo(f"user {username} exists; log in at http://127.0.0.1:5000/login")
             return
-        password = password or secrets.token_urlsafe(9)
         try:
+            # a given password meets the same rule as on the admin page; a generated one always mixes kinds
+            generated = f"{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
+            password = check_password(password, username) if password else generated
             _create(conn, username, password, now=jimu.now(), display_name=display_name, email=email,
                     is_admin=admin, roles=list(roles), groups=list(groups))
         except JimuError as exc:

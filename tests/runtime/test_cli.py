@@ -45,5 +45,8 @@ def test_import_export_and_create_user(runner, tmp_path):
     assert result.exit_code != 0 and "already exists" in result.output
     result = runner.invoke(args=["create-user", "admin", "--if-missing"])
     assert result.exit_code == 0
+    result = runner.invoke(args=["create-user", "bob", "--password", "12345678"])
+    assert result.exit_code != 0 and "user.weak_password" in result.output
+    assert runner.invoke(args=["create-user", "bob", "--password", "bob-pass-1"]).exit_code == 0
     result = runner.invoke(args=["export", "nothing"])
     assert result.exit_code != 0 and "app.not_found" in result.output
