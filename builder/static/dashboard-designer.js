@@ -7,8 +7,9 @@
 import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow } from "./publish.js";
+import { bindToolbar } from "./designer-shell.js";
 import {
-  t, h, label, announce, LANG, TEMPORAL, reportFields, widgetIndex, keepFocus, bindToolbar, createIfNew,
+  t, h, label, announce, LANG, TEMPORAL, reportFields, widgetIndex, keepFocus, createIfNew,
   drawFigure, codedErrors, setLabel, labelIn,
 } from "./report-common.js";
 

@@ -1,8 +1,7 @@
 // What the report and dashboard designers share: their strings (registered once with i18n.extend),
-// the fields a report can use (from the draft's form definitions and the widget registry), the
-// toolbar (undo, redo, save, publish state), the "?new=1" start, focus-keeping re-renders and the
-// figure drawing of the runtime dashboard (runtime/static/js/plot.js, imported, not copied).
-import { ApiError } from "./api.js";
+// the fields a report can use (from the draft's form definitions and the widget registry), the "?new=1"
+// start, focus-keeping re-renders and the figure drawing of the runtime dashboard
+// (runtime/static/js/plot.js, imported, not copied). The toolbar is designer-shell.js, as in every designer.
 import { t, h, label, announce, extend, LANG } from "./i18n.js";
 
 const S = {
@@ -147,37 +146,6 @@ export function keepFocus(fn) {
     again.focus();
     try { if (caret && again.setSelectionRange) again.setSelectionRange(...caret); } catch { /* number inputs */ }
   }
-}
-
-// The designer toolbar: undo, redo, save (Ctrl+S) and the unsaved/saved state.
-export function bindToolbar(store, { onSaved } = {}) {
-  const state = document.getElementById("save-state");
-  const render = () => {
-    const dirty = store.dirty();
-    state.textContent = dirty ? t("unsaved") : (store.info.saved ? t("saved") : "");
-    state.classList.toggle("dirty", dirty);
-    document.getElementById("btn-undo").disabled = !store.canUndo();
-    document.getElementById("btn-redo").disabled = !store.canRedo();
-    document.getElementById("btn-save").disabled = !dirty;
-  };
-  const save = async () => {
-    state.textContent = t("saving");
-    try {
-      await store.save();
-      announce(t("saved"));
-      onSaved?.();
-    } catch (err) {
-      state.textContent = err instanceof ApiError && err.status === 409 ? t("conflict") : err.message;
-      return;
-    }
-    render();
-  };
-  store.bindPage();
-  store.addEventListener("save-request", save);
-  document.getElementById("btn-undo").addEventListener("click", () => store.undo());
-  document.getElementById("btn-redo").addEventListener("click", () => store.redo());
-  document.getElementById("btn-save").addEventListener("click", save);
-  return { render, save };
 }
 
 // "?new=1&label=..": the item is not in the draft yet; create its starting definition as one undoable

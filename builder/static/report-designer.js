@@ -7,11 +7,12 @@
 import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow } from "./publish.js";
+import { bindToolbar } from "./designer-shell.js";
 import { schemaForm } from "./schema-form.js";
 import { ExprEditor } from "./expr-editor.js";
 import {
   t, h, label, announce, LANG, pair, NUMERIC, TEMPORAL, reportFields, widgetIndex, labelledOptions, keepFocus,
-  bindToolbar, createIfNew, drawFigure, purge, codedErrors, setLabel, labelIn,
+  createIfNew, drawFigure, purge, codedErrors, setLabel, labelIn,
 } from "./report-common.js";
 
 const root = document.getElementById("report-designer");

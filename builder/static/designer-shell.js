@@ -1,0 +1,52 @@
+// What every designer (form, flow, rule, report, dashboard) wires the same way around its DraftStore:
+// the save state in the toolbar (#save-state), Undo/Redo/Save draft (#btn-undo, #btn-redo, #btn-save;
+// the buttons' state follows the store), and DraftStore.bindPage — Ctrl+Z/Y/S and the warning before
+// leaving with unsaved changes. The toolbar itself is builder/templates/builder/_designer_bar.html.
+// Publishing, the "?new=1" start and everything else stay in each designer: they differ.
+import { ApiError } from "./api.js";
+import { t, announce } from "./i18n.js";
+
+// ``designerToolbar(store, opts)`` → {render, save, bind}. ``render()`` shows the save state and
+// enables the buttons (then calls ``opts.onRender``); ``save()`` saves the draft, showing "saving",
+// then "saved" or the error (a 409 as the conflict message); ``bind()`` wires the buttons and keys.
+// ``opts.onSaved`` runs after a successful save; with ``opts.keepError: false`` a failed save is
+// followed by ``render()`` as after a successful one.
+export function designerToolbar(store, { onRender, onSaved, keepError = true } = {}) {
+  const state = document.getElementById("save-state");
+  const render = () => {
+    const dirty = store.dirty();
+    state.textContent = dirty ? t("unsaved") : (store.info.saved ? t("saved") : "");
+    state.classList.toggle("dirty", dirty);
+    document.getElementById("btn-undo").disabled = !store.canUndo();
+    document.getElementById("btn-redo").disabled = !store.canRedo();
+    document.getElementById("btn-save").disabled = !dirty;
+    onRender?.();
+  };
+  const save = async () => {
+    state.textContent = t("saving");
+    try {
+      await store.save();
+      announce(t("saved"));
+      onSaved?.();
+    } catch (err) {
+      state.textContent = err instanceof ApiError && err.status === 409 ? t("conflict") : err.message;
+      if (keepError) return;
+    }
+    render();
+  };
+  const bind = () => {
+    store.bindPage();
+    store.addEventListener("save-request", save);
+    document.getElementById("btn-undo").addEventListener("click", () => store.undo());
+    document.getElementById("btn-redo").addEventListener("click", () => store.redo());
+    document.getElementById("btn-save").addEventListener("click", save);
+  };
+  return { render, save, bind };
+}
+
+// The toolbar, wired at once.
+export function bindToolbar(store, opts) {
+  const toolbar = designerToolbar(store, opts);
+  toolbar.bind();
+  return toolbar;
+}
