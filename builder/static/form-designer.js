@@ -6,8 +6,9 @@
 // ({type: "section", items}) and tabs ({type: "tabs", tabs: [{label, items}]}). While
 // the designer runs every field is placed; on each change the fields are put in canvas
 // order and a layout with no section or tabs is dropped (it would say nothing).
-import { get, post, enc, ApiError } from "./api.js";
+import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
+import { designerToolbar } from "./designer-shell.js";
 import { ExprEditor } from "./expr-editor.js";
 import { publishFlow, errorList } from "./publish.js";
 import { schemaForm } from "./schema-form.js";
@@ -17,6 +18,7 @@ const root = document.getElementById("form-designer");
 const appKey = root.dataset.app;
 const formKey = root.dataset.form;
 const store = new DraftStore(appKey);
+const toolbar = designerToolbar(store, { keepError: false });  // a failed save shows the state again
 const els = {
   palette: document.getElementById("palette"),
   canvas: document.getElementById("canvas"),
@@ -776,33 +778,13 @@ function schedulePreview() {
   }, 400);
 }
 
-function renderState() {
-  const dirty = store.dirty();
-  els.state.textContent = dirty ? t("unsaved") : (store.info.saved ? t("saved") : "");
-  els.state.classList.toggle("dirty", dirty);
-  document.getElementById("btn-undo").disabled = !store.canUndo();
-  document.getElementById("btn-redo").disabled = !store.canRedo();
-  document.getElementById("btn-save").disabled = !dirty;
-}
-
 function renderAll() {
   renderCanvas();
   renderProps();
-  renderState();
+  toolbar.render();
 }
 
 // -- start ---------------------------------------------------------------------------------------
-
-async function save() {
-  els.state.textContent = t("saving");
-  try {
-    await store.save();
-    announce(t("saved"));
-  } catch (err) {
-    els.state.textContent = err instanceof ApiError && err.status === 409 ? t("conflict") : err.message;
-  }
-  renderState();
-}
 
 async function start() {
   [registry] = await Promise.all([get("/registries"), store.load()]);
@@ -812,19 +794,15 @@ async function start() {
     els.canvas.replaceChildren(h("p", { role: "alert" }, `${formKey}?`));
     return;
   }
-  store.bindPage();
+  toolbar.bind();
   store.addEventListener("change", (e) => {
     const reason = e.detail.reason;
     if (["undo", "redo", "load"].includes(reason)) {
       if (selected?.kind === "field" && !fieldOf(selected.key)) selected = null;
       renderAll();
-    } else renderState();
+    } else toolbar.render();
     if (reason !== "saved") { scheduleValidate(); schedulePreview(); }
   });
-  store.addEventListener("save-request", save);
-  document.getElementById("btn-undo").addEventListener("click", () => store.undo());
-  document.getElementById("btn-redo").addEventListener("click", () => store.redo());
-  document.getElementById("btn-save").addEventListener("click", save);
   document.getElementById("btn-preview").addEventListener("click", (e) => {
     els.preview.hidden = !els.preview.hidden;
     e.currentTarget.setAttribute("aria-pressed", els.preview.hidden ? "false" : "true");
