@@ -6,8 +6,9 @@
 // It edits ``flows[i]`` of the app's draft: ``nodes`` (a list; a definition keyed by id is
 // turned into a list on the first edit), ``edges`` and each node's ``position`` ({x, y}, which
 // the engine ignores and the runtime's process diagram reuses).
-import { get, post, enc, ApiError } from "./api.js";
+import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
+import { designerToolbar } from "./designer-shell.js";
 import { publishFlow } from "./publish.js";
 import { t, h, label, announce } from "./i18n.js";
 import "./flow-strings.js";
@@ -19,6 +20,7 @@ const root = document.getElementById("flow-designer");
 const appKey = root.dataset.app;
 const flowKey = root.dataset.flow;
 const store = new DraftStore(appKey);
+const toolbar = designerToolbar(store);
 const els = {
   palette: document.getElementById("fd-palette"),
   canvas: document.getElementById("fd-canvas"),
@@ -74,7 +76,7 @@ function editFlow(fn, coalesce = null, { panel = !coalesce } = {}) {
   }, "edit", { coalesce });
   renderCanvas();
   if (panel) renderProps();
-  renderState();
+  toolbar.render();
 }
 
 const editNode = (id, fn, coalesce) => editFlow((flow) => { const n = flow.nodes.find((x) => x.id === id); if (n) fn(n); }, coalesce);
@@ -467,15 +469,6 @@ function renderToolbar() {
   els.canvas.before(bar);
 }
 
-function renderState() {
-  const dirty = store.dirty();
-  els.state.textContent = dirty ? t("unsaved") : (store.info.saved ? t("saved") : "");
-  els.state.classList.toggle("dirty", dirty);
-  document.getElementById("btn-undo").disabled = !store.canUndo();
-  document.getElementById("btn-redo").disabled = !store.canRedo();
-  document.getElementById("btn-save").disabled = !dirty;
-}
-
 function flash(text) {
   const note = h("p", { class: "fd-flash", role: "alert" }, text);
   els.canvas.parentElement.querySelector(".fd-flash")?.remove();
@@ -484,18 +477,6 @@ function flash(text) {
 }
 
 // -- start -------------------------------------------------------------------------------------
-
-async function save() {
-  els.state.textContent = t("saving");
-  try {
-    await store.save();
-    announce(t("saved"));
-  } catch (err) {
-    els.state.textContent = err instanceof ApiError && err.status === 409 ? t("conflict") : err.message;
-    return;
-  }
-  renderState();
-}
 
 // ``?new=1&label=...`` from the app page: the flow's starting definition is this designer's
 // first (undoable) change — start → end on the app's first form — and it is saved at once.
@@ -513,7 +494,7 @@ async function createIfNew() {
     pkg.flows = [...(pkg.flows || []), flow];
   }, "create");
   history.replaceState(null, "", window.location.pathname + (params.get("lang") ? `?lang=${enc(params.get("lang"))}` : ""));
-  await save();
+  await toolbar.save();
   return true;
 }
 
@@ -546,7 +527,7 @@ async function start() {
   }, { labels: { canvas: t("fd_canvas"), keysId: "fd-keys-help" } });
   els.canvas.append(h("p", { id: "fd-keys-help", class: "visually-hidden" }, t("fd_keys")));
   renderToolbar();
-  store.bindPage();
+  toolbar.bind();
   store.addEventListener("change", (e) => {
     const reason = e.detail.reason;
     if (["undo", "redo", "load"].includes(reason)) {
@@ -556,7 +537,7 @@ async function start() {
       for (const el of [els.canvas, document.getElementById("fd-toolbar"), els.props, els.problems]) el.hidden = gone;
       if (gone) {
         els.canvas.before(h("p", { id: "fd-gone", class: "fd-flash", role: "status" }, t("fd_gone")));
-        renderState();
+        toolbar.render();
         return;
       }
       const c = ctx();
@@ -565,13 +546,9 @@ async function start() {
       renderCanvas();
       renderProps();
     }
-    renderState();
+    toolbar.render();
     if (reason !== "saved" && flowOf()) scheduleValidate();
   });
-  store.addEventListener("save-request", save);
-  document.getElementById("btn-undo").addEventListener("click", () => store.undo());
-  document.getElementById("btn-redo").addEventListener("click", () => store.redo());
-  document.getElementById("btn-save").addEventListener("click", save);
   document.getElementById("btn-publish").addEventListener("click", async () => {
     const result = await publishFlow(store, { onErrors: (errs) => { problems = errs; warnings = []; renderProblems(); renderCanvas(); } });
     if (result) {
@@ -591,7 +568,7 @@ async function start() {
 function renderAll() {
   renderCanvas();
   renderProps();
-  renderState();
+  toolbar.render();
 }
 
 start().catch((err) => {
