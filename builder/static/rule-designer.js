@@ -7,8 +7,9 @@
 // starting definition (the app's first form, record-created trigger, no condition, no actions)
 // as an undoable change and saves it.
 import "./rule-strings.js";
-import { get, post, enc, ApiError } from "./api.js";
+import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
+import { designerToolbar } from "./designer-shell.js";
 import { publishFlow, errorList } from "./publish.js";
 import { t, h, label, announce } from "./i18n.js";
 import { FieldModel } from "./rule-fields.js";
@@ -21,6 +22,7 @@ const root = document.getElementById("rule-designer");
 const appKey = root.dataset.app;
 const ruleKey = root.dataset.rule;
 const store = new DraftStore(appKey);
+const toolbar = designerToolbar(store, { onRender: () => scheduleCheck() });  // every state change re-checks
 const els = {
   basics: document.getElementById("rule-basics-body"),
   trigger: document.getElementById("rule-trigger-body"),
@@ -49,7 +51,7 @@ const ctx = {
   // rerender (default true), focus (the id to focus after re-rendering)
   edit(fn, opts = {}) {
     store.change((pkg) => fn(ruleOf(pkg), pkg), "edit", { coalesce: opts.coalesce || null });
-    if (opts.rerender === false || (opts.coalesce && opts.rerender !== true)) renderState();
+    if (opts.rerender === false || (opts.coalesce && opts.rerender !== true)) toolbar.render();
     else renderAll(opts.focus);
   },
   rerender: () => renderAll(),
@@ -96,7 +98,7 @@ function renderAll(focusId) {
   if (!rule) {
     els.basics.replaceChildren(h("p", { role: "alert", class: "field-error" }, `${t("rule_not_found")}: ${ruleKey}`));
     for (const el of [els.trigger, els.condition, els.actions]) el.replaceChildren();
-    renderState();
+    toolbar.render();
     return;
   }
   const active = document.activeElement;
@@ -117,17 +119,7 @@ function renderAll(focusId) {
       }
     }
   }
-  renderState();
-}
-
-function renderState() {
-  const dirty = store.dirty();
-  els.state.textContent = dirty ? t("unsaved") : (store.info.saved ? t("saved") : "");
-  els.state.classList.toggle("dirty", dirty);
-  document.getElementById("btn-undo").disabled = !store.canUndo();
-  document.getElementById("btn-redo").disabled = !store.canRedo();
-  document.getElementById("btn-save").disabled = !dirty;
-  scheduleCheck();
+  toolbar.render();
 }
 
 // -- problems: the package checks for this rule, and the rule compiled as publishing would ----------
@@ -219,18 +211,6 @@ function pick(error) {
 
 // -- start ------------------------------------------------------------------------------------
 
-async function save() {
-  els.state.textContent = t("saving");
-  try {
-    await store.save();
-    announce(t("saved"));
-  } catch (err) {
-    els.state.textContent = err instanceof ApiError && err.status === 409 ? t("conflict") : err.message;
-    return;
-  }
-  renderState();
-}
-
 async function createIfNew() {
   const params = new URLSearchParams(window.location.search);
   if (ruleOf() || params.get("new") !== "1") return;
@@ -259,14 +239,10 @@ async function start() {
   ctx.model = new FieldModel(registry);
   await createIfNew();
   if (!(store.package.forms || []).length && !ruleOf()) return;
-  store.bindPage();
+  toolbar.bind();
   store.addEventListener("change", (e) => {
     if (["undo", "redo", "load"].includes(e.detail.reason)) renderAll();
   });
-  store.addEventListener("save-request", save);
-  document.getElementById("btn-undo").addEventListener("click", () => store.undo());
-  document.getElementById("btn-redo").addEventListener("click", () => store.redo());
-  document.getElementById("btn-save").addEventListener("click", save);
   document.getElementById("btn-publish").addEventListener("click", async () => {
     const result = await publishFlow(store, { onErrors: (errs) => showProblems(errs) });
     if (result) {
