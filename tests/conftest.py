@@ -176,6 +176,41 @@ def admin_headers(jimu):
     return {"Authorization": f"Bearer {api_token(jimu, uid)}"}
 
 
+# -- a local SMTP server ---------------------------------------------------------
+@pytest.fixture
+def smtp_from():
+    """The sender the app is configured with; a test module may override this fixture."""
+    return "desk@example.com"
+
+
+@pytest.fixture
+def smtp(jimu, monkeypatch, smtp_from):
+    """A local SMTP server (aiosmtpd) on a free 127.0.0.1 port, collecting what the platform sends:
+    yields an inbox whose .messages are (recipients, raw bytes) pairs."""
+    import socket
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append((envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    inbox = Inbox()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    monkeypatch.setitem(jimu.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(jimu.config, "SMTP_PORT", port)
+    monkeypatch.setitem(jimu.config, "SMTP_FROM", smtp_from)
+    yield inbox
+    ctl.stop()
+
+
 # -- a live server for the browser -----------------------------------------------
 @pytest.fixture
 def live_server(app):

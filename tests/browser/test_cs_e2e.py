@@ -31,10 +31,10 @@ from email import policy
 import pytest
 import sqlalchemy as sa
 
-from runtime import db, jobs
+from runtime import db
 from runtime.store.records import RecordStore
 from tests.conftest import Clock, browser_login, install_package, make_user
-from tests.runtime.test_notify import smtp  # noqa: F401  (fixture: a local SMTP server wired into the app)
+from tests.runtime import cs_fixtures
 from tests.test_customer_service import load
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def shot(page, artifacts, name):
     page.screenshot(path=str(artifacts / f"cs-e2e-{name}.png"), full_page=True)
 
 
-def mails(smtp):  # noqa: F811
+def mails(smtp):
     out = []
     for rcpt, raw in smtp.messages:
         msg = email.message_from_bytes(raw, policy=policy.default)
@@ -117,15 +117,9 @@ def mails(smtp):  # noqa: F811
     return out
 
 
-def run_jobs(jimu, rounds=10):
+def run_jobs(jimu):
     """Run every due job (rule outbox, flow actions, timers) until none is left; returns how many ran."""
-    total = 0
-    for _ in range(rounds):
-        n = jobs.run_due(jimu)
-        total += n
-        if not n:
-            break
-    return total
+    return cs_fixtures.run_jobs(jimu, rounds=10)
 
 
 def flow_tasks_of(jimu, rid):

@@ -2,7 +2,6 @@
 2 hours after creation" through the UI alone (tests/builder/steps_rule.py), dry-runs it against the
 published records, publishes it; then the runtime sends the mail when the clock is moved 2 hours."""
 import email
-import socket
 from email import policy
 
 import pytest
@@ -35,31 +34,6 @@ def _package():
                            {"key": "处理人", "label": {"zh-CN": "处理人", "en": "Assignee"}, "widget": "user"},
                            {"key": "金额", "label": {"zh-CN": "金额", "en": "Amount"}, "widget": "number"},
                        ]}]}
-
-
-@pytest.fixture
-def smtp(jimu, monkeypatch):
-    from aiosmtpd.controller import Controller
-
-    class Inbox:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append((envelope.rcpt_tos, envelope.content))
-            return "250 OK"
-
-    inbox = Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
-    ctl.start()
-    monkeypatch.setitem(jimu.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(jimu.config, "SMTP_PORT", port)
-    monkeypatch.setitem(jimu.config, "SMTP_FROM", "desk@example.com")
-    yield inbox
-    ctl.stop()
 
 
 @pytest.fixture

@@ -11,12 +11,19 @@ import pytest
 from tests.runtime.cs_fixtures import (complete, group_id, install, open_tasks, records, reply, run_jobs,
                                        ticket)
 from tests.runtime.rules_helpers import create, get
-from tests.runtime.test_notify import allow_local, hook, smtp  # noqa: F401 (fixtures)
+from tests.runtime.test_notify import allow_local, hook  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
 def staff(jimu):
     return install(jimu)
+
+
+def _resolve(jimu, rid):
+    """The one open task of ticket ``rid`` is completed as solved by its assignee; what follows runs."""
+    (task,) = open_tasks(jimu, rid)
+    complete(jimu, task["id"], "resolved", task["assignee_user_id"])
+    run_jobs(jimu)
 
 
 def test_dispatch_by_keyword_category_urgency_vip_and_default(jimu, staff):
@@ -147,9 +154,7 @@ def test_resolve_verify_confirm_close_and_the_csat_survey(jimu, staff, clock, sm
 def test_no_answer_for_three_days_closes_and_a_customer_reply_reopens(jimu, staff, clock):
     t = ticket(jimu)
     run_jobs(jimu)
-    (task,) = open_tasks(jimu, t["id"])
-    complete(jimu, task["id"], "resolved", task["assignee_user_id"])
-    run_jobs(jimu)
+    _resolve(jimu, t["id"])
     clock.advance(days=2, hours=23)
     run_jobs(jimu)
     assert get(jimu, "工单", t["id"])["状态"] == "已解决"
@@ -170,18 +175,14 @@ def test_no_answer_for_three_days_closes_and_a_customer_reply_reopens(jimu, staf
 def test_a_customer_reply_to_a_resolved_ticket_reopens_it(jimu, staff, clock):
     t = ticket(jimu)
     run_jobs(jimu)
-    (task,) = open_tasks(jimu, t["id"])
-    complete(jimu, task["id"], "resolved", task["assignee_user_id"])
-    run_jobs(jimu)
+    _resolve(jimu, t["id"])
     reply(jimu, t["id"], "还是不行", who="客户")
     run_jobs(jimu)
     row = get(jimu, "工单", t["id"])
     assert row["状态"] == "处理中" and row["重开次数"] == 1
     assert [x["node_id"] for x in open_tasks(jimu, t["id"])] == ["diagnose"]
     # solved again, and this time confirmed: closed with one reopen on record
-    (task,) = open_tasks(jimu, t["id"])
-    complete(jimu, task["id"], "resolved", task["assignee_user_id"])
-    run_jobs(jimu)
+    _resolve(jimu, t["id"])
     (confirm,) = open_tasks(jimu, t["id"])
     complete(jimu, confirm["id"], "confirmed", confirm["assignee_user_id"])
     run_jobs(jimu)

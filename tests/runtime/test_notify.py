@@ -66,31 +66,6 @@ def allow_local(jimu, monkeypatch):
     monkeypatch.setenv("JIMU_OUTBOUND_ALLOWLIST", "127.0.0.1")  # install_package runs outside a request
 
 
-@pytest.fixture
-def smtp(jimu, monkeypatch):
-    from aiosmtpd.controller import Controller
-
-    class Inbox:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append((envelope.rcpt_tos, envelope.content))
-            return "250 OK"
-
-    inbox = Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
-    ctl.start()
-    monkeypatch.setitem(jimu.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(jimu.config, "SMTP_PORT", port)
-    monkeypatch.setitem(jimu.config, "SMTP_FROM", "desk@example.com")
-    yield inbox
-    ctl.stop()
-
-
 def test_email_arrives_at_the_smtp_server_with_the_rendered_chinese_subject(jimu, smtp):
     make_user(jimu, "ann")
     with jimu.begin() as conn:
