@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from tests.builder.steps_form import type_expression
+
 
 def _center(locator):
     """The middle of an element on screen (the canvas redraws as checks come back: ask again)."""
@@ -118,12 +120,7 @@ def set_assignee(page, node_id, kind, value=None):
 
 def type_condition(page, text):
     """Type an edge condition in the expression editor and wait for the live check to pass."""
-    box = page.locator("#edge-condition")
-    box.click()
-    box.fill("")
-    box.type(text)
-    page.keyboard.press("Escape")                 # close the autocomplete list if it is open
-    page.locator("#edge-condition-msg .expr-ok").wait_for()
+    type_expression(page, "edge-condition", text)
 
 
 def publish(page):

@@ -131,13 +131,19 @@ def set_options(page, values):
         " === JSON.stringify(vs)", arg=list(values))
 
 
-def set_default(page, expression):
-    box = page.locator("#prop-default_expr")
+def type_expression(page, box_id, text):
+    """Type ``text`` in the expression editor ``#box_id`` (replacing what is there) and wait for its live
+    check (``#box_id-msg``) to pass."""
+    box = page.locator(f"#{box_id}")
     box.click()
     box.fill("")
-    box.type(expression)
+    box.type(text)
     page.keyboard.press("Escape")                          # close the autocomplete list if it is open
-    page.locator("#prop-default_expr-msg .expr-ok").wait_for()
+    page.locator(f"#{box_id}-msg .expr-ok").wait_for()
+
+
+def set_default(page, expression):
+    type_expression(page, "prop-default_expr", expression)
 
 
 def add_field(page, spec: Field):
