@@ -115,12 +115,19 @@ def _broken_flow():
             "edges": [{"id": "e1", "from": "start", "to": "check"}, {"id": "e2", "from": "check", "to": "end"}]}
 
 
-def test_publishing_an_unreachable_node_is_refused_and_the_node_is_marked(jimu, live_server, page, artifacts):
+def _open_review(jimu, live_server, page):
+    """The package with the flow ``review`` installed; the designer bea opens it in the flow designer.
+    Returns the page's script errors (collected from before the login on)."""
     install_package(jimu, _package([_broken_flow()]))
     make_user(jimu, "bea", roles=["designer"])
     errors = _watch(page)
     browser_login(page, live_server, "bea")
     steps.open_flow(page, live_server, "desk", "review")
+    return errors
+
+
+def test_publishing_an_unreachable_node_is_refused_and_the_node_is_marked(jimu, live_server, page, artifacts):
+    errors = _open_review(jimu, live_server, page)
     page.locator(".problems .fd-ok").wait_for()
     # a second task is dropped and only connected onwards: nothing leads to it
     orphan = steps.drop_node(page, "user_task", 330, 330)
@@ -160,11 +167,7 @@ def test_publishing_an_unreachable_node_is_refused_and_the_node_is_marked(jimu, 
 
 
 def test_keyboard_adds_moves_connects_and_deletes_and_english(jimu, live_server, page, artifacts):
-    install_package(jimu, _package([_broken_flow()]))
-    make_user(jimu, "bea", roles=["designer"])
-    errors = _watch(page)
-    browser_login(page, live_server, "bea")
-    steps.open_flow(page, live_server, "desk", "review")
+    errors = _open_review(jimu, live_server, page)
 
     # Tab visits the nodes, then the edges
     steps.node(page, "start").focus()
@@ -362,11 +365,7 @@ def plugin_node():
 
 
 def test_a_plugin_node_type_is_in_the_palette_with_a_panel_from_its_schema(jimu, live_server, page, plugin_node):
-    install_package(jimu, _package([_broken_flow()]))
-    make_user(jimu, "bea", roles=["designer"])
-    errors = _watch(page)
-    browser_login(page, live_server, "bea")
-    steps.open_flow(page, live_server, "desk", "review")
+    errors = _open_review(jimu, live_server, page)
     item = page.locator('.fd-item[data-node-type="test_confirm"]')
     assert item.inner_text().endswith("外部确认")
     steps.select_node(page, "check")
