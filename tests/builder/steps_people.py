@@ -11,6 +11,14 @@ from urllib.parse import quote
 VERBS = ("create", "read", "update", "delete")
 
 
+def directory():
+    """The package of the organisation an administrator set up: a builder role ``designer``, no app."""
+    return {"format": "jimu.app", "version": 2,
+            "app": {"key": "org", "version": "1.0.0", "label": {"zh-CN": "组织", "en": "Organisation"}},
+            "roles": [{"key": "designer", "version": 1, "label": {"zh-CN": "应用设计者", "en": "App designer"},
+                       "builder": True, "permissions": {}}]}
+
+
 def open_app(page, live_server, app_key):
     page.goto(f"{live_server}/builder/apps/{quote(app_key)}")
     page.wait_for_selector("#app-people #new-role")

@@ -19,16 +19,9 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 APP, FORM = "leave", "请假单"
 
 
-def _directory():
-    return {"format": "jimu.app", "version": 2,
-            "app": {"key": "org", "version": "1.0.0", "label": {"zh-CN": "组织", "en": "Organisation"}},
-            "roles": [{"key": "designer", "version": 1, "label": {"zh-CN": "应用设计者", "en": "App designer"},
-                       "builder": True, "permissions": {}}]}
-
-
 @pytest.fixture
 def builder_page(jimu, live_server, page):
-    install_package(jimu, _directory())
+    install_package(jimu, steps_people.directory())
     make_user(jimu, "bea", roles=["designer"])
     for name in ("ann", "ben", "carol", "dave"):
         make_user(jimu, name)
@@ -144,7 +137,7 @@ def test_roles_and_groups_are_built_published_and_enforced(builder_page, live_se
 
 
 def test_people_settings_speak_english(jimu, live_server, page):
-    install_package(jimu, _directory())
+    install_package(jimu, steps_people.directory())
     make_user(jimu, "bea", roles=["designer"])
     with jimu.begin() as conn:
         conn.execute(sa.update(db.users).where(db.users.c.username == "bea").values(language="en"))
