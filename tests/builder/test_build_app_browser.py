@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 from email import policy
 from urllib.parse import quote
 
@@ -71,17 +70,9 @@ FIELDS = [
 ]
 
 
-def _directory():
-    """The organisation an administrator set up: a builder role."""
-    return {"format": "jimu.app", "version": 2,
-            "app": {"key": "org", "version": "1.0.0", "label": {"zh-CN": "组织", "en": "Organisation"}},
-            "roles": [{"key": "designer", "version": 1, "label": {"zh-CN": "应用设计者", "en": "App designer"},
-                       "builder": True, "permissions": {}}]}
-
-
 @pytest.fixture
 def people(jimu):
-    install_package(jimu, _directory())
+    install_package(jimu, steps_people.directory())
     users = {}
     for name in ("lead", "ann", "ben", "carol"):
         users[name] = make_user(jimu, name)
@@ -108,29 +99,8 @@ def _build_people(page, live_server, jimu, people, screenshot):
 
 
 @pytest.fixture
-def smtp(jimu, monkeypatch):
-    """A local SMTP server (aiosmtpd) collecting what the platform sends."""
-    from aiosmtpd.controller import Controller
-
-    class Inbox:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append((envelope.rcpt_tos, envelope.content))
-            return "250 OK"
-
-    inbox = Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
-    ctl.start()
-    monkeypatch.setitem(jimu.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(jimu.config, "SMTP_PORT", port)
-    monkeypatch.setitem(jimu.config, "SMTP_FROM", "service@example.com")
-    yield inbox
-    ctl.stop()
+def smtp_from():
+    return "service@example.com"      # the sender of this deployment's mail (tests/conftest.py: smtp)
 
 
 def _watch(page):
@@ -198,6 +168,16 @@ def _tasks(jimu):
                             .join(flow_instances, flow_instances.c.id == flow_tasks.c.instance_id)
                             .order_by(flow_tasks.c.id)).mappings().all()
     return {r["record_id"]: dict(r) for r in rows}
+
+
+def _timer_mails(jimu, clock, smtp, **delta):
+    """Move the clock by ``delta``, run the timers then due, then the e-mails they queued: returns the
+    recipients of every mail received and the first mail (None if there is none)."""
+    clock.advance(**delta)
+    jobs.run_due(jimu)
+    jobs.run_due(jimu)                            # the e-mails the timers queued
+    msg = email.message_from_bytes(smtp.messages[0][1], policy=policy.default) if smtp.messages else None
+    return [rcpt for rcpt, _ in smtp.messages], msg
 
 
 def _record(jimu, rid):
@@ -298,11 +278,8 @@ def test_a_business_user_builds_the_ticket_app_and_it_routes_counts_and_mails(
     clock.advance(hours=1, minutes=59)
     jobs.run_due(jimu)
     assert smtp.messages == []                    # not 2 hours yet
-    clock.advance(minutes=2)
-    jobs.run_due(jimu)
-    jobs.run_due(jimu)                            # the e-mail the timer queued
-    assert [rcpt for rcpt, _ in smtp.messages] == [["ann@example.com"]]
-    msg = email.message_from_bytes(smtp.messages[0][1], policy=policy.default)
+    rcpts, msg = _timer_mails(jimu, clock, smtp, minutes=2)
+    assert rcpts == [["ann@example.com"]]
     assert msg["Subject"] == "2 小时仍未解决: 王五"
     assert "当前状态: 新建" in msg.get_content()
     smtp.messages.clear()
@@ -357,11 +334,8 @@ def test_a_business_user_builds_the_ticket_app_and_it_routes_counts_and_mails(
     page.screenshot(path=str(artifacts / "build-runtime-dashboard.png"), full_page=True)
 
     # two hours after creation: the lead gets the e-mail for the unresolved 技术支持 ticket, ben none
-    clock.advance(hours=1, minutes=1)
-    jobs.run_due(jimu)
-    jobs.run_due(jimu)                            # the e-mails the timers queued
-    assert [rcpt for rcpt, _ in smtp.messages] == [["lead@example.com"]]
-    msg = email.message_from_bytes(smtp.messages[0][1], policy=policy.default)
+    rcpts, msg = _timer_mails(jimu, clock, smtp, hours=1, minutes=1)
+    assert rcpts == [["lead@example.com"]]
     assert msg["Subject"] == "2 小时仍未解决: 张三"
     assert "记录 张三 创建后仍未解决, 当前状态: 新建" in msg.get_content()
 
