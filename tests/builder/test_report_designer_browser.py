@@ -65,6 +65,17 @@ def kpi_rows(page, live_server, path):
     return {tile["report"]: tile for tile in data["charts"]}
 
 
+def submit_record(page, live_server, form, name, channel, status):
+    """A record submitted through the runtime form (客户姓名, 问题渠道, 状态); waits for its page."""
+    page.goto(f"{live_server}/forms/{form}/new")
+    page.wait_for_selector("form[data-ready=true]")
+    page.get_by_label("客户姓名").fill(name)
+    page.get_by_label("问题渠道").select_option(channel)
+    page.get_by_label("状态").select_option(status)
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_selector("dl.record")
+
+
 def test_build_a_dashboard_through_the_designers_and_count_a_new_record(builder_page, live_server, jimu, artifacts):
     page = builder_page
     add_records(jimu, [{"客户姓名": "甲", "问题渠道": "官网", "状态": "新建"},
@@ -110,13 +121,7 @@ def test_build_a_dashboard_through_the_designers_and_count_a_new_record(builder_
     # the runtime dashboard counts a record submitted afterwards through the runtime form
     before = kpi_rows(page, live_server, built["url"])
     assert before["total_vs_resolved"]["rows"] == [{"count": 3, "count_2": 2}]
-    page.goto(f"{live_server}/forms/{FORM}/new")
-    page.wait_for_selector("form[data-ready=true]")
-    page.get_by_label("客户姓名").fill("丁")
-    page.get_by_label("问题渠道").select_option("电话")
-    page.get_by_label("状态").select_option("新建")
-    page.get_by_role("button", name="保存").click()
-    page.wait_for_selector("dl.record")
+    submit_record(page, live_server, FORM, "丁", "电话", "新建")
     after = kpi_rows(page, live_server, built["url"])
     assert after["total_vs_resolved"]["rows"] == [{"count": 4, "count_2": 2}]
     assert {r["问题渠道"]: r["count"] for r in after["by_channel"]["rows"]} == {"官网": 2, "微信": 1, "电话": 1}
@@ -385,13 +390,7 @@ def test_dashboard_on_a_form_still_in_the_draft_is_built_then_published_with_it(
     codes = page.locator("#dd-grid .tile-error code").all_inner_texts()
     assert codes == ["report.unknown_form"] * 3
     steps.publish(page)
-    page.goto(f"{live_server}/forms/新工单/new")
-    page.wait_for_selector("form[data-ready=true]")
-    page.get_by_label("客户姓名").fill("戊")
-    page.get_by_label("问题渠道").select_option("微信")
-    page.get_by_label("状态").select_option("已解决")
-    page.get_by_role("button", name="保存").click()
-    page.wait_for_selector("dl.record")
+    submit_record(page, live_server, "新工单", "戊", "微信", "已解决")
     page.goto(f"{live_server}/dashboards/new_board")
     page.wait_for_selector('.dash-tile[data-report="k"] .plot .main-svg')
     tiles = {t["report"]: t for t in json.loads(page.locator("#dashboard-data").text_content())["charts"]}
