@@ -9,7 +9,7 @@ import { DraftStore } from "./draft.js";
 import { publishFlow } from "./publish.js";
 import { bindToolbar } from "./designer-shell.js";
 import {
-  t, h, label, announce, LANG, TEMPORAL, reportFields, widgetIndex, keepFocus, createIfNew,
+  t, h, label, announce, LANG, TEMPORAL, reportFields, widgetIndex, keepFocus, createIfNew, followDraft,
   drawFigure, codedErrors, setLabel, labelIn,
 } from "./report-common.js";
 
@@ -547,18 +547,7 @@ async function start() {
     els.grid.replaceChildren(h("p", { role: "alert", class: "field-error" }, `${t("rd_not_found")}: ${dashKey}`));
     return;
   }
-  store.addEventListener("change", (e) => {
-    const reason = e.detail.reason;
-    if (["undo", "redo", "load"].includes(reason)) {
-      if (!dashOf()) {            // its creation was undone: redo brings it back
-        els.grid.replaceChildren(h("p", { role: "status", class: "zone-empty", id: "dd-missing" }, t("rd_undone")));
-        toolbar.render();
-        return;
-      }
-      renderAll();
-    } else toolbar.render();
-    if (reason !== "saved" && dashOf()) schedulePreview();
-  });
+  followDraft(store, toolbar, { exists: () => dashOf(), renderAll, refresh: schedulePreview, holder: els.grid, placeholderId: "dd-missing" });
   document.getElementById("btn-publish").addEventListener("click", async () => {
     const result = await publishFlow(store, { onErrors: (errs) => {
       const at = `/dashboards/${(store.package.dashboards || []).indexOf(dashOf())}`;

@@ -1,6 +1,6 @@
 // What the report and dashboard designers share: their strings (registered once with i18n.extend),
 // the fields a report can use (from the draft's form definitions and the widget registry), the "?new=1"
-// start, focus-keeping re-renders and the figure drawing of the runtime dashboard
+// start, following the draft's changes, focus-keeping re-renders and the figure drawing of the runtime dashboard
 // (runtime/static/js/plot.js, imported, not copied). The toolbar is designer-shell.js, as in every designer.
 import { t, h, label, announce, extend, LANG } from "./i18n.js";
 
@@ -160,6 +160,24 @@ export async function createIfNew(store, kind, key, make) {
   history.replaceState(null, "", window.location.pathname);
   announce(t("rd_created") + key);
   return true;
+}
+
+// Every change to the draft: undo, redo and load re-render all, unless they took the item away (its
+// creation was undone: ``placeholder`` says so, in ``holder``, until redo brings it back); any other change
+// re-renders the toolbar; and each change but a save refreshes the live view (``refresh``).
+export function followDraft(store, toolbar, { exists, renderAll, refresh, holder, placeholderId }) {
+  store.addEventListener("change", (e) => {
+    const reason = e.detail.reason;
+    if (["undo", "redo", "load"].includes(reason)) {
+      if (!exists()) {
+        holder.replaceChildren(h("p", { role: "status", class: "zone-empty", id: placeholderId }, t("rd_undone")));
+        toolbar.render();
+        return;
+      }
+      renderAll();
+    } else toolbar.render();
+    if (reason !== "saved" && exists()) refresh();
+  });
 }
 
 let plotModule = null;

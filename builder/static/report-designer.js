@@ -12,7 +12,7 @@ import { schemaForm } from "./schema-form.js";
 import { ExprEditor } from "./expr-editor.js";
 import {
   t, h, label, announce, LANG, pair, NUMERIC, TEMPORAL, reportFields, widgetIndex, labelledOptions, keepFocus,
-  createIfNew, drawFigure, purge, codedErrors, setLabel, labelIn,
+  createIfNew, followDraft, drawFigure, purge, codedErrors, setLabel, labelIn,
 } from "./report-common.js";
 
 const root = document.getElementById("report-designer");
@@ -801,18 +801,7 @@ async function start() {
     els.slots.replaceChildren(h("p", { role: "alert", class: "field-error" }, `${t("rd_not_found")}: ${reportKey}`));
     return;
   }
-  store.addEventListener("change", (e) => {
-    const reason = e.detail.reason;
-    if (["undo", "redo", "load"].includes(reason)) {
-      if (!reportOf()) {          // its creation was undone: redo brings it back
-        els.slots.replaceChildren(h("p", { role: "status", class: "zone-empty", id: "rd-missing" }, t("rd_undone")));
-        toolbar.render();
-        return;
-      }
-      renderAll();
-    } else toolbar.render();
-    if (reason !== "saved" && reportOf()) scheduleChart();
-  });
+  followDraft(store, toolbar, { exists: () => reportOf(), renderAll, refresh: scheduleChart, holder: els.slots, placeholderId: "rd-missing" });
   document.getElementById("btn-publish").addEventListener("click", async () => {
     const result = await publishFlow(store, { onErrors: (errs) => {
       const mine = errs.filter((x) => x.pointer?.startsWith(`/reports/${(store.package.reports || []).indexOf(reportOf())}`));
