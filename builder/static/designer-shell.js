@@ -9,9 +9,9 @@ import { t, announce } from "./i18n.js";
 // ``designerToolbar(store, opts)`` → {render, save, bind}. ``render()`` shows the save state and
 // enables the buttons (then calls ``opts.onRender``); ``save()`` saves the draft, showing "saving",
 // then "saved" or the error (a 409 as the conflict message); ``bind()`` wires the buttons and keys.
-// ``opts.onSaved`` runs after a successful save; with ``opts.keepError: false`` a failed save is
-// followed by ``render()`` as after a successful one.
-export function designerToolbar(store, { onRender, onSaved, keepError = true } = {}) {
+// ``opts.onSaved`` runs after a successful save. A failed save keeps its message (a 409 says someone
+// else saved) until the next change redraws the state, so the builder sees why nothing was saved.
+export function designerToolbar(store, { onRender, onSaved } = {}) {
   const state = document.getElementById("save-state");
   const render = () => {
     const dirty = store.dirty();
@@ -30,7 +30,7 @@ export function designerToolbar(store, { onRender, onSaved, keepError = true } =
       onSaved?.();
     } catch (err) {
       state.textContent = err instanceof ApiError && err.status === 409 ? t("conflict") : err.message;
-      if (keepError) return;
+      return;
     }
     render();
   };

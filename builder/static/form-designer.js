@@ -18,7 +18,7 @@ const root = document.getElementById("form-designer");
 const appKey = root.dataset.app;
 const formKey = root.dataset.form;
 const store = new DraftStore(appKey);
-const toolbar = designerToolbar(store, { keepError: false });  // a failed save shows the state again
+const toolbar = designerToolbar(store);
 const els = {
   palette: document.getElementById("palette"),
   canvas: document.getElementById("canvas"),

@@ -330,3 +330,21 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     assert page.locator("#palette h2").inner_text() == "Widgets"
     assert page.get_by_role("button", name="Publish").count() == 1
     page.screenshot(path=str(artifacts / "builder-form-designer-en.png"), full_page=True)
+
+
+def test_a_save_over_someone_elses_newer_save_keeps_saying_so(designer_page, live_server, jimu):
+    from builder import drafts
+    page = designer_page
+    page.goto(f"{live_server}/builder/apps/crm/forms/客户")
+    page.wait_for_selector(".palette-item")
+    page.locator('.palette-item[data-widget="text"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector('.field-card[data-key="text_1"]')
+    with jimu.begin() as conn:                     # another builder saves the draft meanwhile
+        draft = drafts.get_draft(conn, "crm")
+        drafts.save_draft(conn, "crm", draft["package"], draft["revision"], now=jimu.now(), actor_id=None)
+    page.locator("#btn-save").click()
+    page.wait_for_function("document.getElementById('save-state').textContent === '草稿已被他人修改, 请刷新'")
+    page.wait_for_timeout(300)                     # the message stays; nothing redraws it away
+    assert page.inner_text("#save-state") == "草稿已被他人修改, 请刷新"
+    assert not page.locator("#btn-save").is_disabled()   # the change is still unsaved
