@@ -58,6 +58,9 @@ def test_list_filters_sorts_and_pages(client, jimu):
     assert "10" in re.search(r'id="record-count">([^<]*)<', drill.get_data(as_text=True)).group(1)
     asc = client.get("/forms/客户?sort=名称").get_data(as_text=True)
     assert asc.index("客户00") < asc.index("客户01")
+    nxt = re.search(r'<a href="([^"]*)" rel="next">', asc).group(1)   # the pager keeps the sort
+    assert "page=2" in nxt and "sort=" in nxt and 'rel="prev"' not in asc
+    assert 'rel="prev"' in page2 and 'rel="next"' not in page2
     searched = client.get("/forms/客户?q=客户2").get_data(as_text=True)
     assert "10" in re.search(r'id="record-count">([^<]*)<', searched).group(1)   # 客户20..客户29
 
