@@ -158,8 +158,7 @@ def create_user(username, password, admin, roles, groups, display_name, email, i
     import sqlalchemy as sa
 
     from . import db
-    from .api.users import check_password
-    from .auth.users import create_user as _create
+    from .auth.users import check_password, create_user as _create
     jimu = _jimu()
     with jimu.begin() as conn:
         exists = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username)).first()

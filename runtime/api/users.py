@@ -24,14 +24,12 @@ from .. import db
 from ..audit import record_event
 from ..auth import current_principal
 from ..auth.principal import Principal
-from ..auth.users import UserError, add_to_group, create_user, set_roles
+from ..auth.users import UserError, add_to_group, check_password, create_user, set_roles
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from . import bp
 from .util import BadRequest, int_arg, json_body
 
-#: a password shorter than this is refused
-MIN_PASSWORD = 8
 MAX_PER_PAGE = 200
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 EDITABLE = ("display_name", "email", "is_active", "is_admin", "password", "roles", "groups")
@@ -47,19 +45,6 @@ def require_admin() -> Principal:
 
 
 # -- rules ---------------------------------------------------------------------------
-def check_password(password: Any, username: str = "") -> str:
-    """The password rule: at least 8 characters, not the username, not only digits or only letters."""
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise UserError(f"the password needs at least {MIN_PASSWORD} characters", code="user.weak_password")
-    if len(password) > 200:
-        raise UserError("the password may have at most 200 characters", code="user.weak_password")
-    if password.strip().lower() == (username or "").strip().lower():
-        raise UserError("the password must not be the username", code="user.weak_password")
-    if password.isdigit() or password.isalpha():
-        raise UserError("the password must mix letters with digits or symbols", code="user.weak_password")
-    return password
-
-
 def check_email(email: Any) -> str | None:
     if email is None or (isinstance(email, str) and not email.strip()):
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -17,8 +18,25 @@ from engines.errors import JimuError
 from .. import db
 
 
+#: a password shorter than this is refused
+MIN_PASSWORD = 8
+
+
 class UserError(JimuError):
     code = "user.invalid"
+
+
+def check_password(password: Any, username: str = "") -> str:
+    """The password rule: at least 8 characters, not the username, not only digits or only letters."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise UserError(f"the password needs at least {MIN_PASSWORD} characters", code="user.weak_password")
+    if len(password) > 200:
+        raise UserError("the password may have at most 200 characters", code="user.weak_password")
+    if password.strip().lower() == (username or "").strip().lower():
+        raise UserError("the password must not be the username", code="user.weak_password")
+    if password.isdigit() or password.isalpha():
+        raise UserError("the password must mix letters with digits or symbols", code="user.weak_password")
+    return password
 
 
 def create_user(conn: sa.Connection, username: str, password: str | None, *, now: datetime,
