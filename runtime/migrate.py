@@ -17,7 +17,9 @@ def alembic_config(connection: sa.Connection) -> Config:
     return cfg
 
 
-def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
-    """Bring the platform tables to ``revision``; safe to run on every start."""
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the platform tables to ``revision``; safe to run on every start. The migrations have
+    one head (``tests/runtime/test_migrate.py`` keeps it so): a second one makes ``"head"`` fail
+    loudly instead of leaving an install between branches."""
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revision)
