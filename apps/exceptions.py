@@ -26,6 +26,8 @@ CODES: dict[str, str] = {
     "layout.unknown_field": "place only keys of the form's fields",
     "layout.duplicate_field": "place each field once",
     "role.unknown_verb": "use create, read, update or delete",
+    "role.scope_field": "own needs a user field (or none: the record's creator); groups needs a group field",
+    "role.not_granted": "grant the role a verb on the form first, or remove the rule",
     "flow.duplicate_id": "node and edge ids must be unique within a flow; rename one",
     "flow.dangling_edge": "connect the edge to an existing node id",
 }

@@ -433,6 +433,44 @@ class _Checker:
                 if isinstance(verb, str) and verb not in ROLE_VERBS:
                     self.errors.append(_err("role.unknown_verb", pointer_join(ptr, "permissions", form_key, j),
                                             f"verb {verb!r} is unknown", verb=verb))
+        for form_key, scope in (role.get("rows") or {}).items() if isinstance(role.get("rows"), dict) else ():
+            self.row_scope(form_key, scope, pointer_join(ptr, "rows", form_key), permissions)
+        for form_key, levels in (role.get("fields") or {}).items() if isinstance(role.get("fields"), dict) else ():
+            at = pointer_join(ptr, "fields", form_key)
+            if self.form_ref(form_key, at) and form_key not in permissions:
+                self.errors.append(_err("role.not_granted", at, f"the role grants nothing on form {form_key!r}; "
+                                        "add it to permissions or remove its field rules", form=form_key))
+            for key in levels if isinstance(levels, dict) and form_key in self.forms else ():
+                if key not in self.fields[form_key]:
+                    self.errors.append(_err("package.unknown_field", pointer_join(at, key),
+                                            f"form {form_key!r} has no field {key!r}", form=form_key, field=key))
+
+    #: the widget a row scope's ``field`` must have
+    _SCOPE_WIDGETS = {"own": "user", "groups": "group"}
+
+    def row_scope(self, form_key: str, scope: Any, ptr: str, permissions: dict) -> None:
+        if not self.form_ref(form_key, ptr) or not isinstance(scope, dict):
+            return
+        if form_key not in permissions:
+            self.errors.append(_err("role.not_granted", ptr, f"the role grants nothing on form {form_key!r}; "
+                                    "add it to permissions or remove its row scope", form=form_key))
+        kind, key = scope.get("scope"), scope.get("field")
+        widget = self._SCOPE_WIDGETS.get(kind)
+        if widget and isinstance(key, str):
+            definition = self.fields[form_key].get(key)
+            if definition is None:
+                self.errors.append(_err("package.unknown_field", pointer_join(ptr, "field"),
+                                        f"form {form_key!r} has no field {key!r}", form=form_key, field=key))
+            elif definition.get("widget") != widget:
+                self.errors.append(_err("role.scope_field", pointer_join(ptr, "field"),
+                                        f"row scope {kind!r} needs a {widget} field; {key!r} is a "
+                                        f"{definition.get('widget')} field", form=form_key, field=key))
+        if kind == "condition" and isinstance(scope.get("condition"), str):
+            self.expression(scope["condition"], pointer_join(ptr, "condition"))
+            for name in _expression_names(scope["condition"]):
+                if name not in self.fields[form_key] and name not in SYSTEM_COLUMNS:
+                    self.errors.append(_err("package.unknown_field", pointer_join(ptr, "condition"),
+                                            f"form {form_key!r} has no field {name!r}", form=form_key, field=name))
 
     def report(self, report: dict, ptr: str) -> None:
         self.form_ref(report.get("form"), pointer_join(ptr, "form"))
@@ -465,6 +503,18 @@ class _Checker:
                     self.errors.append(_err("flow.dangling_edge", pointer_join(ptr, "edges", i, end),
                                             f"edge {end} {target!r} is not a node of this flow", node=target))
             self.expression(edge.get("condition"), pointer_join(ptr, "edges", i, "condition"))
+
+
+def _expression_names(text: str) -> set[str]:
+    """The bare names (field keys) an expression reads; function names are not included."""
+    import ast
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return set()  # the expression check reports it
+    calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in calls
+            and n.id not in ("True", "False", "None", "true", "false", "null")}
 
 
 def pointer_join(base: str, *parts: Any) -> str:

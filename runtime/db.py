@@ -42,6 +42,8 @@ roles = sa.Table(
     sa.Column("label", JSON),
     sa.Column("permissions", JSON, nullable=False),
     sa.Column("builder", sa.Boolean, nullable=False, default=False),
+    #: the role's row scopes and field rules: {"rows": {form: scope}, "fields": {form: {field: level}}}
+    sa.Column("access", JSON),
 )
 user_roles = sa.Table(
     "jimu_user_roles", metadata,

@@ -109,7 +109,8 @@ def install(conn: sa.Connection, package: Package, *, now, actor_id: int | None 
 def _sync_roles(conn: sa.Connection, app_key: str, data: Mapping[str, Any]) -> None:
     for role in data.get("roles", []):
         values = dict(app_key=app_key, label=role.get("label"), permissions=role.get("permissions") or {},
-                      builder=bool(role.get("builder")))
+                      builder=bool(role.get("builder")),
+                      access={"rows": role.get("rows") or {}, "fields": role.get("fields") or {}})
         existing = conn.execute(sa.select(db.roles.c.id, db.roles.c.app_key).where(db.roles.c.key == role["key"])).first()
         if existing is None:
             conn.execute(sa.insert(db.roles).values(key=role["key"], **values))

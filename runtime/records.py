@@ -89,9 +89,23 @@ class Records:
         return errors
 
     # -- writes ----------------------------------------------------------------
+    def _writable(self, ft: FormTable, data: Any, existing: Mapping[str, Any] | None = None) -> None:
+        if self.check:
+            policy.check_writable(self.principal, ft, data, existing)
+
+    def _reach(self, ft: FormTable, rid: int, verb: str) -> None:
+        """A record outside the principal's row scope for ``verb`` is reported as not existing (404)."""
+        if self.check:
+            policy.require_row(self.conn, self.principal, ft, rid, verb)
+
+    def _out(self, form_key: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """What the principal may see of a record (hidden fields removed)."""
+        return policy.redact(self.principal, form_key, record) if self.check else dict(record)
+
     def create(self, form_key: str, data: Mapping[str, Any]) -> dict[str, Any]:
         ft = self.form(form_key)
         self._require("create", form_key)
+        self._writable(ft, data)
         values = self.clean(ft, data)
         allocate_serials(self.conn, ft, [values], self.now)
         rid = self._integrity(lambda: self.store.create(ft, values, now=self.now, actor=self.principal.user_id))
@@ -100,7 +114,7 @@ class Records:
                            form_key=form_key, record_id=rid,
                            data={"after": _public(ft, record), "source": self.source})
         self.jimu.notify(self, "record.created", ft, record, None)
-        return record
+        return self._out(form_key, record)
 
     def bulk_create(self, form_key: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """All rows or none: every invalid row is reported (with its index) before anything is written."""
@@ -110,6 +124,8 @@ class Records:
             raise RecordInvalid([{"code": "record.too_many",
                                   "message": f"send at most {MAX_BULK} records per request"}])
         cleaned, errors = [], []
+        for data in rows:
+            self._writable(ft, data)
         for i, data in enumerate(rows):
             try:
                 cleaned.append(self.clean(ft, data, row=i))
@@ -148,8 +164,10 @@ class Records:
     def update(self, form_key: str, rid: int, data: Mapping[str, Any], *,
                expected_version: int | None = None) -> dict[str, Any]:
         ft = self.form(form_key)
+        self._require("update", form_key)
         before = self.store.get(ft, rid)
-        self._require("update", form_key, before)
+        self._reach(ft, rid, "update")
+        self._writable(ft, data, before)
         system = self._system_values(ft, data)
         if system:  # rules and flows write read-only fields (timestamps, counters) that people cannot
             data = {k: v for k, v in data.items() if k not in system}
@@ -164,12 +182,13 @@ class Records:
         audit.record_event(self.conn, "record.updated", at=self.now, actor_id=self.principal.user_id,
                            form_key=form_key, record_id=rid, data={"changes": diff, "source": self.source})
         self.jimu.notify(self, "record.updated", ft, after, before)
-        return after
+        return self._out(form_key, after)
 
     def delete(self, form_key: str, rid: int, *, expected_version: int | None = None) -> None:
         ft = self.form(form_key)
+        self._require("delete", form_key)
         before = self.store.get(ft, rid)
-        self._require("delete", form_key, before)
+        self._reach(ft, rid, "delete")
         self.store.delete(ft, rid, expected_version=expected_version)
         audit.record_event(self.conn, "record.deleted", at=self.now, actor_id=self.principal.user_id,
                            form_key=form_key, record_id=rid, data={"before": _public(ft, before),
@@ -190,20 +209,20 @@ class Records:
         ft = self.form(form_key)
         self._require("read", form_key)
         record = self.store.get(ft, rid)
-        rf = policy.row_filter(self.principal, ft) if self.check else None
-        if rf is not None and self.conn.execute(sa.select(ft.table.c.id).where(ft.table.c.id == rid, rf)).first() is None:
-            from .store.records import RecordNotFound
-            raise RecordNotFound(f"{form_key} record {rid} does not exist", form=form_key, id=rid)
-        return record
+        self._reach(ft, rid, "read")
+        return self._out(form_key, record)
 
     def list(self, form_key: str, *, filters: Any = None, sort: str | None = None, q: str | None = None,
              page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
         ft = self.form(form_key)
         self._require("read", form_key)
+        hidden = policy.hidden_fields(self.principal, form_key) if self.check else frozenset()
+        if hidden:
+            policy.require_visible_fields(self.principal, form_key, [*_filter_fields(filters), *_sort_fields(sort)])
         clauses = []
         if filters:
             clauses.append(filter_clause(ft, filters, now=self.now))
-        search = search_clause(ft, q or "")
+        search = search_clause(ft, q or "", hidden=hidden)
         if search is not None:
             clauses.append(search)
         rf = policy.row_filter(self.principal, ft) if self.check else None
@@ -211,8 +230,26 @@ class Records:
             clauses.append(rf)
         per_page = max(1, min(int(per_page), MAX_PAGE))
         page = max(1, int(page))
-        return self.store.select(ft, where=sa.and_(*clauses) if clauses else None,
-                                 order_by=order_clause(ft, sort), limit=per_page, offset=(page - 1) * per_page)
+        rows, total = self.store.select(ft, where=sa.and_(*clauses) if clauses else None,
+                                        order_by=order_clause(ft, sort), limit=per_page, offset=(page - 1) * per_page)
+        if hidden:
+            rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
+        return rows, total
+
+
+def _filter_fields(spec: Any) -> list[str]:
+    """Every field key a record-list filter names (``{field, op, value}`` nested in all/any lists)."""
+    if isinstance(spec, list):
+        return [k for item in spec for k in _filter_fields(item)]
+    if isinstance(spec, Mapping):
+        if "all" in spec or "any" in spec:
+            return _filter_fields(spec.get("all", spec.get("any")))
+        return [spec["field"]] if isinstance(spec.get("field"), str) else []
+    return []
+
+
+def _sort_fields(sort: str | None) -> list[str]:
+    return [part.strip().lstrip("-+") for part in (sort or "").split(",") if part.strip()]
 
 
 def _public(ft: FormTable, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ source's columns. Nothing in the text can reach SQL as text.
 from __future__ import annotations
 
 import ast
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 
@@ -35,14 +35,21 @@ FUNCTIONS: dict[str, tuple[int | None, Callable[..., sa.ColumnElement]]] = {
     "startswith": (2, lambda a, b: a.istartswith(b, autoescape=True)),
     "isblank": (1, lambda a: sa.or_(a.is_(None), a == "")),
 }
+#: functions of the current user, known when ``translate`` is given one
+_USER_FUNCTIONS = frozenset({"current_user", "has_role"})
 _COMPARE = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__",
             ast.Gt: "__gt__", ast.GtE: "__ge__"}
 _ARITH = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__",
           ast.Mod: "__mod__"}
 
 
-def translate(source: Any, resolver: FieldResolver) -> sa.ColumnElement[bool]:
-    """The SQL condition of ``source``; ``ReportError`` for anything outside the allowlist."""
+def translate(source: Any, resolver: FieldResolver, *, user: Mapping[str, Any] | None = None) -> sa.ColumnElement[bool]:
+    """The SQL condition of ``source``; ``ReportError`` for anything outside the allowlist.
+
+    With ``user`` (``Principal.as_context()``), ``current_user()`` is the user's id and
+    ``has_role('key')`` whether they hold the role, both as bound values: that is how a
+    role's row scope names "me" (``approver == current_user() or has_role('auditor')``).
+    """
     if not isinstance(source, str) or not source.strip():
         raise ReportError("filter_expr must be a non-empty expression", code="report.bad_expr")
     if len(source) > MAX_SOURCE:
@@ -52,12 +59,13 @@ def translate(source: Any, resolver: FieldResolver) -> sa.ColumnElement[bool]:
     except SyntaxError as exc:
         raise ReportError(f"filter_expr is not a valid expression: {exc.msg}", code="report.bad_expr",
                           position=exc.offset) from None
-    return _Translator(resolver).visit(tree.body)
+    return _Translator(resolver, user).visit(tree.body)
 
 
 class _Translator:
-    def __init__(self, resolver: FieldResolver):
+    def __init__(self, resolver: FieldResolver, user: Mapping[str, Any] | None = None):
         self.resolver = resolver
+        self.user = user
 
     def visit(self, node: ast.AST) -> Any:
         method = _VISITORS.get(type(node))
@@ -139,6 +147,8 @@ class _Translator:
         return self._field(f"{node.value.id}.{node.attr}", node)
 
     def call(self, node: ast.Call):
+        if self.user is not None and isinstance(node.func, ast.Name) and node.func.id in _USER_FUNCTIONS:
+            return self._user_call(node)
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
             raise _unsupported(node, f"allowed functions are {', '.join(FUNCTIONS)}")
         arity, build = FUNCTIONS[node.func.id]
@@ -146,6 +156,17 @@ class _Translator:
             raise _unsupported(node, f"{node.func.id}() takes {arity} argument(s)")
         args = [self._operand(a) for a in node.args]
         return build(*args)
+
+    def _user_call(self, node: ast.Call):
+        name = node.func.id
+        if name == "current_user":
+            if node.args or node.keywords:
+                raise _unsupported(node, "current_user() takes no arguments")
+            return sa.literal(self.user.get("id"), sa.Integer)
+        if len(node.args) != 1 or node.keywords:
+            raise _unsupported(node, "has_role() takes one role key")
+        role = self._literal(node.args[0])
+        return sa.true() if role in (self.user.get("roles") or ()) else sa.false()
 
     def _operand(self, node: ast.AST) -> sa.ColumnElement:
         value = self.visit(node)

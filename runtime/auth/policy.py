@@ -1,23 +1,42 @@
-"""The one place that decides who may do what.
+"""The one place that decides who may do what with records: the permission policy.
 
-Callers ask three questions and never look at roles themselves:
-``require(principal, verb, form, record=None)``, ``row_filter(principal, ft)``
-(a SQL clause limiting the rows a principal may read; None = all) and
-``field_access(principal, form)``. Today the answers come from per-form verbs
-granted by roles (admins may do everything); row- and field-level rules plug
-in here without touching any caller.
+Every reader and writer asks this module and never looks at roles itself
+(Frappe's ``has_permission`` + ``get_permission_query_conditions`` habit: one
+place answers both "may this user see this record?" and "which SQL condition
+limits a list to what they may see?"):
+
+* ``can`` / ``require`` — the form verb (create, read, update, delete);
+* ``row_filter(principal, ft, verb)`` — the SQL WHERE clause (SQLAlchemy Core,
+  bound parameters) of the rows a verb may reach; lists, counts, searches,
+  exports, charts and drill-downs add it, so they all agree; ``None`` = all;
+* ``require_row`` — one record in reach, else ``record.not_found`` (404, not
+  403, so a record's existence does not leak);
+* ``field_access`` / ``hidden_fields`` / ``redact`` — fields hidden from the
+  principal never leave (records, exports, charts, timelines, mails);
+* ``check_writable`` — hidden and read-only fields cannot be written
+  (``permission.field_read_only``, 403).
+
+The answers come from the user's roles (``Principal.access``, built by
+``runtime.auth.principal.combine_access`` from each role's ``permissions``,
+``rows`` and ``fields``). Administrators may do everything.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 
 from ..exceptions import NotAuthenticated, PermissionDenied
-from .principal import Principal
+from .principal import FormAccess, Principal
 
 
+class FieldNotWritable(PermissionDenied):
+    code = "permission.field_read_only"
+
+
+# -- form verbs ----------------------------------------------------------------------------------
 def can(principal: Principal, verb: str, form_key: str, record: Mapping[str, Any] | None = None) -> bool:
+    """The verb on the form (rows aside: a record's reach is ``row_filter`` / ``require_row``)."""
     if principal.is_admin:
         return True
     return verb in principal.grants.get(form_key, ()) or verb in principal.grants.get("*", ())
@@ -31,16 +50,171 @@ def require(principal: Principal, verb: str, form_key: str, record: Mapping[str,
                                form=form_key, verb=verb)
 
 
-def row_filter(principal: Principal, ft) -> sa.ColumnElement | None:
-    """Rows of ``ft`` the principal may read; None means no restriction."""
-    return None
+# -- rows ----------------------------------------------------------------------------------------
+def _scopes(principal: Principal, form_key: str, verb: str) -> tuple[dict, ...] | None:
+    """The row scopes of the roles granting ``verb`` on the form; None = every row."""
+    if principal.is_admin:
+        return None
+    found: list[dict] = []
+    granted = False
+    for key in (form_key, "*"):
+        access: FormAccess | None = principal.access.get(key)
+        if access is None or verb not in access.rows:
+            continue
+        granted = True
+        scopes = access.rows[verb]
+        if scopes is None:
+            return None
+        found.extend(scopes)
+    return tuple(found) if granted else ()
 
 
+def row_filter(principal: Principal, ft, verb: str = "read") -> sa.ColumnElement | None:
+    """The SQL condition on ``ft.table`` of the rows ``verb`` may reach; None means every row.
+
+    A principal without the verb reaches no row (``false``), so a caller that
+    forgot ``require`` still leaks nothing.
+    """
+    if principal.is_admin:
+        return None
+    if not principal.is_authenticated:
+        return sa.false()
+    scopes = _scopes(principal, ft.key, verb)
+    if scopes is None:
+        return None
+    if not scopes:
+        return sa.false()
+    return sa.or_(*(_scope_clause(principal, ft, s) for s in scopes))
+
+
+def _scope_clause(principal: Principal, ft, scope: Mapping[str, Any]) -> sa.ColumnElement:
+    kind = scope.get("scope")
+    t = ft.table
+    if kind == "own":
+        key = scope.get("field")
+        if not key:
+            return t.c.created_by == principal.user_id
+        return _holds(ft, key, [principal.user_id])
+    if kind == "groups":
+        return _holds(ft, scope.get("field"), sorted(principal.group_ids))
+    if kind == "condition":
+        from engines.report.expr_sql import translate
+        from engines.report.fields import FieldResolver
+        return translate(scope.get("condition"), FieldResolver(_NoJoins(), ft), user=principal.as_context())
+    return sa.false()  # an unknown scope admits nothing (validation refuses it before install)
+
+
+def _holds(ft, key: str | None, values: list) -> sa.ColumnElement:
+    """The record's user/group field ``key`` holds one of ``values`` (a column, or a multi-value table)."""
+    if not values:
+        return sa.false()
+    if key in ft.columns:
+        return ft.columns[key].in_(values)
+    if key in ft.multi:
+        mt = ft.multi[key].table
+        return sa.exists().where(mt.c.record_id == ft.table.c.id, mt.c.value.in_(values))
+    return sa.false()  # the field was retired: nobody reaches rows through it
+
+
+class _NoJoins:
+    """A row scope's condition addresses the form's own fields only."""
+
+    def form(self, form_key: str):
+        from engines.report import ReportError
+        raise ReportError("a row scope condition may use only the form's own fields", code="report.unknown_form")
+
+
+def row_visible(conn: sa.Connection, principal: Principal, ft, rid: int, verb: str = "read") -> bool:
+    """Whether record ``rid`` is in reach of ``verb`` (evaluated by the same SQL clause as lists)."""
+    clause = row_filter(principal, ft, verb)
+    if clause is None:
+        return True
+    return conn.execute(sa.select(ft.table.c.id).where(ft.table.c.id == rid, clause)).first() is not None
+
+
+def require_row(conn: sa.Connection, principal: Principal, ft, rid: int, verb: str = "read") -> None:
+    """``record.not_found`` (404) for a record outside the principal's reach, exactly as for a missing one."""
+    if not row_visible(conn, principal, ft, rid, verb):
+        from ..store.records import RecordNotFound
+        raise RecordNotFound(f"{ft.key} record {rid} does not exist", form=ft.key, id=rid)
+
+
+def visible_ids(conn: sa.Connection, principal: Principal, ft, ids: Iterable[int]) -> set[int]:
+    """The ids among ``ids`` the principal may read (one query)."""
+    ids = [i for i in ids if i is not None]
+    clause = row_filter(principal, ft)
+    if clause is None or not ids:
+        return set(ids)
+    return set(conn.execute(sa.select(ft.table.c.id).where(ft.table.c.id.in_(ids), clause)).scalars())
+
+
+# -- fields --------------------------------------------------------------------------------------
 def field_access(principal: Principal, form_key: str) -> Mapping[str, str]:
-    """Per-field access ("hidden" | "read" | "write"); absent fields are writable."""
-    return {}
+    """Field key → ``"hidden"`` or ``"read_only"`` for the principal; absent fields are writable."""
+    if principal.is_admin:
+        return {}
+    access = principal.access.get(form_key)
+    wildcard = principal.access.get("*")
+    if access is None and wildcard is None:
+        return {}
+    if access is None or wildcard is None:
+        return dict((access or wildcard).fields)
+    # both grant the form: a field is restricted only as far as both restrict it
+    order = ("hidden", "read_only", "write")
+    return {k: v for k in access.fields.keys() & wildcard.fields.keys()
+            for v in [max(access.fields[k], wildcard.fields[k], key=order.index)] if v != "write"}
 
 
+def hidden_fields(principal: Principal, form_key: str) -> frozenset[str]:
+    return frozenset(k for k, v in field_access(principal, form_key).items() if v == "hidden")
+
+
+def require_visible_fields(principal: Principal, form_key: str, keys: Iterable[str]) -> None:
+    """Refuse filtering, sorting or charting by a field hidden from the principal (its values would leak)."""
+    hidden = hidden_fields(principal, form_key)
+    for key in keys:
+        if key in hidden:
+            raise PermissionDenied(f"field {key!r} of {form_key!r} is hidden from your role; filter, sort and "
+                                   "chart by other fields", code="permission.field_hidden", form=form_key, field=key)
+
+
+def redact(principal: Principal, form_key: str, record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The record without the fields hidden from the principal."""
+    if record is None:
+        return None
+    hidden = hidden_fields(principal, form_key)
+    if not hidden:
+        return dict(record)
+    return {k: v for k, v in record.items() if k not in hidden}
+
+
+def check_writable(principal: Principal, ft, data: Mapping[str, Any],
+                   existing: Mapping[str, Any] | None = None) -> None:
+    """Refuse a write that sets a field hidden or read-only for the principal.
+
+    Sending back a read-only field's current value (a client PUTting the
+    record it read) is not a write and passes.
+    """
+    access = field_access(principal, ft.key)
+    if not access or not isinstance(data, Mapping):
+        return
+    for key in data:
+        level = access.get(key)
+        if level is None:
+            continue
+        if level == "read_only" and existing is not None and _same(existing.get(key), data[key]):
+            continue
+        raise FieldNotWritable(f"your role may not change field {key!r} of {ft.key!r}; leave it out of the "
+                               "request or ask an administrator for a role that may",
+                               form=ft.key, field=key, access=level)
+
+
+def _same(stored: Any, sent: Any) -> bool:
+    from ..audit import jsonable
+    return stored == sent or jsonable(stored) == sent
+
+
+# -- builder and admin ----------------------------------------------------------------------------
 def require_builder(principal: Principal) -> None:
     if not principal.is_authenticated:
         raise NotAuthenticated("log in first")

@@ -8,7 +8,7 @@ coerced by the field's widget where possible and always bound.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 import sqlalchemy as sa
 
@@ -117,13 +117,16 @@ def filter_clause(ft: FormTable, spec: Any, *, now: datetime | None = None, dept
     return fn(column, _coerce(ft, key, op, spec.get("value")))
 
 
-def search_clause(ft: FormTable, q: str) -> sa.ColumnElement | None:
-    """Substring search over the text fields (works for Chinese, which has no word breaks)."""
+def search_clause(ft: FormTable, q: str, *, hidden: Collection[str] = ()) -> sa.ColumnElement | None:
+    """Substring search over the text fields (works for Chinese, which has no word breaks).
+
+    ``hidden`` fields (the reader's policy hides them) are not searched: a hit would tell their content.
+    """
     q = (q or "").strip()[:200]
     if not q:
         return None
     cols = [ft.columns[f.key] for f in ft.spec.fields
-            if f.key in ft.columns and f.widget.value_kind in ("text", "choice")]
+            if f.key in ft.columns and f.widget.value_kind in ("text", "choice") and f.key not in hidden]
     if not cols:
         return sa.false()
     return sa.or_(*[_contains(c, q) for c in cols])

@@ -213,3 +213,24 @@ def test_broken_shapes_give_schema_errors_not_crashes(package):
 
 def test_pointer_escapes_tilde_and_slash():
     assert validation.pointer("a/b", "m~n", 0) == "/a~1b/m~0n/0"
+
+
+def test_role_row_scopes_and_field_rules_are_checked_against_the_forms():
+    """A row scope names a user/group field of a form the role is granted; field rules name real fields."""
+    from tests.expense_package import package
+    data = package()
+    assert validate_package(data) == []
+    employee, manager, auditor = data["roles"]
+    employee["rows"]["claim"] = {"scope": "own", "field": "team"}          # a group field, not a user field
+    manager["rows"]["claim"] = {"scope": "groups", "field": "nope"}
+    auditor["rows"]["claim"] = {"scope": "condition", "condition": "amont > 5"}
+    auditor["rows"]["claim_comment"] = {"scope": "all"}                    # auditors are not granted comments
+    employee["fields"]["claim"]["secret"] = "hidden"
+    employee["fields"]["claim"]["title"] = "invisible"                     # not a level
+    found = {(e["code"], e.get("pointer")) for e in validate_package(data)}
+    assert ("role.scope_field", "/roles/0/rows/claim/field") in found
+    assert ("package.unknown_field", "/roles/1/rows/claim/field") in found
+    assert ("package.unknown_field", "/roles/2/rows/claim/condition") in found
+    assert ("role.not_granted", "/roles/2/rows/claim_comment") in found
+    assert ("package.unknown_field", "/roles/0/fields/claim/secret") in found
+    assert any(p == "/roles/0/fields/claim/title" for _, p in found)

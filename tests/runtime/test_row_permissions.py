@@ -1,0 +1,183 @@
+"""Row scopes and field rules through the one policy (runtime/auth/policy.py), tried from outside.
+
+An expense-claims package (tests/expense_package.py): employees own their
+claims, managers see their team's, auditors large ones; ``internal_note`` is
+hidden from employees and auditors, ``approved_amount`` read-only for
+employees. Each caller is asked as a restricted user; nothing outside the
+grant may come back. Runs on SQLite and PostgreSQL.
+"""
+import json
+
+import pytest
+
+from tests.conftest import api_token, install_package, make_user
+from tests.expense_package import package
+
+
+class World:
+    """The installed package, its users (with tokens) and a few claims created by the admin."""
+
+    def __init__(self, jimu, client):
+        self.jimu, self.client = jimu, client
+        install_package(jimu, package())
+        admin = make_user(jimu, "boss", admin=True)
+        self.admin = {"Authorization": f"Bearer {api_token(jimu, admin)}"}
+        self.ids, self.h = {}, {}
+        for name, roles, groups in [("ann", ["employee"], ["team_a"]), ("ben", ["employee"], ["team_b"]),
+                                    ("mia", ["manager"], ["team_a"]), ("aud", ["auditor"], []),
+                                    ("nobody", [], [])]:
+            uid = make_user(jimu, name, roles=roles, groups=groups)
+            self.ids[name] = uid
+            self.h[name] = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+        with jimu.read() as conn:
+            import sqlalchemy as sa
+            from runtime import db
+            self.group = dict(conn.execute(sa.select(db.groups.c.key, db.groups.c.id)).all())
+        self.claims = {}
+        for key, owner, team, amount in [("ann1", "ann", "team_a", 120), ("ann2", "ann", "team_a", 2500),
+                                         ("ben1", "ben", "team_b", 80), ("ben2", "ben", "team_b", 4000)]:
+            r = client.post(url("claim"), json={"title": f"trip {key}", "amount": amount,
+                                                "claimant": self.ids[owner], "team": self.group[team],
+                                                "internal_note": f"SECRET-{key}", "approved_amount": amount},
+                            headers=self.admin)
+            assert r.status_code == 201, r.json
+            self.claims[key] = r.json["id"]
+
+    def list_ids(self, user, form="claim", **args):
+        r = self.client.get(url(form), query_string={k: (json.dumps(v) if k == "filter" else v)
+                                                     for k, v in args.items()}, headers=self.h[user])
+        assert r.status_code == 200, r.json
+        return r.json
+
+    def named(self, *keys):
+        return {self.claims[k] for k in keys}
+
+
+def url(form, rid=None):
+    return f"/api/v1/forms/{form}/records" + (f"/{rid}" if rid else "")
+
+
+@pytest.fixture
+def world(jimu, client):
+    return World(jimu, client)
+
+
+# what each restricted user may read
+READS = {"ann": ("ann1", "ann2"), "ben": ("ben1", "ben2"), "mia": ("ann1", "ann2"), "aud": ("ann2", "ben2")}
+
+
+@pytest.mark.parametrize("user", sorted(READS))
+def test_list_and_count_show_only_rows_in_scope(world, user):
+    body = world.list_ids(user)
+    assert {r["id"] for r in body["records"]} == world.named(*READS[user])
+    assert body["total"] == len(READS[user])  # the count agrees with the list
+
+
+@pytest.mark.parametrize("user", sorted(READS))
+def test_get_outside_scope_is_404_like_a_missing_record(world, user):
+    for key, rid in world.claims.items():
+        r = world.client.get(url("claim", rid), headers=world.h[user])
+        if key in READS[user]:
+            assert r.status_code == 200 and r.json["id"] == rid
+        else:
+            assert r.status_code == 404 and r.json["error"]["code"] == "record.not_found"
+            missing = world.client.get(url("claim", 999999), headers=world.h[user])
+            assert missing.status_code == 404 and set(missing.json["error"]) == set(r.json["error"])
+
+
+@pytest.mark.parametrize("user", ["ann", "aud"])
+def test_hidden_field_never_leaves_list_or_get(world, user):
+    body = world.list_ids(user)
+    assert body["records"] and all("internal_note" not in r for r in body["records"])
+    rid = body["records"][0]["id"]
+    record = world.client.get(url("claim", rid), headers=world.h[user]).json
+    assert "internal_note" not in record and "SECRET" not in json.dumps(record)
+    # the manager's role does not hide it
+    assert "SECRET" in json.dumps(world.list_ids("mia")["records"])
+
+
+def test_search_filter_and_sort_cannot_probe_a_hidden_field(world):
+    assert world.list_ids("ann", q="SECRET-ann1")["total"] == 0  # the search skips hidden fields
+    assert world.list_ids("mia", q="SECRET-ann1")["total"] == 1  # ... only for those it is hidden from
+    for args in ({"filter": [{"field": "internal_note", "op": "contains", "value": "SECRET"}]},
+                 {"filter": {"any": [{"field": "title", "op": "eq", "value": "x"},
+                                     {"field": "internal_note", "op": "eq", "value": "SECRET-ann1"}]}},
+                 {"sort": "-internal_note"}):
+        r = world.client.get(url("claim"), query_string={k: (json.dumps(v) if k == "filter" else v)
+                                                         for k, v in args.items()}, headers=world.h["ann"])
+        assert r.status_code == 403 and r.json["error"]["code"] == "permission.field_hidden"
+        assert r.json["error"]["field"] == "internal_note"
+
+
+def test_filters_cannot_widen_the_scope(world):
+    body = world.list_ids("ann", filter={"any": [{"field": "claimant", "op": "eq", "value": world.ids["ben"]},
+                                                 {"field": "amount", "op": "gte", "value": 0}]})
+    assert {r["id"] for r in body["records"]} == world.named("ann1", "ann2")
+
+
+def test_update_and_delete_outside_scope_are_404_and_change_nothing(world):
+    ben1 = world.claims["ben1"]
+    r = world.client.patch(url("claim", ben1), json={"title": "mine now"}, headers=world.h["ann"])
+    assert r.status_code == 404 and r.json["error"]["code"] == "record.not_found"
+    r = world.client.delete(url("claim", ben1), headers=world.h["ann"])
+    assert r.status_code == 404
+    r = world.client.patch(url("claim", world.claims["ben2"]), json={"title": "x"}, headers=world.h["mia"])
+    assert r.status_code == 404  # the manager updates team_a claims only
+    after = world.client.get(url("claim", ben1), headers=world.admin).json
+    assert after["title"] == "trip ben1" and after["row_version"] == 1
+    # in scope it works
+    r = world.client.patch(url("claim", world.claims["ann1"]), json={"title": "taxi"}, headers=world.h["mia"])
+    assert r.status_code == 200 and r.json["title"] == "taxi"
+
+
+def test_hidden_and_read_only_fields_cannot_be_written(world):
+    ann1 = world.claims["ann1"]
+    for body in ({"internal_note": "I was here"}, {"approved_amount": 99999}, {"status": "approved"}):
+        r = world.client.patch(url("claim", ann1), json={"title": "ok", **body}, headers=world.h["ann"])
+        assert r.status_code == 403, r.json
+        assert r.json["error"]["code"] == "permission.field_read_only"
+        assert r.json["error"]["field"] == next(iter(body))
+        r = world.client.post(url("claim"), json={"title": "new", **body}, headers=world.h["ann"])
+        assert r.status_code == 403 and r.json["error"]["code"] == "permission.field_read_only"
+    r = world.client.post(url("claim"), json=[{"title": "a"}, {"title": "b", "approved_amount": 5}],
+                          headers=world.h["ann"])
+    assert r.status_code == 403  # bulk create: all or none
+    after = world.client.get(url("claim", ann1), headers=world.admin).json
+    assert after["internal_note"] == "SECRET-ann1" and after["approved_amount"] == 120
+    assert after["title"] == "trip ann1"
+    # sending back a read-only field's current value (GET, edit, PUT) is not a write
+    record = world.client.get(url("claim", ann1), headers=world.h["ann"]).json
+    record["title"] = "train"
+    r = world.client.put(url("claim", ann1), json=record, headers=world.h["ann"])
+    assert r.status_code == 200, r.json
+    assert r.json["title"] == "train" and "internal_note" not in r.json
+
+
+def test_own_scope_follows_the_user_field_for_new_records(world):
+    r = world.client.post(url("claim"), json={"title": "lunch", "amount": 10, "claimant": world.ids["ann"]},
+                          headers=world.h["ann"])
+    assert r.status_code == 201 and "internal_note" not in r.json
+    assert r.json["id"] in {x["id"] for x in world.list_ids("ann")["records"]}
+    assert r.json["id"] not in {x["id"] for x in world.list_ids("ben")["records"]}
+
+
+def test_a_user_without_the_verb_reaches_nothing(world):
+    r = world.client.get(url("claim"), headers=world.h["nobody"])
+    assert r.status_code == 403
+    r = world.client.get(url("claim", world.claims["ann1"]), headers=world.h["nobody"])
+    assert r.status_code == 403
+
+
+def test_roles_add_up(world, jimu):
+    """Employee + auditor: own claims plus large ones; the note stays hidden (both hide it)."""
+    uid = make_user(jimu, "both", roles=["employee", "auditor"], groups=["team_b"])
+    both = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    r = world.client.get(url("claim"), headers=both)
+    assert {x["id"] for x in r.json["records"]} == world.named("ann2", "ben2")
+    assert "SECRET" not in json.dumps(r.json)
+    # employee + manager: the manager does not hide the note, so it shows
+    uid = make_user(jimu, "lead", roles=["employee", "manager"], groups=["team_b"])
+    lead = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    r = world.client.get(url("claim"), headers=lead)
+    assert {x["id"] for x in r.json["records"]} == world.named("ben1", "ben2")
+    assert "SECRET-ben1" in json.dumps(r.json)
