@@ -17,13 +17,13 @@ REFERENCE_KINDS = ("user", "group", "link")
 
 
 class ReferenceNames:
-    """``can_read(form_key)`` limits which linked forms' titles are shown (pages pass the viewer's
-    read permission; a rule's message is the package author's, so by default every title is shown)."""
+    """With ``principal`` (pages pass the viewer), a linked record's title is shown only when the
+    permission policy lets the viewer read that record and its title field; a rule's message is
+    the package author's, so without a principal every title is shown."""
 
-    def __init__(self, conn: sa.Connection, catalog, lang: str = "zh-CN",
-                 can_read: Callable[[str], bool] | None = None):
+    def __init__(self, conn: sa.Connection, catalog, lang: str = "zh-CN", principal=None):
         self.conn, self.catalog, self.lang = conn, catalog, lang
-        self.can_read = can_read or (lambda form: True)
+        self.principal = principal
         self._cache: dict[tuple, str] = {}
 
     def name(self, f, value: int) -> str:
@@ -44,12 +44,21 @@ class ReferenceNames:
             row = self.conn.execute(sa.select(db.groups.c.key, db.groups.c.label)
                                     .where(db.groups.c.id == value)).first()
             return row and label_text(row.label, self.lang, row.key)
-        if target and target in self.catalog and self.can_read(target):
+        if target and target in self.catalog:
             ft = self.catalog.form(target)
-            if ft.spec.title_field:
-                title = self.conn.execute(sa.select(ft.columns[ft.spec.title_field])
-                                          .where(ft.table.c.id == value)).scalar()
-                return None if title is None else str(title)
+            if not ft.spec.title_field or ft.spec.title_field not in ft.columns:
+                return None
+            q = sa.select(ft.columns[ft.spec.title_field]).where(ft.table.c.id == value)
+            if self.principal is not None:
+                from .auth import policy
+                if not policy.can(self.principal, "read", target) or \
+                        ft.spec.title_field in policy.hidden_fields(self.principal, target):
+                    return None
+                clause = policy.row_filter(self.principal, ft)
+                if clause is not None:
+                    q = q.where(clause)
+            title = self.conn.execute(q).scalar()
+            return None if title is None else str(title)
         return None
 
     def display(self, f, value: Any) -> Any:

@@ -18,6 +18,7 @@ from engines.errors import JimuError
 from engines.rule.templates import render
 
 from .. import db
+from ..auth import policy
 from ..auth.policy import can
 from ..i18n import current_language
 from ..names import ReferenceNames
@@ -83,7 +84,7 @@ def _system_authors(conn, form_key: str, ids: list) -> dict:
 def related_blocks(conn, catalog, principal, ft, record: dict) -> list[dict]:
     blocks = []
     store = RecordStore(conn)
-    shown = ReferenceNames(conn, catalog, current_language(), lambda form: can(principal, "read", form)).for_form(ft)
+    shown = ReferenceNames(conn, catalog, current_language(), principal).for_form(ft)
     for i, rel in enumerate(ft.spec.definition.get("related") or []):
         if rel.get("form") not in catalog or not can(principal, "read", rel["form"]):
             continue
@@ -91,12 +92,20 @@ def related_blocks(conn, catalog, principal, ft, record: dict) -> list[dict]:
         link = other.columns.get(rel.get("field"))
         if link is None:
             continue
-        rows, total = store.select(other, where=link == record["id"],
-                                   order_by=order_clause(other, rel.get("sort") or "created_at"), limit=200)
+        # the timeline shows what the viewer may read of the other form: its row scope, its visible fields
+        scope = policy.row_filter(principal, other)
+        hidden = policy.hidden_fields(principal, other.key)
+        sort = rel.get("sort") or "created_at"
+        if sort.lstrip("-+") in hidden:
+            sort = "created_at"
+        rows, total = store.select(other, where=link == record["id"] if scope is None else
+                                   sa.and_(link == record["id"], scope),
+                                   order_by=order_clause(other, sort), limit=200)
+        rows = [policy.redact(principal, other.key, r) for r in rows]
         names = _user_names(conn, [r.get("created_by") for r in rows])
         names.update(_system_authors(conn, other.key, [r["id"] for r in rows if r.get("created_by") is None]))
         highlight = None
-        if rel.get("highlight_if"):
+        if rel.get("highlight_if") and not hidden:  # a highlight could tell a hidden field's value
             from engines.expr import compile_expr
             highlight = compile_expr(rel["highlight_if"])
         items = [{"record": r, "author": names.get(r.get("created_by")) or names.get(("system", r["id"])),
@@ -104,11 +113,12 @@ def related_blocks(conn, catalog, principal, ft, record: dict) -> list[dict]:
         compose = rel.get("compose")
         block = {"index": i, "label": rel.get("label") or other.spec.label, "form": other, "field": rel["field"],
                  "fields": [other.spec.field(k) for k in rel.get("fields") or other.spec.field_keys
-                            if other.spec.has_field(k) and k != rel["field"]],
+                            if other.spec.has_field(k) and k != rel["field"] and k not in hidden],
                  "items": items, "total": total, "compose": None}
         if compose and can(principal, "create", other.key):
+            closed = policy.field_access(principal, other.key)
             block["compose"] = {"fields": [other.spec.field(k) for k in compose.get("fields", [])
-                                           if other.spec.has_field(k)],
+                                           if other.spec.has_field(k) and k not in closed],
                                 "templates": _templates(conn, catalog, principal, compose.get("templates"), record,
                                                         shown)}
         blocks.append(block)
@@ -123,8 +133,16 @@ def _templates(conn, catalog, principal, spec: dict | None, record: dict, names=
     body, name = tf.columns.get(spec.get("body")), tf.columns.get(spec.get("name") or tf.spec.title_field)
     if body is None:
         return None
-    rows = conn.execute(sa.select(tf.table.c.id, body.label("body"), (name if name is not None else tf.table.c.id)
-                                  .label("name")).order_by(tf.table.c.id).limit(100)).all()
+    hidden = policy.hidden_fields(principal, tf.key)
+    if spec.get("body") in hidden:
+        return None
+    if name is not None and (spec.get("name") or tf.spec.title_field) in hidden:
+        name = None
+    q = sa.select(tf.table.c.id, body.label("body"), (name if name is not None else tf.table.c.id).label("name"))
+    scope = policy.row_filter(principal, tf)
+    if scope is not None:
+        q = q.where(scope)
+    rows = conn.execute(q.order_by(tf.table.c.id).limit(100)).all()
     out = []
     for r in rows:
         try:
@@ -156,14 +174,19 @@ def suggestions(conn, catalog, principal, ft, record: dict, now) -> list[dict]:
         if sug.get("form") not in catalog or not can(principal, "read", sug["form"]):
             continue
         other = catalog.form(sug["form"])
+        hidden = policy.hidden_fields(principal, other.key)
         text = " ".join(str(record.get(k) or "") for k in sug.get("from", []))
         words = terms(text)
+        # a match on a hidden field would tell its content; rows outside the viewer's scope never show
         cols = [(other.columns[k], 3 if n == 0 else 1) for n, k in enumerate(sug.get("match", []))
-                if k in other.columns]
+                if k in other.columns and k not in hidden]
         if not words or not cols:
             continue
         score = sum(sa.case((_contains(col, w), weight), else_=0) for w in words for col, weight in cols)
         q = sa.select(other.table.c.id, score.label("score"))
+        scope = policy.row_filter(principal, other)
+        if scope is not None:
+            q = q.where(scope)
         if sug.get("filter"):
             q = q.where(filter_clause(other, sug["filter"], now=now))
         rows = conn.execute(q.order_by(sa.desc("score"), other.table.c.id.desc())
@@ -175,5 +198,5 @@ def suggestions(conn, catalog, principal, ft, record: dict, now) -> list[dict]:
         found, _ = RecordStore(conn).select(other, where=other.table.c.id.in_(ids))
         by_id = {r["id"]: r for r in found}
         out.append({"label": sug.get("label") or other.spec.label, "form": other,
-                    "items": [by_id[i] for i in ids if i in by_id]})
+                    "items": [policy.redact(principal, other.key, by_id[i]) for i in ids if i in by_id]})
     return out

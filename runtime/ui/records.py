@@ -18,6 +18,7 @@ from engines.errors import JimuError
 from engines.form import label_text
 
 from ..auth import current_principal
+from ..auth import policy
 from ..auth.policy import can
 from ..context import current_jimu
 from ..i18n import current_language, gettext as _
@@ -34,8 +35,8 @@ def _records(conn) -> Records:
     return Records(current_jimu(), conn, current_principal(), source="ui")
 
 
-def list_columns(ft, limit: int = 8) -> list:
-    fields = [f for f in ft.spec.fields if f.storage not in UNLISTED_STORAGE]
+def list_columns(ft, limit: int = 8, hidden=frozenset()) -> list:
+    fields = [f for f in ft.spec.fields if f.storage not in UNLISTED_STORAGE and f.key not in hidden]
     shown = ft.spec.definition.get("list_fields")
     if shown:
         fields = [f for f in fields if f.key in shown]
@@ -78,7 +79,8 @@ def record_list(form):
         rows, total = records.list(form, filters=filters, sort=sort, q=q, page=page, per_page=PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
     return render_template("records/list.html", ft=ft, rows=rows, total=total, page=page, pages=pages,
-                           sort=sort, q=q, filters=[] if view else (filters or []), columns=list_columns(ft),
+                           sort=sort, q=q, filters=[] if view else (filters or []),
+                           columns=list_columns(ft, hidden=policy.hidden_fields(principal, form)),
                            can_create=can(principal, "create", form), args=dict(request.args),
                            views=record_page.list_views(ft), view=view)
 
@@ -97,10 +99,11 @@ def record_detail(form, rid):
         from ..rules.manual import offered
         actions = offered(jimu, records, form, record)
         processes = _has_process(jimu, conn, form, rid)
+        can_update = can(principal, "update", form) and policy.row_visible(conn, principal, ft, rid, "update")
+        can_delete = can(principal, "delete", form) and policy.row_visible(conn, principal, ft, rid, "delete")
     return render_template("records/detail.html", ft=ft, record=record, related=related, suggested=suggested,
-                           can_update=can(principal, "update", form, record),
-                           can_delete=can(principal, "delete", form, record), actions=actions,
-                           has_process=processes)
+                           can_update=can_update, can_delete=can_delete, actions=actions,
+                           has_process=processes, field_access=policy.field_access(principal, form))
 
 
 def _has_process(jimu, conn, form: str, rid: int) -> bool:
@@ -133,9 +136,15 @@ def record_run_rule(form, rid, rule):
 
 
 def _submitted(ft) -> dict[str, Any]:
-    """Read the posted HTML form with each widget's own reader (files included)."""
+    """Read the posted HTML form with each widget's own reader (files included).
+
+    Fields hidden or read-only for the user are not on their page, so they are not read either.
+    """
     data = {}
+    closed = policy.field_access(current_principal(), ft.key)
     for f in ft.spec.input_fields:
+        if f.key in closed:
+            continue
         if f.children is not None:
             raw = request.form.get(f.key)
             if raw is None:
@@ -168,7 +177,7 @@ def record_file(form, rid, field, file_id):
     record's field really holds that file; served under its own name, never inline."""
     _login_required()
     with current_jimu().read() as conn:
-        record = _records(conn).get(form, rid)
+        record = _records(conn).get(form, rid)  # outside the row scope: 404; a hidden field is not in it
         return send_record_file(conn, record.get(field), file_id)
 
 
@@ -192,6 +201,7 @@ def _form_page(ft, record, values, errors, status=200):
     lang = current_language()
     return render_template("records/form.html", ft=ft, record=record, values=values, errors=errors,
                            errors_by_field=_by_field(errors), lang=lang,
+                           field_access=policy.field_access(current_principal(), ft.key),
                            client_spec=ft.spec.client_spec(lang),
                            context={"now": current_jimu().now().isoformat(),
                                     "user": current_principal().as_context(),
@@ -240,8 +250,9 @@ def record_edit(form, rid):
         with jimu.read() as conn:
             records = _records(conn)
             ft = records.form(form)
+            records._require("update", form)
             record = records.get(form, rid)
-            records._require("update", form, record)
+            policy.require_row(conn, current_principal(), ft, rid, "update")
         return _form_page(ft, record, record, [])
     version = request.form.get("row_version", type=int)
     try:
@@ -311,8 +322,7 @@ def _reference_name(f, value: int) -> str:
     if names is None:
         jimu, principal = current_jimu(), current_principal()
         conn = g.jimu_names_conn = jimu.engine.connect()
-        names = g.jimu_reference_names = ReferenceNames(conn, jimu.catalog, current_language(),
-                                                        lambda form: can(principal, "read", form))
+        names = g.jimu_reference_names = ReferenceNames(conn, jimu.catalog, current_language(), principal)
     return names.name(f, value)
 
 

@@ -61,6 +61,8 @@ def test_link_titles_only_for_forms_the_reader_may_read(jimu):
     with jimu.read() as conn:
         ft = jimu.catalog.form("工单")
         allowed = ReferenceNames(conn, jimu.catalog).for_form(ft)
-        denied = ReferenceNames(conn, jimu.catalog, can_read=lambda form: False).for_form(ft)
+        from runtime.auth.principal import Principal
+        reader = Principal(user_id=5, username="someone", grants={"工单": frozenset({"read"})})  # not 客户
+        denied = ReferenceNames(conn, jimu.catalog, principal=reader).for_form(ft)
         assert allowed("所属客户", customer["id"]) == "星辰科技"
         assert denied("所属客户", customer["id"]) == f"#{customer['id']}"

@@ -7,6 +7,7 @@ employees. Each caller is asked as a restricted user; nothing outside the
 grant may come back. Runs on SQLite and PostgreSQL.
 """
 import json
+import re
 
 import pytest
 
@@ -181,3 +182,80 @@ def test_roles_add_up(world, jimu):
     r = world.client.get(url("claim"), headers=lead)
     assert {x["id"] for x in r.json["records"]} == world.named("ben1", "ben2")
     assert "SECRET-ben1" in json.dumps(r.json)
+
+
+# -- the record pages ----------------------------------------------------------------------------
+def browser_session(world, user):
+    """A second test client logged in through the login form as ``user``; returns (client, csrf token)."""
+    c = world.jimu_app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").get_data(as_text=True)).group(1)
+    r = c.post("/login", data={"username": user, "password": "pw-123456", "csrf_token": token})
+    assert r.status_code == 302, r.data[:300]
+    with c.session_transaction() as sess:
+        return c, sess["csrf"]
+
+
+@pytest.fixture
+def pages(world, app):
+    world.jimu_app = app
+    # comments: a public and an internal one on ann1, a public one on ben1
+    for claim, body, vis in [("ann1", "please add the receipt", "public"), ("ann1", "INTERNAL-probe", "internal"),
+                             ("ben1", "ben's public comment", "public")]:
+        r = world.client.post(url("claim_comment"), json={"claim": world.claims[claim], "body": body,
+                                                          "visibility": vis}, headers=world.admin)
+        assert r.status_code == 201, r.json
+        world.claims[f"comment:{body}"] = r.json["id"]
+    return world
+
+
+def test_record_pages_show_only_the_scope_and_the_visible_fields(pages):
+    c, _ = browser_session(pages, "ann")
+    html = c.get("/forms/claim").get_data(as_text=True)
+    assert "trip ann1" in html and "trip ann2" in html and "trip ben1" not in html
+    assert "SECRET" not in html and "Internal note" not in html  # no hidden column
+    assert c.get(f"/forms/claim/{pages.claims['ben1']}").status_code == 404
+    assert c.get(f"/forms/claim/{pages.claims['ben1']}/edit").status_code == 404
+    detail = c.get(f"/forms/claim/{pages.claims['ann1']}").get_data(as_text=True)
+    assert "trip ann1" in detail and "SECRET" not in detail and "Internal note" not in detail
+    # the related timeline: the public comment, not the internal one
+    assert "please add the receipt" in detail and "INTERNAL-probe" not in detail
+    # suggestions ("similar claims" matched on title and the hidden note) stay inside the scope
+    assert "trip ben" not in detail
+
+
+def test_auditor_sees_no_edit_button_and_manager_sees_the_note(pages):
+    c, _ = browser_session(pages, "aud")
+    detail = c.get(f"/forms/claim/{pages.claims['ben2']}").get_data(as_text=True)
+    assert "trip ben2" in detail and "SECRET" not in detail and "/edit" not in detail
+    c, _ = browser_session(pages, "mia")
+    detail = c.get(f"/forms/claim/{pages.claims['ann1']}").get_data(as_text=True)
+    assert "SECRET-ann1" in detail and "/edit" in detail
+
+
+def test_edit_page_leaves_out_hidden_and_shows_read_only_fields_and_a_post_cannot_set_them(pages):
+    c, token = browser_session(pages, "ann")
+    rid = pages.claims["ann1"]
+    form = c.get(f"/forms/claim/{rid}/edit").get_data(as_text=True)
+    assert 'name="internal_note"' not in form and "SECRET" not in form
+    assert 'name="approved_amount"' not in form and 'data-field="approved_amount"' in form  # shown, not an input
+    assert 'name="title"' in form
+    r = c.post(f"/forms/claim/{rid}/edit", data={"csrf_token": token, "row_version": 1, "title": "bus",
+                                                 "internal_note": "overwritten", "approved_amount": "99999",
+                                                 "status": "approved"})
+    assert r.status_code == 302
+    after = pages.client.get(url("claim", rid), headers=pages.admin).json
+    assert after["title"] == "bus" and after["internal_note"] == "SECRET-ann1"
+    assert after["approved_amount"] == 120 and after["status"] is None
+    r = c.post(f"/forms/claim/{pages.claims['ben1']}/edit", data={"csrf_token": token, "title": "x"})
+    assert r.status_code == 404
+    r = c.post(f"/forms/claim/{pages.claims['ben1']}/delete", data={"csrf_token": token})
+    assert r.status_code == 404
+
+
+def test_a_link_to_a_record_outside_the_scope_shows_no_title(pages):
+    """ann may read ben's public comment, but not ben's claim it links to: the page shows #id, not its title."""
+    c, _ = browser_session(pages, "ann")
+    rid = pages.claims["comment:ben's public comment"]
+    page = c.get(f"/forms/claim_comment/{rid}").get_data(as_text=True)
+    assert "ben&#39;s public comment" in page or "ben's public comment" in page
+    assert "trip ben1" not in page and f"#{pages.claims['ben1']}" in page
