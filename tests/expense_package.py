@@ -51,6 +51,22 @@ PACKAGE = {
               "config": {"options": [{"value": "public", "label": "Public"}, {"value": "internal", "label": "Internal"}]}},
          ]},
     ],
+    "reports": [
+        {"key": "by_team", "version": 1, "label": "Claims by team", "type": "bar", "form": "claim",
+         "dimensions": [{"field": "team"}],
+         "measures": [{"key": "n", "agg": "count"}, {"key": "total", "agg": "sum", "field": "amount"}]},
+        {"key": "notes", "version": 1, "label": "Internal notes", "type": "table", "form": "claim",
+         "dimensions": [{"field": "internal_note"}], "measures": [{"key": "n", "agg": "count"}]},
+        {"key": "comments_by_claim", "version": 1, "label": "Comments by claim", "type": "bar",
+         "form": "claim_comment", "joins": [{"field": "claim", "as": "c"}],
+         "dimensions": [{"field": "c.title", "key": "claim"}], "measures": [{"key": "n", "agg": "count"}]},
+    ],
+    "dashboards": [
+        {"key": "claims", "version": 1, "label": "Claims",
+         "charts": [{"report": "by_team", "x": 0, "y": 0, "w": 6, "h": 4},
+                    {"report": "notes", "x": 6, "y": 0, "w": 6, "h": 4}],
+         "filters": [{"field": "title", "kind": "choice", "label": "Title"}]},
+    ],
 }
 
 

@@ -106,6 +106,9 @@ class CompiledChart:
         derived_keys = {m.key for m in self._derived}
         self._sort_in_python = bool(top and self._sort) or any(by in derived_keys for by, _ in self._sort)
         self._positions = self._layout()
+        #: (form key, field key) of every field the definition reads: dimensions, measures, filters,
+        #: joins and period (the runtime refuses a chart that reads a field hidden from the viewer)
+        self.fields_read: tuple[tuple[str, str], ...] = resolver.owners(resolver.used())
 
     # -- query -------------------------------------------------------------------------
     def query(self, *, where: sa.ColumnElement[bool] | None = None,
@@ -302,6 +305,14 @@ class CompiledChart:
     def export_rows(self, rows: list[dict], lang: str = "zh-CN") -> tuple[list[str], list[list]]:
         """Header and cells for CSV/XLSX; text cells are neutralised with ``escape_cell``."""
         return export_table(self, rows, lang)
+
+    def fields_of(self, refs) -> tuple[tuple[str, str], ...]:
+        """(form key, field key) of field references (e.g. of dashboard filters) against this chart."""
+        return self._resolver.owners(refs)
+
+    def joined_rows(self, scope_of) -> sa.ColumnElement[bool] | None:
+        """The condition keeping joined records inside ``scope_of(form_key)`` (see ``FieldResolver.join_scope``)."""
+        return self._resolver.join_scope(scope_of)
 
     def has_field(self, ref: str) -> bool:
         """Whether ``ref`` names a field of this chart's form or of a joined form."""

@@ -96,6 +96,38 @@ class FieldResolver:
         """Keys of the forms reached through joins (the viewer must be allowed to read them too)."""
         return tuple(j.form.key for alias, j in self._joins.items() if alias != PROCESS)
 
+    def used(self) -> tuple[str, ...]:
+        """Every reference resolved so far (a compiled chart snapshots it: the fields it reads)."""
+        return tuple(self._cache)
+
+    def owners(self, refs) -> tuple[tuple[str, str], ...]:
+        """(form key, field key) of each resolvable reference; process fields are not a form's."""
+        out = []
+        for ref in refs:
+            prefix, dot, _ = ref.partition(".") if isinstance(ref, str) else ("", "", "")
+            if (dot and prefix == PROCESS) or not isinstance(ref, str):
+                continue
+            if dot and prefix not in self._joins:
+                continue  # not a reference this chart can resolve; compiling it reports the error
+            form, key = self._owner(ref)
+            out.append((form.key, key))
+        return tuple(out)
+
+    def join_scope(self, scope_of) -> sa.ColumnElement[bool] | None:
+        """Limit joined records to those ``scope_of(form_key)`` admits (a condition on that form's
+        table, or None for all): a base row whose linked record is out of scope is left out, so no
+        value of that record reaches a chart; rows without a link stay."""
+        parts = []
+        for alias, join in self._joins.items():
+            if alias == PROCESS:
+                continue
+            clause = scope_of(join.form.key)
+            if clause is None:
+                continue
+            parts.append(sa.or_(join.adapter.traverse(join.form.id_column).is_(None),
+                                join.adapter.traverse(clause)))
+        return sa.and_(*parts) if parts else None
+
     def has(self, ref: str) -> bool:
         try:
             self.resolve(ref)

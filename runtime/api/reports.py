@@ -7,9 +7,11 @@ The report engine compiles definitions; this module is its imperative shell:
   not per request — against ``RuntimeSource``, the engine's view of the record
   store.
 * ``run_chart`` executes a chart's one SELECT for a viewer: read permission
-  on the chart's form and on every form it joins, and the viewer's row filter
-  (``policy.row_filter``) as the WHERE the engine adds, so a viewer only ever
-  sees aggregates over rows they may read.
+  on the chart's form and on every form it joins, no field hidden from the
+  viewer among those it reads (dimensions, measures, filters, joins), and the
+  viewer's row scope (``policy.row_filter``) as the WHERE the engine adds, also
+  for joined records, so a viewer only ever sees aggregates over rows they may
+  read.
 
 Routes (``/api/v1``)::
 
@@ -47,6 +49,7 @@ from engines.report.labels import localize
 from .. import db
 from ..audit import jsonable
 from ..auth import current_principal
+from ..auth import policy
 from ..auth.policy import can, row_filter
 from ..context import Jimu, current_jimu
 from ..exceptions import NotAuthenticated
@@ -328,7 +331,13 @@ class Reports:
 
 # -- running a chart for a viewer ----------------------------------------------------------------
 def may_read(principal, chart: CompiledChart) -> bool:
-    return principal.is_authenticated and all(can(principal, "read", form) for form in chart.forms)
+    return principal.is_authenticated and all(can(principal, "read", form) for form in chart.forms) and \
+        not _hidden_read(principal, chart.fields_read)
+
+
+def _hidden_read(principal, fields) -> list[tuple[str, str]]:
+    """The (form, field) pairs among ``fields`` the policy hides from ``principal``."""
+    return [(form, key) for form, key in fields if key in policy.hidden_fields(principal, form)]
 
 
 def require_read(principal, entry: ReportEntry) -> CompiledChart:
@@ -336,6 +345,12 @@ def require_read(principal, entry: ReportEntry) -> CompiledChart:
         raise NotAuthenticated("log in first")
     if entry.chart is None:
         raise entry.error or ReportError("the report does not compile", code="report.invalid")
+    hidden = _hidden_read(principal, entry.chart.fields_read)
+    if hidden:
+        raise PermissionDenied(f"report {entry.key!r} reads field {hidden[0][1]!r} of {hidden[0][0]!r}, which is "
+                               "hidden from your role; ask its designer for a report without it",
+                               code="permission.field_hidden", report=entry.key, form=hidden[0][0],
+                               field=hidden[0][1])
     if not may_read(principal, entry.chart):
         raise PermissionDenied(f"you may not read the records behind report {entry.key!r}",
                                report=entry.key, forms=list(entry.chart.forms))
@@ -345,12 +360,25 @@ def require_read(principal, entry: ReportEntry) -> CompiledChart:
 def run_chart(jimu: Jimu, conn: sa.Connection, principal, chart: CompiledChart,
               shared_filters: list[dict] | None = None) -> list[dict]:
     """The chart's rows over the records ``principal`` may read (the caller checked ``may_read``)."""
-    where = row_filter(principal, jimu.catalog.form(chart.form))
-    stmt = chart.query(where=where, shared_filters=shared_filters or None, now=jimu.now())
+    stmt = chart.query(where=chart_scope(jimu, principal, chart, shared_filters),
+                       shared_filters=shared_filters or None, now=jimu.now())
     if conn.dialect.name == "sqlite":
         # the median aggregate: cheap and idempotent, so any pooled connection has it
         register_sqlite_functions(conn.connection.dbapi_connection)
     return chart.rows(conn.execute(stmt).all())
+
+
+def chart_scope(jimu: Jimu, principal, chart: CompiledChart, shared_filters=None) -> sa.ColumnElement | None:
+    """The viewer's row scope on the chart's form and on the records it joins; filters added at run
+    time (dashboard filters, drill-down) may not name a field hidden from the viewer."""
+    refs = [f.get("field") for f in shared_filters or () if isinstance(f, Mapping)]
+    hidden = _hidden_read(principal, chart.fields_of(refs))
+    if hidden:
+        policy.require_visible_fields(principal, hidden[0][0], [hidden[0][1]])
+    parts = [row_filter(principal, jimu.catalog.form(chart.form)),
+             chart.joined_rows(lambda form: row_filter(principal, jimu.catalog.form(form)))]
+    parts = [p for p in parts if p is not None]
+    return sa.and_(*parts) if parts else None
 
 
 def chart_payload(entry: ReportEntry, rows: list[dict], lang: str, title: Any = None) -> dict:
@@ -508,7 +536,8 @@ def report_drilldown(key):
         if body.get("dashboard"):
             dash = _dashboard(conn, str(body["dashboard"]))
             extra = extra + dashboard_shared(dash, _values_arg(body.get("values"))).get(entry.key, [])
-        chart.query(shared_filters=extra or None, now=jimu.now())  # the same checks the data request ran
+        chart.query(where=chart_scope(jimu, principal, chart, extra), shared_filters=extra or None,
+                    now=jimu.now())  # the same checks the data request ran
     filters += extra
     listable = [f for f in filters if _listable(f)]
     return jsonify({"form": chart.form, "filter": listable, "complete": len(listable) == len(filters),

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from engines.errors import JimuError, PermissionDenied
 
 from ..auth import current_principal
-from ..auth.policy import can, row_filter
+from ..auth.policy import can, hidden_fields, row_filter
 from ..context import current_jimu
 from ..i18n import current_language
 from ..api.reports import DashboardEntry, Reports, dashboard_data, may_read, visible_dashboards
@@ -105,7 +105,7 @@ def _choices(conn, principal, entry: DashboardEntry, field_key: str) -> list:
         if chart is None or not may_read(principal, chart):
             continue
         ft = jimu.catalog.form(chart.form)
-        if field_key not in ft.columns:
+        if field_key not in ft.columns or field_key in hidden_fields(principal, ft.key):
             continue
         col = ft.columns[field_key]
         stmt = sa.select(col).where(col.is_not(None)).distinct().order_by(col).limit(MAX_CHOICES)

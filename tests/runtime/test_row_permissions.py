@@ -259,3 +259,67 @@ def test_a_link_to_a_record_outside_the_scope_shows_no_title(pages):
     page = c.get(f"/forms/claim_comment/{rid}").get_data(as_text=True)
     assert "ben&#39;s public comment" in page or "ben's public comment" in page
     assert "trip ben1" not in page and f"#{pages.claims['ben1']}" in page
+
+
+# -- reports, dashboards, drill-down and exports -----------------------------------------------
+def test_charts_aggregate_only_rows_in_scope(pages):
+    for user, claims in READS.items():
+        rows = pages.client.get("/api/v1/reports/by_team/data", headers=pages.h[user]).json["rows"]
+        amounts = {"ann1": 120, "ann2": 2500, "ben1": 80, "ben2": 4000}
+        assert sum(r["n"] for r in rows) == len(claims), user
+        assert sum(r["total"] for r in rows) == sum(amounts[c] for c in claims), user
+
+
+def test_a_chart_of_a_hidden_field_is_refused_and_not_listed(pages):
+    r = pages.client.get("/api/v1/reports/notes/data", headers=pages.h["ann"])
+    assert r.status_code == 403 and r.json["error"]["code"] == "permission.field_hidden"
+    for fmt in ("csv", "xlsx"):
+        r = pages.client.get(f"/api/v1/reports/notes/export.{fmt}", headers=pages.h["ann"])
+        assert r.status_code == 403 and b"SECRET" not in r.data
+    r = pages.client.post("/api/v1/reports/notes/drilldown", json={"point": {}}, headers=pages.h["ann"])
+    assert r.status_code == 403
+    assert "notes" not in {x["key"] for x in pages.client.get("/api/v1/reports", headers=pages.h["ann"]).json["reports"]}
+    assert "notes" in {x["key"] for x in pages.client.get("/api/v1/reports", headers=pages.h["mia"]).json["reports"]}
+    tiles = {t["report"]: t for t in
+             pages.client.get("/api/v1/dashboards/claims/data", headers=pages.h["ann"]).json["charts"]}
+    assert tiles["notes"]["error"]["code"] == "permission.field_hidden" and "rows" not in tiles["notes"]
+    assert sum(r["n"] for r in tiles["by_team"]["rows"]) == 2
+
+
+def test_exports_carry_only_rows_in_scope(pages):
+    csv = pages.client.get("/api/v1/reports/by_team/export.csv", headers=pages.h["ben"]).data.decode("utf-8-sig")
+    lines = [line for line in csv.splitlines()[1:] if line]
+    assert len(lines) == 1 and "4080" in lines[0]  # ben's two claims, one team
+    import io
+    from openpyxl import load_workbook
+    xlsx = pages.client.get("/api/v1/reports/by_team/export.xlsx", headers=pages.h["ben"]).data
+    rows = list(load_workbook(io.BytesIO(xlsx)).active.iter_rows(values_only=True))[1:]
+    assert [r[1:] for r in rows] == [(2, 4080)]
+
+
+def test_joined_records_outside_the_scope_do_not_reach_a_chart(pages):
+    """ann reads public comments (also ben's), but not ben's claim: its title never shows."""
+    rows = pages.client.get("/api/v1/reports/comments_by_claim/data", headers=pages.h["ann"]).json["rows"]
+    assert rows == [{"claim": "trip ann1", "n": 1}]
+    rows = pages.client.get("/api/v1/reports/comments_by_claim/data", headers=pages.admin).json["rows"]
+    assert {r["claim"]: r["n"] for r in rows} == {"trip ann1": 2, "trip ben1": 1}
+
+
+def test_dashboard_filters_and_drilldown_cannot_probe(pages):
+    r = pages.client.get("/api/v1/reports/by_team/data", headers=pages.h["ann"], query_string={
+        "filter": json.dumps([{"field": "internal_note", "op": "eq", "value": "SECRET-ann1"}])})
+    assert r.status_code == 403 and r.json["error"]["code"] == "permission.field_hidden"
+    r = pages.client.post("/api/v1/reports/by_team/drilldown", headers=pages.h["ann"], json={
+        "point": {"team": pages.group["team_b"]},
+        "filter": [{"field": "internal_note", "op": "contains", "value": "SECRET"}]})
+    assert r.status_code == 403
+    r = pages.client.post("/api/v1/reports/by_team/drilldown", headers=pages.h["ann"],
+                          json={"point": {"team": pages.group["team_b"]}})
+    assert r.status_code == 200
+    # the drill-down lands on the record list, which applies the scope: nothing of team_b for ann
+    body = pages.list_ids("ann", filter=r.json["filter"])
+    assert body["total"] == 0
+    # the dashboard page's choice filter offers titles of rows in scope only
+    c, _ = browser_session(pages, "ann")
+    html = c.get("/dashboards/claims").get_data(as_text=True)
+    assert "trip ann1" in html and "trip ben1" not in html and "SECRET" not in html
