@@ -15,6 +15,7 @@ from flask import Flask
 
 from .context import Jimu, utcnow
 from .migrate import upgrade
+from .services import build_services
 
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST",
                 "SMTP_HOST", "SMTP_PORT", "EMBEDDED_WORKER", "BASE_URL", "TIMEZONE")
@@ -69,7 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _check_timezone(app.config.get("TIMEZONE"))
     app.json.ensure_ascii = False
 
-    jimu = Jimu(app.config, clock=app.config.get("CLOCK") or utcnow)
+    jimu = Jimu(app.config, clock=app.config.get("CLOCK") or utcnow, wire=build_services)
     app.extensions["jimu"] = jimu
     if app.config["AUTO_MIGRATE"]:
         upgrade(jimu.engine)
@@ -79,11 +80,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api.errors import register_error_handlers
     from .auth import init_auth
     from .cli import register_commands
-    from .rules import RuleRunner
-    from .flows import listener as flow_listener
     from .ui import bp as ui_bp
 
-    jimu.listeners.append(flow_listener)
     i18n.init_app(app)
     init_auth(app)
     app.register_blueprint(api_bp)
@@ -91,5 +89,4 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     __import__("builder").init_app(app)  # the builder at /builder; imported late since builder depends on runtime
     register_error_handlers(app)
     register_commands(app)
-    jimu.listeners.append(RuleRunner(jimu))
     return app

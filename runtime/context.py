@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
+
+from engines.errors import JimuError
 
 from .db import make_engine
 from .store import Catalog
@@ -20,15 +22,30 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class NotWired(JimuError):
+    code = "runtime.not_wired"
+
+
 class Jimu:
-    def __init__(self, config: dict, *, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, config: dict, *, clock: Callable[[], datetime] = utcnow,
+                 wire: Callable[["Jimu"], Any] | None = None):
+        """``wire`` builds the service container (``runtime.services.build_services``, passed by
+        ``create_app``); without it only the engine, catalogue and clock exist (benchmarks)."""
         self.config = config
         self.engine: sa.Engine = make_engine(config["DATABASE_URL"])
         self.catalog = Catalog()
         self.clock = clock
+        self._services = wire(self) if wire is not None else None
         #: callables ``(records, event, form_table, after, before)`` run inside the writing
-        #: transaction after every record change; the rule and flow engines hook in here
-        self.listeners: list = []
+        #: transaction after every record change: the flow and rule runtimes, fixed at creation
+        self.listeners: tuple = tuple(self._services.listeners) if self._services is not None else ()
+
+    @property
+    def services(self):
+        """The typed container ``runtime.services.Services`` built at creation."""
+        if self._services is None:
+            raise NotWired("this Jimu was built without its services; build it with runtime.app.create_app")
+        return self._services
 
     def now(self) -> datetime:
         return self.clock()

@@ -136,3 +136,20 @@ def existing_ids(conn: sa.Connection, ids: list[str]) -> set[str]:
     if not ids:
         return set()
     return set(conn.execute(sa.select(db.files.c.id).where(db.files.c.id.in_(ids))).scalars())
+
+
+class LocalFolder:
+    """The file store of the embedded default (the container's ``files``): uploads under one folder
+    (``UPLOAD_DIR``), their rows in ``jimu_files``. Callers never pass the folder themselves."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def path(self, file_id: str) -> Path:
+        return file_path(self.root, file_id)
+
+    def save(self, stream: BinaryIO, filename: str | None, content_type: str | None, **kw) -> dict[str, Any]:
+        return save(stream, filename, content_type, upload_dir=self.root, **kw)
+
+    def save_uploads(self, spec, data: dict[str, Any], **kw) -> list[dict[str, Any]]:
+        return save_uploads(spec, data, upload_dir=self.root, **kw)

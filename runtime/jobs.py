@@ -13,7 +13,8 @@ then marked ``failed`` (visible in the UI). A worker killed mid-job loses its
 lease when ``locked_until`` passes and another worker takes the job over.
 Overdue jobs after downtime are simply due: they run on the next claim.
 
-Handlers are registered per kind in ``JOB_KINDS`` (code, not entry points:
+Handlers are registered per kind in the container's ``JobKinds`` (``jimu.services.jobs``),
+which ``create_app`` fills explicitly from the flow and rule runtimes (code, not entry points:
 job kinds belong to the runtime). Time comes from the injectable clock.
 """
 from __future__ import annotations
@@ -54,17 +55,34 @@ class Job:
 
 
 Handler = Callable[["Any", sa.Connection, Job], None]  # (jimu, conn, job)
-JOB_KINDS: dict[str, Handler] = {}
 
 
-def job_kind(kind: str) -> Callable[[Handler], Handler]:
-    """Register the handler of a job kind (raises if the kind is taken)."""
-    def wrap(fn: Handler) -> Handler:
-        if kind in JOB_KINDS and JOB_KINDS[kind] is not fn:
+class JobKinds:
+    """The handlers of the job kinds, by kind (the container's ``jobs``)."""
+
+    def __init__(self, handlers: Mapping[str, Handler] = ()):
+        self._handlers: dict[str, Handler] = {}
+        for kind, fn in dict(handlers).items():
+            self.register(kind, fn)
+
+    def register(self, kind: str, fn: Handler) -> None:
+        """Add the handler of ``kind``; a kind registered twice is a wiring mistake and raises."""
+        if kind in self._handlers and self._handlers[kind] is not fn:
             raise JimuError(f"job kind {kind!r} is already registered", code="job.duplicate_kind")
-        JOB_KINDS[kind] = fn
-        return fn
-    return wrap
+        self._handlers[kind] = fn
+
+    def get(self, kind: str) -> Handler:
+        try:
+            return self._handlers[kind]
+        except KeyError:
+            raise UnknownJobKind(f"no handler for job kind {kind!r}; it is registered in runtime.app.create_app",
+                                 kind=kind) from None
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._handlers
+
+    def kinds(self) -> list[str]:
+        return sorted(self._handlers)
 
 
 def enqueue(conn: sa.Connection, kind: str, payload: Mapping[str, Any], *, run_at: datetime, key: str,
@@ -112,9 +130,7 @@ def run_job(jimu, job: Job, worker: str) -> bool:
     t = db.jobs
     mine = sa.and_(t.c.id == job.id, t.c.locked_by == worker, t.c.status == RUNNING)
     try:
-        handler = JOB_KINDS.get(job.kind)
-        if handler is None:
-            raise UnknownJobKind(f"no handler for job kind {job.kind!r}")
+        handler = jimu.services.jobs.get(job.kind)
         with jimu.begin() as conn:
             # re-check the lease inside the transaction: a job taken over after our lease expired is not ours
             if conn.execute(sa.select(t.c.id).where(mine)).first() is None:

@@ -467,11 +467,7 @@ def _measure(item: dict, resolver: FieldResolver, earlier: list[Measure], errors
 
 
 def _formula(src: str, known: dict[str, Measure]) -> tuple[Any, tuple[str, ...]]:
-    try:
-        from ..expr import compile_expr
-    except ImportError:
-        raise ReportError("formula measures need the expression engine engines.expr, which is not installed",
-                          code="report.expr_unavailable") from None
+    from ..expr import compile_expr
     compiled = compile_expr(src)
     names = tuple(sorted(compiled.names))
     missing = [n for n in names if n not in known]

@@ -4,7 +4,7 @@ Record triggers answer, for a write event, the list of *occurrences* it
 causes: one empty dict for a whole-record trigger, one ``{"row": …}`` per
 sub-table row for row triggers, nothing when it does not fire. Schedule and
 time triggers are driven by the runtime's durable jobs; task and flow triggers
-by the flow runtime calling ``runtime.rules.fire_flow_event``. A manual trigger
+by the flow runtime calling ``RuleRunner.fire_flow_event`` through the service container. A manual trigger
 never fires by itself: a person runs the rule on one record (a button on the
 record page, ``POST /api/v1/forms/<form>/records/<id>/run/<rule>``).
 """
@@ -253,7 +253,7 @@ class Manual(Trigger):
 
 class FlowEvent(Trigger):
     """``{"type": "task_overdue", "flow": "order_flow", "task": "review"}`` and the other flow/task
-    events; fired by the flow runtime through ``runtime.rules.fire_flow_event``."""
+    events; fired by the flow runtime through the container (``RuleRunner.fire_flow_event``)."""
 
     def __init__(self, config, errors, ptr):
         super().__init__(config, errors, ptr)

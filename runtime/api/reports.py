@@ -273,20 +273,12 @@ class Definitions:
 
 
 class Reports:
-    """The compiled report and dashboard definitions of one ``Jimu`` (one per process)."""
+    """The compiled report and dashboard definitions of one ``Jimu`` (the container's ``reports``)."""
 
     def __init__(self, jimu: Jimu):
         self.jimu = jimu
         self._current: Definitions | None = None
         self._lock = threading.Lock()
-
-    @staticmethod
-    def of(jimu: Jimu) -> "Reports":
-        # kept on the Jimu object so CLI, workers and the web share it; created once under the GIL
-        reports = jimu.__dict__.get("_reports")
-        if reports is None:
-            reports = jimu.__dict__.setdefault("_reports", Reports(jimu))
-        return reports
 
     def definitions(self, conn: sa.Connection) -> Definitions:
         """Up-to-date compiled definitions; costs one small query when nothing changed."""
@@ -413,12 +405,12 @@ def _values_arg(raw: Any) -> dict:
 
 def _report(conn, key: str) -> ReportEntry:
     jimu = current_jimu()
-    return Reports.of(jimu).definitions(conn).find("report", key, request.args.get("app"))
+    return jimu.services.reports.definitions(conn).find("report", key, request.args.get("app"))
 
 
 def _dashboard(conn, key: str) -> DashboardEntry:
     jimu = current_jimu()
-    entry = Reports.of(jimu).definitions(conn).find("dashboard", key, request.args.get("app"))
+    entry = jimu.services.reports.definitions(conn).find("dashboard", key, request.args.get("app"))
     if entry.error is not None:
         raise entry.error
     return entry
@@ -455,7 +447,7 @@ def dashboard_data(jimu: Jimu, conn: sa.Connection, principal, entry: DashboardE
 def visible_dashboards(conn, principal) -> list[DashboardEntry]:
     """Dashboards with at least one tile the viewer may read."""
     out = []
-    for entry in Reports.of(current_jimu()).definitions(conn).dashboards.values():
+    for entry in current_jimu().services.reports.definitions(conn).dashboards.values():
         if entry.error is None and any(r.chart is not None and may_read(principal, r.chart)
                                        for r in entry.reports.values()):
             out.append(entry)
@@ -495,7 +487,7 @@ def list_reports():
     principal = _principal()
     lang = _lang()
     with current_jimu().read() as conn:
-        defs = Reports.of(current_jimu()).definitions(conn)
+        defs = current_jimu().services.reports.definitions(conn)
         out = [{"key": e.key, "app": e.app, "form": e.definition.get("form"), "type": e.definition.get("type"),
                 "label": localize(e.definition.get("label"), lang, e.key),
                 "error": e.error.to_dict() if e.error is not None else None}

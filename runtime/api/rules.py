@@ -15,15 +15,13 @@ from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from ..rules import dry_run, sync_schedules
 from ..rules.loader import allowlist
-from ..rules.runner import RuleRunner
 from ..rules.tables import notifications, rule_firings
 from . import bp
 from .util import BadRequest, int_arg, json_body
 
 
-def _runner() -> RuleRunner:
-    jimu = current_jimu()
-    return getattr(jimu, "rules", None) or RuleRunner(jimu)
+def _runner():
+    return current_jimu().services.rules
 
 
 def _user():

@@ -134,9 +134,7 @@ def as_json(user: Mapping[str, Any]) -> dict:
 
 # -- writing ---------------------------------------------------------------------------
 def _forget(user_id: int) -> None:
-    cache = current_jimu().__dict__.get("principals")
-    if cache is not None:
-        cache.forget(user_id)
+    current_jimu().services.principals.forget(user_id)
 
 
 def create(conn: sa.Connection, actor: Principal, data: Mapping[str, Any], *, now: datetime) -> int:

@@ -60,7 +60,7 @@ class PrincipalCache:
 
 def _principal_for(conn, uid: int) -> Principal | None:
     jimu = current_jimu()
-    cache = jimu.__dict__.setdefault("principals", PrincipalCache())
+    cache = jimu.services.principals
     return cache.get(conn, uid, float(jimu.config.get("AUTH_CACHE_SECONDS", 5)))
 
 

@@ -1,9 +1,11 @@
 """The flow runtime: published flow versions, instances, tasks, timers and history.
 
-``listener`` goes into ``jimu.listeners`` (see ``runtime.app.create_app``); importing
-this package registers the ``flow.timer`` and ``flow.actions`` job kinds.
+``FlowService`` is the container's ``flows`` (built by ``runtime.app.create_app``): its
+``on_record_event`` goes into ``jimu.listeners`` and its ``job_handlers`` into the job
+registry. Rule actions of automatic steps and task/flow rule triggers go through the
+container's ``effects`` and ``rules``: this package never imports ``runtime.rules``.
 """
-from .service import FlowRuntime, on_record_event as listener, publish_flows  # noqa: F401
+from .service import FlowRuntime, FlowService, publish_flows  # noqa: F401
 from . import tables  # noqa: F401
 
-__all__ = ["FlowRuntime", "listener", "publish_flows"]
+__all__ = ["FlowRuntime", "FlowService", "publish_flows"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import weakref
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
@@ -38,9 +37,6 @@ log = logging.getLogger(__name__)
 TIMER_JOB = "flow.timer"
 ACTIONS_JOB = "flow.actions"
 SYSTEM = Principal(user_id=None, username="system", is_admin=True)
-
-_specs: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
-
 
 class TaskFieldsInvalid(ValidationErrors):
     code = "flow.fields_invalid"
@@ -123,7 +119,7 @@ class FlowRuntime:
             if row is None:
                 raise NotFound(f"no flow {key!r} is published", code="flow.not_found", flow=key)
             version = row.version
-        cache = _specs.setdefault(self.jimu, {})
+        cache = self.jimu.services.flows.specs
         spec = cache.get((key, version))
         if spec is None:
             row = self.conn.execute(q.where(flow_versions.c.version == version)).first()
@@ -196,12 +192,8 @@ class FlowRuntime:
         return state
 
     def _fire_rules(self, spec: FlowSpec, row: Mapping[str, Any], event, effects) -> None:
-        """Task and flow triggers of the rule runtime (``task.created`` ... ``flow.ended``), in this
-        transaction; skipped when the rule runtime is not installed."""
-        try:
-            from ..rules import fire_flow_event
-        except ImportError:
-            return
+        """Task and flow triggers of the rules (``task.created`` ... ``flow.ended``), in this transaction,
+        through the rule service of the container (the flow runtime does not import the rule runtime)."""
         fired = []
         if isinstance(event, Start):
             fired.append(("flow.started", None, None))
@@ -219,8 +211,9 @@ class FlowRuntime:
             if task_key is not None:
                 task = self._task_row(row["id"], task_key)
                 task_id, node_id = task["id"], task["node_id"]
-            fire_flow_event(self.jimu, self.conn, name, flow=spec.key, task=node_id, form=row["form_key"],
-                            record_id=row["record_id"], task_id=task_id)
+            self.jimu.services.rules.fire_flow_event(self.conn, name, flow=spec.key, task=node_id,
+                                                     form=row["form_key"], record_id=row["record_id"],
+                                                     task_id=task_id)
 
     # -- effects -----------------------------------------------------------------------------
     def _task_row(self, iid: int, task_key: str):
@@ -431,6 +424,28 @@ class FlowRuntime:
     def reopen(self, principal: Principal, iid: int, node_id: str | None = None, comment=None) -> dict:
         return self.apply(iid, Reopen(str(principal.user_id) if principal.user_id else None, node_id, comment))
 
+    def open_task_ids(self, form_key: str, record_id: int, *, task_id: int | None = None,
+                      node_id: str | None = None, flow_key: str | None = None) -> list[int]:
+        """The open tasks on a record (optionally: one task, one node, one flow), oldest first — what
+        the rule actions ``complete_task``/``escalate_task``/``reassign_task`` act on."""
+        t = flow_tasks
+        q = sa.select(t.c.id).where(t.c.form_key == form_key, t.c.record_id == record_id, t.c.status == "open")
+        if task_id:
+            q = sa.select(t.c.id).where(t.c.id == task_id, t.c.status == "open")
+        if node_id:
+            q = q.where(t.c.node_id == node_id)
+        if flow_key:
+            q = q.join(flow_instances, flow_instances.c.id == t.c.instance_id).where(
+                flow_instances.c.flow_key == flow_key)
+        return list(self.conn.execute(q.order_by(t.c.id)).scalars())
+
+    def last_ended_instance(self, form_key: str, record_id: int, flow_key: str) -> int | None:
+        """The newest completed or cancelled instance of ``flow_key`` on a record (what reopen reopens)."""
+        fi = flow_instances
+        return self.conn.execute(sa.select(fi.c.id).where(
+            fi.c.form_key == form_key, fi.c.record_id == record_id, fi.c.flow_key == flow_key,
+            fi.c.status.in_(("completed", "cancelled"))).order_by(fi.c.id.desc()).limit(1)).scalar()
+
     # -- the record's private status page (people without an account) ----------------------
     def public_tasks(self, form_key: str, record_id: int) -> list[dict]:
         """Open tasks on the record whose node offers ``public_outcomes``, each with those outcomes
@@ -492,22 +507,37 @@ class FlowRuntime:
             .order_by(flow_instances.c.id)).mappings()]
 
 
-# -- hooks -------------------------------------------------------------------------------------
-def on_record_event(records, event: str, ft, after, before) -> None:
-    """``jimu.listeners`` hook: a created record starts every on-create flow of its form."""
-    if event != "record.created" or records.source == "flow":
-        return
-    rt = FlowRuntime(records.jimu, records.conn)
-    for key in rt.flows_for_form(ft.key):
-        rt.start(key, record_id=after["id"], record=after, actor=records.principal.user_id)
+# -- the service in the container --------------------------------------------------------------
+class FlowService:
+    """The flows of one ``Jimu`` (``jimu.services.flows``): a ``FlowRuntime`` per transaction, the
+    record listener that starts on-create flows, and the handlers of the ``flow.*`` job kinds."""
 
+    def __init__(self, jimu):
+        self.jimu = jimu
+        #: compiled specs by (flow key, version): a published version never changes
+        self.specs: dict[tuple[str, int], FlowSpec] = {}
 
-@jobs.job_kind(TIMER_JOB)
-def _fire_timer_job(jimu, conn, job) -> None:
-    FlowRuntime(jimu, conn).fire_timer(job.payload["instance"], job.payload["timer"])
+    def runtime(self, conn: sa.Connection) -> FlowRuntime:
+        return FlowRuntime(self.jimu, conn)
 
+    def on_record_event(self, records, event: str, ft, after, before) -> None:
+        """``jimu.listeners`` hook: a created record starts every on-create flow of its form."""
+        if event != "record.created" or records.source == "flow":
+            return
+        rt = self.runtime(records.conn)
+        for key in rt.flows_for_form(ft.key):
+            rt.start(key, record_id=after["id"], record=after, actor=records.principal.user_id)
 
-@jobs.job_kind(ACTIONS_JOB)
-def _run_actions_job(jimu, conn, job) -> None:
-    from .actions import run_actions
-    run_actions(jimu, conn, job.payload)
+    def job_handlers(self) -> dict:
+        """The job kinds the flow runtime enqueues, for the container's job registry."""
+        return {TIMER_JOB: self.fire_timer_job, ACTIONS_JOB: self.run_actions_job}
+
+    def fire_timer_job(self, jimu, conn, job) -> None:
+        self.runtime(conn).fire_timer(job.payload["instance"], job.payload["timer"])
+
+    def run_actions_job(self, jimu, conn, job) -> None:
+        """An automatic step's rule actions: planned and executed by the one effects executor."""
+        p = job.payload
+        jimu.services.effects.run_actions(conn, p.get("actions", []), form=p.get("form"),
+                                          record_id=p.get("record_id"), origin=f"flow:{p['node']}",
+                                          key=p.get("key"), extra={"instance_id": p["instance"]})

@@ -34,11 +34,8 @@ def check_rules(rules, allow: tuple[str, ...] | None = None, templates: dict | N
     from engines.rule import RuleInvalid, compile_rule
     if allow is None:
         import os
-        try:
-            from flask import current_app, has_app_context
-            setting = current_app.config.get("OUTBOUND_ALLOWLIST") if has_app_context() else None
-        except ImportError:  # pragma: no cover
-            setting = None
+        from flask import current_app, has_app_context
+        setting = current_app.config.get("OUTBOUND_ALLOWLIST") if has_app_context() else None
         allow = parse_allowlist(setting or os.environ.get("JIMU_OUTBOUND_ALLOWLIST"))
     errors = []
     for i, rule in enumerate(rules or []):

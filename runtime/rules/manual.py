@@ -16,7 +16,6 @@ from engines.rule.triggers import MANUAL, Manual
 from ..auth import policy
 from ..exceptions import NotFound
 from .aggregate import Aggregator
-from .runner import RuleRunner
 
 
 class NotApplicable(JimuError):
@@ -24,8 +23,8 @@ class NotApplicable(JimuError):
     status = 409
 
 
-def _runner(jimu) -> RuleRunner:
-    return getattr(jimu, "rules", None) or RuleRunner(jimu)
+def _runner(jimu):
+    return jimu.services.rules
 
 
 def manual_rules(jimu, records, form: str) -> list:

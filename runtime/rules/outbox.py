@@ -21,8 +21,7 @@ from engines.rule.triggers import Schedule, TimeAfter
 
 from .. import jobs
 from ..auth.principal import Principal
-from ..notify import request, send_mail, sign_dingtalk_url, webhook_signature
-from .loader import allowlist
+from ..notify import sign_dingtalk_url, webhook_signature
 
 SYSTEM = Principal(user_id=None, username="rules", display_name="Rules", is_admin=True)
 
@@ -32,25 +31,18 @@ class DeliveryFailed(JimuError):
 
 
 def _runner(jimu):
-    runner = getattr(jimu, "rules", None)
-    if runner is None:
-        from .runner import RuleRunner
-        runner = RuleRunner(jimu)
-    return runner
+    return jimu.services.rules
 
 
 def _records(jimu, conn, source: str):
-    from ..records import Records
-    return Records(jimu, conn, SYSTEM, source=source, check_permissions=False)
+    return jimu.services.records(jimu, conn, SYSTEM, source=source, check_permissions=False)
 
 
-@jobs.job_kind("rule.email")
 def send_email_job(jimu, conn, job) -> None:
     p = job.payload
-    send_mail(jimu.config, p["to"], p["subject"], p["body"], key=job.idempotency_key)
+    jimu.services.notifier.mail(p["to"], p["subject"], p["body"], key=job.idempotency_key)
 
 
-@jobs.job_kind("rule.webhook")
 def send_webhook_job(jimu, conn, job) -> None:
     p = job.payload
     body = json.dumps(p["payload"], ensure_ascii=False, separators=(",", ":")).encode()
@@ -65,8 +57,8 @@ def send_webhook_job(jimu, conn, job) -> None:
             headers["X-Jimu-Signature"] = webhook_signature(secret, ts, body)
     elif p["format"] == "dingtalk" and p.get("secret"):
         url = sign_dingtalk_url(url, p["secret"], int(jimu.now().timestamp() * 1000))
-    resp = request("POST", url, body=body, headers=headers, timeout=float(jimu.config.get("WEBHOOK_TIMEOUT", 10)),
-                   allow=allowlist(jimu))
+    resp = jimu.services.notifier.http("POST", url, body=body, headers=headers,
+                                       timeout=float(jimu.config.get("WEBHOOK_TIMEOUT", 10)))
     if not resp.ok:
         raise DeliveryFailed(f"{p['format']} {_host(p['url'])} answered HTTP {resp.status}")
     if p["format"] in ("wecom", "dingtalk"):
@@ -96,7 +88,6 @@ def json_path(data: Any, path: str) -> Any:
     return data
 
 
-@jobs.job_kind("rule.http")
 def call_http_job(jimu, conn, job) -> None:
     p = job.payload
     headers = {"Idempotency-Key": job.idempotency_key, **(p.get("headers") or {})}
@@ -106,8 +97,8 @@ def call_http_job(jimu, conn, job) -> None:
         headers.setdefault("Content-Type", "application/json; charset=utf-8")
     elif p.get("body") is not None:
         body = p["body"].encode()
-    resp = request(p.get("method", "POST"), p["url"], body=body, headers=headers,
-                   timeout=float(p.get("timeout") or 10), allow=allowlist(jimu))
+    resp = jimu.services.notifier.http(p.get("method", "POST"), p["url"], body=body, headers=headers,
+                                       timeout=float(p.get("timeout") or 10))
     if not resp.ok:
         raise DeliveryFailed(f"{_host(p['url'])} answered HTTP {resp.status}")
     if p.get("store") and p.get("record_id") is not None:
@@ -120,7 +111,6 @@ def call_http_job(jimu, conn, job) -> None:
         records.update(p["form"], p["record_id"], values)
 
 
-@jobs.job_kind("rule.timer")
 def timer_job(jimu, conn, job) -> None:
     p = job.payload
     runner = _runner(jimu)
@@ -144,7 +134,6 @@ def timer_job(jimu, conn, job) -> None:
 MAX_SCHEDULED_RECORDS = 10_000
 
 
-@jobs.job_kind("rule.cron")
 def cron_job(jimu, conn, job) -> None:
     p = job.payload
     runner = _runner(jimu)
@@ -180,3 +169,13 @@ def sync_schedules(jimu, conn, rules=None) -> int:
     rules = rules or _runner(jimu).cache.get(conn)
     return sum(_enqueue_next(jimu, conn, r, jimu.now()) for r in rules.scheduled()
                if isinstance(r.trigger, Schedule))
+
+
+#: the job kinds rules enqueue, registered by ``create_app`` in the container's job registry
+JOB_HANDLERS = {
+    "rule.email": send_email_job,
+    "rule.webhook": send_webhook_job,
+    "rule.http": call_http_job,
+    "rule.timer": timer_job,
+    "rule.cron": cron_job,
+}

@@ -43,6 +43,8 @@ from .tables import rule_firings
 log = logging.getLogger(__name__)
 
 MAX_DEPTH = 8
+#: the task and flow events the flow runtime reports (``RuleRunner.fire_flow_event``)
+FLOW_EVENTS = ("task.created", "task.completed", "task.overdue", "flow.started", "flow.ended")
 #: the rules firing on this thread: (rule key, form key, record id, rule name)
 _CHAIN: ContextVar[tuple] = ContextVar("jimu_rule_chain", default=())
 
@@ -52,13 +54,13 @@ def chain() -> tuple:
 
 
 class RuleRunner:
-    """The ``jimu.listeners`` entry of the rule engine (one per ``Jimu``)."""
+    """The container's ``rules`` (one per ``Jimu``, built by ``create_app``): the ``jimu.listeners``
+    entry of the rule engine, and what the flow runtime calls for task and flow triggers."""
 
     def __init__(self, jimu):
         self.jimu = jimu
         self.cache = RuleCache(jimu)
         self._synced = None
-        jimu.rules = self  # the API, the jobs and the flow runtime find the runner here
 
     # -- the listener ------------------------------------------------------------------------
     def __call__(self, records, event: str, ft, after, before) -> None:
@@ -91,6 +93,29 @@ class RuleRunner:
             fresh = records.store.get(ft, rid)
             after.clear()
             after.update(fresh)
+
+    # -- task and flow triggers (called by the flow runtime through the container) --------------
+    def fire_flow_event(self, conn, event: str, *, flow: str | None, task: str | None = None,
+                        form: str | None = None, record_id: int | None = None, task_id: int | None = None,
+                        principal=None) -> list["Firing"]:
+        """Evaluate the rules with a matching ``task_*``/``flow_*`` trigger on the record, in the caller's
+        transaction (same guarantees as record triggers): ``fire_flow_event(conn, "task.overdue",
+        flow="order_flow", task="review", form="订单", record_id=7, task_id=31)``. The record's fields are
+        the variables; ``task``/``flow``/``task_id`` are added to them."""
+        if event not in FLOW_EVENTS:
+            from engines.rule import RuleError
+            raise RuleError(f"unknown flow event {event!r}; use one of {', '.join(FLOW_EVENTS)}",
+                            code="rule.unknown_event")
+        from .outbox import SYSTEM
+        records = self.jimu.services.records(self.jimu, conn, principal or SYSTEM, source="flow",
+                                             check_permissions=False)
+        rules = self.cache.for_records(records).flow_rules(event, flow, task)
+        record: dict = {}
+        if form and record_id is not None:
+            record = records.store.get(self.jimu.catalog.form(form), record_id)
+        occurrence = {"flow": flow, "task": task, "task_id": task_id}
+        return [self.fire(records, r, event, form or r.form, record, None, occurrence, extra={"task_id": task_id})
+                for r in rules if form is None or r.form == form]
 
     # -- one firing --------------------------------------------------------------------------
     def fire(self, records, rule: RuleSpec, event: str, form: str, record: Mapping[str, Any],
@@ -193,8 +218,7 @@ class Firing:
 def rule_records(jimu, records, rule: RuleSpec):
     """The ``Records`` rules write through: same connection, clock and actor, no permission check
     (the rule was authorised when it was published), and marked as a rule write."""
-    from ..records import Records
-    r = Records(jimu, records.conn, records.principal, source="rule", check_permissions=False)
+    r = jimu.services.records(jimu, records.conn, records.principal, source="rule", check_permissions=False)
     r.now = records.now
     r._jimu_ruleset = getattr(records, "_jimu_ruleset", None)
     return r
@@ -280,15 +304,9 @@ class Executor:
              "link": link, "rule_key": self.rule.key, "form_key": d.get("form"), "record_id": d.get("record_id")}
             for uid in users])
 
-    # -- flows (looked up lazily; the flow runtime may not be installed) ---------------------
+    # -- flows (the container's flow service; the rule runtime does not import runtime.flows) --
     def _flows(self):
-        from engines.rule import FlowUnavailable
-        try:
-            from ..flows.service import FlowRuntime
-        except ImportError as exc:
-            raise FlowUnavailable(f"the flow runtime is not available ({exc}); start_flow and task actions "
-                                  "need runtime.flows") from None
-        return FlowRuntime(self.jimu, self.conn)
+        return self.jimu.services.flows.runtime(self.conn)
 
     def do_start_flow(self, i, d):
         self._flows().start(d["flow"], record_id=d["id"])
@@ -296,17 +314,8 @@ class Executor:
     def do_task(self, i, d):
         from ..auth.principal import Principal
         fr = self._flows()
-        from ..flows.tables import flow_instances, flow_tasks
-        t = flow_tasks
-        q = sa.select(t.c.id).where(t.c.form_key == d["form"], t.c.record_id == d["id"], t.c.status == "open")
-        if d.get("task_id"):
-            q = sa.select(t.c.id).where(t.c.id == d["task_id"], t.c.status == "open")
-        if d.get("task"):
-            q = q.where(t.c.node_id == d["task"])
-        if d.get("flow"):
-            q = q.join(flow_instances, flow_instances.c.id == t.c.instance_id).where(
-                flow_instances.c.flow_key == d["flow"])
-        ids = list(self.conn.execute(q.order_by(t.c.id)).scalars())
+        ids = fr.open_task_ids(d["form"], d["id"], task_id=d.get("task_id"), node_id=d.get("task"),
+                               flow_key=d.get("flow"))
         if not ids:
             if d.get("if_none") == "skip":
                 return
@@ -337,11 +346,8 @@ class Executor:
                 fr.reassign(system, tid, {"kind": "user", "value": lead}, comment)
 
     def do_reopen_flow(self, i, d):
-        from ..flows.tables import flow_instances as fi
         fr = self._flows()
-        iid = self.conn.execute(sa.select(fi.c.id).where(
-            fi.c.form_key == d["form"], fi.c.record_id == d["id"], fi.c.flow_key == d["flow"],
-            fi.c.status.in_(("completed", "cancelled"))).order_by(fi.c.id.desc()).limit(1)).scalar()
+        iid = fr.last_ended_instance(d["form"], d["id"], d["flow"])
         if iid is None:
             if d.get("if_none") == "skip":
                 return
@@ -391,13 +397,52 @@ class _Origin:
         self.key = self.name = key
 
 
-def execute_effects(jimu, conn, effects, *, origin: str = "flow", key: str | None = None, principal=None) -> None:
-    """Run effects planned outside a rule firing — the flow runtime's automatic steps use rule actions
-    this way — with the same executor, write path and outbox as rules."""
-    import uuid
-    from ..records import Records
-    from .outbox import SYSTEM
-    records = Records(jimu, conn, principal or SYSTEM, source="flow", check_permissions=False)
-    executor = Executor(jimu, records, _Origin(origin), key or f"effects:{uuid.uuid4().hex}")
-    for i, effect in enumerate(effects):
-        executor.run(i, effect)
+class ActionUnavailable(JimuError):
+    code = "flow.action_unavailable"
+
+
+class EffectsExecutor:
+    """The one effects executor (the container's ``effects``): rules hand it the effects of a firing
+    (``Executor`` per firing, see ``RuleRunner.fire``); the flow runtime hands it the rule actions of
+    an automatic step (``run_actions``). Same write path, same outbox, one action registry
+    (``engines.rule.ACTIONS``, filled from the ``jimu.rule_actions`` entry points)."""
+
+    def __init__(self, jimu):
+        self.jimu = jimu
+
+    def execute(self, conn, effects, *, origin: str, key: str | None = None, principal=None) -> None:
+        """Run effects planned outside a rule firing with the same executor, write path and outbox
+        as rules."""
+        import uuid
+        from .outbox import SYSTEM
+        records = self.jimu.services.records(self.jimu, conn, principal or SYSTEM, source="flow",
+                                             check_permissions=False)
+        executor = Executor(self.jimu, records, _Origin(origin), key or f"effects:{uuid.uuid4().hex}")
+        for i, effect in enumerate(effects):
+            executor.run(i, effect)
+
+    def run_actions(self, conn, actions, *, form: str | None, record_id: int | None, origin: str,
+                    key: str | None = None, extra: Mapping[str, Any] | None = None) -> None:
+        """Build each rule action (``engines.rule.ACTIONS``), plan its effects on the record and execute
+        them. An action type that is not registered or a misconfigured action is a coded error: the
+        job that runs it fails, retries and ends up ``failed`` with this message for an administrator."""
+        from engines.rule import ACTIONS
+        record = self.jimu.services.store(conn).get(self.jimu.catalog.form(form), record_id) if record_id else {}
+        effects: list[Effect] = []  # one executor for all of them: outbox keys <key>:<n> stay distinct
+        for config in actions:
+            try:
+                cls = ACTIONS.get(config.get("type"))
+            except JimuError:
+                raise ActionUnavailable(f"{origin} uses rule action {config.get('type')!r}, which is not installed "
+                                        "(no jimu.rule_actions entry point of that type)",
+                                        action=config.get("type"), origin=origin) from None
+            errors: list[dict] = []
+            action = cls.build(config, errors, f"/{origin}")
+            if action is None:
+                raise ActionUnavailable(f"rule action {config.get('type')!r} of {origin} is misconfigured: "
+                                        + "; ".join(e.get("message", "") for e in errors), action=config.get("type"))
+            actx = ActionContext(rule=origin, form=form or "", event="flow.automatic", record=record,
+                                 variables=record, eval=self.jimu.eval_context(), extra=dict(extra or {}),
+                                 names=reference_names(self.jimu, conn, form))
+            effects.extend(action.plan(actx))
+        self.execute(conn, effects, origin=origin, key=key)

@@ -23,7 +23,7 @@ from ..auth import current_principal
 from ..auth.policy import can, hidden_fields, row_filter
 from ..context import current_jimu
 from ..i18n import current_language
-from ..api.reports import DashboardEntry, Reports, dashboard_data, may_read, visible_dashboards
+from ..api.reports import DashboardEntry, dashboard_data, may_read, visible_dashboards
 from ..api.util import BadRequest
 from . import bp
 from .views import _login_required
@@ -66,7 +66,7 @@ def dashboard_page(key):
     lang = current_language()
     values = _values()
     with jimu.read() as conn:
-        entry = Reports.of(jimu).definitions(conn).find("dashboard", key, request.args.get("app"))
+        entry = jimu.services.reports.definitions(conn).find("dashboard", key, request.args.get("app"))
         if entry.error is not None:
             raise entry.error
         if not any(r.chart is not None and may_read(principal, r.chart) for r in entry.reports.values()):

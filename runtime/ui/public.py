@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 
 from engines.errors import JimuError
 
@@ -26,7 +26,6 @@ from .. import db
 from ..audit import record_event
 from ..auth.principal import ANONYMOUS
 from ..context import current_jimu
-from ..files import save_uploads
 from ..public import read_token, record_token
 from ..records import RecordInvalid, Records
 from ..store.query import _contains, filter_clause
@@ -109,8 +108,7 @@ def public_submit(form):
                     if conn.execute(sa.select(ft.table.c.id).where(col == ref_id).limit(1)).first():
                         return render_template("public/done.html", ft=ft, block=block, status_url=None,
                                                already=True), 409
-                errs = save_uploads(ft.spec, values, conn=conn, upload_dir=current_app.config["UPLOAD_DIR"],
-                                    now=jimu.now())
+                errs = jimu.services.files.save_uploads(ft.spec, values, conn=conn, now=jimu.now())
                 if errs:
                     raise RecordInvalid(errs)
                 record = Records(jimu, conn, ANONYMOUS, source="public", check_permissions=False).create(form, values)
@@ -155,11 +153,7 @@ def public_qr(form):
 
 
 def _public_tasks(jimu, conn, form: str, rid: int) -> list[dict]:
-    try:
-        from ..flows.service import FlowRuntime
-    except ImportError:  # pragma: no cover - the flow runtime is optional
-        return []
-    return FlowRuntime(jimu, conn).public_tasks(form, rid)
+    return jimu.services.flows.runtime(conn).public_tasks(form, rid)
 
 
 @bp.get("/p/<form>/s/<token>")
@@ -179,14 +173,13 @@ def public_status(form, token):
 def public_status_answer(form, token, task_id):
     """A person without an account answers a step of the record's flow from its private status link
     (one of the step's ``public_outcomes``); written as the anonymous principal, audited."""
-    from ..flows.service import FlowRuntime
     _, rid = read_token(token, form)
     jimu = current_jimu()
     outcome = request.form.get("outcome", "")
     with jimu.begin() as conn:
         ft = _form(conn, form)
         _block(ft, "status")
-        FlowRuntime(jimu, conn).complete_public(form, rid, task_id, outcome,
+        jimu.services.flows.runtime(conn).complete_public(form, rid, task_id, outcome,
                                                 comment=(request.form.get("comment") or "").strip()[:2000] or None)
         record_event(conn, "public.answered", at=jimu.now(), form_key=form, record_id=rid,
                      data={"task": task_id, "outcome": outcome})

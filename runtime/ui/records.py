@@ -107,11 +107,7 @@ def record_detail(form, rid):
 
 
 def _has_process(jimu, conn, form: str, rid: int) -> bool:
-    try:
-        from ..flows.service import FlowRuntime
-    except ImportError:  # pragma: no cover - the flow runtime is optional
-        return False
-    return bool(FlowRuntime(jimu, conn).instances_of_record(form, rid))
+    return bool(jimu.services.flows.runtime(conn).instances_of_record(form, rid))
 
 
 @bp.post("/forms/<form>/<int:rid>/run/<rule>")
@@ -162,11 +158,9 @@ def _submitted(ft) -> dict[str, Any]:
 
 def _store_uploads(conn, ft, data: dict) -> None:
     """Save posted files (in the write transaction) and put their references in ``data``."""
-    from flask import current_app
-
-    from ..files import save_uploads
-    errors = save_uploads(ft.spec, data, conn=conn, upload_dir=current_app.config["UPLOAD_DIR"],
-                          user_id=current_principal().user_id, now=current_jimu().now())
+    jimu = current_jimu()
+    errors = jimu.services.files.save_uploads(ft.spec, data, conn=conn, user_id=current_principal().user_id,
+                                              now=jimu.now())
     if errors:
         raise RecordInvalid(errors)
 
@@ -183,17 +177,16 @@ def record_file(form, rid, field, file_id):
 
 def send_record_file(conn, value, file_id: str):
     import sqlalchemy as sa
-    from flask import current_app, send_file
+    from flask import send_file
 
     from .. import db
-    from ..files import file_path
     refs = value if isinstance(value, list) else [value]
     if not any(isinstance(r, dict) and r.get("id") == file_id for r in refs):
         abort(404)
     row = conn.execute(sa.select(db.files).where(db.files.c.id == file_id)).first()
     if row is None:
         abort(404)
-    return send_file(file_path(current_app.config["UPLOAD_DIR"], file_id), as_attachment=True,
+    return send_file(current_jimu().services.files.path(file_id), as_attachment=True,
                      download_name=row.name, mimetype=row.content_type or "application/octet-stream")
 
 

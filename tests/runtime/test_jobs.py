@@ -8,7 +8,7 @@ from runtime import db, jobs
 
 
 @pytest.fixture
-def calls(monkeypatch):
+def calls(jimu):
     seen = []
 
     def ok(jimu, conn, job):
@@ -17,8 +17,8 @@ def calls(monkeypatch):
     def boom(jimu, conn, job):
         raise RuntimeError("receiver down")
 
-    monkeypatch.setitem(jobs.JOB_KINDS, "test.ok", ok)
-    monkeypatch.setitem(jobs.JOB_KINDS, "test.boom", boom)
+    jimu.services.jobs.register("test.ok", ok)  # each test has its own app, so its own job registry
+    jimu.services.jobs.register("test.boom", boom)
     return seen
 
 

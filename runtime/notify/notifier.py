@@ -1,0 +1,26 @@
+"""The container's ``notifier``: what leaves the process (e-mail, HTTP), with this deployment's
+settings bound once — SMTP settings and the outbound allowlist are not looked up by each caller."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from engines.rule.urls import parse_allowlist
+
+from .http import Response, request
+from .mail import send_mail
+
+
+class Notifier:
+    def __init__(self, config: Mapping):
+        self.config = config
+
+    @property
+    def allowlist(self) -> tuple[str, ...]:
+        """Hosts that webhooks and HTTP calls may reach although private (``OUTBOUND_ALLOWLIST``)."""
+        return parse_allowlist(self.config.get("OUTBOUND_ALLOWLIST"))
+
+    def mail(self, to: Sequence[str], subject: str, body: str, *, key: str, html: str | None = None) -> None:
+        send_mail(self.config, to, subject, body, key=key, html=html)
+
+    def http(self, method: str, url: str, **kw) -> Response:
+        return request(method, url, allow=self.allowlist, **kw)

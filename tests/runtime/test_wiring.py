@@ -1,0 +1,153 @@
+"""The wiring of the runtime is visible: one container built at app creation, no import cycles
+between the runtime's packages, engines that import nothing above them, no ImportError fallbacks
+for this repo's own modules."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OWN = ("engines", "apps", "runtime", "builder", "schemas")
+
+
+def _module_name(path: Path) -> list[str]:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def imports_of(path: Path) -> list[str]:
+    """Every module ``path`` imports, anywhere in it (function-level imports included: a lazy import
+    is still a dependency), relative imports resolved."""
+    parts = _module_name(path)
+    package = parts if path.name == "__init__.py" else parts[:-1]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                if node.module:
+                    out.append(".".join(base + [node.module]))
+                    out += [".".join(base + [node.module, a.name]) for a in node.names]
+                else:
+                    out += [".".join(base + [a.name]) for a in node.names]
+            else:
+                out.append(node.module)
+                out += [f"{node.module}.{a.name}" for a in node.names]
+    return out
+
+
+def runtime_package_graph() -> nx.DiGraph:
+    """Nodes: the runtime's top-level modules and packages (flows, rules, api, store, app ...); an edge
+    A → B when any module of A imports any module of B."""
+    graph = nx.DiGraph()
+    for path in sorted((ROOT / "runtime").rglob("*.py")):
+        parts = _module_name(path)
+        if len(parts) < 2:
+            continue
+        graph.add_node(parts[1])
+        for name in imports_of(path):
+            target = name.split(".")
+            if target[0] == "runtime" and len(target) > 1 and target[1] != parts[1] \
+                    and ((ROOT / "runtime" / target[1]).is_dir() or (ROOT / "runtime" / f"{target[1]}.py").exists()):
+                graph.add_edge(parts[1], target[1], by=str(path.relative_to(ROOT)))
+    return graph
+
+
+def test_imports_are_parsed_with_their_packages():
+    """The graph sees lazy, relative and absolute imports (else the acyclic test below proves nothing)."""
+    graph = runtime_package_graph()
+    assert {"flows", "rules", "store", "api", "app"} <= set(graph)
+    assert graph.has_edge("rules", "store") and graph.has_edge("api", "rules") and graph.has_edge("app", "api")
+
+
+def test_flows_and_rules_do_not_import_each_other():
+    graph = runtime_package_graph()
+    assert not graph.has_edge("flows", "rules"), graph.edges["flows", "rules"]
+    assert not graph.has_edge("rules", "flows"), graph.edges["rules", "flows"]
+    cycles = [c for c in nx.simple_cycles(graph) if {"flows", "rules"} & set(c)]
+    assert cycles == []
+
+
+def test_engines_import_nothing_above_them():
+    bad = []
+    for path in sorted((ROOT / "engines").rglob("*.py")):
+        for name in imports_of(path):
+            if name.split(".")[0] in ("runtime", "apps", "builder", "flask"):
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert bad == []
+
+
+def _fallbacks(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Try):
+            continue
+        catches = any(isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError") or
+                      isinstance(h.type, ast.Tuple) and any(getattr(e, "id", "") in ("ImportError",
+                                                                                      "ModuleNotFoundError")
+                                                            for e in h.type.elts) for h in node.handlers)
+        if not catches:
+            continue
+        body = ast.Module(body=node.body, type_ignores=[])
+        for inner in ast.walk(body):
+            if isinstance(inner, ast.ImportFrom) and (inner.level or (inner.module or "").split(".")[0] in OWN):
+                found.append(f"{path.relative_to(ROOT)}:{inner.lineno} from {'.' * inner.level}{inner.module}")
+            elif isinstance(inner, ast.Import) and any(a.name.split(".")[0] in OWN for a in inner.names):
+                found.append(f"{path.relative_to(ROOT)}:{inner.lineno} import {inner.names[0].name}")
+    return found
+
+
+@pytest.mark.parametrize("package", ["engines", "runtime", "builder"])
+def test_no_import_error_fallback_for_this_repos_modules(package):
+    """A module of this repo that fails to import is a bug to see, not a feature to switch off
+    (an ImportError once silently turned off the task rules)."""
+    found = [f for path in sorted((ROOT / package).rglob("*.py")) for f in _fallbacks(path)]
+    assert found == []
+
+
+def test_the_container_holds_every_service(app):
+    from runtime.api.reports import Reports
+    from runtime.auth import PrincipalCache, policy
+    from runtime.files import LocalFolder
+    from runtime.flows import FlowService
+    from runtime.jobs import JobKinds
+    from runtime.notify.notifier import Notifier
+    from runtime.records import Records
+    from runtime.rules import EffectsExecutor, RuleRunner
+    from runtime.services import Services
+    from runtime.store import Catalog, RecordStore
+
+    jimu = app.extensions["jimu"]
+    services = jimu.services
+    assert isinstance(services, Services)
+    expected = {"definitions": Catalog, "flows": FlowService, "rules": RuleRunner, "effects": EffectsExecutor,
+                "reports": Reports, "jobs": JobKinds, "notifier": Notifier, "files": LocalFolder,
+                "principals": PrincipalCache}
+    for name, cls in expected.items():
+        assert isinstance(getattr(services, name), cls), name
+    assert services.store is RecordStore and services.records is Records and services.policy is policy
+    assert {f.name for f in dataclasses.fields(Services)} == set(expected) | {"store", "records", "policy",
+                                                                              "listeners"}
+    assert services.definitions is jimu.catalog
+    assert jimu.listeners == (services.flows.on_record_event, services.rules)
+    assert {"flow.timer", "flow.actions", "rule.email", "rule.webhook", "rule.http", "rule.timer",
+            "rule.cron"} <= set(services.jobs.kinds())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        services.rules = None  # nothing attaches itself later
+
+
+def test_nothing_attaches_itself_to_the_jimu_object(app, client):
+    """Serving requests, running rules and jobs leaves the ``Jimu`` object as the factory built it."""
+    from runtime import jobs
+    jimu = app.extensions["jimu"]
+    before = set(vars(jimu))
+    client.get("/api/v1/rules")
+    client.get("/")
+    jobs.run_due(jimu)
+    assert set(vars(jimu)) == before
