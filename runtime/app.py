@@ -68,6 +68,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     _check_timezone(app.config.get("TIMEZONE"))
+    from .http import init_http
+    init_http(app)
     app.json.ensure_ascii = False
 
     jimu = Jimu(app.config, clock=app.config.get("CLOCK") or utcnow, wire=build_services)

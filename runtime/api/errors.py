@@ -21,12 +21,15 @@ def wants_json() -> bool:
             or request.accept_mimetypes.best == "application/json")
 
 
-def error_response(code: str, message: str, status: int, **extra):
+def error_response(code: str, message: str, http_status: int, **extra):
+    """``extra`` is the error's context; it may itself carry a ``status`` (a flow's state), which is
+    why the HTTP status has a name of its own."""
     if wants_json():
         body = {"code": code, "message": message}
         body.update(extra)
-        return jsonify({"error": body}), status
-    return render_template("error.html", code=code, message=message, status=status, extra=extra), status
+        return jsonify({"error": body}), http_status
+    return render_template("error.html", code=code, message=message, status=http_status,
+                           extra=extra), http_status
 
 
 def register_error_handlers(app: Flask) -> None:

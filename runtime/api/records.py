@@ -6,9 +6,9 @@ from flask import jsonify, request
 from ..audit import jsonable
 from ..auth import current_principal
 from ..context import current_jimu
-from ..records import Records
+from ..records import MAX_PAGE, Records
 from . import bp
-from .util import BadRequest, expected_version, int_arg, json_arg, json_body
+from .util import MAX_INT, BadRequest, expected_version, int_arg, json_arg, json_body, page_url
 
 
 def _records(conn) -> Records:
@@ -27,12 +27,17 @@ def list_forms():
 
 @bp.get("/forms/<form>/records")
 def list_records(form):
+    per_page = int_arg("per_page", 50, hi=MAX_PAGE)
+    page = int_arg("page", 1, hi=MAX_INT // per_page)
     with current_jimu().read() as conn:
-        per_page = int_arg("per_page", 50)
-        page = int_arg("page", 1)
         rows, total = _records(conn).list(form, filters=json_arg("filter"), sort=request.args.get("sort"),
                                           q=request.args.get("q"), page=page, per_page=per_page)
-    return jsonify({"records": jsonable(rows), "total": total, "page": page, "per_page": per_page})
+    body = {"records": jsonable(rows), "total": total, "page": page, "per_page": per_page, "next": None}
+    headers = {}
+    if page * per_page < total:
+        body["next"] = page_url(page + 1)
+        headers["Link"] = f'<{body["next"]}>; rel="next"'
+    return jsonify(body), 200, headers
 
 
 @bp.post("/forms/<form>/records")

@@ -80,7 +80,7 @@ def rule_dry_run():
 def rule_firings_log():
     require_builder(current_principal())
     t = rule_firings
-    q = sa.select(t).order_by(t.c.id.desc()).limit(max(1, min(int_arg("limit", 100), 1000)))
+    q = sa.select(t).order_by(t.c.id.desc()).limit(int_arg("limit", 100, hi=1000))
     if request.args.get("rule"):
         q = q.where(t.c.rule_key == request.args["rule"])
     if request.args.get("form"):
@@ -134,7 +134,7 @@ def list_notifications():
     p = _user()
     n = notifications
     q = sa.select(n).where(n.c.user_id == p.user_id).order_by(n.c.id.desc()).limit(
-        max(1, min(int_arg("limit", 50), 200)))
+        int_arg("limit", 50, hi=200))
     if request.args.get("unread") == "true":
         q = q.where(n.c.read_at.is_(None))
     with current_jimu().read() as conn:

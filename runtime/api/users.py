@@ -28,7 +28,7 @@ from ..auth.users import UserError, add_to_group, check_password, create_user, s
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from . import bp
-from .util import BadRequest, int_arg, json_body
+from .util import MAX_INT, BadRequest, int_arg, json_body
 
 MAX_PER_PAGE = 200
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -210,8 +210,8 @@ def update(conn: sa.Connection, actor: Principal, user_id: int, data: Mapping[st
 @bp.get("/users")
 def users_index():
     require_admin()
-    page = max(int_arg("page", 1), 1)
-    per_page = min(max(int_arg("per_page", 25), 1), MAX_PER_PAGE)
+    per_page = int_arg("per_page", 25, hi=MAX_PER_PAGE)
+    page = int_arg("page", 1, hi=MAX_INT // per_page)
     with current_jimu().read() as conn:
         users, total = list_users(conn, q=request.args.get("q", "").strip(), page=page, per_page=per_page)
     return jsonify({"users": [as_json(u) for u in users], "total": total, "page": page, "per_page": per_page})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import request
+from flask import request, url_for
 
 from engines.errors import JimuError
 
@@ -21,14 +21,31 @@ def json_body(kind: type = dict) -> Any:
     return data
 
 
-def int_arg(name: str, default: int) -> int:
+#: ids and offsets are 64-bit signed integers in every database Jimu runs on
+MAX_INT = 2**63 - 1
+
+
+def int_arg(name: str, default: int, *, lo: int = 1, hi: int = MAX_INT) -> int:
+    """A whole-number query argument within ``lo..hi``; anything else is a coded 400 naming the range,
+    never a value silently clamped (a client looping over pages must get what it asked for)."""
     raw = request.args.get(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise BadRequest(f"{name} must be a whole number", code="request.bad_param", param=name) from None
+    if not lo <= value <= hi:
+        raise BadRequest(f"{name} must be between {lo} and {hi}", code="request.bad_param", param=name,
+                         min=lo, max=hi)
+    return value
+
+
+def page_url(page: int) -> str:
+    """This request's URL with only ``page`` changed: the ``next`` link of a paged list."""
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(page)]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
 def json_arg(name: str) -> Any:

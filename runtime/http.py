@@ -1,0 +1,39 @@
+"""HTTP conventions of the whole app, set once in the factory before any blueprint is registered.
+
+- ``<int:…>`` in a route matches only 1 … 2^63-1: every id column is a 64-bit signed integer, so a
+  bigger number names nothing (404) instead of overflowing the database driver (500).
+- JSON bodies nested deeper than the parser can follow are malformed input (400), not a crash:
+  ``json.loads`` raises ``RecursionError`` there, which Werkzeug does not treat as bad JSON.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``int`` with the 64-bit bounds of a database id."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class JSONProvider(DefaultJSONProvider):
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return json.loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+def init_http(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
+    app.json_provider_class = JSONProvider
+    app.json = JSONProvider(app)
