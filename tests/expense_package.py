@@ -51,6 +51,13 @@ PACKAGE = {
               "config": {"options": [{"value": "public", "label": "Public"}, {"value": "internal", "label": "Internal"}]}},
          ]},
     ],
+    "rules": [
+        {"key": "tell", "version": 1, "label": "Tell about a new claim", "form": "claim",
+         "trigger": {"type": "record_created"},
+         "actions": [{"type": "notify", "channel": "in_app",
+                      "to": {"user_fields": ["claimant"], "users": ["mia", "aud", "nobody"]},
+                      "subject": "New claim {title}", "body": "Note: {internal_note}"}]},
+    ],
     "reports": [
         {"key": "by_team", "version": 1, "label": "Claims by team", "type": "bar", "form": "claim",
          "dimensions": [{"field": "team"}],

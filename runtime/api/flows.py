@@ -35,8 +35,8 @@ def task_view(task: Mapping[str, Any], now) -> dict:
     return out
 
 
-def visible_record(task: Mapping[str, Any], record: Mapping[str, Any]) -> dict:
-    hidden = {k for k, p in (task["fields"] or {}).items() if p == "hidden"}
+def visible_record(principal, task: Mapping[str, Any], record: Mapping[str, Any]) -> dict:
+    hidden = policy.task_hidden(principal, task["form_key"], task["fields"])
     return {k: v for k, v in record.items() if k not in hidden}
 
 
@@ -59,12 +59,12 @@ def get_task(task_id):
         rt = FlowRuntime(jimu, conn)
         task = rt.task(task_id)
         if not rt.may_act(principal, task):
-            policy.require(principal, "read", task["form_key"])
+            policy.require_record(conn, principal, "read", jimu.catalog.form(task["form_key"]), task["record_id"])
         record = rt._record(task["form_key"], task["record_id"])
         inst = rt.instance(task["instance_id"])
         from engines.flow import returnable
         back = returnable(rt.spec(inst["flow_key"], inst["flow_version"]), task["node_id"])
-    return jsonify({"task": task_view(task, jimu.now()), "record": jsonable(visible_record(task, record)),
+    return jsonify({"task": task_view(task, jimu.now()), "record": jsonable(visible_record(principal, task, record)),
                     "return_to": back})
 
 
@@ -142,7 +142,7 @@ def _instance_for(rt: FlowRuntime, iid: int, verb: str):
     inst = rt.instance(iid)
     principal = _principal()
     if inst["form_key"]:
-        policy.require(principal, verb, inst["form_key"])
+        policy.require_record(rt.conn, principal, verb, rt.jimu.catalog.form(inst["form_key"]), inst["record_id"])
     elif not principal.is_admin:
         policy.require_admin(principal)
     return principal
@@ -185,5 +185,6 @@ def record_flows(form, rid):
     policy.require(principal, "read", form)
     jimu = current_jimu()
     with jimu.read() as conn:
+        policy.require_row(conn, principal, jimu.catalog.form(form), rid)
         rt = FlowRuntime(jimu, conn)
         return jsonify({"instances": [instance_detail(rt, i["id"]) for i in rt.instances_of_record(form, rid)]})

@@ -169,6 +169,46 @@ def hidden_fields(principal: Principal, form_key: str) -> frozenset[str]:
     return frozenset(k for k, v in field_access(principal, form_key).items() if v == "hidden")
 
 
+def task_hidden(principal: Principal, form_key: str, task_fields: Mapping[str, str] | None) -> set[str]:
+    """Fields a flow task leaves out for ``principal``: those the step hides, and those the user's
+    roles hide unless the step names them (a step's explicit field grant is the designer's choice)."""
+    task_fields = task_fields or {}
+    named = {k for k, v in task_fields.items() if v != "hidden"}
+    return {k for k, v in task_fields.items() if v == "hidden"} | (hidden_fields(principal, form_key) - named)
+
+
+def require_record(conn: sa.Connection, principal: Principal, verb: str, ft, rid: int | None) -> None:
+    """The form verb and the row scope together: 403 without the verb, 404 outside the scope."""
+    require(principal, verb, ft.key)
+    if rid is not None:
+        require_row(conn, principal, ft, rid, verb)
+
+
+#: hidden values shorter than this are not looked for in a message (a "1" would match anything)
+_MIN_TELLING = 3
+WITHHELD = {"zh-CN": "有一条记录需要您关注，请打开记录查看。", "en": "A record needs your attention; open it to read more."}
+
+
+def notice_for(conn: sa.Connection, principal: Principal, ft, record: Mapping[str, Any],
+               texts: Iterable[str | None]) -> str | None:
+    """Whether a message about ``record`` may reach ``principal``: ``None`` when they may not read
+    the record (form verb or row scope), ``"withhold"`` when the message carries the value of a
+    field hidden from them (the message is replaced by ``WITHHELD`` and the record's link), else
+    ``"full"``."""
+    if principal.user_id is None or not can(principal, "read", ft.key):
+        return None
+    if record.get("id") is not None and not row_visible(conn, principal, ft, record["id"]):
+        return None
+    text = "\n".join(t for t in texts if t)
+    for key in hidden_fields(principal, ft.key):
+        values = record.get(key)
+        for value in values if isinstance(values, list) else [values]:
+            shown = "" if value is None or isinstance(value, (dict, bool)) else str(value)
+            if len(shown) >= _MIN_TELLING and shown in text:
+                return "withhold"
+    return "full"
+
+
 def require_visible_fields(principal: Principal, form_key: str, keys: Iterable[str]) -> None:
     """Refuse filtering, sorting or charting by a field hidden from the principal (its values would leak)."""
     hidden = hidden_fields(principal, form_key)

@@ -299,10 +299,36 @@ class Executor:
         if link and not (link.startswith(("http://", "https://")) or (link.startswith("/") and
                                                                        not link.startswith("//"))):
             link = None  # only site paths and web links: never javascript: or data: URLs
-        self.conn.execute(sa.insert(notifications), [
-            {"user_id": uid, "at": self.records.now, "title": (d["title"] or "")[:500], "body": d["body"],
-             "link": link, "rule_key": self.rule.key, "form_key": d.get("form"), "record_id": d.get("record_id")}
-            for uid in users])
+        rows = []
+        for uid, title, body in self._told(users, d):
+            rows.append({"user_id": uid, "at": self.records.now, "title": (title or "")[:500], "body": body,
+                         "link": link, "rule_key": self.rule.key, "form_key": d.get("form"),
+                         "record_id": d.get("record_id")})
+        if rows:
+            self.conn.execute(sa.insert(notifications), rows)
+
+    def _told(self, users: list[int], d) -> list[tuple[int, str, str]]:
+        """(user, title, body) for the recipients the permission policy lets hear about the record:
+        not those who may not read it; a neutral text for those from whom it would tell a hidden field."""
+        record = self._record(d)
+        if record is None or d.get("form") not in self.jimu.catalog:
+            return [(uid, d["title"], d["body"]) for uid in users]
+        from engines.form import label_text
+
+        from ..auth import policy
+        from ..auth.principal import load_principal
+        ft = self.jimu.catalog.form(d["form"])
+        out = []
+        for uid in users:
+            principal = load_principal(self.conn, uid)
+            verdict = policy.notice_for(self.conn, principal, ft, record, (d["title"], d["body"])) \
+                if principal is not None else None
+            if verdict == "full":
+                out.append((uid, d["title"], d["body"]))
+            elif verdict == "withhold":
+                text = label_text(policy.WITHHELD, self.jimu.config.get("LANGUAGE") or "zh-CN")
+                out.append((uid, text, text))
+        return out
 
     # -- flows (the container's flow service; the rule runtime does not import runtime.flows) --
     def _flows(self):

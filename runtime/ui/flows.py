@@ -54,16 +54,17 @@ def _task_context(jimu, conn, task_id):
     task = rt.task(task_id)
     principal = current_principal()
     if not rt.may_act(principal, task):
-        policy.require(principal, "read", task["form_key"])
+        policy.require_record(conn, principal, "read", jimu.catalog.form(task["form_key"]), task["record_id"])
     inst = rt.instance(task["instance_id"])
     spec = rt.spec(inst["flow_key"], inst["flow_version"])
     record = rt._record(task["form_key"], task["record_id"])
     ft = jimu.catalog.form(task["form_key"]) if task["form_key"] else None
     perms = task["fields"] or {}
+    hidden = policy.task_hidden(principal, task["form_key"], perms) if ft else set()
     fields = []
     for f in (ft.spec.fields if ft else ()):
         perm = perms.get(f.key, "visible" if not perms else "hidden" if perms.get("*") == "hidden" else "visible")
-        if perm == "hidden":
+        if perm == "hidden" or f.key in hidden:
             continue
         fields.append({"key": f.key, "label": f.label, "perm": perm, "value": record.get(f.key),
                        "widget": f.widget.type, "spec": f})
@@ -130,11 +131,11 @@ def flow_process(form, rid):
     jimu = current_jimu()
     with jimu.read() as conn:
         rt = FlowRuntime(jimu, conn)
-        if not policy.can(principal, "read", form):  # people who work on the record's tasks see its process
-            mine = [t for i in rt.instances_of_record(form, rid) for t in rt.tasks_of(i["id"])
-                    if rt.may_act(principal, t) or t["closed_by"] == principal.user_id]
-            if not mine:
-                policy.require(principal, "read", form)
+        # people who work on the record's tasks see its process; others need to read the record
+        mine = [t for i in rt.instances_of_record(form, rid) for t in rt.tasks_of(i["id"])
+                if rt.may_act(principal, t) or t["closed_by"] == principal.user_id]
+        if not mine:
+            policy.require_record(conn, principal, "read", jimu.catalog.form(form), rid)
         record = rt._record(form, rid)
         views = []
         for inst in rt.instances_of_record(form, rid):

@@ -40,6 +40,9 @@ def package(rules, version="1.0.0", groups=()):
     return {"format": "jimu.app", "version": 2,
             "app": {"key": "desk", "version": version, "label": "Desk"},
             "groups": [dict(g, version=1) for g in groups],
+            # people told about records (in-app notifications) must be able to read them
+            "roles": [{"key": "desk_reader", "version": 1, "label": "Reader",
+                       "permissions": {f["key"]: ["read"] for f in FORMS}}],
             "forms": copy.deepcopy(FORMS), "rules": rules}
 
 

@@ -15,6 +15,8 @@ def _package(rules):
     forms[2]["title_field"] = "名称"
     return {"format": "jimu.app", "version": 2, "app": {"key": "desk", "version": "1.0.0", "label": "Desk"},
             "groups": [{"key": "finance", "version": 1, "label": {"zh-CN": "财务组", "en": "Finance"}, "members": []}],
+            "roles": [{"key": "reader", "version": 1, "label": "Reader",
+                       "permissions": {"工单": ["read"], "客户": ["read"]}}],
             "forms": forms, "rules": [dict(r, version=1, label=r["key"], form="工单") for r in rules]}
 
 
@@ -30,7 +32,7 @@ def test_placeholders_read_names_but_record_keeps_ids(jimu):
         {"key": "note", "trigger": {"type": "record_created"},
          "actions": [{"type": "set_fields", "values": {"描述": {"template": text}}},
                      {"type": "notify", "channel": "in_app", "to": {"users": ["ann"]}, "subject": text}]}]))
-    ann = make_user(jimu, "ann")
+    ann = make_user(jimu, "ann", roles=["reader"])  # told about a record: may read it
     from runtime import db
     with jimu.begin() as conn:
         conn.execute(sa.update(db.users).where(db.users.c.id == ann).values(display_name="安娜"))

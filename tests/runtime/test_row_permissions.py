@@ -323,3 +323,19 @@ def test_dashboard_filters_and_drilldown_cannot_probe(pages):
     c, _ = browser_session(pages, "ann")
     html = c.get("/dashboards/claims").get_data(as_text=True)
     assert "trip ann1" in html and "trip ben1" not in html and "SECRET" not in html
+
+
+# -- notifications -------------------------------------------------------------------------------
+def test_in_app_notifications_reach_only_readers_and_never_carry_a_hidden_value(pages):
+    def inbox(user):
+        r = pages.client.get("/api/v1/notifications", headers=pages.h[user])
+        assert r.status_code == 200
+        return r.json["notifications"]
+    ann = inbox("ann")
+    assert len(ann) == 2 and "SECRET" not in json.dumps(ann)  # told about her claims, not the hidden note
+    mia = inbox("mia")
+    assert sorted(n["title"] for n in mia) == ["New claim trip ann1", "New claim trip ann2"]
+    assert any("SECRET-ann1" in n["body"] for n in mia)  # the note is not hidden from managers
+    aud = inbox("aud")
+    assert len(aud) == 2 and "SECRET" not in json.dumps(aud)  # the two large claims, without the note
+    assert inbox("nobody") == [] and "ben" not in json.dumps(inbox("ann"))

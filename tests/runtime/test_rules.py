@@ -183,8 +183,9 @@ def test_assign_strategies(jimu):
 
 
 def test_add_participant_and_in_app_notifications(jimu):
-    ann = make_user(jimu, "ann")
-    lead = make_user(jimu, "lead")
+    install_package(jimu, package([]))
+    ann = make_user(jimu, "ann", roles=["desk_reader"])
+    lead = make_user(jimu, "lead", roles=["desk_reader"])
     install_package(jimu, package([
         {"key": "vip", "trigger": {"type": "record_created"},
          "actions": [{"type": "add_participant", "users": ["lead"], "user_fields": ["处理人"]},
@@ -317,6 +318,9 @@ def test_flow_automatic_steps_run_rule_actions_through_the_rule_executor(jimu):
                       n("end", "end")],
             "edges": [e("s", "a"), e("a", "end")]}
     install_package(jimu, flow_package([flow]))
+    from runtime.auth.users import set_roles
+    with jimu.begin() as conn:
+        set_roles(conn, users["ann"], ["agent"])  # a notification about a record goes to people who may read it
     rec = create_ticket(jimu, users["admin"], title="打印机")
     jobs.run_due(jimu)
     assert get(jimu, "ticket", rec["id"])["note"] == "已受理 打印机"

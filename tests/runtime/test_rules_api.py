@@ -72,7 +72,8 @@ def test_catalog_lists_triggers_operators_and_actions(client, admin_headers):
 
 
 def test_inbox_unread_count_and_mark_read(jimu, client):
-    ann = make_user(jimu, "ann")
+    install_package(jimu, package([]))
+    ann = make_user(jimu, "ann", roles=["desk_reader"])
     h = {"Authorization": f"Bearer {api_token(jimu, ann)}"}
     install_package(jimu, package([
         {"key": "tell", "trigger": {"type": "record_created"},
