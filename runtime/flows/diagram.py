@@ -3,14 +3,16 @@
 Nodes keep the designer's positions when the definition has them; otherwise
 they are laid out in columns by their distance from the start (back edges of
 rework loops are ignored for layering). Current nodes (where a token waits)
-are highlighted, nodes the instance has passed are marked done. Every text
-is escaped; the SVG carries no script.
+are highlighted, nodes the instance has passed are marked done. The markup is
+written by ``templates/flows_diagram.svg`` with autoescaping, so node and edge
+ids, labels and conditions (free text from the designer) stay text.
 """
 from __future__ import annotations
 
 from collections import defaultdict, deque
 from typing import Any, Iterable
-from xml.sax.saxutils import escape
+
+from jinja2 import Environment, PackageLoader
 
 from engines.flow.spec import FlowSpec
 
@@ -53,19 +55,17 @@ def _label(value: Any, lang: str) -> str:
     return ""
 
 
-def render_svg(spec: FlowSpec, *, current: Iterable[str] = (), done: Iterable[str] = (), lang: str = "zh-CN") -> str:
+def _shapes(spec: FlowSpec, current: set[str], done: set[str], lang: str) -> dict[str, Any]:
+    """Geometry and texts of the diagram: plain data for the template, which escapes every value."""
     pos = layout(spec)
-    current, done = set(current), set(done)
     width = max(x for x, _ in pos.values()) + W + PAD
     height = max(y for _, y in pos.values()) + H + PAD
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="flow-diagram" viewBox="0 0 {width:.0f} {height:.0f}" '
-             f'width="{width:.0f}" height="{height:.0f}" role="img">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#667"/></marker></defs>']
+
     def inset(node_id: str) -> float:  # circles (start/end) are narrower than their box
         b = spec.nodes[node_id].behaviour
         return W / 2 - (H / 2 - 4) if (b.is_start or b.is_end) else 0
 
+    edges = []
     for edge in spec.edges.values():
         (x1, y1), (x2, y2) = pos[edge.source], pos[edge.target]
         sx, sy, tx, ty = x1 + W - inset(edge.source), y1 + H / 2, x2 + inset(edge.target), y2 + H / 2
@@ -78,34 +78,28 @@ def render_svg(spec: FlowSpec, *, current: Iterable[str] = (), done: Iterable[st
             mid = (sx + tx) / 2
             path = f"M{sx:.0f},{sy:.0f} C{mid:.0f},{sy:.0f} {mid:.0f},{ty:.0f} {tx:.0f},{ty:.0f}"
             lx, ly = mid, (sy + ty) / 2 - 4
-        parts.append(f'<path class="edge" d="{path}" fill="none" stroke="#889" stroke-width="1.5" '
-                     f'marker-end="url(#arrow)" data-edge="{escape(edge.id)}"/>')
         text = _label(edge.label, lang) or edge.outcome or ("默认" if edge.default and lang == "zh-CN" else
                                                             "default" if edge.default else "") or \
             (edge.condition_source or "")
-        if text:
-            parts.append(f'<text x="{lx:.0f}" y="{ly:.0f}" font-size="11" text-anchor="middle" fill="#556">'
-                         f'{escape(text[:28])}</text>')
+        edges.append({"id": edge.id, "path": path, "x": round(lx), "y": round(ly), "text": text[:28]})
+    nodes = []
     for node in spec.nodes.values():
         x, y = pos[node.id]
         state = "current" if node.id in current else "done" if node.id in done else "todo"
-        fill, stroke = {"current": ("#fff4d6", "#e08a00"), "done": ("#e6f4ea", "#3c8d50"),
-                        "todo": ("#ffffff", "#99a")}[state]
-        width_px = 3 if state == "current" else 1.5
-        attrs = f'fill="{fill}" stroke="{stroke}" stroke-width="{width_px}"'
         b = node.behaviour
-        parts.append(f'<g class="node {state}" data-node="{escape(node.id)}" data-type="{escape(node.type)}">')
-        if b.is_start or b.is_end:
-            parts.append(f'<circle cx="{x + W / 2:.0f}" cy="{y + H / 2:.0f}" r="{H / 2 - 4:.0f}" {attrs}/>')
-        elif b.group == "gateway":
-            cx, cy = x + W / 2, y + H / 2
-            parts.append(f'<polygon points="{cx:.0f},{y:.0f} {x + W:.0f},{cy:.0f} {cx:.0f},{y + H:.0f} '
-                         f'{x:.0f},{cy:.0f}" {attrs}/>')
-        else:
-            parts.append(f'<rect x="{x:.0f}" y="{y:.0f}" width="{W}" height="{H}" rx="8" {attrs}/>')
+        shape = "circle" if (b.is_start or b.is_end) else "diamond" if b.group == "gateway" else "box"
         text = _label(node.label, lang) or node.id
-        parts.append(f'<text x="{x + W / 2:.0f}" y="{y + H / 2 + 4:.0f}" font-size="13" text-anchor="middle" '
-                     f'fill="#223">{escape(text[:16])}</text>')
-        parts.append(f'<title>{escape(text)} ({escape(node.type)})</title></g>')
-    parts.append("</svg>")
-    return "".join(parts)
+        nodes.append({"id": node.id, "type": node.type, "state": state, "shape": shape, "x": round(x), "y": round(y),
+                      "cx": round(x + W / 2), "cy": round(y + H / 2), "r": round(H / 2 - 4), "right": round(x + W),
+                      "bottom": round(y + H), "text": text, "short": text[:16]})
+    return {"width": round(width), "height": round(height), "w": W, "h": H, "edges": edges, "nodes": nodes}
+
+
+_ENV = Environment(loader=PackageLoader("runtime", "templates"), autoescape=True, trim_blocks=True,
+                   lstrip_blocks=True)
+
+
+def render_svg(spec: FlowSpec, *, current: Iterable[str] = (), done: Iterable[str] = (), lang: str = "zh-CN") -> str:
+    """The diagram as SVG markup, written by a template with autoescaping: ids and labels are free text
+    typed in the designer, so none of them is ever formatted into markup by hand."""
+    return _ENV.get_template("flows_diagram.svg").render(d=_shapes(spec, set(current), set(done), lang))

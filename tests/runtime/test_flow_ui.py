@@ -64,6 +64,27 @@ def test_diagram_highlights_current_step_and_escapes_labels():
     assert svg.count('class="edge"') == 5
 
 
+def test_diagram_keeps_quotes_in_ids_inside_their_attributes():
+    """Regression: node and edge ids are free text; a `"` used to close the attribute and add an event
+    handler (stored XSS to whoever opened the process page)."""
+    from xml.etree import ElementTree
+    evil_node = 'x" onmouseover="alert(1)" data-x="'
+    evil_edge = "e' onload='alert(2)"
+    spec = compile_flow({"key": "f", "version": 1,
+                         "nodes": [n("s", "start"), {"id": evil_node, "type": "user_task", "label": "a & b"},
+                                   n("end", "end")],
+                         "edges": [e("s", evil_node, id=evil_edge), e(evil_node, "end", id='"><script>x</script>')]})
+    svg = ElementTree.fromstring(render_svg(spec, current={evil_node}))
+    ns = "{http://www.w3.org/2000/svg}"
+    attrs = [a for el in svg.iter() for a in el.attrib]
+    assert not [a for a in attrs if a.lower().startswith("on")]
+    assert [g.get("data-node") for g in svg.iter(ns + "g")] == ["s", evil_node, "end"]
+    assert {p.get("data-edge") for p in svg.iter(ns + "path") if p.get("class") == "edge"} == \
+        {evil_edge, '"><script>x</script>'}
+    assert not list(svg.iter(ns + "script")) and not list(svg.iter("script"))
+    assert [t.text for t in svg.iter(ns + "title")][1] == "a & b (user_task)"
+
+
 def test_delegate_from_the_task_page(jimu, client, users):
     install(jimu, [simple_flow()])
     create_ticket(jimu, users["admin"])
