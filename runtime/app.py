@@ -82,10 +82,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api.errors import register_error_handlers
     from .auth import init_auth
     from .cli import register_commands
+    from .security import init_security
     from .ui import bp as ui_bp
 
     i18n.init_app(app)
     init_auth(app)
+    init_security(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)
     __import__("builder").init_app(app)  # the builder at /builder; imported late since builder depends on runtime

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from ..context import current_jimu
 from .principal import ANONYMOUS, Principal, load_principal
@@ -21,9 +21,42 @@ bp = Blueprint("auth", __name__)
 
 
 def csrf_token() -> str:
+    """The session's CSRF token; on a view marked ``signed_form_token`` a signed token instead."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "csrf_signed", False):
+        return _signer().dumps(_signed_scope())
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
     return session["csrf"]
+
+
+def signed_form_token(view):
+    """Mark a view whose forms carry a signed, expiring token instead of the session's.
+
+    For anonymous pages that must work inside another site's iframe (an embedded public form):
+    browsers send no SameSite cookie there, so a session-bound token would always fail. What such
+    a view writes is done as the anonymous principal, so no cookie lends it authority; the token
+    proves the form was served by this app for this form within ``PUBLIC_FORM_TOKEN_SECONDS``."""
+    view.csrf_signed = True
+    return view
+
+
+def _signer():
+    from itsdangerous import URLSafeTimedSerializer
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="jimu.public-form")
+
+
+def _signed_scope() -> str:
+    return f"{request.blueprint}:{(request.view_args or {}).get('form', '')}"
+
+
+def _signed_token_ok(sent: str) -> bool:
+    from itsdangerous import BadData
+    try:
+        scope = _signer().loads(sent, max_age=int(current_app.config.get("PUBLIC_FORM_TOKEN_SECONDS", 86400)))
+    except BadData:
+        return False
+    return scope == _signed_scope()  # the signature already proves it is ours; this binds it to the form
 
 
 class PrincipalCache:
@@ -100,6 +133,11 @@ def _check_csrf() -> None:
             request.blueprint in current_jimu().config["CSRF_EXEMPT_BLUEPRINTS"]:
         return
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    if getattr(current_app.view_functions.get(request.endpoint), "csrf_signed", False):
+        if _signed_token_ok(sent):
+            return
+        from engines.errors import PermissionDenied
+        raise PermissionDenied("the form expired; reload the page and submit again", code="auth.csrf")
     expected = session.get("csrf")
     if not expected or not hmac.compare_digest(sent, expected):
         from engines.errors import PermissionDenied

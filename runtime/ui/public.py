@@ -24,10 +24,12 @@ from engines.errors import JimuError
 
 from .. import db
 from ..audit import record_event
+from ..auth import signed_form_token
 from ..auth.principal import ANONYMOUS
 from ..context import current_jimu
 from ..public import read_token, record_token
 from ..records import RecordInvalid, Records
+from ..security import allow_framing
 from ..store.query import _contains, filter_clause
 from ..store.records import RecordStore
 from . import bp
@@ -45,9 +47,13 @@ class RefRequired(JimuError):
 
 
 def _block(ft, page: str) -> dict:
-    block = (ft.spec.definition.get("public") or {}).get(page)
+    """The ``public`` block's ``page`` settings (404 if the form has no such page); the page may then be
+    framed by the origins the form declares in ``public.embed_origins``."""
+    public = ft.spec.definition.get("public") or {}
+    block = public.get(page)
     if not block:
         abort(404)
+    allow_framing(public.get("embed_origins") or ())
     return block
 
 
@@ -79,6 +85,7 @@ def _ref(ft, block: dict, token: str | None) -> tuple[str | None, int | None]:
 
 
 @bp.route("/p/<form>", methods=["GET", "POST"])
+@signed_form_token
 def public_submit(form):
     jimu = current_jimu()
     with jimu.read() as conn:
@@ -157,6 +164,7 @@ def _public_tasks(jimu, conn, form: str, rid: int) -> list[dict]:
 
 
 @bp.get("/p/<form>/s/<token>")
+@signed_form_token
 def public_status(form, token):
     _, rid = read_token(token, form)
     jimu = current_jimu()
@@ -170,6 +178,7 @@ def public_status(form, token):
 
 
 @bp.post("/p/<form>/s/<token>/tasks/<int:task_id>")
+@signed_form_token
 def public_status_answer(form, token, task_id):
     """A person without an account answers a step of the record's flow from its private status link
     (one of the step's ``public_outcomes``); written as the anonymous principal, audited."""

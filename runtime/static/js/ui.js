@@ -4,7 +4,33 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   const question = form.dataset && form.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
+  if (form.hasAttribute && form.hasAttribute("data-preview")) event.preventDefault();  // the designer's preview
 });
+
+// The notifications menu in the top bar: the unread count at once, the list when opened.
+const inbox = document.getElementById("jimu-inbox");
+if (inbox) {
+  const badge = inbox.querySelector("[data-unread]"), list = inbox.querySelector("[data-list]");
+  fetch("/api/v1/notifications/unread-count").then((r) => r.json()).then((d) => {
+    const n = (d.unread || 0) + (d.failed_deliveries || 0);
+    if (n) { badge.textContent = n; badge.hidden = false; }
+    badge.title = d.failed_deliveries ? `${d.failed_deliveries} failed deliveries` : "";
+  });
+  inbox.addEventListener("toggle", () => {
+    if (!inbox.open) return;
+    fetch("/api/v1/notifications?limit=20").then((r) => r.json()).then((d) => {
+      list.replaceChildren(...d.notifications.map((n) => {
+        const li = document.createElement("li"), a = document.createElement("a");
+        a.textContent = n.title;
+        a.style.color = "#1d4ed8";
+        a.href = /^(\/(?!\/)|https?:\/\/)/.test(n.link || "") ? n.link : "#";
+        if (!n.read_at) li.className = "unread";
+        li.append(a);
+        return li;
+      }));
+    });
+  });
+}
 
 // Tabs (role=tablist): click or arrow keys switch the panel.
 for (const tabs of document.querySelectorAll("[data-tabs]")) {
