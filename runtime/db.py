@@ -148,6 +148,9 @@ files = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("uploaded_by", sa.Integer),
     sa.Column("uploaded_at", TS, nullable=False),
+    # the record that first took the file (runtime.files.claim); None while it is a fresh upload
+    sa.Column("form_key", sa.String(200)),
+    sa.Column("record_id", sa.BigInteger),
 )
 
 jobs = sa.Table(

@@ -5,8 +5,12 @@ user's file name), hashing and measuring it on the way, and returns the
 reference that file widgets keep as their value: ``{id, name, size, type}``.
 ``save_uploads`` replaces the pending uploads an HTML form posted (see
 ``engines.form.widgets.files.PendingUpload``) with such references, checking
-each against its widget's type and size limits. Serving files (the download
-route and its permission check) is not here.
+each against its widget's type and size limits. A file saved inside a write
+transaction that then rolls back (a refused submission) is deleted from disk
+with it. ``check_references`` lets a record take only files it already holds or
+fresh, unclaimed uploads of the same submitter, and ``claim`` gives the new ones
+to the record, so no one can attach (and then download) another record's file
+by its id. Serving files (the download route and its permission check) is not here.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import os
 import re
 import unicodedata
 import uuid
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, Mapping
@@ -88,11 +93,35 @@ def save(stream: BinaryIO, filename: str | None, content_type: str | None, *, co
            "type": (content_type or "application/octet-stream")[:200]}
     if conn is None:
         from .context import current_jimu
-        with current_jimu().begin() as own:
-            _record(own, ref, digest.hexdigest(), user_id, now)
+        try:
+            with current_jimu().begin() as own:
+                _record(own, ref, digest.hexdigest(), user_id, now)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
     else:
         _record(conn, ref, digest.hexdigest(), user_id, now)
+        _unlink_on_rollback(conn, path)
     return ref
+
+
+#: connection → files written in its transaction, removed from disk if it rolls back
+_PENDING: "weakref.WeakKeyDictionary[sa.Connection, list[Path]]" = weakref.WeakKeyDictionary()
+
+
+def _unlink_on_rollback(conn: sa.Connection, path: Path) -> None:
+    """A file belongs to the transaction that recorded it: if the write is refused (invalid values,
+    rate limit, any error) the row disappears with the rollback, and so must the bytes on disk."""
+    if conn not in _PENDING:
+        _PENDING[conn] = []
+
+        def rolled_back(c):
+            for p in _PENDING.pop(c, []):
+                p.unlink(missing_ok=True)
+
+        sa.event.listen(conn, "rollback", rolled_back)
+        sa.event.listen(conn, "commit", lambda c: _PENDING.pop(c, None))
+    _PENDING[conn].append(path)
 
 
 def _record(conn: sa.Connection, ref: Mapping[str, Any], sha256: str, user_id: int | None,
@@ -131,11 +160,53 @@ def save_uploads(spec, data: dict[str, Any], *, conn: sa.Connection, upload_dir:
     return errors
 
 
-def existing_ids(conn: sa.Connection, ids: list[str]) -> set[str]:
-    """Which of ``ids`` are stored files (the runtime checks references before writing a record)."""
-    if not ids:
-        return set()
-    return set(conn.execute(sa.select(db.files.c.id).where(db.files.c.id.in_(ids))).scalars())
+def _refs(fields, values: Mapping[str, Any] | None) -> list[tuple[str, dict]]:
+    """(field key, reference) of every file in ``values``, sub-table rows included."""
+    out: list[tuple[str, dict]] = []
+    for f in fields:
+        value = (values or {}).get(f.key)
+        if f.children is not None:
+            for row in value if isinstance(value, list) else ():
+                out += [(f"{f.key}.{k}", r) for k, r in _refs(f.children.fields, row if isinstance(row, Mapping) else {})]
+        elif getattr(f.widget, "accepts_files", False) and isinstance(value, list):
+            out += [(f.key, r) for r in value if isinstance(r, dict) and isinstance(r.get("id"), str)]
+    return out
+
+
+def check_references(conn: sa.Connection, spec, values: dict[str, Any], before: Mapping[str, Any] | None, *,
+                     user_id: int | None) -> list[dict[str, Any]]:
+    """Coded errors for files in ``values`` the record may not take; fixes the accepted references.
+
+    A record keeps the files it already holds; any other reference must be a stored upload of the
+    same submitter (``user_id``; None is the anonymous public form or e-mail intake, which save and
+    write in one request) that no record has claimed yet. Name, size and type are taken from the
+    stored file, never from what was sent."""
+    held = {r["id"] for _, r in _refs(spec.fields, before)}
+    new = [(key, ref) for key, ref in _refs(spec.fields, values) if ref["id"] not in held]
+    if not new:
+        return []
+    f = db.files.c
+    owner = f.uploaded_by.is_(None) if user_id is None else f.uploaded_by == user_id
+    rows = {r.id: r for r in conn.execute(sa.select(db.files).where(
+        f.id.in_({ref["id"] for _, ref in new}), owner, f.record_id.is_(None)))}
+    errors = []
+    for key, ref in new:
+        row = rows.get(ref["id"])
+        if row is None:
+            errors.append({"code": "form.file_not_yours", "field": key.split(".")[0], "file": ref["id"],
+                           "message": "this file is not one you uploaded for this record; upload it again / "
+                                      "只能引用您为此记录上传的文件，请重新上传"})
+        else:
+            ref.update(name=row.name, size=row.size, type=row.content_type or "application/octet-stream")
+    return errors
+
+
+def claim(conn: sa.Connection, spec, form_key: str, record_id: int, values: Mapping[str, Any]) -> None:
+    """Mark the files of ``values`` not yet held by a record as belonging to this one."""
+    ids = {r["id"] for _, r in _refs(spec.fields, values)}
+    if ids:
+        conn.execute(sa.update(db.files).where(db.files.c.id.in_(ids), db.files.c.record_id.is_(None))
+                     .values(form_key=form_key, record_id=record_id))
 
 
 class LocalFolder:

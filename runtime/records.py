@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from engines.errors import JimuError, ValidationErrors
 from engines.expr import EvalContext
 
-from . import audit
+from . import audit, files
 from .auth import policy
 from .auth.principal import Principal
 from .context import Jimu
@@ -107,8 +107,10 @@ class Records:
         self._require("create", form_key)
         self._writable(ft, data)
         values = self.clean(ft, data)
+        self._check_files(ft, values, None)
         allocate_serials(self.conn, ft, [values], self.now)
         rid = self._integrity(lambda: self.store.create(ft, values, now=self.now, actor=self.principal.user_id))
+        files.claim(self.conn, ft.spec, form_key, rid, values)
         record = self.store.get(ft, rid)
         audit.record_event(self.conn, "record.created", at=self.now, actor_id=self.principal.user_id,
                            form_key=form_key, record_id=rid,
@@ -129,6 +131,7 @@ class Records:
         for i, data in enumerate(rows):
             try:
                 cleaned.append(self.clean(ft, data, row=i))
+                self._check_files(ft, cleaned[-1], None, row=i)
             except RecordInvalid as exc:
                 errors.extend(exc.errors)
         if errors:
@@ -136,6 +139,8 @@ class Records:
         allocate_serials(self.conn, ft, cleaned, self.now)
         ids = self._integrity(lambda: self.store.bulk_create(ft, cleaned, now=self.now,
                                                               actor=self.principal.user_id))
+        for rid, values in zip(ids, cleaned):
+            files.claim(self.conn, ft.spec, form_key, rid, values)
         audit.record_events(self.conn, [
             {"kind": "record.created", "at": self.now, "actor_id": self.principal.user_id, "form_key": form_key,
              "record_id": rid, "data": {"after": values, "source": self.source}}
@@ -175,8 +180,10 @@ class Records:
             values = {**self.clean(ft, data, existing=before_merged, partial=True), **system}
         else:
             values = self.clean(ft, data, existing=before, partial=True)
+        self._check_files(ft, values, before)
         self._integrity(lambda: self.store.update(ft, rid, values, expected_version=expected_version,
                                                   now=self.now, actor=self.principal.user_id))
+        files.claim(self.conn, ft.spec, form_key, rid, values)
         after = self.store.get(ft, rid)
         diff = audit.changes(_public(ft, before), _public(ft, after))
         audit.record_event(self.conn, "record.updated", at=self.now, actor_id=self.principal.user_id,
@@ -194,6 +201,15 @@ class Records:
                            form_key=form_key, record_id=rid, data={"before": _public(ft, before),
                                                                    "source": self.source})
         self.jimu.notify(self, "record.deleted", ft, None, before)
+
+    def _check_files(self, ft: FormTable, values: dict[str, Any], before, *, row: int | None = None) -> None:
+        """People attach their own fresh uploads only (see ``files.check_references``); rules and flows
+        act on published metadata and may copy a record's files to another."""
+        if self.source in self.SYSTEM_SOURCES:
+            return
+        errors = files.check_references(self.conn, ft.spec, values, before, user_id=self.principal.user_id)
+        if errors:
+            raise RecordInvalid([dict(e, row=row) for e in errors] if row is not None else errors)
 
     def _integrity(self, fn):
         """A unique index can still catch a race the pre-check missed: report it, don't 500."""

@@ -1,7 +1,8 @@
 """Pages for people without an account, declared by a form's ``public`` block.
 
 * ``/p/<form>``: anonymous submission of the listed fields only (anything else
-  sent is dropped), rate-limited per address, then a private status link;
+  sent is dropped), rate-limited per address (refused attempts count), then a
+  private status link; the uploads of a refused submission are deleted;
 * ``/p/<form>/s/<token>``: the read-only status page of one record;
 * ``/p/<form>/portal``: a searchable list of the records matching the
   portal's filter (e.g. published articles), and each one's page;
@@ -99,6 +100,9 @@ def public_submit(form):
     values: dict[str, Any] = {}
     errors: list[dict] = []
     if request.method == "POST":
+        with jimu.begin() as conn:  # every attempt counts, refused ones too, so retries cannot probe for free
+            _check_rate(conn, form, int(block.get("rate_limit", 10)))
+            record_event(conn, _ip_kind(form), at=jimu.now(), form_key=form)
         if request.form.get("website"):          # honeypot: people do not see it, bots fill it
             abort(400)
         for f in fields:
@@ -108,8 +112,7 @@ def public_submit(form):
         if ref_field:
             values[ref_field] = ref_id
         try:
-            with jimu.begin() as conn:
-                _check_rate(conn, form, int(block.get("rate_limit", 10)))
+            with jimu.begin() as conn:  # a refused write rolls back, and its uploads are deleted with it
                 if ref_field and block.get("once_per_ref"):
                     col = ft.columns[ref_field]
                     if conn.execute(sa.select(ft.table.c.id).where(col == ref_id).limit(1)).first():
@@ -119,7 +122,6 @@ def public_submit(form):
                 if errs:
                     raise RecordInvalid(errs)
                 record = Records(jimu, conn, ANONYMOUS, source="public", check_permissions=False).create(form, values)
-                record_event(conn, _ip_kind(form), at=jimu.now(), form_key=form, record_id=record["id"])
         except RecordInvalid as exc:
             errors = exc.errors
         else:

@@ -36,7 +36,7 @@ def test_too_large_is_refused_and_leaves_nothing(app, jimu):
 def test_save_uploads_then_clean_through_the_form(app, jimu):
     from werkzeug.datastructures import FileStorage, MultiDict
     from engines.form import compile_form
-    from runtime import files
+    from runtime import db, files
     spec = compile_form({"key": "t", "fields": [
         {"key": "docs", "label": "Docs", "widget": "attachment", "config": {"accept": [".pdf"], "max_size": 50}}]})
     f = spec.fields[0]
@@ -47,6 +47,7 @@ def test_save_uploads_then_clean_through_the_form(app, jimu):
     with app.app_context(), jimu.begin() as conn:
         errors = files.save_uploads(spec, data, conn=conn, upload_dir=app.config["UPLOAD_DIR"])
         assert sorted(e["code"] for e in errors) == ["form.file_too_large", "form.file_type"]
-        assert files.existing_ids(conn, [r["id"] for r in data["docs"]]) == {data["docs"][0]["id"]}
+        stored = conn.execute(sa.select(db.files.c.id)).scalars().all()
+        assert stored == [data["docs"][0]["id"]]
     result = spec.clean(data)
     assert result.ok and result.values["docs"][0]["name"] == "a.pdf"
