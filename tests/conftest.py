@@ -78,10 +78,31 @@ def browser():
             pytest.fail(f"{CHROMIUM} missing: .ci/run must install Debian's chromium")
         pytest.skip(f"{CHROMIUM} not installed")
     from playwright.sync_api import sync_playwright
+    _csp_safe_wait_for_function()
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def _csp_safe_wait_for_function() -> None:
+    """Jimu's pages forbid ``eval`` (Content-Security-Policy ``script-src 'self'``), and Playwright polls a
+    bare expression string through ``new Function``; handed over as an arrow function it is called
+    without eval, so browser tests keep running under the real policy."""
+    from playwright.sync_api import Frame, Page
+    for cls in (Page, Frame):
+        original = cls.wait_for_function
+        if getattr(original, "csp_safe", False):
+            continue
+
+        def wait_for_function(self, expression, *args, _original=original, **kwargs):
+            body = expression.strip()
+            if not (body.startswith("function") or body.startswith("async ") or "=>" in body):
+                expression = f"() => ({body})"
+            return _original(self, expression, *args, **kwargs)
+
+        wait_for_function.csp_safe = True
+        cls.wait_for_function = wait_for_function
 
 
 @pytest.fixture
