@@ -40,6 +40,36 @@ class TestTryingToBreakOut:
         assert exc.value.code == "template.syntax"
 
 
+class TestResourceLimits:
+    """A render is bounded in steps, time and size, whatever the author writes."""
+
+    @pytest.mark.parametrize("source, code", [
+        ("{% for a in range(100000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}", "template.too_long_running"),
+        ("{% macro f(n) %}{% for i in range(9) %}{{ f(n) }}{% endfor %}{% endmacro %}{{ f(1) }}", None),
+        ("{% for i in range(100000) %}{% set x = range(100000)|join %}{% endfor %}", "template.too_long_running"),
+        ("{{ 'x' * 1000000000 }}", "template.too_large"),
+        ("{{ [1] * 1000000000 }}", "template.too_large"),
+        ("{{ 9 ** 99999999 }}", "template.too_large"),
+    ])
+    def test_runaway_templates_stop_quickly(self, source, code):
+        import time
+        t0 = time.monotonic()
+        with pytest.raises(TemplateError) as exc:
+            render(source, {})
+        assert time.monotonic() - t0 < 5
+        if code:
+            assert exc.value.code == code
+
+    def test_output_stops_at_the_cap_and_ordinary_loops_still_work(self):
+        from engines.rule.templates import MAX_OUTPUT
+        out = render("{% for a in range(100000) %}{% for b in range(10000) %}{{ b }}{% endfor %}{% endfor %}", {})
+        assert len(out) == MAX_OUTPUT
+        assert render("{% for i in record['行'] %}{{ loop.index }}/{{ loop.length }} {{ i }};"
+                      "{% else %}none{% endfor %}", {"行": ["a", "b"]}) == "1/2 a;2/2 b;"
+        assert render("{% for i in [] %}x{% else %}none{% endfor %} {{ 'ab' * 3 }} {{ 2 ** 10 }}", {}) == \
+            "none ababab 1024"
+
+
 def test_names_hook_changes_placeholders_only():
     from engines.rule.templates import compile_template
     tpl = compile_template("{处理人} {{ record['处理人'] }} {标题}")
