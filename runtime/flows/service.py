@@ -174,7 +174,8 @@ class FlowRuntime:
         from ..store import RecordStore
         return RecordStore(self.conn).get(self.jimu.catalog.form(form_key), record_id)
 
-    def _step(self, spec: FlowSpec, row: Mapping[str, Any], state: Mapping[str, Any], event, record) -> dict:
+    def _step(self, spec: FlowSpec, row: Mapping[str, Any], state: Mapping[str, Any], event, record, *,
+              fire_rules: bool = True) -> dict:
         state, effects = step(spec, state, event, now=self.now, record=record, calendar=self.calendars)
         ended = None
         for effect in effects:
@@ -188,7 +189,8 @@ class FlowRuntime:
         elif ended is not None:
             values["ended_at"] = ended
         self.conn.execute(sa.update(flow_instances).where(flow_instances.c.id == row["id"]).values(**values))
-        self._fire_rules(spec, row, event, effects)
+        if fire_rules:
+            self._fire_rules(spec, row, event, effects)
         return state
 
     def _fire_rules(self, spec: FlowSpec, row: Mapping[str, Any], event, effects) -> None:
@@ -501,6 +503,19 @@ class FlowRuntime:
         return [dict(r) for r in self.conn.execute(sa.select(flow_tasks).where(
             flow_tasks.c.instance_id == iid).order_by(flow_tasks.c.id)).mappings()]
 
+    def cancel_for_deleted(self, form_key: str, record_id: int, record: Mapping[str, Any],
+                           actor: int | None) -> None:
+        """A deleted record's running instances end with it, in the deleting transaction: their open
+        tasks leave people's inboxes and their timers stop. ``record`` is the record as it was."""
+        ids = self.conn.execute(sa.select(flow_instances.c.id).where(
+            flow_instances.c.form_key == form_key, flow_instances.c.record_id == record_id,
+            flow_instances.c.status == "running").order_by(flow_instances.c.id)).scalars().all()
+        for iid in ids:
+            row = self.instance(iid, lock=True)
+            self._step(self.spec(row["flow_key"], row["flow_version"]), row, row["state"],
+                       Cancel(str(actor) if actor else None, "record deleted"), dict(record),
+                       fire_rules=False)  # rules act on a record; this one is gone
+
     def instances_of_record(self, form_key: str, record_id: int) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sa.select(flow_instances).where(
             flow_instances.c.form_key == form_key, flow_instances.c.record_id == record_id)
@@ -521,7 +536,11 @@ class FlowService:
         return FlowRuntime(self.jimu, conn)
 
     def on_record_event(self, records, event: str, ft, after, before) -> None:
-        """``jimu.listeners`` hook: a created record starts every on-create flow of its form."""
+        """``jimu.listeners`` hook: a created record starts every on-create flow of its form; a deleted
+        record cancels its running instances."""
+        if event == "record.deleted":
+            self.runtime(records.conn).cancel_for_deleted(ft.key, before["id"], before, records.principal.user_id)
+            return
         if event != "record.created" or records.source == "flow":
             return
         rt = self.runtime(records.conn)

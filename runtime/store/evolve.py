@@ -99,7 +99,7 @@ def publish_forms(conn: sa.Connection, app_key: str, definitions: list[Mapping[s
         if spec.key in new_forms:
             cols = system_columns() + [sa.Column(plan.physical[(None, f.key)], column_type(f))
                                        for f in plan.new_scalar if not _is_link(f)]
-            op.create_table(tname, *cols)
+            op.create_table(tname, *cols, sqlite_autoincrement=True)  # ids never reused (see mapping)
         else:
             for f in plan.new_scalar:
                 if not _is_link(f):

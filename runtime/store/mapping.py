@@ -132,7 +132,9 @@ def build_form_table(metadata: sa.MetaData, *, form_id: int, table_name: str, sp
         c = sa.Column(name, column_type(f), *args, nullable=True, key=name)
         cols[f.key] = c
         table_cols.append(c)
-    table = sa.Table(table_name, metadata, *table_cols)
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted record's id to the next record, which
+    # would then inherit everything that still names that id (flows, audit, links, URLs)
+    table = sa.Table(table_name, metadata, *table_cols, sqlite_autoincrement=True)
     ft = FormTable(key=spec.key, form_id=form_id, spec=spec, table=table, columns=cols)
     for f in spec.fields:
         if f.storage == "multi":
