@@ -74,8 +74,13 @@ class Jimu:
                 yield conn
 
     def notify(self, records, event: str, ft, after, before) -> None:
-        for listener in self.listeners:
-            listener(records, event, ft, after, before)
+        """Tell the listeners (rules, flows) about a write, inside its transaction. Every message template
+        they render shares one step/time budget, so however many rules fire, the write transaction is
+        not held longer than ``engines.rule.templates.MAX_SECONDS`` by templates."""
+        from engines.rule.templates import render_budget
+        with render_budget():
+            for listener in self.listeners:
+                listener(records, event, ft, after, before)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,7 +10,8 @@ never parsed again. Authors may also use ordinary sandboxed Jinja
 and mutation, and output length is capped.
 
 A render is bounded: every loop iteration and every call spends a step of
-``MAX_STEPS``, and the render stops after ``MAX_SECONDS`` of wall time (a
+``MAX_STEPS``, and the render stops after ``MAX_SECONDS`` of wall time (one
+budget per render, or one for all renders inside ``render_budget()``) (a
 nested loop of 10^9 steps used to run for 43 s inside the write transaction,
 locking out every other writer); repeating text or lists (``"x" * n``) and
 powers are capped. Exceeding a limit raises ``TemplateError`` with code
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextvars
 import operator
+from contextlib import contextmanager
 import re
 import time
 from datetime import date, datetime
@@ -82,6 +84,21 @@ class _Budget:
 
 
 _BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("jimu_template_budget", default=None)
+
+
+@contextmanager
+def render_budget():
+    """One step and time budget shared by every render inside (the runtime opens one per record write,
+    so the rule firings a write causes cannot together hold its transaction longer than one render may);
+    inside an open budget this adds nothing."""
+    if _BUDGET.get() is not None:
+        yield
+        return
+    token = _BUDGET.set(_Budget())
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
 
 
 def _spend() -> None:
@@ -176,7 +193,7 @@ class Template:
         values = {f"jimu_ph_{i}": _lookup(record, k) for i, k in enumerate(self.placeholders)}
         if names is not None:
             values = {slot: names(k, v) for (slot, v), k in zip(values.items(), self.placeholders)}
-        token = _BUDGET.set(_Budget())
+        token = _BUDGET.set(_Budget()) if _BUDGET.get() is None else None
         parts, size = [], 0
         try:
             for part in self._tpl.generate(record=dict(record), **extra, **values):
@@ -192,7 +209,8 @@ class Template:
             raise TemplateError(f"the template failed: {type(exc).__name__}: {exc}",
                                 code="template.render_failed") from None
         finally:
-            _BUDGET.reset(token)
+            if token is not None:
+                _BUDGET.reset(token)
         return "".join(parts)[:MAX_OUTPUT]
 
 

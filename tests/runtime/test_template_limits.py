@@ -2,6 +2,7 @@
 run for 43 s inside the write transaction of an inventory app, and another user's write failed with
 "database is locked". Now the render stops at its step/time limit, the rule's firing records why, the
 record is saved, and a concurrent writer is not locked out."""
+import json
 import threading
 import time
 
@@ -54,3 +55,23 @@ def test_a_runaway_template_stops_at_its_limit_and_does_not_lock_out_writers(app
         sent = conn.execute(sa.select(sa.func.count()).select_from(notifications)).scalar()
     assert [e["code"] for e in firing.errors] == ["template.too_long_running"]
     assert sent == 0
+
+
+def test_the_rules_of_one_write_share_one_render_budget(jimu, client, admin_headers):
+    """Each template alone stays under MAX_STEPS, but the templates of all rules fired by one write share
+    one budget: two such rules cannot hold the write transaction twice as long."""
+    from engines.rule.templates import MAX_STEPS
+    from runtime.rules.tables import rule_firings
+    outer = MAX_STEPS * 3 // 4 // 1000
+    half = "{% for a in range(" + str(outer) + ") %}{% for b in range(1000) %}{% endfor %}{% endfor %}盘点 {仓库}"
+    pkg = json.loads(json.dumps(PKG))
+    pkg["rules"] = [{"key": key, "version": 1, "label": key, "form": "盘点", "trigger": {"type": "record_created"},
+                     "actions": [{"type": "notify", "channel": "in_app", "to": {"users": ["keeper"]},
+                                  "subject": "盘点", "body": half}]} for key in ("first", "second")]
+    install_package(jimu, pkg)
+    make_user(jimu, "keeper", admin=True)
+    assert client.post("/api/v1/forms/盘点/records", json={"仓库": "B"}, headers=admin_headers).status_code == 201
+    with jimu.read() as conn:
+        errors = dict(conn.execute(sa.select(rule_firings.c.rule_key, rule_firings.c.errors)).all())
+    assert not errors["first"]
+    assert [e["code"] for e in errors["second"]] == ["template.too_long_running"]
