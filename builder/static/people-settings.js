@@ -1,4 +1,5 @@
-// The app page's people settings: the draft's roles (per-form verbs, the builder flag) and groups
+// The app page's people settings: the draft's roles (per-form verbs, row scope and field levels,
+// the builder flag) and groups
 // (members, lead), edited through the DraftStore like every designer (undo/redo, save, publish).
 //
 // Who *holds* a role is the administrator's directory (jimu create-user --role); the package says
@@ -28,6 +29,17 @@ extend({
   "ppl_unknown_user": ["没有这个用户 (发布时将忽略)", "No such user (ignored when publishing)"],
   "ppl_already_member": ["已是成员", "Already a member"],
   "ppl_role_added": ["已添加角色 ", "Added role "], "ppl_group_added": ["已添加分组 ", "Added group "],
+  "ppl_access": ["数据范围与字段", "Rows and fields"],
+  "ppl_access_hint": ["持有此角色的人能看到、修改哪些记录, 哪些字段对他们隐藏或只读。多个角色叠加时取最宽的。",
+    "Which records the holders may read and change, and which fields are hidden or read-only for them. Several roles add up to the widest."],
+  "ppl_rows": ["记录范围", "Rows"], "ppl_scope_all": ["全部记录", "All records"],
+  "ppl_scope_own": ["自己的记录", "Own records"], "ppl_scope_groups": ["本组的记录", "My groups' records"],
+  "ppl_scope_condition": ["符合条件的记录", "Records matching a condition"],
+  "ppl_owner_field": ["谁的记录", "Whose record"], "ppl_creator": ["创建人", "Creator"],
+  "ppl_group_field": ["分组字段", "Group field"], "ppl_no_group_field": ["表单没有分组字段", "The form has no group field"],
+  "ppl_condition": ["条件 (表达式)", "Condition (expression)"],
+  "ppl_fields": ["字段", "Fields"], "ppl_field_open": ["可见可改", "Visible and editable"],
+  "ppl_field_read_only": ["只读", "Read-only"], "ppl_field_hidden": ["隐藏", "Hidden"],
 });
 
 export const VERBS = ["create", "read", "update", "delete"];
@@ -139,6 +151,7 @@ export class PeopleSettings {
         onchange: (e) => this.change((pkg) => { pkg.roles[i].builder = e.target.checked; }) }),
       " ", h("label", { for: builderId }, t("ppl_builder_flag"))),
       h("h4", {}, t("ppl_permissions")), matrix,
+      this.accessEditor(role, i, forms),
       h("p", { class: "actions" }, h("button", { type: "button", class: "small danger", id: `role-${i}-remove`,
         onclick: () => this.remove("roles", i) }, `${t("ppl_remove_role")} ${label(role.label, role.key)}`)));
   }
@@ -150,6 +163,97 @@ export class PeopleSettings {
       const ordered = VERBS.filter((v) => verbs.includes(v));
       if (ordered.length) permissions[formKey] = ordered; else delete permissions[formKey];
       role.permissions = permissions;
+      if (!ordered.length) {  // a row scope or field rule on a form the role may not use is refused
+        for (const part of ["rows", "fields"]) {
+          if (role[part]) { delete role[part][formKey]; if (!Object.keys(role[part]).length) delete role[part]; }
+        }
+      }
+    });
+  }
+
+  // -- rows and fields (the permission policy's row scope and field levels) -----------------------
+  accessEditor(role, i, forms) {
+    const granted = forms.filter((f) => (role.permissions || {})[f.key]?.length);
+    if (!granted.length) return null;
+    return h("div", { class: "perm-access", id: `role-${i}-access` },
+      h("h4", {}, t("ppl_access")), h("p", { class: "muted small" }, t("ppl_access_hint")),
+      ...granted.map((form) => this.formAccess(role, i, form, forms.indexOf(form))));
+  }
+
+  formAccess(role, i, form, fi) {
+    const name = label(form.label, form.key);
+    const scope = (role.rows || {})[form.key] || { scope: "all" };
+    const fields = (form.fields || []).filter((f) => f && f.key);
+    const ofWidget = (w) => fields.filter((f) => f.widget === w);
+    const base = `role-${i}-access-${fi}`;
+    const kinds = ["all", "own", "groups", "condition"];
+    const scopeSelect = h("select", { id: `${base}-scope`, "data-form": form.key,
+      onchange: (e) => this.setScope(i, form.key, this.scopeFor(e.target.value, form)) },
+      ...kinds.map((k) => h("option", { value: k, selected: scope.scope === k }, t(`ppl_scope_${k}`))));
+    let detail = null;
+    if (scope.scope === "own") {
+      detail = h("span", { class: "people-field" }, h("label", { for: `${base}-field` }, t("ppl_owner_field")),
+        h("select", { id: `${base}-field`, onchange: (e) => this.setScope(i, form.key,
+          e.target.value ? { scope: "own", field: e.target.value } : { scope: "own" }) },
+        h("option", { value: "", selected: !scope.field }, t("ppl_creator")),
+        ...ofWidget("user").map((f) => h("option", { value: f.key, selected: scope.field === f.key }, label(f.label, f.key)))));
+    } else if (scope.scope === "groups") {
+      const groupFields = ofWidget("group");
+      detail = groupFields.length ? h("span", { class: "people-field" },
+        h("label", { for: `${base}-field` }, t("ppl_group_field")),
+        h("select", { id: `${base}-field`, onchange: (e) => this.setScope(i, form.key, { scope: "groups", field: e.target.value }) },
+          ...groupFields.map((f) => h("option", { value: f.key, selected: scope.field === f.key }, label(f.label, f.key)))))
+        : h("small", { class: "field-error" }, t("ppl_no_group_field"));
+    } else if (scope.scope === "condition") {
+      const id = `${base}-condition`;
+      detail = h("span", { class: "people-field" }, h("label", { for: id }, t("ppl_condition")),
+        h("input", { id, value: scope.condition || "", placeholder: "amount >= 1000 or owner == current_user()",
+          oninput: (e) => this.store.change((pkg) => {
+            pkg.roles[i].rows = { ...(pkg.roles[i].rows || {}), [form.key]: { scope: "condition", condition: e.target.value } };
+          }, "people-label", { coalesce: id }) }));
+    }
+    const levels = ((role.fields || {})[form.key]) || {};
+    const fieldRows = fields.map((f, k) => {
+      const id = `${base}-f-${k}`;
+      return h("tr", { "data-field": f.key }, h("th", { scope: "row" }, h("label", { for: id }, label(f.label, f.key))),
+        h("td", {}, h("select", { id, onchange: (e) => this.setFieldLevel(i, form.key, f.key, e.target.value) },
+          ...[["", "ppl_field_open"], ["read_only", "ppl_field_read_only"], ["hidden", "ppl_field_hidden"]].map(
+            ([v, text]) => h("option", { value: v, selected: (levels[f.key] || "") === v }, t(text))))));
+    });
+    return h("details", { class: "perm-form", "data-form": form.key, open: true },
+      h("summary", {}, name, " ", h("code", {}, form.key)),
+      h("p", {}, h("label", { for: `${base}-scope` }, t("ppl_rows")), " ", scopeSelect, " ", detail),
+      fields.length ? h("table", { class: "perm-fields" },
+        h("caption", { class: "visually-hidden" }, `${t("ppl_fields")}: ${name}`),
+        h("tbody", {}, ...fieldRows)) : null);
+  }
+
+  scopeFor(kind, form) {
+    if (kind === "groups") {
+      const g = (form.fields || []).find((f) => f && f.widget === "group");
+      return { scope: "groups", field: g ? g.key : "" };
+    }
+    if (kind === "condition") return { scope: "condition", condition: "" };
+    return { scope: kind };
+  }
+
+  setScope(i, formKey, scope) {
+    this.change((pkg) => {
+      const role = pkg.roles[i];
+      const rows = { ...(role.rows || {}) };
+      if (scope.scope === "all") delete rows[formKey]; else rows[formKey] = scope;
+      if (Object.keys(rows).length) role.rows = rows; else delete role.rows;
+    });
+  }
+
+  setFieldLevel(i, formKey, fieldKey, level) {
+    this.change((pkg) => {
+      const role = pkg.roles[i];
+      const fields = { ...(role.fields || {}) };
+      const levels = { ...(fields[formKey] || {}) };
+      if (level) levels[fieldKey] = level; else delete levels[fieldKey];
+      if (Object.keys(levels).length) fields[formKey] = levels; else delete fields[formKey];
+      if (Object.keys(fields).length) role.fields = fields; else delete role.fields;
     });
   }
 

@@ -163,3 +163,62 @@ def test_grants_on_a_form_no_longer_in_the_app_are_shown_and_removable(builder_p
     page.wait_for_selector("#role-0-perms", state="detached")        # no forms, no grants: no matrix
     page.locator("#btn-undo").click()
     page.wait_for_selector('#role-0-perms tr.stale[data-form="gone"]')
+
+
+def test_row_scope_and_field_levels_are_set_in_people_settings_and_enforced(builder_page, live_server, jimu, client,
+                                                                            artifacts):
+    """A role limited to its holder's own records (a user field) with one field hidden and one read-only,
+    set with the role's row and field controls, published, and enforced over the REST API."""
+    from builder import drafts
+    from tests.conftest import api_token
+    form = {"key": "purchase", "version": 1, "label": "Purchase request", "fields": [
+        {"key": "item", "label": "Item", "widget": "text"},
+        {"key": "requester", "label": "Requester", "widget": "user"},
+        {"key": "supplier_note", "label": "Supplier note", "widget": "text"},
+        {"key": "budget_code", "label": "Budget code", "widget": "text"}]}
+    with jimu.begin() as conn:
+        draft = drafts.create_app_draft(conn, APP, "采购", now=jimu.now(), actor_id=None)
+        pkg = draft["package"]
+        pkg["forms"] = [form]
+        drafts.save_draft(conn, APP, pkg, draft["revision"], now=jimu.now(), actor_id=None)
+    page = builder_page
+    steps_people.open_app(page, live_server, APP)
+    i = steps_people.add_role(page, "buyer", "采购员", "Buyer", {"purchase": ["create", "read", "update"]})
+    base = f"#role-{i}-access-0"
+    page.select_option(f"{base}-scope", "own")
+    page.wait_for_selector(f"{base}-field")
+    page.select_option(f"{base}-field", "requester")
+    field = {k: page.locator(f'{base}-f-{n}') for n, k in enumerate(["item", "requester", "supplier_note", "budget_code"])}
+    field["supplier_note"].select_option("hidden")
+    page.wait_for_function(f"document.querySelector('{base}-f-2').value === 'hidden'")
+    page.locator(f"{base}-f-3").select_option("read_only")
+    page.wait_for_function(f"document.querySelector('{base}-f-3').value === 'read_only'")
+    # undo takes back the last choice
+    page.locator("#btn-undo").click()
+    page.wait_for_function(f"document.querySelector('{base}-f-3').value === ''")
+    page.locator("#btn-redo").click()
+    page.wait_for_function(f"document.querySelector('{base}-f-3').value === 'read_only'")
+    page.locator(f"#role-{i}-access").screenshot(path=str(artifacts / "app-people-access.png"))
+    page.locator("#btn-save").click()
+    page.wait_for_function("document.getElementById('btn-save').disabled")
+    steps_people.publish(page)
+    (role,) = _installed(jimu)["roles"]
+    assert role["rows"] == {"purchase": {"scope": "own", "field": "requester"}}
+    assert role["fields"] == {"purchase": {"supplier_note": "hidden", "budget_code": "read_only"}}
+    assert not page.errors, page.errors
+
+    ids = {}
+    for name in ("ann", "ben"):
+        with jimu.begin() as conn:
+            ids[name] = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == name)).scalar()
+            from runtime.auth.users import set_roles
+            set_roles(conn, ids[name], ["buyer"])
+    h = {n: {"Authorization": f"Bearer {api_token(jimu, uid)}"} for n, uid in ids.items()}
+    for name in ("ann", "ben"):
+        r = client.post("/api/v1/forms/purchase/records", json={"item": f"{name}'s laptop", "requester": ids[name]},
+                        headers=h[name])
+        assert r.status_code == 201, r.json
+    rows = client.get("/api/v1/forms/purchase/records", headers=h["ann"]).json["records"]
+    assert [r["item"] for r in rows] == ["ann's laptop"] and "supplier_note" not in rows[0]
+    r = client.patch(f"/api/v1/forms/purchase/records/{rows[0]['id']}", json={"budget_code": "X"}, headers=h["ann"])
+    assert r.status_code == 403 and r.json["error"]["code"] == "permission.field_read_only"
