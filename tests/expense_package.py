@@ -57,6 +57,9 @@ PACKAGE = {
          "actions": [{"type": "notify", "channel": "in_app",
                       "to": {"user_fields": ["claimant"], "users": ["mia", "aud", "nobody"]},
                       "subject": "New claim {title}", "body": "Note: {internal_note}"}]},
+        {"key": "approve", "version": 1, "label": "Approve", "form": "claim", "trigger": {"type": "manual"},
+         "condition": {"field": "internal_note", "op": "is_not_empty"},
+         "actions": [{"type": "set_fields", "values": {"status": "approved"}}]},
     ],
     "reports": [
         {"key": "by_team", "version": 1, "label": "Claims by team", "type": "bar", "form": "claim",

@@ -35,7 +35,8 @@ def manual_rules(jimu, records, form: str) -> list:
 def offered(jimu, records, form: str, record: dict) -> list[dict]:
     """The manual rules a person could run on ``record`` now: ``{"key", "label"}``; empty unless they
     may update it."""
-    if not policy.can(records.principal, "update", form, record):
+    if not policy.can(records.principal, "update", form, record) or (records.check and not policy.row_visible(
+            records.conn, records.principal, records.form(form), record["id"], "update")):
         return []
     ectx = EvalContext(now=records.now, user=records.principal.as_context(),
                        aggregate=Aggregator(jimu, records.conn, records.now))
@@ -55,8 +56,11 @@ def run(jimu, records, form: str, rid: int, rule_key: str) -> dict[str, Any]:
     rule = next((r for r in manual_rules(jimu, records, form) if r.key == rule_key), None)
     if rule is None:
         raise NotFound(f"form {form!r} has no manual rule {rule_key!r}", code="rule.not_found", rule=rule_key)
-    record = records.get(form, rid)
-    policy.require(records.principal, "update", form, record)
+    records.get(form, rid)  # read permission and row scope: a record out of reach is 404
+    ft = records.form(form)
+    if records.check:
+        policy.require_record(records.conn, records.principal, "update", ft, rid)
+    record = records.store.get(ft, rid)  # the rule sees the whole record, hidden fields included
     firing = _runner(jimu).fire(records, rule, MANUAL, form, record, None, {})
     if not firing.matched:
         if firing.errors:

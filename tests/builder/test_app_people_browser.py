@@ -190,14 +190,14 @@ def test_row_scope_and_field_levels_are_set_in_people_settings_and_enforced(buil
     page.select_option(f"{base}-field", "requester")
     field = {k: page.locator(f'{base}-f-{n}') for n, k in enumerate(["item", "requester", "supplier_note", "budget_code"])}
     field["supplier_note"].select_option("hidden")
-    page.wait_for_function(f"document.querySelector('{base}-f-2').value === 'hidden'")
+    page.wait_for_function(f"() => document.querySelector('{base}-f-2').value === 'hidden'")
     page.locator(f"{base}-f-3").select_option("read_only")
-    page.wait_for_function(f"document.querySelector('{base}-f-3').value === 'read_only'")
+    page.wait_for_function(f"() => document.querySelector('{base}-f-3').value === 'read_only'")
     # undo takes back the last choice
     page.locator("#btn-undo").click()
-    page.wait_for_function(f"document.querySelector('{base}-f-3').value === ''")
+    page.wait_for_function(f"() => document.querySelector('{base}-f-3').value === ''")
     page.locator("#btn-redo").click()
-    page.wait_for_function(f"document.querySelector('{base}-f-3').value === 'read_only'")
+    page.wait_for_function(f"() => document.querySelector('{base}-f-3').value === 'read_only'")
     page.locator(f"#role-{i}-access").screenshot(path=str(artifacts / "app-people-access.png"))
     page.locator("#btn-save").click()
     page.wait_for_function("document.getElementById('btn-save').disabled")

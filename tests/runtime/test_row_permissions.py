@@ -339,3 +339,23 @@ def test_in_app_notifications_reach_only_readers_and_never_carry_a_hidden_value(
     aud = inbox("aud")
     assert len(aud) == 2 and "SECRET" not in json.dumps(aud)  # the two large claims, without the note
     assert inbox("nobody") == [] and "ben" not in json.dumps(inbox("ann"))
+
+
+def test_flows_of_a_record_outside_the_scope_are_404(world):
+    r = world.client.get(f"/api/v1/forms/claim/records/{world.claims['ben1']}/flows", headers=world.h["ann"])
+    assert r.status_code == 404 and r.json["error"]["code"] == "record.not_found"
+    r = world.client.get(f"/api/v1/forms/claim/records/{world.claims['ann1']}/flows", headers=world.h["ann"])
+    assert r.status_code == 200
+
+
+def test_manual_rules_run_only_on_records_in_the_update_scope(world):
+    run = "/api/v1/forms/claim/records/{}/run/approve"
+    r = world.client.post(run.format(world.claims["ben1"]), headers=world.h["mia"])
+    assert r.status_code == 404  # not the manager's team
+    r = world.client.post(run.format(world.claims["ben1"]), headers=world.h["aud"])
+    assert r.status_code in (403, 404)  # auditors may not update
+    assert world.client.get(url("claim", world.claims["ben1"]), headers=world.admin).json["status"] is None
+    # in scope the rule runs on the whole record (its condition reads the note the runner may not see)
+    r = world.client.post(run.format(world.claims["ann1"]), headers=world.h["ann"])
+    assert r.status_code == 200, r.json
+    assert world.client.get(url("claim", world.claims["ann1"]), headers=world.admin).json["status"] == "approved"
