@@ -8,6 +8,13 @@ class StaleRecord(Conflict):
     code = "record.stale"
 
 
+class PreconditionFailed(JimuError):
+    """``If-Match`` named a version the record no longer has (RFC 9110 §13.1.1)."""
+
+    code = "record.precondition_failed"
+    status = 412
+
+
 class NotAuthenticated(JimuError):
     code = "auth.required"
     status = 401

@@ -3,6 +3,22 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
+#: endpoints that answer in another media type than JSON (CSV/XLSX downloads)
+NOT_JSON = frozenset({"api.report_export"})
+
+
+@bp.before_request
+def _negotiate():
+    """406 for a client that accepts no JSON; 400 for a query parameter the endpoint does not take."""
+    from flask import request
+    from .util import NotAcceptable, check_query_args
+    if "Accept" in request.headers and request.endpoint not in NOT_JSON \
+            and not request.accept_mimetypes.accept_json:
+        raise NotAcceptable(f"this API answers in application/json; the request accepts only "
+                            f"{request.headers['Accept']}")
+    check_query_args()
+
+
 from . import apps, records, openapi  # noqa: E402,F401  (routes register on import)
 from . import reports  # noqa: E402,F401  (report and dashboard routes)
 from . import flows  # noqa: E402,F401  (tasks and flow instances)

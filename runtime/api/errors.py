@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engines.errors import JimuError
@@ -27,9 +27,9 @@ def error_response(code: str, message: str, http_status: int, **extra):
     if wants_json():
         body = {"code": code, "message": message}
         body.update(extra)
-        return jsonify({"error": body}), http_status
-    return render_template("error.html", code=code, message=message, status=http_status,
-                           extra=extra), http_status
+        return make_response(jsonify({"error": body}), http_status)
+    return make_response(render_template("error.html", code=code, message=message, status=http_status,
+                                         extra=extra), http_status)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -40,13 +40,23 @@ def register_error_handlers(app: Flask) -> None:
         if exc.status == 401 and not wants_json():
             from flask import redirect, url_for
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return error_response(code, message, exc.status, **d)
+        response = error_response(code, message, exc.status, **d)
+        if exc.status == 401:  # RFC 6750: say how to authenticate, and why a token was refused
+            challenge = 'Bearer realm="jimu"'
+            if code == "auth.bad_token":
+                challenge += ', error="invalid_token"'
+            response.headers["WWW-Authenticate"] = challenge
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "request.too_large",
                 400: "request.bad"}.get(exc.code, f"http.{exc.code}")
-        return error_response(code, exc.description or exc.name, exc.code or 500)
+        response = error_response(code, exc.description or exc.name, exc.code or 500)
+        for name, value in exc.get_headers():  # Allow on 405, Retry-After ...
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception):

@@ -1,14 +1,18 @@
 """Records CRUD per form: ``/api/v1/forms/<form>/records``."""
 from __future__ import annotations
 
-from flask import jsonify, request
+from contextlib import contextmanager
+
+from flask import jsonify, request, url_for
 
 from ..audit import jsonable
 from ..auth import current_principal
 from ..context import current_jimu
+from ..exceptions import PreconditionFailed, StaleRecord
 from ..records import MAX_PAGE, Records
 from . import bp
-from .util import MAX_INT, BadRequest, expected_version, int_arg, json_arg, json_body, page_url
+from .util import (MAX_INT, BadRequest, etag, expected_version, int_arg, json_arg, json_body, page_url,
+                   query_args, request_json)
 
 
 def _records(conn) -> Records:
@@ -26,6 +30,7 @@ def list_forms():
 
 
 @bp.get("/forms/<form>/records")
+@query_args("page", "per_page", "filter", "sort", "q")
 def list_records(form):
     per_page = int_arg("per_page", 50, hi=MAX_PAGE)
     page = int_arg("page", 1, hi=MAX_INT // per_page)
@@ -41,8 +46,9 @@ def list_records(form):
 
 
 @bp.post("/forms/<form>/records")
+@query_args()
 def create_record(form):
-    body = request.get_json(silent=True)
+    body = request_json()
     with current_jimu().begin() as conn:
         if isinstance(body, list):
             ids = _records(conn).bulk_create(form, body)
@@ -51,28 +57,47 @@ def create_record(form):
             raise BadRequest("send a record as a JSON object, or a list of records for bulk create",
                              code="request.not_json")
         record = _records(conn).create(form, body)
-    return jsonify(jsonable(record)), 201, {"ETag": str(record["row_version"])}
+    return jsonify(jsonable(record)), 201, {
+        "ETag": etag(record["row_version"]),
+        "Location": url_for("api.get_record", form=form, rid=record["id"])}
 
 
 @bp.get("/forms/<form>/records/<int:rid>")
+@query_args()
 def get_record(form, rid):
     with current_jimu().read() as conn:
         record = _records(conn).get(form, rid)
-    return jsonify(jsonable(record)), 200, {"ETag": str(record["row_version"])}
+    tag = etag(record["row_version"])
+    if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        return "", 304, {"ETag": tag}
+    return jsonify(jsonable(record)), 200, {"ETag": tag}
+
+
+@contextmanager
+def _preconditions():
+    """A version conflict named by ``If-Match`` is a 412; one named by ``row_version`` stays a 409."""
+    try:
+        yield
+    except StaleRecord as exc:
+        if request.headers.get("If-Match"):
+            raise PreconditionFailed(exc.message, **exc.context) from None
+        raise
 
 
 @bp.route("/forms/<form>/records/<int:rid>", methods=["PATCH", "PUT"])
+@query_args()
 def update_record(form, rid):
     body = json_body()
     version = expected_version()
     body.pop("row_version", None)
-    with current_jimu().begin() as conn:
+    with _preconditions(), current_jimu().begin() as conn:
         record = _records(conn).update(form, rid, body, expected_version=version)
-    return jsonify(jsonable(record)), 200, {"ETag": str(record["row_version"])}
+    return jsonify(jsonable(record)), 200, {"ETag": etag(record["row_version"])}
 
 
 @bp.delete("/forms/<form>/records/<int:rid>")
+@query_args()
 def delete_record(form, rid):
-    with current_jimu().begin() as conn:
+    with _preconditions(), current_jimu().begin() as conn:
         _records(conn).delete(form, rid, expected_version=expected_version())
     return "", 204

@@ -13,8 +13,32 @@ class BadRequest(JimuError):
     code = "request.bad"
 
 
+class UnsupportedMediaType(JimuError):
+    code = "request.unsupported_media_type"
+    status = 415
+
+
+class NotAcceptable(JimuError):
+    code = "request.not_acceptable"
+    status = 406
+
+
+class UnknownParam(JimuError):
+    code = "request.unknown_param"
+    status = 400
+
+
+def request_json() -> Any:
+    """The JSON body, or None when there is none; a body of another media type is a 415."""
+    if request.content_length or request.headers.get("Transfer-Encoding"):
+        if not request.is_json:
+            raise UnsupportedMediaType(f"send the body as JSON with Content-Type: application/json, not "
+                                       f"{request.mimetype or 'no Content-Type'}")
+    return request.get_json(silent=True)
+
+
 def json_body(kind: type = dict) -> Any:
-    data = request.get_json(silent=True)
+    data = request_json()
     if not isinstance(data, kind):
         raise BadRequest(f"send a JSON {'object' if kind is dict else 'array'} with Content-Type: application/json",
                          code="request.not_json")
@@ -58,16 +82,60 @@ def json_arg(name: str) -> Any:
         raise BadRequest(f"{name} must be JSON", code="request.bad_param", param=name) from None
 
 
-def expected_version() -> int | None:
-    """Optimistic locking: ``If-Match: <row_version>`` or ``row_version`` in the body."""
-    raw = request.headers.get("If-Match", "").strip('"W/ ')
-    body = request.get_json(silent=True)
-    if not raw and isinstance(body, dict) and body.get("row_version") is not None:
-        raw = str(body["row_version"])
-    if not raw:
+def etag(version: int) -> str:
+    """A record's strong entity tag: its quoted ``row_version``."""
+    return f'"{version}"'
+
+
+def if_match_version() -> int | None:
+    """``If-Match`` as a record version: ``*`` (any current version) and no header give None; a weak
+    tag never matches (RFC 9110 strong comparison), so it gives -1. Unquoted numbers are read too."""
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw or raw == "*":
         return None
+    tags = [t.strip() for t in raw.split(",")]
+    strong = [t.strip('"') for t in tags if not t.startswith("W/")]
+    if not strong:
+        return -1
     try:
-        return int(raw)
+        return int(strong[0])
     except ValueError:
-        raise BadRequest("If-Match / row_version must be the record's row_version number",
-                         code="request.bad_param") from None
+        raise BadRequest("If-Match must be the ETag the record was read with, such as \"3\"",
+                         code="request.bad_param", param="If-Match") from None
+
+
+def expected_version() -> int | None:
+    """Optimistic locking: ``If-Match`` (see ``if_match_version``) or ``row_version`` in the body."""
+    if request.headers.get("If-Match"):
+        return if_match_version()
+    body = request.get_json(silent=True)
+    if isinstance(body, dict) and body.get("row_version") is not None:
+        try:
+            return int(body["row_version"])
+        except (TypeError, ValueError):
+            raise BadRequest("row_version must be the record's row_version number",
+                             code="request.bad_param", param="row_version") from None
+    return None
+
+
+#: endpoint → the query parameters it reads; a request naming any other is refused (a typo such as
+#: ``per_pgae`` would otherwise silently give the default)
+_ARGS: dict[str, frozenset[str]] = {}
+
+
+def query_args(*names: str):
+    """Declare the query parameters of a view (see ``check_query_args``)."""
+    def mark(view):
+        _ARGS[f"api.{view.__name__}"] = frozenset(names)
+        return view
+    return mark
+
+
+def check_query_args() -> None:
+    allowed = _ARGS.get(request.endpoint or "")
+    if allowed is None:
+        return
+    for name in request.args:
+        if name not in allowed:
+            raise UnknownParam(f"unknown query parameter {name!r}; this endpoint takes "
+                               f"{', '.join(sorted(allowed)) or 'none'}", param=name)

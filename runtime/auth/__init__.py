@@ -104,10 +104,11 @@ def _load_principal() -> None:
         return
     header = request.headers.get("Authorization", "")
     jimu = current_jimu()
-    if header.startswith("Bearer "):
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110 §11.1)
         # a plain read: identity needs no catalogue refresh
         with jimu.engine.connect().execution_options(readonly=True) as conn:
-            uid = user_for_token(conn, header[7:].strip())
+            uid = user_for_token(conn, credentials.strip())
             principal = _principal_for(conn, uid) if uid else None
         if principal is None:
             from ..exceptions import NotAuthenticated

@@ -152,8 +152,10 @@ def test_coded_errors(client, jimu, admin_headers):
     for body, code in cases:
         r = post(**body)
         assert r.status_code == 400 and r.json["error"]["code"] == code, (body, r.json)
-    r = client.post("/api/v1/users", data="x", headers=admin_headers)
+    r = client.post("/api/v1/users", data="x", headers=admin_headers, content_type="application/json")
     assert r.status_code == 400 and r.json["error"]["code"] == "request.not_json"
+    r = client.post("/api/v1/users", data="x", headers=admin_headers)
+    assert r.status_code == 415 and r.json["error"]["code"] == "request.unsupported_media_type"
     with jimu.read() as conn:   # nothing half-created
         assert sorted(conn.execute(sa.select(db.users.c.username)).scalars()) == ["admin", "taken"]
     uid = user_id(jimu, "taken")

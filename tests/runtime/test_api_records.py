@@ -24,7 +24,7 @@ def test_create_read_update_delete(client, crm, admin_headers):
     rec = r.json
     assert rec["名称"] == "张三" and rec["等级"] == 2 and rec["row_version"] == 1
     r = client.get(url("客户", rec["id"]), headers=admin_headers)
-    assert r.json["名称"] == "张三" and r.headers["ETag"] == "1"
+    assert r.json["名称"] == "张三" and r.headers["ETag"] == "\"1\""
     r = client.patch(url("客户", rec["id"]), json={"等级": 3}, headers={**admin_headers, "If-Match": "1"})
     assert r.status_code == 200 and r.json["等级"] == 3 and r.json["row_version"] == 2
     assert r.json["名称"] == "张三"  # a partial update keeps the other fields
@@ -34,12 +34,13 @@ def test_create_read_update_delete(client, crm, admin_headers):
     assert r.status_code == 404 and r.json["error"]["code"] == "record.not_found"
 
 
-def test_stale_update_gets_409_and_overwrites_nothing(client, crm, admin_headers):
+def test_stale_update_gets_412_or_409_and_overwrites_nothing(client, crm, admin_headers):
+    """A stale If-Match is a failed precondition (412, RFC 9110); a stale row_version in the body a 409."""
     rid = client.post(url("客户"), json={"名称": "A"}, headers=admin_headers).json["id"]
     assert client.patch(url("客户", rid), json={"名称": "B"}, headers={**admin_headers, "If-Match": "1"}).status_code == 200
-    r = client.patch(url("客户", rid), json={"名称": "C"}, headers={**admin_headers, "If-Match": "1"})
-    assert r.status_code == 409
-    assert r.json["error"]["code"] == "record.stale" and r.json["error"]["current_version"] == 2
+    r = client.patch(url("客户", rid), json={"名称": "C"}, headers={**admin_headers, "If-Match": '"1"'})
+    assert r.status_code == 412
+    assert r.json["error"]["code"] == "record.precondition_failed" and r.json["error"]["current_version"] == 2
     assert client.get(url("客户", rid), headers=admin_headers).json["名称"] == "B"
     r = client.patch(url("客户", rid), json={"名称": "C", "row_version": 1}, headers=admin_headers)
     assert r.status_code == 409
@@ -55,8 +56,10 @@ def test_all_errors_at_once_in_one_shape(client, crm, admin_headers):
     assert any(f == "等级" for f, _ in codes)
     r = client.post(url("nope"), json={}, headers=admin_headers)
     assert r.status_code == 404 and r.json["error"]["code"] == "form.not_found"
-    r = client.post(url("客户"), data="not json", headers=admin_headers)
+    r = client.post(url("客户"), data="not json", headers=admin_headers, content_type="application/json")
     assert r.status_code == 400 and r.json["error"]["code"] == "request.not_json"
+    r = client.post(url("客户"), data="not json", headers=admin_headers)
+    assert r.status_code == 415 and r.json["error"]["code"] == "request.unsupported_media_type"
 
 
 def test_unique_field(client, crm, admin_headers):
