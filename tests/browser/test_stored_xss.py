@@ -1,8 +1,9 @@
 """Issue 13 item 5: stored XSS. A builder types script into every definition field of a procurement
 app that takes free text — flow node and edge ids, labels, select options, help text, message
 templates, report and dashboard titles, role and group names — and a requester types it into record
-values. An administrator then opens the builder pages, the record pages, the process page, the task
-inbox and the dashboard: no script runs, none is even attempted (no Content-Security-Policy
+values and reply templates. An administrator then opens the builder pages, the record pages (with
+their related timeline and template picker), the process page, the task inbox, the dashboard and the
+public form, status and portal pages: no script runs, none is even attempted (no Content-Security-Policy
 violation), and no injected element or event handler reaches the DOM."""
 
 import pytest
@@ -33,7 +34,20 @@ def _package() -> dict:
                 {"key": "类别", "label": x("cat"), "widget": "select", "config": {"options": options}},
                 {"key": "说明", "label": x("note"), "widget": "textarea"},
                 {"key": "数量", "label": x("qty"), "widget": "number"}],
-            "public": {"submit": {"fields": ["物品", "类别"], "title": x("public"), "message": x("thanks")}},
+            "public": {"submit": {"fields": ["物品", "类别"], "title": x("public"), "message": x("thanks")},
+                       "status": {"fields": ["物品", "类别", "说明"]},
+                       "portal": {"fields": ["物品", "说明"], "title": x("portal")}},
+            "related": [{"form": "跟进", "field": "请购单", "label": x("related"), "fields": ["内容"],
+                         "compose": {"fields": ["内容"], "templates": {"form": "回复模板", "body": "正文",
+                                                                      "name": "名称", "into": "内容"}}}],
+        }, {
+            "key": "跟进", "version": 1, "label": x("follow-up"),
+            "fields": [{"key": "请购单", "label": x("link"), "widget": "link", "config": {"form": "请购单"}},
+                       {"key": "内容", "label": x("content"), "widget": "textarea"}],
+        }, {
+            "key": "回复模板", "version": 1, "label": x("reply templates"), "title_field": "名称",
+            "fields": [{"key": "名称", "label": "名称", "widget": "text"},
+                       {"key": "正文", "label": "正文", "widget": "textarea"}],
         }],
         "flows": [{
             "key": "approve", "version": 1, "form": "请购单", "label": x("flow"),
@@ -91,7 +105,7 @@ def _check(page, url, ready):
     return page
 
 
-def test_script_typed_into_definitions_never_runs(jimu, live_server, browser, artifacts, client):
+def test_script_typed_into_definitions_never_runs(app, jimu, live_server, browser, artifacts, client):
     install_package(jimu, _package())
     admin = make_user(jimu, "root", admin=True)
     make_user(jimu, "buyer1", roles=["buyer"])
@@ -99,6 +113,13 @@ def test_script_typed_into_definitions_never_runs(jimu, live_server, browser, ar
     token = api_token(jimu, admin)
     rid = client.post("/api/v1/forms/请购单/records", headers={"Authorization": f"Bearer {token}"},
                       json={"物品": x("value"), "类别": x("opt-a"), "说明": x("text"), "数量": 2}).get_json()["id"]
+
+    headers = {"Authorization": f"Bearer {token}"}
+    client.post("/api/v1/forms/回复模板/records", headers=headers, json={"名称": x("tpl-name"), "正文": x("tpl {物品}")})
+    client.post("/api/v1/forms/跟进/records", headers=headers, json={"请购单": rid, "内容": x("entry")})
+    from runtime.public import record_token
+    with app.test_request_context():
+        status_token = record_token("请购单", rid)
 
     ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     ctx.add_init_script(WATCH)
@@ -124,6 +145,9 @@ def test_script_typed_into_definitions_never_runs(jimu, live_server, browser, ar
         (f"{base}/builder/apps/procure/reports/by_cat", "#report-designer[data-ready] #rd-chart[data-state=ok]"),
         (f"{base}/builder/apps/procure/dashboards/board", "#dashboard-designer[data-ready] .main-svg"),
         (f"{base}/p/请购单", "form[data-jimu-form]"),
+        (f"{base}/p/请购单/s/{status_token}", "dl.record"),
+        (f"{base}/p/请购单/portal", "main"),
+        (f"{base}/p/请购单/portal/{rid}", "dl.record"),
     ]
     for url, ready in pages:
         _check(page, url, ready)
@@ -135,8 +159,14 @@ def test_script_typed_into_definitions_never_runs(jimu, live_server, browser, ar
     page.wait_for_selector("#jimu-inbox [data-list] li")
     assert X in page.locator("#jimu-inbox [data-list]").inner_text().replace("\n", "")
     assert page.evaluate(INJECTED) == [] and page.evaluate("window.__hits") == []
-    # the text survives as text where people read it
+    # the text survives as text where people read it; a message template fills the reply as text
     page.goto(f"{base}/forms/请购单/{rid}")
     assert X in page.locator("dl.record").inner_text()
+    picker = page.locator("select[data-template-into]")
+    picker.select_option(index=1)
+    target = picker.get_attribute("data-template-into")
+    # the record's value stays data ({{7*7}} kept); the template's own text is the author's sandboxed Jinja
+    assert page.input_value(f"#{target}") == f"tpl {x('value')}" + X.replace("{{7*7}}", "49")
+    assert page.evaluate(INJECTED) == [] and page.evaluate("window.__hits") == []
     assert dialogs == []
     ctx.close()
