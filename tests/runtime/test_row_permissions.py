@@ -359,3 +359,52 @@ def test_manual_rules_run_only_on_records_in_the_update_scope(world):
     r = world.client.post(run.format(world.claims["ann1"]), headers=world.h["ann"])
     assert r.status_code == 200, r.json
     assert world.client.get(url("claim", world.claims["ann1"]), headers=world.admin).json["status"] == "approved"
+
+
+# -- the sweep: every caller, one restricted user, nothing outside the grant ----------------------
+FORBIDDEN = {"ann": ("SECRET-", "trip ben", "INTERNAL-probe"),
+             "aud": ("SECRET-", "trip ann1", "trip ben1", "INTERNAL-probe", "please add the receipt")}
+
+
+def _text(response) -> str:
+    """A response as text; a spreadsheet's cells read back (the file itself is compressed)."""
+    if response.mimetype and "spreadsheetml" in response.mimetype:
+        import io
+        from openpyxl import load_workbook
+        return "\n".join(str(c) for row in load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True)
+                         for c in row)
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("user", sorted(FORBIDDEN))
+def test_every_caller_keeps_inside_the_grant(pages, user):
+    api = {"headers": pages.h[user]}
+    c, _ = browser_session(pages, user)
+    record_ids = [v for k, v in pages.claims.items() if not k.startswith("comment:")]
+    comment_ids = [v for k, v in pages.claims.items() if k.startswith("comment:")]
+    calls = [("api", "get", url("claim"), {}), ("api", "get", url("claim"), {"query_string": {"q": "trip"}}),
+             ("api", "get", url("claim"), {"query_string": {"sort": "-amount", "per_page": 500}}),
+             ("api", "get", url("claim_comment"), {}), ("api", "get", "/api/v1/reports", {}),
+             ("api", "get", "/api/v1/dashboards", {}), ("api", "get", "/api/v1/dashboards/claims/data", {}),
+             ("api", "get", "/api/v1/notifications", {}),
+             ("ui", "get", "/forms/claim", {}), ("ui", "get", "/forms/claim", {"query_string": {"q": "trip"}}),
+             ("ui", "get", "/forms/claim_comment", {}), ("ui", "get", "/dashboards", {}),
+             ("ui", "get", "/dashboards/claims", {})]
+    for rid in record_ids:
+        calls += [("api", "get", url("claim", rid), {}), ("api", "get", f"{url('claim', rid)}/flows", {}),
+                  ("ui", "get", f"/forms/claim/{rid}", {}), ("ui", "get", f"/forms/claim/{rid}/edit", {}),
+                  ("ui", "get", f"/forms/claim/{rid}/process", {})]
+    for rid in comment_ids:
+        calls += [("api", "get", url("claim_comment", rid), {}), ("ui", "get", f"/forms/claim_comment/{rid}", {})]
+    for report in ("by_team", "notes", "comments_by_claim"):
+        calls += [("api", "get", f"/api/v1/reports/{report}/data", {}),
+                  ("api", "get", f"/api/v1/reports/{report}/export.csv", {}),
+                  ("api", "get", f"/api/v1/reports/{report}/export.xlsx", {})]
+        for team in pages.group.values():
+            calls.append(("api", "post", f"/api/v1/reports/{report}/drilldown", {"json": {"point": {"team": team}}}))
+    for how, method, path, kw in calls:
+        r = getattr(pages.client if how == "api" else c, method)(path, **({**api, **kw} if how == "api" else kw))
+        assert r.status_code < 500, (path, r.status_code)
+        text = _text(r)
+        for marker in FORBIDDEN[user]:
+            assert marker not in text, (user, how, path, marker)
