@@ -64,7 +64,8 @@ class Records:
               partial: bool = False, row: int | None = None) -> dict[str, Any]:
         if not isinstance(data, Mapping):
             raise RecordInvalid([{"code": "record.not_object", "message": "send the record as a JSON object"}])
-        result = ft.spec.clean(data, context=self.eval_context(), existing=existing, partial=partial)
+        result = ft.spec.clean(data, context=self.eval_context(), existing=existing, partial=partial,
+                               trusted=self.trusted)
         errors = list(result.errors)
         values = dict(result.values)
         errors.extend(self._unique_errors(ft, values, existing))
@@ -153,18 +154,10 @@ class Records:
     #: write sources that may set read-only fields: the platform acting on published metadata
     SYSTEM_SOURCES = frozenset({"rule", "flow"})
 
-    def _system_values(self, ft: FormTable, data: Mapping[str, Any]) -> dict[str, Any]:
-        """The read-only (not computed) fields of ``data``, cleaned, when a rule or flow writes."""
-        if self.source not in self.SYSTEM_SOURCES or not isinstance(data, Mapping):
-            return {}
-        keys = [k for k in data if ft.spec.has_field(k) and ft.spec.field(k).read_only
-                and not ft.spec.field(k).computed]
-        if not keys:
-            return {}
-        result = ft.spec.clean({k: data[k] for k in keys}, context=self.eval_context(), partial=True)
-        if result.errors:
-            raise RecordInvalid(list(result.errors))
-        return {k: result.values.get(k) for k in keys}
+    @property
+    def trusted(self) -> bool:
+        """Rules and flows write read-only fields (stamps, counters); a person's submission never does."""
+        return self.source in self.SYSTEM_SOURCES
 
     def update(self, form_key: str, rid: int, data: Mapping[str, Any], *,
                expected_version: int | None = None) -> dict[str, Any]:
@@ -173,13 +166,7 @@ class Records:
         before = self.store.get(ft, rid)
         self._reach(ft, rid, "update")
         self._writable(ft, data, before)
-        system = self._system_values(ft, data)
-        if system:  # rules and flows write read-only fields (timestamps, counters) that people cannot
-            data = {k: v for k, v in data.items() if k not in system}
-            before_merged = {**before, **system}
-            values = {**self.clean(ft, data, existing=before_merged, partial=True), **system}
-        else:
-            values = self.clean(ft, data, existing=before, partial=True)
+        values = self.clean(ft, data, existing=before, partial=True)
         self._check_files(ft, values, before)
         self._integrity(lambda: self.store.update(ft, rid, values, expected_version=expected_version,
                                                   now=self.now, actor=self.principal.user_id))

@@ -1,15 +1,22 @@
 """``FormSpec.clean``: the one server-side authority over a submission.
 
 Order matters and is the same on every write path (API, runtime form,
-import, rules):
+public page, intake, import, rules, flows) and in the browser
+(``runtime/static/js/formstate.js``):
 
 1. coerce every submitted field with its widget (collecting every error);
-   computed and read-only fields ignore what was sent;
+   computed fields ignore what was sent, and so do read-only fields unless
+   the write is ``trusted`` (the system path: rules, flows, demo data);
 2. on create, fill defaults (a value, or ``default_expr`` such as ``now()``);
-3. merge with the existing record (updates) and evaluate ``visible_if``: a
-   hidden field's submitted value is dropped;
-4. check ``required`` / ``required_if`` and the ``validation`` block;
-5. compute formulas in dependency order over the merged values.
+3. merge with the existing record (stored values + the change) and compute
+   formulas in dependency order over it, so conditions read the values that
+   are about to be stored, never null or the old ones;
+4. evaluate ``visible_if`` (and section conditions) on the merged record: a
+   hidden field's submitted value is dropped (on update the stored value
+   stays); if anything was dropped, formulas are computed again;
+5. check ``required`` / ``required_if`` and the ``validation`` block on the
+   merged record. A partial update checks what it sent *and* every field
+   whose condition reads a value the change altered (formulas included).
 
 All problems come back together, each with the field key and a code.
 
@@ -127,13 +134,23 @@ class _Plan:
         self.defaults = tuple(p for p in self.inputs if p.has_default)
         self.conditional = tuple(f for f in spec.fields if f.visible_if is not None or f.sections)
         self.formulas = spec.formula_order
+        self.formula_keys = frozenset(f.key for f in self.formulas)
+        #: input field → the names its conditions (required_if, visible_if, sections) read
+        self.condition_names = {p.key: frozenset().union(*(e.names for e in (p.f.required_if, p.f.visible_if,
+                                                                               *p.f.sections) if e is not None))
+                                for p in self.inputs
+                                if p.f.required_if is not None or p.f.visible_if is not None or p.f.sections}
         #: expressions see the merged record only when some field has one
         self.needs_merge = bool(self.conditional or self.formulas
                                 or any(p.required_if is not None for p in self.inputs))
         #: no defaults, conditions, formulas or sub-tables: a new record is cleaned in one pass
         self.one_pass = not (self.needs_merge or self.defaults or any(p.children is not None for p in self.inputs))
-        self.one_pass_table = {p.key: (p.coerce, p.required, p.rules, p.empty, p) for p in self.inputs}
-        self.required_keys = frozenset(p.key for p in self.inputs if p.required)
+        #: a person's submission never sets a read-only field: the one-pass paths drop them
+        self.one_pass_table = {p.key: (p.coerce, p.required, p.rules, p.empty, p) for p in self.inputs
+                               if not p.read_only}
+        self.required_keys = frozenset(p.key for p in self.inputs if p.required and not p.read_only)
+        #: required read-only fields: a submission cannot fill them, so they are always missing from it
+        self.required_read_only = frozenset(p.key for p in self.inputs if p.required and p.read_only)
         #: one-pass forms: a generated function per submitted key order (see ``_compile_shape``)
         self.shapes: dict[tuple, Any] = {}
         #: key orders met once (a shape gets its function the second time)
@@ -155,7 +172,9 @@ _DEFAULT_CONTEXT = EvalContext()
 
 
 def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | None = None,
-          existing: Mapping[str, Any] | None = None, partial: bool = False) -> CleanResult:
+          existing: Mapping[str, Any] | None = None, partial: bool = False, trusted: bool = False) -> CleanResult:
+    """Clean one submission; ``trusted`` is the system path (rules, flows, demo data) that may set
+    read-only fields — a person's submission never does, on create or update."""
     plan = plan_for(spec)
     context = context or _DEFAULT_CONTEXT
     result = CleanResult()
@@ -169,7 +188,7 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
                 errors.append({"code": "form.unknown_field", "field": key,
                                "message": f"form {spec.key!r} has no field {key!r}; "
                                           f"its fields are {', '.join(spec.field_keys)}"})
-    if creating and plan.one_pass:
+    if creating and plan.one_pass and not trusted:
         if not errors and type(data) is dict:
             shape = tuple(data)
             fn = plan.shapes.get(shape)
@@ -186,11 +205,11 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
     # 1. coerce what was sent
     for p in plan.inputs:
         key = p.key
-        if key not in data or (p.read_only and not creating):
+        if key not in data or (p.read_only and not trusted):
             continue
         if p.children is not None:
             try:
-                values[key] = _clean_rows(p.f, data[key], context, result)
+                values[key] = _clean_rows(p.f, data[key], context, result, trusted)
             except FieldError as exc:
                 errors.append(_field_error(p.f, exc))
                 failed.add(key)
@@ -212,25 +231,35 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
             default = _default(p.f, values, context, result)
             if default is not None:
                 values[key] = default
-    # 3. visibility over the merged record
-    hidden = result.hidden
+    # 3. formulas over the merged record (stored values + the change)
     merged = {**existing, **values} if existing else (dict(values) if plan.needs_merge else values)
+    formula_errors = _formulas(plan, merged, values, context) if plan.formulas else []
+    # 4. visibility over the merged record, formulas included: a hidden field's submitted value is dropped
+    hidden = result.hidden
+    dropped = False
     for f in plan.conditional:
         if (f.visible_if is not None and not _truthy_expr(f, f.visible_if, merged, context, result, "visible_if")) \
                 or any(not _truthy_expr(f, c, merged, context, result, "section.visible_if") for c in f.sections):
             hidden.add(f.key)
-            if f.key in values:
+            if f.key in values and not (plan.formula_keys and f.key in plan.formula_keys):
                 del values[f.key]
+                dropped = True
                 if creating:
                     merged.pop(f.key, None)
                 else:
                     merged[f.key] = existing.get(f.key)
-    # 4. required and validation
+    if dropped and plan.formulas:
+        # formulas are stored over what is kept, never over a dropped value
+        formula_errors = _formulas(plan, merged, values, context)
+    # 5. required, required_if and validation over the merged record
     if errors:
         failed.update(e.get("field") for e in errors)
+    affected = _affected(plan, existing, merged) if partial and not creating else None
     for p in plan.inputs:
         key = p.key
-        if key in failed or key in hidden or (partial and key not in values):
+        if key in failed or key in hidden:
+            continue
+        if partial and key not in values and (affected is None or key not in affected):
             continue
         value = merged.get(key)
         if p.empty(value) if p.empty is not None else (value is None or value == "" or value == [] or value == {}):
@@ -238,9 +267,18 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
                               and _truthy_expr(p.f, p.required_if, merged, context, result, "required_if")):
                 errors.append(_required(p))
             continue
-        if p.rules is not None:
+        if p.rules is not None and key in values:
             errors.extend(p.rules(value))
-    # 5. formulas, in dependency order
+    errors.extend(formula_errors)
+    if creating and hidden:
+        for key in hidden:
+            values.pop(key, None)
+    return result
+
+
+def _formulas(plan: "_Plan", merged: dict, values: dict, context: EvalContext) -> list[dict]:
+    """Compute every formula in dependency order into ``merged`` and ``values``; their errors."""
+    errors = []
     for f in plan.formulas:
         try:
             value = f.formula.evaluate(_scope(merged, context), context)
@@ -249,10 +287,16 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
             errors.append(_field_error(f, exc, expression=f.formula.source))
             continue
         values[f.key] = merged[f.key] = value
-    if creating and hidden:
-        for key in hidden:
-            values.pop(key, None)
-    return result
+    return errors
+
+
+def _affected(plan: "_Plan", existing: Mapping[str, Any], merged: Mapping[str, Any]) -> frozenset[str]:
+    """Input fields a partial update must re-check though it did not send them: those whose
+    ``required_if`` or visibility reads a value the change altered (formulas included)."""
+    changed = {k for k, v in merged.items() if k not in IGNORED_KEYS and existing.get(k) != v}
+    if not changed:
+        return frozenset()
+    return frozenset(key for key, names in plan.condition_names.items() if names & changed)
 
 
 def _one_pass(plan: _Plan, data: Mapping[str, Any], values: dict, errors: list, partial: bool) -> None:
@@ -279,8 +323,8 @@ def _one_pass(plan: _Plan, data: Mapping[str, Any], values: dict, errors: list, 
                 errors.append(_required(p))
         elif rules is not None:
             errors.extend(rules(value))
-    if not partial and plan.required_keys:
-        missing = plan.required_keys.difference(data)
+    if not partial and (plan.required_keys or plan.required_read_only):
+        missing = plan.required_keys.difference(data) | plan.required_read_only
         if missing:
             for p in plan.inputs:
                 if p.key in missing:
@@ -315,7 +359,7 @@ def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
     or is no input is deleted.
     """
     from .exceptions import FieldError
-    table = {p.key: p for p in plan.inputs}
+    table = {p.key: p for p in plan.inputs if not p.read_only}
     consts: dict[str, Any] = {"FE": FieldError, "REQ": _required, "RESULT": CleanResult}
     body = []
     names = []
@@ -354,7 +398,7 @@ def _shape_source(plan: _Plan, shape: tuple) -> tuple[str, dict[str, Any]]:
             accepted = [f"v = {value}", *accepted, *checks]
         body += [f"if {test.format(**slots)}:", *(f"    {line}" for line in accepted or ["pass"]),
                  "else:", *(f"    {line}" for line in checked)]
-    missing = [p for p in plan.inputs if p.required and p.key not in shape]
+    missing = [p for p in plan.inputs if p.required and (p.key not in shape or p.read_only)]
     if missing:
         body.append("if not partial:")
         for i, p in enumerate(missing):
@@ -377,11 +421,12 @@ def _required(p: _FieldPlan) -> dict[str, Any]:
     return p.required_entry.copy()
 
 
-def _clean_rows(f: "FieldSpec", raw: Any, context: EvalContext, result: CleanResult) -> list[dict]:
+def _clean_rows(f: "FieldSpec", raw: Any, context: EvalContext, result: CleanResult,
+                trusted: bool) -> list[dict]:
     rows = f.widget.clean(raw)
     cleaned = []
     for i, row in enumerate(rows):
-        sub = clean(f.children, {k: v for k, v in row.items() if k != "id"}, context=context)
+        sub = clean(f.children, {k: v for k, v in row.items() if k != "id"}, context=context, trusted=trusted)
         for err in sub.errors:
             result.errors.append({**err, "field": f.key, "row": i, "sub_field": err.get("field")})
         kept = dict(sub.values)

@@ -125,16 +125,17 @@ class FormSpec:
     _clean_shapes: Any = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     def clean(self, data: Mapping[str, Any], *, context=None, existing: Mapping[str, Any] | None = None,
-              partial: bool = False):
-        """Coerce, default, hide, require, validate and compute: see ``engines.form.clean``."""
-        if existing is None and type(data) is dict:
+              partial: bool = False, trusted: bool = False):
+        """Coerce, default, compute, hide, require and validate: see ``engines.form.clean``.
+        ``trusted``: the system path (rules, flows) that may write read-only fields."""
+        if existing is None and not trusted and type(data) is dict:
             # a new record on a one-pass form, in a key order seen before: its generated function
             shapes = self._clean_shapes
             if shapes is not None:
                 fn = shapes.get(tuple(data))
                 if fn is not None:
                     return fn(data, partial)
-        return _clean()(self, data, context=context, existing=existing, partial=partial)
+        return _clean()(self, data, context=context, existing=existing, partial=partial, trusted=trusted)
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema (draft 2020-12) of a submission, for integrators."""
@@ -174,7 +175,7 @@ class FormSpec:
             if f.children is not None:
                 item["children"] = f.children.client_spec(lang)
             out.append(item)
-        return {"key": self.key, "fields": out,
+        return {"key": self.key, "fields": out, "formula_order": [f.key for f in self.formula_order],
                 "layout": [n.to_json() for n in self.layout.nodes] if self.layout is not None else []}
 
 

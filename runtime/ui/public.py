@@ -146,7 +146,8 @@ def _client_spec(ft, block: dict) -> dict:
     from ..i18n import current_language
     spec = ft.spec.client_spec(current_language())
     public = set(block["fields"])
-    return {"key": spec["key"], "fields": [f for f in spec["fields"] if f["key"] in public], "layout": []}
+    return {"key": spec["key"], "fields": [f for f in spec["fields"] if f["key"] in public],
+            "formula_order": [k for k in spec["formula_order"] if k in public], "layout": []}
 
 
 @bp.get("/p/<form>/qr.svg")

@@ -1,22 +1,17 @@
 // Live behaviour of a runtime form: visibility, required markers and formula previews.
 //
 // The page embeds FormSpec.client_spec() (fields with the JSON syntax trees of
-// visible_if / required_if / formula) and an evaluation context. Expressions are
-// evaluated by expr.js — the browser twin of engines/expr, checked against the
-// same corpus — so the browser never has a second copy of the rules. The server
-// re-checks everything on save; this only keeps the page honest while typing.
-import { evaluate } from "./expr.js";
+// visible_if / required_if / formula, and the formulas' dependency order) and an
+// evaluation context. formstate.js decides in the server's order (formulas, then
+// visibility, then required) with expr.js — the browser twin of engines/expr — and
+// both are checked against shared corpora, so the browser never has a second copy
+// of the rules. The server re-checks everything on save; this only keeps the page
+// honest while typing.
+import { formState, safely, truthy } from "./formstate.js";
 
 const form = document.querySelector("[data-jimu-form]");
 const spec = JSON.parse(document.getElementById("form-spec").textContent);
 const context = JSON.parse(document.getElementById("form-context").textContent);
-
-function truthy(value) {
-  if (value === null || value === undefined || value === false || value === 0 || value === "") return false;
-  if (Array.isArray(value)) return value.length > 0;
-  if (typeof value === "object" && value.constructor === Object) return Object.keys(value).length > 0;
-  return true;
-}
 
 function readField(field) {
   const inputs = form.querySelectorAll(`[name="${CSS.escape(field.key)}"]`);
@@ -80,37 +75,27 @@ function display(value) {
   return String(value);
 }
 
-function safely(tree, vars, fallback) {
-  try {
-    return evaluate(tree, vars, context);
-  } catch (err) {
-    return fallback;
-  }
-}
+// on an edit page a hidden field keeps its stored value (the server keeps it too): the values at load
+const stored = form && form.querySelector('[name="row_version"]') ? values() : null;
 
 function refresh() {
-  const vars = values();
+  const state = formState(spec, values(), context, stored);
   for (const field of spec.fields) {
-    if (field.formula) {
-      const value = safely(field.formula, vars, null);
-      vars[field.key] = value;
-      const out = form.querySelector(`output[name="${CSS.escape(field.key)}"]`);
-      if (out) {
-        out.textContent = display(value);
-        out.dataset.value = JSON.stringify(value === undefined ? null : value);
-      }
+    if (!field.formula) continue;
+    const value = state.values[field.key];
+    const out = form.querySelector(`output[name="${CSS.escape(field.key)}"]`);
+    if (out) {
+      out.textContent = display(value);
+      out.dataset.value = JSON.stringify(value === undefined ? null : value);
     }
   }
   for (const section of form.querySelectorAll("[data-visible-if]")) {
-    const visible = truthy(safely(JSON.parse(section.dataset.visibleIf), vars, true));
+    const visible = truthy(safely(JSON.parse(section.dataset.visibleIf), state.values, context, true));
     section.hidden = !visible;
   }
   for (const field of spec.fields) {
-    const own = field.visible_if ? truthy(safely(field.visible_if, vars, true)) : true;
-    const visible = own && (field.sections || []).every((tree) => truthy(safely(tree, vars, true)));
-    show(field, visible);
-    const required = field.required || (field.required_if ? truthy(safely(field.required_if, vars, false)) : false);
-    markRequired(field, required);
+    show(field, !state.hidden.includes(field.key));
+    markRequired(field, state.required.includes(field.key));
   }
 }
 
