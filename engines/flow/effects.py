@@ -99,13 +99,15 @@ class CancelTimer(Effect):
 
 @dataclass(frozen=True, slots=True)
 class RunActions(Effect):
-    """Run rule actions (the rule engine's action list) on the instance's record.
-    ``key`` is the idempotency key of this run (one per entry into the node)."""
+    """Run rule actions (the rule engine's action list) on the instance's record, then feed
+    ``ActionsDone(key)``: the token waits on the node until then. ``key`` is the idempotency
+    key of this run (one per entry into the node)."""
 
     type: ClassVar[str] = "run_actions"
     node_id: str
     actions: tuple
     key: str = ""
+    token: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,4 +70,13 @@ class Return:
     comment: str | None = None
 
 
-Event = Start | TaskCompleted | TimerFired | Cancel | Reopen | Reassign | Delegate | Return
+@dataclass(frozen=True, slots=True)
+class ActionsDone:
+    """The actions of the ``RunActions`` effect with this ``key`` were applied (field updates
+    stored): the token waiting on that automatic node moves on, deciding on the record as it is
+    now. A key no longer pending (a duplicate delivery, a cancelled branch) is a no-op."""
+
+    key: str
+
+
+Event = ActionsDone | Start | TaskCompleted | TimerFired | Cancel | Reopen | Reassign | Delegate | Return

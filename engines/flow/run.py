@@ -26,14 +26,15 @@ from .states import InstanceStatus, TaskState
 
 #: node entries one step may make before it is considered a runaway loop
 MAX_HOPS = 1000
-_NESTED = ("tokens", "tasks", "timers", "joins", "votes")
+_NESTED = ("tokens", "tasks", "timers", "joins", "votes", "actions")
 
 
 def copy_state(state: Mapping[str, Any]) -> dict:
-    """A copy deep enough that the caller's state is never changed."""
+    """A copy deep enough that the caller's state is never changed (``actions`` is absent from
+    states stored before automatic steps waited for their actions: it starts empty)."""
     out = dict(state)
     for name in _NESTED:
-        out[name] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in state[name].items()}
+        out[name] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in state.get(name, {}).items()}
     return out
 
 
@@ -73,6 +74,8 @@ class Run:
     def consume(self, token: str) -> None:
         self.state["tokens"].pop(token, None)
         self.state["votes"].pop(token, None)
+        for key in [k for k, v in self.state["actions"].items() if v["token"] == token]:
+            del self.state["actions"][key]
 
     def leave(self, node: NodeSpec, token: str, outcome: str | None = None) -> None:
         self.move(token, self.select(node, outcome))
@@ -213,6 +216,7 @@ class Run:
         for token in list(self.state["tokens"]):
             self.discard(token, TaskState.CANCELLED, outcome)
         self.state["joins"].clear()
+        self.state["actions"].clear()
         self.state["status"] = status.label
         self.state["outcome"] = outcome
         self.history(node_id, "ended", outcome=outcome)

@@ -16,6 +16,7 @@ State document (version ``STATE_VERSION``)::
      "tasks":  {"t3": {"node": "...", "token": "k1"}}, # open tasks
      "timers": {"w4": {"node": "...", "kind": "sla" | "wait", "token": ..., "task": ..., "level": 0}},
      "joins":  {"<join node>": 1},                     # arrivals at a parallel join
+     "actions": {"<key>": {"node": "...", "token": "k1"}},  # automatic steps waiting for their actions
      "votes":  {"k1": {"approve": 1, "reject": 0}}}    # countersign tallies per token
 """
 from __future__ import annotations
@@ -24,7 +25,8 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from .effects import AssignTask, Effect
-from .events import Cancel, Delegate, Event, Reassign, Reopen, Return, Start, TaskCompleted, TimerFired
+from .events import (ActionsDone, Cancel, Delegate, Event, Reassign, Reopen, Return, Start, TaskCompleted,
+                     TimerFired)
 from .exceptions import FlowConflict, FlowError
 from .run import Run
 from .spec import FlowSpec
@@ -37,7 +39,7 @@ def new_state(spec: FlowSpec, instance_id: Any = None) -> dict:
     """The state of an instance that has not started yet (feed it ``Start()``)."""
     return {"v": STATE_VERSION, "id": instance_id, "spec_key": spec.key, "spec_version": spec.version,
             "status": "new", "outcome": None, "seq": 0,
-            "tokens": {}, "tasks": {}, "timers": {}, "joins": {}, "votes": {}}
+            "tokens": {}, "tasks": {}, "timers": {}, "joins": {}, "votes": {}, "actions": {}}
 
 
 def step(spec: FlowSpec, state: Mapping[str, Any], event: Event, *, now: datetime,
@@ -98,6 +100,16 @@ def _timer(run: Run, event: TimerFired) -> None:
     node.behaviour.on_timer(run, node, event.timer_id, timer)
 
 
+def _actions_done(run: Run, event: ActionsDone) -> None:
+    if run.state["status"] != InstanceStatus.RUNNING.label:
+        return  # the instance ended (cancelled) while the actions ran
+    pending = run.state["actions"].pop(event.key, None)
+    if pending is None:
+        return  # already moved on, or its token was discarded: a duplicate delivery is a no-op
+    node = run.spec.nodes[pending["node"]]
+    node.behaviour.on_actions_done(run, node, pending["token"])
+
+
 def _cancel(run: Run, event: Cancel) -> None:
     _running(run)
     run.history(None, "cancelled", comment=event.comment)
@@ -148,7 +160,7 @@ def _return(run: Run, event: Return) -> None:
 
 
 _HANDLERS = {Start: _start, TaskCompleted: _complete, TimerFired: _timer, Cancel: _cancel, Reopen: _reopen,
-             Reassign: _reassign, Delegate: _delegate, Return: _return}
+             Reassign: _reassign, Delegate: _delegate, Return: _return, ActionsDone: _actions_done}
 
 
 def returnable(spec: FlowSpec, node_id: str) -> list[str]:

@@ -21,11 +21,13 @@ from typing import Any, Iterable, Mapping
 import sqlalchemy as sa
 
 from engines.calendar import BusinessCalendar
-from engines.flow import (AppendHistory, AssignTask, CancelTimer, CloseTask, CreateTask, Delegate, Escalate,
+from engines.flow import (ActionsDone, AppendHistory, AssignTask, CancelTimer, CloseTask, CreateTask, Delegate,
+                          Escalate,
                           FlowConflict, FlowError, InstanceEnded, Reassign, Reopen, Return, RunActions,
                           ScheduleTimer, Start, TaskCompleted, TimerFired, Cancel, compile_flow, new_state, step)
 from engines.flow.effects import plain
 from engines.flow.spec import FlowSpec
+from engines.rule import RuleDepthError, RuleLoopError
 
 from .. import audit, db, jobs
 from ..auth.principal import Principal
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 TIMER_JOB = "flow.timer"
 ACTIONS_JOB = "flow.actions"
 SYSTEM = Principal(user_id=None, username="system", is_admin=True)
+#: automatic steps one event may run back to back before the chain counts as a runaway loop
+MAX_AUTOMATIC = 100
 
 class TaskFieldsInvalid(ValidationErrors):
     code = "flow.fields_invalid"
@@ -176,21 +180,41 @@ class FlowRuntime:
 
     def _step(self, spec: FlowSpec, row: Mapping[str, Any], state: Mapping[str, Any], event, record, *,
               fire_rules: bool = True) -> dict:
-        state, effects = step(spec, state, event, now=self.now, record=record, calendar=self.calendars)
-        ended = None
-        for effect in effects:
-            handler = getattr(self, "_do_" + effect.type)
-            handler(row, effect)
-            if isinstance(effect, InstanceEnded):
-                ended = self.now
-        values = dict(state=state, status=state["status"], outcome=state.get("outcome"), updated_at=self.now)
-        if state["status"] == "running":
-            values["ended_at"] = None
-        elif ended is not None:
-            values["ended_at"] = ended
-        self.conn.execute(sa.update(flow_instances).where(flow_instances.c.id == row["id"]).values(**values))
-        if fire_rules:
-            self._fire_rules(spec, row, event, effects)
+        """Apply ``event`` and execute its effects; then, for every automatic step it reached, apply
+        the step's actions now and move on with ``ActionsDone`` on the record as it now is — so the
+        gateway after an automatic step decides on the values the step set."""
+        events = [event]
+        done = 0
+        while events:
+            event = events.pop(0)
+            if isinstance(event, ActionsDone):
+                done += 1
+                if done > MAX_AUTOMATIC:
+                    raise FlowError(f"more than {MAX_AUTOMATIC} automatic steps ran for one event; a loop of "
+                                    "automatic steps never waits — put a task or timer inside it",
+                                    code="flow.runaway", flow=spec.key)
+                state = self.instance(row["id"])["state"]   # rules fired meanwhile may have moved it
+                record = self._record(row["form_key"], row["record_id"])
+            state, effects = step(spec, state, event, now=self.now, record=record, calendar=self.calendars)
+            ended = None
+            automatic = []
+            for effect in effects:
+                if isinstance(effect, RunActions):
+                    automatic.append(effect)   # after the state is stored: the actions may write the record
+                    continue
+                handler = getattr(self, "_do_" + effect.type)
+                handler(row, effect)
+                if isinstance(effect, InstanceEnded):
+                    ended = self.now
+            values = dict(state=state, status=state["status"], outcome=state.get("outcome"), updated_at=self.now)
+            if state["status"] == "running":
+                values["ended_at"] = None
+            elif ended is not None:
+                values["ended_at"] = ended
+            self.conn.execute(sa.update(flow_instances).where(flow_instances.c.id == row["id"]).values(**values))
+            if fire_rules:
+                self._fire_rules(spec, row, event, effects)
+            events.extend(ActionsDone(e.key) for e in automatic if self._do_run_actions(row, e))
         return state
 
     def _fire_rules(self, spec: FlowSpec, row: Mapping[str, Any], event, effects) -> None:
@@ -248,12 +272,28 @@ class FlowRuntime:
     def _do_cancel_timer(self, row, e: CancelTimer) -> None:
         jobs.cancel(self.conn, f"flow:{e.key}")
 
-    def _do_run_actions(self, row, e: RunActions) -> None:
-        # rule actions may leave the process (mail, webhooks): run them as a durable, retried job
-        jobs.enqueue(self.conn, ACTIONS_JOB, {"instance": row["id"], "node": e.node_id,
-                                              "form": row["form_key"], "record_id": row["record_id"],
-                                              "actions": plain(e.actions), "key": f"flow:{e.key}"},
-                     run_at=self.now, key=f"flow:{e.key}", now=self.now)
+    def _do_run_actions(self, row, e: RunActions) -> bool:
+        """Apply an automatic step's actions now, in this transaction: field updates go through the
+        write path, messages that leave the process into the outbox. True when they ran. If they fail,
+        nothing of them is kept, the step waits and a durable, retried job runs them and then moves
+        the instance on (the failure is in the job and the instance history)."""
+        payload = {"instance": row["id"], "node": e.node_id, "form": row["form_key"], "record_id": row["record_id"],
+                   "actions": plain(e.actions), "key": f"flow:{e.key}", "resume": e.key}
+        try:
+            with self.conn.begin_nested():
+                run_actions(self.jimu, self.conn, payload)
+            return True
+        except (RuleLoopError, RuleDepthError):
+            raise
+        except Exception as exc:  # noqa: BLE001 — kept, retried and shown, never lost
+            message = exc.message if isinstance(exc, JimuError) else f"{type(exc).__name__}: {exc}"
+            log.warning("automatic step %s of instance %s failed, retrying as a job: %s", e.node_id, row["id"],
+                        message)
+            self.conn.execute(sa.insert(flow_history).values(instance_id=row["id"], at=self.now,
+                                                             node_id=e.node_id, kind="actions_failed",
+                                                             comment=message[:1000]))
+            jobs.enqueue(self.conn, ACTIONS_JOB, payload, run_at=self.now, key=f"flow:{e.key}", now=self.now)
+            return False
 
     def _do_escalate(self, row, e: Escalate) -> None:
         task = self._task_row(row["id"], e.task_id)
@@ -555,8 +595,16 @@ class FlowService:
         self.runtime(conn).fire_timer(job.payload["instance"], job.payload["timer"])
 
     def run_actions_job(self, jimu, conn, job) -> None:
-        """An automatic step's rule actions: planned and executed by the one effects executor."""
-        p = job.payload
-        jimu.services.effects.run_actions(conn, p.get("actions", []), form=p.get("form"),
-                                          record_id=p.get("record_id"), origin=f"flow:{p['node']}",
-                                          key=p.get("key"), extra={"instance_id": p["instance"]})
+        """The retry of an automatic step whose actions failed in the write (``FlowRuntime._do_run_actions``):
+        run them through the one effects executor, then move the instance on."""
+        run_actions(jimu, conn, job.payload)
+        if job.payload.get("resume"):
+            self.runtime(conn).apply(job.payload["instance"], ActionsDone(job.payload["resume"]))
+
+
+def run_actions(jimu, conn: sa.Connection, payload: Mapping[str, Any]) -> None:
+    """An automatic step's rule actions (a ``flow.actions`` payload), planned and executed by the one
+    effects executor: data effects in this transaction, messages into the outbox."""
+    jimu.services.effects.run_actions(conn, payload.get("actions", []), form=payload.get("form"),
+                                      record_id=payload.get("record_id"), origin=f"flow:{payload['node']}",
+                                      key=payload.get("key"), extra={"instance_id": payload["instance"]})

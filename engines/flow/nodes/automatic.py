@@ -1,5 +1,13 @@
-"""An automatic step: runs its rule actions (set fields, notify, webhook ...)
-through a ``RunActions`` effect, then moves on without waiting."""
+"""An automatic step: runs its rule actions (set fields, notify, webhook ...) and moves on.
+
+The token waits on the node while the runtime applies the actions: the
+``RunActions`` effect carries a key (kept in ``state["actions"]``), the runtime
+executes the actions in the same transaction (field updates stored, external
+messages queued in the outbox) and then feeds ``ActionsDone(key)`` with the
+record as it now is. So the
+gateway or condition right after an automatic step decides on the values the
+step set, never on the ones before it.
+"""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -28,6 +36,10 @@ class AutomaticNode(FlowNode):
     }
 
     def enter(self, run: "Run", node: "NodeSpec", token: str) -> None:
-        run.effects.append(RunActions(node.id, node.config["actions"], run.timer_key(run.new_id("a"))))
+        key = run.timer_key(run.new_id("a"))
+        run.state["actions"][key] = {"node": node.id, "token": token}
+        run.effects.append(RunActions(node.id, node.config["actions"], key, token))
+
+    def on_actions_done(self, run: "Run", node: "NodeSpec", token: str) -> None:
         run.history(node.id, "actions_run")
         run.leave(node, token)

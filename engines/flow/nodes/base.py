@@ -17,6 +17,8 @@ Calling rules (like pluggy hook specs):
 - ``on_task_completed(run, node, task_id, event)`` for tasks this node opened.
 - ``on_timer(run, node, timer_id, timer)`` for timers this node scheduled; the
   timer has already been removed from the state.
+- ``on_actions_done(run, node, token)`` when the runtime has applied the
+  actions a ``RunActions`` effect of this node asked for (``ActionsDone``).
 """
 from __future__ import annotations
 
@@ -94,6 +96,9 @@ class FlowNode:
 
     def on_timer(self, run: "Run", node: "NodeSpec", timer_id: str, timer: dict) -> None:
         raise FlowError(f"node {node.id!r} ({self.type}) has no timers", code="flow.no_timers", node=node.id)
+
+    def on_actions_done(self, run: "Run", node: "NodeSpec", token: str) -> None:
+        raise FlowError(f"node {node.id!r} ({self.type}) runs no actions", code="flow.no_actions", node=node.id)
 
 
 def _check_node_class(item: type) -> None:

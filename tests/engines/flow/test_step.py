@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from engines.calendar import BusinessCalendar
-from engines.flow import (AppendHistory, AssignTask, Cancel, CancelTimer, CloseTask, CreateTask, Delegate,
+from engines.flow import (ActionsDone, AppendHistory, AssignTask, Cancel, CancelTimer, CloseTask, CreateTask, Delegate,
                           Escalate, FlowConflict, FlowError, InstanceEnded, Reassign, Reopen, Return, RunActions,
                           ScheduleTimer, TaskCompleted, TimerFired, compile_flow, new_state, step, Start)
 
@@ -246,13 +246,38 @@ def test_completing_a_task_cancels_its_sla_timers():
     assert d.state["timers"] == {}
 
 
-def test_automatic_step_emits_rule_actions_and_moves_on():
+def test_automatic_step_emits_rule_actions_and_waits_for_them_before_moving_on():
     actions = [{"type": "set_field", "field": "status", "value": "受理"}]
     d = Driver(flow([node("s", "start"), node("auto", "automatic", actions=actions), node("a", "user_task"),
                      node("e", "end")], [edge("s", "auto"), edge("auto", "a"), edge("a", "e")]))
     (run,) = d.of(RunActions)
     assert run.node_id == "auto" and run.to_dict()["actions"] == actions and run.key.startswith("1/a")
+    assert d.at == ["auto"] and d.created() == []
+    d.send(ActionsDone(run.key))
     assert d.at == ["a"]
+    assert d.send(ActionsDone(run.key)) == []    # delivered twice: a no-op
+
+
+def test_the_gateway_after_an_automatic_step_decides_on_the_record_it_is_resumed_with():
+    d = Driver(flow([node("s", "start"), node("auto", "automatic", actions=[{"type": "set_fields"}]),
+                     node("g", "exclusive_gateway"), node("big", "user_task"), node("small", "user_task"),
+                     node("e", "end")],
+                    [edge("s", "auto"), edge("auto", "g"), edge("g", "big", condition="合计 > 50000"),
+                     edge("g", "small", default=True), edge("big", "e"), edge("small", "e")]),
+               record={"合计": 100})
+    (run,) = d.of(RunActions)
+    d.record = {"合计": 60000}          # what the step's actions stored
+    d.send(ActionsDone(run.key))
+    assert d.at == ["big"]
+
+
+def test_cancelling_drops_the_actions_an_automatic_step_waits_for():
+    d = Driver(flow([node("s", "start"), node("auto", "automatic", actions=[]), node("e", "end")],
+                    [edge("s", "auto"), edge("auto", "e")]))
+    (run,) = d.of(RunActions)
+    d.send(Cancel())
+    assert d.state["actions"] == {}
+    assert d.send(ActionsDone(run.key)) == []
 
 
 def test_end_with_terminate_cancels_other_branches():
@@ -308,8 +333,8 @@ def test_replaying_a_step_gives_the_same_ids_and_keys():
     assert [e.to_dict() for e in runs[0][1]] == [e.to_dict() for e in runs[1][1]]
 
 
-def test_a_loop_of_automatic_nodes_is_stopped():
-    d = flow([node("s", "start"), node("a", "automatic", actions=[]), node("b", "automatic", actions=[]),
+def test_a_loop_of_gateways_is_stopped():
+    d = flow([node("s", "start"), node("a", "exclusive_gateway"), node("b", "exclusive_gateway"),
               node("g", "exclusive_gateway"), node("e", "end")],
              [edge("s", "a"), edge("a", "b"), edge("b", "g"), edge("g", "a", condition="true"),
               edge("g", "e", default=True)])
