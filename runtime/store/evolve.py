@@ -5,7 +5,9 @@ Publishing a changed form never drops data:
 - a removed field is *retired*: its catalogue row is marked and its column
   stays, so the values come back if the field does;
 - a field whose storage type changes retires the old column and adds a new
-  one (the old values stay readable in the retired column).
+  one; the stored values are converted into it when that loses nothing, and
+  otherwise the publish is refused with the values that would be lost
+  (``runtime.store.convert``); the old values stay in the retired column.
 
 DDL goes through Alembic's ``Operations`` on the caller's connection, inside
 the caller's transaction (PostgreSQL and SQLite both have transactional DDL),
@@ -27,6 +29,7 @@ from engines.form.spec import FieldSpec
 
 from .. import db
 from ..exceptions import JimuError
+from . import convert
 from .mapping import ID, build_form_table, column_type, index_name, system_columns
 
 
@@ -126,6 +129,12 @@ def publish_forms(conn: sa.Connection, app_key: str, definitions: list[Mapping[s
             op.add_column(ct.name, sa.Column(plan.physical[(parent_key, f.key)], column_type(f, nested=True)))
         wanted = {f.key for f in spec.fields if f.filterable} | indexed.get(spec.key, set())
         _ensure_indexes(conn, op, ft, wanted)
+    # 4. fields whose type changed: their stored values, converted (or the publish is refused)
+    convert.apply(conn, [
+        convert.Conversion(spec.key, old, new, tables_by_form[spec.key] if parent is None
+                           else f"{tables_by_form[spec.key]}_{plan.physical[(None, parent)]}",
+                           parent, old_physical, new_physical)
+        for spec, plan in plans for parent, old, old_physical, new, new_physical in plan.changed])
     bump_revision(conn)
     return report
 
@@ -163,6 +172,8 @@ class _FieldPlan:
     new_scalar: list[FieldSpec] = field(default_factory=list)
     new_child_tables: list[str] = field(default_factory=list)
     new_child_columns: list[tuple[str, FieldSpec]] = field(default_factory=list)
+    #: fields whose type changed: (parent key, old field, old column, new field, new column)
+    changed: list[tuple[str | None, FieldSpec, str, FieldSpec, str]] = field(default_factory=list)
 
 
 def _sync_fields(conn: sa.Connection, form_id: int, spec: FormSpec, old_def: Mapping | None,
@@ -188,6 +199,7 @@ def _sync_fields(conn: sa.Connection, form_id: int, spec: FormSpec, old_def: Map
         """Returns (field row id, is_new_physical)."""
         sig = _type_sig(f, conn, nested)
         row = active.pop((parent_row_id, f.key), None)
+        old = None
         if row is not None:
             old = old_field(parent_key, f.key)
             if old is not None and _type_sig(old, conn, nested) == sig and row.storage == f.storage:
@@ -197,7 +209,7 @@ def _sync_fields(conn: sa.Connection, form_id: int, spec: FormSpec, old_def: Map
                 return row.id, False
             conn.execute(sa.update(db.form_fields).where(db.form_fields.c.id == row.id).values(status="retired"))
             report.retired.append((spec.key, f.key))
-        back = retired.get((parent_row_id, f.key))
+        back = retired.get((parent_row_id, f.key)) if old is None else None  # a type change converts afresh
         if back is not None and back.storage == f.storage and back.widget == f.widget.type:
             # a field that comes back gets its old column, and its old values, again
             conn.execute(sa.update(db.form_fields).where(db.form_fields.c.id == back.id).values(status="active"))
@@ -210,6 +222,8 @@ def _sync_fields(conn: sa.Connection, form_id: int, spec: FormSpec, old_def: Map
         conn.execute(sa.update(db.form_fields).where(db.form_fields.c.id == fid).values(physical_name=physical))
         plan.physical[(parent_key, f.key)] = physical
         report.added.append((spec.key, f.key if parent_key is None else f"{parent_key}.{f.key}"))
+        if old is not None and old.storage != "none":
+            plan.changed.append((parent_key, old, row.physical_name, f, physical))
         return fid, True
 
     for f in spec.fields:
