@@ -152,6 +152,20 @@ files = sa.Table(
     sa.Column("form_key", sa.String(200)),
     sa.Column("record_id", sa.BigInteger),
 )
+#: the stored answer to a request sent with an ``Idempotency-Key`` (runtime.api.idempotency)
+idempotency = sa.Table(
+    "jimu_idempotency", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("principal", sa.String(60), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer),  # None while the first request is still running
+    sa.Column("body", sa.LargeBinary),
+    sa.Column("headers", JSON),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("principal", "key", name="uq_jimu_idempotency_key"),
+    sa.Index("ix_jimu_idempotency_created", "created_at"),
+)
 
 jobs = sa.Table(
     "jimu_jobs", metadata,

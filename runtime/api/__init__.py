@@ -17,6 +17,14 @@ def _negotiate():
         raise NotAcceptable(f"this API answers in application/json; the request accepts only "
                             f"{request.headers['Accept']}")
     check_query_args()
+    from . import idempotency
+    return idempotency.before()
+
+
+@bp.after_request
+def _remember(response):
+    from . import idempotency
+    return idempotency.after(response)
 
 
 from . import apps, records, openapi  # noqa: E402,F401  (routes register on import)

@@ -41,6 +41,8 @@ def register_error_handlers(app: Flask) -> None:
             from flask import redirect, url_for
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         response = error_response(code, message, exc.status, **d)
+        if d.get("retry_after") is not None:
+            response.headers["Retry-After"] = str(d["retry_after"])
         if exc.status == 401:  # RFC 6750: say how to authenticate, and why a token was refused
             challenge = 'Bearer realm="jimu"'
             if code == "auth.bad_token":
