@@ -21,6 +21,14 @@ ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUN
                 "SMTP_HOST", "SMTP_PORT", "EMBEDDED_WORKER", "BASE_URL", "TIMEZONE")
 
 
+def _json_setting(name: str, raw: str):
+    import json
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ValueError(f"JIMU_{name} must be a JSON object, such as {{\"orders\": \"a long secret\"}}") from None
+
+
 def _secret_key(instance: Path) -> str:
     """A per-installation secret kept in the instance folder, so sessions survive restarts."""
     path = instance / "secret_key"
@@ -63,6 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for name in ENV_SETTINGS:
         if f"JIMU_{name}" in os.environ:
             app.config[name] = os.environ[f"JIMU_{name}"]
+    if "JIMU_HOOK_SECRETS" in os.environ:  # a JSON object: form key → the hook's shared secret
+        app.config["HOOK_SECRETS"] = _json_setting("HOOK_SECRETS", os.environ["JIMU_HOOK_SECRETS"])
     if config:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):

@@ -27,6 +27,9 @@ from .auth.principal import ANONYMOUS, Principal
 from .files import save
 from .records import Records
 
+#: who creates a record from a webhook signed with the hook's secret
+HOOK = Principal(user_id=None, username="webhook", display_name="Webhook")
+
 MAX_MESSAGE = 25 * 1024 * 1024
 
 
@@ -122,18 +125,27 @@ def resolve_pointer(doc: Any, pointer: str) -> Any:
     return cur
 
 
-def deliver_webhook(jimu, conn, principal: Principal, form_key: str, doc: Any) -> dict:
-    ft = jimu.catalog.form(form_key)
-    cfg = (ft.spec.definition.get("intake") or {}).get("webhook")
+def webhook_config(jimu, form_key: str) -> Mapping[str, Any]:
+    cfg = (jimu.catalog.form(form_key).spec.definition.get("intake") or {}).get("webhook")
     if not cfg:
         from engines.errors import NotFound
         raise NotFound(f"form {form_key!r} takes no webhooks; add intake.webhook to its definition",
                        code="intake.no_webhook")
+    return cfg
+
+
+def deliver_webhook(jimu, conn, principal: Principal | None, form_key: str, doc: Any) -> dict:
+    """``principal`` None: the sender proved itself with the hook's shared secret, so the record is
+    created by the platform (``source="webhook"``) without a user's permissions."""
+    cfg = webhook_config(jimu, form_key)
     values = dict(cfg.get("defaults") or {})
     for field, pointer in (cfg.get("fields") or {}).items():
         value = resolve_pointer(doc, pointer)
         if value is not None:
             values[field] = value
+    if principal is None:
+        return jimu.services.records(jimu, conn, HOOK, source="webhook", check_permissions=False).create(
+            form_key, values)
     return Records(jimu, conn, principal, source="webhook").create(form_key, values)
 
 

@@ -59,9 +59,14 @@ def before() -> Response | None:
         return None
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise BadKey("Idempotency-Key must be 1 to 200 printable characters, such as a UUID")
-    jimu = current_jimu()
     principal = current_principal()
-    who = f"u:{principal.user_id}" if principal.user_id else f"a:{request.remote_addr}"
+    return claim(f"u:{principal.user_id}" if principal.user_id else f"a:{request.remote_addr}", key)
+
+
+def claim(who: str, key: str) -> Response | None:
+    """The stored answer of ``who``'s request ``key`` (a replay), or None after claiming the key for
+    this request. Also used by webhook intake with the sender's delivery id as the key."""
+    jimu = current_jimu()
     fingerprint, now = _fingerprint(), jimu.now()
     ttl = timedelta(seconds=float(jimu.config.get("IDEMPOTENCY_SECONDS", 86400)))
     pending = timedelta(seconds=float(jimu.config.get("IDEMPOTENCY_PENDING_SECONDS", 60)))
