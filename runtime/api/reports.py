@@ -3,8 +3,8 @@
 The report engine compiles definitions; this module is its imperative shell:
 
 * ``Reports`` finds the report and dashboard definitions of the installed app
-  packages and compiles them once per (catalogue revision, app versions) —
-  not per request — against ``RuntimeSource``, the engine's view of the record
+  packages and compiles them once per catalogue revision (the one definition
+  cache, ``Catalog.compiled``) — not per request — against ``RuntimeSource``, the engine's view of the record
   store.
 * ``run_chart`` executes a chart's one SELECT for a viewer: read permission
   on the chart's form and on every form it joins, no field hidden from the
@@ -32,7 +32,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote
@@ -234,7 +233,7 @@ def flow_tables(conn: sa.Connection) -> tuple[sa.Table, sa.Table] | None:
     return tuple(sa.Table(n, meta, autoload_with=conn) for n in names)  # type: ignore[return-value]
 
 
-# -- compiled definitions, once per catalogue revision and app versions ---------------------------
+# -- compiled definitions, once per catalogue revision ---------------------------
 @dataclass
 class ReportEntry:
     app: str
@@ -257,7 +256,8 @@ class DashboardEntry:
 
 @dataclass
 class Definitions:
-    stamp: tuple
+    #: the catalogue revision these were compiled at
+    revision: int
     reports: dict[tuple[str, str], ReportEntry]
     dashboards: dict[tuple[str, str], DashboardEntry]
 
@@ -277,23 +277,12 @@ class Reports:
 
     def __init__(self, jimu: Jimu):
         self.jimu = jimu
-        self._current: Definitions | None = None
-        self._lock = threading.Lock()
 
     def definitions(self, conn: sa.Connection) -> Definitions:
-        """Up-to-date compiled definitions; costs one small query when nothing changed."""
-        versions = tuple(conn.execute(sa.select(db.apps.c.key, db.apps.c.version, db.apps.c.updated_at)
-                                      .order_by(db.apps.c.key)).all())
-        stamp = (self.jimu.catalog.revision, versions)
-        current = self._current
-        if current is not None and current.stamp == stamp:
-            return current
-        with self._lock:
-            if self._current is None or self._current.stamp != stamp:
-                self._current = self._compile(conn, stamp)
-            return self._current
+        """Up-to-date compiled definitions, from the one definition cache (once per catalogue revision)."""
+        return self.jimu.catalog.compiled("reports", conn, self._compile)
 
-    def _compile(self, conn: sa.Connection, stamp: tuple) -> Definitions:
+    def _compile(self, conn: sa.Connection) -> Definitions:
         source = RuntimeSource(self.jimu.catalog, flow_tables(conn), _Names(self.jimu))
         tz = self.jimu.config.get("TIMEZONE") or "UTC"
         reports: dict[tuple[str, str], ReportEntry] = {}
@@ -318,7 +307,7 @@ class Reports:
                 except JimuError as exc:
                     error = exc
                 dashboards[(app_key, key)] = DashboardEntry(app_key, key, definition, error, own, tz)
-        return Definitions(stamp, reports, dashboards)
+        return Definitions(self.jimu.catalog.revision, reports, dashboards)
 
 
 # -- running a chart for a viewer ----------------------------------------------------------------

@@ -123,7 +123,7 @@ class FlowRuntime:
             if row is None:
                 raise NotFound(f"no flow {key!r} is published", code="flow.not_found", flow=key)
             version = row.version
-        cache = self.jimu.services.flows.specs
+        cache = self.jimu.catalog.compiled("flow_specs", self.conn, lambda conn: {})  # filled as asked
         spec = cache.get((key, version))
         if spec is None:
             row = self.conn.execute(q.where(flow_versions.c.version == version)).first()
@@ -569,8 +569,6 @@ class FlowService:
 
     def __init__(self, jimu):
         self.jimu = jimu
-        #: compiled specs by (flow key, version): a published version never changes
-        self.specs: dict[tuple[str, int], FlowSpec] = {}
 
     def runtime(self, conn: sa.Connection) -> FlowRuntime:
         return FlowRuntime(self.jimu, conn)

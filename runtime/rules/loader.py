@@ -1,13 +1,11 @@
-"""The installed rules, compiled once per change of the installed apps.
+"""The installed rules, compiled once per catalogue revision.
 
 Rules come from every installed package's ``rules`` list (``jimu_apps.package``).
-The compiled ``RuleSet`` is cached per process and recompiled when an app is
-installed or upgraded (every install adds a ``jimu_app_versions`` row); a
-``Records`` instance keeps the set it saw, so a bulk import checks only once.
+The compiled ``RuleSet`` lives in the one definition cache (``Catalog.compiled``),
+dropped when an install or upgrade moves the revision; a ``Records`` instance
+keeps the set it saw, so a bulk import checks only once.
 """
 from __future__ import annotations
-
-import threading
 
 import sqlalchemy as sa
 
@@ -48,35 +46,38 @@ def check_rules(rules, allow: tuple[str, ...] | None = None, templates: dict | N
         raise RuleInvalid(errors, f"{len(errors)} problem(s) in the package's rules")
 
 
+class CompiledRules:
+    """The installed rules and the business calendars their time triggers count on."""
+
+    def __init__(self, rules: RuleSet, calendars: dict):
+        self.rules = rules
+        self.calendars = calendars
+
+
 class RuleCache:
+    """The rule runtime's view of the one definition cache (``Catalog.compiled("rules", ...)``)."""
+
     def __init__(self, jimu):
         self.jimu = jimu
-        self._sig = None
-        self._set = RuleSet([])
-        self.calendars: dict = {}
-        self._lock = threading.Lock()
+
+    def compiled(self, conn: sa.Connection) -> CompiledRules:
+        return self.jimu.catalog.compiled("rules", conn, self._compile)
 
     def get(self, conn: sa.Connection) -> RuleSet:
+        return self.compiled(conn).rules
+
+    def _compile(self, conn: sa.Connection) -> CompiledRules:
         a = db.apps
-        v = db.app_versions
-        sig = tuple(conn.execute(sa.select(sa.select(sa.func.count(a.c.id)).scalar_subquery(),
-                                           sa.select(sa.func.max(v.c.id)).scalar_subquery())).one())
-        if sig != self._sig:
-            with self._lock:
-                if sig != self._sig:
-                    defs, templates, calendars = [], {}, {}
-                    for key, package in conn.execute(sa.select(a.c.key, a.c.package).order_by(a.c.id)):
-                        defs.extend((key, r) for r in (package or {}).get("rules") or [])
-                        templates[key] = package_templates(package or {})
-                        for cal in (package or {}).get("calendars") or []:
-                            try:
-                                calendars[cal["key"]] = BusinessCalendar.from_definition(cal)
-                            except Exception:  # a broken calendar is the calendar's problem, reported there
-                                continue
-                    self.calendars = calendars
-                    self._set = compile_rules(defs, allow=allowlist(self.jimu), templates=templates)
-                    self._sig = sig
-        return self._set
+        defs, templates, calendars = [], {}, {}
+        for key, package in conn.execute(sa.select(a.c.key, a.c.package).order_by(a.c.id)):
+            defs.extend((key, r) for r in (package or {}).get("rules") or [])
+            templates[key] = package_templates(package or {})
+            for cal in (package or {}).get("calendars") or []:
+                try:
+                    calendars[cal["key"]] = BusinessCalendar.from_definition(cal)
+                except Exception:  # a broken calendar is the calendar's problem, reported there
+                    continue
+        return CompiledRules(compile_rules(defs, allow=allowlist(self.jimu), templates=templates), calendars)
 
     def for_records(self, records) -> RuleSet:
         rs = getattr(records, "_jimu_ruleset", None)
@@ -86,13 +87,13 @@ class RuleCache:
         return rs
 
 
-def calendar_for(cache: RuleCache, trigger):
+def calendar_for(cache: RuleCache, conn: sa.Connection, trigger):
     """The business calendar a time trigger counts on (None: wall-clock time)."""
     key = getattr(trigger, "calendar", None)
     if key is None:
         return None
     try:
-        return cache.calendars[key]
+        return cache.compiled(conn).calendars[key]
     except KeyError:
         from engines.rule import RuleError
         raise RuleError(f"no business calendar {key!r} is installed", code="rule.unknown_calendar",

@@ -124,7 +124,7 @@ def timer_job(jimu, conn, job) -> None:
     except (RecordNotFound, JimuError):
         return  # the record is gone
     from .loader import calendar_for
-    due = rule.trigger.due(record, calendar_for(runner.cache, rule.trigger))
+    due = rule.trigger.due(record, calendar_for(runner.cache, conn, rule.trigger))
     if due is None or due.isoformat() != p["due"]:
         return  # the date moved: a newer timer is scheduled for it
     runner.fire(_records(jimu, conn, "rule.timer"), rule, "time.elapsed", p["form"], record, None,

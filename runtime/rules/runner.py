@@ -189,7 +189,7 @@ class RuleRunner:
         if after is None:
             return
         from .loader import calendar_for
-        calendar = calendar_for(self.cache, rule.trigger)
+        calendar = calendar_for(self.cache, records.conn, rule.trigger)
         due = rule.trigger.due(after, calendar)
         if due is None or (before is not None and rule.trigger.due(before, calendar) == due):
             return

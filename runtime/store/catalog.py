@@ -1,13 +1,16 @@
-"""The installed forms of this database, compiled once per catalogue revision.
+"""The one definition cache of a process: everything compiled from the installed definitions,
+keyed by one number, the catalogue revision (``jimu_catalog_revision``).
 
-Each process keeps one ``Catalog``. ``refresh(conn)`` costs one indexed
-single-row read; only when another process has published (the revision
-moved) are the specs recompiled and the Core tables rebuilt.
+Each process keeps one ``Catalog`` (the container's ``definitions``). ``refresh(conn)`` costs one
+indexed single-row read; only when an install or upgrade anywhere (this process or another) moved
+the revision are the form specs recompiled and the Core tables rebuilt — and everything the other
+runtimes compiled through ``compiled(kind, conn, build)`` (rules, reports and dashboards, flow
+specs) is dropped with them, so no part of the runtime can serve a definition older than another's.
 """
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import sqlalchemy as sa
 
@@ -18,6 +21,9 @@ from ..exceptions import NotFound
 from .mapping import FormTable, build_form_table
 
 
+T = TypeVar("T")
+
+
 class UnknownForm(NotFound):
     code = "form.not_found"
 
@@ -26,7 +32,9 @@ class Catalog:
     def __init__(self) -> None:
         self.revision = -1
         self._forms: dict[str, FormTable] = {}
-        self._lock = threading.Lock()
+        #: what other runtimes compiled at ``self.revision``, by kind ("rules", "reports", "flow_specs")
+        self._compiled: dict[str, Any] = {}
+        self._lock = threading.RLock()
 
     def refresh(self, conn: sa.Connection, *, force: bool = False) -> "Catalog":
         rev = conn.execute(sa.select(db.catalog_revision.c.revision).where(db.catalog_revision.c.id == 1)).scalar()
@@ -35,8 +43,24 @@ class Catalog:
         with self._lock:
             if rev != self.revision or force:
                 self._forms = self._load(conn)
+                self._compiled = {}
                 self.revision = rev
         return self
+
+    def compiled(self, kind: str, conn: sa.Connection, build: Callable[[sa.Connection], T]) -> T:
+        """``build(conn)``'s result, computed once per revision: the rule runtime, the reports and the
+        flow runtime keep what they compile from installed definitions here and nowhere else."""
+        self.refresh(conn)
+        compiled, rev = self._compiled, self.revision
+        if kind in compiled:
+            return compiled[kind]
+        with self._lock:
+            if self.revision == rev and kind in self._compiled:
+                return self._compiled[kind]
+            value = build(conn)
+            if self.revision == rev:
+                self._compiled[kind] = value
+            return value
 
     @staticmethod
     def _load(conn: sa.Connection) -> dict[str, FormTable]:
