@@ -124,13 +124,50 @@ def get_draft(conn, app_key: str) -> dict:
             "saved": False, "installed_version": package["app"]["version"], "updated_at": None}
 
 
-def create_app_draft(conn, key: str, label: Any, *, now, actor_id) -> dict:
+def create_app_draft(conn, key: str, label: Any, *, now, actor_id, creator: int | None = None) -> dict:
+    """A new app's first draft. ``creator`` (a user who is not an administrator) is given a builder
+    role of the new app, so the person who made an app can design it, and only it."""
     package = new_package(key, label)
-    if installer.installed_package(conn, key) is not None or _row(conn, key) is not None:
+    if app_exists(conn, key):
         raise BuilderError(f"an app {key!r} already exists; open it instead", code="builder.app_exists", key=key)
+    if creator is not None:
+        grant_creator(conn, key, label, creator)
     conn.execute(sa.insert(drafts).values(app_key=key, package=package, base_version=None, revision=1,
                                           updated_at=now, updated_by=actor_id))
     return get_draft(conn, key)
+
+
+def app_exists(conn, app_key: str) -> bool:
+    """Installed, or created in the builder and not yet published."""
+    return installer.installed_package(conn, app_key) is not None or _row(conn, app_key) is not None
+
+
+def grant_creator(conn, app_key: str, label: Any, user_id: int) -> str:
+    """Give ``user_id`` a builder role of the new app ``app_key``; returns the role's key.
+
+    Builder rights are per app: this is how the person who creates (or imports) an app gets them.
+    The role, ``<app>_builders``, grants no form verbs and is not part of the package: like who holds
+    which role, who designs an app is this server's business, so exports stay as built; an
+    administrator gives it to more people on the people page. Its row is written now, so the rights
+    hold before the first publish.
+    """
+    from runtime.auth.users import set_roles
+    owners = dict(conn.execute(sa.select(db.roles.c.key, db.roles.c.app_key)).all())
+    base = app_key[:54] + "_builders"
+    key = next(k for k in [base] + [f"{base}_{n}" for n in range(2, 1000)] if owners.get(k, app_key) == app_key)
+    if key not in owners:
+        conn.execute(sa.insert(db.roles).values(key=key, app_key=app_key, label=_builders_label(label, app_key),
+                                                permissions={}, builder=True))
+    set_roles(conn, user_id, [key])
+    return key
+
+
+def _builders_label(label: Any, app_key: str) -> dict:
+    if isinstance(label, dict):
+        zh, en = label.get("zh-CN") or label.get("en") or app_key, label.get("en") or label.get("zh-CN") or app_key
+    else:
+        zh = en = label if isinstance(label, str) and label else app_key
+    return {"zh-CN": f"{zh} 设计者", "en": f"{en} designers"}
 
 
 def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id) -> dict:
@@ -167,6 +204,10 @@ def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id
 
 def discard_draft(conn, app_key: str) -> None:
     conn.execute(sa.delete(drafts).where(drafts.c.app_key == app_key))
+    if installer.installed_package(conn, app_key) is None:
+        # an app that was never published goes entirely, with the builder role its creator got, so
+        # nobody keeps rights to the next app created under the same key
+        conn.execute(sa.delete(db.roles).where(db.roles.c.app_key == app_key))
 
 
 # -- checks --------------------------------------------------------------------------------

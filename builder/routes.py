@@ -16,6 +16,7 @@ from apps import PackageError, load_package
 from engines.errors import JimuError
 from runtime import installer
 from runtime.auth import current_principal
+from runtime.auth.policy import may_build, require_app_builder
 from runtime.context import current_jimu
 from runtime.i18n import current_language
 
@@ -89,17 +90,28 @@ def check_expr():
 
 @api.get("/apps")
 def list_apps():
+    """The apps the caller designs (every app for an administrator)."""
+    principal = current_principal()
     with current_jimu().read() as conn:
-        return jsonify({"apps": drafts.list_apps(conn)})
+        return jsonify({"apps": [a for a in drafts.list_apps(conn) if may_build(principal, a["key"])]})
 
 
 @api.post("/apps")
 def create_app():
     data = _body()
     jimu = current_jimu()
+    principal = current_principal()
     with jimu.begin() as conn:
-        draft = drafts.create_app_draft(conn, data.get("key"), data.get("label"), now=jimu.now(), actor_id=_actor())
+        draft = drafts.create_app_draft(conn, data.get("key"), data.get("label"), now=jimu.now(), actor_id=_actor(),
+                                        creator=None if principal.is_admin else principal.user_id)
+    _forget_principals(principal.user_id)
     return jsonify(draft), 201
+
+
+def _forget_principals(user_id: int | None = None) -> None:
+    """Drop cached principals (one user's, or everyone's): builder roles just changed. Other web
+    processes follow within ``AUTH_CACHE_SECONDS``."""
+    current_jimu().services.principals.forget(user_id)
 
 
 @api.get("/apps/<app_key>/draft")
@@ -122,6 +134,7 @@ def save_draft(app_key):
 def discard_draft(app_key):
     with current_jimu().begin() as conn:
         drafts.discard_draft(conn, app_key)
+    _forget_principals()      # an unpublished app's builder role went with it
     return "", 204
 
 
@@ -209,7 +222,7 @@ def report_preview(app_key):
     jimu = current_jimu()
     principal = current_principal()
     with jimu.read() as conn:
-        chart = _compile_report(conn, definition)
+        chart = _compile_report(conn, app_key, definition)
         rows = run_chart(jimu, conn, principal, chart, _preview_filters(data.get("filter")))
     return jsonify(chart_payload(ReportEntry(app_key, str(definition.get("key")), definition, chart, None),
                                  rows, _preview_lang(data)))
@@ -238,7 +251,7 @@ def dashboard_preview(app_key):
                 continue
             chart, error = None, None
             try:
-                chart = _compile_report(conn, item)
+                chart = _compile_report(conn, app_key, item)
             except JimuError as exc:
                 error = exc
             entries[item["key"]] = ReportEntry(app_key, item["key"], item, chart, error)
@@ -247,18 +260,32 @@ def dashboard_preview(app_key):
         return jsonify(dashboard_data(jimu, conn, principal, entry, values, _preview_lang(data)))
 
 
-def _compile_report(conn, definition: dict):
-    """Compile a draft report against the installed forms (``report.unknown_form`` until its form is published)."""
+def _compile_report(conn, app_key: str, definition: dict):
+    """Compile a draft report against the installed forms (``report.unknown_form`` until its form is published);
+    it may count only records of the app's own forms, and only those the builder may read."""
     from engines.report import compile_chart
     from runtime.api.reports import RuntimeSource, flow_tables, may_read
     from engines.errors import PermissionDenied
     jimu = current_jimu()
     chart = compile_chart(definition, RuntimeSource(jimu.catalog, flow_tables(conn)),
                           tz=jimu.config.get("TIMEZONE") or "UTC")
+    for form in chart.forms:
+        _own_form(app_key, form)
     if not may_read(current_principal(), chart):
         raise PermissionDenied("you may not read the records this report counts", code="permission.denied",
                                forms=list(chart.forms))
     return chart
+
+
+def _own_form(app_key: str, form_key: str) -> None:
+    """A draft may only reach the installed records of its own app's forms (a draft form keyed like
+    another app's form does not open that app's records)."""
+    from engines.errors import PermissionDenied
+    catalog = current_jimu().catalog
+    if form_key in catalog and catalog.form(form_key).app_key != app_key:
+        raise PermissionDenied(f"form {form_key!r} belongs to another app; a draft of {app_key!r} may only use "
+                               "its own app's records (rename the form)", code="permission.other_app",
+                               form=form_key, app=app_key)
 
 
 def _preview_filters(filters):
@@ -331,18 +358,33 @@ def import_package():
     except PackageError as exc:
         return jsonify({"ok": False, "error": exc.to_dict()}), 422
     jimu = current_jimu()
+    principal = current_principal()
     if request.args.get("dry_run") in ("1", "true"):
         with jimu.read() as conn:
+            _may_import(conn, package)
             plan = installer.plan(conn, package)
         return jsonify({"ok": True, "plan": plan.to_dict(), "lines": plan.diff.summary_lines(lang),
                         "confirm": token})
     if request.args.get("confirm") != token:
         raise drafts.ImportUnconfirmed("look at the upgrade diff first (dry run), then confirm that exact file")
     with jimu.begin() as conn:
+        new = _may_import(conn, package)
         plan, _report = installer.install(conn, package, now=jimu.now(), actor_id=_actor(),
                                           allow_downgrade=request.args.get("allow_downgrade") == "1")
+        if new and not principal.is_admin:
+            drafts.grant_creator(conn, package.key, package.app.get("label"), principal.user_id)
+    _forget_principals(principal.user_id)
     return jsonify({"ok": True, "plan": plan.to_dict(), "lines": plan.diff.summary_lines(lang)}), \
         200 if plan.action == "unchanged" else 201
+
+
+def _may_import(conn, package) -> bool:
+    """Whether the package is a new app. An existing app is imported only by its builders; a new one
+    by any builder, who then designs it (``drafts.grant_creator``)."""
+    if drafts.app_exists(conn, package.key):
+        require_app_builder(current_principal(), package.key)
+        return False
+    return True
 
 
 @api.get("/apps/<app_key>/export")
@@ -362,7 +404,6 @@ def export(app_key):
 def _quote(text: str) -> str:
     from urllib.parse import quote
     return quote(text, safe="")
-
 
 
 # -- rules: check and dry-run the draft's rule -----------------------------------------------
@@ -422,5 +463,6 @@ def dry_run_rule(app_key):
         err.status = 409
         raise err
     with jimu.read() as conn:
+        _own_form(app_key, spec.form)
         result = dry_run(jimu, conn, spec, principal=current_principal(), limit=limit)
     return jsonify(result)

@@ -1,4 +1,5 @@
-"""Apps: list, import (with a dry-run diff), export."""
+"""Apps: list, import (with a dry-run diff), export. A builder lists and exports only the apps
+they design; importing over the REST API is for administrators."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -8,18 +9,20 @@ from apps import load_package
 
 from .. import db, installer
 from ..auth import current_principal
-from ..auth.policy import require_admin, require_builder
+from ..auth.policy import may_build, require_admin, require_app_builder, require_builder
 from ..context import current_jimu
 from . import bp
 
 
 @bp.get("/apps")
 def list_apps():
-    require_builder(current_principal())
+    principal = current_principal()
+    require_builder(principal)
     with current_jimu().read() as conn:
         rows = conn.execute(sa.select(db.apps.c.key, db.apps.c.version, db.apps.c.label,
                                       db.apps.c.updated_at).order_by(db.apps.c.key)).mappings().all()
-    return jsonify({"apps": [dict(r, updated_at=r["updated_at"].isoformat()) for r in rows]})
+    return jsonify({"apps": [dict(r, updated_at=r["updated_at"].isoformat()) for r in rows
+                             if may_build(principal, r["key"])]})
 
 
 @bp.post("/apps/import")
@@ -41,7 +44,7 @@ def import_app():
 
 @bp.get("/apps/<app_key>/export")
 def export_app(app_key):
-    require_builder(current_principal())
+    require_app_builder(current_principal(), app_key)
     with current_jimu().read() as conn:
         pkg = installer.export(conn, app_key)
     resp = jsonify(pkg)

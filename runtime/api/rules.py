@@ -1,5 +1,9 @@
 """Rules over the REST API: catalogue for the builder, validation, dry run, firing log, outbox,
-schedules; and the in-app inbox (``/notifications``) with its unread count."""
+schedules; and the in-app inbox (``/notifications``) with its unread count.
+
+Apps are tenants: the rule list, dry runs and the firing log answer a builder about the apps
+they design only, and about the records their own read permission reaches (``policy.row_filter``).
+"""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -10,7 +14,8 @@ from engines.rule import TRIGGERS, RuleInvalid, action_catalogue, compile_rule, 
 from .. import db
 from ..audit import jsonable
 from ..auth import current_principal
-from ..auth.policy import require_admin, require_builder
+from ..auth import policy
+from ..auth.policy import may_build, require_admin, require_app_builder, require_builder
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from ..rules import dry_run, sync_schedules
@@ -33,12 +38,14 @@ def _user():
 
 @bp.get("/rules")
 def list_rules():
-    require_builder(current_principal())
+    principal = current_principal()
+    require_builder(principal)
     with current_jimu().read() as conn:
         rs = _runner().cache.get(conn)
     return jsonify({"rules": [{"key": r.key, "app": r.app, "form": r.form, "label": r.label, "enabled": r.enabled,
-                               "priority": r.priority, "trigger": r.trigger.config} for r in rs.rules],
-                    "problems": rs.problems})
+                               "priority": r.priority, "trigger": r.trigger.config} for r in rs.rules
+                              if may_build(principal, r.app)],
+                    "problems": [p for p in rs.problems if may_build(principal, p.get("app"))]})
 
 
 @bp.get("/rules/catalog")
@@ -69,16 +76,21 @@ def rule_dry_run():
         if isinstance(body.get("key"), str):
             rule = _runner().cache.get(conn).get(body["key"])
         elif isinstance(body.get("rule"), dict):
-            rule = body["rule"]
+            rule = compile_rule(body["rule"], allow=allowlist(jimu))
         else:
             raise BadRequest("send {\"rule\": {...}} or {\"key\": \"rule_key\"}", code="rule.dry_run_body")
+        # the app that owns the watched form: only its builders dry-run rules against its records
+        require_app_builder(principal, jimu.catalog.form(rule.form).app_key)
         result = dry_run(jimu, conn, rule, principal=principal, limit=limit)
     return jsonify(result)
 
 
 @bp.get("/rules/firings")
 def rule_firings_log():
-    require_builder(current_principal())
+    """The rule-firing log (effects with their messages): for a builder, the firings of the apps they
+    design on records they may read."""
+    principal = current_principal()
+    require_builder(principal)
     t = rule_firings
     q = sa.select(t).order_by(t.c.id.desc()).limit(int_arg("limit", 100, hi=1000))
     if request.args.get("rule"):
@@ -90,8 +102,24 @@ def rule_firings_log():
     if request.args.get("matched") in ("true", "false"):
         q = q.where(t.c.matched.is_(request.args["matched"] == "true"))
     with current_jimu().read() as conn:
+        if not principal.is_admin:
+            q = q.where(_firings_in_reach(principal))
         rows = [dict(r) for r in conn.execute(q).mappings()]
     return jsonify({"firings": jsonable(rows)})
+
+
+def _firings_in_reach(principal) -> sa.ColumnElement:
+    """Firings of rules of the apps the principal designs, on records their read permission reaches."""
+    t = rule_firings
+    per_form = []
+    for ft in current_jimu().catalog:
+        if not may_build(principal, ft.app_key) or not policy.can(principal, "read", ft.key):
+            continue
+        scope = policy.row_filter(principal, ft)
+        mine = sa.and_(t.c.app_key == ft.app_key, t.c.form_key == ft.key)
+        per_form.append(mine if scope is None else
+                        sa.and_(mine, t.c.record_id.in_(sa.select(ft.table.c.id).where(scope))))
+    return sa.or_(sa.false(), *per_form)
 
 
 def _outbox_query(status: str | None):

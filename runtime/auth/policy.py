@@ -267,3 +267,20 @@ def require_admin(principal: Principal) -> None:
         raise NotAuthenticated("log in first")
     if not principal.is_admin:
         raise PermissionDenied("only administrators may do this", code="permission.admin")
+
+
+# -- apps are tenants -------------------------------------------------------------------------------
+def may_build(principal: Principal, app_key: str | None) -> bool:
+    """Builder rights are per app: a role with ``builder: true`` lets its holders design the app the
+    role belongs to, and no other (administrators design every app)."""
+    if principal.is_admin:
+        return True
+    return principal.is_authenticated and app_key is not None and app_key in principal.builder_apps
+
+
+def require_app_builder(principal: Principal, app_key: str | None) -> None:
+    if not principal.is_authenticated:
+        raise NotAuthenticated("log in first")
+    if not may_build(principal, app_key):
+        raise PermissionDenied(f"you do not design app {app_key!r}; ask an administrator for a builder role "
+                               "of that app", code="permission.app_builder", app=app_key)

@@ -27,6 +27,8 @@ class Principal:
     group_ids: frozenset[int] = frozenset()
     #: form key → what the user's roles allow on its rows and fields (see ``FormAccess``)
     access: dict[str, "FormAccess"] = field(default_factory=dict)
+    #: keys of the apps the user's builder roles belong to (builder rights are per app)
+    builder_apps: frozenset[str] = frozenset()
 
     @property
     def is_authenticated(self) -> bool:
@@ -97,7 +99,8 @@ def load_principal(conn: sa.Connection, user_id: int) -> Principal | None:
     if user is None or not user.is_active:
         return None
     role_rows = conn.execute(
-        sa.select(db.roles.c.key, db.roles.c.permissions, db.roles.c.builder, db.roles.c.access)
+        sa.select(db.roles.c.key, db.roles.c.permissions, db.roles.c.builder, db.roles.c.access,
+                  db.roles.c.app_key)
         .join(db.user_roles, db.user_roles.c.role_id == db.roles.c.id)
         .where(db.user_roles.c.user_id == user_id)).all()
     grants: dict[str, set[str]] = {}
@@ -112,4 +115,5 @@ def load_principal(conn: sa.Connection, user_id: int) -> Principal | None:
                      groups=frozenset(g.key for g in group_rows), group_ids=frozenset(g.id for g in group_rows),
                      access=combine_access([(r.permissions, r.access) for r in role_rows]),
                      grants={k: frozenset(v) for k, v in grants.items()},
-                     builder=bool(user.is_admin or any(r.builder for r in role_rows)), language=user.language)
+                     builder=bool(user.is_admin or any(r.builder for r in role_rows)), language=user.language,
+                     builder_apps=frozenset(r.app_key for r in role_rows if r.builder and r.app_key))

@@ -4,6 +4,11 @@ Runs in a read-only transaction; conditions (aggregates included) are evaluated
 against the stored records and the actions are *planned*, never executed:
 assignments are previewed without moving round-robin positions, recipients are
 resolved to names and addresses, nothing is queued or written.
+
+Only records the caller may read are scanned, counted or shown (``policy.row_filter``:
+the read verb and its row scope), without the fields hidden from them: a dry run
+is a designer's tool, not a way around the permissions (conditions and messages see
+the record as the caller does, so a hidden field cannot be probed either).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from engines.rule.triggers import CREATED
 
 from .. import db
 from ..audit import jsonable
+from ..auth import policy
 from ..names import reference_names
 from .aggregate import Aggregator
 from .loader import allowlist
@@ -31,19 +37,24 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
     if not isinstance(rule, RuleSpec):
         rule = compile_rule(rule, allow=allowlist(jimu))
     ft = jimu.catalog.form(rule.form)
+    policy.require(principal, "read", rule.form)
+    scope = policy.row_filter(principal, ft)
+    hidden = policy.hidden_fields(principal, rule.form)
     from ..store import RecordStore
     store = RecordStore(conn)
     now = jimu.now()
     ectx = jimu.eval_context(now=now, user=principal.as_context(), aggregate=Aggregator(jimu, conn, now))
     names = reference_names(jimu, conn, rule.form)
     scanned, matched, out, errors = 0, 0, [], []
-    ids = list(conn.execute(sa.select(ft.table.c.id).order_by(ft.table.c.id.desc())
+    ids = list(conn.execute(sa.select(ft.table.c.id).where(*_where(scope)).order_by(ft.table.c.id.desc())
                             .limit(max(1, min(scan, MAX_SCAN)))).scalars())
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         rows = conn.execute(sa.select(ft.table).where(ft.table.c.id.in_(chunk))
                             .order_by(ft.table.c.id.desc())).mappings().all()
         for record in store.to_records(ft, rows):
+            if hidden:  # the rule sees the record as the caller may: conditions and messages too
+                record = {k: v for k, v in record.items() if k not in hidden}
             scanned += 1
             try:
                 if not rule.matches(record, ectx):
@@ -58,8 +69,12 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
                 if len(errors) < limit:
                     errors.append({"id": record["id"], **exc.to_dict()})
     return {"rule": rule.key, "form": rule.form, "trigger": rule.trigger.config, "scanned": scanned,
-            "total": conn.execute(sa.select(sa.func.count()).select_from(ft.table)).scalar_one(),
+            "total": conn.execute(sa.select(sa.func.count()).select_from(ft.table).where(*_where(scope))).scalar_one(),
             "matched": matched, "records": out, "errors": errors}
+
+
+def _where(scope) -> tuple:
+    return () if scope is None else (scope,)
 
 
 def _names(conn, ids: list[int]) -> list[str]:

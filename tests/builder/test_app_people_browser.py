@@ -151,7 +151,8 @@ def test_people_settings_speak_english(jimu, live_server, page):
 def test_grants_on_a_form_no_longer_in_the_app_are_shown_and_removable(builder_page, live_server, jimu):
     from builder import drafts
     with jimu.begin() as conn:
-        draft = drafts.create_app_draft(conn, APP, "请假", now=jimu.now(), actor_id=None)
+        bea = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == "bea")).scalar()
+        draft = drafts.create_app_draft(conn, APP, "请假", now=jimu.now(), actor_id=bea, creator=bea)
         pkg = draft["package"]
         pkg["roles"] = [{"key": "applicant", "version": 1, "label": "申请人", "permissions": {"gone": ["read"]}}]
         drafts.save_draft(conn, APP, pkg, draft["revision"], now=jimu.now(), actor_id=None)
