@@ -7,8 +7,10 @@ from flask import jsonify, request, url_for
 
 from ..audit import jsonable
 from ..auth import current_principal
+from ..auth.policy import can, hidden_fields, visible_forms
+from ..auth.principal import VERBS
 from ..context import current_jimu
-from ..exceptions import PreconditionFailed, StaleRecord
+from ..exceptions import NotAuthenticated, PreconditionFailed, StaleRecord
 from ..records import MAX_PAGE, Records
 from . import bp
 from .util import (MAX_INT, BadRequest, etag, expected_version, int_arg, json_arg, json_body, page_url,
@@ -20,12 +22,22 @@ def _records(conn) -> Records:
 
 
 @bp.get("/forms")
+@query_args("app")
 def list_forms():
+    """The forms the caller may use (``?app=<key>``: of one app), each with its app, the caller's
+    verbs and the fields they may see. Needs a login or a token."""
+    principal = current_principal()
+    if not principal.is_authenticated:
+        raise NotAuthenticated("log in or send an API token (Authorization: Bearer ...) to list the forms")
     jimu = current_jimu()
     with jimu.read():
-        forms = [{"key": ft.key, "label": ft.spec.label, "fields": [
-            {"key": f.key, "label": f.label, "widget": f.widget.type} for f in ft.spec.fields]}
-            for ft in jimu.catalog]
+        forms = []
+        for ft in visible_forms(principal, jimu.catalog, request.args.get("app") or None):
+            hidden = hidden_fields(principal, ft.key)
+            forms.append({"key": ft.key, "app": ft.app_key, "label": ft.spec.label,
+                          "verbs": [v for v in VERBS if can(principal, v, ft.key)],
+                          "fields": [{"key": f.key, "label": f.label, "widget": f.widget.type}
+                                     for f in ft.spec.fields if f.key not in hidden]})
     return jsonify({"forms": forms})
 
 

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping
 import sqlalchemy as sa
 
 from ..exceptions import NotAuthenticated, PermissionDenied
-from .principal import FormAccess, Principal
+from .principal import VERBS, FormAccess, Principal
 
 
 class FieldNotWritable(PermissionDenied):
@@ -284,3 +284,15 @@ def require_app_builder(principal: Principal, app_key: str | None) -> None:
     if not may_build(principal, app_key):
         raise PermissionDenied(f"you do not design app {app_key!r}; ask an administrator for a builder role "
                                "of that app", code="permission.app_builder", app=app_key)
+
+
+def may_see_form(principal: Principal, form_key: str) -> bool:
+    """Whether the form exists for the principal at all (any verb on it): what form lists and the
+    API description show."""
+    return principal.is_authenticated and any(can(principal, verb, form_key) for verb in VERBS)
+
+
+def visible_forms(principal: Principal, catalog, app_key: str | None = None) -> list:
+    """The installed forms (form tables) the principal may use, of one app given ``app_key``."""
+    return [ft for ft in catalog if (app_key is None or ft.app_key == app_key) and may_see_form(principal, ft.key)]
+

@@ -161,8 +161,8 @@ def test_audit_log_keeps_before_and_after(client, crm, jimu, admin_headers):
     assert all(e["actor_id"] for e in events)
 
 
-def test_openapi_document_lists_installed_forms(client, crm):
-    doc = client.get("/api/v1/openapi.json").json
+def test_openapi_document_lists_installed_forms(client, crm, admin_headers):
+    doc = client.get("/api/v1/openapi.json", headers=admin_headers).json
     assert doc["openapi"].startswith("3.1")
     assert "/forms/客户/records" in doc["paths"] and "/forms/订单/records/{id}" in doc["paths"]
     schemas = doc["components"]["schemas"]
