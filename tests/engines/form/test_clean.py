@@ -181,3 +181,41 @@ def test_json_schema_of_a_form_validates_what_clean_accepts():
     assert TICKET.clean(good, context=CTX).ok and not list(v.iter_errors(good))
     assert "总价" not in schema["properties"], "computed fields are not submitted"
     assert list(v.iter_errors({"渠道": "传真"}))
+
+
+def test_read_only_fields_come_only_through_the_trusted_system_path():
+    """On create and update, on the one-pass path and the general one: a person's value is dropped."""
+    fields = [{"key": "a", "label": "A", "widget": "text"},
+              {"key": "stamp", "label": "S", "widget": "text", "read_only": True},
+              {"key": "need", "label": "N", "widget": "text", "read_only": True, "required": True}]
+    simple = form(*fields)
+    general = form(*fields, {"key": "z", "label": "Z", "widget": "text", "visible_if": "true"})
+    from engines.form.clean import plan_for
+    assert plan_for(simple).one_pass
+    for spec in (simple, general):
+        for _ in range(3):  # the third time a generated shape function answers
+            r = spec.clean({"a": "x", "stamp": "forged", "need": "forged"})
+            assert "stamp" not in r.values and codes(r) == [("need", "form.required")]
+        r = spec.clean({"a": "x", "stamp": "rule", "need": "flow"}, trusted=True)
+        assert r.ok and (r.values["stamp"], r.values["need"]) == ("rule", "flow")
+        r = spec.clean({"stamp": "forged"}, existing={"id": 1, "a": "x", "stamp": "s", "need": "n"}, partial=True)
+        assert r.ok and "stamp" not in r.values
+        r = spec.clean({"stamp": "rule"}, existing={"id": 1, "a": "x", "stamp": "s", "need": "n"}, partial=True,
+                       trusted=True)
+        assert r.values["stamp"] == "rule"
+
+
+def test_conditions_read_formulas_and_a_partial_update_rechecks_what_its_change_affects():
+    spec = form({"key": "price", "label": "P", "widget": "number"},
+                {"key": "qty", "label": "Q", "widget": "number"},
+                {"key": "total", "label": "T", "widget": "formula", "formula": "coalesce(price, 0) * coalesce(qty, 0)"},
+                {"key": "approver", "label": "A", "widget": "text", "required_if": "total > 100"},
+                {"key": "note", "label": "N", "widget": "text", "visible_if": "total > 10", "required": True},
+                {"key": "other", "label": "O", "widget": "text", "required_if": "price == 999"})
+    assert codes(spec.clean({"price": 50, "qty": 3, "note": "n"})) == [("approver", "form.required")]
+    stored = {"id": 1, "price": 5, "qty": 1, "total": 5, "approver": None, "note": None, "other": None}
+    assert codes(spec.clean({"qty": 30}, existing=stored, partial=True)) == [("approver", "form.required"),
+                                                                            ("note", "form.required")]
+    assert spec.clean({"qty": 2}, existing=stored, partial=True).ok          # total 10: no condition holds
+    r = spec.clean({"qty": 3}, existing=stored, partial=True)               # 15: the note shows and is required
+    assert codes(r) == [("note", "form.required")] and r.values["total"] == 15
