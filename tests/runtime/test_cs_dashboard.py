@@ -16,7 +16,7 @@ def put(jimu, form: str, rows: list[dict]) -> list[int]:
         ft = jimu.catalog.refresh(conn).form(form)
     values = []
     for row in rows:
-        result = ft.spec.clean(row)
+        result = ft.spec.clean(row, trusted=True)  # read-only stamps included, as rules and flows set them
         assert not result.errors, result.errors
         values.append(dict(result.values))
     with jimu.begin() as conn:
