@@ -99,6 +99,17 @@ class Records:
         if self.check:
             policy.require_row(self.conn, self.principal, ft, rid, verb)
 
+    def _lands_in_scope(self, ft: FormTable, ids: Sequence[int], verb: str) -> None:
+        """A write may not leave a record outside the writer's row scope for ``verb`` (as PostgreSQL's
+        row security checks the new row): an employee cannot file a claim in a colleague's name, nor
+        hand one over to them. The caller's transaction rolls the write back."""
+        if not self.check or not ids:
+            return
+        if len(policy.visible_ids(self.conn, self.principal, ft, ids, verb)) != len(set(ids)):
+            raise policy.OutsideScope(f"the {ft.key} record would be outside the records your role may {verb}; "
+                                      "set the fields that make it yours (e.g. yourself as its owner or your group)",
+                                      form=ft.key, verb=verb)
+
     def _out(self, form_key: str, record: Mapping[str, Any]) -> dict[str, Any]:
         """What the principal may see of a record (hidden fields removed)."""
         return policy.redact(self.principal, form_key, record) if self.check else dict(record)
@@ -111,6 +122,7 @@ class Records:
         self._check_files(ft, values, None)
         allocate_serials(self.conn, ft, [values], self.now)
         rid = self._integrity(lambda: self.store.create(ft, values, now=self.now, actor=self.principal.user_id))
+        self._lands_in_scope(ft, [rid], "create")
         files.claim(self.conn, ft.spec, form_key, rid, values)
         record = self.store.get(ft, rid)
         audit.record_event(self.conn, "record.created", at=self.now, actor_id=self.principal.user_id,
@@ -140,6 +152,7 @@ class Records:
         allocate_serials(self.conn, ft, cleaned, self.now)
         ids = self._integrity(lambda: self.store.bulk_create(ft, cleaned, now=self.now,
                                                               actor=self.principal.user_id))
+        self._lands_in_scope(ft, ids, "create")
         for rid, values in zip(ids, cleaned):
             files.claim(self.conn, ft.spec, form_key, rid, values)
         audit.record_events(self.conn, [
@@ -170,6 +183,7 @@ class Records:
         self._check_files(ft, values, before)
         self._integrity(lambda: self.store.update(ft, rid, values, expected_version=expected_version,
                                                   now=self.now, actor=self.principal.user_id))
+        self._lands_in_scope(ft, [rid], "update")
         files.claim(self.conn, ft.spec, form_key, rid, values)
         after = self.store.get(ft, rid)
         diff = audit.changes(_public(ft, before), _public(ft, after))

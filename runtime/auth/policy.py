@@ -34,6 +34,10 @@ class FieldNotWritable(PermissionDenied):
     code = "permission.field_read_only"
 
 
+class OutsideScope(PermissionDenied):
+    code = "permission.row_scope"
+
+
 # -- form verbs ----------------------------------------------------------------------------------
 def can(principal: Principal, verb: str, form_key: str, record: Mapping[str, Any] | None = None) -> bool:
     """The verb on the form (rows aside: a record's reach is ``row_filter`` / ``require_row``)."""
@@ -52,21 +56,23 @@ def require(principal: Principal, verb: str, form_key: str, record: Mapping[str,
 
 # -- rows ----------------------------------------------------------------------------------------
 def _scopes(principal: Principal, form_key: str, verb: str) -> tuple[dict, ...] | None:
-    """The row scopes of the roles granting ``verb`` on the form; None = every row."""
+    """The row scopes of the roles granting ``verb`` on the form; None = every row, () = none.
+
+    The verb comes from ``principal.grants`` (what a token or session may do at all); the scopes
+    from ``principal.access``. A grant without access information is not narrowed.
+    """
     if principal.is_admin:
         return None
     found: list[dict] = []
-    granted = False
     for key in (form_key, "*"):
-        access: FormAccess | None = principal.access.get(key)
-        if access is None or verb not in access.rows:
+        if verb not in principal.grants.get(key, ()):
             continue
-        granted = True
-        scopes = access.rows[verb]
+        access: FormAccess | None = principal.access.get(key)
+        scopes = access.rows.get(verb) if access is not None and verb in access.rows else None
         if scopes is None:
             return None
         found.extend(scopes)
-    return tuple(found) if granted else ()
+    return tuple(found)
 
 
 def row_filter(principal: Principal, ft, verb: str = "read") -> sa.ColumnElement | None:
@@ -139,10 +145,10 @@ def require_row(conn: sa.Connection, principal: Principal, ft, rid: int, verb: s
         raise RecordNotFound(f"{ft.key} record {rid} does not exist", form=ft.key, id=rid)
 
 
-def visible_ids(conn: sa.Connection, principal: Principal, ft, ids: Iterable[int]) -> set[int]:
-    """The ids among ``ids`` the principal may read (one query)."""
+def visible_ids(conn: sa.Connection, principal: Principal, ft, ids: Iterable[int], verb: str = "read") -> set[int]:
+    """The ids among ``ids`` in reach of ``verb`` (one query)."""
     ids = [i for i in ids if i is not None]
-    clause = row_filter(principal, ft)
+    clause = row_filter(principal, ft, verb)
     if clause is None or not ids:
         return set(ids)
     return set(conn.execute(sa.select(ft.table.c.id).where(ft.table.c.id.in_(ids), clause)).scalars())

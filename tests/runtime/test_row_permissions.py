@@ -408,3 +408,46 @@ def test_every_caller_keeps_inside_the_grant(pages, user):
         text = _text(r)
         for marker in FORBIDDEN[user]:
             assert marker not in text, (user, how, path, marker)
+
+
+def test_a_write_cannot_put_a_record_outside_the_writers_scope(world):
+    """Like PostgreSQL's row security on the new row: no claim filed, or handed over, in a colleague's name."""
+    before = world.client.get(url("claim"), headers=world.admin).json["total"]
+    r = world.client.post(url("claim"), json={"title": "in ben's name", "claimant": world.ids["ben"]},
+                          headers=world.h["ann"])
+    assert r.status_code == 403 and r.json["error"]["code"] == "permission.row_scope"
+    r = world.client.post(url("claim"), json=[{"title": "mine", "claimant": world.ids["ann"]},
+                                              {"title": "his", "claimant": world.ids["ben"]}], headers=world.h["ann"])
+    assert r.status_code == 403 and r.json["error"]["code"] == "permission.row_scope"
+    assert world.client.get(url("claim"), headers=world.admin).json["total"] == before  # all rolled back
+    ann1 = world.claims["ann1"]
+    r = world.client.patch(url("claim", ann1), json={"claimant": world.ids["ben"]}, headers=world.h["ann"])
+    assert r.status_code == 403 and r.json["error"]["code"] == "permission.row_scope"
+    r = world.client.patch(url("claim", ann1), json={"team": world.group["team_b"]}, headers=world.h["mia"])
+    assert r.status_code == 403
+    after = world.client.get(url("claim", ann1), headers=world.admin).json
+    assert after["claimant"] == world.ids["ann"] and after["team"] == world.group["team_a"]
+    assert after["row_version"] == 1
+
+
+def test_policy_answers_for_principals_built_by_hand():
+    """A principal with a grant but no access information (a system actor, a test double) is not narrowed;
+    one without the verb reaches no row; roles add up per verb."""
+    import sqlalchemy as sa
+    from runtime.auth import policy
+    from runtime.auth.principal import Principal, combine_access
+
+    class FT:
+        key = "claim"
+        table = sa.table("t", sa.column("id"), sa.column("created_by"))
+        columns, multi = {}, {}
+    plain = Principal(user_id=1, username="x", grants={"claim": frozenset({"read"})})
+    assert policy.row_filter(plain, FT) is None
+    assert str(policy.row_filter(plain, FT, "update")) == "false"
+    access = combine_access([({"claim": ["read", "update"]}, {"rows": {"claim": {"scope": "own"}}}),
+                             ({"claim": ["read"]}, {"fields": {"claim": {"note": "hidden", "x": "read_only"}}})])
+    assert access["claim"].rows == {"read": None, "update": ({"scope": "own"},)}
+    assert access["claim"].fields == {}  # the first role leaves both fields open
+    both = Principal(user_id=1, username="x", grants={"claim": frozenset({"read", "update"})}, access=access)
+    assert policy.row_filter(both, FT) is None
+    assert "created_by" in str(policy.row_filter(both, FT, "update"))
