@@ -206,14 +206,14 @@ def check_against_oracle(tiles, want):
 def robot(monkeypatch):
     """WeCom/DingTalk robot posts captured instead of leaving the machine."""
     from runtime.notify.http import Response
-    from runtime.rules import outbox
+    from runtime.notify import notifier
     posts = []
 
     def fake_request(method, url, *, body=None, headers=None, timeout=10, allow=()):
         posts.append({"method": method, "url": url, "body": body})
         return Response(200, {"content-type": "application/json"}, b'{"errcode":0,"errmsg":"ok"}', url)
 
-    monkeypatch.setattr(outbox, "request", fake_request)
+    monkeypatch.setattr(notifier, "request", fake_request)   # what the notifier service sends through
     return posts
 
 
