@@ -152,6 +152,14 @@ files = sa.Table(
     sa.Column("form_key", sa.String(200)),
     sa.Column("record_id", sa.BigInteger),
 )
+#: outgoing messages their receiver acknowledged, by job idempotency key (runtime.jobs.mark_delivered)
+deliveries = sa.Table(
+    "jimu_deliveries", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("at", TS, nullable=False),
+)
+
 #: the stored answer to a request sent with an ``Idempotency-Key`` (runtime.api.idempotency)
 idempotency = sa.Table(
     "jimu_idempotency", metadata,

@@ -2,16 +2,31 @@
 
 A job is a row: kind, JSON payload, when it is due, an idempotency key
 (unique — scheduling the same thing twice is a no-op). Workers *claim* due
-jobs by taking a lease (``locked_until``) in a short transaction — on
-PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so two workers never claim the same
-row; on SQLite the write lock serialises claims. Each job then runs in its own
-transaction, and is marked done in that same transaction: a job whose effects
-are database writes happens exactly once; one that calls out (mail, webhook)
-happens at least once and hands its idempotency key to the receiver.
-A failed job is retried with exponential back-off until ``max_attempts``,
-then marked ``failed`` (visible in the UI). A worker killed mid-job loses its
-lease when ``locked_until`` passes and another worker takes the job over.
-Overdue jobs after downtime are simply due: they run on the next claim.
+jobs by taking a lease (``locked_by``, ``locked_until``) in a short transaction
+— on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so two workers never claim the
+same row; on SQLite the write lock serialises claims.
+
+Each claimed job then runs in its own transaction, which first takes the job's
+row again *only if the lease is still this worker's* — on PostgreSQL with a row
+lock (``FOR UPDATE``) held until the transaction ends, so while the job runs no
+other worker can take it over however long it takes (their claims skip locked
+rows); on SQLite the transaction holds the database's write lock, which has the
+same effect. Taking the row renews the lease, so a job that waited in a claimed
+batch starts with a fresh one. The handler's database effects, and marking the
+job done, commit together, and the completion is conditioned on the owner: a
+job whose effects are database writes happens exactly once. ``locked_until``
+only matters once a worker has died (its connection, and with it its row lock,
+is gone): another worker takes the job over when the lease passes
+(``JOB_LEASE_SECONDS``, default 60; the worker claims ``JOB_CLAIM_SIZE`` jobs
+at a time, default 10).
+
+A job that calls out (mail, webhook) happens at least once and hands its
+idempotency key to the receiver (the same Message-ID, the same
+``Idempotency-Key`` header on every attempt); a delivery record written as soon
+as the receiver acknowledged (``delivered``/``mark_delivered``) stops a retry
+after a lost completion from sending again. A failed job is retried with
+exponential back-off until ``max_attempts``, then marked ``failed`` (visible in
+the UI). Overdue jobs after downtime are simply due: they run on the next claim.
 
 Handlers are registered per kind in the container's ``JobKinds`` (``jimu.services.jobs``),
 which ``create_app`` fills explicitly from the flow and rule runtimes (code, not entry points:
@@ -107,7 +122,13 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def claim(engine: sa.Engine, worker: str, now: datetime, limit: int = 20) -> list[Job]:
+def lease_of(jimu) -> timedelta:
+    seconds = jimu.config.get("JOB_LEASE_SECONDS")
+    return timedelta(seconds=float(seconds)) if seconds else LEASE
+
+
+def claim(engine: sa.Engine, worker: str, now: datetime, limit: int = 20, lease: timedelta | None = None) -> list[Job]:
+    lease = lease or LEASE
     t = db.jobs
     due = sa.or_(sa.and_(t.c.status == PENDING, t.c.run_at <= now),
                  sa.and_(t.c.status == RUNNING, t.c.locked_until < now))
@@ -120,25 +141,39 @@ def claim(engine: sa.Engine, worker: str, now: datetime, limit: int = 20) -> lis
             return []
         ids = [r["id"] for r in rows]
         conn.execute(sa.update(t).where(t.c.id.in_(ids)).values(
-            status=RUNNING, locked_by=worker, locked_until=now + LEASE, attempts=t.c.attempts + 1))
+            status=RUNNING, locked_by=worker, locked_until=now + lease, attempts=t.c.attempts + 1))
     return [Job(r["id"], r["kind"], r["payload"], r["run_at"], r["attempts"] + 1, r["max_attempts"],
                 r["idempotency_key"]) for r in rows]
 
 
+class LeaseLost(JimuError):
+    """The job was taken over by another worker while this one ran it; its effects are rolled back."""
+
+    code = "job.lease_lost"
+
+
 def run_job(jimu, job: Job, worker: str) -> bool:
-    """Run one claimed job; True when it succeeded."""
+    """Run one claimed job; True when it succeeded (see the module docstring for the lease)."""
     t = db.jobs
     mine = sa.and_(t.c.id == job.id, t.c.locked_by == worker, t.c.status == RUNNING)
     try:
         handler = jimu.services.jobs.get(job.kind)
         with jimu.begin() as conn:
-            # re-check the lease inside the transaction: a job taken over after our lease expired is not ours
-            if conn.execute(sa.select(t.c.id).where(mine)).first() is None:
-                return False
+            q = sa.select(t.c.id).where(mine)
+            if conn.dialect.name == "postgresql":
+                q = q.with_for_update()  # held until commit: nobody takes the job over while it runs
+            if conn.execute(q).first() is None:
+                return False  # taken over after our lease passed: not ours any more
+            conn.execute(sa.update(t).where(mine).values(locked_until=jimu.now() + lease_of(jimu)))
             handler(jimu, conn, job)
-            conn.execute(sa.update(t).where(t.c.id == job.id).values(status=DONE, finished_at=jimu.now(),
-                                                                     locked_by=None, locked_until=None))
+            done = conn.execute(sa.update(t).where(mine).values(status=DONE, finished_at=jimu.now(),
+                                                                locked_by=None, locked_until=None)).rowcount
+            if done != 1:
+                raise LeaseLost(f"job {job.id} is no longer leased to {worker}")
         return True
+    except LeaseLost:
+        log.warning("job %s (%s): lease lost, its effects rolled back", job.id, job.kind)
+        return False
     except Exception as exc:  # any failure is retried, then parked as failed
         log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
         now = jimu.now()
@@ -154,10 +189,28 @@ def run_job(jimu, job: Job, worker: str) -> bool:
 def run_due(jimu, worker: str | None = None, limit: int = 100) -> int:
     """Claim and run what is due now; returns how many jobs ran (succeeded or not)."""
     worker = worker or worker_name()
-    jobs = claim(jimu.engine, worker, jimu.now(), limit)
+    jobs = claim(jimu.engine, worker, jimu.now(), limit, lease_of(jimu))
     for job in jobs:
         run_job(jimu, job, worker)
     return len(jobs)
+
+
+def delivered(conn: sa.Connection, key: str) -> bool:
+    """True when the message of job ``key`` was already acknowledged by its receiver."""
+    return conn.execute(sa.select(db.deliveries.c.key).where(db.deliveries.c.key == key)).first() is not None
+
+
+def mark_delivered(jimu, conn: sa.Connection, key: str, channel: str) -> None:
+    """Record that the receiver acknowledged ``key``. On PostgreSQL in a transaction of its own,
+    committed at once, so that a retry after the job's own transaction failed does not send again;
+    on SQLite (one writer at a time, and the job's transaction is it) in the job's transaction."""
+    row = dict(key=key, channel=channel, at=jimu.now())
+    if conn.dialect.name == "sqlite":
+        conn.execute(sa.insert(db.deliveries).values(**row))
+        return
+    from sqlalchemy.dialects.postgresql import insert
+    with jimu.engine.begin() as own:
+        own.execute(insert(db.deliveries).values(**row).on_conflict_do_nothing())
 
 
 def worker_name() -> str:
@@ -171,7 +224,7 @@ def work_forever(jimu, *, poll: float = 0.5, stop: threading.Event | None = None
     log.info("worker %s started", name)
     while not stop.is_set():
         try:
-            ran = run_due(jimu, name)
+            ran = run_due(jimu, name, int(jimu.config.get("JOB_CLAIM_SIZE") or 10))
         except Exception:  # a database hiccup must not kill the worker
             log.exception("worker loop error")
             ran = 0

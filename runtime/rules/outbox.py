@@ -40,11 +40,16 @@ def _records(jimu, conn, source: str):
 
 def send_email_job(jimu, conn, job) -> None:
     p = job.payload
+    if jobs.delivered(conn, job.idempotency_key):
+        return  # sent by an earlier attempt whose completion was lost
     jimu.services.notifier.mail(p["to"], p["subject"], p["body"], key=job.idempotency_key)
+    jobs.mark_delivered(jimu, conn, job.idempotency_key, "email")
 
 
 def send_webhook_job(jimu, conn, job) -> None:
     p = job.payload
+    if jobs.delivered(conn, job.idempotency_key):
+        return  # acknowledged on an earlier attempt whose completion was lost
     body = json.dumps(p["payload"], ensure_ascii=False, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": job.idempotency_key}
     url = p["url"]
@@ -69,6 +74,7 @@ def send_webhook_job(jimu, conn, job) -> None:
         if isinstance(answer, dict) and answer.get("errcode") not in (None, 0):
             raise DeliveryFailed(f"{p['format']} robot refused the message: errcode {answer.get('errcode')} "
                                  f"{answer.get('errmsg', '')}")
+    jobs.mark_delivered(jimu, conn, job.idempotency_key, p["format"])
 
 
 def _host(url: str) -> str:
