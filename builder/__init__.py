@@ -52,5 +52,6 @@ bp.register_blueprint(api)
 
 
 def init_app(app) -> None:
-    """Register the builder on a Jimu app (one line in ``runtime.app.create_app``)."""
+    """Register the builder on a Jimu app: the ``builder`` entry point of the ``jimu.extensions``
+    group (setup.cfg), which ``runtime.app.create_app`` calls; the runtime never names the builder."""
     app.register_blueprint(bp)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+
+from engines.errors import JimuError
 
 from .context import Jimu, utcnow
 from .migrate import upgrade
@@ -48,6 +51,31 @@ def _check_timezone(name: Any) -> None:
     except (ValueError, KeyError, OSError):
         raise ValueError(f"TIMEZONE {name!r} is not an IANA time zone name; set JIMU_TIMEZONE to one "
                          "such as Asia/Shanghai or UTC") from None
+
+
+EXTENSIONS = "jimu.extensions"
+
+
+class ExtensionFailed(JimuError):
+    code = "runtime.extension_failed"
+
+
+def init_extensions(app: Flask) -> list[str]:
+    """Plug in every installed extension of the ``jimu.extensions`` entry-point group (the builder,
+    the CLI, third-party add-ons) by calling its ``init_app(app)``, in name order. The factory names
+    none of them. An extension that fails stops the start with its name and the fix: an app that
+    silently lacks its builder or commands is worse than one that does not start."""
+    loaded = []
+    for ep in sorted(entry_points(group=EXTENSIONS), key=lambda ep: ep.name):
+        try:
+            ep.load()(app)
+        except Exception as exc:
+            raise ExtensionFailed(f"extension {ep.name!r} ({ep.value}) of {EXTENSIONS} failed: "
+                                  f"{type(exc).__name__}: {exc}; fix it, or uninstall the package that "
+                                  "provides it", extension=ep.name) from exc
+        loaded.append(ep.name)
+    app.extensions["jimu.extensions"] = tuple(loaded)
+    return loaded
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -91,7 +119,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api import bp as api_bp
     from .api.errors import register_error_handlers
     from .auth import init_auth
-    from .cli import register_commands
     from .security import init_security
     from .ui import bp as ui_bp
 
@@ -100,7 +127,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_security(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)
-    __import__("builder").init_app(app)  # the builder at /builder; imported late since builder depends on runtime
     register_error_handlers(app)
-    register_commands(app)
+    init_extensions(app)
     return app

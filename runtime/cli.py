@@ -281,9 +281,11 @@ def worker(poll: float) -> None:
     work_forever(_jimu(), poll=poll, stop=stop)
 
 
-def register_commands(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     """Jimu's own commands on ``app.cli`` (so ``flask --app runtime.app`` and the test
-    runner see them); plugin commands come from the ``jimu.commands`` entry-point group."""
+    runner see them); plugin commands come from the ``jimu.commands`` entry-point group.
+    This is the ``cli`` entry point of the ``jimu.extensions`` group: the app factory does
+    not import the CLI (the CLI imports the factory)."""
     from importlib.metadata import entry_points
     for name, command in main.commands.items():
         app.cli.add_command(command, name)

@@ -74,6 +74,31 @@ def test_flows_and_rules_do_not_import_each_other():
     assert cycles == []
 
 
+def test_the_runtime_package_graph_has_no_cycle():
+    """Not only flows and rules: the app factory is the composition root and nothing imports it back
+    (the CLI it once imported for its commands is now an extension)."""
+    graph = runtime_package_graph()
+    assert list(nx.simple_cycles(graph)) == []
+    assert [a for a, b in graph.edges if b == "app"] in (["cli", "wsgi"], ["wsgi", "cli"])
+
+
+def _callee(call: ast.Call) -> str:
+    return call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
+
+
+def test_the_runtime_never_names_the_builder():
+    """No import of the builder, not even by a name in a string (``__import__("builder")``)."""
+    named = []
+    for path in sorted((ROOT / "runtime").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        named += [f"{path.relative_to(ROOT)} imports {n}" for n in imports_of(path) if n.split(".")[0] == "builder"]
+        named += [f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Call) and _callee(node) in ("__import__", "import_module")
+                  and any(isinstance(a, ast.Constant) and str(a.value).split(".")[0] == "builder"
+                          for a in node.args)]
+    assert named == []
+
+
 def test_engines_import_nothing_above_them():
     bad = []
     for path in sorted((ROOT / "engines").rglob("*.py")):
@@ -151,3 +176,53 @@ def test_nothing_attaches_itself_to_the_jimu_object(app, client):
     client.get("/")
     jobs.run_due(jimu)
     assert set(vars(jimu)) == before
+
+
+def test_the_builder_and_the_cli_come_in_through_the_extensions_group(app):
+    from importlib.metadata import entry_points
+    group = {ep.name: ep.value for ep in entry_points(group="jimu.extensions")}
+    assert group["builder"] == "builder:init_app" and group["cli"] == "runtime.cli:init_app"
+    assert {"builder", "cli"} <= set(app.extensions["jimu.extensions"])
+    assert "builder.index" in app.view_functions or any(r.rule.startswith("/builder") for r in app.url_map.iter_rules())
+    assert {"import", "validate", "worker"} <= set(app.cli.commands)
+
+
+def _extension_points(monkeypatch, tmp_path, *extra):
+    """The installed ``jimu.extensions`` entry points plus ``extra`` ones, as if another package was installed."""
+    from importlib.metadata import EntryPoint, entry_points
+
+    import runtime.app
+    monkeypatch.setenv("JIMU_INSTANCE_PATH", str(tmp_path / "instance"))
+    installed = list(entry_points(group="jimu.extensions"))
+    added = [EntryPoint(name, value, "jimu.extensions") for name, value in extra]
+    monkeypatch.setattr(runtime.app, "entry_points",
+                        lambda group: installed + added if group == "jimu.extensions" else entry_points(group=group))
+
+
+def inventory_extension(app):
+    """A third-party extension: one page of its own (a stock count for the inventory team)."""
+    app.add_url_rule("/inventory/count", "inventory_count", lambda: "0 pallets")
+
+
+def broken_extension(app):
+    raise RuntimeError("the warehouse database is unreachable")
+
+
+def test_a_third_party_extension_is_plugged_in_by_the_factory(monkeypatch, tmp_path):
+    from runtime.app import create_app
+    _extension_points(monkeypatch, tmp_path, ("inventory", f"{__name__}:inventory_extension"))
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "UPLOAD_DIR": str(tmp_path),
+                      "SECRET_KEY": "test", "TESTING": True})
+    assert "inventory" in app.extensions["jimu.extensions"]
+    assert app.test_client().get("/inventory/count").get_data(as_text=True) == "0 pallets"
+    app.extensions["jimu"].dispose()
+
+
+def test_a_broken_extension_stops_the_start_with_its_name(monkeypatch, tmp_path):
+    from runtime.app import ExtensionFailed, create_app
+    _extension_points(monkeypatch, tmp_path, ("warehouse", f"{__name__}:broken_extension"))
+    with pytest.raises(ExtensionFailed) as err:
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "UPLOAD_DIR": str(tmp_path),
+                    "SECRET_KEY": "test", "TESTING": True})
+    assert err.value.code == "runtime.extension_failed"
+    assert "warehouse" in err.value.message and "unreachable" in err.value.message
