@@ -65,8 +65,13 @@ def init_extensions(app: Flask) -> list[str]:
     the CLI, third-party add-ons) by calling its ``init_app(app)``, in name order. The factory names
     none of them. An extension that fails stops the start with its name and the fix: an app that
     silently lacks its builder or commands is worse than one that does not start."""
+    found = sorted(entry_points(group=EXTENSIONS), key=lambda ep: ep.name)
+    if not any(ep.name == "cli" and ep.value == "runtime.cli:init_app" for ep in found):
+        raise ExtensionFailed(f"Jimu's own {EXTENSIONS} entry points are not installed: the installed package "
+                              "metadata is older than setup.cfg; reinstall it (`make venv`, or "
+                              "`pip install -e .` in the checkout)", code="runtime.stale_install")
     loaded = []
-    for ep in sorted(entry_points(group=EXTENSIONS), key=lambda ep: ep.name):
+    for ep in found:
         try:
             ep.load()(app)
         except Exception as exc:

@@ -226,3 +226,14 @@ def test_a_broken_extension_stops_the_start_with_its_name(monkeypatch, tmp_path)
                     "SECRET_KEY": "test", "TESTING": True})
     assert err.value.code == "runtime.extension_failed"
     assert "warehouse" in err.value.message and "unreachable" in err.value.message
+
+
+def test_an_install_without_jimus_own_extensions_says_to_reinstall(monkeypatch, tmp_path):
+    """Metadata installed before setup.cfg gained the group would silently lose the builder and the CLI."""
+    import runtime.app
+    monkeypatch.setenv("JIMU_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setattr(runtime.app, "entry_points", lambda group: [])
+    with pytest.raises(runtime.app.ExtensionFailed) as err:
+        runtime.app.create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "UPLOAD_DIR": str(tmp_path),
+                                "SECRET_KEY": "test", "TESTING": True})
+    assert err.value.code == "runtime.stale_install" and "make venv" in err.value.message
