@@ -45,7 +45,7 @@ def my_tasks():
     principal = _principal()
     jimu = current_jimu()
     with jimu.read() as conn:
-        rows = FlowRuntime(jimu, conn).my_tasks(principal)
+        rows = jimu.services.flows.runtime(conn).my_tasks(principal)
     now = jimu.now()
     tasks = [task_view(t, now) for t in rows]
     return jsonify({"tasks": tasks, "counts": {"open": len(tasks), "overdue": sum(t["overdue"] for t in tasks)}})
@@ -56,7 +56,7 @@ def get_task(task_id):
     principal = _principal()
     jimu = current_jimu()
     with jimu.read() as conn:
-        rt = FlowRuntime(jimu, conn)
+        rt = jimu.services.flows.runtime(conn)
         task = rt.task(task_id)
         if not rt.may_act(principal, task):
             policy.require_record(conn, principal, "read", jimu.catalog.form(task["form_key"]), task["record_id"])
@@ -76,7 +76,7 @@ def complete_task(task_id):
         raise BadRequest("values must be an object of field key → value", code="request.bad_param")
     jimu = current_jimu()
     with jimu.begin() as conn:
-        state = FlowRuntime(jimu, conn).complete(_principal(), task_id, outcome=body.get("outcome"), values=values,
+        state = jimu.services.flows.runtime(conn).complete(_principal(), task_id, outcome=body.get("outcome"), values=values,
                                                  comment=body.get("comment"))
     return jsonify({"instance_status": state["status"], "outcome": state.get("outcome")})
 
@@ -86,7 +86,7 @@ def reassign_task(task_id):
     body = json_body()
     jimu = current_jimu()
     with jimu.begin() as conn:
-        FlowRuntime(jimu, conn).reassign(_principal(), task_id, body.get("assignee") or {}, body.get("comment"))
+        jimu.services.flows.runtime(conn).reassign(_principal(), task_id, body.get("assignee") or {}, body.get("comment"))
     return jsonify({"ok": True})
 
 
@@ -95,7 +95,7 @@ def delegate_task(task_id):
     body = json_body()
     jimu = current_jimu()
     with jimu.begin() as conn:
-        FlowRuntime(jimu, conn).delegate(_principal(), task_id, str(body.get("user") or ""), body.get("comment"))
+        jimu.services.flows.runtime(conn).delegate(_principal(), task_id, str(body.get("user") or ""), body.get("comment"))
     return jsonify({"ok": True})
 
 
@@ -104,7 +104,7 @@ def return_task(task_id):
     body = json_body()
     jimu = current_jimu()
     with jimu.begin() as conn:
-        FlowRuntime(jimu, conn).send_back(_principal(), task_id, str(body.get("to") or ""), body.get("comment"))
+        jimu.services.flows.runtime(conn).send_back(_principal(), task_id, str(body.get("to") or ""), body.get("comment"))
     return jsonify({"ok": True})
 
 
@@ -114,7 +114,7 @@ def start_instance(key):
     principal = _principal()
     jimu = current_jimu()
     with jimu.begin() as conn:
-        rt = FlowRuntime(jimu, conn)
+        rt = jimu.services.flows.runtime(conn)
         spec = rt.spec(key)
         if spec.form:
             policy.require(principal, "update", spec.form)
@@ -152,7 +152,7 @@ def _instance_for(rt: FlowRuntime, iid: int, verb: str):
 def get_instance(iid):
     jimu = current_jimu()
     with jimu.read() as conn:
-        rt = FlowRuntime(jimu, conn)
+        rt = jimu.services.flows.runtime(conn)
         _instance_for(rt, iid, "read")
         return jsonify(instance_detail(rt, iid))
 
@@ -162,7 +162,7 @@ def cancel_instance(iid):
     body = request.get_json(silent=True) or {}
     jimu = current_jimu()
     with jimu.begin() as conn:
-        rt = FlowRuntime(jimu, conn)
+        rt = jimu.services.flows.runtime(conn)
         principal = _instance_for(rt, iid, "update")
         rt.cancel(principal, iid, body.get("comment"))
         return jsonify(instance_detail(rt, iid))
@@ -173,7 +173,7 @@ def reopen_instance(iid):
     body = request.get_json(silent=True) or {}
     jimu = current_jimu()
     with jimu.begin() as conn:
-        rt = FlowRuntime(jimu, conn)
+        rt = jimu.services.flows.runtime(conn)
         principal = _instance_for(rt, iid, "update")
         rt.reopen(principal, iid, body.get("node"), body.get("comment"))
         return jsonify(instance_detail(rt, iid))
@@ -186,5 +186,5 @@ def record_flows(form, rid):
     jimu = current_jimu()
     with jimu.read() as conn:
         policy.require_row(conn, principal, jimu.catalog.form(form), rid)
-        rt = FlowRuntime(jimu, conn)
+        rt = jimu.services.flows.runtime(conn)
         return jsonify({"instances": [instance_detail(rt, i["id"]) for i in rt.instances_of_record(form, rid)]})

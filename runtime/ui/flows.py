@@ -14,7 +14,6 @@ from engines.errors import JimuError, ValidationErrors
 
 from ..auth import current_principal, policy
 from ..context import current_jimu
-from ..flows import FlowRuntime
 from ..flows.diagram import render_svg
 from ..i18n import current_language, gettext as _
 from . import bp
@@ -36,7 +35,7 @@ def flow_inbox():
     principal = current_principal()
     now = jimu.now()
     with jimu.read() as conn:
-        rt = FlowRuntime(jimu, conn)
+        rt = jimu.services.flows.runtime(conn)
         rows = rt.my_tasks(principal)
         items = []
         for t in rows:
@@ -50,7 +49,7 @@ def flow_inbox():
 
 
 def _task_context(jimu, conn, task_id):
-    rt = FlowRuntime(jimu, conn)
+    rt = jimu.services.flows.runtime(conn)
     task = rt.task(task_id)
     principal = current_principal()
     if not rt.may_act(principal, task):
@@ -102,7 +101,7 @@ def flow_task_submit(task_id):
     values = {k[2:]: v for k, v in request.form.items() if k.startswith("f.")}
     try:
         with jimu.begin() as conn:
-            rt = FlowRuntime(jimu, conn)
+            rt = jimu.services.flows.runtime(conn)
             if action == "return":
                 rt.send_back(principal, task_id, request.form.get("to", ""), comment)
             elif action == "delegate":
@@ -130,7 +129,7 @@ def flow_process(form, rid):
     principal = current_principal()
     jimu = current_jimu()
     with jimu.read() as conn:
-        rt = FlowRuntime(jimu, conn)
+        rt = jimu.services.flows.runtime(conn)
         # people who work on the record's tasks see its process; others need to read the record
         mine = [t for i in rt.instances_of_record(form, rid) for t in rt.tasks_of(i["id"])
                 if rt.may_act(principal, t) or t["closed_by"] == principal.user_id]
