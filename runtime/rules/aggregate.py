@@ -14,10 +14,15 @@ _OPS = {"==": "eq", "=": "eq", "!=": "ne", ">": "gt", ">=": "gte", "<": "lt", "<
 
 
 class Aggregator:
-    """The ``EvalContext.aggregate`` callable: ``(fn, form, field, filters, days, date_field=...)``."""
+    """The ``EvalContext.aggregate`` callable: ``(fn, form, field, filters, days, date_field=...)``.
 
-    def __init__(self, jimu, conn: sa.Connection, now: datetime):
-        self.jimu, self.conn, self.now = jimu, conn, now
+    Rules count every record. Given a ``principal`` (a designer's dry run) it counts only the rows
+    that person may read and refuses fields hidden from them, so a condition cannot be used to
+    probe records outside their grant (another app's included).
+    """
+
+    def __init__(self, jimu, conn: sa.Connection, now: datetime, principal=None):
+        self.jimu, self.conn, self.now, self.principal = jimu, conn, now, principal
 
     def __call__(self, fn: str, form: str, field: str | None, filters: list, days: Any,
                  date_field: str = "created_at") -> Any:
@@ -33,6 +38,12 @@ class Aggregator:
                 raise RuleError("each aggregate filter is [field, op, value]", code="rule.bad_aggregate")
             specs.append({"field": key, "op": _OPS.get(op, op), "value": value})
         clauses = [filter_clause(ft, {"all": specs}, now=self.now)] if specs else []
+        if self.principal is not None:
+            from ..auth import policy
+            policy.require_visible_fields(self.principal, form, [s["field"] for s in specs] + [field, date_field])
+            scope = policy.row_filter(self.principal, ft)
+            if scope is not None:
+                clauses.append(scope)
         if days is not None:
             clauses.append(ft.column(date_field) >= self.now - timedelta(days=float(days)))
         if fn == "count":

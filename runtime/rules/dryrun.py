@@ -8,7 +8,8 @@ resolved to names and addresses, nothing is queued or written.
 Only records the caller may read are scanned, counted or shown (``policy.row_filter``:
 the read verb and its row scope), without the fields hidden from them: a dry run
 is a designer's tool, not a way around the permissions (conditions and messages see
-the record as the caller does, so a hidden field cannot be probed either).
+the record as the caller does, and aggregates count only rows they may read, so neither a
+hidden field nor a record outside the grant can be probed).
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
     from ..store import RecordStore
     store = RecordStore(conn)
     now = jimu.now()
-    ectx = jimu.eval_context(now=now, user=principal.as_context(), aggregate=Aggregator(jimu, conn, now))
+    ectx = jimu.eval_context(now=now, user=principal.as_context(), aggregate=Aggregator(jimu, conn, now, principal))
     names = reference_names(jimu, conn, rule.form)
     scanned, matched, out, errors = 0, 0, [], []
     ids = list(conn.execute(sa.select(ft.table.c.id).where(*_where(scope)).order_by(ft.table.c.id.desc())

@@ -213,6 +213,25 @@ def test_dry_runs_and_firings_keep_the_builders_row_scope_and_hidden_fields(jimu
     assert all(f["record_id"] != big["id"] for f in log)
 
 
+def _counting(form, filters):
+    """The big-order rule, firing when ``form`` has any record matching ``filters`` (an aggregate)."""
+    return dict(purchasing()["rules"][0], condition={
+        "aggregate": {"fn": "count", "form": form, "filter": filters}, "op": "gt", "value": 0})
+
+
+def test_dry_run_aggregates_count_only_what_the_builder_may_read(jimu, two_apps, as_user):
+    """An aggregate condition is no window onto records outside the grant (nor another app's)."""
+    pat, sue = as_user("pat"), as_user("sue")
+    big = _counting("采购单", [{"field": "金额", "op": "gt", "value": 10000}])
+    assert pat.post("/api/v1/rules/dry-run", json={"rule": big}).get_json()["matched"] == 2   # she reads both
+    assert sue.post("/api/v1/rules/dry-run", json={"rule": big}).get_json()["matched"] == 0   # not the big one
+    lent = _counting("借用单", [{"field": "借用人", "op": "eq", "value": BORROWER}])
+    assert pat.post("/api/v1/rules/dry-run", json={"rule": lent}).get_json()["matched"] == 0
+    hidden = _counting("采购单", [{"field": "申请人邮箱", "op": "eq", "value": "buyer@example.com"}])
+    body = sue.post("/api/v1/rules/dry-run", json={"rule": hidden}).get_json()
+    assert body["matched"] == 0 and {e["code"] for e in body["errors"]} == {"permission.field_hidden"}
+
+
 def test_a_draft_cannot_reach_another_apps_records_by_reusing_its_form_key(jimu, two_apps, as_user):
     pat = as_user("pat")
     draft = pat.get("/builder/api/apps/purchasing/draft").get_json()
