@@ -30,6 +30,9 @@ CODES: dict[str, str] = {
     "role.not_granted": "grant the role a verb on the form first, or remove the rule",
     "flow.duplicate_id": "node and edge ids must be unique within a flow; rename one",
     "flow.dangling_edge": "connect the edge to an existing node id",
+    "package.unknown_placeholder": "use {field key} of a field of that form, or add the field",
+    "package.unknown_flow": "name a flow defined in this package, or add that flow",
+    "package.unknown_node": "name a node id of that flow",
 }
 
 

@@ -1,10 +1,10 @@
-"""Read an app package safely, upgrade it, validate it, and wrap it in a ``Package``.
+"""Read an app package safely and wrap a valid one in a ``Package``.
 
 A package arrives from users (an upload, a file, a webhook), so reading it is
 bounded before any parsing: the size is checked before the whole input is read
 (files by ``stat``, streams chunk by chunk), and the bracket nesting depth is
-measured before ``json.loads`` can recurse into it. Only then is it parsed,
-migrated to the current format and validated, with every error reported at once.
+measured before ``json.loads`` can recurse into it. Only then is it parsed.
+Migrating, validating and compiling happen in ``apps.compile.compile_package``.
 """
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from itertools import accumulate
 from typing import Any, BinaryIO, Iterator, Union
 
 from .exceptions import PackageError
-from .migrations import DEFINITION_KINDS, migrate
-from .validation import validate_package
+from .migrations import DEFINITION_KINDS
 
 Source = Union[bytes, bytearray, memoryview, str, os.PathLike, BinaryIO]
 
@@ -30,7 +29,7 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in _OPENERS + _CLOSERS)
 
 
 class Package:
-    """A loaded, current-format, valid app package.
+    """A current-format, valid app package (made by ``apps.compile.compile_package``).
 
     ``forms``, ``flows`` ... map definition key → definition in document order.
     """
@@ -69,26 +68,6 @@ class Package:
 
     def __repr__(self) -> str:
         return f"Package({self.key!r}, {self.version!r})"
-
-
-def load_package(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 max_depth: int = DEFAULT_MAX_DEPTH) -> Package:
-    """Read, parse, migrate and validate a package; raise ``PackageError`` on any problem.
-
-    ``source`` is JSON as bytes or str, a path (``os.PathLike``) or a binary stream.
-    """
-    raw = read_bounded(source, max_bytes)
-    check_depth(raw, max_depth)
-    data = parse_json(raw)
-    if not isinstance(data, dict):
-        raise PackageError.single("package.not_object",
-                                  "an app package is a JSON object with format, version and app; "
-                                  f"got a JSON {type(data).__name__}", pointer="")
-    data = migrate(data)
-    errors = validate_package(data)
-    if errors:
-        raise PackageError(errors, f"the package has {len(errors)} error(s); fix them and import again")
-    return Package(data)
 
 
 def _too_large(max_bytes: int, size: int | None = None) -> PackageError:
@@ -140,7 +119,7 @@ def read_bounded(source: Source, max_bytes: int) -> bytes:
                                       path=os.fspath(source)) from None
     if hasattr(source, "read"):
         return _read_stream(source, max_bytes)
-    raise TypeError(f"load_package takes bytes, str (JSON text), a path or a binary stream, "
+    raise TypeError(f"a package source is bytes, str (JSON text), a path or a binary stream, "
                     f"not {type(source).__name__}")
 
 

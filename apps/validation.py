@@ -8,14 +8,16 @@ The semantic checks are written to survive a schema-invalid package (a list
 where an object belongs, a missing key): they skip what they cannot read and
 leave the complaint to the schema errors.
 
-Widget types and expressions are checked with the form engine's registry and
-the expression compiler when those are importable; without them the checks
-are skipped, never guessed.
+These checks are one stage of ``apps.compile.compile_package`` (the only
+caller): widget types come from the form engine's registry, expressions are
+compiled by the expression language, with the names in scope wherever the
+runtime evaluates them against a record (flow edge conditions, SLA ``unless``).
 """
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from types import SimpleNamespace
+from typing import Any, Iterator
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -45,6 +47,18 @@ _SCHEMA_HINTS = {
     "uniqueItems": "remove the repeated items",
 }
 _MAX_MESSAGE = 300
+_NOTHING_INSTALLED = SimpleNamespace(owners={}, users=None)
+#: names every expression over a record may use besides the form's fields
+RECORD_NAMES: tuple[str, ...] = SYSTEM_COLUMNS + ("current_user_id",)
+#: assignee kinds and what their ``value`` names
+ASSIGNEE_VALUES = {"user": "user", "role": "role", "group": "group", "round_robin": "group",
+                   "least_open": "group", "field": "field"}
+#: recipient lists (notify, send_survey) and what their items name
+RECIPIENT_LISTS = {"users": "user", "groups": "group", "group_leads": "group", "group_lead_fields": "field",
+                   "user_fields": "field", "email_fields": "field"}
+#: rule action properties that name people or fields
+ACTION_NAMES = {"user": "user", "group": "group", "source_field": "field", "group_field": "field",
+                "users": "user", "groups": "group", "user_fields": "field"}
 
 Error = dict[str, Any]
 
@@ -52,15 +66,6 @@ Error = dict[str, Any]
 def pointer(*parts: Any) -> str:
     """An RFC 6901 JSON pointer from path parts (``~`` and ``/`` escaped)."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def validate_package(data: Any) -> list[Error]:
-    """Every schema and semantic error of a current-format package, schema errors first."""
-    if not isinstance(data, dict):
-        return [{"code": "package.not_object", "pointer": "",
-                 "message": "an app package is a JSON object with format, version and app; "
-                            f"got {type(data).__name__}"}]
-    return schema_errors(data) + semantic_errors(data)
 
 
 # -- JSON Schema ------------------------------------------------------------------------------
@@ -116,26 +121,6 @@ def schema_errors(data: dict) -> list[Error]:
     return [_schema_error(e) for e in found]
 
 
-# -- optional engines ---------------------------------------------------------------------
-
-def widget_registry():
-    """The form engine's widget registry, or None while it cannot be imported."""
-    try:
-        from engines.form import WIDGETS
-    except ImportError:
-        return None
-    return WIDGETS
-
-
-def expression_compiler() -> Callable[[str], Any] | None:
-    """The expression language's compiler, or None while it cannot be imported."""
-    try:
-        from engines.expr import compile_expr
-    except ImportError:
-        return None
-    return compile_expr
-
-
 @lru_cache(maxsize=None)
 def _config_validator(widget_cls: type) -> Draft202012Validator:
     return Draft202012Validator(getattr(widget_cls, "config_schema", None) or {"type": "object"})
@@ -187,11 +172,21 @@ def _duplicates(values: Iterator[tuple[str, Any]], code: str, noun: str) -> list
 class _Checker:
     """One pass over a package; collects errors in document order."""
 
-    def __init__(self, data: dict):
+    def __init__(self, data: dict, installed: Any = None):
         self.data = data
         self.errors: list[Error] = []
-        self.widgets = widget_registry()
-        self.compile = expression_compiler()
+        from engines.expr import compile_expr
+        from engines.form import WIDGETS
+        self.widgets = WIDGETS
+        self.compile = compile_expr
+        installed = installed or _NOTHING_INSTALLED
+        self.users = installed.users
+        shared = {kind: {k for k, owner in (installed.owners.get(kind) or {}).items() if owner is None}
+                  for kind in ("roles", "groups")}  # platform-level roles and groups serve every app
+        self.roles = _keys(data.get("roles")) | shared["roles"]
+        self.groups = _keys(data.get("groups")) | shared["groups"]
+        self.calendars = _keys(data.get("calendars"))
+        self.flows = {f["key"]: f for _, f in _items(data.get("flows")) if isinstance(f.get("key"), str)}
         self.forms: dict[str, dict] = {}
         for _, form in _items(data.get("forms")):
             if isinstance(form.get("key"), str):
@@ -201,6 +196,7 @@ class _Checker:
         #: report join aliases in scope (``{"as": "c", "field": "customer"}`` makes ``c.x`` mean ``customer.x``)
         self.aliases: dict[str, str] = {}
         self.in_report = False
+        self.names: set[str] = set(RECORD_NAMES)
 
     def run(self) -> list[Error]:
         for kind in DEFINITION_KINDS:
@@ -214,15 +210,13 @@ class _Checker:
         for i, flow in _items(self.data.get("flows")):
             self.flow(flow, pointer("flows", i))
         for i, rule in _items(self.data.get("rules")):
-            self.form_ref(rule.get("form"), pointer("rules", i, "form"))
-            self.references(rule, pointer("rules", i), rule.get("form"))
+            self.rule(rule, pointer("rules", i))
         for i, report in _items(self.data.get("reports")):
             self.report(report, pointer("reports", i))
         for i, dashboard in _items(self.data.get("dashboards")):
             self.references(dashboard, pointer("dashboards", i), None)
         for i, template in _items(self.data.get("templates")):
-            if template.get("form") is not None:
-                self.form_ref(template.get("form"), pointer("templates", i, "form"))
+            self.template(template, pointer("templates", i))
         return self.errors
 
     # -- shared ----------------------------------------------------------------------------
@@ -232,13 +226,14 @@ class _Checker:
             return False
         return isinstance(key, str)
 
-    def expression(self, text: Any, ptr: str) -> None:
-        if self.compile is None or not isinstance(text, str):
+    def expression(self, text: Any, ptr: str, names: Any = None, **context: Any) -> None:
+        """Compile ``text``; with ``names`` (the fields in scope) an unknown name is an error."""
+        if not isinstance(text, str):
             return
         try:
-            self.compile(text)
+            self.compile(text, allowed_names=names)
         except JimuError as exc:
-            self.errors.append({**exc.to_dict(), "pointer": ptr, "expression": text})
+            self.errors.append({**exc.to_dict(), **context, "pointer": ptr, "expression": text})
 
     def field_ref(self, form_key: Any, field: str, ptr: str) -> None:
         """Check ``field`` against ``form_key``; ``a.b`` follows link ``a`` to its form, or
@@ -373,6 +368,9 @@ class _Checker:
             self.field_keys(form.get("key"), sug.get("from"), pointer_join(at, "from"))
 
     def field_list(self, fields: Any, ptr: str) -> None:
+        """A form's (or sub-table's) fields; their expressions may name these fields and the
+        system columns, as the form engine evaluates them."""
+        self.names = set(_field_map(fields)) | set(RECORD_NAMES)
         self.errors += _duplicates(((pointer_join(ptr, i, "key"), f.get("key")) for i, f in _items(fields)),
                                    "package.duplicate_key", "field")
         for i, field in _items(fields):
@@ -385,7 +383,7 @@ class _Checker:
                                     f"field key {key!r} is reserved", field=key))
         widget, config = field.get("widget"), field.get("config")
         config = config if isinstance(config, dict) else {}
-        if isinstance(widget, str) and self.widgets is not None:
+        if isinstance(widget, str):
             if widget not in self.widgets:
                 self.errors.append(_err("field.unknown_widget", pointer_join(ptr, "widget"),
                                         f"widget type {widget!r} is not registered (known: "
@@ -397,9 +395,11 @@ class _Checker:
         if widget == "link" and isinstance(config.get("form"), str):
             self.form_ref(config["form"], pointer_join(ptr, "config", "form"))
         if widget == "subtable":
+            outer = self.names
             self.field_list(config.get("fields"), pointer_join(ptr, "config", "fields"))
+            self.names = outer
         for name in FIELD_EXPRESSIONS:
-            self.expression(field.get(name), pointer_join(ptr, name))
+            self.expression(field.get(name), pointer_join(ptr, name), self.names)
 
     def layout(self, items: Any, ptr: str, own: dict, placed: dict[str, str]) -> None:
         if not isinstance(items, list):
@@ -417,7 +417,7 @@ class _Checker:
                 else:
                     placed[item] = at
             elif isinstance(item, dict):
-                self.expression(item.get("visible_if"), pointer_join(at, "visible_if"))
+                self.expression(item.get("visible_if"), pointer_join(at, "visible_if"), set(own) | set(RECORD_NAMES))
                 self.layout(item.get("items"), pointer_join(at, "items"), own, placed)
                 for j, tab in _items(item.get("tabs")):
                     self.layout(tab.get("items"), pointer_join(at, "tabs", j, "items"), own, placed)
@@ -484,8 +484,155 @@ class _Checker:
             self.aliases = {}
             self.in_report = False
 
+    # -- names of people, calendars and flows ------------------------------------------------
+    def name_ref(self, kind: str, value: Any, ptr: str, form_key: Any) -> None:
+        """``value`` names a ``kind`` (user, role, group, field, calendar) that must exist."""
+        if not isinstance(value, str):
+            return
+        if kind == "field":
+            self.field_ref(form_key, value, ptr)
+            return
+        known = {"role": self.roles, "group": self.groups, "calendar": self.calendars,
+                 "user": self.users}[kind]
+        if known is None or value in known:
+            return
+        where = {"user": "create the user first (jimu create-user) or name an existing one",
+                 "role": "add the role to the package's roles",
+                 "group": "add the group to the package's groups",
+                 "calendar": "add the calendar to the package's calendars"}[kind]
+        self.errors.append({"code": f"package.unknown_{kind}", "pointer": ptr, kind: value,
+                            "message": f"{kind} {value!r} does not exist: {where}, or correct the name"})
+
+    def assignee(self, value: Any, ptr: str, form_key: Any) -> None:
+        if not isinstance(value, dict):
+            return
+        kind = ASSIGNEE_VALUES.get(value.get("kind"))
+        if kind is not None:
+            self.name_ref(kind, value.get("value"), pointer_join(ptr, "value"), form_key)
+        if isinstance(value.get("fallback"), dict):
+            self.assignee(value["fallback"], pointer_join(ptr, "fallback"), form_key)
+
+    def recipients(self, value: Any, ptr: str, form_key: Any) -> None:
+        if not isinstance(value, dict):
+            return
+        if "kind" in value:  # reassign_task's "to" is an assignee
+            self.assignee(value, ptr, form_key)
+            return
+        for prop, kind in RECIPIENT_LISTS.items():
+            items = value.get(prop)
+            for i, item in enumerate(items if isinstance(items, list) else []):
+                self.name_ref(kind, item, pointer_join(ptr, prop, i), form_key)
+
+    def actions(self, actions: Any, ptr: str, form_key: Any) -> None:
+        """People, recipients and fields the actions of a rule or automatic step name."""
+        for i, action in _items(actions):
+            at = pointer_join(ptr, i)
+            for prop, kind in ACTION_NAMES.items():
+                value = action.get(prop)
+                if isinstance(value, list):
+                    for j, item in enumerate(value):
+                        self.name_ref(kind, item, pointer_join(at, prop, j), form_key)
+                else:
+                    self.name_ref(kind, value, pointer_join(at, prop), form_key)
+            self.recipients(action.get("to"), pointer_join(at, "to"), form_key)
+            if action.get("type") == "set_fields" and isinstance(action.get("values"), dict):
+                for key in action["values"]:
+                    self.name_ref("field", key, pointer_join(at, "values", key), form_key)
+            if not isinstance(action.get("form"), str) or action.get("form") == form_key:
+                self.placeholders(action, at, form_key, ("subject", "body", "link"))
+
+    def placeholders(self, owner: dict, ptr: str, form_key: Any, props: tuple[str, ...]) -> None:
+        """``{字段}`` placeholders of a template text name fields of the form it renders."""
+        from engines.rule.templates import TemplateError, compile_template
+        if not isinstance(form_key, str) or form_key not in self.forms:
+            return
+        for prop in props:
+            texts = owner.get(prop)
+            texts = texts.items() if isinstance(texts, dict) else [(None, texts)]
+            for lang, text in texts:
+                if not isinstance(text, str):
+                    continue
+                at = pointer_join(ptr, prop, *([lang] if lang is not None else []))
+                try:
+                    names = compile_template(text).placeholders
+                except TemplateError:
+                    continue  # the rule engine's compile reports the syntax
+                for name in names:
+                    head = name.partition(".")[0]
+                    if head not in self.fields[form_key] and head not in SYSTEM_COLUMNS:
+                        self.errors.append(_err("package.unknown_placeholder", at,
+                                                f"placeholder {{{name}}} names no field of form {form_key!r}",
+                                                form=form_key, field=name))
+
+    def trigger(self, trigger: Any, ptr: str, form_key: Any) -> None:
+        if not isinstance(trigger, dict):
+            return
+        self.name_ref("calendar", trigger.get("calendar"), pointer_join(ptr, "calendar"), form_key)
+        for prop in ("fields",):
+            for i, key in enumerate(trigger.get(prop) if isinstance(trigger.get(prop), list) else []):
+                self.name_ref("field", key, pointer_join(ptr, prop, i), form_key)
+        flow_key = trigger.get("flow")
+        if isinstance(flow_key, str):
+            flow = self.flows.get(flow_key)
+            if flow is None:
+                self.errors.append(_err("package.unknown_flow", pointer_join(ptr, "flow"),
+                                        f"flow {flow_key!r} does not exist", flow=flow_key))
+            elif isinstance(trigger.get("task"), str) and trigger["task"] not in _node_ids(flow):
+                self.errors.append(_err("package.unknown_node", pointer_join(ptr, "task"),
+                                        f"flow {flow_key!r} has no node {trigger['task']!r}",
+                                        flow=flow_key, node=trigger["task"]))
+
+    def rule(self, rule: dict, ptr: str) -> None:
+        form_key = rule.get("form")
+        self.form_ref(form_key, pointer_join(ptr, "form"))
+        self.references(rule, ptr, form_key)
+        self.trigger(rule.get("trigger"), pointer_join(ptr, "trigger"), form_key)
+        self.actions(rule.get("actions"), pointer_join(ptr, "actions"), form_key)
+
+    def template(self, template: dict, ptr: str) -> None:
+        if template.get("form") is not None:
+            self.form_ref(template.get("form"), pointer_join(ptr, "form"))
+        self.placeholders(template, ptr, template.get("form"), ("subject", "body"))
+
+    def node(self, node: dict, ptr: str, form_key: Any, names: Any) -> None:
+        """Assignees, field permissions, calendars, SLA and automatic actions of one flow node."""
+        config = node.get("config")
+        if not isinstance(config, dict):
+            return
+        at = pointer_join(ptr, "config")
+        self.assignee(config.get("assignee"), pointer_join(at, "assignee"), form_key)
+        for i, assignee in enumerate(config.get("assignees") if isinstance(config.get("assignees"), list) else []):
+            self.assignee(assignee, pointer_join(at, "assignees", i), form_key)
+        permissions = config.get("fields")
+        for key in permissions if isinstance(permissions, dict) else {}:
+            self.name_ref("field", key, pointer_join(at, "fields", key), form_key)
+        self.name_ref("calendar", config.get("calendar"), pointer_join(at, "calendar"), form_key)
+        self.name_ref("field", config.get("until"), pointer_join(at, "until"), form_key)
+        sla = config.get("sla")
+        levels = [(pointer_join(at, "sla"), sla)] if isinstance(sla, dict) else \
+            [(pointer_join(at, "sla", i), level) for i, level in _items(sla)]
+        for sla_ptr, level in levels:
+            if not isinstance(level, dict):
+                continue
+            self.name_ref("calendar", level.get("calendar"), pointer_join(sla_ptr, "calendar"), form_key)
+            self.assignee(level.get("assignee"), pointer_join(sla_ptr, "assignee"), form_key)
+            self.expression(level.get("unless"), pointer_join(sla_ptr, "unless"), names)
+            for key in level.get("set") if isinstance(level.get("set"), dict) else {}:
+                self.name_ref("field", key, pointer_join(sla_ptr, "set", key), form_key)
+        if isinstance(config.get("actions"), list):
+            self.references(config["actions"], pointer_join(at, "actions"), form_key)
+            self.actions(config["actions"], pointer_join(at, "actions"), form_key)
+
     def flow(self, flow: dict, ptr: str) -> None:
-        self.form_ref(flow.get("form"), pointer_join(ptr, "form"))
+        form_key = flow.get("form")
+        self.form_ref(form_key, pointer_join(ptr, "form"))
+        names = (set(self.fields[form_key]) | set(RECORD_NAMES)) if form_key in self.fields else None
+        raw_nodes = flow.get("nodes")
+        node_items = ([(pointer_join(ptr, "nodes", k), n) for k, n in raw_nodes.items() if isinstance(n, dict)]
+                      if isinstance(raw_nodes, dict) else
+                      [(pointer_join(ptr, "nodes", i), n) for i, n in _items(raw_nodes)])
+        for node_ptr, node in node_items:
+            self.node(node, node_ptr, form_key, names)
         nodes = flow.get("nodes")
         if isinstance(nodes, dict):  # a flow may key its nodes by id
             node_ids = {k for k in nodes if isinstance(k, str)}
@@ -502,7 +649,15 @@ class _Checker:
                 if isinstance(target, str) and target not in node_ids:
                     self.errors.append(_err("flow.dangling_edge", pointer_join(ptr, "edges", i, end),
                                             f"edge {end} {target!r} is not a node of this flow", node=target))
-            self.expression(edge.get("condition"), pointer_join(ptr, "edges", i, "condition"))
+            self.expression(edge.get("condition"), pointer_join(ptr, "edges", i, "condition"), names,
+                            edge=edge.get("id") if isinstance(edge.get("id"), str) else f"e{i}")
+
+
+def _node_ids(flow: dict) -> set[str]:
+    nodes = flow.get("nodes")
+    if isinstance(nodes, dict):
+        return {k for k in nodes if isinstance(k, str)}
+    return {n["id"] for _, n in _items(nodes) if isinstance(n.get("id"), str)}
 
 
 def _expression_names(text: str) -> set[str]:
@@ -521,7 +676,9 @@ def pointer_join(base: str, *parts: Any) -> str:
     return base + pointer(*parts)
 
 
-def semantic_errors(data: dict) -> list[Error]:
-    """Cross-reference errors: duplicate keys, unknown forms/fields/reports/widgets, bad layout,
-    dangling flow edges, expressions that do not compile."""
-    return _Checker(data).run()
+def semantic_errors(data: dict, installed: Any = None) -> list[Error]:
+    """Cross-reference errors: duplicate keys, unknown forms/fields/reports/widgets/groups/roles/
+    users/calendars/flows, bad layout, dangling flow edges, expressions that do not compile or
+    name what is not there. ``installed`` (``apps.compile.Installed``) adds the deployment's
+    users and platform-level roles and groups."""
+    return _Checker(data, installed).run()

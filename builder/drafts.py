@@ -2,10 +2,10 @@
 
 Each app has at most one *draft*: a whole app package the designers (form, flow,
 rule, report) edit and save. Nothing in the draft reaches end users until it is
-*published*: the draft is validated (the package checks plus a compile of every
-form, so an expression naming an unknown field is caught here), then installed
-with ``runtime.installer.install`` in the caller's transaction, which writes a
-new row in ``jimu_app_versions``. A *rollback* installs an older version's
+*published*: ``runtime.installer.install`` runs the one compile pipeline
+(``apps.compile_package``, the same one the designer's check runs) and installs
+the draft in the caller's transaction, which writes a new row in
+``jimu_app_versions``. A *rollback* installs an older version's
 package again as a new, higher version: tables only ever gain or retire columns
 (``runtime.store.evolve``), so record data is never lost.
 
@@ -21,8 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from apps import diff_packages, export_package, load_package, validate_package
-from apps.validation import pointer
+from apps import PackageError, diff_packages, export_package
 from engines.errors import JimuError, ValidationErrors
 from runtime import db, installer
 from runtime.db import JSON, TS
@@ -212,118 +211,14 @@ def discard_draft(conn, app_key: str) -> None:
 
 # -- checks --------------------------------------------------------------------------------
 
-def draft_errors(package: Any) -> list[dict]:
-    """Every problem of a draft: the package checks, then what compiling each form and each flow
-    finds (expressions naming unknown fields, formula cycles, layout problems, unreachable flow nodes,
-    gateway edges without a condition ...), each with a pointer."""
-    errors = validate_package(package)
-    if not isinstance(package, dict) or any(e["code"].startswith("schema.") for e in errors):
-        return errors
-    from engines.form import compile_form
-    from engines.form.exceptions import FormDefinitionError
-    seen = {(e.get("pointer"), e.get("code")) for e in errors}
-    for i, form in enumerate(package.get("forms") or []):
-        try:
-            compile_form(form)
-        except FormDefinitionError as exc:
-            for problem in _problems(exc):
-                ptr = _form_pointer(i, form, problem)
-                if (ptr, problem.get("code")) in seen or any(e.get("pointer") == ptr for e in errors):
-                    continue
-                seen.add((ptr, problem.get("code")))
-                errors.append({**problem, "pointer": ptr})
-    forms = {f.get("key"): f for f in package.get("forms") or [] if isinstance(f, dict)}
-    for i, flow in enumerate(package.get("flows") or []):
-        errors.extend(e for e in _condition_names(i, flow, forms)
-                      if not any(x.get("pointer") == e["pointer"] for x in errors))
-        for problem in flow_findings(flow)[0]:
-            ptr = _flow_pointer(i, flow, problem)
-            if any(e.get("code") == problem.get("code") and (e.get("pointer") or "").startswith(ptr)
-                   for e in errors):               # the package checks found it already (a dangling edge)
-                continue
-            seen.add((ptr, problem.get("code")))
-            errors.append({**problem, "pointer": ptr})
-    return errors
-
-
-def _condition_names(index: int, flow: Any, forms: dict) -> list[dict]:
-    """Edge conditions may only name fields of the flow's form (and system fields): the runtime
-    evaluates them against the record, where any other name would fail the instance."""
-    form = forms.get(flow.get("form")) if isinstance(flow, dict) else None
-    if form is None:
-        return []
-    names = [f["key"] for f in form.get("fields") or [] if isinstance(f, dict) and isinstance(f.get("key"), str)]
-    out = []
-    for k, edge in enumerate(flow.get("edges") or []):
-        if not isinstance(edge, dict) or not isinstance(edge.get("condition"), str):
-            continue
-        result = check_expression(edge["condition"], names)
-        if not result["ok"] and result["error"].get("code") == "expr.unknown_name":
-            out.append({**result["error"], "pointer": pointer("flows", index, "edges", k, "condition"),
-                        "edge": edge.get("id") or f"e{k}"})
-    return out
-
-
-def draft_warnings(package: Any) -> list[dict]:
-    """Findings that do not stop publishing (a gateway without a default edge), with pointers."""
-    if not isinstance(package, dict):
-        return []
-    return [{**w, "pointer": _flow_pointer(i, flow, w)} for i, flow in enumerate(package.get("flows") or [])
-            if isinstance(flow, dict) for w in flow_findings(flow)[1]]
-
-
-def flow_findings(flow: Any) -> tuple[list[dict], list[dict]]:
-    """What the flow engine's compiler finds: (problems that refuse publishing, warnings)."""
-    from engines.flow import FlowCheckError, compile_flow
+def check(conn, package: Any) -> dict:
+    """The designer's check of a draft: the one compile pipeline (``installer.compile``, what
+    publish will run) — every error with its pointer, or the warnings of a draft that compiles."""
     try:
-        spec = compile_flow(flow)
-    except FlowCheckError as exc:
-        return exc.errors, []
-    return [], [dict(w) for w in spec.warnings]
-
-
-def _flow_pointer(index: int, flow: dict, problem: dict) -> str:
-    """Point a flow problem at the edge or node it names (and the property), else at the flow."""
-    nodes = flow.get("nodes") if isinstance(flow, dict) else None
-    edge, node = problem.get("edge"), problem.get("node")
-    if edge is not None:
-        for k, e in enumerate(flow.get("edges") or []):
-            if isinstance(e, dict) and (e.get("id") or f"e{k}") == edge:
-                prop = {"flow.bad_condition": "condition", "flow.missing_condition": "condition",
-                        "flow.unknown_outcome": "outcome"}.get(problem.get("code"))
-                return pointer("flows", index, "edges", k, *([prop] if prop else []))
-    if node is not None:
-        if isinstance(nodes, dict):
-            base = pointer("flows", index, "nodes", node) if node in nodes else None
-        else:
-            base = next((pointer("flows", index, "nodes", j) for j, n in enumerate(nodes or [])
-                         if isinstance(n, dict) and n.get("id") == node), None)
-        if base is not None:
-            if problem.get("code") == "flow.bad_config":
-                return base + "/config" + ("/" + problem["path"] if problem.get("path") else "")
-            return base
-    return pointer("flows", index)
-
-
-def _problems(exc) -> list[dict]:
-    for name in ("errors", "problems"):
-        value = getattr(exc, name, None)
-        if isinstance(value, list):
-            return [p if isinstance(p, dict) else getattr(p, "to_dict", lambda: {"message": str(p)})() for p in value]
-    return [exc.to_dict()]
-
-
-def _form_pointer(index: int, form: dict, problem: dict) -> str:
-    """Point a compile problem at the field (and property) it names, else at the form."""
-    base = pointer("forms", index)
-    if problem.get("pointer", "").startswith("/layout"):
-        return base + problem["pointer"]
-    key = problem.get("field")
-    for j, f in enumerate(form.get("fields") or []):
-        if isinstance(f, dict) and f.get("key") == key:
-            ptr = pointer("forms", index, "fields", j)
-            return ptr + "/" + problem["property"] if problem.get("property") else ptr
-    return base
+        app = installer.compile(conn, package)
+    except PackageError as exc:
+        return {"ok": False, "errors": exc.errors, "warnings": []}
+    return {"ok": True, "errors": [], "warnings": [dict(w) for w in app.warnings]}
 
 
 def check_expression(source: str, names: list[str]) -> dict:
@@ -342,8 +237,14 @@ def check_expression(source: str, names: list[str]) -> dict:
 
 # -- publishing ----------------------------------------------------------------------------
 
-def _load(package: dict):
-    return load_package(json.dumps(package, ensure_ascii=False).encode())
+def _install(conn, package: dict, *, now, actor_id):
+    """Install through the one compile pipeline; its errors refuse the draft (``builder.draft_invalid``)."""
+    try:
+        return installer.install(conn, package, now=now, actor_id=actor_id)
+    except PackageError as exc:
+        if exc.code != "package.invalid":
+            raise
+        raise DraftInvalid(exc.errors) from None
 
 
 def publish(conn, app_key: str, revision: int, *, now, actor_id) -> dict:
@@ -362,10 +263,7 @@ def publish(conn, app_key: str, revision: int, *, now, actor_id) -> dict:
                             code="builder.stale_draft", installed=installed_version, base=row.base_version)
     package = copy.deepcopy(row.package)
     package["app"]["version"] = next_version(installed_version, package["app"].get("version"))
-    errors = draft_errors(package)
-    if errors:
-        raise DraftInvalid(errors)
-    plan, _report = installer.install(conn, _load(package), now=now, actor_id=actor_id)
+    plan, _report = _install(conn, package, now=now, actor_id=actor_id)
     discard_draft(conn, app_key)
     return {**plan.to_dict(), "version_id": _latest_version_id(conn, app_key)}
 
@@ -407,7 +305,7 @@ def rollback(conn, app_key: str, version_id: int, *, now, actor_id) -> dict:
         raise NotFound(f"app {app_key!r} is not installed", app=app_key)
     restored = package["app"]["version"]
     package["app"]["version"] = bump(installed["app"]["version"])
-    plan, _report = installer.install(conn, _load(package), now=now, actor_id=actor_id)
+    plan, _report = _install(conn, package, now=now, actor_id=actor_id)
     # an open draft was made from the version just replaced; it now starts from the new one
     conn.execute(sa.update(drafts).where(drafts.c.app_key == app_key)
                  .values(base_version=package["app"]["version"]))

@@ -12,7 +12,7 @@ import json
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from apps import PackageError, load_package
+from apps import PackageError
 from engines.errors import JimuError
 from runtime import installer
 from runtime.auth import current_principal
@@ -146,8 +146,8 @@ def validate_draft(app_key):
     if package is None:
         with current_jimu().read() as conn:
             package = drafts.get_draft(conn, app_key)["package"]
-    errors = drafts.draft_errors(package)
-    return jsonify({"ok": not errors, "errors": errors, "warnings": drafts.draft_warnings(package)})
+    with current_jimu().read() as conn:
+        return jsonify(drafts.check(conn, package))
 
 
 @api.get("/apps/<app_key>/draft/diff")
@@ -353,26 +353,27 @@ def import_package():
     raw = upload.read() if upload else request.get_data(cache=False)
     token = hashlib.sha256(raw).hexdigest()
     lang = current_language()
-    try:
-        package = load_package(raw)
-    except PackageError as exc:
-        return jsonify({"ok": False, "error": exc.to_dict()}), 422
     jimu = current_jimu()
     principal = current_principal()
-    if request.args.get("dry_run") in ("1", "true"):
-        with jimu.read() as conn:
-            _may_import(conn, package)
-            plan = installer.plan(conn, package)
-        return jsonify({"ok": True, "plan": plan.to_dict(), "lines": plan.diff.summary_lines(lang),
-                        "confirm": token})
-    if request.args.get("confirm") != token:
-        raise drafts.ImportUnconfirmed("look at the upgrade diff first (dry run), then confirm that exact file")
-    with jimu.begin() as conn:
-        new = _may_import(conn, package)
-        plan, _report = installer.install(conn, package, now=jimu.now(), actor_id=_actor(),
-                                          allow_downgrade=request.args.get("allow_downgrade") == "1")
-        if new and not principal.is_admin:
-            drafts.grant_creator(conn, package.key, package.app.get("label"), principal.user_id)
+    try:
+        if request.args.get("dry_run") in ("1", "true"):
+            with jimu.read() as conn:
+                app = installer.compile(conn, raw)
+                _may_import(conn, app.package)
+                plan = installer.plan(conn, app)
+            return jsonify({"ok": True, "plan": plan.to_dict(), "lines": plan.diff.summary_lines(lang),
+                            "confirm": token})
+        if request.args.get("confirm") != token:
+            raise drafts.ImportUnconfirmed("look at the upgrade diff first (dry run), then confirm that exact file")
+        with jimu.begin() as conn:
+            app = installer.compile(conn, raw)
+            new = _may_import(conn, app.package)
+            plan, _report = installer.install(conn, app, now=jimu.now(), actor_id=_actor(),
+                                              allow_downgrade=request.args.get("allow_downgrade") == "1")
+            if new and not principal.is_admin:
+                drafts.grant_creator(conn, app.key, app.package.app.get("label"), principal.user_id)
+    except PackageError as exc:  # the designer's import screen lists the errors itself
+        return jsonify({"ok": False, "error": exc.to_dict()}), exc.status
     _forget_principals(principal.user_id)
     return jsonify({"ok": True, "plan": plan.to_dict(), "lines": plan.diff.summary_lines(lang)}), \
         200 if plan.action == "unchanged" else 201

@@ -49,48 +49,24 @@ def init_db() -> None:
 
 @main.command("validate")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
 def validate(package: Path) -> None:
-    """Check an app package and print every error with its JSON pointer."""
-    from apps import PackageError, load_package
-    from engines.rule import RuleInvalid
+    """Check an app package as import would (against this database's apps and users) and print
+    every error with its JSON pointer."""
+    from apps import PackageError
 
-    from .rules.loader import check_rules, package_templates
+    from . import installer
     try:
-        pkg = load_package(package)
-        errors = _flow_problems(pkg.data.get("flows") or [])
-        try:
-            check_rules(pkg.data.get("rules"), templates=package_templates(pkg.data))  # as import will
-        except RuleInvalid as exc:
-            errors += exc.errors
-        if errors:
-            raise RuleInvalid(errors, "problems in the package's flows or rules")
-    except (PackageError, RuleInvalid) as exc:
-        errors = exc.errors if isinstance(exc, (ValidationErrors, RuleInvalid)) else [exc.to_dict()]
-        for e in errors:
-            click.echo(f"{e.get('pointer', '/') or '/'}: [{e.get('code')}] {e.get('message')}", err=True)
-        click.echo(f"{len(errors)} error(s) in {package}", err=True)
+        with _jimu().read() as conn:
+            app = installer.compile(conn, package)
+    except PackageError as exc:
+        for e in exc.errors:
+            click.echo(f"{e.get('pointer') or '/'}: [{e.get('code')}] {e.get('message')}", err=True)
+        click.echo(f"{len(exc.errors)} error(s) in {package}", err=True)
         sys.exit(1)
+    pkg = app.package
     click.echo(f"ok: {pkg.key} {pkg.version} ({len(pkg.forms)} forms, {len(pkg.flows)} flows, "
                f"{len(pkg.rules)} rules, {len(pkg.reports)} reports)")
-
-
-def _flow_problems(flows) -> list[dict]:
-    """Every problem of the package's flows, as import would find them, with pointers under /flows/<i>."""
-    from engines.flow import FlowCheckError, compile_flow
-    out = []
-    for i, flow in enumerate(flows):
-        try:
-            compile_flow(flow)
-        except FlowCheckError as exc:
-            nodes, edges = flow.get("nodes"), flow.get("edges") or []
-            node_at = ({n.get("id"): j for j, n in enumerate(nodes)} if isinstance(nodes, list)
-                       else {k: k for k in nodes or {}})
-            edge_at = {e.get("id"): j for j, e in enumerate(edges) if isinstance(e, dict)}
-            for e in exc.errors:
-                where = (f"/edges/{edge_at[e['edge']]}" if e.get("edge") in edge_at else
-                         f"/nodes/{node_at[e['node']]}" if e.get("node") in node_at else "")
-                out.append({**e, "pointer": e.get("pointer") or f"/flows/{i}{where}"})
-    return out
 
 
 @main.command("import")
@@ -101,21 +77,20 @@ def _flow_problems(flows) -> list[dict]:
 @with_appcontext
 def import_(package: Path, dry_run: bool, if_newer: bool, allow_downgrade: bool) -> None:
     """Install or upgrade an app package (all or nothing)."""
-    from apps import PackageError, load_package
-
     from . import installer
     jimu = _jimu()
     try:
-        pkg = load_package(package)
         with jimu.begin() as conn:
-            plan = installer.plan(conn, pkg)
+            app = installer.compile(conn, package)
+            pkg = app.package
+            plan = installer.plan(conn, app)
             for line in plan.diff.summary_lines("en"):
                 click.echo(f"  {line}")
             if dry_run or (if_newer and plan.action in ("unchanged", "downgrade")):
                 click.echo(f"{plan.action}: {pkg.key} {plan.from_version or '-'} → {pkg.version} (nothing applied)")
                 return
-            installer.install(conn, pkg, now=jimu.now(), allow_downgrade=allow_downgrade)
-    except (PackageError, JimuError) as exc:
+            installer.install(conn, app, now=jimu.now(), allow_downgrade=allow_downgrade)
+    except JimuError as exc:
         _fail(exc)
     click.echo(f"{plan.action}: {pkg.key} {plan.from_version or '-'} → {pkg.version}")
 

@@ -1,10 +1,15 @@
 """Installing and upgrading app packages into a database, all or nothing.
 
-``install(jimu, conn, package)`` compares the package with the installed
-version of the same app, shows the diff (``plan``), and applies it in the
-caller's transaction: roles, groups, form tables (evolved online, never
-dropping data), and the definitions the engines read. Every installed version
-is kept in ``jimu_app_versions`` so an upgrade can be inspected afterwards.
+``compile(conn, source)`` runs the one compile pipeline (``apps.compile_package``)
+against what this database holds: which app owns which key, which users exist,
+the outbound allowlist. ``plan`` compares the compiled app with the installed
+version of the same app (the diff), and ``install(conn, source)`` compiles, plans
+and applies it in the caller's transaction: roles, groups, form tables (evolved
+online, never dropping data), and the definitions the engines read. Every
+installed version is kept in ``jimu_app_versions`` so an upgrade can be
+inspected afterwards. The CLI, the REST import (and its dry run) and the
+builder's check and publish all come through here, so what validates is what
+installs.
 """
 from __future__ import annotations
 
@@ -13,12 +18,11 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 
-from apps import Package, diff_packages, export_package
+from apps import OWNED_KINDS, CompiledApp, Installed, compile_package, diff_packages, export_package, package_error
 
 from . import audit, db
 from .exceptions import JimuError
 from .flows import publish_flows
-from .rules.loader import check_rules, package_templates
 from .store.evolve import PublishReport, publish_forms
 
 
@@ -52,7 +56,51 @@ def installed_package(conn: sa.Connection, app_key: str) -> dict | None:
     return row.package if row else None
 
 
-def plan(conn: sa.Connection, package: Package) -> InstallPlan:
+def outbound_allowlist() -> tuple[str, ...]:
+    """The outbound URL allowlist rules are compiled against: the current app's
+    ``OUTBOUND_ALLOWLIST``, outside a request the ``JIMU_OUTBOUND_ALLOWLIST`` environment variable."""
+    import os
+
+    from flask import current_app, has_app_context
+
+    from engines.rule.urls import parse_allowlist
+    setting = current_app.config.get("OUTBOUND_ALLOWLIST") if has_app_context() else None
+    return parse_allowlist(setting or os.environ.get("JIMU_OUTBOUND_ALLOWLIST"))
+
+
+def installed_context(conn: sa.Connection) -> Installed:
+    """What this database holds that a package may refer to or clash with: the owner of every
+    key of every installed app (and of the form tables, roles and groups), and the users.
+    A database without the platform tables (never initialised) holds nothing."""
+    if not sa.inspect(conn).has_table(db.apps.name):
+        return Installed(allow=outbound_allowlist())
+    owners: dict[str, dict[str, str | None]] = {kind: {} for kind in OWNED_KINDS}
+    for app_key, package in conn.execute(sa.select(db.apps.c.key, db.apps.c.package).order_by(db.apps.c.id)):
+        for kind in OWNED_KINDS:
+            for item in (package or {}).get(kind) or []:
+                if isinstance(item, Mapping) and isinstance(item.get("key"), str):
+                    owners[kind].setdefault(item["key"], app_key)
+    for kind, table in (("roles", db.roles), ("groups", db.groups)):
+        for key, app_key in conn.execute(sa.select(table.c.key, table.c.app_key)):
+            owners[kind].setdefault(key, app_key)
+    for key, app_key in conn.execute(sa.select(db.forms.c.key, db.forms.c.app_key)):
+        owners["forms"].setdefault(key, app_key)  # a retired app's record tables still hold its keys
+    users = frozenset(conn.execute(sa.select(db.users.c.username)).scalars())
+    return Installed(owners=owners, users=users, allow=outbound_allowlist())
+
+
+def compile(conn: sa.Connection, source: Any) -> CompiledApp:
+    """The compiled app, or ``PackageError`` with every error (``apps.compile_package`` against
+    this database). ``source``: JSON bytes/text, a path, a stream, a package dict or a ``Package``."""
+    result = compile_package(source, installed=installed_context(conn))
+    if isinstance(result, list):
+        raise package_error(result)
+    return result
+
+
+def plan(conn: sa.Connection, app: CompiledApp) -> InstallPlan:
+    """What installing the compiled ``app`` would do (from ``compile`` on the same connection)."""
+    package = app.package
     old = installed_package(conn, package.key)
     diff = diff_packages(old or {}, package.data)
     if old is None:
@@ -78,9 +126,12 @@ def indexed_fields(data: Mapping[str, Any]) -> dict[str, set[str]]:
     return out
 
 
-def install(conn: sa.Connection, package: Package, *, now, actor_id: int | None = None,
+def install(conn: sa.Connection, source: Any, *, now, actor_id: int | None = None,
             allow_downgrade: bool = False) -> tuple[InstallPlan, PublishReport | None]:
-    p = plan(conn, package)
+    """Compile ``source`` against this database and apply it; ``PackageError`` lists every error."""
+    app = compile(conn, source.data if isinstance(source, CompiledApp) else source)
+    package = app.package
+    p = plan(conn, app)
     if p.action == "unchanged":
         return p, None
     if p.action == "downgrade" and not allow_downgrade:
@@ -88,7 +139,6 @@ def install(conn: sa.Connection, package: Package, *, now, actor_id: int | None 
                              "pass --allow-downgrade to install it anyway",
                              installed=p.from_version, package=package.version)
     data = export_package(package.data)
-    check_rules(data.get("rules"), templates=package_templates(data))  # rules compile, or nothing is installed
     _sync_roles(conn, package.key, data)
     _sync_groups(conn, package.key, data)
     report = publish_forms(conn, package.key, list(data.get("forms", [])), indexed=indexed_fields(data))

@@ -73,4 +73,4 @@ def test_a_broken_flow_is_reported_by_validate_with_its_pointer(runner, tmp_path
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
     result = runner.invoke(args=["validate", str(path)])
-    assert result.exit_code == 1 and f"/flows/0/edges/{i}: [flow.unknown_outcome]" in result.output
+    assert result.exit_code == 1 and f"/flows/0/edges/{i}/outcome: [flow.unknown_outcome]" in result.output

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import jsonify, request
 
-from apps import load_package
-
 from .. import db, installer
 from ..auth import current_principal
 from ..auth.policy import may_build, require_admin, require_app_builder, require_builder
@@ -27,17 +25,18 @@ def list_apps():
 
 @bp.post("/apps/import")
 def import_app():
-    """Body: the package JSON (or a multipart file ``package``). ``?dry_run=1`` only shows the diff."""
+    """Body: the package JSON (or a multipart file ``package``). ``?dry_run=1`` only shows the diff;
+    it runs the same compile as the import, so a dry run answers what the import will do."""
     principal = current_principal()
     require_admin(principal)
     upload = request.files.get("package")
     source = upload.stream if upload else request.get_data(cache=False)
-    package = load_package(source)
     jimu = current_jimu()
     with jimu.begin() as conn:
+        app = installer.compile(conn, source)
         if request.args.get("dry_run") in ("1", "true"):
-            return jsonify(installer.plan(conn, package).to_dict())
-        plan, _report = installer.install(conn, package, now=jimu.now(), actor_id=principal.user_id,
+            return jsonify(installer.plan(conn, app).to_dict())
+        plan, _report = installer.install(conn, app, now=jimu.now(), actor_id=principal.user_id,
                                           allow_downgrade=request.args.get("allow_downgrade") == "1")
     return jsonify(plan.to_dict()), 200 if plan.action == "unchanged" else 201
 

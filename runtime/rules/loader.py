@@ -24,28 +24,6 @@ def package_templates(package) -> dict:
     return {t["key"]: t for t in package.get("templates") or [] if isinstance(t, dict) and "key" in t}
 
 
-def check_rules(rules, allow: tuple[str, ...] | None = None, templates: dict | None = None) -> None:
-    """The save-time check: compile every rule of a package being installed and refuse it with all
-    problems (JSON pointers under ``/rules/<i>``) — unknown actions, bad templates, private URLs ...
-    The allowlist comes from the current app's ``OUTBOUND_ALLOWLIST``, outside a request from the
-    ``JIMU_OUTBOUND_ALLOWLIST`` environment variable."""
-    from engines.rule import RuleInvalid, compile_rule
-    if allow is None:
-        import os
-        from flask import current_app, has_app_context
-        setting = current_app.config.get("OUTBOUND_ALLOWLIST") if has_app_context() else None
-        allow = parse_allowlist(setting or os.environ.get("JIMU_OUTBOUND_ALLOWLIST"))
-    errors = []
-    for i, rule in enumerate(rules or []):
-        try:
-            compile_rule(rule, order=i, allow=allow, templates=templates)
-        except RuleInvalid as exc:
-            errors.extend({**e, "pointer": f"/rules/{i}{e.get('pointer', '')}", "rule": rule.get("key")}
-                          for e in exc.errors)
-    if errors:
-        raise RuleInvalid(errors, f"{len(errors)} problem(s) in the package's rules")
-
-
 class CompiledRules:
     """The installed rules and the business calendars their time triggers count on."""
 

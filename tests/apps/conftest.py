@@ -36,7 +36,7 @@ PACKAGE = {
     "rules": [{"key": "vip_order", "version": 1, "label": "VIP 订单", "form": "订单",
                "trigger": {"type": "record_created"},
                "condition": {"all": [{"field": "客户.vip", "op": "gte", "value": 2}, {"field": "金额", "op": "gt", "value": 0}]},
-               "actions": [{"type": "set_field", "field": "金额", "value": 1}]}],
+               "actions": [{"type": "set_fields", "values": {"金额": 1}}]}],
     "reports": [{"key": "by_customer", "version": 1, "type": "bar", "form": "订单",
                  "dimensions": [{"field": "客户"}], "filters": [{"field": "created_at", "op": "within_days", "value": 30}],
                  "measures": [{"key": "total", "agg": "sum", "field": "金额"}]}],

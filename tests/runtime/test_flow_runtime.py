@@ -3,7 +3,7 @@ permissions, reassign/delegate/return/cancel/reopen, version pinning, history.""
 import pytest
 import sqlalchemy as sa
 
-from engines.flow import FlowCheckError
+from apps import PackageError
 from runtime.flows.tables import flow_versions
 
 from .flow_fixtures import (create_ticket, e, install, instances, n, principal, runtime_call, setup_users,
@@ -38,9 +38,10 @@ def test_manual_flows_do_not_start_on_create_but_start_by_hand(jimu, users):
 def test_a_broken_flow_is_refused_at_install_with_every_problem(jimu, users):
     bad = {"key": "bad", "version": 1, "form": "ticket",
            "nodes": [n("s", "start"), n("x", "user_task"), n("y", "user_task")], "edges": [e("s", "x")]}
-    with pytest.raises(FlowCheckError) as info:
+    with pytest.raises(PackageError) as info:
         install(jimu, [bad])
     found = {(p["code"], p.get("node")) for p in info.value.errors}
+    assert all(p["pointer"].startswith("/flows/0") for p in info.value.errors)
     assert {("flow.no_end", None), ("flow.unreachable", "y"), ("flow.outgoing_edges", "x")} <= found
 
 

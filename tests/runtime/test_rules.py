@@ -230,12 +230,12 @@ def test_aggregate_condition_counts_in_sql_within_the_window(jimu, clock):
 
 def test_time_after_fires_once_when_due_and_only_while_the_condition_holds(jimu, clock):
     from runtime import jobs
+    make_user(jimu, "lead")  # before the package that names the user as a recipient
     install_package(jimu, package([
         {"key": "no_response", "trigger": {"type": "time_after", "field": "created_at", "hours": 2},
          "condition": {"field": "状态", "op": "ne", "value": "已解决"},
          "actions": [SET(紧急程度="高"), {"type": "notify", "channel": "in_app", "to": {"users": ["lead"]},
                                           "subject": "2 小时未响应: {标题}"}]}]))
-    make_user(jimu, "lead")
     a = create(jimu, "工单", {"标题": "A", "状态": "新建"})
     b = create(jimu, "工单", {"标题": "B", "状态": "新建"})
     assert len(jobs_of(jimu, "rule.timer")) == 2
@@ -266,10 +266,15 @@ def test_schedule_rules_run_from_durable_jobs_and_reschedule(jimu, clock):
 
 
 def test_flow_actions_and_triggers_use_the_flow_runtime_interface(jimu):
-    install_package(jimu, package([
+    pkg = package([
         {"key": "start", "trigger": {"type": "record_created"}, "actions": [{"type": "start_flow", "flow": "nope"}]},
         {"key": "overdue", "trigger": {"type": "task_overdue", "flow": "f1"}, "actions": [SET(紧急程度="高")]},
-    ]))
+    ])
+    # a trigger names a flow of its package (the compile pipeline refuses an unknown one)
+    pkg["flows"] = [{"key": "f1", "version": 1, "form": "工单", "start": "manual",
+                     "nodes": [{"id": "s", "type": "start"}, {"id": "t", "type": "user_task"}, {"id": "end", "type": "end"}],
+                     "edges": [{"from": "s", "to": "t"}, {"from": "t", "to": "end"}]}]
+    install_package(jimu, pkg)
     rec = create(jimu, "工单", {"标题": "x"})
     err = firings(jimu, "start")[0]["errors"][0]
     assert err["code"] == "flow.not_found"  # the flow runtime was asked, and there is no flow "nope"

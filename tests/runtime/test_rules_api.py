@@ -154,8 +154,8 @@ def test_notify_can_use_the_package_message_templates(jimu):
                     "actions": [{"type": "notify", "channel": "email", "to": {"emails": ["a@b.c"]}, "template": "nope"}]}],
                   version="1.0.1")
     import pytest
-    from engines.rule import RuleInvalid
-    with pytest.raises(RuleInvalid) as exc:
+    from apps import PackageError
+    with pytest.raises(PackageError) as exc:
         install_package(jimu, bad)
     assert exc.value.errors[0]["code"] == "rule.unknown_template" and exc.value.errors[0]["pointer"] == \
         "/rules/0/actions/0/template"
