@@ -113,6 +113,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _check_timezone(app.config.get("TIMEZONE"))
     from .http import init_http
     init_http(app)
+    import schemas
+    schemas.check_all()  # a missing schema file stops the start (schemas.MissingSchema)
     app.json.ensure_ascii = False
 
     jimu = Jimu(app.config, clock=app.config.get("CLOCK") or utcnow, wire=build_services)

@@ -5,9 +5,9 @@ Each kind lives in ``schemas/<kind>.json`` with ``$id``
 ``$id``; ``validator(kind)`` resolves those references offline through one
 ``referencing.Registry`` of all the files here, so nothing is fetched.
 
-A kind whose file has not been written yet falls back to a permissive schema
-(an object with ``key`` and ``version``), so the app schema can reference every
-kind from day one and tighten automatically when the file lands.
+Every kind must have its file: a missing one is an error (``schema.missing_file``)
+the moment any schema is loaded, and ``runtime.app.create_app`` loads them all at
+start (``check_all``), so a broken installation never silently accepts anything.
 """
 from __future__ import annotations
 
@@ -33,14 +33,12 @@ class UnknownSchema(JimuError):
     code = "schema.unknown_kind"
 
 
+class MissingSchema(JimuError):
+    code = "schema.missing_file"
+
+
 def schema_id(kind: str) -> str:
     return f"{BASE_URI}{kind}.json"
-
-
-def _fallback(kind: str) -> dict:
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_id(kind),
-            "title": kind, "description": f"Placeholder until schemas/{kind}.json exists.",
-            "type": "object", "required": ["key", "version"]}
 
 
 @lru_cache(maxsize=None)
@@ -48,9 +46,11 @@ def _load_text(kind: str) -> str:
     if kind not in KINDS:
         raise UnknownSchema(f"no schema kind {kind!r}; use one of {', '.join(KINDS)}", kind=kind)
     path = SCHEMA_DIR / f"{kind}.json"
-    if not path.exists():
-        return json.dumps(_fallback(kind))
-    return path.read_text(encoding="utf-8")
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MissingSchema(f"the schema file {path} is missing; reinstall Jimu (every definition kind needs "
+                            "its schema, or packages could not be checked)", kind=kind, path=str(path)) from None
 
 
 def load(kind: str) -> dict:
@@ -66,6 +66,12 @@ def registry() -> Registry:
     return Registry().with_resources(resources)
 
 
+def check_all() -> None:
+    """Load every schema now: a missing or unreadable file stops the start, not a later import."""
+    for kind in KINDS:
+        validator(kind)
+
+
 @lru_cache(maxsize=None)
 def validator(kind: str) -> Draft202012Validator:
     """A cached validator for ``kind``, checking formats such as ``regex``."""
@@ -73,4 +79,5 @@ def validator(kind: str) -> Draft202012Validator:
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-__all__ = ["KINDS", "SCHEMA_DIR", "BASE_URI", "UnknownSchema", "schema_id", "load", "registry", "validator"]
+__all__ = ["KINDS", "SCHEMA_DIR", "BASE_URI", "UnknownSchema", "MissingSchema", "schema_id", "load", "registry",
+           "validator", "check_all"]

@@ -61,21 +61,22 @@ def test_unknown_kind_is_a_coded_error():
     assert "form" in info.value.message
 
 
-def test_missing_kind_falls_back_to_a_permissive_schema(tmp_path, monkeypatch):
-    for kind in ("app", "form", "field"):
-        (tmp_path / f"{kind}.json").write_text((schemas.SCHEMA_DIR / f"{kind}.json").read_text("utf-8"), "utf-8")
+def test_a_missing_schema_file_stops_the_start(tmp_path, monkeypatch):
+    """Before, a missing schemas/flow.json silently became a schema accepting any flow."""
+    for kind in schemas.KINDS:
+        if kind != "flow":
+            (tmp_path / f"{kind}.json").write_text((schemas.SCHEMA_DIR / f"{kind}.json").read_text("utf-8"), "utf-8")
     monkeypatch.setattr(schemas, "SCHEMA_DIR", tmp_path)
     for cached in (schemas._load_text, schemas.registry, schemas.validator):
         cached.cache_clear()
     try:
-        flow = schemas.load("flow")
-        assert flow["$id"] == "https://jimu.dev/schemas/flow.json"
-        assert flow["required"] == ["key", "version"]
-        validator = schemas.validator("app")
-        package = {"format": "jimu.app", "version": 2, "app": {"key": "a", "version": "1.0.0", "label": "A"},
-                   "flows": [{"key": "f", "version": 1, "anything": True}, {"key": "g"}]}
-        errors = list(validator.iter_errors(package))
-        assert [list(e.absolute_path) for e in errors] == [["flows", 1]]
+        with pytest.raises(schemas.MissingSchema) as info:
+            schemas.load("flow")
+        assert info.value.code == "schema.missing_file" and "flow.json" in info.value.message
+        monkeypatch.setenv("JIMU_INSTANCE_PATH", str(tmp_path / "instance"))
+        from runtime.app import create_app
+        with pytest.raises(schemas.MissingSchema):
+            create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'j.sqlite'}", "TESTING": True, "SECRET_KEY": "x"})
     finally:
         for cached in (schemas._load_text, schemas.registry, schemas.validator):
             cached.cache_clear()
