@@ -535,6 +535,7 @@ class _Checker:
                 else:
                     self.name_ref(kind, value, pointer_join(at, prop), form_key)
             self.recipients(action.get("to"), pointer_join(at, "to"), form_key)
+            self.flow_node(action, at)
             if action.get("type") == "set_fields" and isinstance(action.get("values"), dict):
                 for key in action["values"]:
                     self.name_ref("field", key, pointer_join(at, "values", key), form_key)
@@ -571,16 +572,24 @@ class _Checker:
         for prop in ("fields",):
             for i, key in enumerate(trigger.get(prop) if isinstance(trigger.get(prop), list) else []):
                 self.name_ref("field", key, pointer_join(ptr, prop, i), form_key)
-        flow_key = trigger.get("flow")
-        if isinstance(flow_key, str):
-            flow = self.flows.get(flow_key)
-            if flow is None:
-                self.errors.append(_err("package.unknown_flow", pointer_join(ptr, "flow"),
-                                        f"flow {flow_key!r} does not exist", flow=flow_key))
-            elif isinstance(trigger.get("task"), str) and trigger["task"] not in _node_ids(flow):
-                self.errors.append(_err("package.unknown_node", pointer_join(ptr, "task"),
-                                        f"flow {flow_key!r} has no node {trigger['task']!r}",
-                                        flow=flow_key, node=trigger["task"]))
+        self.flow_node(trigger, ptr)
+
+    def flow_node(self, owner: dict, ptr: str) -> None:
+        """``flow`` (and ``task`` or ``node``) of a trigger or action name a flow of this package and
+        one of its nodes."""
+        flow_key = owner.get("flow")
+        if not isinstance(flow_key, str):
+            return
+        flow = self.flows.get(flow_key)
+        if flow is None:
+            self.errors.append(_err("package.unknown_flow", pointer_join(ptr, "flow"),
+                                    f"flow {flow_key!r} does not exist", flow=flow_key))
+            return
+        for prop in ("task", "node"):
+            if isinstance(owner.get(prop), str) and owner[prop] not in _node_ids(flow):
+                self.errors.append(_err("package.unknown_node", pointer_join(ptr, prop),
+                                        f"flow {flow_key!r} has no node {owner[prop]!r}",
+                                        flow=flow_key, node=owner[prop]))
 
     def rule(self, rule: dict, ptr: str) -> None:
         form_key = rule.get("form")

@@ -168,13 +168,10 @@ def runner(app):
 
 
 def install_package(jimu, data):
-    """Load (validate) and install a package dict; returns the install plan."""
-    from apps import load_package
+    """Install a package dict through the one compile pipeline (as jimu import does); returns the plan."""
     from runtime.installer import install
-    import json
-    pkg = load_package(json.dumps(data, ensure_ascii=False).encode())
     with jimu.begin() as conn:
-        plan, _ = install(conn, pkg, now=jimu.now())
+        plan, _ = install(conn, data, now=jimu.now())
     return plan
 
 
