@@ -34,7 +34,7 @@ from engines.errors import JimuError
 from .exceptions import PackageError
 from .loader import Package, Source, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, check_depth, parse_json, read_bounded
 from .migrations import migrate
-from .validation import Error, pointer, schema_errors, semantic_errors
+from .validation import SYSTEM_COLUMNS, Error, pointer, schema_errors, semantic_errors
 
 __all__ = ["Installed", "CompiledApp", "compile_package", "load_package", "OWNED_KINDS"]
 
@@ -77,6 +77,8 @@ class CompiledApp:
     rules: tuple
     calendars: Mapping[str, Any]
     warnings: tuple[Error, ...] = ()
+    #: report key → the report engine's compiled chart (checked against in-memory tables of the forms)
+    reports: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -112,10 +114,14 @@ def compile_package(source: Source | Mapping[str, Any] | Package, *, installed: 
     engine_errors: list[Error] = []
     rules: list = []
     templates = {t["key"]: t for t in data.get("templates") or [] if isinstance(t, dict) and "key" in t}
+    charts: dict[str, Any] = {}
+    source = _PackageSource(compiled["forms"])
     steps = {"forms": lambda i, d: _compile_form(i, d, compiled["forms"]),
              "flows": lambda i, d: _compile_flow(i, d, compiled["flows"], warnings),
              "calendars": lambda i, d: _compile_calendar(i, d, compiled["calendars"]),
-             "rules": lambda i, d: _compile_rule(i, d, data["app"]["key"], installed.allow, templates, rules)}
+             "rules": lambda i, d: _compile_rule(i, d, data["app"]["key"], installed.allow, templates, rules),
+             "reports": lambda i, d: _compile_report(i, d, source, charts),
+             "dashboards": lambda i, d: _compile_dashboard(i, d, charts)}
     for kind, step in steps.items():
         for i, definition in enumerate(data.get(kind) or []):
             engine_errors += _guard(lambda: step(i, definition), pointer(kind, i),
@@ -124,7 +130,8 @@ def compile_package(source: Source | Mapping[str, Any] | Package, *, installed: 
     if errors:
         return errors
     return CompiledApp(Package(data), MappingProxyType(compiled["forms"]), MappingProxyType(compiled["flows"]),
-                       tuple(rules), MappingProxyType(compiled["calendars"]), tuple(warnings))
+                       tuple(rules), MappingProxyType(compiled["calendars"]), tuple(warnings),
+                       MappingProxyType(charts))
 
 
 def load_package(source: Source | Mapping[str, Any], **limits: Any) -> Package:
@@ -334,3 +341,108 @@ def _compile_rule(index: int, rule: dict, app: str, allow: tuple[str, ...], temp
                 for p in _as_dicts(exc)]
     return []
 
+
+
+def _compile_report(index: int, definition: dict, source: "_PackageSource", out: dict) -> list[Error]:
+    from engines.report import ValidationErrors, compile_chart
+    if definition.get("form") not in source.forms:
+        out[definition["key"]] = None  # its form did not compile: the form's errors say why
+        return []
+    try:
+        out[definition["key"]] = compile_chart(definition, source)
+    except ValidationErrors as exc:
+        out[definition["key"]] = None
+        return [{**p, "pointer": pointer("reports", index) + str(p.get("pointer") or "")} for p in _as_dicts(exc)]
+    return []
+
+
+def _compile_dashboard(index: int, definition: dict, charts: dict) -> list[Error]:
+    from engines.report import ValidationErrors, check_dashboard
+    try:
+        check_dashboard(definition, charts)
+    except ValidationErrors as exc:
+        return [{**p, "pointer": pointer("dashboards", index) + str(p.get("pointer") or "")} for p in _as_dicts(exc)]
+    return []
+
+
+class _PackageSource:
+    """The package's compiled forms as the report engine's ``Source``: in-memory tables shaped
+    like the record store's (system columns, one column per scalar field), so that a report is
+    checked against the fields it will run on without a database. ``process.*`` fields are the
+    runtime's per-record process data; their names are checked where the runtime knows them."""
+
+    def __init__(self, forms: Mapping[str, Any]):
+        import sqlalchemy as sa
+        self.forms = forms
+        self._metadata = sa.MetaData()
+        self._tables: dict[str, _PackageForm] = {}
+
+    def form(self, key: str) -> "_PackageForm":
+        from engines.report import ReportError
+        if key not in self.forms:
+            raise ReportError(f"no form {key!r} in the package; name one of its forms", code="report.unknown_form",
+                              form=str(key)[:100])
+        if key not in self._tables:
+            self._tables[key] = _PackageForm(self.forms[key], self._metadata, len(self._tables))
+        return self._tables[key]
+
+    def process(self, form_key: str) -> "_AnyProcess":
+        return _AnyProcess(self._metadata, form_key)
+
+
+class _PackageForm:
+    def __init__(self, spec: Any, metadata: Any, n: int):
+        import sqlalchemy as sa
+        self.key, self.spec = spec.key, spec
+        self.columns = {f.key: sa.Column(f"c{j}", f.widget.sa_type()) for j, f in enumerate(spec.fields)
+                        if f.storage == "column"}
+        system = [sa.Column(name, sa.Integer if name in ("id", "created_by", "updated_by", "row_version")
+                            else sa.DateTime) for name in SYSTEM_COLUMNS]
+        self.table = sa.Table(f"f{n}", metadata, *system, *self.columns.values())
+        self.id_column = self.table.c.id
+
+    def column(self, field_key: str) -> Any:
+        from engines.report import ReportError
+        if field_key in SYSTEM_COLUMNS:
+            return self.table.c[field_key]
+        if field_key not in self.columns:
+            raise ReportError(f"form {self.key!r} has no field {field_key!r} a report can use (sub-tables and "
+                              "multi-value fields are not aggregated)", code="report.unknown_field",
+                              field=str(field_key)[:100])
+        return self.columns[field_key]
+
+    def field_kind(self, field_key: str) -> str:
+        if field_key in ("created_at", "updated_at"):
+            return "datetime"
+        if field_key in ("created_by", "updated_by"):
+            return "user"
+        if field_key in ("id", "row_version"):
+            return "number"
+        self.column(field_key)
+        return self.spec.field(field_key).widget.value_kind
+
+    def link_target(self, field_key: str) -> str | None:
+        if field_key not in self.columns:
+            return None
+        widget = self.spec.field(field_key).widget
+        return getattr(widget, "target", None) if widget.value_kind == "link" else None
+
+
+class _AnyProcess:
+    """Process data of any name, as numbers (the runtime checks the names it keeps)."""
+
+    def __init__(self, metadata: Any, form_key: str):
+        import sqlalchemy as sa
+        self._sa = sa
+        self.table = sa.Table(f"process_{len(metadata.tables)}", metadata, sa.Column("record_id", sa.Integer))
+        self.record_column = self.table.c.record_id
+        self.scope = None
+
+    def column(self, field_key: str) -> Any:
+        return self._sa.literal_column("0").label(str(field_key))
+
+    def field_kind(self, field_key: str) -> str:
+        return "number"
+
+    def link_target(self, field_key: str) -> None:
+        return None

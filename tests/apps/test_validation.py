@@ -144,7 +144,7 @@ def test_report_fields_allow_system_columns_and_join_aliases(package):
     report = package["reports"][0]
     report["joins"] = [{"field": "客户", "as": "c"}]
     report["filters"] += [{"field": "c.vip", "op": "gte", "value": 1}, {"field": "c.level", "op": "eq", "value": 1},
-                          {"field": "updated_by", "op": "eq", "value": "alice"}]
+                          {"field": "updated_by", "op": "eq", "value": 7}]
     assert _codes(validate_package(package)) == [("package.unknown_field", "/reports/0/filters/2/field")]
 
 
