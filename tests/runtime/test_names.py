@@ -28,11 +28,14 @@ def _group_id(jimu, key):
 
 def test_placeholders_read_names_but_record_keeps_ids(jimu):
     text = "{标题}: {负责人} / {负责组} / {所属客户} (id {{ record['负责人'] }})"
+    ann = make_user(jimu, "ann")  # before the package that names her as a recipient
     install_package(jimu, _package([
         {"key": "note", "trigger": {"type": "record_created"},
          "actions": [{"type": "set_fields", "values": {"描述": {"template": text}}},
                      {"type": "notify", "channel": "in_app", "to": {"users": ["ann"]}, "subject": text}]}]))
-    ann = make_user(jimu, "ann", roles=["reader"])  # told about a record: may read it
+    from runtime.auth.users import set_roles
+    with jimu.begin() as conn:
+        set_roles(conn, ann, ["reader"])  # told about a record: may read it
     from runtime import db
     with jimu.begin() as conn:
         conn.execute(sa.update(db.users).where(db.users.c.id == ann).values(display_name="安娜"))
