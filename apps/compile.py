@@ -103,7 +103,7 @@ def compile_package(source: Source | Mapping[str, Any] | Package, *, installed: 
         data = migrate(data)
     except PackageError as exc:
         return [{"pointer": "", **e} for e in exc.errors]
-    errors = schema_errors(data)
+    errors = _guard(lambda: schema_errors(data), "", "the JSON Schema")
     structural = bool(errors)
     errors += _guard(lambda: semantic_errors(data, installed), "", "the reference checks")
     errors += ownership_errors(data, installed)
