@@ -106,8 +106,8 @@ def _check(page, url, ready):
 
 
 def test_script_typed_into_definitions_never_runs(app, jimu, live_server, browser, artifacts, client):
+    admin = make_user(jimu, "root", admin=True)  # before the package that assigns and notifies root by name
     install_package(jimu, _package())
-    admin = make_user(jimu, "root", admin=True)
     make_user(jimu, "buyer1", roles=["buyer"])
     from tests.conftest import api_token
     token = api_token(jimu, admin)

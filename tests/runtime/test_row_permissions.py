@@ -20,16 +20,22 @@ class World:
 
     def __init__(self, jimu, client):
         self.jimu, self.client = jimu, client
-        install_package(jimu, package())
-        admin = make_user(jimu, "boss", admin=True)
-        self.admin = {"Authorization": f"Bearer {api_token(jimu, admin)}"}
+        people = [("ann", ["employee"], ["team_a"]), ("ben", ["employee"], ["team_b"]),
+                  ("mia", ["manager"], ["team_a"]), ("aud", ["auditor"], []), ("nobody", [], [])]
         self.ids, self.h = {}, {}
-        for name, roles, groups in [("ann", ["employee"], ["team_a"]), ("ben", ["employee"], ["team_b"]),
-                                    ("mia", ["manager"], ["team_a"]), ("aud", ["auditor"], []),
-                                    ("nobody", [], [])]:
-            uid = make_user(jimu, name, roles=roles, groups=groups)
+        for name, _roles, _groups in people:  # the package notifies some of them by name: they exist first
+            uid = make_user(jimu, name)
             self.ids[name] = uid
             self.h[name] = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+        install_package(jimu, package())
+        from runtime.auth.users import add_to_group, set_roles
+        with jimu.begin() as conn:  # then the package's roles and groups
+            for name, roles, groups in people:
+                set_roles(conn, self.ids[name], roles)
+                for group in groups:
+                    add_to_group(conn, self.ids[name], group)
+        admin = make_user(jimu, "boss", admin=True)
+        self.admin = {"Authorization": f"Bearer {api_token(jimu, admin)}"}
         with jimu.read() as conn:
             import sqlalchemy as sa
             from runtime import db

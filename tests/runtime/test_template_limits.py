@@ -25,8 +25,8 @@ PKG = {"format": "jimu.app", "version": 2, "app": {"key": "inventory", "version"
 
 
 def test_a_runaway_template_stops_at_its_limit_and_does_not_lock_out_writers(app, jimu):
+    keeper = make_user(jimu, "keeper", admin=True)  # before the package that notifies the keeper by name
     install_package(jimu, PKG)
-    keeper = make_user(jimu, "keeper", admin=True)
     other = make_user(jimu, "counter", admin=True)
     results = {}
 
@@ -68,8 +68,8 @@ def test_the_rules_of_one_write_share_one_render_budget(jimu, client, admin_head
     pkg["rules"] = [{"key": key, "version": 1, "label": key, "form": "盘点", "trigger": {"type": "record_created"},
                      "actions": [{"type": "notify", "channel": "in_app", "to": {"users": ["keeper"]},
                                   "subject": "盘点", "body": half}]} for key in ("first", "second")]
+    make_user(jimu, "keeper", admin=True)  # before the package that notifies the keeper by name
     install_package(jimu, pkg)
-    make_user(jimu, "keeper", admin=True)
     assert client.post("/api/v1/forms/盘点/records", json={"仓库": "B"}, headers=admin_headers).status_code == 201
     with jimu.read() as conn:
         errors = dict(conn.execute(sa.select(rule_firings.c.rule_key, rule_firings.c.errors)).all())
