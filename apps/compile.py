@@ -36,7 +36,7 @@ from .loader import Package, Source, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, check
 from .migrations import migrate
 from .validation import SYSTEM_COLUMNS, Error, pointer, schema_errors, semantic_errors
 
-__all__ = ["Installed", "CompiledApp", "compile_package", "load_package", "OWNED_KINDS"]
+__all__ = ["Installed", "CompiledApp", "Problems", "compile_package", "load_package", "OWNED_KINDS"]
 
 #: definition kinds whose keys are global across apps, so each key belongs to one app
 OWNED_KINDS: tuple[str, ...] = ("forms", "flows", "rules", "reports", "dashboards", "roles", "groups",
@@ -61,6 +61,16 @@ class Installed:
         """(known, owning app) of ``key`` of ``kind``."""
         keys = self.owners.get(kind) or {}
         return (key in keys, keys.get(key))
+
+
+class Problems(list):
+    """Every error of a package that does not compile (a list of error dicts), plus ``warnings``:
+    what the definitions that did compile would also want said (a gateway without a default edge),
+    so a designer can show both at once."""
+
+    def __init__(self, errors: list[Error], warnings: tuple[Error, ...] = ()):
+        super().__init__(errors)
+        self.warnings = tuple(warnings)
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,7 @@ class CompiledApp:
 
 def compile_package(source: Source | Mapping[str, Any] | Package, *, installed: Installed | None = None,
                     max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
-                    ) -> CompiledApp | list[Error]:
+                    ) -> CompiledApp | Problems:
     """The compiled app, or every error (each with ``code``, ``pointer`` and ``message``).
 
     ``source`` is JSON text (bytes/str), a path, a binary stream, an already parsed package
@@ -102,13 +112,13 @@ def compile_package(source: Source | Mapping[str, Any] | Package, *, installed: 
         data = _read(source, max_bytes, max_depth)
         data = migrate(data)
     except PackageError as exc:
-        return [{"pointer": "", **e} for e in exc.errors]
+        return Problems([{"pointer": "", **e} for e in exc.errors])
     errors = _guard(lambda: schema_errors(data), "", "the JSON Schema")
     structural = bool(errors)
     errors += _guard(lambda: semantic_errors(data, installed), "", "the reference checks")
     errors += ownership_errors(data, installed)
     if structural:  # the engines need well-formed definitions; the schema errors say what to fix first
-        return errors
+        return Problems(errors)
     compiled: dict[str, Any] = {"forms": {}, "flows": {}, "calendars": {}}
     warnings: list[Error] = []
     engine_errors: list[Error] = []
@@ -128,7 +138,7 @@ def compile_package(source: Source | Mapping[str, Any] | Package, *, installed: 
                                     f"{kind[:-1]} {definition.get('key')!r}")
     errors += _merge(errors, engine_errors)
     if errors:
-        return errors
+        return Problems(errors, tuple(warnings))
     return CompiledApp(Package(data), MappingProxyType(compiled["forms"]), MappingProxyType(compiled["flows"]),
                        tuple(rules), MappingProxyType(compiled["calendars"]), tuple(warnings),
                        MappingProxyType(charts))
@@ -147,13 +157,17 @@ def package_error(errors: list[Error]) -> PackageError:
     """The exception the entry points raise for a refused package (HTTP 413/422, CLI exit 1).
 
     A package that could not even be read keeps its own code (``package.too_large``,
-    ``package.json`` ...) and status; anything else is ``package.invalid``.
+    ``package.json`` ...) and status; anything else is ``package.invalid``. The warnings of
+    ``Problems`` ride along (``exc.warnings``) for the designer.
     """
     codes = {e.get("code") for e in errors}
     if len(codes) == 1 and errors[0].get("code") in _READ_STATUS:
-        return PackageError(errors, errors[0]["message"], code=errors[0]["code"],
-                            status=_READ_STATUS[errors[0]["code"]])
-    return PackageError(errors, f"the package has {len(errors)} error(s); fix them and try again")
+        exc = PackageError(errors, errors[0]["message"], code=errors[0]["code"],
+                           status=_READ_STATUS[errors[0]["code"]])
+    else:
+        exc = PackageError(errors, f"the package has {len(errors)} error(s); fix them and try again")
+    exc.warnings = tuple(getattr(errors, "warnings", ()))
+    return exc
 
 
 _READ_STATUS = {"package.too_large": 413, "package.too_deep": 422, "package.json": 422, "package.encoding": 422,

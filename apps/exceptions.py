@@ -41,6 +41,8 @@ class PackageError(ValidationErrors):
 
     code = "package.invalid"
     status = 422
+    #: findings that would not refuse the package (``apps.compile.Problems.warnings``)
+    warnings: tuple = ()
 
     def __init__(self, errors: list[JimuError] | list[dict], message: str | None = None,
                  *, code: str | None = None, status: int | None = None):

@@ -217,7 +217,7 @@ def check(conn, package: Any) -> dict:
     try:
         app = installer.compile(conn, package)
     except PackageError as exc:
-        return {"ok": False, "errors": exc.errors, "warnings": []}
+        return {"ok": False, "errors": exc.errors, "warnings": [dict(w) for w in exc.warnings]}
     return {"ok": True, "errors": [], "warnings": [dict(w) for w in app.warnings]}
 
 

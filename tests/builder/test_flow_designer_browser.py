@@ -115,10 +115,27 @@ def _broken_flow():
             "edges": [{"id": "e1", "from": "start", "to": "check"}, {"id": "e2", "from": "check", "to": "end"}]}
 
 
+def _install_review(jimu, flow=None):
+    """The package with the flow ``review``, whose task is assigned to the user ``lead``: lead exists
+    first (the compile pipeline refuses an unknown user), then gets the package's role staff."""
+    make_user(jimu, "lead")
+    install_package(jimu, _package([flow or _broken_flow()]))
+    from runtime.auth.users import set_roles
+    with jimu.begin() as conn:
+        set_roles(conn, _user_id(jimu, "lead"), ["staff"])
+
+
+def _user_id(jimu, name):
+    import sqlalchemy as sa
+    from runtime import db
+    with jimu.read() as conn:
+        return conn.execute(sa.select(db.users.c.id).where(db.users.c.username == name)).scalar_one()
+
+
 def _open_review(jimu, live_server, page):
     """The package with the flow ``review`` installed; the designer bea opens it in the flow designer.
     Returns the page's script errors (collected from before the login on)."""
-    install_package(jimu, _package([_broken_flow()]))
+    _install_review(jimu)
     make_user(jimu, "bea", roles=["designer"])
     errors = _watch(page)
     browser_login(page, live_server, "bea")
@@ -247,7 +264,7 @@ def test_keyboard_adds_moves_connects_and_deletes_and_english(jimu, live_server,
 
 
 def test_only_builders_open_the_flow_designer(jimu, client):
-    install_package(jimu, _package([_broken_flow()]))
+    _install_review(jimu)
     make_user(jimu, "ann", roles=["staff"])
     from tests.builder.test_api import login
     login(client, "ann")
@@ -257,9 +274,8 @@ def test_only_builders_open_the_flow_designer(jimu, client):
 def test_node_properties_from_the_panel_and_a_missing_default_edge(jimu, live_server, page, artifacts):
     """Countersign rule and assignees, SLA levels, field permissions, outcomes and an automatic
     step's actions, all set in the panel (no JSON); a gateway without a default edge is marked."""
-    install_package(jimu, _package([_broken_flow()]))
+    _install_review(jimu)
     make_user(jimu, "bea", roles=["designer"])
-    make_user(jimu, "lead", roles=["staff"])
     errors = _watch(page)
     browser_login(page, live_server, "bea")
     steps.open_flow(page, live_server, "desk", "review")
@@ -417,7 +433,7 @@ def test_auto_layout_goes_left_to_right_in_layers_without_overlaps(jimu, live_se
 def test_a_flow_keyed_by_node_id_without_positions_opens_laid_out(jimu, live_server, page):
     flow = _broken_flow()
     flow["nodes"] = {n["id"]: {k: v for k, v in n.items() if k not in ("id", "position")} for n in flow["nodes"]}
-    install_package(jimu, _package([flow]))
+    _install_review(jimu, flow)
     make_user(jimu, "bea", roles=["designer"])
     browser_login(page, live_server, "bea")
     steps.open_flow(page, live_server, "desk", "review")
