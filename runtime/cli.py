@@ -233,6 +233,7 @@ def serve(host: str, port: int, debug: bool, no_worker: bool) -> None:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         app.config["BASE_URL"] = f"http://{shown}:{port}"
     if not no_worker:
+        _schedule_purge()
         start_embedded_worker(_jimu())
     # run_simple, not app.run: Flask ignores app.run() inside its own CLI
     app.debug = debug
@@ -253,7 +254,26 @@ def worker(poll: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    _schedule_purge()
     work_forever(_jimu(), poll=poll, stop=stop)
+
+
+def _schedule_purge() -> None:
+    """Whoever runs jobs makes sure tomorrow's purge is queued (once per day, whoever comes first)."""
+    from .retention import schedule
+    jimu = _jimu()
+    with jimu.begin() as conn:
+        schedule(conn, jimu.now())
+
+
+@main.command("purge")
+@with_appcontext
+def purge() -> None:
+    """Delete finished jobs, rule firings (and, if RETENTION_EVENTS_DAYS is set, audit events) past
+    their retention age, in small batches that never hold writers up. A worker also does this daily."""
+    from .retention import purge as run
+    counts = run(_jimu())
+    click.echo(", ".join(f"{kind}: {n}" for kind, n in counts.items()))
 
 
 def init_app(app: Flask) -> None:

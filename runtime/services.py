@@ -23,6 +23,7 @@ from .flows import FlowService
 from .jobs import JobKinds
 from .notify.notifier import Notifier
 from .records import Records
+from .retention import JOB_HANDLERS as RETENTION_JOBS
 from .rules import JOB_HANDLERS as RULE_JOBS, EffectsExecutor, RuleRunner
 from .store import Catalog, RecordStore
 
@@ -67,7 +68,7 @@ def build_services(jimu) -> Services:
         rules=rules,
         effects=EffectsExecutor(jimu),
         reports=Reports(jimu),
-        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS}),
+        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **RETENTION_JOBS}),
         notifier=Notifier(jimu.config),
         files=LocalFolder(jimu.config["UPLOAD_DIR"]),
         policy=policy,
