@@ -13,7 +13,7 @@ installs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from apps import OWNED_KINDS, CompiledApp, Installed, compile_package, diff_pack
 from . import audit, db
 from .exceptions import JimuError
 from .flows import publish_flows
+from .store import convert
 from .store.evolve import PublishReport, publish_forms
 
 
@@ -38,10 +39,15 @@ class InstallPlan:
     to_version: str
     diff: Any  # apps.PackageDiff
     action: str  # "install" | "upgrade" | "unchanged" | "downgrade"
+    #: fields whose type changes: stored values that convert, and those that would be lost (refused)
+    conversions: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"app": self.app_key, "from_version": self.from_version, "to_version": self.to_version,
-                "action": self.action, "diff": self.diff.to_dict()}
+        out = {"app": self.app_key, "from_version": self.from_version, "to_version": self.to_version,
+               "action": self.action, "diff": self.diff.to_dict()}
+        if self.conversions:
+            out["conversions"] = self.conversions
+        return out
 
 
 def _version_tuple(v: str) -> tuple:
@@ -109,7 +115,9 @@ def plan(conn: sa.Connection, app: CompiledApp) -> InstallPlan:
         old_v, new_v = _version_tuple(old["app"]["version"]), _version_tuple(package.version)
         action = "upgrade" if new_v > old_v else "unchanged" if diff.is_empty else \
             "downgrade" if new_v < old_v else "upgrade"
-    return InstallPlan(package.key, old["app"]["version"] if old else None, package.version, diff, action)
+    conversions = convert.preview(conn, package.data.get("forms", [])) if old is not None else []
+    return InstallPlan(package.key, old["app"]["version"] if old else None, package.version, diff, action,
+                       conversions)
 
 
 def indexed_fields(data: Mapping[str, Any]) -> dict[str, set[str]]:

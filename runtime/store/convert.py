@@ -92,6 +92,73 @@ def apply(conn: sa.Connection, conversions: list[Conversion]) -> None:
         _write(conn, c, converted)
 
 
+def type_signature(f: FieldSpec, bind, nested: bool) -> str:
+    """What a field's storage is: a change of it is a type change whose values need converting."""
+    return f"{f.storage}:{column_type(f, nested).compile(dialect=bind.dialect)}"
+
+
+def preview(conn: sa.Connection, definitions) -> list[dict]:
+    """For a dry run: per field whose type the new ``definitions`` change, how many stored values
+    convert and which would be lost (what ``apply`` would refuse), without writing anything."""
+    from engines.form import compile_form
+
+    from .. import db
+    forms = {r.key: r for r in conn.execute(sa.select(db.forms.c.id, db.forms.c.key, db.forms.c.table_name,
+                                                      db.forms.c.definition))}
+    out = []
+    for definition in definitions:
+        row = forms.get(definition.get("key"))
+        if row is None or not row.definition:
+            continue
+        try:
+            old_spec, new_spec = compile_form(row.definition), compile_form(definition)
+        except JimuError:
+            continue   # the definition's own errors are the compile pipeline's to report
+        columns = {(r.parent_id, r.key): r for r in conn.execute(
+            sa.select(db.form_fields).where(db.form_fields.c.form_id == row.id, db.form_fields.c.status == "active"))}
+        pairs = [(None, f, old_spec.field(f.key)) for f in new_spec.fields if old_spec.has_field(f.key)]
+        for _, f, old in list(pairs):
+            if f.children is not None and old.children is not None and (None, f.key) in columns:
+                pairs += [(f.key, cf, old.children.field(cf.key)) for cf in f.children.fields
+                          if old.children.has_field(cf.key)]
+        for parent, new, old in pairs:
+            nested = parent is not None
+            if "none" in (old.storage, new.storage) or \
+                    type_signature(old, conn, nested) == type_signature(new, conn, nested):
+                continue
+            parent_row = columns.get((None, parent)) if nested else None
+            stored = columns.get((parent_row.id if parent_row else None, new.key))
+            if stored is None:
+                continue
+            table = row.table_name if parent_row is None else f"{row.table_name}_{parent_row.physical_name}"
+            c = Conversion(row.key, old, new, table, parent, stored.physical_name, "")
+            out.append(_trial(conn, c))
+    return out
+
+
+def _trial(conn: sa.Connection, c: Conversion) -> dict:
+    if "children" in (c.old.storage, c.new.storage):
+        try:
+            _refuse_if_stored(conn, c)
+            lost, stored = [], 0
+        except FieldTypeChangeLoses as exc:
+            lost, stored = exc.context["preview"], exc.context["stored"]
+        return _summary(c, stored, lost, len(lost))
+    rows = _read(conn, c)
+    lost = []
+    for rid, value in rows:
+        try:
+            convert_value(c.old, c.new, value)
+        except FieldError as exc:
+            lost.append({"id": rid, "value": _shown(c.old, value), "problem": exc.message})
+    return _summary(c, len(rows), lost[:PREVIEW], len(lost))
+
+
+def _summary(c: Conversion, stored: int, preview: list[dict], lost: int) -> dict:
+    return {"form": c.form, "field": c.label, "from_widget": c.old.widget.type, "to_widget": c.new.widget.type,
+            "stored": stored, "converted": stored - lost, "lost": lost, "preview": preview}
+
+
 def _read(conn: sa.Connection, c: Conversion) -> list[tuple[int, Any]]:
     nested = c.parent is not None
     if c.old.storage == "multi" and not nested:

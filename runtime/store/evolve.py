@@ -46,10 +46,6 @@ class PublishReport:
     retired_forms: list[str] = field(default_factory=list)
 
 
-def _type_sig(f: FieldSpec, bind, nested: bool) -> str:
-    return f"{f.storage}:{column_type(f, nested).compile(dialect=bind.dialect)}"
-
-
 def publish_forms(conn: sa.Connection, app_key: str, definitions: list[Mapping[str, Any]], *,
                   indexed: Mapping[str, Iterable[str]] | None = None,
                   retire_missing: bool = True) -> PublishReport:
@@ -197,12 +193,12 @@ def _sync_fields(conn: sa.Connection, form_id: int, spec: FormSpec, old_def: Map
 
     def sync(parent_row_id, parent_key, f: FieldSpec, nested: bool) -> tuple[int, bool]:
         """Returns (field row id, is_new_physical)."""
-        sig = _type_sig(f, conn, nested)
+        sig = convert.type_signature(f, conn, nested)
         row = active.pop((parent_row_id, f.key), None)
         old = None
         if row is not None:
             old = old_field(parent_key, f.key)
-            if old is not None and _type_sig(old, conn, nested) == sig and row.storage == f.storage:
+            if old is not None and convert.type_signature(old, conn, nested) == sig and row.storage == f.storage:
                 conn.execute(sa.update(db.form_fields).where(db.form_fields.c.id == row.id)
                              .values(widget=f.widget.type))
                 plan.physical[(parent_key, f.key)] = row.physical_name

@@ -48,8 +48,9 @@ def add(client, admin, **values):
     return r.get_json()["id"]
 
 
-def upgrade(client, admin, data):
-    return client.post("/api/v1/apps/import", data=json.dumps(data, ensure_ascii=False).encode(),
+def upgrade(client, admin, data, dry_run=False):
+    return client.post("/api/v1/apps/import" + ("?dry_run=1" if dry_run else ""),
+                       data=json.dumps(data, ensure_ascii=False).encode(),
                        headers={**admin, "Content-Type": "application/json"})
 
 
@@ -57,8 +58,11 @@ def test_an_upgrade_converts_stored_values_where_nothing_is_lost(jimu, client, a
     a = add(client, admin, 编号=12, 到货日="2026-11-05", 优先级="高", 预算号="2026")
     b = add(client, admin, 编号=7, 预算号="0042")
     empty = add(client, admin)
-    r = upgrade(client, admin, versioned("1.1.0", 编号=("text", {}), 到货日=("datetime", {}),
-                                          优先级=("text", {})))
+    upgraded = versioned("1.1.0", 编号=("text", {}), 到货日=("datetime", {}), 优先级=("text", {}))
+    dry = upgrade(client, admin, upgraded, dry_run=True).get_json()   # shown before anything is applied
+    assert {(c["field"], c["stored"], c["converted"], c["lost"]) for c in dry["conversions"]} == {
+        ("编号", 2, 2, 0), ("到货日", 1, 1, 0), ("优先级", 1, 1, 0)}
+    r = upgrade(client, admin, upgraded)
     assert r.status_code == 201, r.get_json()
     first = client.get(f"{URL}/{a}", headers=admin).get_json()
     assert (first["编号"], first["优先级"]) == ("12", "高")
@@ -76,6 +80,9 @@ def test_an_upgrade_that_would_lose_values_is_refused_with_a_preview(jimu, clien
     keep = add(client, admin, 预算号="2026")
     lost = add(client, admin, 预算号="待定")
     padded = add(client, admin, 预算号="0042")       # would come back as 42
+    (dry,) = upgrade(client, admin, versioned("1.1.0", 预算号=("number", {})), dry_run=True).get_json()["conversions"]
+    assert (dry["field"], dry["stored"], dry["lost"]) == ("预算号", 3, 2)
+    assert [p["id"] for p in dry["preview"]] == [lost, padded]
     r = upgrade(client, admin, versioned("1.1.0", 预算号=("number", {})))
     assert r.status_code == 409, r.get_json()
     error = r.get_json()["error"]
