@@ -178,7 +178,8 @@ def test_row_scope_and_field_levels_are_set_in_people_settings_and_enforced(buil
         {"key": "supplier_note", "label": "Supplier note", "widget": "text"},
         {"key": "budget_code", "label": "Budget code", "widget": "text"}]}
     with jimu.begin() as conn:
-        draft = drafts.create_app_draft(conn, APP, "采购", now=jimu.now(), actor_id=None)
+        bea = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == "bea")).scalar()
+        draft = drafts.create_app_draft(conn, APP, "采购", now=jimu.now(), actor_id=bea, creator=bea)
         pkg = draft["package"]
         pkg["forms"] = [form]
         drafts.save_draft(conn, APP, pkg, draft["revision"], now=jimu.now(), actor_id=None)
