@@ -10,7 +10,8 @@ transaction that then rolls back (a refused submission) is deleted from disk
 with it. ``check_references`` lets a record take only files it already holds or
 fresh, unclaimed uploads of the same submitter, and ``claim`` gives the new ones
 to the record, so no one can attach (and then download) another record's file
-by its id. Serving files (the download route and its permission check) is not here.
+by its id. ``send_record_file`` serves a file of a record the caller has already read (the record
+read is the permission check), for the page and the API download routes alike.
 """
 from __future__ import annotations
 
@@ -207,6 +208,20 @@ def claim(conn: sa.Connection, spec, form_key: str, record_id: int, values: Mapp
     if ids:
         conn.execute(sa.update(db.files).where(db.files.c.id.in_(ids), db.files.c.record_id.is_(None))
                      .values(form_key=form_key, record_id=record_id))
+
+
+def send_record_file(conn: sa.Connection, store: "LocalFolder", value: Any, file_id: str):
+    """A download of ``file_id``, only if ``value`` (a record's field, as the caller may read it)
+    holds that file; served under its stored name, never inline. Anything else is a 404."""
+    from flask import abort, send_file
+    refs = value if isinstance(value, list) else [value]
+    if not any(isinstance(r, dict) and r.get("id") == file_id for r in refs):
+        abort(404)
+    row = conn.execute(sa.select(db.files).where(db.files.c.id == file_id)).first()
+    if row is None:
+        abort(404)
+    return send_file(store.path(file_id), as_attachment=True, download_name=row.name,
+                     mimetype=row.content_type or "application/octet-stream")
 
 
 class LocalFolder:

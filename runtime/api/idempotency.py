@@ -55,8 +55,8 @@ def _fingerprint() -> str:
 def before() -> Response | None:
     """Replay a stored answer, or claim the key for this request (``g.idempotency_id``)."""
     key = request.headers.get(HEADER)
-    if key is None or request.method not in METHODS:
-        return None
+    if key is None or request.method not in METHODS or (request.content_length and not request.is_json):
+        return None  # uploads are not replayed: an orphan upload is harmless and never read twice
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise BadKey("Idempotency-Key must be 1 to 200 printable characters, such as a UUID")
     principal = current_principal()

@@ -18,6 +18,7 @@ from engines.errors import JimuError
 from engines.form import label_text
 
 from ..auth import current_principal
+from ..files import send_record_file
 from ..auth import policy
 from ..auth.policy import can
 from ..context import current_jimu
@@ -172,22 +173,7 @@ def record_file(form, rid, field, file_id):
     _login_required()
     with current_jimu().read() as conn:
         record = _records(conn).get(form, rid)  # outside the row scope: 404; a hidden field is not in it
-        return send_record_file(conn, record.get(field), file_id)
-
-
-def send_record_file(conn, value, file_id: str):
-    import sqlalchemy as sa
-    from flask import send_file
-
-    from .. import db
-    refs = value if isinstance(value, list) else [value]
-    if not any(isinstance(r, dict) and r.get("id") == file_id for r in refs):
-        abort(404)
-    row = conn.execute(sa.select(db.files).where(db.files.c.id == file_id)).first()
-    if row is None:
-        abort(404)
-    return send_file(current_jimu().services.files.path(file_id), as_attachment=True,
-                     download_name=row.name, mimetype=row.content_type or "application/octet-stream")
+        return send_record_file(conn, current_jimu().services.files, record.get(field), file_id)
 
 
 def _form_page(ft, record, values, errors, status=200):
