@@ -20,6 +20,7 @@ from ..auth.policy import can, field_access, visible_forms
 from ..auth.principal import VERBS
 from ..context import current_jimu
 from ..exceptions import JimuError, NotAuthenticated
+from ..records import MAX_PAGE
 from . import bp
 from .util import query_args
 
@@ -30,24 +31,36 @@ ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"},
                    "errors": {"type": "array", "items": {"type": "object"}}}}}}
-SYSTEM = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "row_version": {"type": "integer"},
-    "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
-    "created_by": {"type": ["integer", "null"]}, "updated_by": {"type": ["integer", "null"]}}}
+#: the columns every record carries, written by the server only
+SYSTEM = {
+    "id": {"type": "integer", "readOnly": True}, "row_version": {"type": "integer", "readOnly": True},
+    "created_at": {"type": "string", "format": "date-time", "readOnly": True},
+    "updated_at": {"type": ["string", "null"], "format": "date-time", "readOnly": True},
+    "created_by": {"type": ["integer", "null"], "readOnly": True},
+    "updated_by": {"type": ["integer", "null"], "readOnly": True}}
 PARAMETERS = {
     "filter": {"name": "filter", "in": "query", "schema": {"type": "string"},
                "description": "JSON filter: {field, op, value} or {all|any: [...]}"},
     "sort": {"name": "sort", "in": "query", "schema": {"type": "string"},
              "description": "comma-separated field keys, '-' for descending"},
     "q": {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "text search"},
-    "page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    "per_page": {"name": "per_page", "in": "query", "schema": {"type": "integer", "maximum": 500}},
-    "id": {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+    "page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1},
+             "description": "1-based; a page past the 64-bit offset range is a 400"},
+    "per_page": {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                               "maximum": MAX_PAGE},
+                 "description": f"records per page (default 50); above {MAX_PAGE} is a 400"},
+    "id": {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
     "if_match": {"name": "If-Match", "in": "header", "schema": {"type": "string"},
-                 "description": "the row_version you read; a stale one gets 409"},
+                 "description": "the ETag you read (such as \"3\") or *; a stale one gets 412"},
+    "if_none_match": {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
+                      "description": "the ETag you hold; an unchanged record answers 304"},
+    "idempotency_key": {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"},
+                        "description": "a retry with the same key and body replays the first answer"},
 }
 ERROR_RESPONSE = {"description": "error: {error: {code, message, errors?}}",
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+ETAG = {"ETag": {"description": "the record's strong entity tag, its quoted row_version",
+                 "schema": {"type": "string"}}}
 
 
 class TooManyForms(JimuError):
@@ -67,8 +80,62 @@ def _params(*names: str) -> list[dict]:
     return [_ref("parameters", n) for n in names]
 
 
-def _submission(ft, access) -> dict:
-    """The form's submission schema without hidden fields; read-only fields marked ``readOnly``."""
+def _nullable(schema: dict) -> dict:
+    """``schema`` also admitting null: a stored record carries null for every empty field (an empty
+    multi-value field too), whatever its submission schema says."""
+    schema = dict(schema)
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        schema["type"] = [kind, "null"]
+    elif isinstance(kind, list) and "null" not in kind:
+        schema["type"] = [*kind, "null"]
+    if "enum" in schema and None not in schema["enum"]:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+def _sent(schema: dict) -> dict:
+    """A value as the server sends it: decimals go out as strings (``jsonable``), so a number may be
+    a numeric string too, and patterns describe text only."""
+    kind = schema.get("type")
+    kinds = [kind] if isinstance(kind, str) else list(kind or [])
+    if "number" in kinds and "string" not in kinds:
+        schema = {**schema, "type": [*kinds, "string"]}
+    return schema
+
+
+def _record(spec, access) -> dict:
+    """What a record of ``spec`` looks like in a response: every stored field (computed ones marked
+    ``readOnly``) nullable, the system columns, no field hidden from the caller. Other keys are
+    allowed, so a field added by a new version does not break older clients."""
+    props: dict = {}
+    for f in spec.fields:
+        if f.storage == "none" or access.get(f.key) == "hidden":
+            continue
+        if f.children is not None:
+            row = _record(f.children, {})
+            row["properties"] = {"id": {"type": "integer", "readOnly": True}, **row["properties"]}
+            schema = {"type": "array", "items": row}
+        else:
+            schema = _sent(dict(f.widget.json_schema()))
+        schema = _nullable(schema)
+        schema["title"] = f.label_text("zh-CN")
+        if f.computed or f.read_only or access.get(f.key) == "read":
+            schema["readOnly"] = True
+        props[f.key] = schema
+    return {"type": "object", "properties": props}
+
+
+def _top_record(spec, access) -> dict:
+    out = _record(spec, access)
+    out["properties"] = {**SYSTEM, **out["properties"]}
+    out["required"] = ["id", "row_version"]
+    return out
+
+
+def _submission(ft, access, *, partial: bool = False) -> dict:
+    """The form's submission schema without hidden fields; read-only fields marked ``readOnly``.
+    ``partial`` (PATCH): no field is required."""
     schema = ft.spec.json_schema()
     schema.pop("$schema", None)
     props = schema.get("properties", {})
@@ -77,66 +144,103 @@ def _submission(ft, access) -> dict:
             props.pop(key, None)
         elif key in props:
             props[key] = {**props[key], "readOnly": True}
+    # a client may send back the version it read (optimistic locking without If-Match)
+    props["row_version"] = {"type": "integer", "description": "the row_version you read; a stale one is a 409"}
     if "required" in schema:
-        schema["required"] = [k for k in schema["required"] if k in props]
+        schema["required"] = [k for k in schema["required"] if k in props and not partial]
         if not schema["required"]:
             del schema["required"]
     return schema
 
 
+def model_name(ft) -> str:
+    """``<app>.<form>``: the prefix of a form's models, stable across documents and callers."""
+    return f"{ft.app_key or 'jimu'}.{ft.key}"
+
+
+def _record_paths(ft, principal, lang: str, schemas: dict) -> dict:
+    name = model_name(ft)
+    access = field_access(principal, ft.key)
+    schemas[f"{name}.Record"] = _top_record(ft.spec, access)
+    schemas[f"{name}.Create"] = _submission(ft, access)
+    schemas[f"{name}.Update"] = _submission(ft, access, partial=True)
+    title = ft.spec.label_text(lang)
+    one = {"application/json": {"schema": _ref("schemas", f"{name}.Record")}}
+    verbs = {v for v in VERBS if can(principal, v, ft.key)}
+    op = f"{ft.app_key or 'jimu'}_{ft.key}"
+    base, item = {}, {"parameters": _params("id")}
+    if "read" in verbs:
+        base["get"] = {
+            "summary": f"List {title}", "tags": [title], "operationId": f"list_{op}",
+            "parameters": _params("filter", "sort", "q", "page", "per_page"),
+            "responses": {"200": {
+                "description": "a page of records; ``next`` (and a Link header) names the next page",
+                "headers": {"Link": {"schema": {"type": "string"}, "description": 'rel="next"'}},
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["records", "total", "page", "per_page", "next"],
+                    "properties": {
+                        "records": {"type": "array", "items": _ref("schemas", f"{name}.Record")},
+                        "total": {"type": "integer", "minimum": 0},
+                        "page": {"type": "integer", "minimum": 1},
+                        "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                        "next": {"type": ["string", "null"]}}}}}},
+                **_errors(400, 401, 403, 404, 406)}}
+        item["get"] = {"summary": f"Read {title}", "tags": [title], "operationId": f"get_{op}",
+                       "parameters": _params("if_none_match"),
+                       "responses": {"200": {"description": "the record", "headers": ETAG, "content": one},
+                                     "304": {"description": "not modified since the ETag sent"},
+                                     **_errors(400, 401, 403, 404, 406)}}
+    if "create" in verbs:
+        base["post"] = {
+            "summary": f"Create {title} (an array creates in bulk, all or nothing)", "tags": [title],
+            "operationId": f"create_{op}", "parameters": _params("idempotency_key"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "oneOf": [_ref("schemas", f"{name}.Create"),
+                          {"type": "array", "items": _ref("schemas", f"{name}.Create")}]}}}},
+            "responses": {"201": {
+                "description": "created: the record (Location and ETag headers), or for an array the new ids",
+                "headers": {"Location": {"schema": {"type": "string"}}},
+                "content": {"application/json": {"schema": {"oneOf": [
+                    _ref("schemas", f"{name}.Record"),
+                    {"type": "object", "required": ["ids", "created"], "properties": {
+                        "ids": {"type": "array", "items": {"type": "integer"}},
+                        "created": {"type": "integer", "minimum": 0}}}]}}}},
+                **_errors(400, 401, 403, 404, 406, 409, 413, 415, 422)}}
+    if "update" in verbs:
+        item["patch"] = {
+            "summary": f"Update {title} (the fields sent)", "tags": [title], "operationId": f"update_{op}",
+            "parameters": _params("if_match", "idempotency_key"),
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref("schemas", f"{name}.Update")}}},
+            "responses": {"200": {"description": "updated", "headers": ETAG, "content": one},
+                          **_errors(400, 401, 403, 404, 406, 409, 412, 413, 415, 422)}}
+    if "delete" in verbs:
+        item["delete"] = {"summary": f"Delete {title}", "tags": [title], "operationId": f"delete_{op}",
+                          "parameters": _params("if_match"),
+                          "responses": {"204": {"description": "deleted"},
+                                        **_errors(400, 401, 403, 404, 406, 409, 412)}}
+    paths = {}
+    if base:
+        paths[f"/forms/{ft.key}/records"] = base
+    if len(item) > 1:
+        paths[f"/forms/{ft.key}/records/{{id}}"] = item
+    return paths
+
+
 def build_openapi(forms, principal, lang: str = "en") -> dict:
-    """The document of ``forms`` (form tables) for ``principal``: each form's paths for the verbs
-    the principal holds on it."""
-    schemas: dict = {"Error": ERROR, "System": SYSTEM}
+    """The document of ``forms`` (form tables) for ``principal``: each form's models
+    (``<app>.<form>.Record``, ``.Create``, ``.Update``) and paths for the verbs the principal holds on it."""
+    schemas: dict = {"Error": ERROR}
     paths: dict = {}
-    for i, ft in enumerate(forms):
-        name = f"Form{i}"
-        schemas[f"{name}Input"] = _submission(ft, field_access(principal, ft.key))
-        schemas[name] = {"allOf": [_ref("schemas", f"{name}Input"), _ref("schemas", "System")]}
-        title = ft.spec.label_text(lang)
-        one = {"application/json": {"schema": _ref("schemas", name)}}
-        verbs = {v for v in VERBS if can(principal, v, ft.key)}
-        base, item = {}, {"parameters": _params("id")}
-        if "read" in verbs:
-            base["get"] = {
-                "summary": f"List {title}", "tags": [title], "operationId": f"list_{name}",
-                "parameters": _params("filter", "sort", "q", "page", "per_page"),
-                "responses": {"200": {"description": "a page of records", "content": {"application/json": {
-                    "schema": {"type": "object", "properties": {
-                        "records": {"type": "array", "items": _ref("schemas", name)},
-                        "total": {"type": "integer"}}}}}}, **_errors(400, 401, 403)}}
-            item["get"] = {"summary": f"Read {title}", "tags": [title], "operationId": f"get_{name}",
-                           "responses": {"200": {"description": "the record", "content": one},
-                                         **_errors(401, 403, 404)}}
-        if "create" in verbs:
-            base["post"] = {
-                "summary": f"Create {title} (an array creates in bulk)", "tags": [title],
-                "operationId": f"create_{name}",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "oneOf": [_ref("schemas", f"{name}Input"),
-                              {"type": "array", "items": _ref("schemas", f"{name}Input")}]}}}},
-                "responses": {"201": {"description": "created", "content": one}, **_errors(401, 403, 409, 422)}}
-        if "update" in verbs:
-            item["patch"] = {
-                "summary": f"Update {title}", "tags": [title], "operationId": f"update_{name}",
-                "parameters": _params("if_match"),
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": _ref("schemas", f"{name}Input")}}},
-                "responses": {"200": {"description": "updated", "content": one},
-                              **_errors(401, 403, 404, 409, 422)}}
-        if "delete" in verbs:
-            item["delete"] = {"summary": f"Delete {title}", "tags": [title], "operationId": f"delete_{name}",
-                              "responses": {"204": {"description": "deleted"}, **_errors(401, 403, 404, 409)}}
-        if base:
-            paths[f"/forms/{ft.key}/records"] = base
-        if len(item) > 1:
-            paths[f"/forms/{ft.key}/records/{{id}}"] = item
+    for ft in forms:
+        paths.update(_record_paths(ft, principal, lang, schemas))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Jimu records API", "version": "1"},
         "servers": [{"url": "/api/v1"}],
         "components": {"schemas": schemas, "parameters": PARAMETERS, "responses": {"Error": ERROR_RESPONSE},
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "description": "an API token: Authorization: Bearer <token>"},
                                            "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
         "security": [{"bearer": []}, {"session": []}],
         "paths": paths,

@@ -166,5 +166,5 @@ def test_openapi_document_lists_installed_forms(client, crm, admin_headers):
     assert doc["openapi"].startswith("3.1")
     assert "/forms/客户/records" in doc["paths"] and "/forms/订单/records/{id}" in doc["paths"]
     schemas = doc["components"]["schemas"]
-    inputs = [s for k, s in schemas.items() if k.endswith("Input")]
+    inputs = [s for k, s in schemas.items() if k.endswith(".Create")]
     assert any("名称" in s.get("properties", {}) for s in inputs)
