@@ -11,7 +11,7 @@ JIMU := $(BIN)/jimu
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
-	$(BIN)/pip install -q -e '.[postgres,test,bench]'
+	$(BIN)/pip install -q -e '.[postgres,server,test,bench]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -17,7 +17,7 @@ from flask import Flask
 from engines.errors import JimuError
 
 from .context import Jimu, utcnow
-from .migrate import upgrade
+from .migrate import check_current, upgrade
 from .services import build_services
 
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST",
@@ -51,6 +51,36 @@ def _check_timezone(name: Any) -> None:
     except (ValueError, KeyError, OSError):
         raise ValueError(f"TIMEZONE {name!r} is not an IANA time zone name; set JIMU_TIMEZONE to one "
                          "such as Asia/Shanghai or UTC") from None
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"JIMU_{name} must be 1 or 0 (true or false), not {value!r}")
+
+
+class ServerMisconfigured(JimuError):
+    code = "runtime.server_misconfigured"
+
+
+def check_server(app: Flask) -> None:
+    """What a web or worker process on a server database needs before it starts: every process,
+    on every host, must sign links with one key (a worker signs the status links it mails, a web
+    process checks them) and build them on one public address. Refuses with the fix instead of
+    starting processes that disagree."""
+    if str(app.config["DATABASE_URL"]).startswith("sqlite"):
+        return
+    missing = [name for name in ("SECRET_KEY", "BASE_URL") if not app.config.get(name)]
+    if missing:
+        raise ServerMisconfigured(
+            "on PostgreSQL every web and worker process needs " + " and ".join(f"JIMU_{m}" for m in missing)
+            + ": export the same JIMU_SECRET_KEY (a long random string) and JIMU_BASE_URL (the public "
+            "address, such as https://jimu.example.com) to all of them", missing=missing)
 
 
 EXTENSIONS = "jimu.extensions"
@@ -96,8 +126,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_AS_ASCII=False,
-        AUTO_MIGRATE=True,
-        EMBEDDED_WORKER=False,
+        AUTO_MIGRATE=None,      # None: SQLite migrates at start, PostgreSQL needs `jimu migrate`
+        EMBEDDED_WORKER=None,   # None: on for SQLite (the web process runs the jobs), off for PostgreSQL
         TIMEZONE="UTC",
     )
     app.config.from_pyfile("config.py", silent=True)
@@ -108,7 +138,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["HOOK_SECRETS"] = _json_setting("HOOK_SECRETS", os.environ["JIMU_HOOK_SECRETS"])
     if config:
         app.config.update(config)
-    if not app.config.get("SECRET_KEY"):
+    sqlite = str(app.config["DATABASE_URL"]).startswith("sqlite")
+    for name in ("AUTO_MIGRATE", "EMBEDDED_WORKER"):
+        app.config[name] = sqlite if app.config.get(name) is None else _flag(name, app.config[name])
+    if sqlite and not app.config.get("SECRET_KEY"):
+        # one process on one disk: a secret in the instance folder is shared by whoever signs; on a server
+        # database the processes may sit on several hosts, so SECRET_KEY is required (check_server)
         app.config["SECRET_KEY"] = _secret_key(instance)
     _check_timezone(app.config.get("TIMEZONE"))
     from .http import init_http
@@ -121,6 +156,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["jimu"] = jimu
     if app.config["AUTO_MIGRATE"]:
         upgrade(jimu.engine)
+    else:
+        check_current(jimu.engine)
 
     from . import i18n
     from .api import bp as api_bp

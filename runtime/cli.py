@@ -1,6 +1,6 @@
 """The ``jimu`` command (click, on the Flask app).
 
-``jimu serve | worker | init-db | create-user | import | export | validate``.
+``jimu serve | worker | migrate (init-db) | create-user | import | export | validate``.
 Errors a user can fix are ``click.UsageError``s that say the fix.
 """
 from __future__ import annotations
@@ -17,8 +17,12 @@ from engines.errors import JimuError, ValidationErrors
 
 
 def _create_app(*_args, **_kw) -> Flask:
+    """A start refused with a fix (an old schema, a missing setting) is one line, not a traceback."""
     from .app import create_app
-    return create_app()
+    try:
+        return create_app()
+    except JimuError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
@@ -38,13 +42,19 @@ def _fail(exc: JimuError) -> None:
     raise click.UsageError("\n".join(lines))
 
 
-@main.command("init-db")
-@with_appcontext
-def init_db() -> None:
-    """Create or migrate the platform tables."""
-    from .migrate import upgrade
-    upgrade(_jimu().engine)
-    click.echo(f"database ready: {_jimu().engine.url.render_as_string(hide_password=True)}")
+@main.command("migrate", with_appcontext=False)  # it makes its own app: every other start refuses an old schema
+def migrate() -> None:
+    """Create or migrate the platform tables: the deploy step, run once before starting (or after
+    upgrading) the web and worker processes, which on PostgreSQL refuse an old schema. Safe to run
+    from several places at once (an advisory lock serializes it)."""
+    from .app import create_app
+    app = create_app({"AUTO_MIGRATE": True})  # create_app runs runtime.migrate.upgrade
+    jimu = app.extensions["jimu"]
+    click.echo(f"database ready: {jimu.engine.url.render_as_string(hide_password=True)}")
+    jimu.dispose()
+
+
+main.add_command(migrate, "init-db")  # the first install's name for the same step
 
 
 @main.command("validate")
@@ -227,11 +237,16 @@ def serve(host: str, port: int, debug: bool, no_worker: bool) -> None:
     from flask import current_app
     from werkzeug.serving import run_simple
 
+    from .app import check_server
     from .jobs import start_embedded_worker
     app = current_app._get_current_object()
     if not app.config.get("BASE_URL"):  # links in mails sent by jobs (status, surveys) need an absolute base
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         app.config["BASE_URL"] = f"http://{shown}:{port}"
+    try:
+        check_server(app)
+    except JimuError as exc:
+        _fail(exc)
     if not no_worker:
         _schedule_purge()
         start_embedded_worker(_jimu())
@@ -249,7 +264,14 @@ def worker(poll: float) -> None:
     import signal
     import threading
 
+    from flask import current_app
+
+    from .app import check_server
     from .jobs import work_forever
+    try:
+        check_server(current_app)
+    except JimuError as exc:
+        _fail(exc)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -8,8 +8,19 @@ import re
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from engines.errors import JimuError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "jimu_alembic_version"
+# one key for every process of every installation on the server: migrations are rare and short
+ADVISORY_LOCK = 0x4A494D55  # "JIMU"
+
+
+class SchemaOutdated(JimuError):
+    code = "runtime.schema_outdated"
 
 
 def alembic_config(connection: sa.Connection) -> Config:
@@ -22,11 +33,37 @@ def alembic_config(connection: sa.Connection) -> Config:
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the platform tables to ``revision``; safe to run on every start. The migrations have
     one head (``tests/runtime/test_migrate.py`` keeps it so): a second one makes ``"head"`` fail
-    loudly instead of leaving an install between branches."""
+    loudly instead of leaving an install between branches.
+
+    On PostgreSQL the whole upgrade runs under a transaction-scoped advisory lock: processes started
+    together wait for the first one and then find nothing to do, instead of racing to create the same
+    tables (``gunicorn -w 4`` on a fresh database crashed)."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
         command.upgrade(alembic_config(conn), revision)
     if engine.dialect.name == "sqlite":
         sqlite_ids_never_reused(engine)
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+def check_current(engine: sa.Engine) -> None:
+    """Refuse to serve or run jobs on a schema older (or newer) than this code: on PostgreSQL the
+    schema is migrated once, by the deploy step ``jimu migrate``, not by every process at start."""
+    have, want = current_revision(engine), head_revision()
+    if have != want:
+        url = engine.url.render_as_string(hide_password=True)
+        state = "has no Jimu tables" if have is None else f"is at migration {have}, this code needs {want}"
+        raise SchemaOutdated(f"the database {url} {state}; run `jimu migrate` once (the deploy step), "
+                             "then start the web and worker processes", have=have, want=want)
 
 
 _PK = re.compile(r",\s*PRIMARY KEY \(\s*\"?id\"?\s*\)")

@@ -1,4 +1,26 @@
-"""WSGI entry for gunicorn: ``gunicorn -w 4 'runtime.wsgi:app'``."""
-from .app import create_app
+"""WSGI entry for gunicorn: ``gunicorn -w 2 'runtime.wsgi:app'``.
 
-app = create_app()
+A server process starts only when it can work with the others: on PostgreSQL the schema must be current
+(``jimu migrate``) and JIMU_SECRET_KEY and JIMU_BASE_URL set (``check_server``). EMBEDDED_WORKER (on by
+default for SQLite, where no ``jimu worker`` is expected) runs the jobs — timers, SLAs, outgoing mail —
+in a thread of each web process; with it off, run ``jimu worker`` next to the web processes."""
+from .app import check_server, create_app
+
+
+def _serve():
+    application = create_app()
+    check_server(application)
+    if application.config["EMBEDDED_WORKER"]:
+        from .jobs import start_embedded_worker
+        from .retention import schedule
+        jimu = application.extensions["jimu"]
+        with jimu.begin() as conn:
+            schedule(conn, jimu.now())
+        start_embedded_worker(jimu)
+    elif str(application.config["DATABASE_URL"]).startswith("sqlite"):
+        application.logger.warning("JIMU_EMBEDDED_WORKER=0 on SQLite: timers and outgoing mail run only "
+                                   "while `jimu worker` runs next to this process")
+    return application
+
+
+app = _serve()

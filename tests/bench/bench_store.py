@@ -201,7 +201,7 @@ def bench_http(tmp: Path) -> None:
         uid = create_user(conn, "bench", "pw", now=now, is_admin=True)
         token = issue_token(conn, uid, "bench", now=now)
     j.dispose()
-    env_jimu = dict(env, JIMU_DATABASE_URL=f"sqlite:///{db}", JIMU_SECRET_KEY="bench",
+    env_jimu = dict(env, JIMU_DATABASE_URL=f"sqlite:///{db}", JIMU_SECRET_KEY="bench", JIMU_EMBEDDED_WORKER="0",
                     JIMU_INSTANCE_PATH=str(tmp / "inst"))
 
     results = {"jimu": [], "bare": []}
