@@ -9,12 +9,17 @@ limits a list to what they may see?"):
 * ``row_filter(principal, ft, verb)`` — the SQL WHERE clause (SQLAlchemy Core,
   bound parameters) of the rows a verb may reach; lists, counts, searches,
   exports, charts and drill-downs add it, so they all agree; ``None`` = all;
-* ``require_row`` — one record in reach, else ``record.not_found`` (404, not
-  403, so a record's existence does not leak);
-* ``field_access`` / ``hidden_fields`` / ``redact`` — fields hidden from the
-  principal never leave (records, exports, charts, timelines, mails);
+* ``require_row`` / ``require_record`` — one record in reach, else
+  ``record.not_found`` (404, not 403, so a record's existence does not leak);
+  ``runtime.records`` also refuses a write that would leave the record outside
+  the writer's scope (``OutsideScope``, ``permission.row_scope``);
+* ``field_access`` / ``hidden_fields`` / ``redact`` / ``task_hidden`` — fields
+  hidden from the principal never leave (records, exports, charts, timelines,
+  task views); ``require_visible_fields`` refuses filtering, sorting or charting
+  by them (``permission.field_hidden``);
 * ``check_writable`` — hidden and read-only fields cannot be written
-  (``permission.field_read_only``, 403).
+  (``permission.field_read_only``, 403);
+* ``notice_for`` — whether a message about a record may reach a user.
 
 The answers come from the user's roles (``Principal.access``, built by
 ``runtime.auth.principal.combine_access`` from each role's ``permissions``,
