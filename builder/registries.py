@@ -88,7 +88,7 @@ def flow_nodes() -> list[dict]:
 
 def rule_catalogue() -> dict[str, Any]:
     from engines.rule.actions.base import ACTIONS
-    from engines.rule.operators import catalogue
+    from engines.operators import catalogue
     from engines.rule.triggers import TRIGGERS
     return {"operators": catalogue(), "actions": [cls.to_json() for cls in sorted(ACTIONS, key=lambda c: c.type)],
             "triggers": list(TRIGGERS)}

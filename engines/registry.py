@@ -101,7 +101,7 @@ class Registry(Generic[T]):
 
     def __contains__(self, type_name: object) -> bool:
         self.load()
-        return type_name in self._items
+        return isinstance(type_name, str) and type_name in self._items
 
     def __iter__(self) -> Iterator[type[T]]:
         self.load()

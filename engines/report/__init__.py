@@ -15,6 +15,7 @@ offers per-record process data as ``process.<field>`` references. ``tz`` is the
 calendar of date buckets (timestamps are stored in UTC). On SQLite the runtime registers
 ``register_sqlite_functions`` on its engine's ``connect`` event (median).
 """
+from ..operators import OPERATORS
 from .chart import OTHERS, CompiledChart, compile_chart, schema_errors
 from .charts import CHARTS, ChartType
 from .dashboard import apply_shared_filters, check_dashboard
@@ -22,7 +23,6 @@ from .dialects import BUCKETS, register_sqlite_functions
 from .drilldown import bucket_range
 from .exceptions import ReportError, ValidationErrors
 from .export import escape_cell
-from .filters import OPERATORS
 from .measures import AGGREGATES
 from .source import FormSource, Source
 

@@ -10,7 +10,7 @@ from .actions import ACTIONS, Action, ActionContext, catalogue as action_catalog
 from .effects import Effect
 from .exceptions import (ActionError, FlowUnavailable, RuleDepthError, RuleError, RuleInvalid, RuleLoopError,
                          TemplateError)
-from .operators import OPERATORS, catalogue as operator_catalogue
+from engines.operators import OPERATORS, catalogue as operator_catalogue
 from .spec import RuleSet, RuleSpec, compile_rule, compile_rules
 from .templates import Template, compile_template, render
 from .triggers import TRIGGERS

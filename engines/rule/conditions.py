@@ -3,7 +3,8 @@
 A condition is one of
 
 * ``{"expr": "紧急程度 == '高' and hours_since(created_at) > 2"}`` — the shared expression language;
-* ``{"field": "状态", "op": "in", "value": ["新建", "处理中"]}`` — an operator from ``OPERATORS``;
+* ``{"field": "状态", "op": "in", "value": ["新建", "处理中"]}`` — an operator from ``engines.operators``
+  (the registry record lists and reports use too, so a condition means what a list filter means);
   ``"value": {"expr": "..."}`` compares with a computed value;
 * ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": {...}}`` — groups;
 * ``{"aggregate": {"fn": "count" | "sum", "form": "订单", "field": "金额", "filter": [
@@ -11,7 +12,9 @@ A condition is one of
   "date_field": "created_at"}, "op": "gt", "value": 3}`` — counted by the runtime in SQL through
   ``EvalContext.aggregate``; filter values may be expressions over the current record.
 
-``None`` means always. Errors name the JSON pointer of the bad node.
+``None`` means always. Errors name the JSON pointer of the bad node. At run time an operator
+or expression that cannot be evaluated (a text compared with a number ...) raises its typed
+``ExprError``; the runner records it in the firing log instead of reading it as "no match".
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from typing import Any, Callable, Mapping
 from engines.errors import JimuError
 from engines.expr import EvalContext, compile_expr
 
-from .operators import OPERATORS
+from engines.operators import OPERATORS
 
 Test = Callable[[Mapping[str, Any], EvalContext], bool]
 MAX_DEPTH = 12
@@ -87,13 +90,17 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
         except JimuError:
             return fail("rule.unknown_operator", f"unknown operator {node.get('op')!r}; use one of "
                                                  f"{', '.join(OPERATORS.types())}", op=str(node.get("op"))[:50])
+        raw = node.get("value")
+        if not (isinstance(raw, Mapping) and "expr" in raw):
+            problem = op.value_problem(raw) if op.input != "none" else None
+            if problem:
+                return fail("rule.bad_value", f"{problem} (field {field!r})", op=op.type)
         try:
-            value = Value(node.get("value"))
+            value = Value(raw)
         except JimuError as exc:
             return fail(exc.code, exc.message)
         test = op.test
         head, dot, rest = field.partition(".")
-        raw = node.get("value")
         if not dot and not (isinstance(raw, Mapping) and "expr" in raw):
             fast = _fast(op.type, field, raw, test)
             if fast is not None:
@@ -105,7 +112,7 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
         else:
             def get(v, _f=field):
                 return v.get(_f)
-        return lambda v, c: test(get(v), value(v, c))
+        return lambda v, c: test(get(v), value(v, c), c.current_time())
     return fail("rule.bad_condition", "unknown condition; use expr, field/op/value, all, any, not or aggregate")
 
 
@@ -153,7 +160,7 @@ def _fast(op: str, field: str, const: Any, test) -> Test | None:
             x = v.get(field)
             if type(x) is kind:
                 return (x == const) != neg
-            return test(x, const)
+            return test(x, const, c.current_time())
         return eq
     if op in ("in", "not_in") and isinstance(const, list) and const and all(type(x) is str for x in const):
         members, neg = frozenset(const), op == "not_in"
@@ -162,7 +169,7 @@ def _fast(op: str, field: str, const: Any, test) -> Test | None:
             x = v.get(field)
             if type(x) is str:
                 return (x in members) != neg
-            return test(x, const)
+            return test(x, const, c.current_time())
         return member
     if op in _NUMBER_OPS and type(const) in (int, float):
         cmp = _NUMBER_OPS[op]
@@ -171,7 +178,7 @@ def _fast(op: str, field: str, const: Any, test) -> Test | None:
             x = v.get(field)
             if type(x) is int or type(x) is float:
                 return cmp(x, const)
-            return test(x, const)
+            return test(x, const, c.current_time())
         return number
     return None
 
@@ -211,5 +218,5 @@ def _aggregate(node: Mapping, errors: list[dict], ptr: str, fail) -> Test:
             raise JimuError("aggregates need the runtime's record store", code="rule.no_aggregate")
         resolved = [[k, o, val(v, c)] for k, o, val in compiled]
         total = c.aggregate(fn, form, field, resolved, days, date_field=date_field)
-        return op.test(total, value(v, c))
+        return op.test(total, value(v, c), c.current_time())
     return test

@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from flask import Response, jsonify, request
 
 from engines.errors import JimuError, NotFound, PermissionDenied
+from engines.operators import OPERATORS
 from engines.report import (CompiledChart, ReportError, ValidationErrors, apply_shared_filters, check_dashboard,
                             compile_chart)
 from engines.report.dialects import register_sqlite_functions
@@ -58,8 +59,6 @@ from .util import BadRequest, json_arg, json_body
 
 #: the record list page's filter parameter (a JSON list of {field, op, value}, see runtime/store/query.py)
 LIST_FILTER_PARAM = "filter"
-_RECORD_LIST_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "startswith",
-                              "is_empty", "is_not_empty", "between", "within_days"})
 
 
 # -- the engine's view of the record store ------------------------------------------------------
@@ -461,12 +460,14 @@ def report_catalog():
     """What a report definition may use, for the designer: chart types (palette entries from the
     jimu.charts registry), aggregates, filter operators, date buckets and process fields."""
     _principal()
-    from engines.report import AGGREGATES, BUCKETS, CHARTS, OPERATORS
+    from engines.report import AGGREGATES, BUCKETS, CHARTS
     return jsonify({
         "charts": [c.palette() for c in sorted(CHARTS, key=lambda c: c.type)],
         "aggregates": [{"agg": k, "label": label, "needs_field": needs, "numeric": numeric}
                        for k, (label, needs, numeric) in AGGREGATES.items()],
-        "operators": [{"op": k, "value": shape, "label": label} for k, (shape, label) in OPERATORS.items()],
+        # the one operator registry; the designer calls a single value "one"
+        "operators": [{"op": o.type, "value": "one" if o.input == "scalar" else o.input, "label": o.label,
+                       "kinds": list(o.kinds)} for o in OPERATORS],
         "buckets": list(BUCKETS),
         "process_fields": [{"field": f"process.{k}", "kind": kind} for k, kind in FlowProcess.FIELDS.items()]})
 
@@ -528,7 +529,7 @@ def report_drilldown(key):
 
 def _listable(f: Mapping) -> bool:
     """Whether the record list can apply a drill-down filter (a field of the form itself)."""
-    return "field" in f and "." not in f["field"] and f.get("op") in _RECORD_LIST_OPS
+    return "field" in f and "." not in f["field"] and f.get("op") in OPERATORS
 
 
 @bp.get("/reports/<key>/export.<fmt>")

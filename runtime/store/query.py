@@ -1,18 +1,20 @@
 """Structured record filters → SQLAlchemy clauses.
 
 A filter is JSON: ``{"field": "status", "op": "in", "value": ["a", "b"]}``,
-or a group ``{"all": [...]}`` / ``{"any": [...]}``. Field keys resolve through
+or a group ``{"all": [...]}`` / ``{"any": [...]}``. Operators and their meaning come
+from the one registry ``engines.operators`` (rules and reports use it too). Field keys resolve through
 the form's column map (unknown keys are coded errors, never SQL); values are
 coerced by the field's widget where possible and always bound.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, Callable, Collection, Mapping
+from datetime import datetime
+from typing import Any, Collection, Mapping
 
 import sqlalchemy as sa
 
 from engines.errors import JimuError
+from engines.operators import OPERATORS, Operator
 
 from .mapping import FormTable
 
@@ -26,48 +28,13 @@ def _like_escape(text: str) -> str:
 
 
 def _contains(col, v):
+    """The search box's case-insensitive substring match (not a filter operator: those are
+    ``engines.operators`` and match case-sensitively)."""
     return sa.func.lower(sa.cast(col, sa.Text)).like(f"%{_like_escape(str(v).lower())}%", escape="\\")
 
 
-def _startswith(col, v):
-    return sa.cast(col, sa.Text).like(f"{_like_escape(str(v))}%", escape="\\")
-
-
-def _between(col, v):
-    if not isinstance(v, (list, tuple)) or len(v) != 2:
-        raise FilterError("between needs a list of two values [low, high]", code="filter.bad_value")
-    return col.between(v[0], v[1])
-
-
-def _as_list(v):
-    if not isinstance(v, (list, tuple)):
-        raise FilterError("this operator needs a list of values", code="filter.bad_value")
-    if len(v) > 1000:
-        raise FilterError("at most 1000 values in a list", code="filter.too_many_values")
-    return list(v)
-
-
-OPERATORS: dict[str, Callable[[Any, Any], sa.ColumnElement]] = {
-    "eq": lambda c, v: c.is_(None) if v is None else c == v,
-    "ne": lambda c, v: c.is_not(None) if v is None else sa.or_(c != v, c.is_(None)),
-    "gt": lambda c, v: c > v,
-    "gte": lambda c, v: c >= v,
-    "lt": lambda c, v: c < v,
-    "lte": lambda c, v: c <= v,
-    "in": lambda c, v: c.in_(_as_list(v)),
-    "not_in": lambda c, v: sa.or_(c.not_in(_as_list(v)), c.is_(None)),
-    "contains": _contains,
-    "startswith": _startswith,
-    "is_empty": lambda c, v: sa.or_(c.is_(None), sa.cast(c, sa.Text) == ""),
-    "is_not_empty": lambda c, v: sa.and_(c.is_not(None), sa.cast(c, sa.Text) != ""),
-    "between": _between,
-}
-NO_VALUE = {"is_empty", "is_not_empty"}
-LIST_VALUE = {"in", "not_in", "between"}
-
-
-def _coerce(ft: FormTable, key: str, op: str, value: Any) -> Any:
-    if op in NO_VALUE or value is None or op in ("contains", "startswith"):
+def _coerce(ft: FormTable, key: str, op: Operator, value: Any) -> Any:
+    if op.input in ("none", "text", "days") or value is None or op.type == "contains_any":
         return value
     if not ft.spec.has_field(key):
         if key in ("created_at", "updated_at") and isinstance(value, str):
@@ -78,7 +45,7 @@ def _coerce(ft: FormTable, key: str, op: str, value: Any) -> Any:
         return value
     widget = ft.spec.field(key).widget
     try:
-        if op in LIST_VALUE and isinstance(value, (list, tuple)):
+        if op.input in ("list", "pair") and isinstance(value, (list, tuple)):
             return [widget.to_python(v) for v in value]
         return widget.to_python(value)
     except JimuError as exc:
@@ -106,15 +73,18 @@ def filter_clause(ft: FormTable, spec: Any, *, now: datetime | None = None, dept
     column = ft.column(key)
     if key in ft.multi:
         raise FilterError(f"{key} holds several values; filter it with 'has'", code="filter.bad_field", field=key)
-    if op == "within_days":
-        if now is None or not isinstance(spec.get("value"), (int, float)):
-            raise FilterError("within_days needs a number of days", code="filter.bad_value", field=key)
-        return column >= now - timedelta(days=spec["value"])
-    fn = OPERATORS.get(op)
-    if fn is None:
-        raise FilterError(f"unknown operator {op!r}; use one of {', '.join(sorted(OPERATORS))}",
+    if not isinstance(op, str) or op not in OPERATORS:
+        raise FilterError(f"unknown operator {op!r}; use one of {', '.join(OPERATORS.types())}",
                           code="filter.unknown_operator", op=str(op)[:50])
-    return fn(column, _coerce(ft, key, op, spec.get("value")))
+    operator = OPERATORS.get(op)
+    value = spec.get("value")
+    problem = None if operator.input == "none" else operator.value_problem(value)
+    if problem:
+        raise FilterError(f"{problem} (field {key!r})", code="filter.bad_value", field=key)
+    try:
+        return operator.clause(column, _coerce(ft, key, operator, value), now)
+    except JimuError as exc:
+        raise FilterError(f"{key}: {exc.message}", code="filter.bad_value", field=key) from None
 
 
 def search_clause(ft: FormTable, q: str, *, hidden: Collection[str] = ()) -> sa.ColumnElement | None:
