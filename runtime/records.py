@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from engines.errors import JimuError, ValidationErrors
 from engines.expr import EvalContext
 
-from . import audit, files
+from . import audit, expr_context, files
 from .auth import policy
 from .auth.principal import Principal
 from .context import Jimu
@@ -57,15 +57,21 @@ class Records:
             policy.require(self.principal, verb, form_key, record)
 
     def eval_context(self) -> EvalContext:
-        return self.jimu.eval_context(now=self.now, user=self.principal.as_context())
+        context = self.jimu.eval_context(now=self.now, user=self.principal.as_context())
+        context.calendars = expr_context.InstalledCalendars(self.conn)
+        return context
 
     # -- validation ------------------------------------------------------------
     def clean(self, ft: FormTable, data: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None,
               partial: bool = False, row: int | None = None) -> dict[str, Any]:
         if not isinstance(data, Mapping):
             raise RecordInvalid([{"code": "record.not_object", "message": "send the record as a JSON object"}])
-        result = ft.spec.clean(data, context=self.eval_context(), existing=existing, partial=partial,
-                               trusted=self.trusted)
+        context = self.eval_context()
+        paths = expr_context.form_paths(ft.spec)
+        if paths:  # the linked records the form's expressions read (客户.等级), for the new values
+            context.links = expr_context.prefetch(self.jimu.catalog, self.conn, ft, {**(existing or {}), **data},
+                                                  paths)
+        result = ft.spec.clean(data, context=context, existing=existing, partial=partial, trusted=self.trusted)
         errors = list(result.errors)
         values = dict(result.values)
         errors.extend(self._unique_errors(ft, values, existing))

@@ -13,6 +13,16 @@ the allowlist, and produces two things from one walk:
 ``if`` is a keyword in Python, so ``if(c, a, b)`` is recognised at token level
 and becomes the lazy ``if`` node. Nothing reaches ``getattr``: ``a.b`` reads a
 key of a record value, and names that start with ``_`` are refused.
+
+Two readings of ``a.b`` reach beyond the record's own values:
+
+* a **sub-table column**: ``明细.金额`` on a list of rows is the list of the
+  rows' ``金额`` (so ``sum(明细.金额)`` adds a column up);
+* a **linked record's field**: ``客户.等级`` where ``客户`` holds the id of a
+  linked record reads ``等级`` of that record from ``EvalContext.links``,
+  which the runtime fills (the engines never query the database).
+  ``Expression.paths`` lists the ``(name, key)`` pairs an expression reads
+  this way, so compilers can check them and the runtime knows what to load.
 """
 from __future__ import annotations
 
@@ -44,8 +54,11 @@ class EvalContext:
     """What an expression may see besides its variables.
 
     ``now`` comes from the injectable clock, ``user`` is ``Principal.as_context()``,
-    ``calendar`` a ``BusinessCalendar`` for working-day functions and ``tz`` the
-    zone ``today()`` is taken in.
+    ``calendar`` a ``BusinessCalendar`` for working-day functions, ``calendars``
+    the installed calendars by key (``working_minutes(a, b, "office")``) and ``tz``
+    the zone ``today()`` is taken in. ``links`` maps a link field's key to the
+    linked record (a dict of its values; a list of them for a multiple link):
+    the runtime supplies it so ``客户.等级`` reads the customer's level.
     """
 
     now: datetime | None = None
@@ -54,6 +67,8 @@ class EvalContext:
     tz: str = "UTC"
     aggregate: Callable[..., Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    links: Mapping[str, Any] = field(default_factory=dict)
+    calendars: Mapping[str, Any] = field(default_factory=dict)
 
     def current_time(self) -> datetime:
         now = self.now or datetime.now(timezone.utc)
@@ -106,6 +121,9 @@ class _Parser:
         self.allowed = allowed_names
         self.names: set[str] = set()
         self.functions: set[str] = set()
+        self.paths: set[tuple[str, str]] = set()
+        #: (function, argument trees, node) of every call, for the functions' compile-time checks
+        self.calls: list[tuple[str, list[dict], ast.AST]] = []
         # ast reports (line, UTF-8 byte column) of the left-stripped text; positions in Jimu
         # are 1-based character offsets into the source as written (Chinese names included)
         body = source.lstrip()
@@ -253,12 +271,16 @@ class _Parser:
             raise self.error(ExprFunctionError, f"{name}() takes {want} argument(s), not {len(args)}",
                              node, function=name)
         self.functions.add(name)
+        self.calls.append((name, args, node))
         return {"t": "call", "f": name, "args": args}
 
     def visit_Attribute(self, node: ast.Attribute, depth: int) -> dict:
         if node.attr.startswith("_"):
             raise self.error(ExprNotAllowed, f"attributes starting with '_' are not allowed: {node.attr}", node)
-        return {"t": "attr", "e": self.visit(node.value, depth), "n": node.attr}
+        inner = self.visit(node.value, depth)
+        if inner["t"] == "name":
+            self.paths.add((inner["n"], node.attr))
+        return {"t": "attr", "e": inner, "n": node.attr}
 
     def visit_Subscript(self, node: ast.Subscript, depth: int) -> dict:
         if isinstance(node.slice, ast.Slice):
@@ -369,6 +391,19 @@ def _build(node: dict) -> Fn:
         return _build_call(node, pos)
     if t == "attr":
         inner, key = _build(node["e"]), node["n"]
+        if node["e"]["t"] == "name":
+            link = node["e"]["n"]
+
+            def path_(vars, ctx):
+                value = inner(vars, ctx)
+                if value is not None and not isinstance(value, (Mapping, list, tuple)) and link in ctx.links:
+                    value = ctx.links[link]  # the linked record the runtime supplied for this id
+                try:
+                    return _get_key(value, key)
+                except ExprError as exc:
+                    _locate(exc, pos)
+                    raise
+            return path_
 
         def attr_(vars, ctx):
             try:
@@ -577,6 +612,11 @@ def _get_key(value: Any, key: str) -> Any:
     if isinstance(value, Mapping):
         v = value.get(key)
         return float(v) if type(v) is Decimal else v
+    if isinstance(value, (list, tuple)):  # a sub-table (or several linked records): the column
+        return [_get_key(row, key) for row in value]
+    if type_name(value) == "number":
+        raise ExprTypeError(f"cannot read .{key} of a number; if this is a link field, the linked record was "
+                            "not supplied (the form, flow, rule or report must be run by the runtime)")
     raise ExprTypeError(f"cannot read .{key} of {type_name(value)}")
 
 
@@ -603,13 +643,16 @@ def _index(value: Any, index: Any) -> Any:
 class Expression:
     """A compiled expression: evaluate it many times, export its tree once."""
 
-    __slots__ = ("source", "tree", "names", "functions", "_fn")
+    __slots__ = ("source", "tree", "names", "functions", "paths", "_fn")
 
-    def __init__(self, source: str, tree: dict, names: frozenset[str], functions: frozenset[str]):
+    def __init__(self, source: str, tree: dict, names: frozenset[str], functions: frozenset[str],
+                 paths: frozenset[tuple[str, str]] = frozenset()):
         self.source = source
         self.tree = tree
         self.names = names
         self.functions = functions
+        #: ``(name, key)`` of every ``name.key`` read (sub-table columns, linked records' fields)
+        self.paths = paths
         self._fn = _build(tree)
 
     def evaluate(self, variables: Mapping[str, Any] | None = None, context: EvalContext | None = None) -> Any:
@@ -656,4 +699,7 @@ def compile_expr(source: Any, allowed_names: Iterable[str] | None = None) -> Exp
 def _compile_cached(source: str, names: frozenset[str] | None) -> Expression:
     parser = _Parser(source, names)
     tree = parser.parse()
-    return Expression(source, tree, frozenset(parser.names), frozenset(parser.functions))
+    for name, args, node in parser.calls:
+        FUNCTIONS[name].check(args, lambda message, _node=node: parser.error(ExprFunctionError, message, _node,
+                                                                            function=name))
+    return Expression(source, tree, frozenset(parser.names), frozenset(parser.functions), frozenset(parser.paths))

@@ -21,4 +21,6 @@ def compile_condition(source: str) -> Any:
 def evaluate(condition: Any, variables: Mapping[str, Any], *, now: datetime, user: str | None,
              calendar: Any) -> bool:
     from engines.expr import EvalContext
-    return bool(condition.evaluate(variables, EvalContext(now=now, user=user, calendar=calendar)))
+    # the runtime hands over the records the conditions read through link fields (客户.等级) with the record
+    links = getattr(variables, "links", None) or {}
+    return bool(condition.evaluate(variables, EvalContext(now=now, user=user, calendar=calendar, links=links)))

@@ -192,22 +192,24 @@ _clean_fn = None
 EXPRESSION_PROPS = ("visible_if", "required_if", "default_expr", "formula")
 
 
-def compile_form(definition: Mapping[str, Any]) -> FormSpec:
+def compile_form(definition: Mapping[str, Any], forms: Mapping[str, Mapping[str, Any]] | None = None) -> FormSpec:
     """Bind every field to its widget and compile its expressions, once per version.
 
     Every problem (unknown widget, bad config, an expression naming an unknown
-    field, a formula cycle) is collected and raised together as
-    ``FormDefinitionError`` with the field keys.
+    field, a formula cycle, ``客户.等级`` naming no field of the linked form when
+    the app's other form definitions ``forms`` are given by key) is collected and
+    raised together as ``FormDefinitionError`` with the field keys.
     """
     errors: list[dict] = []
-    spec = _compile(definition, errors, definition.get("key", "?"))
+    spec = _compile(definition, errors, definition.get("key", "?"), forms)
     if errors:
         from .exceptions import FormDefinitionError
         raise FormDefinitionError(errors, f"form {definition.get('key')!r} has {len(errors)} problem(s)")
     return spec
 
 
-def _compile(definition: Mapping[str, Any], errors: list[dict], path: str) -> FormSpec:
+def _compile(definition: Mapping[str, Any], errors: list[dict], path: str,
+             forms: Mapping[str, Mapping[str, Any]] | None = None) -> FormSpec:
     from engines.errors import JimuError
     from engines.expr import ExprError, compile_expr
     from . import WIDGETS
@@ -227,7 +229,8 @@ def _compile(definition: Mapping[str, Any], errors: list[dict], path: str) -> Fo
         widget = widget_cls(config)
         children = None
         if widget.storage == "children":
-            children = _compile({"key": f"{path}.{key}", "fields": config.get("fields", [])}, errors, f"{path}.{key}")
+            children = _compile({"key": f"{path}.{key}", "fields": config.get("fields", [])}, errors,
+                                f"{path}.{key}", forms)
         exprs = {}
         for prop in EXPRESSION_PROPS:
             source = fdef.get(prop)
@@ -241,6 +244,7 @@ def _compile(definition: Mapping[str, Any], errors: list[dict], path: str) -> Fo
             errors.append({"code": "form.formula_missing", "form": path, "field": key,
                            "message": f"field {key!r} uses the {widget.type} widget: give it a formula expression"})
         fields.append(FieldSpec(key=key, widget=widget, definition=fdef, children=children, **exprs))
+    _check_paths(fields, errors, path, forms)
     from .layout import compile_layout
     layout = compile_layout(definition, [f.key for f in fields], names, errors, path)
     fields = [dataclasses.replace(f, sections=layout.conditions[f.key]) if f.key in layout.conditions else f
@@ -248,6 +252,37 @@ def _compile(definition: Mapping[str, Any], errors: list[dict], path: str) -> Fo
     spec = FormSpec(key=definition.get("key", path), definition=definition, fields=tuple(fields), layout=layout)
     object.__setattr__(spec, "_formula_order", _formula_order(fields, errors, path))
     return spec
+
+
+def _check_paths(fields: list[FieldSpec], errors: list[dict], path: str,
+                 forms: Mapping[str, Mapping[str, Any]] | None) -> None:
+    """``a.b`` in an expression: ``a`` is a sub-table and ``b`` one of its columns, or ``a`` is a link
+    and ``b`` a field of the linked form (checked when the sibling ``forms`` are known)."""
+    by_key = {f.key: f for f in fields}
+    for f in fields:
+        for prop in EXPRESSION_PROPS:
+            expr = getattr(f, prop)
+            for name, key in sorted(getattr(expr, "paths", ())):
+                owner = by_key.get(name)
+                if owner is None:
+                    continue
+                problem = None
+                if owner.children is not None:
+                    if not owner.children.has_field(key):
+                        problem = (f"sub-table {name!r} has no column {key!r}; use one of "
+                                   f"{', '.join(owner.children.field_keys)}")
+                elif owner.widget.type == "link":
+                    target = owner.widget.config.get("form")
+                    known = None if forms is None or target not in forms else \
+                        {d.get("key") for d in forms[target].get("fields", [])} | set(SYSTEM_FIELDS)
+                    if known is not None and key not in known:
+                        problem = f"linked form {target!r} (through {name!r}) has no field {key!r}"
+                else:
+                    problem = (f"{name!r} is a {owner.widget.type} field; only link fields and sub-tables have "
+                               f"fields to read with {name}.{key}")
+                if problem:
+                    errors.append({"code": "form.unknown_path", "form": path, "field": f.key, "property": prop,
+                                   "path": f"{name}.{key}", "message": problem})
 
 
 def _config_problems(widget_cls, config: Mapping[str, Any]) -> list[str]:

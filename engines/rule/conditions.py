@@ -106,14 +106,44 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
             if fast is not None:
                 return fast
         if dot:
-            def get(v, _h=head, _r=rest):
+            def get(v, c, _h=head, _r=rest):
                 inner = v.get(_h)
+                if inner is not None and not isinstance(inner, (Mapping, list)) and _h in c.links:
+                    inner = c.links[_h]  # a link field: the linked record the runtime supplied
+                if isinstance(inner, list):
+                    return [row.get(_r) for row in inner if isinstance(row, Mapping)]
                 return inner.get(_r) if isinstance(inner, Mapping) else None
         else:
-            def get(v, _f=field):
+            def get(v, c, _f=field):
                 return v.get(_f)
-        return lambda v, c: test(get(v), value(v, c), c.current_time())
+        return lambda v, c: test(get(v, c), value(v, c), c.current_time())
     return fail("rule.bad_condition", "unknown condition; use expr, field/op/value, all, any, not or aggregate")
+
+
+def condition_paths(node: Any, depth: int = 0) -> set[tuple[str, str]]:
+    """``(name, key)`` pairs a condition reads through a link or sub-table (``客户.等级``), so the
+    runtime can load the linked records before evaluating it."""
+    out: set[tuple[str, str]] = set()
+    if depth > MAX_DEPTH or not isinstance(node, Mapping):
+        return out
+    for key in ("all", "any"):
+        if isinstance(node.get(key), list):
+            for part in node[key]:
+                out |= condition_paths(part, depth + 1)
+    if "not" in node:
+        out |= condition_paths(node["not"], depth + 1)
+    for source in (node.get("expr"), node.get("value", {}).get("expr") if isinstance(node.get("value"), Mapping)
+                   else None):
+        if isinstance(source, str):
+            try:
+                out |= compile_expr(source).paths
+            except JimuError:
+                pass  # reported when the condition compiles
+    field = node.get("field")
+    if isinstance(field, str) and "." in field:
+        head, _, rest = field.partition(".")
+        out.add((head, rest))
+    return out
 
 
 def _group(parts: list[Test], all_: bool) -> Test:

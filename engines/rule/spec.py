@@ -15,7 +15,7 @@ from engines.errors import JimuError
 from engines.expr import EvalContext
 
 from .actions import ACTIONS, Action, ActionContext
-from .conditions import Test, compile_condition
+from .conditions import Test, compile_condition, condition_paths
 from .effects import Effect
 from .exceptions import RuleInvalid
 from .triggers import FlowEvent, Trigger, compile_trigger
@@ -40,6 +40,11 @@ class RuleSpec:
 
     def matches(self, variables: Mapping[str, Any], ctx: EvalContext) -> bool:
         return bool(self.condition(variables, ctx))
+
+    @property
+    def paths(self) -> set[tuple[str, str]]:
+        """What the condition reads through links and sub-tables (``客户.等级``)."""
+        return condition_paths(self.definition.get("condition"))
 
     def plan(self, ctx: ActionContext) -> list[Effect]:
         out: list[Effect] = []

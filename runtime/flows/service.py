@@ -20,7 +20,6 @@ from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 
-from engines.calendar import BusinessCalendar
 from engines.flow import (ActionsDone, AppendHistory, AssignTask, CancelTimer, CloseTask, CreateTask, Delegate,
                           Escalate,
                           FlowConflict, FlowError, InstanceEnded, Reassign, Reopen, Return, RunActions,
@@ -29,7 +28,7 @@ from engines.flow.effects import plain
 from engines.flow.spec import FlowSpec
 from engines.rule import RuleDepthError, RuleLoopError
 
-from .. import audit, db, jobs
+from .. import audit, db, expr_context, jobs
 from ..auth.principal import Principal
 from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
 from .tables import flow_history, flow_instances, flow_tasks, flow_versions
@@ -81,37 +80,12 @@ def _user_id(actor: str | None) -> int | None:
     return int(actor) if actor and actor.isdigit() else None
 
 
-class _Calendars(Mapping):
-    """Business calendars of the installed apps, loaded on first use."""
-
-    def __init__(self, conn: sa.Connection):
-        self.conn = conn
-        self._items: dict[str, BusinessCalendar] | None = None
-
-    def _load(self) -> dict[str, BusinessCalendar]:
-        if self._items is None:
-            self._items = {}
-            for (package,) in self.conn.execute(sa.select(db.apps.c.package)):
-                for cal in (package or {}).get("calendars", []):
-                    self._items[cal["key"]] = BusinessCalendar.from_definition(cal)
-        return self._items
-
-    def __getitem__(self, key):
-        return self._load()[key]
-
-    def __iter__(self):
-        return iter(self._load())
-
-    def __len__(self):
-        return len(self._load())
-
-
 class FlowRuntime:
     def __init__(self, jimu, conn: sa.Connection):
         self.jimu = jimu
         self.conn = conn
         self.now = jimu.now()
-        self.calendars = _Calendars(conn)
+        self.calendars = expr_context.InstalledCalendars(conn)
 
     # -- definitions -------------------------------------------------------------------------
     def spec(self, key: str, version: int | None = None) -> FlowSpec:
@@ -195,7 +169,8 @@ class FlowRuntime:
                                     code="flow.runaway", flow=spec.key)
                 state = self.instance(row["id"])["state"]   # rules fired meanwhile may have moved it
                 record = self._record(row["form_key"], row["record_id"])
-            state, effects = step(spec, state, event, now=self.now, record=record, calendar=self.calendars)
+            state, effects = step(spec, state, event, now=self.now, record=self._with_links(spec, record),
+                                  calendar=self.calendars)
             ended = None
             automatic = []
             for effect in effects:
@@ -216,6 +191,16 @@ class FlowRuntime:
                 self._fire_rules(spec, row, event, effects)
             events.extend(ActionsDone(e.key) for e in automatic if self._do_run_actions(row, e))
         return state
+
+    def _with_links(self, spec: FlowSpec, record):
+        """The record with the linked records its edge conditions read (客户.等级), for the flow engine."""
+        paths = expr_context.flow_paths(spec)
+        if not (paths and record and spec.form):
+            return record
+        linked = expr_context.LinkedRecord(record)
+        linked.links = expr_context.prefetch(self.jimu.catalog, self.conn, self.jimu.catalog.form(spec.form),
+                                             linked, paths)
+        return linked
 
     def _fire_rules(self, spec: FlowSpec, row: Mapping[str, Any], event, effects) -> None:
         """Task and flow triggers of the rules (``task.created`` ... ``flow.ended``), in this transaction,

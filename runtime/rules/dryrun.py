@@ -21,7 +21,7 @@ from engines.errors import JimuError
 from engines.rule import ActionContext, RuleSpec, compile_rule
 from engines.rule.triggers import CREATED
 
-from .. import db
+from .. import db, expr_context
 from ..audit import jsonable
 from ..auth import policy
 from ..names import reference_names
@@ -58,6 +58,8 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
                 record = {k: v for k, v in record.items() if k not in hidden}
             scanned += 1
             try:
+                if rule.paths:
+                    ectx.links = expr_context.prefetch(jimu.catalog, conn, ft, record, rule.paths)
                 if not rule.matches(record, ectx):
                     continue
                 matched += 1

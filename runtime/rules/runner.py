@@ -33,7 +33,7 @@ from engines.errors import JimuError
 from engines.rule import ActionContext, Effect, RuleDepthError, RuleLoopError, RuleSpec
 from engines.rule.triggers import TimeAfter
 
-from .. import jobs
+from .. import expr_context, jobs
 from ..audit import jsonable
 from ..names import reference_names
 from .aggregate import Aggregator
@@ -138,6 +138,11 @@ class RuleRunner:
             variables.update(occurrence)
         ectx = self.jimu.eval_context(now=records.now, user=records.principal.as_context(),
                                       aggregate=Aggregator(self.jimu, conn, records.now))
+        ectx.calendars = expr_context.InstalledCalendars(conn)
+        paths = rule.paths
+        if paths and record:  # the linked records the condition reads (客户.等级)
+            ectx.links = expr_context.prefetch(self.jimu.catalog, conn, self.jimu.catalog.form(form), variables,
+                                               paths)
         firing = Firing(rule, form, rid, event, len(current))
         t0 = time.perf_counter()
         try:

@@ -52,7 +52,8 @@ def publish_forms(conn: sa.Connection, app_key: str, definitions: list[Mapping[s
     """Create or evolve the tables of ``definitions`` (all forms of one app)."""
     indexed = {k: set(v) for k, v in (indexed or {}).items()}
     report = PublishReport()
-    specs = [compile_form(d) for d in definitions]
+    siblings = {d.get("key"): d for d in definitions}  # so 客户.等级 is checked against the linked form
+    specs = [compile_form(d, siblings) for d in definitions]
     existing = {r.key: r for r in conn.execute(sa.select(db.forms))}
     for spec in specs:
         row = existing.get(spec.key)

@@ -671,6 +671,11 @@ export const FUNCTIONS = {
     if (v === null || v === undefined) return null;
     return (nowOf(ctx).value - toDateTime(temporal(v, "hours_since()")).value) / 1e6 / 3600;
   }],
+  working_minutes: [2, 3, (ctx, a, b) => {
+    if (a === null || a === undefined || b === null || b === undefined) return null;
+    // business calendars live on the server: the browser never previews working time
+    throw evalError("working_minutes() needs a business calendar, which only the server has", "expr.unknown_calendar");
+  }],
   count_records: [1, 3, (ctx, form, filters = null, days = null) => aggregate(ctx, "count", form, null, filters, days)],
   sum_records: [2, 4, (ctx, form, field, filters = null, days = null) => {
     if (typeof field !== "string") throw typeError(`sum_records() needs a field key as text, not ${typeName(field)}`);
@@ -699,7 +704,20 @@ function located(err, node) {
 function getKey(value, key) {
   if (value === null || value === undefined) return null;
   if (isRecord(value)) return hasOwn.call(value, key) && value[key] !== undefined ? value[key] : null;
+  // a sub-table (or several linked records): the column, as in Python
+  if (Array.isArray(value)) return value.map((row) => getKey(row, key));
   throw typeError(`cannot read .${key} of ${typeName(value)}`);
+}
+
+/** `name.key` where `name` holds a linked record's id: read the record the context supplies in `links`. */
+function readPath(node, vars, ctx) {
+  let value = run(node.e, vars, ctx);
+  const links = ctx.links;
+  if (node.e.t === "name" && value !== null && value !== undefined && !isRecord(value) && !Array.isArray(value)
+      && links && hasOwn.call(links, node.e.n)) {
+    value = links[node.e.n];
+  }
+  return getKey(value, node.n);
 }
 
 function index(value, i) {
@@ -782,7 +800,7 @@ function run(node, vars, ctx) {
         return fn[2](ctx, ...args);
       }
       case "attr":
-        return getKey(run(node.e, vars, ctx), node.n);
+        return readPath(node, vars, ctx);
       case "idx":
         return index(run(node.e, vars, ctx), run(node.i, vars, ctx));
       default:

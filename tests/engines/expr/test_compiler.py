@@ -142,3 +142,27 @@ def test_the_user_documentation_lists_every_function():
     doc = (Path(__file__).resolve().parents[3] / "docs" / "expressions.md").read_text("utf-8")
     missing = [e["name"] for e in library() if f"`{e['name']}(" not in doc]
     assert not missing, f"docs/expressions.md does not list {missing}"
+
+
+def test_the_user_documentation_promises_no_function_the_library_lacks():
+    """Every ``name(`` in the function table of docs/expressions.md is a function of the library."""
+    import re
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "expressions.md").read_text("utf-8")
+    table = doc.split("## Functions", 1)[1].split("\n## ", 1)[0]
+    documented = set()
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            first_cell = line.split("|")[1]
+            documented |= set(re.findall(r"`([a-z_]+)\(", first_cell))
+    assert documented, "the function table was not found"
+    assert documented == {e["name"] for e in library()}
+
+
+def test_the_documented_examples_compile():
+    """The examples at the top of docs/expressions.md are valid expressions of the language."""
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "expressions.md").read_text("utf-8")
+    block = doc.split("```text", 1)[1].split("```", 1)[0]
+    for line in filter(None, (x.strip() for x in block.splitlines())):
+        compile_expr(line)

@@ -1,0 +1,118 @@
+"""What expressions see besides the record's own values: linked records and business calendars.
+
+Linked records (what ``客户.等级`` reads):
+
+The expression engine never touches the database: ``EvalContext.links`` maps a
+link field's key to the record it points to (a list of records for a multiple
+link). Before a form's formulas and conditions, a rule's condition or a flow's
+edge conditions are evaluated, the runtime prefetches exactly the links those
+expressions read (``Expression.paths``), one query per link field, and hands
+them over in the context.
+
+Linked values are read like a report's join: through the definition the
+builder published, not through the end user's read permission on the linked
+form (a formula is part of the form, as a chart's join is part of the chart).
+
+Business calendars: ``InstalledCalendars`` (``EvalContext.calendars``) holds the
+calendars of the installed packages by key, for ``working_minutes(a, b, "office")``
+and for the flow engine's working-time timers.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+
+from engines.calendar import BusinessCalendar
+from engines.errors import JimuError
+
+from . import db
+
+MAX_LINKED = 200
+
+
+class InstalledCalendars(Mapping):
+    """Business calendars of the installed apps, loaded on first use."""
+
+    def __init__(self, conn: sa.Connection):
+        self.conn = conn
+        self._items: dict[str, BusinessCalendar] | None = None
+
+    def _load(self) -> dict[str, BusinessCalendar]:
+        if self._items is None:
+            self._items = {}
+            for (package,) in self.conn.execute(sa.select(db.apps.c.package)):
+                for cal in (package or {}).get("calendars", []):
+                    self._items[cal["key"]] = BusinessCalendar.from_definition(cal)
+        return self._items
+
+    def __getitem__(self, key):
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self):
+        return len(self._load())
+
+
+def form_paths(spec) -> set[tuple[str, str]]:
+    """``(name, key)`` pairs the form's own expressions read (formulas, conditions, defaults)."""
+    out: set[tuple[str, str]] = set()
+    for f in spec.fields:
+        for expr in (f.formula, f.visible_if, f.required_if, f.default_expr, *(f.sections or ())):
+            out |= getattr(expr, "paths", frozenset())
+    return out
+
+
+def flow_paths(spec) -> set[tuple[str, str]]:
+    """``(name, key)`` pairs a flow's edge conditions read."""
+    out: set[tuple[str, str]] = set()
+    for edge in spec.edges.values():
+        out |= getattr(edge.condition, "paths", frozenset())
+    return out
+
+
+class LinkedRecord(dict):
+    """A record handed to the flow engine together with its linked records (``links``), which the
+    engine puts into the ``EvalContext`` of its edge conditions."""
+
+    links: Mapping[str, Any] = {}
+
+
+def prefetch(catalog, conn: sa.Connection, ft, values: Mapping[str, Any],
+             paths: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """``EvalContext.links`` for a record of ``ft`` with ``values``: the linked record of each
+    link field some path reads (None when the field is empty or the record is gone)."""
+    from .store import RecordStore
+    names = {name for name, _ in paths}
+    links: dict[str, Any] = {}
+    store = None
+    for name in sorted(names):
+        if not ft.spec.has_field(name):
+            continue
+        widget = ft.spec.field(name).widget
+        if widget.type != "link":
+            continue
+        raw = values.get(name)
+        try:
+            ids = raw if isinstance(raw, list) else (None if raw in (None, "") else widget.to_python(raw))
+        except JimuError:
+            continue  # the submission's own check reports the bad id
+        target = catalog.form(widget.target)
+        store = store or RecordStore(conn)
+        if isinstance(ids, list):
+            wanted = [int(i) for i in ids[:MAX_LINKED] if isinstance(i, int) or str(i).isdigit()]
+            by_id = {r["id"]: r for r in _load(store, target, target.table.c.id.in_(wanted))} if wanted else {}
+            links[name] = [by_id[i] for i in wanted if i in by_id]
+        elif ids is None:
+            links[name] = None
+        else:
+            rows = _load(store, target, target.table.c.id == ids)
+            links[name] = rows[0] if rows else None
+    return links
+
+
+def _load(store, ft, where) -> list[dict[str, Any]]:
+    rows = store.conn.execute(sa.select(ft.table).where(where).limit(MAX_LINKED)).mappings().all()
+    return store.to_records(ft, rows)
