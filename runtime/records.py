@@ -244,7 +244,7 @@ class Records:
             policy.require_visible_fields(self.principal, form_key, [*_filter_fields(filters), *_sort_fields(sort)])
         clauses = []
         if filters:
-            clauses.append(filter_clause(ft, filters, now=self.now))
+            clauses.append(filter_clause(ft, filters, now=self.now, forms=self.jimu.catalog))
         search = search_clause(ft, q or "", hidden=hidden)
         if search is not None:
             clauses.append(search)

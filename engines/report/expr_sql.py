@@ -1,50 +1,63 @@
-"""``filter_expr``: a condition in the Jimu expression language, translated to SQL.
+"""``filter_expr`` (and a role's row-scope condition): an expression of the Jimu language, in SQL.
 
-The expression language has Python's surface syntax (it is built on
-simpleeval), so the source is parsed with ``ast`` and only an allowlist of node
-types is translated: comparisons (also chained), ``and``/``or``/``not``,
-``in``/``not in`` over a literal list, ``+ - * / %``, unary minus, literals,
-field names (``status``, ``c.vip_level`` through a join) and the functions in
-``FUNCTIONS``. Every other node, name or function is ``report.unsupported_expr``
-with its position; literals become bound parameters, names go through the
-source's columns. Nothing in the text can reach SQL as text.
+There is one parser: the source is compiled by ``engines.expr.compile_expr``
+(the same allowlist, limits and error positions as everywhere else) and its
+JSON tree (``Expression.tree``) is translated node by node. Translated are
+comparisons (also chained, ``== null`` as IS NULL), ``and``/``or``/``not``,
+``in``/``not in`` over a literal list, ``"text" in field`` (substring),
+``+ - * / %``, unary minus, ``if(c, a, b)``, literals, field names
+(``status``, ``客户.等级`` through a link — joined automatically — or a declared
+join alias ``c.vip_level``) and the functions in ``FUNCTIONS``, which mean in
+SQL what they mean in Python (``contains``/``startswith`` are case-sensitive,
+``is_empty`` is null or empty text). Everything else the language has but SQL
+cannot answer per row is ``report.unsupported_expr`` with its position; literals
+become bound parameters, names go through the source's columns. Nothing in the
+text can reach SQL as text.
 """
 from __future__ import annotations
 
-import ast
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 
 from ..errors import JimuError
+from ..expr import ExprError, ExprLimitError, ExprSyntaxError, compile_expr
+from ..operators import OPERATORS
 from .exceptions import ReportError
 from .fields import Field, FieldResolver
 from .values import coerce
 
 MAX_SOURCE = 2000
 
-#: name -> (arity, builder). The functions a report filter may call.
+
+def _is_empty(a: sa.ColumnElement) -> sa.ColumnElement:
+    return OPERATORS.get("is_empty").clause(a, None)
+
+
+def _contains(a: sa.ColumnElement, b: Any) -> sa.ColumnElement:
+    return OPERATORS.get("contains").clause(a, b)
+
+
+#: name -> (arity, builder). The functions of the language a report filter may call.
 FUNCTIONS: dict[str, tuple[int | None, Callable[..., sa.ColumnElement]]] = {
     "lower": (1, sa.func.lower),
     "upper": (1, sa.func.upper),
-    "len": (1, sa.func.length),
+    "len": (1, lambda a: sa.func.coalesce(sa.func.length(a), 0)),
     "abs": (1, sa.func.abs),
     "round": (None, sa.func.round),
     "coalesce": (None, sa.func.coalesce),
-    "contains": (2, lambda a, b: a.icontains(b, autoescape=True)),
-    "startswith": (2, lambda a, b: a.istartswith(b, autoescape=True)),
-    "isblank": (1, lambda a: sa.or_(a.is_(None), a == "")),
+    "is_empty": (1, _is_empty),
 }
+#: functions whose second argument must be literal text (bound, matched case-sensitively)
+_TEXT_FUNCTIONS = {"contains": "contains", "startswith": "startswith"}
 #: functions of the current user, known when ``translate`` is given one
 _USER_FUNCTIONS = frozenset({"current_user", "has_role"})
-_COMPARE = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__",
-            ast.Gt: "__gt__", ast.GtE: "__ge__"}
-_ARITH = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__",
-          ast.Mod: "__mod__"}
+_COMPARE = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+_ARITH = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__", "%": "__mod__"}
 
 
 def translate(source: Any, resolver: FieldResolver, *, user: Mapping[str, Any] | None = None) -> sa.ColumnElement[bool]:
-    """The SQL condition of ``source``; ``ReportError`` for anything outside the allowlist.
+    """The SQL condition of ``source``; ``ReportError`` for anything outside what SQL can answer.
 
     With ``user`` (``Principal.as_context()``), ``current_user()`` is the user's id and
     ``has_role('key')`` whether they hold the role, both as bound values: that is how a
@@ -55,11 +68,13 @@ def translate(source: Any, resolver: FieldResolver, *, user: Mapping[str, Any] |
     if len(source) > MAX_SOURCE:
         raise ReportError(f"filter_expr is longer than {MAX_SOURCE} characters", code="report.bad_expr")
     try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ReportError(f"filter_expr is not a valid expression: {exc.msg}", code="report.bad_expr",
-                          position=exc.offset) from None
-    return _Translator(resolver, user).visit(tree.body)
+        tree = compile_expr(source).tree
+    except (ExprSyntaxError, ExprLimitError) as exc:
+        raise ReportError(f"filter_expr is not a valid expression: {exc.message}", code="report.bad_expr",
+                          position=exc.position) from None
+    except ExprError as exc:
+        raise ReportError(exc.message, code="report.unsupported_expr", position=exc.position) from None
+    return _Translator(resolver, user).condition(tree)
 
 
 class _Translator:
@@ -67,144 +82,150 @@ class _Translator:
         self.resolver = resolver
         self.user = user
 
-    def visit(self, node: ast.AST) -> Any:
-        method = _VISITORS.get(type(node))
+    def condition(self, node: dict) -> sa.ColumnElement[bool]:
+        value = self.visit(node)
+        if not isinstance(value, sa.ColumnElement):
+            return sa.true() if value else sa.false()
+        return value
+
+    def visit(self, node: dict) -> Any:
+        method = getattr(self, "t_" + node["t"], None)
         if method is None:
-            raise _unsupported(node, f"{type(node).__name__} is not allowed in a report filter")
-        return method(self, node)
+            raise _unsupported(node, f"{_NODE_NAMES.get(node['t'], node['t'])} is not available in a report filter")
+        return method(node)
 
-    def bool_op(self, node: ast.BoolOp):
-        parts = [self.visit(v) for v in node.values]
-        return sa.and_(*parts) if isinstance(node.op, ast.And) else sa.or_(*parts)
+    # -- leaves ------------------------------------------------------------------------------
+    def t_lit(self, node: dict):
+        return sa.literal(node["v"]) if node["v"] is not None else sa.null()
 
-    def unary(self, node: ast.UnaryOp):
-        operand = self.visit(node.operand)
-        if isinstance(node.op, ast.Not):
-            return sa.not_(operand)
-        if isinstance(node.op, ast.USub):
-            return -operand if isinstance(operand, sa.ColumnElement) else sa.literal(-operand)
-        if isinstance(node.op, ast.UAdd):
-            return operand
-        raise _unsupported(node, "only not, - and + are allowed as unary operators")
+    def t_name(self, node: dict):
+        return self._field(node["n"], node).column
 
-    def compare(self, node: ast.Compare):
-        parts, left = [], node.left
-        for op, right in zip(node.ops, node.comparators):
+    def t_attr(self, node: dict):
+        inner = node["e"]
+        if inner["t"] != "name":
+            raise _unsupported(node, "only link.field (or alias.field) references are allowed")
+        return self._field(f"{inner['n']}.{node['n']}", node).column
+
+    # -- operators ---------------------------------------------------------------------------
+    def t_bool(self, node: dict):
+        parts = [self.condition(v) for v in node["vs"]]
+        return sa.and_(*parts) if node["op"] == "and" else sa.or_(*parts)
+
+    def t_un(self, node: dict):
+        if node["op"] == "not":  # NULL (a comparison with an empty field) is false in the language: not → true
+            return sa.not_(sa.func.coalesce(self.condition(node["e"]), sa.false()))
+        operand = self._operand(node["e"])
+        return -operand if node["op"] == "-" else operand
+
+    def t_bin(self, node: dict):
+        name = _ARITH.get(node["op"])
+        if name is None:
+            raise _unsupported(node, f"operator {node['op']} is not available in a report filter")
+        return getattr(self._operand(node["l"]), name)(self._operand(node["r"]))
+
+    def t_if(self, node: dict):
+        return sa.case((self.condition(node["c"]), self._operand(node["a"])), else_=self._operand(node["b"]))
+
+    def t_cmp(self, node: dict):
+        parts, left = [], node["l"]
+        for op, right in zip(node["ops"], node["cs"]):
             parts.append(self._compare_one(left, op, right))
             left = right
         return parts[0] if len(parts) == 1 else sa.and_(*parts)
 
-    def _compare_one(self, left: ast.AST, op: ast.cmpop, right: ast.AST):
+    def _compare_one(self, left: dict, op: str, right: dict):
+        if op in ("in", "not in"):
+            if right["t"] == "list":
+                field = self._field_of(left)
+                values = [self._value_for(field, v) for v in right["items"]]
+                lhs = self._operand(left)
+                return lhs.in_(values) if op == "in" else sa.or_(lhs.not_in(values), lhs.is_(None))
+            if left["t"] == "lit" and isinstance(left["v"], str):  # "退款" in 描述: a substring
+                test = _contains(self._operand(right), left["v"])
+                return test if op == "in" else sa.not_(test)
+            raise _unsupported(right, "'in' needs a literal list such as ['a', 'b'], or text on the left")
         lhs = self._operand(left)
+        if right["t"] == "lit" and right["v"] is None and op in ("==", "!="):
+            return lhs.is_(None) if op == "==" else lhs.is_not(None)
         field = self._field_of(left)
-        if isinstance(op, (ast.In, ast.NotIn)):
-            if not isinstance(right, (ast.List, ast.Tuple)):
-                raise _unsupported(right, "'in' needs a literal list such as ['a', 'b']")
-            values = [self._value_for(field, v) for v in right.elts]
-            return lhs.in_(values) if isinstance(op, ast.In) else lhs.not_in(values)
-        if isinstance(right, ast.Constant) and right.value is None and isinstance(op, (ast.Eq, ast.NotEq)):
-            return lhs.is_(None) if isinstance(op, ast.Eq) else lhs.is_not(None)
-        name = _COMPARE.get(type(op))
-        if name is None:
-            raise _unsupported(right, f"{type(op).__name__} is not an allowed comparison")
         if field is not None and _is_literal(right):
-            return getattr(lhs, name)(self._value_for(field, right))
-        return getattr(lhs, name)(self.visit(right))
+            test = getattr(lhs, _COMPARE[op])(self._value_for(field, right))
+            # in the language an empty field is "not equal" to a value, as the operator ne says
+            return sa.or_(test, lhs.is_(None)) if op == "!=" else test
+        return getattr(lhs, _COMPARE[op])(self._operand(right))
 
-    def _field_of(self, node: ast.AST) -> Field | None:
-        """The field a bare name refers to, so literals compared with it get its type."""
-        if isinstance(node, ast.Name):
-            return self.resolver.resolve(node.id)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            return self.resolver.resolve(f"{node.value.id}.{node.attr}")
+    # -- calls -------------------------------------------------------------------------------
+    def t_call(self, node: dict):
+        name, args = node["f"], node["args"]
+        if self.user is not None and name in _USER_FUNCTIONS:
+            return self._user_call(node)
+        if name in _TEXT_FUNCTIONS:
+            if len(args) != 2 or not (args[1]["t"] == "lit" and isinstance(args[1]["v"], str) and args[1]["v"]):
+                raise _unsupported(node, f"{name}() in a report filter takes a field and literal text")
+            return OPERATORS.get(_TEXT_FUNCTIONS[name]).clause(self._operand(args[0]), args[1]["v"])
+        if name not in FUNCTIONS:
+            raise _unsupported(node, f"{name}() cannot be computed in SQL; a report filter may use "
+                                     f"{', '.join(sorted([*FUNCTIONS, *_TEXT_FUNCTIONS]))}")
+        arity, build = FUNCTIONS[name]
+        if arity is not None and len(args) != arity:
+            raise _unsupported(node, f"{name}() takes {arity} argument(s)")
+        return build(*[self._operand(a) for a in args])
+
+    def _user_call(self, node: dict):
+        name, args = node["f"], node["args"]
+        if name == "current_user":
+            return sa.literal(self.user.get("id"), sa.Integer)
+        if not (len(args) == 1 and args[0]["t"] == "lit"):
+            raise _unsupported(node, "has_role() takes one role key as text")
+        return sa.true() if args[0]["v"] in (self.user.get("roles") or ()) else sa.false()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _operand(self, node: dict) -> sa.ColumnElement:
+        value = self.visit(node)
+        return value if isinstance(value, sa.ColumnElement) else sa.literal(value)
+
+    def _field_of(self, node: dict) -> Field | None:
+        """The field a bare name or link path refers to, so literals compared with it get its type."""
+        if node["t"] == "name":
+            return self._field(node["n"], node)
+        if node["t"] == "attr" and node["e"]["t"] == "name":
+            return self._field(f"{node['e']['n']}.{node['n']}", node)
         return None
 
-    def _value_for(self, field: Field | None, node: ast.AST) -> Any:
-        value = self._literal(node)
+    def _value_for(self, field: Field | None, node: dict) -> Any:
+        value = _literal(node)
         if field is None:
             return value
         try:
             return coerce(field, value)
         except JimuError as exc:
-            exc.context.setdefault("position", getattr(node, "col_offset", 0) + 1)
+            exc.context.setdefault("position", node.get("pos"))
             raise
 
-    def arith(self, node: ast.BinOp):
-        name = _ARITH.get(type(node.op))
-        if name is None:
-            raise _unsupported(node, f"{type(node.op).__name__} is not an allowed operator")
-        return getattr(self._operand(node.left), name)(self.visit(node.right))
-
-    def constant(self, node: ast.Constant):
-        return sa.literal(self._literal(node))
-
-    def name(self, node: ast.Name):
-        return self._field(node.id, node)
-
-    def attribute(self, node: ast.Attribute):
-        if not isinstance(node.value, ast.Name) or node.attr.startswith("_"):
-            raise _unsupported(node, "only join.field references are allowed")
-        return self._field(f"{node.value.id}.{node.attr}", node)
-
-    def call(self, node: ast.Call):
-        if self.user is not None and isinstance(node.func, ast.Name) and node.func.id in _USER_FUNCTIONS:
-            return self._user_call(node)
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
-            raise _unsupported(node, f"allowed functions are {', '.join(FUNCTIONS)}")
-        arity, build = FUNCTIONS[node.func.id]
-        if arity is not None and len(node.args) != arity:
-            raise _unsupported(node, f"{node.func.id}() takes {arity} argument(s)")
-        args = [self._operand(a) for a in node.args]
-        return build(*args)
-
-    def _user_call(self, node: ast.Call):
-        name = node.func.id
-        if name == "current_user":
-            if node.args or node.keywords:
-                raise _unsupported(node, "current_user() takes no arguments")
-            return sa.literal(self.user.get("id"), sa.Integer)
-        if len(node.args) != 1 or node.keywords:
-            raise _unsupported(node, "has_role() takes one role key")
-        role = self._literal(node.args[0])
-        return sa.true() if role in (self.user.get("roles") or ()) else sa.false()
-
-    def _operand(self, node: ast.AST) -> sa.ColumnElement:
-        value = self.visit(node)
-        return value if isinstance(value, sa.ColumnElement) else sa.literal(value)
-
-    def _literal(self, node: ast.AST) -> Any:
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-            value = self._literal(node.operand)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return -value
-        if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (str, int, float, bool))):
-            return node.value
-        raise _unsupported(node, "only text, number, true/false and None literals are allowed")
-
-    def _field(self, ref: str, node: ast.AST) -> sa.ColumnElement:
+    def _field(self, ref: str, node: dict) -> Field:
         try:
-            return self.resolver.resolve(ref).column
+            return self.resolver.resolve(ref)
         except JimuError as exc:
-            exc.context.setdefault("position", getattr(node, "col_offset", 0) + 1)
+            exc.context.setdefault("position", node.get("pos"))
             raise
 
 
-def _is_literal(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) or (
-        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant))
+_NODE_NAMES = {"idx": "indexing ([...])", "list": "a list outside 'in'", "call": "this function"}
 
 
-def _unsupported(node: ast.AST, message: str) -> ReportError:
-    return ReportError(message, code="report.unsupported_expr", position=getattr(node, "col_offset", 0) + 1)
+def _is_literal(node: dict) -> bool:
+    return node["t"] == "lit" or (node["t"] == "un" and node["op"] == "-" and node["e"]["t"] == "lit")
 
 
-_VISITORS: dict[type, Callable[[_Translator, Any], Any]] = {
-    ast.BoolOp: _Translator.bool_op,
-    ast.UnaryOp: _Translator.unary,
-    ast.Compare: _Translator.compare,
-    ast.BinOp: _Translator.arith,
-    ast.Constant: _Translator.constant,
-    ast.Name: _Translator.name,
-    ast.Attribute: _Translator.attribute,
-    ast.Call: _Translator.call,
-}
+def _literal(node: dict) -> Any:
+    if node["t"] == "un" and node["op"] == "-" and node["e"]["t"] == "lit" \
+            and isinstance(node["e"]["v"], (int, float)) and not isinstance(node["e"]["v"], bool):
+        return -node["e"]["v"]
+    if node["t"] == "lit":
+        return node["v"]
+    raise _unsupported(node, "only text, number, true/false and null literals are allowed here")
+
+
+def _unsupported(node: dict, message: str) -> ReportError:
+    return ReportError(message, code="report.unsupported_expr", position=node.get("pos"))

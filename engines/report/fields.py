@@ -2,7 +2,8 @@
 
 A chart reads one form (its *base*) and may follow single-link fields to their
 target forms: ``{"field": "customer", "as": "c"}`` makes ``c.vip_level`` address
-the ``vip_level`` field of the linked record. Joins are LEFT OUTER JOINs on the
+the ``vip_level`` field of the linked record, and without a declared join
+``customer.vip_level`` (the link field's key, as expressions write it) joins it. Joins are LEFT OUTER JOINs on the
 target's id column, so a link is many-to-one and never multiplies base rows.
 The alias the user writes (``c``) is only a prefix in field references: the SQL
 alias is generated (``j0``), user text never reaches SQL.
@@ -162,7 +163,15 @@ class FieldResolver:
         prefix, dot, _ = ref.partition(".")
         if dot and prefix == PROCESS and PROCESS not in self._joins:
             self._join_process()
+        if dot and prefix not in self._joins and prefix != PROCESS and self._is_link(prefix):
+            self.add_join(prefix, prefix)  # 客户.等级 follows the link 客户, as expressions elsewhere do
         return self._joins.get(prefix) if dot else None
+
+    def _is_link(self, key: str) -> bool:
+        try:
+            return bool(self.base.link_target(key))
+        except JimuError:
+            return False
 
     def _join_process(self) -> None:
         """LEFT JOIN the runtime's per-record process data the first time a ``process.`` field is used."""

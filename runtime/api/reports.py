@@ -528,8 +528,10 @@ def report_drilldown(key):
 
 
 def _listable(f: Mapping) -> bool:
-    """Whether the record list can apply a drill-down filter (a field of the form itself)."""
-    return "field" in f and "." not in f["field"] and f.get("op") in OPERATORS
+    """Whether the record list can apply a drill-down filter (a field of the form, or of a linked
+    form through its link field: ``客户.等级``; not a join alias or an expression)."""
+    return ("field" in f and f["field"].count(".") <= 1 and not f["field"].startswith("process.")
+            and f.get("op") in OPERATORS)
 
 
 @bp.get("/reports/<key>/export.<fmt>")

@@ -52,7 +52,10 @@ def _coerce(ft: FormTable, key: str, op: Operator, value: Any) -> Any:
         raise FilterError(f"bad value for {key}: {exc.message}", code="filter.bad_value", field=key) from None
 
 
-def filter_clause(ft: FormTable, spec: Any, *, now: datetime | None = None, depth: int = 0) -> sa.ColumnElement:
+def filter_clause(ft: FormTable, spec: Any, *, now: datetime | None = None, depth: int = 0,
+                  forms: Any = None) -> sa.ColumnElement:
+    """The SQL condition of a filter. With ``forms`` (the catalogue: ``forms.form(key)``), a field
+    ``客户.等级`` follows the link ``客户`` to the linked form, as expressions and chart drill-downs do."""
     if depth > 8:
         raise FilterError("filters nest at most 8 levels deep", code="filter.too_deep")
     if isinstance(spec, list):
@@ -63,13 +66,20 @@ def filter_clause(ft: FormTable, spec: Any, *, now: datetime | None = None, dept
         parts = spec.get("all", spec.get("any"))
         if not isinstance(parts, list):
             raise FilterError("all/any take a list of filters")
-        clauses = [filter_clause(ft, p, now=now, depth=depth + 1) for p in parts]
+        clauses = [filter_clause(ft, p, now=now, depth=depth + 1, forms=forms) for p in parts]
         if not clauses:
             return sa.true()
         return sa.and_(*clauses) if "all" in spec else sa.or_(*clauses)
     key, op = spec.get("field"), spec.get("op", "eq")
     if not isinstance(key, str):
         raise FilterError("each filter names a field", code="filter.no_field")
+    head, dot, rest = key.partition(".")
+    if dot and forms is not None and ft.link_target(head) and head not in ft.multi:
+        target = forms.form(ft.link_target(head))
+        inner = filter_clause(target, {**spec, "field": rest}, now=now, depth=depth + 1)
+        if spec.get("op") in ("ne", "not_in", "not_contains", "is_empty"):  # an empty link has no such value
+            return sa.or_(ft.column(head).is_(None), ft.column(head).in_(sa.select(target.table.c.id).where(inner)))
+        return ft.column(head).in_(sa.select(target.table.c.id).where(inner))
     column = ft.column(key)
     if key in ft.multi:
         raise FilterError(f"{key} holds several values; filter it with 'has'", code="filter.bad_field", field=key)

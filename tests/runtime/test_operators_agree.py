@@ -26,13 +26,19 @@ FILTERS = [
     {"field": "状态", "op": "not_in", "value": ["取消"]},
     {"field": "状态", "op": "is_empty"},
     {"field": "状态", "op": "ne", "value": "取消"},
+    # a field of the linked customer: the report joins it, the list and the rule follow the link
+    {"field": "客户.等级", "op": "eq", "value": "VIP"},
+    {"field": "客户.等级", "op": "ne", "value": "VIP"},
 ]
+#: filter_expr twins of FILTERS entries: the same rows through the expression language
+EXPRESSIONS = {3: "contains(标题, 'valve')", 2: "startswith(标题, 'Pump')", 8: "状态 != '取消'",
+               9: "客户.等级 == 'VIP'", 0: "总额 > 50000"}
 
 ORDERS = [
-    {"标题": "Pump A", "总额": "60000.50", "交付日期": "2026-10-30", "状态": "新建"},
+    {"标题": "Pump A", "总额": "60000.50", "交付日期": "2026-10-30", "状态": "新建", "客户": "vip"},
     {"标题": "pump b", "总额": "50000.00", "交付日期": "2026-11-20", "状态": "取消"},  # future delivery
     {"标题": "Valve set", "总额": "120.00", "交付日期": "2026-10-01"},
-    {"标题": "Big valve", "总额": "99999.99", "交付日期": "2026-11-01", "状态": "新建"},
+    {"标题": "Big valve", "总额": "99999.99", "交付日期": "2026-11-01", "状态": "新建", "客户": "plain"},
     {"标题": "PUMP C", "总额": "50000.01", "交付日期": "2026-11-02", "状态": ""},
 ]
 
@@ -44,6 +50,10 @@ def package():
                         "filters": [f], "dimensions": [{"field": "标题"}], "measures": [{"key": "n", "agg": "count"}]})
         reports.append({"key": f"k{i}", "version": 1, "label": f"k{i}", "type": "kpi", "form": "订单",
                         "filters": [f], "measures": [{"key": "n", "agg": "count"}]})
+    for i, source in EXPRESSIONS.items():
+        reports.append({"key": f"x{i}", "version": 1, "label": f"x{i}", "type": "table", "form": "订单",
+                        "filter_expr": source, "dimensions": [{"field": "标题"}],
+                        "measures": [{"key": "n", "agg": "count"}]})
     return {
         "format": "jimu.app", "version": 2,
         "app": {"key": "purchasing", "version": "1.0.0", "label": "Purchasing"},
@@ -74,8 +84,13 @@ def package():
 @pytest.fixture
 def orders(jimu, client, admin_headers):
     install_package(jimu, package())
+    customers = {}
+    for name, level in (("vip", "VIP"), ("plain", "普通")):
+        r = client.post("/api/v1/forms/客户/records", json={"名称": name, "等级": level}, headers=admin_headers)
+        customers[name] = r.json["id"]
     ids = {}
     for o in ORDERS:
+        o = {**o, "客户": customers[o["客户"]]} if "客户" in o else o
         r = client.post("/api/v1/forms/订单/records", json=o, headers=admin_headers)
         assert r.status_code == 201, r.json
         ids[o["标题"]] = r.json["id"]
@@ -113,6 +128,16 @@ def test_list_rule_report_and_drilldown_select_the_same_rows(client, orders, adm
     assert _list(client, admin_headers, drill["filter"]) == listed
 
 
+@pytest.mark.parametrize("i", sorted(EXPRESSIONS), ids=[EXPRESSIONS[i] for i in sorted(EXPRESSIONS)])
+def test_an_expression_selects_what_its_operator_twin_selects(client, orders, admin_headers, i):
+    """contains() and {op: contains} (and the other twins) agree in reports and in rule conditions."""
+    listed = _list(client, admin_headers, [FILTERS[i]])
+    table = client.get(f"/api/v1/reports/x{i}/data", headers=admin_headers)
+    assert table.status_code == 200, table.json
+    assert {row["标题"] for row in table.json["rows"]} == listed
+    assert _rule(client, admin_headers, {"expr": EXPRESSIONS[i]}) == listed
+
+
 def test_the_chosen_semantics(client, orders, admin_headers):
     """The rows each disputed operator selects (clock: 2026-11-02 09:00 UTC)."""
     h = admin_headers
@@ -122,6 +147,8 @@ def test_the_chosen_semantics(client, orders, admin_headers):
     assert _list(client, h, [FILTERS[5]]) == {"Pump A", "Big valve", "PUMP C"}  # not the future 11-20
     assert _list(client, h, [FILTERS[7]]) == {"Valve set", "PUMP C"}  # null or empty text
     assert _list(client, h, [FILTERS[6]]) == {"Pump A", "Valve set", "Big valve", "PUMP C"}  # null is "not in"
+    assert _list(client, h, [FILTERS[9]]) == {"Pump A"}
+    assert _list(client, h, [FILTERS[10]]) == {"pump b", "Valve set", "Big valve", "PUMP C"}  # no customer: "not VIP"
 
 
 def test_a_money_condition_fires_and_a_bad_comparison_is_a_logged_typed_error(client, orders, admin_headers):

@@ -167,8 +167,15 @@ def test_drilldown_gives_the_filtered_record_list_url(client, desk, admin_header
                         headers=admin_headers)
     assert listed.json["total"] == row["n"]
 
+    # a joined field is a link path the record list follows, so this drill-down is complete too
     r = client.post("/api/v1/reports/by_level/drilldown", headers=admin_headers, json={"point": {"level": 1}})
-    assert r.json["complete"] is False and r.json["unlisted"] == [{"field": "客户.等级", "op": "eq", "value": 1}]
+    assert r.json["complete"] is True and r.json["filter"] == [{"field": "客户.等级", "op": "eq", "value": 1}]
+    listed = client.get("/api/v1/forms/工单/records", headers=admin_headers,
+                        query_string={"per_page": 500, "filter": json.dumps(r.json["filter"])})
+    level_1 = next(x for x in client.get("/api/v1/reports/by_level/data", headers=admin_headers).json["rows"]
+                   if x["level"] == 1)
+    assert listed.status_code == 200 and listed.json["total"] > 0
+    assert sum(float(x["金额"] or 0) for x in listed.json["records"]) == pytest.approx(float(level_1["amount"]))
 
 
 def test_csv_and_xlsx_exports_escape_formulas(client, desk, admin_headers):
