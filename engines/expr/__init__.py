@@ -16,4 +16,4 @@ __all__ = ["compile_expr", "Expression", "EvalContext", "ExprError", "ExprSyntax
 
 def library() -> list[dict]:
     """The function library as the builder lists it."""
-    return [IF_DOC.to_json(), *(f.to_json() for f in sorted(FUNCTIONS.values(), key=lambda f: f.name))]
+    return [IF_DOC.to_json(), *(f.to_json() for f in sorted(FUNCTIONS, key=lambda f: f.name))]

@@ -261,10 +261,10 @@ class _Parser:
                 raise self.error(ExprFunctionError, "if() takes a condition, a value and an optional else value",
                                  node, function="if")
             return {"t": "if", "c": args[0], "a": args[1], "b": args[2] if len(args) == 3 else {"t": "lit", "v": None}}
-        fn = FUNCTIONS.get(name)
-        if fn is None:
+        if name not in FUNCTIONS:
             raise self.error(ExprFunctionError, f"unknown function {name}(); the library has "
-                             f"{', '.join(sorted([*FUNCTIONS, 'if']))}", node, function=name)
+                             f"{', '.join(sorted([*FUNCTIONS.types(), 'if']))}", node, function=name)
+        fn = FUNCTIONS.get(name)
         if len(args) < fn.min_args or (fn.max_args is not None and len(args) > fn.max_args):
             want = (f"{fn.min_args}" if fn.min_args == fn.max_args else
                     f"{fn.min_args} or more" if fn.max_args is None else f"{fn.min_args} to {fn.max_args}")
@@ -432,7 +432,7 @@ def _locate(exc: ExprError, pos: int | None) -> None:
 
 
 def _build_call(node: dict, pos: int | None) -> Fn:
-    impl = FUNCTIONS[node["f"]].impl
+    impl = FUNCTIONS.get(node["f"]).impl
     args = [_build(a) for a in node["args"]]
     if not args:
         def call0(vars, ctx):
@@ -700,6 +700,6 @@ def _compile_cached(source: str, names: frozenset[str] | None) -> Expression:
     parser = _Parser(source, names)
     tree = parser.parse()
     for name, args, node in parser.calls:
-        FUNCTIONS[name].check(args, lambda message, _node=node: parser.error(ExprFunctionError, message, _node,
+        FUNCTIONS.get(name).check(args, lambda message, _node=node: parser.error(ExprFunctionError, message, _node,
                                                                             function=name))
     return Expression(source, tree, frozenset(parser.names), frozenset(parser.functions), frozenset(parser.paths))

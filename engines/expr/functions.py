@@ -1,5 +1,7 @@
 """The fixed function library. Each entry says its arity and what it does (zh-CN/en),
-which is what the builder's autocomplete lists and what ``expr.js`` mirrors.
+which is what the builder's autocomplete lists, what ``expr.js`` mirrors and what
+docs/expressions.md is tested against. The library is one ``Registry``
+(``engines.registry``, kind ``expr_function``) like every other extension point.
 
 Functions receive the ``EvalContext`` first: ``now()`` and ``today()`` read
 the injectable clock, ``workdays_between`` the business calendar.
@@ -14,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
+from ..registry import Registry
 from .errors import ExprEvalError, ExprLimitError, ExprTypeError
 from .values import (WHITESPACE, MAX_SAFE_INT, MAX_STRING, _to_dt, as_utc, check, equal, is_empty, is_number, order,
                      temporal, type_name)
@@ -35,14 +38,19 @@ class Function:
     doc: dict[str, str]
     check: Callable[[list[dict], Callable[[str], Exception]], None] = _no_check
 
+    @property
+    def type(self) -> str:
+        """The registry key: the name the expression calls."""
+        return self.name
+
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "min_args": self.min_args, "max_args": self.max_args, "doc": self.doc}
 
-FUNCTIONS: dict[str, Function] = {}
+FUNCTIONS: Registry[Function] = Registry("expr_function")
 
 def function(name: str, min_args: int, max_args: int | None, zh: str, en: str, check=_no_check):
     def register(impl):
-        FUNCTIONS[name] = Function(name, impl, min_args, max_args, {"zh-CN": zh, "en": en}, check)
+        FUNCTIONS.register(Function(name, impl, min_args, max_args, {"zh-CN": zh, "en": en}, check))
         return impl
     return register
 

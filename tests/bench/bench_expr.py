@@ -89,7 +89,7 @@ def main() -> None:
     ctx = EvalContext(now=NOW, tz="Asia/Shanghai")
     data = records()
     compiled = [compile_expr(c) for c in CONDITIONS]
-    functions = {name: (lambda impl: lambda *a: impl(ctx, *a))(f.impl) for name, f in FUNCTIONS.items()}
+    functions = {name: (lambda impl: lambda *a: impl(ctx, *a))(f.impl) for name, f in ((f.name, f) for f in FUNCTIONS)}
     constants = {"true": True, "false": False, "null": None}
     names = [{**constants, **r} for r in data]
 
