@@ -244,7 +244,8 @@ class Records:
             policy.require_visible_fields(self.principal, form_key, [*_filter_fields(filters), *_sort_fields(sort)])
         clauses = []
         if filters:
-            clauses.append(filter_clause(ft, filters, now=self.now, forms=self.jimu.catalog))
+            clauses.append(filter_clause(ft, filters, now=self.now, forms=_Readable(self) if self.check
+                                         else self.jimu.catalog))
         search = search_clause(ft, q or "", hidden=hidden)
         if search is not None:
             clauses.append(search)
@@ -258,6 +259,24 @@ class Records:
         if hidden:
             rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
         return rows, total
+
+
+class _Readable:
+    """The forms a reader's filter may follow a link into (``客户.等级``): only forms they may read,
+    fields not hidden from them and, through ``row_filter``, rows inside their scope."""
+
+    def __init__(self, records: "Records"):
+        self.records = records
+
+    def form(self, key: str) -> FormTable:
+        self.records._require("read", key)
+        return self.records.jimu.catalog.form(key)
+
+    def row_filter(self, ft: FormTable) -> sa.ColumnElement | None:
+        return policy.row_filter(self.records.principal, ft)
+
+    def require_visible(self, key: str, fields: list[str]) -> None:
+        policy.require_visible_fields(self.records.principal, key, fields)
 
 
 def _filter_fields(spec: Any) -> list[str]:

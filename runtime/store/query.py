@@ -54,8 +54,10 @@ def _coerce(ft: FormTable, key: str, op: Operator, value: Any) -> Any:
 
 def filter_clause(ft: FormTable, spec: Any, *, now: datetime | None = None, depth: int = 0,
                   forms: Any = None) -> sa.ColumnElement:
-    """The SQL condition of a filter. With ``forms`` (the catalogue: ``forms.form(key)``), a field
-    ``客户.等级`` follows the link ``客户`` to the linked form, as expressions and chart drill-downs do."""
+    """The SQL condition of a filter. With ``forms`` (``forms.form(key)`` gives a form's table), a
+    field ``客户.等级`` follows the link ``客户`` to the linked form, as expressions and chart
+    drill-downs do; ``forms.row_filter(ft)`` (optional) limits the linked rows to those the reader
+    may see, so a filter cannot probe records outside their scope."""
     if depth > 8:
         raise FilterError("filters nest at most 8 levels deep", code="filter.too_deep")
     if isinstance(spec, list):
@@ -76,7 +78,14 @@ def filter_clause(ft: FormTable, spec: Any, *, now: datetime | None = None, dept
     head, dot, rest = key.partition(".")
     if dot and forms is not None and ft.link_target(head) and head not in ft.multi:
         target = forms.form(ft.link_target(head))
+        visible = getattr(forms, "require_visible", None)
+        if visible is not None:
+            visible(target.key, [rest])
         inner = filter_clause(target, {**spec, "field": rest}, now=now, depth=depth + 1)
+        scope = getattr(forms, "row_filter", None)
+        scope = scope(target) if scope is not None else None
+        if scope is not None:
+            inner = sa.and_(inner, scope)
         if spec.get("op") in ("ne", "not_in", "not_contains", "is_empty"):  # an empty link has no such value
             return sa.or_(ft.column(head).is_(None), ft.column(head).in_(sa.select(target.table.c.id).where(inner)))
         return ft.column(head).in_(sa.select(target.table.c.id).where(inner))

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.conftest import install_package
+from tests.conftest import api_token, install_package, make_user
 
 #: the filters every engine must agree on; each names the old disagreement it guards
 FILTERS = [
@@ -69,6 +69,7 @@ def package():
                 {"key": "标记", "label": "Flag", "widget": "text"},
                 {"key": "客户", "label": "Customer", "widget": "link", "config": {"form": "客户"}}]},
         ],
+        "roles": [{"key": "clerk", "version": 1, "label": "Clerk", "permissions": {"订单": ["read"]}}],
         "rules": [{"key": "big_order", "version": 1, "label": "Big order", "form": "订单",
                    "trigger": {"type": "record_created"},
                    "condition": {"field": "总额", "op": "gt", "value": 50000},
@@ -165,3 +166,13 @@ def test_a_money_condition_fires_and_a_bad_comparison_is_a_logged_typed_error(cl
         assert firing["matched"] is False
         assert [e["code"] for e in firing["errors"]] == ["expr.type"]
         assert "cannot compare text with number" in firing["errors"][0]["message"]
+
+
+def test_a_link_path_filter_needs_read_access_to_the_linked_form(client, jimu, orders):
+    """A clerk who may read orders but not customers cannot probe customers through 客户.等级."""
+    clerk = {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'clerk', roles=['clerk']))}"}
+    r = client.get("/api/v1/forms/订单/records", headers=clerk)
+    assert r.status_code == 200 and len(r.json["records"]) == len(ORDERS)
+    r = client.get("/api/v1/forms/订单/records", headers=clerk,
+                   query_string={"filter": json.dumps([FILTERS[9]], ensure_ascii=False)})
+    assert r.status_code == 403 and r.json["error"]["code"] == "permission.denied"
