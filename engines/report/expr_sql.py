@@ -52,6 +52,8 @@ FUNCTIONS: dict[str, tuple[int | None, Callable[..., sa.ColumnElement]]] = {
 _TEXT_FUNCTIONS = {"contains": "contains", "startswith": "startswith"}
 #: functions of the current user, known when ``translate`` is given one
 _USER_FUNCTIONS = frozenset({"current_user", "has_role"})
+#: aggregates over the rows of a sub-table, per record
+_ROW_AGGREGATES = {"sum": sa.func.sum, "min": sa.func.min, "max": sa.func.max, "len": None}
 _COMPARE = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
 _ARITH = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__", "%": "__mod__"}
 
@@ -158,6 +160,9 @@ class _Translator:
     # -- calls -------------------------------------------------------------------------------
     def t_call(self, node: dict):
         name, args = node["f"], node["args"]
+        rows = self._subtable_aggregate(name, args)
+        if rows is not None:
+            return rows
         if self.user is not None and name in _USER_FUNCTIONS:
             return self._user_call(node)
         if name in _TEXT_FUNCTIONS:
@@ -171,6 +176,31 @@ class _Translator:
         if arity is not None and len(args) != arity:
             raise _unsupported(node, f"{name}() takes {arity} argument(s)")
         return build(*[self._operand(a) for a in args])
+
+    def _subtable_aggregate(self, name: str, args: list[dict]) -> sa.ColumnElement | None:
+        """``sum(明细.金额)``, ``min``/``max`` of a sub-table column and ``len(明细)``: one correlated
+        subquery per record, meaning what the expression means in Python (an empty sub-table sums to 0)."""
+        if len(args) != 1 or name not in _ROW_AGGREGATES:
+            return None
+        arg, base = args[0], self.resolver.base
+        lookup = getattr(base, "child_column", None)
+        if lookup is None:
+            return None
+        if name == "len" and arg["t"] == "name":
+            found = lookup(arg["n"], None)
+            if found is None:
+                return None
+            return (sa.select(sa.func.count()).select_from(found[0].table).where(found[0] == base.id_column)
+                    .scalar_subquery())
+        if name == "len" or arg["t"] != "attr" or arg["e"]["t"] != "name":
+            return None
+        found = lookup(arg["e"]["n"], arg["n"])
+        if found is None:
+            return None
+        record_id, column = found
+        value = (sa.select(_ROW_AGGREGATES[name](column)).select_from(record_id.table)
+                 .where(record_id == base.id_column).scalar_subquery())
+        return sa.func.coalesce(value, 0) if name == "sum" else value
 
     def _user_call(self, node: dict):
         name, args = node["f"], node["args"]

@@ -86,6 +86,9 @@ class _FormSource:
     def link_target(self, field_key: str) -> str | None:
         return self.ft.link_target(field_key)
 
+    def child_column(self, field_key: str, column_key: str):
+        return self.ft.child_column(field_key, column_key)
+
     def choice_labels(self, field_key: str) -> dict | None:
         """Option value → label of a field with fixed options (select, radio), so charts show labels."""
         if field_key not in self.ft.columns:

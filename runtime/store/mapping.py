@@ -103,6 +103,18 @@ class FormTable:
         self.column(field_key)
         return self.spec.field(field_key).widget.value_kind
 
+    def child_column(self, field_key: str, column_key: str | None) -> tuple[sa.Column, sa.Column] | None:
+        """(the child table's record id column, the column) of a sub-table's column (its row id for
+        ``None``), else None; how the report engine aggregates ``sum(明细.金额)`` per record."""
+        child = self.children.get(field_key)
+        if child is None:
+            return None
+        if column_key is None:
+            return child.table.c.record_id, child.table.c.id
+        if column_key not in child.columns:
+            return None
+        return child.table.c.record_id, child.columns[column_key]
+
     def link_target(self, field_key: str) -> str | None:
         if field_key not in self.columns:
             return None

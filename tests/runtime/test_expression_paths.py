@@ -15,6 +15,11 @@ OFFICE = {"key": "office", "version": 1, "label": "Office", "timezone": "UTC",
           "hours": {d: [["09:00", "12:00"], ["13:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}}
 
 
+#: the same expressions in a report filter (SQL) and a rule condition (Python)
+REPORT_FILTERS = ["sum(明细.金额) > 1000 and 客户.等级 == 'VIP'", "len(明细) == 0", "max(明细.金额) >= 800",
+                  "客户.等级 != 'VIP'"]
+
+
 def package():
     return {
         "format": "jimu.app", "version": 2,
@@ -54,6 +59,9 @@ def package():
                       {"id": "e2", "from": "g", "to": "vip", "condition": "客户.等级 == 'VIP' and sum(明细.金额) > 1000"},
                       {"id": "e3", "from": "g", "to": "normal", "default": True},
                       {"id": "e4", "from": "vip", "to": "end"}, {"id": "e5", "from": "normal", "to": "end"}]}],
+        "reports": [{"key": f"r{i}", "version": 1, "label": f"r{i}", "type": "table", "form": "订单",
+                     "filter_expr": source, "dimensions": [{"field": "标题"}],
+                     "measures": [{"key": "n", "agg": "count"}]} for i, source in enumerate(REPORT_FILTERS)],
         "rules": [
             {"key": "vip_big", "version": 1, "label": "VIP big order", "form": "订单",
              "trigger": {"type": "record_created"},
@@ -112,6 +120,24 @@ def test_a_rule_condition_reads_the_linked_record_and_the_sub_table(shop, client
     assert flags == {"big": "VIP大单", "small": None, "plain": None}
     log = client.get("/api/v1/rules/firings", headers=admin_headers).json["firings"]
     assert all(f["errors"] is None for f in log)
+
+
+@pytest.mark.parametrize("i", range(len(REPORT_FILTERS)), ids=REPORT_FILTERS)
+def test_reports_and_rules_agree_on_links_and_sub_tables(shop, client, admin_headers, i):
+    shop["post"]("订单", {"标题": "big", "客户": shop["vip"], "明细": LINES, "备注": "x"})
+    shop["post"]("订单", {"标题": "small", "客户": shop["vip"], "明细": LINES[1:], "备注": "x"})
+    shop["post"]("订单", {"标题": "plain", "客户": shop["plain"], "明细": LINES})
+    shop["post"]("订单", {"标题": "none"})
+    r = client.get(f"/api/v1/reports/r{i}/data", headers=admin_headers)
+    assert r.status_code == 200, r.json
+    charted = {row["标题"] for row in r.json["rows"]}
+    rule = {"key": "probe", "version": 1, "label": "probe", "form": "订单", "trigger": {"type": "record_created"},
+            "condition": {"expr": REPORT_FILTERS[i]}, "actions": [{"type": "set_fields", "values": {"标记": "x"}}]}
+    r = client.post("/api/v1/rules/dry-run", json={"rule": rule, "limit": 100}, headers=admin_headers)
+    assert r.status_code == 200 and r.json["errors"] == [], r.json
+    assert {rec["record"]["标题"] for rec in r.json["records"]} == charted
+    expected = [{"big"}, {"none"}, {"big", "plain"}, {"plain", "none"}][i]
+    assert charted == expected
 
 
 def test_a_flow_gateway_branches_on_the_linked_record(shop, jimu):
