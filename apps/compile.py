@@ -126,7 +126,9 @@ def compile_package(source: Source | Mapping[str, Any] | Package, *, installed: 
     templates = {t["key"]: t for t in data.get("templates") or [] if isinstance(t, dict) and "key" in t}
     charts: dict[str, Any] = {}
     source = _PackageSource(compiled["forms"])
-    steps = {"forms": lambda i, d: _compile_form(i, d, compiled["forms"]),
+    # the package's form definitions by key, so 客户.等级 in an expression is checked against the linked form
+    siblings = {f["key"]: f for f in data.get("forms") or [] if isinstance(f, dict) and "key" in f}
+    steps = {"forms": lambda i, d: _compile_form(i, d, compiled["forms"], siblings),
              "flows": lambda i, d: _compile_flow(i, d, compiled["flows"], warnings),
              "calendars": lambda i, d: _compile_calendar(i, d, compiled["calendars"]),
              "rules": lambda i, d: _compile_rule(i, d, data["app"]["key"], installed.allow, templates, rules),
@@ -261,11 +263,11 @@ def _as_dicts(exc: Exception) -> list[dict]:
     return [exc.to_dict()] if isinstance(exc, JimuError) else [{"message": str(exc)}]
 
 
-def _compile_form(index: int, form: dict, out: dict) -> list[Error]:
+def _compile_form(index: int, form: dict, out: dict, siblings: Mapping[str, dict]) -> list[Error]:
     from engines.form import compile_form
     from engines.form.exceptions import FormDefinitionError
     try:
-        out[form["key"]] = compile_form(form)
+        out[form["key"]] = compile_form(form, siblings)
     except FormDefinitionError as exc:
         return [{**p, "pointer": _form_pointer(index, form, p)} for p in _as_dicts(exc)]
     return []
@@ -414,6 +416,25 @@ class _PackageForm:
                             else sa.DateTime) for name in SYSTEM_COLUMNS]
         self.table = sa.Table(f"f{n}", metadata, *system, *self.columns.values())
         self.id_column = self.table.c.id
+        self._children: dict[str, tuple[Any, dict]] = {}
+
+    def child_column(self, field_key: str, column_key: str | None) -> Any:
+        """A sub-table's column (its row id for None) like the record store's child tables, so
+        ``sum(明细.金额)`` in a report filter is checked here as it will run."""
+        import sqlalchemy as sa
+        if not self.spec.has_field(field_key) or self.spec.field(field_key).children is None:
+            return None
+        if field_key not in self._children:
+            rows = self.spec.field(field_key).children
+            cols = {f.key: sa.Column(f"c{j}", f.widget.sa_type()) for j, f in enumerate(rows.fields)
+                    if f.storage == "column"}
+            table = sa.Table(f"{self.table.name}_{len(self._children)}", self.table.metadata,
+                             sa.Column("id", sa.Integer), sa.Column("record_id", sa.Integer), *cols.values())
+            self._children[field_key] = (table, cols)
+        table, cols = self._children[field_key]
+        if column_key is None:
+            return table.c.record_id, table.c.id
+        return (table.c.record_id, cols[column_key]) if column_key in cols else None
 
     def column(self, field_key: str) -> Any:
         from engines.report import ReportError

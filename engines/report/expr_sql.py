@@ -196,6 +196,10 @@ class _Translator:
             return None
         found = lookup(arg["e"]["n"], arg["n"])
         if found is None:
+            if lookup(arg["e"]["n"], None) is not None:
+                raise ReportError(f"sub-table {arg['e']['n']!r} has no column {arg['n']!r}",
+                                  code="report.unknown_field", field=f"{arg['e']['n']}.{arg['n']}",
+                                  position=arg.get("pos"))
             return None
         record_id, column = found
         value = (sa.select(_ROW_AGGREGATES[name](column)).select_from(record_id.table)
