@@ -3,7 +3,8 @@
 A server process starts only when it can work with the others: on PostgreSQL the schema must be current
 (``jimu migrate``) and JIMU_SECRET_KEY and JIMU_BASE_URL set (``check_server``). EMBEDDED_WORKER (on by
 default for SQLite, where no ``jimu worker`` is expected) runs the jobs — timers, SLAs, outgoing mail —
-in a thread of each web process; with it off, run ``jimu worker`` next to the web processes."""
+in a thread of the process that imports this module (each gunicorn worker; with ``--preload`` the master
+alone, as forked workers keep no threads); with it off, run ``jimu worker`` next to the web processes."""
 from .app import check_server, create_app
 
 

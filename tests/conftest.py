@@ -146,7 +146,8 @@ def app(db_url, tmp_path, monkeypatch, clock):
     """A fresh Jimu app on a fresh database (SQLite and PostgreSQL)."""
     monkeypatch.setenv("JIMU_INSTANCE_PATH", str(tmp_path / "instance"))
     from runtime.app import create_app
-    application = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test-secret", "AUTO_MIGRATE": True,
+    application = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test-secret",
+                              "AUTO_MIGRATE": True,  # on PostgreSQL too: each test's schema starts empty
                               "CLOCK": clock, "UPLOAD_DIR": str(tmp_path / "files")})
     yield application
     application.extensions["jimu"].dispose()

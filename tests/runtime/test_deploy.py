@@ -43,9 +43,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def pg_only(db_url):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
+def assert_at_head(db_url):
+    import sqlalchemy as sa
+
+    from runtime.migrate import current_revision, head_revision
+    engine = sa.create_engine(db_url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -199,11 +205,7 @@ def test_migrations_started_together_on_postgresql_wait_for_each_other(db_url, t
             if p.poll() is None:
                 p.kill()
     assert [rc for rc, _ in results] == [0, 0, 0, 0], results
-    from runtime.migrate import current_revision, head_revision
-    import sqlalchemy as sa
-    engine = sa.create_engine(db_url)
-    assert current_revision(engine) == head_revision()
-    engine.dispose()
+    assert_at_head(db_url)
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -223,11 +225,7 @@ def test_server_processes_on_postgresql_refuse_an_old_schema_until_jimu_migrate(
     migrated = procs.run(["jimu", "migrate"], env)
     assert migrated.returncode == 0, migrated.stderr
     assert procs.run(["jimu", "migrate"], env).returncode == 0  # a second run finds nothing to do
-    from runtime.migrate import current_revision, head_revision
-    import sqlalchemy as sa
-    engine = sa.create_engine(db_url)
-    assert current_revision(engine) == head_revision()
-    engine.dispose()
+    assert_at_head(db_url)
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -292,7 +290,7 @@ def test_gunicorn_on_sqlite_runs_the_jobs_itself(tmp_path, procs, inbox):
 # -- the README's recipe, verbatim ------------------------------------------------------------------
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @pytest.mark.pg
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(120)
 def test_the_readme_postgresql_recipe_works_as_written(db_url, tmp_path, procs, inbox):
     """Every command of the README block, in order: the exports (the URL pointed at this test's schema, the
     public address at the port gunicorn gets), `jimu migrate`, import, create-user, gunicorn with its worker
@@ -303,7 +301,7 @@ def test_the_readme_postgresql_recipe_works_as_written(db_url, tmp_path, procs, 
     env = base_env(tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=inbox.port)
     exported = {}
     password = None
-    started = time.monotonic()
+    started = None
     for argv in recipe:
         if argv[0] == "pip":  # the install itself is checked by the extras test; this venv has it
             continue
@@ -317,6 +315,7 @@ def test_the_readme_postgresql_recipe_works_as_written(db_url, tmp_path, procs, 
             bind = argv.index("-b") + 1
             argv = [*argv[:bind], f"127.0.0.1:{port}", *argv[bind + 1:]]
             assert argv[argv.index("-w") + 1] == "2", "the test runs the recipe with 2 web processes"
+            started = time.monotonic()
             procs.start(argv, env, "web")
             continue
         if argv == ["jimu", "worker"]:
@@ -345,7 +344,5 @@ def test_the_readme_postgresql_recipe_works_as_written(db_url, tmp_path, procs, 
     import requests
     page = requests.get(link, timeout=10)  # no session: the signature alone opens it
     assert page.status_code == 200 and "Label printer" in page.text
-    workers = [log.read_text() for p, log in procs.running if log.name.startswith("worker")]
-    assert all(p.poll() is None for p, _ in procs.running), procs.logs()
-    assert len(workers) == 2
-    assert time.monotonic() - started < 140
+    assert all(p.poll() is None for p, _ in procs.running), procs.logs()  # 2 gunicorn workers, 2 jimu workers
+    assert time.monotonic() - started < 60  # from starting the processes to the walked link

@@ -76,7 +76,8 @@ class Workers:
         inst.mkdir()
         (inst / "config.py").write_text(CONFIG)
         env = dict(os.environ, JIMU_DATABASE_URL=self.db_url, JIMU_INSTANCE_PATH=str(inst),
-                   JIMU_SECRET_KEY="test", JIMU_BASE_URL="http://127.0.0.1:5000", FLOW_TEST_CLOCK_FILE=str(self.clock_file))
+                   JIMU_SECRET_KEY="test", JIMU_BASE_URL="http://127.0.0.1:5000",
+                   FLOW_TEST_CLOCK_FILE=str(self.clock_file))
         if slow:
             env["FLOW_TEST_SLOW"] = str(slow)
         log = open(self.tmp / f"{name}.log", "w")
