@@ -447,14 +447,8 @@ class _PackageForm:
         return self.columns[field_key]
 
     def field_kind(self, field_key: str) -> str:
-        if field_key in ("created_at", "updated_at"):
-            return "datetime"
-        if field_key in ("created_by", "updated_by"):
-            return "user"
-        if field_key in ("id", "row_version"):
-            return "number"
         self.column(field_key)
-        return self.spec.field(field_key).widget.value_kind
+        return self.spec.value_kind(field_key)
 
     def link_target(self, field_key: str) -> str | None:
         if field_key not in self.columns:

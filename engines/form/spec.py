@@ -14,6 +14,9 @@ from typing import Any, Mapping
 from .widget import Widget
 
 SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "updated_by", "row_version")
+#: the value kind of each system column (what a widget's ``value_kind`` says of a field)
+SYSTEM_KINDS = {"id": "number", "row_version": "number", "created_at": "datetime", "updated_at": "datetime",
+                "created_by": "user", "updated_by": "user"}
 
 
 def label_text(label: Any, lang: str = "zh-CN", default: str = "") -> str:
@@ -100,6 +103,11 @@ class FormSpec:
         from .exceptions import FormError
         raise FormError(f"form {self.key!r} has no field {key!r}", code="form.unknown_field",
                         form=self.key, field=key)
+
+    def value_kind(self, key: str) -> str:
+        """The kind of value ``key`` holds (text, number, money, date, user, link ...), system columns
+        included: what the report engine and the record store call a field's kind."""
+        return SYSTEM_KINDS.get(key) or self.field(key).widget.value_kind
 
     def has_field(self, key: str) -> bool:
         return any(f.key == key for f in self.fields)

@@ -94,14 +94,8 @@ class FormTable:
                                form=self.key, field=field_key) from None
 
     def field_kind(self, field_key: str) -> str:
-        if field_key in ("created_at", "updated_at"):
-            return "datetime"
-        if field_key in ("created_by", "updated_by"):
-            return "user"
-        if field_key in ("id", "row_version"):
-            return "number"
         self.column(field_key)
-        return self.spec.field(field_key).widget.value_kind
+        return self.spec.value_kind(field_key)
 
     def child_column(self, field_key: str, column_key: str | None) -> tuple[sa.Column, sa.Column] | None:
         """(the child table's record id column, the column) of a sub-table's column (its row id for
