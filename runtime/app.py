@@ -20,8 +20,8 @@ from .context import Jimu, utcnow
 from .migrate import check_current, upgrade
 from .services import build_services
 
-ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST",
-                "SMTP_HOST", "SMTP_PORT", "EMBEDDED_WORKER", "BASE_URL", "TIMEZONE")
+ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST", "SMTP_HOST",
+                "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "EMBEDDED_WORKER", "BASE_URL", "TIMEZONE")
 
 
 def _json_setting(name: str, raw: str):

@@ -262,6 +262,20 @@ def test_an_unknown_embedded_worker_value_is_refused(tmp_path, monkeypatch):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
 
 
+def test_mail_settings_come_from_the_environment_like_the_others(tmp_path, monkeypatch):
+    """Processes on several hosts are configured by JIMU_* variables; the sender and the SMTP login too."""
+    from runtime.app import create_app
+    monkeypatch.setenv("JIMU_INSTANCE_PATH", str(tmp_path / "instance"))
+    wanted = {"SMTP_FROM": "purchasing@example.com", "SMTP_USER": "relay", "SMTP_PASSWORD": "relay-pass"}
+    for name, value in wanted.items():
+        monkeypatch.setenv(f"JIMU_{name}", value)
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    try:
+        assert {name: app.config.get(name) for name in wanted} == wanted
+    finally:
+        app.extensions["jimu"].dispose()
+
+
 # -- gunicorn on SQLite ------------------------------------------------------------------------------
 @pytest.mark.timeout(90)
 def test_gunicorn_on_sqlite_runs_the_jobs_itself(tmp_path, procs, inbox):
