@@ -33,6 +33,8 @@ users = sa.Table(
     sa.Column("is_active", sa.Boolean, nullable=False, default=True),
     sa.Column("language", sa.String(10)),
     sa.Column("created_at", TS, nullable=False),
+    #: bumped by logout, password change or reset and deactivation: sessions of an older generation end
+    sa.Column("session_generation", sa.Integer, nullable=False, default=0),
 )
 roles = sa.Table(
     "jimu_roles", metadata,
@@ -72,6 +74,20 @@ api_tokens = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("last_used_at", TS),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    #: what the token may reach: {"access": "read"|"write", "apps": [...]|null, "forms": [...]|null}
+    sa.Column("scope", JSON),
+    sa.Column("expires_at", TS),
+    sa.Column("revoked_at", TS),
+    sa.Column("created_by", sa.Integer),
+    #: the first characters of the secret, so people can tell their tokens apart
+    sa.Column("hint", sa.String(20)),
+)
+login_throttle = sa.Table(
+    "jimu_login_throttle", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),   # "account:<username>" or "address:<ip>"
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_at", TS, nullable=False),
+    sa.Column("locked_until", TS),
 )
 apps = sa.Table(
     "jimu_apps", metadata,

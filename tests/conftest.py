@@ -183,10 +183,21 @@ def make_user(jimu, username, *, password="pw-123456", admin=False, roles=(), gr
                            groups=list(groups))
 
 
+def sign_in(client, jimu, user_id, csrf="tok"):
+    """Put a signed-in session for ``user_id`` into a test client's cookie (what the login view
+    stores: the user id, the user's current session generation and a CSRF token); returns the token."""
+    from runtime.auth.sessions import current_generation
+    with jimu.read() as conn:
+        generation = current_generation(conn, user_id)
+    with client.session_transaction() as sess:
+        sess.update(uid=user_id, gen=generation, csrf=csrf)
+    return csrf
+
+
 def api_token(jimu, user_id):
-    from runtime.auth.users import issue_token
+    from runtime.auth.tokens import create_token
     with jimu.begin() as conn:
-        return issue_token(conn, user_id, "test", now=jimu.now())
+        return create_token(conn, user_id, "test", now=jimu.now())[1]
 
 
 @pytest.fixture

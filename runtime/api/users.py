@@ -7,7 +7,8 @@ both doors apply the same rules: a new user goes through
 uses); roles and groups through its ``set_roles`` / ``add_to_group``; every
 change is written to the audit log (``user.created``, ``user.updated``,
 ``user.password_reset``); an administrator cannot deactivate or un-admin
-themselves.
+themselves. A password reset or a deactivation ends every session of the user
+(``runtime.auth.sessions.end_sessions``): they must log in again.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from engines.errors import NotFound, PermissionDenied
 
 from .. import db
 from ..audit import record_event
-from ..auth import current_principal
+from ..auth import current_principal, forget_principal
+from ..auth.sessions import clear_account, end_sessions
 from ..auth.principal import Principal
 from ..auth.users import UserError, add_to_group, check_password, create_user, set_roles
 from ..context import current_jimu
@@ -133,10 +135,6 @@ def as_json(user: Mapping[str, Any]) -> dict:
 
 
 # -- writing ---------------------------------------------------------------------------
-def _forget(user_id: int) -> None:
-    current_jimu().services.principals.forget(user_id)
-
-
 def create(conn: sa.Connection, actor: Principal, data: Mapping[str, Any], *, now: datetime) -> int:
     username = data.get("username")
     if not isinstance(username, str):
@@ -197,12 +195,15 @@ def update(conn: sa.Connection, actor: Principal, user_id: int, data: Mapping[st
         password = check_password(data["password"], before["username"])
         conn.execute(sa.update(db.users).where(db.users.c.id == user_id)
                      .values(password_hash=generate_password_hash(password)))
+        clear_account(conn, before["username"])   # a reset also lifts a login lockout
         record_event(conn, "user.password_reset", at=now, actor_id=actor.user_id,
                      data={"user_id": user_id, "username": before["username"]})
+    if data.get("password") is not None or "is_active" in changes:
+        end_sessions(conn, user_id)
     if changes:
         record_event(conn, "user.updated", at=now, actor_id=actor.user_id,
                      data={"user_id": user_id, "username": before["username"], "changes": changes})
-    _forget(user_id)
+    forget_principal(user_id)
     return changes
 
 

@@ -1,9 +1,14 @@
 """Identity: who is asking (session cookie or Bearer token), CSRF, login/logout.
 
-Browser requests carry a signed session cookie; every state-changing browser
-request must also carry the session's CSRF token (form field ``csrf_token``
-or header ``X-CSRF-Token``). Integrators send ``Authorization: Bearer <token>``
-and are exempt from CSRF because no cookie is involved.
+Browser requests carry a signed session cookie naming the user and the
+session generation it was started in (``runtime.auth.sessions``); it is
+honoured only while the user's row still has that generation, so logout,
+password changes and deactivation end every session at once. Every
+state-changing browser request must also carry the session's CSRF token (form
+field ``csrf_token`` or header ``X-CSRF-Token``). Integrators send
+``Authorization: Bearer <token>`` (``runtime.auth.tokens``: scope, expiry,
+revocation checked on every request) and are exempt from CSRF because no
+cookie is involved. Logins are throttled per account and per address.
 """
 from __future__ import annotations
 
@@ -13,8 +18,9 @@ import secrets
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from ..context import current_jimu
+from . import sessions, tokens
 from .principal import ANONYMOUS, Principal, load_principal
-from .users import authenticate, user_for_token
+from .users import authenticate
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 bp = Blueprint("auth", __name__)
@@ -97,28 +103,42 @@ def _principal_for(conn, uid: int) -> Principal | None:
     return cache.get(conn, uid, float(jimu.config.get("AUTH_CACHE_SECONDS", 5)))
 
 
+def _form_apps(conn) -> dict[str, str]:
+    import sqlalchemy as sa
+    from .. import db
+    return dict(conn.execute(sa.select(db.forms.c.key, db.forms.c.app_key)).all())
+
+
 def _load_principal() -> None:
     g.principal = ANONYMOUS
     g.via_token = False
+    g.token = None
     if request.endpoint == "static":
         return
     header = request.headers.get("Authorization", "")
     jimu = current_jimu()
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110 §11.1)
+        now = jimu.now()
         # a plain read: identity needs no catalogue refresh
         with jimu.engine.connect().execution_options(readonly=True) as conn:
-            uid = user_for_token(conn, credentials.strip())
-            principal = _principal_for(conn, uid) if uid else None
+            use = tokens.authenticate_token(conn, credentials.strip(), now=now)
+            principal = _principal_for(conn, use.user_id)
+            if principal is not None and not use.scope.is_full:
+                principal = tokens.narrow(principal, use.scope, _form_apps(conn))
+            stale = tokens.needs_touch(conn, use.id, now=now)
         if principal is None:
             from ..exceptions import NotAuthenticated
-            raise NotAuthenticated("the API token is unknown or revoked; create a new one", code="auth.bad_token")
-        g.principal, g.via_token = principal, True
+            raise NotAuthenticated("the API token's user is deactivated", code="auth.bad_token")
+        if stale:
+            tokens.touch(jimu.engine, use.id, now=now)
+        g.principal, g.via_token, g.token = principal, True, use
         return
     uid = session.get("uid")
     if uid:
         with jimu.engine.connect().execution_options(readonly=True) as conn:
-            principal = _principal_for(conn, uid)
+            live = sessions.current_generation(conn, uid) == session.get("gen")
+            principal = _principal_for(conn, uid) if live else None
         if principal is None:
             session.clear()
         else:
@@ -150,6 +170,19 @@ def current_principal() -> Principal:
     return g.get("principal", ANONYMOUS)
 
 
+def start_session(uid: int, generation: int) -> None:
+    """Sign ``uid`` in on this browser, in the user's current session generation."""
+    session.clear()
+    session["uid"] = uid
+    session["gen"] = generation
+    csrf_token()
+
+
+def forget_principal(uid: int | None = None) -> None:
+    """Drop cached principals (after a change to the user's rights or sessions)."""
+    current_jimu().services.principals.forget(uid)
+
+
 def init_auth(app: Flask) -> None:
     app.before_request(_load_principal)
     app.before_request(_check_csrf)
@@ -160,27 +193,50 @@ def init_auth(app: Flask) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    from ..audit import record_event
+    error, status = None, 200
     if request.method == "POST":
         jimu = current_jimu()
+        username, address, now = request.form.get("username", ""), request.remote_addr, jimu.now()
+        data = {"username": username[:150], "ip": address}
+        uid = generation = None
         with jimu.begin() as conn:
-            uid = authenticate(conn, request.form.get("username", ""), request.form.get("password", ""))
-            from ..audit import record_event
-            record_event(conn, "auth.login" if uid else "auth.login_failed", actor_id=uid, at=jimu.now(),
-                         data={"username": request.form.get("username", "")[:150], "ip": request.remote_addr})
+            try:
+                sessions.check_login_allowed(conn, username, address, now=now, config=jimu.config)
+            except sessions.LoginThrottled as exc:
+                record_event(conn, "auth.login_throttled", at=now, data=dict(data, code=exc.code))
+                error, status = exc, exc.status
+            else:
+                uid = authenticate(conn, username, request.form.get("password", ""))
+                record_event(conn, "auth.login" if uid else "auth.login_failed", actor_id=uid, at=now, data=data)
+                if uid:
+                    sessions.login_succeeded(conn, username)
+                    generation = sessions.current_generation(conn, uid)
+                else:
+                    sessions.login_failed(conn, username, address, now=now, config=jimu.config)
+                    error, status = "login.failed", 401
         if uid:
-            session.clear()
-            session["uid"] = uid
-            csrf_token()
+            start_session(uid, generation)
             target = request.args.get("next") or ""
             if not target.startswith("/") or target.startswith("//"):
                 target = url_for("ui.home")
             return redirect(target)
-        error = "login.failed"
-    return render_template("login.html", error=error), (401 if error else 200)
+    response = render_template("login.html", error=error)
+    if status == 429:
+        return response, status, {"Retry-After": str(error.context.get("retry_after", 60))}
+    return response, status
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Log out everywhere: the user's session generation moves on, so every browser is signed out."""
+    uid = session.get("uid")
+    if uid and current_principal().is_authenticated:
+        from ..audit import record_event
+        jimu = current_jimu()
+        with jimu.begin() as conn:
+            sessions.end_sessions(conn, uid)
+            record_event(conn, "auth.logout", actor_id=uid, at=jimu.now(), data={"ip": request.remote_addr})
+        forget_principal(uid)
     session.clear()
     return redirect(url_for("auth.login"))

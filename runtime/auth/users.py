@@ -1,12 +1,10 @@
-"""Users, passwords and API tokens in the database.
+"""Users and passwords in the database.
 
-Passwords are hashed with werkzeug's scrypt; API tokens are random and only
-their SHA-256 is stored, so a database leak does not leak usable tokens.
+Passwords are hashed with werkzeug's scrypt. API tokens live in
+``runtime.auth.tokens``; sessions and login throttling in ``runtime.auth.sessions``.
 """
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -88,19 +86,19 @@ def authenticate(conn: sa.Connection, username: str, password: str) -> int | Non
 _DUMMY_HASH = generate_password_hash("not a password")
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def change_password(conn: sa.Connection, user_id: int, current: str, new: str, confirm: str | None = None) -> None:
+    """A user changes their own password: the current one must be right and the new one meet the rule.
 
-
-def issue_token(conn: sa.Connection, user_id: int, name: str, *, now: datetime) -> str:
-    """Create an API token; the plain token is returned once and never stored."""
-    token = "jimu_" + secrets.token_urlsafe(32)
-    conn.execute(sa.insert(db.api_tokens).values(user_id=user_id, name=name, token_hash=_token_hash(token),
-                                                 created_at=now, revoked=False))
-    return token
-
-
-def user_for_token(conn: sa.Connection, token: str) -> int | None:
-    row = conn.execute(sa.select(db.api_tokens.c.user_id).where(
-        db.api_tokens.c.token_hash == _token_hash(token), db.api_tokens.c.revoked.is_(False))).first()
-    return row.user_id if row else None
+    The caller ends the user's other sessions (``runtime.auth.sessions.end_sessions``) and audits it.
+    """
+    row = conn.execute(sa.select(db.users.c.username, db.users.c.password_hash)
+                       .where(db.users.c.id == user_id)).first()
+    if row is None or not row.password_hash or not check_password_hash(row.password_hash, current or ""):
+        raise UserError("the current password is wrong; type the password you logged in with",
+                        code="user.wrong_password", field="current")
+    if confirm is not None and new != confirm:
+        raise UserError("the two new passwords differ; type the same new password twice",
+                        code="user.password_mismatch", field="confirm")
+    check_password(new, row.username)
+    conn.execute(sa.update(db.users).where(db.users.c.id == user_id)
+                 .values(password_hash=generate_password_hash(new)))

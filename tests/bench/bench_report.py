@@ -158,10 +158,10 @@ def hand_written(path: Path):
 def bench_dashboard_data(path: Path) -> None:
     app = make_app(path)
     jimu = app.extensions["jimu"]
-    from runtime.auth.users import issue_token
+    from runtime.auth.tokens import create_token
     with jimu.begin() as conn:
         uid = conn.exec_driver_sql("SELECT id FROM jimu_users WHERE username = 'bench'").scalar()
-        token = issue_token(conn, uid, "bench", now=NOW)
+        token = create_token(conn, uid, "bench", now=NOW)[1]
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
 

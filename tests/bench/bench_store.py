@@ -180,7 +180,8 @@ def _load(port: int, path: str, headers: dict, seconds: float = 6.0, conns: int 
 
 
 def bench_http(tmp: Path) -> None:
-    from runtime.auth.users import create_user, issue_token
+    from runtime.auth.users import create_user
+    from runtime.auth.tokens import create_token
     from runtime.context import Jimu
     from runtime.installer import install
     from runtime.migrate import upgrade
@@ -199,7 +200,7 @@ def bench_http(tmp: Path) -> None:
     with j.begin() as conn:
         install(conn, load_package(json.dumps(PACKAGE).encode()), now=now)
         uid = create_user(conn, "bench", "pw", now=now, is_admin=True)
-        token = issue_token(conn, uid, "bench", now=now)
+        token = create_token(conn, uid, "bench", now=now)[1]
     j.dispose()
     env_jimu = dict(env, JIMU_DATABASE_URL=f"sqlite:///{db}", JIMU_SECRET_KEY="bench", JIMU_EMBEDDED_WORKER="0",
                     JIMU_INSTANCE_PATH=str(tmp / "inst"))

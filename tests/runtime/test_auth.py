@@ -74,7 +74,7 @@ def test_revoked_token_is_refused_at_once_despite_the_principal_cache(client, ji
     with jimu.begin() as conn:
         conn.execute(sa.update(db.api_tokens).where(db.api_tokens.c.user_id == uid).values(revoked=True))
     resp = client.get("/api/v1/forms", headers=headers)
-    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "auth.bad_token"
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "auth.token_revoked"
 
 
 def test_deactivated_user_is_refused_once_the_cache_expires(app, client, jimu):

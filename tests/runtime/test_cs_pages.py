@@ -8,15 +8,13 @@ import re
 
 import pytest
 
+from tests.conftest import sign_in
 from tests.runtime.cs_fixtures import complete, install, open_tasks, run_jobs, ticket
 from tests.runtime.rules_helpers import get
 
 
 def login(client, jimu, uid):
-    with client.session_transaction() as sess:
-        sess["uid"] = uid
-        sess["csrf"] = "tok"
-    return "tok"
+    return sign_in(client, jimu, uid)
 
 
 def csrf(client, url):

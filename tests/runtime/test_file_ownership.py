@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from runtime import db
-from tests.conftest import api_token, install_package, make_user
+from tests.conftest import api_token, install_package, make_user, sign_in
 
 PKG = {"format": "jimu.app", "version": 2, "app": {"key": "expenses", "version": "1.0.0", "label": "Expenses"},
        "roles": [{"key": "employee", "version": 1, "label": "Employee",
@@ -24,9 +24,7 @@ PKG = {"format": "jimu.app", "version": 2, "app": {"key": "expenses", "version":
 
 
 def login(client, uid):
-    with client.session_transaction() as sess:
-        sess["uid"] = uid
-        sess["csrf"] = "tok"
+    sign_in(client, client.application.extensions["jimu"], uid)
 
 
 def upload_claim(client, reason, content):

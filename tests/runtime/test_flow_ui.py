@@ -7,6 +7,8 @@ import pytest
 from runtime.flows.diagram import render_svg
 from engines.flow import compile_flow
 
+from tests.conftest import sign_in
+
 from .flow_fixtures import create_ticket, e, install, n, setup_users, simple_flow, tasks, instances
 
 
@@ -16,10 +18,7 @@ def users(jimu):
 
 
 def login(client, uid):
-    with client.session_transaction() as sess:
-        sess["uid"] = uid
-        sess["csrf"] = "tok"
-    return "tok"
+    return sign_in(client, client.application.extensions["jimu"], uid)
 
 
 def test_inbox_task_page_complete_and_process(jimu, client, users, clock):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import install_package, make_user
+from tests.conftest import install_package, make_user, sign_in
 
 SITE = "https://intranet.example.com"
 
@@ -24,9 +24,7 @@ PKG = {"format": "jimu.app", "version": 2, "app": {"key": "purchasing", "version
 
 
 def login(client, uid):
-    with client.session_transaction() as sess:
-        sess["uid"] = uid
-        sess["csrf"] = "tok"
+    sign_in(client, client.application.extensions["jimu"], uid)
 
 
 def policy(resp) -> dict[str, str]:

@@ -7,21 +7,12 @@ import re
 
 import pytest
 
-from tests.conftest import install_package, make_user
+from tests.conftest import install_package, make_user, sign_in
 from tests.sample_package import package
 
 
 def login(client, jimu, username="alice", **kw):
-    make_user(jimu, username, **kw)
-    with client.session_transaction() as sess:
-        from runtime.auth.users import authenticate  # noqa: F401  (the session shape is the login view's)
-        with jimu.read() as conn:
-            import sqlalchemy as sa
-            from runtime import db
-            uid = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username)).scalar_one()
-        sess["uid"] = uid
-        sess["csrf"] = "tok"
-    return "tok"
+    return sign_in(client, jimu, make_user(jimu, username, **kw))
 
 
 def with_form(data):
