@@ -21,7 +21,8 @@ from .migrate import check_current, upgrade
 from .services import build_services
 
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST", "SMTP_HOST",
-                "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "EMBEDDED_WORKER", "BASE_URL", "TIMEZONE")
+                "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "EMBEDDED_WORKER", "BASE_URL", "TIMEZONE",
+                "TRUSTED_PROXIES")
 
 
 def _json_setting(name: str, raw: str):
@@ -113,6 +114,25 @@ def init_extensions(app: Flask) -> list[str]:
     return loaded
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, take the client's address, scheme and host from
+    their ``X-Forwarded-*`` headers (Werkzeug's ProxyFix), so rate limits, login throttling, the audit
+    log and absolute links see the visitor rather than the proxy. Unset (0), those headers are ignored:
+    anyone can send them, so trusting them without a proxy would let a client pick its own address."""
+    raw = app.config.get("TRUSTED_PROXIES") or 0
+    try:
+        hops = int(raw)
+    except (TypeError, ValueError):
+        hops = -1
+    if not 0 <= hops <= 10:
+        raise ValueError(f"TRUSTED_PROXIES {raw!r} must be the number of reverse proxies in front of Jimu "
+                         "(0 to 10; e.g. JIMU_TRUSTED_PROXIES=1 behind one nginx)")
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops,
+                                x_prefix=hops)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("JIMU_INSTANCE_PATH") or str(Path.cwd() / "instance"))
@@ -150,6 +170,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_http(app)
     import schemas
     schemas.check_all()  # a missing schema file stops the start (schemas.MissingSchema)
+    _trust_proxies(app)
     app.json.ensure_ascii = False
 
     jimu = Jimu(app.config, clock=app.config.get("CLOCK") or utcnow, wire=build_services)
