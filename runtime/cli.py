@@ -1,6 +1,7 @@
 """The ``jimu`` command (click, on the Flask app).
 
-``jimu serve | worker | migrate (init-db) | create-user | import | export | validate``.
+``jimu serve | worker | migrate (init-db) | create-user | create-token | revoke-token | list-tokens |
+import | export | validate``.
 Errors a user can fix are ``click.UsageError``s that say the fix.
 """
 from __future__ import annotations
@@ -165,6 +166,78 @@ def create_user(username, password, admin, roles, groups, display_name, email, i
         click.echo(f"  username: {username}")
         click.echo(f"  password: {password}")
         click.echo("=" * 60)
+
+
+def _user_id(conn, username: str) -> int:
+    import sqlalchemy as sa
+
+    from . import db
+    uid = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username)).scalar()
+    if uid is None:
+        raise click.UsageError(f"no user {username!r}; create one with `jimu create-user {username}`")
+    return uid
+
+
+@main.command("create-token")
+@click.argument("username")
+@click.option("--name", required=True, help="what will use the token, e.g. 'ERP sync'")
+@click.option("--read-only", is_flag=True, help="read records and reports only (default: read and write)")
+@click.option("--app", "apps", multiple=True, help="limit to this app (repeatable)")
+@click.option("--form", "forms", multiple=True, help="limit to this form (repeatable)")
+@click.option("--expires-in-days", type=int, help="expire after this many days (default: never)")
+@with_appcontext
+def create_token_command(username, name, read_only, apps, forms, expires_in_days) -> None:
+    """Create an API token for USERNAME and print its secret (shown this once only)."""
+    from .auth.tokens import create_token, parse_expiry, parse_scope
+    jimu = _jimu()
+    now = jimu.now()
+    try:
+        with jimu.begin() as conn:
+            scope = parse_scope(conn, {"access": "read" if read_only else "write", "apps": list(apps),
+                                       "forms": list(forms)})
+            expires_at = parse_expiry({"expires_in_days": expires_in_days}, now=now)
+            tid, secret = create_token(conn, _user_id(conn, username), name, now=now, scope=scope,
+                                       expires_at=expires_at, via="cli")
+    except JimuError as exc:
+        _fail(exc)
+    click.echo(f"token {tid} for {username}: {scope.access}"
+               + (f", apps {', '.join(scope.apps)}" if scope.apps else "")
+               + (f", forms {', '.join(scope.forms)}" if scope.forms else "")
+               + (f", expires {expires_at.isoformat()}" if expires_at else ", never expires"))
+    click.echo("secret (store it now; it is not shown again):")
+    click.echo(secret)
+
+
+@main.command("revoke-token")
+@click.argument("token_id", type=int)
+@with_appcontext
+def revoke_token_command(token_id: int) -> None:
+    """Revoke the API token TOKEN_ID (see `jimu list-tokens`); it is refused from the next request on."""
+    from .auth.tokens import revoke_token
+    jimu = _jimu()
+    try:
+        with jimu.begin() as conn:
+            token = revoke_token(conn, token_id, now=jimu.now(), actor_id=None, via="cli")
+    except JimuError as exc:
+        _fail(exc)
+    click.echo(f"revoked token {token_id} ({token['name']}) of {token['username']}")
+
+
+@main.command("list-tokens")
+@click.argument("username", required=False)
+@with_appcontext
+def list_tokens_command(username) -> None:
+    """List API tokens (of USERNAME, or everyone's): id, status, user, name, scope, last use."""
+    from .auth.tokens import list_tokens, status
+    jimu = _jimu()
+    with jimu.read() as conn:
+        rows = list_tokens(conn, user_id=_user_id(conn, username) if username else None)
+    for t in rows:
+        scope = t["scope"]
+        reach = ",".join(scope["apps"] + scope["forms"]) or "all"
+        used = t["last_used_at"].isoformat() if t["last_used_at"] else "never used"
+        click.echo(f"{t['id']}\t{status(t, jimu.now())}\t{t['username']}\t{t['name']}\t{t['hint']}…\t"
+                   f"{scope['access']}:{reach}\t{used}")
 
 
 @main.command("demo-data")

@@ -34,3 +34,4 @@ from . import rules  # noqa: E402,F401  (rules: catalogue, dry run, firing log, 
 from . import hooks  # noqa: E402,F401  (inbound webhooks mapped to records)
 from . import users  # noqa: E402,F401  (people administration, admins only)
 from . import files  # noqa: E402,F401  (file upload and download)
+from . import tokens  # noqa: E402,F401  (API tokens: create, list, revoke)

@@ -32,7 +32,7 @@ from engines.errors import JimuError, NotFound
 from .. import db
 from ..audit import record_event
 from ..exceptions import NotAuthenticated
-from .principal import VERBS, Principal
+from .principal import VERBS, FormAccess, Principal
 
 PREFIX = "jimu_"
 ACCESS = ("read", "write")
@@ -226,19 +226,45 @@ def needs_touch(conn: sa.Connection, token_id: int, *, now: datetime) -> bool:
     return last is None or last < now - LAST_USED_EVERY
 
 
+def _merge(own: FormAccess | None, wildcard: FormAccess | None) -> FormAccess | None:
+    """One form's access from its own entry and the ``"*"`` entry, combined as the policy combines them."""
+    if own is None or wildcard is None:
+        return own or wildcard
+    rows = {}
+    for verb in own.rows.keys() | wildcard.rows.keys():
+        a, b = own.rows.get(verb, ()), wildcard.rows.get(verb, ())
+        rows[verb] = None if a is None or b is None else tuple(a) + tuple(b)
+    order = ("hidden", "read_only", "write")
+    fields = {k: v for k in own.fields.keys() & wildcard.fields.keys()
+              for v in [max(own.fields[k], wildcard.fields[k], key=order.index)] if v != "write"}
+    return FormAccess(rows=rows, fields=fields)
+
+
+def _cut(access: FormAccess, verbs: frozenset[str]) -> FormAccess:
+    return FormAccess(rows={v: s for v, s in access.rows.items() if v in verbs}, fields=dict(access.fields))
+
+
 def narrow(principal: Principal, scope: TokenScope, form_apps: Mapping[str, str]) -> Principal:
     """What a principal may do through a token of ``scope``: never more than the user, and within the scope.
 
     ``form_apps`` maps form keys to their app keys. A narrower-than-full token
-    loses administrator and builder rights; its grants are the user's verbs on
-    the forms in scope, cut to the scope's verbs.
+    loses administrator and builder rights; its grants and row/field access
+    (``Principal.access``, read by the policy) are the user's on the forms in
+    scope, cut to the scope's verbs. An administrator's rights become "every
+    row, every field" grants on those forms.
     """
     if scope.is_full:
         return principal
-    base = {"*": frozenset(VERBS)} if principal.is_admin else principal.grants
+    if principal.is_admin:
+        grants = {"*": frozenset(VERBS)}
+        access = {"*": FormAccess(rows={v: None for v in VERBS})}
+    else:
+        grants, access = dict(principal.grants), dict(principal.access)
     if scope.apps or scope.forms:
         in_scope = set(scope.forms) | {f for f, a in form_apps.items() if a in scope.apps}
-        grants = {f: (base.get(f, frozenset()) | base.get("*", frozenset())) & scope.verbs for f in in_scope}
-    else:
-        grants = {f: verbs & scope.verbs for f, verbs in base.items()}
-    return replace(principal, is_admin=False, builder=False, grants={f: v for f, v in grants.items() if v})
+        grants = {f: grants.get(f, frozenset()) | grants.get("*", frozenset()) for f in in_scope}
+        access = {f: merged for f in in_scope
+                  for merged in [_merge(access.get(f), access.get("*"))] if merged is not None}
+    grants = {f: verbs & scope.verbs for f, verbs in grants.items()}
+    return replace(principal, is_admin=False, builder=False, grants={f: v for f, v in grants.items() if v},
+                   access={f: _cut(a, scope.verbs) for f, a in access.items()})

@@ -12,6 +12,9 @@ PURCHASING = {
     "roles": [
         {"key": "buyer", "version": 1, "label": "Buyer",
          "permissions": {"purchase_order": ["create", "read", "update", "delete"]}},
+        {"key": "requester", "version": 1, "label": "Requester",
+         "permissions": {"purchase_order": ["create", "read"]},
+         "rows": {"purchase_order": {"scope": "own"}}, "fields": {"purchase_order": {"amount": "hidden"}}},
         {"key": "purchasing_owner", "version": 1, "label": "Purchasing owner", "builder": True,
          "permissions": {"purchase_order": ["create", "read", "update", "delete"]}},
     ],
