@@ -10,3 +10,4 @@ from . import dashboards  # noqa: E402,F401
 from . import flows  # noqa: E402,F401  (my tasks, task page, record process)
 from . import admin  # noqa: E402,F401  (/admin/users: people administration, admins only)
 from . import account  # noqa: E402,F401  (/account/password, /account/tokens: the signed-in user)
+from . import audit  # noqa: E402,F401  (/audit: the audit log viewer)
