@@ -16,6 +16,8 @@ from flask import flash, redirect, render_template, request, url_for
 from engines.errors import JimuError
 
 from ..api.users import all_groups, all_roles, create, get_user, list_users, require_admin, update
+from ..auth import start_session
+from ..auth.sessions import current_generation
 from ..context import current_jimu
 from ..i18n import label
 from . import bp
@@ -97,6 +99,9 @@ def admin_user_edit(user_id: int):
         try:
             with jimu.begin() as conn:
                 changes = update(conn, actor, user_id, data, now=jimu.now())
+                generation = current_generation(conn, user_id)
+            if user_id == actor.user_id and "password" in data:
+                start_session(user_id, generation)   # a reset of one's own password keeps this browser in
             done = "password" in data or changes
             flash(label({"zh-CN": "已保存" if done else "没有改动",
                          "en": "Saved" if done else "Nothing changed"}))

@@ -138,3 +138,12 @@ def test_throttled_attempts_are_audited(app, jimu):
         kinds = conn.execute(sa.select(db.events.c.kind).where(db.events.c.kind.like("auth.%"))
                              .order_by(db.events.c.id)).scalars().all()
     assert kinds == ["auth.login_failed"] * 5 + ["auth.login_throttled"]
+
+
+def test_an_admin_resetting_their_own_password_on_the_page_stays_signed_in_here_only(app, jimu):
+    uid, a, b = two_browsers(app, jimu, "root", admin=True)
+    token = page_csrf(a, f"/admin/users/{uid}")
+    r = a.post(f"/admin/users/{uid}", data={"csrf_token": token, "is_active": "on", "is_admin": "on",
+                                            "password": "Fresh-pass-7"})
+    assert r.status_code == 302
+    assert signed_in(a) and not signed_in(b)
