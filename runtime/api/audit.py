@@ -40,7 +40,7 @@ CSV_MAX_ROWS = 100_000
 FILTERS = ("user", "app", "form", "record", "kind", "since", "until")
 
 
-def audit_scope(conn: sa.Connection, principal: Principal) -> set[str] | None:
+def audit_scope(principal: Principal) -> set[str] | None:
     """The apps whose events ``principal`` may read; None = every event (administrators)."""
     if not principal.is_authenticated:
         raise NotAuthenticated("log in first")
@@ -50,10 +50,7 @@ def audit_scope(conn: sa.Connection, principal: Principal) -> set[str] | None:
                                code="audit.forbidden")
     if principal.is_admin:
         return None
-    owned = set(conn.execute(
-        sa.select(db.roles.c.app_key).join(db.user_roles, db.user_roles.c.role_id == db.roles.c.id)
-        .where(db.user_roles.c.user_id == principal.user_id, db.roles.c.builder.is_(True),
-               db.roles.c.app_key.is_not(None))).scalars())
+    owned = set(principal.builder_apps)     # the apps whose builder role the user holds (policy.may_build)
     if not owned:
         raise PermissionDenied("only administrators and app owners (builders of the app) may read the audit log",
                                code="audit.forbidden")
@@ -171,7 +168,7 @@ def audit_index():
     page = max(int_arg("page", 1), 1)
     per_page = min(max(int_arg("per_page", 50), 1), MAX_PER_PAGE)
     with current_jimu().read() as conn:
-        owned = audit_scope(conn, current_principal())
+        owned = audit_scope(current_principal())
         events, total = search(conn, filters_from_request(), owned, page=page, per_page=per_page)
     return jsonify({"events": [as_json(e) for e in events], "total": total, "page": page, "per_page": per_page})
 
@@ -180,8 +177,8 @@ def audit_index():
 def audit_csv():
     filters = filters_from_request()
     jimu = current_jimu()
+    owned = audit_scope(current_principal())
     with jimu.read() as conn:
-        owned = audit_scope(conn, current_principal())
         conditions(conn, filters, owned)            # refuse bad filters before the download starts
     limit = int(jimu.config.get("AUDIT_CSV_MAX_ROWS", CSV_MAX_ROWS))
     name = f"audit-{jimu.now():%Y%m%d-%H%M}.csv"

@@ -266,5 +266,6 @@ def narrow(principal: Principal, scope: TokenScope, form_apps: Mapping[str, str]
         access = {f: merged for f in in_scope
                   for merged in [_merge(access.get(f), access.get("*"))] if merged is not None}
     grants = {f: verbs & scope.verbs for f, verbs in grants.items()}
-    return replace(principal, is_admin=False, builder=False, grants={f: v for f, v in grants.items() if v},
+    return replace(principal, is_admin=False, builder=False, builder_apps=frozenset(),
+                   grants={f: v for f, v in grants.items() if v},
                    access={f: _cut(a, scope.verbs) for f, a in access.items()})

@@ -31,7 +31,7 @@ def audit_page():
         page = 1
     filters = filters_from_request()
     with jimu.read() as conn:
-        owned = audit_scope(conn, current_principal())
+        owned = audit_scope(current_principal())
         events, total = search(conn, filters, owned, page=page, per_page=PER_PAGE)
         apps = sorted(owned) if owned is not None else list(conn.execute(
             sa.select(db.apps.c.key).order_by(db.apps.c.key)).scalars())

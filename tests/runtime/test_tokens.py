@@ -115,6 +115,17 @@ def test_a_token_keeps_the_users_row_and_field_limits_and_an_admin_token_reads_e
     assert sorted(r["title"] for r in rows) == ["ann's order", "bob's order"] and {r["amount"] for r in rows} == {5}
 
 
+def test_an_app_builders_narrowed_token_carries_no_builder_rights(app, jimu):
+    install_both(jimu)
+    make_user(jimu, "olga", roles=["purchasing_owner"])
+    olga = signed_in(app, "olga")
+    full, narrow = make_token(olga)["secret"], make_token(olga, access="write", apps=["purchasing"])["secret"]
+    client = app.test_client()
+    assert client.get("/api/v1/apps/purchasing/export", headers=bearer(full)).status_code == 200
+    assert client.get("/api/v1/apps/purchasing/export", headers=bearer(narrow)).status_code == 403
+    assert client.get(PO, headers=bearer(narrow)).status_code == 200
+
+
 def test_a_full_token_keeps_the_users_rights(app, jimu):
     install_both(jimu)
     make_user(jimu, "root", admin=True)
