@@ -17,8 +17,26 @@ from werkzeug.routing import IntegerConverter
 MAX_ID = 2**63 - 1
 
 
+def _at_most(limit: int) -> str:
+    """A regex of the whole numbers 1 … ``limit`` without leading zeros: shorter numbers, then those of
+    ``limit``'s length that share a prefix with it and have a smaller next digit."""
+    text = str(limit)
+    parts = [rf"[1-9]\d{{0,{len(text) - 2}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        low = "1" if i == 0 else "0"
+        if int(digit) > int(low):
+            rest = len(text) - i - 1
+            parts.append(f"{text[:i]}[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """``int`` with the 64-bit bounds of a database id."""
+    """``int`` with the 64-bit bounds of a database id. The bound is in the regex, not only in
+    ``to_python``: Werkzeug checks a rule's methods before its converters, so a number the converter
+    refuses would make a PATCH to a GET-only neighbour a 405 instead of a 404."""
+
+    regex = _at_most(MAX_ID)
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID,
                  signed: bool = False) -> None:

@@ -13,6 +13,8 @@ is asked to (one app's document is always served whole).
 """
 from __future__ import annotations
 
+import re
+
 from flask import jsonify, request
 
 from ..auth import current_principal
@@ -20,9 +22,9 @@ from ..auth.policy import can, field_access, visible_forms
 from ..auth.principal import VERBS
 from ..context import current_jimu
 from ..exceptions import JimuError, NotAuthenticated
-from ..records import MAX_PAGE
+from ..records import MAX_BULK, MAX_PAGE
 from . import bp
-from .util import query_args
+from .util import MAX_INT, query_args
 
 #: forms in one document; beyond it the caller narrows it with ``?app=``
 MAX_FORMS = 200
@@ -39,22 +41,21 @@ SYSTEM = {
     "created_by": {"type": ["integer", "null"], "readOnly": True},
     "updated_by": {"type": ["integer", "null"], "readOnly": True}}
 PARAMETERS = {
-    "filter": {"name": "filter", "in": "query", "schema": {"type": "string"},
-               "description": "JSON filter: {field, op, value} or {all|any: [...]}"},
-    "sort": {"name": "sort", "in": "query", "schema": {"type": "string"},
-             "description": "comma-separated field keys, '-' for descending"},
     "q": {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "text search"},
     "page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1},
              "description": "1-based; a page past the 64-bit offset range is a 400"},
     "per_page": {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                "maximum": MAX_PAGE},
                  "description": f"records per page (default 50); above {MAX_PAGE} is a 400"},
-    "id": {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
-    "if_match": {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+    "id": {"name": "id", "in": "path", "required": True,
+           "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT}},
+    "if_match": {"name": "If-Match", "in": "header", "schema": {
+        "type": "string", "pattern": r'^(\*|(W/)?"\d{1,18}"( *, *(W/)?"\d{1,18}")*)$'},
                  "description": "the ETag you read (such as \"3\") or *; a stale one gets 412"},
     "if_none_match": {"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
                       "description": "the ETag you hold; an unchanged record answers 304"},
-    "idempotency_key": {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"},
+    "idempotency_key": {"name": "Idempotency-Key", "in": "header",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"},
                         "description": "a retry with the same key and body replays the first answer"},
 }
 ERROR_RESPONSE = {"description": "error: {error: {code, message, errors?}}",
@@ -144,13 +145,54 @@ def _submission(ft, access, *, partial: bool = False) -> dict:
             props.pop(key, None)
         elif key in props:
             props[key] = {**props[key], "readOnly": True}
-    # a client may send back the version it read (optimistic locking without If-Match)
-    props["row_version"] = {"type": "integer", "description": "the row_version you read; a stale one is a 409"}
+    if partial:  # an update may carry the version it read (optimistic locking without If-Match)
+        props["row_version"] = {"type": "integer", "description": "the row_version you read; a stale one is a 409"}
+    for key in schema.get("required", ()):
+        if key in props:  # a required field takes no null and, being text, no blank
+            props[key] = _present(props[key])
     if "required" in schema:
         schema["required"] = [k for k in schema["required"] if k in props and not partial]
         if not schema["required"]:
             del schema["required"]
     return schema
+
+
+def _present(schema: dict) -> dict:
+    """``schema`` without null; a text one must hold a non-blank character (values are stripped)."""
+    schema = dict(schema)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        schema["type"] = [k for k in kind if k != "null"]
+    if "enum" in schema:
+        schema["enum"] = [v for v in schema["enum"] if v is not None]
+    if schema.get("type") == ["string"]:
+        schema = {"allOf": [schema, {"pattern": r"\S"}]} if "pattern" in schema else {**schema, "pattern": r"\S"}
+    return schema
+
+
+def _kind(schema: dict) -> dict:
+    """Only the type of a value: a filter compares, it does not check a value's bounds or pattern."""
+    return {k: v for k, v in schema.items() if k in ("type", "enum", "items")}
+
+
+def _query(ft, access) -> list[dict]:
+    """``sort`` and ``filter`` of one form: the keys it can order by, and the equality filters it takes
+    (other operators and ``all``/``any`` groups work too; see docs/expressions.md)."""
+    keys = [k for k in (*SYSTEM, *ft.columns) if k not in ft.multi and access.get(k) != "hidden"]
+    names = "|".join(re.escape(k) for k in keys)
+    sort = {"name": "sort", "in": "query", "description": "comma-separated field keys, '-' for descending",
+            "schema": {"type": "string", "pattern": f"^[-+]?({names})(,[-+]?({names}))*$"}}
+    equal = []
+    for f in ft.spec.fields:
+        if f.key in ft.columns and f.key not in ft.multi and access.get(f.key) != "hidden" \
+                and f.children is None:
+            equal.append({"type": "object", "required": ["field", "value"], "additionalProperties": False,
+                          "properties": {"field": {"const": f.key}, "op": {"const": "eq"},
+                                         "value": _present(_kind(f.widget.json_schema()))}})
+    filter_ = {"name": "filter", "in": "query", "description": "JSON filter: {field, op, value} or "
+               "{all|any: [...]}; the schema lists the equality filters",
+               "content": {"application/json": {"schema": {"oneOf": equal} if equal else {"type": "object"}}}}
+    return [sort, filter_]
 
 
 def model_name(ft) -> str:
@@ -172,7 +214,7 @@ def _record_paths(ft, principal, lang: str, schemas: dict) -> dict:
     if "read" in verbs:
         base["get"] = {
             "summary": f"List {title}", "tags": [title], "operationId": f"list_{op}",
-            "parameters": _params("filter", "sort", "q", "page", "per_page"),
+            "parameters": [*_query(ft, access), *_params("q", "page", "per_page")],
             "responses": {"200": {
                 "description": "a page of records; ``next`` (and a Link header) names the next page",
                 "headers": {"Link": {"schema": {"type": "string"}, "description": 'rel="next"'}},
@@ -196,7 +238,8 @@ def _record_paths(ft, principal, lang: str, schemas: dict) -> dict:
             "operationId": f"create_{op}", "parameters": _params("idempotency_key"),
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "oneOf": [_ref("schemas", f"{name}.Create"),
-                          {"type": "array", "items": _ref("schemas", f"{name}.Create")}]}}}},
+                          {"type": "array", "items": _ref("schemas", f"{name}.Create"),
+                           "minItems": 1, "maxItems": MAX_BULK}]}}}},
             "responses": {"201": {
                 "description": "created: the record (Location and ETag headers), or for an array the new ids",
                 "headers": {"Location": {"schema": {"type": "string"}}},

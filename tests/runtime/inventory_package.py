@@ -14,7 +14,8 @@ RECEIPT = {
         {"key": "物料", "label": {"zh-CN": "物料", "en": "Material"}, "widget": "text", "required": True},
         {"key": "数量", "label": {"zh-CN": "数量", "en": "Quantity"}, "widget": "number",
          "config": {"integer": True, "min": 0, "max": 100000}},
-        {"key": "单价", "label": {"zh-CN": "单价", "en": "Unit price"}, "widget": "money"},
+        {"key": "单价", "label": {"zh-CN": "单价", "en": "Unit price"}, "widget": "money",
+         "config": {"min": 0, "max": 1000000}},  # keeps the formula 金额 within its 15 digits
         {"key": "金额", "label": {"zh-CN": "金额", "en": "Amount"}, "widget": "formula",
          "config": {"result": "number", "decimals": 2}, "formula": "coalesce(单价, 0) * coalesce(数量, 0)"},
         {"key": "标签", "label": {"zh-CN": "标签", "en": "Tags"}, "widget": "checkboxes",

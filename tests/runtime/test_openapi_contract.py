@@ -110,3 +110,12 @@ def test_the_declared_error_statuses_are_the_ones_sent(client, keeper):
         assert str(resp.status_code) in declared, (method, path, resp.status_code)
         _check(doc, path, method, str(resp.status_code), resp.get_json()) if "content" in declared.get(
             str(resp.status_code), {}) else None
+
+
+@pytest.mark.parametrize("method", ["patch", "put", "delete", "get"])
+def test_an_id_beyond_64_bits_is_a_404_for_every_method(client, keeper, method):
+    """Not a 405 naming the methods of the id's route: the id names nothing."""
+    for rid in (2**63, 10**22):
+        resp = getattr(client, method)(f"{BASE}/{rid}", headers=keeper, json={"数量": 1})
+        assert resp.status_code == 404, (rid, resp.status_code, resp.get_json())
+    assert client.patch(f"{BASE}/{2**63 - 1}", headers=keeper, json={"数量": 1}).status_code == 404

@@ -130,7 +130,9 @@ class NumberWidget(Widget):
                  "lo": lo if lo is not None else -limit, "hi": hi if hi is not None else limit})
 
     def json_schema(self):
-        out = {"type": ["integer", "null"] if self.config.get("integer") else ["number", "null"]}
+        # |value| < 10**15 (``to_python``) holds whatever min/max say
+        out = {"type": ["integer", "null"] if self.config.get("integer") else ["number", "null"],
+               "exclusiveMinimum": -10 ** 15, "exclusiveMaximum": 10 ** 15}
         if self.config.get("min") is not None:
             out["minimum"] = self.config["min"]
         if self.config.get("max") is not None:
@@ -277,7 +279,15 @@ class MoneyWidget(Widget):
         return None if value is None else str(value)
 
     def json_schema(self):
-        out = {"type": ["number", "string", "null"], "pattern": r"^-?\d+(\.\d+)?$"}
+        # at most PRECISION - decimals whole digits (``to_python``); more decimals could round up past them
+        whole, d = self.PRECISION - self.decimals, self.decimals
+        out = {"type": ["number", "string", "null"],
+               "pattern": rf"^-?\d{{1,{whole}}}" + (rf"(\.\d{{1,{d}}})?$" if d else "$"),
+               "exclusiveMinimum": -(10 ** whole - 1), "exclusiveMaximum": 10 ** whole - 1}
+        if self.config.get("min") is not None or self.config.get("max") is not None:
+            # a schema cannot bound the value of a numeric string: describe the bounded number only
+            out["type"] = ["number", "null"]
+            del out["pattern"]
         if self.config.get("min") is not None:
             out["minimum"] = self.config["min"]
         if self.config.get("max") is not None:

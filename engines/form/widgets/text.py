@@ -105,6 +105,8 @@ class TextWidget(Widget):
 
     def json_schema(self):
         out = {"type": ["string", "null"]}
+        if not self.multiline:  # one line: ``to_python`` refuses line breaks
+            out["pattern"] = r"^[^\r\n]*$"
         if self.config.get("max_length"):
             out["maxLength"] = self.config["max_length"]
         return out
