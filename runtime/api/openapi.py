@@ -171,8 +171,11 @@ def _present(schema: dict) -> dict:
 
 
 def _kind(schema: dict) -> dict:
-    """Only the type of a value: a filter compares, it does not check a value's bounds or pattern."""
-    return {k: v for k, v in schema.items() if k in ("type", "enum", "items")}
+    """The type of a value (a date's form, a number's digits): a filter compares values, it does not
+    apply the field's configured min and max or text patterns."""
+    keep = ("type", "enum", "items", "exclusiveMinimum", "exclusiveMaximum")
+    keep += ("format", "pattern") if "format" in schema else ()
+    return {k: v for k, v in schema.items() if k in keep}
 
 
 def _query(ft, access) -> list[dict]:
