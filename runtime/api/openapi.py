@@ -147,6 +147,12 @@ def _submission(ft, access, *, partial: bool = False) -> dict:
             props[key] = {**props[key], "readOnly": True}
     if partial:  # an update may carry the version it read (optimistic locking without If-Match)
         props["row_version"] = {"type": "integer", "description": "the row_version you read; a stale one is a 409"}
+    for key, prop in props.items():
+        kinds = prop.get("type") or []
+        if "string" in kinds and "number" in kinds and ("minimum" in prop or "maximum" in prop):
+            # a schema cannot bound a numeric string's value: the document sends bounded amounts as numbers
+            props[key] = {**{k: v for k, v in prop.items() if k != "pattern"},
+                          "type": [k for k in kinds if k != "string"]}
     for key in schema.get("required", ()):
         if key in props:  # a required field takes no null and, being text, no blank
             props[key] = _present(props[key])
@@ -174,7 +180,8 @@ def _kind(schema: dict) -> dict:
     """The type of a value (a date's form, a number's digits): a filter compares values, it does not
     apply the field's configured min and max or text patterns."""
     keep = ("type", "enum", "items", "exclusiveMinimum", "exclusiveMaximum")
-    keep += ("format", "pattern") if "format" in schema else ()
+    if "format" in schema or "number" in (schema.get("type") or ()):  # dates, numeric strings
+        keep += ("format", "pattern")
     return {k: v for k, v in schema.items() if k in keep}
 
 

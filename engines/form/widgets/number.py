@@ -284,10 +284,6 @@ class MoneyWidget(Widget):
         out = {"type": ["number", "string", "null"],
                "pattern": rf"^-?\d{{1,{whole}}}" + (rf"(\.\d{{1,{d}}})?$" if d else "$"),
                "exclusiveMinimum": -(10 ** whole - 1), "exclusiveMaximum": 10 ** whole - 1}
-        if self.config.get("min") is not None or self.config.get("max") is not None:
-            # a schema cannot bound the value of a numeric string: describe the bounded number only
-            out["type"] = ["number", "null"]
-            del out["pattern"]
         if self.config.get("min") is not None:
             out["minimum"] = self.config["min"]
         if self.config.get("max") is not None:
