@@ -20,6 +20,7 @@ def proxied_app(db_url, tmp_path, monkeypatch, clock):
     monkeypatch.setenv("JIMU_TRUSTED_PROXIES", "1")
     from runtime.app import create_app
     application = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test-secret",
+                              "AUTO_MIGRATE": True,  # as the app fixture: each test's schema starts empty
                               "CLOCK": clock, "UPLOAD_DIR": str(tmp_path / "files")})
     yield application
     application.extensions["jimu"].dispose()
