@@ -51,11 +51,17 @@ export function opsFor(ctx, field) {
   return ctx.operators.filter((op) => op.kinds.includes(field.kind));
 }
 
+/** The operator registry's value input, as this designer edits it: text and a number of days are one value. */
+function inputOf(op) {
+  return op.input === "text" || op.input === "days" ? "scalar" : op.input;
+}
+
 export function adaptValue(op, value) {
   if (!op || op.input === "none") return undefined;
-  if (value && typeof value === "object" && !Array.isArray(value) && "expr" in value) return op.input === "scalar" ? value : undefined;
-  if (op.input === "list") return Array.isArray(value) ? value : value === undefined ? [] : [value];
-  if (op.input === "pair") return Array.isArray(value) && value.length === 2 ? value : [null, null];
+  const input = inputOf(op);
+  if (value && typeof value === "object" && !Array.isArray(value) && "expr" in value) return input === "scalar" ? value : undefined;
+  if (input === "list") return Array.isArray(value) ? value : value === undefined ? [] : [value];
+  if (input === "pair") return Array.isArray(value) && value.length === 2 ? value : [null, null];
   return Array.isArray(value) ? value[0] : value;
 }
 
@@ -190,7 +196,7 @@ export function fieldTest(ctx, node, id, name, fields, set, remove) {
   if (node.op && !ops.some((o) => o.type === node.op)) opSel.append(h("option", { value: node.op, selected: true }, `${node.op} ?`));
   const parts = [fieldSel, opSel];
   const isExpr = node.value && typeof node.value === "object" && !Array.isArray(node.value) && "expr" in node.value;
-  const input = op ? op.input : "scalar";
+  const input = op ? inputOf(op) : "scalar";
   const typing = (v, meta) => set((n) => { if (v === undefined) delete n.value; else n.value = v; },
     meta?.typing ? { coalesce: `${id}-value`, rerender: false } : { focus: `${id}-value` });
   if (input === "scalar" && isExpr) {
@@ -262,7 +268,7 @@ function aggregateTest(ctx, node, id, name, set, remove) {
     onclick: () => setAgg((a) => { a.filter = [...(Array.isArray(a.filter) ? a.filter : []), { field: "", op: "eq" }]; },
       { focus: `${id}-filter-${filters.length}-field` }) }, `+ ${t("rule_filter_add")}`);
   const numberField = { kind: "number", valueKind: "number" };
-  const ops = ctx.operators.filter((o) => o.kinds.includes("number") && o.input !== "none" && o.input !== "list");
+  const ops = ctx.operators.filter((o) => o.kinds.includes("number") && ["scalar", "pair"].includes(o.input));
   const op = ops.find((o) => o.type === node.op);
   const opSel = h("select", { id: `${id}-op`, "aria-label": `${name}: ${t("rule_operator")}`,
     onchange: () => set((n) => { n.op = opSel.value; n.value = adaptValue(ctx.operators.find((o) => o.type === n.op), n.value); }, { focus: `${id}-op` }) },
