@@ -163,15 +163,16 @@ def _submission(ft, access, *, partial: bool = False) -> dict:
     return schema
 
 
-def _present(schema: dict) -> dict:
-    """``schema`` without null; a text one must hold a non-blank character (values are stripped)."""
+def _present(schema: dict, *, blank: bool = False) -> dict:
+    """``schema`` without null; a text one must hold a non-blank character (values are stripped)
+    unless ``blank`` (a filter may compare with the empty string)."""
     schema = dict(schema)
     kind = schema.get("type")
     if isinstance(kind, list):
         schema["type"] = [k for k in kind if k != "null"]
     if "enum" in schema:
         schema["enum"] = [v for v in schema["enum"] if v is not None]
-    if schema.get("type") == ["string"]:
+    if schema.get("type") == ["string"] and not blank:
         schema = {"allOf": [schema, {"pattern": r"\S"}]} if "pattern" in schema else {**schema, "pattern": r"\S"}
     return schema
 
@@ -198,7 +199,7 @@ def _query(ft, access) -> list[dict]:
                 and f.children is None:
             equal.append({"type": "object", "required": ["field", "value"], "additionalProperties": False,
                           "properties": {"field": {"const": f.key}, "op": {"const": "eq"},
-                                         "value": _present(_kind(f.widget.json_schema()))}})
+                                         "value": _present(_kind(f.widget.json_schema()), blank=True)}})
     filter_ = {"name": "filter", "in": "query", "description": "JSON filter: {field, op, value} or "
                "{all|any: [...]}; the schema lists the equality filters",
                "content": {"application/json": {"schema": {"oneOf": equal} if equal else {"type": "object"}}}}
@@ -280,6 +281,44 @@ def _record_paths(ft, principal, lang: str, schemas: dict) -> dict:
     return paths
 
 
+#: the endpoints documented per form above (with their models), or not at all
+_PER_FORM = frozenset({"api.list_records", "api.create_record", "api.get_record", "api.update_record",
+                       "api.delete_record"})
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _route_paths() -> dict:
+    """Every other route of ``/api/v1``, read from the URL map: its path and path parameters, the
+    query parameters it declares (``query_args``; others are a 400), the summary from its docstring
+    and the coded errors every route may send. These routes serve the same for every caller (each
+    checks the caller's rights itself), so they carry no per-form model."""
+    from flask import current_app
+    from .util import _ARGS
+    paths: dict = {}
+    for rule in current_app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint in _PER_FORM:
+            continue
+        path = _CONVERTER.sub(lambda m: "{" + m[2] + "}", rule.rule[len("/api/v1"):])
+        params = [{"name": m[2], "in": "path", "required": True,
+                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT} if m[1] == "int"
+                   else {"type": "string"}} for m in _CONVERTER.finditer(rule.rule)]
+        params += [{"name": n, "in": "query", "schema": {"type": "string"}}
+                   for n in sorted(_ARGS.get(rule.endpoint, ()))]
+        view = current_app.view_functions[rule.endpoint]
+        summary = ((view.__doc__ or "").strip().splitlines() or [rule.endpoint.split(".")[-1]])[0]
+        tag = view.__module__.rsplit(".", 1)[-1]
+        item = paths.setdefault(path, {})
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            write = method in ("POST", "PUT", "PATCH", "DELETE")
+            item[method.lower()] = {
+                "summary": summary, "tags": [tag], "operationId": rule.endpoint.split(".")[-1] + (
+                    f"_{method.lower()}" if len(rule.methods - {"HEAD", "OPTIONS"}) > 1 else ""),
+                "parameters": params,
+                "responses": {"2XX": {"description": "done"},
+                              **_errors(400, 401, 403, 404, 406, *((409, 413, 415, 422) if write else ()))}}
+    return paths
+
+
 def build_openapi(forms, principal, lang: str = "en") -> dict:
     """The document of ``forms`` (form tables) for ``principal``: each form's models
     (``<app>.<form>.Record``, ``.Create``, ``.Update``) and paths for the verbs the principal holds on it."""
@@ -287,9 +326,10 @@ def build_openapi(forms, principal, lang: str = "en") -> dict:
     paths: dict = {}
     for ft in forms:
         paths.update(_record_paths(ft, principal, lang, schemas))
+    paths.update(_route_paths())
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Jimu records API", "version": "1"},
+        "info": {"title": "Jimu API", "version": "1"},
         "servers": [{"url": "/api/v1"}],
         "components": {"schemas": schemas, "parameters": PARAMETERS, "responses": {"Error": ERROR_RESPONSE},
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

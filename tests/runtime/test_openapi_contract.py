@@ -7,6 +7,8 @@ with jsonschema against the document the same caller reads.
 """
 from __future__ import annotations
 
+import re
+
 import jsonschema
 import pytest
 from referencing import Registry, Resource
@@ -119,3 +121,23 @@ def test_an_id_beyond_64_bits_is_a_404_for_every_method(client, keeper, method):
         resp = getattr(client, method)(f"{BASE}/{rid}", headers=keeper, json={"数量": 1})
         assert resp.status_code == 404, (rid, resp.status_code, resp.get_json())
     assert client.patch(f"{BASE}/{2**63 - 1}", headers=keeper, json={"数量": 1}).status_code == 404
+
+
+def test_every_route_of_the_api_is_in_the_document(app, client, keeper):
+    """Apps, tasks, flows, reports, rules, users, hooks, files: each route with its path and query
+    parameters and its coded errors, not only the record routes."""
+    doc = client.get("/api/v1/openapi.json", headers=keeper).get_json()
+    documented = {(path, method) for path, item in doc["paths"].items() for method in item if method != "parameters"}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+        if path.startswith("/forms/{form}/records") and path.count("{") <= 2 and path.endswith(("records", "{rid}")):
+            continue  # per form, under the form's key (the caller's own verbs)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented, (path, method)
+            op = doc["paths"][path][method.lower()]
+            assert {"400", "401", "403", "404"} <= set(op["responses"])
+    tasks = doc["paths"]["/tasks/{task_id}/complete"]["post"]
+    assert tasks["parameters"][0] == {"name": "task_id", "in": "path", "required": True,
+                                      "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
