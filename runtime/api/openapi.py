@@ -42,8 +42,10 @@ SYSTEM = {
     "updated_by": {"type": ["integer", "null"], "readOnly": True}}
 PARAMETERS = {
     "q": {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "text search"},
-    "page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1},
-             "description": "1-based; a page past the 64-bit offset range is a 400"},
+    # page * per_page stays a 64-bit offset (``list_records``): this bound holds for every per_page
+    "page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                       "maximum": MAX_INT // MAX_PAGE},
+             "description": "1-based; page × per_page past the 64-bit offset range is a 400"},
     "per_page": {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                "maximum": MAX_PAGE},
                  "description": f"records per page (default 50); above {MAX_PAGE} is a 400"},

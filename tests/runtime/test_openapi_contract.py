@@ -141,3 +141,13 @@ def test_every_route_of_the_api_is_in_the_document(app, client, keeper):
     tasks = doc["paths"]["/tasks/{task_id}/complete"]["post"]
     assert tasks["parameters"][0] == {"name": "task_id", "in": "path", "required": True,
                                       "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+
+
+def test_every_page_the_document_allows_is_served(client, keeper):
+    """The document's page bound holds for any per_page: its largest page with the largest per_page
+    is an (empty) page, not a 400."""
+    doc = client.get("/api/v1/openapi.json", headers=keeper).get_json()
+    page = doc["components"]["parameters"]["page"]["schema"]["maximum"]
+    per_page = doc["components"]["parameters"]["per_page"]["schema"]["maximum"]
+    resp = client.get(f"{BASE}?page={page}&per_page={per_page}", headers=keeper)
+    assert resp.status_code == 200 and resp.get_json()["records"] == []
