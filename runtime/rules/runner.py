@@ -10,19 +10,26 @@ evaluates the condition, asks the actions for their effects and executes them:
   inside a savepoint per rule: a failing rule is rolled back and logged, the
   write and the other rules go on;
 * external effects (e-mail, webhooks, robots, HTTP calls) become durable jobs
-  with idempotency keys ``rule:<firing id>:<n>``, retried with back-off.
+  with idempotency keys ``rule:<firing key>:<n>`` (a random key per firing), retried with back-off.
 
 Writes made by rules go through ``Records`` again, so rules chain. The chain
 (rule, form, record) is tracked in a context variable: a rule that fires again
 on the same record inside its own chain is a loop, and more than ``MAX_DEPTH``
 nested firings is too deep; both raise, naming the rules, and abort the whole
-triggering write — nothing is half-written. Every evaluation is logged in
-``jimu_rule_firings`` (rule, record, matched, effects, errors, duration).
+triggering write — nothing is half-written.
+
+The firing log ``jimu_rule_firings`` (rule, record, matched, effects, errors, duration) keeps the
+firings that matched or failed, written in one statement per write after the rules ran: logging
+every rule of a form on every write made the log grow many times faster than the records, for
+nothing a designer reads. Set ``RULES_LOG_NON_MATCHES`` to log the non-matches too while debugging
+(a dry run shows them without writing anything). Rules are looked up by form and event, so a rule
+whose trigger does not fit costs nothing.
 """
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, Mapping
@@ -77,17 +84,19 @@ class RuleRunner:
         record = after if after is not None else before
         rid = record.get("id")
         touched = False
+        fired: list[Firing] = []
         for rule in rules:
             if isinstance(rule.trigger, TimeAfter):
                 self._schedule_timer(records, rule, ft.key, after, before)
                 continue
             stop = False
             for occurrence in rule.trigger.occurrences(event, after, before):
-                result = self.fire(records, rule, event, ft.key, record, before, occurrence)
+                result = self.fire(records, rule, event, ft.key, record, before, occurrence, log=fired)
                 touched = touched or result.touched_self
                 stop = stop or (result.matched and rule.stop)
             if stop:
                 break
+        self._log(records, fired)
         if touched and after is not None:
             # rules changed the record being written: hand the caller the current version
             fresh = records.store.get(ft, rid)
@@ -114,13 +123,21 @@ class RuleRunner:
         if form and record_id is not None:
             record = records.store.get(self.jimu.catalog.form(form), record_id)
         occurrence = {"flow": flow, "task": task, "task_id": task_id}
-        return [self.fire(records, r, event, form or r.form, record, None, occurrence, extra={"task_id": task_id})
-                for r in rules if form is None or r.form == form]
+        fired: list[Firing] = []
+        for r in rules:
+            if form is None or r.form == form:
+                self.fire(records, r, event, form or r.form, record, None, occurrence, extra={"task_id": task_id},
+                          log=fired)
+        self._log(records, fired)
+        return fired
 
     # -- one firing --------------------------------------------------------------------------
     def fire(self, records, rule: RuleSpec, event: str, form: str, record: Mapping[str, Any],
              before: Mapping[str, Any] | None, occurrence: Mapping[str, Any] | None = None, *,
-             key: str | None = None, extra: Mapping[str, Any] | None = None) -> "Firing":
+             key: str | None = None, extra: Mapping[str, Any] | None = None,
+             log: list["Firing"] | None = None) -> "Firing":
+        """Evaluate and run one rule. The firing is appended to ``log`` for the caller to write with
+        its siblings in one statement (``_log``); without ``log`` it is written now and gets its ``id``."""
         rid = record.get("id") if record else None
         current = _CHAIN.get()
         names = [c[3] for c in current]
@@ -150,9 +167,6 @@ class RuleRunner:
         except JimuError as exc:
             firing.errors.append(exc.to_dict())
         if firing.matched:
-            firing.id = conn.execute(sa.insert(rule_firings).values(
-                at=records.now, rule_key=rule.key, app_key=rule.app, form_key=form, record_id=rid, event=event,
-                matched=True, duration_ms=0, depth=len(current), source=records.source)).inserted_primary_key[0]
             token = _CHAIN.set(current + ((rule.key, form, rid, rule.name),))
             ac = ActionContext(rule=rule.key, form=form, event=event, record=record, variables=variables,
                                eval=ectx, before=before, extra=dict(extra or {}),
@@ -160,7 +174,7 @@ class RuleRunner:
             try:
                 with conn.begin_nested():
                     effects = rule.plan(ac)
-                    executor = Executor(self.jimu, records, rule, key or f"rule:{firing.id}")
+                    executor = Executor(self.jimu, records, rule, key or f"rule:{uuid.uuid4().hex}")
                     for i, effect in enumerate(effects):
                         firing.effects.append(effect.to_json())
                         executor.run(i, effect)
@@ -176,18 +190,28 @@ class RuleRunner:
             finally:
                 _CHAIN.reset(token)
         firing.duration_ms = (time.perf_counter() - t0) * 1000
-        self._log(conn, records, firing)
+        if log is not None:
+            log.append(firing)
+        elif self._logged(firing):
+            firing.id = conn.execute(sa.insert(rule_firings).values(
+                **self._row(records, firing))).inserted_primary_key[0]
         return firing
 
-    def _log(self, conn, records, f: "Firing") -> None:
-        values = dict(actions=jsonable(f.effects) or None, errors=jsonable(f.errors) or None,
-                      duration_ms=round(f.duration_ms, 3), matched=f.matched)
-        if f.id is not None:
-            conn.execute(sa.update(rule_firings).where(rule_firings.c.id == f.id).values(**values))
-        else:
-            conn.execute(sa.insert(rule_firings).values(
-                at=records.now, rule_key=f.rule.key, app_key=f.rule.app, form_key=f.form, record_id=f.record_id,
-                event=f.event, depth=f.depth, source=records.source, **values))
+    def _logged(self, f: "Firing") -> bool:
+        return f.matched or bool(f.errors) or bool(self.jimu.config.get("RULES_LOG_NON_MATCHES"))
+
+    @staticmethod
+    def _row(records, f: "Firing") -> dict[str, Any]:
+        return dict(at=records.now, rule_key=f.rule.key, app_key=f.rule.app, form_key=f.form, record_id=f.record_id,
+                    event=f.event, depth=f.depth, source=records.source, matched=f.matched,
+                    actions=jsonable(f.effects) or None, errors=jsonable(f.errors) or None,
+                    duration_ms=round(f.duration_ms, 3))
+
+    def _log(self, records, fired: list["Firing"]) -> None:
+        """One statement for the firings of one write worth keeping (see the module docstring)."""
+        rows = [self._row(records, f) for f in fired if self._logged(f)]
+        if rows:
+            records.conn.execute(sa.insert(rule_firings), rows)
 
     # -- time relative to a date field -------------------------------------------------------
     def _schedule_timer(self, records, rule: RuleSpec, form: str, after, before) -> None:
@@ -444,7 +468,6 @@ class EffectsExecutor:
     def execute(self, conn, effects, *, origin: str, key: str | None = None, principal=None) -> None:
         """Run effects planned outside a rule firing with the same executor, write path and outbox
         as rules."""
-        import uuid
         from .outbox import SYSTEM
         records = self.jimu.services.records(self.jimu, conn, principal or SYSTEM, source="flow",
                                              check_permissions=False)

@@ -17,7 +17,8 @@ def test_created_rule_sets_fields_in_the_same_transaction_and_the_caller_sees_th
     other = create(jimu, "工单", {"标题": "b", "描述": "登录不了"})
     assert other["组"] is None
     log = firings(jimu, "dispatch_finance")
-    assert [(f["record_id"], f["matched"]) for f in log] == [(rec["id"], True), (other["id"], False)]
+    # only matches (and errors) are logged: the non-match on the other record writes nothing
+    assert [(f["record_id"], f["matched"]) for f in log] == [(rec["id"], True)]
     assert log[0]["actions"][0]["kind"] == "set_fields" and log[0]["errors"] is None
     assert log[0]["duration_ms"] >= 0 and log[0]["event"] == "record.created"
 
@@ -73,7 +74,7 @@ def test_rules_fire_for_the_api_and_bulk_import_1000_rows(jimu, client, admin_he
     created = [f for f in firings(jimu, "all_created") if f["record_id"] in set(ids)]
     assert len(created) == 1000 and all(f["matched"] for f in created)
     high = [f for f in firings(jimu, "high") if f["record_id"] in set(ids)]
-    assert len(high) == 1000 and sum(f["matched"] for f in high) == 500
+    assert len(high) == 500 and all(f["matched"] for f in high)  # the non-matches are not logged
     assert get(jimu, "工单", ids[1])["组"] == "infra" and get(jimu, "工单", ids[0])["组"] is None
 
 
@@ -87,7 +88,7 @@ def test_subtable_row_triggers_fire_per_row(jimu):
     rows = get(jimu, "工单", t["id"])["明细"]
     t = update(jimu, "工单", t["id"], {"明细": rows + [{"品名": "c", "数量": 20}]})
     assert t["计数"] == 30
-    assert [f["matched"] for f in firings(jimu, "big_line")] == [True, False, True]
+    assert [f["matched"] for f in firings(jimu, "big_line")] == [True, True]
 
 
 def test_rule_chain_a_b_a_stops_naming_both_and_writes_nothing(jimu, client, admin_headers):
@@ -245,7 +246,7 @@ def test_time_after_fires_once_when_due_and_only_while_the_condition_holds(jimu,
     clock.advance(hours=1, minutes=1)
     assert jobs.run_due(jimu) == 2
     assert get(jimu, "工单", a["id"])["紧急程度"] == "高" and get(jimu, "工单", b["id"])["紧急程度"] is None
-    assert [f["matched"] for f in firings(jimu, "no_response")] == [True, False]
+    assert [f["matched"] for f in firings(jimu, "no_response")] == [True]
     assert all(j["status"] == "done" for j in jobs_of(jimu, "rule.timer"))
 
 

@@ -161,7 +161,8 @@ def test_notify_can_use_the_package_message_templates(jimu):
         "/rules/0/actions/0/template"
 
 
-def test_firing_log_api_filters_by_rule_record_and_match(jimu, client, admin_headers):
+def test_firing_log_api_filters_by_rule_record_and_match(jimu, client, admin_headers, monkeypatch):
+    monkeypatch.setitem(jimu.config, "RULES_LOG_NON_MATCHES", True)  # the non-match is logged too
     install_package(jimu, package([{"key": "hi", "trigger": {"type": "record_created"},
                                     "condition": {"field": "紧急程度", "value": "高"},
                                     "actions": [{"type": "set_fields", "values": {"组": "infra"}}]}]))
