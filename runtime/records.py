@@ -127,7 +127,8 @@ class Records:
         values = self.clean(ft, data)
         self._check_files(ft, values, None)
         allocate_serials(self.conn, ft, [values], self.now)
-        rid = self._integrity(lambda: self.store.create(ft, values, now=self.now, actor=self.principal.user_id))
+        rid = self._integrity(ft, [values], lambda: self.store.create(ft, values, now=self.now,
+                                                                      actor=self.principal.user_id))
         self._lands_in_scope(ft, [rid], "create")
         files.claim(self.conn, ft.spec, form_key, rid, values)
         record = self.store.get(ft, rid)
@@ -156,8 +157,8 @@ class Records:
         if errors:
             raise RecordInvalid(errors)
         allocate_serials(self.conn, ft, cleaned, self.now)
-        ids = self._integrity(lambda: self.store.bulk_create(ft, cleaned, now=self.now,
-                                                              actor=self.principal.user_id))
+        ids = self._integrity(ft, cleaned, lambda: self.store.bulk_create(ft, cleaned, now=self.now,
+                                                                          actor=self.principal.user_id))
         self._lands_in_scope(ft, ids, "create")
         for rid, values in zip(ids, cleaned):
             files.claim(self.conn, ft.spec, form_key, rid, values)
@@ -187,8 +188,8 @@ class Records:
         self._writable(ft, data, before)
         values = self.clean(ft, data, existing=before, partial=True)
         self._check_files(ft, values, before)
-        self._integrity(lambda: self.store.update(ft, rid, values, expected_version=expected_version,
-                                                  now=self.now, actor=self.principal.user_id))
+        self._integrity(ft, [values], lambda: self.store.update(ft, rid, values, expected_version=expected_version,
+                                                                now=self.now, actor=self.principal.user_id))
         self._lands_in_scope(ft, [rid], "update")
         files.claim(self.conn, ft.spec, form_key, rid, values)
         after = self.store.get(ft, rid)
@@ -218,8 +219,13 @@ class Records:
         if errors:
             raise RecordInvalid([dict(e, row=row) for e in errors] if row is not None else errors)
 
-    def _integrity(self, fn):
-        """A unique index can still catch a race the pre-check missed: report it, don't 500."""
+    def _integrity(self, ft: FormTable, rows: Sequence[Mapping[str, Any]], fn):
+        """A unique index or a link's foreign key can still catch what the pre-checks missed (a race, a
+        linked record deleted meanwhile): report it, don't 500. The savepoint keeps the transaction
+        usable after such an error (PostgreSQL aborts it otherwise) and costs two statements, so it is
+        taken only when the values written can trip one of those constraints."""
+        if not _constrained(ft, rows):
+            return fn()
         try:
             with self.conn.begin_nested():
                 return fn()
@@ -292,6 +298,16 @@ def _filter_fields(spec: Any) -> list[str]:
 
 def _sort_fields(sort: str | None) -> list[str]:
     return [part.strip().lstrip("-+") for part in (sort or "").split(",") if part.strip()]
+
+
+def _constrained(ft: FormTable, rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether writing ``rows`` can violate a constraint: a value for a unique field or a link."""
+    keys = {k for values in rows for k, v in values.items() if v not in (None, "", [])}
+    for key in keys & set(ft.spec.field_keys):
+        f = ft.spec.field(key)
+        if f.unique or f.widget.value_kind == "link":
+            return True
+    return False
 
 
 def _public(ft: FormTable, record: Mapping[str, Any]) -> dict[str, Any]:
