@@ -2,10 +2,12 @@
 keyed by one number, the catalogue revision (``jimu_catalog_revision``).
 
 Each process keeps one ``Catalog`` (the container's ``definitions``). ``refresh(conn)`` costs one
-indexed single-row read; only when an install or upgrade anywhere (this process or another) moved
-the revision are the form specs recompiled and the Core tables rebuilt — and everything the other
-runtimes compiled through ``compiled(kind, conn, build)`` (rules, reports and dashboards, flow
-specs) is dropped with them, so no part of the runtime can serve a definition older than another's.
+indexed single-row read, once per transaction (a write path asks many times: the records, the
+rules, the flows; ``bump_revision`` in the same transaction makes the next call read again). Only
+when an install or upgrade anywhere (this process or another) moved the revision are the form
+specs recompiled and the Core tables rebuilt — and everything the other runtimes compiled
+through ``compiled(kind, conn, build)`` (rules, reports and dashboards, flow specs) is dropped
+with them, so no part of the runtime can serve a definition older than another's.
 """
 from __future__ import annotations
 
@@ -24,6 +26,15 @@ from .mapping import FormTable, build_form_table
 T = TypeVar("T")
 
 
+#: ``conn.info`` key: the transaction in which the revision was last read on this connection
+_CHECKED = "jimu_catalog_checked_in"
+
+
+def changed(conn: sa.Connection) -> None:
+    """The revision moved in ``conn``'s transaction: the next ``refresh`` reads it again."""
+    conn.info.pop(_CHECKED, None)
+
+
 class UnknownForm(NotFound):
     code = "form.not_found"
 
@@ -37,7 +48,12 @@ class Catalog:
         self._lock = threading.RLock()
 
     def refresh(self, conn: sa.Connection, *, force: bool = False) -> "Catalog":
+        tx = conn.get_transaction()
+        if not force and tx is not None and conn.info.get(_CHECKED) is tx and self.revision >= 0:
+            return self  # already checked in this transaction
         rev = conn.execute(sa.select(db.catalog_revision.c.revision).where(db.catalog_revision.c.id == 1)).scalar()
+        if tx is not None:
+            conn.info[_CHECKED] = tx
         if rev == self.revision and not force:
             return self
         with self._lock:

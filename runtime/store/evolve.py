@@ -30,6 +30,7 @@ from engines.form.spec import FieldSpec
 from .. import db
 from ..exceptions import JimuError
 from . import convert
+from .catalog import changed
 from .mapping import ID, build_form_table, column_type, index_name, system_columns
 
 
@@ -248,3 +249,4 @@ def bump_revision(conn: sa.Connection) -> None:
     """Tell every process that the catalogue changed."""
     conn.execute(sa.update(db.catalog_revision).where(db.catalog_revision.c.id == 1)
                  .values(revision=db.catalog_revision.c.revision + 1))
+    changed(conn)
