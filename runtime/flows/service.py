@@ -76,6 +76,14 @@ def publish_flows(conn: sa.Connection, app_key: str, flows: Iterable[Mapping[str
     return published
 
 
+def _load_latest(conn: sa.Connection) -> dict[str, tuple[int, str, str | None]]:
+    latest = {}
+    for r in conn.execute(sa.select(flow_versions.c.key, flow_versions.c.version, flow_versions.c.start_mode,
+                                    flow_versions.c.form_key).order_by(flow_versions.c.key, flow_versions.c.version)):
+        latest[r.key] = (r.version, r.start_mode, r.form_key)
+    return latest
+
+
 def _user_id(actor: str | None) -> int | None:
     return int(actor) if actor and actor.isdigit() else None
 
@@ -92,11 +100,10 @@ class FlowRuntime:
         """The compiled spec of ``key`` at ``version`` (default: the newest)."""
         q = sa.select(flow_versions.c.version, flow_versions.c.definition).where(flow_versions.c.key == key)
         if version is None:
-            row = self.conn.execute(sa.select(flow_versions.c.version).where(flow_versions.c.key == key)
-                                    .order_by(flow_versions.c.version.desc()).limit(1)).first()
-            if row is None:
+            latest = self._latest().get(key)
+            if latest is None:
                 raise NotFound(f"no flow {key!r} is published", code="flow.not_found", flow=key)
-            version = row.version
+            version = latest[0]
         cache = self.jimu.catalog.compiled("flow_specs", self.conn, lambda conn: {})  # filled as asked
         spec = cache.get((key, version))
         if spec is None:
@@ -106,14 +113,14 @@ class FlowRuntime:
             spec = cache[(key, version)] = compile_flow(dict(row.definition, version=version))
         return spec
 
+    def _latest(self) -> dict[str, tuple[int, str, str | None]]:
+        """Flow key → (newest version, start mode, form), once per catalogue revision: flows are
+        published only by an install, which moves the revision in the same transaction, so a create
+        asks the database nothing to learn which flows start on it."""
+        return self.jimu.catalog.compiled("flow_latest", self.conn, _load_latest)
+
     def flows_for_form(self, form_key: str) -> list[str]:
-        rows = self.conn.execute(sa.select(flow_versions.c.key, flow_versions.c.start_mode, flow_versions.c.version)
-                                 .where(flow_versions.c.form_key == form_key)
-                                 .order_by(flow_versions.c.key, flow_versions.c.version)).all()
-        latest: dict[str, str] = {}
-        for r in rows:
-            latest[r.key] = r.start_mode
-        return [k for k, mode in latest.items() if mode == "on_create"]
+        return [k for k, (_, mode, form) in sorted(self._latest().items()) if form == form_key and mode == "on_create"]
 
     # -- instances ---------------------------------------------------------------------------
     def start(self, flow_key: str, *, record_id: int | None = None, record: Mapping[str, Any] | None = None,
