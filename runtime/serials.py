@@ -1,9 +1,18 @@
 """Serial numbers (``GD-{yyyyMMdd}-{0000}``) that stay unique under concurrency.
 
-One counter row per (form, field, period), bumped with an atomic
-``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` inside the record's own
-transaction: two writers can never get the same number, and a rolled-back
-record gives its number back.
+One counter row per (form, field, period), bumped with one atomic
+``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: two writers can never get the same number.
+
+Where the bump runs depends on the database:
+
+* PostgreSQL: in a short transaction of its own (a second pooled connection in autocommit), so
+  the counter row is locked for that one statement only. Bumped inside the record's transaction it
+  stayed locked until the create committed, and every create of the form queued behind it (a
+  second web worker added nothing). The price: a number is not given back when the create that
+  took it fails or rolls back afterwards, so **gaps can appear** in the sequence (as with any
+  PostgreSQL sequence); numbers stay unique and increasing in allocation order.
+* SQLite: inside the record's transaction, which already holds the database's single write lock
+  (another connection would wait for it); a rolled-back record gives its number back, no gaps.
 """
 from __future__ import annotations
 
@@ -24,7 +33,11 @@ def next_value(conn: sa.Connection, form_key: str, field_key: str, period: str, 
             .on_conflict_do_update(index_elements=[t.c.form_key, t.c.field_key, t.c.period],
                                    set_={"value": t.c.value + count})
             .returning(t.c.value))
-    return conn.execute(stmt).scalar_one()
+    if conn.dialect.name != "postgresql":
+        return conn.execute(stmt).scalar_one()
+    with conn.engine.connect() as own:
+        own = own.execution_options(isolation_level="AUTOCOMMIT")
+        return own.execute(stmt).scalar_one()
 
 
 def allocate_serials(conn: sa.Connection, ft, rows: Sequence[dict[str, Any]], now: datetime) -> None:
