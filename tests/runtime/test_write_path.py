@@ -14,8 +14,8 @@ from . import cs_fixtures
 
 #: statements per create over HTTP, the bound reached on both SQLite and PostgreSQL (the issue's goal is ≤ 15
 #: for the shipped package's main form)
-SHIPPED_FORM_MAX = 77
-PLAIN_FORM_MAX = 11
+SHIPPED_FORM_MAX = 65
+PLAIN_FORM_MAX = 8
 
 
 @contextmanager
@@ -154,3 +154,30 @@ def test_a_unique_value_that_slips_past_the_check_is_still_a_409(jimu, client, m
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "form.unique"
     assert client.post(url, headers=headers, json={"item": "Tape", "cost_centre": "CC-2"}).status_code == 201
 
+
+def test_a_serial_number_does_not_hold_its_counter_for_the_whole_create(jimu):
+    """PostgreSQL: while one create of a form is still open, another gets its number at once (the
+    counter row was locked until the first committed). A rolled-back create leaves a gap."""
+    if jimu.engine.dialect.name != "postgresql":
+        return  # SQLite has one writer: the counter is bumped inside the record's transaction
+    import copy
+
+    from runtime.auth.principal import Principal
+    from runtime.records import Records
+    data = copy.deepcopy(PURCHASING)
+    data["forms"][0]["fields"].insert(0, {"key": "number", "label": "PO number", "widget": "serial",
+                                          "config": {"pattern": "PO-{yyyyMMdd}-{0000}"}})
+    install_package(jimu, data)
+    system = Principal(user_id=None, username="t", is_admin=True)
+    with jimu.engine.connect() as first:
+        pending = first.begin()
+        jimu.catalog.refresh(first)
+        taken = Records(jimu, first, system, check_permissions=False).create("order", {"item": "A"})["number"]
+        with jimu.engine.begin() as second:  # would wait for the first to commit (lock_timeout: fail)
+            second.exec_driver_sql("SET LOCAL lock_timeout = '3s'")
+            jimu.catalog.refresh(second)
+            other = Records(jimu, second, system, check_permissions=False).create("order", {"item": "B"})["number"]
+        pending.rollback()
+    with jimu.begin() as conn:
+        last = Records(jimu, conn, system, check_permissions=False).create("order", {"item": "C"})["number"]
+    assert [taken[-4:], other[-4:], last[-4:]] == ["0001", "0002", "0003"]
