@@ -193,7 +193,14 @@ def test_dry_runs_and_firings_show_only_what_the_builders_read_permission_reache
     assert preview.status_code == 403
 
 
-def test_dry_runs_and_firings_keep_the_builders_row_scope_and_hidden_fields(jimu, two_apps, as_user):
+@pytest.fixture
+def log_non_matches(jimu, monkeypatch):
+    """The firing log keeps only matches unless RULES_LOG_NON_MATCHES is set (before the records exist)."""
+    monkeypatch.setitem(jimu.config, "RULES_LOG_NON_MATCHES", True)
+
+
+def test_dry_runs_and_firings_keep_the_builders_row_scope_and_hidden_fields(jimu, log_non_matches, two_apps,
+                                                                             as_user):
     """Sue designs purchasing but reads only orders under 1000, without the requester's e-mail."""
     sue = as_user("sue")
     small, big = two_apps["orders"][1], two_apps["orders"][0]
