@@ -126,7 +126,7 @@ def _load_principal() -> None:
             principal = _principal_for(conn, use.user_id)
             if principal is not None and not use.scope.is_full:
                 principal = tokens.narrow(principal, use.scope, _form_apps(conn))
-            stale = tokens.needs_touch(conn, use.id, now=now)
+            stale = use.needs_touch(now)
         if principal is None:
             from ..exceptions import NotAuthenticated
             raise NotAuthenticated("the API token's user is deactivated", code="auth.bad_token")
