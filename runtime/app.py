@@ -22,7 +22,7 @@ from .services import build_services
 
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST", "SMTP_HOST",
                 "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "EMBEDDED_WORKER", "BASE_URL", "TIMEZONE",
-                "TRUSTED_PROXIES")
+                "TRUSTED_PROXIES", "API_RATE_LIMIT", "API_RATE_LIMIT_ANONYMOUS", "API_RATE_WINDOW_SECONDS")
 
 
 def _json_setting(name: str, raw: str):
@@ -166,6 +166,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # database the processes may sit on several hosts, so SECRET_KEY is required (check_server)
         app.config["SECRET_KEY"] = _secret_key(instance)
     _check_timezone(app.config.get("TIMEZONE"))
+    from .api.ratelimit import check_settings
+    check_settings(app.config)
     from .http import init_http
     init_http(app)
     import schemas

@@ -9,8 +9,11 @@ NOT_JSON = frozenset({"api.report_export"})
 
 @bp.before_request
 def _negotiate():
-    """406 for a client that accepts no JSON; 400 for a query parameter the endpoint does not take."""
+    """429 over the rate limit; 406 for a client that accepts no JSON; 400 for a query parameter the
+    endpoint does not take."""
     from flask import request
+    from . import ratelimit
+    ratelimit.before()
     from .util import NotAcceptable, check_query_args
     if "Accept" in request.headers and request.endpoint not in NOT_JSON \
             and not request.accept_mimetypes.accept_json:
@@ -23,8 +26,8 @@ def _negotiate():
 
 @bp.after_request
 def _remember(response):
-    from . import idempotency
-    return idempotency.after(response)
+    from . import idempotency, ratelimit
+    return ratelimit.after(idempotency.after(response))
 
 
 from . import apps, records, openapi  # noqa: E402,F401  (routes register on import)

@@ -62,6 +62,10 @@ PARAMETERS = {
 }
 ERROR_RESPONSE = {"description": "error: {error: {code, message, errors?}}",
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+RATE_LIMITED = {"description": "over API_RATE_LIMIT (per token) or API_RATE_LIMIT_ANONYMOUS (per address): "
+                "wait Retry-After seconds; code api.rate_limited",
+                "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 ETAG = {"ETag": {"description": "the record's strong entity tag, its quoted row_version",
                  "schema": {"type": "string"}}}
 
@@ -76,7 +80,8 @@ def _ref(kind: str, name: str) -> dict:
 
 
 def _errors(*codes: int) -> dict:
-    return {str(c): _ref("responses", "Error") for c in codes}
+    """The coded errors of an operation; every operation may also be refused by the rate limit."""
+    return {**{str(c): _ref("responses", "Error") for c in codes}, "429": _ref("responses", "RateLimited")}
 
 
 def _params(*names: str) -> list[dict]:
@@ -333,7 +338,7 @@ def build_openapi(forms, principal, lang: str = "en") -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Jimu API", "version": "1"},
         "servers": [{"url": "/api/v1"}],
-        "components": {"schemas": schemas, "parameters": PARAMETERS, "responses": {"Error": ERROR_RESPONSE},
+        "components": {"schemas": schemas, "parameters": PARAMETERS, "responses": {"Error": ERROR_RESPONSE, "RateLimited": RATE_LIMITED},
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                                       "description": "an API token: Authorization: Bearer <token>"},
                                            "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},

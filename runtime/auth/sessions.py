@@ -8,8 +8,8 @@ password change or reset and deactivation bump the number, which ends every
 session of that user, in every browser and on every web process, at its next
 request.
 
-Login throttling counts failed logins per account and per client address in
-``jimu_login_throttle`` (shared by all web processes). After
+Login throttling counts failed logins per account and per client address with the
+fixed-window counters of ``runtime.auth.throttle`` (shared by all web processes). After
 ``LOGIN_MAX_FAILURES`` failures for one account, or
 ``LOGIN_MAX_FAILURES_PER_ADDRESS`` from one address, within
 ``LOGIN_WINDOW_MINUTES``, further logins for it are refused for
@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from engines.errors import JimuError
 
 from .. import db
+from . import throttle
 
 DEFAULTS = {"LOGIN_MAX_FAILURES": 5, "LOGIN_MAX_FAILURES_PER_ADDRESS": 20, "LOGIN_WINDOW_MINUTES": 15,
             "LOGIN_LOCK_MINUTES": 15}
@@ -72,12 +73,9 @@ def address_key(address: str | None) -> str:
 def check_login_allowed(conn: sa.Connection, username: str, address: str | None, *, now: datetime,
                         config: Mapping) -> None:
     """Raise ``LoginThrottled`` if the account or the address is locked out right now."""
-    t = db.login_throttle
-    rows = conn.execute(sa.select(t.c.key, t.c.locked_until).where(
-        t.c.key.in_([account_key(username), address_key(address)]), t.c.locked_until > now)).all()
-    for row in sorted(rows, key=lambda r: r.key):
-        minutes = max(1, math.ceil((row.locked_until - now).total_seconds() / 60))
-        if row.key.startswith("account:"):
+    for key, until in sorted(throttle.locked(conn, [account_key(username), address_key(address)], now=now).items()):
+        minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+        if key.startswith("account:"):
             raise LoginThrottled(f"too many failed logins for this account; wait {minutes} minute(s) and try "
                                  "again, or ask an administrator to reset the password",
                                  code="auth.throttled_account", retry_after=minutes * 60)
@@ -90,25 +88,11 @@ def login_failed(conn: sa.Connection, username: str, address: str | None, *, now
     """Count one failed login against the account and the address (locking them at the limit)."""
     window = timedelta(minutes=_setting(config, "LOGIN_WINDOW_MINUTES"))
     lock = timedelta(minutes=_setting(config, "LOGIN_LOCK_MINUTES"))
-    t = db.login_throttle
     for key, limit in ((account_key(username), _setting(config, "LOGIN_MAX_FAILURES")),
                        (address_key(address), _setting(config, "LOGIN_MAX_FAILURES_PER_ADDRESS"))):
-        row = conn.execute(sa.select(t).where(t.c.key == key)).first()
-        if row is None:
-            try:
-                with conn.begin_nested():   # another process may insert the same key at the same moment
-                    conn.execute(sa.insert(t).values(key=key, failures=1, first_at=now,
-                                                     locked_until=now + lock if limit <= 1 else None))
-                continue
-            except sa.exc.IntegrityError:
-                row = conn.execute(sa.select(t).where(t.c.key == key)).first()
-        if row.first_at < now - window and not (row.locked_until and row.locked_until > now):
-            failures, first_at = 1, now     # the window passed: start counting again
-        else:
-            failures, first_at = row.failures + 1, row.first_at
-        conn.execute(sa.update(t).where(t.c.key == key).values(
-            failures=failures, first_at=first_at,
-            locked_until=now + lock if failures >= limit else row.locked_until))
+        failures, _ = throttle.count(conn, key, now=now, window=window)
+        if failures >= limit:
+            throttle.lock(conn, key, now + lock)
 
 
 def login_succeeded(conn: sa.Connection, username: str) -> None:
@@ -117,4 +101,4 @@ def login_succeeded(conn: sa.Connection, username: str) -> None:
 
 def clear_account(conn: sa.Connection, username: str) -> None:
     """Forget an account's failed logins (a successful login, an administrator's password reset)."""
-    conn.execute(sa.delete(db.login_throttle).where(db.login_throttle.c.key == account_key(username)))
+    throttle.forget(conn, account_key(username))
