@@ -212,14 +212,18 @@ jobs = sa.Table(
 
 def make_engine(url: str, **kw) -> sa.Engine:
     """Create an engine with the per-dialect settings Jimu relies on."""
+    from .store.records import forget_written
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {}).setdefault("timeout", 30)
         kw["connect_args"].setdefault("check_same_thread", False)
         engine = sa.create_engine(url, **kw)
         _configure_sqlite(engine)
-        return engine
-    kw.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **kw)
+    else:
+        kw.setdefault("pool_pre_ping", True)
+        engine = sa.create_engine(url, **kw)
+    # the records a transaction wrote are kept for its later reads; a rolled-back savepoint drops them
+    event.listen(engine, "rollback_savepoint", forget_written)
+    return engine
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

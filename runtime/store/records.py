@@ -4,6 +4,14 @@ Values handed to the store are already cleaned by the form engine (the
 service layer in ``runtime.records`` does that); the store only maps field
 keys to physical columns and child tables. Updates use optimistic locking:
 ``row_version`` must match or nothing is written.
+
+Records this transaction wrote are kept for the rest of it (``written``): a create or update
+returns the whole row (``RETURNING``), and the write path's later reads of the same record — the
+service's answer, the flow it starts, each rule that looks at it, the re-read after a rule changed
+it — are answered from memory instead of one or two ``SELECT`` each. Only rows this transaction
+wrote are kept: it holds their row locks (PostgreSQL) or the database's write lock (SQLite), so
+nobody else can have changed them. A savepoint rolled back drops them all (``forget_written``,
+wired by ``runtime.db.make_engine``), as does the end of the transaction.
 """
 from __future__ import annotations
 
@@ -20,6 +28,34 @@ class RecordNotFound(NotFound):
     code = "record.not_found"
 
 
+#: ``conn.info`` key: (transaction, {(table, id): record}) of the records that transaction wrote
+_WRITTEN = "jimu_records_written"
+
+
+def written(conn: sa.Connection, *, create: bool = False) -> dict | None:
+    """The records ``conn``'s current transaction wrote, by (table, id); None outside one."""
+    tx = conn.get_transaction()
+    entry = conn.info.get(_WRITTEN)
+    if entry is not None and entry[0] is tx:
+        return entry[1]
+    if not create or tx is None:
+        return None
+    cache: dict = {}
+    conn.info[_WRITTEN] = (tx, cache)
+    return cache
+
+
+def forget_written(conn: sa.Connection, *_args) -> None:
+    """A savepoint was rolled back: what it wrote is gone, and so are the kept copies."""
+    conn.info.pop(_WRITTEN, None)
+
+
+def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy the caller may change (multi-values and sub-table rows included)."""
+    return {k: ([dict(x) if isinstance(x, dict) else x for x in v] if isinstance(v, list) else v)
+            for k, v in record.items()}
+
+
 class RecordStore:
     """Stateless helpers bound to a connection; one per unit of work."""
 
@@ -33,8 +69,10 @@ class RecordStore:
     def create(self, ft: FormTable, values: Mapping[str, Any], *, now: datetime, actor: int | None) -> int:
         params = self._scalar_params(ft, values)
         params.update(created_at=now, updated_at=now, created_by=actor, updated_by=actor, row_version=1)
-        rid = self.conn.execute(sa.insert(ft.table).values(params)).inserted_primary_key[0]
+        row = self.conn.execute(sa.insert(ft.table).values(params).returning(*ft.table.c)).mappings().one()
+        rid = row["id"]
         self._write_children(ft, rid, values, replace=False)
+        self._keep(ft, row, values, {})
         return rid
 
     def bulk_create(self, ft: FormTable, rows: Sequence[Mapping[str, Any]], *, now: datetime,
@@ -69,9 +107,8 @@ class RecordStore:
         stmt = sa.update(t).where(t.c.id == rid)
         if expected_version is not None:
             stmt = stmt.where(t.c.row_version == expected_version)
-        result = self.conn.execute(stmt.values(params).returning(t.c.row_version))
-        new_version = result.scalar()
-        if new_version is None:
+        row = self.conn.execute(stmt.values(params).returning(*t.c)).mappings().first()
+        if row is None:
             current = self.conn.execute(sa.select(t.c.row_version).where(t.c.id == rid)).scalar()
             if current is None:
                 raise RecordNotFound(f"{ft.key} record {rid} does not exist", form=ft.key, id=rid)
@@ -79,7 +116,9 @@ class RecordStore:
                               f"you sent {expected_version}); reload it and apply your change again",
                               form=ft.key, id=rid, current_version=current)
         self._write_children(ft, rid, values, replace=True)
-        return new_version
+        kept = written(self.conn)
+        self._keep(ft, row, values, kept.get((t, rid)) if kept is not None else None)
+        return row["row_version"]
 
     def delete(self, ft: FormTable, rid: int, *, expected_version: int | None = None) -> None:
         t = ft.table
@@ -91,6 +130,9 @@ class RecordStore:
             self.conn.execute(sa.delete(mt.table).where(mt.table.c.record_id == rid))
         for ct in ft.children.values():
             self.conn.execute(sa.delete(ct.table).where(ct.table.c.record_id == rid))
+        kept = written(self.conn)
+        if kept is not None:
+            kept.pop((t, rid), None)
         if self.conn.execute(stmt).rowcount == 0:
             current = self.conn.execute(sa.select(t.c.row_version).where(t.c.id == rid)).scalar()
             if current is None:
@@ -134,22 +176,46 @@ class RecordStore:
         if gone:
             self.conn.execute(sa.delete(t).where(t.c.id.in_(gone)))
 
+    def _keep(self, ft: FormTable, row: Mapping[str, Any], values: Mapping[str, Any],
+              before: Mapping[str, Any] | None) -> None:
+        """Keep the record as written: the returned row, the multi-values written (or, on an update
+        that did not send them, those ``before`` holds; none for a new record). Forms with sub-tables are read back instead (their
+        rows get ids in the database)."""
+        if ft.children:
+            return
+        kept = written(self.conn, create=True)
+        record = self.to_records(ft, [row], children=False)[0]
+        for key in ft.multi:
+            if key in values:
+                record[key] = list(values[key] or [])
+            elif before is not None:
+                record[key] = list(before.get(key) or [])
+            else:
+                kept.pop((ft.table, row["id"]), None)
+                return
+        kept[(ft.table, row["id"])] = record
+
     # -- reading ---------------------------------------------------------------
     def get(self, ft: FormTable, rid: int) -> dict[str, Any]:
+        kept = written(self.conn)
+        if kept is not None and (ft.table, rid) in kept:
+            return _copy(kept[(ft.table, rid)])
         row = self.conn.execute(sa.select(ft.table).where(ft.table.c.id == rid)).mappings().first()
         if row is None:
             raise RecordNotFound(f"{ft.key} record {rid} does not exist", form=ft.key, id=rid)
         return self.to_records(ft, [row])[0]
 
-    def to_records(self, ft: FormTable, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Physical rows → records keyed by field key; child values fetched in one query per child table."""
+    def to_records(self, ft: FormTable, rows: Iterable[Mapping[str, Any]], *,
+                   children: bool = True) -> list[dict[str, Any]]:
+        """Physical rows → records keyed by field key; child values fetched in one query per child table
+        (not with ``children=False``)."""
         out = []
         for row in rows:
             rec = {k: row[k] for k in SYSTEM_COLUMNS}
             for key, col in ft.columns.items():
                 rec[key] = row[col.name]
             out.append(rec)
-        if out and (ft.multi or ft.children):
+        if children and out and (ft.multi or ft.children):
             ids = [r["id"] for r in out]
             by_id = {r["id"]: r for r in out}
             for key, mt in ft.multi.items():

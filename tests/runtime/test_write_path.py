@@ -14,8 +14,8 @@ from . import cs_fixtures
 
 #: statements per create over HTTP, the bound reached on both SQLite and PostgreSQL (the issue's goal is ≤ 15
 #: for the shipped package's main form)
-SHIPPED_FORM_MAX = 65
-PLAIN_FORM_MAX = 8
+SHIPPED_FORM_MAX = 41
+PLAIN_FORM_MAX = 6
 
 
 @contextmanager
@@ -181,3 +181,24 @@ def test_a_serial_number_does_not_hold_its_counter_for_the_whole_create(jimu):
     with jimu.begin() as conn:
         last = Records(jimu, conn, system, check_permissions=False).create("order", {"item": "C"})["number"]
     assert [taken[-4:], other[-4:], last[-4:]] == ["0001", "0002", "0003"]
+
+
+def test_a_rule_rolled_back_leaves_no_trace_in_the_records_kept_for_the_transaction(jimu, client):
+    """The records a transaction wrote are answered from memory for its later reads; a rule that
+    changed the record and then failed is rolled back to its savepoint, and so is the kept copy:
+    the answer (read after the rules) and the database agree on the value from before the rule."""
+    install_package(jimu, _with_rules([
+        {"key": "breaks", "priority": 2, "trigger": {"type": "record_created"},
+         "actions": [{"type": "set_fields", "values": {"notes": "written, then rolled back"}},
+                     {"type": "complete_task", "task": "nowhere", "outcome": "done"}]},  # no open task
+        {"key": "stays", "priority": 1, "trigger": {"type": "record_created"},
+         "actions": [{"type": "set_fields", "values": {"supplier": "kept"}}]}]))
+    uid = make_user(jimu, "buyer1", roles=["buyer"])
+    headers = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    r = client.post("/api/v1/forms/order/records", headers=headers, json={"item": "Desk", "notes": "mine"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    body = r.get_json()
+    assert (body["notes"], body["supplier"]) == ("mine", "kept")
+    stored = client.get(f"/api/v1/forms/order/records/{body['id']}", headers=headers).get_json()
+    assert (stored["notes"], stored["supplier"], stored["row_version"]) == ("mine", "kept", body["row_version"])
+    assert ("breaks", True) in _firings(jimu)
