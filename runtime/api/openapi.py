@@ -24,6 +24,7 @@ from ..context import current_jimu
 from ..exceptions import JimuError, NotAuthenticated
 from ..records import MAX_BULK, MAX_PAGE
 from . import bp
+from .shape import EXPANDABLE, expandable
 from .util import MAX_INT, query_args
 
 #: forms in one document; beyond it the caller narrows it with ``?app=``
@@ -126,12 +127,25 @@ def _record(spec, access) -> dict:
             schema = {"type": "array", "items": row}
         else:
             schema = _sent(dict(f.widget.json_schema()))
+            if f.widget.value_kind in EXPANDABLE:
+                schema = _expandable(schema)
         schema = _nullable(schema)
         schema["title"] = f.label_text("zh-CN")
         if f.computed or f.read_only or access.get(f.key) == "read":
             schema["readOnly"] = True
         props[f.key] = schema
     return {"type": "object", "properties": props}
+
+
+#: an id as ``expand=`` sends it: the linked record, user or group, or ``{id}`` when not readable
+EXPANDED = {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}
+
+
+def _expandable(schema: dict) -> dict:
+    """A link, user or group value: an id, or with ``expand=`` an object carrying it."""
+    if schema.get("type") == "array":
+        return {**schema, "items": {"anyOf": [schema["items"], EXPANDED]}, "uniqueItems": False}
+    return {"anyOf": [_nullable(schema), EXPANDED]}
 
 
 def _top_record(spec, access) -> dict:
@@ -210,7 +224,26 @@ def _query(ft, access) -> list[dict]:
     filter_ = {"name": "filter", "in": "query", "description": "JSON filter: {field, op, value} or "
                "{all|any: [...]}; the schema lists the equality filters",
                "content": {"application/json": {"schema": {"oneOf": equal} if equal else {"type": "object"}}}}
-    return [sort, filter_]
+    return [sort, filter_, *_shape_params(ft, access)]
+
+
+def _shape_params(ft, access) -> list[dict]:
+    """``fields`` (which fields an answer carries) and ``expand`` (link, user and group fields sent as
+    objects); see runtime/api/shape.py."""
+    seen = [k for k in (*SYSTEM, *ft.spec.field_keys) if access.get(k) != "hidden"]
+    out = [_names_param("fields", seen, "comma-separated field keys to send (id and row_version always come)")]
+    expand = [k for k in seen if k not in SYSTEM and expandable(ft, k)]
+    if expand:
+        out.append(_names_param("expand", expand, "link, user and group fields to send as objects: a linked "
+                                "record as you may read it ({id} only when you may not), a user {id, username, "
+                                "display_name}, a group {id, key, label}"))
+    return out
+
+
+def _names_param(name: str, keys: list[str], description: str) -> dict:
+    names = "|".join(re.escape(k) for k in keys)
+    return {"name": name, "in": "query", "description": description,
+            "schema": {"type": "string", "pattern": f"^({names})(,({names}))*$"}}
 
 
 def model_name(ft) -> str:
@@ -246,7 +279,7 @@ def _record_paths(ft, principal, lang: str, schemas: dict) -> dict:
                         "next": {"type": ["string", "null"]}}}}}},
                 **_errors(400, 401, 403, 404, 406)}}
         item["get"] = {"summary": f"Read {title}", "tags": [title], "operationId": f"get_{op}",
-                       "parameters": _params("if_none_match"),
+                       "parameters": [*_params("if_none_match"), *_shape_params(ft, access)],
                        "responses": {"200": {"description": "the record", "headers": ETAG, "content": one},
                                      "304": {"description": "not modified since the ETag sent"},
                                      **_errors(400, 401, 403, 404, 406)}}

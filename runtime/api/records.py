@@ -12,13 +12,22 @@ from ..auth.principal import VERBS
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated, PreconditionFailed, StaleRecord
 from ..records import MAX_PAGE, Records
-from . import bp
+from . import bp, shape
 from .util import (MAX_INT, BadRequest, etag, expected_version, int_arg, json_arg, json_body, page_url,
                    query_args, request_json)
 
 
 def _records(conn) -> Records:
     return Records(current_jimu(), conn, current_principal(), source="api")
+
+
+def _shaped(records: Records, form: str, rows: list[dict]) -> list[dict]:
+    """``rows`` as ``fields=`` and ``expand=`` ask (see ``runtime.api.shape``)."""
+    if "fields" not in request.args and "expand" not in request.args:
+        return rows
+    ft = records.form(form)
+    fields, expand = shape.requested(ft, records.principal)
+    return shape.shape(records.conn, records.jimu, records.principal, ft, rows, fields, expand)
 
 
 @bp.get("/forms")
@@ -42,13 +51,15 @@ def list_forms():
 
 
 @bp.get("/forms/<form>/records")
-@query_args("page", "per_page", "filter", "sort", "q")
+@query_args("page", "per_page", "filter", "sort", "q", "fields", "expand")
 def list_records(form):
     per_page = int_arg("per_page", 50, hi=MAX_PAGE)
     page = int_arg("page", 1, hi=MAX_INT // per_page)
     with current_jimu().read() as conn:
-        rows, total = _records(conn).list(form, filters=json_arg("filter"), sort=request.args.get("sort"),
-                                          q=request.args.get("q"), page=page, per_page=per_page)
+        records = _records(conn)
+        rows, total = records.list(form, filters=json_arg("filter"), sort=request.args.get("sort"),
+                                   q=request.args.get("q"), page=page, per_page=per_page)
+        rows = _shaped(records, form, rows)
     body = {"records": jsonable(rows), "total": total, "page": page, "per_page": per_page, "next": None}
     headers = {}
     if page * per_page < total:
@@ -75,13 +86,15 @@ def create_record(form):
 
 
 @bp.get("/forms/<form>/records/<int:rid>")
-@query_args()
+@query_args("fields", "expand")
 def get_record(form, rid):
     with current_jimu().read() as conn:
-        record = _records(conn).get(form, rid)
-    tag = etag(record["row_version"])
-    if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-        return "", 304, {"ETag": tag}
+        records = _records(conn)
+        record = records.get(form, rid)
+        tag = etag(record["row_version"])
+        if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+            return "", 304, {"ETag": tag}
+        record = _shaped(records, form, [record])[0]
     return jsonify(jsonable(record)), 200, {"ETag": tag}
 
 
