@@ -8,8 +8,10 @@ same language through ``label()``.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
 from flask import Flask, g, request, session
@@ -66,7 +68,23 @@ def label(value: Any, default: str = "") -> str:
     return label_text(value, current_language(), default)
 
 
+def deployment_zone() -> ZoneInfo:
+    """The deployment's ``TIMEZONE`` (checked at start): every time a person reads is shown in it."""
+    from flask import current_app
+    return ZoneInfo(str(current_app.config.get("TIMEZONE") or "UTC"))
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored instant as the deployment's wall-clock time (naive values are UTC, as stored);
+    empty for none. The one conversion of pages that show platform timestamps."""
+    if value is None:
+        return ""
+    at = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return at.astimezone(deployment_zone()).strftime(fmt)
+
+
 def init_app(app: Flask) -> None:
     load_catalogs()
     app.jinja_env.globals.update(_=gettext, gettext=gettext, label=label, current_language=current_language,
                                  LANGUAGES=LANGUAGES)
+    app.jinja_env.filters["localtime"] = local_time

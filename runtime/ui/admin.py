@@ -7,9 +7,7 @@ their code; the form keeps what was typed (except passwords).
 """
 from __future__ import annotations
 
-from datetime import timezone
 from math import ceil
-from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 
@@ -53,10 +51,6 @@ def admin_users():
     with current_jimu().read() as conn:
         users, total = list_users(conn, q=q, page=page, per_page=PER_PAGE)
         choices = _choices(conn)
-    tz = ZoneInfo(str(current_jimu().config.get("TIMEZONE") or "UTC"))
-    for u in users:   # stored in UTC; shown in the deployment's time zone like other runtime times
-        at = u["last_login"]
-        u["last_login"] = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(tz) if at else None
     role_text = {r["key"]: r["text"] for r in choices["roles"]}
     group_text = {g["key"]: g["text"] for g in choices["groups"]}
     return render_template("admin/users.html", users=users, total=total, q=q, page=page,

@@ -6,9 +6,7 @@ exports exactly what is filtered.
 """
 from __future__ import annotations
 
-from datetime import timezone
 from math import ceil
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import render_template, request
@@ -35,10 +33,6 @@ def audit_page():
         events, total = search(conn, filters, owned, page=page, per_page=PER_PAGE)
         apps = sorted(owned) if owned is not None else list(conn.execute(
             sa.select(db.apps.c.key).order_by(db.apps.c.key)).scalars())
-    tz = ZoneInfo(str(jimu.config.get("TIMEZONE") or "UTC"))
-    for e in events:
-        at = e["at"]
-        e["at"] = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(tz)
     return render_template("audit.html", events=events, total=total, page=page,
                            pages=max(ceil(total / PER_PAGE), 1), filters=filters, apps=apps, FILTERS=FILTERS,
                            admin=owned is None)

@@ -22,7 +22,7 @@ from ..files import send_record_file
 from ..auth import policy
 from ..auth.policy import can
 from ..context import current_jimu
-from ..i18n import current_language, gettext as _
+from ..i18n import current_language, deployment_zone, gettext as _
 from ..records import RecordInvalid, Records
 from . import bp, record_page
 from .views import _login_required
@@ -280,15 +280,10 @@ def display_value(f, value: Any) -> str:
             return label_text(opt.get("label"), current_language(), str(value))
     if hasattr(value, "isoformat"):
         if isinstance(value, datetime) and value.tzinfo is not None:
-            value = value.astimezone(_zone()).replace(tzinfo=None)   # the deployment's local time
+            value = value.astimezone(deployment_zone()).replace(tzinfo=None)   # the deployment's local time
         text = value.isoformat(sep=" ", timespec="minutes") if hasattr(value, "hour") else value.isoformat()
         return text.replace("+00:00", "")
     return str(value)
-
-
-def _zone():
-    from zoneinfo import ZoneInfo
-    return ZoneInfo(current_jimu().config.get("TIMEZONE") or "UTC")
 
 
 def _reference_name(f, value: int) -> str:

@@ -96,3 +96,20 @@ def test_delegate_from_the_task_page(jimu, client, users):
     assert task["assignee_user_id"] == users["ben"] and task["delegated_from"] == users["ann"]
     r = client.post(f"/tasks/{task['id']}", data={"csrf_token": token, "outcome": "solved"})
     assert r.status_code == 403
+
+
+def test_task_pages_show_times_in_the_deployment_zone(jimu, client, users, clock):
+    """Task pages showed UTC while record pages used the deployment's zone: a 2-hour SLA set at
+    10:00 in Shanghai read as due at 04:00."""
+    from zoneinfo import ZoneInfo
+    jimu.config["TIMEZONE"] = "Asia/Shanghai"
+    install(jimu, [simple_flow(fields={"title": "visible"}, sla={"after": "PT2H"})])
+    create_ticket(jimu, users["admin"], title="时区")
+    task = tasks(jimu)[0]
+    due = task["due_at"]
+    local = due.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    utc = due.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")
+    login(client, users["ann"])
+    for page in (client.get("/tasks"), client.get(f"/tasks/{task['id']}")):
+        html = page.get_data(as_text=True)
+        assert local in html and utc not in html
