@@ -51,6 +51,8 @@ from . import db
 log = logging.getLogger(__name__)
 
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
+#: a timer of a flow instance whose record is in the recycle bin: never claimed, pending again on restore
+HELD = "held"
 LEASE = timedelta(seconds=60)
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from engines.errors import JimuError, ValidationErrors
 from engines.expr import EvalContext
 
-from . import audit, expr_context, files
+from . import audit, expr_context, files, recycle
 from .auth import policy
 from .auth.principal import Principal
 from .context import Jimu
@@ -200,14 +200,16 @@ class Records:
         return self._out(form_key, after)
 
     def delete(self, form_key: str, rid: int, *, expected_version: int | None = None) -> None:
+        """Move the record to the recycle bin (``runtime.recycle``) with its sub-table rows, links,
+        files and waiting flows; ``recycle.restore`` gives it back, ``recycle.purge`` ends it."""
         ft = self.form(form_key)
         self._require("delete", form_key)
         before = self.store.get(ft, rid)
         self._reach(ft, rid, "delete")
-        self.store.delete(ft, rid, expected_version=expected_version)
+        entry = recycle.move_to_bin(self, ft, before, expected_version=expected_version)
         audit.record_event(self.conn, "record.deleted", at=self.now, actor_id=self.principal.user_id,
                            form_key=form_key, record_id=rid, data={"before": _public(ft, before),
-                                                                   "source": self.source})
+                                                                   "source": self.source, "bin": entry})
         self.jimu.notify(self, "record.deleted", ft, None, before)
 
     def _check_files(self, ft: FormTable, values: dict[str, Any], before, *, row: int | None = None) -> None:

@@ -8,7 +8,9 @@ faster than the records it describes). Ages are settings, in days:
 - ``RETENTION_EVENTS_DAYS`` (0 = keep forever): the audit log. Off by default because record
   timelines and process KPIs are read from it; set it only where an audit policy allows;
 - stored ``Idempotency-Key`` answers past ``IDEMPOTENCY_SECONDS`` and delivery records older than
-  the job retention (a retry never comes that late).
+  the job retention (a retry never comes that late);
+- recycle-bin entries past their ``expires_at`` (``RECYCLE_BIN_DAYS``, 30): purged one by one by
+  ``runtime.recycle.purge_expired`` (flows cancelled, files removed, an audited ``record.purged``).
 
 Rows go in batches of ``RETENTION_BATCH`` (1,000), each in a short transaction of its own, so a
 purge never holds the write lock long enough to make writers wait.
@@ -21,7 +23,7 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 
-from . import db, jobs
+from . import db, jobs, recycle
 from .rules.tables import rule_firings
 
 JOB_KIND = "platform.purge"
@@ -88,6 +90,7 @@ def purge(jimu, *, now: datetime | None = None, conn: sa.Connection | None = Non
             if n < batch:
                 break
         out[kind] = total
+    out["recycle_bin"] = recycle.purge_expired(jimu, now=now, conn=conn)
     return out
 
 

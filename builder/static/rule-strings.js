@@ -11,7 +11,7 @@ extend({
   rule_group_record: ["记录", "Records"], rule_group_row: ["子表行", "Sub-table rows"],
   rule_group_time: ["时间", "Time"], rule_group_flow: ["流程与任务", "Flows and tasks"],
   rule_t_record_created: ["记录创建时", "Record created"], rule_t_record_updated: ["记录修改时", "Record updated"],
-  rule_t_record_deleted: ["记录删除时", "Record deleted"], rule_t_record_saved: ["记录创建或修改时", "Record created or updated"],
+  rule_t_record_deleted: ["记录删除时", "Record deleted"], rule_t_record_restored: ["记录从回收站恢复时", "Record restored from the recycle bin"], rule_t_record_saved: ["记录创建或修改时", "Record created or updated"],
   rule_t_field_changed: ["字段值变化时", "A field changed"], rule_t_row_added: ["子表新增行时", "Sub-table row added"],
   rule_t_row_updated: ["子表行修改时", "Sub-table row updated"], rule_t_row_removed: ["子表行删除时", "Sub-table row removed"],
   rule_t_schedule: ["定时 (周期)", "On a schedule"], rule_t_time_after: ["相对某个时间之后/之前", "Time after (or before) a date"],

@@ -6,7 +6,7 @@ import { t, h, label } from "./i18n.js";
 import { fieldSelect, fieldText, listInput, scalarInput } from "./rule-fields.js";
 
 const GROUPS = [
-  ["rule_group_record", ["record_created", "record_updated", "record_saved", "record_deleted", "field_changed"]],
+  ["rule_group_record", ["record_created", "record_updated", "record_saved", "record_deleted", "record_restored", "field_changed"]],
   ["rule_group_row", ["row_added", "row_updated", "row_removed"]],
   ["rule_group_time", ["time_after", "schedule"]],
   ["rule_group_flow", ["task_created", "task_completed", "task_overdue", "flow_started", "flow_ended"]],

@@ -18,6 +18,8 @@ from engines.expr.values import equal
 from .cron import Cron, CronError, parse_cron
 
 CREATED, UPDATED, DELETED = "record.created", "record.updated", "record.deleted"
+#: a record brought back from the recycle bin (``runtime.recycle.restore``)
+RESTORED = "record.restored"
 MANUAL = "record.manual"
 FLOW_EVENTS = ("task.created", "task.completed", "task.overdue", "flow.started", "flow.ended")
 
@@ -50,6 +52,11 @@ class RecordCreated(Trigger):
 class RecordDeleted(Trigger):
     type = "record_deleted"
     events = frozenset({DELETED})
+
+
+class RecordRestored(Trigger):
+    type = "record_restored"
+    events = frozenset({RESTORED})
 
 
 class RecordUpdated(Trigger):
@@ -269,7 +276,7 @@ def _flow_trigger(name: str) -> type[FlowEvent]:
 
 
 TRIGGERS: dict[str, type[Trigger]] = {t.type: t for t in (
-    RecordCreated, RecordUpdated, RecordDeleted, RecordSaved, FieldChanged, RowAdded, RowUpdated, RowRemoved,
+    RecordCreated, RecordUpdated, RecordDeleted, RecordRestored, RecordSaved, FieldChanged, RowAdded, RowUpdated, RowRemoved,
     Schedule, TimeAfter, Manual,
     *(_flow_trigger(n) for n in ("task_created", "task_completed", "task_overdue", "flow_started", "flow_ended")),
 )}

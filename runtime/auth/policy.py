@@ -143,6 +143,44 @@ def row_visible(conn: sa.Connection, principal: Principal, ft, rid: int, verb: s
     return conn.execute(sa.select(ft.table.c.id).where(ft.table.c.id == rid, clause)).first() is not None
 
 
+def record_in_reach(principal: Principal, ft, record: Mapping[str, Any], verb: str = "read") -> bool:
+    """``row_filter`` answered in Python, for a record that has no row to query: one kept in the
+    recycle bin (``runtime.recycle``). Same scopes, same meaning: own (creator or a user field holds
+    the principal), groups (a group field holds one of theirs), condition (the expression, evaluated
+    on the record as the SQL translation would)."""
+    if principal.is_admin:
+        return True
+    if not principal.is_authenticated:
+        return False
+    scopes = _scopes(principal, ft.key, verb)
+    if scopes is None:
+        return True
+    return any(_scope_holds(principal, ft, s, record) for s in scopes)
+
+
+def _scope_holds(principal: Principal, ft, scope: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    kind = scope.get("scope")
+
+    def holds(key: str | None, values) -> bool:
+        value = record.get(key)
+        items = value if isinstance(value, list) else [value]
+        return any(v in values for v in items if v is not None)
+
+    if kind == "own":
+        key = scope.get("field")
+        return holds(key or "created_by", {principal.user_id})
+    if kind == "groups":
+        return holds(scope.get("field"), set(principal.group_ids))
+    if kind == "condition":
+        from engines.expr import EvalContext, ExprError, compile_expr
+        try:
+            return bool(compile_expr(scope.get("condition")).evaluate(dict(record),
+                                                                       EvalContext(user=principal.as_context())))
+        except ExprError:
+            return False
+    return False
+
+
 def require_row(conn: sa.Connection, principal: Principal, ft, rid: int, verb: str = "read") -> None:
     """``record.not_found`` (404) for a record outside the principal's reach, exactly as for a missing one."""
     if not row_visible(conn, principal, ft, rid, verb):

@@ -40,6 +40,8 @@ ACTIONS_JOB = "flow.actions"
 SYSTEM = Principal(user_id=None, username="system", is_admin=True)
 #: automatic steps one event may run back to back before the chain counts as a runaway loop
 MAX_AUTOMATIC = 100
+#: the status of an instance, and of its open tasks, while its record is in the recycle bin
+IN_BIN = "in_bin"
 
 class TaskFieldsInvalid(ValidationErrors):
     code = "flow.fields_invalid"
@@ -537,8 +539,9 @@ class FlowRuntime:
 
     def cancel_for_deleted(self, form_key: str, record_id: int, record: Mapping[str, Any],
                            actor: int | None) -> None:
-        """A deleted record's running instances end with it, in the deleting transaction: their open
-        tasks leave people's inboxes and their timers stop. ``record`` is the record as it was."""
+        """A purged record's instances end with it, in the purging transaction (after the recycle bin
+        released them): their open tasks are cancelled and their timers stop. ``record`` is the record
+        as it was."""
         ids = self.conn.execute(sa.select(flow_instances.c.id).where(
             flow_instances.c.form_key == form_key, flow_instances.c.record_id == record_id,
             flow_instances.c.status == "running").order_by(flow_instances.c.id)).scalars().all()
@@ -547,6 +550,52 @@ class FlowRuntime:
             self._step(self.spec(row["flow_key"], row["flow_version"]), row, row["state"],
                        Cancel(str(actor) if actor else None, "record deleted"), dict(record),
                        fire_rules=False)  # rules act on a record; this one is gone
+
+    # -- the recycle bin (runtime.recycle) ----------------------------------------------------
+    def hold_for_bin(self, form_key: str, record_id: int) -> dict:
+        """A record moved to the recycle bin takes its running instances with it, untouched: each
+        instance is marked ``in_bin``, its open tasks leave people's inboxes (``in_bin`` too) and its
+        pending timers and automatic-step retries are held (``jobs.HELD``). Their state document is
+        kept as it is, so ``release_from_bin`` gives back exactly what was waiting. Returns what was
+        held, for the bin entry."""
+        fi, t, j = flow_instances, flow_tasks, db.jobs
+        rows = self.conn.execute(sa.select(fi.c.id, fi.c.state).where(
+            fi.c.form_key == form_key, fi.c.record_id == record_id, fi.c.status == "running")
+            .order_by(fi.c.id)).all()
+        ids = [r.id for r in rows]
+        if not ids:
+            return {"instances": [], "jobs": []}
+        keys = []
+        for r in rows:
+            owner = r.state.get("id") or r.state.get("spec_key")
+            keys += [f"flow:{owner}/{timer_id}" for timer_id in r.state.get("timers") or {}]
+            keys += [f"flow:{key}" for key in r.state.get("actions") or {}]
+        held = []
+        if keys:
+            held = list(self.conn.execute(sa.select(j.c.idempotency_key).where(
+                j.c.idempotency_key.in_(keys), j.c.status == jobs.PENDING)).scalars())
+            if held:
+                self.conn.execute(sa.update(j).where(j.c.idempotency_key.in_(held), j.c.status == jobs.PENDING)
+                                  .values(status=jobs.HELD))
+        self.conn.execute(sa.update(t).where(t.c.instance_id.in_(ids), t.c.status == "open").values(status=IN_BIN))
+        self.conn.execute(sa.update(fi).where(fi.c.id.in_(ids)).values(status=IN_BIN, updated_at=self.now))
+        return {"instances": ids, "jobs": held}
+
+    def release_from_bin(self, held: Mapping[str, Any]) -> None:
+        """The inverse of ``hold_for_bin``: the instances run again where they waited, their tasks are
+        open in the same inboxes and their timers are pending with their original due time (a timer
+        that fell due while the record was in the bin fires on the next claim; SLA deadlines kept)."""
+        fi, t, j = flow_instances, flow_tasks, db.jobs
+        ids = list(held.get("instances") or [])
+        if ids:
+            self.conn.execute(sa.update(fi).where(fi.c.id.in_(ids), fi.c.status == IN_BIN)
+                              .values(status="running", updated_at=self.now))
+            self.conn.execute(sa.update(t).where(t.c.instance_id.in_(ids), t.c.status == IN_BIN)
+                              .values(status="open"))
+        keys = list(held.get("jobs") or [])
+        if keys:
+            self.conn.execute(sa.update(j).where(j.c.idempotency_key.in_(keys), j.c.status == jobs.HELD)
+                              .values(status=jobs.PENDING))
 
     def instances_of_record(self, form_key: str, record_id: int) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sa.select(flow_instances).where(
@@ -566,11 +615,10 @@ class FlowService:
         return FlowRuntime(self.jimu, conn)
 
     def on_record_event(self, records, event: str, ft, after, before) -> None:
-        """``jimu.listeners`` hook: a created record starts every on-create flow of its form; a deleted
-        record cancels its running instances."""
-        if event == "record.deleted":
-            self.runtime(records.conn).cancel_for_deleted(ft.key, before["id"], before, records.principal.user_id)
-            return
+        """``jimu.listeners`` hook: a created record starts every on-create flow of its form. A deleted
+        record's instances are held by the recycle bin (``hold_for_bin``), a restored one's come back
+        from it, and a purged one's are cancelled (``cancel_for_deleted``): ``runtime.recycle`` does
+        each in the same transaction, so nothing is done here for those events."""
         if event != "record.created" or records.source == "flow":
             return
         rt = self.runtime(records.conn)

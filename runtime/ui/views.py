@@ -24,4 +24,6 @@ def home():
     principal = current_principal()
     with jimu.read():
         forms = [ft for ft in jimu.catalog if can(principal, "read", ft.key)]
-    return render_template("home.html", forms=forms)
+        # the apps whose recycle bin may hold something for this user (they may delete in them)
+        bins = sorted({ft.app_key for ft in jimu.catalog if ft.app_key and can(principal, "delete", ft.key)})
+    return render_template("home.html", forms=forms, bins=bins)
