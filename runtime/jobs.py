@@ -104,13 +104,24 @@ class JobKinds:
 
 def enqueue(conn: sa.Connection, kind: str, payload: Mapping[str, Any], *, run_at: datetime, key: str,
             now: datetime, max_attempts: int = 8) -> bool:
-    """Schedule a job in the caller's transaction. Returns False if ``key`` was already scheduled."""
-    t = db.jobs
-    if conn.execute(sa.select(t.c.id).where(t.c.idempotency_key == key)).first() is not None:
-        return False
-    conn.execute(sa.insert(t).values(kind=kind, payload=dict(payload), run_at=run_at, status=PENDING, attempts=0,
-                                     max_attempts=max_attempts, idempotency_key=key, created_at=now))
-    return True
+    """Schedule a job in the caller's transaction. Returns False if ``key`` was already scheduled.
+
+    One ``INSERT … ON CONFLICT DO NOTHING``: two processes scheduling the same key at once (two
+    workers starting together both queue tomorrow's purge) get one job and no error — a look-up
+    before the insert let both through and the second died on the unique key."""
+    insert = _insert_for(conn)(db.jobs).values(
+        kind=kind, payload=dict(payload), run_at=run_at, status=PENDING, attempts=0, max_attempts=max_attempts,
+        idempotency_key=key, created_at=now)
+    insert = insert.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(db.jobs.c.id)
+    return conn.execute(insert).first() is not None
+
+
+def _insert_for(conn: sa.Connection):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def cancel(conn: sa.Connection, key: str) -> bool:
@@ -163,7 +174,10 @@ def run_job(jimu, job: Job, worker: str) -> bool:
         with jimu.begin() as conn:
             q = sa.select(t.c.id).where(mine)
             if conn.dialect.name == "postgresql":
-                q = q.with_for_update()  # held until commit: nobody takes the job over while it runs
+                # held until commit: nobody takes the job over while it runs. A row locked by someone
+                # else is not ours any more (another worker runs it, or claims it as our lease passed):
+                # skip it rather than wait for their run to end
+                q = q.with_for_update(skip_locked=True)
             if conn.execute(q).first() is None:
                 return False  # taken over after our lease passed: not ours any more
             conn.execute(sa.update(t).where(mine).values(locked_until=jimu.now() + lease_of(jimu)))
@@ -210,9 +224,8 @@ def mark_delivered(jimu, conn: sa.Connection, key: str, channel: str) -> None:
     if conn.dialect.name == "sqlite":
         conn.execute(sa.insert(db.deliveries).values(**row))
         return
-    from sqlalchemy.dialects.postgresql import insert
     with jimu.engine.begin() as own:
-        own.execute(insert(db.deliveries).values(**row).on_conflict_do_nothing())
+        own.execute(_insert_for(own)(db.deliveries).values(**row).on_conflict_do_nothing())
 
 
 def worker_name() -> str:

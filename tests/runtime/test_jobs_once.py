@@ -99,3 +99,31 @@ def test_a_message_acknowledged_once_is_not_sent_again(jimu, smtp):
     assert len(smtp.messages) == (1 if jimu.engine.dialect.name == "postgresql" else 2)
     ids = {raw.split(b"Message-ID:")[1].split(b"\r\n")[0].strip() for _, raw in smtp.messages}
     assert len(ids) == 1
+
+
+def test_two_processes_scheduling_one_key_at_once_get_one_job_and_no_error(jimu):
+    """Two workers starting together both queue tomorrow's purge: the second insert waits for the
+    first's transaction and then finds the key taken; it must say so, not die on the unique key
+    (a look-up before the insert saw nothing and let both through)."""
+    if jimu.engine.dialect.name != "postgresql":
+        import pytest
+        pytest.skip("SQLite has one writer: the second transaction cannot start before the first ends")
+    answer = {}
+
+    def second():
+        with jimu.engine.begin() as conn:
+            answer["queued"] = jobs.enqueue(conn, "platform.purge", {}, run_at=jimu.now(), key="purge:tomorrow",
+                                            now=jimu.now())
+
+    with jimu.engine.connect() as first:
+        with first.begin():
+            answer["first"] = jobs.enqueue(first, "platform.purge", {}, run_at=jimu.now(), key="purge:tomorrow",
+                                           now=jimu.now())
+            t = threading.Thread(target=second)
+            t.start()
+            time.sleep(0.3)  # the second insert is now waiting on the first's uncommitted row
+    t.join(timeout=10)
+    assert answer == {"first": True, "queued": False}
+    with jimu.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(jimu_jobs())
+                            .where(jimu_jobs().c.idempotency_key == "purge:tomorrow")).scalar() == 1
