@@ -286,6 +286,12 @@ def display_value(f, value: Any) -> str:
     return str(value)
 
 
+def chosen_names(f, value: Any) -> list[dict[str, Any]]:
+    """``[{id, text}]`` of the ids a user, group or link field holds, for its picker (picker.js)."""
+    ids = value if isinstance(value, list) else [value]
+    return [{"id": i, "text": _reference_name(f, i)} for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+
+
 def _reference_name(f, value: int) -> str:
     """The name of the user or group, or the title of the linked record, an id field points at
     (one lookup per request; ``#id`` when it is gone or its form is not readable by the viewer)."""
@@ -341,3 +347,4 @@ def page_link(form: str, page: int, args: dict) -> str:
 
 bp.add_app_template_global(display_value, "display_value")
 bp.add_app_template_global(widget_input, "widget_input")
+bp.add_app_template_global(chosen_names, "chosen_names")
