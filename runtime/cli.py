@@ -1,7 +1,7 @@
 """The ``jimu`` command (click, on the Flask app).
 
 ``jimu serve | worker | migrate (init-db) | create-user | create-token | revoke-token | list-tokens |
-import | export | validate``.
+import | export | validate | purge | backup | restore``.
 Errors a user can fix are ``click.UsageError``s that say the fix.
 """
 from __future__ import annotations
@@ -369,6 +369,46 @@ def purge() -> None:
     from .retention import purge as run
     counts = run(_jimu())
     click.echo(", ".join(f"{kind}: {n}" for kind, n in counts.items()))
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Write a consistent snapshot of this installation (platform tables, every app's records, files,
+    installed app versions) to FILE, online: writers go on while it runs."""
+    import time
+    from .backup import backup
+    started = time.perf_counter()
+    manifest = backup(_jimu(), file)
+    click.echo(f"wrote {file}: {sum(manifest['records'].values())} records in {len(manifest['records'])} forms, "
+               f"{manifest['files']} files, schema {manifest['schema_revision']}, {file.stat().st_size} bytes, "
+               f"{time.perf_counter() - started:.1f} s")
+    if manifest["missing_files"]:
+        click.echo(f"warning: {len(manifest['missing_files'])} stored files had no bytes on disk", err=True)
+
+
+@main.command("restore", with_appcontext=False)  # the target is empty: it makes its own app and migrates
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(file: Path) -> None:
+    """Restore a backup FILE into this configuration's empty database (SQLite or PostgreSQL, whichever
+    kind wrote it) and file store. A damaged or newer archive is refused before anything is written."""
+    import time
+    from .app import create_app
+    from .backup import check_compatible, read_manifest, restore
+    started = time.perf_counter()
+    try:
+        check_compatible(read_manifest(file))  # before create_app migrates anything
+        jimu = create_app({"AUTO_MIGRATE": True}).extensions["jimu"]
+        try:
+            result = restore(jimu, file)
+        finally:
+            jimu.dispose()
+    except JimuError as exc:
+        _fail(exc)
+    manifest = result["manifest"]
+    click.echo(f"restored {file}: {sum(manifest['records'].values())} records, {manifest['files']} files, "
+               f"{len(manifest['apps'])} apps, {time.perf_counter() - started:.1f} s")
 
 
 def init_app(app: Flask) -> None:

@@ -50,6 +50,11 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
 
 
+def known_revisions() -> set[str]:
+    """Every schema revision this code has a migration for (an archive at another one is newer)."""
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config(None)).walk_revisions()}
+
+
 def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()

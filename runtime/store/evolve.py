@@ -164,6 +164,12 @@ def _ensure_indexes(conn: sa.Connection, op: Operations, ft, wanted: set[str]) -
             op.create_index(name, ft.table.name, [col.name], unique=unique)
 
 
+def ensure_indexes(conn: sa.Connection, ft, wanted: set[str]) -> None:
+    """The indexes publishing makes on ``ft`` for the fields ``wanted`` (filterable and reported ones;
+    a unique field's index is unique) — also what a restore (``runtime.backup``) recreates."""
+    _ensure_indexes(conn, Operations(MigrationContext.configure(conn)), ft, wanted)
+
+
 @dataclass
 class _FieldPlan:
     physical: dict[tuple[str | None, str], str] = field(default_factory=dict)
