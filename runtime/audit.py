@@ -15,8 +15,15 @@ import sqlalchemy as sa
 from . import db
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """Values as they go into JSON columns and API responses."""
+    if type(value) in _PLAIN:   # most values: returned as they are, without the checks below
+        return value
+    if type(value) is dict:
+        return {k: v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):

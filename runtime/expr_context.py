@@ -56,13 +56,29 @@ class InstalledCalendars(Mapping):
         return len(self._load())
 
 
-def form_paths(spec) -> set[tuple[str, str]]:
-    """``(name, key)`` pairs the form's own expressions read (formulas, conditions, defaults)."""
+def form_paths(spec) -> frozenset[tuple[str, str]]:
+    """``(name, key)`` pairs the form's own expressions read (formulas, conditions, defaults); a
+    compiled form is immutable, so this is worked out once per compiled form, not per write (kept
+    by identity: hashing a compiled form costs more than the answer)."""
+    known = _FORM_PATHS.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    paths = _form_paths(spec)
+    if len(_FORM_PATHS) > 512:
+        _FORM_PATHS.clear()
+    _FORM_PATHS[id(spec)] = (spec, paths)
+    return paths
+
+
+_FORM_PATHS: dict[int, tuple[object, frozenset]] = {}
+
+
+def _form_paths(spec) -> frozenset[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for f in spec.fields:
         for expr in (f.formula, f.visible_if, f.required_if, f.default_expr, *(f.sections or ())):
             out |= getattr(expr, "paths", frozenset())
-    return out
+    return frozenset(out)
 
 
 def flow_paths(spec) -> set[tuple[str, str]]:

@@ -8,7 +8,8 @@ which is where the rule and flow engines hook in.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -27,6 +28,15 @@ from .serials import allocate_serials
 class RecordInvalid(ValidationErrors):
     code = "record.invalid"
     status = 422
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What ``Records.write_batch`` did: the new ids (in row order), the rejected rows by index, and
+    how many rows were valid (written, unless the batch was a check or refused as a whole)."""
+    ids: list[int]
+    rejected: dict[int, list[dict]]
+    valid: int
 
 
 class UniqueViolation(JimuError):
@@ -63,10 +73,11 @@ class Records:
 
     # -- validation ------------------------------------------------------------
     def clean(self, ft: FormTable, data: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None,
-              partial: bool = False, row: int | None = None) -> dict[str, Any]:
+              partial: bool = False, row: int | None = None, context: EvalContext | None = None) -> dict[str, Any]:
         if not isinstance(data, Mapping):
-            raise RecordInvalid([{"code": "record.not_object", "message": "send the record as a JSON object"}])
-        context = self.eval_context()
+            raise RecordInvalid([{"code": "record.not_object", "message": "send the record as a JSON object",
+                                  **({"row": row} if row is not None else {})}])
+        context = context or self.eval_context()
         paths = expr_context.form_paths(ft.spec)
         if paths:  # the linked records the form's expressions read (客户.等级), for the new values
             context.links = expr_context.prefetch(self.jimu.catalog, self.conn, ft, {**(existing or {}), **data},
@@ -140,36 +151,100 @@ class Records:
 
     def bulk_create(self, form_key: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """All rows or none: every invalid row is reported (with its index) before anything is written."""
-        ft = self.form(form_key)
-        self._require("create", form_key)
         if len(rows) > MAX_BULK:
             raise RecordInvalid([{"code": "record.too_many",
                                   "message": f"send at most {MAX_BULK} records per request"}])
-        cleaned, errors = [], []
+        result = self.write_batch(form_key, rows)
+        if result.rejected:
+            raise RecordInvalid([e for errors in result.rejected.values() for e in errors])
+        return result.ids
+
+    def write_batch(self, form_key: str, rows: Sequence[Mapping[str, Any]], *, keep_valid: bool = False,
+                    write: bool = True, listeners: bool = True, first_row: int = 0) -> "BatchResult":
+        """The bulk path (API bulk create, file imports): each row is cleaned and checked as ``create``
+        does (unique values also against the rows before it in the batch), then the valid rows are
+        written with one INSERT, their audit events with one statement, and the listeners (rules,
+        flows) told about each record, read back in one query.
+
+        Invalid rows come back in ``rejected`` (index in ``rows`` → errors, each with ``row`` =
+        ``first_row`` + index). Nothing is written when a row is rejected unless ``keep_valid``,
+        nor when ``write`` is false (a dry run, an import's check pass). ``listeners=False`` skips
+        rules and flows (imports that ask for it; the caller audits that choice)."""
+        ft = self.form(form_key)
+        self._require("create", form_key)
         for data in rows:
             self._writable(ft, data)
+        cleaned: list[dict[str, Any]] = []
+        valid_at: list[int] = []   # the index in ``rows`` of each cleaned row
+        rejected: dict[int, list[dict]] = {}
+        seen: dict[str, set] | None = {} if any(f.unique for f in ft.spec.fields) else None
+        files_too = _holds_files(ft)
+        context = self.eval_context()
         for i, data in enumerate(rows):
             try:
-                cleaned.append(self.clean(ft, data, row=i))
-                self._check_files(ft, cleaned[-1], None, row=i)
+                values = self.clean(ft, data, row=first_row + i, context=context)
+                if files_too:
+                    self._check_files(ft, values, None, row=first_row + i)
+                if seen is not None:
+                    self._unique_in_batch(ft, values, seen, first_row + i)
+                cleaned.append(values)
+                valid_at.append(i)
             except RecordInvalid as exc:
-                errors.extend(exc.errors)
-        if errors:
-            raise RecordInvalid(errors)
+                rejected[i] = exc.errors
+        if not write or not cleaned or (rejected and not keep_valid):
+            return BatchResult([], rejected, len(cleaned))
+        if keep_valid and self.check and policy.row_filter(self.principal, ft, "create") is not None:
+            cleaned = self._inside_scope(ft, cleaned, valid_at, rejected, first_row)
+            if not cleaned:
+                return BatchResult([], rejected, 0)
         allocate_serials(self.conn, ft, cleaned, self.now)
         ids = self._integrity(ft, cleaned, lambda: self.store.bulk_create(ft, cleaned, now=self.now,
                                                                           actor=self.principal.user_id))
         self._lands_in_scope(ft, ids, "create")
-        for rid, values in zip(ids, cleaned):
-            files.claim(self.conn, ft.spec, form_key, rid, values)
+        if _holds_files(ft):
+            for rid, values in zip(ids, cleaned):
+                files.claim(self.conn, ft.spec, form_key, rid, values)
         audit.record_events(self.conn, [
             {"kind": "record.created", "at": self.now, "actor_id": self.principal.user_id, "form_key": form_key,
              "record_id": rid, "data": {"after": values, "source": self.source}}
             for rid, values in zip(ids, cleaned)])
-        if self.jimu.listeners:
-            for rid in ids:
-                self.jimu.notify(self, "record.created", ft, self.store.get(ft, rid), None)
-        return ids
+        if listeners and self.jimu.listeners:
+            written, _ = self.store.select(ft, where=ft.table.c.id.in_(ids), order_by=[ft.table.c.id])
+            for record in written:
+                self.jimu.notify(self, "record.created", ft, record, None)
+        return BatchResult(ids, rejected, len(cleaned))
+
+    def _inside_scope(self, ft: FormTable, cleaned: list[dict], valid_at: list[int],
+                      rejected: dict[int, list[dict]], first_row: int) -> list[dict]:
+        """The rows that would land inside the writer's create scope (tried in a savepoint, rolled
+        back); the others are rejected with ``permission.row_scope`` instead of failing the batch."""
+        with self.conn.begin_nested() as trial:
+            ids = self.store.bulk_create(ft, cleaned, now=self.now, actor=self.principal.user_id)
+            inside = policy.visible_ids(self.conn, self.principal, ft, ids, "create")
+            trial.rollback()
+        kept = []
+        for rid, values, i in zip(ids, cleaned, valid_at):
+            if rid in inside:
+                kept.append(values)
+            else:
+                rejected[i] = [{"code": "permission.row_scope", "row": first_row + i,
+                                "message": "this record would be outside the records your role may create; "
+                                           "set the fields that make it yours"}]
+        return kept
+
+    def _unique_in_batch(self, ft: FormTable, values: Mapping[str, Any], seen: dict[str, set], row: int) -> None:
+        """A unique value used by an earlier row of the same batch (not yet in the table) is refused too."""
+        errors = []
+        for f in ft.spec.fields:
+            if not f.unique or values.get(f.key) in (None, ""):
+                continue
+            used = seen.setdefault(f.key, set())
+            if values[f.key] in used:
+                errors.append({"code": "form.unique", "field": f.key, "row": row,
+                               "message": f"{f.label_text()} must be unique; an earlier row uses this value"})
+            used.add(values[f.key])
+        if errors:
+            raise RecordInvalid(errors)
 
     #: write sources that may set read-only fields: the platform acting on published metadata
     SYSTEM_SOURCES = frozenset({"rule", "flow"})
@@ -245,6 +320,27 @@ class Records:
 
     def list(self, form_key: str, *, filters: Any = None, sort: str | None = None, q: str | None = None,
              page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+        ft, where, hidden = self._list_where(form_key, filters, sort, q)
+        per_page = max(1, min(int(per_page), MAX_PAGE))
+        page = max(1, int(page))
+        rows, total = self.store.select(ft, where=where, order_by=order_clause(ft, sort), limit=per_page,
+                                        offset=(page - 1) * per_page)
+        if hidden:
+            rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
+        return rows, total
+
+    def iter_list(self, form_key: str, *, filters: Any = None, sort: str | None = None, q: str | None = None,
+                  batch: int = 500) -> Iterator[dict[str, Any]]:
+        """Every record of the list ``list`` would page through (same filters, search, row scope, hidden
+        fields, order), streamed from one query in batches: what exports read."""
+        ft, where, hidden = self._list_where(form_key, filters, sort, q)
+        for rows in self.store.stream(ft, where=where, order_by=order_clause(ft, sort), batch=batch):
+            for r in rows:
+                yield {k: v for k, v in r.items() if k not in hidden} if hidden else r
+
+    def _list_where(self, form_key: str, filters: Any, sort: str | None, q: str | None):
+        """(form table, WHERE clause or None, hidden fields) of a list: the permission checks of reading
+        it (verb, hidden fields not filtered or sorted by, row scope) and the filters and search."""
         ft = self.form(form_key)
         self._require("read", form_key)
         hidden = policy.hidden_fields(self.principal, form_key) if self.check else frozenset()
@@ -260,13 +356,7 @@ class Records:
         rf = policy.row_filter(self.principal, ft) if self.check else None
         if rf is not None:
             clauses.append(rf)
-        per_page = max(1, min(int(per_page), MAX_PAGE))
-        page = max(1, int(page))
-        rows, total = self.store.select(ft, where=sa.and_(*clauses) if clauses else None,
-                                        order_by=order_clause(ft, sort), limit=per_page, offset=(page - 1) * per_page)
-        if hidden:
-            rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
-        return rows, total
+        return ft, (sa.and_(*clauses) if clauses else None), hidden
 
 
 class _Readable:
@@ -300,6 +390,11 @@ def _filter_fields(spec: Any) -> list[str]:
 
 def _sort_fields(sort: str | None) -> list[str]:
     return [part.strip().lstrip("-+") for part in (sort or "").split(",") if part.strip()]
+
+
+def _holds_files(ft: FormTable) -> bool:
+    """Whether records of the form can reference uploaded files (a file field, or one in a sub-table)."""
+    return any(getattr(f.widget, "accepts_files", False) or f.children is not None for f in ft.spec.fields)
 
 
 def _constrained(ft: FormTable, rows: Sequence[Mapping[str, Any]]) -> bool:

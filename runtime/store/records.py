@@ -252,3 +252,15 @@ class RecordStore:
             q = q.limit(limit)
         rows = self.conn.execute(q).mappings().all()
         return self.to_records(ft, rows), total
+
+    def stream(self, ft: FormTable, *, where: sa.ColumnElement | None = None,
+               order_by: Sequence[sa.ColumnElement] = (), batch: int = 500):
+        """The records matching ``where`` in ``select``'s order, as lists of up to ``batch`` records,
+        read from one streamed query (a server-side cursor on PostgreSQL): exports of any size."""
+        t = ft.table
+        q = sa.select(t).order_by(*order_by, t.c.id.desc() if not order_by else t.c.id)
+        if where is not None:
+            q = q.where(where)
+        result = self.conn.execution_options(stream_results=True, yield_per=batch).execute(q).mappings()
+        for part in result.partitions(batch):
+            yield self.to_records(ft, part)
