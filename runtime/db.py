@@ -209,6 +209,36 @@ jobs = sa.Table(
     sa.Index("ix_jimu_jobs_due", "status", "run_at"),
 )
 
+#: record imports from spreadsheets (``runtime.dataio``): one row per uploaded file, its progress
+#: committed with each chunk the worker imports
+imports = sa.Table(
+    "jimu_imports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("form_key", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("mode", sa.String(12), nullable=False),
+    sa.Column("options", JSON, nullable=False),
+    sa.Column("file_id", sa.String(32), nullable=False),
+    sa.Column("file_name", sa.String(200), nullable=False),
+    sa.Column("done_rows", sa.Integer, nullable=False, default=0),
+    sa.Column("imported", sa.Integer, nullable=False, default=0),
+    sa.Column("rejected", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("created_by", sa.Integer),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+)
+#: the rows an import refused, with their cells and errors (the "rejected rows" download)
+import_rejects = sa.Table(
+    "jimu_import_rejects", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("import_id", sa.Integer, nullable=False),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("cells", JSON, nullable=False),
+    sa.Column("errors", JSON, nullable=False),
+    sa.Index("ix_jimu_import_rejects_import", "import_id", "line"),
+)
+
 
 def make_engine(url: str, **kw) -> sa.Engine:
     """Create an engine with the per-dialect settings Jimu relies on."""

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from .api.reports import Reports
 from .auth import PrincipalCache, policy
+from .dataio.importer import JOB_HANDLERS as IMPORT_JOBS
 from .files import LocalFolder
 from .flows import FlowService
 from .jobs import JobKinds
@@ -68,7 +69,7 @@ def build_services(jimu) -> Services:
         rules=rules,
         effects=EffectsExecutor(jimu),
         reports=Reports(jimu),
-        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **RETENTION_JOBS}),
+        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **RETENTION_JOBS, **IMPORT_JOBS}),
         notifier=Notifier(jimu.config),
         files=LocalFolder(jimu.config["UPLOAD_DIR"]),
         policy=policy,

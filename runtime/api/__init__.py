@@ -4,7 +4,7 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 #: endpoints that answer in another media type than JSON (CSV/XLSX downloads)
-NOT_JSON = frozenset({"api.report_export"})
+NOT_JSON = frozenset({"api.report_export", "api.records_export", "api.import_rejected", "api.import_template"})
 
 
 @bp.before_request
@@ -41,3 +41,4 @@ from . import tokens  # noqa: E402,F401  (API tokens: create, list, revoke)
 from . import audit  # noqa: E402,F401  (the audit viewer: event log search and CSV export)
 from . import recycle  # noqa: E402,F401  (the recycle bin: deleted records, restore, purge)
 from . import choices  # noqa: E402,F401  (what a user, group or link field may be set to, by name)
+from . import dataio  # noqa: E402,F401  (spreadsheets: record import, export, import template)

@@ -55,28 +55,35 @@ def _filter_arg() -> list | None:
     return value if isinstance(value, list) else [value]
 
 
+def list_query(ft, principal) -> tuple[dict | None, list | None, str, str]:
+    """(view, filters, sort, search) of the list the request asks for: the named view's filter and
+    sort, the ``filter`` parameter, the toolbar's field/op/value. The list page and its exports read
+    the same arguments, so an export holds what the list shows."""
+    sort = request.args.get("sort") or "-id"
+    q = request.args.get("q", "")
+    filters = _filter_arg()
+    field = request.args.get("field")
+    if field and request.args.get("value", "") != "":
+        filters = (filters or []) + [{"field": field, "op": request.args.get("op") or "eq",
+                                      "value": request.args.get("value")}]
+    view, view_filters, view_sort = record_page.view_filter(ft, request.args.get("view"), principal.user_id)
+    if view_filters:
+        filters = list(view_filters) + list(filters or [])
+    if view_sort and not request.args.get("sort"):
+        sort = view_sort
+    return view, filters, sort, q
+
+
 @bp.get("/forms/<form>")
 def record_list(form):
     _login_required()
     jimu = current_jimu()
     principal = current_principal()
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    sort = request.args.get("sort") or "-id"
-    q = request.args.get("q", "")
-    filters = _filter_arg()
-    view_key = request.args.get("view")
-    field = request.args.get("field")
-    if field and request.args.get("value", "") != "":
-        filters = (filters or []) + [{"field": field, "op": request.args.get("op") or "eq",
-                                      "value": request.args.get("value")}]
     with jimu.read() as conn:
         records = _records(conn)
         ft = records.form(form)
-        view, view_filters, view_sort = record_page.view_filter(ft, view_key, principal.user_id)
-        if view_filters:
-            filters = list(view_filters) + list(filters or [])
-        if view_sort and not request.args.get("sort"):
-            sort = view_sort
+        view, filters, sort, q = list_query(ft, principal)
         rows, total = records.list(form, filters=filters, sort=sort, q=q, page=page, per_page=PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
     return render_template("records/list.html", ft=ft, rows=rows, total=total, page=page, pages=pages,
