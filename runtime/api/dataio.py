@@ -70,6 +70,7 @@ def _flag(name: str) -> bool:
 @bp.post("/forms/<form>/imports/preview")
 @query_args()
 def import_preview(form):
+    """Preview an import: headings, mapping (matched by label), fields, first rows with every error per cell."""
     principal = _principal()
     jimu = current_jimu()
     with jimu.begin() as conn:
@@ -83,6 +84,7 @@ def import_preview(form):
 @bp.post("/forms/<form>/imports")
 @query_args()
 def import_start(form):
+    """Start importing a spreadsheet (mode valid or all, skip_rules); 202, the worker runs it."""
     principal = _principal()
     jimu = current_jimu()
     with jimu.begin() as conn:
@@ -105,6 +107,7 @@ def _links(state: dict) -> dict:
 @bp.get("/imports/<int:iid>")
 @query_args()
 def import_status(iid):
+    """An import's progress: status, rows read, imported, rejected, progress 0..1 (its starter only)."""
     principal = _principal()
     with current_jimu().read() as conn:
         return jsonify(_links(importer.status(conn, principal, iid)))
@@ -113,6 +116,7 @@ def import_status(iid):
 @bp.get("/imports/<int:iid>/rejected.<fmt>")
 @query_args()
 def import_rejected(iid, fmt):
+    """The rows an import rejected, with their line and an error column, as .csv (UTF-8 with BOM) or .xlsx."""
     principal = _principal()
     _format(fmt)
     jimu = current_jimu()
@@ -135,6 +139,7 @@ def _format(fmt: str) -> None:
 @bp.get("/forms/<form>/records/export.<fmt>")
 @query_args("filter", "sort", "q")
 def records_export(form, fmt):
+    """Export every record of a list (filter, sort, q) as .csv or .xlsx, with labels, as the list allows."""
     principal = _principal()
     _format(fmt)
     jimu = current_jimu()
@@ -153,6 +158,7 @@ def records_export(form, fmt):
 @bp.get("/forms/<form>/import-template.xlsx")
 @query_args()
 def import_template(form):
+    """The import template: an .xlsx of the columns the caller may import, with option drop-downs."""
     principal = _principal()
     jimu = current_jimu()
     with jimu.read():

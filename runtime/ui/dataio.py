@@ -75,7 +75,9 @@ def import_map(form, file_id):
                 raise
             error = exc.message
             out = out or {"header": [], "mapping": {}, "rows": [], "fields": []}
-        links = {f["key"]: jimu.catalog.form(f["link"]) for f in out["fields"] if f["link"]}
+        mapped = set(out["mapping"].values())
+        links = {f["key"]: (f["label"], jimu.catalog.form(f["link"])) for f in out["fields"]
+                 if f["link"] and f["key"] in mapped}
     may_skip = policy.may_build(principal, ft.app_key)
     return render_template("records/import_map.html", ft=ft, file_id=file_id, file_name=name, error=error,
                            preview=out, links=links, link_keys=_link_keys(), may_skip=may_skip,
