@@ -91,12 +91,29 @@ class RecordStore:
             if "created_at" in values:   # imports and demo data keep their own creation time
                 p["created_at"] = p["updated_at"] = values["created_at"]
             params.append(p)
-        stmt = sa.insert(ft.table).returning(ft.table.c.id, sort_by_parameter_order=True)
-        ids = list(self.conn.execute(stmt, params).scalars())
+        ids = self._insert_many(ft, params)
         if ft.multi or ft.children:
             for rid, values in zip(ids, rows):
                 self._write_children(ft, rid, values, replace=False)
         return ids
+
+    def _insert_many(self, ft: FormTable, params: list[dict[str, Any]]) -> list[int]:
+        """Insert the rows, returning their ids in order. PostgreSQL: one multi-row INSERT ... RETURNING
+        per page. SQLite: a plain executemany (its C loop, several times faster than rendering VALUES
+        lists with RETURNING) — this transaction holds the database's write lock and no id is given,
+        so SQLite numbers the rows one after the other from the largest id (``INTEGER PRIMARY KEY``
+        takes the largest rowid + 1); the ids are that range, checked against the new largest id."""
+        t = ft.table
+        if self.conn.dialect.name != "sqlite":
+            stmt = sa.insert(t).returning(t.c.id, sort_by_parameter_order=True)
+            return list(self.conn.execute(stmt, params).scalars())
+        top = sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
+        first = self.conn.execute(top).scalar_one() + 1
+        self.conn.execute(sa.insert(t), params)
+        last = self.conn.execute(top).scalar_one()
+        if last - first + 1 != len(params):  # not a consecutive range (cannot happen under the write lock)
+            raise RuntimeError(f"{ft.key}: {len(params)} rows inserted but ids {first}..{last}")
+        return list(range(first, last + 1))
 
     def update(self, ft: FormTable, rid: int, values: Mapping[str, Any], *, expected_version: int | None,
                now: datetime, actor: int | None) -> int:
