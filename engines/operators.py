@@ -16,11 +16,15 @@ implementations that agree:
 The semantics, chosen so that Python, SQLite and PostgreSQL give the same rows:
 
 * **text matching is case-sensitive** (``contains``, ``not_contains``,
-  ``contains_any``, ``startswith``), like ``==``, ``in`` and the expression
+  ``contains_any``, ``contains_all``, ``startswith``), like ``==``, ``in`` and the expression
   functions ``contains()``/``startswith()``: case folding differs between
   Python, SQLite (ASCII only) and PostgreSQL (locale), so it is left out on
   purpose. ``lower(x)`` in an expression folds case where it is wanted;
 * **empty** is null, empty text or an empty list (``is_empty``);
+* **a list** (a multi-value field: checkboxes, several users or linked records) *contains* a value
+  when one of its items equals it; ``contains_any``/``contains_all`` ask that of any/all of the
+  values given (on text: any/all of the keywords occur); the record list compiles these to
+  ``EXISTS`` over the field's value table (``runtime.store.query``);
 * **null** satisfies ``ne``, ``not_in`` and ``not_contains`` and nothing else;
 * **ordering** (``gt`` ... ``between``) compares numbers with numbers — money
   and decimal values (``Decimal``) included — texts with texts, dates with
@@ -235,6 +239,10 @@ BUILTIN = (
     _op("contains_any", "包含任一关键词", "contains any of",
         lambda a, b, now: any(_py_contains(a, k) for k in (b or ()) if k),
         lambda c, v, now: sa.or_(sa.false(), *[_sql_contains(c, k) for k in v if k]), "list", kinds=("text",)),
+    _op("contains_all", "包含全部", "contains all of",
+        lambda a, b, now: bool(b) and all(_py_contains(a, k) for k in b),
+        lambda c, v, now: sa.and_(sa.false() if not v else sa.true(), *[_sql_contains(c, k) for k in v]), "list",
+        kinds=("text", "choice", "link")),
     _op("startswith", "开头是", "starts with",
         lambda a, b, now: isinstance(a, str) and isinstance(b, str) and a.startswith(b),
         lambda c, v, now: sa.func.substr(_as_text(c), 1, len(v)) == v, "text", kinds=("text",)),

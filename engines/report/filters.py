@@ -80,7 +80,7 @@ def _check_value(field: Field, operator: Operator, value: Any) -> Any:
         if not isinstance(value, list) or operator.value_problem(value):
             raise ReportError(operator.value_problem(value) or f"operator {op!r} needs a list of values",
                               code="report.bad_value", field=field.ref)
-        if op == "contains_any":
+        if op in ("contains_any", "contains_all"):
             return tuple(_text_value(field, op, v) for v in value)
         return tuple(coerce(field, v) for v in value)
     if shape == "text":

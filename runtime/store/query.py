@@ -34,7 +34,7 @@ def _contains(col, v):
 
 
 def _coerce(ft: FormTable, key: str, op: Operator, value: Any) -> Any:
-    if op.input in ("none", "text", "days") or value is None or op.type == "contains_any":
+    if op.input in ("none", "text", "days") or value is None or op.type in ("contains_any", "contains_all"):
         return value
     if not ft.spec.has_field(key):
         if key in ("created_at", "updated_at") and isinstance(value, str):
@@ -89,9 +89,9 @@ def filter_clause(ft: FormTable, spec: Any, *, now: datetime | None = None, dept
         if spec.get("op") in ("ne", "not_in", "not_contains", "is_empty"):  # an empty link has no such value
             return sa.or_(ft.column(head).is_(None), ft.column(head).in_(sa.select(target.table.c.id).where(inner)))
         return ft.column(head).in_(sa.select(target.table.c.id).where(inner))
-    column = ft.column(key)
     if key in ft.multi:
-        raise FilterError(f"{key} holds several values; filter it with 'has'", code="filter.bad_field", field=key)
+        return multi_clause(ft, key, op, spec.get("value"))
+    column = ft.column(key)
     if not isinstance(op, str) or op not in OPERATORS:
         raise FilterError(f"unknown operator {op!r}; use one of {', '.join(OPERATORS.types())}",
                           code="filter.unknown_operator", op=str(op)[:50])
@@ -104,6 +104,49 @@ def filter_clause(ft: FormTable, spec: Any, *, now: datetime | None = None, dept
         return operator.clause(column, _coerce(ft, key, operator, value), now)
     except JimuError as exc:
         raise FilterError(f"{key}: {exc.message}", code="filter.bad_value", field=key) from None
+
+
+#: what a multi-value field (checkboxes, several users, groups or linked records) is filtered with:
+#: the registry's operators, meaning what their Python ``test`` means for a list
+MULTI_OPERATORS = ("contains", "not_contains", "contains_any", "contains_all", "is_empty", "is_not_empty")
+
+
+def multi_clause(ft: FormTable, key: str, op: Any, value: Any) -> sa.ColumnElement:
+    """The condition on a multi-value field, over its value table: ``contains`` one of its items equals
+    the value, ``contains_any``/``contains_all`` any/all of the values given, ``not_contains`` none
+    does (an empty field too), ``is_empty`` no item. Values are coerced by the field's widget (an
+    option's label is taken for its value, ids are checked) and bound."""
+    if op not in MULTI_OPERATORS:
+        raise FilterError(f"{key} holds several values; filter it with one of {', '.join(MULTI_OPERATORS)}",
+                          code="filter.bad_operator", field=key, op=str(op)[:50])
+    operator = OPERATORS.get(op)
+    problem = None if operator.input == "none" else operator.value_problem(value)
+    if operator.input == "text" and problem and value not in (None, "") and not isinstance(value, (list, dict)):
+        problem = None  # contains 5 on several linked records or users: a value, not text
+    if problem:
+        raise FilterError(f"{problem} (field {key!r})", code="filter.bad_value", field=key)
+    mt = ft.multi[key].table
+    mine = mt.c.record_id == ft.table.c.id
+    if operator.input == "none":
+        found = sa.exists().where(mine)
+        return sa.not_(found) if op == "is_empty" else found
+    wanted = _multi_values(ft, key, value if operator.input == "list" else [value])
+    if op == "contains_all":
+        if not wanted:
+            return sa.false()
+        n = (sa.select(sa.func.count(sa.distinct(mt.c.value))).where(mine, mt.c.value.in_(wanted))
+             .scalar_subquery())
+        return n == len(wanted)
+    found = sa.exists().where(mine, mt.c.value.in_(wanted)) if wanted else sa.false()
+    return sa.not_(found) if op == "not_contains" else found
+
+
+def _multi_values(ft: FormTable, key: str, values: list) -> list:
+    widget = ft.spec.field(key).widget
+    try:
+        return list(dict.fromkeys(widget.to_python(list(values))))
+    except JimuError as exc:
+        raise FilterError(f"bad value for {key}: {exc.message}", code="filter.bad_value", field=key) from None
 
 
 def search_clause(ft: FormTable, q: str, *, hidden: Collection[str] = ()) -> sa.ColumnElement | None:
@@ -128,6 +171,15 @@ def order_clause(ft: FormTable, sort: str | None) -> list[sa.ColumnElement]:
         if not part:
             continue
         desc = part.startswith("-")
-        col = ft.column(part.lstrip("-+"))
+        key = part.lstrip("-+")
+        col = first_value(ft, key) if key in ft.multi else ft.column(key)
         out.append(col.desc() if desc else col.asc())
     return out
+
+
+def first_value(ft: FormTable, key: str) -> sa.ColumnElement:
+    """What a multi-value field sorts by: its first item (the first option ticked, the first linked
+    record or user, in the field's own order); an empty field sorts as an empty single field does."""
+    mt = ft.multi[key].table
+    return (sa.select(mt.c.value).where(mt.c.record_id == ft.table.c.id)
+            .order_by(mt.c.position, mt.c.id).limit(1).scalar_subquery())

@@ -17,7 +17,8 @@ MONEY = [None, Decimal("50000.00"), Decimal("50000.01"), Decimal("120.5")]
 DATES = [None, dt.date(2026, 10, 30), dt.date(2026, 11, 2), dt.date(2026, 11, 20), dt.date(2026, 9, 1)]
 CASES = [("text", TEXTS, op, v) for op, v in [
     ("eq", "valve"), ("ne", "valve"), ("in", ["valve", ""]), ("not_in", ["valve"]), ("contains", "valve"),
-    ("not_contains", "valve"), ("contains_any", ["Pump", "b"]), ("startswith", "Pump"), ("is_empty", None),
+    ("not_contains", "valve"), ("contains_any", ["Pump", "b"]), ("contains_all", ["valve", "Big"]),
+    ("contains_all", []), ("startswith", "Pump"), ("is_empty", None),
     ("is_not_empty", None)]] + [("money", MONEY, op, v) for op, v in [
         ("gt", 50000), ("gte", 50000), ("lt", 50000.01), ("lte", 120.5), ("between", [100, 50000]),
         ("eq", 50000), ("ne", 120.5)]] + [("date", DATES, op, v) for op, v in [
