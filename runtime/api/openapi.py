@@ -23,6 +23,7 @@ from ..auth.principal import VERBS
 from ..context import current_jimu
 from ..exceptions import JimuError, NotAuthenticated
 from ..records import MAX_BULK, MAX_PAGE
+from .records import MAX_BATCH
 from . import bp
 from .shape import EXPANDABLE, expandable
 from .util import MAX_INT, query_args
@@ -210,7 +211,7 @@ def _kind(schema: dict) -> dict:
 def _query(ft, access) -> list[dict]:
     """``sort`` and ``filter`` of one form: the keys it can order by, and the equality filters it takes
     (other operators and ``all``/``any`` groups work too; see docs/expressions.md)."""
-    keys = [k for k in (*SYSTEM, *ft.columns) if k not in ft.multi and access.get(k) != "hidden"]
+    keys = [k for k in (*SYSTEM, *ft.columns, *ft.multi) if access.get(k) != "hidden"]
     names = "|".join(re.escape(k) for k in keys)
     sort = {"name": "sort", "in": "query", "description": "comma-separated field keys, '-' for descending",
             "schema": {"type": "string", "pattern": f"^[-+]?({names})(,[-+]?({names}))*$"}}
@@ -221,8 +222,15 @@ def _query(ft, access) -> list[dict]:
             equal.append({"type": "object", "required": ["field", "value"], "additionalProperties": False,
                           "properties": {"field": {"const": f.key}, "op": {"const": "eq"},
                                          "value": _present(_kind(f.widget.json_schema()), blank=True)}})
+    for key, mt in ft.multi.items():  # several values: one of them equals the value (or none does)
+        if access.get(key) != "hidden":
+            item = _present(_kind(mt.field.widget.json_schema().get("items") or {}), blank=True)
+            equal.append({"type": "object", "required": ["field", "op", "value"], "additionalProperties": False,
+                          "properties": {"field": {"const": key}, "op": {"enum": ["contains", "not_contains"]},
+                                         "value": item}})
     filter_ = {"name": "filter", "in": "query", "description": "JSON filter: {field, op, value} or "
-               "{all|any: [...]}; the schema lists the equality filters",
+               "{all|any: [...]}; the schema lists the equality filters and, for multi-value fields, "
+               "contains/not_contains (contains_any, contains_all, is_empty take a list or nothing)",
                "content": {"application/json": {"schema": {"oneOf": equal} if equal else {"type": "object"}}}}
     return [sort, filter_, *_shape_params(ft, access)]
 
@@ -314,6 +322,34 @@ def _record_paths(ft, principal, lang: str, schemas: dict) -> dict:
                           "responses": {"204": {"description": "deleted"},
                                         **_errors(400, 401, 403, 404, 406, 409, 412)}}
     paths = {}
+    batch_item = {**schemas[f"{name}.Update"], "required": ["id"]}
+    batch_item["properties"] = {"id": PARAMETERS["id"]["schema"], **batch_item.get("properties", {})}
+    batch_errors = _errors(400, 401, 403, 404, 406, 409, 413, 415, 422)
+    batch_size = {"minItems": 1, "maxItems": MAX_BATCH}
+    if "update" in verbs:
+        schemas[f"{name}.BatchUpdate"] = batch_item
+        base["patch"] = {
+            "summary": f"Update many {title}, all or nothing (per-row errors name row and id)", "tags": [title],
+            "operationId": f"batch_update_{op}", "parameters": _params("idempotency_key"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "array", "items": _ref("schemas", f"{name}.BatchUpdate"), **batch_size}}}},
+            "responses": {"200": {"description": "every row updated", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["records", "updated"], "properties": {
+                    "records": {"type": "array", "items": _ref("schemas", f"{name}.Record")},
+                    "updated": {"type": "integer", "minimum": 1}}}}}}, **batch_errors}}
+    if "delete" in verbs:
+        paths[f"/forms/{ft.key}/records/batch-delete"] = {"post": {
+            "summary": f"Delete many {title}, all or nothing (ids, or {{id, row_version}})", "tags": [title],
+            "operationId": f"batch_delete_{op}", "parameters": _params("idempotency_key"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "array", **batch_size, "items": {"oneOf": [
+                    PARAMETERS["id"]["schema"],
+                    {"type": "object", "required": ["id"], "additionalProperties": False, "properties": {
+                        "id": PARAMETERS["id"]["schema"], "row_version": {"type": "integer"}}}]}}}}},
+            "responses": {"200": {"description": "every row deleted", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["ids", "deleted"], "properties": {
+                    "ids": {"type": "array", "items": {"type": "integer"}},
+                    "deleted": {"type": "integer", "minimum": 1}}}}}}, **batch_errors}}}
     if base:
         paths[f"/forms/{ft.key}/records"] = base
     if len(item) > 1:
@@ -323,7 +359,7 @@ def _record_paths(ft, principal, lang: str, schemas: dict) -> dict:
 
 #: the endpoints documented per form above (with their models), or not at all
 _PER_FORM = frozenset({"api.list_records", "api.create_record", "api.get_record", "api.update_record",
-                       "api.delete_record"})
+                       "api.delete_record", "api.batch_update", "api.batch_delete"})
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 

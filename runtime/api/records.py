@@ -10,8 +10,9 @@ from ..auth import current_principal
 from ..auth.policy import can, hidden_fields, visible_forms
 from ..auth.principal import VERBS
 from ..context import current_jimu
-from ..exceptions import NotAuthenticated, PreconditionFailed, StaleRecord
-from ..records import MAX_PAGE, Records
+from ..exceptions import (JimuError, NotAuthenticated, PermissionDenied, PreconditionFailed, StaleRecord,
+                          ValidationErrors)
+from ..records import MAX_PAGE, RecordInvalid, Records
 from . import bp, shape
 from .util import (MAX_INT, BadRequest, etag, expected_version, int_arg, json_arg, json_body, page_url,
                    query_args, request_json)
@@ -126,3 +127,110 @@ def delete_record(form, rid):
     with _preconditions(), current_jimu().begin() as conn:
         _records(conn).delete(form, rid, expected_version=expected_version())
     return "", 204
+
+
+# -- batch update and batch delete -----------------------------------------------------------------
+#: rows in one batch update or delete (each runs the whole write path: rules, flows, audit)
+MAX_BATCH = 1000
+
+
+class BatchFailed(RecordInvalid):
+    """Some rows of a batch could not be written; none was. ``errors`` lists each problem with the
+    row's index in the request (``row``), its ``id`` and its own code. The status is 422, or the one
+    status every failed row shares (404 when they are all missing, 409 when all stale)."""
+
+    code = "record.batch_failed"
+
+
+def _batch_items(kind: str) -> list[tuple[int, dict]]:
+    """The request's rows as (id, the rest): a list of ``{"id", "row_version"?, ...}`` objects (batch
+    delete also takes bare ids). A row without a whole positive id is refused with its index."""
+    body = json_body(list)
+    if not 1 <= len(body) <= MAX_BATCH:
+        raise BadRequest(f"send 1 to {MAX_BATCH} rows per batch {kind}", code="request.batch_size",
+                         max=MAX_BATCH)
+    items, errors, seen = [], [], set()
+    for i, item in enumerate(body):
+        if kind == "delete" and isinstance(item, int) and not isinstance(item, bool):
+            item = {"id": item}
+        rid = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(rid, int) or isinstance(rid, bool) or not 0 < rid <= MAX_INT:
+            errors.append({"row": i, "code": "record.no_id",
+                           "message": "each row is an object with the record's id" +
+                                      (" (or a bare id)" if kind == "delete" else "")})
+        elif rid in seen:
+            errors.append({"row": i, "id": rid, "code": "record.duplicate_in_batch",
+                           "message": f"record {rid} is named twice; send one row per record"})
+        else:
+            seen.add(rid)
+        items.append((rid, {k: v for k, v in item.items() if k != "id"} if isinstance(item, dict) else {}))
+    if errors:
+        raise BatchFailed(errors, f"{len(errors)} of {len(body)} rows are malformed; nothing was written")
+    return items
+
+
+def _version(i: int, rid: int, item: dict) -> int | None:
+    version = item.pop("row_version", None)
+    if version is None:
+        return None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise BadRequest("row_version must be the record's row_version number", code="request.bad_param",
+                         param="row_version")
+    return version
+
+
+def _run_batch(conn, items: list[tuple[int, dict]], write) -> list:
+    """``write(i, id, item)`` for every row in the caller's transaction; the coded errors of all rows
+    are collected (with ``row`` and ``id``) and raised together, which rolls every row back."""
+    done, errors, statuses = [], [], []
+    for i, (rid, item) in enumerate(items):
+        try:
+            done.append(write(i, rid, item))
+        except ValidationErrors as exc:
+            errors.extend(dict(e, row=i, id=rid) for e in exc.errors)
+            statuses.append(exc.status)
+        except JimuError as exc:
+            if isinstance(exc, PermissionDenied) and exc.code == "permission.denied":
+                raise  # the caller lacks the verb on the form: one 403, not a row's problem
+            errors.append({**exc.to_dict(), "row": i, "id": rid})
+            statuses.append(exc.status)
+    if errors:
+        failed = BatchFailed(errors, f"{len({e['row'] for e in errors})} of {len(items)} rows failed; nothing "
+                                     "was written — fix the rows named in errors and send the batch again")
+        kinds = set(statuses)
+        if len(kinds) == 1:  # every row failed the same way: that status (404 missing, 409 stale ...)
+            failed.status = kinds.pop()
+        raise failed
+    return done
+
+
+@bp.patch("/forms/<form>/records")
+@query_args()
+def batch_update(form):
+    """Update many records at once, all or nothing: a list of ``{"id", "row_version"?, <fields>}``."""
+    items = _batch_items("update")
+    with current_jimu().begin() as conn:
+        records = _records(conn)
+        records._require("update", form)
+
+        def write(i, rid, item):
+            return records.update(form, rid, item, expected_version=_version(i, rid, item))
+        updated = _run_batch(conn, items, write)
+    return jsonify({"records": jsonable(updated), "updated": len(updated)})
+
+
+@bp.post("/forms/<form>/records/batch-delete")
+@query_args()
+def batch_delete(form):
+    """Delete many records at once, all or nothing: a list of ids or of ``{"id", "row_version"?}``.
+    Each goes through the one delete of a single record (its flows cancelled, its audit entry)."""
+    items = _batch_items("delete")
+    with current_jimu().begin() as conn:
+        records = _records(conn)
+        records._require("delete", form)
+
+        def write(i, rid, item):
+            records.delete(form, rid, expected_version=_version(i, rid, item))
+            return rid
+        deleted = _run_batch(conn, items, write)
+    return jsonify({"ids": deleted, "deleted": len(deleted)})
