@@ -136,8 +136,9 @@ MAX_BATCH = 1000
 
 class BatchFailed(RecordInvalid):
     """Some rows of a batch could not be written; none was. ``errors`` lists each problem with the
-    row's index in the request (``row``), its ``id`` and its own code. The status is 422, or the one
-    status every failed row shares (404 when they are all missing, 409 when all stale)."""
+    row's index in the request (``row``), its ``id`` and its own code. The status is the first that
+    applies of 422 (a row is invalid), 404 (a row is missing or outside the caller's reach), 409 (a
+    row is stale, or names a record twice) and 403 (a row would write what the caller may not)."""
 
     code = "record.batch_failed"
 
@@ -149,23 +150,31 @@ def _batch_items(kind: str) -> list[tuple[int, dict]]:
     if not 1 <= len(body) <= MAX_BATCH:
         raise BadRequest(f"send 1 to {MAX_BATCH} rows per batch {kind}", code="request.batch_size",
                          max=MAX_BATCH)
-    items, errors, seen = [], [], set()
+    items, errors, duplicates, seen = [], [], [], set()
     for i, item in enumerate(body):
+        if isinstance(item, float) and item.is_integer():
+            item = int(item)  # 7.0 is the integer 7 in JSON
         if kind == "delete" and isinstance(item, int) and not isinstance(item, bool):
             item = {"id": item}
         rid = item.get("id") if isinstance(item, dict) else None
+        if isinstance(rid, float) and rid.is_integer():
+            rid = int(rid)  # 7.0 is the integer 7 in JSON
         if not isinstance(rid, int) or isinstance(rid, bool) or not 0 < rid <= MAX_INT:
             errors.append({"row": i, "code": "record.no_id",
                            "message": "each row is an object with the record's id" +
                                       (" (or a bare id)" if kind == "delete" else "")})
         elif rid in seen:
-            errors.append({"row": i, "id": rid, "code": "record.duplicate_in_batch",
-                           "message": f"record {rid} is named twice; send one row per record"})
+            duplicates.append({"row": i, "id": rid, "code": "record.duplicate_in_batch",
+                               "message": f"record {rid} is named twice; send one row per record"})
         else:
             seen.add(rid)
         items.append((rid, {k: v for k, v in item.items() if k != "id"} if isinstance(item, dict) else {}))
     if errors:
         raise BatchFailed(errors, f"{len(errors)} of {len(body)} rows are malformed; nothing was written")
+    if duplicates:
+        failed = BatchFailed(duplicates, f"{len(duplicates)} rows name a record named before; nothing was written")
+        failed.status = 409
+        raise failed
     return items
 
 
@@ -197,9 +206,7 @@ def _run_batch(conn, items: list[tuple[int, dict]], write) -> list:
     if errors:
         failed = BatchFailed(errors, f"{len({e['row'] for e in errors})} of {len(items)} rows failed; nothing "
                                      "was written — fix the rows named in errors and send the batch again")
-        kinds = set(statuses)
-        if len(kinds) == 1:  # every row failed the same way: that status (404 missing, 409 stale ...)
-            failed.status = kinds.pop()
+        failed.status = next((s for s in (422, 404, 409, 403) if s in statuses), 422)
         raise failed
     return done
 

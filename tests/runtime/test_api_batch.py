@@ -47,20 +47,25 @@ def test_one_bad_row_writes_nothing_and_every_problem_is_named(agency):
     assert _hours(agency) == {ids[0]: 0, ids[1]: 1, ids[2]: 2}  # row 0 was rolled back too
 
 
-def test_rows_that_all_fail_alike_answer_that_status(agency):
+def test_the_status_says_the_most_pressing_problem(agency):
     ids = _projects(agency, 2)
     r = agency.client.patch(url("project"), headers=agency.h["sam"],
                             json=[{"id": i, "hours": 3, "row_version": 9} for i in ids])
     assert r.status_code == 409 and {e["code"] for e in r.get_json()["error"]["errors"]} == {"record.stale"}
     r = agency.client.post(BATCH_DELETE, headers=agency.h["sam"], json=[424242, 434343])
     assert r.status_code == 404
+    r = agency.client.patch(url("project"), headers=agency.h["sam"],
+                            json=[{"id": ids[0], "hours": 3, "row_version": 9}, {"id": 424242, "hours": 1}])
+    assert r.status_code == 404 and len(r.get_json()["error"]["errors"]) == 2
+    r = agency.client.post(BATCH_DELETE, headers=agency.h["sam"], json=[float(ids[0])])  # 7.0 is 7 in JSON
+    assert r.status_code == 200 and r.get_json()["ids"] == [ids[0]]
 
 
 def test_malformed_batches_are_400s_and_422s_with_codes(agency):
     ids = _projects(agency, 1)
     for body, status, code in (([], 400, "request.batch_size"), ({"id": ids[0]}, 400, "request.not_json"),
                                ([{"hours": 1}], 422, "record.batch_failed"),
-                               ([{"id": ids[0]}, {"id": ids[0]}], 422, "record.batch_failed")):
+                               ([{"id": ids[0]}, {"id": ids[0]}], 409, "record.batch_failed")):
         r = agency.client.patch(url("project"), headers=agency.h["sam"], json=body)
         assert r.status_code == status and r.get_json()["error"]["code"] == code, (body, r.get_json())
     r = agency.client.patch(url("project"), headers=agency.h["sam"], json=[{"id": ids[0]}, {"id": ids[0]}])
