@@ -132,7 +132,7 @@ def test_every_route_of_the_api_is_in_the_document(app, client, keeper):
         if not rule.rule.startswith("/api/v1/"):
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
-        if path.startswith("/forms/{form}/records") and path.count("{") <= 2 and path.endswith(("records", "{rid}")):
+        if path.startswith("/forms/{form}/records") and path.count("{") <= 2 and path.endswith(("records", "{rid}", "batch-delete")):
             continue  # per form, under the form's key (the caller's own verbs)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, (path, method)
