@@ -21,6 +21,8 @@ CODES: dict[str, str] = {
     "field.reserved_key": "system columns and keys starting with _ are reserved; rename the field",
     "field.unknown_widget": "use a registered widget type",
     "field.invalid_config": "fix the widget configuration",
+    "field.fill_target": "fill only input fields of this form (not computed ones, not the link itself)",
+    "field.fill_multiple": "a link to several records cannot fill fields: remove fill or make the link single",
     "form.unknown_title_field": "set title_field to the key of one of the form's fields",
     "form.unknown_list_field": "list only keys of the form's fields in list_fields",
     "layout.unknown_field": "place only keys of the form's fields",

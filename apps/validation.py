@@ -315,6 +315,7 @@ class _Checker:
         if isinstance(ref, str) and (ref not in own or own[ref].get("widget") != "link"):
             self.errors.append(_err("package.unknown_field", pointer_join(ptr, "public", "submit", "ref_field"),
                                     f"public.submit.ref_field {ref!r} must be a link field of this form", field=ref))
+        self.link_fills(form, ptr, own)
         self.record_page(form, ptr, own)
         placed: dict[str, str] = {}
         self.layout(form.get("layout"), pointer_join(ptr, "layout"), own, placed)
@@ -326,6 +327,35 @@ class _Checker:
                                             f"sample names {key!r}, which is not a field of this form", field=key))
                 elif isinstance(sample[key], dict) and sample[key].get("if") is not None:
                     self.expression(sample[key]["if"], pointer_join(ptr, "sample", key, "if"))
+
+    def link_fills(self, form: dict, ptr: str, own: dict) -> None:
+        """A link's ``display_field`` and ``fill`` name fields of the linked form; ``fill``'s keys name
+        input fields of this one (not the link itself, not computed)."""
+        for i, field in _items(form.get("fields")):
+            config = field.get("config") if isinstance(field.get("config"), dict) else {}
+            if field.get("widget") != "link" or not isinstance(config.get("form"), str) \
+                    or config["form"] not in self.forms:
+                continue
+            at = pointer_join(ptr, "fields", i, "config")
+            if isinstance(config.get("display_field"), str):
+                self.field_ref(config["form"], config["display_field"], pointer_join(at, "display_field"))
+            fill = config.get("fill") if isinstance(config.get("fill"), dict) else {}
+            if fill and config.get("multiple"):
+                self.errors.append(_err("field.fill_multiple", pointer_join(at, "fill"),
+                                        f"link {field.get('key')!r} holds several records",
+                                        field=field.get("key")))
+                continue
+            for dst, src in fill.items():
+                target = own.get(dst)
+                kind = target.get("widget") if target is not None else None
+                computed = kind in self.widgets and getattr(self.widgets.get(kind), "computed", False)
+                if target is None or dst == field.get("key") or target.get("formula") is not None \
+                        or computed or kind == "subtable":
+                    self.errors.append(_err("field.fill_target", pointer_join(at, "fill", dst),
+                                            f"fill names {dst!r}, which is not an input field of this form",
+                                            field=dst))
+                if isinstance(src, str):
+                    self.field_ref(config["form"], src, pointer_join(at, "fill", dst))
 
     def field_keys(self, form_key: Any, keys: Any, ptr: str) -> None:
         fields = self.fields.get(form_key, {}) if isinstance(form_key, str) else {}

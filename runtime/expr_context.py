@@ -57,7 +57,8 @@ class InstalledCalendars(Mapping):
 
 
 def form_paths(spec) -> frozenset[tuple[str, str]]:
-    """``(name, key)`` pairs the form's own expressions read (formulas, conditions, defaults); a
+    """``(name, key)`` pairs the form's own expressions read (formulas, conditions, defaults) and its
+    links' ``fill`` copy from; a
     compiled form is immutable, so this is worked out once per compiled form, not per write (kept
     by identity: hashing a compiled form costs more than the answer)."""
     known = _FORM_PATHS.get(id(spec))
@@ -78,6 +79,7 @@ def _form_paths(spec) -> frozenset[tuple[str, str]]:
     for f in spec.fields:
         for expr in (f.formula, f.visible_if, f.required_if, f.default_expr, *(f.sections or ())):
             out |= getattr(expr, "paths", frozenset())
+        out |= {(f.key, src) for _, src in getattr(f.widget, "fill", ())}  # the fields a link fills from
     return frozenset(out)
 
 

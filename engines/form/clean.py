@@ -8,6 +8,8 @@ public page, intake, import, rules, flows) and in the browser
    computed fields ignore what was sent, and so do read-only fields unless
    the write is ``trusted`` (the system path: rules, flows, demo data);
 2. on create, fill defaults (a value, or ``default_expr`` such as ``now()``);
+   then a link the submission sets or changes fills the empty fields its
+   ``fill`` names from the linked record (the runtime supplies it);
 3. merge with the existing record (stored values + the change) and compute
    formulas in dependency order over it, so conditions read the values that
    are about to be stored, never null or the old ones;
@@ -132,6 +134,10 @@ class _Plan:
         self.known = frozenset(spec.field_keys) | IGNORED_KEYS
         self.inputs = tuple(_FieldPlan(f) for f in spec.input_fields)
         self.defaults = tuple(p for p in self.inputs if p.has_default)
+        #: link key → the (field, linked field) pairs a newly chosen record fills (``LinkWidget.fill``)
+        self.fills = tuple((p.key, pairs) for p in self.inputs
+                           if (pairs := getattr(p.f.widget, "fill", ())) and p.children is None)
+        self.by_key = {p.key: p for p in self.inputs}
         self.conditional = tuple(f for f in spec.fields if f.visible_if is not None or f.sections)
         self.formulas = spec.formula_order
         self.formula_keys = frozenset(f.key for f in self.formulas)
@@ -144,7 +150,8 @@ class _Plan:
         self.needs_merge = bool(self.conditional or self.formulas
                                 or any(p.required_if is not None for p in self.inputs))
         #: no defaults, conditions, formulas or sub-tables: a new record is cleaned in one pass
-        self.one_pass = not (self.needs_merge or self.defaults or any(p.children is not None for p in self.inputs))
+        self.one_pass = not (self.needs_merge or self.defaults or self.fills
+                             or any(p.children is not None for p in self.inputs))
         #: a person's submission never sets a read-only field: the one-pass paths drop them
         self.one_pass_table = {p.key: (p.coerce, p.required, p.rules, p.empty, p) for p in self.inputs
                                if not p.read_only}
@@ -231,6 +238,9 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
             default = _default(p.f, values, context, result)
             if default is not None:
                 values[key] = default
+    # 2b. a link set or changed fills the fields its ``fill`` names from the record it now points at
+    if plan.fills:
+        _fill_from_links(plan, data, values, existing, context, result)
     # 3. formulas over the merged record (stored values + the change)
     merged = {**existing, **values} if existing else (dict(values) if plan.needs_merge else values)
     formula_errors = _formulas(plan, merged, values, context) if plan.formulas else []
@@ -434,6 +444,28 @@ def _clean_rows(f: "FieldSpec", raw: Any, context: EvalContext, result: CleanRes
             kept["id"] = row["id"]
         cleaned.append(kept)
     return cleaned
+
+
+def _fill_from_links(plan: "_Plan", data: Mapping[str, Any], values: dict, existing: Mapping[str, Any] | None,
+                     context: EvalContext, result: CleanResult) -> None:
+    """Choosing a customer on a ticket fills its name, phone and e-mail: for each link whose value
+    this submission sets or changes, copy the linked record's fields into the empty fields of this
+    one (a value sent alongside wins). The runtime supplies the linked records in ``context.links``."""
+    links = context.links or {}
+    for link, pairs in plan.fills:
+        if link not in values or values[link] is None or (existing is not None and existing.get(link) == values[link]):
+            continue
+        linked = links.get(link)
+        if not isinstance(linked, Mapping):
+            continue  # gone, or not supplied: the link's own check reports a bad id
+        for dst, src in pairs:
+            p = plan.by_key.get(dst)
+            if p is None or data.get(dst) not in (None, "", [], {}):
+                continue
+            try:
+                values[dst] = p.f.widget.clean(_jsonable(linked.get(src)))
+            except FieldError as exc:
+                result.errors.append(_field_error(p.f, exc))
 
 
 def _default(f: "FieldSpec", values: dict, context: EvalContext, result: CleanResult) -> Any:

@@ -44,3 +44,25 @@ def test_choose_client_partners_and_members_by_name(agency, live_server, page, a
     page.get_by_role("button", name="保存").click()
     page.wait_for_selector("dl.record")
     assert agency.get("root", f"/api/v1/forms/project/records/{rid}").get_json()["client"] is None
+
+
+def test_choosing_a_client_fills_its_name_on_the_page(jimu, client, live_server, page):
+    from tests.conftest import api_token, install_package, make_user
+    from tests.runtime.test_link_fill import filling_package
+    install_package(jimu, filling_package())
+    root = make_user(jimu, "root", admin=True)
+    r = client.post("/api/v1/forms/client/records", json={"name": "Initech", "account_manager": root},
+                    headers={"Authorization": f"Bearer {api_token(jimu, root)}"})
+    assert r.status_code == 201
+    browser_login(page, live_server, "root")
+    page.goto(f"{live_server}/forms/project/new")
+    page.wait_for_selector("form[data-pickers=ready]")
+    page.get_by_role("combobox", name="Client", exact=True).fill("init")
+    page.locator('[data-picker-for="client"] [role=option]', has_text="Initech").click()
+    page.wait_for_function("document.querySelector('[name=client_name]').value === 'Initech'")
+    assert page.get_by_role("combobox", name="Manager").input_value() == ""   # pickers are not filled by the page
+    page.get_by_label("Title").fill("Migration")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_selector("dl.record")
+    assert "Initech" in page.locator("dl.record").inner_text()   # the server filled the manager too
+

@@ -29,6 +29,10 @@ class LinkWidget(IdWidget):
                           "description": "Fields of the linked form the picker searches (default: its text fields)."},
         "filter": {"type": "array", "items": {"type": "object"},
                    "description": "Record-list filters limiting the records offered."},
+        "fill": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1},
+                 "description": "Fields of this form filled from the chosen record when the link is set or "
+                                "changed: {this form's field: the linked form's field}. A value sent in the "
+                                "same submission is kept. Single links only."},
     }, required=["form"], examples=[{"form": "customer", "display_field": "name", "searchable": True}],
         description="A link to records of another form.")
 
@@ -39,6 +43,13 @@ class LinkWidget(IdWidget):
     @property
     def display_field(self) -> str | None:
         return self.config.get("display_field")
+
+    @property
+    def fill(self) -> tuple[tuple[str, str], ...]:
+        """``(this form's field, the linked form's field)`` pairs a newly chosen record fills."""
+        if self.config.get("multiple"):
+            return ()
+        return tuple((dst, src) for dst, src in (self.config.get("fill") or {}).items())
 
     @property
     def searchable(self) -> bool:

@@ -5,7 +5,8 @@
 // that input and shows a combobox in its place: typing asks
 // GET /api/v1/forms/<form>/fields/<field>/choices?q=… (the caller's own rights decide what is
 // offered), choosing writes the id back into the hidden input and fires "change", so form.js
-// re-evaluates conditions and formulas exactly as if the id had been typed.
+// re-evaluates conditions and formulas exactly as if the id had been typed; a link's "fill"
+// then copies the chosen record's fields into this form.
 const form = document.querySelector("[data-jimu-form][data-form-key]");
 const text = JSON.parse(document.getElementById("picker-text")?.textContent || "{}");
 let serial = 0;
@@ -47,7 +48,7 @@ function enhance(input) {
   function write() {
     input.value = chosen.map((c) => c.id).join(",");
     input.dispatchEvent(new Event("change", { bubbles: true }));
-    form.dispatchEvent(new CustomEvent("jimu:picked", { detail: { field: input.name, chosen, input } }));
+    if (input.dataset.fill && !many && chosen.length) fillFrom(input, chosen[0].id);
   }
 
   function drawChips() {
@@ -145,6 +146,26 @@ function enhance(input) {
     }
   });
   drawChips();
+}
+
+// A link with "fill" copies fields of the chosen record into this form as soon as it is chosen
+// (the server does the same on save for fields left empty, so the page shows what will be stored).
+async function fillFrom(input, id) {
+  const pairs = Object.entries(JSON.parse(input.dataset.fill));
+  const fields = [...new Set(pairs.map(([, src]) => src))].join(",");
+  const response = await fetch(
+    `/api/v1/forms/${encodeURIComponent(input.dataset.form)}/records/${id}?fields=${encodeURIComponent(fields)}`,
+    { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  if (!response.ok) return;
+  const record = await response.json();
+  for (const [dst, src] of pairs) {
+    const target = form.querySelector(`[name="${CSS.escape(dst)}"]`);
+    const value = record[src];
+    if (!target || value === null || value === undefined || target.hasAttribute("data-picker")
+        || ["file", "checkbox", "radio"].includes(target.type)) continue;
+    target.value = Array.isArray(value) ? value.join(", ") : String(value);
+    target.dispatchEvent(new Event("input", { bubbles: true }));
+  }
 }
 
 if (form) {
