@@ -58,9 +58,8 @@ class InstalledCalendars(Mapping):
 
 def form_paths(spec) -> frozenset[tuple[str, str]]:
     """``(name, key)`` pairs the form's own expressions read (formulas, conditions, defaults) and its
-    links' ``fill`` copy from; a
-    compiled form is immutable, so this is worked out once per compiled form, not per write (kept
-    by identity: hashing a compiled form costs more than the answer)."""
+    links' ``fill`` copies from; a compiled form is immutable, so this is worked out once per compiled
+    form, not per write (kept by identity: hashing a compiled form costs more than the answer)."""
     known = _FORM_PATHS.get(id(spec))
     if known is not None and known[0] is spec:
         return known[1]
