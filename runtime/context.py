@@ -74,9 +74,10 @@ class Jimu:
                 yield conn
 
     def notify(self, records, event: str, ft, after, before) -> None:
-        """Tell the listeners (rules, flows) about a write, inside its transaction. Every message template
-        they render shares one step/time budget, so however many rules fire, the write transaction is
-        not held longer than ``engines.rule.templates.MAX_SECONDS`` by templates."""
+        """Tell the listeners (rules, flows) about a write, inside its transaction. Messages are not
+        rendered here (the outbox does, ``runtime.rules.messages``); the templates of data effects
+        (set_fields values) share one step/time budget, so however many rules fire, the write
+        transaction is not held longer than ``engines.rule.templates.MAX_SECONDS`` by templates."""
         from engines.rule.templates import render_budget
         with render_budget():
             for listener in self.listeners:

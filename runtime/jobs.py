@@ -193,7 +193,8 @@ def run_job(jimu, job: Job, worker: str) -> bool:
     except Exception as exc:  # any failure is retried, then parked as failed
         log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
         now = jimu.now()
-        final = job.attempts >= job.max_attempts
+        # an error that says retrying cannot help (``permanent``, e.g. a template over its limit) fails now
+        final = job.attempts >= job.max_attempts or bool(getattr(exc, "permanent", False))
         with jimu.engine.begin() as conn:
             conn.execute(sa.update(t).where(mine).values(
                 status=FAILED if final else PENDING, run_at=now if final else now + backoff(job.attempts),

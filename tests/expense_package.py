@@ -56,6 +56,16 @@ PACKAGE = {
          "trigger": {"type": "record_created"},
          "actions": [{"type": "notify", "channel": "in_app",
                       "to": {"user_fields": ["claimant"], "users": ["mia", "aud", "nobody"]},
+                      "subject": "New claim {title}", "body": "Note: {internal_note}"},
+                     # the same message by e-mail (users by their own view, a partner's address as an
+                     # outsider), to a signed webhook and to a group robot (outsiders)
+                     {"type": "notify", "channel": "email",
+                      "to": {"user_fields": ["claimant"], "users": ["mia", "aud", "nobody"],
+                             "emails": ["cfo@partner.example"]},
+                      "subject": "New claim {title}", "body": "Note: {internal_note}"},
+                     {"type": "notify", "channel": "webhook", "url": "https://hooks.partner.example/claims",
+                      "subject": "New claim {title}", "body": "Note: {internal_note}"},
+                     {"type": "notify", "channel": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send",
                       "subject": "New claim {title}", "body": "Note: {internal_note}"}]},
         {"key": "approve", "version": 1, "label": "Approve", "form": "claim", "trigger": {"type": "manual"},
          "condition": {"field": "internal_note", "op": "is_not_empty"},

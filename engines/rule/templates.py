@@ -11,10 +11,12 @@ and mutation, and output length is capped.
 
 A render is bounded: every loop iteration and every call spends a step of
 ``MAX_STEPS``, and the render stops after ``MAX_SECONDS`` of wall time (one
-budget per render, or one for all renders inside ``render_budget()``) (a
-nested loop of 10^9 steps used to run for 43 s inside the write transaction,
-locking out every other writer); repeating text or lists (``"x" * n``) and
-powers are capped. Exceeding a limit raises ``TemplateError`` with code
+budget per render, or one for all renders inside ``render_budget()``);
+repeating text or lists (``"x" * n``) and powers are capped. Messages (mail,
+webhook, robot, in-app, HTTP calls) are not rendered in the write that fires
+the rule at all: the action keeps the template source, and the outbox job
+renders it with ``render_message`` (a nested loop of 10^9 steps used to run
+for 43 s inside the write transaction, locking out every other writer). Exceeding a limit raises ``TemplateError`` with code
 ``template.too_long_running`` or ``template.too_large``.
 """
 from __future__ import annotations
@@ -227,6 +229,15 @@ def _lookup(record: Mapping[str, Any], key: str) -> Any:
 @lru_cache(maxsize=2048)
 def compile_template(source: str, html: bool = False) -> Template:
     return Template(source, html=html)
+
+
+def render_message(templates: Mapping[str, str | None], variables: Mapping[str, Any], *,
+                   names: Callable[[str, Any], Any] | None = None, **extra: Any) -> dict[str, str]:
+    """The parts of one message (``{"subject": source, "body": source, ...}``) rendered under one step
+    and time budget: what the outbox does for each recipient's view of a record. A missing part is ``""``."""
+    with render_budget():
+        return {part: compile_template(source).render(variables, names=names, **extra) if source else ""
+                for part, source in templates.items()}
 
 
 def render(source: str | None, record: Mapping[str, Any], *, names: Callable[[str, Any], Any] | None = None,

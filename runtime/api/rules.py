@@ -87,7 +87,7 @@ def rule_dry_run():
 
 @bp.get("/rules/firings")
 def rule_firings_log():
-    """The rule-firing log (effects with their messages): for a builder, the firings of the apps they
+    """The rule-firing log (effects, messages as their templates): for a builder, the firings of the apps they
     design on records they may read."""
     principal = current_principal()
     require_builder(principal)
@@ -142,7 +142,8 @@ def rule_outbox():
             row = dict(r)
             payload = dict(row.pop("payload") or {})
             payload.pop("secret", None)
-            row["target"] = payload.get("url") or payload.get("to") or payload.get("rule")
+            row["target"] = (payload.get("url") or (payload.get("templates") or {}).get("url") or payload.get("to")
+                             or payload.get("recipients") or payload.get("rule"))
             rows.append(row)
     return jsonify({"jobs": jsonable(rows)})
 

@@ -19,7 +19,8 @@ limits a list to what they may see?"):
   by them (``permission.field_hidden``);
 * ``check_writable`` — hidden and read-only fields cannot be written
   (``permission.field_read_only``, 403);
-* ``notice_for`` — whether a message about a record may reach a user.
+* ``notice_view`` / ``outsider_hidden`` — whether a message about a record may reach a user, and
+  which fields its rendering leaves out for them, or for people outside Jimu.
 
 The answers come from the user's roles (``Principal.access``, built by
 ``runtime.auth.principal.combine_access`` from each role's ``permissions``,
@@ -88,7 +89,7 @@ def row_filter(principal: Principal, ft, verb: str = "read") -> sa.ColumnElement
     """
     if principal.is_admin:
         return None
-    if not principal.is_authenticated:
+    if not principal.is_authenticated and not principal.grants:  # the public's grants: ``public_reader``
         return sa.false()
     scopes = _scopes(principal, ft.key, verb)
     if scopes is None:
@@ -112,6 +113,9 @@ def _scope_clause(principal: Principal, ft, scope: Mapping[str, Any]) -> sa.Colu
         from engines.report.expr_sql import translate
         from engines.report.fields import FieldResolver
         return translate(scope.get("condition"), FieldResolver(_NoJoins(), ft), user=principal.as_context())
+    if kind == "filter":  # a public page's declared filter (``public_reader``)
+        from ..store.query import filter_clause
+        return filter_clause(ft, {"all": scope.get("filter") or []}, now=scope.get("now"))
     return sa.false()  # an unknown scope admits nothing (validation refuses it before install)
 
 
@@ -233,29 +237,50 @@ def require_record(conn: sa.Connection, principal: Principal, verb: str, ft, rid
         require_row(conn, principal, ft, rid, verb)
 
 
-#: hidden values shorter than this are not looked for in a message (a "1" would match anything)
-_MIN_TELLING = 3
-WITHHELD = {"zh-CN": "有一条记录需要您关注，请打开记录查看。", "en": "A record needs your attention; open it to read more."}
-
-
-def notice_for(conn: sa.Connection, principal: Principal, ft, record: Mapping[str, Any],
-               texts: Iterable[str | None]) -> str | None:
-    """Whether a message about ``record`` may reach ``principal``: ``None`` when they may not read
-    the record (form verb or row scope), ``"withhold"`` when the message carries the value of a
-    field hidden from them (the message is replaced by ``WITHHELD`` and the record's link), else
-    ``"full"``."""
+def notice_view(conn: sa.Connection, principal: Principal, ft, record_id: int | None) -> frozenset[str] | None:
+    """What a message about record ``record_id`` may show ``principal``: ``None`` when it may not reach
+    them at all (no read verb on the form, or the record outside their row scope — a record that is
+    gone reaches only those who read every row), else the fields to leave out of it (hidden from them).
+    The outbox renders each recipient's message from the record without these (``runtime.rules.messages``)."""
     if principal.user_id is None or not can(principal, "read", ft.key):
         return None
-    if record.get("id") is not None and not row_visible(conn, principal, ft, record["id"]):
-        return None
-    text = "\n".join(t for t in texts if t)
-    for key in hidden_fields(principal, ft.key):
-        values = record.get(key)
-        for value in values if isinstance(values, list) else [values]:
-            shown = "" if value is None or isinstance(value, (dict, bool)) else str(value)
-            if len(shown) >= _MIN_TELLING and shown in text:
-                return "withhold"
-    return "full"
+    if record_id is not None:
+        exists = conn.execute(sa.select(ft.table.c.id).where(ft.table.c.id == record_id)).first() is not None
+        if not (row_visible(conn, principal, ft, record_id) if exists else row_filter(principal, ft) is None):
+            return None
+    return hidden_fields(principal, ft.key)
+
+
+def outsider_hidden(conn: sa.Connection, ft) -> frozenset[str]:
+    """The fields a message to people outside Jimu (an address typed in a rule or held in a field, a
+    webhook, a group robot, an HTTP call) leaves out: every field that some role granting read on the
+    form hides. An outsider is trusted no more than the least trusted reader; the rest is what the
+    package's rule sends (its app-level system view). See docs/permissions.md."""
+    from .. import db
+    out: set[str] = set()
+    for permissions, access in conn.execute(sa.select(db.roles.c.permissions, db.roles.c.access)):
+        permissions = permissions or {}
+        if "read" not in (permissions.get(ft.key) or ()) and "read" not in (permissions.get("*") or ()):
+            continue
+        fields = ((access or {}).get("fields") or {}).get(ft.key) or {}
+        out.update(k for k, level in fields.items() if level == "hidden")
+    return frozenset(out)
+
+
+def public_reader(conn: sa.Connection, ft, block: Mapping[str, Any], now=None) -> Principal:
+    """The anonymous role of a form's public portal, so that the portal asks the same policy as every
+    other reader: it may read the rows matching the block's ``filter`` (its row scope) and the fields
+    the block shows or searches; every other field is hidden, and so is every field that a role
+    reading the form hides (``outsider_hidden``) — a package cannot publish an internal field by
+    listing it in the portal."""
+    from .principal import FormAccess
+    open_fields = set(block.get("fields") or ()) | set(block.get("search") or ())
+    internal = outsider_hidden(conn, ft)
+    keys = set(ft.columns) | set(ft.multi) | {f.key for f in ft.spec.fields}
+    hidden = {k: "hidden" for k in keys if k != "id" and (k not in open_fields or k in internal)}
+    rows = ({"scope": "filter", "filter": list(block["filter"]), "now": now},) if block.get("filter") else None
+    return Principal(user_id=None, username="anonymous", grants={ft.key: frozenset({"read"})},
+                     access={ft.key: FormAccess(rows={"read": rows}, fields=hidden)})
 
 
 def require_visible_fields(principal: Principal, form_key: str, keys: Iterable[str]) -> None:

@@ -67,7 +67,8 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
                     ac = ActionContext(rule=rule.key, form=rule.form, event=CREATED, record=record,
                                        variables=record, eval=ectx, names=names)
                     out.append({"id": record["id"], "record": jsonable(record),
-                                "effects": [describe(jimu, conn, e.to_json(), record) for e in rule.plan(ac)]})
+                                "effects": [describe(jimu, conn, e.to_json(), record, principal)
+                                            for e in rule.plan(ac)]})
             except JimuError as exc:
                 if len(errors) < limit:
                     errors.append({"id": record["id"], **exc.to_dict()})
@@ -87,11 +88,16 @@ def _names(conn, ids: list[int]) -> list[str]:
     return [names[i] for i in ids if i in names]
 
 
-def describe(jimu, conn, effect: dict, record) -> dict:
-    """An effect as the builder shows it, with who would be reached or picked (read-only lookups)."""
-    e = jsonable(dict(effect))
+def describe(jimu, conn, effect: dict, record, principal=None) -> dict:
+    """An effect as the builder shows it, with who would be reached or picked (read-only lookups), and
+    a message rendered as the caller sees the record (what the outbox would render for them)."""
+    e = jsonable({k: v for k, v in effect.items() if k != "variables"})
     e.pop("secret", None)
     try:
+        if effect.get("templates"):
+            from .messages import render
+            ft = jimu.catalog.form(effect["form"]) if effect.get("form") in jimu.catalog else None
+            e.update(render(jimu, conn, effect, ft, effect.get("variables") or record, (), principal))
         if effect["kind"] == "assign":
             _, name, group = pick(jimu, conn, effect, dry=True)
             e["would_assign"] = name

@@ -1,5 +1,9 @@
-"""Job handlers for what rules send out and for rule time: e-mail, webhooks and robots, HTTP calls
-that write back, timers relative to a date field, and cron schedules.
+"""Job handlers for what rules send out and for rule time: e-mail, in-app notifications, webhooks
+and robots, HTTP calls that write back, timers relative to a date field, and cron schedules.
+
+Messages are rendered here, not in the write that fired the rule, per recipient's view of the
+record (``runtime.rules.messages``); a template over its step/time limit fails its job at once
+with the template's code and never touches the write.
 
 Each handler runs in the job's own transaction (``runtime.jobs``); raising makes
 the job retry with back-off and, after ``max_attempts``, parks it as ``failed``
@@ -19,9 +23,15 @@ import sqlalchemy as sa
 from engines.errors import JimuError
 from engines.rule.triggers import Schedule, TimeAfter
 
+from engines.rule.actions.notify import robot_payload
+
 from .. import jobs
+from ..audit import jsonable
+from ..auth import policy
 from ..auth.principal import Principal
 from ..notify import sign_dingtalk_url, webhook_signature
+from . import messages
+from .people import resolve_users
 
 SYSTEM = Principal(user_id=None, username="rules", display_name="Rules", is_admin=True)
 
@@ -39,25 +49,90 @@ def _records(jimu, conn, source: str):
 
 
 def send_email_job(jimu, conn, job) -> None:
+    """Render the mail per audience (``messages.mail_audiences``) and send one message per distinct
+    text; each has its own delivery record (the job's key, then ``<key>:<n>``), so a retry sends only
+    what was not acknowledged. Jobs queued before messages were rendered here carry ``to``/``subject``/``body``."""
     p = job.payload
-    if jobs.delivered(conn, job.idempotency_key):
-        return  # sent by an earlier attempt whose completion was lost
-    jimu.services.notifier.mail(p["to"], p["subject"], p["body"], key=job.idempotency_key)
-    jobs.mark_delivered(jimu, conn, job.idempotency_key, "email")
+    if "templates" not in p:
+        outgoing = [((p["subject"], p["body"]), list(p["to"]))]
+    else:
+        ft = messages.form_of(jimu, p)
+        values = messages.variables(ft, p)
+        extra = _links(jimu, p) if p.get("page") else {}
+        texts: dict[tuple[str, str], list[str]] = {}
+        for hidden, principal, addresses in messages.mail_audiences(jimu, conn, p, ft, values):
+            m = messages.render(jimu, conn, p, ft, values, hidden, principal, **extra)
+            texts.setdefault((m.get("subject", ""), m.get("body", "")), []).extend(addresses)
+        if not texts:
+            raise messages.Undeliverable("the e-mail has no recipient with an address who may read the record",
+                                         code="rule.no_recipients", rule=p.get("rule"))
+        outgoing = sorted(texts.items(), key=lambda item: item[1])
+    for n, ((subject, body), to) in enumerate(outgoing):
+        key = job.idempotency_key if n == 0 else f"{job.idempotency_key}:{n}"
+        if jobs.delivered(conn, key):
+            continue  # sent by an earlier attempt whose completion was lost
+        jimu.services.notifier.mail(to, subject, body, key=key)
+        jobs.mark_delivered(jimu, conn, key, "email")
+
+
+def _links(jimu, p) -> dict[str, str]:
+    """``status_link`` and ``survey_link`` of a ``send_survey`` message."""
+    from .survey import status_link, survey_link
+    status = status_link(jimu, p["form"], p["record_id"])
+    survey = status if p.get("page") == "status" else survey_link(jimu, p["survey_form"], p["form"], p["record_id"])
+    return {"status_link": status, "survey_link": survey}
+
+
+def in_app_job(jimu, conn, job) -> None:
+    """Put the message in the inbox of each recipient who may read the record, as they see it."""
+    from .tables import notifications
+    p = job.payload
+    ft = messages.form_of(jimu, p)
+    values = messages.variables(ft, p)
+    users = resolve_users(conn, p.get("recipients") or {}, values, p.get("form"))
+    if not users:
+        raise messages.Undeliverable("the in-app notification has no recipients", code="rule.no_recipients",
+                                     rule=p.get("rule"))
+    default_link = f"/forms/{p['form']}/records/{p['record_id']}" if p.get("record_id") else None
+    rows = []
+    for (hidden, *_), principals in messages.user_views(conn, ft, p.get("record_id"), users).items():
+        m = messages.render(jimu, conn, p, ft, values, hidden, principals[0])
+        title = (m.get("subject") or m.get("body", "")[:100])[:500]
+        link = messages.safe_link(m.get("link") or default_link)
+        rows += [{"user_id": pr.user_id, "at": jimu.now(), "title": title, "body": m.get("body", ""),
+                  "link": link, "rule_key": p.get("rule"), "form_key": p.get("form"),
+                  "record_id": p.get("record_id")} for pr in principals]
+    if rows:  # in the job's transaction: committed with its completion, exactly once
+        conn.execute(sa.insert(notifications), rows)
+
+
+def _outsider_message(jimu, conn, p) -> tuple[dict[str, str], dict]:
+    """The rendered message and the record as people outside Jimu may read them (webhooks, robots,
+    HTTP calls)."""
+    ft = messages.form_of(jimu, p)
+    values = messages.variables(ft, p)
+    hidden = policy.outsider_hidden(conn, ft) if ft is not None else frozenset()
+    record = {k: v for k, v in values.items() if k not in hidden}
+    return messages.render(jimu, conn, p, ft, values, hidden), record
 
 
 def send_webhook_job(jimu, conn, job) -> None:
     p = job.payload
     if jobs.delivered(conn, job.idempotency_key):
         return  # acknowledged on an earlier attempt whose completion was lost
-    body = json.dumps(p["payload"], ensure_ascii=False, separators=(",", ":")).encode()
+    if "templates" in p:
+        m, record = _outsider_message(jimu, conn, p)
+        message = robot_payload(p, m.get("subject", ""), m.get("body", ""), record)
+    else:
+        message = p["payload"]  # queued before messages were rendered here
+    body = json.dumps(jsonable(message), ensure_ascii=False, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": job.idempotency_key}
     url = p["url"]
     secret = p.get("secret") or jimu.config.get("WEBHOOK_SECRET")
     if p["format"] == "webhook":
         ts = str(int(jimu.now().timestamp()))
         headers["X-Jimu-Timestamp"] = ts
-        headers["X-Jimu-Event"] = str((p.get("payload") or {}).get("event") or "")
+        headers["X-Jimu-Event"] = str(message.get("event") or "")
         if secret:
             headers["X-Jimu-Signature"] = webhook_signature(secret, ts, body)
     elif p["format"] == "dingtalk" and p.get("secret"):
@@ -96,6 +171,11 @@ def json_path(data: Any, path: str) -> Any:
 
 def call_http_job(jimu, conn, job) -> None:
     p = job.payload
+    if "templates" in p:  # url, body and template values of json, rendered as outsiders may read the record
+        m, _ = _outsider_message(jimu, conn, p)
+        p = {**p, "url": m["url"], "body": m.get("body") if "body" in p["templates"] else None,
+             "json": None if p.get("json") is None else
+             {**p["json"], **{k[5:]: v for k, v in m.items() if k.startswith("json.")}}}
     headers = {"Idempotency-Key": job.idempotency_key, **(p.get("headers") or {})}
     body = None
     if p.get("json") is not None:
@@ -180,6 +260,7 @@ def sync_schedules(jimu, conn, rules=None) -> int:
 #: the job kinds rules enqueue, registered by ``create_app`` in the container's job registry
 JOB_HANDLERS = {
     "rule.email": send_email_job,
+    "rule.in_app": in_app_job,
     "rule.webhook": send_webhook_job,
     "rule.http": call_http_job,
     "rule.timer": timer_job,

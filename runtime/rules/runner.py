@@ -5,12 +5,17 @@ the writing transaction after every create/update/delete (API, UI, bulk
 import, flows, and rules themselves). For each rule whose trigger fires it
 evaluates the condition, asks the actions for their effects and executes them:
 
-* data effects (set fields, assign, create/update records, participants, in-app
-  notifications, start flow, task changes) run now, in the same transaction,
-  inside a savepoint per rule: a failing rule is rolled back and logged, the
-  write and the other rules go on;
-* external effects (e-mail, webhooks, robots, HTTP calls) become durable jobs
-  with idempotency keys ``rule:<firing key>:<n>`` (a random key per firing), retried with back-off.
+* data effects (set fields, assign, create/update records, participants, start
+  flow, task changes) run now, in the same transaction, inside a savepoint per
+  rule: a failing rule is rolled back and logged, the write and the other rules go on;
+* messages (in-app notifications, e-mail, webhooks, robots, HTTP calls) become
+  durable jobs with idempotency keys ``rule:<firing key>:<n>`` (a random key per
+  firing), retried with back-off. The job holds the templates and the variables,
+  and renders them per recipient after the write committed (``runtime.rules.messages``):
+  no message template runs inside the write transaction, and a runaway one fails
+  its job, never the write. Templates in data effects (``{"template": ...}``
+  values of set_fields) are rendered in the write, under one shared step/time
+  budget per write (``Jimu.notify``).
 
 Writes made by rules go through ``Records`` again, so rules chain. The chain
 (rule, form, record) is tracked in a context variable: a rule that fires again
@@ -176,7 +181,7 @@ class RuleRunner:
                     effects = rule.plan(ac)
                     executor = Executor(self.jimu, records, rule, key or f"rule:{uuid.uuid4().hex}")
                     for i, effect in enumerate(effects):
-                        firing.effects.append(effect.to_json())
+                        firing.effects.append(logged(effect))
                         executor.run(i, effect)
                     firing.touched_self = (form, rid) in executor.touched
                     firing.touched = sorted(executor.touched, key=str)
@@ -226,6 +231,14 @@ class RuleRunner:
                                                   "due": due.isoformat()},
                      run_at=due, key=f"rule.timer:{rule.key}:{form}:{after['id']}:{due.isoformat()}",
                      now=records.now)
+
+
+def logged(effect: Effect) -> dict[str, Any]:
+    """An effect as the firing log keeps it: a message's templates, not the record's values it would
+    read (the record is in its table; the log is read by the app's builders)."""
+    out = effect.to_json()
+    out.pop("variables", None)
+    return out
 
 
 class Firing:
@@ -310,54 +323,8 @@ class Executor:
                 self.conn.execute(sa.insert(p).values(form_key=d["form"], record_id=d["id"], user_id=uid,
                                                       added_at=self.records.now, rule_key=self.rule.key))
 
-    def _record(self, d):
-        if d.get("form") and d.get("record_id") is not None:
-            try:
-                return self.records.store.get(self.jimu.catalog.form(d["form"]), d["record_id"])
-            except JimuError:
-                return None
-        return None
-
     def do_notify_in_app(self, i, d):
-        from .people import resolve_users
-        from .tables import notifications
-        users = resolve_users(self.conn, d["recipients"], self._record(d), d.get("form"))
-        if not users:
-            raise JimuError("the in-app notification has no recipients", code="rule.no_recipients")
-        link = d.get("link") or (f"/forms/{d['form']}/records/{d['record_id']}" if d.get("record_id") else None)
-        if link and not (link.startswith(("http://", "https://")) or (link.startswith("/") and
-                                                                       not link.startswith("//"))):
-            link = None  # only site paths and web links: never javascript: or data: URLs
-        rows = []
-        for uid, title, body in self._told(users, d):
-            rows.append({"user_id": uid, "at": self.records.now, "title": (title or "")[:500], "body": body,
-                         "link": link, "rule_key": self.rule.key, "form_key": d.get("form"),
-                         "record_id": d.get("record_id")})
-        if rows:
-            self.conn.execute(sa.insert(notifications), rows)
-
-    def _told(self, users: list[int], d) -> list[tuple[int, str, str]]:
-        """(user, title, body) for the recipients the permission policy lets hear about the record:
-        not those who may not read it; a neutral text for those from whom it would tell a hidden field."""
-        record = self._record(d)
-        if record is None or d.get("form") not in self.jimu.catalog:
-            return [(uid, d["title"], d["body"]) for uid in users]
-        from engines.form import label_text
-
-        from ..auth import policy
-        from ..auth.principal import load_principal
-        ft = self.jimu.catalog.form(d["form"])
-        out = []
-        for uid in users:
-            principal = load_principal(self.conn, uid)
-            verdict = policy.notice_for(self.conn, principal, ft, record, (d["title"], d["body"])) \
-                if principal is not None else None
-            if verdict == "full":
-                out.append((uid, d["title"], d["body"]))
-            elif verdict == "withhold":
-                text = label_text(policy.WITHHELD, self.jimu.config.get("LANGUAGE") or "zh-CN")
-                out.append((uid, text, text))
-        return out
+        self._enqueue(i, "rule.in_app", d)
 
     # -- flows (the container's flow service; the rule runtime does not import runtime.flows) --
     def _flows(self):
@@ -418,28 +385,13 @@ class Executor:
                      now=self.records.now, max_attempts=int(self.jimu.config.get("RULE_MAX_ATTEMPTS", 6)))
 
     def do_send_email(self, i, d):
-        from .people import resolve_emails
-        to = resolve_emails(self.conn, d["recipients"], self._record(d), d.get("form"))
-        if not to:
-            raise JimuError("the e-mail has no recipients with an address", code="rule.no_recipients")
-        self._enqueue(i, "rule.email", {"to": to, "subject": d["subject"], "body": d["body"],
-                                        "rule": self.rule.key})
+        self._enqueue(i, "rule.email", d)
 
     def do_send_survey(self, i, d):
-        from engines.rule.templates import compile_template
-        from .survey import status_link, survey_link
-        status = status_link(self.jimu, d["form"], d["record_id"])
-        link = status if d.get("page") == "status" else survey_link(self.jimu, d["survey_form"], d["form"],
-                                                                    d["record_id"])
-        record = self._record(d) or {}
-        body = compile_template(d["body_template"]).render(
-            record, names=reference_names(self.jimu, self.records.conn, d["form"]), survey_link=link,
-            status_link=status)
-        self.do_send_email(i, {**d, "body": body})
+        self._enqueue(i, "rule.email", d)
 
     def do_send_webhook(self, i, d):
-        self._enqueue(i, "rule.webhook", {k: d.get(k) for k in ("url", "format", "payload", "secret", "rule",
-                                                                  "form", "record_id")})
+        self._enqueue(i, "rule.webhook", d)
 
     def do_call_http(self, i, d):
         self._enqueue(i, "rule.http", d)

@@ -5,7 +5,9 @@
   private status link; the uploads of a refused submission are deleted;
 * ``/p/<form>/s/<token>``: the read-only status page of one record;
 * ``/p/<form>/portal``: a searchable list of the records matching the
-  portal's filter (e.g. published articles), and each one's page;
+  portal's filter (e.g. published articles), and each one's page; the portal
+  reads as the anonymous role the block declares (``policy.public_reader``):
+  rows by the same ``row_filter``, fields by the same hidden-field rules;
 * ``/p/<form>/qr.svg``: a QR code of the submission page.
 
 Writes go through ``Records`` (clean, rules, audit) as the anonymous
@@ -25,7 +27,7 @@ from engines.errors import JimuError
 
 from .. import db
 from ..audit import record_event
-from ..auth import signed_form_token
+from ..auth import policy, signed_form_token
 from ..auth.principal import ANONYMOUS
 from ..context import current_jimu
 from ..public import read_token, record_token
@@ -198,11 +200,12 @@ def public_status_answer(form, token, task_id):
     return redirect(url_for("ui.public_status", form=form, token=token, answered=outcome))
 
 
-def _portal_where(ft, block: dict, jimu):
-    clauses = []
-    if block.get("filter"):
-        clauses.append(filter_clause(ft, block["filter"], now=jimu.now()))
-    return clauses
+def _portal(conn, ft, block: dict, jimu):
+    """The portal's reader (``policy.public_reader``), its row condition and the fields it may see."""
+    reader = policy.public_reader(conn, ft, block, jimu.now())
+    hidden = policy.hidden_fields(reader, ft.key)
+    scope = policy.row_filter(reader, ft)
+    return reader, ([] if scope is None else [scope]), [ft.spec.field(k) for k in block["fields"] if k not in hidden]
 
 
 @bp.get("/p/<form>/portal")
@@ -213,16 +216,19 @@ def public_portal(form):
     with jimu.read() as conn:
         ft = _form(conn, form)
         block = _block(ft, "portal")
-        clauses = _portal_where(ft, block, jimu)
+        reader, clauses, fields = _portal(conn, ft, block, jimu)
         if q:
-            cols = [ft.columns[k] for k in (block.get("search") or block["fields"]) if k in ft.columns]
+            hidden = policy.hidden_fields(reader, ft.key)
+            cols = [ft.columns[k] for k in (block.get("search") or block["fields"]) if k in ft.columns
+                    and k not in hidden]
             terms = [t for t in q.split() if t][:5]
             clauses += [sa.or_(*[_contains(c, t) for c in cols]) for t in terms] if cols else [sa.false()]
         where = sa.and_(*clauses) if clauses else None
         rows, total = RecordStore(conn).select(ft, where=where, order_by=[ft.table.c.id.desc()],
                                                limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    rows = [policy.redact(reader, ft.key, r) for r in rows]
     return render_template("public/portal.html", ft=ft, block=block, rows=rows, total=total, q=q, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), fields=[ft.spec.field(k) for k in block["fields"]])
+                           pages=max(1, -(-total // PER_PAGE)), fields=fields)
 
 
 @bp.get("/p/<form>/portal/<int:rid>")
@@ -231,10 +237,10 @@ def public_portal_item(form, rid):
     with jimu.read() as conn:
         ft = _form(conn, form)
         block = _block(ft, "portal")
-        clauses = [ft.table.c.id == rid, *_portal_where(ft, block, jimu)]
-        rows, _ = RecordStore(conn).select(ft, where=sa.and_(*clauses), limit=1)
+        reader, clauses, fields = _portal(conn, ft, block, jimu)
+        rows, _ = RecordStore(conn).select(ft, where=sa.and_(ft.table.c.id == rid, *clauses), limit=1)
     if not rows:
         abort(404)
-    return render_template("public/status.html", ft=ft, fields=[ft.spec.field(k) for k in block["fields"]],
-                           record=rows[0], portal=True)
+    return render_template("public/status.html", ft=ft, fields=fields, record=policy.redact(reader, ft.key, rows[0]),
+                           portal=True)
 

@@ -117,6 +117,8 @@ def test_script_typed_into_definitions_never_runs(app, jimu, live_server, browse
     headers = {"Authorization": f"Bearer {token}"}
     client.post("/api/v1/forms/回复模板/records", headers=headers, json={"名称": x("tpl-name"), "正文": x("tpl {物品}")})
     client.post("/api/v1/forms/跟进/records", headers=headers, json={"请购单": rid, "内容": x("entry")})
+    from tests.runtime.rules_helpers import run_jobs
+    run_jobs(jimu)  # the outbox renders the rule's in-app message into root's inbox
     from runtime.public import record_token
     with app.test_request_context():
         status_token = record_token("请购单", rid)

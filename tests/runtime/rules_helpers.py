@@ -86,3 +86,25 @@ def jobs_of(jimu, kind=None):
         q = q.where(db.jobs.c.kind == kind)
     with jimu.read() as conn:
         return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def run_jobs(jimu, rounds: int = 5) -> int:
+    """Run the due jobs (the outbox renders and sends rule messages) until none is left."""
+    from runtime import jobs
+    total = 0
+    for _ in range(rounds):
+        n = jobs.run_due(jimu)
+        total += n
+        if not n:
+            break
+    return total
+
+
+def deliver_mails(jimu, monkeypatch) -> list[dict]:
+    """Run the outbox and return the mails it sent (``to``, ``subject``, ``body``, ``key``), as rendered
+    by the jobs (rule messages are rendered there, per recipient, not in the write)."""
+    sent: list[dict] = []
+    monkeypatch.setattr(jimu.services.notifier, "mail", lambda to, subject, body, *, key, html=None: sent.append(
+        {"to": list(to), "subject": subject, "body": body, "key": key}))
+    run_jobs(jimu)
+    return sent

@@ -223,7 +223,8 @@ def test_health_warning_on_the_fourth_ticket_of_one_type_in_thirty_days(jimu, st
     assert (w["问题类型"], w["近30天工单数"], w["负责人"], w["状态"]) == ("账号问题", 4, csm, "待处理")
     assert "赵敏" in w["说明"]
     assert get(jimu, "客户", c["id"])["最近预警工单"] == fourth["id"]
-    # the success manager is told in the app
+    # the success manager is told in the app (the outbox renders the message)
+    run_jobs(jimu)
     import sqlalchemy as sa
     from runtime.rules.tables import notifications
     with jimu.read() as conn:
@@ -289,6 +290,7 @@ def test_inviting_a_second_line_expert_makes_them_a_participant_and_tells_them(j
     from tests.runtime.rules_helpers import update
     t = ticket(jimu, 标题="接口偶发超时")
     update(jimu, "工单", t["id"], {"参与人": [staff["exp"]]})
+    run_jobs(jimu)
     with jimu.read() as conn:
         joined = [r.user_id for r in conn.execute(sa.select(p).where(p.c.form_key == "工单", p.c.record_id == t["id"]))]
         told = [r.title for r in conn.execute(sa.select(notifications).where(notifications.c.user_id == staff["exp"]))]

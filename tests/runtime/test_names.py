@@ -45,6 +45,8 @@ def test_placeholders_read_names_but_record_keeps_ids(jimu):
     expected = f"发票: 安娜 / 财务组 / 星辰科技 (id {ann})"
     assert get(jimu, "工单", rec["id"])["描述"] == expected
     from runtime.rules.tables import notifications
+    from tests.runtime.rules_helpers import run_jobs
+    run_jobs(jimu)  # the outbox renders the message, with the names ann may read
     with jimu.read() as conn:
         assert conn.execute(sa.select(notifications.c.title)).scalars().all() == [expected]
 

@@ -101,3 +101,36 @@ def test_portal_searches_published_records_in_chinese(client, jimu, admin_header
     assert client.get(f"/p/文章/portal/{hidden_id}").status_code == 404
     assert client.get("/p/文章").status_code == 404                      # no submit block
     assert client.get("/p/报修/qr.svg").mimetype == "image/svg+xml"
+
+
+def test_the_portal_reads_through_the_policy_as_the_anonymous_role(client, jimu, admin_headers):
+    """The portal asks the one permission policy (``policy.public_reader``): its filter is the anonymous
+    role's row scope, and a field that a role reading the form hides (here the author's internal note,
+    hidden from the package's 'reader' role) is neither shown nor searchable, although the portal block
+    lists it. On the old portal the search found the article by its internal note and showed the note."""
+    import copy
+    pkg = copy.deepcopy(PKG)
+    article = pkg["forms"][2]
+    article["fields"].append({"key": "内部备注", "label": "内部备注", "widget": "text"})
+    article["public"]["portal"].update({"fields": ["标题", "正文", "内部备注"], "search": ["标题", "正文", "内部备注"]})
+    pkg["roles"] = [{"key": "reader", "version": 1, "label": "Reader", "permissions": {"文章": ["read"]},
+                     "fields": {"文章": {"内部备注": "hidden"}}}]
+    install_package(jimu, pkg)
+    for title, note, published in [("打印机卡纸", "供应商报价 8000 元", True), ("草稿：网络改造", "预算机密", False)]:
+        r = client.post("/api/v1/forms/文章/records", json={"标题": title, "正文": "步骤", "内部备注": note,
+                                                          "已发布": published}, headers=admin_headers)
+        assert r.status_code == 201
+    ids = {r["标题"]: r["id"] for r in
+           client.get("/api/v1/forms/文章/records", headers=admin_headers).get_json()["records"]}
+
+    def count(html):
+        return int(re.search(r'\d+', re.search(r'id="record-count">([^<]*)<', html).group(1)).group(0))
+
+    listing = client.get("/p/文章/portal").get_data(as_text=True)
+    assert "打印机卡纸" in listing and "草稿" not in listing and "8000" not in listing
+    assert count(client.get("/p/文章/portal?q=8000").get_data(as_text=True)) == 0  # no search oracle
+    assert count(client.get("/p/文章/portal?q=卡纸").get_data(as_text=True)) == 1
+    item = client.get(f"/p/文章/portal/{ids['打印机卡纸']}")
+    assert item.status_code == 200 and "8000" not in item.get_data(as_text=True)
+    assert client.get(f"/p/文章/portal/{ids['草稿：网络改造']}").status_code == 404  # outside the row scope
+    assert count(client.get("/p/文章/portal?q=网络改造").get_data(as_text=True)) == 0

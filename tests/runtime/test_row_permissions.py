@@ -27,6 +27,11 @@ class World:
             uid = make_user(jimu, name)
             self.ids[name] = uid
             self.h[name] = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+        with jimu.begin() as conn:  # the rule mails them too
+            import sqlalchemy as sa
+            from runtime import db
+            for name, uid in self.ids.items():
+                conn.execute(sa.update(db.users).where(db.users.c.id == uid).values(email=f"{name}@example.com"))
         install_package(jimu, package())
         from runtime.auth.users import add_to_group, set_roles
         with jimu.begin() as conn:  # then the package's roles and groups
@@ -64,9 +69,31 @@ def url(form, rid=None):
     return f"/api/v1/forms/{form}/records" + (f"/{rid}" if rid else "")
 
 
+class Outbox:
+    """What the outbox sends, captured at the notifier: mails and HTTP posts (webhooks, robots)."""
+
+    def __init__(self, jimu, monkeypatch):
+        from runtime.notify.http import Response
+        self.mails, self.posts = [], []
+        monkeypatch.setattr(jimu.services.notifier, "mail", lambda to, subject, body, *, key, html=None:
+                            self.mails.append({"to": list(to), "subject": subject, "body": body}))
+
+        def post(method, url, *, body=None, headers=None, timeout=None):
+            self.posts.append({"url": url, "body": json.loads(body)})
+            return Response(200, {}, b'{"errcode": 0}', url)
+        monkeypatch.setattr(jimu.services.notifier, "http", post)
+
+    def mails_to(self, address):
+        return [m for m in self.mails if address in m["to"]]
+
+
 @pytest.fixture
-def world(jimu, client):
-    return World(jimu, client)
+def world(jimu, client, monkeypatch):
+    from tests.runtime.rules_helpers import run_jobs
+    w = World(jimu, client)
+    w.outbox = Outbox(jimu, monkeypatch)
+    run_jobs(jimu)  # the rule's messages: rendered and sent by the outbox, per recipient
+    return w
 
 
 # what each restricted user may read
@@ -333,6 +360,8 @@ def test_dashboard_filters_and_drilldown_cannot_probe(pages):
 
 # -- notifications -------------------------------------------------------------------------------
 def test_in_app_notifications_reach_only_readers_and_never_carry_a_hidden_value(pages):
+    """Rendered per reader's view by the outbox: no "withheld" placeholder text any more, the note simply
+    does not appear for those it is hidden from."""
     def inbox(user):
         r = pages.client.get("/api/v1/notifications", headers=pages.h[user])
         assert r.status_code == 200
@@ -345,6 +374,38 @@ def test_in_app_notifications_reach_only_readers_and_never_carry_a_hidden_value(
     aud = inbox("aud")
     assert len(aud) == 2 and "SECRET" not in json.dumps(aud)  # the two large claims, without the note
     assert inbox("nobody") == [] and "ben" not in json.dumps(inbox("ann"))
+
+
+def test_mails_reach_only_readers_and_render_each_readers_view(world):
+    """The notification caller of the policy, by e-mail: a Jimu user is mailed only about claims they
+    may read, and the mail is rendered from the claim as they see it (the note hidden from employees
+    and auditors renders empty); the partner's address is an outsider and gets what no reading role
+    hides. On the old code every address got one mail with every note."""
+    out = world.outbox
+    subjects = lambda who: sorted(m["subject"] for m in out.mails_to(f"{who}@example.com"))  # noqa: E731
+    assert subjects("ann") == ["New claim trip ann1", "New claim trip ann2"]
+    assert subjects("ben") == ["New claim trip ben1", "New claim trip ben2"]
+    assert subjects("mia") == ["New claim trip ann1", "New claim trip ann2"]
+    assert subjects("aud") == ["New claim trip ann2", "New claim trip ben2"]  # large claims only
+    assert subjects("nobody") == []  # no role on the form: told nothing
+    for who in ("ann", "ben", "aud"):
+        assert all(m["body"] == "Note: " for m in out.mails_to(f"{who}@example.com"))
+    assert sorted(m["body"] for m in out.mails_to("mia@example.com")) == ["Note: SECRET-ann1", "Note: SECRET-ann2"]
+    partner = out.mails_to("cfo@partner.example")
+    assert len(partner) == 4 and all("SECRET" not in m["body"] for m in partner)
+    for m in out.mails:  # one text per mail: a reader who sees the note never shares a mail with one who may not
+        assert "SECRET" not in m["body"] or m["to"] == ["mia@example.com"]
+
+
+def test_webhooks_and_robots_get_the_outsiders_view(world):
+    """Webhooks and group robots are outsiders: the record they receive and the message lack every field
+    a role reading the form hides (docs/permissions.md)."""
+    posts = world.outbox.posts
+    assert len(posts) == 8  # a webhook and a robot per claim
+    assert "SECRET" not in json.dumps(posts, ensure_ascii=False)
+    hooks = [p["body"] for p in posts if "partner" in p["url"]]
+    assert sorted(h["record"]["title"] for h in hooks) == ["trip ann1", "trip ann2", "trip ben1", "trip ben2"]
+    assert all("internal_note" not in h["record"] and h["message"] == "Note: " for h in hooks)
 
 
 def test_flows_of_a_record_outside_the_scope_are_404(world):
@@ -414,6 +475,10 @@ def test_every_caller_keeps_inside_the_grant(pages, user):
         text = _text(r)
         for marker in FORBIDDEN[user]:
             assert marker not in text, (user, how, path, marker)
+    # the notification caller: what the outbox mailed the user
+    mailed = json.dumps(pages.outbox.mails_to(f"{user}@example.com"), ensure_ascii=False)
+    for marker in FORBIDDEN[user]:
+        assert marker not in mailed, (user, "mail", marker)
 
 
 def test_a_write_cannot_put_a_record_outside_the_writers_scope(world):

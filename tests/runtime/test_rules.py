@@ -2,7 +2,7 @@
 import pytest
 
 from tests.conftest import install_package, make_user
-from tests.runtime.rules_helpers import create, firings, get, jobs_of, package, update
+from tests.runtime.rules_helpers import create, firings, get, jobs_of, package, run_jobs, update
 
 SET = lambda **values: {"type": "set_fields", "values": values}  # noqa: E731
 
@@ -193,6 +193,7 @@ def test_add_participant_and_in_app_notifications(jimu):
                      {"type": "notify", "channel": "in_app", "to": {"participants": True},
                       "subject": "新工单 {标题}", "body": "客户 {客户姓名}: {描述}"}]}]))
     rec = create(jimu, "工单", {"标题": "T1", "处理人": "ann", "客户姓名": "{{7*7}}", "描述": "<b>x</b>"})
+    run_jobs(jimu)  # the outbox renders the message and fills the inboxes
     import sqlalchemy as sa
     from runtime.rules.tables import notifications, record_participants
     with jimu.read() as conn:

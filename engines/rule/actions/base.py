@@ -50,7 +50,7 @@ def value_fn(raw: Any) -> ValueFn:
     if isinstance(raw, Mapping) and set(raw) == {"expr"}:
         expr = compile_expr(raw["expr"])
         return lambda ctx: expr.evaluate(ctx.variables, ctx.eval)
-    if isinstance(raw, Mapping) and set(raw) == {"template"}:
+    if is_template(raw):
         tpl = compile_template(raw["template"])
         return lambda ctx: tpl.render(ctx.variables, names=ctx.names)
     return lambda ctx: raw
@@ -61,6 +61,21 @@ def template_fn(source: Any) -> ValueFn:
         return lambda ctx: ""
     tpl = compile_template(source)
     return lambda ctx: tpl.render(ctx.variables, names=ctx.names)
+
+
+def deferred(source: Any) -> str | None:
+    """A message template kept as its source: the runtime renders it in the outbox job, outside the
+    write transaction, per recipient (``engines.rule.templates.render_message``). It is compiled now
+    so that a syntax error shows when the rule is saved, not when a message is due."""
+    if source is None:
+        return None
+    compile_template(source)
+    return source
+
+
+def is_template(raw: Any) -> bool:
+    """Whether a configured value is ``{"template": "..."}`` (see ``value_fn``)."""
+    return isinstance(raw, Mapping) and set(raw) == {"template"}
 
 
 VALUE_SCHEMA = {"description": "a literal, {\"expr\": \"...\"} or {\"template\": \"... {字段} ...\"}"}

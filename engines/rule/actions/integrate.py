@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..effects import Effect
 from ..urls import check_url
-from .base import Action, schema, template_fn, value_fn
+from .base import Action, deferred, is_template, schema, value_fn
 
 
 class CallHttp(Action):
@@ -29,15 +29,20 @@ class CallHttp(Action):
     def __init__(self, config, *, allow=()):
         super().__init__(config)
         check_url(config["url"].replace("{", "").replace("}", ""), allow)
-        self.url = template_fn(config["url"])
-        self.body = template_fn(config.get("body")) if "body" in config else None
-        self.json = {k: value_fn(v) for k, v in (config.get("json") or {}).items()}
+        json_config = config.get("json") or {}
+        self.templates = {"url": deferred(config["url"]), "body": deferred(config.get("body")),
+                          **{f"json.{k}": deferred(v["template"]) for k, v in json_config.items() if is_template(v)}}
+        self.json = {k: value_fn(v) for k, v in json_config.items() if not is_template(v)}
+        self.has_json = bool(json_config)
 
     def plan(self, ctx):
+        """Expressions of ``json`` are evaluated now; the templates (url, body, ``{"template"}`` values)
+        are rendered by the outbox job, outside the write (see ``engines.rule.templates``)."""
         c = self.config
         return [Effect("call_http", {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id,
-                                     "url": self.url(ctx), "method": c.get("method", "POST"),
+                                     "event": ctx.event, "method": c.get("method", "POST"),
                                      "headers": dict(c.get("headers") or {}),
-                                     "json": {k: fn(ctx) for k, fn in self.json.items()} if self.json else None,
-                                     "body": self.body(ctx) if self.body else None,
+                                     "json": {k: fn(ctx) for k, fn in self.json.items()} if self.has_json else None,
+                                     "templates": {k: v for k, v in self.templates.items() if v is not None},
+                                     "variables": dict(ctx.variables),
                                      "store": dict(c.get("store") or {}), "timeout": c.get("timeout", 10)})]

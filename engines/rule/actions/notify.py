@@ -1,17 +1,19 @@
 """Notifications: in-app, e-mail, signed webhook, WeCom and DingTalk group robots; survey links.
 
-Subjects and bodies are templates (``{客户姓名}`` placeholders, sandboxed Jinja).
+Subjects and bodies are templates (``{客户姓名}`` placeholders, sandboxed Jinja). They are not
+rendered when the rule fires: the effect carries the template sources and the variables, and the
+runtime's outbox renders them per recipient, outside the write transaction.
 URLs are checked for private addresses when the rule is compiled; the sender
 checks again after resolving the name.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from ..effects import Effect
 from ..exceptions import RuleError
 from ..urls import check_url
-from .base import RECIPIENTS_SCHEMA, Action, ActionContext, schema, template_fn
+from .base import RECIPIENTS_SCHEMA, Action, ActionContext, deferred, schema
 
 CHANNELS = ("in_app", "email", "webhook", "wecom", "dingtalk")
 _TEXT = {"type": "string", "maxLength": 20000}
@@ -48,40 +50,45 @@ class Notify(Action):
             if not config.get("url"):
                 raise RuleError(f"a {ch} notification needs a url", code="rule.bad_action")
             check_url(config["url"], allow)
-        self.subject = template_fn(config.get("subject"))
-        self.body = template_fn(config.get("body"))
-        self.link = template_fn(config.get("link"))
+        self.templates = {part: deferred(config.get(part)) for part in ("subject", "body", "link")}
 
     def plan(self, ctx: ActionContext) -> list[Effect]:
-        c, subject, body = self.config, self.subject(ctx), self.body(ctx)
+        """The message is planned, not rendered: its templates and the variables they read go to the
+        outbox, which renders them per recipient outside the write (``render_message``)."""
+        c = self.config
         ch = c["channel"]
-        origin = {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id}
+        message = {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id, "event": ctx.event,
+                   "templates": {k: v for k, v in self.templates.items() if v}, "variables": dict(ctx.variables)}
         if ch == "in_app":
-            return [Effect("notify_in_app", {**origin, "recipients": c["to"], "title": subject or body[:100],
-                                             "body": body, "link": self.link(ctx) or None})]
+            return [Effect("notify_in_app", {**message, "recipients": c["to"]})]
         if ch == "email":
-            return [Effect("send_email", {**origin, "recipients": c["to"], "subject": subject, "body": body})]
-        return [Effect("send_webhook", {**origin, "url": c["url"], "format": ch,
-                                        "payload": self.payload(ch, subject, body, ctx),
-                                        "secret": c.get("secret")})]
+            return [Effect("send_email", {**message, "recipients": c["to"]})]
+        return [Effect("send_webhook", {**message, "url": c["url"], "format": ch, "secret": c.get("secret"),
+                                        "mentions": list(c.get("mentions", [])),
+                                        "mention_all": bool(c.get("mention_all"))})]
 
-    def payload(self, ch: str, subject: str, body: str, ctx: ActionContext) -> dict[str, Any]:
-        mentions, at_all = list(self.config.get("mentions", [])), bool(self.config.get("mention_all"))
-        if ch == "wecom":
-            text = f"**{subject}**\n{body}" if subject else body
-            msg = {"msgtype": "markdown", "markdown": {"content": text[:4096]}}
-            if mentions or at_all:  # WeCom only @-mentions in text messages
-                msg = {"msgtype": "text", "text": {"content": text[:2048], "mentioned_mobile_list":
-                                                   mentions + (["@all"] if at_all else [])}}
-            return msg
-        if ch == "dingtalk":
-            text = f"### {subject}\n\n{body}" if subject else body
-            if mentions:
-                text += "\n\n" + " ".join(f"@{m}" for m in mentions)
-            return {"msgtype": "markdown", "markdown": {"title": (subject or body)[:64], "text": text[:5000]},
-                    "at": {"atMobiles": mentions, "isAtAll": at_all}}
-        return {"event": ctx.event, "rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id,
-                "subject": subject, "message": body, "record": _public(ctx.record)}
+
+def robot_payload(effect: Mapping[str, Any], subject: str, body: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a ``send_webhook`` effect posts once its message is rendered: a WeCom or DingTalk robot's
+    markdown (or text with @-mentions), or Jimu's webhook event with ``record`` (the fields the
+    receiver may see)."""
+    ch = effect["format"]
+    mentions, at_all = list(effect.get("mentions") or []), bool(effect.get("mention_all"))
+    if ch == "wecom":
+        text = f"**{subject}**\n{body}" if subject else body
+        msg = {"msgtype": "markdown", "markdown": {"content": text[:4096]}}
+        if mentions or at_all:  # WeCom only @-mentions in text messages
+            msg = {"msgtype": "text", "text": {"content": text[:2048], "mentioned_mobile_list":
+                                               mentions + (["@all"] if at_all else [])}}
+        return msg
+    if ch == "dingtalk":
+        text = f"### {subject}\n\n{body}" if subject else body
+        if mentions:
+            text += "\n\n" + " ".join(f"@{m}" for m in mentions)
+        return {"msgtype": "markdown", "markdown": {"title": (subject or body)[:64], "text": text[:5000]},
+                "at": {"atMobiles": mentions, "isAtAll": at_all}}
+    return {"event": effect.get("event"), "rule": effect.get("rule"), "form": effect.get("form"),
+            "record_id": effect.get("record_id"), "subject": subject, "message": body, "record": _public(record)}
 
 
 def _public(record) -> dict[str, Any]:
@@ -111,12 +118,11 @@ class SendSurvey(Action):
         super().__init__(config)
         if config.get("page", "survey") == "survey" and not config.get("survey_form"):
             raise RuleError("send_survey needs survey_form (or \"page\": \"status\")", code="rule.bad_action")
-        self.subject = template_fn(config.get("subject") or "请评价我们的服务")
-        self.body = config.get("body") or "请点击链接评价: {{ survey_link }}"
-        template_fn(self.body)  # compile now: errors at save time
+        self.templates = {"subject": deferred(config.get("subject") or "请评价我们的服务"),
+                          "body": deferred(config.get("body") or "请点击链接评价: {{ survey_link }}")}
 
     def plan(self, ctx):
         return [Effect("send_survey", {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id,
-                                       "survey_form": self.config.get("survey_form"),
+                                       "event": ctx.event, "survey_form": self.config.get("survey_form"),
                                        "page": self.config.get("page", "survey"), "recipients": self.config["to"],
-                                       "subject": self.subject(ctx), "body_template": self.body})]
+                                       "templates": dict(self.templates), "variables": dict(ctx.variables)})]

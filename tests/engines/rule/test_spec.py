@@ -142,7 +142,11 @@ def test_action_registry_comes_from_entry_points():
     assert not ACTIONS.broken
 
 
-def test_action_plans_are_effects_with_rendered_templates():
+def test_action_plans_are_effects_with_planned_messages():
+    """Data values are rendered when planned; messages keep their templates and variables, and render
+    (in the runtime's outbox) to the same text."""
+    from engines.rule.actions.notify import robot_payload
+    from engines.rule.templates import render_message
     r = rule(actions=[
         {"type": "set_fields", "values": {"优先级": {"expr": "if(紧急程度 == '高', 1, 3)"},
                                           "标题": {"template": "[{工单编号}] {标题}"}}},
@@ -164,11 +168,19 @@ def test_action_plans_are_effects_with_rendered_templates():
     assert kinds == ["set_fields", "assign", "send_email", "send_webhook", "send_webhook", "create_record",
                      "call_http"]
     assert effects[0].data["values"] == {"优先级": 1, "标题": "[T-9] {{7*7}}"}
-    assert effects[2].data["subject"] == "新工单 T-9: 王五" and effects[2].data["body"] == "描述: {% raw %}"
-    assert effects[3].data["payload"] == {"msgtype": "text", "text": {"content": "**告警**\n{{7*7}}",
-                                                                      "mentioned_mobile_list": ["13800000000"]}}
-    assert effects[4].data["payload"]["msgtype"] == "markdown"
-    assert effects[4].data["payload"]["markdown"] == {"title": "告警", "text": "### 告警\n\n{{7*7}}"}
+    mail = effects[2].data
+    assert mail["templates"] == {"subject": "新工单 {工单编号}: {客户姓名}", "body": "描述: {描述}"}
+    assert mail["variables"] == rec and "subject" not in mail  # nothing rendered while the write is open
+    assert render_message(mail["templates"], mail["variables"]) == {"subject": "新工单 T-9: 王五",
+                                                                    "body": "描述: {% raw %}"}
+
+    def robot(effect):
+        m = render_message(effect.data["templates"], effect.data["variables"])
+        return robot_payload(effect.data, m["subject"], m["body"], effect.data["variables"])
+    assert robot(effects[3]) == {"msgtype": "text", "text": {"content": "**告警**\n{{7*7}}",
+                                                             "mentioned_mobile_list": ["13800000000"]}}
+    assert robot(effects[4])["msgtype"] == "markdown"
+    assert robot(effects[4])["markdown"] == {"title": "告警", "text": "### 告警\n\n{{7*7}}"}
     assert effects[5].data == {"form": "知识库", "values": {"标题": "{{7*7}}", "来源": 9}}
     assert effects[6].data["json"] == {"phone": "139"} and effects[6].external
 
