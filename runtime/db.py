@@ -274,3 +274,37 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
 def is_sqlite(bind) -> bool:
     return bind.dialect.name == "sqlite"
+
+#: outgoing record-event webhooks (runtime.webhooks_out): who is told about which events of a form
+webhook_subscriptions = sa.Table(
+    "jimu_webhook_subscriptions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("form_key", sa.String(100), nullable=False, index=True),
+    sa.Column("events", JSON, nullable=False),          # ["record.created", "record.updated", ...]
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("secret", sa.String(200), nullable=False),  # signs each delivery (X-Jimu-Signature)
+    sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_by", sa.Integer),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+#: one event sent (or being sent) to one subscription: the delivery log
+webhook_deliveries = sa.Table(
+    "jimu_webhook_deliveries", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("subscription_id", sa.ForeignKey("jimu_webhook_subscriptions.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("delivery_id", sa.String(64), nullable=False, unique=True),  # X-Jimu-Delivery, stable
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("form_key", sa.String(100), nullable=False),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("payload", JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # pending, delivered, failed, cancelled
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("response_code", sa.Integer),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_attempt_at", TS),
+    sa.Index("ix_jimu_webhook_deliveries_sub", "subscription_id", "id"),
+)

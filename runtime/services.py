@@ -27,6 +27,7 @@ from .records import Records
 from .retention import JOB_HANDLERS as RETENTION_JOBS
 from .rules import JOB_HANDLERS as RULE_JOBS, EffectsExecutor, RuleRunner
 from .store import Catalog, RecordStore
+from .webhooks_out import JOB_HANDLERS as WEBHOOK_JOBS, WebhookListener
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,10 @@ def build_services(jimu) -> Services:
         rules=rules,
         effects=EffectsExecutor(jimu),
         reports=Reports(jimu),
-        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **RETENTION_JOBS, **IMPORT_JOBS}),
+        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **RETENTION_JOBS, **IMPORT_JOBS, **WEBHOOK_JOBS}),
         notifier=Notifier(jimu.config),
         files=LocalFolder(jimu.config["UPLOAD_DIR"]),
         policy=policy,
         principals=PrincipalCache(),
-        listeners=(flows.on_record_event, rules),
+        listeners=(flows.on_record_event, rules, WebhookListener(jimu)),
     )

@@ -42,3 +42,4 @@ from . import audit  # noqa: E402,F401  (the audit viewer: event log search and 
 from . import recycle  # noqa: E402,F401  (the recycle bin: deleted records, restore, purge)
 from . import choices  # noqa: E402,F401  (what a user, group or link field may be set to, by name)
 from . import dataio  # noqa: E402,F401  (spreadsheets: record import, export, import template)
+from . import subscriptions  # noqa: E402,F401  (outgoing webhook subscriptions and their delivery log)

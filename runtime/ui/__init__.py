@@ -13,3 +13,4 @@ from . import account  # noqa: E402,F401  (/account/password, /account/tokens: t
 from . import audit  # noqa: E402,F401  (/audit: the audit log viewer)
 from . import recycle  # noqa: E402,F401  (/apps/<app>/recycle-bin: deleted records)
 from . import dataio  # noqa: E402,F401  (spreadsheet import and export of a form's records)
+from . import webhooks  # noqa: E402,F401  (/admin/webhooks: outgoing webhook subscriptions and their delivery log)

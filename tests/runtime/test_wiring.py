@@ -165,9 +165,11 @@ def test_the_container_holds_every_service(app):
     assert {f.name for f in dataclasses.fields(Services)} == set(expected) | {"store", "records", "policy",
                                                                               "listeners"}
     assert services.definitions is jimu.catalog
-    assert jimu.listeners == (services.flows.on_record_event, services.rules)
+    from runtime.webhooks_out import WebhookListener
+    assert jimu.listeners[:2] == (services.flows.on_record_event, services.rules)
+    assert len(jimu.listeners) == 3 and isinstance(jimu.listeners[2], WebhookListener)
     assert {"flow.timer", "flow.actions", "rule.email", "rule.webhook", "rule.http", "rule.timer",
-            "rule.cron"} <= set(services.jobs.kinds())
+            "rule.cron", "webhook.deliver"} <= set(services.jobs.kinds())
     with pytest.raises(dataclasses.FrozenInstanceError):
         services.rules = None  # nothing attaches itself later
 
