@@ -74,23 +74,26 @@ class Records:
     # -- validation ------------------------------------------------------------
     def clean(self, ft: FormTable, data: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None,
               partial: bool = False, row: int | None = None, context: EvalContext | None = None) -> dict[str, Any]:
-        if not isinstance(data, Mapping):
-            raise RecordInvalid([{"code": "record.not_object", "message": "send the record as a JSON object",
-                                  **({"row": row} if row is not None else {})}])
-        context = context or self.eval_context()
-        paths = expr_context.form_paths(ft.spec)
-        if paths:  # the linked records the form's expressions read (客户.等级), for the new values
-            context.links = expr_context.prefetch(self.jimu.catalog, self.conn, ft, {**(existing or {}), **data},
-                                                  paths)
-        result = ft.spec.clean(data, context=context, existing=existing, partial=partial, trusted=self.trusted)
-        errors = list(result.errors)
-        values = dict(result.values)
+        values, errors = self._cleaned(ft, data, existing=existing, partial=partial, context=context)
         errors.extend(self._unique_errors(ft, values, existing))
         if errors:
             if row is not None:
                 errors = [dict(e, row=row) for e in errors]
             raise RecordInvalid(errors)
         return values
+
+    def _cleaned(self, ft: FormTable, data: Mapping[str, Any], *, existing: Mapping[str, Any] | None = None,
+                 partial: bool = False, context: EvalContext | None = None) -> tuple[dict[str, Any], list[dict]]:
+        """The form engine's clean of ``data``: (values, errors), unique values not yet checked."""
+        if not isinstance(data, Mapping):
+            return {}, [{"code": "record.not_object", "message": "send the record as a JSON object"}]
+        context = context or self.eval_context()
+        paths = expr_context.form_paths(ft.spec)
+        if paths:  # the linked records the form's expressions read (客户.等级), for the new values
+            context.links = expr_context.prefetch(self.jimu.catalog, self.conn, ft, {**(existing or {}), **data},
+                                                  paths)
+        result = ft.spec.clean(data, context=context, existing=existing, partial=partial, trusted=self.trusted)
+        return dict(result.values), list(result.errors)
 
     def _unique_errors(self, ft: FormTable, values: Mapping[str, Any], existing) -> list[dict]:
         errors = []
@@ -162,7 +165,8 @@ class Records:
     def write_batch(self, form_key: str, rows: Sequence[Mapping[str, Any]], *, keep_valid: bool = False,
                     write: bool = True, listeners: bool = True, first_row: int = 0) -> "BatchResult":
         """The bulk path (API bulk create, file imports): each row is cleaned and checked as ``create``
-        does (unique values also against the rows before it in the batch), then the valid rows are
+        does (unique values in one query per unique field for the whole batch, and against the rows
+        before it in the batch), then the valid rows are
         written with one INSERT, their audit events with one statement, and the listeners (rules,
         flows) told about each record, read back in one query.
 
@@ -177,20 +181,33 @@ class Records:
         cleaned: list[dict[str, Any]] = []
         valid_at: list[int] = []   # the index in ``rows`` of each cleaned row
         rejected: dict[int, list[dict]] = {}
-        seen: dict[str, set] | None = {} if any(f.unique for f in ft.spec.fields) else None
         files_too = _holds_files(ft)
         context = self.eval_context()
-        for i, data in enumerate(rows):
-            try:
-                values = self.clean(ft, data, row=first_row + i, context=context)
-                if files_too:
-                    self._check_files(ft, values, None, row=first_row + i)
-                if seen is not None:
-                    self._unique_in_batch(ft, values, seen, first_row + i)
+        results = [self._cleaned(ft, data, context=context) for data in rows]
+        taken = self._unique_taken(ft, [values for values, _ in results])
+        seen: dict[str, set] = {}
+        for i, (values, errors) in enumerate(results):
+            for key, used in taken.items():
+                value = values.get(key)
+                if value in (None, ""):
+                    continue
+                earlier = seen.setdefault(key, set())
+                if value in used or value in earlier:
+                    label = ft.spec.field(key).label_text()
+                    errors.append({"code": "form.unique", "field": key,
+                                   "message": f"{label} must be unique; this value is already used"
+                                   if value in used else f"{label} must be unique; an earlier row uses this value"})
+                earlier.add(value)
+            if files_too and not errors:
+                try:
+                    self._check_files(ft, values, None)
+                except RecordInvalid as exc:
+                    errors.extend(exc.errors)
+            if errors:
+                rejected[i] = [dict(e, row=first_row + i) for e in errors]
+            else:
                 cleaned.append(values)
                 valid_at.append(i)
-            except RecordInvalid as exc:
-                rejected[i] = exc.errors
         if not write or not cleaned or (rejected and not keep_valid):
             return BatchResult([], rejected, len(cleaned))
         if keep_valid and self.check and policy.row_filter(self.principal, ft, "create") is not None:
@@ -232,19 +249,19 @@ class Records:
                                            "set the fields that make it yours"}]
         return kept
 
-    def _unique_in_batch(self, ft: FormTable, values: Mapping[str, Any], seen: dict[str, set], row: int) -> None:
-        """A unique value used by an earlier row of the same batch (not yet in the table) is refused too."""
-        errors = []
+    def _unique_taken(self, ft: FormTable, rows: Sequence[Mapping[str, Any]]) -> dict[str, set]:
+        """Unique field key → the values among ``rows`` that records already hold (one query per field)."""
+        out: dict[str, set] = {}
         for f in ft.spec.fields:
-            if not f.unique or values.get(f.key) in (None, ""):
+            if not f.unique or f.key not in ft.columns:
                 continue
-            used = seen.setdefault(f.key, set())
-            if values[f.key] in used:
-                errors.append({"code": "form.unique", "field": f.key, "row": row,
-                               "message": f"{f.label_text()} must be unique; an earlier row uses this value"})
-            used.add(values[f.key])
-        if errors:
-            raise RecordInvalid(errors)
+            values = list({v for r in rows if (v := r.get(f.key)) not in (None, "")})
+            col = ft.columns[f.key]
+            found: set = set()
+            for i in range(0, len(values), 500):
+                found.update(self.conn.execute(sa.select(col).where(col.in_(values[i:i + 500]))).scalars())
+            out[f.key] = found
+        return out
 
     #: write sources that may set read-only fields: the platform acting on published metadata
     SYSTEM_SOURCES = frozenset({"rule", "flow"})

@@ -209,3 +209,12 @@ def test_cli_import_records_with_mapping_and_rejected_file(jimu, hr, runner, tmp
     failed = runner.invoke(args=["import-records", "员工", str(path), "--user", "admin", "--mode", "all",
                                  "--map", "名字=姓名", "--map", "所属部门=部门"])
     assert failed.exit_code == 1 and "failed: 0 imported, 1 rejected" in failed.output
+
+
+def test_a_unique_value_already_stored_is_a_rejected_row_with_the_other_errors_of_that_row(jimu, hr):
+    run(jimu, hr["admin"], csv_bytes([GOOD[0]]))
+    state = run(jimu, hr["admin"], csv_bytes([["张三", "E001", "研发部", "高级", "火星"]], header=HEADER[:5]))
+    assert (state["imported"], state["rejected"]) == (0, 1)
+    errors = rejects(jimu, state["id"])[0][2]
+    assert {(e["field"], e["code"]) for e in errors} == {("工号", "form.unique"), ("城市", "form.invalid_choice")}
+    assert "already used" in next(e["message"] for e in errors if e["field"] == "工号")
