@@ -87,16 +87,15 @@ def _platform_tables(conn: sa.Connection) -> list[sa.Table]:
 
 
 def _form_tables(conn: sa.Connection) -> tuple[Catalog, list[sa.Table]]:
-    """The installed forms' tables (main, sub-tables, multi-values) as publishing built them."""
+    """The installed forms' tables as publishing built them: every main table first, then the
+    sub-table and multi-value tables (which reference them). Links between main tables may form
+    cycles (a customer's last ticket, a ticket's customer): ``restore`` fills them in a second pass."""
     catalog = Catalog()
     catalog.refresh(conn, force=True)
-    tables: list[sa.Table] = []
-    for ft in catalog:
-        tables.append(ft.table)
-        tables += [m.table for m in ft.multi.values()] + [c.table for c in ft.children.values()]
-    meta = tables[0].metadata if tables else sa.MetaData()
-    order = {t.name: i for i, t in enumerate(meta.sorted_tables)}
-    return catalog, sorted(tables, key=lambda t: order.get(t.name, len(order)))
+    mains = [ft.table for ft in catalog]
+    children = [t for ft in catalog for t in [*(m.table for m in ft.multi.values()),
+                                               *(c.table for c in ft.children.values())]]
+    return catalog, mains + children
 
 
 def _not_carried(conn: sa.Connection) -> dict[str, Any]:
@@ -298,10 +297,16 @@ def _rows(zf: zipfile.ZipFile, name: str) -> Iterator[dict]:
                 yield typed_json.decode(json.loads(line))
 
 
-def _insert_all(conn: sa.Connection, zf: zipfile.ZipFile, table: sa.Table) -> int:
-    n, batch = 0, []
+def _insert_all(conn: sa.Connection, zf: zipfile.ZipFile, table: sa.Table, *, later: tuple = ()) -> int:
+    """Insert the archived rows of ``table``; the columns ``later`` (links to other forms' records)
+    are written in a second pass, once every row they may point at exists."""
+    n, batch, links = 0, [], []
     for row in _rows(zf, table.name):
-        batch.append({k: v for k, v in row.items() if k in table.c})
+        values = {k: v for k, v in row.items() if k in table.c}
+        held = {c: values.pop(c) for c in later if values.get(c) is not None}
+        if held:
+            links.append({"_id": values["id"], **{f"v_{c}": v for c, v in held.items()}, "_cols": tuple(held)})
+        batch.append({**values, **{c: None for c in later if c in values or c in held}})
         if len(batch) >= BATCH:
             conn.execute(sa.insert(table), batch)
             n += len(batch)
@@ -309,6 +314,14 @@ def _insert_all(conn: sa.Connection, zf: zipfile.ZipFile, table: sa.Table) -> in
     if batch:
         conn.execute(sa.insert(table), batch)
         n += len(batch)
+    by_cols: dict[tuple, list[dict]] = {}
+    for link in links:
+        by_cols.setdefault(link.pop("_cols"), []).append(link)
+    for cols, params in by_cols.items():
+        stmt = sa.update(table).where(table.c.id == sa.bindparam("_id")).values(
+            {c: sa.bindparam(f"v_{c}") for c in cols})
+        for i in range(0, len(params), BATCH):
+            conn.execute(stmt, params[i:i + BATCH])
     return n
 
 
@@ -350,9 +363,11 @@ def restore(jimu, path: str | Path) -> dict[str, Any]:
         indexed = _indexed(conn)
         for ft in catalog:
             ensure_indexes(conn, ft, {f.key for f in ft.spec.fields if f.filterable} | indexed.get(ft.key, set()))
+        mains = {ft.table.name for ft in catalog}
         for table in forms:
             if table.name in manifest["form_tables"]:
-                counts[table.name] = _insert_all(conn, zf, table)
+                later = tuple(c.name for c in table.c if c.foreign_keys) if table.name in mains else ()
+                counts[table.name] = _insert_all(conn, zf, table, later=later)
         _set_counters(conn, [*platform, *forms], manifest.get("counters", {}))
         _restore_files(jimu, zf, manifest)
     expected = manifest["rows"]

@@ -53,7 +53,7 @@ def target_app(url, tmp_path, clock):
 def seed(jimu, client, n=12):
     install_package(jimu, LAB)
     ann = make_user(jimu, "ann", roles=["tech"])
-    make_user(jimu, "root", admin=True)
+    root = {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'root', admin=True))}"}
     h = {"Authorization": f"Bearer {api_token(jimu, ann)}"}
     ids = []
     for i in range(n):
@@ -65,7 +65,12 @@ def seed(jimu, client, n=12):
             "readings": [{"what": "pH", "value": 7 + i / 10}]})
         assert r.status_code == 201, r.get_json()
         ids.append(r.get_json()["id"])
-    client.post("/api/v1/forms/report/records", headers=h, json={"title": "R", "sample": ids[0], "also": ids[1:3]})
+    first = client.post("/api/v1/forms/report/records", headers=h,
+                        json={"title": "R", "sample": ids[0], "also": ids[1:3]}).get_json()["id"]
+    # a link to a later record (restored in id order, it points at a row not yet written)
+    later = client.post("/api/v1/forms/report/records", headers=h, json={"title": "R2"}).get_json()["id"]
+    r = client.patch(f"/api/v1/forms/report/records/{first}", headers=root, json={"follows": later})
+    assert r.status_code == 200, r.get_json()
     # one in the recycle bin, one task done (its flow ended), the rest waiting with SLA timers
     assert client.delete(f"/api/v1/forms/sample/records/{ids[-1]}", headers=h).status_code == 204
     task = client.get("/api/v1/tasks", headers=h).get_json()["tasks"][0]
@@ -131,7 +136,7 @@ def test_a_backup_taken_during_writes_restores_on_the_other_database_kind(app, j
     assert manifest["dialect"] == source_kind and manifest["schema_revision"] == head_revision()
     source = state_of(jimu)
     in_archive = manifest["records"]["report"]
-    assert 0 < in_archive - 1 < len(written) + 1  # a snapshot in the middle of the load (+1: the seeded report)
+    assert 0 < in_archive - 2 < len(written) + 2  # a snapshot in the middle of the load (+2: the seeded reports)
     # what the snapshot saw: the reports up to its count, everything else as it is now
     source["report"] = source["report"][:in_archive]
 
@@ -222,6 +227,6 @@ def test_jimu_backup_writes_an_archive_with_a_manifest(jimu, client, runner, tmp
     result = runner.invoke(args=["backup", str(path)])
     assert result.exit_code == 0, result.output
     manifest = bk.read_manifest(path)
-    assert manifest["records"] == {"sample": 1, "report": 1} and manifest["files"] == 2
+    assert manifest["records"] == {"sample": 1, "report": 2} and manifest["files"] == 2
     assert manifest["apps"] == [{"key": "lab", "version": "1.0.0"}]
     assert manifest["jimu_version"] == bk.jimu_version()

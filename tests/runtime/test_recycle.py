@@ -37,7 +37,8 @@ LAB = {
          "fields": [
              {"key": "title", "label": "Title", "widget": "text", "required": True},
              {"key": "sample", "label": "Sample", "widget": "link", "config": {"form": "sample"}},
-             {"key": "also", "label": "Also", "widget": "link", "config": {"form": "sample", "multiple": True}}]}],
+             {"key": "also", "label": "Also", "widget": "link", "config": {"form": "sample", "multiple": True}},
+             {"key": "follows", "label": "Follows", "widget": "link", "config": {"form": "report"}}]}],
     "flows": [{"key": "review", "version": 1, "form": "sample", "label": "Review",
                "nodes": [{"id": "s", "type": "start", "config": {}},
                          {"id": "check", "type": "user_task",
