@@ -475,6 +475,47 @@ def restore_command(file: Path) -> None:
                f"{len(manifest['apps'])} apps, {time.perf_counter() - started:.1f} s")
 
 
+@main.command("migrate-instances")
+@click.argument("flow")
+@click.option("--map", "pairs", multiple=True, metavar="OLD=NEW", help="move tokens waiting at node OLD to NEW")
+@click.option("--sla", type=click.Choice(["keep", "recompute"]), default="keep", show_default=True,
+              help="keep SLA deadlines and tasks of carried nodes, or recreate them from now")
+@click.option("--to", "to_version", type=int, help="the target version (default: the newest)")
+@click.option("--dry-run", is_flag=True, help="show what would happen, change nothing")
+@with_appcontext
+def migrate_instances_command(flow, pairs, sla, to_version, dry_run) -> None:
+    """Move FLOW's running instances from older versions onto its newest one, checked: every waiting
+    token must land on a node that can hold it; all move in one transaction, or none."""
+    from .flows import FlowRuntime
+    from .flows import migrate_instances as mi
+    mapping = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old or not new:
+            raise click.UsageError(f"--map takes OLD=NEW (two node ids), not {pair!r}")
+        mapping[old] = new
+    jimu = _jimu()
+    try:
+        with (jimu.read() if dry_run else jimu.begin()) as conn:
+            rt = FlowRuntime(jimu, conn)
+            result = mi.plan(rt, flow, mapping, sla=sla, to_version=to_version) if dry_run else \
+                mi.apply(rt, flow, mapping, sla=sla, to_version=to_version)
+    except JimuError as exc:
+        _fail(exc)
+    for version, per in sorted(result["waiting"].items()):
+        click.echo(f"v{version}: " + ", ".join(f"{node} {n}" for node, n in sorted(per.items())))
+    click.echo("mapping: " + ", ".join(f"{k} → {v}" for k, v in sorted(result["mapping"].items())))
+    for item in result["instances"]:
+        moves = "; ".join(f"{m['from']} → {m['to']} ({m['how']})" for m in item["moves"])
+        click.echo(f"  instance {item['instance']} (v{item['from_version']}): {moves}")
+    for p in result["problems"]:
+        click.echo(f"  refused: instance {p['instance']} [{p['code']}] {p['message']}", err=True)
+    verb = "would move" if dry_run else "moved"
+    click.echo(f"{verb} {len(result['instances'])} instance(s) to v{result['to_version']}")
+    if dry_run and result["problems"]:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Jimu's own commands on ``app.cli`` (so ``flask --app runtime.app`` and the test
     runner see them); plugin commands come from the ``jimu.commands`` entry-point group.

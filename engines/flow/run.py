@@ -71,6 +71,11 @@ class Run:
         self.state["votes"].pop(token, None)
         self._queue.append((edge.target, token))
 
+    def place(self, token: str, node_id: str) -> None:
+        """Put an existing token on ``node_id`` and enter it (moving an instance to a newer version)."""
+        self.state["tokens"][token] = node_id
+        self._queue.append((node_id, token))
+
     def consume(self, token: str) -> None:
         self.state["tokens"].pop(token, None)
         self.state["votes"].pop(token, None)

@@ -43,3 +43,4 @@ from . import recycle  # noqa: E402,F401  (the recycle bin: deleted records, res
 from . import choices  # noqa: E402,F401  (what a user, group or link field may be set to, by name)
 from . import dataio  # noqa: E402,F401  (spreadsheets: record import, export, import template)
 from . import subscriptions  # noqa: E402,F401  (outgoing webhook subscriptions and their delivery log)
+from . import flow_migration  # noqa: E402,F401  (running instances onto a republished flow)
