@@ -230,3 +230,22 @@ def test_jimu_backup_writes_an_archive_with_a_manifest(jimu, client, runner, tmp
     assert manifest["records"] == {"sample": 1, "report": 2} and manifest["files"] == 2
     assert manifest["apps"] == [{"key": "lab", "version": "1.0.0"}]
     assert manifest["jimu_version"] == bk.jimu_version()
+
+
+def test_jimu_restore_from_the_shell_and_its_refusal(jimu, client, runner, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from runtime.cli import main
+    seed(jimu, client, n=2)
+    path = tmp_path / "cli.zip"
+    assert runner.invoke(args=["backup", str(path)]).exit_code == 0
+    env = {"JIMU_DATABASE_URL": f"sqlite:///{tmp_path / 'cli-restored.sqlite'}",
+           "JIMU_UPLOAD_DIR": str(tmp_path / "cli-files"), "JIMU_INSTANCE_PATH": str(tmp_path / "cli-instance")}
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    refused = CliRunner().invoke(main, ["restore", str(bad)], env=env)
+    assert refused.exit_code != 0 and "backup.corrupt" in refused.output
+    done = CliRunner().invoke(main, ["restore", str(path)], env=env)
+    assert done.exit_code == 0, done.output
+    assert "3 records" in done.output and "2 files" in done.output  # sample 1 + report 2
+    again = CliRunner().invoke(main, ["restore", str(path)], env=env)
+    assert again.exit_code != 0 and "backup.target_not_empty" in again.output
