@@ -14,7 +14,9 @@ so a write to a form nobody subscribed to costs no statement.
 The job POSTs the body through the container's notifier (the SSRF guard and
 ``OUTBOUND_ALLOWLIST`` apply) with::
 
-    Content-Type: application/json; charset=utf-8
+    Content-Type: application/json; charset=utf-8   (body: delivery_id, event, form, record_id,
+                                                      occurred_at, actor_id, record; on record.updated
+                                                      also changed: the field keys it changed)
     X-Jimu-Event: record.updated
     X-Jimu-Delivery: <delivery_id>       (the same on every attempt: receivers drop repeats)
     Idempotency-Key: <delivery_id>
@@ -197,11 +199,14 @@ class WebhookListener:
         record = after if after is not None else before
         fields = {k: record.get(k) for k in ("id", "row_version", "created_at", "updated_at", *ft.spec.field_keys)
                   if k in record}
+        changed = None
+        if after is not None and before is not None:  # an update: which fields it changed
+            changed = [k for k in ft.spec.field_keys if k in after and after.get(k) != before.get(k)]
         for sid in subs:
             delivery = uuid.uuid4().hex
             body = jsonable({"delivery_id": delivery, "event": event, "form": ft.key, "record_id": record.get("id"),
                              "occurred_at": records.now, "actor_id": records.principal.user_id,
-                             "record": fields})
+                             "record": fields, **({"changed": changed} if changed is not None else {})})
             did = records.conn.execute(sa.insert(db.webhook_deliveries).values(
                 subscription_id=sid, delivery_id=delivery, event=event, form_key=ft.key,
                 record_id=record.get("id"), payload=body, status=PENDING, attempts=0,

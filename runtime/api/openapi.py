@@ -392,6 +392,10 @@ def _route_paths() -> dict:
                 "parameters": params,
                 "responses": {"2XX": {"description": "done"},
                               **_errors(400, 401, 403, 404, 406, *((409, 413, 415, 422) if write else ()))}}
+            body = getattr(view, "openapi_body", None)  # declared with util.body_schema
+            if body is not None and method in ("POST", "PUT", "PATCH"):
+                item[method.lower()]["requestBody"] = {
+                    "required": True, "content": {"application/json": {"schema": body(method)}}}
     return paths
 
 

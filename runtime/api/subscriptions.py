@@ -20,7 +20,22 @@ from ..context import current_jimu
 from ..exceptions import NotAuthenticated, PermissionDenied
 from .. import webhooks_out as hooks
 from . import bp
-from .util import int_arg, json_body, query_args
+from .util import body_schema, int_arg, json_body, query_args
+
+
+def _schema(method: str) -> dict:
+    """A subscription as sent: POST needs form, events and url; PATCH takes any of the fields."""
+    schema = {"type": "object", "additionalProperties": False, "properties": {
+        "name": {"type": "string", "maxLength": 200},
+        "form": {"type": "string", "description": "the form key"},
+        "events": {"type": "array", "minItems": 1, "items": {"enum": list(hooks.EVENTS)}},
+        "url": {"type": "string", "format": "uri", "maxLength": 2000},
+        "secret": {"type": "string", "minLength": 16, "maxLength": 200,
+                   "description": "signs each delivery; made for you when left out"},
+        "is_active": {"type": "boolean"}}}
+    if method == "POST":
+        schema["required"] = ["form", "events", "url"]
+    return schema
 
 
 def manager():
@@ -70,6 +85,7 @@ def list_subscriptions():
 
 @bp.post("/subscriptions")
 @query_args()
+@body_schema(_schema)
 def create_subscription():
     """Subscribe a URL to record events of a form; the answer carries the signing secret (once)."""
     principal = manager()
@@ -96,6 +112,7 @@ def get_subscription(sid):
 
 @bp.patch("/subscriptions/<int:sid>")
 @query_args()
+@body_schema(_schema)
 def update_subscription(sid):
     """Change a subscription: is_active (false disables it: pending deliveries are cancelled), url, events,
     name, secret."""

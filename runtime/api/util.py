@@ -139,3 +139,12 @@ def check_query_args() -> None:
         if name not in allowed:
             raise UnknownParam(f"unknown query parameter {name!r}; this endpoint takes "
                                f"{', '.join(sorted(allowed)) or 'none'}", param=name)
+
+
+def body_schema(schema):
+    """Declare the JSON body of a view for the OpenAPI document: ``schema(method)`` gives the
+    JSON Schema of the body that method takes (routes documented from the URL map)."""
+    def mark(view):
+        view.openapi_body = schema
+        return view
+    return mark

@@ -67,6 +67,23 @@ def test_a_failed_delivery_is_retried_with_the_same_id_and_logged(agency, hook, 
     assert body["record"]["title"] == "Rebrand" and body["delivery_id"] == log[0]["delivery_id"]
 
 
+def test_an_update_says_which_fields_it_changed(agency, hook, jimu):
+    _subscribe(agency, hook, events=["record.updated"])
+    rid = agency.create("project", title="Site", hours=1, tags=["web"])
+    agency.client.patch(url("project", rid), headers=agency.h["root"], json={"hours": 5, "title": "Site"})
+    assert jobs.run_due(jimu) == 1
+    body = json.loads(hook.requests[0]["body"])
+    assert body["event"] == "record.updated" and body["changed"] == ["hours"] and body["record"]["hours"] == 5
+
+
+def test_the_document_describes_the_subscription_routes(agency):
+    doc = agency.get("root", "/api/v1/openapi.json").get_json()
+    post = doc["paths"]["/subscriptions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert post["required"] == ["form", "events", "url"] and "record.deleted" in post["properties"]["events"]["items"]["enum"]
+    patch = doc["paths"]["/subscriptions/{sid}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "required" not in patch and "/subscriptions/{sid}/deliveries" in doc["paths"]
+
+
 def test_updates_and_deletes_are_delivered_only_for_subscribed_events(agency, hook, jimu):
     _subscribe(agency, hook, events=["record.deleted"])
     rid = agency.create("project", title="Poster", hours=1)
