@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 
-from . import db
+from . import db, deferred
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -38,8 +38,10 @@ def jsonable(value: Any) -> Any:
 def record_event(conn: sa.Connection, kind: str, *, at: datetime, actor_id: int | None = None,
                  form_key: str | None = None, record_id: int | None = None,
                  data: Mapping[str, Any] | None = None) -> None:
-    conn.execute(sa.insert(db.events).values(kind=kind, at=at, actor_id=actor_id, form_key=form_key,
-                                             record_id=record_id, data=jsonable(dict(data or {}))))
+    """Append an event; it is written with the transaction's other events when it commits
+    (``runtime.deferred``: one INSERT for all of a write's events)."""
+    deferred.add(conn, db.events, dict(kind=kind, at=at, actor_id=actor_id, form_key=form_key,
+                                       record_id=record_id, data=jsonable(dict(data or {}))))
 
 
 def record_events(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -242,6 +242,7 @@ import_rejects = sa.Table(
 
 def make_engine(url: str, **kw) -> sa.Engine:
     """Create an engine with the per-dialect settings Jimu relies on."""
+    from . import deferred
     from .store.records import forget_written
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {}).setdefault("timeout", 30)
@@ -253,6 +254,7 @@ def make_engine(url: str, **kw) -> sa.Engine:
         engine = sa.create_engine(url, **kw)
     # the records a transaction wrote are kept for its later reads; a rolled-back savepoint drops them
     event.listen(engine, "rollback_savepoint", forget_written)
+    deferred.wire(engine)  # audit, history and firing rows are written at commit
     return engine
 
 

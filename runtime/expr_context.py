@@ -31,19 +31,32 @@ from . import db
 MAX_LINKED = 200
 
 
-class InstalledCalendars(Mapping):
-    """Business calendars of the installed apps, loaded on first use."""
+def installed_calendars(catalog, conn: sa.Connection) -> dict[str, BusinessCalendar]:
+    """The business calendars of the installed packages, by key, read once per catalogue revision
+    (packages are installed only by an install, which moves it). A broken calendar is skipped: it
+    is reported where the package is checked."""
+    def load(conn: sa.Connection) -> dict[str, BusinessCalendar]:
+        items = {}
+        for (package,) in conn.execute(sa.select(db.apps.c.package).order_by(db.apps.c.id)):
+            for cal in (package or {}).get("calendars") or []:
+                try:
+                    items[cal["key"]] = BusinessCalendar.from_definition(cal)
+                except Exception:  # noqa: BLE001
+                    continue
+        return items
+    return catalog.compiled("calendars", conn, load)
 
-    def __init__(self, conn: sa.Connection):
-        self.conn = conn
+
+class InstalledCalendars(Mapping):
+    """``installed_calendars`` as an ``EvalContext.calendars``, asked for on first use only."""
+
+    def __init__(self, conn: sa.Connection, catalog):
+        self.conn, self.catalog = conn, catalog
         self._items: dict[str, BusinessCalendar] | None = None
 
     def _load(self) -> dict[str, BusinessCalendar]:
         if self._items is None:
-            self._items = {}
-            for (package,) in self.conn.execute(sa.select(db.apps.c.package)):
-                for cal in (package or {}).get("calendars", []):
-                    self._items[cal["key"]] = BusinessCalendar.from_definition(cal)
+            self._items = installed_calendars(self.catalog, self.conn)
         return self._items
 
     def __getitem__(self, key):

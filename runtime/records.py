@@ -68,7 +68,7 @@ class Records:
 
     def eval_context(self) -> EvalContext:
         context = self.jimu.eval_context(now=self.now, user=self.principal.as_context())
-        context.calendars = expr_context.InstalledCalendars(self.conn)
+        context.calendars = expr_context.InstalledCalendars(self.conn, self.jimu.catalog)
         return context
 
     # -- validation ------------------------------------------------------------
@@ -317,10 +317,13 @@ class Records:
         """A unique index or a link's foreign key can still catch what the pre-checks missed (a race, a
         linked record deleted meanwhile): report it, don't 500. The savepoint keeps the transaction
         usable after such an error (PostgreSQL aborts it otherwise) and costs two statements, so it is
-        taken only when the values written can trip one of those constraints."""
+        taken only when the values written can trip one of those constraints, and not inside another
+        savepoint (a rule's or an automatic step's), whose rollback already ends the failed write."""
         if not _constrained(ft, rows):
             return fn()
         try:
+            if self.conn.in_nested_transaction():
+                return fn()
             with self.conn.begin_nested():
                 return fn()
         except sa.exc.IntegrityError as exc:

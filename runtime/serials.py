@@ -1,4 +1,5 @@
-"""Serial numbers (``GD-{yyyyMMdd}-{0000}``) that stay unique under concurrency.
+"""Serial numbers (``GD-{yyyyMMdd}-{0000}``) that stay unique under concurrency, and the runtime's
+other atomic counters (round-robin turns of the ``assign`` rule action, ``form_key`` "round_robin").
 
 One counter row per (form, field, period), bumped with one atomic
 ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: two writers can never get the same number.
@@ -38,6 +39,13 @@ def next_value(conn: sa.Connection, form_key: str, field_key: str, period: str, 
     with conn.engine.connect() as own:
         own = own.execution_options(isolation_level="AUTOCOMMIT")
         return own.execute(stmt).scalar_one()
+
+
+def peek_value(conn: sa.Connection, form_key: str, field_key: str, period: str) -> int:
+    """The last number reserved (0 before the first), reserving nothing."""
+    t = db.serial_counters
+    return conn.execute(sa.select(t.c.value).where(t.c.form_key == form_key, t.c.field_key == field_key,
+                                                   t.c.period == period)).scalar() or 0
 
 
 def allocate_serials(conn: sa.Connection, ft, rows: Sequence[dict[str, Any]], now: datetime) -> None:

@@ -42,9 +42,14 @@ class RuleSpec:
         return bool(self.condition(variables, ctx))
 
     @property
-    def paths(self) -> set[tuple[str, str]]:
-        """What the condition reads through links and sub-tables (``客户.等级``)."""
-        return condition_paths(self.definition.get("condition"))
+    def paths(self) -> frozenset[tuple[str, str]]:
+        """What the condition reads through links and sub-tables (``客户.等级``), worked out once
+        (every firing asks)."""
+        cached = self.__dict__.get("_paths")
+        if cached is None:
+            cached = frozenset(condition_paths(self.definition.get("condition")))
+            object.__setattr__(self, "_paths", cached)
+        return cached
 
     def plan(self, ctx: ActionContext) -> list[Effect]:
         out: list[Effect] = []
@@ -157,9 +162,17 @@ class RuleSet:
     def scheduled(self) -> list[RuleSpec]:
         return [r for r in self.rules if r.enabled and r.trigger.scheduled]
 
-    def flow_rules(self, event: str, flow: str | None, task: str | None) -> list[RuleSpec]:
-        return [r for r in self.rules if r.enabled and isinstance(r.trigger, FlowEvent)
+    def flow_rules(self, event: str, flow: str | None, task: str | None, *, form: str | None = None) -> list[RuleSpec]:
+        """The enabled rules with a task/flow trigger for ``event`` of ``flow`` at ``task`` (of ``form``:
+        looked up in the (form, event) index instead of going through every rule)."""
+        candidates = self.for_event(form, event) if form is not None else self.rules
+        return [r for r in candidates if r.enabled and isinstance(r.trigger, FlowEvent)
                 and event in r.trigger.events and r.trigger.matches(flow, task)]
+
+    def listens_to_flow(self, event: str, flow: str | None, form: str) -> bool:
+        """Whether a rule of ``form`` has a trigger for ``event`` of ``flow``, at any task."""
+        return any(isinstance(r.trigger, FlowEvent) and r.trigger.flow in (None, flow)
+                   for r in self.for_event(form, event))
 
     def get(self, key: str) -> RuleSpec:
         try:

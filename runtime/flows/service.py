@@ -12,6 +12,7 @@ start on the newest version, running ones stay on theirs.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -28,9 +29,10 @@ from engines.flow.effects import plain
 from engines.flow.spec import FlowSpec
 from engines.rule import RuleDepthError, RuleLoopError
 
-from .. import audit, db, expr_context, jobs
+from .. import audit, db, deferred, expr_context, jobs
 from ..auth.principal import Principal
 from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
+from ..store.records import written
 from .tables import flow_history, flow_instances, flow_tasks, flow_versions
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ class FlowRuntime:
         self.jimu = jimu
         self.conn = conn
         self.now = jimu.now()
-        self.calendars = expr_context.InstalledCalendars(conn)
+        self.calendars = expr_context.InstalledCalendars(conn, jimu.catalog)
 
     # -- definitions -------------------------------------------------------------------------
     def spec(self, key: str, version: int | None = None) -> FlowSpec:
@@ -130,16 +132,24 @@ class FlowRuntime:
         spec = self.spec(flow_key)
         if record is None and record_id is not None and spec.form:
             record = self._record(spec.form, record_id)
-        iid = self.conn.execute(sa.insert(flow_instances).values(
+        inserted = self.conn.execute(sa.insert(flow_instances).values(
             flow_key=spec.key, flow_version=spec.version, form_key=spec.form, record_id=record_id,
             status="new", state={}, started_by=actor, started_at=self.now, updated_at=self.now)
-        ).inserted_primary_key[0]
+            .returning(*flow_instances.c)).mappings().one()
+        iid = inserted["id"]
+        written(self.conn, create=True)[(flow_instances, iid)] = dict(inserted)
         row = {"id": iid, "form_key": spec.form, "record_id": record_id, "started_by": actor}
         self._step(spec, row, new_state(spec, iid), Start(actor=str(actor) if actor else None, comment=comment),
                    record)
         return iid
 
     def instance(self, iid: int, *, lock: bool = False):
+        """The instance row; one this transaction wrote is answered from memory (it holds its lock)."""
+        kept = written(self.conn)
+        if kept is not None and (flow_instances, iid) in kept:
+            row = dict(kept[(flow_instances, iid)])
+            row["state"] = copy.deepcopy(row["state"])
+            return row
         q = sa.select(flow_instances).where(flow_instances.c.id == iid)
         if lock and self.conn.dialect.name == "postgresql":
             q = q.with_for_update()
@@ -196,10 +206,21 @@ class FlowRuntime:
             elif ended is not None:
                 values["ended_at"] = ended
             self.conn.execute(sa.update(flow_instances).where(flow_instances.c.id == row["id"]).values(**values))
+            self._keep_instance(row, values)
             if fire_rules:
                 self._fire_rules(spec, row, event, effects)
             events.extend(ActionsDone(e.key) for e in automatic if self._do_run_actions(row, e))
         return state
+
+    def _keep_instance(self, row: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        """Keep the instance as just written (this transaction now holds its row lock)."""
+        kept = written(self.conn, create=True)
+        key = (flow_instances, row["id"])
+        base = kept.get(key)
+        if base is None and set(flow_instances.c.keys()) <= set(row.keys()):
+            base = kept[key] = dict(row)
+        if base is not None:
+            base.update(values, state=copy.deepcopy(values["state"]))
 
     def _with_links(self, spec: FlowSpec, record):
         """The record with the linked records its edge conditions read (客户.等级), for the flow engine."""
@@ -226,28 +247,49 @@ class FlowRuntime:
                 fired.append(("task.overdue", e.node_id, e.task_id))
             elif isinstance(e, InstanceEnded):
                 fired.append(("flow.ended", None, None))
+        rules = self.jimu.services.rules
         for name, node_id, task_key in fired:
+            if not rules.listens(self.conn, name, flow=spec.key, form=row["form_key"]):
+                continue  # no rule of the form has this trigger: nothing to read or evaluate
             task_id = None
             if task_key is not None:
                 task = self._task_row(row["id"], task_key)
                 task_id, node_id = task["id"], task["node_id"]
-            self.jimu.services.rules.fire_flow_event(self.conn, name, flow=spec.key, task=node_id,
+            rules.fire_flow_event(self.conn, name, flow=spec.key, task=node_id,
                                                      form=row["form_key"], record_id=row["record_id"],
                                                      task_id=task_id)
 
     # -- effects -----------------------------------------------------------------------------
     def _task_row(self, iid: int, task_key: str):
+        kept = written(self.conn)
+        tid = kept.get((flow_tasks, "key", iid, task_key)) if kept is not None else None
+        if tid is not None and (flow_tasks, tid) in kept:
+            return dict(kept[(flow_tasks, tid)])
         return self.conn.execute(sa.select(flow_tasks).where(flow_tasks.c.instance_id == iid,
                                                              flow_tasks.c.task_key == task_key)).mappings().first()
 
+    def _forget_task(self, task_id: int | None = None, *, iid: int | None = None, task_key: str | None = None):
+        """A task row is about to change: drop the copy kept since it was created."""
+        kept = written(self.conn)
+        if kept is None:
+            return
+        if task_id is None:
+            task_id = kept.get((flow_tasks, "key", iid, task_key))
+        kept.pop((flow_tasks, task_id), None)
+
     def _do_create_task(self, row, e: CreateTask) -> None:
         values = self.resolve(e.assignee, row)
-        self.conn.execute(sa.insert(flow_tasks).values(
+        task = self.conn.execute(sa.insert(flow_tasks).values(
             instance_id=row["id"], task_key=e.task_id, node_id=e.node_id, label=plain(e.label),
             form_key=row["form_key"], record_id=row["record_id"], status="open", fields=plain(e.fields),
-            outcomes=plain(e.outcomes), priority=0, due_at=e.due_at, created_at=self.now, **values))
+            outcomes=plain(e.outcomes), priority=0, due_at=e.due_at, created_at=self.now, **values)
+            .returning(*flow_tasks.c)).mappings().one()
+        kept = written(self.conn, create=True)  # the rules told of it and the rules' task actions read it next
+        kept[(flow_tasks, task["id"])] = dict(task)
+        kept[(flow_tasks, "key", row["id"], e.task_id)] = task["id"]
 
     def _do_close_task(self, row, e: CloseTask) -> None:
+        self._forget_task(iid=row["id"], task_key=e.task_id)
         self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.instance_id == row["id"],
                                                       flow_tasks.c.task_key == e.task_id).values(
             status=e.state, outcome=e.outcome, closed_at=self.now, closed_by=_user_id(e.actor)))
@@ -257,6 +299,7 @@ class FlowRuntime:
         values = self.resolve(e.assignee, row)
         if e.reason == "delegated":
             values["delegated_from"] = task["assignee_user_id"]
+        self._forget_task(task["id"])
         self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"]).values(**values))
 
     def _do_schedule_timer(self, row, e: ScheduleTimer) -> None:
@@ -283,14 +326,15 @@ class FlowRuntime:
             message = exc.message if isinstance(exc, JimuError) else f"{type(exc).__name__}: {exc}"
             log.warning("automatic step %s of instance %s failed, retrying as a job: %s", e.node_id, row["id"],
                         message)
-            self.conn.execute(sa.insert(flow_history).values(instance_id=row["id"], at=self.now,
-                                                             node_id=e.node_id, kind="actions_failed",
-                                                             comment=message[:1000]))
+            deferred.add(self.conn, flow_history, dict(instance_id=row["id"], at=self.now, node_id=e.node_id,
+                                                       kind="actions_failed", actor_id=None, outcome=None,
+                                                       comment=message[:1000]))
             jobs.enqueue(self.conn, ACTIONS_JOB, payload, run_at=self.now, key=f"flow:{e.key}", now=self.now)
             return False
 
     def _do_escalate(self, row, e: Escalate) -> None:
         task = self._task_row(row["id"], e.task_id)
+        self._forget_task(task["id"])
         if e.action == "reassign" and e.assignee:
             self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"])
                               .values(**self.resolve(plain(e.assignee), row)))
@@ -308,13 +352,13 @@ class FlowRuntime:
                                  "level": e.level, "notify": self.recipients(task)})
 
     def _do_set_due(self, row, e) -> None:
+        self._forget_task(iid=row["id"], task_key=e.task_id)
         self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.instance_id == row["id"],
                                                       flow_tasks.c.task_key == e.task_id).values(due_at=e.due_at))
 
     def _do_append_history(self, row, e: AppendHistory) -> None:
-        self.conn.execute(sa.insert(flow_history).values(instance_id=row["id"], at=e.at, node_id=e.node_id,
-                                                         kind=e.kind, actor_id=_user_id(e.actor),
-                                                         outcome=e.outcome, comment=e.comment))
+        deferred.add(self.conn, flow_history, dict(instance_id=row["id"], at=e.at, node_id=e.node_id, kind=e.kind,
+                                                   actor_id=_user_id(e.actor), outcome=e.outcome, comment=e.comment))
 
     def _do_instance_ended(self, row, e: InstanceEnded) -> None:
         audit.record_event(self.conn, "flow.ended", at=self.now, form_key=row["form_key"],
@@ -394,6 +438,9 @@ class FlowRuntime:
 
     # -- tasks -------------------------------------------------------------------------------
     def task(self, task_id: int):
+        kept = written(self.conn)
+        if kept is not None and (flow_tasks, task_id) in kept:
+            return dict(kept[(flow_tasks, task_id)])
         row = self.conn.execute(sa.select(flow_tasks).where(flow_tasks.c.id == task_id)).mappings().first()
         if row is None:
             raise NotFound(f"task {task_id} does not exist", code="flow.task_not_found", id=task_id)
@@ -434,6 +481,7 @@ class FlowRuntime:
             raise TaskFieldsInvalid([{"code": "flow.field_required", "field": k,
                                       "message": f"{k} is required at this step; fill it before completing"}
                                      for k in missing])
+        self._forget_task(task_id)
         self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task_id).values(comment=comment))
         actor = str(principal.user_id) if principal.user_id else None
         return self.apply(task["instance_id"], TaskCompleted(task["task_key"], outcome, actor, comment))
@@ -509,6 +557,7 @@ class FlowRuntime:
         if outcome not in {o["key"] for o in task["public_outcomes"]}:
             raise PermissionDenied(f"{outcome!r} cannot be chosen here", code="flow.not_public_outcome",
                                    outcome=str(outcome)[:100])
+        self._forget_task(task_id)
         self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task_id).values(comment=comment))
         return self.apply(task["instance_id"], TaskCompleted(task["task_key"], outcome, None, comment))
 

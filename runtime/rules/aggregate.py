@@ -37,6 +37,8 @@ class Aggregator:
             else:
                 raise RuleError("each aggregate filter is [field, op, value]", code="rule.bad_aggregate")
             specs.append({"field": key, "op": _OPS.get(op, op), "value": value})
+        if any(s["field"] == "id" and s["op"] == "eq" and s["value"] is None for s in specs):
+            return 0  # no record has no id (the link the filter follows is empty): nothing to ask
         clauses = [filter_clause(ft, {"all": specs}, now=self.now)] if specs else []
         if self.principal is not None:
             from ..auth import policy

@@ -99,8 +99,7 @@ def describe(jimu, conn, effect: dict, record, principal=None) -> dict:
             ft = jimu.catalog.form(effect["form"]) if effect.get("form") in jimu.catalog else None
             e.update(render(jimu, conn, effect, ft, effect.get("variables") or record, (), principal))
         if effect["kind"] == "assign":
-            _, name, group = pick(jimu, conn, effect, dry=True)
-            e["would_assign"] = name
+            e["would_assign"] = pick(jimu, conn, effect, dry=True).username
         elif effect["kind"] in ("notify_in_app", "add_participants"):
             e["would_reach"] = _names(conn, resolve_users(conn, effect["recipients"], record, effect.get("form")))
         elif effect["kind"] in ("send_email", "send_survey"):

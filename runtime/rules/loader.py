@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from engines.calendar import BusinessCalendar
 from engines.rule import RuleSet, compile_rules
 from engines.rule.urls import parse_allowlist
 
 from .. import db
+from ..expr_context import installed_calendars
 
 
 def allowlist(jimu) -> tuple[str, ...]:
@@ -25,11 +25,10 @@ def package_templates(package) -> dict:
 
 
 class CompiledRules:
-    """The installed rules and the business calendars their time triggers count on."""
+    """The installed rules."""
 
-    def __init__(self, rules: RuleSet, calendars: dict):
+    def __init__(self, rules: RuleSet):
         self.rules = rules
-        self.calendars = calendars
 
 
 class RuleCache:
@@ -46,16 +45,11 @@ class RuleCache:
 
     def _compile(self, conn: sa.Connection) -> CompiledRules:
         a = db.apps
-        defs, templates, calendars = [], {}, {}
+        defs, templates = [], {}
         for key, package in conn.execute(sa.select(a.c.key, a.c.package).order_by(a.c.id)):
             defs.extend((key, r) for r in (package or {}).get("rules") or [])
             templates[key] = package_templates(package or {})
-            for cal in (package or {}).get("calendars") or []:
-                try:
-                    calendars[cal["key"]] = BusinessCalendar.from_definition(cal)
-                except Exception:  # a broken calendar is the calendar's problem, reported there
-                    continue
-        return CompiledRules(compile_rules(defs, allow=allowlist(self.jimu), templates=templates), calendars)
+        return CompiledRules(compile_rules(defs, allow=allowlist(self.jimu), templates=templates))
 
     def for_records(self, records) -> RuleSet:
         rs = getattr(records, "_jimu_ruleset", None)
@@ -71,7 +65,7 @@ def calendar_for(cache: RuleCache, conn: sa.Connection, trigger):
     if key is None:
         return None
     try:
-        return cache.compiled(conn).calendars[key]
+        return installed_calendars(cache.jimu.catalog, conn)[key]
     except KeyError:
         from engines.rule import RuleError
         raise RuleError(f"no business calendar {key!r} is installed", code="rule.unknown_calendar",

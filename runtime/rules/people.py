@@ -1,14 +1,14 @@
 """Who: recipients (users, groups, leads, fields, participants, addresses) and assignment strategies."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import sqlalchemy as sa
 
 from engines.rule import ActionError
 
 from .. import db
-from .tables import record_participants, rule_state
+from .tables import record_participants
 
 
 def user_ids(conn: sa.Connection, names: Iterable[Any]) -> list[int]:
@@ -30,10 +30,18 @@ def user_ids(conn: sa.Connection, names: Iterable[Any]) -> list[int]:
 
 
 def group_members(conn: sa.Connection, group_key: str) -> list[tuple[int, str]]:
+    return _group(conn, group_key)[1]
+
+
+def _group(conn: sa.Connection, group_key: str) -> tuple[int | None, list[tuple[int, str]]]:
+    """The group's id (None when it has no active member) and its active members (id, name), by name,
+    in one query."""
     g, m, u = db.groups, db.group_members, db.users
-    return [tuple(r) for r in conn.execute(
-        sa.select(u.c.id, u.c.username).join(m, m.c.user_id == u.c.id).join(g, g.c.id == m.c.group_id)
-        .where(g.c.key == group_key, u.c.is_active.is_(True)).order_by(u.c.username))]
+    rows = conn.execute(
+        sa.select(u.c.id, u.c.username, g.c.id.label("group_id")).join(m, m.c.user_id == u.c.id)
+        .join(g, g.c.id == m.c.group_id).where(g.c.key == group_key, u.c.is_active.is_(True))
+        .order_by(u.c.username)).all()
+    return (rows[0].group_id if rows else None), [(r[0], r[1]) for r in rows]
 
 
 def resolve_users(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[str, Any] | None,
@@ -91,57 +99,64 @@ def holds_ids(ft, field: str) -> bool:
     return ft.spec.has_field(field) and ft.spec.field(field).widget.value_kind in ("number", "user")
 
 
-def group_value(conn: sa.Connection, ft, field: str, group_key: str):
-    """What ``field`` stores for group ``group_key``: its id in a group field, else the key."""
+def group_value(conn: sa.Connection, ft, field: str, group_key: str, group_id: int | None = None):
+    """What ``field`` stores for group ``group_key``: its id in a group field (``group_id`` when the
+    caller knows it), else the key."""
     if ft.spec.has_field(field) and ft.spec.field(field).widget.value_kind == "group":
+        if group_id is not None:
+            return group_id
         return conn.execute(sa.select(db.groups.c.id).where(db.groups.c.key == group_key)).scalar()
     return group_key
 
 
-def _state(conn, key: str, default, *, lock: bool = False):
-    q = sa.select(rule_state.c.value).where(rule_state.c.key == key)
-    if lock and conn.dialect.name == "postgresql":
-        q = q.with_for_update()  # two writers do not hand out the same turn (SQLite writes are serialised)
-    row = conn.execute(q).first()
-    return row.value if row else default
+class Pick(NamedTuple):
+    user_id: int
+    username: str
+    group: str | None = None
+    group_id: int | None = None
 
 
-def _save_state(conn, key: str, value) -> None:
-    if conn.execute(sa.update(rule_state).where(rule_state.c.key == key).values(value=value)).rowcount == 0:
-        conn.execute(sa.insert(rule_state).values(key=key, value=value))
+def _turn(conn: sa.Connection, form: Any, field: Any, group: str, *, dry: bool) -> int:
+    """The round-robin turn of (form, field, group): one atomic counter row (``runtime.serials``),
+    taken in one statement — on PostgreSQL in a short transaction of its own, so creates are not
+    queued behind a turn row locked until they commit (a rolled-back create skips a turn). A dry
+    run reads the next turn without taking it."""
+    import hashlib
+
+    from ..serials import next_value, peek_value
+    key = hashlib.sha1(f"{form}\x1f{field}\x1f{group}".encode()).hexdigest()
+    if dry:
+        return peek_value(conn, "round_robin", key, "") + 1
+    return next_value(conn, "round_robin", key, "")
 
 
-def pick(jimu, conn: sa.Connection, effect: Mapping[str, Any], *, dry: bool = False) -> tuple[int, str, str | None]:
-    """Choose the assignee for an ``assign`` effect: (user id, user name, group key)."""
+def pick(jimu, conn: sa.Connection, effect: Mapping[str, Any], *, dry: bool = False) -> Pick:
+    """Choose the assignee for an ``assign`` effect: (user id, user name, group key, group id)."""
     strategy, group = effect["strategy"], effect.get("group")
     if strategy == "user":
         ids = user_ids(conn, [effect["user"]])
         if not ids:
             raise ActionError(f"no active user {effect['user']!r} to assign", code="rule.unknown_user")
         name = conn.execute(sa.select(db.users.c.username).where(db.users.c.id == ids[0])).scalar()
-        return ids[0], name, None
+        return Pick(ids[0], name)
     if strategy == "by_field":
         source = effect.get("source")
         ids = user_ids(conn, [source])
         if ids:
             name = conn.execute(sa.select(db.users.c.username).where(db.users.c.id == ids[0])).scalar()
-            return ids[0], name, None
+            return Pick(ids[0], name)
         if isinstance(source, str) and group_members(conn, source):
             strategy, group = "round_robin", source
         else:
             raise ActionError(f"the field names neither a user nor a group: {source!r}", code="rule.unknown_user")
-    members = group_members(conn, group)
+    group_id, members = _group(conn, group)
     if not members:
         raise ActionError(f"group {group!r} has no active members to assign to", code="rule.empty_group",
                           group=group)
-    if strategy == "round_robin":
-        key = f"rr:{effect.get('form')}:{effect.get('field')}:{group}"
-        last = _state(conn, key, {}, lock=not dry).get("last")
-        names = [n for _, n in members]
-        nxt = members[(names.index(last) + 1) % len(members)] if last in names else members[0]
-        if not dry:
-            _save_state(conn, key, {"last": nxt[1]})
-        return nxt[0], nxt[1], group
+    if strategy == "round_robin":  # turn n goes to the n-th active member by name, around the group
+        turn = _turn(conn, effect.get("form"), effect.get("field"), group, dry=dry)
+        nxt = members[(turn - 1) % len(members)]
+        return Pick(nxt[0], nxt[1], group, group_id)
     # least loaded: fewest records of this form whose field holds the member (and that are open)
     from ..store.query import filter_clause
     ft = jimu.catalog.form(effect["form"])
@@ -155,4 +170,4 @@ def pick(jimu, conn: sa.Connection, effect: Mapping[str, Any], *, dry: bool = Fa
         q = q.where(ft.table.c.id != effect["id"])
     load = dict(conn.execute(q).all())
     best = min(members, key=lambda m: (load.get(m[0] if numeric else m[1], 0), m[1]))
-    return best[0], best[1], group
+    return Pick(best[0], best[1], group, group_id)

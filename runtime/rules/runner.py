@@ -24,7 +24,7 @@ nested firings is too deep; both raise, naming the rules, and abort the whole
 triggering write — nothing is half-written.
 
 The firing log ``jimu_rule_firings`` (rule, record, matched, effects, errors, duration) keeps the
-firings that matched or failed, written in one statement per write after the rules ran: logging
+firings that matched or failed, written in one statement when the transaction commits: logging
 every rule of a form on every write made the log grow many times faster than the records, for
 nothing a designer reads. Set ``RULES_LOG_NON_MATCHES`` to log the non-matches too while debugging
 (a dry run shows them without writing anything). Rules are looked up by form and event, so a rule
@@ -45,7 +45,7 @@ from engines.errors import JimuError
 from engines.rule import ActionContext, Effect, RuleDepthError, RuleLoopError, RuleSpec
 from engines.rule.triggers import TimeAfter
 
-from .. import expr_context, jobs
+from .. import deferred, expr_context, jobs
 from ..audit import jsonable
 from ..names import reference_names
 from .aggregate import Aggregator
@@ -109,6 +109,13 @@ class RuleRunner:
             after.update(fresh)
 
     # -- task and flow triggers (called by the flow runtime through the container) --------------
+    def listens(self, conn, event: str, *, flow: str | None, form: str | None) -> bool:
+        """Whether any rule of ``form`` has a ``task_*``/``flow_*`` trigger for ``event`` of ``flow``
+        (the flow runtime asks before it reads the task and the record for ``fire_flow_event``)."""
+        if form is None:
+            return True  # rules of every form: let fire_flow_event look
+        return self.cache.get(conn).listens_to_flow(event, flow, form)
+
     def fire_flow_event(self, conn, event: str, *, flow: str | None, task: str | None = None,
                         form: str | None = None, record_id: int | None = None, task_id: int | None = None,
                         principal=None) -> list["Firing"]:
@@ -123,16 +130,18 @@ class RuleRunner:
         from .outbox import SYSTEM
         records = self.jimu.services.records(self.jimu, conn, principal or SYSTEM, source="flow",
                                              check_permissions=False)
-        rules = self.cache.for_records(records).flow_rules(event, flow, task)
+        rules = [r for r in self.cache.for_records(records).flow_rules(event, flow, task, form=form)
+                 if form is None or r.form == form]
+        if not rules:
+            return []
         record: dict = {}
         if form and record_id is not None:
             record = records.store.get(self.jimu.catalog.form(form), record_id)
         occurrence = {"flow": flow, "task": task, "task_id": task_id}
         fired: list[Firing] = []
         for r in rules:
-            if form is None or r.form == form:
-                self.fire(records, r, event, form or r.form, record, None, occurrence, extra={"task_id": task_id},
-                          log=fired)
+            self.fire(records, r, event, form or r.form, record, None, occurrence, extra={"task_id": task_id},
+                      log=fired)
         self._log(records, fired)
         return fired
 
@@ -160,7 +169,7 @@ class RuleRunner:
             variables.update(occurrence)
         ectx = self.jimu.eval_context(now=records.now, user=records.principal.as_context(),
                                       aggregate=Aggregator(self.jimu, conn, records.now))
-        ectx.calendars = expr_context.InstalledCalendars(conn)
+        ectx.calendars = expr_context.InstalledCalendars(conn, self.jimu.catalog)
         paths = rule.paths
         if paths and record:  # the linked records the condition reads (客户.等级)
             ectx.links = expr_context.prefetch(self.jimu.catalog, conn, self.jimu.catalog.form(form), variables,
@@ -213,10 +222,11 @@ class RuleRunner:
                     duration_ms=round(f.duration_ms, 3))
 
     def _log(self, records, fired: list["Firing"]) -> None:
-        """One statement for the firings of one write worth keeping (see the module docstring)."""
-        rows = [self._row(records, f) for f in fired if self._logged(f)]
-        if rows:
-            records.conn.execute(sa.insert(rule_firings), rows)
+        """The firings of one write worth keeping (see the module docstring), written with the
+        transaction's other firings in one statement when it commits (``runtime.deferred``)."""
+        for f in fired:
+            if self._logged(f):
+                deferred.add(records.conn, rule_firings, self._row(records, f))
 
     # -- time relative to a date field -------------------------------------------------------
     def _schedule_timer(self, records, rule: RuleSpec, form: str, after, before) -> None:
@@ -293,11 +303,11 @@ class Executor:
 
     def do_assign(self, i, d):
         from .people import group_value, holds_ids, pick
-        uid, name, group = pick(self.jimu, self.conn, d)
+        chosen = pick(self.jimu, self.conn, d)
         ft = self.jimu.catalog.form(d["form"])
-        values = {d["field"]: uid if holds_ids(ft, d["field"]) else name}
-        if d.get("group_field") and group:
-            values[d["group_field"]] = group_value(self.conn, ft, d["group_field"], group)
+        values = {d["field"]: chosen.user_id if holds_ids(ft, d["field"]) else chosen.username}
+        if d.get("group_field") and chosen.group:
+            values[d["group_field"]] = group_value(self.conn, ft, d["group_field"], chosen.group, chosen.group_id)
         self.do_set_fields(i, {"form": d["form"], "id": d["id"], "values": values})
 
     def do_create_record(self, i, d):

@@ -4,7 +4,7 @@
   the effects it produced, errors, duration, the chain depth;
 - ``jimu_notifications``: the in-app inbox (unread = ``read_at`` is null);
 - ``jimu_record_participants``: users added to a record by rules;
-- ``jimu_rule_state``: small per-rule state (round-robin positions, the next cron run).
+- ``jimu_rule_state``: small per-rule state (the next cron run; round-robin turns are counters in ``runtime.serials``).
 Outgoing messages and timers are rows of ``jimu_jobs`` (kinds ``rule.*``).
 """
 from __future__ import annotations
