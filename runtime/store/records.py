@@ -100,15 +100,17 @@ class RecordStore:
     def _insert_many(self, ft: FormTable, params: list[dict[str, Any]]) -> list[int]:
         """Insert the rows, returning their ids in order. PostgreSQL: one multi-row INSERT ... RETURNING
         per page. SQLite: a plain executemany (its C loop, several times faster than rendering VALUES
-        lists with RETURNING) — this transaction holds the database's write lock and no id is given,
-        so SQLite numbers the rows one after the other from the largest id (``INTEGER PRIMARY KEY``
-        takes the largest rowid + 1); the ids are that range, checked against the new largest id."""
+        lists with RETURNING). Form tables are ``AUTOINCREMENT``: SQLite gives each new row the larger
+        of the largest id and the table's ``sqlite_sequence`` entry, plus one; this transaction holds
+        the database's write lock and sends no id, so the rows get the consecutive ids after that
+        (checked against the largest id afterwards)."""
         t = ft.table
         if self.conn.dialect.name != "sqlite":
             stmt = sa.insert(t).returning(t.c.id, sort_by_parameter_order=True)
             return list(self.conn.execute(stmt, params).scalars())
         top = sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
-        first = self.conn.execute(top).scalar_one() + 1
+        seq = self.conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (t.name,)).scalar()
+        first = max(self.conn.execute(top).scalar_one(), seq or 0) + 1
         self.conn.execute(sa.insert(t), params)
         last = self.conn.execute(top).scalar_one()
         if last - first + 1 != len(params):  # not a consecutive range (cannot happen under the write lock)

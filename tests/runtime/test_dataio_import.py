@@ -218,3 +218,17 @@ def test_a_unique_value_already_stored_is_a_rejected_row_with_the_other_errors_o
     errors = rejects(jimu, state["id"])[0][2]
     assert {(e["field"], e["code"]) for e in errors} == {("工号", "form.unique"), ("城市", "form.invalid_choice")}
     assert "already used" in next(e["message"] for e in errors if e["field"] == "工号")
+
+
+def test_bulk_ids_are_right_after_the_newest_record_was_deleted(jimu, hr):
+    """Form tables never reuse ids (AUTOINCREMENT): the bulk insert's ids follow the sequence, not the
+    largest id left (the SQLite executemany path once assumed the latter and failed)."""
+    with jimu.begin() as conn:
+        r = Records(jimu, conn, load_principal(conn, hr["admin"]))
+        ids = r.bulk_create("员工", [{"姓名": "甲"}, {"姓名": "乙"}, {"姓名": "丙"}])
+        r.store.delete(jimu.catalog.form("员工"), ids[-1])
+    with jimu.begin() as conn:
+        r = Records(jimu, conn, load_principal(conn, hr["admin"]))
+        new = r.bulk_create("员工", [{"姓名": "丁"}, {"姓名": "戊"}])
+        assert new == [ids[-1] + 1, ids[-1] + 2]
+        assert [r.get("员工", i)["姓名"] for i in new] == ["丁", "戊"]
