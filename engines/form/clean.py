@@ -8,8 +8,8 @@ public page, intake, import, rules, flows) and in the browser
    computed fields ignore what was sent, and so do read-only fields unless
    the write is ``trusted`` (the system path: rules, flows, demo data);
 2. on create, fill defaults (a value, or ``default_expr`` such as ``now()``);
-   then a link the submission sets or changes fills the empty fields its
-   ``fill`` names from the linked record (the runtime supplies it);
+   then a link the submission sets or changes fills the fields its ``fill``
+   names that are still empty, from the linked record (the runtime supplies it);
 3. merge with the existing record (stored values + the change) and compute
    formulas in dependency order over it, so conditions read the values that
    are about to be stored, never null or the old ones;
@@ -449,8 +449,9 @@ def _clean_rows(f: "FieldSpec", raw: Any, context: EvalContext, result: CleanRes
 def _fill_from_links(plan: "_Plan", data: Mapping[str, Any], values: dict, existing: Mapping[str, Any] | None,
                      context: EvalContext, result: CleanResult) -> None:
     """Choosing a customer on a ticket fills its name, phone and e-mail: for each link whose value
-    this submission sets or changes, copy the linked record's fields into the empty fields of this
-    one (a value sent alongside wins). The runtime supplies the linked records in ``context.links``."""
+    this submission sets or changes, copy the linked record's fields into the fields of this record
+    that are empty (neither sent alongside nor stored): a fill never overwrites what someone typed.
+    The runtime supplies the linked records in ``context.links``."""
     links = context.links or {}
     for link, pairs in plan.fills:
         if link not in values or values[link] is None or (existing is not None and existing.get(link) == values[link]):
@@ -460,12 +461,16 @@ def _fill_from_links(plan: "_Plan", data: Mapping[str, Any], values: dict, exist
             continue  # gone, or not supplied: the link's own check reports a bad id
         for dst, src in pairs:
             p = plan.by_key.get(dst)
-            if p is None or data.get(dst) not in (None, "", [], {}):
+            if p is None or _has_value(data.get(dst) if dst in data else (existing or {}).get(dst)):
                 continue
             try:
                 values[dst] = p.f.widget.clean(_jsonable(linked.get(src)))
             except FieldError as exc:
                 result.errors.append(_field_error(p.f, exc))
+
+
+def _has_value(value: Any) -> bool:
+    return value not in (None, "", [], {})
 
 
 def _default(f: "FieldSpec", values: dict, context: EvalContext, result: CleanResult) -> Any:

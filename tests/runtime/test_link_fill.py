@@ -45,15 +45,20 @@ def test_a_chosen_link_fills_empty_fields_and_keeps_sent_ones(app_):
     assert none["client_name"] is None and none["manager"] is None
 
 
-def test_changing_the_link_refills_and_other_changes_do_not(app_):
+def test_a_fill_never_overwrites_what_is_there(app_):
     c, h = app_["client"], app_["h"]
     rid = app_["post"]("project", title="Rebrand", client=app_["acme"])["id"]
     r = c.patch(url("project", rid), json={"client_name": "Acme (old name)"}, headers=h)
-    assert r.get_json()["client_name"] == "Acme (old name)"            # the link did not change: no refill
-    r = c.patch(url("project", rid), json={"hours": 3, "client": app_["acme"]}, headers=h)
-    assert r.get_json()["client_name"] == "Acme (old name)"            # same record again: nothing to copy
+    assert r.get_json()["client_name"] == "Acme (old name)"
     r = c.patch(url("project", rid), json={"client": app_["globex"]}, headers=h)
+    assert (r.get_json()["client_name"], r.get_json()["manager"]) == ("Acme (old name)", app_["sam"])
+    r = c.patch(url("project", rid), json={"client": app_["acme"], "client_name": None, "manager": None}, headers=h)
+    assert (r.get_json()["client_name"], r.get_json()["manager"]) == ("Acme", app_["sam"])   # emptied: refilled
+    bare = app_["post"]("project", title="Later")["id"]
+    r = c.patch(url("project", bare), json={"client": app_["globex"]}, headers=h)
     assert (r.get_json()["client_name"], r.get_json()["manager"]) == ("Globex", app_["root"])
+    r = c.patch(url("project", bare), json={"hours": 2}, headers=h)            # the link unchanged: nothing
+    assert r.get_json()["client_name"] == "Globex"
 
 
 @pytest.mark.parametrize("fill, code, pointer_end", [

@@ -31,8 +31,8 @@ class LinkWidget(IdWidget):
                    "description": "Record-list filters limiting the records offered."},
         "fill": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1},
                  "description": "Fields of this form filled from the chosen record when the link is set or "
-                                "changed: {this form's field: the linked form's field}. A value sent in the "
-                                "same submission is kept. Single links only."},
+                                "changed: {this form's field: the linked form's field}. Only empty fields are "
+                                "filled (neither sent with the link nor stored). Single links only."},
     }, required=["form"], examples=[{"form": "customer", "display_field": "name", "searchable": True}],
         description="A link to records of another form.")
 
