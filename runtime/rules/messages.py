@@ -89,6 +89,18 @@ def render(jimu, conn: sa.Connection, p: Mapping[str, Any], ft, values: Mapping[
         raise Undeliverable(f"{exc.message} (rule {p.get('rule')!r})", code=exc.code, rule=p.get("rule")) from None
 
 
+def evaluate(jimu, conn: sa.Connection, p: Mapping[str, Any], source: str, values: Mapping[str, Any]) -> Any:
+    """An ``{"expr"}`` value of an outgoing call, on ``values`` (the record as its reader may see it)."""
+    from engines.expr import compile_expr
+
+    from .aggregate import Aggregator
+    now = jimu.now()
+    try:
+        return compile_expr(source).evaluate(values, jimu.eval_context(now=now, aggregate=Aggregator(jimu, conn, now)))
+    except JimuError as exc:
+        raise Undeliverable(f"{exc.message} (rule {p.get('rule')!r})", code=exc.code, rule=p.get("rule")) from None
+
+
 def user_views(conn: sa.Connection, ft, record_id, user_ids: Iterable[int]) -> dict[tuple, list]:
     """(hidden fields, roles, groups) → the users (their ``Principal``) who may hear about the record
     and see it so (users with the same roles and groups get the same answers from the policy, linked

@@ -171,11 +171,14 @@ def json_path(data: Any, path: str) -> Any:
 
 def call_http_job(jimu, conn, job) -> None:
     p = job.payload
-    if "templates" in p:  # url, body and template values of json, rendered as outsiders may read the record
-        m, _ = _outsider_message(jimu, conn, p)
+    if "templates" in p:  # url, body and json values, rendered and evaluated as outsiders may read the record
+        m, record = _outsider_message(jimu, conn, p)
+        values = {**{k: None for k in p.get("variables") or {}}, **record}  # a hidden field reads as empty
+        evaluated = {k: messages.evaluate(jimu, conn, p, source, values)
+                     for k, source in (p.get("expressions") or {}).items()}
         p = {**p, "url": m["url"], "body": m.get("body") if "body" in p["templates"] else None,
              "json": None if p.get("json") is None else
-             {**p["json"], **{k[5:]: v for k, v in m.items() if k.startswith("json.")}}}
+             {**p["json"], **{k[5:]: v for k, v in m.items() if k.startswith("json.")}, **evaluated}}
     headers = {"Idempotency-Key": job.idempotency_key, **(p.get("headers") or {})}
     body = None
     if p.get("json") is not None:

@@ -180,6 +180,23 @@ def test_call_http_stores_fields_from_the_json_answer_through_the_write_path(jim
     assert got["信用分"] == 42 and got["状态"] == "已评分" and got["紧急程度"] == "高"  # rules chained on the answer
 
 
+def test_an_http_call_sends_outsiders_no_field_a_reading_role_hides(jimu, hook, allow_local):
+    """An HTTP call is an outsider: its ``{"expr"}`` and ``{"template"}`` values and its body read the
+    record without the fields some role reading the form hides (here 描述): they come out empty, the
+    others as they are. On the old code the expression sent the hidden description."""
+    pkg = package([{"key": "crm", "trigger": {"type": "record_created"},
+                    "actions": [{"type": "call_http", "url": hook.url + "/crm", "json": {
+                        "name": {"expr": "客户姓名"}, "desc": {"expr": "描述"}, "line": {"template": "{标题}/{描述}"},
+                        "fixed": 1}}]}])
+    pkg["roles"].append({"key": "front", "version": 1, "label": "Front desk", "permissions": {"工单": ["read"]},
+                         "fields": {"工单": {"描述": "hidden"}}})
+    install_package(jimu, pkg)
+    hook.script = [(200, b"{}", {})]
+    create(jimu, "工单", {"标题": "T", "客户姓名": "王五", "描述": "内部: 客户欠款"})
+    jobs.run_due(jimu)
+    assert json.loads(hook.requests[0]["body"]) == {"name": "王五", "desc": None, "line": "T/", "fixed": 1}
+
+
 # -- SSRF: real payloads ---------------------------------------------------------------------------
 PRIVATE = ["http://127.1/hook", "http://2130706433/hook", "http://[::1]/hook", "http://0x7f000001/hook",
            "http://169.254.169.254/latest/meta-data/iam/", "http://[::ffff:169.254.169.254]/",

@@ -47,7 +47,7 @@ ValueFn = Callable[[ActionContext], Any]
 
 def value_fn(raw: Any) -> ValueFn:
     """A configured value: a literal, ``{"expr": "..."}`` or ``{"template": "... {字段} ..."}``."""
-    if isinstance(raw, Mapping) and set(raw) == {"expr"}:
+    if is_expr(raw):
         expr = compile_expr(raw["expr"])
         return lambda ctx: expr.evaluate(ctx.variables, ctx.eval)
     if is_template(raw):
@@ -71,6 +71,11 @@ def deferred(source: Any) -> str | None:
         return None
     compile_template(source)
     return source
+
+
+def is_expr(raw: Any) -> bool:
+    """Whether a configured value is ``{"expr": "..."}`` (see ``value_fn``)."""
+    return isinstance(raw, Mapping) and set(raw) == {"expr"}
 
 
 def is_template(raw: Any) -> bool:

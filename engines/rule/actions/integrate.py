@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from ..effects import Effect
 from ..urls import check_url
-from .base import Action, deferred, is_template, schema, value_fn
+from engines.expr import compile_expr
+
+from .base import Action, deferred, is_expr, is_template, schema, value_fn
 
 
 class CallHttp(Action):
@@ -32,17 +34,22 @@ class CallHttp(Action):
         json_config = config.get("json") or {}
         self.templates = {"url": deferred(config["url"]), "body": deferred(config.get("body")),
                           **{f"json.{k}": deferred(v["template"]) for k, v in json_config.items() if is_template(v)}}
-        self.json = {k: value_fn(v) for k, v in json_config.items() if not is_template(v)}
+        #: ``{"expr"}`` values: compiled now (errors at save time), evaluated by the outbox job on the
+        #: record as outsiders may read it, like the templates
+        self.expressions = {k: compile_expr(v["expr"]).source for k, v in json_config.items() if is_expr(v)}
+        self.json = {k: value_fn(v) for k, v in json_config.items() if not is_template(v) and not is_expr(v)}
         self.has_json = bool(json_config)
 
     def plan(self, ctx):
-        """Expressions of ``json`` are evaluated now; the templates (url, body, ``{"template"}`` values)
-        are rendered by the outbox job, outside the write (see ``engines.rule.templates``)."""
+        """Literal ``json`` values are planned as they are; the templates (url, body, ``{"template"}``
+        values) and the ``{"expr"}`` values are rendered and evaluated by the outbox job, outside the
+        write, on the record as outsiders may read it (``runtime.rules.messages``)."""
         c = self.config
         return [Effect("call_http", {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id,
                                      "event": ctx.event, "method": c.get("method", "POST"),
                                      "headers": dict(c.get("headers") or {}),
                                      "json": {k: fn(ctx) for k, fn in self.json.items()} if self.has_json else None,
                                      "templates": {k: v for k, v in self.templates.items() if v is not None},
+                                     "expressions": dict(self.expressions),
                                      "variables": dict(ctx.variables),
                                      "store": dict(c.get("store") or {}), "timeout": c.get("timeout", 10)})]

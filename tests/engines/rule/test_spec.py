@@ -182,7 +182,8 @@ def test_action_plans_are_effects_with_planned_messages():
     assert robot(effects[4])["msgtype"] == "markdown"
     assert robot(effects[4])["markdown"] == {"title": "告警", "text": "### 告警\n\n{{7*7}}"}
     assert effects[5].data == {"form": "知识库", "values": {"标题": "{{7*7}}", "来源": 9}}
-    assert effects[6].data["json"] == {"phone": "139"} and effects[6].external
+    call = effects[6]  # its expressions are evaluated by the outbox, on what outsiders may read
+    assert call.data["expressions"] == {"phone": "电话"} and call.data["json"] == {} and call.external
 
 
 def test_assign_needs_the_input_of_its_strategy():
