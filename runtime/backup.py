@@ -243,14 +243,14 @@ def _write_file(jimu, zf: zipfile.ZipFile, row, members: dict) -> bool:
 
 
 # -- reading an archive --------------------------------------------------------------------------
-def read_manifest(path: str | Path) -> dict[str, Any]:
-    """The manifest of a checked archive: every member present with its size and checksum, nothing
-    else in it; ``CorruptArchive`` otherwise."""
+def read_manifest(path: str | Path, *, expect: str = FORMAT) -> dict[str, Any]:
+    """The manifest of a checked archive (a backup, or ``expect``: an app's data): every member
+    present with its size and checksum; ``CorruptArchive`` otherwise."""
     try:
         with zipfile.ZipFile(path) as zf:
             manifest = json.loads(zf.read("manifest.json"))
-            if manifest.get("format") != FORMAT:
-                raise CorruptArchive(f"{path} is not a Jimu backup (no {FORMAT} manifest)", file=str(path))
+            if manifest.get("format") != expect:
+                raise CorruptArchive(f"{path} is not a Jimu {expect} archive", file=str(path))
             for name, meta in manifest.get("members", {}).items():
                 digest, size = hashlib.sha256(), 0
                 with zf.open(name) as fh:
@@ -297,16 +297,23 @@ def _rows(zf: zipfile.ZipFile, name: str) -> Iterator[dict]:
                 yield typed_json.decode(json.loads(line))
 
 
-def _insert_all(conn: sa.Connection, zf: zipfile.ZipFile, table: sa.Table, *, later: tuple = ()) -> int:
-    """Insert the archived rows of ``table``; the columns ``later`` (links to other forms' records)
-    are written in a second pass, once every row they may point at exists."""
+def _insert_all(conn: sa.Connection, zf: zipfile.ZipFile, table: sa.Table, *, later: tuple = ()):
+    """Insert the archived rows of ``table``; returns (rows written, the link values held back)."""
+    return _insert_rows(conn, table, _rows(zf, table.name), later=later)
+
+
+def _insert_rows(conn: sa.Connection, table: sa.Table, rows, *, later: tuple = ()) -> tuple[int, list]:
+    """Insert ``rows`` in batches with the columns ``later`` (links to other records) left empty;
+    returns (how many, the held-back values) for ``_link`` once every record they may point at exists."""
     n, batch, links = 0, [], []
-    for row in _rows(zf, table.name):
+    for row in rows:
         values = {k: v for k, v in row.items() if k in table.c}
-        held = {c: values.pop(c) for c in later if values.get(c) is not None}
+        held = {c: values[c] for c in later if values.get(c) is not None}
+        for c in held:
+            values[c] = None
         if held:
-            links.append({"_id": values["id"], **{f"v_{c}": v for c, v in held.items()}, "_cols": tuple(held)})
-        batch.append({**values, **{c: None for c in later if c in values or c in held}})
+            links.append((values["id"], held))
+        batch.append(values)
         if len(batch) >= BATCH:
             conn.execute(sa.insert(table), batch)
             n += len(batch)
@@ -314,15 +321,19 @@ def _insert_all(conn: sa.Connection, zf: zipfile.ZipFile, table: sa.Table, *, la
     if batch:
         conn.execute(sa.insert(table), batch)
         n += len(batch)
+    return n, links
+
+
+def _link(conn: sa.Connection, table: sa.Table, links: list) -> None:
+    """Write the link values ``_insert_rows`` held back (one executemany per set of columns)."""
     by_cols: dict[tuple, list[dict]] = {}
-    for link in links:
-        by_cols.setdefault(link.pop("_cols"), []).append(link)
+    for rid, held in links:
+        by_cols.setdefault(tuple(sorted(held)), []).append({"_id": rid, **{f"v_{c}": v for c, v in held.items()}})
     for cols, params in by_cols.items():
         stmt = sa.update(table).where(table.c.id == sa.bindparam("_id")).values(
             {c: sa.bindparam(f"v_{c}") for c in cols})
         for i in range(0, len(params), BATCH):
             conn.execute(stmt, params[i:i + BATCH])
-    return n
 
 
 def _installed(conn: sa.Connection) -> bool:
@@ -352,7 +363,7 @@ def restore(jimu, path: str | Path) -> dict[str, Any]:
             conn.execute(sa.delete(table))
         for table in platform:
             if table.name in manifest["platform_tables"]:
-                counts[table.name] = _insert_all(conn, zf, table)
+                counts[table.name] = _insert_all(conn, zf, table)[0]
         missing = [n for n in manifest["platform_tables"] if n not in known]
         if missing:
             raise BackupError(f"this database has no table {missing[0]!r} the archive holds rows of",
@@ -364,10 +375,21 @@ def restore(jimu, path: str | Path) -> dict[str, Any]:
         for ft in catalog:
             ensure_indexes(conn, ft, {f.key for f in ft.spec.fields if f.filterable} | indexed.get(ft.key, set()))
         mains = {ft.table.name for ft in catalog}
-        for table in forms:
+        held = []
+        for table in forms:  # main tables first (links held back), then sub-table and multi-value tables
             if table.name in manifest["form_tables"]:
-                later = tuple(c.name for c in table.c if c.foreign_keys) if table.name in mains else ()
-                counts[table.name] = _insert_all(conn, zf, table, later=later)
+                if table.name in mains:
+                    counts[table.name], links = _insert_all(conn, zf, table, later=tuple(
+                        c.name for c in table.c if c.foreign_keys))
+                    held.append((table, links))
+                    continue
+                if held:
+                    for main, links in held:
+                        _link(conn, main, links)
+                    held = []
+                counts[table.name] = _insert_all(conn, zf, table)[0]
+        for main, links in held:
+            _link(conn, main, links)
         _set_counters(conn, [*platform, *forms], manifest.get("counters", {}))
         _restore_files(jimu, zf, manifest)
     expected = manifest["rows"]

@@ -475,6 +475,36 @@ def restore_command(file: Path) -> None:
                f"{len(manifest['apps'])} apps, {time.perf_counter() - started:.1f} s")
 
 
+@main.command("export-data")
+@click.argument("app_key")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def export_data_command(app_key: str, file: Path) -> None:
+    """Write one app's package, records and files to FILE, to move the app to another installation."""
+    from .appdata import export_data
+    try:
+        manifest = export_data(_jimu(), app_key, file)
+    except JimuError as exc:
+        _fail(exc)
+    click.echo(f"wrote {file}: {app_key} {manifest['version']}, "
+               + ", ".join(f"{k} {v}" for k, v in manifest["records"].items()))
+
+
+@main.command("import-data")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_data_command(file: Path) -> None:
+    """Install the app in FILE (from jimu export-data) with its records and files; the app must not be
+    installed here yet."""
+    from .appdata import import_data
+    try:
+        result = import_data(_jimu(), file)
+    except JimuError as exc:
+        _fail(exc)
+    click.echo(f"imported {result['app']} {result['version']}: "
+               + ", ".join(f"{k} {v}" for k, v in result["records"].items()))
+
+
 @main.command("migrate-instances")
 @click.argument("flow")
 @click.option("--map", "pairs", multiple=True, metavar="OLD=NEW", help="move tokens waiting at node OLD to NEW")

@@ -71,6 +71,9 @@ def seed(jimu, client, n=12):
     later = client.post("/api/v1/forms/report/records", headers=h, json={"title": "R2"}).get_json()["id"]
     r = client.patch(f"/api/v1/forms/report/records/{first}", headers=root, json={"follows": later})
     assert r.status_code == 200, r.get_json()
+    # and a link from an earlier form's record to a later form's (samples are restored before reports)
+    r = client.patch(f"/api/v1/forms/sample/records/{ids[0]}", headers=root, json={"latest": later})
+    assert r.status_code == 200, r.get_json()
     # one in the recycle bin, one task done (its flow ended), the rest waiting with SLA timers
     assert client.delete(f"/api/v1/forms/sample/records/{ids[-1]}", headers=h).status_code == 204
     task = client.get("/api/v1/tasks", headers=h).get_json()["tasks"][0]
@@ -249,3 +252,41 @@ def test_jimu_restore_from_the_shell_and_its_refusal(jimu, client, runner, tmp_p
     assert "3 records" in done.output and "2 files" in done.output  # sample 1 + report 2
     again = CliRunner().invoke(main, ["restore", str(path)], env=env)
     assert again.exit_code != 0 and "backup.target_not_empty" in again.output
+
+
+def test_one_apps_data_moves_to_another_installation(jimu, client, runner, tmp_path, clock):
+    """jimu export-data / import-data: the lab app with its records (ids, links inside the app, sub-table
+    rows, user fields mapped by username) and files lands in an installation that has other users."""
+    ann, samples = seed(jimu, client, n=3)
+    path = tmp_path / "lab-data.zip"
+    result = runner.invoke(args=["export-data", "lab", str(path)])
+    assert result.exit_code == 0, result.output
+    source = state_of(jimu)
+    with empty_database("sqlite", tmp_path) as url:
+        other_app = target_app(url, tmp_path, clock)
+        other = other_app.extensions["jimu"]
+        try:
+            make_user(other, "zoe")  # another installation: its users have other ids
+            ann2 = make_user(other, "ann")
+            imported = other_app.test_cli_runner().invoke(args=["import-data", str(path)])
+            assert imported.exit_code == 0, imported.output
+            got = state_of(other)
+            assert got["export"] == source["export"]
+            for key in ("sample", "report"):
+                assert [r["id"] for r in got[key]] == [r["id"] for r in source[key]]
+                for mine, theirs in zip(got[key], source[key]):
+                    for k, v in theirs.items():
+                        if k in ("owner", "created_by", "updated_by"):
+                            assert mine[k] == (ann2 if v == ann else None), k
+                        else:
+                            assert mine[k] == v, k
+            ref = got["sample"][0]["scans"][0]["id"]
+            assert other.services.files.path(ref).read_bytes() == jimu.services.files.path(ref).read_bytes()
+            h = {"Authorization": f"Bearer {api_token(other, make_user(other, 'root', admin=True))}"}
+            c2 = other_app.test_client()
+            new = c2.post("/api/v1/forms/report/records", headers=h, json={"title": "n"}).get_json()
+            assert new["id"] > max(r["id"] for r in got["report"])  # the counters moved past the imported ids
+            again = other_app.test_cli_runner().invoke(args=["import-data", str(path)])
+            assert again.exit_code != 0 and "appdata.app_installed" in again.output
+        finally:
+            other.dispose()

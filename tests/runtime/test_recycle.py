@@ -29,6 +29,7 @@ LAB = {
              {"key": "owner", "label": "Owner", "widget": "user"},
              {"key": "taken", "label": "Taken on", "widget": "date"},
              {"key": "mass", "label": "Mass", "widget": "money"},
+             {"key": "latest", "label": "Latest report", "widget": "link", "config": {"form": "report"}},
              {"key": "scans", "label": "Scans", "widget": "attachment", "config": {"max_size": 10000}},
              {"key": "readings", "label": "Readings", "widget": "subtable", "config": {"fields": [
                  {"key": "what", "label": "What", "widget": "text"},
