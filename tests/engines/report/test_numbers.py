@@ -323,3 +323,23 @@ def test_time_zone_names_are_checked(data):
             compile_chart({"key": "c", "version": 1, "form": "case", "type": "kpi",
                            "measures": [{"key": "n", "agg": "count"}]}, data.source, tz=bad)
         assert err.value.code == "report.bad_timezone"
+
+
+@pytest.mark.parametrize("value, fmt, lang, number, text", [
+    (3866, None, "zh-CN", {"valueformat": ",d"}, "3866"),                  # was drawn as 3870
+    (2875.3, "duration", "zh-CN", {"valueformat": ",d", "suffix": " 小时 55 分钟"}, "47"),
+    (42.64, "duration", "en", {"valueformat": ",.1~f", "suffix": " min"}, "42.6"),
+    (0.884, "percent", "en", {"valueformat": ".1%"}, "0.884"),
+    (12.345, "number", "en", {"valueformat": ",.2~f"}, "12.345"),
+])
+def test_kpi_numbers_keep_their_format(value, fmt, lang, number, text):
+    """KPI tiles rounded (已解决 3870 where the API said 3866) and ignored ``format: duration``."""
+    from engines.report.charts.kpi import shown
+    drawn = shown(value, fmt, lang)
+    assert drawn["number"] == number and str(drawn["value"]) == text
+
+
+def test_a_duration_delta_is_the_measures_own_change():
+    from engines.report.charts.kpi import reference, shown
+    drawn = shown(150, "duration", "en")["value"]                           # 2 h 30 min drawn as 2
+    assert drawn / reference(150, 100, drawn, "duration") - 1 == pytest.approx(0.5)
