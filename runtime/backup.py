@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import zipfile
 from datetime import datetime
 from importlib.metadata import version as dist_version
@@ -49,8 +48,9 @@ from .store import Catalog
 FORMAT = "jimu.backup"
 FORMAT_VERSION = 1
 BATCH = 1000
-#: platform tables never copied: the schema version is the manifest's, the restore migrates it
-SKIP = frozenset({"alembic_version", "jimu_alembic_version"})
+#: platform tables never copied: the schema version is the manifest's, the restore migrates it; the
+#: database file store's rows travel as ``files/<id>`` members, like the folder store's files
+SKIP = frozenset({"alembic_version", "jimu_alembic_version", "jimu_file_chunks"})
 
 
 class BackupError(JimuError):
@@ -228,12 +228,12 @@ def _write_table(conn: sa.Connection, zf: zipfile.ZipFile, table: sa.Table, memb
 
 
 def _write_file(jimu, zf: zipfile.ZipFile, row, members: dict) -> bool:
-    src = jimu.services.files.path(row.id)
-    if not src.exists():
+    store = jimu.services.files.store
+    if not store.has(row.id):
         return False
     name = f"files/{row.id}"
     digest, size = hashlib.sha256(), 0
-    with open(src, "rb") as fh, zf.open(name, "w", force_zip64=True) as out:
+    with store.open(row.id) as fh, zf.open(name, "w", force_zip64=True) as out:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
@@ -391,7 +391,7 @@ def restore(jimu, path: str | Path) -> dict[str, Any]:
         for main, links in held:
             _link(conn, main, links)
         _set_counters(conn, [*platform, *forms], manifest.get("counters", {}))
-        _restore_files(jimu, zf, manifest)
+        _restore_files(jimu, conn, zf, manifest)
     expected = manifest["rows"]
     wrong = {k: (counts.get(k), v) for k, v in expected.items() if counts.get(k) != v}
     if wrong:  # cannot happen with a checked archive; a restore that lost rows must not pass silently
@@ -409,11 +409,10 @@ def _indexed(conn: sa.Connection) -> dict[str, set[str]]:
     return out
 
 
-def _restore_files(jimu, zf: zipfile.ZipFile, manifest: Mapping[str, Any]) -> None:
+def _restore_files(jimu, conn: sa.Connection, zf: zipfile.ZipFile, manifest: Mapping[str, Any]) -> None:
+    """Into whichever file store this configuration uses, in the restore's transaction."""
     for name in manifest.get("members", {}):
         if not name.startswith("files/"):
             continue
-        dest = jimu.services.files.path(name.split("/", 1)[1])
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with zf.open(name) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+        with zf.open(name) as src:
+            jimu.services.files.store.put(conn, name.split("/", 1)[1], src)

@@ -1,7 +1,7 @@
 """The ``jimu`` command (click, on the Flask app).
 
 ``jimu serve | worker | migrate (init-db) | create-user | create-token | revoke-token | list-tokens |
-import | export | validate | purge | backup | restore | import-records``.
+import | export | validate | purge | backup | restore | import-records | files move``.
 Errors a user can fix are ``click.UsageError``s that say the fix.
 """
 from __future__ import annotations
@@ -544,6 +544,39 @@ def migrate_instances_command(flow, pairs, sla, to_version, dry_run) -> None:
     click.echo(f"{verb} {len(result['instances'])} instance(s) to v{result['to_version']}")
     if dry_run and result["problems"]:
         sys.exit(1)
+
+
+@main.group("files")
+def files_group() -> None:
+    """Uploaded files and their store (FILE_STORE: folder or database)."""
+
+
+@files_group.command("move")
+@click.option("--to", "target", required=True, type=click.Choice(["folder", "database"]),
+              help="the store to copy every file into")
+@click.option("--from", "source", type=click.Choice(["folder", "database"]),
+              help="the store they are in now (default: the other one)")
+@click.option("--delete-source", is_flag=True, help="remove each file from the source once its copy is verified")
+@with_appcontext
+def files_move(target: str, source: str | None, delete_source: bool) -> None:
+    """Copy every file into another store, verifying each against its recorded SHA-256. Safe to stop
+    and run again: files already in the target with the right checksum are skipped. Then set
+    JIMU_FILE_STORE to the target on every web and worker process."""
+    from .filestore import store_for
+    from .filestore.move import move_files
+    source = source or ("folder" if target == "database" else "database")
+    if source == target:
+        raise click.UsageError("--from and --to name the same store; pick the other one")
+    jimu = _jimu()
+    report = move_files(jimu, store_for(jimu.config, jimu.engine, source), store_for(jimu.config, jimu.engine, target),
+                        delete_source=delete_source)
+    click.echo(f"{report.copied} copied, {report.already} already in the {target} store, {len(report.failed)} failed")
+    for file_id, why in report.failed:
+        click.echo(f"  {file_id}: {why}", err=True)
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} file(s) not moved; fix them and run the command again")
+    if (jimu.config.get("FILE_STORE") or "folder") != target:
+        click.echo(f"every file is in the {target} store: set JIMU_FILE_STORE={target} on every process")
 
 
 def init_app(app: Flask) -> None:

@@ -169,6 +169,14 @@ files = sa.Table(
     sa.Column("record_id", sa.BigInteger),
 )
 #: outgoing messages their receiver acknowledged, by job idempotency key (runtime.jobs.mark_delivered)
+#: the bytes of files in the database file store (``FILE_STORE=database``, runtime.filestore.database)
+file_chunks = sa.Table(
+    "jimu_file_chunks", metadata,
+    sa.Column("file_id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
 deliveries = sa.Table(
     "jimu_deliveries", metadata,
     sa.Column("key", sa.String(200), primary_key=True),

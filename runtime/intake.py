@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from engines.errors import JimuError
 
 from .auth.principal import ANONYMOUS, Principal
-from .files import save
 from .records import Records
 
 #: who creates a record from a webhook signed with the hook's secret
@@ -76,7 +75,7 @@ def _values(mapping: Mapping[str, str], parts: Mapping[str, Any], defaults: Mapp
     return out
 
 
-def deliver_email(jimu, conn, parts: Mapping[str, Any], *, upload_dir: str) -> tuple[str, int, str]:
+def deliver_email(jimu, conn, parts: Mapping[str, Any]) -> tuple[str, int, str]:
     """Create the record (or the reply) for one parsed message; returns (form, id, "new"|"reply")."""
     forms = _email_forms(jimu.catalog, parts.get("to", []))
     if not forms:
@@ -86,8 +85,8 @@ def deliver_email(jimu, conn, parts: Mapping[str, Any], *, upload_dir: str) -> t
     records = Records(jimu, conn, ANONYMOUS, source="email", check_permissions=False)
 
     def stored_files():
-        return [save(io.BytesIO(a["data"]), a["name"], a["type"], conn=conn, upload_dir=upload_dir,
-                     now=jimu.now()) for a in parts.get("attachments", [])]
+        return [jimu.services.files.save(io.BytesIO(a["data"]), a["name"], a["type"], conn=conn, now=jimu.now())
+                for a in parts.get("attachments", [])]
 
     reply = cfg.get("reply")
     if reply:
@@ -163,7 +162,7 @@ class SMTPHandler:
             with self.app.app_context():
                 jimu = current_jimu()
                 with jimu.begin() as conn:
-                    deliver_email(jimu, conn, parts, upload_dir=self.app.config["UPLOAD_DIR"])
+                    deliver_email(jimu, conn, parts)
         except JimuError as exc:
             self.app.logger.warning("mail intake refused a message: %s", exc.message)
             return f"550 {exc.code}: {exc.message}"[:500]

@@ -27,7 +27,6 @@ no longer installed leaves its entries to administrators.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Mapping
 
 import sqlalchemy as sa
@@ -351,18 +350,8 @@ def _remove_files(jimu, conn: sa.Connection, row, record: Mapping[str, Any]) -> 
     owned = set(conn.execute(sa.select(f.id).where(f.form_key == row["form_key"],
                                                    f.record_id == row["record_id"])).scalars())
     gone = sorted(owned & held) if held else sorted(owned)
-    if gone:
-        conn.execute(sa.delete(db.files).where(f.id.in_(gone)))
-        store = jimu.services.files
-        _unlink_on_commit(conn, [store.path(i) for i in gone])
+    jimu.services.files.delete(conn, gone)
     return gone
-
-
-def _unlink_on_commit(conn: sa.Connection, paths: list[Path]) -> None:
-    def committed(_conn):
-        for p in paths:
-            p.unlink(missing_ok=True)
-    sa.event.listen(conn, "commit", committed, once=True)
 
 
 def purge_expired(jimu, *, now: datetime, conn: sa.Connection | None = None, batch: int = 100) -> int:

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from .api.reports import Reports
 from .auth import PrincipalCache, policy
 from .dataio.importer import JOB_HANDLERS as IMPORT_JOBS
-from .files import LocalFolder
+from .files import Files
+from .filestore import store_for
 from .flows import FlowService
 from .jobs import JobKinds
 from .notify.notifier import Notifier
@@ -49,7 +50,7 @@ class Services:
     #: e-mail and outgoing HTTP with this deployment's settings
     notifier: Notifier
     #: where uploaded files are kept
-    files: LocalFolder
+    files: Files
     #: the one permission policy (stateless functions: ``can``, ``require``, ``row_filter`` ...)
     policy: ModuleType
     #: who a session or token is, cached for a few seconds
@@ -72,7 +73,7 @@ def build_services(jimu) -> Services:
         reports=Reports(jimu),
         jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **RETENTION_JOBS, **IMPORT_JOBS, **WEBHOOK_JOBS}),
         notifier=Notifier(jimu.config),
-        files=LocalFolder(jimu.config["UPLOAD_DIR"]),
+        files=Files(store_for(jimu.config, jimu.engine)),
         policy=policy,
         principals=PrincipalCache(),
         listeners=(flows.on_record_event, rules, WebhookListener(jimu)),

@@ -160,12 +160,12 @@ def test_purge_is_final_admin_only_and_audited(lab, jimu):
     rid = s["id"]
     assert lab.client.delete(f"/api/v1/forms/sample/records/{rid}", headers=lab.h["ann"]).status_code == 204
     entry = lab.bin()["entries"][0]
-    path = jimu.services.files.path(s["scans"][0]["id"])
-    assert path.exists()
+    file_id, store = s["scans"][0]["id"], jimu.services.files.store
+    assert store.has(file_id)
     r = lab.client.delete(f"/api/v1/recycle-bin/{entry['id']}", headers=lab.h["root"])
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["files"] == 1
-    assert not path.exists()
+    assert not store.has(file_id)
     assert lab.bin("root")["total"] == 0
     assert lab.client.post(f"/api/v1/recycle-bin/{entry['id']}/restore",
                            headers=lab.h["root"]).get_json()["error"]["code"] == "recycle.not_found"

@@ -144,7 +144,7 @@ def test_no_import_error_fallback_for_this_repos_modules(package):
 def test_the_container_holds_every_service(app):
     from runtime.api.reports import Reports
     from runtime.auth import PrincipalCache, policy
-    from runtime.files import LocalFolder
+    from runtime.files import Files
     from runtime.flows import FlowService
     from runtime.jobs import JobKinds
     from runtime.notify.notifier import Notifier
@@ -157,7 +157,7 @@ def test_the_container_holds_every_service(app):
     services = jimu.services
     assert isinstance(services, Services)
     expected = {"definitions": Catalog, "flows": FlowService, "rules": RuleRunner, "effects": EffectsExecutor,
-                "reports": Reports, "jobs": JobKinds, "notifier": Notifier, "files": LocalFolder,
+                "reports": Reports, "jobs": JobKinds, "notifier": Notifier, "files": Files,
                 "principals": PrincipalCache}
     for name, cls in expected.items():
         assert isinstance(getattr(services, name), cls), name
