@@ -54,7 +54,7 @@ def file_kind(name: str) -> str:
 
 
 def _table(jimu, file_id: str, kind: str):
-    return open_table(jimu.services.files.path(file_id), kind)
+    return open_table(jimu.services.files.store.local_path(file_id), kind)
 
 
 # -- preview ------------------------------------------------------------------------------------------

@@ -22,9 +22,14 @@ The interface every store keeps (and all a caller, a backup or the move command 
     removed once ``conn``'s transaction commits (kept if it rolls back).
 ``has(file_id) -> bool`` and ``ids() -> Iterator[str]``
     what the store holds, for a backup or the move command to iterate.
+``local_path(file_id) -> Path``
+    a file on this host's disk with the bytes, for readers that must seek (spreadsheet imports):
+    the folder store's own file; the database store's copy in a local cache folder (a stored file
+    never changes, so the copy stays valid).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping
 
 import sqlalchemy as sa
@@ -39,7 +44,7 @@ __all__ = ["CHUNK", "FileMissing", "FileStore", "FileTooLarge", "UnknownFileStor
 #: the value of ``FILE_STORE`` → how to build that store from the settings and the engine
 STORES = {
     "folder": lambda config, engine: FolderStore(config["UPLOAD_DIR"]),
-    "database": lambda config, engine: DatabaseStore(engine),
+    "database": lambda config, engine: DatabaseStore(engine, cache=Path(config["UPLOAD_DIR"]) / ".cache"),
 }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Protocol
 
 import sqlalchemy as sa
@@ -69,4 +70,7 @@ class FileStore(Protocol):
         ...
 
     def ids(self) -> Iterator[str]:
+        ...
+
+    def local_path(self, file_id: str) -> Path:
         ...

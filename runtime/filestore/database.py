@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import shutil
 from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
 import sqlalchemy as sa
 
 from .. import db
 from .base import CHUNK, FileMissing, check_id, too_large
+from .folder import on_end
 
 chunks = db.file_chunks
 
@@ -19,8 +23,8 @@ chunks = db.file_chunks
 class DatabaseStore:
     name = "database"
 
-    def __init__(self, engine: sa.Engine):
-        self.engine = engine
+    def __init__(self, engine: sa.Engine, cache: str | os.PathLike):
+        self.engine, self.cache = engine, Path(cache)
 
     def put(self, conn: sa.Connection, file_id: str, stream: BinaryIO, limit: int | None = None) -> tuple[int, str]:
         check_id(file_id)
@@ -49,11 +53,27 @@ class DatabaseStore:
         ids = [check_id(i) for i in file_ids]
         if ids:
             conn.execute(sa.delete(chunks).where(chunks.c.file_id.in_(ids)))
+        for file_id in ids:  # a purged file leaves no copy behind in this host's cache
+            on_end(conn, "commit", self.cache / file_id)
 
     def has(self, file_id: str) -> bool:
         with _reading(self.engine) as conn:
             return conn.execute(sa.select(chunks.c.seq).where(chunks.c.file_id == check_id(file_id),
                                                               chunks.c.seq == 0)).first() is not None
+
+    def local_path(self, file_id: str) -> Path:
+        path = self.cache / check_id(file_id)
+        if path.is_file():
+            return path
+        self.cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{file_id}.{os.getpid()}.part")
+        try:
+            with self.open(file_id) as src, open(tmp, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
 
     def ids(self) -> Iterator[str]:
         after = ""

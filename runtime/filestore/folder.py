@@ -38,7 +38,7 @@ class FolderStore:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        _on_end(conn, "rollback", path)
+        on_end(conn, "rollback", path)
         return size, h.hexdigest()
 
     def open(self, file_id: str) -> BinaryIO:
@@ -49,10 +49,16 @@ class FolderStore:
 
     def delete(self, conn: sa.Connection, file_ids: Iterable[str]) -> None:
         for file_id in file_ids:
-            _on_end(conn, "commit", self._path(file_id))
+            on_end(conn, "commit", self._path(file_id))
 
     def has(self, file_id: str) -> bool:
         return self._path(file_id).is_file()
+
+    def local_path(self, file_id: str) -> Path:
+        path = self._path(file_id)
+        if not path.is_file():
+            raise FileMissing(f"file {file_id} is not in the folder {self.root}", file=file_id)
+        return path
 
     def ids(self) -> Iterator[str]:
         for d in sorted(p for p in self.root.glob("??") if p.is_dir()):
@@ -65,7 +71,7 @@ class FolderStore:
 _PENDING: "weakref.WeakKeyDictionary[sa.Connection, dict[str, list[Path]]]" = weakref.WeakKeyDictionary()
 
 
-def _on_end(conn: sa.Connection, event: str, path: Path) -> None:
+def on_end(conn: sa.Connection, event: str, path: Path) -> None:
     """Bytes on disk follow the transaction that recorded them: a refused write (invalid values, a rate
     limit, any error) rolls the ``jimu_files`` row back and the new file goes with it; a deletion
     takes the file away only once the row's deletion is committed."""

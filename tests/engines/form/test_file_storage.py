@@ -73,3 +73,13 @@ def test_save_uploads_then_clean_through_the_form(app, jimu, store):
     assert list(store.store.ids()) == stored  # the refused one left no bytes behind
     result = spec.clean(data)
     assert result.ok and result.values["docs"][0]["name"] == "a.pdf"
+
+
+def test_a_local_path_for_readers_that_seek_and_none_left_after_a_delete(jimu, store):
+    with jimu.begin() as conn:
+        ref = store.save(io.BytesIO(b"a,b\n1,2\n"), "t.csv", "text/csv", conn=conn)
+    path = store.store.local_path(ref["id"])
+    assert path.read_bytes() == b"a,b\n1,2\n"
+    with jimu.begin() as conn:
+        store.delete(conn, [ref["id"]])
+    assert not path.exists() and not store.store.has(ref["id"])
