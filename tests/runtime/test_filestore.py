@@ -234,3 +234,27 @@ def _wait_up(url: str) -> None:
         except OSError:
             time.sleep(0.2)  # polling another process
     raise AssertionError(f"{url} did not start")
+
+
+def test_a_spreadsheet_import_reads_its_upload_from_the_database_store(db_url, tmp_path, monkeypatch):
+    """The importer seeks in its file: the database store hands it a local cached copy."""
+    from runtime.auth.principal import load_principal
+    from runtime.dataio import importer
+    from runtime.records import Records
+    from tests.runtime.hr_package import hr_package
+    from tests.runtime.test_dataio_import import GOOD, csv_bytes
+    app = make_app(db_url, tmp_path, "a", "database", monkeypatch)
+    jimu = app.extensions["jimu"]
+    install_package(jimu, hr_package())
+    admin = make_user(jimu, "admin", admin=True)
+    lead = make_user(jimu, "lead", roles=["hr_admin"])
+    with jimu.begin() as conn:
+        conn.execute(sa.update(db.users).where(db.users.c.id == lead).values(display_name="王经理"))
+        Records(jimu, conn, load_principal(conn, admin)).create("部门", {"名称": "研发部", "编码": "RD"})
+        file_id = jimu.services.files.save(io.BytesIO(csv_bytes(GOOD)), "staff.csv", None, conn=conn,
+                                           user_id=admin)["id"]
+    assert not any(Path(jimu.config["UPLOAD_DIR"]).glob("??/*"))  # not in a folder store
+    with jimu.read() as conn:
+        out = importer.preview(jimu, conn, load_principal(conn, admin), "员工", file_id, "staff.csv")
+    assert [r["errors"] for r in out["rows"]] == [[], []]
+    jimu.dispose()
