@@ -119,9 +119,8 @@ def import_data(jimu, path: str | Path, *, actor_id: int | None = None) -> dict[
             if conn.execute(sa.select(db.files.c.id).where(db.files.c.id == row["id"])).first() is None:
                 conn.execute(sa.insert(db.files).values({**{k: v for k, v in row.items() if k in db.files.c},
                                                          "uploaded_by": users.get(row.get("uploaded_by"))}))
-                dest = jimu.services.files.path(row["id"])
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(zf.read(f"files/{row['id']}"))
+                with zf.open(f"files/{row['id']}") as src:  # into this installation's file store, streamed
+                    jimu.services.files.store.put(conn, row["id"], src)
     return {"app": app_key, "version": manifest["version"], "records": counts}
 
 

@@ -287,7 +287,7 @@ def test_one_apps_data_moves_to_another_installation(jimu, client, runner, tmp_p
                         else:
                             assert mine[k] == v, k
             ref = got["sample"][0]["scans"][0]["id"]
-            assert other.services.files.path(ref).read_bytes() == jimu.services.files.path(ref).read_bytes()
+            assert read(other, ref) == read(jimu, ref)
             h = {"Authorization": f"Bearer {api_token(other, make_user(other, 'root', admin=True))}"}
             c2 = other_app.test_client()
             new = c2.post("/api/v1/forms/report/records", headers=h, json={"title": "n"}).get_json()
