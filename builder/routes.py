@@ -214,7 +214,7 @@ def report_preview(app_key):
     Compiled by the report engine against the runtime's record store and run by the runtime's
     own ``run_chart`` (so the viewer's row filter applies); definition problems answer 422
     with every error, each with its code and JSON pointer."""
-    from runtime.api.reports import ReportEntry, chart_payload, run_chart
+    from runtime.api.reports import ReportEntry, chart_payload, explain_chart, run_chart
     data = _body()
     definition = data.get("report")
     if not isinstance(definition, dict):
@@ -223,9 +223,12 @@ def report_preview(app_key):
     principal = current_principal()
     with jimu.read() as conn:
         chart = _compile_report(conn, app_key, definition)
-        rows = run_chart(jimu, conn, principal, chart, _preview_filters(data.get("filter")))
-    return jsonify(chart_payload(ReportEntry(app_key, str(definition.get("key")), definition, chart, None),
-                                 rows, _preview_lang(data)))
+        filters = _preview_filters(data.get("filter"))
+        rows = run_chart(jimu, conn, principal, chart, filters)
+        explain = explain_chart(jimu, conn, principal, chart, filters)  # how its query runs: indexes, scans
+    payload = chart_payload(ReportEntry(app_key, str(definition.get("key")), definition, chart, None),
+                            rows, _preview_lang(data))
+    return jsonify({**payload, "explain": explain})
 
 
 @api.post("/apps/<app_key>/dashboards/preview")

@@ -177,6 +177,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     jimu = Jimu(app.config, clock=app.config.get("CLOCK") or utcnow, wire=build_services)
     app.extensions["jimu"] = jimu
+    from .store import search
+    search.warm()  # the Chinese segmenter's dictionary, loaded in the background once per process
     if app.config["AUTO_MIGRATE"]:
         upgrade(jimu.engine)
     else:

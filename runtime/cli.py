@@ -339,6 +339,23 @@ def demo_data(app_key, days, scale, seed, if_empty, users, password) -> None:
     click.echo("demo data: " + ", ".join(f"{k} {v}" for k, v in made.items()))
 
 
+@main.command("reindex")
+@click.argument("forms", nargs=-1)
+@with_appcontext
+def reindex(forms) -> None:
+    """Write the search documents of every record again (all forms, or the FORMS named)."""
+    from .store import search
+    jimu = _jimu()
+    with jimu.begin() as conn:
+        jimu.catalog.refresh(conn)
+        unknown = [f for f in forms if f not in jimu.catalog]
+        if unknown:
+            raise click.UsageError(f"no form {unknown[0]!r} is installed; see the forms with `jimu export <app>`")
+        for ft in [jimu.catalog.form(f) for f in forms] or list(jimu.catalog):
+            search.install(conn, ft)
+            click.echo(f"  {ft.key}: {search.reindex(conn, ft)} records")
+
+
 @main.command("mail-intake")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=2525, show_default=True, type=int)

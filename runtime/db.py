@@ -118,6 +118,9 @@ forms = sa.Table(
     sa.Column("definition", JSON, nullable=False),
     sa.Column("table_name", sa.String(60), nullable=False),
     sa.Column("status", sa.String(20), nullable=False, default="active"),
+    #: moves with every committed transaction that wrote the form's records (``data_written``):
+    #: cached chart data of an older version is not served (runtime/api/chart_cache.py)
+    sa.Column("data_version", sa.BigInteger, nullable=False, default=0, server_default="0"),
 )
 form_fields = sa.Table(
     "jimu_form_fields", metadata,
@@ -263,7 +266,34 @@ def make_engine(url: str, **kw) -> sa.Engine:
     # the records a transaction wrote are kept for its later reads; a rolled-back savepoint drops them
     event.listen(engine, "rollback_savepoint", forget_written)
     deferred.wire(engine)  # audit, history and firing rows are written at commit
+    _count_data_versions(engine)
     return engine
+
+
+#: ``conn.info`` key: ids of the forms whose records the open transaction wrote
+_WRITTEN = "jimu_forms_written"
+
+
+def data_written(conn: sa.Connection, form_id: int) -> None:
+    """The records store wrote ``form_id``'s records in ``conn``'s transaction: its data version moves
+    when the transaction commits."""
+    conn.info.setdefault(_WRITTEN, set()).add(form_id)
+
+
+def _count_data_versions(engine: sa.Engine) -> None:
+    """One UPDATE per write transaction, issued as it commits, so the new version becomes visible
+    together with the data (a reader never caches old data under the new version) and the form's
+    catalogue row is locked only for the commit itself (concurrent creates do not wait for each other)."""
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn):
+        written = conn.info.pop(_WRITTEN, None)
+        if written:
+            conn.execute(sa.update(forms).where(forms.c.id.in_(sorted(written)))
+                         .values(data_version=forms.c.data_version + 1))
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn):
+        conn.info.pop(_WRITTEN, None)
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -21,7 +21,8 @@ from .auth import policy
 from .auth.principal import Principal
 from .context import Jimu
 from .store import FormTable, RecordStore
-from .store.query import filter_clause, order_clause, search_clause
+from .store import search
+from .store.query import filter_clause, order_clause
 from .serials import allocate_serials
 
 
@@ -281,7 +282,8 @@ class Records:
         values = self.clean(ft, data, existing=before, partial=True)
         self._check_files(ft, values, before)
         self._integrity(ft, [values], lambda: self.store.update(ft, rid, values, expected_version=expected_version,
-                                                                now=self.now, actor=self.principal.user_id))
+                                                                now=self.now, actor=self.principal.user_id,
+                                                                before=before))
         self._lands_in_scope(ft, [rid], "update")
         files.claim(self.conn, ft.spec, form_key, rid, values)
         after = self.store.get(ft, rid)
@@ -340,11 +342,12 @@ class Records:
 
     def list(self, form_key: str, *, filters: Any = None, sort: str | None = None, q: str | None = None,
              page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
-        ft, where, hidden = self._list_where(form_key, filters, sort, q)
+        ft, where, hidden = self._list_where(form_key, filters, sort)
         per_page = max(1, min(int(per_page), MAX_PAGE))
         page = max(1, int(page))
-        rows, total = self.store.select(ft, where=where, order_by=order_clause(ft, sort), limit=per_page,
-                                        offset=(page - 1) * per_page)
+        # with a query: ranked by relevance unless a sort is asked for; page and total in one statement
+        rows, total = search.search(self.conn, ft, q or "", where=where, hidden=hidden,
+                                    order_by=order_clause(ft, sort), limit=per_page, offset=(page - 1) * per_page)
         if hidden:
             rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
         return rows, total
@@ -353,14 +356,18 @@ class Records:
                   batch: int = 500) -> Iterator[dict[str, Any]]:
         """Every record of the list ``list`` would page through (same filters, search, row scope, hidden
         fields, order), streamed from one query in batches: what exports read."""
-        ft, where, hidden = self._list_where(form_key, filters, sort, q)
+        ft, where, hidden = self._list_where(form_key, filters, sort)
+        found = search.ids_clause(self.conn, ft, q or "", hidden=hidden)
+        if found is not None:
+            where = found if where is None else sa.and_(where, found)
         for rows in self.store.stream(ft, where=where, order_by=order_clause(ft, sort), batch=batch):
             for r in rows:
                 yield {k: v for k, v in r.items() if k not in hidden} if hidden else r
 
-    def _list_where(self, form_key: str, filters: Any, sort: str | None, q: str | None):
+    def _list_where(self, form_key: str, filters: Any, sort: str | None):
         """(form table, WHERE clause or None, hidden fields) of a list: the permission checks of reading
-        it (verb, hidden fields not filtered or sorted by, row scope) and the filters and search."""
+        it (verb, hidden fields not filtered or sorted by, row scope) and the filters; the search
+        (``runtime.store.search``) comes on top."""
         ft = self.form(form_key)
         self._require("read", form_key)
         hidden = policy.hidden_fields(self.principal, form_key) if self.check else frozenset()
@@ -370,9 +377,6 @@ class Records:
         if filters:
             clauses.append(filter_clause(ft, filters, now=self.now, forms=_Readable(self) if self.check
                                          else self.jimu.catalog))
-        search = search_clause(ft, q or "", hidden=hidden)
-        if search is not None:
-            clauses.append(search)
         rf = policy.row_filter(self.principal, ft) if self.check else None
         if rf is not None:
             clauses.append(rf)

@@ -35,6 +35,7 @@ from . import audit, db, files, typed_json
 from .auth import policy
 from .exceptions import Conflict, JimuError, NotFound
 from .store import FormTable
+from .db import data_written
 from .store.mapping import MultiTable
 from .store.records import written
 
@@ -143,6 +144,7 @@ def _unlink(catalog, conn: sa.Connection, rid: int, links: list[dict]) -> None:
     _forget(conn, catalog, links)
     for link in links:
         other = catalog.form(link["form"])
+        data_written(conn, other.form_id)
         if "ids" in link:
             col = other.columns[link["field"]]
             conn.execute(sa.update(other.table).where(other.table.c.id.in_(link["ids"]), col == rid)
@@ -248,7 +250,8 @@ def restore(records, entry_id: int) -> dict[str, Any]:
                     main[col.name] = None
             main["row_version"] = int(main.get("row_version") or 0) + 1
             main["updated_at"] = records.now
-            conn.execute(sa.insert(ft.table).values(main))
+            conn.execute(sa.insert(ft.table).values(main))  # with its search document (FTS triggers index it)
+            data_written(conn, ft.form_id)  # cached charts of the form are out of date
             for child in [*ft.multi.values(), *ft.children.values()]:
                 kept = [_known(child.table, r) for r in rows["tables"].get(child.table.name, ())]
                 target = getattr(child.field.widget, "target", None)
@@ -301,6 +304,7 @@ def _relink(catalog, conn: sa.Connection, rid: int, links: list[dict]) -> None:
         if link["form"] not in catalog:
             continue
         other = catalog.form(link["form"])
+        data_written(conn, other.form_id)
         if "ids" in link and link["field"] in other.columns:
             col = other.columns[link["field"]]
             conn.execute(sa.update(other.table).where(other.table.c.id.in_(link["ids"]), col.is_(None))

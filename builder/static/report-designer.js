@@ -27,6 +27,8 @@ const els = {
   problems: document.getElementById("rd-problems"),
   chart: document.getElementById("rd-chart"),
   chartState: document.getElementById("rd-chart-state"),
+  explain: document.getElementById("rd-explain"),
+  explainBody: document.getElementById("rd-explain-body"),
   title: document.getElementById("report-title"),
 };
 const SLOTS = ["dimensions", "measures", "filters"];
@@ -739,6 +741,7 @@ async function runChart() {
   }
   els.chart.dataset.rows = JSON.stringify(result.rows);
   els.chart.dataset.type = result.type;
+  renderExplain(result.explain);
   if (result.empty) {
     purge(els.chart);
     els.chart.replaceChildren(h("p", { class: "tile-empty" }, t("rd_empty")));
@@ -754,6 +757,23 @@ async function runChart() {
     els.chart.dataset.state = "ok";
   }
   els.chartState.textContent = "";
+}
+
+// how the database runs the chart's query: the indexes it uses, the forms it reads whole, the plan
+function renderExplain(explain) {
+  els.explain.hidden = !explain;
+  if (!explain) return;
+  const none = t("rd_none");
+  const items = [
+    [t("rd_indexes"), explain.indexes.join(", ") || none, "indexes"],
+    [t("rd_full_scans"), explain.full_scans.join(", ") || none, "scans"],
+  ];
+  if (explain.rows_estimate !== null && explain.rows_estimate !== undefined) {
+    items.push([t("rd_rows_estimate"), String(explain.rows_estimate), "rows"]);
+  }
+  els.explainBody.replaceChildren(
+    h("dl", {}, ...items.flatMap(([term, value, name]) => [h("dt", {}, term), h("dd", { "data-explain": name }, value)])),
+    h("pre", { class: "rd-plan" }, explain.plan.join("\n")));
 }
 
 function renderProblems() {

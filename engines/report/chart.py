@@ -290,6 +290,12 @@ class CompiledChart:
         """The chart's form and every form it joins: the viewer needs read access to all of them."""
         return (self.form, *self._resolver.joined_forms())
 
+    @property
+    def reads_process(self) -> bool:
+        """Whether the chart reads the flow runtime's process data (``process.*``), which no form's
+        data version covers."""
+        return any(isinstance(r, str) and r.startswith("process.") for r in self._resolver.used())
+
     # -- presentation --------------------------------------------------------------------
     def figure(self, rows: list[dict], lang: str = "zh-CN") -> dict:
         """A plain plotly figure dict; ``layout.meta.empty`` is true when there is no data."""

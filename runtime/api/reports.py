@@ -32,12 +32,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import Response, jsonify, request
+from sqlalchemy.ext.compiler import compiles
 
 from engines.errors import JimuError, NotFound, PermissionDenied
 from engines.operators import OPERATORS
@@ -48,12 +50,14 @@ from engines.report.labels import localize
 
 from .. import db
 from ..audit import jsonable
+from ..chart_cache import DEFAULT_SECONDS, ChartCache
 from ..auth import current_principal
 from ..auth import policy
 from ..auth.policy import can, row_filter
 from ..context import Jimu, current_jimu
 from ..exceptions import NotAuthenticated
 from ..i18n import current_language
+from ..store.mapping import index_name
 from . import bp
 from .util import BadRequest, json_arg, json_body
 
@@ -279,6 +283,7 @@ class Reports:
 
     def __init__(self, jimu: Jimu):
         self.jimu = jimu
+        self.cache = ChartCache()
 
     def definitions(self, conn: sa.Connection) -> Definitions:
         """Up-to-date compiled definitions, from the one definition cache (once per catalogue revision)."""
@@ -341,14 +346,96 @@ def require_read(principal, entry: ReportEntry) -> CompiledChart:
 
 
 def run_chart(jimu: Jimu, conn: sa.Connection, principal, chart: CompiledChart,
-              shared_filters: list[dict] | None = None) -> list[dict]:
-    """The chart's rows over the records ``principal`` may read (the caller checked ``may_read``)."""
+              shared_filters: list[dict] | None = None, *, cached: bool = False) -> list[dict]:
+    """The chart's rows over the records ``principal`` may read (the caller checked ``may_read``).
+
+    ``cached``: served from the chart cache (``runtime.chart_cache``) while no record of the forms it
+    reads was written and the report's ``cache_seconds`` have not passed; relative date filters then
+    count from the current minute."""
+    now = jimu.now()
+    if cached:
+        now = now.replace(second=0, microsecond=0)
+    stmt = chart.query(where=chart_scope(jimu, principal, chart, shared_filters),
+                       shared_filters=shared_filters or None, now=now)
+
+    def run() -> list[dict]:
+        if conn.dialect.name == "sqlite":
+            # the median aggregate: cheap and idempotent, so any pooled connection has it
+            register_sqlite_functions(conn.connection.dbapi_connection)
+        return chart.rows(conn.execute(stmt).all())
+    if not cached or chart.reads_process:
+        return run()
+    seconds = chart.definition.get("cache_seconds", DEFAULT_SECONDS)
+    return jimu.services.reports.cache.rows(conn, stmt, chart.forms, seconds, run)
+
+
+class _Explain(sa.sql.expression.Executable, sa.sql.expression.ClauseElement):
+    """``EXPLAIN`` of a statement, its parameters bound as when it runs."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: sa.Select):
+        self.stmt = stmt
+
+
+@compiles(_Explain)
+def _compile_explain(element, compiler, **kw):
+    prefix = "EXPLAIN QUERY PLAN " if compiler.dialect.name == "sqlite" else "EXPLAIN (FORMAT JSON) "
+    return prefix + compiler.process(element.stmt, **kw)
+
+
+_SQLITE_INDEX = re.compile(r"USING (?:COVERING )?INDEX (\S+)")
+_SQLITE_SCAN = re.compile(r"^SCAN (\S+)")
+
+
+def explain_chart(jimu: Jimu, conn: sa.Connection, principal, chart: CompiledChart,
+                  shared_filters: list[dict] | None = None) -> dict:
+    """How the database runs the chart's query for this viewer (the builder's report preview shows
+    it): the plan's lines, the indexes used (as form fields), the tables read whole, and on
+    PostgreSQL the planner's estimate of the rows read. Tables and indexes are named by form and
+    field, never by their physical names."""
     stmt = chart.query(where=chart_scope(jimu, principal, chart, shared_filters),
                        shared_filters=shared_filters or None, now=jimu.now())
+    names: dict[str, str] = {}
+    for ft in jimu.catalog:
+        names[ft.table.name] = ft.key
+        for key, col in [*ft.columns.items(), ("created_at", ft.table.c.created_at),
+                         ("updated_at", ft.table.c.updated_at)]:
+            names[index_name(ft.table.name, col.name)] = f"{ft.key}.{key}"
+    indexes: list[str] = []
+    scans: list[str] = []
     if conn.dialect.name == "sqlite":
-        # the median aggregate: cheap and idempotent, so any pooled connection has it
         register_sqlite_functions(conn.connection.dbapi_connection)
-    return chart.rows(conn.execute(stmt).all())
+        plan = [row[-1] for row in conn.execute(_Explain(stmt))]
+        for line in plan:
+            indexes += _SQLITE_INDEX.findall(line)
+            scans += _SQLITE_SCAN.findall(line)
+        rows = None
+    else:
+        root = conn.execute(_Explain(stmt)).scalar()
+        root = (json.loads(root) if isinstance(root, str) else root)[0]["Plan"]
+        plan, rows = [], 0
+
+        def walk(node: dict, depth: int) -> None:
+            nonlocal rows
+            relation, index = node.get("Relation Name"), node.get("Index Name")
+            plan.append("  " * depth + " ".join(str(p) for p in (node["Node Type"], relation and f"on {relation}",
+                                                                 index and f"using {index}") if p)
+                        + f"  (rows≈{node.get('Plan Rows')})")
+            if index:
+                indexes.append(index)
+            if relation:
+                rows += int(node.get("Plan Rows") or 0)
+                if node["Node Type"] == "Seq Scan":
+                    scans.append(relation)
+            for child in node.get("Plans", []):
+                walk(child, depth + 1)
+        walk(root, 0)
+
+    def named(text: str) -> str:
+        return re.sub(r"\b(ix_)?f\d+(_c\d+|_search)?\b", lambda m: names.get(m.group(0), m.group(0)), text)
+    return {"plan": [named(line) for line in plan], "indexes": sorted({names.get(i, i) for i in indexes}),
+            "full_scans": sorted({names.get(t, t) for t in scans}), "rows_estimate": rows}
 
 
 def chart_scope(jimu: Jimu, principal, chart: CompiledChart, shared_filters=None) -> sa.ColumnElement | None:
@@ -423,7 +510,7 @@ def dashboard_data(jimu: Jimu, conn: sa.Connection, principal, entry: DashboardE
                 "title": localize(item.get("title") or report.definition.get("label"), lang, report.key)}
         try:
             chart = require_read(principal, report)
-            rows = run_chart(jimu, conn, principal, chart, shared.get(report.key))
+            rows = run_chart(jimu, conn, principal, chart, shared.get(report.key), cached=True)
             tile.update(chart_payload(report, rows, lang, item.get("title")))
         except JimuError as exc:
             tile["error"] = exc.to_dict()
@@ -496,7 +583,7 @@ def report_data(key):
     with jimu.read() as conn:
         entry = _report(conn, key)
         chart = require_read(principal, entry)
-        rows = run_chart(jimu, conn, principal, chart, _filters_arg())
+        rows = run_chart(jimu, conn, principal, chart, _filters_arg(), cached=True)
     return jsonify(chart_payload(entry, rows, _lang()))
 
 

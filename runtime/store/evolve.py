@@ -29,7 +29,7 @@ from engines.form.spec import FieldSpec
 
 from .. import db
 from ..exceptions import JimuError
-from . import convert
+from . import convert, search
 from .catalog import changed
 from .mapping import ID, build_form_table, column_type, index_name, system_columns
 
@@ -113,12 +113,14 @@ def publish_forms(conn: sa.Connection, app_key: str, definitions: list[Mapping[s
                 _add_fk_column(conn, op, tname, plan.physical[(None, f.key)],
                                tables_by_form.get(f.widget.target))
     # 3. child tables, new child columns, indexes
+    tables = {}
     for spec, plan in plans:
         tname = tables_by_form[spec.key]
         meta = sa.MetaData()
         # reflect the parent and link targets into this MetaData so child FKs resolve
         ft = build_form_table(meta, form_id=form_ids[spec.key], table_name=tname, spec=spec,
                               physical=plan.physical, tables_by_form=tables_by_form)
+        tables[spec.key] = ft
         for key in plan.new_child_tables:
             table = ft.multi[key].table if key in ft.multi else ft.children[key].table
             op.create_table(table.name, *[c._copy() for c in table.columns])  # index=True columns get indexes
@@ -133,6 +135,13 @@ def publish_forms(conn: sa.Connection, app_key: str, definitions: list[Mapping[s
                            else f"{tables_by_form[spec.key]}_{plan.physical[(None, parent)]}",
                            parent, old_physical, new_physical)
         for spec, plan in plans for parent, old, old_physical, new, new_physical in plan.changed])
+    # 5. the search index; the documents are written again when what they are made of changed
+    for spec, _plan in plans:
+        old_def = existing[spec.key].definition if spec.key in existing else None
+        created = search.install(conn, tables[spec.key])
+        if spec.key not in new_forms and (created or old_def is None or
+                                          search.signature(compile_form(old_def)) != search.signature(spec)):
+            search.reindex(conn, tables[spec.key])
     bump_revision(conn)
     return report
 
@@ -153,14 +162,16 @@ def _add_fk_column(conn: sa.Connection, op: Operations, table: str, column: str,
 
 
 def _ensure_indexes(conn: sa.Connection, op: Operations, ft, wanted: set[str]) -> None:
+    """Indexes on the ``wanted`` fields; ``created_at``/``updated_at`` (time buckets, date filters) too.
+    A dashboard filter may name a field only some of its charts' forms have: the others are skipped."""
     present = {ix["name"] for ix in sa.inspect(conn).get_indexes(ft.table.name)}
     for key in sorted(wanted):
-        col = ft.columns.get(key)
+        col = ft.table.c[key] if key in ("created_at", "updated_at") else ft.columns.get(key)
         if col is None:
             continue
         name = index_name(ft.table.name, col.name)
         if name not in present:
-            unique = ft.spec.field(key).unique
+            unique = key in ft.columns and ft.spec.field(key).unique
             op.create_index(name, ft.table.name, [col.name], unique=unique)
 
 

@@ -21,6 +21,8 @@ from ..exceptions import JimuError
 ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 TS = UTCDateTime()
 SYSTEM_COLUMNS = ("id", "created_at", "updated_at", "created_by", "updated_by", "row_version")
+#: the column holding a record's search document (``runtime.store.search``); never read as a value
+SEARCH_COLUMN = "search_doc"
 
 
 class UnknownField(JimuError):
@@ -81,6 +83,11 @@ class FormTable:
     app_key: str | None = None
 
     @property
+    def row_columns(self) -> list[sa.Column]:
+        """The columns a record is read from (all but the search document)."""
+        return [c for c in self.table.columns if c.name != SEARCH_COLUMN]
+
+    @property
     def id_column(self) -> sa.Column:
         return self.table.c.id
 
@@ -138,6 +145,7 @@ def build_form_table(metadata: sa.MetaData, *, form_id: int, table_name: str, sp
         c = sa.Column(name, column_type(f), *args, nullable=True, key=name)
         cols[f.key] = c
         table_cols.append(c)
+    table_cols.append(sa.Column(SEARCH_COLUMN, sa.Text, nullable=True))
     # AUTOINCREMENT: SQLite would otherwise hand a deleted record's id to the next record, which
     # would then inherit everything that still names that id (flows, audit, links, URLs)
     table = sa.Table(table_name, metadata, *table_cols, sqlite_autoincrement=True)

@@ -9,7 +9,7 @@ coerced by the field's widget where possible and always bound.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Collection, Mapping
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 
@@ -28,8 +28,9 @@ def _like_escape(text: str) -> str:
 
 
 def _contains(col, v):
-    """The search box's case-insensitive substring match (not a filter operator: those are
-    ``engines.operators`` and match case-sensitively)."""
+    """A case-insensitive substring match (the user and group pickers; not a filter operator: those
+    are ``engines.operators`` and match case-sensitively; records are searched by
+    ``runtime.store.search``)."""
     return sa.func.lower(sa.cast(col, sa.Text)).like(f"%{_like_escape(str(v).lower())}%", escape="\\")
 
 
@@ -147,21 +148,6 @@ def _multi_values(ft: FormTable, key: str, values: list) -> list:
         return list(dict.fromkeys(widget.to_python(list(values))))
     except JimuError as exc:
         raise FilterError(f"bad value for {key}: {exc.message}", code="filter.bad_value", field=key) from None
-
-
-def search_clause(ft: FormTable, q: str, *, hidden: Collection[str] = ()) -> sa.ColumnElement | None:
-    """Substring search over the text fields (works for Chinese, which has no word breaks).
-
-    ``hidden`` fields (the reader's policy hides them) are not searched: a hit would tell their content.
-    """
-    q = (q or "").strip()[:200]
-    if not q:
-        return None
-    cols = [ft.columns[f.key] for f in ft.spec.fields
-            if f.key in ft.columns and f.widget.value_kind in ("text", "choice") and f.key not in hidden]
-    if not cols:
-        return sa.false()
-    return sa.or_(*[_contains(c, q) for c in cols])
 
 
 def order_clause(ft: FormTable, sort: str | None) -> list[sa.ColumnElement]:

@@ -20,8 +20,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 
+from ..db import data_written
 from ..exceptions import NotFound, StaleRecord
-from .mapping import SYSTEM_COLUMNS, FormTable
+from . import search
+from .mapping import SEARCH_COLUMN, SYSTEM_COLUMNS, FormTable
 
 
 class RecordNotFound(NotFound):
@@ -67,10 +69,13 @@ class RecordStore:
         return {ft.columns[k].name: v for k, v in values.items() if k in ft.columns}
 
     def create(self, ft: FormTable, values: Mapping[str, Any], *, now: datetime, actor: int | None) -> int:
+        """One INSERT (the search document goes in the same row; SQLite's FTS triggers index it)."""
         params = self._scalar_params(ft, values)
+        params[SEARCH_COLUMN] = search.document(ft, values)
         params.update(created_at=now, updated_at=now, created_by=actor, updated_by=actor, row_version=1)
-        row = self.conn.execute(sa.insert(ft.table).values(params).returning(*ft.table.c)).mappings().one()
+        row = self.conn.execute(sa.insert(ft.table).values(params).returning(*ft.row_columns)).mappings().one()
         rid = row["id"]
+        data_written(self.conn, ft.form_id)
         self._write_children(ft, rid, values, replace=False)
         self._keep(ft, row, values, {})
         return rid
@@ -88,10 +93,12 @@ class RecordStore:
             for c in names.values():
                 p.setdefault(c, None)
             p.update(sys_vals)
+            p[SEARCH_COLUMN] = search.document(ft, values)
             if "created_at" in values:   # imports and demo data keep their own creation time
                 p["created_at"] = p["updated_at"] = values["created_at"]
             params.append(p)
         ids = self._insert_many(ft, params)
+        data_written(self.conn, ft.form_id)
         if ft.multi or ft.children:
             for rid, values in zip(ids, rows):
                 self._write_children(ft, rid, values, replace=False)
@@ -118,15 +125,23 @@ class RecordStore:
         return list(range(first, last + 1))
 
     def update(self, ft: FormTable, rid: int, values: Mapping[str, Any], *, expected_version: int | None,
-               now: datetime, actor: int | None) -> int:
-        """Write ``values``; returns the new row version; raises StaleRecord on a version mismatch."""
+               now: datetime, actor: int | None, before: Mapping[str, Any] | None = None) -> int:
+        """Write ``values``; returns the new row version; raises StaleRecord on a version mismatch.
+
+        When a searchable field changes, the search document is rewritten in the same UPDATE, from
+        ``before`` (the record as read by the caller) merged with ``values``."""
         t = ft.table
         params = self._scalar_params(ft, values)
+        if any(f.key in values for f in search.fields(ft)):
+            if before is None:
+                before = self.get(ft, rid)
+            params[SEARCH_COLUMN] = search.document(ft, {**before, **values})
         params.update(updated_at=now, updated_by=actor, row_version=t.c.row_version + 1)
         stmt = sa.update(t).where(t.c.id == rid)
         if expected_version is not None:
             stmt = stmt.where(t.c.row_version == expected_version)
-        row = self.conn.execute(stmt.values(params).returning(*t.c)).mappings().first()
+        row = self.conn.execute(stmt.values(params).returning(*ft.row_columns)).mappings().first()
+        data_written(self.conn, ft.form_id)
         if row is None:
             current = self.conn.execute(sa.select(t.c.row_version).where(t.c.id == rid)).scalar()
             if current is None:
@@ -144,6 +159,7 @@ class RecordStore:
         stmt = sa.delete(t).where(t.c.id == rid)
         if expected_version is not None:
             stmt = stmt.where(t.c.row_version == expected_version)
+        data_written(self.conn, ft.form_id)
         # child rows go first: SQLite enforces ON DELETE CASCADE only with foreign_keys=ON per connection
         for mt in ft.multi.values():
             self.conn.execute(sa.delete(mt.table).where(mt.table.c.record_id == rid))
@@ -219,7 +235,7 @@ class RecordStore:
         kept = written(self.conn)
         if kept is not None and (ft.table, rid) in kept:
             return _copy(kept[(ft.table, rid)])
-        row = self.conn.execute(sa.select(ft.table).where(ft.table.c.id == rid)).mappings().first()
+        row = self.conn.execute(sa.select(*ft.row_columns).where(ft.table.c.id == rid)).mappings().first()
         if row is None:
             raise RecordNotFound(f"{ft.key} record {rid} does not exist", form=ft.key, id=rid)
         return self.to_records(ft, [row])[0]
@@ -260,7 +276,7 @@ class RecordStore:
                offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """A page of records and the total count matching ``where``."""
         t = ft.table
-        base = sa.select(t)
+        base = sa.select(*ft.row_columns)
         count = sa.select(sa.func.count()).select_from(t)
         if where is not None:
             base = base.where(where)
@@ -277,7 +293,7 @@ class RecordStore:
         """The records matching ``where`` in ``select``'s order, as lists of up to ``batch`` records,
         read from one streamed query (a server-side cursor on PostgreSQL): exports of any size."""
         t = ft.table
-        q = sa.select(t).order_by(*order_by, t.c.id.desc() if not order_by else t.c.id)
+        q = sa.select(*ft.row_columns).order_by(*order_by, t.c.id.desc() if not order_by else t.c.id)
         if where is not None:
             q = q.where(where)
         result = self.conn.execution_options(stream_results=True, yield_per=batch).execute(q).mappings()

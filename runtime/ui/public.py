@@ -33,7 +33,7 @@ from ..context import current_jimu
 from ..public import read_token, record_token
 from ..records import RecordInvalid, Records
 from ..security import allow_framing
-from ..store.query import _contains, filter_clause
+from ..store import search
 from ..store.records import RecordStore
 from . import bp
 
@@ -217,15 +217,12 @@ def public_portal(form):
         ft = _form(conn, form)
         block = _block(ft, "portal")
         reader, clauses, fields = _portal(conn, ft, block, jimu)
-        if q:
-            hidden = policy.hidden_fields(reader, ft.key)
-            cols = [ft.columns[k] for k in (block.get("search") or block["fields"]) if k in ft.columns
-                    and k not in hidden]
-            terms = [t for t in q.split() if t][:5]
-            clauses += [sa.or_(*[_contains(c, t) for c in cols]) for t in terms] if cols else [sa.false()]
         where = sa.and_(*clauses) if clauses else None
-        rows, total = RecordStore(conn).select(ft, where=where, order_by=[ft.table.c.id.desc()],
-                                               limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+        # the one search; fields the block does not search, or the portal's reader may not see, do not match
+        searched = set(block.get("search") or block["fields"]) - set(policy.hidden_fields(reader, ft.key))
+        rows, total = search.search(conn, ft, q, where=where, order_by=[] if q else [ft.table.c.id.desc()],
+                                    hidden={f.key for f in search.fields(ft) if f.key not in searched},
+                                    limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     rows = [policy.redact(reader, ft.key, r) for r in rows]
     return render_template("public/portal.html", ft=ft, block=block, rows=rows, total=total, q=q, page=page,
                            pages=max(1, -(-total // PER_PAGE)), fields=fields)

@@ -4,12 +4,11 @@
 * ``related``: records of another form that link here, as a timeline on the record
   page, with an inline form to add one and message templates to start from;
 * ``suggest``: records of another form that look related, by shared words of the
-  record's text (Chinese has no spaces, so CJK text is matched by character pairs),
-  scored in SQL.
+  record's text: the one search (``runtime.store.search``, Chinese cut into words), any word,
+  best first.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -22,15 +21,11 @@ from ..auth import policy
 from ..auth.policy import can
 from ..i18n import current_language
 from ..names import ReferenceNames
-from ..store.query import _contains, filter_clause, order_clause
+from ..store import search
+from ..store.query import filter_clause, order_clause
 from ..store.records import RecordStore
 
 ME = "$me"
-MAX_TERMS = 24
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]+")
-#: very common pairs that match everything and say nothing
-_STOP = {"您好", "请问", "我们", "你们", "一下", "这个", "那个", "没有", "问题", "可以", "已经", "需要", "什么", "如何"}
 
 
 def resolve_me(spec: Any, user_id: int | None) -> Any:
@@ -153,50 +148,26 @@ def _templates(conn, catalog, principal, spec: dict | None, record: dict, names=
     return {"target": spec.get("into"), "items": out}
 
 
-def terms(text: str) -> list[str]:
-    """Search terms of a text: character pairs of CJK runs, and Latin words; most telling first."""
-    seen: list[str] = []
-    for run in _CJK_RUN.findall(text or ""):
-        for i in range(len(run) - 1):
-            pair = run[i:i + 2]
-            if pair not in _STOP and pair not in seen:
-                seen.append(pair)
-    for word in _WORD.findall(text or ""):
-        w = word.lower()
-        if w not in seen:
-            seen.append(w)
-    return seen[:MAX_TERMS]
-
-
 def suggestions(conn, catalog, principal, ft, record: dict, now) -> list[dict]:
     out = []
     for sug in ft.spec.definition.get("suggest") or []:
         if sug.get("form") not in catalog or not can(principal, "read", sug["form"]):
             continue
         other = catalog.form(sug["form"])
+        # the one search, any word ranked by relevance; a match on a field hidden from the viewer
+        # would tell its content, so fields outside ``match`` and hidden ones do not decide
         hidden = policy.hidden_fields(principal, other.key)
+        matched = set(sug.get("match", [])) - set(hidden)
         text = " ".join(str(record.get(k) or "") for k in sug.get("from", []))
-        words = terms(text)
-        # a match on a hidden field would tell its content; rows outside the viewer's scope never show
-        cols = [(other.columns[k], 3 if n == 0 else 1) for n, k in enumerate(sug.get("match", []))
-                if k in other.columns and k not in hidden]
-        if not words or not cols:
+        where = [w for w in (policy.row_filter(principal, other),
+                             filter_clause(other, sug["filter"], now=now) if sug.get("filter") else None)
+                 if w is not None]
+        query = search.parse(text)
+        if query.empty or not matched:
             continue
-        score = sum(sa.case((_contains(col, w), weight), else_=0) for w in words for col, weight in cols)
-        q = sa.select(other.table.c.id, score.label("score"))
-        scope = policy.row_filter(principal, other)
-        if scope is not None:
-            q = q.where(scope)
-        if sug.get("filter"):
-            q = q.where(filter_clause(other, sug["filter"], now=now))
-        rows = conn.execute(q.order_by(sa.desc("score"), other.table.c.id.desc())
-                            .limit(int(sug.get("limit", 5)))).all()
-        ids = [r.id for r in rows if r.score > 0]
-        if not ids:
-            out.append({"label": sug.get("label") or other.spec.label, "form": other, "items": []})
-            continue
-        found, _ = RecordStore(conn).select(other, where=other.table.c.id.in_(ids))
-        by_id = {r["id"]: r for r in found}
+        rows, _ = search.search(conn, other, query, any_word=True, where=sa.and_(*where) if where else None,
+                                hidden={f.key for f in search.fields(other) if f.key not in matched},
+                                limit=int(sug.get("limit", 5)))
         out.append({"label": sug.get("label") or other.spec.label, "form": other,
-                    "items": [policy.redact(principal, other.key, by_id[i]) for i in ids if i in by_id]})
+                    "items": [policy.redact(principal, other.key, r) for r in rows]})
     return out

@@ -1,0 +1,363 @@
+"""Full-text search over a form's records: the one search of lists, the API's ``q=``, the
+knowledge-base suggestions and the public portal.
+
+Chinese has no spaces between words, so text is segmented by jieba before either database sees it:
+
+* every record keeps a *search document* in its ``search_doc`` column: the words of its searchable
+  fields (text and single-choice fields, a choice with its labels too), each word once as jieba's
+  search mode cuts it and once more for every dictionary word inside the text (full mode), joined
+  by spaces. The records store writes it in the same INSERT/UPDATE statement as the values.
+* SQLite indexes the documents in an FTS5 table (``<table>_fts``, external content) that triggers
+  keep in step with the form table, so a create costs no extra statement.
+* PostgreSQL indexes a stored generated ``tsvector`` column (``search_vector``, the ``simple``
+  configuration: the words are already cut) with a GIN index.
+
+A query is cut the same way. Each run of text between spaces must match: every word jieba's precise
+mode finds in it (question and function words such as 如何, 的 dropped), where a word matches
+through any dictionary word inside it; the other dictionary words of the query only rank. So
+"如何重开发票" finds the articles about 发票 and ranks the ones that also say 重开 first, and
+"重开 发票" needs both. A quoted "phrase" must appear as written. Results are ranked by relevance
+(FTS5 ``bm25``, PostgreSQL ``ts_rank``); the page and the total come from one statement
+(``count(*) OVER ()``).
+
+Fields hidden from the reader (``hidden``) never decide a match: the index hits are re-checked
+against the visible fields only and ranked by those, so a query cannot probe a hidden value.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Collection, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from .mapping import SEARCH_COLUMN as DOC, FormTable
+
+#: PostgreSQL's generated tsvector column over ``DOC``
+VECTOR = "search_vector"
+#: the longest query looked at
+MAX_QUERY = 200
+#: at most this many words of a query are used
+MAX_TERMS = 16
+
+_WORD = re.compile(r"[^\W_]+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_PHRASE = re.compile(r"[\"“”「」『』]([^\"“”「」『』]+)[\"“”「」『』]")
+#: question and function words that say nothing about what is looked for
+STOP_WORDS = frozenset("""
+如何 怎么 怎样 怎么样 怎么办 为什么 为何 什么 哪些 哪个 哪里 是否 能否 可以 能 请问 请 我 我们 你 你们 他 她 它
+的 了 吗 呢 吧 啊 和 与 及 或 在 是 有 把 被 对 从 到 给 要 想 需要 一下 一个 这个 那个 这 那 就 都 也 还 又 该 应该 时
+a an and are be can do does for how i in is it of on or the to what when where which who why with you
+""".split())
+
+_jieba_lock = threading.Lock()
+_jieba = None
+
+
+def _segmenter():
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import logging
+
+                import jieba
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba = jieba
+    return _jieba
+
+
+def warm() -> None:
+    """Load the segmenter's dictionary in the background (once per process, about a second), so the
+    first write or search after a start does not wait for it."""
+    global _warming
+    with _jieba_lock:
+        if _jieba is not None or _warming:
+            return
+        _warming = True
+    threading.Thread(target=_segmenter, name="jimu-jieba-warm", daemon=True).start()
+
+
+_warming = False
+
+
+def _norm(words: Iterable[str]) -> list[str]:
+    out = []
+    for w in words:
+        out.extend(_WORD.findall(w.lower()))
+    return out
+
+
+def index_words(text: str) -> list[str]:
+    """The words a text is found by: jieba's search-mode cut plus every dictionary word in it."""
+    jieba = _segmenter()
+    text = str(text)
+    words = _norm(jieba.cut_for_search(text))
+    if _CJK.search(text):
+        seen = set(words)
+        words += [w for w in _norm(jieba.cut(text, cut_all=True)) if w not in seen]
+    return words
+
+
+# -- the documents --------------------------------------------------------------------------------
+def fields(ft: FormTable) -> list:
+    """The searchable fields: text and single-choice values kept in the form's own table."""
+    return [f for f in ft.spec.fields if f.key in ft.columns and f.widget.value_kind in ("text", "choice")]
+
+
+def _texts(f, value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    out = [str(value)]
+    choices = getattr(f.widget, "choices", None)
+    option = getattr(choices, "by_value", {}).get(value) if choices is not None else None
+    if option is not None:
+        label = option.get("label")
+        out += [str(v) for v in label.values()] if isinstance(label, Mapping) else [str(label)]
+    return out
+
+
+def document(ft: FormTable, values: Mapping[str, Any]) -> str | None:
+    """The search document of a record with ``values`` (field key → value)."""
+    words = [w for f in fields(ft) for text in _texts(f, values.get(f.key)) for w in index_words(text)]
+    return " ".join(words) or None
+
+
+def signature(spec) -> list:
+    """What a form's documents are made of (its searchable fields and their options); when it
+    changes on a publish, the documents are written again (``reindex``)."""
+    return [[f.key, f.widget.type, list(getattr(getattr(f.widget, "choices", None), "options", []))]
+            for f in spec.fields if f.storage == "column" and f.widget.value_kind in ("text", "choice")]
+
+
+# -- queries --------------------------------------------------------------------------------------
+@dataclass
+class Query:
+    """A parsed query: ``required`` groups (each matches through any of its words), ``boosts`` that
+    only rank, ``phrases`` that must appear as written, ``scan`` texts with no indexable word."""
+
+    required: list[tuple[str, ...]] = field(default_factory=list)
+    boosts: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    scan: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.required or self.phrases or self.scan)
+
+    def words(self) -> list[str]:
+        seen: list[str] = []
+        for w in [w for group in self.required for w in group] + self.boosts:
+            if w not in seen:
+                seen.append(w)
+        return seen
+
+
+def parse(q: str) -> Query:
+    jieba = _segmenter()
+    q = (q or "").strip()[:MAX_QUERY]
+    out = Query()
+    phrases = [p.strip() for p in _PHRASE.findall(q) if p.strip()]
+    rest = _PHRASE.sub(" ", q)
+    for phrase in phrases:
+        words = [w for w in _dict_words(phrase)]
+        out.required += [(w,) for w in words if (w,) not in out.required]
+        out.phrases.append(phrase.lower())
+    for chunk in rest.split():
+        precise = [w for w in _norm(jieba.cut(chunk)) if w not in STOP_WORDS]
+        if len(precise) > 1:  # a lone CJK character next to words is a function word or a cut's leftover
+            precise = [w for w in precise if len(w) > 1 or not _CJK.match(w)] or precise
+        if not precise:
+            continue
+        if len(precise) == 1 and len(precise[0]) == 1 and _CJK.match(precise[0]):
+            out.scan.append(precise[0])   # one character: no word to look up, a substring scan
+            continue
+        for word in precise:
+            group = tuple(dict.fromkeys([word, *(w for w in _dict_words(word) if len(w) > 1)]))
+            if group not in out.required:
+                out.required.append(group)
+        inside = {w for g in out.required for w in g}
+        out.boosts += [w for w in _dict_words(chunk) if len(w) > 1 and w not in inside and w not in STOP_WORDS
+                       and w not in out.boosts]
+    out.required = out.required[:MAX_TERMS]
+    out.boosts = out.boosts[:MAX_TERMS]
+    return out
+
+
+def _dict_words(text: str) -> list[str]:
+    jieba = _segmenter()
+    words = _norm(jieba.cut(text, cut_all=True)) if _CJK.search(text) else _norm([text])
+    multi = [w for w in words if len(w) > 1 or not _CJK.match(w)]
+    return list(dict.fromkeys(multi or words))
+
+
+def _fts_expr(query: Query, *, any_word: bool) -> str:
+    """An FTS5 MATCH expression; words are letters and digits only, each quoted as a string. Latin
+    words and numbers match as prefixes (客户1 finds 客户10, "inv" finds "invoice")."""
+    def quoted(w):
+        return f'"{w}"' if _CJK.match(w) else f'"{w}"*'
+    if any_word:
+        return " OR ".join(quoted(w) for w in query.words())
+    must = " AND ".join("(" + " OR ".join(quoted(w) for w in group) + ")" for group in query.required)
+    if query.boosts:  # rows matching ``must`` only; the boost words then count in bm25
+        return f"({must}) OR (({must}) AND ({' OR '.join(quoted(w) for w in query.boosts)}))"
+    return must
+
+
+def _ts_expr(query: Query, *, any_word: bool, rank: bool = False) -> str:
+    """A to_tsquery('simple', …) text; words are letters and digits only, each quoted; Latin words
+    and numbers match as prefixes."""
+    def quoted(w):
+        return f"'{w}'" if _CJK.match(w) else f"'{w}':*"
+    if any_word or rank:
+        return " | ".join(quoted(w) for w in query.words())
+    return " & ".join("(" + " | ".join(quoted(w) for w in group) + ")" for group in query.required)
+
+
+def _like(col, text: str) -> sa.ColumnElement:
+    esc = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.func.lower(sa.cast(col, sa.Text)).like(f"%{esc}%", escape="\\")
+
+
+def fts_name(ft: FormTable) -> str:
+    return f"{ft.table.name}_fts"
+
+
+@dataclass
+class Match:
+    """A query's SQL pieces for one form: the FROM (with the index), the WHERE and the rank (lower
+    is better)."""
+
+    source: Any
+    where: sa.ColumnElement
+    rank: sa.ColumnElement | None
+
+
+def match(conn: sa.Connection, ft: FormTable, q: str | Query, *, hidden: Collection[str] = (),
+          any_word: bool = False) -> Match | None:
+    """The SQL of a search, or None for an empty query."""
+    query = q if isinstance(q, Query) else parse(q)
+    if query.empty:
+        return None
+    t = ft.table
+    visible = [ft.columns[f.key] for f in fields(ft) if f.key not in hidden]
+    if not visible:
+        return Match(t, sa.false(), None)
+    restricted = len(visible) < len(fields(ft))
+    where: list[sa.ColumnElement] = []
+    source: Any = t
+    rank = None
+    if query.required:
+        if conn.dialect.name == "sqlite":
+            # bm25() works only in the FTS query itself: the hits and their rank are a derived table
+            fts = sa.table(fts_name(ft), sa.column("rowid"))
+            name = sa.literal_column(conn.dialect.identifier_preparer.quote(fts_name(ft)))
+            hits = (sa.select(fts.c.rowid.label("rid"), sa.func.bm25(name).label("rank")).select_from(fts)
+                    .where(name.op("MATCH")(_fts_expr(query, any_word=any_word))).subquery("hits"))
+            source = t.join(hits, hits.c.rid == t.c.id)
+            rank = hits.c.rank
+        else:
+            vector = sa.literal_column(f"{conn.dialect.identifier_preparer.quote(t.name)}.{VECTOR}")
+            where.append(vector.op("@@")(sa.func.to_tsquery("simple", _ts_expr(query, any_word=any_word))))
+            rank = -sa.func.ts_rank(vector, sa.func.to_tsquery("simple", _ts_expr(query, any_word=any_word,
+                                                                                        rank=True)))
+    for text in query.phrases + query.scan:
+        where.append(sa.or_(*[_like(c, text) for c in visible]))
+    if restricted and not any_word:
+        # what the index found must also be found in what the reader may see
+        for group in query.required:
+            where.append(sa.or_(*[_like(c, w) for w in group for c in visible]))
+    if restricted:
+        words = query.words()
+        rank = -sum((sa.case((_like(c, w), 1), else_=0) for w in words for c in visible), sa.literal(0)) \
+            if words else None
+        if any_word and words:
+            where.append(sa.or_(*[_like(c, w) for w in words for c in visible]))
+    return Match(source, sa.and_(*where) if where else sa.true(), rank)
+
+
+def ids_clause(conn: sa.Connection, ft: FormTable, q: str | Query, *, hidden: Collection[str] = ()
+               ) -> sa.ColumnElement | None:
+    """The records matching ``q`` as a condition on ``ft``'s ids (what a streamed export of a
+    searched list adds to its WHERE), or None for an empty query."""
+    m = match(conn, ft, q, hidden=hidden)
+    if m is None:
+        return None
+    return ft.table.c.id.in_(sa.select(ft.table.c.id).select_from(m.source).where(m.where))
+
+
+def search(conn: sa.Connection, ft: FormTable, q: str | Query, *, where: sa.ColumnElement | None = None,
+           hidden: Collection[str] = (), order_by: Sequence[sa.ColumnElement] = (), limit: int = 50,
+           offset: int = 0, any_word: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """A page of the records matching ``q`` (and ``where``), best first unless ``order_by`` is
+    given, and their total — one statement (the total is ``count(*) OVER ()`` of the same query)."""
+    from .records import RecordStore
+    m = match(conn, ft, q, hidden=hidden, any_word=any_word)
+    store = RecordStore(conn)
+    if m is None:
+        return store.select(ft, where=where, order_by=order_by, limit=limit, offset=offset)
+    t = ft.table
+    cond = m.where if where is None else sa.and_(m.where, where)
+    order = list(order_by) or ([m.rank] if m.rank is not None else [])
+    stmt = (sa.select(*ft.row_columns, sa.func.count().over().label("_total")).select_from(m.source)
+            .where(cond).order_by(*order, t.c.id.desc()).limit(limit).offset(offset))
+    rows = conn.execute(stmt).mappings().all()
+    if rows:
+        total = rows[0]["_total"]
+    elif offset:
+        total = conn.execute(sa.select(sa.func.count()).select_from(m.source).where(cond)).scalar_one()
+    else:
+        total = 0
+    return store.to_records(ft, rows), total
+
+
+# -- the index's tables ---------------------------------------------------------------------------
+def install(conn: sa.Connection, ft: FormTable) -> bool:
+    """Create ``ft``'s search column and index if they are missing; True when created (the caller
+    then fills the documents with ``reindex``)."""
+    inspector = sa.inspect(conn)
+    columns = {c["name"] for c in inspector.get_columns(ft.table.name)}
+    q = conn.dialect.identifier_preparer.quote
+    table = q(ft.table.name)
+    created = False
+    if DOC not in columns:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {DOC} TEXT")
+        created = True
+    if conn.dialect.name == "sqlite":
+        fts = q(fts_name(ft))
+        if not inspector.has_table(fts_name(ft)):
+            conn.exec_driver_sql(f"CREATE VIRTUAL TABLE {fts} USING fts5({DOC}, content={table}, "
+                                 f"content_rowid='id', tokenize='unicode61 remove_diacritics 2')")
+            add = f"INSERT INTO {fts}(rowid, {DOC}) VALUES (new.id, new.{DOC});"
+            drop = f"INSERT INTO {fts}({fts}, rowid, {DOC}) VALUES ('delete', old.id, old.{DOC});"
+            for suffix, when, body in (("ai", "AFTER INSERT", add), ("ad", "AFTER DELETE", drop),
+                                       ("au", f"AFTER UPDATE OF {DOC}", drop + " " + add)):
+                conn.exec_driver_sql(f"CREATE TRIGGER {q(fts_name(ft) + '_' + suffix)} {when} ON {table} "
+                                     f"BEGIN {body} END")
+            created = True
+    else:
+        if VECTOR not in columns:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {VECTOR} tsvector GENERATED ALWAYS AS "
+                                 f"(to_tsvector('simple', coalesce({DOC}, ''))) STORED")
+            conn.exec_driver_sql(f"CREATE INDEX {q('ix_' + ft.table.name + '_search')} ON {table} "
+                                 f"USING gin ({VECTOR})")
+            created = True
+    return created
+
+
+def reindex(conn: sa.Connection, ft: FormTable, *, batch: int = 2000) -> int:
+    """Write every record's search document again (after the searchable fields changed, or for an
+    installation that predates search); returns the number of records."""
+    t = ft.table
+    cols = [ft.columns[f.key] for f in fields(ft)]
+    keys = [f.key for f in fields(ft)]
+    update = sa.update(t).where(t.c.id == sa.bindparam("rid")).values({DOC: sa.bindparam("doc")})
+    last, count = 0, 0
+    while True:
+        rows = conn.execute(sa.select(t.c.id, *cols).where(t.c.id > last).order_by(t.c.id).limit(batch)).all()
+        if not rows:
+            return count
+        conn.execute(update, [{"rid": r[0], "doc": document(ft, dict(zip(keys, r[1:])))} for r in rows])
+        last, count = rows[-1][0], count + len(rows)

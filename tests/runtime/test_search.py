@@ -1,0 +1,135 @@
+"""Full-text search (runtime/store/search.py) from the outside, on a finance handbook app: Chinese
+words and phrases through the REST ``q=``, ranking, the total beside a page, fields hidden from a
+role never matching, documents kept in step on update and delete, the index after an import and
+``jimu reindex``. Runs on SQLite (FTS5) and PostgreSQL (tsvector + GIN)."""
+import sqlalchemy as sa
+
+from tests.conftest import api_token, install_package, make_user
+
+
+def L(zh, en):
+    return {"zh-CN": zh, "en": en}
+
+
+HANDBOOK = {"format": "jimu.app", "version": 2, "app": {"key": "handbook", "version": "1.0.0", "label": "制度"},
+            "roles": [{"key": "staff", "version": 1, "label": L("员工", "Staff"), "permissions": {"制度": ["read"]},
+                       "fields": {"制度": {"内部意见": "hidden"}}}],
+            "forms": [
+    {"key": "制度", "version": 1, "label": L("制度", "Policy"), "title_field": "标题",
+     "fields": [{"key": "标题", "label": "标题", "widget": "text", "required": True},
+                {"key": "正文", "label": "正文", "widget": "textarea"},
+                {"key": "类别", "label": "类别", "widget": "select",
+                 "config": {"options": [{"value": "fin", "label": L("财务", "Finance")},
+                                        {"value": "hr", "label": L("人事", "People")}]}},
+                {"key": "内部意见", "label": "内部意见", "widget": "text"},
+                {"key": "页数", "label": "页数", "widget": "number"}]}]}
+
+
+def headers_for(jimu, username, **kw):
+    return {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, username, **kw))}"}
+
+
+def add(client, headers, **values):
+    resp = client.post("/api/v1/forms/制度/records", json=values, headers=headers)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+def find(client, headers, q, **params):
+    resp = client.get("/api/v1/forms/制度/records", query_string={"q": q, **params}, headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    return [r["标题"] for r in body["records"]], body["total"]
+
+
+def test_a_chinese_question_finds_the_articles_by_their_words_best_first(client, jimu, admin_headers):
+    install_package(jimu, HANDBOOK)
+    add(client, admin_headers, 标题="报销流程说明", 正文="差旅报销需要附上行程单", 类别="fin")
+    add(client, admin_headers, 标题="发票丢失怎么办", 正文="联系开票方补寄发票复印件", 类别="fin")
+    add(client, admin_headers, 标题="增值税发票作废后重开", 正文="先作废原发票，再申请重开", 类别="fin")
+    add(client, admin_headers, 标题="年假规定", 正文="入职满一年享有五天年假", 类别="hr")
+    # the old substring search found nothing: no record contains "如何重开发票"
+    titles, total = find(client, admin_headers, "如何重开发票")
+    assert total == 2 and set(titles) == {"增值税发票作废后重开", "发票丢失怎么办"}
+    assert titles[0] == "增值税发票作废后重开"          # it also says 重开: ranked first
+    # words separated by spaces must all be there
+    assert find(client, admin_headers, "发票 重开") == (["增值税发票作废后重开"], 1)
+    assert find(client, admin_headers, "年假")[1] == 1 and find(client, admin_headers, "请假")[1] == 0
+    # a quoted phrase must appear as written
+    assert find(client, admin_headers, '"申请重开"') == (["增值税发票作废后重开"], 1)
+    assert find(client, admin_headers, '"重开申请"')[1] == 0
+    # a choice is found by its label in either language, Latin words case-insensitively
+    assert find(client, admin_headers, "人事") == (["年假规定"], 1)
+    assert find(client, admin_headers, "FINANCE")[1] == 3
+
+
+def test_the_total_comes_with_the_page_and_the_best_match_leads(client, jimu, admin_headers):
+    install_package(jimu, HANDBOOK)
+    for i in range(23):
+        add(client, admin_headers, 标题=f"第{i}号通知", 正文="关于考勤打卡的说明")
+    add(client, admin_headers, 标题="考勤打卡制度", 正文="考勤打卡时间与考勤异常处理，考勤考勤")
+    add(client, admin_headers, 标题="食堂菜单", 正文="本周菜单")
+    titles, total = find(client, admin_headers, "考勤", per_page=10)
+    assert total == 24 and len(titles) == 10 and titles[0] == "考勤打卡制度"
+    titles, total = find(client, admin_headers, "考勤", per_page=10, page=3)
+    assert total == 24 and len(titles) == 4
+    assert find(client, admin_headers, "考勤", per_page=10, page=9) == ([], 24)
+    # a sort asked for wins over the rank
+    titles, _ = find(client, admin_headers, "考勤", per_page=30, sort="标题")
+    assert titles == sorted(titles)
+
+
+def test_a_field_hidden_from_a_role_is_not_searchable_by_it(client, jimu, admin_headers):
+    install_package(jimu, HANDBOOK)
+    staff = headers_for(jimu, "lin", roles=["staff"])
+    add(client, admin_headers, 标题="出差补贴标准", 正文="一线城市每天三百元", 内部意见="明年下调补贴")
+    add(client, admin_headers, 标题="补贴下调通知", 正文="自明年起")
+    assert find(client, admin_headers, "下调")[1] == 2
+    titles, total = find(client, staff, "下调")           # the first matches only in the hidden field
+    assert (titles, total) == (["补贴下调通知"], 1)
+    assert find(client, staff, "明年 下调") == (["补贴下调通知"], 1)
+    assert find(client, staff, '"明年下调"')[1] == 0
+    assert find(client, admin_headers, '"明年下调"') == (["出差补贴标准"], 1)
+    # the hidden value never comes back either
+    resp = client.get("/api/v1/forms/制度/records", query_string={"q": "补贴"}, headers=staff).get_json()
+    assert resp["total"] == 2 and all("内部意见" not in r for r in resp["records"])
+
+
+def test_updates_and_deletes_keep_the_index_in_step(client, jimu, admin_headers):
+    install_package(jimu, HANDBOOK)
+    rid = add(client, admin_headers, 标题="会议室预订", 正文="在门户提交申请")
+    other = add(client, admin_headers, 标题="车辆预订", 正文="提前一天申请")
+    resp = client.patch(f"/api/v1/forms/制度/records/{rid}", json={"标题": "培训教室借用"}, headers=admin_headers)
+    assert resp.status_code == 200, resp.get_json()
+    assert find(client, admin_headers, "会议室")[1] == 0
+    assert find(client, admin_headers, "教室")[0] == ["培训教室借用"]
+    assert find(client, admin_headers, "门户")[0] == ["培训教室借用"]     # untouched fields stay found
+    client.patch(f"/api/v1/forms/制度/records/{rid}", json={"页数": 3}, headers=admin_headers)
+    assert find(client, admin_headers, "教室")[0] == ["培训教室借用"]
+    assert client.delete(f"/api/v1/forms/制度/records/{other}", headers=admin_headers).status_code == 204
+    assert find(client, admin_headers, "申请") == (["培训教室借用"], 1)
+
+
+def test_the_index_exists_after_import_and_reindex_rebuilds_documents(app, client, jimu, admin_headers, runner):
+    install_package(jimu, HANDBOOK)
+    add(client, admin_headers, 标题="印章使用规定", 正文="用印需审批")
+    with jimu.begin() as conn:
+        ft = jimu.catalog.refresh(conn).form("制度")
+        inspector = sa.inspect(conn)
+        if conn.dialect.name == "sqlite":
+            assert inspector.has_table(f"{ft.table.name}_fts")
+        else:
+            assert f"ix_{ft.table.name}_search" in {ix["name"] for ix in inspector.get_indexes(ft.table.name)}
+        conn.execute(sa.update(ft.table).values(search_doc=None))  # as an install from before search left it
+    assert find(client, admin_headers, "印章")[1] == 0
+    result = runner.invoke(args=["reindex", "制度"])
+    assert result.exit_code == 0 and "1 records" in result.output, result.output
+    assert find(client, admin_headers, "印章") == (["印章使用规定"], 1)
+    assert runner.invoke(args=["reindex", "没有"]).exit_code == 2
+    # a new searchable field on a later version: existing records are indexed by it on publish
+    upgraded = {**HANDBOOK, "app": {**HANDBOOK["app"], "version": "1.1.0"}}
+    upgraded["forms"] = [{**HANDBOOK["forms"][0], "version": 2,
+                          "fields": HANDBOOK["forms"][0]["fields"] + [{"key": "关键词", "label": "关键词",
+                                                                        "widget": "text"}]}]
+    install_package(jimu, upgraded)
+    assert find(client, admin_headers, "审批") == (["印章使用规定"], 1)
