@@ -276,12 +276,26 @@ _WRITTEN = "jimu_forms_written"
 
 def data_written(conn: sa.Connection, form_id: int) -> None:
     """The records store wrote ``form_id``'s records in ``conn``'s transaction: its data version moves
-    when the transaction commits."""
-    conn.info.setdefault(_WRITTEN, set()).add(form_id)
+    when the transaction commits. On SQLite, triggers on the form's table move it in the writing
+    statement itself (``data_version_triggers``): writers are serialized there, so nothing waits."""
+    if conn.dialect.name != "sqlite":
+        conn.info.setdefault(_WRITTEN, set()).add(form_id)
+
+
+def data_version_triggers(conn: sa.Connection, table_name: str, form_id: int) -> None:
+    """SQLite: triggers moving the form's data version on every insert, update and delete of its table
+    (created with the table by the store evolve path; ``form_id`` is the catalogue's integer id)."""
+    if conn.dialect.name != "sqlite":
+        return
+    q = conn.dialect.identifier_preparer.quote
+    for suffix, when in (("dv_ai", "INSERT"), ("dv_au", "UPDATE"), ("dv_ad", "DELETE")):
+        conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {q(table_name + '_' + suffix)} AFTER {when} ON "
+                             f"{q(table_name)} BEGIN UPDATE jimu_forms SET data_version = data_version + 1 "
+                             f"WHERE id = {int(form_id)}; END")
 
 
 def _count_data_versions(engine: sa.Engine) -> None:
-    """One UPDATE per write transaction, issued as it commits, so the new version becomes visible
+    """PostgreSQL: one UPDATE per write transaction, issued as it commits, so the new version becomes visible
     together with the data (a reader never caches old data under the new version) and the form's
     catalogue row is locked only for the commit itself (concurrent creates do not wait for each other)."""
     @event.listens_for(engine, "commit")

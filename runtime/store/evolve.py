@@ -139,6 +139,7 @@ def publish_forms(conn: sa.Connection, app_key: str, definitions: list[Mapping[s
     for spec, _plan in plans:
         old_def = existing[spec.key].definition if spec.key in existing else None
         created = search.install(conn, tables[spec.key])
+        db.data_version_triggers(conn, tables[spec.key].table.name, tables[spec.key].form_id)
         if spec.key not in new_forms and (created or old_def is None or
                                           search.signature(compile_form(old_def)) != search.signature(spec)):
             search.reindex(conn, tables[spec.key])

@@ -23,9 +23,11 @@ def upgrade():
     with op.batch_alter_table("jimu_forms") as batch:
         batch.add_column(sa.Column("data_version", sa.BigInteger, nullable=False, server_default="0"))
     conn = op.get_bind()
+    from runtime.db import data_version_triggers
     for ft in Catalog._load(conn).values():
         search.install(conn, ft)
         search.reindex(conn, ft)
+        data_version_triggers(conn, ft.table.name, ft.form_id)
 
 
 def downgrade():
@@ -39,6 +41,8 @@ def downgrade():
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(search.fts_name(ft))}")
             for suffix in ("ai", "ad", "au"):
                 conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {q(search.fts_name(ft) + '_' + suffix)}")
+            for suffix in ("dv_ai", "dv_au", "dv_ad"):
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {q(ft.table.name + '_' + suffix)}")
         else:
             conn.exec_driver_sql(f"ALTER TABLE {q(ft.table.name)} DROP COLUMN IF EXISTS {search.VECTOR}")
         op.drop_column(ft.table.name, search.DOC)
