@@ -356,18 +356,15 @@ class Records:
                   batch: int = 500) -> Iterator[dict[str, Any]]:
         """Every record of the list ``list`` would page through (same filters, search, row scope, hidden
         fields, order), streamed from one query in batches: what exports read."""
-        ft, where, hidden = self._list_where(form_key, filters, sort)
-        found = search.ids_clause(self.conn, ft, q or "", hidden=hidden)
-        if found is not None:
-            where = found if where is None else sa.and_(where, found)
+        ft, where, hidden = self._list_where(form_key, filters, sort, q)
         for rows in self.store.stream(ft, where=where, order_by=order_clause(ft, sort), batch=batch):
             for r in rows:
                 yield {k: v for k, v in r.items() if k not in hidden} if hidden else r
 
-    def _list_where(self, form_key: str, filters: Any, sort: str | None):
+    def _list_where(self, form_key: str, filters: Any, sort: str | None, q: str | None = None):
         """(form table, WHERE clause or None, hidden fields) of a list: the permission checks of reading
-        it (verb, hidden fields not filtered or sorted by, row scope) and the filters; the search
-        (``runtime.store.search``) comes on top."""
+        it (verb, hidden fields not filtered or sorted by, row scope), the filters and, given ``q``,
+        the records the search finds (``list`` searches itself: ranked, with the total)."""
         ft = self.form(form_key)
         self._require("read", form_key)
         hidden = policy.hidden_fields(self.principal, form_key) if self.check else frozenset()
@@ -380,6 +377,9 @@ class Records:
         rf = policy.row_filter(self.principal, ft) if self.check else None
         if rf is not None:
             clauses.append(rf)
+        found = search.ids_clause(self.conn, ft, q or "", hidden=hidden)
+        if found is not None:
+            clauses.append(found)
         return ft, (sa.and_(*clauses) if clauses else None), hidden
 
 
