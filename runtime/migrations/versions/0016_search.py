@@ -4,14 +4,14 @@ search: every form table gets its search document column and index (an FTS5 tabl
 SQLite, a GIN-indexed tsvector on PostgreSQL), and the documents of the records it already holds
 (``runtime.store.search``). ``jimu reindex`` writes them again at any time.
 
-Revision ID: 0015_search
-Revises: 0014_webhooks
+Revision ID: 0016_search
+Revises: 0015_file_chunks
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_search"
-down_revision = "0014_webhooks"
+revision = "0016_search"
+down_revision = "0015_file_chunks"
 branch_labels = None
 depends_on = None
 
