@@ -252,9 +252,8 @@ import_rejects = sa.Table(
 
 
 def make_engine(url: str, **kw) -> sa.Engine:
-    """Create an engine with the per-dialect settings Jimu relies on."""
-    from . import deferred
-    from .store.records import forget_written
+    """Create an engine with the per-dialect settings Jimu relies on (the unit of work's listeners are
+    added by ``runtime.context.Jimu``, which owns the engine)."""
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {}).setdefault("timeout", 30)
         kw["connect_args"].setdefault("check_same_thread", False)
@@ -263,9 +262,6 @@ def make_engine(url: str, **kw) -> sa.Engine:
     else:
         kw.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(url, **kw)
-    # the records a transaction wrote are kept for its later reads; a rolled-back savepoint drops them
-    event.listen(engine, "rollback_savepoint", forget_written)
-    deferred.wire(engine)  # audit, history and firing rows are written at commit
     _count_data_versions(engine)
     return engine
 

@@ -5,7 +5,7 @@ files and one for the rules' change; flow history for the start, the automatic s
 reassignment; the rule firings. Nothing in the writing transaction reads those rows back, so
 instead of one statement each they are collected here (``add``) and written together just before
 the transaction commits (``flush``, the engine's ``commit`` event, wired by
-``runtime.db.make_engine``). Savepoints keep their meaning: the rows added inside a savepoint that
+``runtime.context.Jimu``). Savepoints keep their meaning: the rows added inside a savepoint that
 is rolled back are dropped with it; a transaction rolled back writes none.
 
 Rows are kept per transaction on the connection (``conn.info``); their order within a table is the
@@ -88,7 +88,7 @@ def _on_rollback(conn: sa.Connection) -> None:
 
 
 def wire(engine: sa.Engine) -> None:
-    """Flush at commit, follow savepoints (called by ``runtime.db.make_engine``)."""
+    """Flush at commit, follow savepoints (called by ``runtime.context.Jimu`` for its engine)."""
     sa.event.listen(engine, "commit", flush)
     sa.event.listen(engine, "savepoint", _on_savepoint)
     sa.event.listen(engine, "rollback_savepoint", _on_rollback_savepoint)
