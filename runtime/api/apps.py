@@ -10,6 +10,7 @@ from ..auth import current_principal
 from ..auth.policy import may_build, require_admin, require_app_builder, require_builder
 from ..context import current_jimu
 from . import bp
+from .util import FLAG, query_args
 
 
 @bp.get("/apps")
@@ -24,6 +25,7 @@ def list_apps():
 
 
 @bp.post("/apps/import")
+@query_args(dry_run=FLAG, allow_downgrade=FLAG)
 def import_app():
     """Body: the package JSON (or a multipart file ``package``). ``?dry_run=1`` only shows the diff;
     it runs the same compile as the import, so a dry run answers what the import will do."""

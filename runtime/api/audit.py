@@ -33,11 +33,17 @@ from ..auth.principal import Principal
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from . import bp
-from .util import BadRequest, int_arg
+from .util import MAX_INT, BadRequest, int_arg, query_args, whole
 
 MAX_PER_PAGE = 500
 CSV_MAX_ROWS = 100_000
 FILTERS = ("user", "app", "form", "record", "kind", "since", "until")
+#: the filters as query parameters: ``since``/``until`` a date or a time, ``record`` an id
+_WHEN = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
+AUDIT_FILTERS = {"user": {"type": "string", "description": "a username or user id"}, "app": {"type": "string"},
+                 "form": {"type": "string"}, "record": whole(), "kind": {"type": "string",
+                                                                      "description": "an event kind; * ends a prefix"},
+                 "since": _WHEN, "until": _WHEN}
 
 
 def audit_scope(principal: Principal) -> set[str] | None:
@@ -164,9 +170,10 @@ def csv_rows(filters: Mapping[str, str], owned: set[str] | None, limit: int) -> 
 
 
 @bp.get("/audit")
+@query_args(page=whole(hi=MAX_INT // MAX_PER_PAGE), per_page=whole(hi=MAX_PER_PAGE), **AUDIT_FILTERS)
 def audit_index():
-    page = max(int_arg("page", 1), 1)
-    per_page = min(max(int_arg("per_page", 50), 1), MAX_PER_PAGE)
+    per_page = int_arg("per_page", 50, hi=MAX_PER_PAGE)  # beyond the range a 400, never clamped
+    page = int_arg("page", 1, hi=MAX_INT // per_page)
     with current_jimu().read() as conn:
         owned = audit_scope(current_principal())
         events, total = search(conn, filters_from_request(), owned, page=page, per_page=per_page)
@@ -174,6 +181,7 @@ def audit_index():
 
 
 @bp.get("/audit.csv")
+@query_args(**AUDIT_FILTERS)
 def audit_csv():
     filters = filters_from_request()
     jimu = current_jimu()

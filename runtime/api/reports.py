@@ -59,7 +59,12 @@ from ..exceptions import NotAuthenticated
 from ..i18n import current_language
 from ..store.mapping import index_name
 from . import bp
-from .util import BadRequest, json_arg, json_body
+from .util import BadRequest, json_arg, json_body, json_param, query_args
+
+#: the ``filter`` and ``values`` query arguments: a JSON list of {field, op, value}; a JSON object
+FILTERS = json_param({"type": "array", "items": {"type": "object", "required": ["field"],
+                                                 "properties": {"field": {"type": "string"}, "op": {"type": "string"}}}})
+VALUES = json_param({"type": "object", "description": "the dashboard's shared filters: field → value"})
 
 #: the record list page's filter parameter (a JSON list of {field, op, value}, see runtime/store/query.py)
 LIST_FILTER_PARAM = "filter"
@@ -563,6 +568,7 @@ def report_catalog():
 
 
 @bp.get("/reports")
+@query_args("lang")
 def list_reports():
     principal = _principal()
     lang = _lang()
@@ -577,6 +583,7 @@ def list_reports():
 
 
 @bp.get("/reports/<key>/data")
+@query_args("lang", "app", filter=FILTERS)
 def report_data(key):
     principal = _principal()
     jimu = current_jimu()
@@ -588,6 +595,7 @@ def report_data(key):
 
 
 @bp.post("/reports/<key>/drilldown")
+@query_args("lang", "app")
 def report_drilldown(key):
     """The record-list filter behind a clicked point (a row of the chart's data, or ``{}`` for a KPI)."""
     principal = _principal()
@@ -625,6 +633,7 @@ def _listable(f: Mapping) -> bool:
 
 
 @bp.get("/reports/<key>/export.<fmt>")
+@query_args("lang", "app", "dashboard", filter=FILTERS, values=VALUES)
 def report_export(key, fmt):
     if fmt not in ("csv", "xlsx"):
         raise NotFound("export as .csv or .xlsx", code="report.bad_export_format")
@@ -685,6 +694,7 @@ def _sheet_title(title: str) -> str:
 
 
 @bp.get("/dashboards")
+@query_args("lang")
 def list_dashboards():
     principal = _principal()
     lang = _lang()
@@ -695,6 +705,7 @@ def list_dashboards():
 
 
 @bp.get("/dashboards/<key>/data")
+@query_args("lang", "app", values=VALUES)
 def dashboard_data_view(key):
     principal = _principal()
     jimu = current_jimu()

@@ -22,7 +22,7 @@ from ..rules import dry_run, sync_schedules
 from ..rules.loader import allowlist
 from ..rules.tables import notifications, rule_firings
 from . import bp
-from .util import BadRequest, int_arg, json_body
+from .util import BOOL, BadRequest, int_arg, json_body, query_args, whole
 
 
 def _runner():
@@ -86,6 +86,7 @@ def rule_dry_run():
 
 
 @bp.get("/rules/firings")
+@query_args("rule", "form", limit=whole(hi=1000), record=whole(), matched=BOOL)
 def rule_firings_log():
     """The rule-firing log (effects, messages as their templates): for a builder, the firings of the apps they
     design on records they may read."""
@@ -132,6 +133,7 @@ def _outbox_query(status: str | None):
 
 
 @bp.get("/rules/outbox")
+@query_args("status")
 def rule_outbox():
     """Outgoing rule messages and timers; ``?status=failed`` lists deliveries that gave up."""
     require_admin(current_principal())
@@ -159,6 +161,7 @@ def rule_sync_schedules():
 
 # -- the in-app inbox ------------------------------------------------------------------------
 @bp.get("/notifications")
+@query_args(limit=whole(hi=200), unread=BOOL)
 def list_notifications():
     p = _user()
     n = notifications

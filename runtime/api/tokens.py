@@ -23,7 +23,7 @@ from ..auth.tokens import create_token, get_token, list_tokens, parse_expiry, pa
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from . import bp
-from .util import BadRequest, json_body
+from .util import FLAG, BadRequest, json_body, query_args
 
 
 def token_manager() -> Principal:
@@ -74,6 +74,8 @@ def new_token(conn, principal: Principal, data: Mapping[str, Any], *, now, via: 
 
 
 @bp.get("/tokens")
+@query_args(all=FLAG, user_id={"type": "string", "pattern": "^[0-9]{0,18}$",
+                               "description": "a user's id (administrators); empty: your own"})
 def tokens_index():
     principal = token_manager()
     jimu = current_jimu()

@@ -26,11 +26,11 @@ from ..audit import record_event
 from ..auth import current_principal, forget_principal
 from ..auth.sessions import clear_account, end_sessions
 from ..auth.principal import Principal
-from ..auth.users import UserError, add_to_group, check_password, create_user, set_roles
+from ..auth.users import SelfLockout, UserError, add_to_group, check_password, create_user, set_roles
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from . import bp
-from .util import MAX_INT, BadRequest, int_arg, json_body
+from .util import MAX_INT, BadRequest, int_arg, json_body, query_args, whole
 
 MAX_PER_PAGE = 200
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -172,8 +172,7 @@ def update(conn: sa.Connection, actor: Principal, user_id: int, data: Mapping[st
             values[flag] = _bool(data[flag], flag)
             if user_id == actor.user_id and values[flag] is False and before[flag]:
                 what = "deactivate" if flag == "is_active" else "remove administrator rights from"
-                raise UserError(f"you cannot {what} yourself; ask another administrator",
-                                code="user.self_lockout", field=flag)
+                raise SelfLockout(f"you cannot {what} yourself; ask another administrator", field=flag)
     changes = {k: [before[k], v] for k, v in values.items() if before[k] != v}
     if values:
         conn.execute(sa.update(db.users).where(db.users.c.id == user_id).values(**values))
@@ -209,6 +208,7 @@ def update(conn: sa.Connection, actor: Principal, user_id: int, data: Mapping[st
 
 # -- routes ------------------------------------------------------------------------------
 @bp.get("/users")
+@query_args("q", page=whole(hi=MAX_INT // MAX_PER_PAGE), per_page=whole(hi=MAX_PER_PAGE))
 def users_index():
     require_admin()
     per_page = int_arg("per_page", 25, hi=MAX_PER_PAGE)

@@ -118,23 +118,44 @@ def expected_version() -> int | None:
     return None
 
 
-#: endpoint → the query parameters it reads; a request naming any other is refused (a typo such as
-#: ``per_pgae`` would otherwise silently give the default)
-_ARGS: dict[str, frozenset[str]] = {}
+def whole(lo: int = 1, hi: int = MAX_INT) -> dict:
+    """The JSON Schema of a whole-number query argument read with ``int_arg(lo=lo, hi=hi)``."""
+    return {"type": "integer", "minimum": lo, "maximum": hi}
 
 
-def query_args(*names: str):
-    """Declare the query parameters of a view (see ``check_query_args``)."""
+#: a yes/no query argument: ``FLAG`` is yes for 1 or true, ``BOOL`` for true (and no for false);
+#: any other text reads as not given, so the document lists the words as examples, not as a limit
+FLAG = {"type": "string", "examples": ["1", "true"], "description": "1 or true: yes; anything else: no"}
+BOOL = {"type": "string", "examples": ["true", "false"], "description": "true or false; anything else: either"}
+
+def json_param(schema: dict) -> dict:
+    """A query argument that carries JSON (read with ``json_arg``): documented as its JSON content."""
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+#: endpoint → its query parameters (name → JSON Schema); a request naming any other is refused (a typo
+#: such as ``per_pgae`` would otherwise silently give the default). An endpoint of ``/api/v1`` that
+#: declares none takes none.
+_ARGS: dict[str, dict[str, dict]] = {}
+
+
+def query_args(*names: str, **typed: dict):
+    """Declare the query parameters of a view: ``names`` are read as text, ``typed`` give each its JSON
+    Schema (a whole number's range, an enumeration). The OpenAPI document lists them as declared."""
     def mark(view):
-        _ARGS[f"api.{view.__name__}"] = frozenset(names)
+        _ARGS[f"api.{view.__name__}"] = {**{n: {"type": "string"} for n in names}, **typed}
         return view
     return mark
 
 
+def declared_args(endpoint: str) -> dict[str, dict]:
+    return _ARGS.get(endpoint, {})
+
+
 def check_query_args() -> None:
-    allowed = _ARGS.get(request.endpoint or "")
-    if allowed is None:
-        return
+    if not (request.endpoint or "").startswith("api."):
+        return  # no route matched: the 404 or 405 answers
+    allowed = declared_args(request.endpoint)
     for name in request.args:
         if name not in allowed:
             raise UnknownParam(f"unknown query parameter {name!r}; this endpoint takes "

@@ -24,6 +24,18 @@ class UserError(JimuError):
     code = "user.invalid"
 
 
+class UserExists(UserError):
+    """The username is taken: a conflict with what is stored (409), not a malformed request."""
+    code = "user.exists"
+    status = 409
+
+
+class SelfLockout(UserError):
+    """An administrator deactivating or un-admining themselves: a right no one has over themselves (403)."""
+    code = "user.self_lockout"
+    status = 403
+
+
 def check_password(password: Any, username: str = "") -> str:
     """The password rule: at least 8 characters, not the username, not only digits or only letters."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
@@ -44,7 +56,7 @@ def create_user(conn: sa.Connection, username: str, password: str | None, *, now
     if not username or len(username) > 150:
         raise UserError("a username of 1 to 150 characters is required", code="user.invalid_username")
     if conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username)).first():
-        raise UserError(f"user {username!r} already exists; choose another name", code="user.exists")
+        raise UserExists(f"user {username!r} already exists; choose another name")
     uid = conn.execute(sa.insert(db.users).values(
         username=username, display_name=display_name or username, email=email,
         password_hash=generate_password_hash(password) if password else None,

@@ -244,7 +244,8 @@ class CheckboxesWidget(SelectWidget):
         return super().import_cell(text)
 
     def json_schema(self):
-        out: dict[str, Any] = {"type": "array", "items": {"enum": self.choices.values}, "uniqueItems": True}
+        # a choice sent twice is kept once (to_python), so repeats are not refused
+        out: dict[str, Any] = {"type": "array", "items": {"enum": self.choices.values}}
         if self.config.get("max_selected"):
             out["maxItems"] = self.config["max_selected"]
         return out

@@ -103,10 +103,10 @@ class AttachmentWidget(Widget):
         fid, name, size, ctype = raw.get("id"), raw.get("name"), raw.get("size"), raw.get("type")
         if (not isinstance(fid, str) or not FILE_ID.match(fid) or not isinstance(name, str) or not name.strip()
                 or len(name) > MAX_NAME or "/" in name or "\\" in name
-                or not isinstance(size, int) or isinstance(size, bool) or size < 0
+                or not _whole(size) or size < 0
                 or not (ctype is None or isinstance(ctype, str) and len(ctype) <= 200)):
             raise self.error("form.invalid_file", "send files as {id, name, size, type} references / 文件引用格式错误")
-        return {"id": fid, "name": name.strip(), "size": size, "type": ctype or "application/octet-stream"}
+        return {"id": fid, "name": name.strip(), "size": int(size), "type": ctype or "application/octet-stream"}
 
     def to_python(self, raw):
         if raw is None or raw == "" or raw == []:
@@ -154,9 +154,11 @@ class AttachmentWidget(Widget):
         return {"type": "array", "maxItems": self.max_files,
                 "items": {"type": "object", "required": ["id", "name", "size"],
                           "properties": {"id": {"type": "string", "pattern": FILE_ID.pattern},
-                                         "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+                                         # stripped, it is not blank; no folder separators
+                                         "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME,
+                                                  "pattern": r"^[^/\\]*[^\s\x1c-\x1f\x85/\\][^/\\]*$"},
                                          "size": {"type": "integer", "minimum": 0, "maximum": self.max_size},
-                                         "type": {"type": ["string", "null"]}}}}
+                                         "type": {"type": ["string", "null"], "maxLength": 200}}}}
 
     def _random_name(self, rng: random.Random) -> tuple[str, str]:
         choices = [("报告.pdf", "application/pdf"), ("notes.txt", "text/plain"), ("photo.png", "image/png"),
@@ -171,6 +173,13 @@ class AttachmentWidget(Widget):
             out.append({"id": "%032x" % rng.getrandbits(128), "name": name,
                         "size": rng.randint(1, min(self.max_size, 10 ** 6)), "type": ctype})
         return out
+
+
+def _whole(size: Any) -> bool:
+    """A byte count: an int, or a float with no fraction (JSON Schema's integer takes 12.0 too)."""
+    if isinstance(size, float):
+        return size.is_integer()
+    return isinstance(size, int) and not isinstance(size, bool)
 
 
 class ImageWidget(AttachmentWidget):

@@ -91,8 +91,10 @@ class IdWidget(Widget):
 
     def json_schema(self):
         if self.storage == "multi":
-            return {"type": "array", "items": {"type": "integer", "minimum": 1}, "uniqueItems": True}
-        return {"type": ["integer", "null"], "minimum": 1}
+            # an id sent twice is kept once (to_python), so repeats are not refused
+            return {"type": "array", "items": {"type": "integer", "exclusiveMinimum": 0,
+                                               "exclusiveMaximum": self.id_limit}}
+        return {"type": ["integer", "null"], "exclusiveMinimum": 0, "exclusiveMaximum": self.id_limit}
 
     def random_value(self, rng: random.Random):
         """Ids only make sense against real rows; demo data picks from those where it can."""
