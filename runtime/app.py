@@ -186,6 +186,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import i18n
     from .api import bp as api_bp
+    from .api.docs import bp as api_docs_bp
     from .api.errors import register_error_handlers
     from .auth import init_auth
     from .security import init_security
@@ -195,6 +196,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_auth(app)
     init_security(app)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_docs_bp)
     app.register_blueprint(ui_bp)
     register_error_handlers(app)
     init_extensions(app)
