@@ -26,14 +26,14 @@ from ..i18n import current_language
 from ..records import Records
 from ..store.query import _contains
 from . import bp
-from .util import int_arg, query_args
+from .util import int_arg, query_args, whole
 
 #: the most choices one request answers (a picker shows the first ones and asks for more text)
 MAX_CHOICES = 50
 
 
 @bp.get("/forms/<form>/fields/<field>/choices")
-@query_args("q", "limit")
+@query_args("q", limit=whole(hi=MAX_CHOICES))
 def field_choices(form, field):
     """``{"choices": [{"id", "text"}]}``: users, groups or linked records matching ``q`` for a
     field the caller may fill (create or update verb on its form)."""

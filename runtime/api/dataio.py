@@ -27,7 +27,7 @@ from ..dataio import export, importer, writers
 from ..exceptions import NotAuthenticated, NotFound
 from ..i18n import current_language
 from . import bp
-from .util import BadRequest, json_arg, query_args
+from .util import BadRequest, json_arg, json_param, query_args
 
 
 def _principal():
@@ -137,7 +137,7 @@ def _format(fmt: str) -> None:
 
 
 @bp.get("/forms/<form>/records/export.<fmt>")
-@query_args("filter", "sort", "q")
+@query_args("sort", "q", filter=json_param({"type": ["object", "array"]}))
 def records_export(form, fmt):
     """Export every record of a list (filter, sort, q) as .csv or .xlsx, with labels, as the list allows."""
     principal = _principal()

@@ -184,6 +184,22 @@ MODELS: dict[str, dict] = {
     "UserList": obj({"users": array(ref("User")), "total": {"type": "integer"}, "page": PAGE,
                      "per_page": PAGE}, ("users", "total", "page", "per_page")),
     "UserOne": obj({"user": ref("User")}, ("user",)),
+    "Choice": obj({"id": ID, "label": TEXT}, ("id",)),
+    "ChoiceList": obj({"choices": array(ref("Choice"))}, ("choices",)),
+    "ImportUpload": obj({
+        "file": {"type": "string", "format": "binary", "description": "the spreadsheet (XLSX or CSV)"},
+        "file_id": {"type": "string", "description": "or an earlier upload's id (from a preview)"},
+        "mapping": {"type": "string", "description": "JSON: heading → field key"},
+        "link_keys": {"type": "string", "description": "JSON: link field → the linked form's key field"},
+        "mode": {"enum": ["valid", "all"], "description": "valid: keep the valid rows; all: all or nothing"},
+        "skip_rules": {"type": "string", "description": "1 or true: do not run rules and flows"}}),
+    "ImportPreview": obj({"file_id": TEXT, "file_name": TEXT}, ("file_id",),
+                         description="headings, mapping, fields and the first rows with their errors"),
+    "ImportState": obj({"id": ID, "status": TEXT, "links": {"type": "object"}}, ("id", "status")),
+    "RecycleEntry": obj({"id": ID, "form": TEXT, "record_id": ID}, ("id",)),
+    "RecyclePage": obj({"entries": array(ref("RecycleEntry")), "total": {"type": "integer"}, "page": PAGE,
+                        "per_page": PAGE}, ("entries", "total", "page", "per_page")),
+    "Restored": {"type": "object", "description": "the restored record's form and id"},
     "AuditEvent": obj({"id": ID, "kind": TEXT, "at": TIME}, ("id", "kind", "at")),
     "AuditPage": obj({"events": array(ref("AuditEvent")), "total": {"type": "integer"}, "page": PAGE,
                       "per_page": PAGE}, ("events", "total", "page", "per_page")),
@@ -199,6 +215,7 @@ class Route:
     status: int = 200
     media: str = "application/json"
     body_required: bool = True
+    body_media: str = "application/json"
     extra: dict = field(default_factory=dict)
 
 
@@ -251,6 +268,17 @@ ROUTES: dict[str, Route] = {
     "api.users_update": Route("UserOne", body="UserUpdate"),
     "api.audit_index": Route("AuditPage"),
     "api.audit_csv": Route(None, media="text/csv"),
+    "api.field_choices": Route("ChoiceList"),
+    "api.import_preview": Route("ImportPreview", body="ImportUpload", body_media="multipart/form-data"),
+    "api.import_start": Route("ImportState", body="ImportUpload", body_media="multipart/form-data", status=202),
+    "api.import_status": Route("ImportState"),
+    "api.import_rejected": Route(None, media="text/csv"),
+    "api.records_export": Route(None, media="text/csv"),
+    "api.import_template": Route(None, media="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "api.recycle_bin_list": Route("RecyclePage"),
+    "api.recycle_bin_entry": Route("RecycleEntry"),
+    "api.recycle_bin_restore": Route("Restored"),
+    "api.recycle_bin_purge": Route("Restored"),
 }
 
 

@@ -304,7 +304,8 @@ def _query(ft, access) -> list[dict]:
                 and f.children is None:
             equal.append({"type": "object", "required": ["field", "value"], "additionalProperties": False,
                           "properties": {"field": {"const": f.key}, "op": {"const": "eq"},
-                                         "value": _present(_kind(f.widget), blank=True)}})
+                                         # null compares with an empty field
+                                         "value": _nullable(_present(_kind(f.widget), blank=True))}})
     for key, mt in ft.multi.items():  # several values: one of them equals the value (or none does)
         if access.get(key) != "hidden":
             item = _present(_kind(mt.field.widget, mt.field.widget.json_schema().get("items") or {}), blank=True)
@@ -532,7 +533,7 @@ def _route_paths(schemas: dict) -> dict:
             body = getattr(view, "openapi_body", None)  # declared on the view with util.body_schema
             if route.body is not None:
                 operation["requestBody"] = {"required": route.body_required, "content": {
-                    "application/json": {"schema": _ref("schemas", route.body)}}}
+                    route.body_media: {"schema": _ref("schemas", route.body)}}}
             elif body is not None and method in ("POST", "PUT", "PATCH"):
                 operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body(method)}}}
             item[method.lower()] = operation
@@ -540,6 +541,8 @@ def _route_paths(schemas: dict) -> dict:
 
 
 def _answer(route: Route) -> dict:
+    if route.status == 204:
+        return {"description": "done (no content)"}
     if route.ok is not None:
         return {"description": route.ok, "content": {route.media: {"schema": _ref("schemas", route.ok)}}}
     if route.media == "application/json":

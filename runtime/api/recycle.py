@@ -18,7 +18,7 @@ from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from ..records import MAX_PAGE, Records
 from . import bp
-from .util import MAX_INT, int_arg, query_args
+from .util import MAX_INT, int_arg, query_args, whole
 
 
 def _principal():
@@ -29,7 +29,7 @@ def _principal():
 
 
 @bp.get("/recycle-bin")
-@query_args("app", "form", "page", "per_page")
+@query_args("app", "form", page=whole(hi=MAX_INT // MAX_PAGE), per_page=whole(hi=MAX_PAGE))
 def recycle_bin_list():
     """Deleted records the caller may see, newest first (who and when), for one app with ``?app=``."""
     principal = _principal()

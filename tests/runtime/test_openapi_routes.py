@@ -58,7 +58,8 @@ def test_the_document_lists_every_route_with_its_parameters_and_models(app, doc)
             assert ref.rsplit("/", 1)[1] in schemas, (method, path)
         assert rule.endpoint in ROUTES, f"{rule.endpoint}: add its Route to runtime/api/models.py"
         if ROUTES[rule.endpoint].body is not None:
-            body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            [content] = op["requestBody"]["content"].values()  # JSON, or multipart for spreadsheets
+            body = content["schema"]["$ref"].rsplit("/", 1)[1]
             assert body in schemas, (method, path)
         else:  # a write that reads no body (mark read, run a rule, sync schedules, upload raw bytes)
             assert "requestBody" not in op and (method != "PATCH"), (method, path)
