@@ -110,6 +110,8 @@ MODELS: dict[str, dict] = {
         "history": array({"type": "object"})},
         ("id", "flow", "version", "status", "current", "nodes", "tasks", "history")),
     "FlowInstanceList": obj({"instances": array(ref("FlowInstance"))}, ("instances",)),
+    "FlowMigration": {"type": "object", "description": "which running instances move to which version, and "
+                      "where their waiting tokens go (see the plan: GET on the same path)"},
     "FlowCancel": obj({"comment": COMMENT}),
     "FlowReopen": obj({"node": {"type": ["string", "null"], "description": "the node to reopen at"},
                        "comment": COMMENT}),
@@ -280,6 +282,15 @@ ROUTES: dict[str, Route] = {
     "api.recycle_bin_entry": Route("RecycleEntry"),
     "api.recycle_bin_restore": Route("Restored"),
     "api.recycle_bin_purge": Route("Restored"),
+    # outgoing webhooks: their bodies are declared on the views (util.body_schema)
+    "api.list_subscriptions": Route(None),
+    "api.create_subscription": Route(None, status=201),
+    "api.get_subscription": Route(None),
+    "api.update_subscription": Route(None),
+    "api.delete_subscription": Route(None, status=204),
+    "api.list_deliveries": Route(None),
+    "api.flow_migration_plan": Route(None),
+    "api.flow_migration_apply": Route(None, body="FlowMigration"),
 }
 
 

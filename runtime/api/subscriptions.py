@@ -20,7 +20,7 @@ from ..context import current_jimu
 from ..exceptions import NotAuthenticated, PermissionDenied
 from .. import webhooks_out as hooks
 from . import bp
-from .util import body_schema, int_arg, json_body, query_args
+from .util import body_schema, int_arg, json_body, query_args, whole
 
 
 def _schema(method: str) -> dict:
@@ -145,7 +145,7 @@ def delete_subscription(sid):
 
 
 @bp.get("/subscriptions/<int:sid>/deliveries")
-@query_args("page", "per_page")
+@query_args(page=whole(hi=10**9), per_page=whole(hi=500))
 def list_deliveries(sid):
     """The delivery log of a subscription, newest first: delivery id, event, record, status, attempts,
     last response code and error."""

@@ -92,13 +92,13 @@ def fuzz(app, headers: dict, examples: int = EXAMPLES, path_regex: str | None = 
 
 #: operations whose input is checked against definitions beyond any JSON Schema: a package or rule a
 #: compiler reads (expressions, references between parts), a chart's own dimensions and measures named
-#: by a drill-down point or a report filter, a spreadsheet's content. A schema-valid input that names
+#: by a drill-down point or a report filter, a spreadsheet's content, a flow migration's node mapping. A schema-valid input that names
 #: what the definition lacks is rightly refused with the coded error naming it, so schemathesis'
 #: "schema-valid request accepted" check does not apply to them (every other check does)
 COMPILED = {"POST /apps/import", "POST /rules/dry-run", "POST /reports/{key}/drilldown",
             "GET /reports/{key}/data", "GET /reports/{key}/export.{fmt}", "GET /dashboards/{key}/data",
             "POST /forms/{form}/imports/preview", "POST /forms/{form}/imports",
-            "GET /forms/{form}/records/export.{fmt}"}
+            "GET /forms/{form}/records/export.{fmt}", "POST /flows/{key}/migration"}
 
 
 def _run(app, operation, mode, headers, checks, examples, figures) -> None:
