@@ -308,7 +308,8 @@ def _query(ft, access) -> list[dict]:
                                          "value": _nullable(_present(_kind(f.widget), blank=True))}})
     for key, mt in ft.multi.items():  # several values: one of them equals the value (or none does)
         if access.get(key) != "hidden":
-            item = _present(_kind(mt.field.widget, mt.field.widget.json_schema().get("items") or {}), blank=True)
+            # contains needs a value that is not empty
+            item = _present(_kind(mt.field.widget, mt.field.widget.json_schema().get("items") or {}))
             equal.append({"type": "object", "required": ["field", "op", "value"], "additionalProperties": False,
                           "properties": {"field": {"const": key}, "op": {"enum": ["contains", "not_contains"]},
                                          "value": item}})
