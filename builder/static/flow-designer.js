@@ -10,6 +10,7 @@ import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { designerToolbar } from "./designer-shell.js";
 import { publishFlow } from "./publish.js";
+import { offerMigration } from "./flow-migration.js";
 import { t, h, label, announce } from "./i18n.js";
 import "./flow-strings.js";
 import { FlowCanvas, MIME_NODE } from "./flow-canvas.js";
@@ -556,13 +557,21 @@ async function start() {
       renderAll();
       els.state.replaceChildren(`${t("publish_ok")}${result.to_version} · `,
         h("a", { href: root.dataset.inbox, id: "open-inbox" }, t("fd_open_inbox")));
+      await offerMigration(flowKey, publishedNodes(), { quiet: true });
     }
   });
+  document.getElementById("btn-migrate").addEventListener("click", () => offerMigration(flowKey, publishedNodes()));
   renderPalette();
   renderAll();
   const { w, h: ht } = canvas.extent();               // a large flow opens zoomed to fit
   if (w > els.canvas.clientWidth || ht > els.canvas.clientHeight) canvas.fit();
   scheduleValidate();
+}
+
+// the flow's nodes as {id, type, label}, whatever shape the package keeps them in
+function publishedNodes() {
+  const flow = flowOf();
+  return flow ? nodesOf(flow).map((n) => ({ id: n.id, type: n.type, label: n.label })) : [];
 }
 
 function renderAll() {

@@ -2,6 +2,17 @@
 import { extend } from "./i18n.js";
 
 extend({
+  fd_mig_open: ["运行中的实例", "Running instances"],
+  fd_mig_title: ["把运行中的实例迁移到新版本", "Move running instances to the new version"],
+  fd_mig_intro: ["这些流程实例仍停在旧版本的节点上。为每个节点选择它在新版本中的位置 (同名节点已预选), 先检查再迁移。",
+    "These instances still wait at nodes of an older version. Choose where each node goes on the new version (nodes with the same id are preselected), check, then move them."],
+  fd_mig_node: ["旧版本节点", "Old node"], fd_mig_count: ["等待中的实例", "Waiting"], fd_mig_to: ["新版本节点", "New node"],
+  fd_mig_choose: ["(请选择)", "(choose)"], fd_mig_sla: ["处理时限", "Deadlines"],
+  fd_mig_sla_keep: ["保留原期限", "keep as they are"], fd_mig_sla_recompute: ["按新节点重新计算", "recompute for the new node"],
+  fd_mig_check: ["检查", "Check"], fd_mig_apply: ["迁移", "Move them"], fd_mig_later: ["以后再说", "Later"],
+  fd_mig_ready: ["可以迁移: {n} 个实例", "Ready: {n} instance(s) can move"],
+  fd_mig_done: ["已迁移 {n} 个实例", "Moved {n} instance(s)"],
+  fd_mig_none: ["没有停在旧版本的实例", "No instance waits on an older version"],
   fd_palette: ["流程节点", "Flow nodes"],
   fd_palette_hint: ["拖到画布上, 或按 Enter 添加", "Drag onto the canvas, or press Enter to add"],
   fd_group_event: ["事件", "Events"], fd_group_task: ["任务", "Tasks"], fd_group_gateway: ["网关", "Gateways"],
