@@ -16,6 +16,8 @@ export const HELP_ZH = {
   "Field of the linked form shown for a record (default: its title_field).": "显示关联记录时使用的字段 (默认: 该表单的标题字段)。",
   "The fields of each row (field definitions).": "每一行的字段。",
   "Record-list filters limiting the records offered.": "限定可选记录的筛选条件。",
+  "Fields of this form filled from the chosen record when the link is set or changed: {this form's field: the linked form's field}. Only empty fields are filled (neither sent with the link nor stored). Single links only.":
+    "选定关联记录后自动带出的字段: {本表单字段: 关联表单字段}。只填写空字段 (本次未填写且尚未保存值的字段)。仅适用于单条关联。",
   "Key of the linked form.": "关联表单的标识。",
   "Lay the buttons out in one row.": "选项按钮排成一行。",
   "Whole numbers only (stored in an integer column).": "只允许整数 (以整数列存储)。",
