@@ -22,7 +22,8 @@ def _package():
     return {"format": "jimu.app", "version": 2,
             "app": {"key": "svc", "version": "1.0.0", "label": {"zh-CN": "服务台", "en": "Service desk"}},
             "roles": [{"key": "designer", "version": 1, "label": "Designer", "builder": True,
-                       "permissions": {"事件": ["create", "read", "update"]}}],
+                       "permissions": {"事件": ["create", "read", "update"]}},
+                      {"key": "agent", "version": 1, "label": "Agent", "permissions": {"事件": ["read", "update"]}}],
             "groups": [{"key": "l2", "version": 1, "label": {"zh-CN": "二线", "en": "Second line"}, "members": []}],
             "forms": [{"key": "事件", "version": 1, "label": {"zh-CN": "事件", "en": "Incident"}, "title_field": "标题",
                        "fields": [
@@ -40,7 +41,7 @@ def _package():
 def svc(jimu, live_server, page):
     install_package(jimu, _package())
     make_user(jimu, "bea", roles=["designer"])
-    ann = make_user(jimu, "ann")
+    ann = make_user(jimu, "ann", roles=["agent"])   # a mail about a record goes only to who may read it
     with jimu.begin() as conn:
         conn.execute(sa.update(db.users).where(db.users.c.id == ann).values(email="ann@example.com"))
     errors = []
