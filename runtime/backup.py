@@ -89,7 +89,7 @@ def _platform_tables(conn: sa.Connection) -> list[sa.Table]:
 def _form_tables(conn: sa.Connection) -> tuple[Catalog, list[sa.Table]]:
     """The installed forms' tables as publishing built them: every main table first, then the
     sub-table and multi-value tables (which reference them). Links between main tables may form
-    cycles (a customer's last ticket, a ticket's customer): ``restore`` fills them in a second pass."""
+    cycles (a client's latest order, an order's client): ``restore`` fills them in a second pass."""
     catalog = Catalog()
     catalog.refresh(conn, force=True)
     mains = [ft.table for ft in catalog]

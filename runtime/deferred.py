@@ -1,7 +1,7 @@
 """Append-only rows written at commit, one multi-row INSERT per table.
 
-A ticket create writes an audit event for the ticket, one for the reply its flow's automatic step
-files and one for the rules' change; flow history for the start, the automatic step and the
+One create can write an audit event for the record, one for the related record its flow's automatic
+step files and one for a rule's change; flow history for the start, the automatic step and a
 reassignment; the rule firings. Nothing in the writing transaction reads those rows back, so
 instead of one statement each they are collected here (``add``) and written together just before
 the transaction commits (``flush``, the engine's ``commit`` event, wired by

@@ -448,7 +448,7 @@ def _clean_rows(f: "FieldSpec", raw: Any, context: EvalContext, result: CleanRes
 
 def _fill_from_links(plan: "_Plan", data: Mapping[str, Any], values: dict, existing: Mapping[str, Any] | None,
                      context: EvalContext, result: CleanResult) -> None:
-    """Choosing a customer on a ticket fills its name, phone and e-mail: for each link whose value
+    """Choosing a client on a project fills its name and contact: for each link whose value
     this submission sets or changes, copy the linked record's fields into the fields of this record
     that are empty (neither sent alongside nor stored): a fill never overwrites what someone typed.
     The runtime supplies the linked records in ``context.links``."""
