@@ -18,6 +18,7 @@ const S = {
   rd_bucket: ["日期分组", "Date bucket"], rd_no_bucket: ["(不分组)", "(exact value)"],
   bucket_hour: ["按小时", "By hour"], bucket_day: ["按天", "By day"], bucket_week: ["按周", "By week"],
   bucket_month: ["按月", "By month"], bucket_quarter: ["按季度", "By quarter"], bucket_year: ["按年", "By year"],
+  bucket_hour_of_day: ["按一天中的小时", "By hour of day"], bucket_weekday: ["按星期几", "By weekday"],
   rd_operator: ["条件", "Operator"], rd_value: ["值", "Value"], rd_from: ["从", "From"], rd_to: ["到", "To"],
   rd_days: ["天数", "Days"], rd_condition: ["仅统计满足条件的记录", "Only records where"],
   rd_add_condition: ["添加条件", "Add a condition"], rd_measure_label: ["指标名称", "Measure name"],

@@ -30,14 +30,14 @@ import sqlalchemy as sa
 
 from ..errors import JimuError
 from .charts import CHARTS, ChartType
-from .dialects import DateBucket, check_timezone
+from .dialects import TIME_OF_DAY_BUCKETS, DateBucket, check_timezone
 from .drilldown import drilldown_filters
 from .exceptions import ReportError, ValidationErrors
 from .export import export_table
 from .expr_sql import translate
 from .fields import TEMPORAL_KINDS, Field, FieldResolver
 from .filters import CompiledFilter, compile_filters
-from .labels import localize
+from .labels import CYCLIC_LABELS, localize
 from .measures import ADDITIVE, AGGREGATES, Measure, divide, field_ok_for
 from .source import Source
 
@@ -55,6 +55,14 @@ class Dimension:
     field: Field
     bucket: str | None
     expr: sa.ColumnElement
+
+    @property
+    def labels(self) -> Mapping[Any, Any] | None:
+        """How the dimension's values read: the field's option labels, or the names of a cyclic bucket's
+        values (weekday ``1`` reads 周一 / Mon, hour of day ``09`` reads 09:00)."""
+        if self.bucket is None:
+            return self.field.labels
+        return CYCLIC_LABELS.get(self.bucket)
 
 
 @dataclass(frozen=True)
@@ -432,7 +440,7 @@ def _dimension(item: dict, resolver: FieldResolver, tz: str = "UTC") -> Dimensio
         if field.kind not in TEMPORAL_KINDS and field.python_type not in (dt.date, dt.datetime):
             raise ReportError(f"only date fields can be bucketed; {field.ref!r} is {field.kind}",
                               code="report.bad_bucket", field=field.ref)
-        if bucket == "hour" and field.python_type is dt.date:
+        if bucket in TIME_OF_DAY_BUCKETS and field.python_type is dt.date:
             raise ReportError(f"{field.ref!r} holds dates without time; bucket it by day or longer",
                               code="report.bad_bucket", field=field.ref)
         expr = DateBucket(field.column, bucket, tz)

@@ -5,7 +5,8 @@ Two constructs differ between SQLite and PostgreSQL:
 * ``DateBucket(column, unit)``: the bucket label of a date, normalised to one
   ISO string on both databases (hour ``2026-11-22 10:00``, day ``2026-11-22``,
   week = ISO week start ``2026-11-16``, month ``2026-11``, quarter ``2026-Q4``,
-  year ``2026``). Format strings are constants of this module, rendered as SQL
+  year ``2026``); and two cyclic buckets for peak hours: ``hour_of_day`` ``00``..``23``
+  and ``weekday`` ``1`` (Monday)..``7`` (Sunday), ISO numbering on both. Format strings are constants of this module, rendered as SQL
   literals so SELECT and GROUP BY carry the identical expression (bound
   parameters would make PostgreSQL reject the GROUP BY).
 * ``Median(column)``: ``percentile_cont(0.5)`` on PostgreSQL; on SQLite the
@@ -28,11 +29,16 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from .exceptions import ReportError
 
-BUCKETS = ("hour", "day", "week", "month", "quarter", "year")
+BUCKETS = ("hour", "day", "week", "month", "quarter", "year", "hour_of_day", "weekday")
+#: buckets that repeat (every day has an hour 09): they name no one date range
+CYCLIC_BUCKETS = frozenset({"hour_of_day", "weekday"})
+#: buckets finer than a day, which a field of dates without time cannot fill
+TIME_OF_DAY_BUCKETS = frozenset({"hour", "hour_of_day"})
 
-_SQLITE_FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+_SQLITE_FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y",
+                   "hour_of_day": "%H"}
 _PG_FORMATS = {"hour": "YYYY-MM-DD HH24:00", "day": "YYYY-MM-DD", "month": "YYYY-MM", "year": "YYYY",
-               "quarter": 'YYYY-"Q"Q'}
+               "quarter": 'YYYY-"Q"Q', "hour_of_day": "HH24", "weekday": "ID"}
 
 
 _TZ_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")
@@ -148,6 +154,8 @@ def _bucket_sqlite(element, compiler, **kw):
     if element.unit == "quarter":
         return (f"(strftime('%Y', {args}) || '-Q' || "
                 f"((CAST(strftime('%m', {args}) AS INTEGER) + 2) / 3))")
+    if element.unit == "weekday":  # SQLite's %w counts from Sunday = 0; ISO from Monday = 1
+        return f"CAST(((CAST(strftime('%w', {args}) AS INTEGER) + 6) % 7 + 1) AS TEXT)"
     return f"strftime('{_SQLITE_FORMATS[element.unit]}', {args})"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .dialects import check_timezone
+from .dialects import CYCLIC_BUCKETS, check_timezone
 from .exceptions import ReportError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,6 +39,10 @@ def drilldown_filters(chart: CompiledChart, point: Mapping[str, Any], now: dt.da
         value = point[dim.key]
         if value is None:
             out.append({"field": dim.field.path, "op": "is_empty"})
+        elif dim.bucket in CYCLIC_BUCKETS:
+            raise ReportError(f"a point of {dim.bucket!r} (every such hour or weekday of the period) names no one "
+                              "date range to list; group by hour, day or week to drill down",
+                              code="report.no_drilldown", bucket=dim.bucket)
         elif dim.bucket is not None:
             date_only = dim.field.python_type is dt.date
             start, end = bucket_range(dim.bucket, value, None if date_only else chart.tz)

@@ -35,7 +35,7 @@ def export_table(chart: CompiledChart, rows: list[dict], lang: str) -> tuple[lis
             columns.append((f"{m.key}__previous", f"{label} ({text('previous', lang)})"))
             columns.append((f"{m.key}__change", f"{label} ({text('change', lang)})"))
     dim_keys = {d.key for d in chart.dimensions}
-    dim_labels = {d.key: d.field.labels for d in chart.dimensions}
+    dim_labels = {d.key: d.labels for d in chart.dimensions}
     header = [escape_cell(label) for _, label in columns]
     body = []
     for row in rows:

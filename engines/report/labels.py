@@ -30,3 +30,12 @@ TEXT = {
 
 def text(word: str, lang: str) -> str:
     return TEXT.get(lang, TEXT.get(lang.split("-")[0], TEXT[DEFAULT_LANG])).get(word) or TEXT[DEFAULT_LANG][word]
+
+
+_WEEKDAYS = (("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"), ("周六", "Sat"),
+             ("周日", "Sun"))
+#: how the values of the cyclic date buckets read (the SQL gives ISO numbers, which sort right)
+CYCLIC_LABELS = {
+    "weekday": {str(i + 1): {"zh-CN": zh, "en": en} for i, (zh, en) in enumerate(_WEEKDAYS)},
+    "hour_of_day": {f"{h:02d}": f"{h:02d}:00" for h in range(24)},
+}

@@ -25,14 +25,14 @@ class BarChart(ChartType):
         dims = chart.dimensions
         if len(dims) == 2:
             m = chart.measures[0]
-            labels = (dims[0].field.labels, dims[1].field.labels)
+            labels = (dims[0].labels, dims[1].labels)
             xs, series = series_by(rows, dims[0].key, dims[1].key, m.key, lang, *labels)
             traces = [self.trace(name, xs, values) for name, values in series]
             for trace, index in zip(traces, series_rows(rows, dims[0].key, dims[1].key, lang, *labels)):
                 trace["customdata"], trace["meta"] = index, m.key
             plotted = [m]
         else:
-            xs = categories(rows, dims[0].key, lang, dims[0].field.labels)
+            xs = categories(rows, dims[0].key, lang, dims[0].labels)
             traces = [self.trace(chart.measure_label(m, lang), xs, [r[m.key] for r in rows])
                       for m in chart.measures]
             for trace, m in zip(traces, chart.measures):

@@ -16,7 +16,7 @@ class FunnelChart(ChartType):
 
     def build(self, chart, rows, lang):
         dim, m = chart.dimensions[0].key, chart.measures[0].key
-        labels = chart.dimensions[0].field.labels
+        labels = chart.dimensions[0].labels
         stages = self.options.get("stages")
         if stages:
             by_value = {value_label(r[dim], lang, labels): i for i, r in enumerate(rows)}

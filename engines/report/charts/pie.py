@@ -20,7 +20,7 @@ class PieChart(ChartType):
 
     def build(self, chart, rows, lang):
         m = chart.measures[0]
-        trace = {"type": "pie", "labels": categories(rows, chart.dimensions[0].key, lang, chart.dimensions[0].field.labels),
+        trace = {"type": "pie", "labels": categories(rows, chart.dimensions[0].key, lang, chart.dimensions[0].labels),
                  "values": [r[m.key] for r in rows], "name": chart.measure_label(m, lang), "sort": False,
                  "customdata": list(range(len(rows))), "meta": m.key,
                  "textinfo": "label+percent" if self.options["show_percent"] else "label+value"}

@@ -23,7 +23,7 @@ class PivotChart(ChartType):
     def build(self, chart, rows, lang):
         d0, d1 = chart.dimensions
         m = chart.measures[0]
-        row_names, series = series_by(rows, d0.key, d1.key, m.key, lang, d0.field.labels, d1.field.labels)
+        row_names, series = series_by(rows, d0.key, d1.key, m.key, lang, d0.labels, d1.labels)
         totals = self.options["totals"] and m.agg in ADDITIVE
         header = [f"{chart.dimension_label(d0, lang)} \\ {chart.dimension_label(d1, lang)}"]
         header += [name for name, _ in series]

@@ -14,7 +14,7 @@ class TableChart(ChartType):
     def build(self, chart, rows, lang):
         header = [chart.dimension_label(d, lang) for d in chart.dimensions]
         header += [chart.measure_label(m, lang) for m in chart.measures]
-        columns = [categories(rows, d.key, lang, d.field.labels) for d in chart.dimensions]
+        columns = [categories(rows, d.key, lang, d.labels) for d in chart.dimensions]
         columns += [[_cell(r[m.key], m) for r in rows] for m in chart.measures]
         return {"data": [{"type": "table", "header": {"values": header}, "cells": {"values": columns}}],
                 "layout": {}}

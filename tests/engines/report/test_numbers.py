@@ -302,6 +302,43 @@ def test_buckets_follow_the_deployment_time_zone(sa_engine, data, bucket, label)
         assert run(sa_engine, plain, shared_filters=drill)[0]["n"] == row["n"]
 
 
+@pytest.mark.parametrize("bucket, label, shown", [
+    ("hour_of_day", lambda d: f"{d.hour:02d}", lambda v, lang: f"{v}:00"),
+    ("weekday", lambda d: str(d.isoweekday()),
+     lambda v, lang: ("周" + "一二三四五六日"[int(v) - 1]) if lang == "zh-CN"
+     else ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[int(v) - 1]),
+])
+def test_peak_hours_and_busy_weekdays(sa_engine, data, bucket, label, shown):
+    """hour_of_day and weekday count every record of that local hour or weekday, whatever its date; the
+    axis reads 09:00 and 周一 / Mon; a point names no date range, so drilling down says so."""
+    from engines.report import ReportError
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    local = lambda r: r["created_at"].replace(tzinfo=dt.timezone.utc).astimezone(shanghai)  # noqa: E731
+    c = compile_chart({"key": "c", "version": 1, "form": "case", "type": "bar",
+                       "dimensions": [{"field": "created_at", "bucket": bucket, "key": "b"}],
+                       "measures": [{"key": "n", "agg": "count"}]}, data.source, tz="Asia/Shanghai")
+    rows = run(sa_engine, c)
+    assert [(r["b"], r["n"]) for r in rows] == sorted(Counter(label(local(r)) for r in data.records).items())
+    assert len(rows) == (24 if bucket == "hour_of_day" else 7)
+    for lang in ("zh-CN", "en"):
+        xs = c.figure(rows, lang=lang)["data"][0]["x"]
+        assert xs == [shown(r["b"], lang) for r in rows]
+    with pytest.raises(ReportError) as err:
+        c.drilldown({"b": rows[0]["b"]})
+    assert err.value.code == "report.no_drilldown"
+
+
+def test_weekday_of_a_date_field_and_no_hour_of_a_date(sa_engine, data):
+    from engines.errors import ValidationErrors
+    c = chart(data, type="bar", dimensions=[{"field": "due_on", "bucket": "weekday", "key": "w"}])
+    rows = run(sa_engine, c)
+    assert [(r["w"], r["n"]) for r in rows] == sorted(Counter(str(r["due_on"].isoweekday())
+                                                              for r in data.records).items())
+    with pytest.raises(ValidationErrors) as err:
+        chart(data, type="bar", dimensions=[{"field": "due_on", "bucket": "hour_of_day"}])
+    assert [e["code"] for e in err.value.errors] == ["report.bad_bucket"]
+
+
 def test_dashboard_date_range_is_in_local_days(sa_engine, data):
     from engines.report import apply_shared_filters
     c = compile_chart({"key": "c", "version": 1, "form": "case", "type": "kpi",
