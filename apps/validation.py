@@ -565,6 +565,9 @@ class _Checker:
                 else:
                     self.name_ref(kind, value, pointer_join(at, prop), form_key)
             self.recipients(action.get("to"), pointer_join(at, "to"), form_key)
+            self.recipients(action.get("cc"), pointer_join(at, "cc"), form_key)
+            for j, item in enumerate(action.get("attach") if isinstance(action.get("attach"), list) else []):
+                self.name_ref("field", item, pointer_join(at, "attach", j), form_key)
             self.flow_node(action, at)
             if action.get("type") == "set_fields" and isinstance(action.get("values"), dict):
                 for key in action["values"]:

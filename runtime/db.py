@@ -187,6 +187,29 @@ deliveries = sa.Table(
     sa.Column("at", TS, nullable=False),
 )
 
+#: the e-mail threads of records (runtime.mailthread): each message taken in or sent out about a record,
+#: by its Message-ID, so a reply is matched by its In-Reply-To/References and an answer carries them
+mail_messages = sa.Table(
+    "jimu_mail_messages", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("message_id", sa.String(500), nullable=False, unique=True),
+    sa.Column("direction", sa.String(3), nullable=False),  # in, out
+    sa.Column("form_key", sa.String(100), nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Index("ix_jimu_mail_messages_record", "form_key", "record_id", "id"),
+)
+
+#: what each IMAP mailbox of an e-mail intake has been read up to (runtime.mailbox)
+mailboxes = sa.Table(
+    "jimu_mailboxes", metadata,
+    sa.Column("form_key", sa.String(100), primary_key=True),
+    sa.Column("uidvalidity", sa.BigInteger),
+    sa.Column("last_uid", sa.BigInteger, nullable=False, default=0),
+    sa.Column("checked_at", TS),
+    sa.Column("last_error", sa.String(500)),
+)
+
 #: the stored answer to a request sent with an ``Idempotency-Key`` (runtime.api.idempotency)
 idempotency = sa.Table(
     "jimu_idempotency", metadata,

@@ -110,6 +110,12 @@ export const HELP_ZH = {
   "when the record has no matching open task (or ended instance): error (the rule fails and is logged) or skip (nothing happens)":
     "记录没有匹配的待办任务 (或已结束的流程) 时: error (规则失败并记录日志) 或 skip (什么也不做)",
   "the flow runtime's assignee: {kind: user|role|group|field|round_robin|least_open, value}": "流程处理人: 用户、角色、分组、字段、轮流分配或最少待办, 及其取值",
+  "who gets a copy (named in the Cc header); they read the message as people outside Jimu do, and users among them only if they may read the record":
+    "抄送给谁 (列在抄送 Cc 头中); 他们看到的内容与平台外部的人相同, 其中的平台用户须有权查看该记录才会收到。",
+  "file fields whose files are attached: a field of the record, or link.field for the files of the record a link field points to":
+    "作为附件发送的文件字段: 本记录的字段, 或用 关联字段.字段 表示关联记录的文件。",
+  "the Auto-Submitted header: auto-replied for an automatic answer to a message, auto-generated for other automatic mail, no for a person's words relayed. Unset: auto-replied when the rule answers the message that opened the record, else auto-generated":
+    "Auto-Submitted 邮件头: auto-replied 表示对来信的自动答复, auto-generated 表示其他自动邮件, no 表示转发的是人写的内容。不设置时: 规则答复创建该记录的来信时为 auto-replied, 否则为 auto-generated。",
   "who: users by name, groups (all members), group leads, leads of the groups named in a field, users named in a field, the record's participants, literal e-mail addresses or addresses held in a field":
     "收件人: 指定用户、分组 (全部成员)、组长、字段中分组的组长、字段中的用户、记录参与人、填写的邮箱地址或字段中的邮箱地址",
   "a literal, {\"expr\": \"...\"} or {\"template\": \"... {字段} ...\"}": "一个值, 或 {\"expr\": \"...\"} 表达式, 或 {\"template\": \"... {字段} ...\"} 模板",
@@ -123,4 +129,7 @@ export const ENUM_TEXT = {
   "result:bool": ["是/否", "Yes/no"], "result:date": ["日期", "Date"], "result:datetime": ["日期时间", "Date and time"],
   "result:number": ["数字", "Number"], "result:text": ["文本", "Text"],
   "if_none:error": ["报错 (记录日志)", "Error (logged)"], "if_none:skip": ["跳过", "Skip"],
+  "auto_submitted:auto-replied": ["自动答复 (auto-replied)", "Automatic answer (auto-replied)"],
+  "auto_submitted:auto-generated": ["自动生成 (auto-generated)", "Automatic (auto-generated)"],
+  "auto_submitted:no": ["人工内容 (no)", "A person's words (no)"],
 };

@@ -19,8 +19,12 @@ class Notifier:
         """Hosts that webhooks and HTTP calls may reach although private (``OUTBOUND_ALLOWLIST``)."""
         return parse_allowlist(self.config.get("OUTBOUND_ALLOWLIST"))
 
-    def mail(self, to: Sequence[str], subject: str, body: str, *, key: str, html: str | None = None) -> None:
-        send_mail(self.config, to, subject, body, key=key, html=html)
+    def mail(self, to: Sequence[str], subject: str, body: str, *, key: str, html: str | None = None,
+             cc: Sequence[str] = (), headers: Mapping[str, str] | None = None,
+             attachments: Sequence[tuple[str, str, bytes]] = ()) -> str:
+        """Send one message (``runtime.notify.mail.send_mail``); returns its Message-ID."""
+        return send_mail(self.config, to, subject, body, key=key, html=html, cc=cc, headers=headers,
+                         attachments=attachments)
 
     def http(self, method: str, url: str, **kw) -> Response:
         return request(method, url, allow=self.allowlist, **kw)

@@ -117,16 +117,33 @@ def user_views(conn: sa.Connection, ft, record_id, user_ids: Iterable[int]) -> d
     return views
 
 
+#: local parts that never get mail from a rule: the senders of bounces (RFC 3834: never answer them)
+NO_REPLY_LOCAL_PARTS = frozenset({"mailer-daemon"})
+
+
+def _literal_addresses(spec: Mapping[str, Any], values: Mapping[str, Any]) -> list[str]:
+    """Addresses typed in a recipient list and held in its fields (a field may hold several, comma
+    or semicolon separated, as an intake's ``to``/``cc`` part stores them)."""
+    raw: list[Any] = list(spec.get("emails") or [])
+    for f in spec.get("email_fields") or []:
+        v = values.get(f)
+        for item in v if isinstance(v, list) else [v]:
+            raw.extend(item.replace(";", ",").split(",") if isinstance(item, str) else [])
+    out = []
+    for e in raw:
+        e = e.strip() if isinstance(e, str) else ""
+        if "@" in e and "\n" not in e and "\r" not in e and e.split("@")[0].lower() not in NO_REPLY_LOCAL_PARTS \
+                and e not in out:
+            out.append(e)
+    return out
+
+
 def mail_audiences(jimu, conn: sa.Connection, p: Mapping[str, Any], ft, values: Mapping[str, Any]):
     """``[(hidden fields, principal or None, [addresses])]``: the Jimu users among the recipients by their
     own view (one entry per distinct view, ``user_views``), everybody else as outsiders."""
     spec = p.get("recipients") or {}
     ids = resolve_users(conn, spec, values, p.get("form"))
-    literal: list[str] = list(spec.get("emails") or [])
-    for f in spec.get("email_fields") or []:
-        v = values.get(f)
-        literal.extend(v if isinstance(v, list) else [v])
-    literal = [e.strip() for e in literal if isinstance(e, str) and "@" in e and "\n" not in e and "\r" not in e]
+    literal = _literal_addresses(spec, values)
     # an address that is an active user's own is that user: told only what they may read
     if literal:
         ids += [uid for (uid,) in conn.execute(sa.select(db.users.c.id).where(
@@ -141,6 +158,71 @@ def mail_audiences(jimu, conn: sa.Connection, p: Mapping[str, Any], ft, values: 
     outsiders = sorted({e for e in literal if e not in taken})
     if outsiders:
         out.append((policy.outsider_hidden(conn, ft) if ft is not None else frozenset(), None, outsiders))
+    return out
+
+
+def cc_addresses(conn: sa.Connection, p: Mapping[str, Any], ft, values: Mapping[str, Any]) -> list[str]:
+    """The ``cc`` of an e-mail: typed addresses, addresses held in fields, and the addresses of the users
+    it names who may read the record. They read the message as outsiders do (``outsider_hidden``, the
+    narrowest view), so a copy never shows more than any reader of the form may see."""
+    spec = p.get("cc") or {}
+    if not spec:
+        return []
+    out = _literal_addresses(spec, values)
+    ids = resolve_users(conn, spec, values, p.get("form"))
+    readers = [pr.user_id for principals in user_views(conn, ft, p.get("record_id"), ids).values()
+               for pr in principals]
+    if readers:
+        out += [e for (e,) in conn.execute(sa.select(db.users.c.email).where(db.users.c.id.in_(readers)))
+                if e and e not in out]
+    return out
+
+
+def attachments(jimu, conn: sa.Connection, p: Mapping[str, Any], ft, values: Mapping[str, Any], hidden,
+                principal=None) -> list[tuple[str, str, bytes]]:
+    """``(name, type, bytes)`` of the files an e-mail attaches (``attach``: file fields of the record, or
+    ``link.field`` of the record a link points to), only from fields its reader may see; at most
+    ``MAIL_MAX_ATTACHMENT_BYTES`` (default 20 MB) in all: a file that would pass it is left out."""
+    paths = p.get("attach") or []
+    if not paths or ft is None:
+        return []
+    store = jimu.services.store(conn)
+    refs: list[dict] = []
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if head in hidden or not ft.spec.has_field(head):
+            continue
+        if not rest:
+            refs += [r for r in values.get(head) or [] if isinstance(r, dict)]
+            continue
+        target, linked_id = ft.spec.field(head).widget.config.get("form"), values.get(head)
+        if not target or target not in jimu.catalog or not isinstance(linked_id, int):
+            continue
+        lft = jimu.catalog.form(target)
+        seen = policy.outsider_hidden(conn, lft) if principal is None else \
+            policy.notice_view(conn, principal, lft, linked_id)
+        if seen is None or rest in seen:
+            continue
+        try:
+            linked = store.get(lft, linked_id)
+        except JimuError:
+            continue
+        refs += [r for r in linked.get(rest) or [] if isinstance(r, dict)]
+    budget = int(jimu.config.get("MAIL_MAX_ATTACHMENT_BYTES") or 20 * 1024 * 1024)
+    out = []
+    for ref in refs:
+        size = int(ref.get("size") or 0)
+        if size > budget:
+            continue
+        try:
+            with jimu.services.files.store.open(ref["id"]) as f:
+                data = f.read(budget + 1)
+        except JimuError:
+            continue
+        if len(data) > budget:
+            continue
+        budget -= len(data)
+        out.append((str(ref.get("name") or "file"), str(ref.get("type") or "application/octet-stream"), data))
     return out
 
 

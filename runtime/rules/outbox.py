@@ -25,7 +25,7 @@ from engines.rule.triggers import Schedule, TimeAfter
 
 from engines.rule.actions.notify import robot_payload
 
-from .. import jobs
+from .. import jobs, mailthread
 from ..audit import jsonable
 from ..auth import policy
 from ..auth.principal import Principal
@@ -51,28 +51,67 @@ def _records(jimu, conn, source: str):
 def send_email_job(jimu, conn, job) -> None:
     """Render the mail per audience (``messages.mail_audiences``) and send one message per distinct
     text; each has its own delivery record (the job's key, then ``<key>:<n>``), so a retry sends only
-    what was not acknowledged. Jobs queued before messages were rendered here carry ``to``/``subject``/``body``."""
+    what was not acknowledged. The ``cc`` copies go with the message people outside Jimu read (or,
+    when only users are addressed, in a message of their own), and each message attaches the files
+    of ``attach`` its readers may see. A message about a record carries the record's e-mail thread
+    (``In-Reply-To``, ``References``: ``runtime.mailthread``) and ``Auto-Submitted`` (``auto_submitted``;
+    by default ``auto-replied`` when the rule answers the message that opened the record, else
+    ``auto-generated``), and is noted in the thread. Jobs queued before messages were rendered here
+    carry ``to``/``subject``/``body``."""
     p = job.payload
+    form, rid = p.get("form"), p.get("record_id")
     if "templates" not in p:
-        outgoing = [((p["subject"], p["body"]), list(p["to"]))]
+        outgoing = [{"subject": p["subject"], "body": p["body"], "to": list(p["to"]), "cc": [], "files": []}]
     else:
-        ft = messages.form_of(jimu, p)
-        values = messages.variables(ft, p)
-        extra = _links(jimu, p) if p.get("page") else {}
-        texts: dict[tuple[str, str], list[str]] = {}
-        for hidden, principal, addresses in messages.mail_audiences(jimu, conn, p, ft, values):
-            m = messages.render(jimu, conn, p, ft, values, hidden, principal, **extra)
-            texts.setdefault((m.get("subject", ""), m.get("body", "")), []).extend(addresses)
-        if not texts:
-            raise messages.Undeliverable("the e-mail has no recipient with an address who may read the record",
-                                         code="rule.no_recipients", rule=p.get("rule"))
-        outgoing = sorted(texts.items(), key=lambda item: item[1])
-    for n, ((subject, body), to) in enumerate(outgoing):
+        outgoing = _mail_messages(jimu, conn, p)
+    headers = mailthread.headers(conn, form, rid)
+    auto = p.get("auto_submitted") or ("auto-replied" if p.get("event") == "record.created"
+                                       and mailthread.taken_in(conn, form, rid) else "auto-generated")
+    if auto != "no":
+        headers["Auto-Submitted"] = auto
+    for n, m in enumerate(outgoing):
         key = job.idempotency_key if n == 0 else f"{job.idempotency_key}:{n}"
         if jobs.delivered(conn, key):
             continue  # sent by an earlier attempt whose completion was lost
-        jimu.services.notifier.mail(to, subject, body, key=key)
+        mid = jimu.services.notifier.mail(m["to"], m["subject"], m["body"], key=key, cc=m["cc"], headers=headers,
+                                          attachments=m["files"])
         jobs.mark_delivered(jimu, conn, key, "email")
+        if form and rid is not None and mid:
+            mailthread.note(conn, mid, "out", form, rid, jimu.now())
+
+
+def _mail_messages(jimu, conn, p) -> list[dict]:
+    """The messages of a rendered e-mail job: one per distinct text and attachments, in a stable order;
+    the ``cc`` copies ride on the message outsiders read, or get it on their own."""
+    ft = messages.form_of(jimu, p)
+    values = messages.variables(ft, p)
+    extra = _links(jimu, p) if p.get("page") else {}
+
+    def message(hidden, principal):
+        m = messages.render(jimu, conn, p, ft, values, hidden, principal, **extra)
+        return {"subject": m.get("subject", ""), "body": m.get("body", ""), "to": [], "cc": [],
+                "files": messages.attachments(jimu, conn, p, ft, values, hidden, principal)}
+
+    by_text: dict[tuple, dict] = {}
+    outsider = None
+    for hidden, principal, addresses in messages.mail_audiences(jimu, conn, p, ft, values):
+        m = message(hidden, principal)
+        m = by_text.setdefault((m["subject"], m["body"], tuple((n, t, d) for n, t, d in m["files"])), m)
+        m["to"] = sorted(set(m["to"]) | set(addresses))
+        if principal is None:
+            outsider = m
+    out = sorted(by_text.values(), key=lambda m: m["to"])
+    addressed = {a for m in out for a in m["to"]}
+    copies = [a for a in messages.cc_addresses(conn, p, ft, values) if a not in addressed]
+    if copies and outsider is not None:
+        outsider["cc"] = copies
+    elif copies:  # only users addressed: the copies get the message outsiders read
+        m = message(policy.outsider_hidden(conn, ft) if ft is not None else frozenset(), None)
+        out.append({**m, "to": copies})
+    if not out:
+        raise messages.Undeliverable("the e-mail has no recipient with an address who may read the record",
+                                     code="rule.no_recipients", rule=p.get("rule"))
+    return out
 
 
 def _links(jimu, p) -> dict[str, str]:

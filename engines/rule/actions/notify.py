@@ -17,11 +17,32 @@ from .base import RECIPIENTS_SCHEMA, Action, ActionContext, deferred, schema
 
 CHANNELS = ("in_app", "email", "webhook", "wecom", "dingtalk")
 _TEXT = {"type": "string", "maxLength": 20000}
+#: what an e-mail (notify by e-mail, send_survey) may add: copies, the record's files, and how automatic it is
+MAIL_OPTIONS = {
+    "cc": {**RECIPIENTS_SCHEMA, "description": "who gets a copy (named in the Cc header); they read the message "
+                                               "as people outside Jimu do, and users among them only if they "
+                                               "may read the record"},
+    "attach": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 201},
+               "description": "file fields whose files are attached: a field of the record, or link.field for "
+                              "the files of the record a link field points to"},
+    "auto_submitted": {"enum": ["auto-replied", "auto-generated", "no"],
+                       "description": "the Auto-Submitted header: auto-replied for an automatic answer to a "
+                                      "message, auto-generated for other automatic mail, no for a person's words "
+                                      "relayed. Unset: auto-replied when the rule answers the message that opened "
+                                      "the record, else auto-generated"},
+}
+
+
+def mail_payload(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The e-mail options of an action's config as its effect carries them."""
+    return {k: config[k] for k in MAIL_OPTIONS if config.get(k) is not None}
 
 
 class Notify(Action):
     """``{"type": "notify", "channel": "email", "to": {"user_fields": ["处理人"]}, "subject": "...", "body": "..."}``
 
+    An e-mail may name ``cc`` recipients, ``attach`` the record's files (``["附件"]``, or
+    ``["合同.附件"]`` through a link field) and set ``auto_submitted`` (see ``MAIL_OPTIONS``).
     ``webhook``/``wecom``/``dingtalk`` post to ``url``; a webhook is signed with HMAC-SHA256 of
     ``timestamp.body`` using ``secret`` (or the ``WEBHOOK_SECRET`` setting); a DingTalk robot with a
     ``secret`` gets DingTalk's signed URL. ``mentions`` are mobile numbers to @ in group robots.
@@ -35,7 +56,7 @@ class Notify(Action):
         "link": {"type": "string", "maxLength": 2000},
         "mentions": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 50},
         "mention_all": {"type": "boolean"},
-        "template": {"type": "string"}, "language": {"type": "string"},
+        "template": {"type": "string"}, "language": {"type": "string"}, **MAIL_OPTIONS,
     }, ("channel",))
     config_schema["secret"] = ["secret"]
 
@@ -46,6 +67,9 @@ class Notify(Action):
         ch = config["channel"]
         if ch in ("in_app", "email") and not config.get("to"):
             raise RuleError(f"a {ch} notification needs recipients (to)", code="rule.bad_action")
+        if ch != "email" and mail_payload(config):
+            raise RuleError(f"cc, attach and auto_submitted are for e-mail, not a {ch} notification; remove them",
+                            code="rule.bad_action")
         if ch in ("webhook", "wecom", "dingtalk"):
             if not config.get("url"):
                 raise RuleError(f"a {ch} notification needs a url", code="rule.bad_action")
@@ -62,7 +86,7 @@ class Notify(Action):
         if ch == "in_app":
             return [Effect("notify_in_app", {**message, "recipients": c["to"]})]
         if ch == "email":
-            return [Effect("send_email", {**message, "recipients": c["to"]})]
+            return [Effect("send_email", {**message, "recipients": c["to"], **mail_payload(c)})]
         return [Effect("send_webhook", {**message, "url": c["url"], "format": ch, "secret": c.get("secret"),
                                         "mentions": list(c.get("mentions", [])),
                                         "mention_all": bool(c.get("mention_all"))})]
@@ -111,7 +135,7 @@ class SendSurvey(Action):
     label = {"zh-CN": "发送满意度调查/状态链接", "en": "Send a survey or status link"}
     config_schema = schema({"survey_form": {"type": "string"}, "to": RECIPIENTS_SCHEMA, "subject": _TEXT,
                             "body": _TEXT, "template": {"type": "string"}, "language": {"type": "string"},
-                            "page": {"enum": ["survey", "status"], "default": "survey"}},
+                            "page": {"enum": ["survey", "status"], "default": "survey"}, **MAIL_OPTIONS},
                            ("to",))
 
     def __init__(self, config):
@@ -125,4 +149,5 @@ class SendSurvey(Action):
         return [Effect("send_survey", {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id,
                                        "event": ctx.event, "survey_form": self.config.get("survey_form"),
                                        "page": self.config.get("page", "survey"), "recipients": self.config["to"],
-                                       "templates": dict(self.templates), "variables": dict(ctx.variables)})]
+                                       "templates": dict(self.templates), "variables": dict(ctx.variables),
+                                       **mail_payload(self.config)})]
