@@ -364,6 +364,20 @@ class _Checker:
                 self.errors.append(_err("package.unknown_field", pointer_join(ptr, i),
                                         f"form {form_key!r} has no field {key!r}", field=key))
 
+    def link_path(self, form_key: str, path: Any) -> str | None:
+        """The form a path of single links (``订单.客户``) of ``form_key`` ends on, or None."""
+        if not isinstance(path, str):
+            return None
+        current = form_key
+        for part in path.split("."):
+            field = self.fields.get(current, {}).get(part)
+            config = (field or {}).get("config") or {}
+            if field is None or field.get("widget") != "link" or config.get("multiple") \
+                    or config.get("form") not in self.fields:
+                return None
+            current = config["form"]
+        return current
+
     def record_page(self, form: dict, ptr: str, own: dict) -> None:
         """views, related and suggest name forms and fields that must exist."""
         for i, view in _items(form.get("views")):
@@ -376,15 +390,34 @@ class _Checker:
             other = rel.get("form")
             if not self.form_ref(other, pointer_join(at, "form")):
                 continue
-            link = self.fields[other].get(rel.get("field"))
-            if link is None or link.get("widget") != "link" or (link.get("config") or {}).get("form") != form.get("key"):
+            if self.link_path(other, rel.get("field")) != form.get("key"):
                 self.errors.append(_err("package.unknown_field", pointer_join(at, "field"),
-                                        f"related.field must be a link field of {other!r} pointing to this form",
+                                        f"related.field must be a link field of {other!r} pointing to this form, "
+                                        "or a path of single links (link.link) ending on it",
                                         field=rel.get("field")))
             self.field_keys(other, rel.get("fields"), pointer_join(at, "fields"))
+            for j, fig in _items(rel.get("summary")):
+                if isinstance(fig.get("field"), str):
+                    self.field_keys(other, [fig["field"]], pointer_join(at, "summary", j, "field"))
+                elif fig.get("measure") in ("sum", "avg", "min", "max"):
+                    self.errors.append(_err("related.summary_field", pointer_join(at, "summary", j),
+                                            f"a {fig['measure']} figure names the field it computes over"))
+                if fig.get("measure") == "share" and not fig.get("filter"):
+                    self.errors.append(_err("related.summary_filter", pointer_join(at, "summary", j),
+                                            "a share figure needs a filter: the part of the records it counts"))
+                for k, flt in _items(fig.get("filter")):
+                    if isinstance(flt.get("field"), str) and flt["field"] not in self.fields.get(other, {}) \
+                            and flt["field"] not in SYSTEM_COLUMNS:
+                        self.errors.append(_err("package.unknown_field",
+                                                pointer_join(at, "summary", j, "filter", k, "field"),
+                                                f"form {other!r} has no field {flt['field']!r}", field=flt["field"]))
             if rel.get("highlight_if") is not None:
                 self.expression(rel["highlight_if"], pointer_join(at, "highlight_if"))
             compose = rel.get("compose") if isinstance(rel.get("compose"), dict) else {}
+            if compose and "." in str(rel.get("field")):
+                self.errors.append(_err("related.compose_path", pointer_join(at, "compose"),
+                                        "an inline form adds records that link here directly; "
+                                        "name a link field of the other form, not a path"))
             self.field_keys(other, compose.get("fields"), pointer_join(at, "compose", "fields"))
             tpl = compose.get("templates") if isinstance(compose.get("templates"), dict) else None
             if tpl and self.form_ref(tpl.get("form"), pointer_join(at, "compose", "templates", "form")):

@@ -44,3 +44,4 @@ from . import choices  # noqa: E402,F401  (what a user, group or link field may 
 from . import dataio  # noqa: E402,F401  (spreadsheets: record import, export, import template)
 from . import subscriptions  # noqa: E402,F401  (outgoing webhook subscriptions and their delivery log)
 from . import flow_migration  # noqa: E402,F401  (running instances onto a republished flow)
+from . import related  # noqa: E402,F401  (a record's related lists with counts and summaries)

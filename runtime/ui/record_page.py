@@ -1,17 +1,20 @@
 """What a form's definition adds around its records, without code:
 
 * ``views``: named filters of the list page (``"$me"`` stands for the signed-in user);
-* ``related``: records of another form that link here, as a timeline on the record
-  page, with an inline form to add one and message templates to start from;
+* ``related``: records of other forms that link here (directly or through a link of theirs), as a
+  timeline or a table on the record page with their count and summary figures (``runtime.related``),
+  with an inline form to add one and message templates to start from;
 * ``suggest``: records of another form that look related, by shared words of the
   record's text: the one search (``runtime.store.search``, Chinese cut into words), any word,
   best first.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable
 
 import sqlalchemy as sa
+from flask import url_for
 
 from engines.errors import JimuError
 from engines.rule.templates import render
@@ -22,8 +25,8 @@ from ..auth.policy import can
 from ..i18n import current_language
 from ..names import ReferenceNames
 from ..store import search
-from ..store.query import filter_clause, order_clause
-from ..store.records import RecordStore
+from ..store.query import filter_clause
+from ..related import related_lists
 
 ME = "$me"
 
@@ -76,41 +79,34 @@ def _system_authors(conn, form_key: str, ids: list) -> dict:
             if isinstance(r.data, dict) and r.data.get("source") in Records.SYSTEM_SOURCES}
 
 
-def related_blocks(conn, catalog, principal, ft, record: dict) -> list[dict]:
+def related_blocks(records, ft, record: dict) -> list[dict]:
+    """The form's related lists (``runtime.related``: what the viewer may read, with counts and
+    summaries) as the record page shows them: a timeline or a table, authors, highlights, an
+    inline composer with message templates."""
+    conn, catalog, principal = records.conn, records.jimu.catalog, records.principal
     blocks = []
-    store = RecordStore(conn)
     shown = ReferenceNames(conn, catalog, current_language(), principal).for_form(ft)
-    for i, rel in enumerate(ft.spec.definition.get("related") or []):
-        if rel.get("form") not in catalog or not can(principal, "read", rel["form"]):
-            continue
-        other = catalog.form(rel["form"])
-        link = other.columns.get(rel.get("field"))
-        if link is None:
-            continue
-        # the timeline shows what the viewer may read of the other form: its row scope, its visible fields
-        scope = policy.row_filter(principal, other)
-        hidden = policy.hidden_fields(principal, other.key)
-        sort = rel.get("sort") or "created_at"
-        if sort.lstrip("-+") in hidden:
-            sort = "created_at"
-        rows, total = store.select(other, where=link == record["id"] if scope is None else
-                                   sa.and_(link == record["id"], scope),
-                                   order_by=order_clause(other, sort), limit=200)
-        rows = [policy.redact(principal, other.key, r) for r in rows]
+    for rel in related_lists(records, ft, record):
+        other, hidden, spec = rel.form, rel.hidden, rel.definition
+        rows = rel.rows
         names = _user_names(conn, [r.get("created_by") for r in rows])
         names.update(_system_authors(conn, other.key, [r["id"] for r in rows if r.get("created_by") is None]))
         highlight = None
-        if rel.get("highlight_if") and not hidden:  # a highlight could tell a hidden field's value
+        if spec.get("highlight_if") and not hidden:  # a highlight could tell a hidden field's value
             from engines.expr import compile_expr
-            highlight = compile_expr(rel["highlight_if"])
+            highlight = compile_expr(spec["highlight_if"])
         items = [{"record": r, "author": names.get(r.get("created_by")) or names.get(("system", r["id"])),
                   "highlight": bool(highlight and highlight.evaluate(r))} for r in rows]
-        compose = rel.get("compose")
-        block = {"index": i, "label": rel.get("label") or other.spec.label, "form": other, "field": rel["field"],
-                 "fields": [other.spec.field(k) for k in rel.get("fields") or other.spec.field_keys
-                            if other.spec.has_field(k) and k != rel["field"] and k not in hidden],
-                 "items": items, "total": total, "compose": None}
-        if compose and can(principal, "create", other.key):
+        last = rel.field.split(".")[-1] if "." not in rel.field else None
+        block = {"index": rel.index, "label": rel.label, "form": other, "field": rel.field,
+                 "fields": [other.spec.field(k) for k in spec.get("fields") or other.spec.field_keys
+                            if other.spec.has_field(k) and k != last and k not in hidden],
+                 "items": items, "total": rel.total, "summary": rel.summary, "compose": None,
+                 "style": spec.get("style") or "timeline",
+                 "all_url": url_for("ui.record_list", form=other.key, filter=json.dumps(rel.filter, ensure_ascii=False))
+                 if rel.total > len(rows) else None}
+        compose = spec.get("compose")
+        if compose and "." not in rel.field and can(principal, "create", other.key):
             closed = policy.field_access(principal, other.key)
             block["compose"] = {"fields": [other.spec.field(k) for k in compose.get("fields", [])
                                            if other.spec.has_field(k) and k not in closed],

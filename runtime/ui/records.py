@@ -102,7 +102,7 @@ def record_detail(form, rid):
         records = _records(conn)
         ft = records.form(form)
         record = records.get(form, rid)
-        related = record_page.related_blocks(conn, jimu.catalog, principal, ft, record)
+        related = record_page.related_blocks(records, ft, record)
         suggested = record_page.suggestions(conn, jimu.catalog, principal, ft, record, jimu.now())
         from ..rules.manual import offered
         actions = offered(jimu, records, form, record)

@@ -1,0 +1,55 @@
+"""Customer 360 in the shipped package: the customer page shows every ticket, survey and warning of
+the customer with their counts and the CSAT (mean rating, share of 4–5) — before, it showed only the
+latest ticket."""
+from __future__ import annotations
+
+import re
+from statistics import mean
+
+from tests.conftest import api_token, install_package, make_user, sign_in
+from tests.test_customer_service import load
+
+
+def _post(client, headers, form, data):
+    r = client.post(f"/api/v1/forms/{form}/records", json=data, headers=headers)
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["id"]
+
+
+def test_the_customer_page_shows_every_ticket_survey_and_warning(jimu, client, admin_headers):
+    install_package(jimu, load())
+    agent = make_user(jimu, "amy", roles=["agent"])
+    ana = _post(client, admin_headers, "客户", {"客户姓名": "王芳", "联系电话": "13800000001"})
+    bob = _post(client, admin_headers, "客户", {"客户姓名": "李雷", "联系电话": "13800000002"})
+    kinds = ["账号问题", "发票", "账号问题", "退款", "账号问题"]
+    tickets = [_post(client, admin_headers, "工单", {"标题": f"问题{i}", "客户": ana, "客户姓名": "王芳",
+                                                     "问题类型": k, "问题详细描述": "登录失败"})
+               for i, k in enumerate(kinds)]
+    other = _post(client, admin_headers, "工单", {"标题": "别人的", "客户": bob, "客户姓名": "李雷",
+                                                  "问题类型": "发票", "问题详细描述": "x"})
+    ratings = [5, 3, 4]
+    for t, stars in zip(tickets, ratings):
+        _post(client, admin_headers, "满意度调查", {"工单": t, "评分": stars})
+    _post(client, admin_headers, "满意度调查", {"工单": other, "评分": 1})
+    _post(client, admin_headers, "客户健康度预警", {"客户": ana, "问题类型": "发票", "近30天工单数": 4})
+    warnings = client.get('/api/v1/forms/客户健康度预警/records?filter=[{"field":"客户","value":%d}]' % ana,
+                          headers=admin_headers).get_json()["total"]
+    assert warnings >= 1     # ours, and any the health-warning rule raised for the repeated 账号问题
+
+    headers = {"Authorization": f"Bearer {api_token(jimu, agent)}"}
+    lists = {b["form"]: b for b in client.get(f"/api/v1/forms/客户/records/{ana}/related",
+                                              headers=headers).get_json()["related"]}
+    assert lists["工单"]["total"] == len(tickets)
+    assert sorted(r["id"] for r in lists["工单"]["records"]) == sorted(tickets)
+    assert lists["满意度调查"]["total"] == len(ratings)
+    csat = {f["measure"]: f["value"] for f in lists["满意度调查"]["summary"]}
+    assert csat == {"avg": round(mean(ratings), 2), "share": round(100 * 2 / 3, 1)}
+    assert lists["客户健康度预警"]["total"] == warnings
+
+    sign_in(client, jimu, agent)
+    page = client.get(f"/forms/客户/{ana}").get_data(as_text=True)
+    for form, n in (("工单", len(tickets)), ("满意度调查", len(ratings)), ("客户健康度预警", warnings)):
+        box = page[page.index(f'data-related="{form}"'):]
+        box = box[:box.index("</section>")]
+        assert f"({n})" in box and len(re.findall(r"<tr class=\"[^\"]*\" data-id=", box)) == n
+    assert "别人的" not in page and f"{round(mean(ratings), 2)}" in page
