@@ -26,6 +26,8 @@ CODES: dict[str, str] = {
     "related.summary_field": "name the number field a sum, avg, min or max figure computes over",
     "related.summary_filter": "give a share figure the filter of the records it counts",
     "related.compose_path": "add records inline only on a related list whose field is a link of the other form",
+    "macro.action": "use record actions (set_fields, create_record, update_related, assign, add_participant) "
+                    "or messages (notify, send_survey) in a macro",
     "form.unknown_title_field": "set title_field to the key of one of the form's fields",
     "form.unknown_list_field": "list only keys of the form's fields in list_fields",
     "layout.unknown_field": "place only keys of the form's fields",

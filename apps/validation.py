@@ -169,6 +169,11 @@ def _duplicates(values: Iterator[tuple[str, Any]], code: str, noun: str) -> list
     return out
 
 
+#: the rule actions a form's macro may run: what a person's own rights cover (writes through their
+#: ``Records``, messages), no steering of flows as the platform (``runtime.macros``)
+MACRO_ACTIONS = ("set_fields", "create_record", "update_related", "assign", "add_participant", "notify",
+                 "send_survey")
+
 class _Checker:
     """One pass over a package; collects errors in document order."""
 
@@ -364,6 +369,25 @@ class _Checker:
                 self.errors.append(_err("package.unknown_field", pointer_join(ptr, i),
                                         f"form {form_key!r} has no field {key!r}", field=key))
 
+    def macro_action(self, action: dict, ptr: str, form_key: Any, own: dict) -> None:
+        """A macro's action: one a person's rights cover (``MACRO_ACTIONS``), configured as its rule
+        action's schema says, setting fields this form has."""
+        from engines.rule import ACTIONS
+        kind = action.get("type")
+        if kind not in MACRO_ACTIONS or kind not in ACTIONS:
+            self.errors.append(_err("macro.action", pointer_join(ptr, "type"),
+                                    f"a macro cannot run {kind!r} (it may: {', '.join(MACRO_ACTIONS)})",
+                                    action=kind))
+            return
+        errors: list[dict] = []
+        ACTIONS.get(kind).build(action, errors, ptr)
+        self.errors += [{**e, "pointer": e.get("pointer") or ptr} for e in errors]
+        if kind == "set_fields" and isinstance(action.get("values"), dict):
+            self.field_keys(form_key, list(action["values"]), pointer_join(ptr, "values"))
+        if kind == "create_record" and self.form_ref(action.get("form"), pointer_join(ptr, "form")) \
+                and isinstance(action.get("mapping"), dict):
+            self.field_keys(action["form"], list(action["mapping"]), pointer_join(ptr, "mapping"))
+
     def link_path(self, form_key: str, path: Any) -> str | None:
         """The form a path of single links (``订单.客户``) of ``form_key`` ends on, or None."""
         if not isinstance(path, str):
@@ -424,6 +448,30 @@ class _Checker:
                 self.field_keys(tpl["form"], [k for k in (tpl.get("body"), tpl.get("name")) if k],
                                 pointer_join(at, "compose", "templates"))
                 self.field_keys(other, [tpl.get("into")], pointer_join(at, "compose", "templates", "into"))
+        self.errors += _duplicates(((pointer_join(ptr, "macros", i, "key"), m.get("key"))
+                                    for i, m in _items(form.get("macros"))), "package.duplicate_key", "macro")
+        for i, macro in _items(form.get("macros")):
+            at = pointer_join(ptr, "macros", i)
+            if macro.get("visible_if") is not None:
+                self.expression(macro["visible_if"], pointer_join(at, "visible_if"), set(own) | set(RECORD_NAMES))
+            for j, action in _items(macro.get("actions")):
+                self.macro_action(action, pointer_join(at, "actions", j), form.get("key"), own)
+        merge = form.get("merge") if isinstance(form.get("merge"), dict) else None
+        if merge is not None:
+            at = pointer_join(ptr, "merge")
+            if self.link_path(form.get("key"), merge.get("link")) != form.get("key") or "." in str(merge.get("link")):
+                self.errors.append(_err("package.unknown_field", pointer_join(at, "link"),
+                                        "merge.link must be a link field of this form to this form "
+                                        "(it points from the duplicate to the record kept)", field=merge.get("link")))
+            if isinstance(merge.get("set"), dict):
+                self.field_keys(form.get("key"), list(merge["set"]), pointer_join(at, "set"))
+            for j, move in _items(merge.get("move")):
+                if self.form_ref(move.get("form"), pointer_join(at, "move", j, "form")) and \
+                        (self.link_path(move["form"], move.get("field")) != form.get("key")
+                         or "." in str(move.get("field"))):
+                    self.errors.append(_err("package.unknown_field", pointer_join(at, "move", j, "field"),
+                                            f"merge.move names a link field of {move['form']!r} pointing to this form",
+                                            field=move.get("field")))
         for i, sug in _items(form.get("suggest")):
             at = pointer_join(ptr, "suggest", i)
             if self.form_ref(sug.get("form"), pointer_join(at, "form")):

@@ -264,8 +264,9 @@ class Records:
             out[f.key] = found
         return out
 
-    #: write sources that may set read-only fields: the platform acting on published metadata
-    SYSTEM_SOURCES = frozenset({"rule", "flow"})
+    #: write sources that may set read-only fields: the platform acting on published metadata (rules,
+    #: flows, and a merge's declared moves once the person's rights on both records are checked)
+    SYSTEM_SOURCES = frozenset({"rule", "flow", "merge"})
 
     @property
     def trusted(self) -> bool:

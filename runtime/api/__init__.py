@@ -45,3 +45,4 @@ from . import dataio  # noqa: E402,F401  (spreadsheets: record import, export, i
 from . import subscriptions  # noqa: E402,F401  (outgoing webhook subscriptions and their delivery log)
 from . import flow_migration  # noqa: E402,F401  (running instances onto a republished flow)
 from . import related  # noqa: E402,F401  (a record's related lists with counts and summaries)
+from . import actions  # noqa: E402,F401  (macros, bulk actions on a selection, merging duplicates)

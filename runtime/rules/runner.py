@@ -277,20 +277,35 @@ def rule_records(jimu, records, rule: RuleSpec):
 
 
 class Executor:
-    """Runs one firing's effects; external ones become outbox jobs keyed ``<key>:<n>``."""
+    """Runs one firing's effects; external ones become outbox jobs keyed ``<key>:<n>``.
 
-    def __init__(self, jimu, records, rule: RuleSpec, key: str):
+    Rules and automatic steps write as the platform (``rule_records``: no permission check, the
+    definition was authorised when it was published). Given ``as_person``, the effects write through
+    those ``Records`` instead, with that person's rights (a macro run by a user), and effects that act
+    as the platform on flows are refused."""
+
+    #: effects a person's own rights cover: writes through their ``Records``, and messages
+    PERSON_EFFECTS = frozenset({"set_fields", "assign", "create_record", "update_records", "add_participants",
+                                "notify_in_app", "send_email", "send_survey", "send_webhook", "call_http"})
+
+    def __init__(self, jimu, records, rule: RuleSpec, key: str, *, as_person=None):
         self.jimu, self.records, self.rule, self.key = jimu, records, rule, key
         self.conn = records.conn
         self.touched: set[tuple[str, Any]] = set()
+        self.as_person = as_person
 
     def run(self, index: int, effect: Effect) -> None:
         handler = getattr(self, f"do_{effect.kind}", None)
         if handler is None:
             raise JimuError(f"the runtime cannot execute effect {effect.kind!r}", code="rule.unknown_effect")
+        if self.as_person is not None and effect.kind not in self.PERSON_EFFECTS:
+            raise JimuError(f"{self.rule.key} runs with a person's rights and cannot {effect.kind!r}; use "
+                            "record and message actions only", code="rule.effect_not_allowed", effect=effect.kind)
         handler(index, effect.data)
 
     def _writer(self):
+        if self.as_person is not None:
+            return self.as_person
         return rule_records(self.jimu, self.records, self.rule)
 
     # -- data ------------------------------------------------------------------------------
@@ -438,27 +453,50 @@ class EffectsExecutor:
             executor.run(i, effect)
 
     def run_actions(self, conn, actions, *, form: str | None, record_id: int | None, origin: str,
-                    key: str | None = None, extra: Mapping[str, Any] | None = None) -> None:
+                    key: str | None = None, extra: Mapping[str, Any] | None = None,
+                    as_person=None) -> set[tuple[str, Any]]:
         """Build each rule action (``engines.rule.ACTIONS``), plan its effects on the record and execute
         them. An action type that is not registered or a misconfigured action is a coded error: the
-        job that runs it fails, retries and ends up ``failed`` with this message for an administrator."""
-        from engines.rule import ACTIONS
+        job that runs it fails, retries and ends up ``failed`` with this message for an administrator.
+
+        ``as_person`` (a person's ``Records``): the effects write with that person's rights, as their
+        own writes would (a macro); without it they write as the platform. Answers the (form, id) of
+        every record written."""
         record = self.jimu.services.store(conn).get(self.jimu.catalog.form(form), record_id) if record_id else {}
+        event = "flow.automatic" if as_person is None else "record.macro"
+        ectx = self.jimu.eval_context() if as_person is None else as_person.eval_context()
         effects: list[Effect] = []  # one executor for all of them: outbox keys <key>:<n> stay distinct
-        for config in actions:
-            try:
-                cls = ACTIONS.get(config.get("type"))
-            except JimuError:
-                raise ActionUnavailable(f"{origin} uses rule action {config.get('type')!r}, which is not installed "
-                                        "(no jimu.rule_actions entry point of that type)",
-                                        action=config.get("type"), origin=origin) from None
-            errors: list[dict] = []
-            action = cls.build(config, errors, f"/{origin}")
-            if action is None:
-                raise ActionUnavailable(f"rule action {config.get('type')!r} of {origin} is misconfigured: "
-                                        + "; ".join(e.get("message", "") for e in errors), action=config.get("type"))
-            actx = ActionContext(rule=origin, form=form or "", event="flow.automatic", record=record,
-                                 variables=record, eval=self.jimu.eval_context(), extra=dict(extra or {}),
+        for action in build_actions(actions, origin):
+            actx = ActionContext(rule=origin, form=form or "", event=event, record=record,
+                                 variables=record, eval=ectx, extra=dict(extra or {}),
                                  names=reference_names(self.jimu, conn, form))
             effects.extend(action.plan(actx))
-        self.execute(conn, effects, origin=origin, key=key)
+        if as_person is None:
+            self.execute(conn, effects, origin=origin, key=key)
+            return set()
+        executor = Executor(self.jimu, as_person, _Origin(origin), key or f"effects:{uuid.uuid4().hex}",
+                            as_person=as_person)
+        for i, effect in enumerate(effects):
+            executor.run(i, effect)
+        return executor.touched
+
+
+def build_actions(actions, origin: str) -> list:
+    """The rule actions (``engines.rule.ACTIONS``) of ``actions`` (their configurations), built once;
+    an action type not installed or misconfigured is a coded error naming ``origin``."""
+    from engines.rule import ACTIONS
+    built = []
+    for config in actions:
+        try:
+            cls = ACTIONS.get(config.get("type"))
+        except JimuError:
+            raise ActionUnavailable(f"{origin} uses rule action {config.get('type')!r}, which is not installed "
+                                    "(no jimu.rule_actions entry point of that type)",
+                                    action=config.get("type"), origin=origin) from None
+        errors: list[dict] = []
+        action = cls.build(config, errors, f"/{origin}")
+        if action is None:
+            raise ActionUnavailable(f"rule action {config.get('type')!r} of {origin} is misconfigured: "
+                                    + "; ".join(e.get("message", "") for e in errors), action=config.get("type"))
+        built.append(action)
+    return built

@@ -85,12 +85,102 @@ def record_list(form):
         ft = records.form(form)
         view, filters, sort, q = list_query(ft, principal)
         rows, total = records.list(form, filters=filters, sort=sort, q=q, page=page, per_page=PER_PAGE)
+        bulk = _bulk_actions(jimu, records, ft) if rows and can(principal, "update", form) else None
     pages = max(1, math.ceil(total / PER_PAGE))
     return render_template("records/list.html", ft=ft, rows=rows, total=total, page=page, pages=pages,
                            sort=sort, q=q, filters=[] if view else (filters or []),
                            columns=list_columns(ft, hidden=policy.hidden_fields(principal, form)),
                            can_create=can(principal, "create", form), args=dict(request.args),
-                           views=record_page.list_views(ft), view=view)
+                           views=record_page.list_views(ft), view=view, bulk=bulk)
+
+
+#: widgets a bulk "set" offers on the list page (a choice or a person, one value)
+BULK_WIDGETS = ("select", "radio", "user", "group")
+
+
+def _bulk_actions(jimu, records, ft) -> dict:
+    """What the list's selection toolbar offers: the listed choice and people fields the viewer may
+    write, the form's manual rules and its macros."""
+    from ..macros import macros
+    from ..rules.manual import manual_rules
+    closed = policy.field_access(records.principal, ft.key)
+    fields = [f for f in ft.spec.input_fields if f.widget.type in BULK_WIDGETS and f.key not in closed
+              and f.storage != "multi" and not f.definition.get("read_only")]
+    return {"fields": fields, "rules": [{"key": r.key, "label": r.label} for r in manual_rules(jimu, records, ft.key)],
+            "macros": [{"key": m["key"], "label": m.get("label") or m["key"]} for m in macros(ft)]}
+
+
+@bp.post("/forms/<form>/bulk")
+def record_bulk(form):
+    """The list's selection toolbar: one action on every ticked record; a summary of what was done
+    and what was refused (with each reason) comes back as a message."""
+    _login_required()
+    jimu = current_jimu()
+    from .. import bulk
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()][:bulk.MAX_SELECTION]
+    back = request.form.get("next") or ""
+    back = back if back.startswith("/") and not back.startswith("//") else url_for("ui.record_list", form=form)
+    if not ids:
+        flash(_("Select records first"))
+        return redirect(back)
+    with jimu.begin() as conn:
+        records = _records(conn)
+        ft = records.form(form)
+        if request.form.get("rule"):
+            kind, arg = "rule", request.form["rule"]
+        elif request.form.get("macro"):
+            kind, arg = "macro", request.form["macro"]
+        else:
+            key = request.form.get("set_field", "")
+            if not ft.spec.has_field(key):
+                raise JimuError("choose the field to set", code="bulk.action")
+            f = ft.spec.field(key)
+            kind, arg = "set", {key: f.widget.value_from_formdata(request.form, request.files, key)}
+        result = bulk.run(jimu, records, form, ids, kind, arg)
+    flash(_("%(done)s done, %(refused)s refused", done=result["done"], refused=result["refused"]))
+    for r in result["results"]:
+        if not r["ok"]:
+            flash(f"#{r['id']}: {r['error']['message']}")
+    return redirect(back)
+
+
+@bp.post("/forms/<form>/<int:rid>/macro/<macro>")
+def record_macro(form, rid, macro):
+    """A macro's button on the record page: run it with the viewer's rights, then come back."""
+    _login_required()
+    from ..macros import run
+    try:
+        with current_jimu().begin() as conn:
+            run(_records(conn), form, rid, macro)
+    except JimuError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message)
+        return redirect(url_for("ui.record_detail", form=form, rid=rid))
+    flash(_("Done"))
+    return redirect(url_for("ui.record_detail", form=form, rid=rid))
+
+
+@bp.post("/forms/<form>/<int:rid>/merge")
+def record_merge(form, rid):
+    """Merge this record into the one whose number is given; then open the record kept."""
+    _login_required()
+    from ..merge import merge
+    into = request.form.get("into", type=int)
+    if not into:
+        flash(_("Give the number of the record to keep"))
+        return redirect(url_for("ui.record_detail", form=form, rid=rid))
+    jimu = current_jimu()
+    try:
+        with jimu.begin() as conn:
+            merge(jimu, _records(conn), form, rid, into)
+    except JimuError as exc:
+        if exc.status in (401, 403):
+            raise
+        flash(exc.message)
+        return redirect(url_for("ui.record_detail", form=form, rid=rid))
+    flash(_("Merged"))
+    return redirect(url_for("ui.record_detail", form=form, rid=into))
 
 
 @bp.get("/forms/<form>/<int:rid>")
@@ -106,11 +196,15 @@ def record_detail(form, rid):
         suggested = record_page.suggestions(conn, jimu.catalog, principal, ft, record, jimu.now())
         from ..rules.manual import offered
         actions = offered(jimu, records, form, record)
+        from .. import macros
+        offered_macros = macros.offered(records, ft, record)
         processes = _has_process(jimu, conn, form, rid)
         can_update = can(principal, "update", form) and policy.row_visible(conn, principal, ft, rid, "update")
         can_delete = can(principal, "delete", form) and policy.row_visible(conn, principal, ft, rid, "delete")
     return render_template("records/detail.html", ft=ft, record=record, related=related, suggested=suggested,
-                           can_update=can_update, can_delete=can_delete, actions=actions,
+                           can_update=can_update, can_delete=can_delete, actions=actions, macros=offered_macros,
+                           can_merge=can_update and bool(ft.spec.definition.get("merge"))
+                           and record.get(ft.spec.definition["merge"]["link"]) is None,
                            has_process=processes, field_access=policy.field_access(principal, form))
 
 

@@ -1,7 +1,8 @@
 """A small property-maintenance app (another domain than the helpdesk) for the record-page and
 productivity tests: related lists, macros, bulk actions on a list selection and merging duplicates.
 
-Forms: ``tenant``; ``repair`` (a tenant, a status, a fixer, a category, a duplicate-of link);
+Forms: ``tenant``; ``repair`` (a tenant, a status, a fixer, a category, a duplicate-of link; two
+macros, a merge setting and a manual rule ``flag_power``);
 ``note`` (a repair's conversation); ``rating`` (stars given to a repair).
 
 Roles: ``fixer`` reads and updates the repairs assigned to them (row scope ``own`` by ``fixer``),
@@ -58,7 +59,16 @@ PACKAGE = {
                      "required_if": "status == \"waiting\""},
                     {"key": "cost", "label": "Cost", "widget": "number"},
                     {"key": "duplicate_of", "label": "Duplicate of", "widget": "link", "config": {"form": "repair"}}],
-         "related": [{"form": "note", "field": "repair", "label": "Notes", "fields": ["text", "public"]}]},
+         "related": [{"form": "note", "field": "repair", "label": "Notes", "fields": ["text", "public"]}],
+         "macros": [
+             {"key": "ask_photo", "label": "Ask for a photo", "visible_if": "status != \"closed\"",
+              "actions": [{"type": "create_record", "form": "note",
+                           "mapping": {"repair": {"expr": "id"}, "public": True,
+                                       "text": {"template": "Please send us a photo of the {title}."}}},
+                          {"type": "set_fields", "values": {"status": "waiting", "reason": "photo asked"}}]},
+             {"key": "hand_to_desk", "label": "Hand over", "actions": [
+                 {"type": "set_fields", "values": {"fixer": None, "status": "open"}}]}],
+         "merge": {"link": "duplicate_of", "set": {"status": "closed"}}},
         {"key": "note", "version": 1, "label": "Note",
          "fields": [{"key": "repair", "label": "Repair", "widget": "link", "config": {"form": "repair"},
                      "required": True},
@@ -68,7 +78,9 @@ PACKAGE = {
          "fields": [{"key": "repair", "label": "Repair", "widget": "link", "config": {"form": "repair"}},
                     {"key": "stars", "label": "Stars", "widget": "number"}]},
     ],
-    "rules": [],
+    "rules": [{"key": "flag_power", "version": 1, "label": "Flag as power", "form": "repair",
+               "trigger": {"type": "manual"}, "condition": {"field": "status", "op": "ne", "value": "closed"},
+               "actions": [{"type": "set_fields", "values": {"category": "power"}}]}],
 }
 
 

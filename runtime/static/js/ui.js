@@ -65,3 +65,13 @@ for (const picker of document.querySelectorAll("select[data-template-into]")) {
     }
   });
 }
+
+// The list's selection: the header checkbox ticks or clears every row of the page.
+const selectAll = document.getElementById("select-all");
+if (selectAll) {
+  selectAll.addEventListener("change", () => {
+    for (const box of document.querySelectorAll('input[type=checkbox][name=ids][form=bulk]')) {
+      box.checked = selectAll.checked;
+    }
+  });
+}
