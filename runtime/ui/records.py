@@ -139,8 +139,9 @@ def record_bulk(form):
         result = bulk.run(jimu, records, form, ids, kind, arg)
     flash(_("%(done)s done, %(refused)s refused", done=result["done"], refused=result["refused"]))
     for r in result["results"]:
-        if not r["ok"]:
-            flash(f"#{r['id']}: {r['error']['message']}")
+        if not r["ok"]:   # the reason: a validation error's own messages, else the refusal's
+            reasons = [e.get("message", "") for e in r["error"].get("errors") or []] or [r["error"]["message"]]
+            flash(f"#{r['id']}: {'; '.join(reasons)}")
     return redirect(back)
 
 

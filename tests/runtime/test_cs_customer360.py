@@ -53,3 +53,35 @@ def test_the_customer_page_shows_every_ticket_survey_and_warning(jimu, client, a
         box = box[:box.index("</section>")]
         assert f"({n})" in box and len(re.findall(r"<tr class=\"[^\"]*\" data-id=", box)) == n
     assert "别人的" not in page and f"{round(mean(ratings), 2)}" in page
+
+
+def test_an_agent_answers_with_a_macro_and_merges_a_duplicate(jimu, client, admin_headers):
+    import sqlalchemy as sa
+    install_package(jimu, load())
+    agent = make_user(jimu, "amy", roles=["agent"])
+    headers = {"Authorization": f"Bearer {api_token(jimu, agent)}"}
+    ana = _post(client, admin_headers, "客户", {"客户姓名": "王芳"})
+    kept = _post(client, admin_headers, "工单", {"标题": "发票抬头错误", "客户": ana, "客户姓名": "王芳",
+                                                 "问题类型": "发票", "问题详细描述": "抬头写错"})
+    dup = _post(client, admin_headers, "工单", {"标题": "发票抬头错了", "客户": ana, "客户姓名": "王芳",
+                                                "问题类型": "发票", "问题详细描述": "同一问题"})
+    resp = client.post(f"/api/v1/forms/工单/records/{kept}/macros/ask_info", headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+    ticket = client.get(f"/api/v1/forms/工单/records/{kept}", headers=headers).get_json()
+    (reply,) = [x for x in resp.get_json()["records"] if x["form"] == "回复"]
+    text = client.get(f"/api/v1/forms/回复/records/{reply['id']}", headers=headers).get_json()
+    assert text["内容"].startswith(f"王芳您好，关于工单 {ticket['工单编号']}「发票抬头错误」") and text["作者"] == agent
+    assert ticket["状态"] == "等待客户回复" and ticket["首次响应时间"] is not None   # the package's rules ran on it
+    _post(client, admin_headers, "回复", {"工单": dup, "类型": "公开回复", "来自": "客户", "内容": "补充：税号也错了"})
+    resp = client.post(f"/api/v1/forms/工单/records/{dup}/merge", json={"into": kept}, headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+    closed = client.get(f"/api/v1/forms/工单/records/{dup}", headers=admin_headers).get_json()
+    assert (closed["状态"], closed["合并到"]) == ("已关闭", kept)
+    moved = client.get('/api/v1/forms/回复/records?filter=[{"field":"工单","value":%d}]' % kept,
+                       headers=admin_headers).get_json()
+    assert {r["内容"] for r in moved["records"]} >= {"补充：税号也错了"}
+    from runtime.rules.tables import rule_firings as f
+    with jimu.read() as conn:   # a duplicate closed by a merge sends the customer no survey
+        fired = set(conn.execute(sa.select(f.c.rule_key).where(f.c.form_key == "工单", f.c.record_id == dup,
+                                                               f.c.matched.is_(True))).scalars())
+    assert "csat_survey" not in fired and fired & {"dispatch_default", "dispatch_finance"}
