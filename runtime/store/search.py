@@ -25,6 +25,7 @@ against the visible fields only and ranked by those, so a query cannot probe a h
 """
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ MAX_QUERY = 200
 MAX_TERMS = 16
 
 _WORD = re.compile(r"[^\W_]+")
+#: how jieba cuts an ASCII run holding no dictionary word (``jieba.finalseg.re_skip``): a run of
+#: letters and digits with the decimal after it, two words
+_ASCII_PIECE = re.compile(r"([a-z0-9]+)(?:\.([0-9]+))?")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _PHRASE = re.compile(r"[\"“”「」『』]([^\"“”「」『』]+)[\"“”「」『』]")
 #: question and function words that say nothing about what is looked for
@@ -91,14 +95,78 @@ def _norm(words: Iterable[str]) -> list[str]:
 
 
 def index_words(text: str) -> list[str]:
-    """The words a text is found by: jieba's search-mode cut plus every dictionary word in it."""
-    jieba = _segmenter()
+    """The words a text is found by: jieba's search-mode cut plus every dictionary word in it.
+
+    Writes call this for every searchable value, so shortcuts keep jieba out of the common cases
+    without changing the words:
+
+    * an ASCII text holding none of jieba's few ASCII dictionary words (``C++``, ``AT&T``) is cut as
+      jieba's HMM step cuts a word it does not know (``_ASCII_PIECE``: runs of letters and digits,
+      a decimal kept with the run before it);
+    * a text ending in digits right after a Chinese character (客户123, 订单20240001) is cut as its
+      head followed by one digit, whose cut is cached, plus the digits: no dictionary word joins a
+      Chinese character to a digit (checked on the loaded dictionary), so jieba never cuts across
+      that boundary and leaves the digits to its HMM step as one run;
+    * a text seen lately (a city, an option's label, a repeated remark) is cut once (``_cut``, a
+      bounded LRU cache)."""
     text = str(text)
-    words = _norm(jieba.cut_for_search(text))
-    if _CJK.search(text):
+    ascii_words, han_digit = _DICTIONARY or _dictionary()
+    if text.isascii():
+        if ascii_words is None or not ascii_words.search(text):
+            return [w for piece in _ASCII_PIECE.findall(text.lower()) for w in piece if w]
+        return list(_cut(text))
+    m = _HAN_DIGITS.search(text)
+    if m is not None and not han_digit:
+        head = text[:m.start(1)]
+        precise, full = _cuts(head + _SENTINEL)
+        words = [*precise[:-1], m.group(1)]   # the sentinel digit is the last word of either cut
         seen = set(words)
-        words += [w for w in _norm(jieba.cut(text, cut_all=True)) if w not in seen]
-    return words
+        return words + [w for w in full[:-1] if w not in seen]
+    return list(_cut(text))
+
+
+#: a digit whose cut stands for a run of digits after a Chinese character
+_SENTINEL = "0"
+#: a run of ASCII digits ending the text, right after a character jieba cuts with its dictionary
+_HAN_DIGITS = re.compile(r"(?<=[\u4e00-\u9fd5])([0-9]+)$")
+
+
+@functools.lru_cache(maxsize=8192)
+def _cut(text: str) -> tuple[str, ...]:
+    precise, full = _cuts(text)
+    if not _CJK.search(text):
+        return precise
+    seen = set(precise)
+    return precise + tuple(w for w in full if w not in seen)
+
+
+@functools.lru_cache(maxsize=8192)
+def _cuts(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """jieba's search-mode words and full-mode words of ``text`` (the latter only for Chinese text)."""
+    jieba = _segmenter()
+    precise = tuple(_norm(jieba.cut_for_search(text)))
+    return precise, tuple(_norm(jieba.cut(text, cut_all=True))) if _CJK.search(text) else ()
+
+
+def _dictionary() -> tuple[re.Pattern | None, bool]:
+    """What the shortcuts of ``index_words`` rely on, read from the loaded dictionary (once): its
+    words written in ASCII, as one pattern (five in jieba's: ``AT&T``, ``C#``, ``C++``…; a text
+    holding none of them has no dictionary word inside), and whether any word joins a Chinese
+    character to a digit (none)."""
+    global _DICTIONARY
+    if _DICTIONARY is None:
+        freq = _segmenter().dt.FREQ
+        odd = [w for w, n in freq.items() if n and (w.isascii() or not w.isalpha())]  # Chinese words are alpha
+        ascii_words = sorted({w for w in odd if len(w) > 1 and w.isascii()}, key=len, reverse=True)
+        _DICTIONARY = (re.compile("|".join(map(re.escape, ascii_words))) if ascii_words else None,
+                       any(_HAN_DIGIT_PAIR.search(w) for w in odd))
+    return _DICTIONARY
+
+
+_DICTIONARY: tuple[re.Pattern | None, bool] | None = None
+
+
+_HAN_DIGIT_PAIR = re.compile(r"[\u4e00-\u9fd5][0-9]")
 
 
 # -- the documents --------------------------------------------------------------------------------

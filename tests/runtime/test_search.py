@@ -133,3 +133,39 @@ def test_the_index_exists_after_import_and_reindex_rebuilds_documents(app, clien
                                                                         "widget": "text"}]}]
     install_package(jimu, upgraded)
     assert find(client, admin_headers, "审批") == (["印章使用规定"], 1)
+
+
+def test_the_write_path_shortcuts_cut_texts_exactly_as_jieba_does():
+    """``index_words`` skips jieba for ASCII texts and for the digits ending a Chinese text, and
+    caches repeated texts; on a corpus of mixed texts (Chinese, digits, codes, decimals, e-mails,
+    the dictionary's ASCII words such as C++ and AT&T, words joining Latin letters to Chinese such as
+    T恤) it gives exactly the words jieba's own two cuts give."""
+    import random
+
+    from runtime.store import search
+
+    jieba = search._segmenter()
+
+    def by_jieba(text):
+        words = search._norm(jieba.cut_for_search(text))
+        if search._CJK.search(text):
+            seen = set(words)
+            words += [w for w in search._norm(jieba.cut(text, cut_all=True)) if w not in seen]
+        return words
+
+    rng = random.Random(16)
+    chars = "客户订单发票重开增值税作废申请报销流程说明年假规定张伟王芳上海北京深圳市第号服务器故障高中低的了是在有"
+    words = ["客户", "订单", "发票", "增值税", "服务器", "故障", "北京市", "T恤", "B超", "C++", "AT&T", "卡拉OK", "c#"]
+    latin = " .-_@#&+%/:()0123456789abcXYZ，。！"
+    texts = ["客户123", "订单20240001", "N0000123", "u1@example.com", "T.96O9", "3.14", "50%", "C++ 与 AT&T"]
+    for _ in range(3000):
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            r = rng.random()
+            parts.append("".join(rng.choice(chars) for _ in range(rng.randint(1, 6))) if r < 0.4 else
+                         rng.choice(words) if r < 0.6 else str(rng.randint(0, 10 ** rng.randint(1, 9))) if r < 0.85
+                         else "".join(rng.choice(latin) for _ in range(rng.randint(1, 5))))
+        texts.append("".join(parts))
+    for text in texts + texts[:50]:   # the second time from the cache
+        assert search.index_words(text) == by_jieba(text), text
+    assert search.index_words("客户123") == ["客户", "123"] and search.index_words("T.96O9") == ["t", "96", "o9"]
