@@ -12,6 +12,10 @@ from ._common import config_schema, quantize, to_decimal
 
 #: a finite number has a digit (``\d`` is every Unicode decimal digit, as ``Decimal`` reads them)
 _DIGIT = re.compile(r"\d")
+#: numbers as plain text (a spreadsheet's cells, an HTML form's inputs) that the compiled coerce
+#: reads without ``Decimal``: a whole number, or a decimal with a fraction
+_PLAIN_INT = re.compile(r"-?[0-9]{1,15}")
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,15}\.[0-9]{1,15}")
 
 _BOUNDS = {
     "min": {"type": "number", "description": "Smallest value accepted."},
@@ -107,6 +111,13 @@ class NumberWidget(Widget):
 
         def coerce(raw):
             t = type(raw)
+            if t is str:   # plain text numbers as ``to_python`` reads them: ints, non-whole floats
+                if _PLAIN_INT.fullmatch(raw):
+                    raw, t = int(raw), int
+                elif floats and _PLAIN_DECIMAL.fullmatch(raw):
+                    number = float(raw)
+                    if not number.is_integer():   # "12.0" is the int 12 there
+                        raw, t = number, float
             if t is int or floats and t is float and raw == raw:
                 if -limit < raw < limit:
                     if raw < floor:
