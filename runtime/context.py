@@ -79,14 +79,23 @@ class Jimu:
                 self.catalog.refresh(conn)
                 yield conn
 
-    def notify(self, records, event: str, ft, after, before) -> None:
-        """Tell the listeners (rules, flows) about a write, inside its transaction. Messages are not
+    def listening(self, records, event: str, ft) -> tuple:
+        """The listeners that act on ``event`` of ``ft``'s records, each asked by its ``wants(records,
+        event, ft)`` (one without it is always told): a bulk write reads its records back and tells
+        them only when some do, so an import into a form with no rule, flow or webhook for the
+        event costs nothing here."""
+        return tuple(listener for listener in self.listeners
+                     if getattr(listener, "wants", None) is None or listener.wants(records, event, ft))
+
+    def notify(self, records, event: str, ft, after, before, *, listeners: tuple | None = None) -> None:
+        """Tell the listeners (rules, flows; only ``listeners`` when given) about a write, inside its
+        transaction. Messages are not
         rendered here (the outbox does, ``runtime.rules.messages``); the templates of data effects
         (set_fields values) share one step/time budget, so however many rules fire, the write
         transaction is not held longer than ``engines.rule.templates.MAX_SECONDS`` by templates."""
         from engines.rule.templates import render_budget
         with render_budget():
-            for listener in self.listeners:
+            for listener in self.listeners if listeners is None else listeners:
                 listener(records, event, ft, after, before)
 
     def dispose(self) -> None:

@@ -168,8 +168,9 @@ class Records:
         """The bulk path (API bulk create, file imports): each row is cleaned and checked as ``create``
         does (unique values in one query per unique field for the whole batch, and against the rows
         before it in the batch), then the valid rows are
-        written with one INSERT, their audit events with one statement, and the listeners (rules,
-        flows) told about each record, read back in one query.
+        written with multi-row INSERTs, their audit events likewise, and the listeners that act on
+        the form's creates (``Jimu.listening``: a rule, a flow or a webhook for it) told about each
+        record, read back in one query — none read, none told when no listener acts.
 
         Invalid rows come back in ``rejected`` (index in ``rows`` → errors, each with ``row`` =
         ``first_row`` + index). Nothing is written when a row is rejected unless ``keep_valid``,
@@ -226,10 +227,10 @@ class Records:
             {"kind": "record.created", "at": self.now, "actor_id": self.principal.user_id, "form_key": form_key,
              "record_id": rid, "data": {"after": values, "source": self.source}}
             for rid, values in zip(ids, cleaned)])
-        if listeners and self.jimu.listeners:
-            written, _ = self.store.select(ft, where=ft.table.c.id.in_(ids), order_by=[ft.table.c.id])
-            for record in written:
-                self.jimu.notify(self, "record.created", ft, record, None)
+        told = self.jimu.listening(self, "record.created", ft) if listeners else ()
+        if told:
+            for record in self.store.by_ids(ft, ids):
+                self.jimu.notify(self, "record.created", ft, record, None, listeners=told)
         return BatchResult(ids, rejected, len(cleaned))
 
     def _inside_scope(self, ft: FormTable, cleaned: list[dict], valid_at: list[int],

@@ -76,5 +76,5 @@ def build_services(jimu) -> Services:
         files=Files(store_for(jimu.config, jimu.engine)),
         policy=policy,
         principals=PrincipalCache(),
-        listeners=(flows.on_record_event, rules, WebhookListener(jimu)),
+        listeners=(flows, rules, WebhookListener(jimu)),
     )

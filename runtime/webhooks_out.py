@@ -192,8 +192,14 @@ class WebhookListener:
     def __init__(self, jimu):
         self.jimu = jimu
 
+    def wants(self, records, event: str, ft) -> bool:
+        return bool(self._subscriptions(records, event, ft))
+
+    def _subscriptions(self, records, event: str, ft):
+        return self.jimu.catalog.compiled("webhook_subscriptions", records.conn, _active).get((ft.key, event))
+
     def __call__(self, records, event: str, ft, after, before) -> None:
-        subs = self.jimu.catalog.compiled("webhook_subscriptions", records.conn, _active).get((ft.key, event))
+        subs = self._subscriptions(records, event, ft)
         if not subs:
             return
         record = after if after is not None else before

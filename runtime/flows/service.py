@@ -663,6 +663,14 @@ class FlowService:
     def runtime(self, conn: sa.Connection) -> FlowRuntime:
         return FlowRuntime(self.jimu, conn)
 
+    def wants(self, records, event: str, ft) -> bool:
+        """Whether ``on_record_event`` would start anything (``Jimu.listening``)."""
+        return event == "record.created" and records.source != "flow" and bool(
+            self.runtime(records.conn).flows_for_form(ft.key))
+
+    def __call__(self, records, event: str, ft, after, before) -> None:
+        self.on_record_event(records, event, ft, after, before)
+
     def on_record_event(self, records, event: str, ft, after, before) -> None:
         """``jimu.listeners`` hook: a created record starts every on-create flow of its form. A deleted
         record's instances are held by the recycle bin (``hold_for_bin``), a restored one's come back

@@ -75,15 +75,23 @@ class RuleRunner:
         self._synced = None
 
     # -- the listener ------------------------------------------------------------------------
-    def __call__(self, records, event: str, ft, after, before) -> None:
-        if getattr(records, "rules_off", False):
-            return
+    def wants(self, records, event: str, ft) -> bool:
+        """Whether a rule of ``ft``'s form has a trigger for ``event`` (``Jimu.listening``: a bulk
+        write tells the rules about each record only then)."""
+        return not getattr(records, "rules_off", False) and bool(self._ruleset(records).for_event(ft.key, event))
+
+    def _ruleset(self, records):
         ruleset = self.cache.for_records(records)
         if self._synced is not ruleset:  # the rules changed: queue the next run of schedule rules
             from .outbox import sync_schedules
             sync_schedules(self.jimu, records.conn, ruleset)
             self._synced = ruleset
-        rules = ruleset.for_event(ft.key, event)
+        return ruleset
+
+    def __call__(self, records, event: str, ft, after, before) -> None:
+        if getattr(records, "rules_off", False):
+            return
+        rules = self._ruleset(records).for_event(ft.key, event)
         if not rules:
             return
         record = after if after is not None else before

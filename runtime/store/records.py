@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 
-from ..db import data_written
+from ..db import data_written, insert_rows
 from ..exceptions import NotFound, StaleRecord
 from . import search
 from .mapping import SEARCH_COLUMN, SYSTEM_COLUMNS, FormTable
@@ -106,8 +106,9 @@ class RecordStore:
 
     def _insert_many(self, ft: FormTable, params: list[dict[str, Any]]) -> list[int]:
         """Insert the rows, returning their ids in order. PostgreSQL: one multi-row INSERT ... RETURNING
-        per page. SQLite: a plain executemany (its C loop, several times faster than rendering VALUES
-        lists with RETURNING). Form tables are ``AUTOINCREMENT``: SQLite gives each new row the larger
+        per page. SQLite: multi-row INSERTs without RETURNING (``db.insert_rows``: one statement per
+        page keeps the FTS5 trigger from flushing the index once per row). Form tables are
+        ``AUTOINCREMENT``: SQLite gives each new row the larger
         of the largest id and the table's ``sqlite_sequence`` entry, plus one; this transaction holds
         the database's write lock and sends no id, so the rows get the consecutive ids after that
         (checked against the largest id afterwards)."""
@@ -118,7 +119,7 @@ class RecordStore:
         top = sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
         seq = self.conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (t.name,)).scalar()
         first = max(self.conn.execute(top).scalar_one(), seq or 0) + 1
-        self.conn.execute(sa.insert(t), params)
+        insert_rows(self.conn, t, params)
         last = self.conn.execute(top).scalar_one()
         if last - first + 1 != len(params):  # not a consecutive range (cannot happen under the write lock)
             raise RuntimeError(f"{ft.key}: {len(params)} rows inserted but ids {first}..{last}")
@@ -239,6 +240,12 @@ class RecordStore:
         if row is None:
             raise RecordNotFound(f"{ft.key} record {rid} does not exist", form=ft.key, id=rid)
         return self.to_records(ft, [row])[0]
+
+    def by_ids(self, ft: FormTable, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The records ``ids``, in id order, in one query (and one per child table)."""
+        t = ft.table
+        rows = self.conn.execute(sa.select(*ft.row_columns).where(t.c.id.in_(ids)).order_by(t.c.id)).mappings()
+        return self.to_records(ft, rows)
 
     def to_records(self, ft: FormTable, rows: Iterable[Mapping[str, Any]], *,
                    children: bool = True) -> list[dict[str, Any]]:

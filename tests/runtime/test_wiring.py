@@ -166,7 +166,7 @@ def test_the_container_holds_every_service(app):
                                                                               "listeners"}
     assert services.definitions is jimu.catalog
     from runtime.webhooks_out import WebhookListener
-    assert jimu.listeners[:2] == (services.flows.on_record_event, services.rules)
+    assert jimu.listeners[:2] == (services.flows, services.rules)
     assert len(jimu.listeners) == 3 and isinstance(jimu.listeners[2], WebhookListener)
     assert {"flow.timer", "flow.actions", "rule.email", "rule.webhook", "rule.http", "rule.timer",
             "rule.cron", "webhook.deliver"} <= set(services.jobs.kinds())
