@@ -121,3 +121,36 @@ def test_merging_moves_the_conversation_and_closes_the_duplicate(repairs, jimu):
     same = r.client.post(url("repair", kept) + "/merge", json={"into": kept}, headers=r.h["fay"])
     assert same.get_json()["error"]["code"] == "merge.same_record"
     assert r.client.post(url("tenant", 1) + "/merge", json={"into": 2}, headers=r.h["root"]).status_code in (404, 409)
+
+
+def test_the_pages_offer_what_the_person_may_do_and_merge_through_the_form(repairs, jimu, client):
+    from tests.conftest import sign_in
+    r = repairs
+    kept = r.create("repair", title="leak", fixer=r.ids["fay"], status="working")
+    dup = r.create("repair", title="leak again", fixer=r.ids["fay"], status="open")
+    theirs = r.create("repair", title="other", fixer=r.ids["finn"], status="open")
+    r.create("note", repair=dup, text="from the duplicate")
+    token = sign_in(client, jimu, r.ids["vic"])
+    listing = client.get("/forms/repair").get_data(as_text=True)
+    page = client.get(f"/forms/repair/{dup}").get_data(as_text=True)
+    assert 'id="bulk"' not in listing and "data-macro" not in page and "data-merge" not in page   # reads only
+    token = sign_in(client, jimu, r.ids["fay"])
+    listing = client.get("/forms/repair").get_data(as_text=True)
+    assert 'id="bulk"' in listing and f'name="ids" value="{theirs}"' not in listing
+    page = client.get(f"/forms/repair/{dup}").get_data(as_text=True)
+    assert 'data-macro="ask_photo"' in page and "data-merge" in page
+    # a record she cannot read is no target: the page says so, nothing moves
+    resp = client.post(f"/forms/repair/{dup}/merge", data={"csrf_token": token, "into": theirs})
+    assert resp.status_code == 302 and r.get("repair", dup)["duplicate_of"] is None
+    resp = client.post(f"/forms/repair/{dup}/merge", data={"csrf_token": token, "into": kept})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/forms/repair/{kept}")
+    assert r.get("repair", dup)["duplicate_of"] == kept
+    assert "from the duplicate" in client.get(f"/forms/repair/{kept}").get_data(as_text=True)
+    assert "data-merge" not in client.get(f"/forms/repair/{dup}").get_data(as_text=True)   # merged once
+    # the list's selection as a form post: her records done, another's refused as not found
+    resp = client.post("/forms/repair/bulk", data={"csrf_token": token, "ids": [str(kept), str(theirs)],
+                                                   "set_field": "status", "status": "done", "next": "/forms/repair"})
+    assert resp.status_code == 302
+    assert (r.get("repair", kept)["status"], r.get("repair", theirs)["status"]) == ("done", "open")
+    flashed = client.get("/forms/repair").get_data(as_text=True)
+    assert f"#{theirs}:" in flashed and f"#{kept}:" not in flashed
