@@ -22,7 +22,7 @@ from .services import build_services
 
 ENV_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "LANGUAGE", "OUTBOUND_ALLOWLIST", "SMTP_HOST",
                 "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "EMBEDDED_WORKER", "BASE_URL", "TIMEZONE", "FILE_STORE",
-                "TRUSTED_PROXIES", "API_RATE_LIMIT", "API_RATE_LIMIT_ANONYMOUS", "API_RATE_WINDOW_SECONDS")
+                "TRUSTED_PROXIES", "MAIL_POLL_SECONDS", "API_RATE_LIMIT", "API_RATE_LIMIT_ANONYMOUS", "API_RATE_WINDOW_SECONDS")
 
 
 def _json_setting(name: str, raw: str):
@@ -156,6 +156,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.config[name] = os.environ[f"JIMU_{name}"]
     if "JIMU_HOOK_SECRETS" in os.environ:  # a JSON object: form key → the hook's shared secret
         app.config["HOOK_SECRETS"] = _json_setting("HOOK_SECRETS", os.environ["JIMU_HOOK_SECRETS"])
+    if "JIMU_IMAP_PASSWORDS" in os.environ:  # a JSON object: form key → the password of its IMAP mailbox
+        app.config["IMAP_PASSWORDS"] = _json_setting("IMAP_PASSWORDS", os.environ["JIMU_IMAP_PASSWORDS"])
     if config:
         app.config.update(config)
     sqlite = str(app.config["DATABASE_URL"]).startswith("sqlite")

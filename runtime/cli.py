@@ -377,6 +377,28 @@ def mail_intake(host: str, port: int) -> None:
         controller.stop()
 
 
+@main.command("mail-fetch")
+@with_appcontext
+def mail_fetch() -> None:
+    """Fetch the new messages of every IMAP mailbox now (forms with intake.email.imap); the worker
+    also does this every MAIL_POLL_SECONDS."""
+    from . import mailbox
+    jimu = _jimu()
+    forms = mailbox.mailbox_forms(jimu.catalog)
+    if not forms:
+        raise click.UsageError("no form reads a mailbox: add intake.email.imap to a form's definition")
+    for ft in forms:
+        try:
+            with jimu.begin() as conn:
+                counts = mailbox.fetch(jimu, conn, ft)
+        except JimuError as exc:
+            _fail(exc)
+        except (OSError, mailbox.imaplib.IMAP4.error) as exc:
+            raise click.UsageError(f"{ft.key}: the mailbox cannot be read: {exc}; check the host, port and "
+                                   "security of intake.email.imap") from None
+        click.echo(f"{ft.key}: {counts['taken']} taken, {counts['moved']} moved")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
@@ -435,11 +457,14 @@ def worker(poll: float) -> None:
 
 
 def _schedule_purge() -> None:
-    """Whoever runs jobs makes sure tomorrow's purge is queued (once per day, whoever comes first)."""
+    """Whoever runs jobs makes sure tomorrow's purge and the next mailbox poll are queued (once,
+    whoever comes first)."""
+    from . import mailbox
     from .retention import schedule
     jimu = _jimu()
     with jimu.begin() as conn:
         schedule(conn, jimu.now())
+        mailbox.schedule(jimu, conn)
 
 
 @main.command("purge")

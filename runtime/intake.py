@@ -182,11 +182,13 @@ def _log_automatic(jimu, conn, ft, parts: Mapping[str, Any]) -> tuple[str, int |
     return ft.key, rid, kind
 
 
-def deliver_email(jimu, conn, parts: Mapping[str, Any]) -> tuple[str, int | None, str]:
+def deliver_email(jimu, conn, parts: Mapping[str, Any], form_key: str | None = None) -> tuple[str, int | None, str]:
     """Create the record (or the reply) for one parsed message; returns (form, id, "new"|"reply"), or
     for automatic mail (form, the record it is about or None, "bounce"|"automatic") and for a message
-    already taken (the same Message-ID) (form, its record, "duplicate")."""
-    forms = _email_forms(jimu.catalog, parts.get("to", []) + parts.get("cc", []))
+    already taken (the same Message-ID) (form, its record, "duplicate"). ``form_key``: the form whose
+    mailbox the message was fetched from; else the form is chosen by the recipients."""
+    forms = [jimu.catalog.form(form_key)] if form_key else \
+        _email_forms(jimu.catalog, parts.get("to", []) + parts.get("cc", []))
     if not forms:
         raise IntakeError("no form takes e-mail for these recipients", code="intake.no_form")
     ft = forms[0]

@@ -23,6 +23,7 @@ from .files import Files
 from .filestore import store_for
 from .flows import FlowService
 from .jobs import JobKinds
+from .mailbox import JOB_HANDLERS as MAIL_JOBS
 from .notify.notifier import Notifier
 from .records import Records
 from .retention import JOB_HANDLERS as RETENTION_JOBS
@@ -71,7 +72,8 @@ def build_services(jimu) -> Services:
         rules=rules,
         effects=EffectsExecutor(jimu),
         reports=Reports(jimu),
-        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **RETENTION_JOBS, **IMPORT_JOBS, **WEBHOOK_JOBS}),
+        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **RETENTION_JOBS, **IMPORT_JOBS, **WEBHOOK_JOBS,
+                      **MAIL_JOBS}),
         notifier=Notifier(jimu.config),
         files=Files(store_for(jimu.config, jimu.engine)),
         policy=policy,

@@ -26,16 +26,16 @@ def load() -> dict:
     return json.loads(PACKAGE.read_text(encoding="utf-8"))
 
 
-def install(jimu, *, wecom_url: str | None = None) -> dict:
-    """Create the staff, then install the package with groups filled (and the robot URL swapped for a
-    local receiver). Returns username → user id."""
+def install(jimu, *, wecom_url: str | None = None, package: dict | None = None) -> dict:
+    """Create the staff, then install the package (or a changed copy of it) with groups filled (and the
+    robot URL swapped for a local receiver). Returns username → user id."""
     from runtime.auth.users import create_user
     ids = {}
     with jimu.begin() as conn:
         for name, (mail, _) in STAFF.items():
             ids[name] = create_user(conn, name, "pw-123456", now=jimu.now(), email=mail)
         ids["admin"] = create_user(conn, "root", "pw-123456", now=jimu.now(), is_admin=True)
-    data = load()
+    data = load() if package is None else package
     for g in data["groups"]:
         g["members"] = [n for n, (_, groups) in STAFF.items() if g["key"] in groups]
         g["lead"] = LEADS.get(g["key"])
