@@ -82,6 +82,8 @@ def related_lists(records, ft, record: dict, *, limit: int | None = None) -> lis
         if not link_path(catalog, other, path, ft.key):
             continue
         hidden = policy.hidden_fields(principal, other.key) if records.check else frozenset()
+        if path.split(".")[0] in hidden:
+            continue   # listing by a link hidden from the viewer would tell its value
         flt = [{"field": path, "op": "eq", "value": record["id"]}]
         try:
             where = filter_clause(other, flt, now=records.now, forms=_Readable(records) if records.check

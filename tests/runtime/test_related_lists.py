@@ -93,3 +93,15 @@ def test_a_related_path_must_end_on_the_form():
     assert ("package.unknown_field", "/forms/0/related/1/field") in codes
     assert ("package.unknown_field", "/forms/0/related/2/field") in codes     # rating.repair points at repairs
     assert ("related.summary_field", "/forms/0/related/0/summary/2") in codes
+
+
+def test_no_list_by_a_link_hidden_from_the_viewer(jimu, client):
+    data = package()
+    viewer = next(role for role in data["roles"] if role["key"] == "viewer")
+    viewer["permissions"]["rating"] = ["read"]
+    viewer["fields"] = {"rating": {"repair": "hidden"}}
+    r = Repairs(jimu, client, data)
+    tenant, made = _setup(r)
+    lists = {b["form"]: b for b in r.client.get(url("tenant", tenant) + "/related",
+                                                headers=r.h["vic"]).get_json()["related"]}
+    assert set(lists) == {"repair"} and lists["repair"]["total"] == len(made)
