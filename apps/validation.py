@@ -389,7 +389,7 @@ class _Checker:
             self.field_keys(action["form"], list(action["mapping"]), pointer_join(ptr, "mapping"))
 
     def link_path(self, form_key: str, path: Any) -> str | None:
-        """The form a path of single links (``订单.客户``) of ``form_key`` ends on, or None."""
+        """The form a path of single links (``订单.会员``) of ``form_key`` ends on, or None."""
         if not isinstance(path, str):
             return None
         current = form_key

@@ -1,7 +1,7 @@
 """Related lists: the records of other forms that point at one record, with counts and summaries.
 
 A form declares them in ``related`` (``schemas/form.json``): the other form and its link field that
-points here, or a path through a link of the other form (``订单.客户``: the payments of the client's
+points here, or a path through a link of the other form (``订单.会员``: the payments of the member's
 orders), optional ``summary`` figures (count, sum, avg, min, max, share of a filter) and the fields
 shown. The record page shows them (``runtime.ui.record_page``) and the API answers them
 (``GET /api/v1/forms/<form>/records/<id>/related``); both read what this module reads:
