@@ -19,7 +19,7 @@ drop-down lists of the options.
 from __future__ import annotations
 
 import json
-from flask import jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 
 from ..auth import current_principal, policy
 from ..context import current_jimu
@@ -92,7 +92,7 @@ def import_start(form):
         file_id, name = _file(conn, principal)
         iid = importer.start(jimu, conn, principal, form, file_id, name, mapping=_json_part("mapping"),
                              mode=request.form.get("mode") or "valid", skip_rules=_flag("skip_rules"),
-                             link_keys=_json_part("link_keys"))
+                             link_keys=_json_part("link_keys"), token_id=g.token.id if g.get("token") else None)
         state = importer.status(conn, principal, iid)
     return jsonify(_links(state)), 202, {"Location": url_for("api.import_status", iid=iid)}
 

@@ -103,12 +103,6 @@ def _principal_for(conn, uid: int) -> Principal | None:
     return cache.get(conn, uid, float(jimu.config.get("AUTH_CACHE_SECONDS", 5)))
 
 
-def _form_apps(conn) -> dict[str, str]:
-    import sqlalchemy as sa
-    from .. import db
-    return dict(conn.execute(sa.select(db.forms.c.key, db.forms.c.app_key)).all())
-
-
 def _load_principal() -> None:
     g.principal = ANONYMOUS
     g.via_token = False
@@ -125,7 +119,7 @@ def _load_principal() -> None:
             use = tokens.authenticate_token(conn, credentials.strip(), now=now)
             principal = _principal_for(conn, use.user_id)
             if principal is not None and not use.scope.is_full:
-                principal = tokens.narrow(principal, use.scope, _form_apps(conn))
+                principal = tokens.narrow(principal, use.scope, tokens.form_apps(conn))
             stale = use.needs_touch(now)
         if principal is None:
             from ..exceptions import NotAuthenticated

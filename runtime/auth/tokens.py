@@ -220,6 +220,28 @@ def authenticate_token(conn: sa.Connection, secret: str, *, now: datetime) -> To
                     last_used_at=row.last_used_at)
 
 
+def form_apps(conn: sa.Connection) -> dict[str, str]:
+    """Form key → app key of every installed form (what ``narrow`` reads an app scope with)."""
+    return dict(conn.execute(sa.select(db.forms.c.key, db.forms.c.app_key)).all())
+
+
+def acting_through(conn: sa.Connection, principal: Principal, token_id: int, *, now: datetime) -> Principal:
+    """What ``principal`` may do through token ``token_id`` now: work started with a token and
+    finished later by a worker (a spreadsheet import) keeps the token's scope, and stops when the
+    token is revoked or expires (``NotAuthenticated``, as a request with it would be refused)."""
+    t = db.api_tokens
+    row = conn.execute(sa.select(t.c.user_id, t.c.scope, t.c.revoked, t.c.expires_at)
+                       .where(t.c.id == token_id)).first()
+    if row is None or row.user_id != principal.user_id or row.revoked:
+        raise NotAuthenticated("the API token this work was started with was revoked; start it again with a "
+                               "live token", code="auth.token_revoked", token_id=token_id)
+    if row.expires_at is not None and row.expires_at <= now:
+        raise NotAuthenticated(f"the API token this work was started with expired at {row.expires_at.isoformat()}; "
+                               "start it again with a live token", code="auth.token_expired", token_id=token_id)
+    scope = TokenScope.from_stored(row.scope)
+    return principal if scope.is_full else narrow(principal, scope, form_apps(conn))
+
+
 def touch(engine: sa.Engine, token_id: int, *, now: datetime) -> None:
     """Record the token's last use, at most once per ``LAST_USED_EVERY``."""
     t = db.api_tokens

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from engines.errors import JimuError
 
 from .. import audit, db
-from ..auth import policy
+from ..auth import policy, tokens
 from ..auth.principal import load_principal
 from ..exceptions import NotFound, PermissionDenied
 from ..records import Records
@@ -112,9 +112,11 @@ def _check(records: Records, converter: Converter, form_key: str, rows: list[lis
 # -- start --------------------------------------------------------------------------------------------
 def start(jimu, conn, principal, form_key: str, file_id: str, file_name: str, *,
           mapping: Mapping[str, str] | None = None, mode: str = "valid", skip_rules: bool = False,
-          link_keys: Mapping[str, str] | None = None, queue: bool = True) -> int:
+          link_keys: Mapping[str, str] | None = None, queue: bool = True, token_id: int | None = None) -> int:
     """Record an import (checked: the verb, the mapping, the mode, who may skip rules) and, with
-    ``queue``, hand its first step to the worker; returns its id."""
+    ``queue``, hand its first step to the worker; returns its id. An import started with an API
+    token (``token_id``; ``principal`` is then already narrowed to it) runs every step with the
+    token's rights, and fails when the token is revoked or expires before it ends."""
     ft = jimu.catalog.form(form_key)
     policy.require(principal, "create", form_key)
     if mode not in MODES:
@@ -130,7 +132,7 @@ def start(jimu, conn, principal, form_key: str, file_id: str, file_name: str, *,
     now = jimu.now()
     options = {"mapping": mapping, "link_keys": dict(link_keys or {}), "skip_rules": bool(skip_rules),
                "kind": kind, "phase": "check" if mode == "all" else "write", "position": None, "steps": 0,
-               "extent": table.extent, "start": table.start, "header": table.header}
+               "extent": table.extent, "start": table.start, "header": table.header, "token": token_id}
     iid = conn.execute(sa.insert(db.imports).values(
         form_key=form_key, status=QUEUED, mode=mode, options=options, file_id=file_id, file_name=file_name,
         done_rows=0, imported=0, rejected=0, created_by=principal.user_id, created_at=now)).inserted_primary_key[0]
@@ -185,6 +187,8 @@ def _step(jimu, conn, imp: Mapping[str, Any], step_rows: int) -> bool:
     principal = load_principal(conn, imp["created_by"]) if imp["created_by"] is not None else None
     if principal is None:
         raise PermissionDenied("the user who started this import is gone or inactive", code="import.no_user")
+    if opts.get("token") is not None:   # started with an API token: its scope, not the user's every right
+        principal = tokens.acting_through(conn, principal, opts["token"], now=jimu.now())
     records = Records(jimu, conn, principal, source="import")
     ft = records.form(imp["form_key"])
     table = _table(jimu, imp["file_id"], opts["kind"])

@@ -103,3 +103,52 @@ def test_template_has_the_importable_columns_and_option_lists(client, hr):
     ref = lists[col].split("!")[1].replace("$", "")
     assert [c.value for row in options[ref] for c in row] == ["初级", "中级", "高级"]
     assert client.get("/api/v1/forms/部门/import-template.xlsx", headers=hr["rec"]).status_code == 403
+
+
+def test_an_import_through_a_narrowed_token_runs_with_the_token_rights_only(client, jimu, hr):
+    """A read-only token or one for another form cannot import (nor preview); an import started with
+    a token scoped to the form runs in the worker with that token's rights: revoked before the worker
+    gets to it, the import fails and writes nothing (the worker used the user's full rights before)."""
+    import sqlalchemy as sa
+
+    from runtime import db
+    from runtime.auth.tokens import TokenScope, create_token, revoke_token
+
+    with jimu.begin() as conn:
+        uid = conn.execute(sa.select(db.users.c.id).where(db.users.c.username == "admin")).scalar_one()
+
+    def token(**scope):
+        with jimu.begin() as conn:
+            tid, secret = create_token(conn, uid, "import", now=jimu.now(), scope=TokenScope(**scope))
+        return tid, {"Authorization": f"Bearer {secret}"}
+
+    def post(headers, path="/api/v1/forms/员工/imports"):
+        return client.post(path, headers=headers,
+                           data={"file": (io.BytesIO("姓名,城市,月薪\n赵六,深圳,9000\n".encode()), "new.csv")})
+
+    def employees():
+        with jimu.read() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(jimu.catalog.form("员工").table)).scalar()
+
+    _, read_only = token(access="read")
+    _, other_form = token(forms=("部门",))
+    for headers in (read_only, other_form):
+        for path in ("/api/v1/forms/员工/imports", "/api/v1/forms/员工/imports/preview"):
+            r = post(headers, path)
+            assert r.status_code == 403 and r.json["error"]["code"].startswith("permission"), r.json
+    tid, scoped = token(forms=("员工",))
+    r = post(scoped)
+    assert r.status_code == 202, r.json
+    url = r.headers["Location"]
+    with jimu.begin() as conn:
+        revoke_token(conn, tid, now=jimu.now(), actor_id=uid)
+    while jobs.run_due(jimu, "w", limit=5):
+        pass
+    state = client.get(url, headers=hr["admin"]).json
+    assert (state["status"], state["imported"]) == ("failed", 0) and "auth.token_revoked" in state["error"]
+    assert employees() == 3
+    _, live = token(forms=("员工",))   # the same scope, live until the end: imported
+    url = post(live).headers["Location"]
+    while jobs.run_due(jimu, "w", limit=5):
+        pass
+    assert client.get(url, headers=hr["admin"]).json["status"] == "done" and employees() == 4
