@@ -54,7 +54,7 @@ RECORD_NAMES: tuple[str, ...] = SYSTEM_COLUMNS + ("current_user_id",)
 ASSIGNEE_VALUES = {"user": "user", "role": "role", "group": "group", "round_robin": "group",
                    "least_open": "group", "field": "field"}
 #: recipient lists (notify, send_survey) and what their items name
-RECIPIENT_LISTS = {"users": "user", "groups": "group", "group_leads": "group", "group_lead_fields": "field",
+RECIPIENT_LISTS = {"users": "user", "groups": "group", "group_leads": "group", "roles": "role", "group_lead_fields": "field",
                    "user_fields": "field", "email_fields": "field"}
 #: rule action properties that name people or fields
 ACTION_NAMES = {"user": "user", "group": "group", "source_field": "field", "group_field": "field",

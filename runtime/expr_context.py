@@ -96,10 +96,12 @@ def _form_paths(spec) -> frozenset[tuple[str, str]]:
 
 
 def flow_paths(spec) -> set[tuple[str, str]]:
-    """``(name, key)`` pairs a flow's edge conditions read."""
+    """``(name, key)`` pairs a flow's edge conditions and service-level clocks read."""
     out: set[tuple[str, str]] = set()
     for edge in spec.edges.values():
         out |= getattr(edge.condition, "paths", frozenset())
+    if getattr(spec, "sla", None) is not None:
+        out |= spec.sla.paths
     return out
 
 

@@ -8,8 +8,9 @@ state and executes the effects.
 """
 from .compile import check_flow, compile_flow
 from .effects import (EFFECTS, AppendHistory, AssignTask, CancelTimer, CloseTask, CreateTask, Effect,
-                      Escalate, InstanceEnded, RunActions, ScheduleTimer, SetDue)
-from .events import ActionsDone, Cancel, Delegate, Reassign, Reopen, Return, Start, TaskCompleted, TimerFired
+                      Escalate, InstanceEnded, RunActions, ScheduleTimer, SetDue, SlaNotice)
+from .events import (ActionsDone, Cancel, Delegate, Reassign, RecordChanged, Reopen, Return, Start, TaskCompleted,
+                     TimerFired)
 from .exceptions import FlowCheckError, FlowConflict, FlowError
 from .nodes.base import FLOW_NODES, FlowNode
 from .spec import EdgeSpec, FlowSpec, NodeSpec
@@ -19,6 +20,6 @@ from .step import STATE_VERSION, new_state, returnable, step
 __all__ = ["compile_flow", "check_flow", "step", "new_state", "returnable", "STATE_VERSION",
            "FLOW_NODES", "FlowNode", "FlowSpec", "NodeSpec", "EdgeSpec", "FlowCheckError", "FlowError",
            "FlowConflict", "InstanceStatus", "TaskState", "Start", "TaskCompleted", "TimerFired", "Cancel",
-           "Reopen", "Reassign", "Delegate", "Return", "ActionsDone", "Effect", "EFFECTS", "CreateTask", "CloseTask",
+           "Reopen", "Reassign", "Delegate", "Return", "ActionsDone", "RecordChanged", "SlaNotice", "Effect", "EFFECTS", "CreateTask", "CloseTask",
            "AssignTask", "ScheduleTimer", "CancelTimer", "RunActions", "Escalate", "SetDue", "AppendHistory",
            "InstanceEnded"]

@@ -124,6 +124,8 @@ def compile_flow(definition: Mapping[str, Any]) -> FlowSpec:
         edges[edge_id] = EdgeSpec(edge_id, source, target, condition, source_text or None,
                                   bool(raw.get("default")), raw.get("outcome"), freeze(raw.get("label")))
 
+    from .sla import compile_section
+    sla = compile_section(definition.get("sla"), problems)
     if problems:  # the graph checks need well-formed nodes and edges
         raise FlowCheckError(problems, f"flow {key!r} has {len(problems)} problem(s)")
 
@@ -147,7 +149,7 @@ def compile_flow(definition: Mapping[str, Any]) -> FlowSpec:
                     label=freeze(definition.get("label") or key), form=definition.get("form"),
                     start_mode=definition.get("start", "on_create"), nodes=freeze_nodes(nodes),
                     edges=freeze_nodes(edges), start_node=start, first_node=first, reopen_to=reopen_to,
-                    reach=freeze_nodes(reach),
+                    reach=freeze_nodes(reach), sla=sla,
                     positions=freeze({n: raw.get("position") for n, raw in raw_nodes.items()
                                       if isinstance(raw.get("position"), Mapping)}))
     problems = list(check_graph(spec, graph_of(spec)))

@@ -122,6 +122,22 @@ class Escalate(Effect):
     level: int = 0
     assignee: Mapping[str, Any] | None = None
     set: Mapping[str, Any] | None = None
+    #: messages to send (notify configurations; ``to`` may name ``assignee`` and ``lead``); empty: the default
+    notify: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SlaNotice(Effect):
+    """A service-level clock of the flow (``engines.flow.sla``) reached its warning or its deadline
+    (``kind``: warning | breach): the runtime sends ``messages`` (notify configurations whose
+    recipients may name the open tasks' assignees and leads)."""
+
+    type: ClassVar[str] = "sla_notice"
+    clock: str
+    kind: str
+    label: Any = None
+    due: str | None = None
+    messages: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,4 +171,4 @@ class InstanceEnded(Effect):
 
 
 EFFECTS: tuple[type[Effect], ...] = (CreateTask, CloseTask, AssignTask, ScheduleTimer, CancelTimer,
-                                     RunActions, Escalate, SetDue, AppendHistory, InstanceEnded)
+                                     RunActions, Escalate, SlaNotice, SetDue, AppendHistory, InstanceEnded)

@@ -79,4 +79,10 @@ class ActionsDone:
     key: str
 
 
-Event = ActionsDone | Start | TaskCompleted | TimerFired | Cancel | Reopen | Reassign | Delegate | Return
+@dataclass(frozen=True, slots=True)
+class RecordChanged:
+    """The instance's record was written: the flow's service-level clocks re-read it (met, paused,
+    resumed). Nothing else moves."""
+
+
+Event = RecordChanged | ActionsDone | Start | TaskCompleted | TimerFired | Cancel | Reopen | Reassign | Delegate | Return

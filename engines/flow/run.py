@@ -26,7 +26,7 @@ from .states import InstanceStatus, TaskState
 
 #: node entries one step may make before it is considered a runaway loop
 MAX_HOPS = 1000
-_NESTED = ("tokens", "tasks", "timers", "joins", "votes", "actions")
+_NESTED = ("tokens", "tasks", "timers", "joins", "votes", "actions", "clocks")
 
 
 def copy_state(state: Mapping[str, Any]) -> dict:
@@ -176,7 +176,7 @@ class Run:
     def deadline(self, duration: Duration, calendar_key: str | None) -> datetime:
         return duration.after(self.now, self.calendar(calendar_key))
 
-    def schedule(self, node_id: str, fire_at: datetime, kind: str, **data: Any) -> str:
+    def schedule(self, node_id: str | None, fire_at: datetime, kind: str, **data: Any) -> str:
         timer_id = self.new_id("w")
         self.state["timers"][timer_id] = {"node": node_id, "kind": kind, **data}
         self.effects.append(ScheduleTimer(timer_id, node_id, fire_at, kind, self.timer_key(timer_id)))
@@ -222,6 +222,8 @@ class Run:
             self.discard(token, TaskState.CANCELLED, outcome)
         self.state["joins"].clear()
         self.state["actions"].clear()
+        from .sla import stop_clocks
+        stop_clocks(self)
         self.state["status"] = status.label
         self.state["outcome"] = outcome
         self.history(node_id, "ended", outcome=outcome)

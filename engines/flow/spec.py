@@ -67,6 +67,8 @@ class FlowSpec:
     warnings: tuple[dict, ...] = ()
     #: node id → {"x", "y"} for the designer and the runtime diagram
     positions: Mapping[str, Any] = field(default_factory=dict)
+    #: the service-level clocks of the definition's ``sla`` section (``engines.flow.sla``), or None
+    sla: Any = None
 
     def node(self, node_id: str) -> NodeSpec:
         return self.nodes[node_id]

@@ -17,7 +17,8 @@ State document (version ``STATE_VERSION``)::
      "timers": {"w4": {"node": "...", "kind": "sla" | "wait", "token": ..., "task": ..., "level": 0}},
      "joins":  {"<join node>": 1},                     # arrivals at a parallel join
      "actions": {"<key>": {"node": "...", "token": "k1"}},  # automatic steps waiting for their actions
-     "votes":  {"k1": {"approve": 1, "reject": 0}}}    # countersign tallies per token
+     "votes":  {"k1": {"approve": 1, "reject": 0}},    # countersign tallies per token
+     "clocks": {"response": {"status": "running", "due": "...", ...}}}  # service-level clocks (sla.py)
 """
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from .effects import AssignTask, Effect
-from .events import (ActionsDone, Cancel, Delegate, Event, Reassign, Reopen, Return, Start, TaskCompleted,
-                     TimerFired)
+from . import sla
+from .events import (ActionsDone, Cancel, Delegate, Event, Reassign, RecordChanged, Reopen, Return, Start,
+                     TaskCompleted, TimerFired)
 from .exceptions import FlowConflict, FlowError
 from .run import Run
 from .spec import FlowSpec
@@ -39,7 +41,7 @@ def new_state(spec: FlowSpec, instance_id: Any = None) -> dict:
     """The state of an instance that has not started yet (feed it ``Start()``)."""
     return {"v": STATE_VERSION, "id": instance_id, "spec_key": spec.key, "spec_version": spec.version,
             "status": "new", "outcome": None, "seq": 0,
-            "tokens": {}, "tasks": {}, "timers": {}, "joins": {}, "votes": {}, "actions": {}}
+            "tokens": {}, "tasks": {}, "timers": {}, "joins": {}, "votes": {}, "actions": {}, "clocks": {}}
 
 
 def step(spec: FlowSpec, state: Mapping[str, Any], event: Event, *, now: datetime,
@@ -81,6 +83,7 @@ def _start(run: Run, event: Start) -> None:
         raise FlowConflict("the instance has already started", code="flow.already_started")
     run.state["status"] = InstanceStatus.RUNNING.label
     run.history(run.spec.start_node, "started", comment=event.comment)
+    sla.start_clocks(run)
     run.arrive(run.spec.start_node)
 
 
@@ -96,8 +99,16 @@ def _timer(run: Run, event: TimerFired) -> None:
     timer = run.state["timers"].pop(event.timer_id, None)
     if timer is None:
         return  # already fired or cancelled: a duplicate delivery is a no-op
+    if timer.get("clock"):
+        sla.timer_fired(run, timer)
+        return
     node = run.spec.nodes[timer["node"]]
     node.behaviour.on_timer(run, node, event.timer_id, timer)
+
+
+def _record_changed(run: Run, event: RecordChanged) -> None:
+    if run.state["status"] == InstanceStatus.RUNNING.label:
+        sla.record_changed(run)
 
 
 def _actions_done(run: Run, event: ActionsDone) -> None:
@@ -160,7 +171,7 @@ def _return(run: Run, event: Return) -> None:
 
 
 _HANDLERS = {Start: _start, TaskCompleted: _complete, TimerFired: _timer, Cancel: _cancel, Reopen: _reopen,
-             Reassign: _reassign, Delegate: _delegate, Return: _return, ActionsDone: _actions_done}
+             Reassign: _reassign, Delegate: _delegate, Return: _return, ActionsDone: _actions_done, RecordChanged: _record_changed}
 
 
 def returnable(spec: FlowSpec, node_id: str) -> list[str]:

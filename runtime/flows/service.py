@@ -22,9 +22,9 @@ from typing import Any, Iterable, Mapping
 import sqlalchemy as sa
 
 from engines.flow import (ActionsDone, AppendHistory, AssignTask, CancelTimer, CloseTask, CreateTask, Delegate,
-                          Escalate,
-                          FlowConflict, FlowError, InstanceEnded, Reassign, Reopen, Return, RunActions,
-                          ScheduleTimer, Start, TaskCompleted, TimerFired, Cancel, compile_flow, new_state, step)
+                          Escalate, FlowConflict, FlowError, InstanceEnded, Reassign, RecordChanged, Reopen, Return,
+                          RunActions, ScheduleTimer, SlaNotice, Start, TaskCompleted, TimerFired, Cancel,
+                          compile_flow, new_state, step)
 from engines.flow.effects import plain
 from engines.flow.spec import FlowSpec
 from engines.rule import RuleDepthError, RuleLoopError
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 TIMER_JOB = "flow.timer"
 ACTIONS_JOB = "flow.actions"
+NOTICE_JOB = "flow.task_notice"
 SYSTEM = Principal(user_id=None, username="system", is_admin=True)
 #: automatic steps one event may run back to back before the chain counts as a runaway loop
 MAX_AUTOMATIC = 100
@@ -123,6 +124,34 @@ class FlowRuntime:
         asks the database nothing to learn which flows start on it."""
         return self.jimu.catalog.compiled("flow_latest", self.conn, _load_latest)
 
+    def clocked_forms(self) -> frozenset:
+        """Forms some published flow keeps service-level clocks on (what record writes must tell)."""
+        def load(conn):
+            out = set()
+            for r in conn.execute(sa.select(flow_versions.c.form_key, flow_versions.c.definition)):
+                if r.form_key and (r.definition or {}).get("sla"):
+                    out.add(r.form_key)
+            return frozenset(out)
+        return self.jimu.catalog.compiled("flow_clocked_forms", self.conn, load)
+
+    def record_changed(self, form_key: str, record_id: int) -> None:
+        """A record was written: its running instances that keep service-level clocks re-read it (met,
+        paused, resumed). An instance in the middle of a step (an automatic step writing its record)
+        re-reads it when that step ends (``_step``)."""
+        if form_key not in self.clocked_forms():
+            return
+        fi = flow_instances
+        busy = self.conn.info.setdefault("jimu_flow_stepping", {})
+        for iid in self.conn.execute(sa.select(fi.c.id).where(fi.c.form_key == form_key, fi.c.record_id == record_id,
+                                                              fi.c.status == "running").order_by(fi.c.id)).scalars():
+            if iid in busy:
+                busy[iid] = True
+                continue
+            row = self.instance(iid, lock=True)
+            spec = self.spec(row["flow_key"], row["flow_version"])
+            if spec.sla is not None:
+                self._step(spec, row, row["state"], RecordChanged(), self._record(form_key, record_id))
+
     def flows_for_form(self, form_key: str) -> list[str]:
         return [k for k, (_, mode, form) in sorted(self._latest().items()) if form == form_key and mode == "on_create"]
 
@@ -176,6 +205,23 @@ class FlowRuntime:
         """Apply ``event`` and execute its effects; then, for every automatic step it reached, apply
         the step's actions now and move on with ``ActionsDone`` on the record as it now is — so the
         gateway after an automatic step decides on the values the step set."""
+        busy = self.conn.info.setdefault("jimu_flow_stepping", {})
+        outer = row["id"] not in busy
+        if outer:
+            busy[row["id"]] = False
+        try:
+            state = self._run_events(spec, row, state, event, record, fire_rules)
+            while outer and busy[row["id"]] and spec.sla is not None and state["status"] == "running":
+                busy[row["id"]] = False  # the record was written during the step: the clocks re-read it
+                state = self._run_events(spec, row, self.instance(row["id"])["state"], RecordChanged(),
+                                         self._record(row["form_key"], row["record_id"]), fire_rules)
+        finally:
+            if outer:
+                busy.pop(row["id"], None)
+        return state
+
+    def _run_events(self, spec: FlowSpec, row: Mapping[str, Any], state: Mapping[str, Any], event, record,
+                    fire_rules: bool) -> dict:
         events = [event]
         done = 0
         while events:
@@ -287,6 +333,14 @@ class FlowRuntime:
         kept = written(self.conn, create=True)  # the rules told of it and the rules' task actions read it next
         kept[(flow_tasks, task["id"])] = dict(task)
         kept[(flow_tasks, "key", row["id"], e.task_id)] = task["id"]
+        self._notice(task, f"flow:{row['id']}/{e.task_id}:new")
+
+    def _notice(self, task: Mapping[str, Any], key: str) -> None:
+        """Tell the task's assignee after the write commits (``task_notice_job``), by a job that
+        names the assignee it was queued for: a task reassigned in the same write (dispatch rules)
+        is announced once, to whom it ends up with."""
+        jobs.enqueue(self.conn, NOTICE_JOB, {"task": task["id"], "assignee": _assignee_of(task)},
+                     run_at=self.now, key=key, now=self.now, max_attempts=3)
 
     def _do_close_task(self, row, e: CloseTask) -> None:
         self._forget_task(iid=row["id"], task_key=e.task_id)
@@ -301,6 +355,8 @@ class FlowRuntime:
             values["delegated_from"] = task["assignee_user_id"]
         self._forget_task(task["id"])
         self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"]).values(**values))
+        self._notice({**dict(task), **values}, f"flow:{row['id']}/{e.task_id}:{e.reason}:"
+                     f"{self.now.isoformat()}:{'/'.join(str(v) for v in _assignee_of(values))}")
 
     def _do_schedule_timer(self, row, e: ScheduleTimer) -> None:
         jobs.enqueue(self.conn, TIMER_JOB, {"instance": row["id"], "timer": e.timer_id}, run_at=e.fire_at,
@@ -336,8 +392,9 @@ class FlowRuntime:
         task = self._task_row(row["id"], e.task_id)
         self._forget_task(task["id"])
         if e.action == "reassign" and e.assignee:
-            self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"])
-                              .values(**self.resolve(plain(e.assignee), row)))
+            values = self.resolve(plain(e.assignee), row)
+            self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"]).values(**values))
+            self._notice({**dict(task), **values}, f"flow:{row['id']}/{e.task_id}:sla{e.level}")
         elif e.action == "raise_priority":
             self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"])
                               .values(priority=flow_tasks.c.priority + 1))
@@ -345,11 +402,128 @@ class FlowRuntime:
                 from ..records import Records
                 Records(self.jimu, self.conn, SYSTEM, source="flow", check_permissions=False).update(
                     row["form_key"], row["record_id"], plain(e.set))
-        # every level notifies the assignee and, for a group task, the group lead
+        # every level tells the people its ``notify`` names: by default the assignee and their group lead
+        messages = plain(e.notify) if e.notify else [dict(m) for m in DEFAULT_MESSAGES["breach"]]
+        label = self._text(task["label"]) or task["node_id"]
+        told = self.tell(row, messages, tasks=[task], key=f"flow:{row['id']}/{e.task_id}/sla{e.level}",
+                         variables={"sla_label": label, "sla_due": self._local(task["due_at"]),
+                                    "task_label": label, "task_id": task["id"]})
         audit.record_event(self.conn, "flow.escalated", at=self.now, form_key=row["form_key"],
                            record_id=row["record_id"],
                            data={"instance": row["id"], "task": task["id"], "node": e.node_id, "action": e.action,
-                                 "level": e.level, "notify": self.recipients(task)})
+                                 "level": e.level, "notify": self.recipients(task), "messages": told})
+
+    def _do_sla_notice(self, row, e: SlaNotice) -> None:
+        """A service-level clock warned or breached: tell the people its messages name (the open tasks'
+        assignees and leads among them), and keep it in the audit log."""
+        tasks = self._open_tasks(row["id"])
+        label = self._text(e.label) or e.clock
+        due = datetime.fromisoformat(e.due) if e.due else None
+        messages = plain(e.messages) or [dict(m) for m in DEFAULT_MESSAGES[e.kind]]
+        told = self.tell(row, messages, tasks=tasks, key=f"flow:{row['id']}/sla/{e.clock}/{e.kind}",
+                         variables={"sla_label": label, "sla_due": self._local(due),
+                                    "task_label": ", ".join(self._text(t["label"]) or t["node_id"] for t in tasks)})
+        audit.record_event(self.conn, "flow.sla_" + e.kind, at=self.now, form_key=row["form_key"],
+                           record_id=row["record_id"],
+                           data={"instance": row["id"], "clock": e.clock, "due": e.due, "messages": told})
+
+    # -- telling people ------------------------------------------------------------------------
+    def _text(self, label: Any) -> str:
+        from engines.form import label_text
+        return label_text(label, self.jimu.config.get("LANGUAGE") or "zh-CN", "") if label else ""
+
+    def _local(self, at: datetime | None) -> str:
+        """An instant as the deployment's wall-clock text (``TIMEZONE``), for messages."""
+        if at is None:
+            return ""
+        from datetime import timezone
+        from zoneinfo import ZoneInfo
+        at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        return at.astimezone(ZoneInfo(str(self.jimu.config.get("TIMEZONE") or "UTC"))).strftime("%Y-%m-%d %H:%M")
+
+    def _open_tasks(self, iid: int) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(sa.select(flow_tasks).where(
+            flow_tasks.c.instance_id == iid, flow_tasks.c.status == "open").order_by(flow_tasks.c.id)).mappings()]
+
+    def audience(self, to: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]]) -> dict:
+        """A message's ``to`` with ``assignee`` (the people the tasks are assigned to: the user, or the
+        group's or role's members for a pool task) and ``lead`` (the lead of the task's group, else of
+        the assignee's groups) turned into the rule recipients they mean (``runtime.rules.people``)."""
+        out = {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in to.items()
+               if k not in ("assignee", "lead")}
+        user_ids: list[int] = []
+        for task in tasks:
+            if to.get("assignee"):
+                if task["assignee_user_id"]:
+                    user_ids.append(task["assignee_user_id"])
+                elif task["assignee_group"]:
+                    out.setdefault("groups", []).append(task["assignee_group"])
+                elif task["assignee_role"]:
+                    out.setdefault("roles", []).append(task["assignee_role"])
+            if to.get("lead"):
+                user_ids += self.leads(task)
+        if user_ids:
+            names = dict(self.conn.execute(sa.select(db.users.c.id, db.users.c.username)
+                                           .where(db.users.c.id.in_(user_ids))).all())
+            out.setdefault("users", []).extend(names[u] for u in user_ids if u in names)
+        return {k: sorted(set(v), key=v.index) if isinstance(v, list) else v for k, v in out.items() if v}
+
+    def leads(self, task: Mapping[str, Any]) -> list[int]:
+        """The lead of the task's group; for a task of one person outside a group pool, the leads of
+        the groups that person belongs to."""
+        g = db.groups
+        if task["assignee_group"]:
+            q = sa.select(g.c.lead_id).where(g.c.key == task["assignee_group"])
+        elif task["assignee_user_id"]:
+            q = sa.select(g.c.lead_id).join(db.group_members, db.group_members.c.group_id == g.c.id).where(
+                db.group_members.c.user_id == task["assignee_user_id"])
+        else:
+            return []
+        return [u for u in self.conn.execute(q.order_by(g.c.id)).scalars()
+                if u is not None and u != task["assignee_user_id"]]
+
+    def tell(self, row: Mapping[str, Any], messages: Iterable[Mapping[str, Any]], *,
+             tasks: Iterable[Mapping[str, Any]], key: str, variables: Mapping[str, Any]) -> list[dict]:
+        """Send ``messages`` (notify configurations) about the instance's record through the one effects
+        executor and outbox, as the rule action ``notify`` does: rendered per reader after the write,
+        only to people who may read the record. A message that cannot be planned (nobody to tell, a
+        robot without a URL) is noted in the instance history, never fails the flow. Returns the
+        messages as planned (channel and recipients), for the audit log."""
+        tasks = list(tasks)
+        actions = []
+        for m in messages:
+            m = dict(m)
+            if "to" in m:
+                m["to"] = self.audience(m["to"], tasks)
+                if not m["to"]:
+                    continue  # the tasks name nobody (an empty pool)
+            actions.append({"type": "notify", **m})
+        told = []
+        for i, action in enumerate(actions):  # one at a time: a broken robot does not silence the others
+            try:
+                with self.conn.begin_nested():
+                    self.jimu.services.effects.run_actions(
+                        self.conn, [action], form=row["form_key"], record_id=row["record_id"],
+                        origin=f"flow:{row['id']}", key=f"{key}/{i}", variables=variables,
+                        extra={"instance_id": row["id"]})
+            except JimuError as exc:
+                log.warning("flow %s could not notify: %s", row["id"], exc.message)
+                deferred.add(self.conn, flow_history, dict(instance_id=row["id"], at=self.now, node_id=None,
+                                                           kind="notify_failed", actor_id=None, outcome=None,
+                                                           comment=exc.message[:1000]))
+                continue
+            told.append({"channel": action["channel"], "to": action.get("to")})
+        return told
+
+    @staticmethod
+    def deadline(task: Mapping[str, Any], state: Mapping[str, Any] | None) -> datetime | None:
+        """When the task's work is due: its own SLA deadline, else the nearest deadline of the flow's
+        running service-level clocks (a paused clock has none)."""
+        if task.get("due_at") is not None:
+            return task["due_at"]
+        dues = [datetime.fromisoformat(c["due"]) for c in ((state or {}).get("clocks") or {}).values()
+                if c.get("status") == "running" and c.get("due")]
+        return min(dues) if dues else None
 
     def _do_set_due(self, row, e) -> None:
         self._forget_task(iid=row["id"], task_key=e.task_id)
@@ -652,6 +826,22 @@ class FlowRuntime:
             .order_by(flow_instances.c.id)).mappings()]
 
 
+def _assignee_of(task: Mapping[str, Any]) -> list:
+    return [task.get("assignee_user_id"), task.get("assignee_role"), task.get("assignee_group")]
+
+
+#: what a deadline says when the flow names no message: in-app, to the assignee and their lead
+DEFAULT_MESSAGES = {
+    "breach": ({"channel": "in_app", "to": {"assignee": True, "lead": True},
+                "subject": "已超时：{sla_label}", "body": "期限 {sla_due} 已过，请尽快处理。"},),
+    "warning": ({"channel": "in_app", "to": {"assignee": True, "lead": True},
+                 "subject": "即将超时：{sla_label}", "body": "期限 {sla_due}，请尽快处理。"},),
+}
+#: the notice of a new task (``task_notice_job``), by the deployment's ``LANGUAGE``
+TASK_NOTICE = {"zh-CN": ("新任务：{task_label} · {record_title}", "{record_title}\n期限：{task_due}"),
+               "en": ("New task: {task_label} · {record_title}", "{record_title}\nDue: {task_due}")}
+
+
 # -- the service in the container --------------------------------------------------------------
 class FlowService:
     """The flows of one ``Jimu`` (``jimu.services.flows``): a ``FlowRuntime`` per transaction, the
@@ -675,7 +865,11 @@ class FlowService:
         """``jimu.listeners`` hook: a created record starts every on-create flow of its form. A deleted
         record's instances are held by the recycle bin (``hold_for_bin``), a restored one's come back
         from it, and a purged one's are cancelled (``cancel_for_deleted``): ``runtime.recycle`` does
-        each in the same transaction, so nothing is done here for those events."""
+        each in the same transaction, so nothing is done here for those events. An updated record's
+        running instances with service-level clocks re-read it (``FlowRuntime.record_changed``)."""
+        if event == "record.updated" and after is not None:
+            self.runtime(records.conn).record_changed(ft.key, after["id"])
+            return
         if event != "record.created" or records.source == "flow":
             return
         rt = self.runtime(records.conn)
@@ -684,7 +878,35 @@ class FlowService:
 
     def job_handlers(self) -> dict:
         """The job kinds the flow runtime enqueues, for the container's job registry."""
-        return {TIMER_JOB: self.fire_timer_job, ACTIONS_JOB: self.run_actions_job}
+        return {TIMER_JOB: self.fire_timer_job, ACTIONS_JOB: self.run_actions_job, NOTICE_JOB: self.task_notice_job}
+
+    def task_notice_job(self, jimu, conn, job) -> None:
+        """Tell a task's assignee (the user, or every member of the pool) that it waits for them: in the
+        app always, by e-mail too when the node says ``"notify": {"mail": true}`` or the deployment sets
+        ``TASK_MAIL``. Skipped when the task closed or went to someone else meanwhile (that change
+        queued its own notice)."""
+        rt = self.runtime(conn)
+        try:
+            task = dict(rt.task(job.payload["task"]))
+        except NotFound:
+            return
+        if task["status"] != "open" or _assignee_of(task) != job.payload.get("assignee"):
+            return
+        row = rt.instance(task["instance_id"])
+        node = rt.spec(row["flow_key"], row["flow_version"]).nodes.get(task["node_id"])
+        wants = (node.config.get("notify") or {}) if node is not None else {}
+        subject, body = TASK_NOTICE.get(jimu.config.get("LANGUAGE") or "zh-CN", TASK_NOTICE["zh-CN"])
+        message = {"to": {"assignee": True}, "subject": subject, "body": body, "link": f"/tasks/{task['id']}"}
+        channels = ["in_app"] + (["email"] if wants.get("mail", bool(jimu.config.get("TASK_MAIL"))) else [])
+        record = rt._record(task["form_key"], task["record_id"])
+        ft = jimu.catalog.form(task["form_key"]) if task["form_key"] else None
+        title = str(record.get(ft.spec.title_field) or "") if ft is not None and ft.spec.title_field else ""
+        due = rt.deadline(task, row["state"])
+        if due is None:
+            message["body"] = "{record_title}"
+        rt.tell(row, [{**message, "channel": c} for c in channels], tasks=[task], key=job.idempotency_key,
+                variables={"task_label": rt._text(task["label"]) or task["node_id"], "task_id": task["id"],
+                           "record_title": title or f"#{task['record_id']}", "task_due": rt._local(due)})
 
     def fire_timer_job(self, jimu, conn, job) -> None:
         self.runtime(conn).fire_timer(job.payload["instance"], job.payload["timer"])

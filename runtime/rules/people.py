@@ -55,6 +55,13 @@ def resolve_users(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[
         for uid, _ in group_members(conn, gk):
             if uid not in out:
                 out.append(uid)
+    for rk in spec.get("roles") or []:
+        for (uid,) in conn.execute(sa.select(db.users.c.id).join(db.user_roles, db.user_roles.c.user_id == db.users.c.id)
+                                   .join(db.roles, db.roles.c.id == db.user_roles.c.role_id)
+                                   .where(db.roles.c.key == rk, db.users.c.is_active.is_(True))
+                                   .order_by(db.users.c.id)):
+            if uid not in out:
+                out.append(uid)
     group_keys = list(spec.get("group_leads") or [])
     for f in spec.get("group_lead_fields") or []:
         v = (record or {}).get(f)

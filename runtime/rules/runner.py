@@ -462,10 +462,11 @@ class EffectsExecutor:
 
     def run_actions(self, conn, actions, *, form: str | None, record_id: int | None, origin: str,
                     key: str | None = None, extra: Mapping[str, Any] | None = None,
-                    as_person=None) -> set[tuple[str, Any]]:
+                    as_person=None, variables: Mapping[str, Any] | None = None) -> set[tuple[str, Any]]:
         """Build each rule action (``engines.rule.ACTIONS``), plan its effects on the record and execute
-        them. An action type that is not registered or a misconfigured action is a coded error: the
-        job that runs it fails, retries and ends up ``failed`` with this message for an administrator.
+        them. ``variables`` are added to the record's fields for the actions' templates and expressions
+        (a task's label, an SLA's deadline). An action type that is not registered or a misconfigured
+        action is a coded error: the job that runs it fails, retries and ends up ``failed`` with this message for an administrator.
 
         ``as_person`` (a person's ``Records``): the effects write with that person's rights, as their
         own writes would (a macro); without it they write as the platform. Answers the (form, id) of
@@ -474,9 +475,10 @@ class EffectsExecutor:
         event = "flow.automatic" if as_person is None else "record.macro"
         ectx = self.jimu.eval_context() if as_person is None else as_person.eval_context()
         effects: list[Effect] = []  # one executor for all of them: outbox keys <key>:<n> stay distinct
-        for action in build_actions(actions, origin):
+        from .loader import allowlist
+        for action in build_actions(actions, origin, allow=allowlist(self.jimu)):
             actx = ActionContext(rule=origin, form=form or "", event=event, record=record,
-                                 variables=record, eval=ectx, extra=dict(extra or {}),
+                                 variables={**record, **(variables or {})}, eval=ectx, extra=dict(extra or {}),
                                  names=reference_names(self.jimu, conn, form))
             effects.extend(action.plan(actx))
         if as_person is None:
@@ -489,9 +491,10 @@ class EffectsExecutor:
         return executor.touched
 
 
-def build_actions(actions, origin: str) -> list:
+def build_actions(actions, origin: str, allow: tuple[str, ...] = ()) -> list:
     """The rule actions (``engines.rule.ACTIONS``) of ``actions`` (their configurations), built once;
-    an action type not installed or misconfigured is a coded error naming ``origin``."""
+    an action type not installed or misconfigured is a coded error naming ``origin``. ``allow``: the
+    hosts outbound actions may reach although private (``OUTBOUND_ALLOWLIST``)."""
     from engines.rule import ACTIONS
     built = []
     for config in actions:
@@ -502,7 +505,7 @@ def build_actions(actions, origin: str) -> list:
                                     "(no jimu.rule_actions entry point of that type)",
                                     action=config.get("type"), origin=origin) from None
         errors: list[dict] = []
-        action = cls.build(config, errors, f"/{origin}")
+        action = cls.build(config, errors, f"/{origin}", allow=allow)
         if action is None:
             raise ActionUnavailable(f"rule action {config.get('type')!r} of {origin} is misconfigured: "
                                     + "; ".join(e.get("message", "") for e in errors), action=config.get("type"))

@@ -37,15 +37,58 @@ def flow_inbox():
     with jimu.read() as conn:
         rt = jimu.services.flows.runtime(conn)
         rows = rt.my_tasks(principal)
+        states = _states(conn, {t["instance_id"] for t in rows})
         items = []
         for t in rows:
             record = rt._record(t["form_key"], t["record_id"]) if t["record_id"] is not None else {}
             ft = jimu.catalog.form(t["form_key"]) if t["form_key"] else None
+            due = rt.deadline(t, states.get(t["instance_id"]))
             items.append({"task": t, "title": _title(jimu, conn, t["form_key"], record) or f"#{t['record_id']}",
-                          "form_label": ft.spec.label if ft else "",
-                          "overdue": t["due_at"] is not None and t["due_at"] < now})
+                          "form_label": ft.spec.label if ft else "", "due": due,
+                          "fields": _key_fields(principal, ft, t, record),
+                          "paused": _paused(states.get(t["instance_id"])),
+                          "overdue": due is not None and due < now})
+    items.sort(key=lambda i: (i["due"] is None, i["due"] or now, -i["task"]["priority"], i["task"]["id"]))
     counts = {"open": len(items), "overdue": sum(1 for i in items if i["overdue"])}
     return render_template("flows_inbox.html", items=items, counts=counts, now=now)
+
+
+#: how many of the form's list fields an inbox row shows beside the record's title
+KEY_FIELDS = 4
+
+
+def _states(conn, ids) -> dict:
+    import sqlalchemy as sa
+    from ..flows.tables import flow_instances as fi
+    if not ids:
+        return {}
+    return dict(conn.execute(sa.select(fi.c.id, fi.c.state).where(fi.c.id.in_(sorted(ids)))).all())
+
+
+def _paused(state) -> bool:
+    clocks = ((state or {}).get("clocks") or {}).values()
+    return any(c.get("status") == "paused" for c in clocks) and not any(c.get("status") == "running" for c in clocks)
+
+
+def _key_fields(principal, ft, task, record) -> list[dict]:
+    """The record's key fields for an inbox row: the form's list fields (its title aside) that this
+    person may see at this step, with a value."""
+    from .records import display_value
+    if ft is None or not record:
+        return []
+    hidden = policy.task_hidden(principal, ft.key, task["fields"] or {}) | \
+        {k for k, p in (task["fields"] or {}).items() if p == "hidden"}
+    out = []
+    for key in ft.spec.definition.get("list_fields") or []:
+        if key == ft.spec.title_field or key in hidden or not ft.spec.has_field(key):
+            continue
+        f = ft.spec.field(key)
+        shown = display_value(f, record.get(key))
+        if shown:
+            out.append({"key": key, "label": f.label, "value": shown})
+        if len(out) == KEY_FIELDS:
+            break
+    return out
 
 
 def _task_context(jimu, conn, task_id):

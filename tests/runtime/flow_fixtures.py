@@ -81,5 +81,12 @@ def instances(jimu):
         return [dict(r) for r in conn.execute(sa.select(flow_instances).order_by(flow_instances.c.id)).mappings()]
 
 
+def settle(jimu):
+    """Run the jobs due now until none is left (a new task's notice queues its in-app message)."""
+    from runtime import jobs
+    while jobs.run_due(jimu):
+        pass
+
+
 def install(jimu, flows, **kw):
     return install_package(jimu, package(flows, **kw))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from .base import problem
-from .task import ASSIGNEE_SCHEMA, FIELDS_SCHEMA, SLA_SCHEMA, TaskNode
+from .task import ASSIGNEE_SCHEMA, FIELDS_SCHEMA, NOTIFY_SCHEMA, SLA_SCHEMA, TaskNode
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -43,6 +43,7 @@ class ApprovalNode(TaskNode):
             "assignee": ASSIGNEE_SCHEMA,
             "fields": FIELDS_SCHEMA,
             "sla": SLA_SCHEMA,
+            "notify": NOTIFY_SCHEMA,
             "return_to": {"type": "string", "description": "Node id the 'return' outcome goes back to; "
                                                            "default: the node after start."},
         },

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..states import TaskState
 from .approval import reject
 from .base import problem
-from .task import ASSIGNEE_SCHEMA, FIELDS_SCHEMA, SLA_SCHEMA, TaskNode
+from .task import ASSIGNEE_SCHEMA, FIELDS_SCHEMA, NOTIFY_SCHEMA, SLA_SCHEMA, TaskNode
 
 if TYPE_CHECKING:
     from ..events import TaskCompleted
@@ -44,6 +44,7 @@ class CountersignNode(TaskNode):
                         "description": "Share of assignees needed for rule 'percent'."},
             "fields": FIELDS_SCHEMA,
             "sla": SLA_SCHEMA,
+            "notify": NOTIFY_SCHEMA,
         },
     }
 

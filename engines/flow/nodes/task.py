@@ -6,7 +6,8 @@ An SLA rule (``config.sla``, one object or a list of levels) schedules a
 ``due_at``. A level with ``unless`` (an expression over the record) is met
 when that holds at the deadline: history notes ``sla_met`` and nothing
 escalates. Otherwise, when it fires: ``notify`` / ``reassign`` / ``raise_priority`` emit
-an ``Escalate`` effect (the task stays open), ``edge`` closes the task as
+an ``Escalate`` effect (the task stays open) carrying the level's ``notify`` messages (the
+runtime sends them; by default in-app to the assignee and their group lead), ``edge`` closes the task as
 expired and moves the token along the named outgoing edge (a BPMN
 interrupting boundary timer).
 """
@@ -19,8 +20,10 @@ from ...calendar import CalendarError, Duration, parse_duration
 from ...errors import JimuError
 from .. import conditions
 from ..effects import Escalate, SetDue
+from ..messages import MESSAGE
 from ..exceptions import FlowError
 from ..states import TaskState
+from ..spec import freeze
 from .base import FlowNode, problem
 
 if TYPE_CHECKING:
@@ -60,8 +63,15 @@ SLA_RULE_SCHEMA = {
         "unless": {"type": "string", "description": "Expression over the record checked when the deadline "
                                                     "passes: when it holds the level is met (e.g. the first "
                                                     "response was given) and nothing escalates."},
+        "notify": {"type": "array", "items": MESSAGE,
+                   "description": "Messages sent when the level escalates; default: in-app to the assignee "
+                                  "and their group lead."},
     },
 }
+NOTIFY_SCHEMA = {"type": "object", "description": "How the assignee hears of a new task: always in the app; "
+                                                   "by e-mail too with mail.",
+                 "properties": {"mail": {"type": "boolean", "description": "Also e-mail the assignee (default: "
+                                                                          "the TASK_MAIL setting)."}}}
 FIELDS_SCHEMA = {"type": "object", "description": "Field key → permission in this task.",
                  "additionalProperties": {"enum": ["visible", "editable", "required", "hidden"]}}
 SLA_SCHEMA = {"oneOf": [SLA_RULE_SCHEMA, {"type": "array", "items": SLA_RULE_SCHEMA, "minItems": 1}]}
@@ -77,6 +87,7 @@ class SlaRule:
     set: Mapping[str, Any] | None
     unless: Any = None
     unless_source: str | None = None
+    notify: tuple = ()
 
 
 def normalise_outcomes(raw: Iterable[Any]) -> tuple[Mapping[str, Any], ...]:
@@ -123,7 +134,7 @@ class TaskNode(FlowNode):
                     problems.append(problem("flow.bad_condition", f"sla level {level}: unless "
                                             f"{rule['unless']!r} does not compile: {exc.message}", node=self.id))
             sla.append(SlaRule(after, rule.get("calendar"), action, rule.get("edge"), rule.get("assignee"),
-                               rule.get("set"), unless, rule.get("unless")))
+                               rule.get("set"), unless, rule.get("unless"), freeze(rule.get("notify") or ())))
         self.sla = tuple(sla)
         return problems
 
@@ -183,4 +194,5 @@ class TaskNode(FlowNode):
                 run.close_task(other, TaskState.EXPIRED, reason="sla")
             run.move(token, next(e for e in node.outgoing if e.id == rule.edge))
             return
-        run.effects.append(Escalate(task_id, node.id, rule.action, timer["level"], rule.assignee, rule.set))
+        run.effects.append(Escalate(task_id, node.id, rule.action, timer["level"], rule.assignee, rule.set,
+                                    rule.notify))

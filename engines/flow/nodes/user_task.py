@@ -7,7 +7,7 @@ customer confirming that a request was handled, or reopening it).
 from __future__ import annotations
 
 from .base import problem
-from .task import ASSIGNEE_SCHEMA, FIELDS_SCHEMA, OUTCOME_SCHEMA, SLA_SCHEMA, TaskNode
+from .task import ASSIGNEE_SCHEMA, FIELDS_SCHEMA, OUTCOME_SCHEMA, NOTIFY_SCHEMA, SLA_SCHEMA, TaskNode
 
 
 class UserTaskNode(TaskNode):
@@ -22,6 +22,7 @@ class UserTaskNode(TaskNode):
                          "description": "Buttons; an outgoing edge with 'outcome' is taken for that button."},
             "fields": FIELDS_SCHEMA,
             "sla": SLA_SCHEMA,
+            "notify": NOTIFY_SCHEMA,
             "public_outcomes": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True,
                                 "description": "Outcomes also offered on the record's private status page "
                                                "(the form's public 'status' block), to people without an account."},

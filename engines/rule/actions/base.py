@@ -86,12 +86,13 @@ def is_template(raw: Any) -> bool:
 VALUE_SCHEMA = {"description": "a literal, {\"expr\": \"...\"} or {\"template\": \"... {字段} ...\"}"}
 RECIPIENTS_SCHEMA = {
     "type": "object",
-    "description": "who: users by name, groups (all members), group leads, leads of the groups named in a "
-                   "field, users named in a field, the record's participants, literal e-mail addresses or "
-                   "addresses held in a field",
+    "description": "who: users by name, groups (all members), group leads, roles (every active user who "
+                   "holds one), leads of the groups named in a field, users named in a field, the record's "
+                   "participants, literal e-mail addresses or addresses held in a field",
     "properties": {
         "users": {"type": "array", "items": {"type": "string"}},
         "groups": {"type": "array", "items": {"type": "string"}},
+        "roles": {"type": "array", "items": {"type": "string"}},
         "group_leads": {"type": "array", "items": {"type": "string"}},
         "group_lead_fields": {"type": "array", "items": {"type": "string"}},
         "user_fields": {"type": "array", "items": {"type": "string"}},
