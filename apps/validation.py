@@ -456,6 +456,7 @@ class _Checker:
                 self.expression(macro["visible_if"], pointer_join(at, "visible_if"), set(own) | set(RECORD_NAMES))
             for j, action in _items(macro.get("actions")):
                 self.macro_action(action, pointer_join(at, "actions", j), form.get("key"), own)
+        self.field_keys(form.get("key"), form.get("bulk_fields"), pointer_join(ptr, "bulk_fields"))
         merge = form.get("merge") if isinstance(form.get("merge"), dict) else None
         if merge is not None:
             at = pointer_join(ptr, "merge")

@@ -104,8 +104,10 @@ def _bulk_actions(jimu, records, ft) -> dict:
     from ..macros import macros
     from ..rules.manual import manual_rules
     closed = policy.field_access(records.principal, ft.key)
-    fields = [f for f in ft.spec.input_fields if f.widget.type in BULK_WIDGETS and f.key not in closed
-              and f.storage != "multi" and not f.definition.get("read_only")]
+    offered = ft.spec.definition.get("bulk_fields") or [f.key for f in list_columns(ft)]
+    fields = [ft.spec.field(k) for k in offered if ft.spec.has_field(k)]
+    fields = [f for f in fields if f.widget.type in BULK_WIDGETS and f.key not in closed
+              and f.storage != "multi" and not f.definition.get("read_only") and not f.computed]
     return {"fields": fields, "rules": [{"key": r.key, "label": r.label} for r in manual_rules(jimu, records, ft.key)],
             "macros": [{"key": m["key"], "label": m.get("label") or m["key"]} for m in macros(ft)]}
 

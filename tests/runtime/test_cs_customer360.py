@@ -85,3 +85,13 @@ def test_an_agent_answers_with_a_macro_and_merges_a_duplicate(jimu, client, admi
         fired = set(conn.execute(sa.select(f.c.rule_key).where(f.c.form_key == "工单", f.c.record_id == dup,
                                                                f.c.matched.is_(True))).scalars())
     assert "csat_survey" not in fired and fired & {"dispatch_default", "dispatch_finance"}
+
+
+def test_the_ticket_list_offers_a_selection_toolbar_of_status_priority_and_assignee(jimu, client, admin_headers):
+    install_package(jimu, load())
+    _post(client, admin_headers, "工单", {"标题": "x", "客户姓名": "王芳", "问题类型": "发票", "问题详细描述": "y"})
+    sign_in(client, jimu, make_user(jimu, "amy", roles=["agent"]))
+    page = client.get("/forms/工单").get_data(as_text=True)
+    assert re.findall(r'class="bulk-set" data-field="([^"]+)"', page) == ["状态", "优先级", "处理人"]
+    assert re.findall(r'name="macro" value="([^"]+)"', page) == ["ask_info", "invoice_reissue"]
+    assert 'name="rule" value="to_article"' in page
