@@ -672,6 +672,12 @@ function renderProps() {
     }, "top") });
   const topOthers = h("input", { id: "rd-top-others", type: "checkbox", checked: !!report.top?.others, disabled: !report.top,
     onchange: () => edit((r) => { if (r.top) { if (topOthers.checked) r.top.others = true; else delete r.top.others; } }, "top") });
+  // how long the chart's data may be served from the cache (report spec cache_seconds; 0 = never)
+  const cache = h("input", { id: "rd-cache-seconds", type: "number", min: "0", max: "86400", step: "1",
+    placeholder: "300", value: report.cache_seconds ?? "", "aria-describedby": "rd-cache-help",
+    onchange: () => edit((r) => {
+      if (cache.value === "") delete r.cache_seconds; else r.cache_seconds = Number(cache.value);
+    }, "cache") });
   const dateFields = fields.filter((f) => TEMPORAL.has(f.kind)).map((f) => [f.ref, f.label]);
   const options = c ? schemaForm(labelledOptions(c.options_schema), report.options || {}, (key, value) => edit((r) => {
     r.options ||= {};
@@ -690,7 +696,11 @@ function renderProps() {
     h("div", { class: "prop" }, h("label", { for: "rd-limit" }, t("rd_limit")), limit),
     h("div", { class: "prop" }, h("label", { for: "rd-top-n" }, t("rd_top")), topN),
     h("div", { class: "prop check" }, topOthers, h("label", { for: "rd-top-others" }, t("rd_top_others"))),
-    ...(problemsAt("/top").length ? [itemProblems("/top")] : []));
+    ...(problemsAt("/top").length ? [itemProblems("/top")] : []),
+    h("h3", {}, t("rd_cache")),
+    h("div", { class: "prop" }, h("label", { for: "rd-cache-seconds" }, t("rd_cache_seconds")), cache,
+      h("small", { class: "help", id: "rd-cache-help" }, t("rd_cache_help"))),
+    ...(problemsAt("/cache_seconds").length ? [itemProblems("/cache_seconds")] : []));
 }
 
 function renderTitle() {

@@ -432,3 +432,26 @@ def test_linked_form_fields_and_top_n(builder_page, live_server, jimu):
     page.click("#btn-undo")
     page.wait_for_selector('#slot-dimensions .slot-item[data-field="客户.等级"]')
     assert page.errors == []
+
+
+def test_the_chart_cache_time_is_set_in_the_report_designer(builder_page, live_server, jimu):
+    """The report's ``cache_seconds`` (how long dashboards reuse its data) has its own labelled
+    control: a number is saved, 0 (never cached) is kept as 0, an empty box goes back to the default."""
+    page = builder_page
+    steps.build_report(page, live_server, "desk", "cached", "缓存", FORM, "bar")
+    box = page.get_by_label("缓存时长 (秒)")
+    assert box.get_attribute("placeholder") == "300" and "0 表示每次都重新查询" in page.locator("#rd-cache-help").text_content()
+    for typed, saved in (("60", 60), ("0", 0), ("", None)):
+        box.fill(typed)
+        box.press("Tab")
+        steps.save(page)
+        assert _draft(jimu, "reports", "cached").get("cache_seconds") == saved, typed
+    page.reload()
+    page.wait_for_selector("#rd-cache-seconds")
+    box.fill("45")
+    box.press("Tab")
+    steps.save(page)
+    page.reload()
+    page.wait_for_selector("#rd-cache-seconds")
+    assert page.locator("#rd-cache-seconds").input_value() == "45"
+    assert page.errors == []
