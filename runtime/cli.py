@@ -470,8 +470,8 @@ def _schedule_purge() -> None:
 @main.command("purge")
 @with_appcontext
 def purge() -> None:
-    """Delete finished jobs, rule firings (and, if RETENTION_EVENTS_DAYS is set, audit events) past
-    their retention age, in small batches that never hold writers up. A worker also does this daily."""
+    """Delete finished jobs, rule firings, finished imports with their rejected rows and files (and,
+    if RETENTION_EVENTS_DAYS is set, audit events) past their retention age, in small batches that never hold writers up. A worker also does this daily."""
     from .retention import purge as run
     counts = run(_jimu())
     click.echo(", ".join(f"{kind}: {n}" for kind, n in counts.items()))

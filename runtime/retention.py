@@ -9,6 +9,8 @@ faster than the records it describes). Ages are settings, in days:
   timelines and process KPIs are read from it; set it only where an audit policy allows;
 - stored ``Idempotency-Key`` answers past ``IDEMPOTENCY_SECONDS`` and delivery records older than
   the job retention (a retry never comes that late);
+- ``RETENTION_IMPORTS_DAYS`` (30): finished spreadsheet imports (done or failed) by when they
+  finished, with their rejected rows and their uploaded file (unless another import still uses it);
 - recycle-bin entries past their ``expires_at`` (``RECYCLE_BIN_DAYS``, 30): purged one by one by
   ``runtime.recycle.purge_expired`` (flows cancelled, files removed, an audited ``record.purged``).
 
@@ -17,6 +19,7 @@ purge never holds the write lock long enough to make writers wait.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -35,6 +38,7 @@ class Ages:
     firings: timedelta | None
     events: timedelta | None
     idempotency: timedelta
+    imports: timedelta | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Ages":
@@ -45,7 +49,8 @@ class Ages:
             return timedelta(days=value) if value else None
         return cls(jobs=days("RETENTION_JOBS_DAYS", 14), firings=days("RETENTION_FIRINGS_DAYS", 90),
                    events=days("RETENTION_EVENTS_DAYS", 0),
-                   idempotency=timedelta(seconds=float(config.get("IDEMPOTENCY_SECONDS", 86400))))
+                   idempotency=timedelta(seconds=float(config.get("IDEMPOTENCY_SECONDS", 86400))),
+                   imports=days("RETENTION_IMPORTS_DAYS", 30))
 
 
 def targets(ages: Ages, now: datetime) -> list[tuple[str, sa.Table, sa.Column, Any]]:
@@ -77,8 +82,9 @@ def purge(jimu, *, now: datetime | None = None, conn: sa.Connection | None = Non
     every batch runs in that transaction instead."""
     now = now or jimu.now()
     batch = int(jimu.config.get("RETENTION_BATCH", 1000))
+    ages = Ages.from_config(jimu.config)
     out = {}
-    for kind, table, key, where in targets(Ages.from_config(jimu.config), now):
+    for kind, table, key, where in targets(ages, now):
         total = 0
         while True:
             if conn is not None:
@@ -90,8 +96,50 @@ def purge(jimu, *, now: datetime | None = None, conn: sa.Connection | None = Non
             if n < batch:
                 break
         out[kind] = total
+    out["imports"] = purge_imports(jimu, ages.imports, now=now, batch=batch, conn=conn)
     out["recycle_bin"] = recycle.purge_expired(jimu, now=now, conn=conn)
     return out
+
+
+@contextmanager
+def _transaction(jimu, conn: sa.Connection | None):
+    """``conn`` itself when given (the daily job on SQLite), else a short transaction of its own."""
+    if conn is not None:
+        yield conn
+    else:
+        with jimu.engine.begin() as own:
+            yield own
+
+
+def purge_imports(jimu, age: timedelta | None, *, now: datetime, batch: int,
+                  conn: sa.Connection | None = None) -> int:
+    """Finished imports older than ``age`` go, ``batch`` at a time: their rejected rows first (a batch of
+    rows per transaction: a million-row file can leave a million), then, in one transaction, the
+    imports' rows and their uploaded files that no remaining import uses; returns how many imports."""
+    if age is None:
+        return 0
+    from .dataio.importer import FINISHED
+    i, r, f = db.imports, db.import_rejects, db.files
+    old = sa.and_(i.c.status.in_(FINISHED), i.c.finished_at < now - age)
+    total = 0
+    while True:
+        with _transaction(jimu, conn) as c:
+            ids = c.execute(sa.select(i.c.id).where(old).order_by(i.c.id).limit(batch)).scalars().all()
+        if not ids:
+            return total
+        while True:
+            with _transaction(jimu, conn) as c:
+                if not _delete_batch(c, r, r.c.id, r.c.import_id.in_(ids), batch):
+                    break
+        with _transaction(jimu, conn) as c:
+            files = set(c.execute(sa.select(i.c.file_id).where(i.c.id.in_(ids))).scalars())
+            c.execute(sa.delete(i).where(i.c.id.in_(ids)))
+            files -= set(c.execute(sa.select(i.c.file_id).where(i.c.file_id.in_(files))).scalars())
+            unclaimed = c.execute(sa.select(f.c.id).where(f.c.id.in_(files), f.c.record_id.is_(None))).scalars()
+            jimu.services.files.delete(c, list(unclaimed))
+        total += len(ids)
+        if len(ids) < batch:
+            return total
 
 
 def schedule(conn: sa.Connection, now: datetime) -> bool:

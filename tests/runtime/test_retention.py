@@ -66,3 +66,50 @@ def test_the_daily_job_purges_and_schedules_the_next_day(jimu, clock):
             db.jobs.c.kind == "platform.purge", db.jobs.c.status == "pending")).scalars())
         assert keys == {f"platform.purge:{(jimu.now() + timedelta(days=1)).date().isoformat()}"}
     assert _counts(jimu)["firings"] == 1
+
+
+def test_old_finished_imports_go_with_their_rejected_rows_and_file(jimu, runner, monkeypatch):
+    """``RETENTION_IMPORTS_DAYS`` (30): a finished import older than that is removed with its rejected
+    rows and its uploaded file; a young one and one still running are kept whole."""
+    import io
+
+    from runtime.auth.principal import load_principal
+    from runtime.dataio import importer
+    from tests.conftest import install_package, make_user
+
+    install_package(jimu, {"format": "jimu.app", "version": 2, "app": {"key": "stock", "version": "1.0.0",
+                                                                        "label": "Stock"},
+                           "forms": [{"key": "item", "version": 1, "label": "Item", "title_field": "name",
+                                      "fields": [{"key": "name", "label": "Name", "widget": "text"},
+                                                 {"key": "qty", "label": "Qty", "widget": "number"}]}]})
+    uid = make_user(jimu, "clerk", admin=True)
+
+    def run_import(finished_days_ago, *, finish=True):
+        with jimu.begin() as conn:
+            principal = load_principal(conn, uid)
+            ref = importer.save_upload(jimu, conn, principal, io.BytesIO(b"name,qty\na,1\nb,x\nc,y\n"), "i.csv")
+            iid = importer.start(jimu, conn, principal, "item", ref["id"], "i.csv", queue=False)
+        if finish:
+            with jimu.begin() as conn:
+                assert importer.step(jimu, conn, iid) is False
+                conn.execute(sa.update(db.imports).where(db.imports.c.id == iid).values(
+                    finished_at=jimu.now() - timedelta(days=finished_days_ago)))
+        return iid, ref["id"]
+
+    old, old_file = run_import(45)
+    young, young_file = run_import(2)
+    running, running_file = run_import(0, finish=False)
+    with jimu.begin() as conn:   # started long ago and still running: not finished, so kept
+        conn.execute(sa.update(db.imports).where(db.imports.c.id == running).values(
+            created_at=jimu.now() - timedelta(days=90)))
+    monkeypatch.setitem(jimu.config, "RETENTION_BATCH", 1)
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0 and "imports: 1" in result.output, result.output
+    store = jimu.services.files.store
+    with jimu.read() as conn:
+        assert sorted(conn.execute(sa.select(db.imports.c.id)).scalars()) == sorted([young, running])
+        rejects = conn.execute(sa.select(db.import_rejects.c.import_id)).scalars().all()
+        assert sorted(rejects) == [young, young]
+        kept = set(conn.execute(sa.select(db.files.c.id)).scalars())
+    assert old_file not in kept and not store.has(old_file)
+    assert {young_file, running_file} <= kept and store.has(young_file)
