@@ -40,12 +40,13 @@ def _applies(records, macro: dict, record: dict) -> bool:
 
 
 def offered(records, ft, record: dict) -> list[dict]:
-    """The macros ``records.principal`` could run on ``record`` now (``{"key", "label"}``): none unless
+    """The macros ``records.principal`` could run on ``record`` now (``{"key", "label", "description"}``): none unless
     they may update it; those whose ``visible_if`` holds."""
     if records.check and (not policy.can(records.principal, "update", ft.key) or not policy.row_visible(
             records.conn, records.principal, ft, record["id"], "update")):
         return []
-    return [{"key": m["key"], "label": m.get("label") or m["key"]} for m in macros(ft) if _applies(records, m, record)]
+    return [{"key": m["key"], "label": m.get("label") or m["key"], "description": m.get("description")}
+            for m in macros(ft) if _applies(records, m, record)]
 
 
 def run(records, form: str, rid: int, key: str) -> dict[str, Any]:

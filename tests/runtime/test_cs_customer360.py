@@ -89,8 +89,10 @@ def test_an_agent_answers_with_a_macro_and_merges_a_duplicate(jimu, client, admi
 
 def test_the_ticket_list_offers_a_selection_toolbar_of_status_priority_and_assignee(jimu, client, admin_headers):
     install_package(jimu, load())
-    _post(client, admin_headers, "工单", {"标题": "x", "客户姓名": "王芳", "问题类型": "发票", "问题详细描述": "y"})
+    rid = _post(client, admin_headers, "工单", {"标题": "x", "客户姓名": "王芳", "问题类型": "发票", "问题详细描述": "y"})
     sign_in(client, jimu, make_user(jimu, "amy", roles=["agent"]))
+    detail = client.get(f"/forms/工单/{rid}").get_data(as_text=True)
+    assert 'title="公开回复请客户补充信息，并等待客户回复"' in detail and 'data-macro="invoice_reissue"' in detail
     page = client.get("/forms/工单").get_data(as_text=True)
     assert re.findall(r'class="bulk-set" data-field="([^"]+)"', page) == ["状态", "优先级", "处理人"]
     assert re.findall(r'name="macro" value="([^"]+)"', page) == ["ask_info", "invoice_reissue"]
