@@ -3,10 +3,11 @@
 A form whose ``intake.email`` has an ``imap`` block names its mailbox: ``host``, ``port`` (993 for
 ``"security": "tls"``, else 143), ``security`` (``tls``, ``starttls`` or ``none``), ``user``,
 ``folder`` (INBOX) and ``move_to`` (a folder taken messages are moved to, ``/`` between levels
-whatever the server's delimiter; unset, they stay, marked
-seen); ``"enabled": false`` keeps the settings without polling (a package can ship its mailbox so). The password is a deployment secret, never in the package: the ``IMAP_PASSWORDS`` setting
-(``JIMU_IMAP_PASSWORDS='{"<form>": "<password>"}'``). The host is checked like every outbound call
-(a private address only if ``OUTBOUND_ALLOWLIST`` allows it).
+whatever the server's delimiter; unset, they stay, marked seen); ``"enabled": false`` keeps the
+settings without polling (a package can ship its mailbox so). The password is a deployment secret,
+never in the package: the ``IMAP_PASSWORDS`` setting (``JIMU_IMAP_PASSWORDS='{"<form>": "<password>"}'``).
+The host is checked like every outbound call (a private address only if ``OUTBOUND_ALLOWLIST``
+allows it).
 
 A ``mail.fetch`` job polls every such mailbox each ``MAIL_POLL_SECONDS`` (60); the job queues its
 own next run, and ``jimu worker``/``jimu serve`` queue the first one. Each poll takes the messages

@@ -104,6 +104,8 @@ def describe(jimu, conn, effect: dict, record, principal=None) -> dict:
             e["would_reach"] = _names(conn, resolve_users(conn, effect["recipients"], record, effect.get("form")))
         elif effect["kind"] in ("send_email", "send_survey"):
             e["would_reach"] = resolve_emails(conn, effect["recipients"], record, effect.get("form"))
+            if effect.get("cc"):
+                e["would_copy"] = resolve_emails(conn, effect["cc"], record, effect.get("form"))
     except JimuError as exc:
         e["problem"] = exc.to_dict()
     return e

@@ -218,7 +218,7 @@ def robot(monkeypatch):
 
 
 def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts, clock, desk, smtp,  # noqa: F811
-                                           robot):
+                                           robot, app):
     jimu.config["BASE_URL"] = live_server     # links in mails are built by workers, outside any request
     errors = []
 
@@ -369,6 +369,32 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     assert f"王芳您好，您的工单 {serial} 已收到" in relayed["body"] and status_url in relayed["body"]
     assert "需要财务核对原发票号" not in "".join(m["body"] for m in mails(smtp))   # internal notes stay inside
     shot(epage, artifacts, "10-replied")
+
+    # -- 6b. the customer's mail server answers the relayed reply by itself: an out-of-office and a
+    #        bounce reach the mail intake and produce no mail, no customer reply and no ticket ------
+    from email.message import EmailMessage
+
+    from runtime.intake import start_smtp
+    from tests.runtime.test_intake import free_port
+    from tests.runtime.test_mail_channel import deliver, dsn
+    relayed_id = next(email.message_from_bytes(raw, policy=policy.default)["Message-ID"] for _, raw in smtp.messages
+                      if f"Re: [{serial}]" in email.message_from_bytes(raw, policy=policy.default)["Subject"])
+    sent, tickets = len(smtp.messages), len(cs_fixtures.records(jimu, "工单"))
+    ooo = EmailMessage()
+    ooo["From"], ooo["To"] = "王芳 <wangfang@customer.example.com>", "support@example.com"
+    ooo["Subject"], ooo["Auto-Submitted"], ooo["In-Reply-To"] = f"自动回复: Re: [{serial}]", "auto-replied", relayed_id
+    ooo.set_content("我在休假，11 月 10 日回来。")
+    port = free_port()
+    intake = start_smtp(app, "127.0.0.1", port)
+    try:
+        deliver(port, ooo)
+        deliver(port, dsn(relayed_id, "wangfang@customer.example.com"), sender="")
+    finally:
+        intake.stop()
+    run_jobs(jimu)
+    assert len(smtp.messages) == sent and len(cs_fixtures.records(jimu, "工单")) == tickets
+    assert ticket_row(jimu, rid)["状态"] == "等待客户回复"
+    assert [r["来自"] for r in cs_fixtures.records(jimu, "回复", 工单=rid)].count("客户") == 0
 
     # -- 7. the expert resolves: 已解决, the customer is asked to verify ---------------------------
     clock.advance(minutes=30)

@@ -104,7 +104,7 @@ def deliver_mails(jimu, monkeypatch) -> list[dict]:
     """Run the outbox and return the mails it sent (``to``, ``subject``, ``body``, ``key``), as rendered
     by the jobs (rule messages are rendered there, per recipient, not in the write)."""
     sent: list[dict] = []
-    monkeypatch.setattr(jimu.services.notifier, "mail", lambda to, subject, body, *, key, html=None: sent.append(
+    monkeypatch.setattr(jimu.services.notifier, "mail", lambda to, subject, body, *, key, html=None, **more: sent.append(
         {"to": list(to), "subject": subject, "body": body, "key": key}))
     run_jobs(jimu)
     return sent

@@ -35,10 +35,13 @@ def mailbox(jimu, app, smtp):
 
 
 def deliver(port: int, msg: EmailMessage | bytes, *, sender: str | None = None) -> None:
-    """Hand a message to the intake; ``sender`` is the envelope's MAIL FROM ("" is the null sender <>)."""
+    """Hand a message to the SMTP intake on ``port``; ``sender`` is the envelope's MAIL FROM ("" is the
+    null sender <>; by default the message's From)."""
     raw = msg if isinstance(msg, bytes) else msg.as_bytes()
+    if sender is None:
+        sender = email.utils.parseaddr(str(email.message_from_bytes(raw, policy=policy.default)["From"]))[1]
     with smtplib.SMTP("127.0.0.1", port) as s:
-        s.sendmail(CUSTOMER if sender is None else sender, [SUPPORT], raw)
+        s.sendmail(sender, [SUPPORT], raw)
 
 
 def customer_mail(subject: str, body: str, *, cc: str | None = None, attachment: bytes | None = None,

@@ -75,7 +75,7 @@ class Outbox:
     def __init__(self, jimu, monkeypatch):
         from runtime.notify.http import Response
         self.mails, self.posts = [], []
-        monkeypatch.setattr(jimu.services.notifier, "mail", lambda to, subject, body, *, key, html=None:
+        monkeypatch.setattr(jimu.services.notifier, "mail", lambda to, subject, body, *, key, html=None, **_:
                             self.mails.append({"to": list(to), "subject": subject, "body": body}))
 
         def post(method, url, *, body=None, headers=None, timeout=None):
