@@ -177,6 +177,7 @@ def poll(jimu):
 def test_the_worker_takes_each_message_of_the_mailbox_once(jimu, imap_desk, smtp, client, admin_headers):
     imap_desk.deliver(mail("打印机卡纸", "三楼打印机一直卡纸。"), "1.host")
     imap_desk.deliver(dsn("<nothing-we-sent@example.com>", CUSTOMER), "2.host")
+    imap_desk.deliver(mail("", "没有标题的来信"), "2b.host")  # the form requires a title: refused, logged
     poll(jimu)
     (t,) = records(jimu, "工单")
     assert (t["标题"], t["邮箱"], t["问题渠道"]) == ("打印机卡纸", CUSTOMER, "邮件")
@@ -200,32 +201,48 @@ def test_the_worker_takes_each_message_of_the_mailbox_once(jimu, imap_desk, smtp
     # what the first poll took was moved to the processed folder by the second one, once committed
     with imap_desk.imap() as m:
         m.select('"Jimu.&XfJZBHQG-"')  # Jimu/已处理 in IMAP's modified UTF-7, Dovecot's maildir delimiter
-        assert len(m.uid("SEARCH", "ALL")[1][0].split()) == 2
+        assert len(m.uid("SEARCH", "ALL")[1][0].split()) == 3
         m.select("INBOX")
         assert len(m.uid("SEARCH", "ALL")[1][0].split()) == 1
-    # polling again takes nothing twice
+    # polling again takes nothing twice; the refused message was logged once, with the form's error
     poll(jimu)
+    (refused,) = client.get("/api/v1/audit?kind=mail.refused", headers=admin_headers).get_json()["events"]
+    assert refused["form_key"] == "工单" and refused["data"]["code"] == "record.invalid"
     assert len(records(jimu, "工单")) == 1 and len(records(jimu, "回复", 工单=t["id"])) >= 1
     assert len([r for r in records(jimu, "回复", 工单=t["id"]) if r["来自"] == "客户"]) == 1
     run_jobs(jimu)
     assert not [rcpt for rcpt, _ in smtp.messages if any("mailer-daemon" in r.lower() for r in rcpt)]
 
 
+def inquiries(port: int) -> dict:
+    """A small sales app (not a helpdesk) whose inquiries come from a mailbox over verified STARTTLS."""
+    form = {"key": "询价", "version": 1, "label": "询价", "title_field": "主题",
+            "fields": [{"key": "主题", "label": "主题", "widget": "text", "required": True},
+                       {"key": "内容", "label": "内容", "widget": "textarea"},
+                       {"key": "来信人", "label": "来信人", "widget": "email"}],
+            "intake": {"email": {"fields": {"主题": "subject", "内容": "text", "来信人": "from_address"},
+                                 "imap": {"host": "127.0.0.1", "port": port, "security": "starttls",
+                                          "user": "support"}}}}
+    return {"format": "jimu.app", "version": 2, "app": {"key": "sales", "version": "1.0.0", "label": "销售"},
+            "forms": [form]}
+
+
 def test_starttls_is_verified_and_a_wrong_password_is_logged_with_the_fix(jimu, dovecot, monkeypatch, runner,
                                                                           client, admin_headers):
+    from tests.conftest import install_package
     monkeypatch.setitem(jimu.config, "OUTBOUND_ALLOWLIST", "127.0.0.1")
     monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.root / "cert.pem"))  # trust the test server's certificate
-    install(jimu, package=mailbox_package(dovecot.port, "starttls"))
-    dovecot.deliver(mail("网络很慢", "下午开始很慢。"), "1.host")
-    monkeypatch.setitem(jimu.config, "IMAP_PASSWORDS", {"工单": "wrong"})
+    install_package(jimu, inquiries(dovecot.port))
+    dovecot.deliver(mail("报价：A4 纸 200 箱", "请报含税价。"), "1.host")
+    monkeypatch.setitem(jimu.config, "IMAP_PASSWORDS", {"询价": "wrong"})
     poll(jimu)
     poll(jimu)  # the same error is logged once
     events = client.get("/api/v1/audit?kind=mail.fetch_failed", headers=admin_headers).get_json()["events"]
-    assert [(e["form_key"], e["data"]["code"]) for e in events] == [("工单", "mail.imap_login")]
+    assert [(e["form_key"], e["data"]["code"]) for e in events] == [("询价", "mail.imap_login")]
     assert "JIMU_IMAP_PASSWORDS" in events[0]["data"]["message"]
-    assert records(jimu, "工单") == []
-    monkeypatch.setitem(jimu.config, "IMAP_PASSWORDS", {"工单": PASSWORD})
+    assert records(jimu, "询价") == []
+    monkeypatch.setitem(jimu.config, "IMAP_PASSWORDS", {"询价": PASSWORD})
     result = runner.invoke(args=["mail-fetch"])
     assert result.exit_code == 0, result.output
-    assert "工单: 1 taken" in result.output
-    assert [t["标题"] for t in records(jimu, "工单")] == ["网络很慢"]
+    assert "询价: 1 taken" in result.output
+    assert [(r["主题"], r["来信人"]) for r in records(jimu, "询价")] == [("报价：A4 纸 200 箱", CUSTOMER)]
