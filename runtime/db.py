@@ -11,6 +11,8 @@ Platform tables are declared here once and created by Alembic migrations in
 """
 from __future__ import annotations
 
+from itertools import chain
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy import event
@@ -297,11 +299,26 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     quote = dialect.identifier_preparer.quote
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
     one = "(" + ", ".join("?" * len(names)) + ")"
-    pairs = list(zip(names, procs))
     for start in range(0, len(rows), per):
         page = rows[start:start + per]
-        flat = [proc(r[n]) if proc is not None else r[n] for r in page for n, proc in pairs]
-        conn.exec_driver_sql(head + ", ".join([one] * len(page)), tuple(flat))
+        columns = [_processed([r[n] for r in page], proc) for n, proc in zip(names, procs)]
+        conn.exec_driver_sql(head + ", ".join([one] * len(page)), tuple(chain.from_iterable(zip(*columns))))
+
+
+def _processed(values: list, proc) -> list:
+    """One column's values through its bind processor; a run of the same object (a batch's one
+    timestamp) is processed once."""
+    if proc is None:
+        return values
+    out, last, done = [], _NOTHING, None
+    for v in values:
+        if v is not last:
+            last, done = v, proc(v)
+        out.append(done)
+    return out
+
+
+_NOTHING = object()
 
 
 #: rows per multi-row INSERT on SQLite (fewer when the row has many columns: ``_sqlite_variables``)

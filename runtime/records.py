@@ -425,12 +425,8 @@ def _holds_files(ft: FormTable) -> bool:
 
 def _constrained(ft: FormTable, rows: Sequence[Mapping[str, Any]]) -> bool:
     """Whether writing ``rows`` can violate a constraint: a value for a unique field or a link."""
-    keys = {k for values in rows for k, v in values.items() if v not in (None, "", [])}
-    for key in keys & set(ft.spec.field_keys):
-        f = ft.spec.field(key)
-        if f.unique or f.widget.value_kind == "link":
-            return True
-    return False
+    keys = [f.key for f in ft.spec.fields if f.unique or f.widget.value_kind == "link"]
+    return any(values.get(key) not in (None, "", []) for key in keys for values in rows)
 
 
 def _public(ft: FormTable, record: Mapping[str, Any]) -> dict[str, Any]:

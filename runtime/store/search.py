@@ -187,9 +187,15 @@ def _texts(f, value: Any) -> list[str]:
     return out
 
 
-def document(ft: FormTable, values: Mapping[str, Any]) -> str | None:
-    """The search document of a record with ``values`` (field key → value)."""
-    words = [w for f in fields(ft) for text in _texts(f, values.get(f.key)) for w in index_words(text)]
+def document(ft: FormTable, values: Mapping[str, Any], searchable: Sequence | None = None) -> str | None:
+    """The search document of a record with ``values`` (field key → value); ``searchable`` is
+    ``fields(ft)`` when the caller writes many records."""
+    words = []
+    for f in fields(ft) if searchable is None else searchable:
+        value = values.get(f.key)
+        if value not in (None, ""):
+            for text in _texts(f, value):
+                words += index_words(text)
     return " ".join(words) or None
 
 
