@@ -30,7 +30,6 @@ import re
 import socket
 import ssl
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
 
 import sqlalchemy as sa
 
@@ -264,11 +263,6 @@ def failed(jimu, conn: sa.Connection, ft, exc: Exception) -> None:
     if before is None or before[0] != message:
         record_event(conn, "mail.fetch_failed", at=jimu.now(), form_key=ft.key,
                      data={"code": getattr(exc, "code", "mail.fetch_failed"), "message": message})
-
-
-def status(conn: sa.Connection) -> list[Mapping[str, Any]]:
-    """Each mailbox's state: last UID taken, last check, last error."""
-    return [dict(r) for r in conn.execute(sa.select(db.mailboxes).order_by(db.mailboxes.c.form_key)).mappings()]
 
 
 JOB_HANDLERS = {JOB_KIND: fetch_job}

@@ -211,3 +211,19 @@ def test_mail_is_threaded_keeps_cc_and_carries_files_both_ways(jimu, mailbox, sm
     ticket(jimu, 邮箱="MAILER-DAEMON@mx.example.net")
     run_jobs(jimu)
     assert len(smtp.messages) == before
+
+
+def test_what_counts_as_automatic_mail():
+    """``Auto-Submitted: no`` is a person writing; a read receipt is automatic; a bounce is one whatever
+    its other headers say."""
+    from runtime.intake import parse_message
+    person = customer_mail("你好", "正文", headers={"Auto-Submitted": "no"})
+    assert parse_message(person.as_bytes(), sender=CUSTOMER)["automatic"] is None
+    assert parse_message(person.as_bytes(), sender="")["automatic"] == ("bounce", "null sender <>")
+    receipt = person.as_bytes().replace(b"Auto-Submitted: no", b"Auto-Submitted: auto-generated")
+    assert parse_message(receipt)["automatic"] == ("automatic", "Auto-Submitted: auto-generated")
+    returned = parse_message(dsn("<a@b.example>", CUSTOMER))
+    assert returned["automatic"][0] == "bounce" and returned["attachments"] == []
+    assert returned["bounce"] == {"original_message_id": "<a@b.example>", "failed": [
+        {"recipient": CUSTOMER, "action": "failed", "status": "5.1.1",
+         "diagnostic": f"smtp; 550 5.1.1 <{CUSTOMER}>: Recipient address rejected: User unknown"}]}
