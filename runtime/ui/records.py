@@ -119,7 +119,8 @@ def record_bulk(form):
     _login_required()
     jimu = current_jimu()
     from .. import bulk
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()][:bulk.MAX_SELECTION]
+    ids = list(dict.fromkeys(int(i) for i in request.form.getlist("ids")
+                             if i.isascii() and i.isdigit() and 0 < int(i) < 2**63))[:bulk.MAX_SELECTION]
     back = request.form.get("next") or ""
     back = back if back.startswith("/") and not back.startswith("//") else url_for("ui.record_list", form=form)
     if not ids:
@@ -170,7 +171,7 @@ def record_merge(form, rid):
     _login_required()
     from ..merge import merge
     into = request.form.get("into", type=int)
-    if not into:
+    if not into or not 0 < into < 2**63:
         flash(_("Give the number of the record to keep"))
         return redirect(url_for("ui.record_detail", form=form, rid=rid))
     jimu = current_jimu()

@@ -142,6 +142,9 @@ def test_the_pages_offer_what_the_person_may_do_and_merge_through_the_form(repai
     # a record she cannot read is no target: the page says so, nothing moves
     resp = client.post(f"/forms/repair/{dup}/merge", data={"csrf_token": token, "into": theirs})
     assert resp.status_code == 302 and r.get("repair", dup)["duplicate_of"] is None
+    for bad in (str(2**64), "-3", "x"):
+        resp = client.post(f"/forms/repair/{dup}/merge", data={"csrf_token": token, "into": bad})
+        assert resp.status_code == 302 and r.get("repair", dup)["duplicate_of"] is None
     resp = client.post(f"/forms/repair/{dup}/merge", data={"csrf_token": token, "into": kept})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/forms/repair/{kept}")
     assert r.get("repair", dup)["duplicate_of"] == kept
@@ -154,3 +157,7 @@ def test_the_pages_offer_what_the_person_may_do_and_merge_through_the_form(repai
     assert (r.get("repair", kept)["status"], r.get("repair", theirs)["status"]) == ("done", "open")
     flashed = client.get("/forms/repair").get_data(as_text=True)
     assert f"#{theirs}:" in flashed and f"#{kept}:" not in flashed
+    # what a browser would never post is no id (not a server error)
+    resp = client.post("/forms/repair/bulk", data={"csrf_token": token, "ids": ["²", str(2**64), "-1"],
+                                                   "set_field": "status", "status": "done"})
+    assert resp.status_code == 302
