@@ -6,7 +6,7 @@ export const HELP_ZH = {
   // flow messages (SLA, new tasks)
   "How the assignee hears of a new task: always in the app; by e-mail too with mail.": "处理人如何得知新任务: 总是站内通知; 勾选邮件时同时发送邮件。",
   "Also e-mail the assignee (default: the TASK_MAIL setting).": "同时给处理人发邮件 (默认: 取 TASK_MAIL 设置)。",
-  "Messages sent when the level escalates; default: in-app to the assignee and their group lead.": "该级超时升级时发送的消息; 默认: 站内通知处理人及其组长。",
+  "Messages sent when the level escalates; default: in-app to the assignee and their group lead; [] sends none.": "该级超时升级时发送的消息; 默认: 站内通知处理人及其组长; 填 [] 则不发送。",
   "One message, as a rule's notify action: channel in_app, email, wecom, dingtalk or webhook; subject/body templates may use the record's {字段} and {sla_label}, {sla_due}, {task_label}.": "一条消息, 同规则的发送通知动作: 渠道为站内、邮件、企业微信、钉钉或 Webhook; 标题/正文模板可使用记录的 {字段} 以及 {sla_label}、{sla_due}、{task_label}。",
   "Who hears: the assignees of the open tasks, their groups' leads, and named users, groups (every member), group leads or roles — only those who may read the record.": "接收人: 未完成任务的处理人、其所在组的组长, 以及指定的用户、分组 (全部成员)、组长或角色 —— 仅限有权查看该记录的人。",
   "The people the open tasks are assigned to (every member of a group or role pool).": "未完成任务的处理人 (分组或角色任务池则为全部成员)。",

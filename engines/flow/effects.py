@@ -122,8 +122,8 @@ class Escalate(Effect):
     level: int = 0
     assignee: Mapping[str, Any] | None = None
     set: Mapping[str, Any] | None = None
-    #: messages to send (notify configurations; ``to`` may name ``assignee`` and ``lead``); empty: the default
-    notify: tuple = ()
+    #: messages to send (notify configurations; ``to`` may name ``assignee`` and ``lead``); None: the default
+    notify: tuple | None = None
 
 
 @dataclass(frozen=True, slots=True)

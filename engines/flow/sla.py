@@ -1,10 +1,11 @@
 """Service-level clocks of a flow (the definition's ``sla`` section): record-level deadlines that
 run across the flow's steps, beside the per-step deadlines of task nodes (``config.sla``).
 
-A clock (first response, resolution ...) starts with the instance. Its target is chosen once,
-at start, from a table of ``targets`` — the first whose ``when`` holds on the record (priority,
-a linked record's level such as ``holder.tier``), the last one without ``when`` as the default —
-and counts working time on the section's ``calendar``. While ``pause_when`` holds (the record
+A clock (first response, resolution ...) starts with the instance. Its target comes from a table
+of ``targets`` — the first whose ``when`` holds on the record (priority, a linked record's level
+such as ``holder.tier``), the last one without ``when`` as the default — chosen at the start and
+again whenever the record changes (a priority raised by a dispatch rule moves the deadline:
+the new target counted from the start), and counts working time on the section's ``calendar``. While ``pause_when`` holds (the record
 waits for someone outside the team) every pausable clock stands still; ``met_when`` stops a clock
 for good (the first response was given). ``warn`` schedules a warning before the deadline — a
 fraction of the target (``{"at": 0.8}``) or a margin (``{"before": "PT30M"}``) — and the
@@ -20,8 +21,9 @@ Definition::
                         "warn": {"at": 0.8},
                         "notify": {"warning": [<message>], "breach": [<message>]}}]}
 
-State (``state["clocks"][key]``): ``{"target": "PT2H", "total": seconds, "due": iso | None,
-"left": seconds (while paused), "status": "running" | "paused" | "met" | "breached",
+State (``state["clocks"][key]``): ``{"target": "PT2H", "total": seconds, "started": iso,
+"due": iso | None, "paused_total": working seconds spent paused, "paused_since": iso | None,
+"left": seconds (while paused), "status": "running" | "paused" | "met" | "breached" | "stopped",
 "warned": bool}``. Timers are ``state["timers"]`` entries of kind ``clock`` / ``clock_warn``
 with no node and no token. The engine reads no clock: ``run.now`` and the record are given.
 """
@@ -178,6 +180,27 @@ def _holds(run: "Run", cond: Any, source: str | None) -> bool:
     return cond is not None and run.holds(cond, source)
 
 
+def _target(run: "Run", clock: Clock) -> Target:
+    return next((t for t in clock.targets if t.when is None or run.holds(t.when, t.when_source)), clock.targets[-1])
+
+
+def _due(state: Mapping[str, Any], target: Duration, calendar) -> datetime:
+    """The deadline: the target after the start, moved on by the working time spent paused."""
+    return _add(None, target.after(datetime.fromisoformat(state["started"]), calendar),
+                timedelta(seconds=state["paused_total"]), calendar)
+
+
+def _set_target(run: "Run", clock: Clock, state: dict, target: Target, calendar) -> None:
+    start = datetime.fromisoformat(state["started"])
+    state.update(target=target.after.text,
+                 total=_between(start, target.after.after(start, calendar), calendar).total_seconds())
+    due = _due(state, target.after, calendar)
+    if state["status"] == "paused":
+        state["left"] = _between(datetime.fromisoformat(state["paused_since"]), due, calendar).total_seconds()
+    else:
+        state["due"] = due.isoformat()
+
+
 def start_clocks(run: "Run") -> None:
     """Start every clock: choose its target, schedule its warning and deadline (or hold them when
     the record is already paused)."""
@@ -187,12 +210,10 @@ def start_clocks(run: "Run") -> None:
     calendar = run.calendar(sla.calendar)
     paused = _holds(run, sla.pause_when, sla.pause_source)
     for clock in sla.clocks:
-        target = next((t for t in clock.targets if t.when is None or run.holds(t.when, t.when_source)),
-                      clock.targets[-1])
-        due = target.after.after(run.now, calendar)
-        total = _between(run.now, due, calendar)
-        state = {"target": target.after.text, "total": total.total_seconds(), "due": due.isoformat(),
-                 "left": None, "status": "running", "warned": False}
+        target = _target(run, clock)
+        state = {"started": run.now.isoformat(), "paused_total": 0.0, "paused_since": None, "left": None,
+                 "status": "running", "warned": False}
+        _set_target(run, clock, state, target, calendar)
         run.state["clocks"][clock.key] = state
         run.history(None, "sla_started", outcome=clock.key, comment=target.after.text)
         if _holds(run, clock.met_when, clock.met_source):
@@ -240,14 +261,16 @@ def _pause(run: "Run", clock: Clock, calendar) -> None:
     state = run.state["clocks"][clock.key]
     _cancel(run, clock.key)
     left = _between(run.now, datetime.fromisoformat(state["due"]), calendar)
-    state.update(status="paused", left=left.total_seconds(), due=None)
+    state.update(status="paused", left=left.total_seconds(), due=None, paused_since=run.now.isoformat())
     run.history(None, "sla_paused", outcome=clock.key)
 
 
 def _resume(run: "Run", clock: Clock, calendar) -> None:
     state = run.state["clocks"][clock.key]
-    due = _add(run, run.now, timedelta(seconds=max(state["left"], 0)), calendar)
-    state.update(status="running", left=None, due=due.isoformat())
+    paused = _between(datetime.fromisoformat(state["paused_since"]), run.now, calendar)
+    state.update(status="running", paused_total=state["paused_total"] + paused.total_seconds(),
+                 paused_since=None, left=None)
+    state["due"] = _due(state, parse_duration(state["target"]), calendar).isoformat()
     run.history(None, "sla_resumed", outcome=clock.key)
     _schedule(run, clock, calendar)
 
@@ -266,7 +289,15 @@ def record_changed(run: "Run") -> None:
             continue
         if _holds(run, clock.met_when, clock.met_source):
             _met(run, clock)
-        elif clock.pausable and paused and state["status"] == "running":
+            continue
+        target = _target(run, clock)
+        if target.after.text != state["target"]:  # the record's priority (or tier) changed: so does the target
+            _set_target(run, clock, state, target, calendar)
+            run.history(None, "sla_retargeted", outcome=clock.key, comment=target.after.text)
+            if state["status"] == "running":
+                _cancel(run, clock.key)
+                _schedule(run, clock, calendar)
+        if clock.pausable and paused and state["status"] == "running":
             _pause(run, clock, calendar)
         elif state["status"] == "paused" and not paused:
             _resume(run, clock, calendar)

@@ -403,7 +403,7 @@ class FlowRuntime:
                 Records(self.jimu, self.conn, SYSTEM, source="flow", check_permissions=False).update(
                     row["form_key"], row["record_id"], plain(e.set))
         # every level tells the people its ``notify`` names: by default the assignee and their group lead
-        messages = plain(e.notify) if e.notify else [dict(m) for m in DEFAULT_MESSAGES["breach"]]
+        messages = plain(e.notify) if e.notify is not None else [dict(m) for m in DEFAULT_MESSAGES["breach"]]
         label = self._text(task["label"]) or task["node_id"]
         told = self.tell(row, messages, tasks=[task], key=f"flow:{row['id']}/{e.task_id}/sla{e.level}",
                          variables={"sla_label": label, "sla_due": self._local(task["due_at"]),
@@ -854,7 +854,10 @@ class FlowService:
         return FlowRuntime(self.jimu, conn)
 
     def wants(self, records, event: str, ft) -> bool:
-        """Whether ``on_record_event`` would start anything (``Jimu.listening``)."""
+        """Whether ``on_record_event`` would start anything or re-read a record for its clocks
+        (``Jimu.listening``)."""
+        if event == "record.updated":
+            return ft.key in self.runtime(records.conn).clocked_forms()
         return event == "record.created" and records.source != "flow" and bool(
             self.runtime(records.conn).flows_for_form(ft.key))
 

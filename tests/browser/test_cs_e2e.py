@@ -7,8 +7,10 @@ through its whole life, every step through the pages a person would use.
 2. the flow accepts it (a 系统 reply, an acknowledgement mail) and keyword dispatch routes it to 财务组 / fay;
 3. fay finds it in "my tasks" and "my tickets" (assignee by name), sees the knowledge-base suggestion, leaves an
    internal note — no first response;
-4. two business hours later (the clock is moved, never slept) the SLA rules mail fay and the group lead (local
-   SMTP server), post to the WeCom robot (captured), raise the priority and escalate: the process page shows it;
+   fay is told of her new task (in-app, the top bar's menu); her inbox row shows the ticket's key fields and deadline;
+4. at 80 % of two business hours (the clock is moved, never slept) the first-response SLA warns fay; at the deadline
+   it tells fay and the group lead in the app and by mail (local SMTP server) and posts to the WeCom robot
+   (captured); the priority is raised and the ticket escalated: the process page shows it;
 5. the second-line expert gets the task, replies with the reply template ({客户姓名} {工单编号} filled): the first
    response time and 等待客户回复 are set and the reply is mailed to the customer; he resolves it: 已解决 and a
    verification mail with the status link;
@@ -115,6 +117,22 @@ def mails(smtp):
         msg = email.message_from_bytes(raw, policy=policy.default)
         out.append({"to": rcpt, "subject": msg["Subject"], "body": msg.get_content()})
     return out
+
+
+def notices(jimu, username):
+    """The titles of a person's in-app notifications, oldest first."""
+    from runtime.rules.tables import notifications
+    with jimu.read() as conn:
+        return list(conn.execute(sa.select(notifications.c.title).join(db.users, db.users.c.id == notifications.c.user_id)
+                                 .where(db.users.c.username == username).order_by(notifications.c.id)).scalars())
+
+
+def bell(page):
+    """The titles in the top bar's notifications menu, newest first, as the person sees them."""
+    page.reload()
+    page.locator("#jimu-inbox summary").click()
+    page.wait_for_selector("#jimu-inbox [data-list] li")
+    return page.locator("#jimu-inbox [data-list] li").all_inner_texts()
 
 
 def run_jobs(jimu):
@@ -281,6 +299,8 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     [ack] = [m for m in mails(smtp) if m["to"] == ["wangfang@customer.example.com"]]
     assert ack["subject"] == f"【已受理】{serial} 发票抬头开错需要重开"
     assert [r["来自"] for r in replies_of(jimu, rid)] == ["系统"]   # the automatic acceptance reply
+    assert notices(jimu, "fay") == [f"新任务：一线诊断 · 发票抬头开错需要重开"]   # told of her new task
+    assert notices(jimu, "ann") == []               # the frontline pool's other agent: the task went to fay
 
     during = dashboard(bpage, live_server)
     assert kpi(during, "total_resolved")["total"] == kpi(before, "total_resolved")["total"] + 1
@@ -301,6 +321,10 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     apage.wait_for_url(f"{live_server}/tasks")
     assert "发票抬头开错需要重开" in apage.locator("table.tasks").inner_text()
     assert "一线诊断" in apage.locator("table.tasks").inner_text()
+    row = apage.locator("table.tasks tr", has_text="发票抬头开错需要重开")
+    assert serial in row.inner_text() and "王芳" in row.inner_text()          # the record's key fields
+    assert "2026-11-03 03:30" in row.locator(".due").inner_text()            # the deadline (TIMEZONE is UTC here)
+    assert bell(apage) == ["新任务：一线诊断 · 发票抬头开错需要重开"]             # the top bar's notifications
     shot(apage, artifacts, "04-my-tasks")
     apage.goto(f"{live_server}/forms/工单?view=mine")
     row = apage.locator("table tr", has_text=serial)
@@ -322,17 +346,30 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     shot(apage, artifacts, "06-internal-note")
     assert ticket_row(jimu, rid)["首次响应时间"] is None           # an internal note is no response
 
-    # -- 5. two business hours without a first response: reminder mail + robot, then escalation ----
-    clock.advance(hours=1, minutes=59)
+    # -- 5. no first response: a warning at 80 % of the 2 business hours to fay, then at the deadline the
+    #       breach to fay and her group lead (in the app and by mail) and the WeCom robot, then escalation ----
+    clock.advance(hours=1, minutes=35)
+    run_jobs(jimu)
+    assert notices(jimu, "fay")[1:] == [] and not [m for m in mails(smtp) if "SLA" in m["subject"]]
+    clock.advance(minutes=1)                                     # 11:06 in Shanghai: 96 of 120 working minutes
+    run_jobs(jimu)
+    assert notices(jimu, "fay")[1:] == [f"【SLA 预警】工单 {serial} 首次响应将于 2026-11-03 03:30 到期"]
+    assert notices(jimu, "lead") == [] and not [m for m in mails(smtp) if "SLA" in m["subject"]]
+    clock.advance(minutes=23)
     run_jobs(jimu)
     assert not [m for m in mails(smtp) if "SLA" in m["subject"]]
-    clock.advance(minutes=1)
+    clock.advance(minutes=1)                                     # 11:30 in Shanghai: the deadline
     run_jobs(jimu)
+    breach = f"【SLA 超时】工单 {serial} 首次响应已超时"
+    assert notices(jimu, "fay")[2:] == [breach] and notices(jimu, "lead") == [breach]
+    assert notices(jimu, "ann") == [] and breach not in notices(jimu, "eric")   # nobody else
     [remind] = [m for m in mails(smtp) if "SLA" in m["subject"]]
     assert sorted(remind["to"]) == ["fay@desk.example.com", "lead@desk.example.com"]
-    assert remind["subject"] == f"【SLA 提醒】工单 {serial} 超过 2 小时未首次响应"
-    assert "王芳" in remind["body"] and "发票抬头开错需要重开" in remind["body"]
-    assert [p for p in robot if "qyapi.weixin.qq.com" in p["url"]], "WeCom robot reminded the group"
+    assert remind["subject"] == breach
+    assert "王芳" in remind["body"] and "发票抬头开错需要重开" in remind["body"] and "2026-11-03 03:30" in remind["body"]
+    [post] = [p for p in robot if "qyapi.weixin.qq.com" in p["url"]]
+    assert serial in post["body"].decode(), "WeCom robot told the group"
+    assert breach in bell(apage)
     ticket = ticket_row(jimu, rid)
     assert ticket["优先级"] == "P2"                              # raised from P3
     tasks = flow_tasks_of(jimu, rid)

@@ -91,14 +91,14 @@ def test_no_first_response_in_two_working_hours_reminds_by_mail_and_wecom_then_e
     assert [t["node_id"] for t in open_tasks(jimu, late["id"])] == ["diagnose"]
     clock.advance(minutes=1)
     run_jobs(jimu)
-    # reminded: the assignee and the group lead by e-mail, the group robot by WeCom
+    # reminded at the clock's deadline: the assignee and the group lead by e-mail, the group robot by WeCom
     mails = [(to, email.message_from_bytes(raw, policy=policy.default)) for to, raw in smtp.messages]
     assert len(mails) == 1
     to, msg = mails[0]
     assignee = get(jimu, "工单", late["id"])["处理人"]
     name = {v: k for k, v in staff.items()}[assignee]
     assert sorted(to) == sorted([f"{name}@desk.example", "lead@desk.example"])
-    assert late["工单编号"] in msg["Subject"] and "2 小时未首次响应" in msg["Subject"]
+    assert msg["Subject"] == f"【SLA 超时】工单 {late['工单编号']} 首次响应已超时"   # the flow's first-response clock
     (robot,) = [r for r in hook.requests if r["path"].startswith("/cgi-bin/webhook/send")]
     import json
     body = json.loads(robot["body"])
@@ -296,3 +296,39 @@ def test_inviting_a_second_line_expert_makes_them_a_participant_and_tells_them(j
         told = [r.title for r in conn.execute(sa.select(notifications).where(notifications.c.user_id == staff["exp"]))]
     assert joined == [staff["exp"]]
     assert told == [f"请协助处理工单 {t['工单编号']}"]
+
+
+def test_sla_targets_follow_the_priority_and_the_resolution_clock_waits_with_the_customer(jimu, clock):
+    """The package's ticket_flow SLA: a server outage marked 高 is dispatched as P1 (first response in 30 working
+    minutes, resolution in 4 working hours), an ordinary ticket gets the defaults (2 h, 3 working days); the
+    resolution clock stands still while the ticket waits for the customer and runs again on the customer's reply."""
+    from datetime import datetime, timezone
+
+    import sqlalchemy as sa
+    from runtime.flows.tables import flow_instances
+    install(jimu)
+    clock.now = datetime(2026, 11, 3, 1, 0, tzinfo=timezone.utc)        # Tuesday 09:00 in Shanghai
+    outage = ticket(jimu, 标题="网站打不开", 问题类型="服务器故障", 紧急程度="高", 问题详细描述="502")
+    plain = ticket(jimu, 标题="如何导出报表", 问题类型="产品咨询", 问题详细描述="在哪里导出")
+
+    def clocks(rid):
+        with jimu.read() as conn:
+            return conn.execute(sa.select(flow_instances.c.state).where(flow_instances.c.record_id == rid,
+                                                                        flow_instances.c.form_key == "工单")
+                                ).scalar()["clocks"]
+    assert get(jimu, "工单", outage["id"])["优先级"] == "P1"
+    assert {k: (c["target"], c["due"]) for k, c in clocks(outage["id"]).items()} == {
+        "first_response": ("PT30M", "2026-11-03T09:30:00+08:00"),
+        "resolution": ("PT4H", "2026-11-03T13:00:00+08:00")}            # chosen again once dispatch set P1
+    assert {k: c["target"] for k, c in clocks(plain["id"]).items()} == {"first_response": "PT2H",
+                                                                       "resolution": "P3D"}
+    clock.advance(hours=1)                                               # 10:00: the agent answers
+    reply(jimu, outage["id"], "正在排查")
+    assert get(jimu, "工单", outage["id"])["状态"] == "等待客户回复"
+    state = clocks(outage["id"])
+    assert state["first_response"]["status"] == "met"
+    assert state["resolution"]["status"] == "paused" and state["resolution"]["left"] == 3 * 3600
+    clock.advance(days=1)                                                # the customer answers a day later
+    reply(jimu, outage["id"], "还是打不开", who="客户")
+    state = clocks(outage["id"])["resolution"]
+    assert state["status"] == "running" and state["due"] == "2026-11-04T13:00:00+08:00"

@@ -118,6 +118,19 @@ def clocks(jimu):
         return conn.execute(sa.select(flow_instances.c.state)).scalar()["clocks"]
 
 
+def _ids(jimu):
+    from runtime.flows.tables import flow_instances
+    with jimu.read() as conn:
+        return list(conn.execute(sa.select(flow_instances.c.record_id).order_by(flow_instances.c.id)).scalars())
+
+
+def clocks_of(jimu):
+    from runtime.flows.tables import flow_instances
+    with jimu.read() as conn:
+        return [r.state["clocks"]["decision"] for r in conn.execute(sa.select(flow_instances.c.state)
+                                                                    .order_by(flow_instances.c.id))]
+
+
 def history(jimu):
     from runtime.flows.tables import flow_history
     with jimu.read() as conn:
@@ -189,6 +202,10 @@ def test_met_clock_stops_and_targets_follow_the_amount_and_the_default(jimu, peo
                                                                        .order_by(flow_instances.c.id))]
     assert [(s["target"], s["due"]) for s in states] == [("PT4H", "2026-11-02T14:00:00+08:00"),
                                                          ("PT8H", "2026-11-02T18:00:00+08:00")]
+    glass = write(jimu, "claim", {"subject": "Glass and frame", "amount": 15000}, _ids(jimu)[1])  # raised
+    assert clocks_of(jimu)[1]["target"] == "PT4H" and clocks_of(jimu)[1]["due"] == "2026-11-02T14:00:00+08:00"
+    write(jimu, "claim", {"subject": "Glass", "amount": 100}, glass["id"])   # the amount corrected: back to 8 h
+    assert (clocks_of(jimu)[1]["target"], clocks_of(jimu)[1]["due"]) == ("PT8H", "2026-11-02T18:00:00+08:00")
     clock.advance(hours=1)
     write(jimu, "claim", {"decided_at": clock.now}, big["id"])
     with jimu.read() as conn:

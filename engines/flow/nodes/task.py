@@ -65,7 +65,7 @@ SLA_RULE_SCHEMA = {
                                                     "response was given) and nothing escalates."},
         "notify": {"type": "array", "items": MESSAGE,
                    "description": "Messages sent when the level escalates; default: in-app to the assignee "
-                                  "and their group lead."},
+                                  "and their group lead; [] sends none."},
     },
 }
 NOTIFY_SCHEMA = {"type": "object", "description": "How the assignee hears of a new task: always in the app; "
@@ -87,7 +87,7 @@ class SlaRule:
     set: Mapping[str, Any] | None
     unless: Any = None
     unless_source: str | None = None
-    notify: tuple = ()
+    notify: tuple | None = None
 
 
 def normalise_outcomes(raw: Iterable[Any]) -> tuple[Mapping[str, Any], ...]:
@@ -134,7 +134,7 @@ class TaskNode(FlowNode):
                     problems.append(problem("flow.bad_condition", f"sla level {level}: unless "
                                             f"{rule['unless']!r} does not compile: {exc.message}", node=self.id))
             sla.append(SlaRule(after, rule.get("calendar"), action, rule.get("edge"), rule.get("assignee"),
-                               rule.get("set"), unless, rule.get("unless"), freeze(rule.get("notify") or ())))
+                               rule.get("set"), unless, rule.get("unless"), freeze(rule.get("notify"))))
         self.sla = tuple(sla)
         return problems
 
