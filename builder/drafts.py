@@ -221,18 +221,31 @@ def check(conn, package: Any) -> dict:
     return {"ok": True, "errors": [], "warnings": [dict(w) for w in app.warnings]}
 
 
-def check_expression(source: str, names: list[str]) -> dict:
-    """Compile one expression against the given field names; the error (with position) if any."""
-    from engines.expr import ExprError, compile_expr
+def check_expression(source: str, names: list[str], fields: list | None = None) -> dict:
+    """Compile one expression against the given field names; the error (with position) if any.
+
+    ``fields`` (``[{key, label}]``, a label text or ``{"zh-CN", "en"}`` map) lets the expression name
+    fields by their labels: the answer's ``source`` is the text to store, with every label replaced by
+    its field's key (``engines.expr.to_keys``), and ``names`` the keys it reads."""
+    from engines.expr import ExprError, compile_expr, to_keys
+    from engines.expr.labels import source_position
     from engines.form import SYSTEM_FIELDS
     if not isinstance(source, str) or not source.strip():
-        return {"ok": True, "names": []}
-    allowed = {n for n in names[:MAX_NAMES] if isinstance(n, str)} | set(SYSTEM_FIELDS) | {"current_user_id"}
+        return {"ok": True, "names": [], "source": source}
+    pairs = [(f.get("key"), f.get("label")) for f in (fields or [])[:MAX_NAMES]
+             if isinstance(f, dict) and isinstance(f.get("key"), str)]
+    allowed = ({n for n in names[:MAX_NAMES] if isinstance(n, str)} | {k for k, _ in pairs}
+               | set(SYSTEM_FIELDS) | {"current_user_id"})
     try:
-        expr = compile_expr(source, allowed_names=allowed)
+        stored = to_keys(source, pairs)
+        expr = compile_expr(stored, allowed_names=allowed)
     except ExprError as exc:
-        return {"ok": False, "error": exc.to_dict()}
-    return {"ok": True, "names": sorted(getattr(expr, "names", ()) or ())}
+        error = exc.to_dict()
+        if error.get("expression") != source:
+            error["position"] = source_position(source, pairs, error.get("position"))
+        error["expression"] = source
+        return {"ok": False, "error": error}
+    return {"ok": True, "names": sorted(getattr(expr, "names", ()) or ()), "source": stored}
 
 
 # -- publishing ----------------------------------------------------------------------------

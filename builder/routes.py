@@ -83,7 +83,8 @@ def find_users():
 def check_expr():
     data = _body()
     names = data.get("names") if isinstance(data.get("names"), list) else []
-    return jsonify(drafts.check_expression(data.get("source"), names))
+    fields = data.get("fields") if isinstance(data.get("fields"), list) else None
+    return jsonify(drafts.check_expression(data.get("source"), names, fields))
 
 
 # -- apps and drafts -----------------------------------------------------------------------

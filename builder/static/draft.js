@@ -8,6 +8,9 @@
 import { get, put, enc } from "./api.js";
 
 const LIMIT = 200;
+// Work still on its way that changes the draft (an expression editor's check turns the labels typed
+// into field keys): save() waits for it, so what is saved is what was typed.
+export const pending = new Set();
 
 export class DraftStore extends EventTarget {
   constructor(appKey) {
@@ -78,6 +81,7 @@ export class DraftStore extends EventTarget {
   dirty() { return JSON.stringify(this.package) !== this.savedJson; }
 
   async save() {
+    while (pending.size) await Promise.all([...pending]);
     if (!this.dirty() && this.info.saved) return this.info;
     const data = await put(`/apps/${enc(this.appKey)}/draft`, { package: this.package, revision: this.revision });
     const current = JSON.stringify(this.package);

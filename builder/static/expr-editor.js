@@ -1,12 +1,73 @@
-// The expression editor every designer shares (form conditions and formulas now; flow edge
-// conditions, rule conditions and report measures later): a text box with a field picker,
-// a function picker, autocomplete of field and function names, and live errors from the
-// server's compiler with the position marked.
+// The expression editor every designer shares (form conditions and formulas, flow edge
+// conditions, rule conditions, report filters): a text box with a field picker, a function
+// picker, autocomplete of field and function names, and live errors from the server's
+// compiler with the position marked.
+//
+// Names, not keys: people type and read field labels (``问题类型 == "其他"``). The server's check
+// (engines/expr/labels.py ``to_keys``) answers the text to store, with each label replaced by its
+// field's stable key; ``onChange`` receives that, so renaming a label later rewrites nothing.
+// ``showLabels`` shows a stored expression with labels again; the draft waits for checks still on
+// their way before it saves (``pending`` of draft.js).
 import { post } from "./api.js";
+import { pending } from "./draft.js";
 import { t, h, label } from "./i18n.js";
 
 let counter = 0;
 const IDENT_TAIL = /[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$/;
+const IDENT = /[A-Za-z0-9_\u4e00-\u9fff]/;
+const RESERVED = new Set(["true", "false", "null", "and", "or", "not", "in", "if", "else", "is"]);
+
+// A stored expression (keys) as people read it: every key whose label reads back as that key alone
+// is shown as the label (a label two fields share, or one that is a key, a function or a constant,
+// shows the key). Only names outside string literals, not after "." and not called, are touched.
+export function showLabels(source, names, functions = []) {
+  if (typeof source !== "string" || !source) return source || "";
+  const list = names.filter((n) => n && n.key);
+  const keys = new Set(list.map((n) => n.key));
+  const count = new Map();
+  for (const n of list) {
+    for (const text of allLabels(n)) if (text !== n.key) count.set(text, (count.get(text) || 0) + 1);
+  }
+  const fnNames = new Set(functions.map((f) => f.name || f));
+  const shown = new Map();
+  for (const n of list) {
+    const text = (n.label || "").trim();
+    if (!text || text === n.key || keys.has(text) || /["'.()[\]]/.test(text) || count.get(text) !== 1
+      || fnNames.has(text) || RESERVED.has(text)) continue;
+    shown.set(n.key, text);
+  }
+  if (!shown.size) return source;
+  let out = "";
+  let i = 0;
+  while (i < source.length) {
+    const ch = source[i];
+    if (ch === '"' || ch === "'") {
+      let j = i + 1;
+      while (j < source.length && source[j] !== ch) j += source[j] === "\\" ? 2 : 1;
+      out += source.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if (IDENT.test(ch) && (i === 0 || (!IDENT.test(source[i - 1]) && source[i - 1] !== "."))) {
+      let j = i;
+      while (j < source.length && IDENT.test(source[j])) j += 1;
+      const word = source.slice(i, j);
+      const called = /^[ \t]*\(/.test(source.slice(j));
+      out += shown.has(word) && !called ? shown.get(word) : word;
+      i = j;
+      continue;
+    }
+    out += ch;
+    i += 1;
+  }
+  return out;
+}
+
+function allLabels(n) {
+  const raw = n.labels ?? n.label;
+  if (raw && typeof raw === "object") return Object.values(raw).filter((v) => typeof v === "string" && v.trim()).map((v) => v.trim());
+  return typeof raw === "string" && raw.trim() ? [raw.trim()] : [];
+}
 
 export class ExprEditor {
   // names(): [{key, label}] in scope; library: {functions, constants}; onChange(value)
@@ -22,7 +83,8 @@ export class ExprEditor {
     this.input = h("textarea", { id: this.id, class: "expr-input", rows: "2", spellcheck: "false",
       autocomplete: "off", role: "combobox", "aria-autocomplete": "list", "aria-expanded": "false",
       "aria-controls": `${this.id}-list`, "aria-describedby": `${this.id}-msg` });
-    this.input.value = value || "";
+    this.input.value = showLabels(value || "", this.names(), this.library.functions);
+    this.stored = value || "";
     this.list = h("ul", { id: `${this.id}-list`, class: "expr-suggest", role: "listbox", hidden: true });
     this.message = h("div", { id: `${this.id}-msg`, class: "expr-msg", "aria-live": "polite" });
     this.fieldPick = h("select", { class: "expr-pick", "aria-label": `${text}: ${t("insert_field")}` });
@@ -50,17 +112,23 @@ export class ExprEditor {
 
   fillPickers() {
     this.fieldPick.replaceChildren(h("option", { value: "" }, t("insert_field")),
-      ...this.names().map((n) => h("option", { value: n.key }, n.label && n.label !== n.key ? `${n.label} (${n.key})` : n.key)));
+      ...this.names().map((n) => h("option", { value: this.nameText(n), title: n.key }, n.label || n.key)));
     this.funcPick.replaceChildren(h("option", { value: "" }, t("insert_function")),
       ...this.library.functions.map((f) => h("option", { value: f.name, title: label(f.doc) }, `${f.name}() — ${label(f.doc)}`)));
   }
 
   candidates() {
     return [
-      ...this.names().map((n) => ({ text: n.key, hint: n.label, kind: "field" })),
+      ...this.names().map((n) => ({ text: this.nameText(n), hint: "", kind: "field" })),
       ...this.library.functions.map((f) => ({ text: f.name, hint: label(f.doc), kind: "function" })),
       ...(this.library.constants || []).map((c) => ({ text: c, hint: "", kind: "constant" })),
     ];
+  }
+
+  // what a field is typed as: its label where that reads back as the field, else its key
+  nameText(n) {
+    const shown = showLabels(n.key, this.names(), this.library.functions);
+    return shown || n.key;
   }
 
   prefix() {
@@ -134,17 +202,32 @@ export class ExprEditor {
 
   changed() {
     clearTimeout(this.timer);
+    if (!this.waiting) {
+      let done;
+      this.waiting = new Promise((resolve) => { done = resolve; });
+      this.waiting.done = done;
+      pending.add(this.waiting);
+    }
     this.timer = setTimeout(() => this.check(), 250);
     if (this.onChange) this.onChange(this.input.value.trim() === "" ? null : this.input.value);
   }
 
   async check() {
     const source = this.input.value;
-    if (!source.trim()) { this.show(null); return; }
+    const waiting = this.waiting;
+    this.waiting = null;
     try {
-      const result = await post("/expr/check", { source, names: this.names().map((n) => n.key) });
-      if (source === this.input.value) this.show(result.ok ? null : result.error, true);
-    } catch (err) { /* offline: the server checks again on publish */ }
+      if (!source.trim()) { this.show(null); return; }
+      const names = this.names();
+      const result = await post("/expr/check", { source, names: names.map((n) => n.key),
+        fields: names.map((n) => ({ key: n.key, label: n.labels ?? n.label })) });
+      if (source !== this.input.value) return;
+      this.show(result.ok ? null : result.error, true);
+      // the text to store: the labels typed, as their fields' keys
+      if (result.ok && waiting && result.source !== undefined && this.onChange) this.onChange(result.source);
+    } catch (err) { /* offline: the server checks again on publish */ } finally {
+      if (waiting) { pending.delete(waiting); waiting.done(); }
+    }
   }
 
   show(error, checked = false) {

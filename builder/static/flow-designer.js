@@ -14,6 +14,7 @@ import { offerMigration } from "./flow-migration.js";
 import { t, h, label, announce } from "./i18n.js";
 import "./flow-strings.js";
 import { FlowCanvas, MIME_NODE } from "./flow-canvas.js";
+import { showLabels } from "./expr-editor.js";
 import { layered, sizeOf } from "./flow-layout.js";
 import { renderFlowProps, renderNodeProps, renderEdgeProps, nodeName } from "./flow-props.js";
 
@@ -62,7 +63,7 @@ function edgesOf(flow) {
 function formOf(flow = flowOf()) { return (store.package.forms || []).find((f) => f.key === flow?.form); }
 function formFields() { return (formOf()?.fields || []).filter((f) => f && f.key); }
 function names() {
-  return [...formFields().map((f) => ({ key: f.key, label: label(f.label, f.key) })),
+  return [...formFields().map((f) => ({ key: f.key, label: label(f.label, f.key), labels: f.label })),
     ...(registry.expressions?.names || []).map((n) => ({ key: n, label: n }))];
 }
 
@@ -355,7 +356,7 @@ function edgeText(e) {
     const outs = st.custom_outcomes && src?.config?.outcomes ? src.config.outcomes.map((o) => (typeof o === "string" ? { key: o, label: o } : o)) : st.outcomes || [];
     parts.push(label(outs.find((o) => o.key === e.outcome)?.label, e.outcome));
   }
-  if (e.condition) parts.push(e.condition);
+  if (e.condition) parts.push(showLabels(e.condition, names(), registry.expressions?.functions || []));
   if (e.default) parts.push(t("fd_default"));
   return parts.join(" · ");
 }

@@ -29,7 +29,7 @@ export function renderFlowProps(ctx) {
   const { flow, pkg } = ctx;
   const forms = pkg.forms || [];
   const formSel = h("select", { id: "flow-form" }, h("option", { value: "" }, t("none")),
-    ...forms.map((f) => h("option", { value: f.key, selected: f.key === flow.form }, `${label(f.label, f.key)} (${f.key})`)));
+    ...forms.map((f) => h("option", { value: f.key, selected: f.key === flow.form }, label(f.label, f.key))));
   formSel.addEventListener("change", () => ctx.editFlow((fl) => { if (formSel.value) fl.form = formSel.value; else delete fl.form; }));
   const startSel = h("select", { id: "flow-start" }, ...["on_create", "manual"].map((m) =>
     h("option", { value: m, selected: (flow.start || "on_create") === m }, t(`fd_${m}`))));
@@ -144,8 +144,8 @@ export function renderNodeProps(ctx, node) {
     rest = rest.filter((k) => !(DURATION_KEYS.includes(k) && props[k].type === "string"));
     const labelled = { ...schema, properties: Object.fromEntries(rest.map((k) => [k, PROP_LABELS[k]
       ? { ...props[k], "x-label": { "zh-CN": PROP_LABELS[k][0], en: PROP_LABELS[k][1] } } : props[k]])) };
-    const calendars = (ctx.pkg.calendars || []).map((c) => [c.key, `${label(c.label, c.key)} (${c.key})`]);
-    const dateFields = ctx.formFields().filter((f) => /date/.test(f.widget || "")).map((f) => [f.key, `${label(f.label, f.key)} (${f.key})`]);
+    const calendars = (ctx.pkg.calendars || []).map((c) => [c.key, label(c.label, c.key)]);
+    const dateFields = ctx.formFields().filter((f) => /date/.test(f.widget || "")).map((f) => [f.key, label(f.label, f.key)]);
     if (rest.length) {
       parts.push(schemaForm(labelled, config, (k, v) => setConfig((c) => {
         if (v === undefined) delete c[k]; else c[k] = v;
@@ -249,7 +249,7 @@ function ruleEditor(config, setConfig, props) {
 function outcomesEditor(ctx, type, config, setConfig, editable) {
   if (!editable) {
     return h("div", { class: "prop" }, h("h3", {}, t("fd_outcomes")),
-      h("p", { class: "muted small" }, `${t("fd_fixed_outcomes")}: `, (type.outcomes || []).map((o) => `${label(o.label, o.key)} (${o.key})`).join(", ")));
+      h("p", { class: "muted small" }, `${t("fd_fixed_outcomes")}: `, (type.outcomes || []).map((o) => label(o.label, o.key)).join(", ")));
   }
   const list = (config.outcomes || []).map((o) => (typeof o === "string" ? { key: o, label: null } : o));
   const emit = (rows) => setConfig((c) => {
@@ -430,7 +430,7 @@ function actionsEditor(ctx, list, set) {
       ...catalogue.map((a) => h("option", { value: a.type, selected: a.type === action.type }, label(a.label, a.type))));
     if (!spec) typeSel.append(h("option", { value: action.type, selected: true }, `${action.type} ?`));
     typeSel.addEventListener("change", () => { const next = [...list]; next[i] = { type: typeSel.value }; set(next); });
-    const fields = ctx.formFields().map((f) => [f.key, `${label(f.label, f.key)} (${f.key})`]);
+    const fields = ctx.formFields().map((f) => [f.key, label(f.label, f.key)]);
     const groups = (ctx.pkg.groups || []).map((g) => [g.key, label(g.label, g.key)]);
     const templates = (ctx.pkg.templates || []).map((x) => [x.key, label(x.label, x.key)]);
     const setKey = (k, v) => { const next = list.map((a) => ({ ...a })); if (v === undefined) delete next[i][k]; else next[i][k] = v; set(next); };
@@ -495,7 +495,7 @@ export function renderEdgeProps(ctx, edge) {
       const outcomes = stype.custom_outcomes && source.config?.outcomes
         ? source.config.outcomes.map((o) => (typeof o === "string" ? { key: o, label: o } : o)) : stype.outcomes || [];
       const sel = h("select", { id: "edge-outcome" }, h("option", { value: "" }, t("fd_any_outcome")),
-        ...outcomes.map((o) => h("option", { value: o.key, selected: edge.outcome === o.key }, `${label(o.label, o.key)} (${o.key})`)));
+        ...outcomes.map((o) => h("option", { value: o.key, selected: edge.outcome === o.key }, label(o.label, o.key))));
       if (edge.outcome && !outcomes.some((o) => o.key === edge.outcome)) sel.append(h("option", { value: edge.outcome, selected: true }, `${edge.outcome} ?`));
       sel.addEventListener("change", () => ctx.editEdge(edge.id, (e) => { if (sel.value) e.outcome = sel.value; else delete e.outcome; }));
       parts.push(h("div", { class: "prop" }, h("label", { for: "edge-outcome" }, t("fd_outcome")), sel));

@@ -472,7 +472,7 @@ function onDrop(e, box, path) {
 
 function fieldNames(excludeKey = null) {
   return (formOf().fields || []).filter((f) => f.key !== excludeKey)
-    .map((f) => ({ key: f.key, label: label(f.label, f.key) }));
+    .map((f) => ({ key: f.key, label: label(f.label, f.key), labels: f.label }));
 }
 
 function textProp(id, text, value, onChange, attrs = {}) {
@@ -664,9 +664,9 @@ function subFields(key) {
 
 // Config properties that name something in the app: offered as selects.
 function configChoices(f) {
-  const forms = (store.package.forms || []).map((x) => [x.key, `${label(x.label, x.key)} (${x.key})`]);
+  const forms = (store.package.forms || []).map((x) => [x.key, label(x.label, x.key)]);
   const target = (store.package.forms || []).find((x) => x.key === f.config?.form);
-  const targetFields = (target?.fields || []).map((x) => [x.key, `${label(x.label, x.key)} (${x.key})`]);
+  const targetFields = (target?.fields || []).map((x) => [x.key, label(x.label, x.key)]);
   return { form: forms, display_field: targetFields };
 }
 

@@ -235,7 +235,7 @@ function moveItem(slot, i, delta) {
 function renderFields() {
   const report = reportOf();
   const formSelect = h("select", { id: "rd-form" }, ...(store.package.forms || []).map((f) =>
-    h("option", { value: f.key, selected: f.key === report.form }, `${label(f.label, f.key)} (${f.key})`)));
+    h("option", { value: f.key, selected: f.key === report.form }, label(f.label, f.key))));
   if (!formOf(report.form)) formSelect.append(h("option", { value: report.form, selected: true }, `${report.form} ?`));
   formSelect.addEventListener("change", () => {
     const form = formSelect.value;
@@ -418,7 +418,7 @@ function fieldName(ref) { return fieldOf(ref)?.label || ref; }
 // A condition in the expression language over the form's fields, translated to SQL by the engine.
 function filterExprEditor(report) {
   const editor = new ExprEditor({ id: "rd-filter-expr", label: t("rd_filter_expr"), value: report.filter_expr || "",
-    names: () => fields.filter((f) => f.group !== "process").map((f) => ({ key: f.ref, label: f.label })),
+    names: () => fields.filter((f) => f.group !== "process").map((f) => ({ key: f.ref, label: f.label, labels: f.labels })),
     library, onChange: (value) => edit((r) => {
       if (value && value.trim()) r.filter_expr = value; else delete r.filter_expr;
     }, "filter_expr", { quiet: true, coalesce: "rd-filter-expr" }) });

@@ -72,7 +72,7 @@ function renderBasics(rule) {
   en.addEventListener("input", () => setLabel("en", en.value.trim()));
   const forms = store.package.forms || [];
   const formSel = h("select", { id: "rule-form", onchange: () => ctx.edit((r) => { r.form = formSel.value; }, { focus: "rule-form" }) },
-    ...forms.map((f) => h("option", { value: f.key, selected: f.key === rule.form }, `${label(f.label, f.key)} (${f.key})`)));
+    ...forms.map((f) => h("option", { value: f.key, selected: f.key === rule.form }, label(f.label, f.key))));
   if (!formOf(rule.form)) formSel.append(h("option", { value: rule.form || "", selected: true }, `${rule.form || ""} ?`));
   const enabled = h("input", { type: "checkbox", id: "rule-enabled", checked: rule.enabled !== false,
     onchange: () => ctx.edit((r) => { if (enabled.checked) delete r.enabled; else r.enabled = false; }, { rerender: false }) });

@@ -32,7 +32,7 @@ export class FieldModel {
   describe(f) {
     const w = this.widgets[f.widget] || {};
     const valueKind = w.value_kind || "text";
-    return { key: f.key, label: label(f.label, f.key), widget: f.widget, valueKind, kind: KIND[valueKind] || "any",
+    return { key: f.key, label: label(f.label, f.key), labels: f.label, widget: f.widget, valueKind, kind: KIND[valueKind] || "any",
       options: options(f), field: f, computed: !!w.computed, multiple: !!f.config?.multiple || w.storage === "multi" };
   }
 }
@@ -44,8 +44,9 @@ export function options(field) {
     : { value: o, text: String(o) }));
 }
 
+// a field as people read it: its label (the key stays in the draft, never on screen)
 export function fieldText(f) {
-  return f.label && f.label !== f.key ? `${f.label} (${f.key})` : f.key;
+  return f.label || f.key;
 }
 
 export function fieldSelect({ id, fields, value, onChange, labelText, empty = t("rule_pick_field"), filter = null }) {

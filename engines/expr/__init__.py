@@ -8,10 +8,12 @@ from .compiler import CONSTANTS, MAX_DEPTH, MAX_SOURCE, EvalContext, Expression,
 from .errors import (ExprError, ExprEvalError, ExprFunctionError, ExprLimitError, ExprNameError,
                      ExprNotAllowed, ExprSyntaxError, ExprTypeError)
 from .functions import FUNCTIONS, IF_DOC
+from .labels import ExprAmbiguousName, to_keys, to_labels
 
 __all__ = ["compile_expr", "Expression", "EvalContext", "ExprError", "ExprSyntaxError", "ExprNotAllowed",
            "ExprNameError", "ExprFunctionError", "ExprLimitError", "ExprTypeError", "ExprEvalError",
-           "FUNCTIONS", "IF_DOC", "CONSTANTS", "MAX_SOURCE", "MAX_DEPTH"]
+           "FUNCTIONS", "IF_DOC", "CONSTANTS", "MAX_SOURCE", "MAX_DEPTH", "ExprAmbiguousName", "to_keys",
+           "to_labels"]
 
 
 def library() -> list[dict]:

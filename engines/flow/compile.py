@@ -132,7 +132,9 @@ def compile_flow(definition: Mapping[str, Any]) -> FlowSpec:
     nodes = {}
     for node_id, raw in raw_nodes.items():
         nodes[node_id] = NodeSpec(
-            node_id, raw["type"], freeze(raw.get("label") or node_id), behaviours[node_id].config,
+            # a node without a label is called by its type's name (人工任务), never by its id
+            node_id, raw["type"], freeze(raw.get("label") or dict(getattr(behaviours[node_id], "label", None) or {})
+                                         or node_id), behaviours[node_id].config,
             behaviours[node_id],
             tuple(e for e in edges.values() if e.target == node_id),
             tuple(e for e in edges.values() if e.source == node_id))

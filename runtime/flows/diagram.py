@@ -55,8 +55,13 @@ def _label(value: Any, lang: str) -> str:
     return ""
 
 
-def _shapes(spec: FlowSpec, current: set[str], done: set[str], lang: str) -> dict[str, Any]:
-    """Geometry and texts of the diagram: plain data for the template, which escapes every value."""
+def _shapes(spec: FlowSpec, current: set[str], done: set[str], lang: str,
+            fields: Iterable[tuple[str, Any]] = ()) -> dict[str, Any]:
+    """Geometry and texts of the diagram: plain data for the template, which escapes every value.
+    People read names, not keys: a condition shows the labels of the form's ``fields`` (key, label),
+    a node without a label its type's name."""
+    from engines.expr import to_labels
+    fields = list(fields)
     pos = layout(spec)
     width = max(x for x, _ in pos.values()) + W + PAD
     height = max(y for _, y in pos.values()) + H + PAD
@@ -80,7 +85,7 @@ def _shapes(spec: FlowSpec, current: set[str], done: set[str], lang: str) -> dic
             lx, ly = mid, (sy + ty) / 2 - 4
         text = _label(edge.label, lang) or edge.outcome or ("默认" if edge.default and lang == "zh-CN" else
                                                             "default" if edge.default else "") or \
-            (edge.condition_source or "")
+            to_labels(edge.condition_source or "", fields, lang)
         edges.append({"id": edge.id, "path": path, "x": round(lx), "y": round(ly), "text": text[:28]})
     nodes = []
     for node in spec.nodes.values():
@@ -88,10 +93,11 @@ def _shapes(spec: FlowSpec, current: set[str], done: set[str], lang: str) -> dic
         state = "current" if node.id in current else "done" if node.id in done else "todo"
         b = node.behaviour
         shape = "circle" if (b.is_start or b.is_end) else "diamond" if b.group == "gateway" else "box"
-        text = _label(node.label, lang) or node.id
+        kind = _label(dict(getattr(b, "label", None) or {}), lang) or node.type  # the type's name, not its key
+        text = _label(node.label, lang) or kind
         nodes.append({"id": node.id, "type": node.type, "state": state, "shape": shape, "x": round(x), "y": round(y),
                       "cx": round(x + W / 2), "cy": round(y + H / 2), "r": round(H / 2 - 4), "right": round(x + W),
-                      "bottom": round(y + H), "text": text, "short": text[:16]})
+                      "bottom": round(y + H), "text": text, "short": text[:16], "kind": kind})
     return {"width": round(width), "height": round(height), "w": W, "h": H, "edges": edges, "nodes": nodes}
 
 
@@ -99,7 +105,9 @@ _ENV = Environment(loader=PackageLoader("runtime", "templates"), autoescape=True
                    lstrip_blocks=True)
 
 
-def render_svg(spec: FlowSpec, *, current: Iterable[str] = (), done: Iterable[str] = (), lang: str = "zh-CN") -> str:
+def render_svg(spec: FlowSpec, *, current: Iterable[str] = (), done: Iterable[str] = (), lang: str = "zh-CN",
+               fields: Iterable[tuple[str, Any]] = ()) -> str:
     """The diagram as SVG markup, written by a template with autoescaping: ids and labels are free text
-    typed in the designer, so none of them is ever formatted into markup by hand."""
-    return _ENV.get_template("flows_diagram.svg").render(d=_shapes(spec, set(current), set(done), lang))
+    typed in the designer, so none of them is ever formatted into markup by hand. ``fields`` are the
+    (key, label) of the flow's form, so conditions read with labels."""
+    return _ENV.get_template("flows_diagram.svg").render(d=_shapes(spec, set(current), set(done), lang, fields))

@@ -186,7 +186,8 @@ def flow_process(form, rid):
             current = set((inst["state"] or {}).get("tokens", {}).values())
             done = {h["node_id"] for h in history if h["node_id"]} | \
                 {t["node_id"] for t in rt.tasks_of(inst["id"]) if t["status"] != "open"}
-            svg = render_svg(spec, current=current, done=done - current, lang=current_language())
+            svg = render_svg(spec, current=current, done=done - current, lang=current_language(),
+                             fields=[(f.key, f.definition.get("label")) for f in jimu.catalog.form(form).spec.fields])
             views.append({"instance": inst, "spec": spec, "svg": Markup(svg), "history": history,
                           "tasks": rt.tasks_of(inst["id"])})
         ft = jimu.catalog.form(form)

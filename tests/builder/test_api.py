@@ -92,7 +92,7 @@ def test_registries_list_the_palette_from_the_widget_registry(builder, monkeypat
 
 def test_expression_check_reports_code_message_and_position(builder):
     ok = builder.post("/builder/api/expr/check", json={"source": "等级 > 3", "names": ["等级"]}).get_json()
-    assert ok == {"ok": True, "names": ["等级"]}
+    assert ok == {"ok": True, "names": ["等级"], "source": "等级 > 3"}     # the text to store
     bad = builder.post("/builder/api/expr/check", json={"source": "等级 > ", "names": ["等级"]}).get_json()
     assert bad["ok"] is False and bad["error"]["code"] == "expr.syntax" and bad["error"]["position"] >= 1
     unknown = builder.post("/builder/api/expr/check", json={"source": "名称 == 'x'", "names": ["等级"]}).get_json()

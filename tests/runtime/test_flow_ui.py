@@ -81,7 +81,7 @@ def test_diagram_keeps_quotes_in_ids_inside_their_attributes():
     assert {p.get("data-edge") for p in svg.iter(ns + "path") if p.get("class") == "edge"} == \
         {evil_edge, '"><script>x</script>'}
     assert not list(svg.iter(ns + "script")) and not list(svg.iter("script"))
-    assert [t.text for t in svg.iter(ns + "title")][1] == "a & b (user_task)"
+    assert [t.text for t in svg.iter(ns + "title")][1] == "a & b (人工任务)"
 
 
 def test_delegate_from_the_task_page(jimu, client, users):
@@ -113,3 +113,22 @@ def test_task_pages_show_times_in_the_deployment_zone(jimu, client, users, clock
     for page in (client.get("/tasks"), client.get(f"/tasks/{task['id']}")):
         html = page.get_data(as_text=True)
         assert local in html and utc not in html
+
+
+def test_diagram_shows_field_labels_and_node_kinds_never_keys():
+    """Issue 18: the end user's process view showed ``radio_1 == "其他"`` and node ids."""
+    from xml.etree import ElementTree
+    spec = compile_flow({"key": "f", "version": 1,
+                         "nodes": [{"id": "s", "type": "start"}, {"id": "g", "type": "exclusive_gateway"},
+                                   {"id": "user_task_3", "type": "user_task"}, {"id": "end", "type": "end"}],
+                         "edges": [e("s", "g"), e("g", "user_task_3", condition='radio_1 == "其他"'),
+                                   e("g", "end", id="d", default=True), e("user_task_3", "end")]})
+    fields = [("radio_1", {"zh-CN": "问题类型", "en": "Issue type"})]
+
+    def shown(lang):
+        svg = ElementTree.fromstring(render_svg(spec, fields=fields, lang=lang))
+        return [t.text for t in svg.iter() if t.tag.endswith(("text", "title"))]
+    texts = shown("zh-CN")
+    assert '问题类型 == "其他"' in texts and "人工任务" in texts
+    assert not [t for t in texts if "radio_1" in t or "user_task" in t or t in ("s", "g", "end")]
+    assert 'Issue type == "其他"' in shown("en")

@@ -1,0 +1,222 @@
+"""Names, not keys: people type and read field *labels*; definitions store field *keys*.
+
+``to_keys(source, fields)`` rewrites the labels in an expression to the stable keys of their
+fields (what the builder stores when an expression is saved), so renaming a label later rewrites
+nothing; ``to_labels(source, fields, lang)`` does the reverse for showing a stored expression.
+``fields`` is an iterable of ``(key, label)`` where a label is text or a ``{"zh-CN": ..., "en":
+...}`` map (every language's label is accepted when typing).
+
+The rewrite works on the text outside string literals, so ``问题类型 == "问题类型"`` only maps
+the name. A label may hold spaces (``Issue type == "x"``): the longest label that starts at a
+name boundary wins. A name followed by ``(`` is a function call and stays; a name after ``.``
+reads a linked record's or a sub-table's column and stays as typed.
+
+A word that means two fields is refused (``ExprAmbiguousName``) with both fields named: two
+fields labelled alike, or one field's label that is another field's key. A word that is a key is
+that key's field (stored text stays stable when labels change).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from .compiler import CONSTANTS
+from .errors import ExprError
+from .functions import FUNCTIONS
+
+__all__ = ["ExprAmbiguousName", "to_keys", "to_labels", "label_index", "source_position"]
+
+
+class ExprAmbiguousName(ExprError):
+    """A label that names more than one field."""
+    code = "expr.ambiguous_name"
+
+
+def _ident(ch: str) -> bool:
+    return ch.isalnum() or ch == "_" or "\u4e00" <= ch <= "\u9fff"
+
+
+def _labels(label: Any) -> list[str]:
+    if isinstance(label, Mapping):
+        return [v.strip() for v in label.values() if isinstance(v, str) and v.strip()]
+    return [label.strip()] if isinstance(label, str) and label.strip() else []
+
+
+def label_index(fields: Iterable[tuple[str, Any]]) -> tuple[set[str], dict[str, list[tuple[str, str]]]]:
+    """(keys, label → [(key, label text)]) of the fields in scope."""
+    keys: set[str] = set()
+    by_label: dict[str, list[tuple[str, str]]] = {}
+    pairs = [(k, lab) for k, lab in fields if isinstance(k, str)]
+    for key, _ in pairs:
+        keys.add(key)
+    for key, label in pairs:
+        for text in _labels(label):
+            if text == key:
+                continue
+            hits = by_label.setdefault(text, [])
+            if all(k != key for k, _ in hits):
+                hits.append((key, text))
+    return keys, by_label
+
+
+def _segments(source: str) -> list[tuple[bool, int, int]]:
+    """(is_code, start, end) spans of ``source``: string literals are not code."""
+    out: list[tuple[bool, int, int]] = []
+    i, start, n = 0, 0, len(source)
+    while i < n:
+        ch = source[i]
+        if ch in "\"'":
+            if start < i:
+                out.append((True, start, i))
+            quote = source[i:i + 3] if source[i:i + 3] in ('"""', "'''") else ch
+            j = i + len(quote)
+            while j < n and not source.startswith(quote, j):
+                j += 2 if source[j] == "\\" else 1
+            j = min(j + len(quote), n)
+            out.append((False, i, j))
+            i = start = j
+            continue
+        i += 1
+    if start < n:
+        out.append((True, start, n))
+    return out
+
+
+def _calls(source: str, end: int) -> bool:
+    """Whether a ``(`` follows position ``end`` (after blanks): the name is a function call."""
+    rest = source[end:].lstrip(" \t")
+    return rest.startswith("(")
+
+
+def to_keys(source: str, fields: Iterable[tuple[str, Any]]) -> str:
+    """``source`` with every field label replaced by its field's key (see the module's rules)."""
+    return _to_keys(source, fields)[0]
+
+
+def source_position(source: str, fields: Iterable[tuple[str, Any]], position: int | None) -> int | None:
+    """The 1-based character position in ``source`` (with labels) of ``position`` in ``to_keys(source)``,
+    so an error of the stored text points at what the person typed."""
+    if position is None:
+        return None
+    try:
+        _, swaps = _to_keys(source, fields)
+    except ExprError:
+        return position
+    shift = 0
+    for at, typed, stored in swaps:  # (0-based start in source, typed length, stored length)
+        if position - 1 < at + shift + stored:
+            if position - 1 >= at + shift:
+                return at + 1
+            break
+        shift += stored - typed
+    return position - shift
+
+
+def _to_keys(source: str, fields: Iterable[tuple[str, Any]]) -> tuple[str, list[tuple[int, int, int]]]:
+    swaps: list[tuple[int, int, int]] = []
+    if not isinstance(source, str) or not source.strip():
+        return source, swaps
+    keys, by_label = label_index(fields)
+    if not by_label:
+        return source, swaps
+    ordered = sorted(by_label, key=len, reverse=True)
+    out: list[str] = []
+    for is_code, start, end in _segments(source):
+        text = source[start:end]
+        if not is_code:
+            out.append(text)
+            continue
+        i, piece = 0, []
+        while i < len(text):
+            at_boundary = (i == 0 or not _ident(text[i - 1])) and (i == 0 or text[i - 1] != ".")
+            if at_boundary and _ident(text[i]):
+                hit = next((lab for lab in ordered if text.startswith(lab, i)
+                            and (i + len(lab) == len(text) or not _ident(text[i + len(lab)]))), None)
+                word_end = i
+                while word_end < len(text) and _ident(text[word_end]):
+                    word_end += 1
+                word = text[i:word_end]
+                if word in keys and (hit is None or len(hit) <= len(word)):
+                    _check_key_is_not_a_label(word, by_label, source, start + i)
+                    piece.append(word)
+                    i = word_end
+                    continue
+                if hit is not None and not _calls(text, i + len(hit)):
+                    owners = by_label[hit]
+                    if len(owners) > 1:
+                        a, b = owners[0][0], owners[1][0]
+                        raise ExprAmbiguousName(
+                            f"{hit!r} is the name of two fields ({a!r} and {b!r}); rename one of them so every "
+                            "field has its own name", expression=source, position=start + i + 1, name=hit,
+                            fields=[k for k, _ in owners])
+                    piece.append(owners[0][0])
+                    swaps.append((start + i, len(hit), len(owners[0][0])))
+                    i += len(hit)
+                    continue
+                piece.append(word)
+                i = word_end
+                continue
+            piece.append(text[i])
+            i += 1
+        out.append("".join(piece))
+    return "".join(out), swaps
+
+
+def _check_key_is_not_a_label(word: str, by_label: dict, source: str, at: int) -> None:
+    owners = by_label.get(word) or []
+    others = [k for k, _ in owners if k != word]
+    if others:
+        raise ExprAmbiguousName(
+            f"{word!r} is the name of field {others[0]!r} and the key of another field; rename field "
+            f"{others[0]!r} so the two can be told apart", expression=source, position=at + 1, name=word,
+            fields=[word, others[0]])
+
+
+def to_labels(source: str, fields: Iterable[tuple[str, Any]], lang: str = "zh-CN") -> str:
+    """``source`` with each field key shown as its label in ``lang``, where that label reads back
+    as the same key (a label shared by two fields, or equal to a function's, a constant's or
+    another field's key, shows the key)."""
+    if not isinstance(source, str) or not source.strip():
+        return source
+    pairs = [(k, lab) for k, lab in fields if isinstance(k, str)]
+    keys, by_label = label_index(pairs)
+    shown: dict[str, str] = {}
+    for key, label in pairs:
+        text = _pick(label, lang)
+        if not text or text == key or any(q in text for q in "\"'.()[]") or text in keys:
+            continue
+        if len(by_label.get(text, ())) != 1 or text in CONSTANTS or text in FUNCTIONS or text == "if":
+            continue
+        shown[key] = text
+    if not shown:
+        return source
+    out: list[str] = []
+    for is_code, start, end in _segments(source):
+        text = source[start:end]
+        if not is_code:
+            out.append(text)
+            continue
+        i, piece = 0, []
+        while i < len(text):
+            if _ident(text[i]) and (i == 0 or (not _ident(text[i - 1]) and text[i - 1] != ".")):
+                j = i
+                while j < len(text) and _ident(text[j]):
+                    j += 1
+                word = text[i:j]
+                piece.append(shown[word] if word in shown and not _calls(text, j) else word)
+                i = j
+                continue
+            piece.append(text[i])
+            i += 1
+        out.append("".join(piece))
+    result = "".join(out)
+    try:  # shown only if it reads back exactly
+        return result if to_keys(result, pairs) == source else source
+    except ExprError:
+        return source
+
+
+def _pick(label: Any, lang: str) -> str:
+    if isinstance(label, Mapping):
+        value = label.get(lang) or label.get("zh-CN") or label.get("en") or ""
+        return value.strip() if isinstance(value, str) else ""
+    return label.strip() if isinstance(label, str) else ""
