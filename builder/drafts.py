@@ -201,6 +201,30 @@ def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id
     return get_draft(conn, app_key)
 
 
+def key_owner(conn, app_key: str, kind: str, key: str) -> tuple[str, Any] | None:
+    """(app key, app label) of the other app that already holds ``key`` of ``kind`` (installed, or in
+    its unpublished draft), or None when the key is free for ``app_key``. Keys are global (record
+    tables, flow versions, roles are stored by key), so a new definition is named apart at once
+    rather than refused at publish."""
+    from apps.compile import OWNED_KINDS
+    if kind not in OWNED_KINDS:
+        raise BuilderError(f"kind must be one of {', '.join(OWNED_KINDS)}", code="request.bad_param", kind=kind)
+    owner = installer.installed_context(conn).owners.get(kind, {}).get(key)
+    if owner is None:
+        for other, package in conn.execute(sa.select(drafts.c.app_key, drafts.c.package)
+                                           .where(drafts.c.app_key != app_key)):
+            if any(isinstance(i, dict) and i.get("key") == key for i in (package or {}).get(kind) or []):
+                owner = other
+                break
+    if owner is None or owner == app_key:
+        return None
+    package = installer.installed_package(conn, owner)
+    if package is None:
+        row = _row(conn, owner)
+        package = row.package if row is not None else {}
+    return owner, (package.get("app") or {}).get("label") or owner
+
+
 def discard_draft(conn, app_key: str) -> None:
     conn.execute(sa.delete(drafts).where(drafts.c.app_key == app_key))
     if installer.installed_package(conn, app_key) is None:

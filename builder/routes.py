@@ -18,7 +18,7 @@ from runtime import installer
 from runtime.auth import current_principal
 from runtime.auth.policy import may_build, require_app_builder
 from runtime.context import current_jimu
-from runtime.i18n import current_language
+from runtime.i18n import current_language, gettext as _
 
 from . import api, drafts
 from .registries import registries
@@ -84,7 +84,12 @@ def check_expr():
     data = _body()
     names = data.get("names") if isinstance(data.get("names"), list) else []
     fields = data.get("fields") if isinstance(data.get("fields"), list) else None
-    return jsonify(drafts.check_expression(data.get("source"), names, fields))
+    result = drafts.check_expression(data.get("source"), names, fields)
+    if not result["ok"]:
+        from .messages import problem
+        result["error"] = {**result["error"], "detail": result["error"].get("message"),
+                           "message": problem(result["error"], current_language())}
+    return jsonify(result)
 
 
 # -- apps and drafts -----------------------------------------------------------------------
@@ -131,6 +136,27 @@ def save_draft(app_key):
     return jsonify(draft)
 
 
+@api.get("/apps/<app_key>/names/<kind>/<path:key>")
+def name_free(app_key, kind, key):
+    """Whether a new form (flow, rule, ...) may take ``key``: another app's key is refused at once, in
+    the UI language, naming that app (publishing would refuse it later: ``app.key_taken``)."""
+    from runtime.i18n import label
+    with current_jimu().read() as conn:
+        taken = drafts.key_owner(conn, app_key, kind, key)
+    if taken is None:
+        return jsonify({"free": True})
+    owner, owner_label = taken
+    noun = _(_KIND_NOUNS.get(kind, "item"))
+    return jsonify({"free": False, "owner": owner, "code": "app.key_taken",
+                    "message": _("The app '%(app)s' already has a %(kind)s named '%(key)s'; every name belongs to "
+                                 "one app, so choose another name.", app=label(owner_label) or owner, kind=noun,
+                                 key=key)})
+
+
+_KIND_NOUNS = {"forms": "form", "flows": "flow", "rules": "rule", "reports": "report", "dashboards": "dashboard",
+               "roles": "role", "groups": "group", "templates": "template", "calendars": "calendar"}
+
+
 @api.delete("/apps/<app_key>/draft")
 def discard_draft(app_key):
     with current_jimu().begin() as conn:
@@ -147,8 +173,12 @@ def validate_draft(app_key):
     if package is None:
         with current_jimu().read() as conn:
             package = drafts.get_draft(conn, app_key)["package"]
+    from .messages import describe
+    lang = current_language()
     with current_jimu().read() as conn:
-        return jsonify(drafts.check(conn, package))
+        result = drafts.check(conn, package)
+    return jsonify({**result, "errors": describe(result["errors"], package, lang),
+                    "warnings": describe(result["warnings"], package, lang)})
 
 
 @api.get("/apps/<app_key>/draft/diff")
@@ -168,8 +198,16 @@ def draft_diff(app_key):
 def publish(app_key):
     data = _body()
     jimu = current_jimu()
-    with jimu.begin() as conn:
-        result = drafts.publish(conn, app_key, _revision(data), now=jimu.now(), actor_id=_actor())
+    try:
+        with jimu.begin() as conn:
+            result = drafts.publish(conn, app_key, _revision(data), now=jimu.now(), actor_id=_actor())
+    except drafts.DraftInvalid as exc:  # each problem in the UI language, naming its object
+        from .messages import describe
+        with jimu.read() as conn:
+            package = drafts.get_draft(conn, app_key)["package"]
+        exc.errors = describe(exc.errors, package, current_language())
+        exc.message = _("the draft has %(n)s problem(s); fix them before publishing", n=len(exc.errors))
+        raise
     return jsonify(result), 201
 
 
@@ -223,7 +261,10 @@ def report_preview(app_key):
     jimu = current_jimu()
     principal = current_principal()
     with jimu.read() as conn:
-        chart = _compile_report(conn, app_key, definition)
+        try:
+            chart = _compile_report(conn, app_key, definition)
+        except JimuError as exc:
+            raise _worded(exc, definition, _preview_lang(data)) from None
         filters = _preview_filters(data.get("filter"))
         rows = run_chart(jimu, conn, principal, chart, filters)
         explain = explain_chart(jimu, conn, principal, chart, filters)  # how its query runs: indexes, scans
@@ -257,7 +298,7 @@ def dashboard_preview(app_key):
             try:
                 chart = _compile_report(conn, app_key, item)
             except JimuError as exc:
-                error = exc
+                error = _worded(exc, item, _preview_lang(data))
             entries[item["key"]] = ReportEntry(app_key, item["key"], item, chart, error)
         check_dashboard(definition, {k: e.chart for k, e in entries.items()})
         entry = DashboardEntry(app_key, str(definition.get("key")), definition, None, entries, tz)
@@ -279,6 +320,21 @@ def _compile_report(conn, app_key: str, definition: dict):
         raise PermissionDenied("you may not read the records this report counts", code="permission.denied",
                                forms=list(chart.forms))
     return chart
+
+
+def _worded(exc: JimuError, report: dict, lang: str) -> JimuError:
+    """A preview's refusal in the UI language, naming the report (``builder.messages``)."""
+    from .messages import describe
+    package = {"reports": [report]}
+    if isinstance(getattr(exc, "errors", None), list):
+        exc.errors = describe([e if isinstance(e, dict) else e.to_dict() for e in exc.errors], package, lang,
+                              base="/reports/0")
+        exc.message = "; ".join(e["message"] for e in exc.errors[:3])
+    else:
+        (worded,) = describe([exc.to_dict()], package, lang, base="/reports/0")
+        exc.context["detail"] = exc.message
+        exc.message = worded["message"]
+    return exc
 
 
 def _own_form(app_key: str, form_key: str) -> None:
@@ -448,7 +504,9 @@ def check_rule(app_key):
     try:
         _compile_draft_rule(rule, package)
     except RuleInvalid as exc:
-        return jsonify({"ok": False, "errors": exc.errors})
+        from .messages import describe
+        errors = [e if isinstance(e, dict) else e.to_dict() for e in exc.errors]
+        return jsonify({"ok": False, "errors": describe(errors, {"rules": [rule]}, current_language(), base="/rules/0")})
     return jsonify({"ok": True, "errors": []})
 
 

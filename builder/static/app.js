@@ -87,6 +87,7 @@ function newFormForm() {
       error.textContent = `${t("form_key")}: ${key}`;
       return;
     }
+    if (!(await nameFree("forms", key, error))) return;
     store.change((pkg) => { pkg.forms = [...(pkg.forms || []), { key, version: 1, label: text || key, fields: [] }]; });
     try {
       await store.save();
@@ -105,7 +106,7 @@ function newItemForm(kind) {
   const keyBox = h("input", { id: `new-${kind}-key`, required: true, oninput: () => { keyBox.dataset.touched = "1"; } });
   labelBox.addEventListener("input", () => { if (!keyBox.dataset.touched) keyBox.value = suggestKey(labelBox.value); });
   const error = h("p", { class: "field-error", role: "alert", hidden: true });
-  return h("form", { class: "inline-form new-item", "data-kind": kind, onsubmit: (e) => {
+  return h("form", { class: "inline-form new-item", "data-kind": kind, onsubmit: async (e) => {
     e.preventDefault();
     const key = keyBox.value.trim();
     if (!KEY_RE.test(key) || (store.package[kind] || []).some((it) => it.key === key)) {
@@ -113,12 +114,25 @@ function newItemForm(kind) {
       error.textContent = `${t("item_key")}: ${key}`;
       return;
     }
+    if (!(await nameFree(kind, key, error))) return;
     const params = new URLSearchParams({ new: "1", label: labelBox.value.trim() || key });
     window.location.href = `${BASE}apps/${enc(appKey)}/${kind}/${enc(key)}?${params}`;
   } },
   h("label", { for: labelBox.id }, t("item_label")), labelBox,
   h("label", { for: keyBox.id }, t("item_key")), keyBox,
   h("button", { type: "submit" }, `+ ${t(`new_${kind}`)}`), error);
+}
+
+// A name another app holds is refused here, at once and in words (publishing would refuse it later).
+async function nameFree(kind, key, error) {
+  try {
+    const answer = await get(`/apps/${enc(appKey)}/names/${kind}/${enc(key)}`);
+    if (answer.free) return true;
+    error.hidden = false;
+    error.textContent = answer.message;
+    error.dataset.code = answer.code;
+    return false;
+  } catch { return true; }   // offline: publishing checks again
 }
 
 function suggestKey(text) {

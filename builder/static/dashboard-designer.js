@@ -198,8 +198,9 @@ function renderGrid() {
         problems.length ? t("rd_problems") : t("rd_loading")));
     } else if (data.error) {
       const first = data.error.errors?.[0] || data.error;
+      // words in the UI language (builder/messages.py); the code stays for scripts, off the screen
       body.replaceChildren(h("p", { class: "tile-error", role: "note", "data-code": data.error.code },
-        h("code", { class: "err-code" }, first.code), " ", first.message));
+        h("span", { class: "err-text", "data-code": first.code }, first.message)));
     } else {
       nodes[i].dataset.rows = JSON.stringify(data.rows);
       if (data.empty) body.replaceChildren(h("p", { class: "tile-empty" }, t("rd_empty")));

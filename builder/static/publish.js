@@ -15,10 +15,12 @@ export function diffList(lines) {
   return h("ul", { class: "diff-lines" }, ...(lines.length ? lines : [t("no_changes")]).map((l) => h("li", {}, l)));
 }
 
+// Each problem as one sentence in the UI language that names its object (builder/messages.py words
+// it on the server); a click goes to the object. Codes and pointers stay in data attributes.
 export function errorList(errors, onPick) {
-  return h("ul", { class: "error-list", role: "alert" }, ...errors.map((e) => h("li", { "data-code": e.code || "" },
-    onPick && e.pointer ? h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); onPick(e); } }, e.pointer) : h("code", {}, e.pointer || ""),
-    " ", e.message || "", e.position ? ` (${t("position", { n: e.position })})` : "")));
+  return h("ul", { class: "error-list", role: "alert" }, ...errors.map((e) => h("li", { "data-code": e.code || "", "data-pointer": e.pointer || "" },
+    onPick && e.pointer ? h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); onPick(e); } }, e.message || e.code) : (e.message || e.code || ""),
+    e.position ? ` (${t("position", { n: e.position })})` : "")));
 }
 
 // Returns the publish result, or null when the user cancels; errors are shown in a dialog.

@@ -197,9 +197,9 @@ export function purge(node) {
 }
 
 // A coded error list: the code, where (pointer) and the message; ``onPick`` focuses the culprit.
+// Problems as words in the UI language (the server words them, builder/messages.py); a click goes to
+// what the problem is about. Codes and pointers stay in data attributes, off the screen.
 export function codedErrors(errors, onPick) {
   return h("ul", { class: "error-list coded", role: "alert" }, ...errors.map((e) => h("li", { "data-code": e.code || "", "data-pointer": e.pointer || "" },
-    h("code", { class: "err-code" }, e.code || "error"), " ",
-    e.pointer ? (onPick ? h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); onPick(e); } }, e.pointer) : h("code", {}, e.pointer)) : null,
-    " ", e.message || "")));
+    e.pointer && onPick ? h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); onPick(e); } }, e.message || e.code) : (e.message || e.code))));
 }

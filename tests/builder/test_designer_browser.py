@@ -88,7 +88,9 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, jimu, arti
     assert error.get_attribute("data-code") == "expr.syntax"
     assert re.search(r"第 \d+ 个字符", error.inner_text())
     page.locator(".problems").wait_for()                      # the draft's problems list it too
-    assert "/visible_if" in page.locator(".problems").inner_text()
+    # in words naming the field, not a JSON pointer (issue 18 item 5)
+    assert "字段 '客户姓名'" in page.locator(".problems").inner_text()
+    assert "/visible_if" not in page.locator(".problems").inner_text()
     page.screenshot(path=str(artifacts / "builder-form-designer-error.png"), full_page=True)
 
     # leaving with unsaved changes asks first; dismissing stays on the page

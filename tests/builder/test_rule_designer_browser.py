@@ -108,8 +108,10 @@ def test_conditions_groups_mappings_reorder_undo_and_dry_run(svc, page, live_ser
                      "trigger": {"type": "record_created"}, "actions": []}
     assert page.locator("#rule-no-actions").is_visible()
     page.locator("#problems").wait_for()                      # no actions yet: a problem before publishing
-    assert "/rules/0/actions" in page.locator("#problems").inner_text()
-    page.locator("#problems a", has_text="/rules/0/actions").click()   # a problem's link goes to its control
+    # in words naming the rule, no JSON pointer (issue 18 item 5)
+    assert "规则 '渠道与金额' 没有动作" in page.locator("#problems").inner_text()
+    assert "/rules/" not in page.locator("#problems").inner_text()
+    page.locator("#problems a", has_text="没有动作").click()   # a problem's link goes to its control
     assert page.evaluate("document.activeElement.id") == "rule-add-action"
     assert page.locator("#rule-add-action.has-problem").count() == 1      # which is marked too
 
