@@ -168,10 +168,15 @@ def cc_addresses(conn: sa.Connection, p: Mapping[str, Any], ft, values: Mapping[
     spec = p.get("cc") or {}
     if not spec:
         return []
-    out = _literal_addresses(spec, values)
+    literal = _literal_addresses(spec, values)
     ids = resolve_users(conn, spec, values, p.get("form"))
-    readers = [pr.user_id for principals in user_views(conn, ft, p.get("record_id"), ids).values()
-               for pr in principals]
+    # an address that is an active user's own is that user: copied only if they may read the record
+    owners = dict(conn.execute(sa.select(db.users.c.email, db.users.c.id).where(
+        db.users.c.email.in_(literal), db.users.c.is_active.is_(True))).all()) if literal else {}
+    readers = {pr.user_id for principals in user_views(conn, ft, p.get("record_id"),
+                                                       ids + [u for u in owners.values() if u not in ids]).values()
+               for pr in principals}
+    out = [e for e in literal if e not in owners or owners[e] in readers]
     if readers:
         out += [e for (e,) in conn.execute(sa.select(db.users.c.email).where(db.users.c.id.in_(readers)))
                 if e and e not in out]

@@ -3,7 +3,7 @@
 The supplier (an address held in a field) reads what people outside Jimu may read: the order's own
 files and the linked contract's files, but not the contract's internal quote, which a role reading
 contracts hides. Copies go to a typed address, an address held in a field and a user who may read
-orders; a user named in the copies who may not read orders gets nothing. The mail is marked
+orders; a user who may not read orders gets nothing, named or by their address. The mail is marked
 ``Auto-Submitted: auto-generated`` (it answers no message) and a rule for e-mail refuses copies on a
 webhook. Caught by a local SMTP server."""
 from __future__ import annotations
@@ -31,7 +31,8 @@ ORDER = _form("采购单", [("单号", "text", None), ("供应商邮箱", "email
 MAIL = {"key": "mail_supplier", "version": 1, "label": "Mail the supplier", "form": "采购单",
         "trigger": {"type": "record_created"},
         "actions": [{"type": "notify", "channel": "email", "to": {"email_fields": ["供应商邮箱"]},
-                     "cc": {"emails": ["buyer@example.com"], "email_fields": ["抄送"], "users": ["lead", "nosy"]},
+                     "cc": {"emails": ["buyer@example.com", "nosy@example.com"], "email_fields": ["抄送"],
+                            "users": ["lead", "nosy"]},
                      "attach": ["附件", "合同.附件", "合同.内部报价"],
                      "subject": "采购单 {单号}", "body": "请按合同 {合同} 发货。"}]}
 
