@@ -198,3 +198,41 @@ def test_parallel_countersign_and_gateway_on_the_record(jimu, users):
     runtime_call(jimu, lambda rt: rt.complete(principal(jimu, users["cat"]), cs[2]["id"], outcome="approve"))
     assert instances(jimu)[1]["outcome"] == "approved"
     assert tasks(jimu, instance_id=iid, node_id="cs")[1]["status"] == "cancelled"
+
+
+def test_a_bulk_create_starts_each_records_flow_and_tells_webhooks(jimu, users):
+    """Bulk creates (imports, the batch API) tell only the listeners that act on the form's creates
+    (``Jimu.listening``): an on-create flow starts for every record, a webhook subscription gets a
+    delivery per record; with neither (the flow made manual, the subscription gone), nothing is."""
+    from runtime import db
+    from runtime.records import Records
+    from runtime.store.evolve import bump_revision
+
+    install(jimu, [simple_flow()])
+    with jimu.begin() as conn:
+        now = jimu.now()
+        conn.execute(sa.insert(db.webhook_subscriptions).values(
+            name="erp", form_key="ticket", events=["record.created"], url="https://erp.example.com/hook",
+            secret="s" * 32, is_active=True, created_at=now, updated_at=now))
+        bump_revision(conn)
+
+    def bulk(n):
+        with jimu.begin() as conn:
+            records = Records(jimu, conn, principal(jimu, users["admin"]))
+            assert {type(x).__name__ for x in jimu.listening(records, "record.created",
+                                                             jimu.catalog.form("ticket"))} >= {"WebhookListener"}
+            return records.bulk_create("ticket", [{"title": f"t{i}"} for i in range(n)])
+
+    ids = bulk(3)
+    assert sorted(i["record_id"] for i in instances(jimu)) == ids
+    with jimu.read() as conn:
+        deliveries = conn.execute(sa.select(db.webhook_deliveries.c.record_id)).scalars().all()
+    assert sorted(deliveries) == ids
+    install(jimu, [dict(simple_flow(), start="manual")], version="1.0.1")
+    with jimu.begin() as conn:
+        conn.execute(sa.delete(db.webhook_subscriptions))
+        bump_revision(conn)
+        records = Records(jimu, conn, principal(jimu, users["admin"]))
+        assert jimu.listening(records, "record.created", jimu.catalog.form("ticket")) == ()
+        records.bulk_create("ticket", [{"title": "quiet"}])
+    assert len(instances(jimu)) == 3
