@@ -124,6 +124,8 @@ service anvil {{
         if proc.poll() is not None or time.monotonic() > deadline:
             log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
             proc.kill()
+            proc.wait()
+            shutil.rmtree(root, ignore_errors=True)
             pytest.fail(f"dovecot did not start: {proc.stderr.read().decode()} {log}")
         time.sleep(0.1)
     yield server
