@@ -332,6 +332,42 @@ class _Checker:
                                             f"sample names {key!r}, which is not a field of this form", field=key))
                 elif isinstance(sample[key], dict) and sample[key].get("if") is not None:
                     self.expression(sample[key]["if"], pointer_join(ptr, "sample", key, "if"))
+        if isinstance(form.get("story"), dict):
+            self.story(form, pointer_join(ptr, "story"), own)
+
+    def story(self, form: dict, ptr: str, own: dict) -> None:
+        """A demo story's expressions compile; the forms, fields and user fields it names exist."""
+        def actor(by: Any, at: str) -> None:
+            if isinstance(by, dict) and isinstance(by.get("field"), str):
+                if own.get(by["field"], {}).get("widget") != "user":
+                    self.errors.append(_err("package.unknown_field", pointer_join(at, "field"),
+                                            f"a story actor's field {by['field']!r} must be a user field of this form",
+                                            field=by["field"]))
+
+        def action(d: dict, at: str) -> None:
+            for kind in ("create", "update", "task"):
+                a = d.get(kind)
+                if not isinstance(a, dict):
+                    continue
+                actor(a.get("by"), pointer_join(at, kind, "by"))
+                target = form.get("key")
+                if kind == "create" and not self.form_ref(a.get("form"), pointer_join(at, kind, "form")):
+                    continue
+                target = a.get("form") if kind == "create" else target
+                for key, value in (a.get("values") or {}).items() if isinstance(a.get("values"), dict) else ():
+                    self.field_ref(target, key, pointer_join(at, kind, "values", key))
+                    if isinstance(value, dict) and "expr" in value:
+                        self.expression(value["expr"], pointer_join(at, kind, "values", key, "expr"))
+
+        story = form["story"]
+        actor(story.get("by"), pointer_join(ptr, "by"))
+        for i, step in _items(story.get("steps")):
+            at = pointer_join(ptr, "steps", i)
+            if step.get("if") is not None:
+                self.expression(step["if"], pointer_join(at, "if"))
+            action(step, at)
+            for j, choice in _items(step.get("one_of")):
+                action(choice, pointer_join(at, "one_of", j))
 
     def link_fills(self, form: dict, ptr: str, own: dict) -> None:
         """A link's ``display_field`` and ``fill`` name fields of the linked form; ``fill``'s keys name

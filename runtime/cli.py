@@ -306,15 +306,16 @@ def list_tokens_command(username) -> None:
 
 @main.command("demo-data")
 @click.option("--app", "app_key", help="only this app's forms (default: every installed app)")
-@click.option("--days", default=90, show_default=True, help="spread creation times over this many days")
-@click.option("--scale", default=1.0, show_default=True, help="multiply each form's demo_records")
-@click.option("--seed", default=1, show_default=True)
+@click.option("--days", default=30, show_default=True, help="play this many days of history, up to now")
+@click.option("--scale", default=1.0, show_default=True,
+              help="multiply each form's demo_records (e.g. 10 for a larger history; it takes longer)")
+@click.option("--seed", default=1, show_default=True, help="the same seed plays the same history")
 @click.option("--if-empty", is_flag=True, help="do nothing when the app's forms already hold records")
 @click.option("--users/--no-users", default=True, help="create demo_<role>_<n> users for every role first")
 @click.option("--password", default="demo-1234", show_default=True, help="password of the demo users")
 @with_appcontext
 def demo_data(app_key, days, scale, seed, if_empty, users, password) -> None:
-    """Fill the installed forms with realistic demo records (see runtime/demo.py)."""
+    """Play a demo history through the real engines on a moving clock (see runtime/demo.py)."""
     import sqlalchemy as sa
 
     from . import demo
@@ -331,12 +332,14 @@ def demo_data(app_key, days, scale, seed, if_empty, users, password) -> None:
             for key in sorted({ft.app_key for ft in tables if ft.app_key}):
                 for name, role in demo.demo_users(conn, key, now=jimu.now(), password=password):
                     click.echo(f"  demo user {name} ({role}), password {password}")
-
-        def progress(form: str, done: int, total: int) -> None:
-            click.echo(f"  {form}: {done}/{total}")
-        made = demo.generate(conn, jimu.catalog, app_key=app_key, now=jimu.now(), days=days, seed=seed,
-                             scale=scale, progress=progress)
-    click.echo("demo data: " + ", ".join(f"{k} {v}" for k, v in made.items()))
+    summary = demo.generate(jimu.config, app_key=app_key, now=jimu.now(), days=days, seed=seed, scale=scale,
+                            progress=lambda line: click.echo(f"  {line}"))
+    click.echo("demo data: " + ", ".join(f"{k} {v}" for k, v in summary.made.items()))
+    click.echo(f"  steps {summary.steps.get('done', 0)} played, {summary.steps.get('skipped', 0)} not due; "
+               f"{summary.jobs} jobs run; withheld (not sent): "
+               + (", ".join(f"{k} {v}" for k, v in sorted(summary.withheld.items())) or "nothing"))
+    if summary.refused:
+        click.echo("  refused: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.refused.items())))
 
 
 @main.command("reindex")

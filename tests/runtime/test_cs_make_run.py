@@ -1,14 +1,16 @@
 """What `make run` promises (issue 7's acceptance): after its steps — init-db, import the customer-service
 package, demo-data --if-empty, create-user admin --admin --print-login — a new user can log in as the printed
-admin and as a demo agent (demo_<role>_<n> / demo-1234) and sees a populated dashboard.
+admin and as a demo agent (demo_<role>_<n> / demo-1234) and sees a populated dashboard, with tasks waiting.
 
 The steps are read from the Makefile's ``run`` target (all but ``serve``) and run through click's runner on
 ``jimu`` itself, each building its app from ``JIMU_*`` variables exactly as the shell would, against a
 temporary SQLite file and a snapshot of the package (so running the steps twice sees the same file). Demo data
-is the full 5,000 tickets (2–5 s on SQLite here, so no --scale).
+is the package's full history (its tickets' ``demo_records``, played through the engines), so no --scale; its
+time is bounded in CPU seconds of this process (the machine is shared: wall time varies with its load).
 """
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -21,6 +23,9 @@ from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PASSWORD = "demo-1234"
+#: the tickets the package's demo history brings
+TICKETS = next(f["demo_records"] for f in json.loads((ROOT / "examples" / "customer_service.json")
+                                                     .read_text(encoding="utf-8"))["forms"] if f["key"] == "工单")
 
 
 def make_run_steps() -> list[list[str]]:
@@ -46,7 +51,7 @@ def made(tmp_path_factory):
            "JIMU_SECRET_KEY": "make-run-test-secret", "JIMU_UPLOAD_DIR": str(tmp / "files")}
     from runtime.cli import main
     runner = CliRunner()
-    outputs, seconds = {}, {}
+    outputs, seconds, cpu = {}, {}, {}
     work = tmp / "checkout"   # the package as it is now, so a second `make run` sees the same file
     (work / "examples").mkdir(parents=True)
     shutil.copy(ROOT / "examples" / "customer_service.json", work / "examples" / "customer_service.json")
@@ -59,12 +64,13 @@ def made(tmp_path_factory):
         steps = make_run_steps()
         assert [s[0] for s in steps] == ["init-db", "import", "demo-data", "create-user"], steps
         for step in steps:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             result = runner.invoke(main, step, catch_exceptions=False)
             seconds[step[0]] = time.perf_counter() - t0
+            cpu[step[0]] = time.process_time() - c0
             assert result.exit_code == 0, (step, result.output)
             outputs[step[0]] = result.output
-    return env, outputs, seconds
+    return env, outputs, (seconds, cpu)
 
 
 def _app(env, monkeypatch):
@@ -102,15 +108,15 @@ def populated(data: dict) -> list[str]:
 
 
 def test_make_run_steps_fill_the_app_and_print_the_admin_login(made):
-    env, out, seconds = made
+    env, out, (seconds, cpu) = made
     assert "install: customer_service" in out["import"]
-    assert re.search(r"工单 5000\b", out["demo-data"]), out["demo-data"]
+    assert re.search(rf"工单 {TICKETS}\b", out["demo-data"]), out["demo-data"]
     assert "demo user demo_agent_1 (agent), password demo-1234" in out["demo-data"]
     user, password = printed_login(out["create-user"])
     assert user == "admin" and len(password) >= 10
     assert "http://127.0.0.1:5000/login" in out["create-user"]
-    print("\nmake run steps (s): " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
-    assert seconds["demo-data"] < 60, seconds
+    print("\nmake run steps (s wall / CPU): " + ", ".join(f"{k} {v:.2f}/{cpu[k]:.2f}" for k, v in seconds.items()))
+    assert cpu["demo-data"] < 45, cpu
 
 
 def test_make_run_again_changes_nothing(made, monkeypatch):
@@ -147,11 +153,13 @@ def test_printed_admin_and_demo_users_log_in_and_see_a_populated_dashboard(made,
         page = client.get(f"/dashboards/{listing[0]['key']}")
         assert page.status_code == 200
         tickets = client.get("/api/v1/forms/工单/records?per_page=1").get_json()
-        assert tickets["total"] == 5000
-        if who.startswith("demo_"):   # demo tickets are spread over the demo users: "my tickets" is not empty
+        assert tickets["total"] == TICKETS
+        if who == "demo_agent_1":   # the first line's agent works the default queue: "my tickets" is not empty
             mine = client.get("/forms/工单?view=mine").get_data(as_text=True)
             count = int(re.search(r'id="record-count">\D*(\d+)', mine).group(1))
             assert count > 0, mine[:300]
+            # the history left tickets open in the flow: this demo user's task list holds work
+            assert client.get("/api/v1/tasks").get_json()["counts"]["open"] > 0
     finally:
         app.extensions["jimu"].dispose()
 
