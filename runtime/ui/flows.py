@@ -115,7 +115,20 @@ def _task_context(jimu, conn, task_id):
             "may_act": rt.may_act(principal, task) and task["status"] == "open",
             "title": _title(jimu, conn, task["form_key"], record), "node": spec.nodes[task["node_id"]],
             "return_to": [spec.nodes[n] for n in returnable(spec, task["node_id"])],
-            "history": rt.history(inst["id"]), "users": _user_names(conn)}
+            "history": rt.history(inst["id"]), "users": _user_names(conn),
+            "due": rt.deadline(task, inst["state"]), "clocks": _clocks(spec, inst["state"])}
+
+
+def _clocks(spec, state) -> list[dict]:
+    """The flow's service-level clocks on this record: label, status and deadline (``engines.flow.sla``)."""
+    out = []
+    for clock in (spec.sla.clocks if spec.sla is not None else ()):
+        s = ((state or {}).get("clocks") or {}).get(clock.key)
+        if s is not None:
+            from datetime import datetime
+            out.append({"key": clock.key, "label": clock.label, "status": s["status"], "target": s.get("target"),
+                        "due": datetime.fromisoformat(s["due"]) if s.get("due") else None})
+    return out
 
 
 def _user_names(conn) -> dict:

@@ -252,3 +252,12 @@ def test_inbox_rows_show_the_record_title_key_fields_and_deadline(jimu, people, 
     html = client.get("/tasks").get_data(as_text=True)
     assert "Burst pipe" in html and "C-77" in html and "12000" in html
     assert "2026-11-02 14:00" in html  # the clock's deadline (PT4H for a large amount), in local time
+    from runtime.flows.tables import flow_tasks
+    with jimu.read() as conn:
+        tid = conn.execute(sa.select(flow_tasks.c.id)).scalar()
+    page = client.get(f"/tasks/{tid}").get_data(as_text=True)  # the task page: the clock, its state and deadline
+    assert 'data-clock="decision" data-status="running"' in page and "2026-11-02 14:00" in page
+    write(jimu, "claim", {"status": "waiting_docs"}, _ids(jimu)[0])
+    page = client.get(f"/tasks/{tid}").get_data(as_text=True)
+    assert 'data-status="paused"' in page and "已暂停" in page
+    assert "已暂停" in client.get("/tasks").get_data(as_text=True)  # the inbox row: no deadline while paused
