@@ -7,7 +7,8 @@ such as ``holder.tier``), the last one without ``when`` as the default — chose
 again whenever the record changes (a priority raised by a dispatch rule moves the deadline:
 the new target counted from the start), and counts working time on the section's ``calendar``. While ``pause_when`` holds (the record
 waits for someone outside the team) every pausable clock stands still; ``met_when`` stops a clock
-for good (the first response was given). ``warn`` schedules a warning before the deadline — a
+(the first response was given; resolved) — and when it no longer holds (the record is reopened, on
+the same instance or a reopened one), the clock starts again with a fresh target. ``warn`` schedules a warning before the deadline — a
 fraction of the target (``{"at": 0.8}``) or a margin (``{"before": "PT30M"}``) — and the
 deadline itself is the breach. Both emit ``SlaNotice``; the runtime tells the people the
 section's ``notify`` names (the assignees of the open tasks, their group leads, named users,
@@ -210,18 +211,23 @@ def start_clocks(run: "Run") -> None:
     calendar = run.calendar(sla.calendar)
     paused = _holds(run, sla.pause_when, sla.pause_source)
     for clock in sla.clocks:
-        target = _target(run, clock)
-        state = {"started": run.now.isoformat(), "paused_total": 0.0, "paused_since": None, "left": None,
-                 "status": "running", "warned": False}
-        _set_target(run, clock, state, target, calendar)
-        run.state["clocks"][clock.key] = state
-        run.history(None, "sla_started", outcome=clock.key, comment=target.after.text)
-        if _holds(run, clock.met_when, clock.met_source):
-            _met(run, clock)
-        elif paused and clock.pausable:
-            _pause(run, clock, calendar)
-        else:
-            _schedule(run, clock, calendar)
+        _restart(run, clock, calendar, paused, "sla_started")
+
+
+def _restart(run: "Run", clock: Clock, calendar, paused: bool, kind: str = "sla_restarted") -> None:
+    """(Re)start ``clock`` now with a fresh target."""
+    target = _target(run, clock)
+    state = {"started": run.now.isoformat(), "paused_total": 0.0, "paused_since": None, "left": None,
+             "status": "running", "warned": False}
+    _set_target(run, clock, state, target, calendar)
+    run.state["clocks"][clock.key] = state
+    run.history(None, kind, outcome=clock.key, comment=target.after.text)
+    if _holds(run, clock.met_when, clock.met_source):
+        _met(run, clock)
+    elif paused and clock.pausable:
+        _pause(run, clock, calendar)
+    else:
+        _schedule(run, clock, calendar)
 
 
 def _warn_margin(clock: Clock, state: Mapping[str, Any]) -> timedelta | None:
@@ -285,7 +291,11 @@ def record_changed(run: "Run") -> None:
     paused = _holds(run, sla.pause_when, sla.pause_source)
     for clock in sla.clocks:
         state = run.state["clocks"].get(clock.key)
-        if state is None or state["status"] in ("met", "breached"):
+        if state is None or state["status"] == "breached":
+            continue
+        if state["status"] in ("met", "stopped"):
+            if clock.met_when is not None and not run.holds(clock.met_when, clock.met_source):
+                _restart(run, clock, calendar, paused)  # reopened: the record needs its service again
             continue
         if _holds(run, clock.met_when, clock.met_source):
             _met(run, clock)

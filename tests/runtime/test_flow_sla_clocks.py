@@ -211,6 +211,13 @@ def test_met_clock_stops_and_targets_follow_the_amount_and_the_default(jimu, peo
     with jimu.read() as conn:
         first = conn.execute(sa.select(flow_instances.c.state).order_by(flow_instances.c.id)).scalar()
     assert first["clocks"]["decision"]["status"] == "met"
+    clock.advance(hours=1)                                              # 11:00: the decision is withdrawn
+    write(jimu, "claim", {"decided_at": None}, big["id"])
+    restarted = clocks_of(jimu)[0]
+    assert (restarted["status"], restarted["target"], restarted["due"]) == ("running", "PT4H",
+                                                                           "2026-11-02T16:00:00+08:00")
+    write(jimu, "claim", {"decided_at": clock.now}, big["id"])
+    assert clocks_of(jimu)[0]["status"] == "met"
     clock.advance(days=2)
     drain(jimu)
     # only the claim not decided breached (the lead is told of breaches only)
