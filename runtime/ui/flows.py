@@ -23,9 +23,17 @@ from .views import _login_required
 def _title(jimu, conn, form_key, record) -> str:
     if not form_key or not record:
         return ""
+    """The record's title: its form's title field, else the first of its list fields with a value (a
+    serial number, a subject) — a row that says only "#1" tells the person nothing."""
+    from .records import display_value
     ft = jimu.catalog.form(form_key)
-    key = ft.spec.title_field
-    return str(record.get(key) or "") if key else ""
+    keys = [ft.spec.title_field] if ft.spec.title_field else \
+        [k for k in ft.spec.definition.get("list_fields") or [] if ft.spec.has_field(k)]
+    for key in keys:
+        shown = display_value(ft.spec.field(key), record.get(key)) if ft.spec.has_field(key) else ""
+        if shown:
+            return shown
+    return ""
 
 
 @bp.get("/tasks")
@@ -79,8 +87,10 @@ def _key_fields(principal, ft, task, record) -> list[dict]:
     hidden = policy.task_hidden(principal, ft.key, task["fields"] or {}) | \
         {k for k, p in (task["fields"] or {}).items() if p == "hidden"}
     out = []
+    title = ft.spec.title_field or next((k for k in ft.spec.definition.get("list_fields") or []
+                                         if ft.spec.has_field(k) and record.get(k) not in (None, "", [])), None)
     for key in ft.spec.definition.get("list_fields") or []:
-        if key == ft.spec.title_field or key in hidden or not ft.spec.has_field(key):
+        if key == title or key in hidden or not ft.spec.has_field(key):
             continue
         f = ft.spec.field(key)
         shown = display_value(f, record.get(key))

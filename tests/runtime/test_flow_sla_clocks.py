@@ -268,3 +268,18 @@ def test_inbox_rows_show_the_record_title_key_fields_and_deadline(jimu, people, 
     page = client.get(f"/tasks/{tid}").get_data(as_text=True)
     assert 'data-status="paused"' in page and "已暂停" in page
     assert "已暂停" in client.get("/tasks").get_data(as_text=True)  # the inbox row: no deadline while paused
+
+
+def test_an_inbox_row_of_a_form_without_a_title_field_names_the_record_by_its_list_fields(jimu, people, client):
+    """'技术主管处理 #1 报修单 — 0' was all a row said: the record's first list field stands in for a title."""
+    data = claims_package()
+    data["forms"][1] = {k: v for k, v in data["forms"][1].items() if k != "title_field"}
+    install_package(jimu, data)
+    with jimu.begin() as conn:
+        from runtime.auth.users import set_roles
+        set_roles(conn, people["amy"], ["adjuster"])
+    write(jimu, "claim", {"claim_no": "C-9", "subject": "Roof leak", "amount": 7, "status": "new"})
+    sign_in(client, jimu, people["amy"])
+    html = client.get("/tasks").get_data(as_text=True)
+    row = html[html.index("<tbody>"):html.index("</tbody>")]
+    assert "<strong>C-9</strong>" in row and "Roof leak" in row and "#1" not in row
