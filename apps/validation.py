@@ -338,6 +338,8 @@ class _Checker:
     def story(self, form: dict, ptr: str, own: dict) -> None:
         """A demo story's expressions compile; the forms, fields and user fields it names exist."""
         def actor(by: Any, at: str) -> None:
+            if isinstance(by, dict):
+                self.name_ref("role", by.get("role"), pointer_join(at, "role"), form.get("key"))
             if isinstance(by, dict) and isinstance(by.get("field"), str):
                 if own.get(by["field"], {}).get("widget") != "user":
                     self.errors.append(_err("package.unknown_field", pointer_join(at, "field"),
@@ -365,6 +367,7 @@ class _Checker:
             at = pointer_join(ptr, "steps", i)
             if step.get("if") is not None:
                 self.expression(step["if"], pointer_join(at, "if"))
+            self.name_ref("calendar", step.get("calendar"), pointer_join(at, "calendar"), form.get("key"))
             action(step, at)
             for j, choice in _items(step.get("one_of")):
                 action(choice, pointer_join(at, "one_of", j))

@@ -11,7 +11,8 @@ by default) with the fields its ``sample`` block names, and then lives: each of 
 steps happens some hours after the one before (``after_hours``), when its condition holds on
 the record as it is by then (``if``) and with its chance; it creates a related record, updates
 the record, or completes one of its open tasks, as a person would (the record's assignee, a
-user of a role, the task's assignee, a visitor). Everything goes through the one write path
+user of a role, the task's assignee, a visitor); a step with a ``calendar`` counts its hours
+in that calendar's working time, as staff act during business hours. Everything goes through the one write path
 and the flow runtime on a moving clock (``runtime.replay``): rules and flows fire, timers and
 SLA deadlines fall due and fire in between, so every derived field agrees with the events that
 set it. A story still running when the clock reaches now leaves its record open, with its tasks.
@@ -35,6 +36,7 @@ from engines.expr.values import truthy
 
 from . import db
 from .auth.principal import Principal
+from .expr_context import installed_calendars
 from .replay import PUBLIC, Actor, Replay, users_with
 from .store.mapping import FormTable
 
@@ -180,6 +182,8 @@ def _context(now: datetime):
 @dataclass(frozen=True)
 class Step:
     after: tuple[float, float]
+    #: the calendar whose working hours ``after`` counts in (None: every hour)
+    calendar: str | None
     cond: Any
     chance: float
     #: (weight, action or None: nothing happens)
@@ -197,7 +201,8 @@ def compile_story(story: Mapping[str, Any]) -> tuple[Step, ...]:
         else:
             choices = ((1.0, _action(s)),)
         a, b = s.get("after_hours") or (0, 0)
-        steps.append(Step(after=(float(a), float(b)), cond=compile_expr(s["if"]) if s.get("if") else None,
+        steps.append(Step(after=(float(a), float(b)), calendar=s.get("calendar"),
+                          cond=compile_expr(s["if"]) if s.get("if") else None,
                           chance=float(s.get("chance", 1)), choices=choices))
     return tuple(steps)
 
@@ -218,6 +223,8 @@ class Stories:
         #: what happened: created per form, steps done and skipped
         self.made: Counter = Counter()
         self.steps: Counter = Counter()
+        with replay.jimu.read() as conn:
+            self.calendars = installed_calendars(self.catalog, conn)
 
     def arrivals(self, ft: FormTable, count: int, start: datetime, end: datetime) -> None:
         rng = random.Random(f"{self.seed}:{ft.key}")
@@ -254,7 +261,9 @@ class Stories:
         if i >= len(steps):
             return
         a, b = steps[i].after
-        when = after + timedelta(hours=rng.uniform(a, b))
+        delay = timedelta(hours=rng.uniform(a, b))
+        calendar = self.calendars.get(steps[i].calendar) if steps[i].calendar else None
+        when = calendar.add_working_time(after, delay) if calendar is not None else after + delay
 
         def step(conn: sa.Connection) -> None:
             self._next(ft, rid, steps, i + 1, when, rng)   # the story goes on whatever this step does

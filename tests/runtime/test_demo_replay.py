@@ -11,14 +11,14 @@ import hashlib
 import json
 import os
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from tests.runtime.cs_fixtures import load
 
-SEED, DAYS, SCALE = 7, 8, 0.16   # 48 tickets over 8 days: every branch of the story happens
+SEED, DAYS, SCALE = 7, 14, 0.16   # 48 tickets over 14 days: every branch of the story happens
 
 
 def _utc(moment):
@@ -231,6 +231,8 @@ def leave_package() -> dict:
               "config": {"options": ["pending", "approved", "rejected"]}}
     return {
         "format": "jimu.app", "version": 2, "app": {"key": "hr", "version": "1.0.0", "label": "HR"},
+        "calendars": [{"key": "office", "version": 1, "label": "Office", "timezone": "UTC",
+                       "hours": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}}],
         "roles": [{"key": "staff", "version": 1, "label": "Staff", "permissions": {"leave": ["create", "read"]}},
                   {"key": "manager", "version": 1, "label": "Manager",
                    "permissions": {"leave": ["read", "update"], "leave_note": ["create", "read"]}}],
@@ -245,7 +247,7 @@ def leave_package() -> dict:
              "story": {"by": {"role": "staff"}, "steps": [
                  {"after_hours": [0.5, 6], "chance": 0.6,
                   "task": {"nodes": ["approve"], "outcomes": {"approve": 3, "reject": 1}}},
-                 {"after_hours": [0, 2], "if": "status == \"approved\"",
+                 {"after_hours": [0, 2], "calendar": "office", "if": "status == \"approved\"",
                   "create": {"form": "leave_note", "by": {"role": "manager"},
                              "values": {"leave": {"expr": "id"}, "text": {"weights": {"enjoy": 1, "noted": 1}}}}}]}},
             {"key": "leave_note", "version": 1, "label": "Note", "demo_records": 0,
@@ -300,6 +302,9 @@ def test_another_domain_plays_its_own_story_with_timers_at_their_moment(runner, 
     by_id = {leave["id"]: leave for leave in leaves}
     assert notes and all(by_id[n["leave"]]["status"] == "approved"
                          and _utc(n["created_at"]) >= _utc(by_id[n["leave"]]["decided_at"]) for n in notes)
+    # the managers' notes follow the office calendar: working hours only, however late the decision
+    assert all(_utc(n["created_at"]).weekday() < 5 and 9 <= _utc(n["created_at"]).hour
+               and _utc(n["created_at"]).time() <= time(17) for n in notes), [n["created_at"] for n in notes]
 
 
 def test_a_story_naming_what_does_not_exist_is_refused_with_pointers():
@@ -310,6 +315,7 @@ def test_a_story_naming_what_does_not_exist_is_refused_with_pointers():
     steps[1]["create"]["form"] = "memo"                               # no such form
     steps[1]["if"] = "status == "                                     # does not parse
     steps.append({"update": {"values": {"colour": "red"}}})           # no such field
+    steps[0]["calendar"] = "holidays"                                 # no such calendar
     errors = compile_package(package)
     assert isinstance(errors, list)
     found = sorted((e["code"], e["pointer"]) for e in errors)
@@ -317,6 +323,7 @@ def test_a_story_naming_what_does_not_exist_is_refused_with_pointers():
     assert ("package.unknown_field", f"{story}/0/task/by/field") in found
     assert ("package.unknown_form", f"{story}/1/create/form") in found
     assert ("package.unknown_field", f"{story}/2/update/values/colour") in found
+    assert ("package.unknown_calendar", f"{story}/0/calendar") in found
     assert any(pointer == f"{story}/1/if" for _, pointer in found), found
     assert all(e["message"] for e in errors)
     assert compile_package(leave_package()) is not None and not isinstance(compile_package(leave_package()), list)
