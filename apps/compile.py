@@ -405,6 +405,19 @@ class _PackageSource:
     def process(self, form_key: str) -> "_AnyProcess":
         return _AnyProcess(self._metadata, form_key)
 
+    @property
+    def metadata(self) -> Any:
+        """The tables a compiled chart reads (its forms, sub-tables, process data)."""
+        return self._metadata
+
+    def tables(self) -> dict[str, "_PackageForm"]:
+        """The forms a compiled chart reads, by key (their ``table``, ``columns`` and ``spec``)."""
+        return dict(self._tables)
+
+
+#: the package's forms as a report ``Source``: the builder draws previews on sample records in these tables
+PackageSource = _PackageSource
+
 
 class _PackageForm:
     def __init__(self, spec: Any, metadata: Any, n: int):

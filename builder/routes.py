@@ -254,23 +254,30 @@ def report_preview(app_key):
     own ``run_chart`` (so the viewer's row filter applies); definition problems answer 422
     with every error, each with its code and JSON pointer."""
     from runtime.api.reports import ReportEntry, chart_payload, explain_chart, run_chart
+    from .samples import sample_rows
     data = _body()
     definition = data.get("report")
     if not isinstance(definition, dict):
         raise drafts.BuilderError("give the report definition to preview", code="builder.no_report")
     jimu = current_jimu()
     principal = current_principal()
+    lang = _preview_lang(data)
     with jimu.read() as conn:
-        try:
-            chart = _compile_report(conn, app_key, definition)
-        except JimuError as exc:
-            raise _worded(exc, definition, _preview_lang(data)) from None
         filters = _preview_filters(data.get("filter"))
+        try:
+            chart, package = _preview_chart(conn, app_key, definition)
+            if package is not None:  # a form of the draft only: sample records made from its fields
+                chart, rows = sample_rows(package, definition, tz=_tz(), now=jimu.now(), shared_filters=filters)
+                payload = chart_payload(ReportEntry(app_key, str(definition.get("key")), definition, chart, None),
+                                        rows, lang)
+                return jsonify({**payload, "explain": None, "sample": True})
+        except JimuError as exc:
+            raise _worded(exc, definition, lang) from None
         rows = run_chart(jimu, conn, principal, chart, filters)
         explain = explain_chart(jimu, conn, principal, chart, filters)  # how its query runs: indexes, scans
     payload = chart_payload(ReportEntry(app_key, str(definition.get("key")), definition, chart, None),
-                            rows, _preview_lang(data))
-    return jsonify({**payload, "explain": explain})
+                            rows, lang)
+    return jsonify({**payload, "explain": explain, "sample": False})
 
 
 @api.post("/apps/<app_key>/dashboards/preview")
@@ -289,20 +296,74 @@ def dashboard_preview(app_key):
     jimu = current_jimu()
     principal = current_principal()
     tz = jimu.config.get("TIMEZONE") or "UTC"
+    from runtime.api.reports import chart_payload, dashboard_shared
+    from .samples import compile_sample, sample_rows
+    lang = _preview_lang(data)
     with jimu.read() as conn:
-        entries = {}
+        entries, charts, samples = {}, {}, {}
         for item in reports:
             if not isinstance(item, dict) or not isinstance(item.get("key"), str):
                 continue
             chart, error = None, None
             try:
-                chart = _compile_report(conn, app_key, item)
+                chart, package = _preview_chart(conn, app_key, item)
+                if package is not None:   # drawn below on sample records; the runtime's tiles skip it
+                    samples[item["key"]] = package
+                    charts[item["key"]] = compile_sample(package, item, tz=tz)
+                    chart, error = None, _SAMPLE
             except JimuError as exc:
-                error = _worded(exc, item, _preview_lang(data))
+                error = _worded(exc, item, lang)
             entries[item["key"]] = ReportEntry(app_key, item["key"], item, chart, error)
-        check_dashboard(definition, {k: e.chart for k, e in entries.items()})
+            charts.setdefault(item["key"], chart)
+        check_dashboard(definition, charts)
         entry = DashboardEntry(app_key, str(definition.get("key")), definition, None, entries, tz)
-        return jsonify(dashboard_data(jimu, conn, principal, entry, values, _preview_lang(data)))
+        out = dashboard_data(jimu, conn, principal, entry, values, lang)
+    shared = dashboard_shared(entry, values)
+    for placed, tile in zip(definition["charts"], out["charts"]):
+        key = tile["report"]
+        if key in samples:
+            tile.pop("error", None)
+            try:
+                chart, rows = sample_rows(samples[key], entries[key].definition, tz=tz, now=jimu.now(),
+                                          shared_filters=shared.get(key))
+            except JimuError as exc:
+                tile["error"] = _worded(exc, entries[key].definition, lang).to_dict()
+                continue
+            tile.update(chart_payload(ReportEntry(app_key, key, entries[key].definition, chart, None), rows, lang,
+                                      placed.get("title")))
+            tile["sample"] = True
+    return jsonify(out)
+
+
+#: a dashboard tile drawn on sample records (the runtime's tile loop leaves it to the preview)
+_SAMPLE = JimuError("drawn on sample records", code="builder.sample")
+
+
+def _tz() -> str:
+    return current_jimu().config.get("TIMEZONE") or "UTC"
+
+
+def _preview_chart(conn, app_key: str, definition: dict):
+    """(chart, None) to preview a draft report on the app's own installed records, or (None, the draft
+    package) to preview it on sample records: its form is only in the draft (never published, or named
+    like another app's form, whose records a draft never reads), or its published version lacks what
+    the draft adds. A form neither installed for this app nor in its draft is refused as before."""
+    from engines.report import ValidationErrors as ReportInvalid
+    from .samples import compile_sample
+    form_key = definition.get("form")
+    catalog = current_jimu().catalog
+    own = isinstance(form_key, str) and form_key in catalog and catalog.form(form_key).app_key == app_key
+    package = drafts.get_draft(conn, app_key)["package"]
+    in_draft = any(isinstance(f, dict) and f.get("key") == form_key for f in package.get("forms") or [])
+    if not in_draft:
+        return _compile_report(conn, app_key, definition), None
+    if own:
+        try:
+            return _compile_report(conn, app_key, definition), None
+        except ReportInvalid:
+            pass  # the published form lacks what the draft adds: the draft's own form, on samples
+    compile_sample(package, definition, tz=_tz())   # definition problems answer as a real preview's do
+    return None, package
 
 
 def _compile_report(conn, app_key: str, definition: dict):

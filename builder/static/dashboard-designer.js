@@ -203,12 +203,15 @@ function renderGrid() {
         h("span", { class: "err-text", "data-code": first.code }, first.message)));
     } else {
       nodes[i].dataset.rows = JSON.stringify(data.rows);
+      nodes[i].dataset.sample = data.sample ? "1" : "";
       if (data.empty) body.replaceChildren(h("p", { class: "tile-empty" }, t("rd_empty")));
       else {
         const key = `${i}:${c.report}`;   // the same report may sit on the grid twice
         shown.add(key);
         body.replaceChildren(plotFor(key, data.figure, `${c.w}x${c.h}`));
       }
+      // a report of a form only in the draft: drawn on sample records made from its fields
+      if (data.sample) body.prepend(h("p", { class: "tile-sample muted small", title: t("rd_sample") }, t("rd_sample_short")));
     }
   }
   for (const [key, kept] of plots) {

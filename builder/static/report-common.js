@@ -45,6 +45,8 @@ const S = {
   rd_change_form: ["更换数据来源会清空维度和筛选条件 (可撤销)", "Changing the source clears dimensions and filters (undoable)"],
   rd_created: ["已创建 ", "Created "], rd_added: ["已添加 ", "Added "], rd_removed: ["已移除 ", "Removed "],
   rd_form_unpublished: ["表单尚未发布: 发布后才能看到实时数据", "The form is not published yet: publish it to see live data"],
+  rd_sample: ["示例数据: 表单还没有发布, 图表画在按它的字段生成的示例记录上", "Sample data: the form is not published yet, so the chart is drawn on sample records made from its fields"],
+  rd_sample_short: ["示例数据", "Sample data"],
   rd_open_dashboard: ["打开运行时仪表盘", "Open the runtime dashboard"],
   opt_donut: ["环形图", "Donut"], opt_area: ["面积图", "Fill the area"], opt_stacked: ["堆叠", "Stacked"],
   opt_markers: ["显示数据点", "Markers"], opt_date_field: ["周期的日期字段", "Date field of the period"],

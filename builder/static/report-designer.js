@@ -751,6 +751,8 @@ async function runChart() {
   }
   els.chart.dataset.rows = JSON.stringify(result.rows);
   els.chart.dataset.type = result.type;
+  // a form only in the draft: drawn on sample records of its fields (never another app's records)
+  els.chart.dataset.sample = result.sample ? "1" : "";
   renderExplain(result.explain);
   if (result.empty) {
     purge(els.chart);
@@ -766,7 +768,7 @@ async function runChart() {
     if (seq !== chartSeq) return;
     els.chart.dataset.state = "ok";
   }
-  els.chartState.textContent = "";
+  els.chartState.textContent = result.sample ? t("rd_sample") : "";
 }
 
 // how the database runs the chart's query: the indexes it uses, the forms it reads whole, the plan

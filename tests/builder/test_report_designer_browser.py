@@ -371,8 +371,10 @@ def test_condition_expression_and_formula_measure(builder_page, live_server, jim
 
 
 def test_dashboard_on_a_form_still_in_the_draft_is_built_then_published_with_it(builder_page, live_server, jimu):
-    """The acceptance flow: the form is only in the draft while the dashboard is built; the charts show
-    that it is unpublished, and everything goes live with one publish."""
+    """The acceptance flow: the form is only in the draft while the dashboard is built; the charts are
+    drawn on sample records made from its fields (issue 18 item 4; before: blank tiles with an error
+    code), marked as samples, and everything goes live with one publish."""
+    from builder.samples import SAMPLE_RECORDS
     import copy
 
     from builder.drafts import get_draft, save_draft
@@ -389,9 +391,10 @@ def test_dashboard_on_a_form_still_in_the_draft_is_built_then_published_with_it(
     built = steps.build_channel_dashboard(page, live_server, "desk", "新工单", "问题渠道", "状态", "已解决",
                                           dashboard_key="new_board", pie_key="p", kpi_key="k", line_key="l",
                                           publish_at_end=False)
-    assert built["rows"] == {"p": None, "k": None, "l": None}
-    codes = page.locator("#dd-grid .tile-error .err-text").evaluate_all("els => els.map(e => e.dataset.code)")
-    assert codes == ["report.unknown_form"] * 3
+    assert sum(r["count"] for r in built["rows"]["p"]) == SAMPLE_RECORDS
+    assert built["rows"]["k"][0]["count"] == SAMPLE_RECORDS and sum(r["count"] for r in built["rows"]["l"]) > 0
+    assert page.locator('#dd-grid [data-sample="1"]').count() == 3
+    assert page.locator("#dd-grid .tile-error").count() == 0 and "示例数据" in page.locator("#dd-grid").inner_text()
     steps.publish(page)
     submit_record(page, live_server, "新工单", "戊", "微信", "已解决")
     page.goto(f"{live_server}/dashboards/new_board")
