@@ -157,6 +157,23 @@ _KIND_NOUNS = {"forms": "form", "flows": "flow", "rules": "rule", "reports": "re
                "roles": "role", "groups": "group", "templates": "template", "calendars": "calendar"}
 
 
+@api.post("/apps/<app_key>/references")
+def references(app_key):
+    """What in the draft refers to a form (``field``: one of its fields), flow, report or template —
+    listed before it is deleted. The body's ``package`` (the designer's unsaved state) or the saved draft."""
+    from .references import find
+    data = _body()
+    kind, key, field = data.get("kind"), data.get("key"), data.get("field")
+    if kind not in drafts.KINDS or not isinstance(key, str) or (field is not None and not isinstance(field, str)):
+        raise drafts.BuilderError("give kind (forms, flows, rules, reports, dashboards ...), key and optionally field",
+                                  code="request.bad_param")
+    package = data.get("package")
+    if not isinstance(package, dict):
+        with current_jimu().read() as conn:
+            package = drafts.get_draft(conn, app_key)["package"]
+    return jsonify({"references": find(package, kind, key, current_language(), field)})
+
+
 @api.delete("/apps/<app_key>/draft")
 def discard_draft(app_key):
     with current_jimu().begin() as conn:

@@ -4,7 +4,7 @@
 import { get, post, del, enc, ApiError } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow, diffList, dialog } from "./publish.js";
-import { t, h, label, announce } from "./i18n.js";
+import { t, h, label, announce, LANG } from "./i18n.js";
 import { PeopleSettings } from "./people-settings.js";
 
 const page = document.getElementById("app-page");
@@ -24,9 +24,12 @@ function renderItems() {
     const open = designers.includes(kind);
     return h("section", { class: "kind" }, h("h3", {}, `${t(kind)} (${items.length})`,
       open ? null : h("small", { class: "muted" }, ` · ${t("designer_later")}`)),
-    h("ul", { class: "kind-items" }, ...items.map((it) => h("li", {},
-      open ? h("a", { href: `${BASE}apps/${enc(appKey)}/${kind}/${enc(it.key)}` }, label(it.label, it.key))
-        : h("span", {}, label(it.label, it.key)), " ", h("code", {}, it.key)))),
+    h("ul", { class: "kind-items" }, ...items.map((it) => h("li", { "data-key": it.key },
+      // the key is an advanced detail: in the tooltip, not on the page
+      open ? h("a", { href: `${BASE}apps/${enc(appKey)}/${kind}/${enc(it.key)}`, title: `${t("item_key")}: ${it.key}` }, label(it.label, it.key))
+        : h("span", { title: `${t("item_key")}: ${it.key}` }, label(it.label, it.key)), " ",
+      h("button", { type: "button", class: "small link-like", "data-rename": it.key, onclick: () => renameItem(kind, it) }, t("rename")),
+      h("button", { type: "button", class: "small link-like danger", "data-delete": it.key, onclick: () => deleteItem(kind, it) }, t("delete"))))),
     kind === "forms" ? newFormForm() : open ? newItemForm(kind) : null);
   }));
   renderExport();
@@ -133,6 +136,45 @@ async function nameFree(kind, key, error) {
     error.dataset.code = answer.code;
     return false;
   } catch { return true; }   // offline: publishing checks again
+}
+
+// Rename: a new name (label) in the UI language; the key stays, so nothing that refers to it changes.
+async function renameItem(kind, item) {
+  const box = h("input", { id: "rename-box", value: label(item.label, item.key) });
+  const ok = await new Promise((resolve) => {
+    const dlg = dialog(`${t("rename")}: ${label(item.label, item.key)}`, h("label", {}, t("item_label"), " ", box), [
+      h("button", { type: "button", onclick: () => { dlg.close(); resolve(false); } }, t("cancel")),
+      h("button", { type: "button", class: "primary", id: "confirm-rename", onclick: () => { dlg.close(); resolve(true); } }, t("rename"))]);
+    box.focus();
+  });
+  const text = box.value.trim();
+  if (!ok || !text) return;
+  store.change((pkg) => {
+    const it = (pkg[kind] || []).find((x) => x.key === item.key);
+    if (!it) return;
+    const other = LANG === "en" ? "zh-CN" : "en";
+    it.label = it.label && typeof it.label === "object" && it.label[other] ? { ...it.label, [LANG]: text } : text;
+  }, "rename");
+  await save();
+}
+
+// Delete: what refers to it is shown first; after deleting, the draft's check flags each of those.
+async function deleteItem(kind, item) {
+  let refs = [];
+  try { refs = (await post(`/apps/${enc(appKey)}/references`, { kind, key: item.key, package: store.package })).references; } catch { refs = []; }
+  const body = h("div", {}, refs.length
+    ? [h("p", {}, t("delete_refs")), h("ul", { id: "delete-refs" }, ...refs.map((r) => h("li", { "data-pointer": r.pointer }, r.where))),
+      h("p", { class: "muted" }, t("delete_refs_after"))]
+    : h("p", {}, t("delete_no_refs")));
+  const ok = await new Promise((resolve) => {
+    const dlg = dialog(`${t("delete")}: ${label(item.label, item.key)}`, body, [
+      h("button", { type: "button", onclick: () => { dlg.close(); resolve(false); } }, t("cancel")),
+      h("button", { type: "button", class: "primary danger", id: "confirm-delete", onclick: () => { dlg.close(); resolve(true); } }, t("delete"))]);
+  });
+  if (!ok) return;
+  store.change((pkg) => { pkg[kind] = (pkg[kind] || []).filter((x) => x.key !== item.key); }, "delete");
+  await save();
+  announce(t("deleted") + label(item.label, item.key));
 }
 
 function suggestKey(text) {

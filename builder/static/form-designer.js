@@ -10,7 +10,7 @@ import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { designerToolbar } from "./designer-shell.js";
 import { ExprEditor } from "./expr-editor.js";
-import { publishFlow, errorList } from "./publish.js";
+import { publishFlow, errorList, dialog } from "./publish.js";
 import { schemaForm } from "./schema-form.js";
 import { t, h, label, announce } from "./i18n.js";
 
@@ -249,9 +249,37 @@ function step(path, index, delta) {
   focusItem();
 }
 
-function removeItem(path, index) {
+// What else in the draft uses these fields (conditions, flows, rules, reports): shown before deleting.
+async function fieldReferences(keys) {
+  const found = [];
+  for (const field of keys) {
+    try {
+      const { references } = await post(`/apps/${enc(appKey)}/references`, { kind: "forms", key: formKey, field, package: store.package });
+      found.push(...references.filter((r) => !keys.some((k) => r.pointer.startsWith(`/forms/${formIndex()}/fields/${fieldIndex(k)}`))));
+    } catch { /* offline: the check flags them after deleting */ }
+  }
+  return found;
+}
+
+function fieldIndex(key) { return (formOf().fields || []).findIndex((f) => f.key === key); }
+
+async function removeItem(path, index) {
   const list = listAt(layoutOf(formOf()), path);
   const item = list[index];
+  const doomed = [];
+  if (isField(item)) doomed.push(item); else walk([item], (k) => doomed.push(k));
+  const refs = await fieldReferences(doomed);
+  if (refs.length) {
+    const ok = await new Promise((resolve) => {
+      const dlg = dialog(`${t("delete")}: ${isField(item) ? label(fieldOf(item)?.label, item) : label(item.label, t("section"))}`,
+        h("div", {}, h("p", {}, t("delete_refs")), h("ul", { id: "delete-refs" }, ...refs.map((r) => h("li", { "data-pointer": r.pointer }, r.where))),
+          h("p", { class: "muted" }, t("delete_refs_after"))), [
+          h("button", { type: "button", onclick: () => { dlg.close(); resolve(false); } }, t("cancel")),
+          h("button", { type: "button", class: "primary danger", id: "confirm-delete", onclick: () => { dlg.close(); resolve(true); } }, t("delete"))]);
+    });
+    if (!ok) return;
+  }
+  const name = isField(item) ? label(fieldOf(item)?.label, item) : label(item.label, t("section"));
   edit((form, layout) => {
     const [gone] = listAt(layout, path).splice(index, 1);
     const keys = new Set();
@@ -260,7 +288,7 @@ function removeItem(path, index) {
   }, "delete");
   selected = null;
   renderAll();
-  announce(t("deleted") + (isField(item) ? item : label(item.label, t("section"))));
+  announce(t("deleted") + name);
   els.canvas.querySelector(".item")?.focus();
 }
 

@@ -50,7 +50,11 @@ const STRINGS = {
   "added_field": ["已添加字段 ", "Added field "], "deleted": ["已删除 ", "Deleted "], "moved": ["已移动 ", "Moved "],
   "back_to_app": ["返回应用", "Back to app"], "builder": ["应用设计器", "App builder"],
   "drag_hint": ["拖动或按 Enter 添加", "Drag, or press Enter to add"], "none": ["(无)", "(none)"],
-  "publish_ok": ["发布成功, 版本 ", "Published version "], "open_runtime": ["打开运行时表单", "Open the runtime form"],
+  "publish_ok": ["发布成功, 版本 ", "Published version "],
+  "rename": ["重命名", "Rename"],
+  "delete_refs": ["这些地方用到了它:", "These refer to it:"],
+  "delete_refs_after": ["删除后, 检查会把它们一一标出, 请随后修改。", "After deleting, the check marks each of them for you to change."],
+  "delete_no_refs": ["没有其他地方用到它。", "Nothing else refers to it."], "open_runtime": ["打开运行时表单", "Open the runtime form"],
 };
 
 // A designer adds its own strings here, in its own module, so designers never edit one shared table.

@@ -82,3 +82,25 @@ def test_the_process_page_shows_labels_not_keys(jimu, lib):
     assert "借阅类型 == &#34;其他&#34;" in page or '借阅类型 == "其他"' in page
     assert "radio_1" not in page
     assert ">user_task_1<" not in page and "人工任务" in page
+
+
+def test_what_refers_to_a_field_or_a_form_is_listed_before_deleting(lib):
+    report = {"key": "by_type", "version": 1, "label": "按类型", "type": "pie", "form": "loan_form",
+              "dimensions": [{"field": "radio_1"}], "measures": [{"key": "n", "agg": "count"}]}
+    draft = lib.get("/builder/api/apps/library/draft").get_json()
+    package = draft["package"]
+    package["reports"] = [report]
+    package["dashboards"] = [{"key": "board", "version": 1, "label": "概览",
+                              "charts": [{"report": "by_type", "x": 0, "y": 0, "w": 6, "h": 4}]}]
+    ask = lambda **body: lib.post("/builder/api/apps/library/references?lang=zh-CN",  # noqa: E731
+                                  json={"package": package, **body}).get_json()["references"]
+    assert [r["where"] for r in ask(kind="forms", key="loan_form", field="radio_1")] == [
+        "流程 '借阅审批' 的连线 '条件分支 → 人工任务'", "报表 '按类型' 的第 1 个维度"]
+    assert [r["where"] for r in ask(kind="forms", key="loan_form")] == [
+        "流程 '借阅审批'", "报表 '按类型'", "角色 'Librarian'"]
+    assert [r["where"] for r in ask(kind="reports", key="by_type")] == ["仪表盘 '概览' 的第 1 个图表"]
+    assert ask(kind="forms", key="loan_form", field="number_1") == []
+    # once deleted, the draft's check flags each of them in words
+    package["reports"] = []
+    checked = lib.post("/builder/api/apps/library/draft/validate?lang=zh-CN", json={"package": package}).get_json()
+    assert "仪表盘 '概览' 的第 1 个图表 用到了不存在的报表 'by_type'" in [e["message"] for e in checked["errors"]]

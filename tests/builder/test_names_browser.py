@@ -39,9 +39,66 @@ def test_a_condition_typed_with_labels_is_saved_with_keys_and_shown_with_labels(
     page.locator('.field-card[data-key="number_1"]').click()
     assert page.locator("#prop-visible_if").input_value() == '借阅类型 == "其他"'
 
+    # deleting 借阅类型 shows first what uses it; cancelling keeps it
+    page.locator('.field-card[data-key="radio_1"]').focus()
+    page.keyboard.press("Delete")
+    refs = page.locator("#delete-refs li")
+    refs.first.wait_for()
+    assert sorted(refs.all_inner_texts()) == sorted(["表单 '借阅申请' 的字段 '天数'", "流程 '借阅审批' 的连线 '条件分支 → 人工任务'"])
+    page.get_by_role("button", name="取消").click()
+    assert page.locator('.field-card[data-key="radio_1"]').count() == 1
+
     # the flow designer's diagram reads the same way
     page.goto(f"{live_server}/builder/apps/library/flows/loan_flow")
     page.wait_for_selector(".fd-edge-label")
     canvas = page.locator("svg").first.text_content()
     assert "借阅类型" in canvas and "radio_1" not in canvas
     assert not errors
+
+
+def test_rename_and_delete_on_the_app_page_and_a_name_another_app_holds(jimu, live_server, page):
+    """Before: nothing could be renamed or deleted (only the whole draft discarded), and a form named
+    like another app's was accepted, then refused at publish in English."""
+    import copy
+    from tests.builder.test_preview_samples import _archive
+    package = _package()
+    package["reports"] = [{"key": "by_type", "version": 1, "label": "按类型", "type": "pie", "form": "loan_form",
+                           "dimensions": [{"field": "radio_1"}], "measures": [{"key": "n", "agg": "count"}]}]
+    package["dashboards"] = [{"key": "board", "version": 1, "label": "概览",
+                              "charts": [{"report": "by_type", "x": 0, "y": 0, "w": 6, "h": 4}]}]
+    install_package(jimu, package)
+    install_package(jimu, copy.deepcopy(_archive()))
+    make_user(jimu, "lib", roles=["librarian"])
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    browser_login(page, live_server, "lib")
+    page.goto(f"{live_server}/builder/apps/library")
+    page.wait_for_selector("#kinds a")
+    assert "loan_form" not in page.locator("#kinds").inner_text()           # keys stay off the page
+
+    # a new form named like the archive's form is refused at once, in words naming that app
+    page.fill("#new-form-label", "档案")
+    page.locator("#new-form button[type=submit]").click()
+    error = page.locator("#new-form-error")
+    error.wait_for()
+    assert "档案馆" in error.inner_text() and "换一个名字" in error.inner_text()
+
+    # rename: a new name, the same key
+    page.locator('[data-rename="by_type"]').click()
+    page.fill("#rename-box", "借阅类型分布")
+    page.locator("#confirm-rename").click()
+    page.wait_for_function("document.querySelector('#kinds').textContent.includes('借阅类型分布')")
+
+    # delete: what refers to it is shown first
+    page.locator('[data-delete="by_type"]').click()
+    refs = page.locator("#delete-refs li")
+    refs.first.wait_for()
+    assert refs.all_inner_texts() == ["仪表盘 '概览' 的第 1 个图表"]
+    page.locator("#confirm-delete").click()
+    page.wait_for_function("!document.querySelector('[data-delete=\"by_type\"]')")
+    draft = json.loads(page.evaluate("fetch('/builder/api/apps/library/draft').then(r => r.text())"))
+    assert draft["package"]["reports"] == [] and draft["package"]["forms"][0]["label"] == FORM_LABEL
+    assert not errors
+
+
+FORM_LABEL = {"zh-CN": "借阅申请", "en": "Loan request"}
