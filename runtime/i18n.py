@@ -8,6 +8,7 @@ same language through ``label()``.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,25 @@ def gettext(message: str, **params: Any) -> str:
     return text % params if params else text
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def in_language(message: Any, lang: str | None = None) -> Any:
+    """One language of a bilingual engine message: widgets and the form engine write a field error
+    as "English / 中文" (so an API client reads either); a person reads only the half in their
+    language. The split is the last " / " followed by Chinese; a message without one is unchanged."""
+    if not isinstance(message, str) or " / " not in message:
+        return message
+    at = -1
+    for m in re.finditer(" / ", message):
+        if _HAN.match(message, m.end()):
+            at = m.start()
+    if at < 0:
+        return message
+    english, chinese = message[:at].strip(), message[at + 3:].strip()
+    return english if (lang or current_language()) == "en" else chinese
+
+
 def label(value: Any, default: str = "") -> str:
     return label_text(value, current_language(), default)
 
@@ -88,3 +108,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=gettext, gettext=gettext, label=label, current_language=current_language,
                                  LANGUAGES=LANGUAGES)
     app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["in_language"] = in_language

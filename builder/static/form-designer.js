@@ -201,7 +201,7 @@ function addContainer(kind, path = null, index = null) {
   edit((form, layout) => {
     const node = kind === "tabs"
       ? { type: "tabs", tabs: [{ label: { "zh-CN": "标签1", en: "Tab 1" }, items: [] }, { label: { "zh-CN": "标签2", en: "Tab 2" }, items: [] }] }
-      : { type: "section", label: { "zh-CN": "分组", en: "Section" }, columns: 2, items: [] };
+      : { type: "section", label: { "zh-CN": "区块", en: "Section" }, columns: 2, items: [] };
     let [p, i] = path ? [path, index] : [[], layout.length];
     if (!path && selected) {
       const at = selected.kind === "field" ? locate(layout, selected.key) : [selected.path, selected.index];
@@ -515,13 +515,25 @@ function checkProp(id, text, value, onChange) {
   return h("div", { class: "prop check" }, box, h("label", { for: id }, text));
 }
 
+function generatedPair(zh, en) {
+  const n = /(\d+)$/.exec(zh || "");
+  return !!n && typeof en === "string" && /^[A-Za-z][A-Za-z -]* \d+$/.test(en) && en.endsWith(` ${n[1]}`);
+}
+
 function labelProps(prefix, value, set, texts = [t("label_zh"), t("label_en")]) {
   const cur = typeof value === "string" ? { "zh-CN": value } : { ...(value || {}) };
   const update = (lang) => (v) => {
     const next = { ...cur };
+    // a new field's generated pair ("单行文本1" / "Single-line text 1"): renaming it in Chinese drops the
+    // generated English, so English readers see the new name instead of "Single-line text 1"
+    if (lang === "zh-CN" && generatedPair(cur["zh-CN"], cur.en)) {
+      delete next.en;
+      const enBox = document.getElementById(`${prefix}-en`);
+      if (enBox) enBox.value = "";
+    }
     if (v) next[lang] = v; else delete next[lang];
+    for (const k of Object.keys(cur)) if (!(k in next)) delete cur[k];
     Object.assign(cur, next);
-    if (!v) delete cur[lang];
     set(Object.keys(next).length ? (Object.keys(next).length === 1 && next["zh-CN"] ? next["zh-CN"] : next) : null);
   };
   return [textProp(`${prefix}-zh`, texts[0], cur["zh-CN"], update("zh-CN"), { lang: "zh-CN" }),

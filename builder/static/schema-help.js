@@ -8,9 +8,9 @@ export const HELP_ZH = {
   "Also e-mail the assignee (default: the TASK_MAIL setting).": "同时给处理人发邮件 (默认: 取 TASK_MAIL 设置)。",
   "Messages sent when the level escalates; default: in-app to the assignee and their group lead; [] sends none.": "该级超时升级时发送的消息; 默认: 站内通知处理人及其组长; 填 [] 则不发送。",
   "One message, as a rule's notify action: channel in_app, email, wecom, dingtalk or webhook; subject/body templates may use the record's {字段} and {sla_label}, {sla_due}, {task_label}.": "一条消息, 同规则的发送通知动作: 渠道为站内、邮件、企业微信、钉钉或 Webhook; 标题/正文模板可使用记录的 {字段} 以及 {sla_label}、{sla_due}、{task_label}。",
-  "Who hears: the assignees of the open tasks, their groups' leads, and named users, groups (every member), group leads or roles — only those who may read the record.": "接收人: 未完成任务的处理人、其所在组的组长, 以及指定的用户、分组 (全部成员)、组长或角色 —— 仅限有权查看该记录的人。",
-  "The people the open tasks are assigned to (every member of a group or role pool).": "未完成任务的处理人 (分组或角色任务池则为全部成员)。",
-  "The leads of the groups the open tasks belong to.": "未完成任务所属分组的组长。",
+  "Who hears: the assignees of the open tasks, their groups' leads, and named users, groups (every member), group leads or roles — only those who may read the record.": "接收人: 未完成任务的处理人、其所在小组的组长, 以及指定的用户、小组 (全部成员)、组长或角色 —— 仅限有权查看该记录的人。",
+  "The people the open tasks are assigned to (every member of a group or role pool).": "未完成任务的处理人 (小组或角色任务池则为全部成员)。",
+  "The leads of the groups the open tasks belong to.": "未完成任务所属小组的组长。",
   // widgets
   "Allowed image types (image/png, .jpg); default image/*.": "允许的图片类型 (image/png、.jpg); 默认 image/*。",
   "Allowed types: MIME types (application/pdf, image/*) or extensions (.pdf).": "允许的文件类型: MIME 类型 (application/pdf、image/*) 或扩展名 (.pdf)。",
@@ -54,7 +54,7 @@ export const HELP_ZH = {
   "Fewest characters when a value is given.": "填写时的最少字符数。",
   "Fewest rows when any are given.": "填写时的最少行数。",
   "Fewest options to tick when any.": "勾选时最少勾选的选项数。",
-  "Several groups.": "可选多个分组。",
+  "Several groups.": "可选多个小组。",
   "Several linked records.": "可关联多条记录。",
   "Several users.": "可选多个用户。",
   "Label of the off state.": "关闭状态的文字。",
@@ -81,10 +81,10 @@ export const HELP_ZH = {
   // flow node types
   "Who gets the task; the runtime resolves it when it executes CreateTask.": "任务交给谁; 创建任务时由运行时解析。",
   "user/role/group: value is its key; field: value is a user field of the record; round_robin/least_open: value is a group key; initiator: who started the instance.":
-    "用户/角色/分组: 填其标识; 字段: 填记录中的用户字段; 轮流分配/最少待办: 填分组标识; 发起人: 发起流程的人。",
-  "Key of the user, role, group or field.": "用户、角色、分组或字段的标识。",
+    "用户/角色/小组: 填其标识; 字段: 填记录中的用户字段; 轮流分配/最少待办: 填小组标识; 发起人: 发起流程的人。",
+  "Key of the user, role, group or field.": "用户、角色、小组或字段的标识。",
   "Who gets the task when this assignee resolves to nobody (an empty field, an unknown user): another assignee, e.g. a group.":
-    "处理人解析不到任何人 (字段为空、用户不存在) 时, 任务交给谁: 另一处理人, 如一个分组。",
+    "处理人解析不到任何人 (字段为空、用户不存在) 时, 任务交给谁: 另一处理人, 如一个小组。",
   "Field key → permission in this task.": "字段标识 → 在此任务中的权限。",
   "Node id the 'return' outcome goes back to; default: the node after start.": "“退回”时回到的节点; 默认: 开始之后的节点。",
   "Rule actions, as in a rule's 'actions' list.": "规则动作, 与规则的动作列表相同。",
@@ -117,7 +117,7 @@ export const HELP_ZH = {
   // rule actions
   "when the record has no matching open task (or ended instance): error (the rule fails and is logged) or skip (nothing happens)":
     "记录没有匹配的待办任务 (或已结束的流程) 时: error (规则失败并记录日志) 或 skip (什么也不做)",
-  "the flow runtime's assignee: {kind: user|role|group|field|round_robin|least_open, value}": "流程处理人: 用户、角色、分组、字段、轮流分配或最少待办, 及其取值",
+  "the flow runtime's assignee: {kind: user|role|group|field|round_robin|least_open, value}": "流程处理人: 用户、角色、小组、字段、轮流分配或最少待办, 及其取值",
   "who gets a copy (named in the Cc header); they read the message as people outside Jimu do, and users among them only if they may read the record":
     "抄送给谁 (列在抄送 Cc 头中); 他们看到的内容与平台外部的人相同, 其中的平台用户须有权查看该记录才会收到。",
   "file fields whose files are attached: a field of the record, or link.field for the files of the record a link field points to":
@@ -125,7 +125,7 @@ export const HELP_ZH = {
   "the Auto-Submitted header: auto-replied for an automatic answer to a message, auto-generated for other automatic mail, no for a person's words relayed. Unset: auto-replied when the rule answers the message that opened the record, else auto-generated":
     "Auto-Submitted 邮件头: auto-replied 表示对来信的自动答复, auto-generated 表示其他自动邮件, no 表示转发的是人写的内容。不设置时: 规则答复创建该记录的来信时为 auto-replied, 否则为 auto-generated。",
   "who: users by name, groups (all members), group leads, roles (every active user who holds one), leads of the groups named in a field, users named in a field, the record's participants, literal e-mail addresses or addresses held in a field":
-    "收件人: 指定用户、分组 (全部成员)、组长、角色 (拥有该角色的全部在职用户)、字段中分组的组长、字段中的用户、记录参与人、填写的邮箱地址或字段中的邮箱地址",
+    "收件人: 指定用户、小组 (全部成员)、组长、角色 (拥有该角色的全部在职用户)、字段中小组的组长、字段中的用户、记录参与人、填写的邮箱地址或字段中的邮箱地址",
   "a literal, {\"expr\": \"...\"} or {\"template\": \"... {字段} ...\"}": "一个值, 或 {\"expr\": \"...\"} 表达式, 或 {\"template\": \"... {字段} ...\"} 模板",
 };
 

@@ -127,7 +127,7 @@ def _assign_rule(page, live_server, key, label, op, strategy, *, user=None, grou
     steps_rule.choose(page, "#action-0-field", value="处理人")
     strategies = page.locator("#action-0-strategy option").evaluate_all(
         "os => os.map(o => [o.value, o.textContent])")
-    wanted = {"user": ("指定用户", "A given user"), "round_robin": ("组内轮流分配", "Round robin in a group")}[strategy]
+    wanted = {"user": ("指定用户", "A given user"), "round_robin": ("小组内轮流分配", "Round robin in a group")}[strategy]
     (value,) = [v for v, text in strategies if text in wanted]
     steps_rule.choose(page, "#action-0-strategy", value=value)
     for box, value in (("#action-0-user", user), ("#action-0-group", group)):

@@ -238,13 +238,13 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     page.wait_for_selector('.field-card[data-key="test_stars_1"]')
 
     # a section, then move text_1 into it with the keyboard-friendly "move to" control
-    page.get_by_role("button", name="添加分组").click()
+    page.get_by_role("button", name="添加区块").click()
     page.wait_for_selector(".node-card.section")
     page.fill("#sec-label-zh", "基本信息")
     page.select_option("#sec-columns", "2")
     page.locator('.field-card[data-key="text_1"]').click()
     page.fill("#prop-label-zh", "客户姓名")
-    page.select_option("#prop-move", label="分组: 基本信息")
+    page.select_option("#prop-move", label="区块: 基本信息")
     page.wait_for_selector('.node-card.section .field-card[data-key="text_1"]')
     assert page.locator(".node-card.section .zone.cols-2").count() == 1
     # a palette widget dragged straight into the section
@@ -291,14 +291,14 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     page.wait_for_selector(".node-card.tabs")
     page.locator('.field-card[data-key="radio_1"] .item-label').click()
     assert not errors
-    page.select_option("#prop-move", label="分组: 基本信息 › 标签: 标签1")
+    page.select_option("#prop-move", label="区块: 基本信息 › 标签: 标签1")
     page.wait_for_selector('.node-card.tabs .field-card[data-key="radio_1"]')
     # the tab set goes to the top level and back into the section, by keyboard-reachable controls
     page.locator(".node-card.tabs > .node-head").focus()
     page.keyboard.press("Enter")
     page.select_option("#node-move", label="表单顶层")
     page.wait_for_selector(".zone.top > .node-card.tabs")
-    page.select_option("#node-move", label="分组: 基本信息")
+    page.select_option("#node-move", label="区块: 基本信息")
     page.wait_for_selector(".node-card.section .node-card.tabs")
 
     page.get_by_role("button", name="发布", exact=True).click()

@@ -82,3 +82,18 @@ def test_a_report_preview_refusal_is_worded(lib):
     (error,) = resp.get_json()["error"]["errors"]
     assert error["code"] == "report.dimension_count" and error["message"].startswith("报表 '按类型' ")
     assert "维度" in error["message"]
+
+
+def test_end_users_read_validation_messages_in_their_language_only(jimu, client):
+    """Before: "Title is required / 请填写书名" on the form page, whatever the reader's language."""
+    package = _package()
+    package["forms"][0]["fields"][0]["required"] = True
+    install_package(jimu, package)
+    make_user(jimu, "lib", roles=["librarian"])
+    user = login(client, "lib")
+    with user.session_transaction() as s:
+        token = s["csrf"]
+    for lang, wanted, unwanted in (("zh-CN", "请填写书名", "is required"), ("en", "Title is required", "请填写")):
+        resp = user.post(f"/forms/loan_form/new?lang={lang}", data={"csrf_token": token, "radio_1": "外借"})
+        page = resp.get_data(as_text=True)
+        assert resp.status_code == 422 and wanted in page and unwanted not in page, (lang, page[:2000])

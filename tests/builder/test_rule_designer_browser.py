@@ -268,7 +268,7 @@ def test_every_registered_action_gets_a_settings_form(svc, page, live_server, ji
     targets = page.locator(f"#action-{create_at}-mapping-0-target option").all_inner_texts()
     assert "渠道" in targets and not any("created_at" in x for x in targets)
     assign_at = types.index("assign")
-    assert "组内轮流分配" in page.locator(f"#action-{assign_at}-strategy option").all_inner_texts()
+    assert "小组内轮流分配" in page.locator(f"#action-{assign_at}-strategy option").all_inner_texts()
     choose(page, f"#action-{assign_at}-strategy", value="round_robin")     # options carry the enum's own values
     update_at = types.index("update_related")
     choose(page, f"#action-{update_at}-form", value="事件")
