@@ -108,7 +108,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "app.compile_crash": ("检查时出错了, 请简化这个定义并报告此问题", "could not be checked; simplify it and report this"),
 }
 
-#: code prefix → what a problem without its own sentence is called
+#: the sentence of a problem whose code has none of its own (English keeps the engine's own words)
 _FALLBACK = ("的设置有误, 请检查", "has a setting that is not valid")
 
 

@@ -317,10 +317,10 @@ function renderProblems() {
     els.problems.replaceChildren(h("p", { class: "fd-ok" }, "✓ " + t("fd_checks_ok")));
     return;
   }
-  // each finding names the node or edge it is about (a link that selects it), then the engine's words
+  // each finding is a sentence that names the step or connection it is about (builder/messages.py), a
+  // link that selects it; the code stays in data-code, off the screen
   const item = (p) => h("li", { "data-code": p.code || "", "data-pointer": p.pointer || "" },
-    h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); pickProblem(p); } }, targetName(p)), " ", p.message || "",
-    " ", h("code", { class: "muted" }, p.code || ""));
+    h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); pickProblem(p); } }, p.message || targetName(p)));
   els.problems.replaceChildren(...[
     errs.length ? h("h2", {}, `${t("errors")} (${errs.length})`) : null,
     errs.length ? h("ul", { class: "error-list", role: "alert" }, ...errs.map(item)) : null,

@@ -45,8 +45,12 @@ export function renderFlowProps(ctx) {
     h("p", { class: "muted small fd-keys" }, t("fd_keys")));
 }
 
+// A step as people read it: its name, or its type's (人工任务); the id only tells apart two steps of one name.
 export function nodeName(ctx, n) {
-  return `${label(n.label, "") || label(ctx.types[n.type]?.label, n.type)} (${n.id})`;
+  const plain = (x) => label(x.label, "") || label(ctx.types[x.type]?.label, x.type);
+  const name = plain(n);
+  const twin = (ctx.nodes || []).some((m) => m.id !== n.id && plain(m) === name);
+  return twin ? `${name} (${n.id})` : name;
 }
 
 function labelPair(id, value, set) {
