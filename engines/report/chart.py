@@ -29,6 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import sqlalchemy as sa
 
 from ..errors import JimuError
+from . import periods
 from .charts import CHARTS, ChartType
 from .dialects import TIME_OF_DAY_BUCKETS, DateBucket, check_timezone
 from .drilldown import drilldown_filters
@@ -37,7 +38,7 @@ from .export import export_table
 from .expr_sql import translate
 from .fields import TEMPORAL_KINDS, Field, FieldResolver
 from .filters import CompiledFilter, compile_filters
-from .labels import CYCLIC_LABELS, localize
+from .labels import CYCLIC_LABELS, field_name, localize
 from .measures import ADDITIVE, AGGREGATES, Measure, divide, field_ok_for
 from .source import Source
 
@@ -114,6 +115,10 @@ class CompiledChart:
         derived_keys = {m.key for m in self._derived}
         self._sort_in_python = bool(top and self._sort) or any(by in derived_keys for by, _ in self._sort)
         self._positions = self._layout()
+        #: the date-bucketed dimension of a trend, whose empty buckets are filled in
+        self._trend: Dimension | None = (
+            dimensions[0] if getattr(chart_type, "continuous", False) and len(dimensions) == 1
+            and dimensions[0].bucket in periods.SEQUENTIAL and not top else None)
         #: (form key, field key) of every field the definition reads: dimensions, measures, filters,
         #: joins and period (the runtime refuses a chart that reads a field hidden from the viewer)
         self.fields_read: tuple[tuple[str, str], ...] = resolver.owners(resolver.used())
@@ -203,13 +208,17 @@ class CompiledChart:
         return {name: pos for pos, name in enumerate(names)}
 
     # -- rows --------------------------------------------------------------------------
-    def rows(self, result_rows: Iterable[Sequence]) -> list[dict]:
+    def rows(self, result_rows: Iterable[Sequence], now: dt.datetime | None = None) -> list[dict]:
         """Result rows of ``query`` as dicts keyed by dimension and measure keys.
 
         Adds ratio, formula and share measures per group, folds the groups
         after the top n into one row flagged ``"__others__": [top values]``,
         and for a KPI with previous period adds ``<key>__previous`` and
-        ``<key>__change`` (relative change, 0.25 = +25 %).
+        ``<key>__change`` (relative change, 0.25 = +25 %). A trend (a chart type
+        that draws a continuous axis, over one date-bucketed dimension) gets a
+        row for every bucket between its first and last, counts and sums 0 where
+        no record fell; the bucket ``now`` falls in is flagged ``"__partial__": true``
+        (still filling up).
         """
         pos = self._positions
         previous = self.period is not None and self.period.previous
@@ -238,6 +247,9 @@ class CompiledChart:
         if self._fold and self._top_n is not None and len(out) > self._top_n:
             out = out[:self._top_n] + [self._others(out[:self._top_n], out[self._top_n:],
                                                      weights[self._top_n:])]
+        if self._trend is not None:
+            out = self._fill(out, now)
+            prevs = [{} for _ in out]
         for i, row in enumerate(out):
             self._derive(row, totals)
             if previous:
@@ -254,6 +266,26 @@ class CompiledChart:
             if self._limit is not None:
                 out = out[:self._limit]
         return out
+
+    def _fill(self, rows: list[dict], now: dt.datetime | None) -> list[dict]:
+        """Every bucket from the first row's to the last row's (a bucket without records: counts and
+        sums 0, other aggregates empty), in order, the current one flagged; rows without a date last."""
+        dim = self._trend
+        dated = {r[dim.key]: r for r in rows if r.get(dim.key) is not None}
+        undated = [r for r in rows if r.get(dim.key) is None]
+        if dated:
+            labels = sorted(dated)
+            filled = []
+            for label in periods.between(dim.bucket, labels[0], labels[-1]):
+                filled.append(dated.pop(label, None) or {
+                    dim.key: label, **{m.key: 0 if m.agg in ADDITIVE else None for m in self._sql_measures}})
+            rows = filled + sorted(dated.values(), key=lambda r: r[dim.key]) + undated
+        if now is not None:
+            here = periods.current(dim.bucket, now, self.tz)
+            for r in rows:
+                if r.get(dim.key) == here:
+                    r["__partial__"] = True
+        return self._python_sort(rows) if self._sort else rows
 
     def _others(self, kept: list[dict], rest: list[dict], weights: list[dict]) -> dict:
         dim = self.dimensions[0].key
@@ -336,7 +368,13 @@ class CompiledChart:
         return localize(m.label, lang, m.key)
 
     def dimension_label(self, d: Dimension, lang: str) -> str:
-        return localize(d.label, lang, d.key)
+        """The dimension's own label, else its field's label in ``lang`` (never a field key in
+        another language on an English axis)."""
+        return localize(d.label, lang) or field_name(d.field, lang)
+
+    def field_name(self, ref: str, lang: str) -> str:
+        """How the field ``ref`` (of this chart's form or a joined one) reads in ``lang``."""
+        return field_name(self._resolver.resolve(ref), lang)
 
 
 def _all(parts: list) -> sa.ColumnElement[bool] | None:

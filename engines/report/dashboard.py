@@ -4,7 +4,9 @@
 and the compiled reports it names. ``apply_shared_filters`` turns the values a
 viewer picked in the dashboard's filter bar into per-chart filter lists
 (``chart.query(shared_filters=...)``): a shared filter applies to each chart
-whose form, or a form it joins, has that field, and is skipped for the others.
+whose form, or a form it joins, has that field (or to the field a tile names
+in ``filter_fields``), and is skipped for the others. ``shared_target`` says
+which field that is, so the dashboard can tell the viewer.
 """
 from __future__ import annotations
 
@@ -36,6 +38,18 @@ def check_dashboard(definition: Any, charts: Mapping[str, CompiledChart]) -> Non
         if item["x"] + item["w"] > 12:
             errors.append(ReportError("a tile must fit the 12-column grid (x + w <= 12)",
                                       code="dashboard.bad_layout", pointer=f"/charts/{i}"))
+        declared = {f["field"] for f in definition.get("filters", [])}
+        chart = charts.get(item["report"])
+        for shared, ref in (item.get("filter_fields") or {}).items():
+            pointer = f"/charts/{i}/filter_fields/{shared}"
+            if shared not in declared:
+                errors.append(ReportError(f"filter_fields names {shared!r}, which is not a shared filter of this "
+                                          "dashboard; use the field key of one of its filters",
+                                          code="dashboard.unknown_shared_filter", pointer=pointer))
+            elif ref is not None and chart is not None and not chart.has_field(ref):
+                errors.append(ReportError(f"the tile's report has no field {ref!r} for the filter on {shared!r}; "
+                                          "name a field of its form or of a form it joins (alias.field)",
+                                          code="dashboard.unknown_field", pointer=pointer))
     if errors:
         raise ValidationErrors(errors)
 
@@ -59,15 +73,20 @@ def apply_shared_filters(dashboard: Mapping[str, Any], values: Mapping[str, Any]
         chart = charts.get(item["report"])
         if chart is None:
             continue
-        refs = {field: _shared_ref(chart, field) for field, _ in wanted}
+        refs = {field: shared_target(item, chart, field) for field, _ in wanted}
         out[item["report"]] = [dict(f, field=refs[field]) if f.get("field") == field else f
                                for field, filters in wanted if refs[field] is not None for f in filters]
     return out
 
 
-def _shared_ref(chart: CompiledChart, field: str) -> str | None:
-    """How ``chart`` names a shared filter's field: on its own form, else through the first join whose
-    form has it (``alias.field``); None when neither has it."""
+def shared_target(item: Mapping[str, Any], chart: CompiledChart, field: str) -> str | None:
+    """The field of the tile ``item`` (drawing ``chart``) that the shared filter on ``field`` applies
+    to: the tile's ``filter_fields`` entry when it has one (None: not filtered), else the same key on
+    the chart's form, else through the first join whose form has it (``alias.field``); None when
+    neither has it."""
+    named = item.get("filter_fields") or {}
+    if field in named:
+        return named[field]
     if chart.has_field(field):
         return field
     for join in (getattr(chart, "definition", None) or {}).get("joins", []):

@@ -42,6 +42,8 @@ class Field:
     path: str
     #: stored value -> label (a string or a {"zh-CN", "en"} map) for fields with fixed options
     labels: Mapping[Any, Any] | None = dc_field(default=None, compare=False, hash=False)
+    #: the field's own label (a string or a {"zh-CN", "en"} map): axis titles and table headers use it
+    label: Any = dc_field(default=None, compare=False, hash=False)
 
     @property
     def python_type(self) -> type | None:
@@ -155,7 +157,8 @@ class FieldResolver:
             path = key
         getter = getattr(form, "choice_labels", None)
         labels = getter(key) if getter is not None else None
-        field = Field(ref, column, kind, path, labels or None)
+        named = getattr(form, "field_label", None)
+        field = Field(ref, column, kind, path, labels or None, named(key) if named is not None else None)
         self._cache[ref] = field
         return field
 

@@ -31,6 +31,8 @@ class FormSource(Protocol):
 
     # optional: ``choice_labels(field_key) -> {value: label} | None`` for fields with fixed options, so
     # charts show an option's (bilingual) label instead of its stored value
+    # optional: ``field_label(field_key) -> label | None``, the field's (bilingual) label: a dimension or a
+    # dashboard filter without a label of its own is named by it, in the viewer's language
     # optional: ``child_column(subtable_key, column_key) -> (record id column, column) | None`` for the
     # columns of a sub-table (``column_key`` None: its row id, for ``len(明细)``), so ``sum(明细.金额)`` in a filter is a per-record subquery
 

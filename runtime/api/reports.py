@@ -45,6 +45,7 @@ from engines.errors import JimuError, NotFound, PermissionDenied
 from engines.operators import OPERATORS
 from engines.report import (CompiledChart, ReportError, ValidationErrors, apply_shared_filters, check_dashboard,
                             compile_chart)
+from engines.report.dashboard import shared_target
 from engines.report.dialects import register_sqlite_functions
 from engines.report.labels import localize
 
@@ -97,6 +98,12 @@ class _FormSource:
 
     def child_column(self, field_key: str, column_key: str):
         return self.ft.child_column(field_key, column_key)
+
+    def field_label(self, field_key: str) -> Any:
+        """The field's label as the form defines it (system fields: None, the engine names them)."""
+        if field_key not in self.ft.columns:
+            return None
+        return self.ft.spec.field(field_key).label
 
     def choice_labels(self, field_key: str) -> dict | None:
         """Option value → label of a field with fixed options (select, radio), so charts show labels."""
@@ -367,7 +374,7 @@ def run_chart(jimu: Jimu, conn: sa.Connection, principal, chart: CompiledChart,
         if conn.dialect.name == "sqlite":
             # the median aggregate: cheap and idempotent, so any pooled connection has it
             register_sqlite_functions(conn.connection.dbapi_connection)
-        return chart.rows(conn.execute(stmt).all())
+        return chart.rows(conn.execute(stmt).all(), now=now)
     if not cached or chart.reads_process:
         return run()
     seconds = chart.definition.get("cache_seconds", DEFAULT_SECONDS)
@@ -512,9 +519,11 @@ def dashboard_data(jimu: Jimu, conn: sa.Connection, principal, entry: DashboardE
     for item in entry.definition["charts"]:
         report = entry.reports[item["report"]]
         tile = {"report": report.key, "x": item["x"], "y": item["y"], "w": item["w"], "h": item["h"],
-                "title": localize(item.get("title") or report.definition.get("label"), lang, report.key)}
+                "title": localize(item.get("title") or report.definition.get("label"), lang, report.key),
+                "help": localize(item.get("help") or report.definition.get("description"), lang) or None}
         try:
             chart = require_read(principal, report)
+            tile["filters"] = _filter_targets(jimu, entry.definition, item, chart, lang)
             rows = run_chart(jimu, conn, principal, chart, shared.get(report.key), cached=True)
             tile.update(chart_payload(report, rows, lang, item.get("title")))
         except JimuError as exc:
@@ -525,6 +534,24 @@ def dashboard_data(jimu: Jimu, conn: sa.Connection, principal, entry: DashboardE
             "filters": [{"field": f["field"], "kind": f["kind"], "label": localize(f.get("label"), lang, f["field"])}
                         for f in entry.definition.get("filters", [])],
             "charts": tiles}
+
+
+def _filter_targets(jimu: Jimu, dashboard: Mapping[str, Any], item: Mapping[str, Any], chart: CompiledChart,
+                    lang: str) -> list[dict]:
+    """Per shared filter of the dashboard, which field of which form it filters this tile by
+    (``applies_to`` "Form · Field", or None when the tile is not filtered by it), so a tile can say
+    which date its figures are counted by."""
+    out = []
+    for f in dashboard.get("filters", []):
+        ref = shared_target(item, chart, f["field"])
+        applies = None
+        if ref is not None:
+            owner = chart.fields_of([ref])
+            form = localize(jimu.catalog.form(owner[0][0]).spec.label, lang) if owner else ""
+            applies = " · ".join(p for p in (form, chart.field_name(ref, lang)) if p)
+        out.append({"field": f["field"], "label": localize(f.get("label"), lang, f["field"]),
+                    "applies_to": applies})
+    return out
 
 
 def visible_dashboards(conn, principal) -> list[DashboardEntry]:

@@ -138,7 +138,7 @@ def test_helpdesk_dashboard_numbers(client, admin_headers, tickets):
     pivot = Counter((t["类别"], vip.get(t["客户"])) for t in records)
     assert {(row["类别"], row["vip"]): row["n"] for row in tiles["by_category_vip"]["rows"]} == pivot
     cells = tiles["by_category_vip"]["figure"]["data"][0]["cells"]["values"]
-    assert cells[-1][-1] == len(records)
+    assert cells[-1][-1] == f"{len(records):,}"
 
     weeks = Counter((date.fromisoformat(t["截止日期"]) - timedelta(days=date.fromisoformat(t["截止日期"]).weekday()))
                     .isoformat() for t in records)

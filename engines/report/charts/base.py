@@ -20,6 +20,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..chart import CompiledChart
 
 OTHERS = "__others__"
+#: the flag of a trend's row for the period that is not over yet
+PARTIAL = "__partial__"
+#: plotly.js's default colours, set explicitly where one series is drawn as two traces
+COLORWAY = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+            "#17becf")
 FONT = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif'
 
 
@@ -36,6 +41,9 @@ class ChartType:
     default_options: ClassVar[dict] = {}
     #: True when the type reads options date_field/period_days/previous_period (the KPI)
     supports_period: ClassVar[bool] = False
+    #: True when the type draws its date-bucketed dimension as a continuous axis (a trend): the
+    #: compiled chart then adds the buckets without records and flags the current, partial one
+    continuous: ClassVar[bool] = False
 
     def __init__(self, options: dict):
         self.options = options

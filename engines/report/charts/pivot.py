@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..labels import text
 from ..measures import ADDITIVE
 from .base import ChartType, series_by
-from .table import _cell
+from .table import cell
 
 
 class PivotChart(ChartType):
@@ -27,15 +27,16 @@ class PivotChart(ChartType):
         totals = self.options["totals"] and m.agg in ADDITIVE
         header = [f"{chart.dimension_label(d0, lang)} \\ {chart.dimension_label(d1, lang)}"]
         header += [name for name, _ in series]
-        columns = [list(row_names)] + [[_cell(v, m) for v in values] for _, values in series]
+        columns = [list(row_names)] + [[cell(v, m.format, lang) for v in values] for _, values in series]
         if totals:
             total = text("total", lang)
             header.append(total)
             row_totals = [sum(values[i] or 0 for _, values in series) for i in range(len(row_names))]
-            columns.append(row_totals)
+            columns.append([cell(v, m.format, lang) for v in row_totals])
             columns[0].append(total)
             for c, (_, values) in enumerate(series, start=1):
-                columns[c].append(sum(v or 0 for v in values))
-            columns[-1].append(sum(row_totals))
-        return {"data": [{"type": "table", "header": {"values": header}, "cells": {"values": columns}}],
-                "layout": {}}
+                columns[c].append(cell(sum(v or 0 for v in values), m.format, lang))
+            columns[-1].append(cell(sum(row_totals), m.format, lang))
+        align = ["left"] + ["right"] * (len(columns) - 1)
+        return {"data": [{"type": "table", "header": {"values": header, "align": align},
+                          "cells": {"values": columns, "align": align}}], "layout": {}}

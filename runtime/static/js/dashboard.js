@@ -70,6 +70,17 @@ async function openRecords(tile, row, measure) {
   else status.textContent = (out.error && out.error.message) || text.error;
 }
 
+// Which field each date filter applies to on this tile ("Created → CSAT survey › Ticket · Created"):
+// the filters of one dashboard may count different tiles by different dates.
+function filterNote(tile) {
+  const dated = new Set(data.filters.filter((f) => f.kind === "date_range").map((f) => f.field));
+  const mine = (tile.filters || []).filter((f) => dated.has(f.field));
+  if (!mine.length) return "";
+  const target = (f) => f.applies_to || text.unfiltered;
+  // one date filter: "Date filter applies to: Ticket · Created"; several: each with its name
+  return `${text.filteredby}: ` + (mine.length === 1 ? target(mine[0]) : mine.map((f) => `${f.label} → ${target(f)}`).join("; "));
+}
+
 function drawTile(tile) {
   const node = el("section", {class: "dash-tile", "data-report": tile.report, "data-type": tile.type || ""});
   node.style.gridColumn = `${tile.x + 1} / span ${tile.w}`;
@@ -83,7 +94,28 @@ function drawTile(tile) {
     link.addEventListener("click", (ev) => { ev.preventDefault(); openRecords(tile, tile.rows[0]); });
     actions.prepend(link);
   }
-  node.append(el("header", {}, el("h2", {title: tile.title}, tile.title), actions));
+  const head = el("header", {}, el("h2", {title: tile.title}, tile.title), actions);
+  node.append(head);
+  const note = filterNote(tile);
+  if (tile.help) {
+    // the tile's definition (what the figures count) behind a button, over the plot
+    const id = `help-${tile.report}`;
+    const button = el("button", {type: "button", class: "tile-help-toggle", "aria-expanded": "false",
+                                 "aria-controls": id, title: text.help, "aria-label": `${text.help}: ${tile.title}`}, "?");
+    const panel = el("div", {class: "tile-help", id, role: "note", hidden: ""}, tile.help);
+    if (note) panel.append(el("p", {}, note));
+    button.addEventListener("click", () => {
+      const open = panel.hidden;
+      // below the header (which may wrap onto two lines), never over its buttons
+      panel.style.top = `${head.offsetHeight + 4}px`;
+      panel.style.maxHeight = `calc(100% - ${head.offsetHeight + 12}px)`;
+      panel.hidden = !open;
+      button.setAttribute("aria-expanded", String(open));
+    });
+    actions.prepend(button);
+    node.append(panel);
+  }
+  if (note) node.append(el("p", {class: "tile-filter-note"}, note));
   if (tile.error) {
     node.append(el("div", {class: "tile-error", role: "alert"}, text.error, el("small", {}, tile.error.message || "")));
   } else if (tile.empty) {

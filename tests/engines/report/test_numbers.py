@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from engines.report import periods
 from engines.report import OTHERS, compile_chart
 
 from .store import CHANNELS, NOW, build, run
@@ -126,7 +127,7 @@ def test_pivot_funnel_and_gauge(sa_engine, data):
     expected = Counter((r["urgency"], r["status"]) for r in data.records)
     assert {(r["urgency"], r["status"]): r["n"] for r in rows} == expected
     cells = pivot.figure(rows)["data"][0]["cells"]["values"]
-    assert cells[-1][-1] == len(data.records)  # grand total
+    assert cells[-1][-1] == f"{len(data.records):,}"  # grand total, digits grouped
 
     funnel = chart(data, type="funnel", dimensions=[{"field": "status"}],
                    options={"stages": ["新建", "处理中", "已解决", "已关闭"]})
@@ -178,7 +179,11 @@ def test_join_dimension_and_filter_expr(sa_engine, data):
 def test_date_buckets_match_python(sa_engine, data, bucket, label):
     c = chart(data, type="line", dimensions=[{"field": "created_at", "bucket": bucket, "key": "b"}])
     rows = run(sa_engine, c)
-    assert [(r["b"], r["n"]) for r in rows] == sorted(Counter(label(r["created_at"]) for r in data.records).items())
+    expected = sorted(Counter(label(r["created_at"]) for r in data.records).items())
+    assert [(r["b"], r["n"]) for r in rows if r["n"]] == expected
+    # a trend has every bucket from the first to the last: the ones without records count 0
+    assert rows[0]["b"] == expected[0][0] and rows[-1]["b"] == expected[-1][0]
+    assert [r["b"] for r in rows] == list(periods.between(bucket, expected[0][0], expected[-1][0]))
 
 
 def test_date_field_bucket_and_shared_filters(sa_engine, data):
@@ -188,7 +193,7 @@ def test_date_field_bucket_and_shared_filters(sa_engine, data):
     rows = run(sa_engine, c, shared_filters=shared)
     expected = Counter((r["due_on"] - dt.timedelta(days=r["due_on"].weekday())).isoformat() for r in data.records
                        if r["channel"] in CHANNELS[:2] and "100%" in r["subject"])
-    assert [(r["w"], r["n"]) for r in rows] == sorted(expected.items())
+    assert [(r["w"], r["n"]) for r in rows if r["n"]] == sorted(expected.items())
 
 
 def test_process_fields_helpdesk_kpis(sa_engine, data):
@@ -293,7 +298,7 @@ def test_buckets_follow_the_deployment_time_zone(sa_engine, data, bucket, label)
                        "measures": [{"key": "n", "agg": "count"}]}, data.source, tz="Asia/Shanghai")
     rows = run(sa_engine, c)
     expected = Counter(label(local(r)) for r in data.records)
-    assert [(r["b"], r["n"]) for r in rows] == sorted(expected.items())
+    assert [(r["b"], r["n"]) for r in rows if r["n"]] == sorted(expected.items())
     for row in (rows[0], rows[len(rows) // 2], rows[-1]):
         drill = c.drilldown({"b": row["b"]})
         assert drill[0]["value"].endswith("+08:00")
@@ -351,6 +356,47 @@ def test_dashboard_date_range_is_in_local_days(sa_engine, data):
     expected = sum(dt.date(2026, 11, 1) <= r["created_at"].replace(tzinfo=dt.timezone.utc).astimezone(shanghai).date()
                    <= dt.date(2026, 11, 7) for r in data.records)
     assert run(sa_engine, c, shared_filters=shared["c"])[0]["n"] == expected
+
+
+def test_a_tile_names_the_field_a_shared_filter_applies_to(sa_engine, data):
+    from engines.report import ValidationErrors, apply_shared_filters, check_dashboard
+    from engines.report.dashboard import shared_target
+    c = compile_chart({"key": "c", "version": 1, "form": "case", "type": "kpi",
+                       "measures": [{"key": "n", "agg": "count"}]}, data.source)
+    tile = {"report": "c", "x": 0, "y": 0, "w": 6, "h": 4, "help": {"zh-CN": "口径", "en": "definition"}}
+    dashboard = {"key": "d", "version": 1, "charts": [tile], "filters": [{"field": "created_at", "kind": "date_range"}]}
+    week = {"created_at": {"from": "2026-11-01", "to": "2026-11-07"}}
+    # by default the same key; filter_fields moves it to another date field of the tile, or takes it off
+    assert shared_target(tile, c, "created_at") == "created_at"
+    for target, counted in (("due_on", lambda r: dt.date(2026, 11, 1) <= r["due_on"] <= dt.date(2026, 11, 7)),
+                            (None, lambda r: True)):
+        dashboard["charts"][0] = dict(tile, filter_fields={"created_at": target})
+        check_dashboard(dashboard, {"c": c})
+        shared = apply_shared_filters(dashboard, week, {"c": c})
+        assert run(sa_engine, c, shared_filters=shared["c"])[0]["n"] == sum(map(counted, data.records))
+    for fields, code in (({"updated": "due_on"}, "dashboard.unknown_shared_filter"),
+                         ({"created_at": "nope"}, "dashboard.unknown_field")):
+        dashboard["charts"][0] = dict(tile, filter_fields=fields)
+        with pytest.raises(ValidationErrors) as err:
+            check_dashboard(dashboard, {"c": c})
+        assert [e["code"] for e in err.value.to_dict()["errors"]] == [code]
+
+
+def test_a_trend_marks_the_period_that_is_not_over(sa_engine, data):
+    c = compile_chart({"key": "c", "version": 1, "form": "case", "type": "line",
+                       "dimensions": [{"field": "created_at", "bucket": "month", "key": "m"}],
+                       "measures": [{"key": "n", "agg": "count"}, {"key": "avg", "agg": "avg", "field": "amount"}]},
+                      data.source)
+    with sa_engine.connect() as conn:
+        rows = c.rows(conn.execute(c.query(now=NOW)).all(), now=NOW.replace(tzinfo=dt.timezone.utc))
+    assert [r["m"] for r in rows if r.get("__partial__")] == [NOW.strftime("%Y-%m")]
+    fig = c.figure(rows, lang="en")
+    assert fig["layout"]["annotations"][0]["text"] == "period not over"
+    # the segment into the partial month is dotted and leaves no legend entry of its own
+    dotted = [t for t in fig["data"] if t.get("line", {}).get("dash") == "dot"]
+    assert len(dotted) == 2 and not any(t["showlegend"] for t in dotted)
+    assert periods.current("day", dt.datetime(2026, 11, 22, 16, 30, tzinfo=dt.timezone.utc), "Asia/Shanghai") == \
+        "2026-11-23"  # 00:30 the next day in Shanghai
 
 
 def test_time_zone_names_are_checked(data):
