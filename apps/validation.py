@@ -786,6 +786,21 @@ class _Checker:
             self.references(config["actions"], pointer_join(at, "actions"), form_key)
             self.actions(config["actions"], pointer_join(at, "actions"), form_key)
 
+    def first_response(self, spec: Any, ptr: str, form_key: Any) -> None:
+        """A flow's ``first_response``: a form whose ``link`` field points at the flow's form, and
+        filters on that form's fields."""
+        if not isinstance(spec, dict) or not self.form_ref(spec.get("form"), pointer_join(ptr, "form")):
+            return
+        other = spec["form"]
+        link = self.fields[other].get(spec.get("link"))
+        if link is None or link.get("widget") != "link" or (link.get("config") or {}).get("form") != form_key:
+            self.errors.append(_err("package.unknown_field", pointer_join(ptr, "link"),
+                                    f"first_response.link must be a link field of {other!r} pointing to the "
+                                    f"flow's form {form_key!r}", field=spec.get("link")))
+        for i, flt in _items(spec.get("filter")):
+            if isinstance(flt.get("field"), str):
+                self.field_ref(other, flt["field"], pointer_join(ptr, "filter", i, "field"))
+
     def flow(self, flow: dict, ptr: str) -> None:
         form_key = flow.get("form")
         self.form_ref(form_key, pointer_join(ptr, "form"))
@@ -796,6 +811,7 @@ class _Checker:
                       [(pointer_join(ptr, "nodes", i), n) for i, n in _items(raw_nodes)])
         for node_ptr, node in node_items:
             self.node(node, node_ptr, form_key, names)
+        self.first_response(flow.get("first_response"), pointer_join(ptr, "first_response"), form_key)
         nodes = flow.get("nodes")
         if isinstance(nodes, dict):  # a flow may key its nodes by id
             node_ids = {k for k in nodes if isinstance(k, str)}

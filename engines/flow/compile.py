@@ -151,6 +151,7 @@ def compile_flow(definition: Mapping[str, Any]) -> FlowSpec:
                     label=freeze(definition.get("label") or key), form=definition.get("form"),
                     start_mode=definition.get("start", "on_create"), nodes=freeze_nodes(nodes),
                     edges=freeze_nodes(edges), start_node=start, first_node=first, reopen_to=reopen_to,
+                    reopen_declared=bool(definition.get("reopen_to")),
                     reach=freeze_nodes(reach), sla=sla,
                     positions=freeze({n: raw.get("position") for n, raw in raw_nodes.items()
                                       if isinstance(raw.get("position"), Mapping)}))

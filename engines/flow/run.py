@@ -67,6 +67,10 @@ class Run:
         return token
 
     def move(self, token: str, edge: EdgeSpec) -> None:
+        if self.spec.reopen_declared and edge.target == self.spec.reopen_to and edge.source != self.spec.start_node:
+            # the flow's own way back after an end-like step ("not solved, reopen"): a reopen, counted
+            # like reopening an ended instance (process.reopen_count reads these entries)
+            self.history(edge.target, "reopened", outcome=edge.outcome)
         self.state["tokens"][token] = edge.target
         self.state["votes"].pop(token, None)
         self._queue.append((edge.target, token))

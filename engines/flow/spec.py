@@ -61,6 +61,9 @@ class FlowSpec:
     first_node: str | None
     #: where ``Reopen`` restarts an ended instance by default
     reopen_to: str | None
+    #: whether the definition names ``reopen_to``: then entering that node along an edge (a
+    #: "reopen" outcome) is a reopen too and is recorded in the history as one
+    reopen_declared: bool = False
     #: node id → every node reachable from it (loops included); used by Return and Reopen
     reach: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: problems that do not stop the flow from running (a gateway without a default edge)

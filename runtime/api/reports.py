@@ -169,20 +169,28 @@ class FlowProcess:
     One row per record that ever ran a flow, computed in SQL by the chart's own query (a grouped
     derived table over ``jimu_flow_instances`` ⋈ ``jimu_flow_history``, LEFT JOINed by the engine):
 
-    ========================  ==========================================================================
-    ``first_response_minutes``  first flow start → first completed task (``task_completed`` history entry)
-    ``handling_minutes``        first flow start → the last ``ended`` entry; NULL while running or reopened
-    ``reopen_count``            ``reopened`` entries
-    ``completed_tasks``         ``task_completed`` entries
-    ``started_at``/``ended_at`` the same instants as date-times
-    ========================  ==========================================================================
+    ============================  ======================================================================
+    ``first_response_minutes``    first flow start → the first response: the first record of the form a
+                                  flow's ``first_response`` names that links to the record and matches
+                                  its filter (a public reply by a handler); NULL without one, or when
+                                  no flow of the form says what a response is
+    ``first_completion_minutes``  first flow start → the first completed task
+    ``handling_minutes``          first flow start → the last ``ended`` entry; NULL while running or reopened
+    ``reopen_count``              ``reopened`` entries: every reopen, of an ended instance or along an edge
+                                  into the flow's declared ``reopen_to`` node
+    ``completed_tasks``           ``task_completed`` entries
+    ``started_at``/``ended_at``   the same instants as date-times
+    ============================  ======================================================================
     """
 
-    FIELDS = {"first_response_minutes": "duration", "handling_minutes": "duration", "reopen_count": "number",
-              "completed_tasks": "number", "started_at": "datetime", "ended_at": "datetime"}
+    FIELDS = {"first_response_minutes": "duration", "first_completion_minutes": "duration",
+              "handling_minutes": "duration", "reopen_count": "number", "completed_tasks": "number",
+              "started_at": "datetime", "ended_at": "datetime"}
     scope = None
 
-    def __init__(self, instances: sa.Table, history: sa.Table, form_key: str):
+    def __init__(self, instances: sa.Table, history: sa.Table, form_key: str,
+                 responses: sa.FromClause | None = None):
+        """``responses``: one row per record (``record_id``, ``at``: its first response), or None."""
         from engines.report.dialects import MinutesBetween
         i, h = instances.c, history.c
         started = sa.func.min(i.started_at)
@@ -190,12 +198,19 @@ class FlowProcess:
         last_end = sa.func.max(sa.case((h.kind == "ended", h.at)))
         last_reopen = sa.func.max(sa.case((h.kind == "reopened", h.at)))
         ended = sa.case((sa.or_(last_reopen.is_(None), last_end > last_reopen), last_end))
+        joined = instances.join(history, h.instance_id == i.id)
+        if responses is not None:
+            joined = joined.outerjoin(responses, responses.c.record_id == i.record_id)
+            first_response = MinutesBetween(sa.func.min(responses.c.at), started)
+        else:
+            first_response = sa.cast(sa.null(), sa.Float)
         query = (sa.select(i.record_id.label("record_id"), started.label("started_at"), ended.label("ended_at"),
-                           MinutesBetween(first_done, started).label("first_response_minutes"),
+                           first_response.label("first_response_minutes"),
+                           MinutesBetween(first_done, started).label("first_completion_minutes"),
                            MinutesBetween(ended, started).label("handling_minutes"),
                            sa.func.count(sa.case((h.kind == "reopened", 1))).label("reopen_count"),
                            sa.func.count(sa.case((h.kind == "task_completed", 1))).label("completed_tasks"))
-                 .select_from(instances.join(history, h.instance_id == i.id))
+                 .select_from(joined)
                  .where(i.form_key == form_key, i.record_id.is_not(None))
                  .group_by(i.record_id))
         self.key = form_key
@@ -223,15 +238,37 @@ class RuntimeSource:
     (looked up once per compile); otherwise ``process.*`` fields are ``report.no_process_data``.
     """
 
-    def __init__(self, catalog, flow_tables: tuple[sa.Table, sa.Table] | None = None, names: _Names | None = None):
+    def __init__(self, catalog, flow_tables: tuple[sa.Table, sa.Table] | None = None, names: _Names | None = None,
+                 responses: Mapping[str, Mapping[str, Any]] | None = None):
         self.catalog = catalog
         self.names = names
         self.flow_tables = flow_tables
+        #: form key → its flow's ``first_response`` (what counts as a response to one of its records)
+        self.responses = dict(responses or {})
 
     def process(self, form_key: str) -> FlowProcess | None:
         if self.flow_tables is None:
             return None
-        return FlowProcess(*self.flow_tables, form_key)
+        return FlowProcess(*self.flow_tables, form_key, self._responses(form_key))
+
+    def _responses(self, form_key: str) -> sa.FromClause | None:
+        """Per record of ``form_key``, when its first response came: the earliest ``created_at`` of the
+        responding form's records that link to it and match the filter (one grouped subquery)."""
+        spec = self.responses.get(form_key)
+        if not spec:
+            return None
+        from engines.report.fields import FieldResolver
+        from engines.report.filters import compile_filters
+        other = self.form(spec["form"])
+        errors: list[JimuError] = []
+        filters = compile_filters(list(spec.get("filter") or []), FieldResolver(self, other), "/first_response/filter",
+                                  errors)
+        if errors:
+            raise errors[0]
+        link = other.column(spec["link"])
+        return (sa.select(link.label("record_id"), sa.func.min(other.table.c.created_at).label("at"))
+                .where(link.is_not(None), *(f.clause(None) for f in filters))
+                .group_by(link).subquery("first_responses"))
 
     def form(self, form_key: str) -> _FormSource:
         if not isinstance(form_key, str) or form_key not in self.catalog:
@@ -302,11 +339,15 @@ class Reports:
         return self.jimu.catalog.compiled("reports", conn, self._compile)
 
     def _compile(self, conn: sa.Connection) -> Definitions:
-        source = RuntimeSource(self.jimu.catalog, flow_tables(conn), _Names(self.jimu))
+        packages = conn.execute(sa.select(db.apps.c.key, db.apps.c.package)).all()
+        responses = {flow["form"]: flow["first_response"] for _, package in packages
+                     for flow in (package or {}).get("flows", []) or []
+                     if isinstance(flow, Mapping) and flow.get("first_response") and flow.get("form")}
+        source = RuntimeSource(self.jimu.catalog, flow_tables(conn), _Names(self.jimu), responses)
         tz = self.jimu.config.get("TIMEZONE") or "UTC"
         reports: dict[tuple[str, str], ReportEntry] = {}
         dashboards: dict[tuple[str, str], DashboardEntry] = {}
-        for app_key, package in conn.execute(sa.select(db.apps.c.key, db.apps.c.package)).all():
+        for app_key, package in packages:
             package = package or {}
             for definition in package.get("reports", []) or []:
                 chart, error = None, None

@@ -1,4 +1,5 @@
-"""Process fields in reports: first response, handling time and reopen count from the flow history.
+"""Process fields in reports: first completed task, handling time and reopen count from the flow history;
+the first response as the flow defines it.
 
 The flow runtime keeps ``jimu_flow_instances`` and ``jimu_flow_history``; where this checkout does not
 create them yet, the test creates tables with the same columns, so the report side is tested against
@@ -25,7 +26,7 @@ PACKAGE = {
     "reports": [{"key": "kpis", "version": 1, "label": "Helpdesk KPIs", "type": "table", "form": "ticket",
                  "dimensions": [{"field": "channel"}], "measures": [
                      {"key": "n", "agg": "count"},
-                     {"key": "frt", "agg": "avg", "field": "process.first_response_minutes"},
+                     {"key": "frt", "agg": "avg", "field": "process.first_completion_minutes"},
                      {"key": "handling", "agg": "median", "field": "process.handling_minutes"},
                      {"key": "reopens", "agg": "sum", "field": "process.reopen_count"},
                      {"key": "reopened", "agg": "count",
@@ -121,3 +122,92 @@ def test_unknown_process_field_is_a_coded_error(client, admin_headers, svc):
     f = json.dumps([{"field": "process.sleep(3)", "op": "gt", "value": 1}])
     r = client.get(f"/api/v1/reports/kpis/data?filter={f}", headers=admin_headers)
     assert r.status_code == 422 and r.json["error"]["errors"][0]["code"] == "report.unknown_field"
+
+
+# -- the process fields from real flows: what counts as a first response, every reopen ---------------------
+def _n(id, type, **config):
+    return {"id": id, "type": type, "config": config}
+
+
+REQUESTS = {
+    "format": "jimu.app", "version": 2,
+    "app": {"key": "facilities", "version": "1.0.0", "label": "Facilities"},
+    "forms": [
+        {"key": "request", "version": 1, "label": "Request", "title_field": "title", "fields": [
+            {"key": "title", "label": "Title", "widget": "text"},
+            {"key": "note", "label": "Note", "widget": "text"}]},
+        {"key": "comment", "version": 1, "label": "Comment", "fields": [
+            {"key": "request", "label": "Request", "widget": "link", "config": {"form": "request"}},
+            {"key": "kind", "label": "Kind", "widget": "text"},
+            {"key": "by", "label": "By", "widget": "text"}]}],
+    "flows": [{"key": "handle", "version": 1, "form": "request", "label": "Handle", "reopen_to": "again",
+               "first_response": {"form": "comment", "link": "request", "filter": [
+                   {"field": "kind", "op": "eq", "value": "public"}, {"field": "by", "op": "eq", "value": "staff"}]},
+               "nodes": [_n("s", "start"),
+                         _n("work", "user_task", assignee={"kind": "user", "value": "ann"}, outcomes=["fixed"]),
+                         _n("check", "user_task", assignee={"kind": "user", "value": "ann"}, outcomes=["ok", "reopen"]),
+                         _n("again", "automatic", actions=[{"type": "set_fields", "values": {"note": "reopened"}}]),
+                         _n("done", "end", outcome="fixed")],
+               "edges": [{"id": "a", "from": "s", "to": "work"},
+                         {"id": "b", "from": "work", "to": "check", "outcome": "fixed"},
+                         {"id": "c", "from": "check", "to": "done", "outcome": "ok"},
+                         {"id": "d", "from": "check", "to": "again", "outcome": "reopen"},
+                         {"id": "f", "from": "again", "to": "work"}]}],
+    "reports": [{"key": "process", "version": 1, "label": "Process", "type": "table", "form": "request",
+                 "dimensions": [{"field": "title"}], "measures": [
+                     {"key": "frt", "agg": "avg", "field": "process.first_response_minutes"},
+                     {"key": "first_done", "agg": "avg", "field": "process.first_completion_minutes"},
+                     {"key": "reopens", "agg": "sum", "field": "process.reopen_count"}]}],
+}
+
+
+def test_first_response_is_the_configured_reply_and_every_reopen_counts(jimu, client, admin_headers, clock):
+    """A first response is what the flow says it is (a public comment by staff), not the first completed
+    task; a reopen along the flow's own "reopen" outcome counts like reopening the ended instance."""
+    from tests.conftest import make_user
+    from tests.runtime.cs_fixtures import run_jobs
+    from tests.runtime.flow_fixtures import principal, runtime_call, tasks
+    from tests.runtime.rules_helpers import create
+    ann = make_user(jimu, "ann")
+    install_package(jimu, REQUESTS)
+    a = create(jimu, "request", {"title": "A"})["id"]
+    create(jimu, "request", {"title": "B"})  # nobody answers B
+
+    def step(outcome, minutes=10):
+        clock.advance(minutes=minutes)
+        (task,) = [t for t in tasks(jimu, record_id=a, status="open") if t["form_key"] == "request"]
+        runtime_call(jimu, lambda rt: rt.complete(principal(jimu, ann), task["id"], outcome=outcome))
+        run_jobs(jimu)
+
+    def comment(kind, by, minutes=10):
+        clock.advance(minutes=minutes)
+        create(jimu, "comment", {"request": a, "kind": kind, "by": by})
+
+    comment("internal", "staff")           # +10: an internal note is no response
+    comment("public", "customer")          # +20: nor is the requester's own comment
+    comment("public", "staff")             # +30: the first response
+    step("fixed")                          # +40: the first completed task
+    step("reopen")                         # +50: reopened along the flow's edge (1)
+    step("fixed")
+    step("reopen")                         # +70: and again (2)
+    step("fixed")
+    step("ok")                             # +90: ended
+    clock.advance(minutes=10)
+    runtime_call(jimu, lambda rt: rt.reopen(principal(jimu, ann),
+                                            rt.last_ended_instance("request", a, "handle")))  # (3)
+    run_jobs(jimu)
+    rows = {r["title"]: r for r in client.get("/api/v1/reports/process/data", headers=admin_headers).json["rows"]}
+    # (SQLite's julianday arithmetic is good to a few microseconds)
+    assert (rows["A"]["frt"], rows["A"]["first_done"]) == (pytest.approx(30, abs=1e-3), pytest.approx(40, abs=1e-3))
+    assert rows["A"]["reopens"] == 3
+    assert (rows["B"]["frt"], rows["B"]["first_done"], rows["B"]["reopens"]) == (None, None, 0)
+
+
+def test_a_first_response_naming_a_field_that_does_not_link_here_is_refused(jimu):
+    import copy
+    from engines.errors import JimuError
+    data = copy.deepcopy(REQUESTS)
+    data["flows"][0]["first_response"]["link"] = "kind"
+    with pytest.raises(JimuError) as exc:
+        install_package(jimu, data)
+    assert "/flows/0/first_response/link" in str(exc.value.to_dict())
