@@ -132,7 +132,9 @@ def test_resolve_verify_confirm_close_and_the_csat_survey(jimu, staff, clock, sm
     complete(jimu, task["id"], "resolved", task["assignee_user_id"])
     run_jobs(jimu)
     row = get(jimu, "工单", t["id"])
-    assert row["状态"] == "已解决" and row["解决时间"] == clock.now and row["处理时长分钟"] == 180
+    # submitted 17:00 in Shanghai, resolved 20:00: one working hour of the SLA calendar, three on the clock
+    assert row["状态"] == "已解决" and row["解决时间"] == clock.now
+    assert (row["处理时长分钟"], row["处理时长自然分钟"]) == (60, 180)
     (confirm,) = open_tasks(jimu, t["id"])
     assert confirm["node_id"] == "confirm" and confirm["assignee_user_id"] == row["处理人"]
     timeline = [r["内容"] for r in records(jimu, "回复", 工单=t["id"])]
