@@ -372,6 +372,10 @@ function renderProps() {
         const v = fn(d.charts[i].title);
         if (v) d.charts[i].title = v; else delete d.charts[i].title;
       }, "title", { quiet: true, coalesce: id })),
+      ...labelInputs("tile-help", t("dd_tile_definition"), c.help, (fn, id) => edit((d) => {
+        const v = fn(d.charts[i].help);
+        if (v) d.charts[i].help = v; else delete d.charts[i].help;
+      }, "help", { quiet: true, coalesce: id })),
       h("div", { class: "dd-xywh" }, ...["x", "y", "w", "h"].map((k) => {
         const id = `tile-${k}`;
         const shown = k === "x" || k === "y" ? c[k] + 1 : c[k];

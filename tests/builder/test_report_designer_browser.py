@@ -286,6 +286,8 @@ def test_dashboard_designer_keyboard_grid_shared_filters_and_tile_errors(builder
     page.fill("#tile-title-zh", "各渠道数量")
     page.locator("#tile-title-zh").press("Tab")
     page.wait_for_function("document.querySelector('#tile-0 h2').textContent === '各渠道数量'")
+    page.fill("#tile-help-zh", "按提交渠道统计的工单数")     # what the tile's figures mean, shown with it
+    page.locator("#tile-help-zh").press("Tab")
     page.click("#dd-add-filter")
     page.select_option("#sf-0-field", "问题渠道")
     assert page.locator("#sf-0-kind").input_value() == "choice"
@@ -316,7 +318,7 @@ def test_dashboard_designer_keyboard_grid_shared_filters_and_tile_errors(builder
     page.wait_for_function("document.querySelector('#btn-save').disabled")
     board = _draft(jimu, "dashboards", "board")
     assert board["charts"] == [{"report": "by_channel", "x": 0, "y": 5, "w": 12, "h": 3,
-                                "title": {"zh-CN": "各渠道数量"}}]
+                                "title": {"zh-CN": "各渠道数量"}, "help": {"zh-CN": "按提交渠道统计的工单数"}}]
     assert board["filters"] == [{"field": "问题渠道", "kind": "choice", "label": {"zh-CN": "渠道", "en": "Channel"}}]
     assert page.errors == []
 
