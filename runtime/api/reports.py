@@ -180,6 +180,9 @@ class FlowProcess:
                                   into the flow's declared ``reopen_to`` node
     ``completed_tasks``           ``task_completed`` entries
     ``started_at``/``ended_at``   the same instants as date-times
+    ``sla_<clock key>``           per service-level clock of the form's flows (``sla.clocks``): 1 when it
+                                  was met, 0 when it was breached (once breached, always 0), NULL while
+                                  it runs; an average of it is the compliance rate
     ============================  ======================================================================
     """
 
@@ -189,8 +192,9 @@ class FlowProcess:
     scope = None
 
     def __init__(self, instances: sa.Table, history: sa.Table, form_key: str,
-                 responses: sa.FromClause | None = None):
-        """``responses``: one row per record (``record_id``, ``at``: its first response), or None."""
+                 responses: sa.FromClause | None = None, clocks: Iterable[str] = ()):
+        """``responses``: one row per record (``record_id``, ``at``: its first response), or None;
+        ``clocks``: the keys of the service-level clocks of the form's flows."""
         from engines.report.dialects import MinutesBetween
         i, h = instances.c, history.c
         started = sa.func.min(i.started_at)
@@ -209,23 +213,35 @@ class FlowProcess:
                            MinutesBetween(first_done, started).label("first_completion_minutes"),
                            MinutesBetween(ended, started).label("handling_minutes"),
                            sa.func.count(sa.case((h.kind == "reopened", 1))).label("reopen_count"),
-                           sa.func.count(sa.case((h.kind == "task_completed", 1))).label("completed_tasks"))
+                           sa.func.count(sa.case((h.kind == "task_completed", 1))).label("completed_tasks"),
+                           *(self._clock(h, key).label(f"sla_{i}") for i, key in enumerate(clocks)))
                  .select_from(joined)
                  .where(i.form_key == form_key, i.record_id.is_not(None))
                  .group_by(i.record_id))
         self.key = form_key
         self.table = query.subquery("process")
         self.record_column = self.table.c.record_id
+        #: field key → (kind, column label): the clocks' columns are labelled by position, never by user text
+        self.fields = {k: (kind, k) for k, kind in self.FIELDS.items()}
+        self.fields.update({f"sla_{key}": ("number", f"sla_{i}") for i, key in enumerate(clocks)})
+
+    @staticmethod
+    def _clock(h, key: str) -> sa.ColumnElement:
+        # a clock's entries have no node (a task's own SLA notes sla_met at its node, its action as outcome)
+        clock = sa.and_(h.node_id.is_(None), h.outcome == key)
+        breached = sa.func.count(sa.case((sa.and_(clock, h.kind == "sla_breached"), 1)))
+        met = sa.func.count(sa.case((sa.and_(clock, h.kind == "sla_met"), 1)))
+        return sa.case((breached > 0, 0), (met > 0, 1))
 
     def column(self, field_key: str) -> sa.ColumnElement:
-        if field_key not in self.FIELDS:
-            raise ReportError(f"no process field {field_key!r}; use one of {', '.join(self.FIELDS)}",
+        if field_key not in self.fields:
+            raise ReportError(f"no process field {field_key!r}; use one of {', '.join(self.fields)}",
                               code="report.unknown_field", field=f"process.{str(field_key)[:100]}")
-        return self.table.c[field_key]
+        return self.table.c[self.fields[field_key][1]]
 
     def field_kind(self, field_key: str) -> str:
         self.column(field_key)
-        return self.FIELDS[field_key]
+        return self.fields[field_key][0]
 
     def link_target(self, field_key: str) -> None:
         return None
@@ -239,17 +255,20 @@ class RuntimeSource:
     """
 
     def __init__(self, catalog, flow_tables: tuple[sa.Table, sa.Table] | None = None, names: _Names | None = None,
-                 responses: Mapping[str, Mapping[str, Any]] | None = None):
+                 responses: Mapping[str, Mapping[str, Any]] | None = None,
+                 clocks: Mapping[str, Iterable[str]] | None = None):
         self.catalog = catalog
         self.names = names
         self.flow_tables = flow_tables
         #: form key → its flow's ``first_response`` (what counts as a response to one of its records)
         self.responses = dict(responses or {})
+        #: form key → the keys of its flows' service-level clocks
+        self.clocks = {k: tuple(v) for k, v in (clocks or {}).items()}
 
     def process(self, form_key: str) -> FlowProcess | None:
         if self.flow_tables is None:
             return None
-        return FlowProcess(*self.flow_tables, form_key, self._responses(form_key))
+        return FlowProcess(*self.flow_tables, form_key, self._responses(form_key), self.clocks.get(form_key, ()))
 
     def _responses(self, form_key: str) -> sa.FromClause | None:
         """Per record of ``form_key``, when its first response came: the earliest ``created_at`` of the
@@ -343,7 +362,16 @@ class Reports:
         responses = {flow["form"]: flow["first_response"] for _, package in packages
                      for flow in (package or {}).get("flows", []) or []
                      if isinstance(flow, Mapping) and flow.get("first_response") and flow.get("form")}
-        source = RuntimeSource(self.jimu.catalog, flow_tables(conn), _Names(self.jimu), responses)
+        clocks: dict[str, list[str]] = {}
+        for _, package in packages:
+            for flow in (package or {}).get("flows", []) or []:
+                sla = flow.get("sla") if isinstance(flow, Mapping) else None
+                for clock in (sla or {}).get("clocks", []) if isinstance(sla, Mapping) else []:
+                    if isinstance(clock, Mapping) and isinstance(clock.get("key"), str) and flow.get("form"):
+                        keys = clocks.setdefault(flow["form"], [])
+                        if clock["key"] not in keys:
+                            keys.append(clock["key"])
+        source = RuntimeSource(self.jimu.catalog, flow_tables(conn), _Names(self.jimu), responses, clocks)
         tz = self.jimu.config.get("TIMEZONE") or "UTC"
         reports: dict[tuple[str, str], ReportEntry] = {}
         dashboards: dict[tuple[str, str], DashboardEntry] = {}
