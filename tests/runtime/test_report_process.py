@@ -211,3 +211,34 @@ def test_a_first_response_naming_a_field_that_does_not_link_here_is_refused(jimu
     with pytest.raises(JimuError) as exc:
         install_package(jimu, data)
     assert "/flows/0/first_response/link" in str(exc.value.to_dict())
+
+
+def test_each_service_level_clock_is_a_process_field_met_breached_or_running(jimu, client, admin_headers, clock):
+    """process.sla_<clock>: 1 met, 0 breached (the clock's own verdict), empty while it runs."""
+    import copy
+    from tests.conftest import make_user
+    from tests.runtime.cs_fixtures import run_jobs
+    from tests.runtime.rules_helpers import create, update
+    make_user(jimu, "ann")
+    data = copy.deepcopy(REQUESTS)
+    data["app"]["key"] = "facilities_sla"
+    data["flows"][0]["sla"] = {"clocks": [{"key": "answer", "met_when": "not is_empty(note)",
+                                           "targets": [{"after": "PT1H"}]}]}
+    data["reports"] = [{"key": "sla", "version": 1, "label": "SLA", "type": "table", "form": "request",
+                        "dimensions": [{"field": "title"}],
+                        "measures": [{"key": "met", "agg": "avg", "field": "process.sla_answer"}]},
+                       {"key": "rate", "version": 1, "label": "SLA rate", "type": "kpi", "form": "request",
+                        "measures": [{"key": "met", "agg": "avg", "field": "process.sla_answer",
+                                      "format": "percent"}]}]
+    install_package(jimu, data)
+    met = create(jimu, "request", {"title": "met"})["id"]
+    create(jimu, "request", {"title": "breached"})
+    clock.advance(minutes=30)
+    update(jimu, "request", met, {"note": "on it"})          # answered within the hour
+    clock.advance(minutes=45)
+    run_jobs(jimu)                                           # the other one's hour is over
+    create(jimu, "request", {"title": "running"})
+    run_jobs(jimu)
+    rows = {r["title"]: r["met"] for r in client.get("/api/v1/reports/sla/data", headers=admin_headers).json["rows"]}
+    assert rows == {"met": 1, "breached": 0, "running": None}
+    assert client.get("/api/v1/reports/rate/data", headers=admin_headers).json["rows"] == [{"met": 0.5}]
