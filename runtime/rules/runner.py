@@ -175,13 +175,13 @@ class RuleRunner:
         variables = dict(record or {})
         if occurrence:
             variables.update(occurrence)
-        ectx = self.jimu.eval_context(now=records.now, user=records.principal.as_context(),
-                                      aggregate=Aggregator(self.jimu, conn, records.now))
-        ectx.calendars = expr_context.InstalledCalendars(conn, self.jimu.catalog)
         paths = rule.paths
         if paths and record:  # the linked records the condition reads (客户.等级)
+            ectx = self._context(records)
             ectx.links = expr_context.prefetch(self.jimu.catalog, conn, self.jimu.catalog.form(form), variables,
                                                paths)
+        else:
+            ectx = self._condition_context(records)
         firing = Firing(rule, form, rid, event, len(current))
         t0 = time.perf_counter()
         try:
@@ -189,6 +189,8 @@ class RuleRunner:
         except JimuError as exc:
             firing.errors.append(exc.to_dict())
         if firing.matched:
+            if not (paths and record):
+                ectx = self._context(records)   # the actions get a context of their own
             token = _CHAIN.set(current + ((rule.key, form, rid, rule.name),))
             ac = ActionContext(rule=rule.key, form=form, event=event, record=record, variables=variables,
                                eval=ectx, before=before, extra=dict(extra or {}),
@@ -218,6 +220,23 @@ class RuleRunner:
             firing.id = conn.execute(sa.insert(rule_firings).values(
                 **self._row(records, firing))).inserted_primary_key[0]
         return firing
+
+    def _context(self, records):
+        """What a rule's expressions see: the write's clock and actor, aggregates over the records,
+        the installed calendars."""
+        ectx = self.jimu.eval_context(now=records.now, user=records.principal.as_context(),
+                                      aggregate=Aggregator(self.jimu, records.conn, records.now))
+        ectx.calendars = expr_context.InstalledCalendars(records.conn, self.jimu.catalog)
+        return ectx
+
+    def _condition_context(self, records):
+        """The context a condition reading no linked record is evaluated in, built once per ``Records``
+        (a write, or a bulk write's batch) and clock: building it was most of the cost of a firing
+        that does not match, once per record of an import."""
+        cached = getattr(records, "_jimu_rule_condition", None)
+        if cached is None or cached[0] != records.now:
+            cached = records._jimu_rule_condition = (records.now, self._context(records))
+        return cached[1]
 
     def _logged(self, f: "Firing") -> bool:
         return f.matched or bool(f.errors) or bool(self.jimu.config.get("RULES_LOG_NON_MATCHES"))
