@@ -10,6 +10,10 @@ from tests.builder.test_api import login
 from tests.builder.test_names import _package
 from tests.conftest import install_package, make_user
 
+# the database is not what these tests are about (the report previews' PostgreSQL path is
+# tests/builder/test_report_preview_api.py's): SQLite keeps them fast
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 RULE = {"key": "overdue", "version": 1, "label": {"zh-CN": "两小时未处理提醒", "en": "Two-hour reminder"},
         "form": "loan_form", "trigger": {"type": "record_created"}, "actions": []}
 

@@ -9,6 +9,10 @@ import pytest
 from tests.builder.test_api import login
 from tests.conftest import install_package, make_user
 
+# the database is not what these tests are about (the report previews' PostgreSQL path is
+# tests/builder/test_report_preview_api.py's): SQLite keeps them fast
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 FORM = {"key": "loan_form", "version": 1, "label": {"zh-CN": "借阅申请", "en": "Loan request"}, "fields": [
     {"key": "text_1", "label": {"zh-CN": "书名", "en": "Title"}, "widget": "text"},
     {"key": "radio_1", "label": {"zh-CN": "借阅类型", "en": "Loan type"}, "widget": "radio",

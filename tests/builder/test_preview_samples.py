@@ -11,6 +11,10 @@ from tests.builder.test_api import login
 from tests.builder.test_names import FORM, _package
 from tests.conftest import install_package, make_user
 
+# the database is not what these tests are about (the report previews' PostgreSQL path is
+# tests/builder/test_report_preview_api.py's): SQLite keeps them fast
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 SECRET = "机密档案"
 
 
