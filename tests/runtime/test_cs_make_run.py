@@ -116,7 +116,7 @@ def test_make_run_steps_fill_the_app_and_print_the_admin_login(made):
     assert user == "admin" and len(password) >= 10
     assert "http://127.0.0.1:5000/login" in out["create-user"]
     print("\nmake run steps (s wall / CPU): " + ", ".join(f"{k} {v:.2f}/{cpu[k]:.2f}" for k, v in seconds.items()))
-    assert cpu["demo-data"] < 45, cpu
+    assert cpu["demo-data"] < 50, cpu   # under a minute on this machine when it is not shared
 
 
 def test_make_run_again_changes_nothing(made, monkeypatch):

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from tests.runtime.cs_fixtures import load
 
-SEED, DAYS, SCALE = 7, 14, 0.16   # 48 tickets over 14 days: every branch of the story happens
+SEED, DAYS, SCALE = 7, 14, 0.2   # 48 tickets over 14 days: every branch of the story happens
 
 
 def _utc(moment):
