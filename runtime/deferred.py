@@ -10,26 +10,36 @@ is rolled back are dropped with it; a transaction rolled back writes none.
 
 Rows are kept per transaction on the connection (``conn.info``); their order within a table is the
 order they were added, so ids still follow it.
+
+Updates of rows the transaction wrote itself are deferred the same way (``update``): a flow instance
+moves several times in one create (started, past its automatic step, reassigned by a rule), and
+only its final state is written, in one UPDATE at commit. Whatever reads or writes such a table in
+the meantime sees the pending values: they are written first, just before any statement that names
+the table (``_autoflush``, as an ORM session flushes before a query). A savepoint rolled back brings
+back the updates pending when it began.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.sql import util as sa_util
 
 #: ``conn.info`` key: _Pending of the connection's current transaction
 _KEY = "jimu_deferred_rows"
 
 
 class _Pending:
-    __slots__ = ("tx", "rows", "marks")
+    __slots__ = ("tx", "rows", "updates", "marks")
 
     def __init__(self, tx):
         self.tx = tx
         self.rows: list[tuple[sa.Table, dict[str, Any]]] = []
-        #: how many rows there were when each open savepoint began, innermost last (savepoints
-        #: nest; SQLAlchemy names one only after its ``savepoint`` event)
-        self.marks: list[int] = []
+        #: (table, id) → the values that row gets at commit (each merge makes a new dict)
+        self.updates: dict[tuple[sa.Table, Any], dict[str, Any]] = {}
+        #: (how many rows there were, the pending updates) when each open savepoint began, innermost
+        #: last (savepoints nest; SQLAlchemy names one only after its ``savepoint`` event)
+        self.marks: list[tuple[int, dict]] = []
 
 
 def _pending(conn: sa.Connection, *, create: bool = False) -> _Pending | None:
@@ -52,10 +62,54 @@ def add(conn: sa.Connection, table: sa.Table, row: Mapping[str, Any]) -> None:
     pending.rows.append((table, dict(row)))
 
 
+def update(conn: sa.Connection, table: sa.Table, row_id: Any, values: Mapping[str, Any]) -> None:
+    """Give row ``row_id`` of ``table`` (which this transaction wrote) ``values`` when the transaction
+    commits, or before any statement that names ``table`` (at once outside one). Later values of
+    the same column win."""
+    pending = _pending(conn, create=True)
+    if pending is None:
+        conn.execute(sa.update(table).where(table.c.id == row_id).values(**values))
+        return
+    key = (table, row_id)
+    pending.updates[key] = {**pending.updates.get(key, {}), **values}
+
+
+def _write_updates(conn: sa.Connection, pending: _Pending, tables=None) -> None:
+    """The pending updates (of ``tables``, default all): one executemany per table and column set."""
+    chosen = [k for k in pending.updates if tables is None or k[0] in tables]
+    if not chosen:
+        return
+    batches: dict[tuple[sa.Table, tuple], list[dict]] = {}
+    for key in chosen:
+        values = pending.updates.pop(key)
+        batches.setdefault((key[0], tuple(sorted(values))), []).append(
+            {"row_id_": key[1], **{"v_" + c: v for c, v in values.items()}})
+    for (table, columns), params in batches.items():
+        stmt = sa.update(table).where(table.c.id == sa.bindparam("row_id_")).values(
+            {c: sa.bindparam("v_" + c) for c in columns})
+        conn.execute(stmt, params)
+
+
+def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _options) -> None:
+    """Before a statement that names a table with pending updates, write them (a read sees them, a
+    write applies on top of them)."""
+    pending = conn.info.get(_KEY)
+    if pending is None or not pending.updates or not isinstance(clauseelement, sa.ClauseElement):
+        return
+    waiting = {t for t, _ in pending.updates}
+    named = set(sa_util.find_tables(clauseelement, check_columns=True, include_joins=True, include_crud=True))
+    if waiting & named and _pending(conn) is pending:
+        _write_updates(conn, pending, waiting & named)
+
+
 def flush(conn: sa.Connection) -> None:
-    """Write what was added, one INSERT per table (per run of rows naming the same columns)."""
+    """Write what was deferred: the pending updates, then the added rows, one INSERT per table (per
+    run of rows naming the same columns)."""
     pending = _pending(conn)
-    if pending is None or not pending.rows:
+    if pending is None:
+        return
+    _write_updates(conn, pending)
+    if not pending.rows:
         return
     rows, pending.rows = pending.rows, []
     batches: dict[tuple[sa.Table, frozenset], list[dict]] = {}
@@ -68,13 +122,14 @@ def flush(conn: sa.Connection) -> None:
 def _on_savepoint(conn: sa.Connection, _name) -> None:
     pending = _pending(conn, create=True)
     if pending is not None:
-        pending.marks.append(len(pending.rows))
+        pending.marks.append((len(pending.rows), dict(pending.updates)))
 
 
 def _on_rollback_savepoint(conn: sa.Connection, _name, _context) -> None:
     pending = _pending(conn)
     if pending is not None and pending.marks:
-        del pending.rows[pending.marks.pop():]
+        count, pending.updates = pending.marks.pop()
+        del pending.rows[count:]
 
 
 def _on_release_savepoint(conn: sa.Connection, _name, _context) -> None:
@@ -90,6 +145,7 @@ def _on_rollback(conn: sa.Connection) -> None:
 def wire(engine: sa.Engine) -> None:
     """Flush at commit, follow savepoints (called by ``runtime.context.Jimu`` for its engine)."""
     sa.event.listen(engine, "commit", flush)
+    sa.event.listen(engine, "before_execute", _autoflush)
     sa.event.listen(engine, "savepoint", _on_savepoint)
     sa.event.listen(engine, "rollback_savepoint", _on_rollback_savepoint)
     sa.event.listen(engine, "release_savepoint", _on_release_savepoint)

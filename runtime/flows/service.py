@@ -4,7 +4,8 @@
 instance row (locked ``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
 serialises writers), runs ``engines.flow.step`` on the *version the instance
 started on*, executes the returned effects (task rows, timer jobs, history,
-rule actions, escalations) and stores the new state — all or nothing.
+rule actions, escalations) and stores the new state — all or nothing (the state once, as the
+transaction commits: ``runtime.deferred.update``).
 
 Publishing: ``publish_flows`` compiles every flow of an installed package and
 stores a new immutable version when its definition changed; new instances
@@ -32,7 +33,7 @@ from engines.rule import RuleDepthError, RuleLoopError
 from .. import audit, db, deferred, expr_context, jobs
 from ..auth.principal import Principal
 from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
-from ..store.records import written
+from ..store.records import created_here, written
 from .tables import flow_history, flow_instances, flow_tasks, flow_versions
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,11 @@ def _load_latest(conn: sa.Connection) -> dict[str, tuple[int, str, str | None]]:
                                     flow_versions.c.form_key).order_by(flow_versions.c.key, flow_versions.c.version)):
         latest[r.key] = (r.version, r.start_mode, r.form_key)
     return latest
+
+
+def _tasks_of(form_key: str, record_id: int) -> tuple:
+    """The key, in the records kept for the transaction, of the ids of a new record's tasks."""
+    return (flow_tasks, "of", form_key, record_id)
 
 
 def _user_id(actor: str | None) -> int | None:
@@ -251,7 +257,9 @@ class FlowRuntime:
                 values["ended_at"] = None
             elif ended is not None:
                 values["ended_at"] = ended
-            self.conn.execute(sa.update(flow_instances).where(flow_instances.c.id == row["id"]).values(**values))
+            # written once, at commit (or before a statement reading the table): a create moves the
+            # instance several times (started, past an automatic step, a rule's reassignment)
+            deferred.update(self.conn, flow_instances, row["id"], dict(values, state=copy.deepcopy(state)))
             self._keep_instance(row, values)
             if fire_rules:
                 self._fire_rules(spec, row, event, effects)
@@ -315,13 +323,25 @@ class FlowRuntime:
                                                              flow_tasks.c.task_key == task_key)).mappings().first()
 
     def _forget_task(self, task_id: int | None = None, *, iid: int | None = None, task_key: str | None = None):
-        """A task row is about to change: drop the copy kept since it was created."""
+        """A task row is about to change: drop the copy kept since it was created (and with it the
+        list of its record's tasks, ``_kept_tasks_of``)."""
         kept = written(self.conn)
         if kept is None:
             return
         if task_id is None:
             task_id = kept.get((flow_tasks, "key", iid, task_key))
-        kept.pop((flow_tasks, task_id), None)
+        task = kept.pop((flow_tasks, task_id), None)
+        if task is not None:
+            kept.pop(_tasks_of(task["form_key"], task["record_id"]), None)
+
+    def _kept_tasks_of(self, form_key: str, record_id: int) -> list[dict] | None:
+        """Every task of a record this transaction created, as kept since they were written — or
+        None when the database must be asked (an older record, a task changed meanwhile)."""
+        kept = written(self.conn)
+        ids = kept.get(_tasks_of(form_key, record_id)) if kept is not None else None
+        if ids is None or any((flow_tasks, tid) not in kept for tid in ids):
+            return None
+        return [kept[(flow_tasks, tid)] for tid in ids]
 
     def _do_create_task(self, row, e: CreateTask) -> None:
         values = self.resolve(e.assignee, row)
@@ -333,6 +353,8 @@ class FlowRuntime:
         kept = written(self.conn, create=True)  # the rules told of it and the rules' task actions read it next
         kept[(flow_tasks, task["id"])] = dict(task)
         kept[(flow_tasks, "key", row["id"], e.task_id)] = task["id"]
+        if row["form_key"] and created_here(self.conn, self.jimu.catalog.form(row["form_key"]), row["record_id"]):
+            kept.setdefault(_tasks_of(row["form_key"], row["record_id"]), []).append(task["id"])
         self._notice(task, f"flow:{row['id']}/{e.task_id}:new")
 
     def _notice(self, task: Mapping[str, Any], key: str) -> None:
@@ -353,8 +375,10 @@ class FlowRuntime:
         values = self.resolve(e.assignee, row)
         if e.reason == "delegated":
             values["delegated_from"] = task["assignee_user_id"]
-        self._forget_task(task["id"])
         self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"]).values(**values))
+        kept = written(self.conn)
+        if kept is not None and (flow_tasks, task["id"]) in kept:  # still open: kept with its new assignee
+            kept[(flow_tasks, task["id"])].update(values)
         self._notice({**dict(task), **values}, f"flow:{row['id']}/{e.task_id}:{e.reason}:"
                      f"{self.now.isoformat()}:{'/'.join(str(v) for v in _assignee_of(values))}")
 
@@ -687,6 +711,14 @@ class FlowRuntime:
         """The open tasks on a record (optionally: one task, one node, one flow), oldest first — what
         the rule actions ``complete_task``/``escalate_task``/``reassign_task`` act on."""
         t = flow_tasks
+        tasks = self._kept_tasks_of(form_key, record_id)
+        if tasks is not None and (not task_id or any(x["id"] == task_id for x in tasks)):
+            # a record created in this transaction: its tasks are all in memory
+            flows = {} if flow_key is None else {iid: self.instance(iid)["flow_key"]
+                                                 for iid in {x["instance_id"] for x in tasks}}
+            return sorted(x["id"] for x in tasks if x["status"] == "open"
+                          and (not task_id or x["id"] == task_id) and (not node_id or x["node_id"] == node_id)
+                          and (flow_key is None or flows[x["instance_id"]] == flow_key))
         q = sa.select(t.c.id).where(t.c.form_key == form_key, t.c.record_id == record_id, t.c.status == "open")
         if task_id:
             q = sa.select(t.c.id).where(t.c.id == task_id, t.c.status == "open")
@@ -800,6 +832,10 @@ class FlowRuntime:
             if held:
                 self.conn.execute(sa.update(j).where(j.c.idempotency_key.in_(held), j.c.status == jobs.PENDING)
                                   .values(status=jobs.HELD))
+        kept = written(self.conn)
+        if kept is not None:  # the record's tasks change below, behind the kept copies
+            for tid in kept.pop(_tasks_of(form_key, record_id), None) or ():
+                kept.pop((flow_tasks, tid), None)
         self.conn.execute(sa.update(t).where(t.c.instance_id.in_(ids), t.c.status == "open").values(status=IN_BIN))
         self.conn.execute(sa.update(fi).where(fi.c.id.in_(ids)).values(status=IN_BIN, updated_at=self.now))
         return {"instances": ids, "jobs": held}

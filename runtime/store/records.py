@@ -47,6 +47,13 @@ def written(conn: sa.Connection, *, create: bool = False) -> dict | None:
     return cache
 
 
+def created_here(conn: sa.Connection, ft: FormTable, rid: Any) -> bool:
+    """Whether ``conn``'s transaction created record ``rid`` of ``ft`` (with ``RecordStore.create``, in no
+    savepoint rolled back since): nothing about it can predate the transaction."""
+    kept = written(conn)
+    return kept is not None and (ft.table, "created", rid) in kept
+
+
 def forget_written(conn: sa.Connection, *_args) -> None:
     """A savepoint was rolled back: what it wrote is gone, and so are the kept copies."""
     conn.info.pop(_WRITTEN, None)
@@ -75,6 +82,7 @@ class RecordStore:
         params.update(created_at=now, updated_at=now, created_by=actor, updated_by=actor, row_version=1)
         row = self.conn.execute(sa.insert(ft.table).values(params).returning(*ft.row_columns)).mappings().one()
         rid = row["id"]
+        written(self.conn, create=True)[(ft.table, "created", rid)] = True
         data_written(self.conn, ft.form_id)
         self._write_children(ft, rid, values, replace=False)
         self._keep(ft, row, values, {})

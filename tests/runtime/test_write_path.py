@@ -221,6 +221,23 @@ def test_audit_history_and_firing_rows_are_written_at_commit_in_one_statement_ea
     assert r.status_code == 201, r.get_data(as_text=True)
     for table in ("jimu_events", "jimu_flow_history", "jimu_rule_firings"):
         assert sum(s.lstrip().startswith(f"INSERT INTO {table} ") for s in statements) == 1, table
+    # the flow instance moved three times (started, past the automatic step, reassigned by the dispatch
+    # rule) and is written once, at commit, with its final state: waiting at the first-line task
+    assert sum(s.lstrip().startswith("UPDATE jimu_flow_instances ") for s in statements) == 1
+    from runtime.flows.tables import flow_instances, flow_tasks
+    with jimu.read() as conn:
+        instance = conn.execute(sa.select(flow_instances).where(
+            flow_instances.c.record_id == r.get_json()["id"])).mappings().one()
+        waiting = conn.execute(sa.select(flow_tasks.c.node_id).where(
+            flow_tasks.c.instance_id == instance["id"], flow_tasks.c.status == "open")).scalars().all()
+    assert instance["status"] == "running" and waiting
+    # the dispatch rule's reassignment found the new ticket's task in memory, not by a query
+    assert not any(s.lstrip().startswith("SELECT") and "jimu_flow_tasks" in s for s in statements)
+    with jimu.read() as conn:
+        assignee = conn.execute(sa.select(flow_tasks.c.assignee_user_id).where(
+            flow_tasks.c.instance_id == instance["id"], flow_tasks.c.status == "open")).scalar()
+    assert assignee == r.get_json()["处理人"] and assignee is not None
+    assert all(node in str(instance["state"]) for node in waiting)
     from runtime.audit import timeline
     with jimu.read() as conn:
         kinds = [e["kind"] for e in timeline(conn, "工单", r.get_json()["id"])]

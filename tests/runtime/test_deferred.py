@@ -1,0 +1,74 @@
+"""runtime.deferred: updates of rows the transaction wrote wait for the commit, yet every statement
+of the transaction that names their table sees them, and savepoints keep their meaning."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from runtime import deferred
+from runtime.flows.tables import flow_instances as fi
+
+from .test_write_path import counted
+
+
+def _instance(conn) -> int:
+    return conn.execute(sa.insert(fi).values(flow_key="f", flow_version=1, status="new", state={},
+                                             started_at=sa.func.now(), updated_at=sa.func.now())
+                        .returning(fi.c.id)).scalar_one()
+
+
+def _status(jimu, iid):
+    with jimu.read() as conn:
+        return conn.execute(sa.select(fi.c.status).where(fi.c.id == iid)).scalar_one()
+
+
+def test_updates_wait_for_the_commit_and_merge_into_one_statement(jimu):
+    with counted(jimu.engine) as statements:
+        with jimu.begin() as conn:
+            iid = _instance(conn)
+            deferred.update(conn, fi, iid, {"status": "running", "state": {"at": "a"}})
+            deferred.update(conn, fi, iid, {"state": {"at": "b"}})
+            deferred.update(conn, fi, iid, {"outcome": "done"})
+            assert not any(s.lstrip().startswith("UPDATE jimu_flow_instances") for s in statements)
+    assert sum(s.lstrip().startswith("UPDATE jimu_flow_instances") for s in statements) == 1
+    with jimu.read() as conn:
+        row = conn.execute(sa.select(fi).where(fi.c.id == iid)).mappings().one()
+    assert (row["status"], row["state"], row["outcome"]) == ("running", {"at": "b"}, "done")
+
+
+def test_a_statement_naming_the_table_sees_the_pending_values(jimu):
+    with jimu.begin() as conn:
+        iid = _instance(conn)
+        deferred.update(conn, fi, iid, {"status": "running"})
+        # a read joining the table, and a write on top of the pending value
+        found = conn.execute(sa.select(sa.func.count()).select_from(fi).where(fi.c.status == "running")).scalar()
+        assert found == 1
+        deferred.update(conn, fi, iid, {"status": "waiting"})
+        conn.execute(sa.update(fi).where(fi.c.id == iid, fi.c.status == "waiting").values(outcome="seen"))
+    with jimu.read() as conn:
+        assert conn.execute(sa.select(fi.c.status, fi.c.outcome).where(fi.c.id == iid)).one() == ("waiting", "seen")
+
+
+def test_a_rolled_back_savepoint_brings_back_the_updates_pending_when_it_began(jimu):
+    with jimu.begin() as conn:
+        iid = _instance(conn)
+        deferred.update(conn, fi, iid, {"status": "before"})
+        with conn.begin_nested() as sp:
+            deferred.update(conn, fi, iid, {"status": "inside"})
+            # read inside the savepoint: "inside" is written there, and undone by the rollback
+            assert conn.execute(sa.select(fi.c.status).where(fi.c.id == iid)).scalar() == "inside"
+            sp.rollback()
+        assert conn.execute(sa.select(fi.c.status).where(fi.c.id == iid)).scalar() == "before"
+        with conn.begin_nested():
+            deferred.update(conn, fi, iid, {"status": "released"})
+    assert _status(jimu, iid) == "released"
+
+
+def test_a_rolled_back_transaction_writes_nothing_pending(jimu):
+    with jimu.begin() as conn:
+        iid = _instance(conn)
+    conn = jimu.engine.connect()
+    tx = conn.begin()
+    deferred.update(conn, fi, iid, {"status": "lost"})
+    tx.rollback()
+    conn.close()
+    assert _status(jimu, iid) == "new"
