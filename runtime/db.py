@@ -402,7 +402,10 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get("single_reads"):
+            return  # each read on its own (autocommit, no snapshot across them): a request's identity lookup
+        conn.exec_driver_sql("BEGIN" if options.get("readonly") else "BEGIN IMMEDIATE")
 
 
 def is_sqlite(bind) -> bool:

@@ -114,8 +114,8 @@ def _load_principal() -> None:
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110 §11.1)
         now = jimu.now()
-        # a plain read: identity needs no catalogue refresh
-        with jimu.engine.connect().execution_options(readonly=True) as conn:
+        # plain reads: identity needs no catalogue refresh, nor one snapshot (no BEGIN on SQLite)
+        with jimu.engine.connect().execution_options(readonly=True, single_reads=True) as conn:
             use = tokens.authenticate_token(conn, credentials.strip(), now=now)
             principal = _principal_for(conn, use.user_id)
             if principal is not None and not use.scope.is_full:
@@ -130,7 +130,7 @@ def _load_principal() -> None:
         return
     uid = session.get("uid")
     if uid:
-        with jimu.engine.connect().execution_options(readonly=True) as conn:
+        with jimu.engine.connect().execution_options(readonly=True, single_reads=True) as conn:
             live = sessions.current_generation(conn, uid) == session.get("gen")
             principal = _principal_for(conn, uid) if live else None
         if principal is None:
