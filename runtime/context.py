@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 from engines.errors import JimuError
 
-from . import deferred
 from .db import make_engine
 from .store import Catalog
 from .store.records import forget_written
@@ -36,9 +35,8 @@ class Jimu:
         self.config = config
         self.engine: sa.Engine = make_engine(config["DATABASE_URL"])
         # the unit of work: the records a transaction wrote are kept for its later reads (a rolled-back
-        # savepoint drops them); audit, history and firing rows are written at commit
+        # savepoint drops them); audit, history and firing rows are written at commit (make_engine)
         sa.event.listen(self.engine, "rollback_savepoint", forget_written)
-        deferred.wire(self.engine)
         self.catalog = Catalog()
         self.clock = clock
         self._services = wire(self) if wire is not None else None

@@ -19,6 +19,8 @@ from sqlalchemy import event
 
 from engines.sqltypes import UTCDateTime
 
+from . import deferred
+
 metadata = sa.MetaData()
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -335,8 +337,8 @@ def _sqlite_variables(conn: sa.Connection) -> int:
 
 
 def make_engine(url: str, **kw) -> sa.Engine:
-    """Create an engine with the per-dialect settings Jimu relies on (the unit of work's listeners are
-    added by ``runtime.context.Jimu``, which owns the engine)."""
+    """Create an engine with the per-dialect settings Jimu relies on and the writes deferred to commit
+    (``runtime.deferred``); the kept records' listener is added by ``runtime.context.Jimu``."""
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {}).setdefault("timeout", 30)
         kw["connect_args"].setdefault("check_same_thread", False)
@@ -345,20 +347,19 @@ def make_engine(url: str, **kw) -> sa.Engine:
     else:
         kw.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(url, **kw)
-    _count_data_versions(engine)
+    deferred.wire(engine)
     return engine
-
-
-#: ``conn.info`` key: ids of the forms whose records the open transaction wrote
-_WRITTEN = "jimu_forms_written"
 
 
 def data_written(conn: sa.Connection, form_id: int) -> None:
     """The records store wrote ``form_id``'s records in ``conn``'s transaction: its data version moves
-    when the transaction commits. On SQLite, triggers on the form's table move it in the writing
-    statement itself (``data_version_triggers``): writers are serialized there, so nothing waits."""
+    as the transaction commits, with its other deferred writes (``runtime.deferred.increment``), so the
+    new version becomes visible together with the data (a reader never caches old data under the new
+    version) and the form's catalogue row is locked for the commit only (concurrent creates do not
+    wait for each other). On SQLite, triggers on the form's table move it in the writing statement
+    itself (``data_version_triggers``): writers are serialized there, so nothing waits."""
     if conn.dialect.name != "sqlite":
-        conn.info.setdefault(_WRITTEN, set()).add(form_id)
+        deferred.increment(conn, forms, "data_version", form_id)
 
 
 def data_version_triggers(conn: sa.Connection, table_name: str, form_id: int) -> None:
@@ -371,22 +372,6 @@ def data_version_triggers(conn: sa.Connection, table_name: str, form_id: int) ->
         conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {q(table_name + '_' + suffix)} AFTER {when} ON "
                              f"{q(table_name)} BEGIN UPDATE jimu_forms SET data_version = data_version + 1 "
                              f"WHERE id = {int(form_id)}; END")
-
-
-def _count_data_versions(engine: sa.Engine) -> None:
-    """PostgreSQL: one UPDATE per write transaction, issued as it commits, so the new version becomes visible
-    together with the data (a reader never caches old data under the new version) and the form's
-    catalogue row is locked only for the commit itself (concurrent creates do not wait for each other)."""
-    @event.listens_for(engine, "commit")
-    def _on_commit(conn):
-        written = conn.info.pop(_WRITTEN, None)
-        if written:
-            conn.execute(sa.update(forms).where(forms.c.id.in_(sorted(written)))
-                         .values(data_version=forms.c.data_version + 1))
-
-    @event.listens_for(engine, "rollback")
-    def _on_rollback(conn):
-        conn.info.pop(_WRITTEN, None)
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

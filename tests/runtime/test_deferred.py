@@ -72,3 +72,27 @@ def test_a_rolled_back_transaction_writes_nothing_pending(jimu):
     tx.rollback()
     conn.close()
     assert _status(jimu, iid) == "new"
+
+
+def test_large_batches_still_go_in_and_counters_move_once(jimu):
+    """A bulk write: more rows and updates than one combined statement carries go as executemany;
+    a counter asked to move many times in one transaction moves once."""
+    from runtime import db
+    from runtime.flows.tables import flow_history
+    with jimu.begin() as conn:
+        ids = [_instance(conn) for _ in range(deferred.MAX_SINGLE_UPDATES + 5)]
+        for iid in ids:
+            deferred.update(conn, fi, iid, {"status": "running"})
+        for i in range(deferred.MAX_COMBINED_PARAMS):
+            deferred.add(conn, flow_history, dict(instance_id=ids[0], at=jimu.now(), node_id=f"n{i}", kind="k"))
+        form_id = conn.execute(sa.insert(db.forms).values(
+            key="bulk_form", app_key="a", version=1, status="active", table_name="fx", definition={},
+            data_version=0).returning(db.forms.c.id)).scalar_one()
+        for _ in range(3):
+            deferred.increment(conn, db.forms, "data_version", form_id)
+    with jimu.read() as conn:
+        running = conn.execute(sa.select(sa.func.count()).select_from(fi).where(fi.c.status == "running")).scalar()
+        assert running == len(ids)
+        nodes = conn.execute(sa.select(flow_history.c.node_id).order_by(flow_history.c.id)).scalars().all()
+        assert nodes == [f"n{i}" for i in range(deferred.MAX_COMBINED_PARAMS)]
+        assert conn.execute(sa.select(db.forms.c.data_version).where(db.forms.c.id == form_id)).scalar() == 1
