@@ -168,6 +168,22 @@ def flush(conn: sa.Connection) -> None:
     _execute(conn, statements)
 
 
+def mark(conn: sa.Connection) -> tuple[int, dict] | None:
+    """Where the transaction's deferred writes stand, for ``restore`` (a savepoint kept in memory)."""
+    pending = _pending(conn)
+    return None if pending is None else (len(pending.rows), dict(pending.updates))
+
+
+def restore(conn: sa.Connection, at: tuple[int, dict] | None) -> None:
+    """Drop the rows added and bring back the updates pending since ``mark`` returned ``at``."""
+    pending = _pending(conn)
+    if pending is None:
+        return
+    count, updates = at if at is not None else (0, {})
+    del pending.rows[count:]
+    pending.updates = dict(updates)
+
+
 def _on_savepoint(conn: sa.Connection, _name) -> None:
     pending = _pending(conn, create=True)
     if pending is not None:

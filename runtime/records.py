@@ -21,6 +21,7 @@ from .auth import policy
 from .auth.principal import Principal
 from .context import Jimu
 from .store import FormTable, RecordStore
+from .store.records import constrained, in_savepoint_block
 from .store import search
 from .store.query import filter_clause, order_clause
 from .serials import allocate_serials
@@ -322,11 +323,12 @@ class Records:
         linked record deleted meanwhile): report it, don't 500. The savepoint keeps the transaction
         usable after such an error (PostgreSQL aborts it otherwise) and costs two statements, so it is
         taken only when the values written can trip one of those constraints, and not inside another
-        savepoint (a rule's or an automatic step's), whose rollback already ends the failed write."""
-        if not _constrained(ft, rows):
+        savepoint (a rule's or an automatic step's, ``store.records.savepoint``: the write sends it), whose
+        rollback already ends the failed write."""
+        if not constrained(ft, rows):
             return fn()
         try:
-            if self.conn.in_nested_transaction():
+            if self.conn.in_nested_transaction() or in_savepoint_block(self.conn):
                 return fn()
             with self.conn.begin_nested():
                 return fn()
@@ -421,12 +423,6 @@ def _sort_fields(sort: str | None) -> list[str]:
 def _holds_files(ft: FormTable) -> bool:
     """Whether records of the form can reference uploaded files (a file field, or one in a sub-table)."""
     return any(getattr(f.widget, "accepts_files", False) or f.children is not None for f in ft.spec.fields)
-
-
-def _constrained(ft: FormTable, rows: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether writing ``rows`` can violate a constraint: a value for a unique field or a link."""
-    keys = [f.key for f in ft.spec.fields if f.unique or f.widget.value_kind == "link"]
-    return any(values.get(key) not in (None, "", []) for key in keys for values in rows)
 
 
 def _public(ft: FormTable, record: Mapping[str, Any]) -> dict[str, Any]:

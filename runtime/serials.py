@@ -26,8 +26,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from . import db
 
 
-def next_value(conn: sa.Connection, form_key: str, field_key: str, period: str, count: int = 1) -> int:
-    """Reserve ``count`` numbers; returns the last one reserved."""
+def next_value(conn: sa.Connection, form_key: str, field_key: str, period: str, count: int = 1, *,
+               undo: bool = True) -> int:
+    """Reserve ``count`` numbers; returns the last one reserved. ``undo=False``: on SQLite too, a
+    savepoint rolled back afterwards does not give them back (a round-robin turn), so taking them
+    starts no savepoint (``runtime.store.records.savepoint``)."""
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(db.serial_counters)
     t = db.serial_counters
     stmt = (insert.values(form_key=form_key, field_key=field_key, period=period, value=count)
@@ -35,7 +38,7 @@ def next_value(conn: sa.Connection, form_key: str, field_key: str, period: str, 
                                    set_={"value": t.c.value + count})
             .returning(t.c.value))
     if conn.dialect.name != "postgresql":
-        return conn.execute(stmt).scalar_one()
+        return conn.execute(stmt if undo else stmt.execution_options(undo=False)).scalar_one()
     with conn.engine.connect() as own:
         own = own.execution_options(isolation_level="AUTOCOMMIT")
         return own.execute(stmt).scalar_one()

@@ -33,7 +33,7 @@ from engines.rule import RuleDepthError, RuleLoopError
 from .. import audit, db, deferred, expr_context, jobs
 from ..auth.principal import Principal
 from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
-from ..store.records import created_here, written
+from ..store.records import created_here, savepoint, written
 from .tables import flow_history, flow_instances, flow_tasks, flow_versions
 
 log = logging.getLogger(__name__)
@@ -375,12 +375,16 @@ class FlowRuntime:
         values = self.resolve(e.assignee, row)
         if e.reason == "delegated":
             values["delegated_from"] = task["assignee_user_id"]
-        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"]).values(**values))
         kept = written(self.conn)
-        if kept is not None and (flow_tasks, task["id"]) in kept:  # still open: kept with its new assignee
-            kept[(flow_tasks, task["id"])].update(values)
-        self._notice({**dict(task), **values}, f"flow:{row['id']}/{e.task_id}:{e.reason}:"
-                     f"{self.now.isoformat()}:{'/'.join(str(v) for v in _assignee_of(values))}")
+        notice = ({**dict(task), **values}, f"flow:{row['id']}/{e.task_id}:{e.reason}:"
+                  f"{self.now.isoformat()}:{'/'.join(str(v) for v in _assignee_of(values))}")
+        if kept is not None and (flow_tasks, task["id"]) in kept:
+            # a task this transaction opened: kept with its new assignee, written once at commit
+            deferred.update(self.conn, flow_tasks, task["id"], values)
+            kept[(flow_tasks, task["id"])] = {**kept[(flow_tasks, task["id"])], **values}
+        else:
+            self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task["id"]).values(**values))
+        self._notice(*notice)
 
     def _do_schedule_timer(self, row, e: ScheduleTimer) -> None:
         jobs.enqueue(self.conn, TIMER_JOB, {"instance": row["id"], "timer": e.timer_id}, run_at=e.fire_at,
@@ -397,7 +401,7 @@ class FlowRuntime:
         payload = {"instance": row["id"], "node": e.node_id, "form": row["form_key"], "record_id": row["record_id"],
                    "actions": plain(e.actions), "key": f"flow:{e.key}", "resume": e.key}
         try:
-            with self.conn.begin_nested():
+            with savepoint(self.conn):
                 run_actions(self.jimu, self.conn, payload)
             return True
         except (RuleLoopError, RuleDepthError):

@@ -126,7 +126,8 @@ class Pick(NamedTuple):
 def _turn(conn: sa.Connection, form: Any, field: Any, group: str, *, dry: bool) -> int:
     """The round-robin turn of (form, field, group): one atomic counter row (``runtime.serials``),
     taken in one statement — on PostgreSQL in a short transaction of its own, so creates are not
-    queued behind a turn row locked until they commit (a rolled-back create skips a turn). A dry
+    queued behind a turn row locked until they commit (a rolled-back create skips a turn; so does a
+    rolled-back rule, on SQLite too: the turn starts no savepoint). A dry
     run reads the next turn without taking it."""
     import hashlib
 
@@ -134,7 +135,7 @@ def _turn(conn: sa.Connection, form: Any, field: Any, group: str, *, dry: bool) 
     key = hashlib.sha1(f"{form}\x1f{field}\x1f{group}".encode()).hexdigest()
     if dry:
         return peek_value(conn, "round_robin", key, "") + 1
-    return next_value(conn, "round_robin", key, "")
+    return next_value(conn, "round_robin", key, "", undo=False)
 
 
 def pick(jimu, conn: sa.Connection, effect: Mapping[str, Any], *, dry: bool = False) -> Pick:

@@ -46,6 +46,7 @@ from engines.rule import ActionContext, Effect, RuleDepthError, RuleLoopError, R
 from engines.rule.triggers import TimeAfter
 
 from .. import deferred, expr_context, jobs
+from ..store.records import savepoint
 from ..audit import jsonable
 from ..names import reference_names
 from .aggregate import Aggregator
@@ -196,7 +197,7 @@ class RuleRunner:
                                eval=ectx, before=before, extra=dict(extra or {}),
                                names=reference_names(self.jimu, conn, form))
             try:
-                with conn.begin_nested():
+                with savepoint(conn):  # sent only if an action writes beyond what is kept and deferred
                     effects = rule.plan(ac)
                     executor = Executor(self.jimu, records, rule, key or f"rule:{uuid.uuid4().hex}")
                     for i, effect in enumerate(effects):

@@ -15,11 +15,15 @@ wired by ``runtime.db.make_engine``), as does the end of the transaction.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 
+from engines.sqltypes import UTCDateTime
+
+from .. import deferred
 from ..db import data_written, insert_rows
 from ..exceptions import NotFound, StaleRecord
 from . import search
@@ -57,6 +61,105 @@ def created_here(conn: sa.Connection, ft: FormTable, rid: Any) -> bool:
 def forget_written(conn: sa.Connection, *_args) -> None:
     """A savepoint was rolled back: what it wrote is gone, and so are the kept copies."""
     conn.info.pop(_WRITTEN, None)
+
+
+#: ``conn.info`` key: the open ``savepoint`` blocks of the connection, outermost first
+_LAZY = "jimu_lazy_savepoints"
+
+
+class _Lazy:
+    __slots__ = ("nested", "mark", "starting")
+
+    def __init__(self, mark):
+        self.nested: sa.NestedTransaction | None = None
+        self.mark = mark
+        self.starting = False
+
+
+@contextmanager
+def savepoint(conn: sa.Connection) -> Iterator[None]:
+    """A block whose writes are undone if it raises — with a SAVEPOINT sent only when it is needed:
+    just before the block's first statement that writes (or a savepoint taken inside it). A block
+    that only reads, and changes rows kept in memory or deferred to commit (``runtime.deferred``),
+    costs no statement; if it raises, those are put back as they were when it began. Reads are not
+    guarded: as for the reads before any savepoint, a read that fails fails the transaction.
+    Statements run with ``execution_options(undo=False)`` (a round-robin turn) start no savepoint
+    and stay taken."""
+    stack = conn.info.setdefault(_LAZY, [])
+    lazy = _Lazy(deferred.mark(conn))
+    stack.append(lazy)
+    try:
+        yield
+    except BaseException:
+        stack.remove(lazy)
+        if lazy.nested is not None:
+            if lazy.nested.is_active:
+                lazy.nested.rollback()
+        else:
+            forget_written(conn)
+        deferred.restore(conn, lazy.mark)
+        raise
+    stack.remove(lazy)
+    if lazy.nested is not None and lazy.nested.is_active:
+        lazy.nested.commit()
+
+
+def _start_savepoints(conn: sa.Connection) -> None:
+    """Send the SAVEPOINTs the open blocks have not sent yet, outermost first."""
+    for lazy in conn.info.get(_LAZY) or ():
+        if lazy.nested is None and not lazy.starting:
+            lazy.starting = True
+            lazy.nested = conn.begin_nested()
+
+
+_WRITES = (sa.Insert, sa.Update, sa.Delete)
+
+
+def begin_when_writing(conn: sa.Connection, clauseelement, _multiparams, _params, options) -> None:
+    """``before_execute``: a statement that writes inside an open ``savepoint`` block sends its SAVEPOINT."""
+    if not conn.info.get(_LAZY) or not isinstance(clauseelement, _WRITES) or options.get("undo") is False:
+        return
+    if clauseelement.get_execution_options().get("undo") is False:
+        return
+    _start_savepoints(conn)
+
+
+def in_savepoint_block(conn: sa.Connection) -> bool:
+    """Whether a ``savepoint`` block is open on ``conn`` (its SAVEPOINT sent or not)."""
+    return bool(conn.info.get(_LAZY))
+
+
+def begin_before_savepoint(conn: sa.Connection, _name) -> None:
+    """``savepoint`` (first listener): a savepoint taken inside an open block nests in the block's."""
+    if conn.info.get(_LAZY):
+        _start_savepoints(conn)
+
+
+def constrained(ft: FormTable, rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether writing ``rows`` can violate a constraint: a value for a unique field or a link."""
+    keys = [f.key for f in ft.spec.fields if f.unique or f.widget.value_kind == "link"]
+    return any(values.get(key) not in (None, "", []) for key in keys for values in rows)
+
+
+def _as_read(value: datetime) -> datetime:
+    """A time as a timestamp column gives it back: aware, in UTC."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _reads_back(col: sa.Column, value: Any) -> bool:
+    """Whether reading ``value`` back from ``col`` certainly gives ``value`` itself."""
+    if value is None:
+        return True
+    kind = col.type
+    if isinstance(value, bool):
+        return isinstance(kind, sa.Boolean)
+    if isinstance(value, int):
+        return isinstance(kind, sa.Integer)
+    if isinstance(value, str):
+        return isinstance(kind, sa.String) and not isinstance(kind, sa.Enum)
+    if isinstance(value, datetime):
+        return isinstance(kind, UTCDateTime) and value.tzinfo is not None and value.utcoffset().total_seconds() == 0
+    return False
 
 
 def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,6 +249,9 @@ class RecordStore:
             if before is None:
                 before = self.get(ft, rid)
             params[SEARCH_COLUMN] = search.document(ft, {**before, **values})
+        deferred_version = self._update_later(ft, rid, values, params, expected_version, now, actor)
+        if deferred_version is not None:
+            return deferred_version
         params.update(updated_at=now, updated_by=actor, row_version=t.c.row_version + 1)
         stmt = sa.update(t).where(t.c.id == rid)
         if expected_version is not None:
@@ -163,6 +269,37 @@ class RecordStore:
         kept = written(self.conn)
         self._keep(ft, row, values, kept.get((t, rid)) if kept is not None else None)
         return row["row_version"]
+
+    def _update_later(self, ft: FormTable, rid: int, values: Mapping[str, Any], params: dict[str, Any],
+                      expected_version: int | None, now: datetime, actor: int | None) -> int | None:
+        """A record this transaction created, changed again (a rule's or an automatic step's fields):
+        the change goes to the kept copy and to one UPDATE at commit with the row's other changes
+        (``runtime.deferred.update``), and the new row version is returned. Only where nothing can
+        differ from writing at once: no sub-table or multi-value rows, no unique or link value (a
+        constraint would fail at commit, not here), values that read back as they are (text,
+        integers, booleans, UTC times). Otherwise None: the caller writes now."""
+        t = ft.table
+        kept = written(self.conn)
+        record = kept.get((t, rid)) if kept is not None else None
+        if (record is None or (t, "created", rid) not in kept or set(values) & (set(ft.multi) | set(ft.children))
+                or constrained(ft, [values])):
+            return None
+        stored = {}
+        for key, value in values.items():
+            col = ft.columns.get(key)
+            if col is None or not _reads_back(col, value):
+                return None
+            stored[key] = value
+        if expected_version is not None and expected_version != record["row_version"]:
+            raise StaleRecord(f"{ft.key} record {rid} was changed by someone else (version "
+                              f"{record['row_version']}, you sent {expected_version}); reload it and apply "
+                              "your change again", form=ft.key, id=rid, current_version=record["row_version"])
+        version = record["row_version"] + 1
+        stamp = _as_read(now)
+        deferred.update(self.conn, t, rid, {**params, "updated_at": stamp, "updated_by": actor, "row_version": version})
+        data_written(self.conn, ft.form_id)
+        kept[(t, rid)] = {**record, **stored, "updated_at": stamp, "updated_by": actor, "row_version": version}
+        return version
 
     def delete(self, ft: FormTable, rid: int, *, expected_version: int | None = None) -> None:
         t = ft.table

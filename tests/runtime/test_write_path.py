@@ -195,12 +195,17 @@ def test_a_rule_rolled_back_leaves_no_trace_in_the_records_kept_for_the_transact
          "actions": [{"type": "set_fields", "values": {"supplier": "kept"}}]}]))
     uid = make_user(jimu, "buyer1", roles=["buyer"])
     headers = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
-    r = client.post("/api/v1/forms/order/records", headers=headers, json={"item": "Desk", "notes": "mine"})
+    with counted(jimu.engine) as statements:
+        r = client.post("/api/v1/forms/order/records", headers=headers, json={"item": "Desk", "notes": "mine"})
     assert r.status_code == 201, r.get_data(as_text=True)
+    # the rules only changed the new record, kept in memory and written at commit: no savepoint was
+    # sent, the failed rule's change was undone in memory
+    assert not any("SAVEPOINT" in s for s in statements)
     body = r.get_json()
     assert (body["notes"], body["supplier"]) == ("mine", "kept")
     stored = client.get(f"/api/v1/forms/order/records/{body['id']}", headers=headers).get_json()
     assert (stored["notes"], stored["supplier"], stored["row_version"]) == ("mine", "kept", body["row_version"])
+    assert stored["updated_at"] == body["updated_at"]
     assert ("breaks", True) in _firings(jimu)
     # the audit rows wait for the commit, and those of the rolled-back rule are dropped with it
     from runtime.audit import timeline
@@ -248,3 +253,31 @@ def test_audit_history_and_firing_rows_are_written_at_commit_in_one_statement_ea
     with jimu.read() as conn:
         kinds = [e["kind"] for e in timeline(conn, "工单", r.get_json()["id"])]
     assert kinds[:2] == ["record.created", "record.updated"]
+
+
+def test_a_failing_rule_that_wrote_another_record_is_rolled_back_by_its_savepoint(jimu, client):
+    """A rule whose action wrote a row the database holds (a record of another form) sends its
+    SAVEPOINT before that write; when a later action fails, the savepoint undoes it."""
+    import copy
+    data = _with_rules([
+        {"key": "files_then_breaks", "trigger": {"type": "record_created"},
+         "actions": [{"type": "create_record", "form": "memo", "mapping": {"text": {"template": "for {item}"}}},
+                     {"type": "set_fields", "values": {"notes": "noted"}},
+                     {"type": "complete_task", "task": "nowhere", "outcome": "done"}]}])
+    data = copy.deepcopy(data)
+    data["forms"].append({"key": "memo", "version": 1, "label": "Memo", "title_field": "text",
+                          "fields": [{"key": "text", "label": "Text", "widget": "text"}]})
+    install_package(jimu, data)
+    uid = make_user(jimu, "buyer1", roles=["buyer"])
+    headers = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    with counted(jimu.engine) as statements:
+        r = client.post("/api/v1/forms/order/records", headers=headers, json={"item": "Lamp"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert any(s.startswith("SAVEPOINT") for s in statements)
+    assert any(s.startswith("ROLLBACK TO SAVEPOINT") for s in statements)
+    assert r.get_json()["notes"] is None
+    with jimu.read() as conn:
+        memos = conn.execute(sa.select(sa.func.count()).select_from(jimu.catalog.form("memo").table)).scalar()
+        notes = conn.execute(sa.select(jimu.catalog.form("order").column("notes"))).scalars().all()
+    assert memos == 0 and notes == [None]
+    assert [k for k, matched in _firings(jimu)] == ["files_then_breaks"]
