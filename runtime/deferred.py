@@ -99,9 +99,12 @@ def _increments(table: sa.Table, column: str, ids) -> sa.Update:
             .values({column: table.c[column] + 1}))
 
 
-def _update_statements(pending: _Pending, tables=None) -> list[tuple[sa.Executable, list | None]]:
+def _update_statements(conn: sa.Connection, pending: _Pending,
+                       tables=None) -> list[tuple[sa.Executable, list | None]]:
     """The pending updates (of ``tables``, default all), taken out: (statement, None) per row, or
-    (statement, parameters) for an executemany of many rows naming the same columns."""
+    (statement, parameters) for an executemany of several rows naming the same columns (of many
+    on PostgreSQL, where single ones join the combined statement)."""
+    singles = MAX_SINGLE_UPDATES if conn.dialect.name == "postgresql" else 1
     chosen = [k for k in pending.updates if tables is None or k[0] in tables]
     batches: dict[tuple[sa.Table, tuple], list[tuple[Any, dict]]] = {}
     for key in chosen:
@@ -109,7 +112,7 @@ def _update_statements(pending: _Pending, tables=None) -> list[tuple[sa.Executab
         batches.setdefault((key[0], tuple(sorted(values))), []).append((key[1], values))
     out: list[tuple[sa.Executable, list | None]] = []
     for (table, columns), rows in batches.items():
-        if len(rows) <= MAX_SINGLE_UPDATES:
+        if len(rows) <= singles:
             out += [(sa.update(table).where(table.c.id == rid).values(values), None) for rid, values in rows]
             continue
         stmt = sa.update(table).where(table.c.id == sa.bindparam("row_id_")).values(
@@ -141,7 +144,7 @@ def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _optio
     waiting = {t for t, _ in pending.updates}
     named = set(sa_util.find_tables(clauseelement, check_columns=True, include_joins=True, include_crud=True))
     if waiting & named and _pending(conn) is pending:
-        _execute(conn, _update_statements(pending, waiting & named))
+        _execute(conn, _update_statements(conn, pending, waiting & named))
 
 
 def flush(conn: sa.Connection) -> None:
@@ -150,7 +153,7 @@ def flush(conn: sa.Connection) -> None:
     pending = _pending(conn)
     if pending is None:
         return
-    statements = _update_statements(pending)
+    statements = _update_statements(conn, pending)
     counters: dict[tuple[sa.Table, str], list] = {}
     for table, column, rid in pending.increments:
         counters.setdefault((table, column), []).append(rid)

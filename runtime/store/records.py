@@ -358,6 +358,16 @@ class RecordStore:
         if gone:
             self.conn.execute(sa.delete(t).where(t.c.id.in_(gone)))
 
+    def keep_created(self, ft: FormTable, records: Sequence[Mapping[str, Any]]) -> None:
+        """Keep records this transaction created in bulk, as just read back (whole: with their
+        multi-values; not for forms with sub-tables, whose rows ``get`` reads)."""
+        if ft.children:
+            return
+        kept = written(self.conn, create=True)
+        for record in records:
+            kept[(ft.table, record["id"])] = _copy(record)
+            kept[(ft.table, "created", record["id"])] = True
+
     def _keep(self, ft: FormTable, row: Mapping[str, Any], values: Mapping[str, Any],
               before: Mapping[str, Any] | None) -> None:
         """Keep the record as written: the returned row, the multi-values written (or, on an update

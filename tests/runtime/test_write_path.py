@@ -12,10 +12,11 @@ from tests.conftest import api_token, install_package, make_user
 
 from . import cs_fixtures
 
-#: statements per create over HTTP, the bound reached on both SQLite and PostgreSQL (the issue's goal is ≤ 15
-#: for the shipped package's main form)
-SHIPPED_FORM_MAX = 25
-PLAIN_FORM_MAX = 6
+#: statements per create over HTTP, by database (the issue's goal is ≤ 15 for the shipped package's main
+#: form). PostgreSQL writes what waits for the commit in one statement; SQLite, without data-modifying
+#: WITH clauses, one per table (audit, history, firings, the flow instance, the record, the task).
+SHIPPED_FORM_MAX = {"postgresql": 13, "sqlite": 19}
+PLAIN_FORM_MAX = {"postgresql": 4, "sqlite": 5}
 
 
 @contextmanager
@@ -72,7 +73,7 @@ def test_a_shipped_package_create_costs_few_statements(jimu, client):
                 {"标题": "无法登录账号", "客户姓名": "张三", "问题类型": "账号问题", "紧急程度": "中",
                  "问题详细描述": "登录时提示密码错误"})
     print(f"shipped form create: {n} statements")
-    assert n <= SHIPPED_FORM_MAX
+    assert n <= SHIPPED_FORM_MAX[jimu.engine.dialect.name]
 
 
 def test_a_plain_ten_field_create_costs_few_statements(jimu, client):
@@ -84,7 +85,7 @@ def test_a_plain_ten_field_create_costs_few_statements(jimu, client):
                  "needed_by": "2026-12-01", "contact": "buyer@example.com", "phone": "13800000000",
                  "urgent": True, "cost_centre": "CC-7", "notes": "two boxes"})
     print(f"plain form create: {n} statements")
-    assert n <= PLAIN_FORM_MAX
+    assert n <= PLAIN_FORM_MAX[jimu.engine.dialect.name]
 
 
 def _with_rules(rules):
@@ -281,3 +282,27 @@ def test_a_failing_rule_that_wrote_another_record_is_rolled_back_by_its_savepoin
         notes = conn.execute(sa.select(jimu.catalog.form("order").column("notes"))).scalars().all()
     assert memos == 0 and notes == [None]
     assert [k for k, matched in _firings(jimu)] == ["files_then_breaks"]
+
+
+def test_a_bulk_create_writes_the_rules_changes_at_commit(jimu, client):
+    """A list posted to the records URL: the rows are kept as read back, so a rule matching some of them
+    changes them in memory; the changes go out in one statement at commit, with no SAVEPOINT and no
+    UPDATE per row, and the audit trail shows each."""
+    install_package(jimu, _with_rules(RULES))
+    uid = make_user(jimu, "buyer1", roles=["buyer"])
+    headers = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    body = [{"item": f"thing {i}", "quantity": 150 if i % 3 == 0 else 1} for i in range(30)]
+    with counted(jimu.engine) as statements:
+        r = client.post("/api/v1/forms/order/records", headers=headers, json=body)
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert not any("SAVEPOINT" in s for s in statements)
+    assert sum(s.lstrip().startswith("UPDATE ") or s.lstrip().startswith("WITH ") for s in statements) <= 2
+    with jimu.read() as conn:
+        t = jimu.catalog.form("order")
+        got = conn.execute(sa.select(t.column("item"), t.column("urgent"), t.table.c.row_version)
+                           .order_by(t.table.c.id)).all()
+    assert [(u, v) for _, u, v in got] == [(True, 2) if i % 3 == 0 else (None, 1) for i in range(30)]
+    from runtime.audit import timeline
+    with jimu.read() as conn:
+        first = [e["kind"] for e in timeline(conn, "order", r.get_json()["ids"][0])]
+    assert sorted(first) == ["record.created", "record.updated"]
