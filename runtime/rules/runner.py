@@ -210,7 +210,7 @@ class RuleRunner:
             except JimuError as exc:
                 firing.errors.append(exc.to_dict())
             except Exception as exc:  # a broken rule must not break the write: logged, rolled back
-                log.exception("rule %s failed", rule.key)
+                logging.getLogger(__name__).exception("rule %s failed", rule.key)  # ``log`` is the firings here
                 firing.errors.append({"code": "rule.action_failed", "message": f"{type(exc).__name__}: {exc}"})
             finally:
                 _CHAIN.reset(token)

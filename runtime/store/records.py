@@ -105,11 +105,13 @@ def savepoint(conn: sa.Connection) -> Iterator[None]:
 
 
 def _start_savepoints(conn: sa.Connection) -> None:
-    """Send the SAVEPOINTs the open blocks have not sent yet, outermost first."""
-    for lazy in conn.info.get(_LAZY) or ():
-        if lazy.nested is None and not lazy.starting:
-            lazy.starting = True
-            lazy.nested = conn.begin_nested()
+    """Send the SAVEPOINTs the open blocks have not sent yet, outermost first (each one's own
+    ``savepoint`` event must not start the next: that one would be sent, and nest, first)."""
+    waiting = [lazy for lazy in conn.info.get(_LAZY) or () if lazy.nested is None and not lazy.starting]
+    for lazy in waiting:
+        lazy.starting = True
+    for lazy in waiting:
+        lazy.nested = conn.begin_nested()
 
 
 _WRITES = (sa.Insert, sa.Update, sa.Delete)

@@ -96,3 +96,29 @@ def test_large_batches_still_go_in_and_counters_move_once(jimu):
         nodes = conn.execute(sa.select(flow_history.c.node_id).order_by(flow_history.c.id)).scalars().all()
         assert nodes == [f"n{i}" for i in range(deferred.MAX_COMBINED_PARAMS)]
         assert conn.execute(sa.select(db.forms.c.data_version).where(db.forms.c.id == form_id)).scalar() == 1
+
+
+def test_nested_blocks_send_their_savepoints_outermost_first_and_only_when_writing(jimu):
+    """runtime.store.records.savepoint: blocks that only read send nothing; a write deep inside nested
+    blocks sends each block's SAVEPOINT in nesting order, and an inner failure undoes the inner write."""
+    from runtime.store.records import savepoint
+    with counted(jimu.engine) as statements:
+        with jimu.begin() as conn:
+            iid = _instance(conn)
+            with savepoint(conn):
+                conn.execute(sa.select(fi.c.id)).all()
+            assert not any("SAVEPOINT" in s for s in statements)
+            with savepoint(conn):
+                with savepoint(conn):
+                    with savepoint(conn):
+                        conn.execute(sa.update(fi).where(fi.c.id == iid).values(outcome="deep"))
+                try:
+                    with savepoint(conn):
+                        conn.execute(sa.update(fi).where(fi.c.id == iid).values(status="undone"))
+                        raise RuntimeError("a failing action")
+                except RuntimeError:
+                    pass
+    sent = [s.split()[-1] for s in statements if s.startswith("SAVEPOINT")]
+    assert sent == sorted(sent, key=lambda n: int(n.rsplit("_", 1)[1])) and len(sent) == 4
+    with jimu.read() as conn:
+        assert conn.execute(sa.select(fi.c.status, fi.c.outcome).where(fi.c.id == iid)).one() == ("new", "deep")
