@@ -42,14 +42,15 @@ class _Pending:
 
     def __init__(self, tx):
         self.tx = tx
-        self.rows: list[tuple[sa.Table, dict[str, Any]]] = []
+        #: (table, row, the unique columns whose conflicts skip it or None), in the order added
+        self.rows: list[tuple[sa.Table, dict[str, Any], tuple | None]] = []
         #: (table, id) → the values that row gets at commit (each merge makes a new dict)
         self.updates: dict[tuple[sa.Table, Any], dict[str, Any]] = {}
         #: (table, column, id) of the counters moved by one at commit
         self.increments: set[tuple[sa.Table, str, Any]] = set()
-        #: (how many rows there were, the pending updates) when each open savepoint began, innermost
-        #: last (savepoints nest; SQLAlchemy names one only after its ``savepoint`` event)
-        self.marks: list[tuple[int, dict]] = []
+        #: (the rows, the updates) pending when each open savepoint began, innermost last (savepoints
+        #: nest; SQLAlchemy names one only after its ``savepoint`` event)
+        self.marks: list[tuple[tuple, dict]] = []
 
 
 def _pending(conn: sa.Connection, *, create: bool = False) -> _Pending | None:
@@ -63,13 +64,26 @@ def _pending(conn: sa.Connection, *, create: bool = False) -> _Pending | None:
     return pending
 
 
-def add(conn: sa.Connection, table: sa.Table, row: Mapping[str, Any]) -> None:
-    """Write ``row`` into ``table`` when ``conn``'s transaction commits (at once outside one)."""
+def add(conn: sa.Connection, table: sa.Table, row: Mapping[str, Any], *,
+        skip_conflicts: tuple[str, ...] | None = None) -> None:
+    """Write ``row`` into ``table`` when ``conn``'s transaction commits, or before any statement that
+    names ``table`` (at once outside a transaction). ``skip_conflicts``: the unique columns on which
+    a row already there (or added earlier) wins, silently (``INSERT … ON CONFLICT DO NOTHING``)."""
     pending = _pending(conn, create=True)
     if pending is None:
-        conn.execute(sa.insert(table).values(**row))
+        conn.execute(_insert(conn, table, skip_conflicts).values(**row))
         return
-    pending.rows.append((table, dict(row)))
+    pending.rows.append((table, dict(row), skip_conflicts))
+
+
+def _insert(conn: sa.Connection, table: sa.Table, skip_conflicts: tuple[str, ...] | None):
+    if not skip_conflicts:
+        return sa.insert(table)
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(skip_conflicts))
 
 
 def update(conn: sa.Connection, table: sa.Table, row_id: Any, values: Mapping[str, Any]) -> None:
@@ -136,15 +150,39 @@ def _execute(conn: sa.Connection, statements: list[tuple[sa.Executable, list | N
 
 
 def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _options) -> None:
-    """Before a statement that names a table with pending updates, write them (a read sees them, a
-    write applies on top of them)."""
+    """Before a statement that names a table with pending rows or updates, write them (a read sees
+    them, a write applies on top of them)."""
     pending = conn.info.get(_KEY)
-    if pending is None or not pending.updates or not isinstance(clauseelement, sa.ClauseElement):
+    if (pending is None or not (pending.updates or pending.rows)
+            or not isinstance(clauseelement, (sa.sql.Select, sa.Insert, sa.Update, sa.Delete))):
         return
-    waiting = {t for t, _ in pending.updates}
+    waiting = {t for t, _ in pending.updates} | {r[0] for r in pending.rows}
     named = set(sa_util.find_tables(clauseelement, check_columns=True, include_joins=True, include_crud=True))
     if waiting & named and _pending(conn) is pending:
-        _execute(conn, _update_statements(conn, pending, waiting & named))
+        tables = waiting & named
+        statements = _update_statements(conn, pending, tables)
+        statements += _insert_statements(conn, [r for r in pending.rows if r[0] in tables])
+        pending.rows = [r for r in pending.rows if r[0] not in tables]
+        _execute(conn, statements)
+
+
+def _insert_statements(conn: sa.Connection, rows) -> list[tuple[sa.Executable, list | None]]:
+    """One INSERT per table, set of columns and conflict rule: multi-row, or executemany when large."""
+    batches: dict[tuple, list[dict]] = {}
+    for table, row, skip in rows:
+        batch = batches.setdefault((table, frozenset(row), skip), [])
+        batch.append(row)
+    out: list[tuple[sa.Executable, list | None]] = []
+    for (table, columns, skip), batch in batches.items():
+        if skip:  # the first of rows sharing a unique value wins, as it would one INSERT at a time
+            seen: set = set()
+            batch = [r for r in batch if not (tuple(r.get(c) for c in skip) in seen
+                                              or seen.add(tuple(r.get(c) for c in skip)))]
+        if len(batch) * len(columns) <= MAX_COMBINED_PARAMS:
+            out.append((_insert(conn, table, skip).values(batch), None))
+        else:
+            out.append((_insert(conn, table, skip), batch))
+    return out
 
 
 def flush(conn: sa.Connection) -> None:
@@ -160,44 +198,38 @@ def flush(conn: sa.Connection) -> None:
     pending.increments = set()
     statements += [(_increments(table, column, ids), None) for (table, column), ids in counters.items()]
     rows, pending.rows = pending.rows, []
-    batches: dict[tuple[sa.Table, frozenset], list[dict]] = {}
-    for table, row in rows:
-        batches.setdefault((table, frozenset(row)), []).append(row)
-    for (table, columns), batch in batches.items():
-        if len(batch) * len(columns) <= MAX_COMBINED_PARAMS:
-            statements.append((sa.insert(table).values(batch), None))
-        else:
-            statements.append((sa.insert(table), batch))
+    statements += _insert_statements(conn, rows)
     _execute(conn, statements)
 
 
-def mark(conn: sa.Connection) -> tuple[int, dict] | None:
+def mark(conn: sa.Connection) -> tuple[tuple, dict] | None:
     """Where the transaction's deferred writes stand, for ``restore`` (a savepoint kept in memory)."""
     pending = _pending(conn)
-    return None if pending is None else (len(pending.rows), dict(pending.updates))
+    return None if pending is None else (tuple(pending.rows), dict(pending.updates))
 
 
-def restore(conn: sa.Connection, at: tuple[int, dict] | None) -> None:
-    """Drop the rows added and bring back the updates pending since ``mark`` returned ``at``."""
+def restore(conn: sa.Connection, at: tuple[tuple, dict] | None) -> None:
+    """Bring back the rows and updates pending when ``mark`` returned ``at`` (those added since are
+    dropped; those written since, inside a savepoint rolled back, are pending again)."""
     pending = _pending(conn)
     if pending is None:
         return
-    count, updates = at if at is not None else (0, {})
-    del pending.rows[count:]
+    rows, updates = at if at is not None else ((), {})
+    pending.rows = list(rows)
     pending.updates = dict(updates)
 
 
 def _on_savepoint(conn: sa.Connection, _name) -> None:
     pending = _pending(conn, create=True)
     if pending is not None:
-        pending.marks.append((len(pending.rows), dict(pending.updates)))
+        pending.marks.append((tuple(pending.rows), dict(pending.updates)))
 
 
 def _on_rollback_savepoint(conn: sa.Connection, _name, _context) -> None:
     pending = _pending(conn)
     if pending is not None and pending.marks:
-        count, pending.updates = pending.marks.pop()
-        del pending.rows[count:]
+        rows, pending.updates = pending.marks.pop()
+        pending.rows = list(rows)
 
 
 def _on_release_savepoint(conn: sa.Connection, _name, _context) -> None:

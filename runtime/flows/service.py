@@ -362,7 +362,7 @@ class FlowRuntime:
         names the assignee it was queued for: a task reassigned in the same write (dispatch rules)
         is announced once, to whom it ends up with."""
         jobs.enqueue(self.conn, NOTICE_JOB, {"task": task["id"], "assignee": _assignee_of(task)},
-                     run_at=self.now, key=key, now=self.now, max_attempts=3)
+                     run_at=self.now, key=key, now=self.now, max_attempts=3, at_commit=True)
 
     def _do_close_task(self, row, e: CloseTask) -> None:
         self._forget_task(iid=row["id"], task_key=e.task_id)
@@ -388,7 +388,7 @@ class FlowRuntime:
 
     def _do_schedule_timer(self, row, e: ScheduleTimer) -> None:
         jobs.enqueue(self.conn, TIMER_JOB, {"instance": row["id"], "timer": e.timer_id}, run_at=e.fire_at,
-                     key=f"flow:{e.key}", now=self.now)
+                     key=f"flow:{e.key}", now=self.now, at_commit=True)
 
     def _do_cancel_timer(self, row, e: CancelTimer) -> None:
         jobs.cancel(self.conn, f"flow:{e.key}")

@@ -268,7 +268,7 @@ class RuleRunner:
         jobs.enqueue(records.conn, "rule.timer", {"rule": rule.key, "form": form, "record_id": after["id"],
                                                   "due": due.isoformat()},
                      run_at=due, key=f"rule.timer:{rule.key}:{form}:{after['id']}:{due.isoformat()}",
-                     now=records.now)
+                     now=records.now, at_commit=True)
 
 
 def logged(effect: Effect) -> dict[str, Any]:
@@ -435,7 +435,8 @@ class Executor:
     # -- external: the outbox --------------------------------------------------------------
     def _enqueue(self, i, kind, payload, delay=timedelta(0)):
         jobs.enqueue(self.conn, kind, jsonable(payload), run_at=self.records.now + delay, key=f"{self.key}:{i}",
-                     now=self.records.now, max_attempts=int(self.jimu.config.get("RULE_MAX_ATTEMPTS", 6)))
+                     now=self.records.now, max_attempts=int(self.jimu.config.get("RULE_MAX_ATTEMPTS", 6)),
+                     at_commit=True)
 
     def do_send_email(self, i, d):
         self._enqueue(i, "rule.email", d)

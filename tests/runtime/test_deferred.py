@@ -122,3 +122,24 @@ def test_nested_blocks_send_their_savepoints_outermost_first_and_only_when_writi
     assert sent == sorted(sent, key=lambda n: int(n.rsplit("_", 1)[1])) and len(sent) == 4
     with jimu.read() as conn:
         assert conn.execute(sa.select(fi.c.status, fi.c.outcome).where(fi.c.id == iid)).one() == ("new", "deep")
+
+
+def test_jobs_queued_at_commit_are_there_for_a_statement_that_reads_or_cancels_them(jimu):
+    """Jobs queued with ``at_commit`` go out together (the first of one key wins, as one INSERT at a
+    time would have it); a cancel in the same transaction finds them."""
+    from runtime import db, jobs
+    now = jimu.now()
+    with counted(jimu.engine) as statements:
+        with jimu.begin() as conn:
+            jobs.enqueue(conn, "k", {"n": 1}, run_at=now, key="a", now=now, at_commit=True)
+            jobs.enqueue(conn, "k", {"n": 2}, run_at=now, key="a", now=now, at_commit=True)
+            jobs.enqueue(conn, "k", {"n": 3}, run_at=now, key="b", now=now, at_commit=True)
+            assert not any("jimu_jobs" in s for s in statements)
+    assert sum("INSERT INTO jimu_jobs" in s for s in statements) == 1
+    with jimu.begin() as conn:
+        jobs.enqueue(conn, "k", {"n": 4}, run_at=now, key="c", now=now, at_commit=True)
+        assert jobs.cancel(conn, "c")
+    with jimu.read() as conn:
+        got = dict(conn.execute(sa.select(db.jobs.c.idempotency_key, db.jobs.c.payload)).all())
+        status = conn.execute(sa.select(db.jobs.c.status).where(db.jobs.c.idempotency_key == "c")).scalar()
+    assert got["a"] == {"n": 1} and got["b"] == {"n": 3} and status == jobs.CANCELLED

@@ -14,8 +14,8 @@ from . import cs_fixtures
 
 #: statements per create over HTTP, by database (the issue's goal is ≤ 15 for the shipped package's main
 #: form). PostgreSQL writes what waits for the commit in one statement; SQLite, without data-modifying
-#: WITH clauses, one per table (audit, history, firings, the flow instance, the record, the task).
-SHIPPED_FORM_MAX = {"postgresql": 13, "sqlite": 19}
+#: WITH clauses, one per table (audit, history, firings, jobs, the flow instance, the record, the task).
+SHIPPED_FORM_MAX = {"postgresql": 12, "sqlite": 19}
 PLAIN_FORM_MAX = {"postgresql": 4, "sqlite": 5}
 
 
