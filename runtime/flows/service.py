@@ -95,6 +95,11 @@ def _tasks_of(form_key: str, record_id: int) -> tuple:
     return (flow_tasks, "of", form_key, record_id)
 
 
+def _instances_of(form_key: str, record_id: int) -> tuple:
+    """The key, in the records kept for the transaction, of the ids of a new record's flow instances."""
+    return (flow_instances, "of", form_key, record_id)
+
+
 def _user_id(actor: str | None) -> int | None:
     return int(actor) if actor and actor.isdigit() else None
 
@@ -148,8 +153,14 @@ class FlowRuntime:
             return
         fi = flow_instances
         busy = self.conn.info.setdefault("jimu_flow_stepping", {})
-        for iid in self.conn.execute(sa.select(fi.c.id).where(fi.c.form_key == form_key, fi.c.record_id == record_id,
-                                                              fi.c.status == "running").order_by(fi.c.id)).scalars():
+        kept = self._kept_instances_of(form_key, record_id)
+        if kept is not None:  # a record created in this transaction: its instances are all in memory
+            running = sorted(r["id"] for r in kept if r["status"] == "running")
+        else:
+            running = self.conn.execute(sa.select(fi.c.id).where(
+                fi.c.form_key == form_key, fi.c.record_id == record_id, fi.c.status == "running")
+                .order_by(fi.c.id)).scalars().all()
+        for iid in running:
             if iid in busy:
                 busy[iid] = True
                 continue
@@ -172,7 +183,11 @@ class FlowRuntime:
             status="new", state={}, started_by=actor, started_at=self.now, updated_at=self.now)
             .returning(*flow_instances.c)).mappings().one()
         iid = inserted["id"]
-        written(self.conn, create=True)[(flow_instances, iid)] = dict(inserted)
+        kept = written(self.conn, create=True)
+        kept[(flow_instances, iid)] = dict(inserted)
+        if spec.form and record_id is not None and created_here(self.conn, self.jimu.catalog.form(spec.form),
+                                                                  record_id):
+            kept.setdefault(_instances_of(spec.form, record_id), []).append(iid)
         row = {"id": iid, "form_key": spec.form, "record_id": record_id, "started_by": actor}
         self._step(spec, row, new_state(spec, iid), Start(actor=str(actor) if actor else None, comment=comment),
                    record)
@@ -333,6 +348,15 @@ class FlowRuntime:
         task = kept.pop((flow_tasks, task_id), None)
         if task is not None:
             kept.pop(_tasks_of(task["form_key"], task["record_id"]), None)
+
+    def _kept_instances_of(self, form_key: str, record_id: int) -> list[dict] | None:
+        """Every flow instance of a record this transaction created, as kept — or None when the
+        database must be asked (an older record)."""
+        kept = written(self.conn)
+        ids = kept.get(_instances_of(form_key, record_id)) if kept is not None else None
+        if ids is None or any((flow_instances, iid) not in kept for iid in ids):
+            return None
+        return [kept[(flow_instances, iid)] for iid in ids]
 
     def _kept_tasks_of(self, form_key: str, record_id: int) -> list[dict] | None:
         """Every task of a record this transaction created, as kept since they were written — or
@@ -840,6 +864,8 @@ class FlowRuntime:
         if kept is not None:  # the record's tasks change below, behind the kept copies
             for tid in kept.pop(_tasks_of(form_key, record_id), None) or ():
                 kept.pop((flow_tasks, tid), None)
+            for iid in kept.pop(_instances_of(form_key, record_id), None) or ():
+                kept.pop((flow_instances, iid), None)
         self.conn.execute(sa.update(t).where(t.c.instance_id.in_(ids), t.c.status == "open").values(status=IN_BIN))
         self.conn.execute(sa.update(fi).where(fi.c.id.in_(ids)).values(status=IN_BIN, updated_at=self.now))
         return {"instances": ids, "jobs": held}
