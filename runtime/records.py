@@ -52,8 +52,11 @@ MAX_BULK = 10_000
 
 class Records:
     def __init__(self, jimu: Jimu, conn: sa.Connection, principal: Principal, *, source: str = "api",
-                 check_permissions: bool = True):
+                 check_permissions: bool = True, json_types: bool = False):
+        """``json_types``: refuse values of a JSON type the form's submission schema does not allow
+        (the JSON API's promise); pages and imports leave coercing text to the widgets."""
         self.jimu = jimu
+        self.json_types = json_types
         self.conn = conn
         self.principal = principal
         self.source = source
@@ -95,6 +98,11 @@ class Records:
             context.links = expr_context.prefetch(self.jimu.catalog, self.conn, ft, {**(existing or {}), **data},
                                                   paths)
         result = ft.spec.clean(data, context=context, existing=existing, partial=partial, trusted=self.trusted)
+        if self.json_types:
+            wrong = ft.spec.json_type_errors(data)
+            if wrong:
+                return dict(result.values), [*wrong, *(e for e in result.errors
+                                                       if e.get("field") not in {w["field"] for w in wrong})]
         return dict(result.values), list(result.errors)
 
     def _unique_errors(self, ft: FormTable, values: Mapping[str, Any], existing) -> list[dict]:

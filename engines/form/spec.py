@@ -131,6 +131,8 @@ class FormSpec:
     layout: Any = dataclasses.field(default=None, repr=False, compare=False)
     #: one-pass forms: generated clean functions by key order, set by ``engines.form.clean.plan_for``
     _clean_shapes: Any = dataclasses.field(default=None, init=False, repr=False, compare=False)
+    #: key -> the Python types of the JSON values a field's schema allows (``json_type_errors``)
+    _json_types: Any = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     def clean(self, data: Mapping[str, Any], *, context=None, existing: Mapping[str, Any] | None = None,
               partial: bool = False, trusted: bool = False):
@@ -144,6 +146,28 @@ class FormSpec:
                 if fn is not None:
                     return fn(data, partial)
         return _clean()(self, data, context=context, existing=existing, partial=partial, trusted=trusted)
+
+    def json_type_errors(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Values whose JSON type the submission schema (``json_schema``) does not allow, such as a
+        number sent for a text field. The JSON API takes what its document says, so it refuses them;
+        pages post text and imports read cells as text, and those the widgets coerce instead."""
+        types = self._json_types
+        if types is None:
+            types = {f.key: _python_types(f.widget.json_schema() if f.children is None else {"type": "array"})
+                     for f in self.input_fields}
+            object.__setattr__(self, "_json_types", types)
+        errors = []
+        for key, value in data.items():
+            allowed = types.get(key)
+            if allowed is None or type(value) in allowed or (
+                    type(value) is float and _WholeFloat in allowed and value.is_integer()):
+                continue
+            f = self.field(key)
+            errors.append({"code": "form.wrong_json_type", "field": key, "label": f.label_text(),
+                           "expected": sorted(allowed_names(allowed)),
+                           "message": f"send {' or '.join(sorted(allowed_names(allowed)))} in JSON, not "
+                                      f"{JSON_NAMES.get(type(value), type(value).__name__)} / 值的类型与接口文档不符"})
+        return errors
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema (draft 2020-12) of a submission, for integrators."""
@@ -317,3 +341,35 @@ def _formula_order(fields: list[FieldSpec], errors: list[dict], path: str) -> tu
             errors.append({"code": "form.formula_cycle", "form": path, "fields": sorted(cycle),
                            "message": f"formulas depend on each other in a cycle: {' → '.join(cycle + cycle[:1])}"})
         return ()
+
+
+#: JSON Schema type -> the Python types ``json.loads`` gives for it (bool is not a number in JSON)
+_SCHEMA_TYPES = {"string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,),
+                 "null": (type(None),), "array": (list,), "object": (dict,)}
+JSON_NAMES = {str: "a string", int: "a number", float: "a number", bool: "true/false", type(None): "null",
+              list: "an array", dict: "an object"}
+
+
+def _python_types(schema: Mapping[str, Any]) -> frozenset | None:
+    """The Python types of the values ``schema`` allows; None (no check) when it names no type.
+    An integer-only schema keeps float for whole numbers (1.0 is an integer in JSON Schema) and the
+    check refuses fractional ones."""
+    kind = schema.get("type")
+    if kind is None:
+        return None
+    names = [kind] if isinstance(kind, str) else list(kind)
+    out: set = set()
+    for name in names:
+        out.update(_SCHEMA_TYPES.get(name, ()))
+    if "integer" in names and "number" not in names:
+        out.discard(float)
+        out.add(_WholeFloat)
+    return frozenset(out)
+
+
+class _WholeFloat:
+    """Marks an integer-only field: a float is allowed only when it is whole (``json_type_errors``)."""
+
+
+def allowed_names(types) -> set[str]:
+    return {JSON_NAMES[t] for t in types if t in JSON_NAMES}

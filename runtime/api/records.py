@@ -19,7 +19,7 @@ from .util import (MAX_INT, BadRequest, etag, expected_version, int_arg, json_ar
 
 
 def _records(conn) -> Records:
-    return Records(current_jimu(), conn, current_principal(), source="api")
+    return Records(current_jimu(), conn, current_principal(), source="api", json_types=True)
 
 
 def _shaped(records: Records, form: str, rows: list[dict]) -> list[dict]:
