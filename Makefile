@@ -25,8 +25,9 @@ run: $(STAMP)
 # the demo app's people and business calendar are in China: show its times there (override as you like)
 run: export JIMU_TIMEZONE ?= Asia/Shanghai
 
+# one test process per core (a file's tests stay in one process: they share module fixtures)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadfile tests
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
