@@ -18,6 +18,8 @@ BUILT_INS = [t for t in WIDGETS.types() if WIDGETS.get(t).__module__.startswith(
 def macros():
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
     env.globals["chosen_names"] = lambda f, value: []   # the runtime's names of chosen ids (runtime/ui/records.py)
+    from runtime.i18n import in_language
+    env.filters["in_language"] = in_language             # the runtime's one-language filter (runtime/i18n.py)
     return env.get_template("widgets.html").module
 
 
