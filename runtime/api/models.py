@@ -51,6 +51,10 @@ def whole(lo: int = 1, hi: int = MAX_INT) -> dict:
 
 #: text that is not blank once stripped (see ``openapi.NONBLANK``)
 NONBLANK = r"[^\s\x1c-\x1f\x85]"
+#: an e-mail address as the users API checks it (``users.check_email`` compiles this very pattern): no
+#: spaces or control characters, which JSON Schema's ``\s`` and Python's would otherwise judge apart
+_ADDR = r"[^@\s\x00-\x1f\x7f-\x9f\ufeff"
+EMAIL_PATTERN = rf"^{_ADDR}]+@{_ADDR}]+\.{_ADDR}.]+$"
 DRY_RUN_LIMIT = {"type": "integer", "minimum": 1, "maximum": 500, "description": "records shown"}
 #: a yes/no query flag as the views read it
 FLAG = {"type": "string", "enum": ["1", "true", "0", "false"]}
@@ -348,7 +352,7 @@ def models(roles: list[str] | None = None, groups: list[str] | None = None, apps
                 "allOf": [{"pattern": r"[^0-9]"}, {"pattern": r"[^A-Za-z\u00c0-\uffff]"}]}
     user_fields = {
         "display_name": {"type": ["string", "null"], "maxLength": 200},
-        "email": {"type": ["string", "null"], "maxLength": 320, "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"},
+        "email": {"type": ["string", "null"], "maxLength": 320, "pattern": EMAIL_PATTERN},
         "is_admin": {"type": "boolean"}, "roles": _keys_of(roles), "groups": _keys_of(groups)}
     out["UserCreate"] = obj({
         "username": {"type": "string", "minLength": 1, "maxLength": 150, "pattern": f"^{NONBLANK}(.*{NONBLANK})?$",

@@ -30,10 +30,11 @@ from ..auth.users import SelfLockout, UserError, add_to_group, check_password, c
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from . import bp
+from .models import EMAIL_PATTERN
 from .util import MAX_INT, BadRequest, int_arg, json_body, query_args, whole
 
 MAX_PER_PAGE = 200
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_EMAIL = re.compile(EMAIL_PATTERN)
 EDITABLE = ("display_name", "email", "is_active", "is_admin", "password", "roles", "groups")
 
 

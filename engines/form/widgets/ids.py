@@ -90,11 +90,15 @@ class IdWidget(Widget):
         return super().import_cell(text)
 
     def json_schema(self):
+        # an id, or the object ``expand`` gives for it (only its id is read), so a record read with
+        # ``expand`` can be sent back as it came
+        one = {"type": ["integer", "object"], "exclusiveMinimum": 0, "exclusiveMaximum": self.id_limit,
+               "required": ["id"], "properties": {"id": {"type": "integer", "exclusiveMinimum": 0,
+                                                         "exclusiveMaximum": self.id_limit}}}
         if self.storage == "multi":
             # an id sent twice is kept once (to_python), so repeats are not refused
-            return {"type": "array", "items": {"type": "integer", "exclusiveMinimum": 0,
-                                               "exclusiveMaximum": self.id_limit}}
-        return {"type": ["integer", "null"], "exclusiveMinimum": 0, "exclusiveMaximum": self.id_limit}
+            return {"type": "array", "items": one}
+        return {**one, "type": ["integer", "object", "null"]}
 
     def random_value(self, rng: random.Random):
         """Ids only make sense against real rows; demo data picks from those where it can."""
