@@ -178,7 +178,9 @@ def _insert_statements(conn: sa.Connection, rows) -> list[tuple[sa.Executable, l
             seen: set = set()
             batch = [r for r in batch if not (tuple(r.get(c) for c in skip) in seen
                                               or seen.add(tuple(r.get(c) for c in skip)))]
-        if len(batch) * len(columns) <= MAX_COMBINED_PARAMS:
+        # a multi-row VALUES statement is compiled anew every time (SQLAlchemy cannot cache it): only
+        # PostgreSQL, which joins it to the combined statement, gets one; SQLite an executemany
+        if conn.dialect.name == "postgresql" and len(batch) * len(columns) <= MAX_COMBINED_PARAMS:
             out.append((_insert(conn, table, skip).values(batch), None))
         else:
             out.append((_insert(conn, table, skip), batch))
