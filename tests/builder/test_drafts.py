@@ -54,7 +54,7 @@ def test_a_valid_draft_has_no_errors_and_schema_errors_come_alone():
 
 def test_expression_check_knows_system_columns_and_bounds_the_names():
     assert drafts.check_expression("id > 0 and created_by == current_user_id", [])["ok"]
-    assert drafts.check_expression("", ["a"]) == {"ok": True, "names": []}
+    assert drafts.check_expression("", ["a"]) == {"ok": True, "names": [], "source": ""}   # nothing to store
     names = [f"n{i}" for i in range(drafts.MAX_NAMES + 10)]
     assert not drafts.check_expression(f"n{drafts.MAX_NAMES + 5} > 1", names)["ok"]
 
