@@ -179,10 +179,12 @@ def run_job(jimu, job: Job, worker: str) -> bool:
         with jimu.begin() as conn:
             q = sa.select(t.c.id).where(mine)
             if conn.dialect.name == "postgresql":
-                # held until commit: nobody takes the job over while it runs. A row locked by someone
-                # else is not ours any more (another worker runs it, or claims it as our lease passed):
-                # skip it rather than wait for their run to end
-                q = q.with_for_update(skip_locked=True)
+                # held until commit: nobody takes the job over while it runs. Waited for, not skipped: a
+                # claim running in another worker keeps the lock of a row its recheck found taken (ours)
+                # until it commits, a moment; skipping then left the job to wait out its whole lease and
+                # be run again. A worker that took the job over once our lease passed holds it for its
+                # run; after it the row is not ``mine`` any more
+                q = q.with_for_update()
             if conn.execute(q).first() is None:
                 return False  # taken over after our lease passed: not ours any more
             conn.execute(sa.update(t).where(mine).values(locked_until=jimu.now() + lease_of(jimu)))
