@@ -35,6 +35,7 @@ drafts = sa.Table(
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("updated_by", sa.Integer),
+    sa.Column("holders", JSON),
 )
 
 #: a draft is an app package: the same size bound as an imported one
@@ -42,6 +43,8 @@ MAX_DRAFT_BYTES = 20 * 2**20
 #: names an expression check may be given (a form's fields and system columns)
 MAX_NAMES = 5000
 KEY_RE = re.compile(r"^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$")
+#: most usernames one role's pending holders may name (added and removed together)
+MAX_HOLDERS = 1000
 KINDS = ("roles", "groups", "forms", "flows", "rules", "reports", "dashboards", "templates", "calendars")
 
 
@@ -115,12 +118,14 @@ def get_draft(conn, app_key: str) -> dict:
         return {"app": app_key, "package": row.package, "revision": row.revision,
                 "base_version": row.base_version, "saved": True,
                 "installed_version": installed["app"]["version"] if installed else None,
-                "updated_at": row.updated_at.isoformat() if row.updated_at else None}
+                "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+                "holders": row.holders or {}, "current_holders": current_holders(conn, app_key)}
     if installed is None:
         raise NotFound(f"no app {app_key!r}: create it first", app=app_key)
     package = export_package(installed)
     return {"app": app_key, "package": package, "revision": 0, "base_version": package["app"]["version"],
-            "saved": False, "installed_version": package["app"]["version"], "updated_at": None}
+            "saved": False, "installed_version": package["app"]["version"], "updated_at": None,
+            "holders": {}, "current_holders": current_holders(conn, app_key)}
 
 
 def create_app_draft(conn, key: str, label: Any, *, now, actor_id, creator: int | None = None) -> dict:
@@ -169,8 +174,11 @@ def _builders_label(label: Any, app_key: str) -> dict:
     return {"zh-CN": f"{zh} 设计者", "en": f"{en} designers"}
 
 
-def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id) -> dict:
-    """Store ``package`` as the draft if ``revision`` is still the current one; returns the new state."""
+def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id, holders: Any = None) -> dict:
+    """Store ``package`` as the draft if ``revision`` is still the current one; returns the new state.
+
+    ``holders`` (``{role key: {"add": [username], "remove": [username]}}``, see ``clean_holders``) replaces
+    the draft's pending role holders; None keeps them."""
     if not isinstance(package, dict):
         raise BuilderError("the draft is a JSON object (an app package)", code="builder.bad_draft")
     app = package.get("app") if isinstance(package.get("app"), dict) else {}
@@ -180,6 +188,7 @@ def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id
     if len(json.dumps(package, ensure_ascii=False).encode()) > MAX_DRAFT_BYTES:
         raise BuilderError(f"the draft is larger than {MAX_DRAFT_BYTES // 2**20} MiB; split the app",
                            code="builder.draft_too_large")
+    pending = clean_holders(package, holders) if holders is not None else None
     row = _row(conn, app_key)
     current = row.revision if row is not None else 0
     if revision != current:
@@ -191,14 +200,117 @@ def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id
             raise NotFound(f"no app {app_key!r}: create it first", app=app_key)
         conn.execute(sa.insert(drafts).values(app_key=app_key, package=package,
                                               base_version=installed["app"]["version"], revision=1,
-                                              updated_at=now, updated_by=actor_id))
+                                              updated_at=now, updated_by=actor_id, holders=pending or None))
     else:
+        values = {} if pending is None else {"holders": pending or None}
         # the WHERE on revision makes two concurrent saves of the same revision collide
         done = conn.execute(sa.update(drafts).where(drafts.c.id == row.id, drafts.c.revision == current)
-                            .values(package=package, revision=current + 1, updated_at=now, updated_by=actor_id))
+                            .values(package=package, revision=current + 1, updated_at=now, updated_by=actor_id,
+                                    **values))
         if done.rowcount != 1:
             raise DraftConflict("someone saved this draft at the same time; reload to see their changes")
     return get_draft(conn, app_key)
+
+
+# -- role holders ---------------------------------------------------------------------------
+
+def clean_holders(package: dict, holders: Any) -> dict:
+    """The draft's pending role holders, checked: ``{role key: {"add": [...], "remove": [...]}}``, each
+    role one of the draft's roles, each entry a username, none both added and removed. Empty entries go.
+
+    Who holds a role is not part of the package (exports stay as built); the draft keeps the change so
+    the people settings can give roles before the first publish, which applies them (``apply_holders``)."""
+    def bad(message, **context):
+        return BuilderError(message, code="builder.bad_holders", **context)
+    if not isinstance(holders, dict):
+        raise bad('holders is an object {role key: {"add": [username], "remove": [username]}}')
+    roles = {r.get("key") for r in package.get("roles") or [] if isinstance(r, dict)}
+    out: dict[str, dict] = {}
+    for role, change in holders.items():
+        if role not in roles:
+            raise bad(f"the draft has no role {role!r}; add the role first, or drop its holders",
+                      role=role, pointer="/roles")
+        if not isinstance(change, dict) or set(change) - {"add", "remove"}:
+            raise bad(f'the holders of role {role!r} are {{"add": [username], "remove": [username]}}', role=role)
+        entry = {}
+        for part in ("add", "remove"):
+            names = change.get(part) or []
+            if not isinstance(names, list) or not all(isinstance(n, str) and 0 < len(n.strip()) <= 150
+                                                       for n in names):
+                raise bad(f"the {part} list of role {role!r} holds usernames (1 to 150 characters)", role=role)
+            names = list(dict.fromkeys(n.strip() for n in names))
+            if names:
+                entry[part] = names
+        both = set(entry.get("add", ())) & set(entry.get("remove", ()))
+        if both:
+            raise bad(f"role {role!r} both gives and takes {', '.join(sorted(both))}", role=role,
+                      users=sorted(both))
+        if sum(len(v) for v in entry.values()) > MAX_HOLDERS:
+            raise bad(f"role {role!r} changes more than {MAX_HOLDERS} holders at once; use the users page",
+                      role=role)
+        if entry:
+            out[role] = entry
+    return out
+
+
+def current_holders(conn, app_key: str) -> dict[str, list[str]]:
+    """The usernames that hold each installed role of the app: ``{role key: [username]}``."""
+    rows = conn.execute(sa.select(db.roles.c.key, db.users.c.username)
+                        .join(db.user_roles, db.user_roles.c.role_id == db.roles.c.id)
+                        .join(db.users, db.users.c.id == db.user_roles.c.user_id)
+                        .where(db.roles.c.app_key == app_key)
+                        .order_by(db.roles.c.key, db.users.c.username)).all()
+    out: dict[str, list[str]] = {}
+    for key, username in rows:
+        out.setdefault(key, []).append(username)
+    return out
+
+
+def apply_holders(conn, app_key: str, holders: dict | None, *, now, actor_id) -> dict:
+    """Give and take the app's roles as the published draft says (audited as ``user.updated``, as the
+    users page does). A username no user has any more is skipped and reported in ``unknown``.
+    Returns ``{"added": [[role, user]], "removed": [[role, user]], "unknown": [user], "users": [id]}``."""
+    from runtime.audit import record_event
+    done = {"added": [], "removed": [], "unknown": [], "users": []}
+    if not holders:
+        return done
+    role_ids = dict(conn.execute(sa.select(db.roles.c.key, db.roles.c.id)
+                                 .where(db.roles.c.app_key == app_key, db.roles.c.key.in_(list(holders)))).all())
+    names = sorted({n for change in holders.values() for part in change.values() for n in part})
+    users = dict(conn.execute(sa.select(db.users.c.username, db.users.c.id)
+                              .where(db.users.c.username.in_(names))).all()) if names else {}
+    done["unknown"] = [n for n in names if n not in users]
+    changed: dict[int, list] = {}
+
+    def roles_of(uid):
+        return sorted(conn.execute(sa.select(db.roles.c.key).join(db.user_roles, db.user_roles.c.role_id == db.roles.c.id)
+                                   .where(db.user_roles.c.user_id == uid)).scalars().all())
+    for role, change in sorted(holders.items()):
+        rid = role_ids.get(role)
+        if rid is None:          # a role the draft dropped after giving it (saved without holders)
+            continue
+        for part in ("add", "remove"):
+            for name in change.get(part, ()):
+                uid = users.get(name)
+                if uid is None:
+                    continue
+                held = conn.execute(sa.select(db.user_roles.c.user_id).where(
+                    db.user_roles.c.user_id == uid, db.user_roles.c.role_id == rid)).first() is not None
+                if held == (part == "add"):
+                    continue
+                changed.setdefault(uid, [name, roles_of(uid)])
+                if part == "add":
+                    conn.execute(sa.insert(db.user_roles).values(user_id=uid, role_id=rid))
+                    done["added"].append([role, name])
+                else:
+                    conn.execute(sa.delete(db.user_roles).where(db.user_roles.c.user_id == uid,
+                                                                db.user_roles.c.role_id == rid))
+                    done["removed"].append([role, name])
+    for uid, (name, before) in changed.items():
+        record_event(conn, "user.updated", at=now, actor_id=actor_id, data={
+            "user_id": uid, "username": name, "changes": {"roles": [before, roles_of(uid)]}, "app": app_key})
+    done["users"] = sorted(changed)
+    return done
 
 
 def key_owner(conn, app_key: str, kind: str, key: str) -> tuple[str, Any] | None:
@@ -301,8 +413,10 @@ def publish(conn, app_key: str, revision: int, *, now, actor_id) -> dict:
     package = copy.deepcopy(row.package)
     package["app"]["version"] = next_version(installed_version, package["app"].get("version"))
     plan, _report = _install(conn, package, now=now, actor_id=actor_id)
+    # the roles the draft gave (or took) now exist: apply them, so nobody is edited again after publishing
+    holders = apply_holders(conn, app_key, row.holders, now=now, actor_id=actor_id)
     discard_draft(conn, app_key)
-    return {**plan.to_dict(), "version_id": _latest_version_id(conn, app_key)}
+    return {**plan.to_dict(), "version_id": _latest_version_id(conn, app_key), "holders": holders}
 
 
 def _latest_version_id(conn, app_key: str) -> int | None:

@@ -132,7 +132,7 @@ def save_draft(app_key):
     jimu = current_jimu()
     with jimu.begin() as conn:
         draft = drafts.save_draft(conn, app_key, data.get("package"), _revision(data), now=jimu.now(),
-                                  actor_id=_actor())
+                                  actor_id=_actor(), holders=data.get("holders"))
     return jsonify(draft)
 
 
@@ -225,6 +225,8 @@ def publish(app_key):
         exc.errors = describe(exc.errors, package, current_language())
         exc.message = _("the draft has %(n)s problem(s); fix them before publishing", n=len(exc.errors))
         raise
+    for uid in result["holders"]["users"]:   # the roles the draft gave count at once
+        _forget_principals(uid)
     return jsonify(result), 201
 
 

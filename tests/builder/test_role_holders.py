@@ -1,0 +1,143 @@
+"""Roles before publishing: the people settings of a draft give (and take) the app's roles; the draft keeps
+the change, shows it pending, and publishing applies it — so a user is edited once, before the first
+publish. Only the app's builders may do it.
+
+The app is a library's book loans (not the helpdesk), created in the builder and never published before.
+"""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from runtime import db
+from tests.builder.test_api import login
+from tests.builder.steps_people import directory
+from tests.conftest import api_token, install_package, make_user
+
+APP = "library"
+LOAN = {"key": "loan", "version": 1, "label": {"zh-CN": "借阅", "en": "Loan"},
+        "fields": [{"key": "book", "label": {"zh-CN": "书名", "en": "Book"}, "widget": "text", "required": True}]}
+BORROWER = {"key": "borrower", "version": 1, "label": {"zh-CN": "读者", "en": "Borrower"},
+            "permissions": {"loan": ["create", "read"]}}
+LIBRARIAN = {"key": "librarian", "version": 1, "label": {"zh-CN": "馆员", "en": "Librarian"},
+             "permissions": {"loan": ["create", "read", "update", "delete"]}}
+
+
+@pytest.fixture
+def bea(jimu, client):
+    """A designer (a builder of the organisation) who creates the library app in the builder."""
+    install_package(jimu, directory())
+    make_user(jimu, "bea", roles=["designer"])
+    for name in ("lin", "max", "ora"):
+        make_user(jimu, name)
+    login(client, "bea")
+    assert client.post("/builder/api/apps", json={"key": APP, "label": "图书馆"}).status_code == 201
+    return client
+
+
+def _draft(client):
+    resp = client.get(f"/builder/api/apps/{APP}/draft")
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def _save(client, draft, **extra):
+    return client.put(f"/builder/api/apps/{APP}/draft",
+                      json={"package": draft["package"], "revision": draft["revision"], **extra})
+
+
+def _holds(jimu, username):
+    with jimu.read() as conn:
+        return sorted(conn.execute(sa.select(db.roles.c.key)
+                                   .join(db.user_roles, db.user_roles.c.role_id == db.roles.c.id)
+                                   .join(db.users, db.users.c.id == db.user_roles.c.user_id)
+                                   .where(db.users.c.username == username)).scalars().all())
+
+
+def _uid(jimu, username):
+    with jimu.read() as conn:
+        return conn.execute(sa.select(db.users.c.id).where(db.users.c.username == username)).scalar()
+
+
+def test_roles_given_in_a_draft_are_pending_until_publish_then_held(bea, jimu, client):
+    draft = _draft(bea)
+    draft["package"]["forms"] = [LOAN]
+    draft["package"]["roles"] = [BORROWER, LIBRARIAN]
+    resp = _save(bea, draft, holders={"borrower": {"add": ["lin", "max", "lin"]}, "librarian": {"add": ["ora"]}})
+    assert resp.status_code == 200, resp.get_json()
+    draft = resp.get_json()
+    # pending: kept with the draft (not in the package, whose export stays as built), nobody holds it yet
+    assert draft["holders"] == {"borrower": {"add": ["lin", "max"]}, "librarian": {"add": ["ora"]}}
+    assert _draft(bea)["holders"] == draft["holders"]
+    assert _draft(bea)["current_holders"] == {"library_builders": ["bea"]}    # the creator's builder role
+    assert "holders" not in str(bea.get(f"/builder/api/apps/{APP}/export?draft=1").get_json())
+    assert _holds(jimu, "lin") == []
+    # a save that does not name holders keeps them (other designers save the package only)
+    draft = _save(bea, draft).get_json()
+    assert draft["holders"]["borrower"] == {"add": ["lin", "max"]}
+
+    resp = bea.post(f"/builder/api/apps/{APP}/publish", json={"revision": draft["revision"]})
+    assert resp.status_code == 201, resp.get_json()
+    assert sorted(resp.get_json()["holders"]["added"]) == [["borrower", "lin"], ["borrower", "max"],
+                                                          ["librarian", "ora"]]
+    assert (_holds(jimu, "lin"), _holds(jimu, "ora")) == (["borrower"], ["librarian"])
+    # no second edit: lin creates a loan at once with the role the draft gave
+    token = api_token(jimu, _uid(jimu, "lin"))
+    r = client.post("/api/v1/forms/loan/records", json={"book": "围城"}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201, r.get_json()
+    # the change is audited like the users page's
+    with jimu.read() as conn:
+        events = conn.execute(sa.select(db.events.c.data).where(db.events.c.kind == "user.updated")).scalars().all()
+    assert {"user_id": _uid(jimu, "lin"), "username": "lin", "changes": {"roles": [[], ["borrower"]]},
+            "app": APP} in events
+
+    # the next draft opens with who holds what, and takes a role away on publish
+    draft = _draft(bea)
+    assert draft["current_holders"] == {"borrower": ["lin", "max"], "librarian": ["ora"], "library_builders": ["bea"]}
+    assert draft["holders"] == {}
+    draft = _save(bea, draft, holders={"borrower": {"remove": ["max"]}}).get_json()
+    assert _holds(jimu, "max") == ["borrower"]                # pending until published
+    resp = bea.post(f"/builder/api/apps/{APP}/publish", json={"revision": draft["revision"]})
+    assert resp.status_code == 201 and resp.get_json()["holders"]["removed"] == [["borrower", "max"]]
+    assert (_holds(jimu, "max"), _holds(jimu, "lin")) == ([], ["borrower"])
+
+
+def test_holders_name_the_drafts_own_roles_only(bea, jimu):
+    draft = _draft(bea)
+    draft["package"]["forms"] = [LOAN]
+    draft["package"]["roles"] = [BORROWER]
+    for holders, code in (({"designer": {"add": ["lin"]}}, "builder.bad_holders"),       # another app's role
+                          ({"borrower": {"add": ["lin"], "remove": ["lin"]}}, "builder.bad_holders"),
+                          ({"borrower": ["lin"]}, "builder.bad_holders")):
+        resp = _save(bea, draft, holders=holders)
+        assert resp.status_code == 400 and resp.get_json()["error"]["code"] == code, resp.get_json()
+    assert _holds(jimu, "lin") == [] and _draft(bea)["revision"] == draft["revision"]
+    # a user gone by publishing time is skipped and named; the rest applies
+    draft = _save(bea, draft, holders={"borrower": {"add": ["lin", "ghost"]}}).get_json()
+    resp = bea.post(f"/builder/api/apps/{APP}/publish", json={"revision": draft["revision"]}).get_json()
+    assert resp["holders"]["added"] == [["borrower", "lin"]] and resp["holders"]["unknown"] == ["ghost"]
+
+
+def test_only_the_apps_builders_give_its_roles(bea, jimu, client):
+    draft = _draft(bea)
+    draft["package"]["forms"] = [LOAN]
+    draft["package"]["roles"] = [BORROWER]
+    draft = _save(bea, draft).get_json()
+    # a designer of another app, and a plain user, try to give themselves the library's role
+    install_package(jimu, {"format": "jimu.app", "version": 2,
+                           "app": {"key": "garden", "version": "1.0.0", "label": "Garden"},
+                           "roles": [{"key": "gardener", "version": 1, "label": "Gardener", "builder": True,
+                                      "permissions": {}}]})
+    make_user(jimu, "gus", roles=["gardener"])
+    client.post("/logout")
+    for name, code in (("gus", "permission.app_builder"), ("lin", "permission.builder")):
+        login(client, name)
+        resp = _save(client, draft, holders={"borrower": {"add": [name]}})
+        assert resp.status_code == 403 and resp.get_json()["error"]["code"] == code, resp.get_json()
+        resp = client.post(f"/builder/api/apps/{APP}/publish", json={"revision": draft["revision"]})
+        assert resp.status_code == 403
+        client.post("/logout")
+    login(client, "bea")
+    assert _draft(client)["holders"] == {}
+    assert client.post(f"/builder/api/apps/{APP}/publish", json={"revision": draft["revision"]}).status_code == 201
+    assert _holds(jimu, "gus") == ["gardener"] and _holds(jimu, "lin") == []
