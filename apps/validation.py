@@ -24,6 +24,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 import schemas
 from engines.errors import JimuError
+from engines.rule.conditions import PROCESS, PROCESS_KEYS
 
 from .exceptions import CODES
 from .migrations import DEFINITION_KINDS
@@ -201,6 +202,7 @@ class _Checker:
         #: report join aliases in scope (``{"as": "c", "field": "customer"}`` makes ``c.x`` mean ``customer.x``)
         self.aliases: dict[str, str] = {}
         self.in_report = False
+        self.in_rule = False
         self.names: set[str] = set(RECORD_NAMES)
 
     def run(self) -> list[Error]:
@@ -246,6 +248,12 @@ class _Checker:
         head, dot, rest = field.partition(".")
         if dot and head == "process" and self.in_report:
             return  # per-record process data the runtime keeps (engines/report/source.py ProcessSource)
+        if dot and head == PROCESS and self.in_rule:
+            if rest not in PROCESS_KEYS:  # the record's process as a rule condition reads it
+                self.errors.append(_err("package.unknown_field", ptr, f"the process has no {rest!r}; use "
+                                        f"{', '.join('process.' + k for k in PROCESS_KEYS)}", form=form_key,
+                                        field=field))
+            return
         if dot and head in self.aliases:
             field = f"{self.aliases[head]}.{rest}"
         if isinstance(form_key, str) and form_key in self.forms:
@@ -748,7 +756,11 @@ class _Checker:
     def rule(self, rule: dict, ptr: str) -> None:
         form_key = rule.get("form")
         self.form_ref(form_key, pointer_join(ptr, "form"))
-        self.references(rule, ptr, form_key)
+        self.in_rule = True
+        try:
+            self.references(rule, ptr, form_key)
+        finally:
+            self.in_rule = False
         self.trigger(rule.get("trigger"), pointer_join(ptr, "trigger"), form_key)
         self.actions(rule.get("actions"), pointer_join(ptr, "actions"), form_key)
 

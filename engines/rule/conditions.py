@@ -12,6 +12,10 @@ A condition is one of
   "date_field": "created_at"}, "op": "gt", "value": 3}`` — counted by the runtime in SQL through
   ``EvalContext.aggregate``; filter values may be expressions over the current record.
 
+A condition may read the record's process as ``process.<key>`` — ``process.node`` (the step its
+flow waits at), ``process.state``, ``process.done``, ``process.assignees`` — in an expression or as
+a ``field``; the runtime supplies it (``PROCESS_KEYS``).
+
 ``None`` means always. Errors name the JSON pointer of the bad node. At run time an operator
 or expression that cannot be evaluated (a text compared with a number ...) raises its typed
 ``ExprError``; the runner records it in the firing log instead of reading it as "no match".
@@ -26,6 +30,9 @@ from engines.expr import EvalContext, compile_expr
 from engines.operators import OPERATORS
 
 Test = Callable[[Mapping[str, Any], EvalContext], bool]
+#: the variable holding the record's process, and what it tells
+PROCESS = "process"
+PROCESS_KEYS = ("flow", "state", "done", "node", "nodes", "assignees")
 MAX_DEPTH = 12
 
 
@@ -73,6 +80,9 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
             expr = compile_expr(node["expr"])
         except JimuError as exc:
             return fail(exc.code, exc.message, expression=str(node["expr"])[:200])
+        unknown = sorted(k for name, k in expr.paths if name == PROCESS and k not in PROCESS_KEYS)
+        if unknown:
+            return _unknown_process(fail, unknown[0])
         from engines.expr.values import truthy
 
         def test_expr(v, c, _eval=expr.evaluate):
@@ -101,6 +111,8 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
             return fail(exc.code, exc.message)
         test = op.test
         head, dot, rest = field.partition(".")
+        if head == PROCESS and dot and rest not in PROCESS_KEYS:
+            return _unknown_process(fail, rest)
         if not dot and not (isinstance(raw, Mapping) and "expr" in raw):
             fast = _fast(op.type, field, raw, test)
             if fast is not None:
@@ -118,6 +130,11 @@ def compile_condition(node: Any, errors: list[dict], ptr: str = "/condition", de
                 return v.get(_f)
         return lambda v, c: test(get(v, c), value(v, c), c.current_time())
     return fail("rule.bad_condition", "unknown condition; use expr, field/op/value, all, any, not or aggregate")
+
+
+def _unknown_process(fail, key: str) -> Test:
+    return fail("rule.unknown_process_key", f"the process has no {key!r}; use one of "
+                f"{', '.join(PROCESS + '.' + k for k in PROCESS_KEYS)}", key=key[:100])
 
 
 def condition_paths(node: Any, depth: int = 0) -> set[tuple[str, str]]:

@@ -15,7 +15,7 @@ from engines.errors import JimuError
 from engines.expr import EvalContext
 
 from .actions import ACTIONS, Action, ActionContext
-from .conditions import Test, compile_condition, condition_paths
+from .conditions import PROCESS, Test, compile_condition, condition_paths
 from .effects import Effect
 from .exceptions import RuleInvalid
 from .triggers import FlowEvent, Trigger, compile_trigger
@@ -50,6 +50,12 @@ class RuleSpec:
             cached = frozenset(condition_paths(self.definition.get("condition")))
             object.__setattr__(self, "_paths", cached)
         return cached
+
+    @property
+    def reads_process(self) -> bool:
+        """Whether the condition reads the record's process (``process.node``, ``process.done`` ...),
+        which the runtime then supplies as the variable ``process``."""
+        return any(name == PROCESS for name, _ in self.paths)
 
     def plan(self, ctx: ActionContext) -> list[Effect]:
         out: list[Effect] = []

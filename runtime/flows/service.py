@@ -33,6 +33,7 @@ from engines.rule import RuleDepthError, RuleLoopError
 from .. import audit, db, deferred, expr_context, jobs
 from ..auth.principal import Principal
 from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
+from ..recipients import literal_emails, resolve_users, task_people
 from ..store.records import created_here, savepoint, written
 from .tables import flow_history, flow_instances, flow_tasks, flow_versions
 
@@ -463,7 +464,8 @@ class FlowRuntime:
         audit.record_event(self.conn, "flow.escalated", at=self.now, form_key=row["form_key"],
                            record_id=row["record_id"],
                            data={"instance": row["id"], "task": task["id"], "node": e.node_id, "action": e.action,
-                                 "level": e.level, "notify": self.recipients(task), "messages": told})
+                                 "level": e.level, "messages": told,
+                                 "notify": task_people(self.conn, [task], assignee=True, lead=True)})
 
     def _do_sla_notice(self, row, e: SlaNotice) -> None:
         """A service-level clock warned or breached: tell the people its messages name (the open tasks'
@@ -497,43 +499,6 @@ class FlowRuntime:
         return [dict(r) for r in self.conn.execute(sa.select(flow_tasks).where(
             flow_tasks.c.instance_id == iid, flow_tasks.c.status == "open").order_by(flow_tasks.c.id)).mappings()]
 
-    def audience(self, to: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]]) -> dict:
-        """A message's ``to`` with ``assignee`` (the people the tasks are assigned to: the user, or the
-        group's or role's members for a pool task) and ``lead`` (the lead of the task's group, else of
-        the assignee's groups) turned into the rule recipients they mean (``runtime.rules.people``)."""
-        out = {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in to.items()
-               if k not in ("assignee", "lead")}
-        user_ids: list[int] = []
-        for task in tasks:
-            if to.get("assignee"):
-                if task["assignee_user_id"]:
-                    user_ids.append(task["assignee_user_id"])
-                elif task["assignee_group"]:
-                    out.setdefault("groups", []).append(task["assignee_group"])
-                elif task["assignee_role"]:
-                    out.setdefault("roles", []).append(task["assignee_role"])
-            if to.get("lead"):
-                user_ids += self.leads(task)
-        if user_ids:
-            names = dict(self.conn.execute(sa.select(db.users.c.id, db.users.c.username)
-                                           .where(db.users.c.id.in_(user_ids))).all())
-            out.setdefault("users", []).extend(names[u] for u in user_ids if u in names)
-        return {k: sorted(set(v), key=v.index) if isinstance(v, list) else v for k, v in out.items() if v}
-
-    def leads(self, task: Mapping[str, Any]) -> list[int]:
-        """The lead of the task's group; for a task of one person outside a group pool, the leads of
-        the groups that person belongs to."""
-        g = db.groups
-        if task["assignee_group"]:
-            q = sa.select(g.c.lead_id).where(g.c.key == task["assignee_group"])
-        elif task["assignee_user_id"]:
-            q = sa.select(g.c.lead_id).join(db.group_members, db.group_members.c.group_id == g.c.id).where(
-                db.group_members.c.user_id == task["assignee_user_id"])
-        else:
-            return []
-        return [u for u in self.conn.execute(q.order_by(g.c.id)).scalars()
-                if u is not None and u != task["assignee_user_id"]]
-
     def tell(self, row: Mapping[str, Any], messages: Iterable[Mapping[str, Any]], *,
              tasks: Iterable[Mapping[str, Any]], key: str, variables: Mapping[str, Any]) -> list[dict]:
         """Send ``messages`` (notify configurations) about the instance's record through the one effects
@@ -541,14 +506,18 @@ class FlowRuntime:
         only to people who may read the record. A message that cannot be planned (nobody to tell, a
         robot without a URL) is noted in the instance history, never fails the flow. Returns the
         messages as planned (channel and recipients), for the audit log."""
-        tasks = list(tasks)
+        task_ids = [t["id"] for t in tasks]
         actions = []
         for m in messages:
             m = dict(m)
-            if "to" in m:
-                m["to"] = self.audience(m["to"], tasks)
-                if not m["to"]:
-                    continue  # the tasks name nobody (an empty pool)
+            to = m.get("to")
+            record = {"id": row["record_id"]}
+            if isinstance(to, Mapping) and any(k in to for k in ("user_fields", "group_lead_fields", "email_fields",
+                                                                 "submitter")):
+                record = self._record(row["form_key"], row["record_id"])
+            if to is not None and not (resolve_users(self.conn, to, record, row["form_key"], tasks=task_ids)
+                                       or literal_emails(to, record)):
+                continue  # nobody to tell (an empty pool)
             actions.append({"type": "notify", **m})
         told = []
         for i, action in enumerate(actions):  # one at a time: a broken robot does not silence the others
@@ -557,7 +526,7 @@ class FlowRuntime:
                     self.jimu.services.effects.run_actions(
                         self.conn, [action], form=row["form_key"], record_id=row["record_id"],
                         origin=f"flow:{row['id']}", key=f"{key}/{i}", variables=variables,
-                        extra={"instance_id": row["id"]})
+                        extra={"instance_id": row["id"], "tasks": task_ids})
             except JimuError as exc:
                 log.warning("flow %s could not notify: %s", row["id"], exc.message)
                 deferred.add(self.conn, flow_history, dict(instance_id=row["id"], at=self.now, node_id=None,
@@ -650,17 +619,6 @@ class FlowRuntime:
             .where(flow_tasks.c.status == "open", flow_tasks.c.assignee_user_id.in_(members))
             .group_by(flow_tasks.c.assignee_user_id)).all())
         return min(members, key=lambda m: (counts.get(m, 0), m))
-
-    def recipients(self, task: Mapping[str, Any]) -> list[int]:
-        out = []
-        if task["assignee_user_id"]:
-            out.append(task["assignee_user_id"])
-        if task["assignee_group"]:
-            lead = self.conn.execute(sa.select(db.groups.c.lead_id)
-                                     .where(db.groups.c.key == task["assignee_group"])).scalar()
-            if lead and lead not in out:
-                out.append(lead)
-        return out
 
     # -- tasks -------------------------------------------------------------------------------
     def task(self, task_id: int):
@@ -885,6 +843,37 @@ class FlowRuntime:
         if keys:
             self.conn.execute(sa.update(j).where(j.c.idempotency_key.in_(keys), j.c.status == jobs.HELD)
                               .values(status=jobs.PENDING))
+
+    def process(self, form_key: str, record_id: int) -> dict:
+        """The record's process as rule conditions read it (``process.<key>``, docs/expressions.md):
+
+        ``flow`` the key of its flow (the running instance, else the newest); ``state`` that instance's
+        status (``running``, ``completed``, ``cancelled``; null without a flow); ``done`` whether it
+        has ended; ``node`` the node it waits at (``nodes``: every node, for parallel branches; none
+        once it ended); ``assignees`` the user names holding its open tasks now."""
+        kept = self._kept_instances_of(form_key, record_id)
+        instances = kept if kept is not None else self.instances_of_record(form_key, record_id)
+        running = [i for i in instances if i["status"] in ("new", "running")]
+        newest = (running or instances or [None])[-1]
+        nodes: list[str] = []
+        for i in running:
+            for node in ((i.get("state") or {}).get("tokens") or {}).values():
+                if node not in nodes:
+                    nodes.append(node)
+        users: list[int] = []
+        if running:
+            tasks = self._kept_tasks_of(form_key, record_id)
+            if tasks is None:
+                tasks = self.conn.execute(sa.select(flow_tasks.c.assignee_user_id, flow_tasks.c.status).where(
+                    flow_tasks.c.form_key == form_key, flow_tasks.c.record_id == record_id,
+                    flow_tasks.c.status == "open").order_by(flow_tasks.c.id)).mappings().all()
+            users = [t["assignee_user_id"] for t in tasks if t["status"] == "open" and t["assignee_user_id"]]
+        names = dict(self.conn.execute(sa.select(db.users.c.id, db.users.c.username)
+                                       .where(db.users.c.id.in_(users))).all()) if users else {}
+        status = None if newest is None else ("running" if newest["status"] == "new" else newest["status"])
+        return {"flow": newest and newest["flow_key"], "state": status,
+                "done": newest is not None and not running, "node": nodes[0] if nodes else None, "nodes": nodes,
+                "assignees": list(dict.fromkeys(names[u] for u in users if u in names))}
 
     def instances_of_record(self, form_key: str, record_id: int) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sa.select(flow_instances).where(

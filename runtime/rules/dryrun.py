@@ -27,7 +27,8 @@ from ..auth import policy
 from ..names import reference_names
 from .aggregate import Aggregator
 from .loader import allowlist
-from .people import pick, resolve_emails, resolve_users
+from ..recipients import resolve_emails, resolve_users
+from .people import pick
 
 MAX_SCAN = 5_000
 BATCH = 500
@@ -101,9 +102,11 @@ def describe(jimu, conn, effect: dict, record, principal=None) -> dict:
         if effect["kind"] == "assign":
             e["would_assign"] = pick(jimu, conn, effect, dry=True).username
         elif effect["kind"] in ("notify_in_app", "add_participants"):
-            e["would_reach"] = _names(conn, resolve_users(conn, effect["recipients"], record, effect.get("form")))
+            e["would_reach"] = _names(conn, resolve_users(conn, effect["recipients"], record, effect.get("form"),
+                                                            tasks=effect.get("tasks")))
         elif effect["kind"] in ("send_email", "send_survey"):
-            e["would_reach"] = resolve_emails(conn, effect["recipients"], record, effect.get("form"))
+            e["would_reach"] = resolve_emails(conn, effect["recipients"], record, effect.get("form"),
+                                              tasks=effect.get("tasks"))
             if effect.get("cc"):
                 e["would_copy"] = resolve_emails(conn, effect["cc"], record, effect.get("form"))
     except JimuError as exc:

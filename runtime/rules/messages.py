@@ -36,7 +36,7 @@ from .. import db
 from ..auth import policy
 from ..auth.principal import load_principal
 from ..names import ReferenceNames
-from .people import resolve_users
+from ..recipients import literal_emails, resolve_users
 
 
 class Undeliverable(JimuError):
@@ -117,33 +117,12 @@ def user_views(conn: sa.Connection, ft, record_id, user_ids: Iterable[int]) -> d
     return views
 
 
-#: local parts that never get mail from a rule: the senders of bounces (RFC 3834: never answer them)
-NO_REPLY_LOCAL_PARTS = frozenset({"mailer-daemon"})
-
-
-def _literal_addresses(spec: Mapping[str, Any], values: Mapping[str, Any]) -> list[str]:
-    """Addresses typed in a recipient list and held in its fields (a field may hold several, comma
-    or semicolon separated, as an intake's ``to``/``cc`` part stores them)."""
-    raw: list[Any] = list(spec.get("emails") or [])
-    for f in spec.get("email_fields") or []:
-        v = values.get(f)
-        for item in v if isinstance(v, list) else [v]:
-            raw.extend(item.replace(";", ",").split(",") if isinstance(item, str) else [])
-    out = []
-    for e in raw:
-        e = e.strip() if isinstance(e, str) else ""
-        if "@" in e and "\n" not in e and "\r" not in e and e.split("@")[0].lower() not in NO_REPLY_LOCAL_PARTS \
-                and e not in out:
-            out.append(e)
-    return out
-
-
 def mail_audiences(jimu, conn: sa.Connection, p: Mapping[str, Any], ft, values: Mapping[str, Any]):
     """``[(hidden fields, principal or None, [addresses])]``: the Jimu users among the recipients by their
     own view (one entry per distinct view, ``user_views``), everybody else as outsiders."""
     spec = p.get("recipients") or {}
-    ids = resolve_users(conn, spec, values, p.get("form"))
-    literal = _literal_addresses(spec, values)
+    ids = resolve_users(conn, spec, values, p.get("form"), tasks=p.get("tasks"))
+    literal = literal_emails(spec, values)
     # an address that is an active user's own is that user: told only what they may read
     if literal:
         ids += [uid for (uid,) in conn.execute(sa.select(db.users.c.id).where(
@@ -168,8 +147,8 @@ def cc_addresses(conn: sa.Connection, p: Mapping[str, Any], ft, values: Mapping[
     spec = p.get("cc") or {}
     if not spec:
         return []
-    literal = _literal_addresses(spec, values)
-    ids = resolve_users(conn, spec, values, p.get("form"))
+    literal = literal_emails(spec, values)
+    ids = resolve_users(conn, spec, values, p.get("form"), tasks=p.get("tasks"))
     # an address that is an active user's own is that user: copied only if they may read the record
     owners = dict(conn.execute(sa.select(db.users.c.email, db.users.c.id).where(
         db.users.c.email.in_(literal), db.users.c.is_active.is_(True))).all()) if literal else {}

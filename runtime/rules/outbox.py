@@ -31,7 +31,7 @@ from ..auth import policy
 from ..auth.principal import Principal
 from ..notify import sign_dingtalk_url, webhook_signature
 from . import messages
-from .people import resolve_users
+from ..recipients import resolve_users
 
 SYSTEM = Principal(user_id=None, username="rules", display_name="Rules", is_admin=True)
 
@@ -128,7 +128,7 @@ def in_app_job(jimu, conn, job) -> None:
     p = job.payload
     ft = messages.form_of(jimu, p)
     values = messages.variables(ft, p)
-    users = resolve_users(conn, p.get("recipients") or {}, values, p.get("form"))
+    users = resolve_users(conn, p.get("recipients") or {}, values, p.get("form"), tasks=p.get("tasks"))
     if not users:
         raise messages.Undeliverable("the in-app notification has no recipients", code="rule.no_recipients",
                                      rule=p.get("rule"))

@@ -1,104 +1,15 @@
-"""Who: recipients (users, groups, leads, fields, participants, addresses) and assignment strategies."""
+"""Who gets a record: the assignment strategies of the rule action ``assign`` (recipients are
+``runtime.recipients``'s)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 import sqlalchemy as sa
 
 from engines.rule import ActionError
 
 from .. import db
-from .tables import record_participants
-
-
-def user_ids(conn: sa.Connection, names: Iterable[Any]) -> list[int]:
-    """User names (or ids) → active user ids, in order, unknown ones dropped."""
-    out: list[int] = []
-    names = [n for n in names if n not in (None, "")]
-    if not names:
-        return out
-    by_name = dict(conn.execute(sa.select(db.users.c.username, db.users.c.id).where(
-        db.users.c.username.in_([str(n) for n in names]), db.users.c.is_active.is_(True))).all())
-    ids = {i for (i,) in conn.execute(sa.select(db.users.c.id).where(
-        db.users.c.id.in_([n for n in names if isinstance(n, int) and not isinstance(n, bool)]),
-        db.users.c.is_active.is_(True)))}
-    for n in names:
-        uid = n if isinstance(n, int) and n in ids else by_name.get(str(n))
-        if uid is not None and uid not in out:
-            out.append(uid)
-    return out
-
-
-def group_members(conn: sa.Connection, group_key: str) -> list[tuple[int, str]]:
-    return _group(conn, group_key)[1]
-
-
-def _group(conn: sa.Connection, group_key: str) -> tuple[int | None, list[tuple[int, str]]]:
-    """The group's id (None when it has no active member) and its active members (id, name), by name,
-    in one query."""
-    g, m, u = db.groups, db.group_members, db.users
-    rows = conn.execute(
-        sa.select(u.c.id, u.c.username, g.c.id.label("group_id")).join(m, m.c.user_id == u.c.id)
-        .join(g, g.c.id == m.c.group_id).where(g.c.key == group_key, u.c.is_active.is_(True))
-        .order_by(u.c.username)).all()
-    return (rows[0].group_id if rows else None), [(r[0], r[1]) for r in rows]
-
-
-def resolve_users(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[str, Any] | None,
-                  form: str | None = None) -> list[int]:
-    names: list[Any] = list(spec.get("users") or [])
-    for f in spec.get("user_fields") or []:
-        v = (record or {}).get(f)
-        names.extend(v if isinstance(v, list) else [v])
-    out = user_ids(conn, names)
-    for gk in spec.get("groups") or []:
-        for uid, _ in group_members(conn, gk):
-            if uid not in out:
-                out.append(uid)
-    for rk in spec.get("roles") or []:
-        for (uid,) in conn.execute(sa.select(db.users.c.id).join(db.user_roles, db.user_roles.c.user_id == db.users.c.id)
-                                   .join(db.roles, db.roles.c.id == db.user_roles.c.role_id)
-                                   .where(db.roles.c.key == rk, db.users.c.is_active.is_(True))
-                                   .order_by(db.users.c.id)):
-            if uid not in out:
-                out.append(uid)
-    group_keys = list(spec.get("group_leads") or [])
-    for f in spec.get("group_lead_fields") or []:
-        v = (record or {}).get(f)
-        for g in (v if isinstance(v, list) else [v]):
-            if isinstance(g, int) and not isinstance(g, bool):  # a group field holds the group's id
-                g = conn.execute(sa.select(db.groups.c.key).where(db.groups.c.id == g)).scalar()
-            if isinstance(g, str) and g:
-                group_keys.append(g)
-    for gk in group_keys:
-        lead = conn.execute(sa.select(db.groups.c.lead_id).where(db.groups.c.key == gk)).scalar()
-        if lead is not None and lead not in out:
-            out.append(lead)
-    if spec.get("participants") and record and form:
-        p = record_participants
-        for (uid,) in conn.execute(sa.select(p.c.user_id).where(p.c.form_key == form,
-                                                                p.c.record_id == record.get("id"))):
-            if uid not in out:
-                out.append(uid)
-    return out
-
-
-def resolve_emails(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[str, Any] | None,
-                   form: str | None = None) -> list[str]:
-    out: list[str] = []
-    ids = resolve_users(conn, spec, record, form)
-    if ids:
-        for (email,) in conn.execute(sa.select(db.users.c.email).where(db.users.c.id.in_(ids))):
-            if email and email not in out:
-                out.append(email)
-    literal = list(spec.get("emails") or [])
-    for f in spec.get("email_fields") or []:
-        v = (record or {}).get(f)
-        literal.extend(v if isinstance(v, list) else [v])
-    for e in literal:
-        if isinstance(e, str) and "@" in e and "\n" not in e and "\r" not in e and e not in out:
-            out.append(e.strip())
-    return out
+from ..recipients import group_and_members, group_members, user_ids
 
 
 def holds_ids(ft, field: str) -> bool:
@@ -157,7 +68,7 @@ def pick(jimu, conn: sa.Connection, effect: Mapping[str, Any], *, dry: bool = Fa
             strategy, group = "round_robin", source
         else:
             raise ActionError(f"the field names neither a user nor a group: {source!r}", code="rule.unknown_user")
-    group_id, members = _group(conn, group)
+    group_id, members = group_and_members(conn, group)
     if not members:
         raise ActionError(f"group {group!r} has no active members to assign to", code="rule.empty_group",
                           group=group)

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 
 from engines.errors import JimuError
 from engines.rule import ActionContext, Effect, RuleDepthError, RuleLoopError, RuleSpec
+from engines.rule.conditions import PROCESS
 from engines.rule.triggers import TimeAfter
 
 from .. import deferred, expr_context, jobs
@@ -177,6 +178,8 @@ class RuleRunner:
         if occurrence:
             variables.update(occurrence)
         paths = rule.paths
+        if rule.reads_process and rid is not None:  # process.node, process.done ... (the flow runtime's answer)
+            variables[PROCESS] = self.jimu.services.flows.runtime(conn).process(form, rid)
         if paths and record:  # the linked records the condition reads (客户.等级)
             ectx = self._context(records)
             ectx.links = expr_context.prefetch(self.jimu.catalog, conn, self.jimu.catalog.form(form), variables,
@@ -367,7 +370,7 @@ class Executor:
             self.do_set_fields(i, {"form": d["form"], "id": rid, "values": d["values"]})
 
     def do_add_participants(self, i, d):
-        from .people import resolve_users
+        from ..recipients import resolve_users
         from .tables import record_participants as p
         for uid in resolve_users(self.conn, d["recipients"], None):
             exists = self.conn.execute(sa.select(p.c.user_id).where(

@@ -47,7 +47,7 @@ def test_a_manual_rule_never_fires_on_writes_and_runs_on_request(jimu, client):
 
 
 def test_group_lead_fields_reach_the_lead_of_the_group_a_record_names(jimu):
-    from runtime.rules.people import resolve_users
+    from runtime.recipients import resolve_users
     lead = make_user(jimu, "lily")
     install_package(jimu, package([], groups=[{"key": "desk", "label": "Desk", "members": [], "lead": "lily"}]))
     with jimu.read() as conn:

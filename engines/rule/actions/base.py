@@ -16,6 +16,7 @@ import jsonschema
 
 from engines.errors import JimuError
 from engines.expr import EvalContext, compile_expr
+from engines.recipients import RECIPIENTS_SCHEMA  # noqa: F401 (the actions' recipients)
 from engines.registry import Registry
 
 from ..effects import Effect
@@ -84,24 +85,6 @@ def is_template(raw: Any) -> bool:
 
 
 VALUE_SCHEMA = {"description": "a literal, {\"expr\": \"...\"} or {\"template\": \"... {字段} ...\"}"}
-RECIPIENTS_SCHEMA = {
-    "type": "object",
-    "description": "who: users by name, groups (all members), group leads, roles (every active user who "
-                   "holds one), leads of the groups named in a field, users named in a field, the record's "
-                   "participants, literal e-mail addresses or addresses held in a field",
-    "properties": {
-        "users": {"type": "array", "items": {"type": "string"}},
-        "groups": {"type": "array", "items": {"type": "string"}},
-        "roles": {"type": "array", "items": {"type": "string"}},
-        "group_leads": {"type": "array", "items": {"type": "string"}},
-        "group_lead_fields": {"type": "array", "items": {"type": "string"}},
-        "user_fields": {"type": "array", "items": {"type": "string"}},
-        "participants": {"type": "boolean"},
-        "emails": {"type": "array", "items": {"type": "string", "maxLength": 320}},
-        "email_fields": {"type": "array", "items": {"type": "string"}},
-    },
-    "additionalProperties": False,
-}
 
 
 class Action:

@@ -83,6 +83,8 @@ class Notify(Action):
         ch = c["channel"]
         message = {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id, "event": ctx.event,
                    "templates": {k: v for k, v in self.templates.items() if v}, "variables": dict(ctx.variables)}
+        if ctx.extra.get("tasks"):  # the flow tasks the message is about: whose ``assignee``/``lead`` hear it
+            message["tasks"] = list(ctx.extra["tasks"])
         if ch == "in_app":
             return [Effect("notify_in_app", {**message, "recipients": c["to"]})]
         if ch == "email":

@@ -1,0 +1,37 @@
+"""Who hears a message: the one recipients schema of the rule actions (``notify``, ``send_survey``,
+``add_participants``, an e-mail's ``cc``) and of a flow's own messages (SLA warnings and breaches,
+escalations). The runtime resolves it in one place (``runtime.recipients``).
+
+Besides named users, groups, roles and leads, the people of the record's process: ``assignee``
+(who holds the record's open flow tasks now: the user, or every member of the group or role of a
+task nobody took yet), ``lead`` (the leads of those tasks' groups) and ``submitter`` (who created
+the record).
+"""
+from __future__ import annotations
+
+RECIPIENTS_SCHEMA = {
+    "type": "object",
+    "description": "who: users by name, groups (all members), group leads, roles (every active user who "
+                   "holds one), leads of the groups named in a field, users named in a field, the record's "
+                   "participants, the current assignees of its open flow tasks and their group leads, its "
+                   "submitter, literal e-mail addresses or addresses held in a field",
+    "properties": {
+        "users": {"type": "array", "items": {"type": "string"}},
+        "groups": {"type": "array", "items": {"type": "string"}},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "group_leads": {"type": "array", "items": {"type": "string"}},
+        "group_lead_fields": {"type": "array", "items": {"type": "string"}},
+        "user_fields": {"type": "array", "items": {"type": "string"}},
+        "participants": {"type": "boolean"},
+        "assignee": {"type": "boolean", "description": "the people who hold the record's open flow tasks "
+                                                      "now (a task nobody took yet: its group's or role's "
+                                                      "members)"},
+        "lead": {"type": "boolean", "description": "the leads of the groups of the record's open flow tasks "
+                                                  "(a task of one person outside a group: the leads of "
+                                                  "that person's groups)"},
+        "submitter": {"type": "boolean", "description": "who created the record"},
+        "emails": {"type": "array", "items": {"type": "string", "maxLength": 320}},
+        "email_fields": {"type": "array", "items": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}

@@ -1,0 +1,188 @@
+"""Who hears: the one resolver of recipients (``engines.recipients.RECIPIENTS_SCHEMA``).
+
+Rule actions (notify, send_survey, add_participants, an e-mail's cc, the dry run) and a flow's
+own messages (SLA warnings and breaches, escalations) resolve their recipients here, and nowhere
+else: named users, groups, roles and leads, users and groups held in fields, the record's
+participants, and the people of its process —
+
+* ``assignee``: who holds each task now: its user, or (a task nobody took yet) every active member
+  of its group or holder of its role;
+* ``lead``: the lead of each task's group; for a task of one person outside a group pool, the leads
+  of the groups that person belongs to (never the assignee themself);
+* ``submitter``: the record's creator (``created_by``).
+
+The tasks are the record's open flow tasks, or the ones a flow message is about (``tasks``: their
+ids, e.g. the task whose deadline passed). Resolution happens when the message is sent (the
+outbox job), so a task reassigned in the same write is announced to whom it ends up with.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+
+from . import db
+
+
+def user_ids(conn: sa.Connection, names: Iterable[Any]) -> list[int]:
+    """User names (or ids) → active user ids, in order, unknown ones dropped."""
+    out: list[int] = []
+    names = [n for n in names if n not in (None, "")]
+    if not names:
+        return out
+    by_name = dict(conn.execute(sa.select(db.users.c.username, db.users.c.id).where(
+        db.users.c.username.in_([str(n) for n in names]), db.users.c.is_active.is_(True))).all())
+    ids = {i for (i,) in conn.execute(sa.select(db.users.c.id).where(
+        db.users.c.id.in_([n for n in names if isinstance(n, int) and not isinstance(n, bool)]),
+        db.users.c.is_active.is_(True)))}
+    for n in names:
+        uid = n if isinstance(n, int) and n in ids else by_name.get(str(n))
+        if uid is not None and uid not in out:
+            out.append(uid)
+    return out
+
+
+def group_members(conn: sa.Connection, group_key: str) -> list[tuple[int, str]]:
+    return group_and_members(conn, group_key)[1]
+
+
+def group_and_members(conn: sa.Connection, group_key: str) -> tuple[int | None, list[tuple[int, str]]]:
+    """The group's id (None when it has no active member) and its active members (id, name), by name,
+    in one query."""
+    g, m, u = db.groups, db.group_members, db.users
+    rows = conn.execute(
+        sa.select(u.c.id, u.c.username, g.c.id.label("group_id")).join(m, m.c.user_id == u.c.id)
+        .join(g, g.c.id == m.c.group_id).where(g.c.key == group_key, u.c.is_active.is_(True))
+        .order_by(u.c.username)).all()
+    return (rows[0].group_id if rows else None), [(r[0], r[1]) for r in rows]
+
+
+def role_holders(conn: sa.Connection, role_key: str) -> list[int]:
+    return list(conn.execute(sa.select(db.users.c.id).join(db.user_roles, db.user_roles.c.user_id == db.users.c.id)
+                             .join(db.roles, db.roles.c.id == db.user_roles.c.role_id)
+                             .where(db.roles.c.key == role_key, db.users.c.is_active.is_(True))
+                             .order_by(db.users.c.id)).scalars())
+
+
+def _tasks(conn: sa.Connection, form: str | None, record_id: Any, task_ids: Iterable[int] | None) -> list:
+    """The tasks a message is about (by id), else the record's open flow tasks, oldest first."""
+    from .flows.tables import flow_tasks as t  # the table only: flows and rules both read it here
+    cols = (t.c.id, t.c.assignee_user_id, t.c.assignee_group, t.c.assignee_role)
+    if task_ids:
+        q = sa.select(*cols).where(t.c.id.in_([int(i) for i in task_ids]))
+    elif form and record_id is not None:
+        q = sa.select(*cols).where(t.c.form_key == form, t.c.record_id == record_id, t.c.status == "open")
+    else:
+        return []
+    return conn.execute(q.order_by(t.c.id)).mappings().all()
+
+
+def task_people(conn: sa.Connection, tasks: Iterable[Mapping[str, Any]], *, assignee: bool = False,
+                lead: bool = False) -> list[int]:
+    """The active users who hold ``tasks`` (``assignee``) and their leads (``lead``), in order."""
+    out: list[int] = []
+
+    def add(ids):
+        out.extend(i for i in ids if i is not None and i not in out)
+
+    active = None
+    for task in tasks:
+        user = task["assignee_user_id"]
+        if assignee:
+            if user:
+                add([user])
+            elif task["assignee_group"]:
+                add(uid for uid, _ in group_members(conn, task["assignee_group"]))
+            elif task["assignee_role"]:
+                add(role_holders(conn, task["assignee_role"]))
+        if lead:
+            g = db.groups
+            if task["assignee_group"]:
+                q = sa.select(g.c.lead_id).where(g.c.key == task["assignee_group"])
+            elif user:
+                q = sa.select(g.c.lead_id).join(db.group_members, db.group_members.c.group_id == g.c.id).where(
+                    db.group_members.c.user_id == user)
+            else:
+                continue
+            add(u for u in conn.execute(q.order_by(g.c.id)).scalars() if u != user)
+    if out:  # a user switched off since the task was assigned hears nothing
+        active = set(conn.execute(sa.select(db.users.c.id).where(db.users.c.id.in_(out),
+                                                                  db.users.c.is_active.is_(True))).scalars())
+        out = [u for u in out if u in active]
+    return out
+
+
+def resolve_users(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[str, Any] | None,
+                  form: str | None = None, *, tasks: Iterable[int] | None = None) -> list[int]:
+    """The active users ``spec`` names for ``record`` of ``form`` (``tasks``: the ids of the flow tasks
+    the message is about, else the record's open ones), in order, each once."""
+    record = record or {}
+    names: list[Any] = list(spec.get("users") or [])
+    for f in spec.get("user_fields") or []:
+        v = record.get(f)
+        names.extend(v if isinstance(v, list) else [v])
+    if spec.get("submitter"):
+        names.append(record.get("created_by"))
+    out = user_ids(conn, names)
+
+    def add(ids):
+        out.extend(i for i in ids if i not in out)
+
+    for gk in spec.get("groups") or []:
+        add(uid for uid, _ in group_members(conn, gk))
+    for rk in spec.get("roles") or []:
+        add(role_holders(conn, rk))
+    group_keys = list(spec.get("group_leads") or [])
+    for f in spec.get("group_lead_fields") or []:
+        v = record.get(f)
+        for g in (v if isinstance(v, list) else [v]):
+            if isinstance(g, int) and not isinstance(g, bool):  # a group field holds the group's id
+                g = conn.execute(sa.select(db.groups.c.key).where(db.groups.c.id == g)).scalar()
+            if isinstance(g, str) and g:
+                group_keys.append(g)
+    for gk in group_keys:
+        lead = conn.execute(sa.select(db.groups.c.lead_id).where(db.groups.c.key == gk)).scalar()
+        if lead is not None:
+            add([lead])
+    if spec.get("assignee") or spec.get("lead"):
+        add(task_people(conn, _tasks(conn, form, record.get("id"), tasks), assignee=bool(spec.get("assignee")),
+                        lead=bool(spec.get("lead"))))
+    if spec.get("participants") and record and form:
+        from .rules.tables import record_participants as p  # the table only
+        add(conn.execute(sa.select(p.c.user_id).where(p.c.form_key == form,
+                                                      p.c.record_id == record.get("id"))).scalars())
+    return out
+
+
+#: local parts that never get mail from a rule: the senders of bounces (RFC 3834: never answer them)
+NO_REPLY_LOCAL_PARTS = frozenset({"mailer-daemon"})
+
+
+def literal_emails(spec: Mapping[str, Any], record: Mapping[str, Any] | None) -> list[str]:
+    """Addresses typed in a recipient list and held in its fields (a field may hold several, comma
+    or semicolon separated, as an intake's ``to``/``cc`` part stores them), each once."""
+    raw: list[Any] = list(spec.get("emails") or [])
+    for f in spec.get("email_fields") or []:
+        v = (record or {}).get(f)
+        for item in v if isinstance(v, list) else [v]:
+            raw.extend(item.replace(";", ",").split(",") if isinstance(item, str) else [])
+    out = []
+    for e in raw:
+        e = e.strip() if isinstance(e, str) else ""
+        if "@" in e and "\n" not in e and "\r" not in e and e.split("@")[0].lower() not in NO_REPLY_LOCAL_PARTS \
+                and e not in out:
+            out.append(e)
+    return out
+
+
+def resolve_emails(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[str, Any] | None,
+                   form: str | None = None, *, tasks: Iterable[int] | None = None) -> list[str]:
+    """The addresses of the users ``spec`` names, then its literal addresses."""
+    out: list[str] = []
+    ids = resolve_users(conn, spec, record, form, tasks=tasks)
+    if ids:
+        for (email,) in conn.execute(sa.select(db.users.c.email).where(db.users.c.id.in_(ids))):
+            if email and email not in out:
+                out.append(email)
+    out.extend(e for e in literal_emails(spec, record) if e not in out)
+    return out
