@@ -56,7 +56,8 @@ ASSIGNEE_VALUES = {"user": "user", "role": "role", "group": "group", "round_robi
                    "least_open": "group", "field": "field"}
 #: recipient lists (notify, send_survey) and what their items name
 RECIPIENT_LISTS = {"users": "user", "groups": "group", "group_leads": "group", "roles": "role", "group_lead_fields": "field",
-                   "user_fields": "field", "email_fields": "field"}
+                   "user_fields": "field", "email_fields": "field",
+                   "phone_fields": "field"}
 #: rule action properties that name people or fields
 ACTION_NAMES = {"user": "user", "group": "group", "source_field": "field", "group_field": "field",
                 "users": "user", "groups": "group", "user_fields": "field"}

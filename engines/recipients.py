@@ -14,7 +14,8 @@ RECIPIENTS_SCHEMA = {
     "description": "who: users by name, groups (all members), group leads, roles (every active user who "
                    "holds one), leads of the groups named in a field, users named in a field, the record's "
                    "participants, the current assignees of its open flow tasks and their group leads, its "
-                   "submitter, literal e-mail addresses or addresses held in a field",
+                   "submitter, literal e-mail addresses or addresses held in a field; an SMS goes to mobile numbers "
+                   "typed (phones) or held in fields (phone_fields)",
     "properties": {
         "users": {"type": "array", "items": {"type": "string"}},
         "groups": {"type": "array", "items": {"type": "string"}},
@@ -32,6 +33,10 @@ RECIPIENTS_SCHEMA = {
         "submitter": {"type": "boolean", "description": "who created the record"},
         "emails": {"type": "array", "items": {"type": "string", "maxLength": 320}},
         "email_fields": {"type": "array", "items": {"type": "string"}},
+        "phones": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 200,
+                   "description": "literal mobile numbers (an SMS)"},
+        "phone_fields": {"type": "array", "items": {"type": "string"},
+                         "description": "fields holding the mobile numbers an SMS goes to"},
     },
     "additionalProperties": False,
 }

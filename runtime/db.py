@@ -204,6 +204,31 @@ mail_messages = sa.Table(
     sa.Index("ix_jimu_mail_messages_record", "form_key", "record_id", "id"),
 )
 
+#: one SMS sent to one number (runtime.rules.sms): the delivery record, its status from the vendor's answer
+#: (sent, throttled, failed) and later its receipt (delivered, undelivered)
+sms_messages = sa.Table(
+    "jimu_sms_messages", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("key", sa.String(250), nullable=False, unique=True),  # the job's idempotency key and the number
+    sa.Column("provider", sa.String(20), nullable=False),
+    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("template", sa.String(100), nullable=False),
+    sa.Column("params", JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("provider_id", sa.String(100)),  # Aliyun BizId, Tencent SerialNo
+    sa.Column("code", sa.String(100)),
+    sa.Column("message", sa.String(500)),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("rule_key", sa.String(100)),
+    sa.Column("form_key", sa.String(100)),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("receipt_at", TS),
+    sa.Index("ix_jimu_sms_messages_provider_id", "provider", "provider_id"),
+    sa.Index("ix_jimu_sms_messages_record", "form_key", "record_id"),
+)
+
 #: what each IMAP mailbox of an e-mail intake has been read up to (runtime.mailbox)
 mailboxes = sa.Table(
     "jimu_mailboxes", metadata,

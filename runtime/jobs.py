@@ -203,6 +203,10 @@ def run_job(jimu, job: Job, worker: str) -> bool:
         # an error that says retrying cannot help (``permanent``, e.g. a template over its limit) fails now
         final = job.attempts >= job.max_attempts or bool(getattr(exc, "permanent", False))
         with jimu.engine.begin() as conn:
+            # writes the failed run must keep although its transaction was rolled back (an SMS's delivery
+            # records on SQLite, whose one writer was that transaction: ``runtime.rules.sms``)
+            for write in getattr(exc, "kept_writes", None) or ():
+                write(conn)
             conn.execute(sa.update(t).where(mine).values(
                 status=FAILED if final else PENDING, run_at=now if final else now + backoff(job.attempts),
                 last_error=f"{type(exc).__name__}: {exc}"[:2000], locked_by=None, locked_until=None,

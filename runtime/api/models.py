@@ -166,6 +166,13 @@ MODELS: dict[str, dict] = {
     "NotificationList": obj({"notifications": array(ref("Notification"))}, ("notifications",)),
     "UnreadCount": obj({"unread": {"type": "integer"}, "failed_deliveries": {"type": "integer"}}, ("unread",)),
     "ManualRuleResult": {"type": "object", "description": "the records the rule's actions wrote"},
+    "SmsReceipts": {"type": "array", "items": {"type": "object"},
+                    "description": "the SMS vendor's delivery receipts as it pushes them (Aliyun SmsReport, "
+                                   "Tencent's status callback)"},
+    "SmsReceiptAnswer": {"type": "object", "description": "the answer the vendor expects: Aliyun {code: 0}, "
+                                                          "Tencent {result: 0}"},
+    "SmsMessages": obj({"messages": array({"type": "object"}), "receipt_urls": {"type": "object"}},
+                       ("messages", "receipt_urls")),
     "WebhookEvent": {"type": "object", "description": "the event as the sending system posts it; the hook's "
                      "mapping (the form's webhook settings) picks the record's fields from it"},
     "HookRecord": {"type": "object", "description": "the record the event created"},
@@ -298,6 +305,8 @@ ROUTES: dict[str, Route] = {
     "api.mark_all_read": Route("Updated"),
     "api.run_manual_rule": Route("ManualRuleResult"),
     "api.webhook": Route("HookRecord", body="WebhookEvent", status=201),
+    "api.sms_receipts": Route("SmsReceiptAnswer", body="SmsReceipts"),
+    "api.sms_messages": Route("SmsMessages"),
     "api.tokens_index": Route("TokenList"),
     "api.tokens_create": Route("TokenCreated", body="TokenRequest", status=201),
     "api.tokens_show": Route("TokenOne"),

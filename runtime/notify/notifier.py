@@ -28,3 +28,7 @@ class Notifier:
 
     def http(self, method: str, url: str, **kw) -> Response:
         return request(method, url, allow=self.allowlist, **kw)
+
+    def sms_http(self, method: str, url: str, **kw) -> Response:
+        """A call to the SMS vendor's API (``runtime.notify.sms``), bounded by ``SMS_TIMEOUT`` (10 s)."""
+        return request(method, url, allow=self.allowlist, timeout=float(self.config.get("SMS_TIMEOUT") or 10), **kw)

@@ -1,5 +1,5 @@
 """Job handlers for what rules send out and for rule time: e-mail, in-app notifications, webhooks
-and robots, HTTP calls that write back, timers relative to a date field, and cron schedules.
+and robots, SMS (``runtime.rules.sms``), HTTP calls that write back, timers relative to a date field, and cron schedules.
 
 Messages are rendered here, not in the write that fired the rule, per recipient's view of the
 record (``runtime.rules.messages``); a template over its step/time limit fails its job at once
@@ -32,6 +32,7 @@ from ..auth.principal import Principal
 from ..notify import sign_dingtalk_url, webhook_signature
 from . import messages
 from ..recipients import resolve_users
+from .sms import send_sms_job
 
 SYSTEM = Principal(user_id=None, username="rules", display_name="Rules", is_admin=True)
 
@@ -304,6 +305,7 @@ JOB_HANDLERS = {
     "rule.email": send_email_job,
     "rule.in_app": in_app_job,
     "rule.webhook": send_webhook_job,
+    "rule.sms": send_sms_job,
     "rule.http": call_http_job,
     "rule.timer": timer_job,
     "rule.cron": cron_job,

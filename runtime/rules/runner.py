@@ -317,7 +317,8 @@ class Executor:
 
     #: effects a person's own rights cover: writes through their ``Records``, and messages
     PERSON_EFFECTS = frozenset({"set_fields", "assign", "create_record", "update_records", "add_participants",
-                                "notify_in_app", "send_email", "send_survey", "send_webhook", "call_http"})
+                                "notify_in_app", "send_email", "send_survey", "send_webhook", "send_sms",
+                                "call_http"})
 
     def __init__(self, jimu, records, rule: RuleSpec, key: str, *, as_person=None):
         self.jimu, self.records, self.rule, self.key = jimu, records, rule, key
@@ -449,6 +450,9 @@ class Executor:
 
     def do_send_webhook(self, i, d):
         self._enqueue(i, "rule.webhook", d)
+
+    def do_send_sms(self, i, d):
+        self._enqueue(i, "rule.sms", d)
 
     def do_call_http(self, i, d):
         self._enqueue(i, "rule.http", d)

@@ -1,4 +1,4 @@
-"""Notifications: in-app, e-mail, signed webhook, WeCom and DingTalk group robots; survey links.
+"""Notifications: in-app, e-mail, signed webhook, WeCom and DingTalk group robots, SMS; survey links.
 
 Subjects and bodies are templates (``{客户姓名}`` placeholders, sandboxed Jinja). They are not
 rendered when the rule fires: the effect carries the template sources and the variables, and the
@@ -15,7 +15,7 @@ from ..exceptions import RuleError
 from ..urls import check_url
 from .base import RECIPIENTS_SCHEMA, Action, ActionContext, deferred, schema
 
-CHANNELS = ("in_app", "email", "webhook", "wecom", "dingtalk")
+CHANNELS = ("in_app", "email", "webhook", "wecom", "dingtalk", "sms")
 _TEXT = {"type": "string", "maxLength": 20000}
 #: what an e-mail (notify by e-mail, send_survey) may add: copies, the record's files, and how automatic it is
 MAIL_OPTIONS = {
@@ -31,6 +31,55 @@ MAIL_OPTIONS = {
                                       "relayed. Unset: auto-replied when the rule answers the message that opened "
                                       "the record, else auto-generated"},
 }
+
+
+#: what an SMS (notify by sms, send_survey by sms) names: the template approved in the vendor's console and
+#: the values of its variables
+SMS_OPTIONS = {
+    "sms_template": {"type": "string", "minLength": 1, "maxLength": 100,
+                     "description": "the template's code in the SMS vendor's console (Aliyun TemplateCode such "
+                                    "as SMS_123456789, Tencent TemplateId such as 1234567)"},
+    "params": {"oneOf": [
+        {"type": "object", "maxProperties": 20,
+         "additionalProperties": {"type": "string", "maxLength": 500},
+         "description": "the template's named variables (Aliyun ${name}), each a text template over the "
+                        "record ({客户姓名}, {{ survey_link }}); a vendor with positional variables (Tencent "
+                        "{1}, {2}) gets the values in the order of their names (1, 2, … by number, other "
+                        "names alphabetically: a stored object keeps no order)"},
+        {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 500},
+         "description": "the template's positional variables (Tencent {1}, {2}…), each a text template"}]},
+    "sign_name": {"type": "string", "maxLength": 100,
+                  "description": "the approved signature (签名) to send under; by default the SMS_SIGN_NAME setting"},
+}
+#: recipients an SMS can reach: mobile numbers, typed or held in fields
+SMS_RECIPIENTS = ("phones", "phone_fields")
+
+
+def sms_plan(config: Mapping[str, Any], default_params: Mapping[str, str] | None = None
+             ) -> tuple[dict[str, str], dict[str, Any]]:
+    """Check an SMS action's settings; answer its parameter templates (``param.<name>``, rendered by the
+    outbox) and the settings its effect carries (template code, signature, the variables' names in
+    order: the job's JSON may not keep an object's key order)."""
+    to = config.get("to") or {}
+    if not to:
+        raise RuleError("an SMS needs recipients: to.phones or to.phone_fields", code="rule.bad_action")
+    others = sorted(k for k in to if k not in SMS_RECIPIENTS)
+    if others:
+        raise RuleError(f"an SMS goes to mobile numbers (to.phones, to.phone_fields), not {', '.join(others)}",
+                        code="rule.sms_recipients")
+    if not config.get("sms_template"):
+        raise RuleError("an SMS needs sms_template: the template's code in the SMS vendor's console",
+                        code="rule.sms_template_missing")
+    params = config.get("params", default_params or {})
+    if isinstance(params, list):
+        params = {str(i + 1): v for i, v in enumerate(params)}
+    templates = {f"param.{name}": deferred(source) for name, source in params.items()}
+    order = sorted(params, key=lambda n: (0, int(n), "") if n.isdigit() else (1, 0, n))
+    settings = {"sms_template": config["sms_template"], "params": order,
+                "positional": isinstance(config.get("params"), list)}
+    if config.get("sign_name"):
+        settings["sign_name"] = config["sign_name"]
+    return templates, settings
 
 
 def mail_payload(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,7 +105,7 @@ class Notify(Action):
         "link": {"type": "string", "maxLength": 2000},
         "mentions": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 50},
         "mention_all": {"type": "boolean"},
-        "template": {"type": "string"}, "language": {"type": "string"}, **MAIL_OPTIONS,
+        "template": {"type": "string"}, "language": {"type": "string"}, **MAIL_OPTIONS, **SMS_OPTIONS,
     }, ("channel",))
     config_schema["secret"] = ["secret"]
 
@@ -70,6 +119,10 @@ class Notify(Action):
         if ch != "email" and mail_payload(config):
             raise RuleError(f"cc, attach and auto_submitted are for e-mail, not a {ch} notification; remove them",
                             code="rule.bad_action")
+        if ch != "sms" and any(k in config for k in SMS_OPTIONS):
+            raise RuleError(f"sms_template, params and sign_name are for an SMS, not a {ch} notification; "
+                            "remove them", code="rule.bad_action")
+        self.sms = sms_plan(config) if ch == "sms" else None
         if ch in ("webhook", "wecom", "dingtalk"):
             if not config.get("url"):
                 raise RuleError(f"a {ch} notification needs a url", code="rule.bad_action")
@@ -89,6 +142,10 @@ class Notify(Action):
             return [Effect("notify_in_app", {**message, "recipients": c["to"]})]
         if ch == "email":
             return [Effect("send_email", {**message, "recipients": c["to"], **mail_payload(c)})]
+        if ch == "sms":
+            templates, settings = self.sms
+            return [Effect("send_sms", {**message, "templates": {**message["templates"], **templates},
+                                        "channel": "sms", "recipients": c["to"], "settings": settings})]
         return [Effect("send_webhook", {**message, "url": c["url"], "format": ch, "secret": c.get("secret"),
                                         "mentions": list(c.get("mentions", [])),
                                         "mention_all": bool(c.get("mention_all"))})]
@@ -137,7 +194,11 @@ class SendSurvey(Action):
     label = {"zh-CN": "发送满意度调查/状态链接", "en": "Send a survey or status link"}
     config_schema = schema({"survey_form": {"type": "string"}, "to": RECIPIENTS_SCHEMA, "subject": _TEXT,
                             "body": _TEXT, "template": {"type": "string"}, "language": {"type": "string"},
-                            "page": {"enum": ["survey", "status"], "default": "survey"}, **MAIL_OPTIONS},
+                            "page": {"enum": ["survey", "status"], "default": "survey"},
+                            "channel": {"enum": ["email", "sms"], "default": "email",
+                                        "description": "email, or sms: the link goes in the SMS template's "
+                                                       "variable (params, by default {\"link\": \"{{ survey_link }}\"})"},
+                            **MAIL_OPTIONS, **SMS_OPTIONS},
                            ("to",))
 
     def __init__(self, config):
@@ -146,10 +207,22 @@ class SendSurvey(Action):
             raise RuleError("send_survey needs survey_form (or \"page\": \"status\")", code="rule.bad_action")
         self.templates = {"subject": deferred(config.get("subject") or "请评价我们的服务"),
                           "body": deferred(config.get("body") or "请点击链接评价: {{ survey_link }}")}
+        self.sms = None
+        if config.get("channel") == "sms":
+            if mail_payload(config) or config.get("subject") or config.get("body"):
+                raise RuleError("a survey by SMS sends its vendor template (sms_template, params); subject, body, "
+                                "cc, attach and auto_submitted are for e-mail: remove them", code="rule.bad_action")
+            link = "{{ status_link }}" if config.get("page") == "status" else "{{ survey_link }}"
+            self.sms = sms_plan(config, {"link": link})
+        elif any(k in config for k in SMS_OPTIONS):
+            raise RuleError("sms_template, params and sign_name are for a survey sent by SMS (\"channel\": \"sms\")",
+                            code="rule.bad_action")
 
     def plan(self, ctx):
-        return [Effect("send_survey", {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id,
-                                       "event": ctx.event, "survey_form": self.config.get("survey_form"),
-                                       "page": self.config.get("page", "survey"), "recipients": self.config["to"],
-                                       "templates": dict(self.templates), "variables": dict(ctx.variables),
-                                       **mail_payload(self.config)})]
+        message = {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id, "event": ctx.event,
+                   "survey_form": self.config.get("survey_form"), "page": self.config.get("page", "survey"),
+                   "recipients": self.config["to"], "variables": dict(ctx.variables)}
+        if self.sms is not None:
+            templates, settings = self.sms
+            return [Effect("send_sms", {**message, "templates": templates, "channel": "sms", "settings": settings})]
+        return [Effect("send_survey", {**message, "templates": dict(self.templates), **mail_payload(self.config)})]
