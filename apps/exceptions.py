@@ -40,6 +40,10 @@ CODES: dict[str, str] = {
     "package.unknown_placeholder": "use {field key} of a field of that form, or add the field",
     "package.unknown_flow": "name a flow defined in this package, or add that flow",
     "package.unknown_node": "name a node id of that flow",
+    "chat.wrong_widget": "name a field of the widget the chat needs there (a link for link_field, a user field "
+                         "for assignee_field)",
+    "chat.wrong_link": "point the link field at the form the chat names (messages link to the conversation form, "
+                       "the hand-over link to the hand-over form)",
 }
 
 

@@ -37,9 +37,9 @@ _SECTION_DEFAULTS = {"columns": 1, "collapsed": False}
 #: per definition kind: key order after the head, and defaults to omit
 _KIND_SHAPES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "forms": (("icon", "title_field", "list_fields", "fields", "layout", "views", "related", "suggest", "public",
-               "intake", "sample", "demo_records"),
+               "intake", "chat", "sample", "demo_records"),
               {"title_field": None, "list_fields": [], "layout": [], "views": [], "related": [], "suggest": [],
-               "public": {}, "intake": {}, "sample": {}, "demo_records": None}),
+               "public": {}, "intake": {}, "chat": {}, "sample": {}, "demo_records": None}),
     "roles": (("permissions", "rows", "fields", "builder"), {"permissions": {}, "rows": {}, "fields": {},
                                                              "builder": False}),
     "groups": (("lead", "members"), {"lead": None, "members": []}),

@@ -331,6 +331,8 @@ class _Checker:
                                     f"public.submit.ref_field {ref!r} must be a link field of this form", field=ref))
         self.link_fills(form, ptr, own)
         self.record_page(form, ptr, own)
+        if isinstance(form.get("chat"), dict):
+            self.chat(form, pointer_join(ptr, "chat"), own)
         placed: dict[str, str] = {}
         self.layout(form.get("layout"), pointer_join(ptr, "layout"), own, placed)
         sample = form.get("sample")
@@ -343,6 +345,50 @@ class _Checker:
                     self.expression(sample[key]["if"], pointer_join(ptr, "sample", key, "if"))
         if isinstance(form.get("story"), dict):
             self.story(form, pointer_join(ptr, "story"), own)
+
+    def chat(self, form: dict, ptr: str, own: dict) -> None:
+        """A live chat's fields exist with the widgets its parts need: messages link back to this form
+        and hold text; the hand-over link points at the hand-over form; snippet forms have their fields."""
+        chat = form["chat"]
+
+        def need(fields: dict, key: Any, at: str, owner: str, widgets: tuple[str, ...] = (), target: Any = None) -> None:
+            if not isinstance(key, str):
+                return
+            found = fields.get(key)
+            if found is None:
+                self.errors.append(_err("package.unknown_field", at, f"{owner} has no field {key!r}", field=key))
+            elif widgets and found.get("widget") not in widgets:
+                self.errors.append(_err("chat.wrong_widget", at, f"field {key!r} of {owner} must be a "
+                                        f"{' or '.join(widgets)} field, not {found.get('widget')}", field=key))
+            elif target is not None and (found.get("config") or {}).get("form") != target:
+                self.errors.append(_err("chat.wrong_link", at, f"link field {key!r} of {owner} must point to form "
+                                        f"{target!r}", field=key, form=target))
+
+        for i, key in enumerate(chat.get("fields") or []):
+            need(own, key, pointer_join(ptr, "fields", i), "this form")
+        for key in ("status", "assignee_field"):
+            spec = chat.get(key)
+            field = spec.get("field") if isinstance(spec, dict) else spec
+            need(own, field, pointer_join(ptr, key, "field") if isinstance(spec, dict) else pointer_join(ptr, key),
+                 "this form", ("user",) if key == "assignee_field" else ())
+        parts = {"messages": ("link_field", "text_field"), "templates": ("title_field", "text_field"),
+                 "articles": ("title_field", "text_field"), "handover": ()}
+        for part, keys in parts.items():
+            spec = chat.get(part)
+            if not isinstance(spec, dict) or not self.form_ref(spec.get("form"), pointer_join(ptr, part, "form")):
+                continue
+            fields, owner = self.fields[spec["form"]], f"form {spec['form']!r}"
+            for key in keys:
+                widgets = ("link",) if key == "link_field" else ()
+                need(fields, spec.get(key), pointer_join(ptr, part, key), owner, widgets,
+                     form.get("key") if key == "link_field" else None)
+            if part == "handover":
+                need(own, spec.get("link_field"), pointer_join(ptr, part, "link_field"), "this form", ("link",),
+                     spec["form"])
+                for target, source in (spec.get("fields") or {}).items():
+                    need(fields, target, pointer_join(ptr, part, "fields", target), owner)
+                    if source != "transcript":
+                        need(own, source, pointer_join(ptr, part, "fields", target), "this form")
 
     def story(self, form: dict, ptr: str, own: dict) -> None:
         """A demo story's expressions compile; the forms, fields and user fields it names exist."""

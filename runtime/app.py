@@ -203,6 +203,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(api_docs_bp)
     app.register_blueprint(ui_bp)
+    from .ui.chat import init_socket
+    init_socket(app)
     register_error_handlers(app)
     init_extensions(app)
     return app

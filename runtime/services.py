@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from .api.reports import Reports
 from .auth import PrincipalCache, policy
+from .chat import Hub
 from .dataio.importer import JOB_HANDLERS as IMPORT_JOBS
 from .files import Files
 from .filestore import store_for
@@ -58,6 +59,8 @@ class Services:
     principals: PrincipalCache
     #: called in the writing transaction after every record change, in this order
     listeners: tuple[Callable, ...]
+    #: wakes this process's live-chat readers after a message commits (``runtime.chat``)
+    chat: Hub
 
 
 def build_services(jimu) -> Services:
@@ -79,4 +82,5 @@ def build_services(jimu) -> Services:
         policy=policy,
         principals=PrincipalCache(),
         listeners=(flows, rules, WebhookListener(jimu)),
+        chat=Hub(),
     )

@@ -47,3 +47,4 @@ from . import subscriptions  # noqa: E402,F401  (outgoing webhook subscriptions 
 from . import flow_migration  # noqa: E402,F401  (running instances onto a republished flow)
 from . import related  # noqa: E402,F401  (a record's related lists with counts and summaries)
 from . import actions  # noqa: E402,F401  (macros, bulk actions on a selection, merging duplicates)
+from . import chat  # noqa: E402,F401  (live chat: the widget's visitor API and the console's)

@@ -26,4 +26,6 @@ def home():
         forms = [ft for ft in jimu.catalog if can(principal, "read", ft.key)]
         # the apps whose recycle bin may hold something for this user (they may delete in them)
         bins = sorted({ft.app_key for ft in jimu.catalog if ft.app_key and can(principal, "delete", ft.key)})
-    return render_template("home.html", forms=forms, bins=bins)
+        from .chat import consoles
+        chats = consoles(principal, jimu.catalog)
+    return render_template("home.html", forms=forms, bins=bins, chats=chats)

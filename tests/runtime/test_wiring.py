@@ -144,6 +144,7 @@ def test_no_import_error_fallback_for_this_repos_modules(package):
 def test_the_container_holds_every_service(app):
     from runtime.api.reports import Reports
     from runtime.auth import PrincipalCache, policy
+    from runtime.chat import Hub
     from runtime.files import Files
     from runtime.flows import FlowService
     from runtime.jobs import JobKinds
@@ -158,7 +159,7 @@ def test_the_container_holds_every_service(app):
     assert isinstance(services, Services)
     expected = {"definitions": Catalog, "flows": FlowService, "rules": RuleRunner, "effects": EffectsExecutor,
                 "reports": Reports, "jobs": JobKinds, "notifier": Notifier, "files": Files,
-                "principals": PrincipalCache}
+                "principals": PrincipalCache, "chat": Hub}
     for name, cls in expected.items():
         assert isinstance(getattr(services, name), cls), name
     assert services.store is RecordStore and services.records is Records and services.policy is policy
