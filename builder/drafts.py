@@ -313,28 +313,26 @@ def apply_holders(conn, app_key: str, holders: dict | None, *, now, actor_id) ->
     return done
 
 
-def key_owner(conn, app_key: str, kind: str, key: str) -> tuple[str, Any] | None:
-    """(app key, app label) of the other app that already holds ``key`` of ``kind`` (installed, or in
-    its unpublished draft), or None when the key is free for ``app_key``. Keys are global (record
-    tables, flow versions, roles are stored by key), so a new definition is named apart at once
-    rather than refused at publish."""
+#: the stem of a generated key, per kind ("form" gives form_1, form_2, ...)
+KEY_STEMS = {"forms": "form", "flows": "flow", "rules": "rule", "reports": "report", "dashboards": "dashboard",
+             "roles": "role", "groups": "group", "templates": "template", "calendars": "calendar"}
+
+
+def free_key(conn, app_key: str, kind: str) -> str:
+    """A key for a new definition of ``kind`` in ``app_key``'s draft, generated (``form_1``, ``form_2``
+    ...): the first no app holds, installed or in a draft, nor this app's own draft. The builder creates
+    a definition in one click with it; the user only ever sees and edits its label."""
     from apps.compile import OWNED_KINDS
     if kind not in OWNED_KINDS:
         raise BuilderError(f"kind must be one of {', '.join(OWNED_KINDS)}", code="request.bad_param", kind=kind)
-    owner = installer.installed_context(conn).owners.get(kind, {}).get(key)
-    if owner is None:
-        for other, package in conn.execute(sa.select(drafts.c.app_key, drafts.c.package)
-                                           .where(drafts.c.app_key != app_key)):
-            if any(isinstance(i, dict) and i.get("key") == key for i in (package or {}).get(kind) or []):
-                owner = other
-                break
-    if owner is None or owner == app_key:
-        return None
-    package = installer.installed_package(conn, owner)
-    if package is None:
-        row = _row(conn, owner)
-        package = row.package if row is not None else {}
-    return owner, (package.get("app") or {}).get("label") or owner
+    taken = set(installer.installed_context(conn).owners.get(kind, {}))
+    for (package,) in conn.execute(sa.select(drafts.c.package)):
+        taken.update(i.get("key") for i in (package or {}).get(kind) or [] if isinstance(i, dict))
+    stem = KEY_STEMS[kind]
+    n = 1
+    while f"{stem}_{n}" in taken:
+        n += 1
+    return f"{stem}_{n}"
 
 
 def discard_draft(conn, app_key: str) -> None:

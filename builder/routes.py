@@ -136,25 +136,12 @@ def save_draft(app_key):
     return jsonify(draft)
 
 
-@api.get("/apps/<app_key>/names/<kind>/<path:key>")
-def name_free(app_key, kind, key):
-    """Whether a new form (flow, rule, ...) may take ``key``: another app's key is refused at once, in
-    the UI language, naming that app (publishing would refuse it later: ``app.key_taken``)."""
-    from runtime.i18n import label
+@api.get("/apps/<app_key>/names/<kind>")
+def new_name(app_key, kind):
+    """A generated key no app holds, for a new form (flow, rule, ...) created in one click."""
     with current_jimu().read() as conn:
-        taken = drafts.key_owner(conn, app_key, kind, key)
-    if taken is None:
-        return jsonify({"free": True})
-    owner, owner_label = taken
-    noun = _(_KIND_NOUNS.get(kind, "item"))
-    return jsonify({"free": False, "owner": owner, "code": "app.key_taken",
-                    "message": _("The app '%(app)s' already has a %(kind)s named '%(key)s'; every name belongs to "
-                                 "one app, so choose another name.", app=label(owner_label) or owner, kind=noun,
-                                 key=key)})
-
-
-_KIND_NOUNS = {"forms": "form", "flows": "flow", "rules": "rule", "reports": "report", "dashboards": "dashboard",
-               "roles": "role", "groups": "group", "templates": "template", "calendars": "calendar"}
+        drafts.get_draft(conn, app_key)          # an unknown app answers 404
+        return jsonify({"key": drafts.free_key(conn, app_key, kind)})
 
 
 @api.post("/apps/<app_key>/references")

@@ -4,7 +4,7 @@
 import { get, post, del, enc, ApiError } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow, diffList, dialog } from "./publish.js";
-import { t, h, label, announce, LANG } from "./i18n.js";
+import { t, h, label, relabel, announce, LANG } from "./i18n.js";
 import { PeopleSettings } from "./people-settings.js";
 
 const page = document.getElementById("app-page");
@@ -13,7 +13,6 @@ const BASE = page.dataset.base;
 const designers = JSON.parse(page.dataset.designers);
 const store = new DraftStore(appKey);
 const KINDS = ["forms", "flows", "rules", "reports", "dashboards"];
-const KEY_RE = /^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$/;
 const people = new PeopleSettings(document.getElementById("app-people"), store);
 
 function renderItems() {
@@ -30,7 +29,7 @@ function renderItems() {
         : h("span", { title: `${t("item_key")}: ${it.key}` }, label(it.label, it.key)), " ",
       h("button", { type: "button", class: "small link-like", "data-rename": it.key, onclick: () => renameItem(kind, it) }, t("rename")),
       h("button", { type: "button", class: "small link-like danger", "data-delete": it.key, onclick: () => deleteItem(kind, it) }, t("delete"))))),
-    kind === "forms" ? newFormForm() : open ? newItemForm(kind) : null);
+    open ? newItemButton(kind) : null);
   }));
   renderExport();
   renderState();
@@ -75,67 +74,40 @@ async function save() {
   }
 }
 
-// A new form: added to the draft, saved, then its designer opens.
-function newFormForm() {
-  const labelBox = h("input", { id: "new-form-label", required: true });
-  const keyBox = h("input", { id: "new-form-key", required: true, oninput: () => { keyBox.dataset.touched = "1"; } });
-  labelBox.addEventListener("input", () => { if (!keyBox.dataset.touched) keyBox.value = suggestKey(labelBox.value); });
-  const error = h("p", { class: "field-error", id: "new-form-error", role: "alert", hidden: true });
-  return h("form", { id: "new-form", class: "inline-form new-item", "data-kind": "forms", onsubmit: async (e) => {
-    e.preventDefault();
-    const key = keyBox.value.trim();
-    const text = labelBox.value.trim();
-    if (!KEY_RE.test(key) || (store.package.forms || []).some((f) => f.key === key)) {
-      error.hidden = false;
-      error.textContent = `${t("form_key")}: ${key}`;
-      return;
-    }
-    if (!(await nameFree("forms", key, error))) return;
-    store.change((pkg) => { pkg.forms = [...(pkg.forms || []), { key, version: 1, label: text || key, fields: [] }]; });
+// "+ 新建表单" (flow, rule, report, dashboard): one click creates the item and opens its designer. The
+// server hands out a key no app holds; the name is the kind's word and the next free number ("表单1",
+// "Form 2"), edited in place in the designer. The designer writes the starting definition itself
+// (``?new=1``: each designer knows its own kind). Unsaved changes here are saved first.
+function newItemButton(kind) {
+  const error = h("p", { class: "field-error", id: `new-${kind}-error`, role: "alert", hidden: true });
+  const button = h("button", { type: "button", class: "new-item", id: `new-${kind}`, "data-new": kind, onclick: async () => {
+    button.disabled = true;
     try {
-      await store.save();
-      window.location.href = `${BASE}apps/${enc(appKey)}/forms/${enc(key)}`;
-    } catch (err) { error.hidden = false; error.textContent = err.message; }
-  } },
-  h("label", { for: "new-form-label" }, t("form_label")), labelBox,
-  h("label", { for: "new-form-key" }, t("form_key")), keyBox,
-  h("button", { type: "submit" }, `+ ${t("new_form")}`), error);
-}
-
-// A new flow, rule, report or dashboard: the key is checked here, then its designer opens with
-// ``?new=1`` and writes the item's starting definition itself (each designer knows its own kind).
-function newItemForm(kind) {
-  const labelBox = h("input", { id: `new-${kind}-label`, required: true });
-  const keyBox = h("input", { id: `new-${kind}-key`, required: true, oninput: () => { keyBox.dataset.touched = "1"; } });
-  labelBox.addEventListener("input", () => { if (!keyBox.dataset.touched) keyBox.value = suggestKey(labelBox.value); });
-  const error = h("p", { class: "field-error", role: "alert", hidden: true });
-  return h("form", { class: "inline-form new-item", "data-kind": kind, onsubmit: async (e) => {
-    e.preventDefault();
-    const key = keyBox.value.trim();
-    if (!KEY_RE.test(key) || (store.package[kind] || []).some((it) => it.key === key)) {
+      if (store.dirty()) await store.save();
+      const { key } = await get(`/apps/${enc(appKey)}/names/${kind}`);
+      const params = new URLSearchParams({ new: "1", label: nextLabel(kind) });
+      window.location.href = `${BASE}apps/${enc(appKey)}/${kind}/${enc(key)}?${params}`;
+    } catch (err) {
       error.hidden = false;
-      error.textContent = `${t("item_key")}: ${key}`;
-      return;
+      error.textContent = err.message;
+      button.disabled = false;
     }
-    if (!(await nameFree(kind, key, error))) return;
-    const params = new URLSearchParams({ new: "1", label: labelBox.value.trim() || key });
-    window.location.href = `${BASE}apps/${enc(appKey)}/${kind}/${enc(key)}?${params}`;
-  } },
-  h("label", { for: labelBox.id }, t("item_label")), labelBox,
-  h("label", { for: keyBox.id }, t("item_key")), keyBox,
-  h("button", { type: "submit" }, `+ ${t(`new_${kind}`)}`), error);
+  } }, `+ ${t(`new_${kind}`)}`);
+  return h("div", { class: "new-item-row" }, button, error);
 }
 
-// A name another app holds is refused here, at once and in words (publishing would refuse it later).
-async function nameFree(kind, key, error) {
-  try {
-    const answer = await get(`/apps/${enc(appKey)}/names/${kind}/${enc(key)}`);
-    if (answer.free) return true;
-    error.hidden = false;
-    error.textContent = answer.message;
-    error.dataset.code = answer.code;
-    return false;
-  } catch { return true; }   // offline: publishing checks again
+// The kind's word and the first number no item of that kind is named with, in any language.
+function nextLabel(kind) {
+  const names = new Set();
+  for (const it of store.package[kind] || []) {
+    const l = it.label;
+    for (const text of l && typeof l === "object" ? Object.values(l) : [l]) if (typeof text === "string") names.add(text.trim());
+  }
+  const word = t(`noun_${kind}`);
+  const sep = LANG === "en" ? " " : "";
+  let n = 1;
+  while (names.has(`${word}${sep}${n}`)) n += 1;
+  return `${word}${sep}${n}`;
 }
 
 // Rename: a new name (label) in the UI language; the key stays, so nothing that refers to it changes.
@@ -151,9 +123,7 @@ async function renameItem(kind, item) {
   if (!ok || !text) return;
   store.change((pkg) => {
     const it = (pkg[kind] || []).find((x) => x.key === item.key);
-    if (!it) return;
-    const other = LANG === "en" ? "zh-CN" : "en";
-    it.label = it.label && typeof it.label === "object" && it.label[other] ? { ...it.label, [LANG]: text } : text;
+    if (it) it.label = relabel(it.label, text);
   }, "rename");
   await save();
 }
@@ -175,10 +145,6 @@ async function deleteItem(kind, item) {
   store.change((pkg) => { pkg[kind] = (pkg[kind] || []).filter((x) => x.key !== item.key); }, "delete");
   await save();
   announce(t("deleted") + label(item.label, item.key));
-}
-
-function suggestKey(text) {
-  return text.trim().replace(/[^A-Za-z0-9_\u4e00-\u9fff]/g, "_").replace(/^(\d)/, "_$1");
 }
 
 async function renderVersions() {

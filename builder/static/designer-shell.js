@@ -4,7 +4,7 @@
 // leaving with unsaved changes. The toolbar itself is builder/templates/builder/_designer_bar.html.
 // Publishing, the "?new=1" start and everything else stay in each designer: they differ.
 import { ApiError } from "./api.js";
-import { t, announce } from "./i18n.js";
+import { t, h, announce } from "./i18n.js";
 
 // ``designerToolbar(store, opts)`` → {render, save, bind}. ``render()`` shows the save state and
 // enables the buttons (then calls ``opts.onRender``); ``save()`` saves the draft, showing "saving",
@@ -49,4 +49,20 @@ export function bindToolbar(store, opts) {
   const toolbar = designerToolbar(store, opts);
   toolbar.bind();
   return toolbar;
+}
+
+// The item's name in the page's heading, edited in place: the heading holds an input that looks like it
+// (#<heading id>-input). ``get()`` gives the name to show; ``set(text)`` stores a non-empty new name (each
+// keystroke; the designer coalesces them into one undo step). Enter or Escape leaves the box; left empty,
+// it shows the name again. ``render()`` redraws the name unless the box is being typed in.
+export function titleEditor(heading, { get, set }) {
+  const box = h("input", { id: `${heading.id}-input`, class: "title-edit", "aria-label": t("item_name_edit"),
+    title: t("item_name_edit"), autocomplete: "off", spellcheck: "false" });
+  box.addEventListener("input", () => { const text = box.value.trim(); if (text) set(text); });
+  box.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === "Escape") { e.preventDefault(); box.blur(); } });
+  box.addEventListener("blur", () => { box.value = get(); });
+  heading.replaceChildren(box);
+  const render = () => { if (document.activeElement !== box) box.value = get(); };
+  render();
+  return { render, box };
 }

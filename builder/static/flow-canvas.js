@@ -3,7 +3,9 @@
 // The canvas owns no data. The designer gives it a view ({nodes, edges, selected, connectFrom})
 // and callbacks; every gesture ends in one callback, which the designer turns into one undoable
 // change of the draft:
-//   - a palette item dropped on the canvas → onDrop(type, x, y)
+//   - a palette item dropped on the canvas → onDrop(type, x, y, edgeId); dropped on a connection, edgeId
+//     names it (the connection under the pointer is marked while dragging) and the node goes into it
+//   - the "+" beside a node (or the + key on it) → onAddNext(id, anchor), anchor: the "+"'s screen box
 //   - a node dragged by its body → onMove(id, x, y) once, on release (drawn live meanwhile)
 //   - a drag from a node's handle (the dot on its right) to another node → onConnect(from, to)
 //   - focus or click on a node or edge → onSelect({kind, id}); on the background → onSelect(null)
@@ -204,7 +206,11 @@ export class FlowCanvas {
     n.problem ? s("g", { class: "fd-badge", transform: `translate(${w - 6},-6)` },
       s("circle", { r: 9 }), s("text", { "text-anchor": "middle", y: 4 }, "!")) : null,
     n.canLeave ? s("circle", { class: "fd-handle", cx: w, cy: h / 2, r: 7, "data-handle": n.id,
-      "aria-hidden": "true" }) : null);
+      "aria-hidden": "true" }) : null,
+    // "+": the next step, already connected (a menu of node types); the + key does the same
+    n.canLeave ? s("g", { class: "fd-add", transform: `translate(${w + 14},-8)`, "data-add": n.id, role: "button",
+      "aria-label": `${this.labels.addNext || "+"}: ${n.label}` },
+    s("title", {}, this.labels.addNext || "+"), s("circle", { r: 10 }), s("path", { d: "M-5,0 H5 M0,-5 V5" })) : null);
   }
 
   focus(kind, id) {
@@ -225,19 +231,32 @@ export class FlowCanvas {
       e.preventDefault();
       e.dataTransfer.dropEffect = "copy";
       this.box.classList.add("drop-here");
+      this.markDropEdge(this.edgeAt(e));
     });
-    this.box.addEventListener("dragleave", (e) => { if (!this.box.contains(e.relatedTarget)) this.box.classList.remove("drop-here"); });
+    this.box.addEventListener("dragleave", (e) => {
+      if (this.box.contains(e.relatedTarget)) return;
+      this.box.classList.remove("drop-here");
+      this.markDropEdge(null);
+    });
     this.box.addEventListener("drop", (e) => {
       this.box.classList.remove("drop-here");
+      this.markDropEdge(null);
       const type = e.dataTransfer.getData(MIME_NODE);
       if (!type) return;
       e.preventDefault();
       const p = this.point(e);
-      this.cb.onDrop(type, p.x, p.y);
+      this.cb.onDrop(type, p.x, p.y, this.edgeAt(e));
     });
 
     this.svg.addEventListener("pointerdown", (e) => {
       if (e.button !== 0) return;
+      const add = e.target.closest("[data-add]");
+      if (add) {
+        e.preventDefault();
+        e.stopPropagation();
+        this.cb.onAddNext(add.dataset.add, add.getBoundingClientRect());
+        return;
+      }
       const handle = e.target.closest("[data-handle]");
       const item = e.target.closest("[data-kind]");
       if (handle) {
@@ -323,6 +342,10 @@ export class FlowCanvas {
       } else if (e.key === "Delete" || e.key === "Backspace") {
         e.preventDefault();
         this.cb.onDelete({ kind, id });
+      } else if (kind === "node" && e.key === "+" && !e.ctrlKey && !e.metaKey) {
+        e.preventDefault();
+        const add = item.querySelector("[data-add]");
+        if (add) this.cb.onAddNext(id, add.getBoundingClientRect());
       } else if (kind === "node" && (e.key === "c" || e.key === "C") && !e.ctrlKey && !e.metaKey) {
         e.preventDefault();
         this.cb.onConnectStart(id);
@@ -340,6 +363,17 @@ export class FlowCanvas {
         this.cb.onSelect(null);
       }
     });
+  }
+
+  // the connection under the pointer (its line, label or keyboard handle), by id
+  edgeAt(e) {
+    const el = document.elementFromPoint(e.clientX, e.clientY);
+    const g = el?.closest?.('[data-kind="edge"]');
+    return g && this.svg.contains(g) ? g.dataset.id : null;
+  }
+
+  markDropEdge(id) {
+    for (const g of this.edgeLayer.querySelectorAll(".fd-edge")) g.classList.toggle("drop-into", g.dataset.id === id);
   }
 
   nodeAt(e) {

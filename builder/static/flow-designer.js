@@ -8,10 +8,10 @@
 // the engine ignores and the runtime's process diagram reuses).
 import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
-import { designerToolbar } from "./designer-shell.js";
+import { designerToolbar, titleEditor } from "./designer-shell.js";
 import { publishFlow } from "./publish.js";
 import { offerMigration } from "./flow-migration.js";
-import { t, h, label, announce } from "./i18n.js";
+import { t, h, label, relabel, announce } from "./i18n.js";
 import "./flow-strings.js";
 import { FlowCanvas, MIME_NODE } from "./flow-canvas.js";
 import { showLabels } from "./expr-editor.js";
@@ -23,13 +23,16 @@ const appKey = root.dataset.app;
 const flowKey = root.dataset.flow;
 const store = new DraftStore(appKey);
 const toolbar = designerToolbar(store);
+const title = titleEditor(document.getElementById("flow-title"), {
+  get: () => (store.package ? label(flowOf()?.label, flowKey) : flowKey),
+  set: (text) => editFlow((fl) => { fl.label = relabel(fl.label, text); }, "flow-title", { panel: true }),
+});
 const els = {
   palette: document.getElementById("fd-palette"),
   canvas: document.getElementById("fd-canvas"),
   props: document.getElementById("fd-props"),
   problems: document.getElementById("problems"),
   state: document.getElementById("save-state"),
-  title: document.getElementById("flow-title"),
 };
 const GROUPS = ["event", "task", "gateway", "automation"];
 const GLYPHS = { start: "▶", end: "■", exclusive_gateway: "✕", parallel_gateway: "+", timer: "◔",
@@ -108,12 +111,50 @@ function starterConfig(type) {
 
 function sizeOfNode(node) { return sizeOf(types[node?.type]?.group || "task"); }
 
-function addNode(type, x = null, y = null) {
+// A node of ``type`` takes one connection in and gives one out: it can go into a connection.
+function canSplit(type) {
+  const info = types[type] || {};
+  return (info.edges_in || [1, null])[1] !== 0 && (info.edges_out || [1, null])[1] !== 0;
+}
+
+function newNode(type, flow) {
+  const info = types[type];
+  const id = uniqueId(type, new Set(nodesOf(flow).map((n) => n.id)));
+  const n = id.split("_").pop();
+  const node = { id, type, label: { "zh-CN": `${label(info.label?.["zh-CN"] ? info.label["zh-CN"] : info.label, type)}${n}`, en: `${info.label?.en || type} ${n}` } };
+  const config = starterConfig(type);
+  if (Object.keys(config).length) node.config = config;
+  return node;
+}
+
+const snap = (p) => ({ x: Math.max(0, Math.round(p.x / 10) * 10), y: Math.max(0, Math.round(p.y / 10) * 10) });
+
+// Every node gets its place written down (the layout's, where it had none), then, if the new node at
+// ``pos`` overlaps one, everything from its column on moves right to make room: a node put into a
+// connection pushes the rest of the way along instead of landing on it.
+function makeRoom(fl, node, pos, size) {
+  const view = positions();
+  for (const other of fl.nodes) if (!other.position && view[other.id]) other.position = { x: view[other.id].x, y: view[other.id].y };
+  const clash = fl.nodes.some((o) => o.id !== node.id && view[o.id]
+    && pos.x < o.position.x + view[o.id].w + 30 && o.position.x < pos.x + size.w + 30
+    && pos.y < o.position.y + view[o.id].h + 20 && o.position.y < pos.y + size.h + 20);
+  if (!clash) return;
+  const right = fl.nodes.filter((o) => o.id !== node.id && o.position.x + (view[o.id]?.w || 0) > pos.x);
+  const shift = pos.x + size.w + 60 - Math.min(...right.map((o) => o.position.x));
+  if (shift > 0) for (const o of right) o.position = { ...o.position, x: o.position.x + shift };
+}
+
+// Add a node: at (x, y) (a drop), else beside the selected node or after the rightmost. ``into``: the id
+// of a connection the node goes into (dropped on it, or added while it is selected): A → B becomes
+// A → new → B, the first part keeping the connection's condition, outcome and id.
+function addNode(type, x = null, y = null, into = null) {
   const info = types[type];
   if (!info) return;
+  if (into === null && x === null && selected?.kind === "edge") into = selected.id;
   const flow = flowOf();
-  const nodes = nodesOf(flow);
-  const id = uniqueId(type, new Set(nodes.map((n) => n.id)));
+  const edge = into !== null && canSplit(type) ? edgesOf(flow).find((e) => e.id === into) : null;
+  if (edge) return insertNode(type, edge.id, x === null ? null : { x, y });
+  const node = newNode(type, flow);
   const size = sizeOf(info.group);
   let pos;
   if (x === null) {                       // keyboard: to the right of the selected node, else after the rightmost
@@ -123,16 +164,116 @@ function addNode(type, x = null, y = null) {
     pos = { x: base.x + (base.w || 0) + 80, y: base.y + ((base.h || 60) - size.h) / 2 };
     while (Object.values(view).some((p) => Math.abs(p.x - pos.x) < 60 && Math.abs(p.y - pos.y) < 40)) pos.y += size.h + 40;
   } else pos = { x: x - size.w / 2, y: y - size.h / 2 };
-  pos = { x: Math.max(0, Math.round(pos.x / 10) * 10), y: Math.max(0, Math.round(pos.y / 10) * 10) };
-  const n = id.split("_").pop();
-  const node = { id, type, label: { "zh-CN": `${label(info.label?.["zh-CN"] ? info.label["zh-CN"] : info.label, type)}${n}`, en: `${info.label?.en || type} ${n}` },
-    position: pos };
-  const config = starterConfig(type);
-  if (Object.keys(config).length) node.config = config;
-  selected = { kind: "node", id };
+  node.position = snap(pos);
+  selected = { kind: "node", id: node.id };
   editFlow((fl) => { fl.nodes.push(node); });
-  canvas.focus("node", id);
+  canvas.focus("node", node.id);
   announce(t("fd_added") + nodeName(ctx(), node));
+}
+
+// A node of ``type`` into the connection ``edgeId``: at ``at`` (where it was dropped), else just after
+// the connection's source; the nodes in the way move right.
+function insertNode(type, edgeId, at = null) {
+  const flow = flowOf();
+  const edge = edgesOf(flow).find((e) => e.id === edgeId);
+  const node = newNode(type, flow);
+  const size = sizeOf(types[type].group);
+  const view = positions();
+  const a = view[edge.from];
+  const pos = snap(at ? { x: Math.max(at.x - size.w / 2, a.x + a.w + 40), y: at.y - size.h / 2 } : { x: a.x + a.w + 70, y: a.y + (a.h - size.h) / 2 });
+  node.position = pos;
+  const id = uniqueId("e", new Set(edgesOf(flow).map((e) => e.id)));
+  selected = { kind: "node", id: node.id };
+  editFlow((fl) => {
+    makeRoom(fl, node, pos, size);
+    fl.nodes.push(node);
+    const e = fl.edges.find((x) => x.id === edgeId);
+    fl.edges.push({ id, from: node.id, to: e.to });
+    e.to = node.id;
+  });
+  keepInView();
+  canvas.focus("node", node.id);
+  announce(t("fd_inserted") + nodeName(ctx(), node));
+}
+
+// "+" on a node: the next step, already connected. A step with one way out gets the new one put into
+// that connection (the chain stays one line); a gateway, or a step with no or several ways out, gets
+// the new node as a further branch beside the others.
+function addNext(fromId, type) {
+  const flow = flowOf();
+  const from = nodesOf(flow).find((n) => n.id === fromId);
+  const info = types[type];
+  if (!from || !info) return;
+  const outs = edgesOf(flow).filter((e) => e.from === fromId);
+  if (outs.length === 1 && canSplit(type) && types[from.type]?.group !== "gateway") return insertNode(type, outs[0].id);
+  const outMax = (types[from.type]?.edges_out || [1, null])[1];
+  if (outMax !== null && outs.length >= outMax) { flash(t("fd_no_more_out")); return; }
+  const node = newNode(type, flow);
+  const size = sizeOf(info.group);
+  const view = positions();
+  const a = view[fromId];
+  const pos = { x: a.x + a.w + 70, y: a.y + (a.h - size.h) / 2 };
+  while (Object.values(view).some((p) => pos.x < p.x + p.w + 20 && p.x < pos.x + size.w + 20
+    && pos.y < p.y + p.h + 20 && p.y < pos.y + size.h + 20)) pos.y += Math.max(size.h, 60) + 40;
+  node.position = snap(pos);
+  const id = uniqueId("e", new Set(edgesOf(flow).map((e) => e.id)));
+  selected = { kind: "node", id: node.id };
+  editFlow((fl) => {
+    fl.nodes.push(node);
+    fl.edges.push({ id, from: fromId, to: node.id });
+  });
+  keepInView();
+  canvas.focus("node", node.id);
+  announce(t("fd_added") + nodeName(ctx(), node));
+}
+
+// After the diagram grew: zoomed out so all of it is in view, as a large flow opens.
+function keepInView() {
+  const { w, h: ht } = canvas.extent();
+  if (w * canvas.zoom > els.canvas.clientWidth || ht * canvas.zoom > els.canvas.clientHeight) canvas.fit();
+}
+
+// The "+" menu: node types to add after ``fromId``, the most common (a user task) first, the end last;
+// types that cannot follow (the start; only splitting types where the node has no way out left) are left out.
+function openAddMenu(fromId, anchor) {
+  closeAddMenu();
+  const flow = flowOf();
+  const from = nodesOf(flow).find((n) => n.id === fromId);
+  if (!from) return;
+  const outs = edgesOf(flow).filter((e) => e.from === fromId).length;
+  const outMax = (types[from.type]?.edges_out || [1, null])[1];
+  const full = outMax !== null && outs >= outMax;
+  const rank = (info) => (info.type === "user_task" ? 0 : info.is_end ? 9 : { task: 1, gateway: 2, automation: 3, event: 4 }[info.group] ?? 5);
+  const offered = (registry.flow_nodes || []).filter((info) => !info.is_start && (types[info.type].edges_in || [1, null])[1] !== 0
+    && (!full || canSplit(info.type))).sort((a, b) => rank(a) - rank(b));
+  const menu = h("div", { class: "fd-add-menu", id: "fd-add-menu", role: "menu", "aria-label": `${t("fd_add_next")}: ${nodeName(ctx(), from)}`,
+    onkeydown: (e) => {
+      const items = [...menu.querySelectorAll("[role=menuitem]")];
+      const i = items.indexOf(document.activeElement);
+      if (e.key === "Escape") { e.preventDefault(); closeAddMenu(); canvas.focus("node", fromId); }
+      else if (e.key === "ArrowDown") { e.preventDefault(); items[(i + 1) % items.length].focus(); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); items[(i - 1 + items.length) % items.length].focus(); }
+    } },
+  ...offered.map((info) => h("button", { type: "button", role: "menuitem", class: `fd-add-item group-${info.group}`,
+    "data-node-type": info.type, onclick: () => { closeAddMenu(); addNext(fromId, info.type); } },
+  h("span", { class: "fd-item-glyph", "aria-hidden": "true" }, GLYPHS[info.type] || ICON_GLYPHS[info.icon] || "□"),
+  label(info.label, info.type))));
+  const box = els.canvas.getBoundingClientRect();
+  els.canvas.append(menu);
+  const right = els.canvas.scrollLeft + els.canvas.clientWidth - menu.offsetWidth - 6;   // kept inside the canvas
+  menu.style.left = `${Math.max(els.canvas.scrollLeft + 4, Math.min(anchor.left - box.left + els.canvas.scrollLeft, right))}px`;
+  menu.style.top = `${anchor.bottom - box.top + els.canvas.scrollTop + 4}px`;
+  menu.querySelector("[role=menuitem]")?.focus();
+  setTimeout(() => document.addEventListener("pointerdown", outsideMenu, true));
+}
+
+function outsideMenu(e) {
+  if (!document.getElementById("fd-add-menu")?.contains(e.target)) closeAddMenu();
+}
+
+function closeAddMenu() {
+  document.removeEventListener("pointerdown", outsideMenu, true);
+  document.getElementById("fd-add-menu")?.remove();
 }
 
 function connect(from, to) {
@@ -407,7 +548,7 @@ function viewModel() {
 function renderCanvas() {
   const flow = flowOf();
   if (!flow) return;                       // its creation was undone: nothing to draw
-  els.title.textContent = label(flow.label, flow.key);
+  title.render();
   canvas.render(viewModel());
 }
 
@@ -481,17 +622,19 @@ function flash(text) {
 // -- start -------------------------------------------------------------------------------------
 
 // ``?new=1&label=...`` from the app page: the flow's starting definition is this designer's
-// first (undoable) change — start → end on the app's first form — and it is saved at once.
+// first (undoable) change — start → a user task (the initiator's) → end, connected, on the app's first
+// form — and it is saved at once: the smallest flow that runs needs no drawing.
 async function createIfNew() {
   const params = new URLSearchParams(window.location.search);
   if (flowOf() || params.get("new") !== "1") return false;
   const text = params.get("label") || flowKey;
   const form = (store.package.forms || [])[0];
   store.change((pkg) => {
+    const task = { ...newNode("user_task", { nodes: [] }), position: { x: 170, y: 140 } };
     const flow = { key: flowKey, version: 1, label: text, start: "on_create",
-      nodes: [{ id: "start", type: "start", label: { "zh-CN": "开始", en: "Start" }, position: { x: 40, y: 140 } },
-        { id: "end", type: "end", label: { "zh-CN": "结束", en: "End" }, position: { x: 400, y: 140 } }],
-      edges: [{ id: "e_1", from: "start", to: "end" }] };
+      nodes: [{ id: "start", type: "start", label: { "zh-CN": "开始", en: "Start" }, position: { x: 40, y: 142 } },
+        task, { id: "end", type: "end", label: { "zh-CN": "结束", en: "End" }, position: { x: 420, y: 142 } }],
+      edges: [{ id: "e_1", from: "start", to: task.id }, { id: "e_2", from: task.id, to: "end" }] };
     if (form) flow.form = form.key;
     pkg.flows = [...(pkg.flows || []), flow];
   }, "create");
@@ -509,7 +652,8 @@ async function start() {
     return;
   }
   canvas = new FlowCanvas(els.canvas, {
-    onDrop: (type, x, y) => addNode(type, x, y),
+    onDrop: (type, x, y, edgeId) => addNode(type, x, y, edgeId),
+    onAddNext: (id, anchor) => openAddMenu(id, anchor),
     onMove: (id, x, y) => { selected = { kind: "node", id }; moveNode(id, x, y); renderProps(); },
     onNudge: (id, dx, dy) => {
       const p = positions()[id];
@@ -526,7 +670,7 @@ async function start() {
     },
     onDelete: (sel) => (sel.kind === "node" ? removeNode(sel.id) : removeEdge(sel.id)),
     onZoom: (z) => { document.getElementById("fd-zoom-level").textContent = `${Math.round(z * 100)}%`; },
-  }, { labels: { canvas: t("fd_canvas"), keysId: "fd-keys-help" } });
+  }, { labels: { canvas: t("fd_canvas"), keysId: "fd-keys-help", addNext: t("fd_add_next") } });
   els.canvas.append(h("p", { id: "fd-keys-help", class: "visually-hidden" }, t("fd_keys")));
   renderToolbar();
   toolbar.bind();

@@ -8,17 +8,21 @@
 // order and a layout with no section or tabs is dropped (it would say nothing).
 import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
-import { designerToolbar } from "./designer-shell.js";
+import { designerToolbar, titleEditor } from "./designer-shell.js";
 import { ExprEditor } from "./expr-editor.js";
 import { publishFlow, errorList, dialog } from "./publish.js";
 import { schemaForm } from "./schema-form.js";
-import { t, h, label, announce } from "./i18n.js";
+import { t, h, label, relabel, announce } from "./i18n.js";
 
 const root = document.getElementById("form-designer");
 const appKey = root.dataset.app;
 const formKey = root.dataset.form;
 const store = new DraftStore(appKey);
 const toolbar = designerToolbar(store);
+const title = titleEditor(document.getElementById("form-title"), {
+  get: () => (store.package ? label(formOf()?.label, formKey) : formKey),
+  set: (text) => { edit((f) => { f.label = relabel(f.label, text); }, "prop", { coalesce: "form-title" }); renderProps(); },
+});
 const els = {
   palette: document.getElementById("palette"),
   canvas: document.getElementById("canvas"),
@@ -27,11 +31,11 @@ const els = {
   preview: document.getElementById("preview"),
   frame: document.getElementById("preview-frame"),
   state: document.getElementById("save-state"),
-  title: document.getElementById("form-title"),
 };
 const MIME_WIDGET = "application/x-jimu-widget";
 const MIME_MOVE = "application/x-jimu-move";
 const KEY_RE = /^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$/;
+const TITLE_WIDGET = "text";     // the first single-line text of a form becomes its title field
 
 let registry = null;
 let widgets = {};              // type → palette entry
@@ -155,6 +159,12 @@ function newField(type, form) {
   const en = (w.label && w.label.en) || type;
   const example = JSON.parse(JSON.stringify(w.example || { config: {} }));
   const field = { key, label: { "zh-CN": `${zh}${n}`, en: `${en} ${n}` }, widget: type, ...example };
+  // a choice starts with 选项1, 选项2 (plain options: the text is the value), never an example's options
+  const schema = w.config_schema || {};
+  if (schema.properties?.options) {
+    const keep = Object.fromEntries(Object.entries(field.config || {}).filter(([k]) => (schema.required || []).includes(k)));
+    field.config = { ...keep, options: [1, 2].map((i) => t("option_n", { n: i })) };
+  }
   if (type === "link" || field.config?.form) {
     const other = (store.package.forms || []).find((f) => f.key !== formKey) || form;
     field.config = { ...field.config, form: other.key };
@@ -187,6 +197,7 @@ function addField(type, path = null, index = null) {
     const field = newField(type, form);
     key = field.key;
     form.fields = [...(form.fields || []), field];
+    if (!form.title_field && type === TITLE_WIDGET) form.title_field = field.key;   // the first text names the record
     const [p, i] = path ? [path, index] : insertionPoint(layout);
     listAt(layout, p).splice(i, 0, field.key);
   }, "add");
@@ -255,7 +266,9 @@ async function fieldReferences(keys) {
   for (const field of keys) {
     try {
       const { references } = await post(`/apps/${enc(appKey)}/references`, { kind: "forms", key: formKey, field, package: store.package });
-      found.push(...references.filter((r) => !keys.some((k) => r.pointer.startsWith(`/forms/${formIndex()}/fields/${fieldIndex(k)}`))));
+      // within the deleted fields, and the form's title (it passes to the next text field), nothing breaks
+      found.push(...references.filter((r) => r.pointer !== `/forms/${formIndex()}/title_field`
+        && !keys.some((k) => r.pointer.startsWith(`/forms/${formIndex()}/fields/${fieldIndex(k)}`))));
     } catch { /* offline: the check flags them after deleting */ }
   }
   return found;
@@ -285,6 +298,10 @@ async function removeItem(path, index) {
     const keys = new Set();
     if (isField(gone)) keys.add(gone); else walk([gone], (k) => keys.add(k));
     form.fields = form.fields.filter((f) => !keys.has(f.key));
+    if (keys.has(form.title_field)) {            // the next text field names the record, if any
+      const next = form.fields.find((f) => f.widget === TITLE_WIDGET);
+      if (next) form.title_field = next.key; else delete form.title_field;
+    }
   }, "delete");
   selected = null;
   renderAll();
@@ -347,7 +364,7 @@ function paletteButton(type, text, onAdd, payload) {
 function renderCanvas() {
   const form = formOf();
   const layout = layoutOf(form);
-  els.title.textContent = label(form.label, form.key);
+  title.render();
   const errorsByKey = problemsByField();
   els.canvas.replaceChildren(h("h2", { class: "visually-hidden" }, t("canvas")),
     zone(layout, [], errorsByKey, true));
@@ -564,7 +581,7 @@ function renderProps() {
   }
   selected = null;
   els.props.append(h("h2", {}, t("form_props")),
-    ...labelProps("form-label", form.label, (v) => { edit((f) => { f.label = v || f.key; }, "prop", { coalesce: "form-label" }); els.title.textContent = label(formOf().label, formKey); }, [t("form_label") + " (中文)", t("form_label") + " (English)"]),
+    ...labelProps("form-label", form.label, (v) => { edit((f) => { f.label = v || f.key; }, "prop", { coalesce: "form-label" }); title.render(); }, [t("form_label") + " (中文)", t("form_label") + " (English)"]),
     (() => {
       const sel = h("select", { id: "form-title-field" }, h("option", { value: "" }, t("none")),
         ...(form.fields || []).map((f) => h("option", { value: f.key, selected: form.title_field === f.key }, label(f.label, f.key))));
@@ -819,6 +836,14 @@ function schedulePreview() {
 }
 
 function renderAll() {
+  const gone = !formOf();              // its creation was undone: nothing to draw until it is redone
+  for (const el of [els.canvas, els.props, els.palette]) el.hidden = gone;
+  document.getElementById("form-gone")?.remove();
+  if (gone) {
+    els.canvas.before(h("p", { id: "form-gone", class: "fd-flash", role: "status" }, t("form_gone")));
+    toolbar.render();
+    return;
+  }
   renderCanvas();
   renderProps();
   toolbar.render();
@@ -830,6 +855,7 @@ async function start() {
   [registry] = await Promise.all([get("/registries"), store.load()]);
   for (const g of registry.widgets.groups) for (const w of g.widgets) widgets[w.type] = w;
   await loadPublishedKeys();
+  await createIfNew();
   if (!formOf()) {
     els.canvas.replaceChildren(h("p", { role: "alert" }, `${formKey}?`));
     return;
@@ -860,6 +886,18 @@ async function start() {
   renderPalette();
   renderAll();
   scheduleValidate();
+}
+
+// ``?new=1&label=...`` from the app page's "+ 新建表单": the form (no fields yet) is this designer's first
+// (undoable) change, saved at once; its name is edited in place in the title.
+async function createIfNew() {
+  const params = new URLSearchParams(window.location.search);
+  if (formOf() || params.get("new") !== "1") return;
+  store.change((pkg) => {
+    pkg.forms = [...(pkg.forms || []), { key: formKey, version: 1, label: params.get("label") || formKey, fields: [] }];
+  }, "create");
+  history.replaceState(null, "", window.location.pathname + (params.get("lang") ? `?lang=${enc(params.get("lang"))}` : ""));
+  await toolbar.save();
 }
 
 async function loadPublishedKeys() {

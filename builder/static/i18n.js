@@ -11,9 +11,11 @@ const STRINGS = {
   "installed": ["已发布", "Published"], "draft_only": ["仅草稿", "Draft only"], "has_draft": ["有未发布的草稿", "Unpublished draft"],
   "forms": ["表单", "Forms"], "flows": ["流程", "Flows"], "rules": ["规则", "Rules"], "reports": ["报表", "Reports"],
   "dashboards": ["仪表盘", "Dashboards"], "designer_later": ["设计器即将推出", "designer coming"],
-  "new_form": ["新建表单", "New form"], "new_flows": ["新建流程", "New flow"], "new_rules": ["新建规则", "New rule"],
+  "new_forms": ["新建表单", "New form"], "new_flows": ["新建流程", "New flow"], "new_rules": ["新建规则", "New rule"],
   "new_reports": ["新建报表", "New report"], "new_dashboards": ["新建仪表盘", "New dashboard"],
-  "item_label": ["名称", "Name"], "item_key": ["标识", "Key"], "form_key": ["表单标识", "Form key"], "form_label": ["表单名称", "Form name"],
+  "noun_forms": ["表单", "Form"], "noun_flows": ["流程", "Flow"], "noun_rules": ["规则", "Rule"], "noun_reports": ["报表", "Report"],
+  "noun_dashboards": ["仪表盘", "Dashboard"], "option_n": ["选项{n}", "Option {n}"],
+  "item_label": ["名称", "Name"], "item_key": ["标识", "Key"], "form_label": ["表单名称", "Form name"],
   "publish": ["发布", "Publish"], "publish_confirm": ["确认发布", "Publish now"], "published": ["已发布版本 ", "Published version "],
   "versions": ["版本历史", "Versions"], "rollback": ["回滚到此版本", "Roll back to this"], "current": ["当前", "current"],
   "rollback_confirm": ["将以新版本重新发布此版本的定义, 记录数据保留。继续?", "This re-publishes that version's definitions as a new version; record data is kept. Continue?"],
@@ -54,6 +56,8 @@ const STRINGS = {
   "rename": ["重命名", "Rename"],
   "delete_refs": ["这些地方用到了它:", "These refer to it:"],
   "delete_refs_after": ["删除后, 检查会把它们一一标出, 请随后修改。", "After deleting, the check marks each of them for you to change."],
+  "form_gone": ["表单的创建已撤销; 点 \"重做\" 恢复。", "Creating this form was undone; press Redo to bring it back."],
+  "item_name_edit": ["名称 (点击修改)", "Name (click to edit)"],
   "delete_no_refs": ["没有其他地方用到它。", "Nothing else refers to it."], "open_runtime": ["打开运行时表单", "Open the runtime form"],
 };
 
@@ -77,6 +81,12 @@ export function label(value, fallback = "") {
     return value[LANG] || value["zh-CN"] || value.en || Object.values(value)[0] || fallback;
   }
   return typeof value === "string" && value ? value : fallback;
+}
+
+// A label renamed to ``text`` in the UI language: a map with the other language keeps it, else a plain string.
+export function relabel(old, text) {
+  const other = LANG === "en" ? "zh-CN" : "en";
+  return old && typeof old === "object" && old[other] ? { ...old, [LANG]: text } : text;
 }
 
 // Element helper: h("button", {class: "x", onclick}, "text", child)

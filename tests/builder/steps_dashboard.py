@@ -23,14 +23,11 @@ def open_app(page, live_server, app_key):
 
 
 def new_item(page, live_server, app_key, kind, key, label):
-    """On the app page, "+ 新建报表" / "+ 新建仪表盘" with a name and key; waits for the designer."""
-    open_app(page, live_server, app_key)
-    page.fill(f"#new-{kind}-label", label)
-    page.fill(f"#new-{kind}-key", key)
-    page.locator(f'form.new-item[data-kind="{kind}"] button[type=submit]').click()
+    """A new report or dashboard named ``label`` (``steps_form.new_item``); waits for its designer."""
+    from tests.builder import steps_form
+    steps_form.new_item(page, live_server, app_key, kind, key, label)
     root = "#report-designer" if kind == "reports" else "#dashboard-designer"
     page.wait_for_selector(f"{root}[data-ready]")
-    page.wait_for_function("() => !new URLSearchParams(location.search).has('new')")
 
 
 def save(page):

@@ -33,16 +33,14 @@ def edge(page, source, target):
 
 
 def open_new_flow(page, live_server, app_key, flow_key, flow_label):
-    """From the app page: the inline "+ new flow" form opens the designer with start → end."""
-    page.goto(f"{live_server}/builder/apps/{quote(app_key)}")
-    form = page.locator('form.new-item[data-kind="flows"]')
-    form.wait_for()
-    page.fill("#new-flows-label", flow_label)
-    page.fill("#new-flows-key", flow_key)
-    form.locator("button[type=submit]").click()
-    page.wait_for_url(f"**/builder/apps/{quote(app_key)}/flows/{quote(flow_key)}*")
+    """A new flow (start → task → end, connected) named ``flow_label`` in place; ``flow_key`` None: one click
+    on the app page's "+ 新建流程" (a generated key). Returns the key."""
+    from tests.builder.steps_form import new_item, rename_in_place
+    key = new_item(page, live_server, app_key, "flows", flow_key, flow_label)
     node(page, "end").wait_for()
-    page.wait_for_function("document.getElementById('save-state').textContent !== ''")
+    if flow_key is None:
+        rename_in_place(page, "flow-title", flow_label)
+    return key
 
 
 def open_flow(page, live_server, app_key, flow_key):
@@ -66,6 +64,34 @@ def drop_node(page, node_type, x, y):
     after = page.eval_on_selector_all(".fd-node", "els => els.map(e => e.dataset.id)")
     (new_id,) = [i for i in after if i not in before]
     return new_id
+
+
+def drop_on_edge(page, node_type, source, target):
+    """Drag a node type from the palette onto the middle of the connection source → target: it goes in
+    between. Returns the new node's id."""
+    line = page.locator(f'.fd-edge[data-from="{source}"][data-to="{target}"] .fd-edge-line')
+    x, y = _center(line)
+    box = page.locator("#fd-canvas").bounding_box()
+    new_id = drop_node(page, node_type, x - box["x"], y - box["y"])
+    edge(page, source, new_id).wait_for(state="attached")
+    return new_id
+
+
+def add_next(page, node_id, node_type):
+    """The "+" beside a node, then a node type in its menu: the next step, connected. Returns its id."""
+    before = set(page.eval_on_selector_all(".fd-node", "els => els.map(e => e.dataset.id)"))
+    node(page, node_id).locator(".fd-add").click()
+    page.locator(f'#fd-add-menu [data-node-type="{node_type}"]').click()
+    page.wait_for_function("n => document.querySelectorAll('.fd-node').length > n", arg=len(before))
+    (new_id,) = [i for i in page.eval_on_selector_all(".fd-node", "els => els.map(e => e.dataset.id)")
+                 if i not in before]
+    return new_id
+
+
+def select_edge(page, source, target):
+    """Select a connection (its keyboard handle takes the focus): the panel shows it."""
+    edge(page, source, target).focus()
+    page.locator("#edge-delete").wait_for()
 
 
 def move_node(page, node_id, dx, dy):
@@ -143,22 +169,16 @@ def build_routing_flow(page, live_server, app_key, form_key, *, field, value, le
     select_flow(page)
     page.select_option("#flow-form", form_key)
 
-    # start → end is where a new flow begins: take that edge out, move the end to the right
-    # (the places are close together so that every node stays in view on a small screen;
-    # auto-layout spreads them out at the end)
-    delete_edge(page, "start", "end")
-    move_node(page, "end", 140, 0)
-    gateway = drop_node(page, "exclusive_gateway", 170, 170)
-    special = drop_node(page, "user_task", 340, 60)
-    general = drop_node(page, "user_task", 340, 290)
-
-    connect(page, "start", gateway)
-    connect(page, gateway, special)
-    type_condition(page, f'{field} == "{value}"')
-    connect(page, gateway, general)
-    page.locator("#edge-default").check()
-    connect(page, special, "end")
+    # a new flow is start → a task → end, connected: a gateway dropped onto start → task goes in
+    # between; that task takes the condition's records, a second task ("+" on the gateway) the others
+    special = "user_task_1"
+    gateway = drop_on_edge(page, "exclusive_gateway", "start", special)
+    general = add_next(page, gateway, "user_task")
     connect(page, general, "end")
+    select_edge(page, gateway, special)
+    type_condition(page, f'{field} == "{value}"')
+    select_edge(page, gateway, general)
+    page.locator("#edge-default").check()
 
     set_node_label(page, special, lead_label or value, lead_label or value)
     set_assignee(page, special, lead_kind, lead)

@@ -41,16 +41,40 @@ def new_app(page, live_server, label, key):
     page.wait_for_selector("#kinds section")
 
 
-def new_form(page, live_server, app_key, label, key):
-    """On the app page, "+ 新建表单" with a name and a key; waits for the form designer's palette."""
-    if "/builder/apps/" not in page.url or not page.url.rstrip("/").endswith(quote(app_key)):
-        page.goto(f"{live_server}/builder/apps/{quote(app_key)}")
-    page.wait_for_selector("#new-form")
-    page.fill("#new-form-label", label)
-    page.fill("#new-form-key", key)
-    page.locator("#new-form button[type=submit]").click()
-    page.wait_for_url(f"**/builder/apps/{quote(app_key)}/forms/{quote(key)}")
+def new_item(page, live_server, app_key, kind, key=None, label=None):
+    """A new form (flow, rule, report, dashboard; ``kind`` as in the URL) and its designer, open; returns its key.
+
+    Without ``key``: one click on the app page's "+ 新建…" (``#new-<kind>``): the item gets a generated key
+    and the name 表单1 (流程1, ...). With ``key`` (tests that check a known key): the designer's own start for a
+    new item, ``<kind>/<key>?new=1&label=<label>``, which that click leads to as well."""
+    if key is None:
+        if not page.url.rstrip("/").endswith(f"/builder/apps/{quote(app_key)}"):
+            page.goto(f"{live_server}/builder/apps/{quote(app_key)}")
+        page.locator(f"#new-{kind}").click()
+        page.wait_for_url(f"**/builder/apps/{quote(app_key)}/{kind}/*")
+    else:
+        named = f"&label={quote(label)}" if label else ""
+        page.goto(f"{live_server}/builder/apps/{quote(app_key)}/{kind}/{quote(key)}?new=1{named}")
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('new')")   # created and saved
+    from urllib.parse import unquote, urlparse
+    return unquote(urlparse(page.url).path.rstrip("/").rsplit("/", 1)[1])
+
+
+def rename_in_place(page, title_id, text):
+    """Type the item's name over the designer's title (edited in place) and leave the box."""
+    box = page.locator(f"#{title_id}-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def new_form(page, live_server, app_key, label, key=None):
+    """A new form named ``label`` (without ``key``: one click, then the name typed in place in the designer's
+    title); waits for the palette. Returns its key."""
+    made = new_item(page, live_server, app_key, "forms", key, label)
     page.wait_for_selector(".palette-item")
+    if key is None:
+        rename_in_place(page, "form-title", label)
+    return made
 
 
 # -- the form designer -------------------------------------------------------------------------------
@@ -170,8 +194,11 @@ def save(page):
 
 
 def set_title_field(page, key):
-    """The form's own properties (shown when no field is selected, e.g. on opening the designer)."""
+    """The form's own properties (shown when no field is selected, e.g. on opening the designer). The form's
+    first single-line text is its title already: nothing to do when that is the one."""
     page.wait_for_selector("#form-title-field")
+    if page.input_value("#form-title-field") == key:
+        return
     page.select_option("#form-title-field", key)
     page.wait_for_function("document.getElementById('btn-save').disabled === false")
 

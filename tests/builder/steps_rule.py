@@ -9,19 +9,13 @@ from __future__ import annotations
 from typing import Iterable
 
 
-def open_app(page, live_server: str, app_key: str) -> None:
-    page.goto(f"{live_server}/builder/apps/{app_key}")
-    page.wait_for_selector('form.new-item[data-kind="rules"]')
-
-
-def new_rule(page, live_server: str, app_key: str, rule_label: str, rule_key: str) -> None:
-    """From the app page: name the rule, press "+ 新建规则", wait for its designer."""
-    open_app(page, live_server, app_key)
-    page.fill("#new-rules-label", rule_label)
-    page.fill("#new-rules-key", rule_key)
-    page.locator('form.new-item[data-kind="rules"] button[type=submit]').click()
+def new_rule(page, live_server: str, app_key: str, rule_label: str, rule_key: str | None = None) -> None:
+    """A new rule's designer (``steps_form.new_item``) named ``rule_label``."""
+    from tests.builder.steps_form import new_item
+    new_item(page, live_server, app_key, "rules", rule_key, rule_label)
     page.wait_for_selector("#rule-trigger-type")
-    page.wait_for_function("!location.search.includes('new=1')")
+    if rule_key is None:
+        page.fill("#rule-label-zh", rule_label)
 
 
 def choose(page, selector: str, *, value: str | None = None, label: str | None = None) -> None:

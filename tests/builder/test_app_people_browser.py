@@ -46,7 +46,7 @@ def test_roles_and_groups_are_built_published_and_enforced(builder_page, live_se
     # "+ 新建表单" is part of the 表单 section, like the other kinds' "+ 新建…"
     forms_section = page.locator("#kinds section.kind").first
     assert forms_section.locator("h3").inner_text().startswith("表单")
-    assert forms_section.locator("#new-form").count() == 1
+    assert forms_section.locator("#new-forms").count() == 1
     # never published: export gives the draft (no 404)
     export = page.locator("#export-app")
     assert export.inner_text() == "导出草稿" and export.get_attribute("href").endswith("/export?draft=1")

@@ -223,11 +223,11 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     assert page.input_value("#new-app-key") == "客服"
     page.get_by_role("button", name="创建").click()
     page.wait_for_url("**/builder/apps/%E5%AE%A2%E6%9C%8D")
-    page.fill("#new-form-label", "工单")
-    page.fill("#new-form-key", "ticket")
-    page.get_by_role("button", name="+ 新建表单").click()
-    page.wait_for_url("**/builder/apps/%E5%AE%A2%E6%9C%8D/forms/ticket")
+    page.get_by_role("button", name="+ 新建表单").click()          # one click: created, named 表单1, open
+    page.wait_for_url("**/builder/apps/%E5%AE%A2%E6%9C%8D/forms/form_1")
     page.wait_for_selector(".palette-item")
+    assert page.input_value("#form-title-input") == "表单1"
+    page.fill("#form-title-input", "工单")                        # renamed in place
 
     # the plugin's widget is in the palette, under its own group, and adds like any other
     plugin = page.locator('.palette-item[data-widget="test_stars"]')
@@ -305,7 +305,7 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     page.locator("#confirm-publish").click()
     page.wait_for_function("document.getElementById('builder-status').textContent.includes('1.0.0')")
 
-    page.goto(f"{live_server}/forms/ticket/new")
+    page.goto(f"{live_server}/forms/form_1/new")
     section = page.locator("details.section")
     assert "基本信息" in section.locator("summary").inner_text()
     assert section.locator('[data-field="text_1"] label').inner_text().startswith("客户姓名")
@@ -327,7 +327,7 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     assert page.get_by_role("tab", name="标签1").count() == 1
 
     # the designer speaks English too
-    page.goto(f"{live_server}/builder/apps/%E5%AE%A2%E6%9C%8D/forms/ticket?lang=en")
+    page.goto(f"{live_server}/builder/apps/%E5%AE%A2%E6%9C%8D/forms/form_1?lang=en")
     page.wait_for_selector(".palette-item")
     assert page.locator("#palette h2").inner_text() == "Widgets"
     assert page.get_by_role("button", name="Publish").count() == 1

@@ -462,7 +462,7 @@ def test_a_new_flow_is_one_undoable_change(jimu, live_server, page, desk):
     with jimu.read() as conn:
         (flow,) = get_draft(conn, "desk")["package"]["flows"]          # saved at once
     assert (flow["key"], flow["label"], flow["form"]) == ("triage", "分拣", "request")
-    assert [(e["from"], e["to"]) for e in flow["edges"]] == [("start", "end")]
+    assert [(e["from"], e["to"]) for e in flow["edges"]] == [("start", "user_task_1"), ("user_task_1", "end")]
     page.locator("#btn-undo").click()
     page.locator("#fd-gone").wait_for()
     assert page.locator("#fd-canvas").is_hidden()
