@@ -6,7 +6,7 @@ from .base import ChartType
 
 class GaugeChart(ChartType):
     type = "gauge"
-    label = {"zh-CN": "仪表盘", "en": "Gauge"}
+    label = {"zh-CN": "仪表图", "en": "Gauge"}
     icon = "chart-gauge"
     dimensions = (0, 0)
     measures = (1, 1)
