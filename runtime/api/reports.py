@@ -625,12 +625,15 @@ def _filter_targets(jimu: Jimu, dashboard: Mapping[str, Any], item: Mapping[str,
 
 def visible_dashboards(conn, principal) -> list[DashboardEntry]:
     """Dashboards with at least one tile the viewer may read."""
-    out = []
-    for entry in current_jimu().services.reports.definitions(conn).dashboards.values():
-        if entry.error is None and any(r.chart is not None and may_read(principal, r.chart)
-                                       for r in entry.reports.values()):
-            out.append(entry)
-    return out
+    return [entry for entry in current_jimu().services.reports.definitions(conn).dashboards.values()
+            if entry.error is None and may_open(principal, entry)]
+
+
+def may_open(principal, entry: DashboardEntry) -> bool:
+    """Whether the viewer may open a dashboard: they may read at least one report placed on its tiles
+    (the app's other reports do not count)."""
+    placed = {c.get("report") for c in entry.definition.get("charts") or [] if isinstance(c, dict)}
+    return any(r.chart is not None and may_read(principal, r.chart) for k, r in entry.reports.items() if k in placed)
 
 
 def record_list_url(form: str, filters: list[dict]) -> str:
@@ -807,7 +810,7 @@ def dashboard_data_view(key):
     jimu = current_jimu()
     with jimu.read() as conn:
         entry = _dashboard(conn, key)
-        if not any(r.chart is not None and may_read(principal, r.chart) for r in entry.reports.values()):
+        if not may_open(principal, entry):
             raise PermissionDenied(f"you may not read the records behind dashboard {key!r}", dashboard=key)
         data = dashboard_data(jimu, conn, principal, entry, _values_arg(json_arg("values")), _lang())
     return jsonify(data)

@@ -23,7 +23,7 @@ from ..auth import current_principal
 from ..auth.policy import can, hidden_fields, row_filter
 from ..context import current_jimu
 from ..i18n import current_language
-from ..api.reports import DashboardEntry, dashboard_data, may_read, visible_dashboards
+from ..api.reports import DashboardEntry, dashboard_data, may_open, may_read, visible_dashboards
 from ..api.util import BadRequest
 from . import bp
 from .views import _login_required
@@ -69,7 +69,7 @@ def dashboard_page(key):
         entry = jimu.services.reports.definitions(conn).find("dashboard", key, request.args.get("app"))
         if entry.error is not None:
             raise entry.error
-        if not any(r.chart is not None and may_read(principal, r.chart) for r in entry.reports.values()):
+        if not may_open(principal, entry):
             raise PermissionDenied(f"you may not read the records behind dashboard {key!r}", dashboard=key)
         try:
             data = dashboard_data(jimu, conn, principal, entry, values, lang)
