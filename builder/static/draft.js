@@ -3,6 +3,8 @@
 // - change(fn): fn mutates a copy of the package; the previous state goes on the undo stack;
 // - undo()/redo() within the session (Ctrl+Z, Ctrl+Y / Ctrl+Shift+Z);
 // - save() sends the package with the revision it started from (a concurrent save is a 409);
+// - holders: the roles the draft gives to (or takes from) users, {role: {add: [...], remove: [...]}}:
+//   kept with the draft, not in the package, applied on publish; change(fn) hands them to fn too;
 // - dirty() drives the unsaved-changes warning (beforeunload) and the save button;
 // - publish flow: save, fetch the diff, confirm in a dialog, publish (see publish.js).
 import { get, put, enc } from "./api.js";
@@ -17,6 +19,8 @@ export class DraftStore extends EventTarget {
     super();
     this.appKey = appKey;
     this.package = null;
+    this.holders = {};
+    this.currentHolders = {};   // who holds each published role now: {role: [username]}
     this.revision = 0;
     this.savedJson = "";
     this.undoStack = [];
@@ -36,8 +40,19 @@ export class DraftStore extends EventTarget {
   _accept(data) {
     this.info = data;
     this.package = data.package;
+    this.holders = data.holders || {};
+    this.currentHolders = data.current_holders || {};
     this.revision = data.revision;
-    this.savedJson = JSON.stringify(data.package);
+    this.savedJson = this._snapshot();
+  }
+
+  // What undo, redo and the unsaved-changes check compare: the package and the pending holders.
+  _snapshot() { return JSON.stringify({ package: this.package, holders: this.holders }); }
+
+  _restore(json) {
+    const state = JSON.parse(json);
+    this.package = state.package;
+    this.holders = state.holders;
   }
 
   emit(reason) { this.dispatchEvent(new CustomEvent("change", { detail: { reason } })); }
@@ -45,9 +60,9 @@ export class DraftStore extends EventTarget {
   // ``coalesce``: a key for edits that belong together (typing in one box), so one undo step
   // takes back the whole burst instead of one keystroke.
   change(fn, reason = "edit", { coalesce = null } = {}) {
-    const before = JSON.stringify(this.package);
+    const before = this._snapshot();
     const next = JSON.parse(before);
-    fn(next);
+    fn(next.package, next.holders);
     if (JSON.stringify(next) === before) return;
     if (!coalesce || coalesce !== this.lastCoalesce) {
       this.undoStack.push(before);
@@ -55,7 +70,8 @@ export class DraftStore extends EventTarget {
     }
     this.lastCoalesce = coalesce;
     this.redoStack = [];
-    this.package = next;
+    this.package = next.package;
+    this.holders = next.holders;
     this.emit(reason);
   }
 
@@ -65,26 +81,33 @@ export class DraftStore extends EventTarget {
   undo() {
     if (!this.canUndo()) return;
     this.lastCoalesce = null;
-    this.redoStack.push(JSON.stringify(this.package));
-    this.package = JSON.parse(this.undoStack.pop());
+    this.redoStack.push(this._snapshot());
+    this._restore(this.undoStack.pop());
     this.emit("undo");
   }
 
   redo() {
     if (!this.canRedo()) return;
     this.lastCoalesce = null;
-    this.undoStack.push(JSON.stringify(this.package));
-    this.package = JSON.parse(this.redoStack.pop());
+    this.undoStack.push(this._snapshot());
+    this._restore(this.redoStack.pop());
     this.emit("redo");
   }
 
-  dirty() { return JSON.stringify(this.package) !== this.savedJson; }
+  dirty() { return this._snapshot() !== this.savedJson; }
+
+  // The pending holders of roles still in the draft (a role removed or renamed drops its own).
+  pendingHolders() {
+    const roles = new Set((this.package.roles || []).map((r) => r.key));
+    return Object.fromEntries(Object.entries(this.holders || {}).filter(([k]) => roles.has(k)));
+  }
 
   async save() {
     while (pending.size) await Promise.all([...pending]);
     if (!this.dirty() && this.info.saved) return this.info;
-    const data = await put(`/apps/${enc(this.appKey)}/draft`, { package: this.package, revision: this.revision });
-    const current = JSON.stringify(this.package);
+    const current = this._snapshot();
+    const data = await put(`/apps/${enc(this.appKey)}/draft`,
+      { package: this.package, holders: this.pendingHolders(), revision: this.revision });
     this.info = data;
     this.revision = data.revision;
     this.savedJson = current;          // edits made while saving stay dirty

@@ -2,15 +2,23 @@
 // the builder flag) and groups
 // (members, lead), edited through the DraftStore like every designer (undo/redo, save, publish).
 //
-// Who *holds* a role is the administrator's directory (jimu create-user --role); the package says
-// what each role may do. Group members are usernames; publishing resolves them to users.
+// The package says what each role may do; who *holds* it is this server's business (the users page),
+// and the draft can give or take it too: the holders typed here are kept with the draft (not in the
+// package), shown pending, and applied on publish — so a role is given before the first publish and
+// nobody is edited twice. Group members are usernames; publishing resolves them to users.
 import { get, enc } from "./api.js";
 import { t, h, label, extend, announce, LANG } from "./i18n.js";
 
 extend({
   "ppl_people": ["人员与权限", "People and permissions"],
-  "ppl_people_hint": ["角色决定谁能对哪些表单做什么 (由管理员把角色授予用户); 小组可作为任务和分配的对象。",
-    "A role says what its holders may do with each form (an administrator grants roles to users); a group can receive tasks and assignments."],
+  "ppl_people_hint": ["角色决定谁能对哪些表单做什么, 在角色下添加拥有它的用户 (发布时生效); 小组可作为任务和分配的对象。",
+    "A role says what its holders may do with each form; add the users who hold it under the role (applied when you publish); a group can receive tasks and assignments."],
+  "ppl_holders": ["拥有此角色的用户", "Users with this role"], "ppl_no_holders": ["还没有用户拥有此角色", "Nobody holds this role yet"],
+  "ppl_add_holder": ["添加用户", "Add user"], "ppl_remove_holder": ["移除用户", "Remove user"],
+  "ppl_keep_holder": ["保留", "Keep"],
+  "ppl_pending_add": ["待发布", "pending publish"], "ppl_pending_remove": ["发布后移除", "removed on publish"],
+  "ppl_already_holder": ["已拥有此角色", "Already holds this role"],
+  "ppl_holders_hint": ["添加或移除的用户在发布后生效。", "Users added or removed here take effect when you publish."],
   "ppl_roles": ["角色", "Roles"], "ppl_groups": ["小组", "Groups"],
   "ppl_no_roles": ["还没有角色: 没有角色时, 只有管理员能使用此应用的表单。", "No roles yet: without one, only administrators can use this app's forms."],
   "ppl_no_groups": ["还没有小组", "No groups yet"],
@@ -152,6 +160,7 @@ export class PeopleSettings {
       " ", h("label", { for: builderId }, t("ppl_builder_flag"))),
       h("h4", {}, t("ppl_permissions")), matrix,
       this.accessEditor(role, i, forms),
+      this.holdersEditor(role, i),
       h("p", { class: "actions" }, h("button", { type: "button", class: "small danger", id: `role-${i}-remove`,
         onclick: () => this.remove("roles", i) }, `${t("ppl_remove_role")} ${label(role.label, role.key)}`)));
   }
@@ -257,6 +266,72 @@ export class PeopleSettings {
     });
   }
 
+  // -- holders: who is given the role (kept with the draft, applied on publish) --------------------
+  holdersEditor(role, i) {
+    const current = this.store.currentHolders[role.key] || [];
+    const change = (this.store.holders || {})[role.key] || {};
+    const adding = change.add || [], removing = change.remove || [];
+    const names = [...current, ...adding.filter((n) => !current.includes(n))];
+    const inputId = `role-${i}-holder-input`;
+    const listId = `role-${i}-holder-users`;
+    const note = h("p", { class: "field-error", role: "alert", id: `role-${i}-holder-error`, hidden: true });
+    const input = h("input", { id: inputId, list: listId, autocomplete: "off",
+      oninput: (e) => this.suggest(e.target.value, listId),
+      onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); this.addHolder(i, input.value, note); } } });
+    const chip = (name, j) => {
+      const state = adding.includes(name) && !current.includes(name) ? "add" : removing.includes(name) ? "remove" : "";
+      return h("li", { class: `chip${state ? ` pending-${state}` : ""}`, "data-holder": name, "data-pending": state },
+        this.userText(name),
+        state ? h("small", { class: "pending-badge" }, t(`ppl_pending_${state}`)) : null,
+        h("button", { type: "button", class: "icon", id: `role-${i}-holder-${j}-toggle`,
+          "aria-label": `${t(state === "remove" ? "ppl_keep_holder" : "ppl_remove_holder")} ${name}`,
+          title: t(state === "remove" ? "ppl_keep_holder" : "ppl_remove_holder"),
+          onclick: () => this.setHolder(role.key, name, state === "remove" || (state === "" ? false : null)) },
+        state === "remove" ? "↺" : "×"));
+    };
+    return h("div", { class: "role-holders", id: `role-${i}-holders` },
+      h("h4", { id: `role-${i}-holders-title` }, `${t("ppl_holders")} (${names.length - removing.length})`),
+      names.length ? h("ul", { class: "member-list", "aria-labelledby": `role-${i}-holders-title` }, ...names.map(chip))
+        : h("p", { class: "muted small" }, t("ppl_no_holders")),
+      h("div", { class: "people-add" },
+        h("label", { for: inputId }, t("ppl_member_name")), input, h("datalist", { id: listId }),
+        h("button", { type: "button", class: "small", id: `role-${i}-add-holder`,
+          onclick: () => this.addHolder(i, input.value, note) }, `+ ${t("ppl_add_holder")}`)),
+      note,
+      adding.length || removing.length ? h("p", { class: "muted small" }, t("ppl_holders_hint")) : null);
+  }
+
+  // ``hold``: true gives the role to ``name`` (or keeps it), false takes it away, null drops a pending gift.
+  setHolder(roleKey, name, hold) {
+    this.change((pkg, holders) => {
+      const current = (this.store.currentHolders[roleKey] || []).includes(name);
+      const entry = holders[roleKey] || {};
+      const without = (list) => (list || []).filter((x) => x !== name);
+      entry.add = without(entry.add);
+      entry.remove = without(entry.remove);
+      if (hold === true && !current) entry.add.push(name);
+      if (hold === false && current) entry.remove.push(name);
+      for (const part of ["add", "remove"]) if (!entry[part].length) delete entry[part];
+      if (Object.keys(entry).length) holders[roleKey] = entry; else delete holders[roleKey];
+    });
+  }
+
+  async addHolder(i, text, note) {
+    const name = text.trim();
+    if (!name) return;
+    const role = this.store.package.roles[i];
+    const change = (this.store.holders || {})[role.key] || {};
+    const held = (this.store.currentHolders[role.key] || []).includes(name) && !(change.remove || []).includes(name);
+    if (held || (change.add || []).includes(name)) {
+      note.hidden = false; note.textContent = `${t("ppl_already_holder")}: ${name}`;
+      return;
+    }
+    if (!(await this.known(name))) { note.hidden = false; note.textContent = `${t("ppl_unknown_user")}: ${name}`; return; }
+    this.setHolder(role.key, name, true);
+    announce(`${t("ppl_add_holder")}: ${name}`);
+    document.getElementById(`role-${i}-holder-input`)?.focus();
+  }
+
   // -- groups ------------------------------------------------------------------------------------
   groupCard(group, i) {
     const members = group.members || [];
@@ -318,24 +393,30 @@ export class PeopleSettings {
       note.hidden = false; note.textContent = `${t("ppl_already_member")}: ${name}`;
       return;
     }
-    let known = this.users.has(name);
-    if (!known) {
-      try {
-        const users = (await get(`/users?q=${enc(name)}`)).users;
-        for (const u of users) this.users.set(u.username, u.display_name);
-        known = users.some((u) => u.username === name);
-      } catch { known = false; }
-    }
-    if (!known) { note.hidden = false; note.textContent = `${t("ppl_unknown_user")}: ${name}`; return; }
+    if (!(await this.known(name))) { note.hidden = false; note.textContent = `${t("ppl_unknown_user")}: ${name}`; return; }
     this.change((pkg) => { const g = pkg.groups[i]; g.members = [...(g.members || []), name]; });
     announce(`${t("ppl_add_member")}: ${name}`);
     document.getElementById(`group-${i}-member-input`)?.focus();
   }
 
+  // Whether ``name`` is a username the server knows (the user search).
+  async known(name) {
+    if (this.users.has(name)) return true;
+    try {
+      const users = (await get(`/users?q=${enc(name)}`)).users;
+      for (const u of users) this.users.set(u.username, u.display_name);
+      return users.some((u) => u.username === name);
+    } catch { return false; }
+  }
+
   // -- add and remove ----------------------------------------------------------------------------
   remove(kind, i) {
     const item = this.store.package[kind][i];
-    this.change((pkg) => { pkg[kind].splice(i, 1); if (!pkg[kind].length) delete pkg[kind]; });
+    this.change((pkg, holders) => {
+      pkg[kind].splice(i, 1);
+      if (!pkg[kind].length) delete pkg[kind];
+      if (kind === "roles") delete holders[item.key];     // a removed role is given to nobody
+    });
     announce(t("deleted") + label(item.label, item.key));
     document.getElementById(`new-${kind === "roles" ? "role" : "group"}-label`)?.focus();
   }

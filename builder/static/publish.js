@@ -1,6 +1,22 @@
 // Publishing, shared by every designer: save the draft, show the diff, confirm, publish.
 import { get, post, enc, ApiError } from "./api.js";
-import { t, h, announce } from "./i18n.js";
+import { t, h, label, announce, extend } from "./i18n.js";
+
+extend({
+  "pub_give_role": ["授予角色 {role}: {users}", "Give the role {role} to {users}"],
+  "pub_take_role": ["收回角色 {role}: {users}", "Take the role {role} from {users}"],
+});
+
+// The roles the draft gives or takes, as lines of the diff (they apply when the draft is published).
+export function holderLines(store) {
+  const roles = new Map((store.package.roles || []).map((r) => [r.key, label(r.label, r.key)]));
+  const lines = [];
+  for (const [key, change] of Object.entries(store.pendingHolders())) {
+    if (change.add?.length) lines.push(t("pub_give_role", { role: roles.get(key), users: change.add.join(", ") }));
+    if (change.remove?.length) lines.push(t("pub_take_role", { role: roles.get(key), users: change.remove.join(", ") }));
+  }
+  return lines;
+}
 
 export function dialog(title, body, actions) {
   const dlg = h("dialog", { class: "builder-dialog", "aria-labelledby": "dlg-title" },
@@ -29,7 +45,7 @@ export async function publishFlow(store, { onErrors } = {}) {
     await store.save();
     const diff = await get(`/apps/${enc(store.appKey)}/draft/diff`);
     const ok = await new Promise((resolve) => {
-      const dlg = dialog(`${t("diff_title")}: ${diff.from_version || "—"} → ${diff.to_version}`, diffList(diff.lines), [
+      const dlg = dialog(`${t("diff_title")}: ${diff.from_version || "—"} → ${diff.to_version}`, diffList([...diff.lines, ...holderLines(store)]), [
         h("button", { type: "button", onclick: () => { dlg.close(); resolve(false); } }, t("cancel")),
         h("button", { type: "button", class: "primary", id: "confirm-publish",
           onclick: () => { dlg.close(); resolve(true); } }, t("publish_confirm")),
