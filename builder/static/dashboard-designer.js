@@ -1,7 +1,10 @@
-// The dashboard designer: the app's reports on a 12-column grid. Drag a report from the list onto the
-// grid (or focus it and press Enter), drag a tile's title bar to move it and its corner to resize it;
-// with the keyboard a focused tile moves with the arrow keys, resizes with Shift+arrows and goes with
-// Delete. Tiles that would overlap are pushed down. Shared filters, the title and the refresh interval
+// The dashboard designer: the app's reports on a 12-column grid. A new chart is made here (a chart type
+// clicked or dragged onto the grid, then its field picked on the right: dashboard-charts.js), or a
+// dashboard starts from templates; an existing report is dragged from the list onto the grid (or
+// focused and Enter pressed): dropped on a taken place it goes to the nearest free one. Drag a tile's
+// title bar to move it and its corner to resize it; with the keyboard a focused tile moves with the
+// arrow keys, resizes with Shift+arrows and goes with Delete. Tiles a moved tile would overlap are
+// pushed down. Shared filters, the title and the refresh interval
 // are edited in the panel. Tiles are live: the draft dashboard and the draft's reports are posted to
 // /builder/api/apps/<app>/dashboards/preview, which answers with the runtime dashboard's own data.
 import { get, post, enc } from "./api.js";
@@ -12,6 +15,7 @@ import {
   t, h, label, announce, LANG, TEMPORAL, reportFields, widgetIndex, keepFocus, createIfNew, followDraft,
   drawFigure, codedErrors, setLabel, labelIn,
 } from "./report-common.js";
+import { chartReport, formsOf, newReportKey, quickSettings, templatePanel, templateReport } from "./dashboard-charts.js";
 
 const root = document.getElementById("dashboard-designer");
 const appKey = root.dataset.app;
@@ -24,11 +28,13 @@ const els = {
   problems: document.getElementById("dd-problems"),
   title: document.getElementById("dashboard-title"),
   try: document.getElementById("dd-try"),
+  start: document.getElementById("dd-start-holder"),
 };
 const COLS = 12;
 const ROW_PX = 70;
 const MAX_H = 24;
 const MIME = "application/x-jimu-report";
+const MIME_CHART = "application/x-jimu-chart-type";
 
 let registry = null;
 let widgets = {};
@@ -36,7 +42,10 @@ let charts = {};          // chart type → palette entry
 let tiles = {};           // report key → the last preview's tile (figure, empty or error)
 let problems = [];
 let selected = null;      // index of the selected tile
-let dragging = null;      // a report key while one is dragged from the list
+let dragging = null;      // {report: key} or {chart: type} while one is dragged from the palette
+let showTemplates = false; // the template panel, opened on a dashboard that already has tiles
+let creating = false;     // reports are being created (their keys come from the server)
+let lastForm = null;      // the form of the last chart made here: the next one starts on it
 let toolbar = null;
 let tryValues = {};       // shared filter values tried in the designer (not saved): field → value
 let pointerBusy = false;  // a tile is being dragged: the live data waits, so the tile is not replaced under the pointer
@@ -68,9 +77,10 @@ function place(dash, i, rect) {
   }
 }
 
-function freeSpot(dash, w, h) {
-  for (let y = 0; y < 200; y += 1) {
-    for (let x = 0; x + w <= COLS; x += 1) {
+// The first free place for a w×h tile in reading order, from ``from`` (the top-left corner by default).
+function freeSpot(dash, w, h, from = { x: 0, y: 0 }) {
+  for (let y = from.y; y < from.y + 200; y += 1) {
+    for (let x = y === from.y ? from.x : 0; x + w <= COLS; x += 1) {
       const rect = { x, y, w, h };
       if (!dash.charts.some((c) => overlaps(c, rect))) return { x, y };
     }
@@ -78,24 +88,90 @@ function freeSpot(dash, w, h) {
   return { x: 0, y: Math.max(0, ...dash.charts.map((c) => c.y + c.h)) };
 }
 
-function tileSize(reportKey) {
-  const type = reportOf(reportKey)?.type;
-  return type === "kpi" || type === "gauge" ? { w: 4, h: 3 } : { w: 6, h: 4 };
+function tileSize(type) {
+  if (type === "kpi" || type === "gauge") return { w: 4, h: 3 };
+  return type === "line" ? { w: COLS, h: 4 } : { w: 6, h: 4 };   // a trend reads best the whole width
+}
+
+// Where a new tile goes: the place it was dropped on when that is free, else the nearest free place
+// after it (a tile never lands on another, and nothing already placed moves); without a drop, the
+// first free place.
+function newTile(dash, reportKey, type, at) {
+  const { w, h: height } = tileSize(type);
+  const want = at ? { x: clamp(at.x, 0, COLS - w), y: Math.max(0, at.y) } : { x: 0, y: 0 };
+  const spot = freeSpot(dash, w, height, want);
+  return { tile: { report: reportKey, x: spot.x, y: spot.y, w, h: height }, moved: !!at && (spot.x !== want.x || spot.y !== want.y) };
 }
 
 function addTile(reportKey, at = null) {
   let index = 0;
+  let moved = false;
   edit((dash) => {
-    const { w, h: height } = tileSize(reportKey);
-    const spot = at ? { x: clamp(at.x, 0, COLS - w), y: Math.max(0, at.y) } : freeSpot(dash, w, height);
-    dash.charts.push({ report: reportKey, x: spot.x, y: spot.y, w, h: height });
+    const made = newTile(dash, reportKey, reportOf(reportKey)?.type, at);
+    dash.charts.push(made.tile);
+    moved = made.moved;
     index = dash.charts.length - 1;
-    place(dash, index, {});
   }, "add");
   selected = index;
   renderAll();
-  announce(`${t("rd_added")}${label(reportOf(reportKey)?.label, reportKey)}`);
+  const c = dashOf().charts[index];
+  announce(moved ? `${t("dd_taken")}${c.x + 1}, ${c.y + 1}` : `${t("rd_added")}${label(reportOf(reportKey)?.label, reportKey)}`);
   document.getElementById(`tile-${index}`)?.focus();
+}
+
+// New reports made here, each with its tile: ``makers`` are functions (key) → report definition.
+// A report's key comes from the server and is taken once the draft is saved, so the draft is saved
+// before each key is asked for and after the last report.
+async function createCharts(makers, at = null) {
+  if (creating) return [];
+  creating = true;
+  const made = [];
+  try {
+    for (const make of makers) {
+      if (store.dirty()) await toolbar.save();
+      if (store.dirty()) break;                 // not saved (its message is in the toolbar): stop here
+      const report = make(await newReportKey(appKey));
+      let index = 0;
+      edit((dash, pkg) => {
+        pkg.reports = [...(pkg.reports || []), report];
+        const { tile } = newTile(dash, report.key, report.type, made.length ? null : at);
+        dash.charts.push(tile);
+        index = dash.charts.length - 1;
+      }, "add", { quiet: true });
+      made.push(index);
+      lastForm = report.form;
+    }
+    if (store.dirty()) await toolbar.save();
+  } catch (err) {
+    announce(err.message);
+  } finally {
+    creating = false;
+  }
+  if (made.length) {
+    selected = made[made.length - 1];
+    showTemplates = false;
+    renderAll();
+    announce(`${t("dd_created_charts")}${made.map((i) => tileTitle(dashOf().charts[i])).join(", ")}`);
+    document.getElementById(`tile-${selected}`)?.focus();
+  }
+  return made;
+}
+
+// The form a new chart starts on: the selected tile's, the last chart's, else the draft's first form.
+function startForm() {
+  const forms = formsOf(store.package);
+  const selectedForm = selected !== null ? reportOf(dashOf().charts[selected]?.report)?.form : null;
+  return forms.find((f) => f.key === selectedForm) || forms.find((f) => f.key === lastForm) || forms[0];
+}
+
+function newChart(type, at = null) {
+  const form = startForm();
+  if (!form || !charts[type]) return;
+  createCharts([(key) => chartReport(charts[type], form, widgets, key)], at);
+}
+
+function fromTemplates(form, chosen, answers) {
+  createCharts(chosen.map((tpl) => (key) => templateReport(tpl, form, widgets, key, answers)));
 }
 
 function removeTile(i) {
@@ -124,7 +200,27 @@ function tileTitle(item) {
 function renderReports() {
   const reports = store.package.reports || [];
   const used = new Set(dashOf().charts.map((c) => c.report));
-  els.reports.replaceChildren(h("h2", {}, t("dd_reports")),
+  const hasForms = formsOf(store.package).length > 0;
+  const types = chartTypes().map((c) => {
+    const btn = h("button", { type: "button", class: "dd-chart-type palette-item", draggable: "true", "data-chart": c.type,
+      disabled: !hasForms || creating, "aria-describedby": "dd-new-help" }, label(c.label, c.type));
+    btn.addEventListener("click", () => newChart(c.type));
+    btn.addEventListener("dragstart", (e) => {
+      dragging = { chart: c.type };
+      e.dataTransfer.setData(MIME_CHART, c.type);
+      e.dataTransfer.setData("text/plain", label(c.label, c.type));
+      e.dataTransfer.effectAllowed = "copy";
+    });
+    btn.addEventListener("dragend", () => { dragging = null; els.grid.classList.remove("drop-here"); });
+    return btn;
+  });
+  els.reports.replaceChildren(
+    h("h2", {}, t("dd_new_chart")),
+    h("p", { class: "small muted", id: "dd-new-help" }, hasForms ? t("dd_new_chart_help") : t("dd_no_forms")),
+    h("div", { class: "palette-items dd-chart-types" }, ...types),
+    h("button", { type: "button", class: "small dd-open-templates", id: "dd-open-templates", disabled: !hasForms,
+      onclick: () => { showTemplates = true; renderStart(); document.getElementById("tpl-form")?.focus(); } }, t("dd_from_templates")),
+    h("h2", { class: "dd-existing" }, t("dd_existing")),
     reports.length ? h("p", { class: "small muted", id: "dd-drop-help" }, t("dd_drop_tile")) : h("p", { class: "small muted" }, t("dd_no_reports")),
     h("ul", { class: "dd-report-list" }, ...reports.map((r) => {
       const btn = h("button", { type: "button", class: "dd-report palette-item", draggable: "true", "data-report": r.key,
@@ -132,7 +228,7 @@ function renderReports() {
       label(r.label, r.key), h("small", { class: "muted" }, `${label(charts[r.type]?.label, r.type)}${used.has(r.key) ? " ✓" : ""}`));
       btn.addEventListener("click", () => addTile(r.key));
       btn.addEventListener("dragstart", (e) => {
-        dragging = r.key;
+        dragging = { report: r.key };
         e.dataTransfer.setData(MIME, r.key);
         e.dataTransfer.setData("text/plain", r.key);
         e.dataTransfer.effectAllowed = "copy";
@@ -140,6 +236,21 @@ function renderReports() {
       btn.addEventListener("dragend", () => { dragging = null; els.grid.classList.remove("drop-here"); });
       return h("li", {}, btn);
     })));
+}
+
+// The chart types, the everyday ones first.
+const COMMON = ["pie", "bar", "line", "kpi"];
+function chartTypes() {
+  const rank = (c) => (COMMON.includes(c.type) ? COMMON.indexOf(c.type) : COMMON.length);
+  return Object.values(charts).sort((a, b) => rank(a) - rank(b));
+}
+
+// The template panel: on an empty dashboard, or when opened from the palette.
+function renderStart() {
+  const open = showTemplates || !dashOf().charts.length;
+  if (!open) { els.start.replaceChildren(); return; }
+  els.start.replaceChildren(templatePanel({ pkg: store.package, widgets, onCreate: fromTemplates,
+    onClose: dashOf().charts.length ? () => { showTemplates = false; renderStart(); } : null }));
 }
 
 // -- the grid ----------------------------------------------------------------------------------------
@@ -323,11 +434,12 @@ els.grid.addEventListener("dragleave", (e) => { if (!els.grid.contains(e.related
 els.grid.addEventListener("drop", (e) => {
   e.preventDefault();
   els.grid.classList.remove("drop-here");
-  const key = dragging || e.dataTransfer.getData(MIME);
+  const what = dragging || { report: e.dataTransfer.getData(MIME), chart: e.dataTransfer.getData(MIME_CHART) };
   dragging = null;
-  if (!key || !reportOf(key)) return;
   const cell = cellAt(e.clientX, e.clientY);
-  addTile(key, { x: cell.col, y: cell.row });
+  const at = { x: Math.max(0, cell.col), y: Math.max(0, cell.row) };
+  if (what.chart && charts[what.chart]) newChart(what.chart, at);
+  else if (what.report && reportOf(what.report)) addTile(what.report, at);
 });
 
 // -- properties --------------------------------------------------------------------------------------
@@ -367,7 +479,10 @@ function renderProps() {
   const c = selected !== null ? dash.charts[selected] : null;
   if (c) {
     const i = selected;
+    const report = reportOf(c.report);
     parts.push(h("h2", {}, `${t("dd_tile")}: ${tileTitle(c)}`),
+      ...(report ? quickSettings({ report, pkg: store.package, widgets, charts, base: root.dataset.base, appKey,
+        change: (fn) => changeReport(c.report, fn) }) : []),
       ...labelInputs("tile-title", t("dd_tile_title"), c.title, (fn, id) => edit((d) => {
         const v = fn(d.charts[i].title);
         if (v) d.charts[i].title = v; else delete d.charts[i].title;
@@ -393,8 +508,7 @@ function renderProps() {
         });
         return h("div", { class: "prop" }, h("label", { for: id }, t(`dd_${k}`)), input);
       })),
-      h("p", {}, h("a", { href: `${root.dataset.base}apps/${enc(appKey)}/reports/${enc(c.report)}` }, t("dd_edit_report")), " ",
-        h("button", { type: "button", class: "small danger", id: "tile-remove", onclick: () => removeTile(i) }, t("remove"))),
+      h("p", {}, h("button", { type: "button", class: "small danger", id: "tile-remove", onclick: () => removeTile(i) }, t("dd_remove_tile"))),
       h("h3", {}, t("dashboards")));
   } else {
     parts.push(h("h2", {}, t("properties")), h("p", { class: "small muted" }, t("dd_select_tile")));
@@ -440,6 +554,12 @@ function renderProps() {
       document.getElementById(`sf-${(dashOf().filters || []).length - 1}-field`)?.focus();
     } }, `+ ${t("dd_add_filter")}`));
   els.props.replaceChildren(...parts);
+}
+
+// A change to a tile's report from its quick settings (one undoable step; the tiles follow live).
+function changeReport(key, fn) {
+  store.change((pkg) => { const r = (pkg.reports || []).find((x) => x.key === key); if (r) fn(r); }, "report");
+  renderAll();
 }
 
 function renderTitle() {
@@ -534,6 +654,7 @@ function renderAll() {
   if (selected !== null && !dash.charts[selected]) selected = null;
   keepFocus(() => {
     renderReports();
+    renderStart();
     renderTry();
     renderGrid();
     renderProps();

@@ -72,9 +72,9 @@ const S = {
   dd_tile_title: ["图块标题 (留空用报表名称)", "Tile title (empty: the report's name)"],
   dd_tile_definition: ["指标口径说明 (留空用报表说明)", "What the figures mean (empty: the report's description)"],
   dd_x: ["列", "Column"], dd_y: ["行", "Row"], dd_w: ["宽", "Width"], dd_h: ["高", "Height"],
-  dd_no_reports: ["这个应用还没有报表: 先在应用页新建报表", "This app has no reports yet: create one on the app page"],
+  dd_no_reports: ["还没有报表: 用上面的「新建图表」或模板做一个", "No reports yet: make one with a chart type or a template above"],
   dd_moved: ["已移动到 ", "Moved to "], dd_resized: ["大小 ", "Size "], dd_select_tile: ["选中网格上的图块以编辑", "Select a tile on the grid to edit it"],
-  dd_edit_report: ["编辑报表", "Edit the report"],
+  dd_remove_tile: ["从仪表盘移除 (报表保留)", "Remove from the dashboard (the report stays)"],
 };
 extend(S);
 

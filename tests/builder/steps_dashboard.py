@@ -141,6 +141,7 @@ def drag_tile(page, index, col, row):
     """Move tile ``index`` by its title bar so that its top-left cell is (col, row)."""
     wait_tiles(page)
     tile = page.locator(f"#tile-{index}")
+    tile.locator("header").scroll_into_view_if_needed()     # the pointer can only grab what is on screen
     head = tile.locator("header").bounding_box()
     grid = page.locator("#dd-grid").bounding_box()
     pitch_x = (grid["width"] + 8) / 12
@@ -151,8 +152,8 @@ def drag_tile(page, index, col, row):
     page.mouse.down()
     page.mouse.move(grab_x + (col - x0) * pitch_x, grab_y + (row - y0) * 78, steps=6)
     page.mouse.up()
-    page.wait_for_function(f"(() => {{ const t = document.querySelector('#tile-{index}');"
-                           f" return t && t.dataset.x === '{col}' && t.dataset.y === '{row}'; }})()")
+    page.wait_for_function(f"() => {{ const t = document.querySelector('#tile-{index}');"
+                           f" return t && t.dataset.x === '{col}' && t.dataset.y === '{row}'; }}")
 
 
 def resize_tile(page, index, w, h):
@@ -163,13 +164,14 @@ def resize_tile(page, index, w, h):
     pitch_x = (grid["width"] + 8) / 12
     x0 = int(tile.get_attribute("data-x"))
     y0 = int(tile.get_attribute("data-y"))
+    tile.locator(".dd-resize").scroll_into_view_if_needed()
     corner = tile.locator(".dd-resize").bounding_box()
     page.mouse.move(corner["x"] + 8, corner["y"] + 8)
     page.mouse.down()
     page.mouse.move(grid["x"] + (x0 + w) * pitch_x - pitch_x / 2, grid["y"] + (y0 + h) * 78 - 39, steps=6)
     page.mouse.up()
-    page.wait_for_function(f"(() => {{ const t = document.querySelector('#tile-{index}');"
-                           f" return t && t.dataset.w === '{w}' && t.dataset.h === '{h}'; }})()")
+    page.wait_for_function(f"() => {{ const t = document.querySelector('#tile-{index}');"
+                           f" return t && t.dataset.w === '{w}' && t.dataset.h === '{h}'; }}")
 
 
 def wait_tiles(page):
