@@ -40,7 +40,7 @@ const S = {
   dd_taken: ["那个位置已有图块: 放在了最近的空位 ", "That place is taken: put in the nearest free place "],
   dd_by: ["按{field}", "By {field}"], dd_total_vs: ["总量与{value}", "Total vs {value}"],
   dd_daily_label: ["每日趋势", "Daily trend"], dd_created_charts: ["已创建图表: ", "Charts created: "],
-  dd_pick: ["(请选择)", "(choose)"], dd_yes: ["是", "Yes"], dd_no: ["否", "No"],
+  dd_pick: ["(请选择)", "(choose)"], dd_flow_ended: ["流程已结束", "Its flow has ended"], dd_done: ["已完成", "Done"], dd_yes: ["是", "Yes"], dd_no: ["否", "No"],
 };
 extend(S);
 const mine = (key) => ({ "zh-CN": S[key][0], en: S[key][1] });
@@ -72,9 +72,22 @@ export function groupFields(form, widgets) {
     .sort((a, b) => rank(a) - rank(b));
 }
 
-// The fields whose value can say "done": those with options, and yes/no fields.
-export function doneFields(form, widgets) {
-  return reportFields(form, widgets).filter((f) => f.group === "form" && (f.options || f.kind === "bool"));
+// What can say "done": the end of the record's flow (when a flow of the draft runs on the form), the
+// fields with options and the yes/no fields.
+const FLOW_END = "process.ended_at";
+export function doneFields(form, widgets, pkg) {
+  const flowEnd = (pkg?.flows || []).some((f) => f?.form === form.key)
+    ? [{ ref: FLOW_END, label: t("dd_flow_ended"), labels: mine("dd_flow_ended"), kind: "flow_end", group: "process", options: null }]
+    : [];
+  return [...flowEnd, ...reportFields(form, widgets).filter((f) => f.group === "form" && (f.options || f.kind === "bool"))];
+}
+
+// The condition a done measure counts by, if the quick settings can show it: {field, value}.
+function doneCondition(measure) {
+  const [only, ...more] = measure?.filter || [];
+  if (!only || more.length) return null;
+  if (only.field === FLOW_END && only.op === "is_not_empty") return { field: FLOW_END };
+  return only.op === "eq" ? { field: only.field, value: only.value } : null;
 }
 
 export function valuesOf(field) {
@@ -91,6 +104,9 @@ function dimension(field) {
 }
 
 function doneMeasure(field, value) {
+  if (field.kind === "flow_end") {
+    return { key: "done", agg: "count", label: mine("dd_done"), filter: [{ field: FLOW_END, op: "is_not_empty" }] };
+  }
   const text = label(valuesOf(field).find((o) => o.value === value)?.label, String(value));
   return { key: "done", agg: "count", label: both(text, text), filter: [{ field: field.ref, op: "eq", value }] };
 }
@@ -128,14 +144,14 @@ function reportLabel(report, fields, chart) {
 }
 
 // The report of one template; ``ask`` holds the answers: {countField, doneField, doneValue}.
-export function templateReport(template, form, widgets, key, ask) {
+export function templateReport(template, form, widgets, key, ask, pkg) {
   const fields = groupFields(form, widgets);
   const report = { key, version: 1, form: form.key, measures: [COUNT()] };
   if (template === "count_by") {
     const field = fields.find((f) => f.ref === ask.countField) || fields[0];
     Object.assign(report, { type: "pie", dimensions: [dimension(field)] });
   } else if (template === "total_done") {
-    const field = doneFields(form, widgets).find((f) => f.ref === ask.doneField);
+    const field = doneFields(form, widgets, pkg).find((f) => f.ref === ask.doneField);
     report.type = "kpi";
     report.measures = [{ ...COUNT(), label: mine("dd_total") }, doneMeasure(field, ask.doneValue)];
   } else {
@@ -213,17 +229,16 @@ export function quickSettings({ report, pkg, widgets, charts, base, appKey, chan
       out.push(row("qs-bucket", t("rd_bucket"), bucketSel));
     }
   }
-  if (report.type === "kpi" && form && report.measures.length <= 2) out.push(...doneControls(report, form, widgets, change));
+  if (report.type === "kpi" && form && report.measures.length <= 2) out.push(...doneControls(report, form, widgets, pkg, change));
   out.push(h("p", { class: "small" }, h("a", { href: `${base}apps/${enc(appKey)}/reports/${enc(report.key)}`, id: "qs-more" },
     t("dd_more_settings"))));
   return out;
 }
 
 // "Done when <field> is <value>": the KPI's second count (none: the total only).
-function doneControls(report, form, widgets, change) {
-  const fields = doneFields(form, widgets);
-  const current = report.measures[1]?.filter?.length === 1 && report.measures[1].filter[0].op === "eq"
-    ? report.measures[1].filter[0] : null;
+function doneControls(report, form, widgets, pkg, change) {
+  const fields = doneFields(form, widgets, pkg);
+  const current = doneCondition(report.measures[1]);
   if (report.measures[1] && !current) return [];     // a measure the report designer made: edited there
   const fieldSel = h("select", { id: "qs-done-field" }, h("option", { value: "" }, t("dd_no_done")),
     ...fields.map((f) => h("option", { value: f.ref, selected: f.ref === current?.field }, f.label)));
@@ -235,7 +250,7 @@ function doneControls(report, form, widgets, change) {
   }));
   const out = [row("qs-done-field", t("dd_done_when"), fieldSel)];
   const field = fields.find((f) => f.ref === current?.field);
-  if (field) {
+  if (field && valuesOf(field).length) {
     const valueSel = h("select", { id: "qs-done-value" }, ...valuesOf(field).map((o) =>
       h("option", { value: JSON.stringify(o.value), selected: o.value === current.value }, label(o.label, String(o.value)))));
     valueSel.addEventListener("change", () => change((r) => { r.measures[1] = doneMeasure(field, JSON.parse(valueSel.value)); }));
@@ -265,7 +280,7 @@ export function templatePanel({ pkg, widgets, onCreate, onClose }) {
   if (!forms.some((f) => f.key === ask.form)) ask.form = forms[0].key;
   const form = forms.find((f) => f.key === ask.form);
   const fields = groupFields(form, widgets);
-  const dones = doneFields(form, widgets);
+  const dones = doneFields(form, widgets, pkg);
   if (!fields.some((f) => f.ref === ask.countField)) ask.countField = fields.find((f) => f.group === "form")?.ref || fields[0]?.ref;
   if (!dones.some((f) => f.ref === ask.doneField)) { ask.doneField = null; ask.doneValue = undefined; }
   const rerender = () => box.replaceWith(templatePanel({ pkg, widgets, onCreate, onClose }));
@@ -296,7 +311,7 @@ export function templatePanel({ pkg, widgets, onCreate, onClose }) {
       });
       const parts = [h("label", { for: fieldSel.id, class: "small" }, t("dd_done_when")), fieldSel];
       const field = dones.find((f) => f.ref === ask.doneField);
-      if (field) {
+      if (field && valuesOf(field).length) {
         const valueSel = h("select", { id: "tpl-total_done-value", "aria-label": t("dd_is") }, ...valuesOf(field).map((o) =>
           h("option", { value: JSON.stringify(o.value), selected: o.value === ask.doneValue }, label(o.label, String(o.value)))));
         valueSel.addEventListener("change", () => { ask.doneValue = JSON.parse(valueSel.value); choose("total_done"); rerender(); focus("tpl-total_done-value"); });
@@ -319,7 +334,8 @@ export function templatePanel({ pkg, widgets, onCreate, onClose }) {
     const chosen = TEMPLATES.filter((x) => ask.chosen.has(x));
     error.hidden = true;
     if (!chosen.length) { error.hidden = false; error.textContent = t("dd_tick_one"); return; }
-    if (chosen.includes("total_done") && (!ask.doneField || ask.doneValue === undefined)) {
+    const done = dones.find((f) => f.ref === ask.doneField);
+    if (chosen.includes("total_done") && (!done || (done.kind !== "flow_end" && ask.doneValue === undefined))) {
       error.hidden = false; error.textContent = t("dd_need_done"); return;
     }
     onCreate(form, chosen, { ...ask });

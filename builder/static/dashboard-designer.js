@@ -171,7 +171,7 @@ function newChart(type, at = null) {
 }
 
 function fromTemplates(form, chosen, answers) {
-  createCharts(chosen.map((tpl) => (key) => templateReport(tpl, form, widgets, key, answers)));
+  createCharts(chosen.map((tpl) => (key) => templateReport(tpl, form, widgets, key, answers, store.package)));
 }
 
 function removeTile(i) {

@@ -128,6 +128,9 @@ def test_a_dashboard_starts_from_each_template(designer, live_server, jimu, arti
         d["package"]["forms"].append({"key": "反馈", "version": 1, "label": {"zh-CN": "反馈", "en": "Feedback"},
                                       "fields": [{"key": "满意度", "label": {"zh-CN": "满意度", "en": "Rating"},
                                                   "widget": "select", "config": {"options": ["好", "中", "差"]}}]})
+        d["package"]["flows"] = [{"key": "handling", "version": 1, "label": "处理", "form": FORM, "start": "on_create",
+                                  "nodes": [{"id": "start", "type": "start"}, {"id": "end", "type": "end"}],
+                                  "edges": [{"from": "start", "to": "end"}]}]
         drafts.save_draft(conn, "desk", d["package"], d["revision"], now=jimu.now(), actor_id=None)
 
     # "count by a field": the form (the draft-only one) and the field, by label
@@ -152,6 +155,11 @@ def test_a_dashboard_starts_from_each_template(designer, live_server, jimu, arti
     (tile,) = tiles(page)
     assert tile["rows"] == [{"count": 3, "done": 2}] and tile["at"] == [0, 0, 4, 3]
     page.screenshot(path=str(artifacts / "dashboard-template-kpi.png"), full_page=True)
+    # a form a flow runs on: "done" may also be the end of its flow (none of the three has ended)
+    page.select_option("#qs-done-field", label="流程已结束")
+    wait_rows(page, 0, "rows.length > 0 && rows[0].done === 0")
+    assert page.locator("#qs-done-value").count() == 0
+    steps.save(page)
 
     # "daily trend": only the form (the first one is already chosen)
     open_new_dashboard(page, live_server, "daily", "每日")
@@ -170,8 +178,9 @@ def test_a_dashboard_starts_from_each_template(designer, live_server, jimu, arti
     assert (made["by_field"]["type"], made["by_field"]["form"], made["by_field"]["dimensions"][0]["field"]) == \
         ("pie", "反馈", "满意度")
     assert made["done"]["type"] == "kpi"
-    assert [m.get("filter") for m in made["done"]["measures"]] == [None, [{"field": "状态", "op": "eq", "value": "已解决"}]]
-    assert made["done"]["label"]["zh-CN"] == "总量与已解决"
+    assert [m.get("filter") for m in made["done"]["measures"]] == [None, [{"field": "process.ended_at",
+                                                                           "op": "is_not_empty"}]]
+    assert made["done"]["measures"][1]["label"] == {"zh-CN": "已完成", "en": "Done"}
     assert made["daily"]["type"] == "line"
     assert made["daily"]["dimensions"] == [{"field": "created_at", "bucket": "day",
                                             "label": {"zh-CN": "创建时间", "en": "Created at"}}]
