@@ -360,18 +360,23 @@ def check_expression(source: str, names: list[str], fields: list | None = None) 
 
     ``fields`` (``[{key, label}]``, a label text or ``{"zh-CN", "en"}`` map) lets the expression name
     fields by their labels: the answer's ``source`` is the text to store, with every label replaced by
-    its field's key (``engines.expr.to_keys``), and ``names`` the keys it reads."""
+    its field's key (``engines.expr.to_keys``), and ``names`` the keys it reads. A field's ``options``
+    (``[{value, label}]``) let text compared with it name an option by its label, stored as its value
+    (``流程节点 == "处理中"`` → ``process.node == "fix"``, ``engines.expr.labels.option_values``)."""
     from engines.expr import ExprError, compile_expr, to_keys
-    from engines.expr.labels import source_position
+    from engines.expr.labels import option_values, source_position
     from engines.form import SYSTEM_FIELDS
     if not isinstance(source, str) or not source.strip():
         return {"ok": True, "names": [], "source": source}
-    pairs = [(f.get("key"), f.get("label")) for f in (fields or [])[:MAX_NAMES]
-             if isinstance(f, dict) and isinstance(f.get("key"), str)]
+    given = [f for f in (fields or [])[:MAX_NAMES] if isinstance(f, dict) and isinstance(f.get("key"), str)]
+    pairs = [(f["key"], f.get("label")) for f in given]
+    options = {f["key"]: [(o.get("value"), o.get("label")) for o in f["options"][:MAX_NAMES] if isinstance(o, dict)]
+               for f in given if isinstance(f.get("options"), list)}
     allowed = ({n for n in names[:MAX_NAMES] if isinstance(n, str)} | {k for k, _ in pairs}
                | set(SYSTEM_FIELDS) | {"current_user_id"})
+    allowed |= {n.partition(".")[0] for n in allowed if "." in n}  # process.node: the name is "process"
     try:
-        stored = to_keys(source, pairs)
+        stored = option_values(to_keys(source, pairs), options)
         expr = compile_expr(stored, allowed_names=allowed)
     except ExprError as exc:
         error = exc.to_dict()

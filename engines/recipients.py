@@ -24,13 +24,9 @@ RECIPIENTS_SCHEMA = {
         "group_lead_fields": {"type": "array", "items": {"type": "string"}},
         "user_fields": {"type": "array", "items": {"type": "string"}},
         "participants": {"type": "boolean"},
-        "assignee": {"type": "boolean", "description": "the people who hold the record's open flow tasks "
-                                                      "now (a task nobody took yet: its group's or role's "
-                                                      "members)"},
-        "lead": {"type": "boolean", "description": "the leads of the groups of the record's open flow tasks "
-                                                  "(a task of one person outside a group: the leads of "
-                                                  "that person's groups)"},
-        "submitter": {"type": "boolean", "description": "who created the record"},
+        "assignee": {"type": "boolean"},
+        "lead": {"type": "boolean"},
+        "submitter": {"type": "boolean"},
         "emails": {"type": "array", "items": {"type": "string", "maxLength": 320}},
         "email_fields": {"type": "array", "items": {"type": "string"}},
         "phones": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 200,

@@ -220,7 +220,8 @@ export class ExprEditor {
       if (!source.trim()) { this.show(null); return; }
       const names = this.names();
       const result = await post("/expr/check", { source, names: names.map((n) => n.key),
-        fields: names.map((n) => ({ key: n.key, label: n.labels ?? n.label })) });
+        fields: names.map((n) => ({ key: n.key, label: n.labels ?? n.label,
+          ...(n.options ? { options: n.options.map((o) => ({ value: o.value, label: o.labels ?? o.text })) } : {}) })) });
       if (source !== this.input.value) return;
       this.show(result.ok ? null : result.error, true);
       // the text to store: the labels typed, as their fields' keys

@@ -110,7 +110,7 @@ function setter(ctx, i, path) {
 // Properties in the order a person fills them in (the schema's own order is not kept by JSON);
 // others follow alphabetically.
 const ORDER = ["form", "survey_form", "flow", "task", "node", "outcome", "if_none", "channel", "strategy", "field", "user", "group", "source_field",
-  "group_field", "open_filter", "kind", "value", "users", "user_fields", "groups", "group_leads", "group_lead_fields", "participants", "emails",
+  "group_field", "open_filter", "kind", "value", "assignee", "lead", "submitter", "users", "user_fields", "groups", "group_leads", "group_lead_fields", "participants", "emails",
   "email_fields", "to", "url", "method", "secret", "headers", "template", "subject", "body", "comment", "link", "mentions",
   "mention_all", "language", "filter", "values", "mapping", "json", "store", "limit", "timeout", "note"];
 export function ordered(keys) {

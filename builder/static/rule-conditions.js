@@ -78,7 +78,7 @@ export function renderCondition(ctx, rule) {
   let content;
   if (exprMode) {
     const editor = new ExprEditor({ id: "rule-cond-expr", label: t("rule_condition_expr"),
-      value: isExprRoot(rule.condition) ? rule.condition.expr : "", names: () => ctx.fields(), library: ctx.library,
+      value: isExprRoot(rule.condition) ? rule.condition.expr : "", names: () => ctx.conditionFields(), library: ctx.library,
       onChange: (v) => ctx.edit((r) => { if (v === null) delete r.condition; else r.condition = { expr: v }; },
         { coalesce: "rule-cond-expr", rerender: false }) });
     content = editor.el;
@@ -165,11 +165,11 @@ function leaf(ctx, node, path) {
   if ("aggregate" in node) return aggregateTest(ctx, node, id, name, set, remove);
   if ("expr" in node && !("field" in node)) {
     const editor = new ExprEditor({ id: `${id}-expr`, label: `${name}: ${t("rule_mode_expr")}`, value: node.expr,
-      names: () => ctx.fields(), library: ctx.library,
+      names: () => ctx.conditionFields(), library: ctx.library,
       onChange: (v) => set((n) => { n.expr = v || ""; }, { coalesce: `${id}-expr`, rerender: false }) });
     return h("div", { class: "rule-leaf expr" }, editor.el, remove);
   }
-  return fieldTest(ctx, node, id, name, ctx.fields(), set, remove);
+  return fieldTest(ctx, node, id, name, ctx.conditionFields(), set, remove);
 }
 
 // One {field, op, value} test; also used by action filters (over another form's fields).

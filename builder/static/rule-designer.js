@@ -12,7 +12,7 @@ import { DraftStore } from "./draft.js";
 import { designerToolbar } from "./designer-shell.js";
 import { publishFlow, errorList } from "./publish.js";
 import { t, h, label, announce } from "./i18n.js";
-import { FieldModel } from "./rule-fields.js";
+import { FieldModel, processFields } from "./rule-fields.js";
 import { renderTrigger } from "./rule-trigger.js";
 import { renderCondition } from "./rule-conditions.js";
 import { renderActions } from "./rule-actions.js";
@@ -47,6 +47,8 @@ const ctx = {
   pkg: () => store.package,
   rule: () => ruleOf(),
   fields: () => ctx.model.fields(formOf(ruleOf()?.form)),
+  // what a condition may test: the form's fields, then where the record's flow stands
+  conditionFields: () => [...ctx.fields(), ...processFields(store.package, ruleOf()?.form)],
   // fn(rule, package) mutates a copy; opts: coalesce (typing: one undo step, no re-render),
   // rerender (default true), focus (the id to focus after re-rendering)
   edit(fn, opts = {}) {

@@ -122,3 +122,31 @@ export function listInput({ id, field, value, onInput, labelText }) {
   input.addEventListener("input", () => onInput(splitList(input.value).map((s) => coerce(s, field?.kind)), { typing: true }));
   return input;
 }
+
+// Where the record's process stands, as a condition reads it (``process.node`` …, engines/rule/conditions.py):
+// offered next to the form's fields when a flow of the package runs on the form. A step is picked by
+// its label and stored as the node's id; ``labels`` let an expression name it by its label too.
+const WAITS = ["user_task", "approval", "countersign", "timer", "automatic"];
+// both languages' names, so an expression may use either (``流程节点 == "处理中"``, ``Flow step == "Handling"``)
+const PROCESS = {
+  node: { "zh-CN": "流程节点", en: "Flow step" }, state: { "zh-CN": "流程状态", en: "Flow state" },
+  done: { "zh-CN": "流程已结束", en: "Flow ended" },
+  running: { "zh-CN": "进行中", en: "Running" }, completed: { "zh-CN": "已完成", en: "Completed" },
+  cancelled: { "zh-CN": "已取消", en: "Cancelled" },
+};
+export function processFields(pkg, formKey) {
+  const flows = (pkg.flows || []).filter((f) => f && f.form === formKey);
+  if (!flows.length) return [];
+  const steps = [];
+  for (const flow of flows) {
+    for (const n of flow.nodes || []) {
+      if (!n || !WAITS.includes(n.type) || steps.some((s) => s.value === n.id)) continue;
+      const text = label(n.label, n.id);
+      steps.push({ value: n.id, text: flows.length > 1 ? `${label(flow.label, flow.key)} · ${text}` : text, labels: n.label || n.id });
+    }
+  }
+  const states = ["running", "completed", "cancelled"].map((v) => ({ value: v, text: label(PROCESS[v]), labels: PROCESS[v] }));
+  const pseudo = (key, kind, options) => ({ key: `process.${key}`, label: label(PROCESS[key]), labels: PROCESS[key],
+    widget: "process", valueKind: kind, kind, options, field: null, process: true });
+  return [pseudo("node", "choice", steps), pseudo("state", "choice", states), pseudo("done", "bool", null)];
+}

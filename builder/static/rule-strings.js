@@ -112,4 +112,9 @@ extend({
   rule_p_if_none: ["没有对应的任务/流程时", "When there is no such task or flow"],
   rule_v_if_none_error: ["报错 (记录在执行日志)", "Fail (logged)"], rule_v_if_none_skip: ["跳过", "Skip"],
   rule_p_timeout: ["超时 (秒)", "Timeout (seconds)"], rule_p_note: ["备注", "Note"],
+  rule_p_assignee: ["当前处理人 (现在持有流程任务的人)", "Current assignee (who holds the record's flow task now)"],
+  rule_p_lead: ["当前处理人的组长", "The assignee's group lead"],
+  rule_p_submitter: ["提交人 (记录的创建人)", "Submitter (who created the record)"],
+  rule_p_roles: ["角色 (全部持有人)", "Roles (everyone who holds one)"], rule_p_cc: ["抄送", "Cc"],
+  rule_p_attach: ["附件 (文件字段)", "Attach (file fields)"], rule_p_auto_submitted: ["自动邮件标记", "Auto-Submitted header"],
 });

@@ -23,7 +23,7 @@ from .compiler import CONSTANTS
 from .errors import ExprError
 from .functions import FUNCTIONS
 
-__all__ = ["ExprAmbiguousName", "to_keys", "to_labels", "label_index", "source_position"]
+__all__ = ["ExprAmbiguousName", "to_keys", "to_labels", "label_index", "source_position", "option_values"]
 
 
 class ExprAmbiguousName(ExprError):
@@ -220,3 +220,68 @@ def _pick(label: Any, lang: str) -> str:
         value = label.get(lang) or label.get("zh-CN") or label.get("en") or ""
         return value.strip() if isinstance(value, str) else ""
     return label.strip() if isinstance(label, str) else ""
+
+
+def option_values(source: str, options: Mapping[str, Iterable[tuple[Any, Any]]]) -> str:
+    """``source`` (keys already, see ``to_keys``) with each text literal compared with a field that
+    has options (``==``, ``!=``, ``in [..]``, ``not in [..]``) replaced by the option's stored value when
+    the text is one option's label and no option's value: ``流程节点 == "处理中"`` is stored as
+    ``process.node == "fix"``, so renaming the step later rewrites nothing. ``options`` maps a field
+    key (``process.node``, or a field key) to its ``(value, label)`` pairs; the label is text or a
+    language map (every language accepted). Anything else stays as typed."""
+    import ast
+
+    index: dict[str, tuple[set, dict[str, Any]]] = {}
+    for key, pairs in options.items():
+        values, by_label = set(), {}
+        for value, label in pairs:
+            values.add(value)
+            for text in _labels(label):
+                by_label.setdefault(text, []).append(value)
+        index[key] = (values, {t: v[0] for t, v in by_label.items() if len(set(map(repr, v))) == 1})
+    if not index or not isinstance(source, str):
+        return source
+    try:
+        tree = ast.parse("(" + source + ")", mode="eval")
+    except SyntaxError:
+        return source
+    lines = ("(" + source + ")").split("\n")
+    starts, at = [], 0
+    for line in lines:
+        starts.append(at)
+        at += len(line) + 1
+
+    def offset(lineno: int, col: int) -> int:  # ast columns count UTF-8 bytes
+        line = lines[lineno - 1]
+        return starts[lineno - 1] + len(line.encode("utf-8")[:col].decode("utf-8", "ignore")) - 1
+
+    def ref(node) -> str | None:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return f"{node.value.id}.{node.attr}"
+        return None
+
+    swaps: list[tuple[int, int, str]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        for (a, b), op in zip(zip(operands, operands[1:]), node.ops):
+            if not isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
+                continue
+            for name, other in ((ref(a), b), (ref(b), a)):
+                if name not in index:
+                    continue
+                values, by_label = index[name]
+                literals = other.elts if isinstance(other, (ast.List, ast.Tuple)) else [other]
+                for lit in literals:
+                    if isinstance(lit, ast.Constant) and isinstance(lit.value, str) and lit.value not in values \
+                            and lit.value in by_label and isinstance(by_label[lit.value], str):
+                        swaps.append((offset(lit.lineno, lit.col_offset), offset(lit.end_lineno, lit.end_col_offset),
+                                      by_label[lit.value]))
+    out = source
+    for start, end, value in sorted(set(swaps), reverse=True):
+        quote = out[start] if out[start] in "\"'" else '"'
+        out = out[:start] + quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote + out[end:]
+    return out

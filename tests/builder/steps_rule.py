@@ -71,15 +71,19 @@ def type_template(page, box_id: str, parts: Iterable[tuple[str, str]]) -> None:
             box.press("End")
 
 
-def add_mail_action(page, *, user_fields: Iterable[str], subject: Iterable[tuple[str, str]],
-                    body: Iterable[tuple[str, str]]) -> int:
-    """Add "发送通知" by e-mail to the people named in ``user_fields``; returns the action's index."""
+def add_mail_action(page, *, user_fields: Iterable[str] = (), subject: Iterable[tuple[str, str]],
+                    body: Iterable[tuple[str, str]], people: Iterable[str] = ()) -> int:
+    """Add "发送通知" by e-mail to the people named in ``user_fields`` and to ``people`` of the record's
+    process (``assignee``: 当前处理人, ``lead``: 当前处理人的组长, ``submitter``: 提交人, each one
+    checkbox); returns the action's index."""
     index = page.locator("#rule-action-list > li").count()
     choose(page, "#rule-add-action", value="notify")
     page.wait_for_selector(f"#action-{index}")
     choose(page, f"#action-{index}-channel", value="email")
     for key in user_fields:
         page.locator(f'#action-{index}-to-user_fields input[value="{key}"]').check()
+    for who in people:
+        page.locator(f"#action-{index}-to-{who}").check()
     type_template(page, f"action-{index}-subject", subject)
     type_template(page, f"action-{index}-body", body)
     return index
@@ -117,6 +121,26 @@ def build_unresolved_mail_rule(page, live_server: str, app_key: str, form_key: s
     if dry_run:
         page.locator("#btn-dry-run").click()
         page.wait_for_selector("#rule-dry-summary, #rule-dry-result .error-list, #rule-dry-result [role=alert]")
+    if screenshot:
+        page.screenshot(path=screenshot, full_page=True)
+    publish(page)
+
+
+def build_still_at_step_mail_rule(page, live_server: str, app_key: str, form_key: str, step_label: str, *,
+                                  title_field: str | None = None, rule_key: str = "still_at_step",
+                                  rule_label: str = "2 小时未处理提醒", hours: float = 2,
+                                  screenshot: str | None = None) -> None:
+    """Through the UI alone, the tutorial rule without a status field: ``hours`` after a record is
+    created, while its flow still waits at the step labelled ``step_label`` (流程节点 = 处理中), e-mail
+    the person who holds that task now (当前处理人); then publish it."""
+    new_rule(page, live_server, app_key, rule_label, rule_key)
+    if page.locator("#rule-form").input_value() != form_key:
+        choose(page, "#rule-form", value=form_key)
+    set_time_trigger(page, hours=hours)
+    add_field_condition(page, "process.node", "eq", [step_label])
+    title = [("var", title_field)] if title_field else [("var", "id")]
+    add_mail_action(page, people=["assignee"], subject=[("text", f"{hours:g} 小时未处理: ")] + title,
+                    body=[("text", "记录 ")] + title + [("text", f" 仍在{step_label}")])
     if screenshot:
         page.screenshot(path=screenshot, full_page=True)
     publish(page)
