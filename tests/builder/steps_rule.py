@@ -127,7 +127,7 @@ def build_unresolved_mail_rule(page, live_server: str, app_key: str, form_key: s
 
 
 def build_still_at_step_mail_rule(page, live_server: str, app_key: str, form_key: str, step_label: str, *,
-                                  title_field: str | None = None, rule_key: str = "still_at_step",
+                                  title_field: str | None = None, rule_key: str | None = None,
                                   rule_label: str = "2 小时未处理提醒", hours: float = 2,
                                   screenshot: str | None = None) -> None:
     """Through the UI alone, the tutorial rule without a status field: ``hours`` after a record is

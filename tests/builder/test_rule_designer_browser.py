@@ -172,7 +172,9 @@ def test_conditions_groups_mappings_reorder_undo_and_dry_run(svc, page, live_ser
     page.wait_for_function("document.querySelector('#action-0').dataset.type === 'notify'")
 
     # the mouse does the same: drag the set-fields card's head onto the first card
-    page.set_viewport_size({"width": 1280, "height": 2600})              # both heads in view
+    span = page.evaluate("document.querySelector('#action-1 .rule-action-head').getBoundingClientRect().bottom"
+                         " - document.querySelector('#action-0').getBoundingClientRect().top")
+    page.set_viewport_size({"width": 1280, "height": int(span) + 200})    # both heads in view
     page.locator("#action-0").evaluate("el => el.scrollIntoView()")
     page.locator("#action-1 .grip").drag_to(page.locator("#action-0 .rule-action-head h3"))
     page.wait_for_function("document.querySelector('#action-0').dataset.type === 'set_fields'")
