@@ -7,16 +7,46 @@ Rules build these links with ``record_link``.
 """
 from __future__ import annotations
 
-from flask import current_app, url_for
+import hashlib
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from engines.errors import NotFound
+from engines.errors import JimuError, NotFound
 
 SALT = "jimu.record-link"
 
 
 class BadLink(NotFound):
     code = "public.bad_link"
+
+
+class RateLimited(JimuError):
+    code = "public.rate_limited"
+    status = 429
+
+
+def _hit_kind(scope: str) -> str:
+    digest = hashlib.sha256(f"{scope}|{request.remote_addr}".encode()).hexdigest()[:32]
+    return f"public.hit.{digest}"
+
+
+def count_hit(jimu, conn, scope: str, limit: int, *, form_key: str | None = None,
+              what: str = "submissions") -> None:
+    """Count one attempt of this address at ``scope`` (a public form's key, ``chat:<form>``) in the
+    event log, after refusing it with ``RateLimited`` when the last hour holds ``limit`` already.
+    Refused attempts count too, so retries cannot probe for free; every web process shares the count."""
+    from . import db
+    from .audit import record_event
+    since = jimu.now() - timedelta(hours=1)
+    kind = _hit_kind(scope)
+    hits = conn.execute(sa.select(sa.func.count()).select_from(db.events)
+                        .where(db.events.c.kind == kind, db.events.c.at >= since)).scalar()
+    record_event(conn, kind, at=jimu.now(), form_key=form_key)
+    if hits >= limit:
+        raise RateLimited(f"too many {what} from your address; try again within an hour (limit {limit}/hour)")
 
 
 def _serializer() -> URLSafeSerializer:

@@ -38,7 +38,7 @@ def test_list_fields_must_name_fields(runner, tmp_path):
 def test_the_package_validates_with_its_flow_rules_reports_and_dashboard(runner):
     result = runner.invoke(args=["validate", str(PACKAGE)])
     assert result.exit_code == 0, result.output
-    assert "7 forms, 1 flows, 23 rules, 12 reports" in result.output
+    assert "9 forms, 1 flows, 23 rules, 12 reports" in result.output
     data = load()
     assert [d["key"] for d in data["dashboards"]] == ["service_overview"]
     assert {d["report"] for d in data["dashboards"][0]["charts"]} == {r["key"] for r in data["reports"]}
@@ -74,3 +74,31 @@ def test_a_broken_flow_is_reported_by_validate_with_its_pointer(runner, tmp_path
     path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
     result = runner.invoke(args=["validate", str(path)])
     assert result.exit_code == 1 and f"/flows/0/edges/{i}/outcome: [flow.unknown_outcome]" in result.output
+
+
+def test_live_chat_of_the_desk_becomes_a_ticket(jimu, client):
+    """The package's live chat (在线会话): a visitor from the published site writes, a first-line agent
+    answers with a reply template and hands the chat over; the ticket carries the visitor and the
+    transcript and starts the ticket process; an expert has no chat console."""
+    from tests.conftest import api_token, make_user
+    install_package(jimu, load())
+    agent = {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'li', roles=['agent']))}"}
+    expert = {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'zhao', roles=['expert']))}"}
+    site = {"Origin": "https://www.example.com"}
+    base = "/api/v1/chat/在线会话"
+    started = client.post(f"{base}/conversations", headers=site,
+                          json={"fields": {"访客姓名": "王芳", "邮箱": "wang@example.com"}, "text": "发票开错了"})
+    assert started.status_code == 201, started.get_json()
+    rid = started.get_json()["conversation"]["id"]
+    assert client.get(f"{base}/queue", headers=expert).status_code == 403
+    assert [c["title"] for c in client.get(f"{base}/queue", headers=agent).get_json()["conversations"]] == ["王芳"]
+    sent = client.post(f"{base}/messages", headers=agent, json={"conversations": [rid], "text": "请提供订单号"})
+    assert sent.status_code == 201
+    made = client.post(f"{base}/conversations/{rid}/handover", headers=agent)
+    assert made.status_code == 201, made.get_json()
+    ticket = client.get(f"/api/v1/forms/工单/records/{made.get_json()['id']}", headers=agent).get_json()
+    assert ticket["客户姓名"] == "王芳" and ticket["问题渠道"] == "官网"
+    assert "发票开错了" in ticket["问题详细描述"] and "请提供订单号" in ticket["问题详细描述"]
+    assert client.get(f"/api/v1/forms/在线会话/records/{rid}", headers=agent).get_json()["转工单"] == ticket["id"]
+    assert client.post(f"{base}/conversations", headers={"Origin": "https://evil.example"},
+                       json={"fields": {"访客姓名": "x"}}).status_code == 403

@@ -144,6 +144,9 @@ def chat_start(form):
     if not isinstance(values, dict):
         raise BadRequest("fields must be an object of field key → value", code="request.bad_param", param="fields")
     jimu = current_jimu()
+    from ..public import count_hit
+    with jimu.begin() as conn:
+        count_hit(jimu, conn, f"chat:{form}", int(cfg.block.get("rate_limit", 10)), form_key=form, what="chats")
     with jimu.begin() as conn:
         record = chat.start(jimu, conn, cfg, values)
         if body.get("text"):

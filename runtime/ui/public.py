@@ -15,9 +15,7 @@ principal with permission checks replaced by the public block itself.
 """
 from __future__ import annotations
 
-import hashlib
 import io
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,12 +23,11 @@ from flask import Response, abort, redirect, render_template, request, url_for
 
 from engines.errors import JimuError
 
-from .. import db
 from ..audit import record_event
 from ..auth import policy, signed_form_token
 from ..auth.principal import ANONYMOUS
 from ..context import current_jimu
-from ..public import read_token, record_token
+from ..public import count_hit, read_token, record_token
 from ..records import RecordInvalid, Records
 from ..security import allow_framing
 from ..store import search
@@ -38,11 +35,6 @@ from ..store.records import RecordStore
 from . import bp
 
 PER_PAGE = 20
-
-
-class RateLimited(JimuError):
-    code = "public.rate_limited"
-    status = 429
 
 
 class RefRequired(JimuError):
@@ -62,20 +54,6 @@ def _block(ft, page: str) -> dict:
 
 def _form(conn, form: str):
     return current_jimu().catalog.form(form)
-
-
-def _ip_kind(form: str) -> str:
-    digest = hashlib.sha256(f"{form}|{request.remote_addr}".encode()).hexdigest()[:32]
-    return f"public.hit.{digest}"
-
-
-def _check_rate(conn, form: str, limit: int) -> None:
-    jimu = current_jimu()
-    since = jimu.now() - timedelta(hours=1)
-    hits = conn.execute(sa.select(sa.func.count()).select_from(db.events)
-                        .where(db.events.c.kind == _ip_kind(form), db.events.c.at >= since)).scalar()
-    if hits >= limit:
-        raise RateLimited(f"too many submissions from your address; try again within an hour (limit {limit}/hour)")
 
 
 def _ref(ft, block: dict, token: str | None) -> tuple[str | None, int | None]:
@@ -103,8 +81,7 @@ def public_submit(form):
     errors: list[dict] = []
     if request.method == "POST":
         with jimu.begin() as conn:  # every attempt counts, refused ones too, so retries cannot probe for free
-            _check_rate(conn, form, int(block.get("rate_limit", 10)))
-            record_event(conn, _ip_kind(form), at=jimu.now(), form_key=form)
+            count_hit(jimu, conn, form, int(block.get("rate_limit", 10)), form_key=form)
         if request.form.get("website"):          # honeypot: people do not see it, bots fill it
             abort(400)
         for f in fields:

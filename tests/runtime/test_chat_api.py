@@ -87,6 +87,9 @@ def test_an_origin_the_form_does_not_list_is_refused(client, estate):
     token = _start(client, "王芳", "hello").get_json()["token"]
     resp = client.get(f"{BASE}/mine", headers={"Origin": evil, "X-Chat-Token": token})
     assert resp.status_code == 403
+    # one address starts at most chat.rate_limit chats an hour (10 by default; one was started above)
+    codes = [_start(client, f"v{i}", "hi").status_code for i in range(10)]
+    assert codes == [201] * 9 + [429]
     # a form without a chat has no chat API
     assert client.get("/api/v1/chat/repair_order/settings").get_json()["error"]["code"] == "chat.not_enabled"
 
