@@ -44,11 +44,13 @@ def _item(jimu, kind, key):
     return next(i for i in _draft(jimu)[kind] if i["key"] == key)
 
 
-def _one_click(page, live_server, kind, lang="zh-CN"):
+def _one_click(page, live_server, kind, lang="zh-CN", screenshot=None):
     """The app page, then exactly one click on "+ 新建…": the designer opens on the saved new item."""
     page.goto(f"{live_server}/builder/apps/{APP}?lang={lang}")
     button = page.locator(f"#new-{kind}")
     button.wait_for()
+    if screenshot:
+        page.screenshot(path=str(screenshot), full_page=True)
     button.click()
     page.wait_for_url(f"**/builder/apps/{APP}/{kind}/*")
     page.wait_for_function("() => !location.search.includes('new=1')")       # created and saved
@@ -62,7 +64,7 @@ def _saved(page):
 
 def test_one_click_makes_a_form_with_sensible_defaults(jimu, live_server, librarian, artifacts):
     page = librarian
-    key = _one_click(page, live_server, "forms")
+    key = _one_click(page, live_server, "forms", screenshot=artifacts / "builder-app-new-items-zh.png")
     assert key == "form_1"                                          # generated: no key typed
     assert page.input_value("#form-title-input") == "表单1"
     assert _item(jimu, "forms", key) == {"key": key, "version": 1, "label": "表单1", "fields": []}
@@ -91,7 +93,7 @@ def test_one_click_makes_a_form_with_sensible_defaults(jimu, live_server, librar
     assert _item(jimu, "forms", key)["title_field"] == "text_2"
 
     # in English: "Form 1" (表单1 was renamed), options Option 1 / Option 2
-    key = _one_click(page, live_server, "forms", lang="en")
+    key = _one_click(page, live_server, "forms", lang="en", screenshot=artifacts / "builder-app-new-items-en.png")
     assert key == "form_2" and page.input_value("#form-title-input") == "Form 1"
     page.locator('.palette-item[data-widget="select"]').click()
     page.locator('.field-card[data-key="select_1"]').wait_for()
@@ -101,7 +103,7 @@ def test_one_click_makes_a_form_with_sensible_defaults(jimu, live_server, librar
 
 
 def _boxes(flow):
-    sizes = {"start": (56, 56), "end": (56, 56)}
+    sizes = {"start": (56, 56), "end": (56, 56), "timer": (56, 56)}
     return {n["id"]: (n["position"]["x"], n["position"]["y"], *sizes.get(n["type"], (150, 60))) for n in flow["nodes"]}
 
 
@@ -131,11 +133,17 @@ def test_one_click_makes_a_usable_flow_that_grows_by_drop_and_plus(jimu, live_se
     assert "start" not in menu.evaluate_all("els => els.map(e => e.dataset.nodeType)")
     menu.first.click()
     steps_flow.edge(page, "start", "user_task_3").wait_for(state="attached")
+    # by keyboard: a connection selected, Enter on a palette item puts the node into it
+    steps_flow.select_edge(page, "user_task_2", "end")
+    page.locator('.fd-item[data-node-type="timer"]').focus()
+    page.keyboard.press("Enter")
+    steps_flow.edge(page, "timer_1", "end").wait_for(state="attached")
     page.locator(".problems .fd-ok").wait_for()
     _saved(page)
     flow = _item(jimu, "flows", key)
     assert sorted((e["from"], e["to"]) for e in flow["edges"]) == sorted([
-        ("start", "user_task_3"), ("user_task_3", "user_task_1"), ("user_task_1", "user_task_2"), ("user_task_2", "end")])
+        ("start", "user_task_3"), ("user_task_3", "user_task_1"), ("user_task_1", "user_task_2"),
+        ("user_task_2", "timer_1"), ("timer_1", "end")])
     _apart(_boxes(flow))                                            # the rest moved aside: nothing overlaps
     page.screenshot(path=str(artifacts / "builder-flow-new-zh.png"), full_page=True)
 
