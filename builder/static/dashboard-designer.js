@@ -10,7 +10,8 @@
 import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow } from "./publish.js";
-import { bindToolbar } from "./designer-shell.js";
+import { bindToolbar, titleEditor } from "./designer-shell.js";
+import { relabel } from "./i18n.js";
 import {
   t, h, label, announce, LANG, TEMPORAL, reportFields, widgetIndex, keepFocus, createIfNew, followDraft,
   drawFigure, codedErrors, setLabel, labelIn,
@@ -562,9 +563,11 @@ function changeReport(key, fn) {
   renderAll();
 }
 
+let title = null;            // the dashboard's name, edited in place in the heading
 function renderTitle() {
-  const dash = dashOf();
-  els.title.textContent = label(dash.label, dash.key);
+  title ||= titleEditor(els.title, { get: () => label(dashOf()?.label, dashKey),
+    set: (text) => edit((d) => { d.label = relabel(d.label, text); }, "edit", { coalesce: "dashboard-title" }) });
+  title.render();
 }
 
 // -- trying the shared filters ------------------------------------------------------------------------

@@ -83,10 +83,11 @@ export function label(value, fallback = "") {
   return typeof value === "string" && value ? value : fallback;
 }
 
-// A label renamed to ``text`` in the UI language: a map with the other language keeps it, else a plain string.
+// A label renamed to ``text`` in the UI language: a map keeps its other language where that one differs
+// (a translation); otherwise the new name is a plain string, the same in both.
 export function relabel(old, text) {
   const other = LANG === "en" ? "zh-CN" : "en";
-  return old && typeof old === "object" && old[other] ? { ...old, [LANG]: text } : text;
+  return old && typeof old === "object" && old[other] && old[other] !== old[LANG] ? { ...old, [LANG]: text } : text;
 }
 
 // Element helper: h("button", {class: "x", onclick}, "text", child)

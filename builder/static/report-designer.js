@@ -7,7 +7,8 @@
 import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow } from "./publish.js";
-import { bindToolbar } from "./designer-shell.js";
+import { bindToolbar, titleEditor } from "./designer-shell.js";
+import { relabel } from "./i18n.js";
 import { schemaForm } from "./schema-form.js";
 import { ExprEditor } from "./expr-editor.js";
 import {
@@ -703,9 +704,11 @@ function renderProps() {
     ...(problemsAt("/cache_seconds").length ? [itemProblems("/cache_seconds")] : []));
 }
 
+let title = null;            // the report's name, edited in place in the heading
 function renderTitle() {
-  const report = reportOf();
-  els.title.textContent = label(report.label, report.key);
+  title ||= titleEditor(els.title, { get: () => label(reportOf()?.label, reportKey),
+    set: (text) => edit((r) => { r.label = relabel(r.label, text); }, "edit", { coalesce: "report-title" }) });
+  title.render();
 }
 
 // -- live chart -------------------------------------------------------------------------------------

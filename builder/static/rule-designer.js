@@ -9,9 +9,9 @@
 import "./rule-strings.js";
 import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
-import { designerToolbar } from "./designer-shell.js";
+import { designerToolbar, titleEditor } from "./designer-shell.js";
 import { publishFlow, errorList } from "./publish.js";
-import { t, h, label, announce } from "./i18n.js";
+import { t, h, label, relabel, announce } from "./i18n.js";
 import { FieldModel, processFields } from "./rule-fields.js";
 import { renderTrigger } from "./rule-trigger.js";
 import { renderCondition } from "./rule-conditions.js";
@@ -31,8 +31,12 @@ const els = {
   problems: document.getElementById("problems"),
   dry: document.getElementById("rule-dry-result"),
   state: document.getElementById("save-state"),
-  title: document.getElementById("rule-title"),
 };
+// the rule's name, edited in place in the heading (as in the name boxes below, which follow it)
+const title = titleEditor(document.getElementById("rule-title"), {
+  get: () => (store.package ? label(ruleOf()?.label, ruleKey) : ruleKey),
+  set: (text) => ctx.edit((r) => { r.label = relabel(r.label, text); }, { coalesce: "rule-title", rerender: true }),
+});
 
 const ruleOf = (pkg = store.package) => (pkg.rules || []).find((r) => r && r.key === ruleKey);
 const ruleIndex = () => (store.package.rules || []).findIndex((r) => r && r.key === ruleKey);
@@ -70,7 +74,7 @@ function renderBasics(rule) {
   }, { coalesce: `rule-label-${lang}` });
   const zh = h("input", { id: "rule-label-zh", value: lab["zh-CN"] || "" });
   const en = h("input", { id: "rule-label-en", value: lab.en || "" });
-  zh.addEventListener("input", () => { setLabel("zh-CN", zh.value.trim()); els.title.textContent = zh.value || ruleKey; });
+  zh.addEventListener("input", () => { setLabel("zh-CN", zh.value.trim()); title.render(); });
   en.addEventListener("input", () => setLabel("en", en.value.trim()));
   const forms = store.package.forms || [];
   const formSel = h("select", { id: "rule-form", onchange: () => ctx.edit((r) => { r.form = formSel.value; }, { focus: "rule-form" }) },
@@ -106,7 +110,7 @@ function renderAll(focusId) {
   const active = document.activeElement;
   const keep = focusId || (active && active.id && root.contains(active) ? active.id : null);
   const caret = active && typeof active.selectionStart === "number" && !focusId ? active.selectionStart : null;
-  els.title.textContent = label(rule.label, ruleKey);
+  title.render();
   renderBasics(rule);
   els.trigger.replaceChildren(renderTrigger(ctx, rule));
   els.condition.replaceChildren(renderCondition(ctx, rule));
