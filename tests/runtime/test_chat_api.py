@@ -217,3 +217,43 @@ def test_the_socket_pushes_stored_messages_and_refuses_other_origins(jimu, live_
         assert json.loads(evil.receive(timeout=10))["error"]["code"] == "chat.origin_refused"
     finally:
         evil.close()
+
+
+def test_a_message_written_by_another_process_reaches_a_waiting_reader(app, client, jimu, estate, db_url):
+    """Two web processes on one database (a second app object): a reader waiting in one is not woken by
+    the other's in-memory push, and still gets the message stored there within a poll slice; a reader
+    started afterwards (a reload, a restarted worker) reads everything from the database."""
+    import threading
+    import time
+    from runtime import chat
+    from runtime.app import create_app
+    other = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test-secret", "AUTO_MIGRATE": False,
+                        "CLOCK": jimu.clock})
+    try:
+        started = _start(client, "王芳", "你好").get_json()
+        rid, cursor = started["conversation"]["id"], started["cursor"]
+        ojimu = other.extensions["jimu"]
+        with ojimu.read():
+            cfg = chat.config(ojimu.catalog, "enquiry")
+
+        def write_in_first_process():
+            time.sleep(0.3)
+            client.post(f"{BASE}/mine/messages", json={"text": "第二条"}, headers={"X-Chat-Token": started["token"]})
+
+        writer = threading.Thread(target=write_in_first_process)
+        t0 = time.monotonic()
+        writer.start()
+
+        def fetch():
+            with ojimu.read() as conn:
+                return chat.messages(ojimu, conn, cfg, [rid], cursor)
+
+        found = chat.wait_for(ojimu.services.chat, fetch, 10, lambda ms: any(m["id"] > cursor for m in ms))
+        writer.join()
+        assert [m["text"] for m in found if m["id"] > cursor] == ["第二条"]
+        assert time.monotonic() - t0 < chat.POLL_SLICE + 3
+        with other.test_client() as reload:
+            mine = reload.get(f"{BASE}/mine", headers={"X-Chat-Token": started["token"]}).get_json()
+        assert [m["text"] for m in mine["messages"]] == ["你好", "第二条"]
+    finally:
+        other.extensions["jimu"].dispose()

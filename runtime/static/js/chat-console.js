@@ -69,6 +69,11 @@ function renderQueue() {
   $("[data-count]").textContent = state.conversations.size ? String(state.conversations.size) : "";
 }
 
+function clock(at) {   // the reader's local time of a message
+  const d = at ? new Date(at) : null;
+  return d && !isNaN(d) ? d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) : "";
+}
+
 function renderMessages() {
   const ol = $("[data-messages]");
   ol.replaceChildren();
@@ -77,7 +82,7 @@ function renderMessages() {
   for (const m of [...box.values()].sort((a, b) => a.id - b.id)) {
     const li = el("li", {"data-message": m.id, "data-from": m.from,
       style: "margin:.3rem 0;display:flex;flex-direction:column;align-items:" + (m.from === "staff" ? "flex-end" : "flex-start")});
-    li.append(el("small", {class: "muted"}, `${m.from === "staff" ? (m.author || "") : T.visitor} ${(m.at || "").slice(11, 16)}`));
+    li.append(el("small", {class: "muted"}, `${m.from === "staff" ? (m.author || "") : T.visitor} ${clock(m.at)}`));
     li.append(el("span", {style: "white-space:pre-wrap;padding:.3rem .6rem;border-radius:8px;max-width:80%;background:" + (m.from === "staff" ? "#d8ecff" : "#fff;border:1px solid #ddd")}, m.text));
     ol.append(li);
   }
