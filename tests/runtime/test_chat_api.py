@@ -257,3 +257,41 @@ def test_a_message_written_by_another_process_reaches_a_waiting_reader(app, clie
         assert [m["text"] for m in mine["messages"]] == ["你好", "第二条"]
     finally:
         other.extensions["jimu"].dispose()
+
+
+@pytest.mark.timeout(90)
+def test_gunicorn_sync_workers_are_polled_never_held(tmp_path):
+    """Under gunicorn's sync workers (one request per process at a time) the widget is offered no
+    socket and a read asking to wait answers at once: a long poll would hold the only worker."""
+    import json
+    import time
+    import requests
+    from tests.runtime.test_deploy import Procs, base_env, free_port, http_up, wait_for
+    procs = Procs(tmp_path)
+    try:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = base_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'jimu.sqlite'}", BASE_URL=base)
+        package = tmp_path / "estate.json"
+        package.write_text(json.dumps(chat_package((SITE,))), encoding="utf-8")
+        done = procs.run(["jimu", "import", str(package)], env)
+        assert done.returncode == 0, done.stderr
+        procs.start(["gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "runtime.wsgi:app"], env, "web")
+        wait_for(lambda: http_up(base), 30, "gunicorn", procs.logs)
+        api = f"{base}{BASE}"
+        assert requests.get(f"{api}/settings", headers={"Origin": SITE}, timeout=10).json()["socket"] is None
+        started = requests.post(f"{api}/conversations", json={"fields": {"name": "王芳"}, "text": "你好"},
+                                headers={"Origin": SITE}, timeout=10).json()
+        t0 = time.monotonic()
+        polled = requests.get(f"{api}/mine?after={started['cursor']}&wait=20",
+                              headers={"Origin": SITE, "X-Chat-Token": started["token"]}, timeout=30)
+        assert polled.status_code == 200 and time.monotonic() - t0 < 5
+        assert polled.headers["Access-Control-Allow-Origin"] == SITE
+        sent = requests.post(f"{api}/mine/messages", json={"text": "在吗"}, timeout=10,
+                             headers={"Origin": SITE, "X-Chat-Token": started["token"]})
+        assert sent.status_code == 201
+        again = requests.get(f"{api}/mine?after={started['cursor']}", timeout=10,
+                             headers={"X-Chat-Token": started["token"]}).json()
+        assert [m["text"] for m in again["messages"] if m["id"] > started["cursor"]] == ["在吗"]
+    finally:
+        procs.stop()
