@@ -840,7 +840,7 @@ function renderAll() {
   for (const el of [els.canvas, els.props, els.palette]) el.hidden = gone;
   document.getElementById("form-gone")?.remove();
   if (gone) {
-    els.canvas.before(h("p", { id: "form-gone", class: "fd-flash", role: "status" }, t("form_gone")));
+    els.canvas.before(h("p", { id: "form-gone", class: "flash", role: "status" }, t("form_gone")));
     toolbar.render();
     return;
   }

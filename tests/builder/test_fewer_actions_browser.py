@@ -95,6 +95,10 @@ def test_one_click_makes_a_form_with_sensible_defaults(jimu, live_server, librar
     # in English: "Form 1" (表单1 was renamed), options Option 1 / Option 2
     key = _one_click(page, live_server, "forms", lang="en", screenshot=artifacts / "builder-app-new-items-en.png")
     assert key == "form_2" and page.input_value("#form-title-input") == "Form 1"
+    page.locator("#btn-undo").click()                               # the creation is one undoable step
+    page.locator("#form-gone").wait_for()
+    page.locator("#btn-redo").click()
+    page.locator("#form-gone").wait_for(state="detached")
     page.locator('.palette-item[data-widget="select"]').click()
     page.locator('.field-card[data-key="select_1"]').wait_for()
     _saved(page)
