@@ -19,7 +19,10 @@ const RESERVED = new Set(["true", "false", "null", "and", "or", "not", "in", "if
 
 // A stored expression (keys) as people read it: every key whose label reads back as that key alone
 // is shown as the label (a label two fields share, or one that is a key, a function or a constant,
-// shows the key). Only names outside string literals, not after "." and not called, are touched.
+// shows the key). Only names outside string literals, not after "." and not called, are touched; a
+// dotted key (``process.node``) is one name. Text compared with a name that has options (``==``,
+// ``!=``, ``in [..]``) shows the option's label when its value is that text (``"fix"`` → ``"处理中"``),
+// as the server's check turns it back (engines/expr/labels.py ``option_values``).
 export function showLabels(source, names, functions = []) {
   if (typeof source !== "string" || !source) return source || "";
   const list = names.filter((n) => n && n.key);
@@ -37,30 +40,53 @@ export function showLabels(source, names, functions = []) {
     shown.set(n.key, text);
   }
   if (!shown.size) return source;
+  const byKey = new Map(list.map((n) => [n.key, n]));
   let out = "";
   let i = 0;
+  let compared = null;  // the name a literal that follows is compared with
   while (i < source.length) {
     const ch = source[i];
     if (ch === '"' || ch === "'") {
       let j = i + 1;
       while (j < source.length && source[j] !== ch) j += source[j] === "\\" ? 2 : 1;
-      out += source.slice(i, j + 1);
+      const literal = source.slice(i, j + 1);
+      out += optionLabel(byKey.get(compared), literal, ch) ?? literal;
       i = j + 1;
       continue;
     }
     if (IDENT.test(ch) && (i === 0 || (!IDENT.test(source[i - 1]) && source[i - 1] !== "."))) {
       let j = i;
       while (j < source.length && IDENT.test(source[j])) j += 1;
-      const word = source.slice(i, j);
+      let word = source.slice(i, j);
+      const dotted = /^\.([A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*)/.exec(source.slice(j));
+      if (dotted && keys.has(`${word}.${dotted[1]}`)) {
+        word = `${word}.${dotted[1]}`;
+        j += dotted[0].length;
+      }
       const called = /^[ \t]*\(/.test(source.slice(j));
       out += shown.has(word) && !called ? shown.get(word) : word;
+      const comparing = /^\s*(==|!=|not\s+in\b|in\b)/.test(source.slice(j));
+      compared = keys.has(word) && !called && comparing ? word : ["in", "not"].includes(word) ? compared : null;
       i = j;
       continue;
     }
+    if (ch === ")" || ch === "]") compared = null;
     out += ch;
     i += 1;
   }
   return out;
+}
+
+// the literal ``"fix"`` of a name whose options hold the value "fix", as ``"处理中"`` (its label,
+// when no other option has that label and it is not another option's value)
+function optionLabel(name, literal, quote) {
+  if (!name || !Array.isArray(name.options) || literal.length < 2 || literal.includes("\\")) return null;
+  const value = literal.slice(1, -1);
+  const hit = name.options.find((o) => o.value === value);
+  const text = hit ? (hit.text ?? label(hit.labels, String(hit.value))) : null;
+  if (!text || text === value || text.includes(quote)) return null;
+  if (name.options.some((o) => o !== hit && (o.value === text || (o.text ?? "") === text))) return null;
+  return `${quote}${text}${quote}`;
 }
 
 function allLabels(n) {

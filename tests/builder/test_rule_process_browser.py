@@ -74,3 +74,19 @@ def test_the_tutorial_rule_is_picked_by_labels_and_mails_only_the_holder(plant, 
     jobs.run_due(jimu)
     jobs.run_due(jimu)
     assert mails(smtp) == [([f"{holder}@plant.test"], "2 小时未处理: 泵 3")]
+
+
+def test_a_stored_process_condition_reads_with_names_in_the_designer(jimu, plant, page, live_server):
+    data = _package()
+    data["app"]["version"] = "1.0.1"
+    data["rules"] = [{"key": "two_hours", "version": 1, "form": "fault", "label": "两小时未处理提醒",
+                      "trigger": {"type": "time_after", "field": "created_at", "hours": 2},
+                      "condition": {"expr": 'process.node == "fix" and not process.done'},
+                      "actions": [{"type": "notify", "channel": "email", "to": {"assignee": True}, "subject": "x"}]}]
+    install_package(jimu, data)
+    browser_login(page, live_server, "bea")
+    page.goto(f"{live_server}/builder/apps/plant/rules/two_hours")
+    box = page.locator("#rule-cond-expr")
+    box.wait_for()
+    assert box.input_value() == '流程节点 == "处理中" and not 流程已结束'   # names, no key or node id
+    page.wait_for_selector(".expr-ok")                                    # and the check takes it as it reads
