@@ -198,7 +198,9 @@ function insertNode(type, edgeId, at = null) {
 
 // "+" on a node: the next step, already connected. A step with one way out gets the new one put into
 // that connection (the chain stays one line); a gateway, or a step with no or several ways out, gets
-// the new node as a further branch beside the others.
+// the new node as a further branch beside the others. A branch of a choosing gateway (not a parallel
+// one) that has no default path yet becomes its default ("otherwise"), so only the other branches need
+// a condition.
 function addNext(fromId, type) {
   const flow = flowOf();
   const from = nodesOf(flow).find((n) => n.id === fromId);
@@ -217,10 +219,12 @@ function addNext(fromId, type) {
     && pos.y < p.y + p.h + 20 && p.y < pos.y + size.h + 20)) pos.y += Math.max(size.h, 60) + 40;
   node.position = snap(pos);
   const id = uniqueId("e", new Set(edgesOf(flow).map((e) => e.id)));
+  const chooser = types[from.type]?.group === "gateway" && !types[from.type]?.is_parallel;
+  const edge = { id, from: fromId, to: node.id, ...(chooser && !outs.some((e) => e.default) ? { default: true } : {}) };
   selected = { kind: "node", id: node.id };
   editFlow((fl) => {
     fl.nodes.push(node);
-    fl.edges.push({ id, from: fromId, to: node.id });
+    fl.edges.push(edge);
   });
   keepInView();
   canvas.focus("node", node.id);

@@ -170,15 +170,14 @@ def build_routing_flow(page, live_server, app_key, form_key, *, field, value, le
     page.select_option("#flow-form", form_key)
 
     # a new flow is start → a task → end, connected: a gateway dropped onto start → task goes in
-    # between; that task takes the condition's records, a second task ("+" on the gateway) the others
+    # between; that task takes the condition's records, a second task ("+" on the gateway: the
+    # gateway's default branch, as it has none yet) the others
     special = "user_task_1"
     gateway = drop_on_edge(page, "exclusive_gateway", "start", special)
     general = add_next(page, gateway, "user_task")
     connect(page, general, "end")
     select_edge(page, gateway, special)
     type_condition(page, f'{field} == "{value}"')
-    select_edge(page, gateway, general)
-    page.locator("#edge-default").check()
 
     set_node_label(page, special, lead_label or value, lead_label or value)
     set_assignee(page, special, lead_kind, lead)
