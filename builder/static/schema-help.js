@@ -8,9 +8,6 @@ export const HELP_ZH = {
   "Also e-mail the assignee (default: the TASK_MAIL setting).": "同时给处理人发邮件 (默认: 取 TASK_MAIL 设置)。",
   "Messages sent when the level escalates; default: in-app to the assignee and their group lead; [] sends none.": "该级超时升级时发送的消息; 默认: 站内通知处理人及其组长; 填 [] 则不发送。",
   "One message, as a rule's notify action: channel in_app, email, wecom, dingtalk or webhook; subject/body templates may use the record's {字段} and {sla_label}, {sla_due}, {task_label}.": "一条消息, 同规则的发送通知动作: 渠道为站内、邮件、企业微信、钉钉或 Webhook; 标题/正文模板可使用记录的 {字段} 以及 {sla_label}、{sla_due}、{task_label}。",
-  "Who hears: the assignees of the open tasks, their groups' leads, and named users, groups (every member), group leads or roles — only those who may read the record.": "接收人: 未完成任务的处理人、其所在小组的组长, 以及指定的用户、小组 (全部成员)、组长或角色 —— 仅限有权查看该记录的人。",
-  "The people the open tasks are assigned to (every member of a group or role pool).": "未完成任务的处理人 (小组或角色任务池则为全部成员)。",
-  "The leads of the groups the open tasks belong to.": "未完成任务所属小组的组长。",
   // widgets
   "Allowed image types (image/png, .jpg); default image/*.": "允许的图片类型 (image/png、.jpg); 默认 image/*。",
   "Allowed types: MIME types (application/pdf, image/*) or extensions (.pdf).": "允许的文件类型: MIME 类型 (application/pdf、image/*) 或扩展名 (.pdf)。",
@@ -124,8 +121,15 @@ export const HELP_ZH = {
     "作为附件发送的文件字段: 本记录的字段, 或用 关联字段.字段 表示关联记录的文件。",
   "the Auto-Submitted header: auto-replied for an automatic answer to a message, auto-generated for other automatic mail, no for a person's words relayed. Unset: auto-replied when the rule answers the message that opened the record, else auto-generated":
     "Auto-Submitted 邮件头: auto-replied 表示对来信的自动答复, auto-generated 表示其他自动邮件, no 表示转发的是人写的内容。不设置时: 规则答复创建该记录的来信时为 auto-replied, 否则为 auto-generated。",
-  "who: users by name, groups (all members), group leads, roles (every active user who holds one), leads of the groups named in a field, users named in a field, the record's participants, literal e-mail addresses or addresses held in a field":
-    "收件人: 指定用户、小组 (全部成员)、组长、角色 (拥有该角色的全部在职用户)、字段中小组的组长、字段中的用户、记录参与人、填写的邮箱地址或字段中的邮箱地址",
+  "who: users by name, groups (all members), group leads, roles (every active user who holds one), leads of the groups named in a field, users named in a field, the record's participants, the current assignees of its open flow tasks and their group leads, its submitter, literal e-mail addresses or addresses held in a field; an SMS goes to mobile numbers typed (phones) or held in fields (phone_fields)":
+    "收件人: 指定用户、小组 (全部成员)、组长、角色 (拥有该角色的全部在职用户)、字段中小组的组长、字段中的用户、记录参与人、记录流程任务的当前处理人及其组长、提交人、填写的邮箱地址或字段中的邮箱地址; 短信发往填写的手机号 (phones) 或字段中的手机号 (phone_fields)",
+  "literal mobile numbers (an SMS)": "填写的手机号 (短信)",
+  "fields holding the mobile numbers an SMS goes to": "保存短信接收手机号的字段",
+  "the template's code in the SMS vendor's console (Aliyun TemplateCode such as SMS_123456789, Tencent TemplateId such as 1234567)":
+    "短信服务商控制台中的模板编号 (阿里云 TemplateCode 如 SMS_123456789, 腾讯云 TemplateId 如 1234567)",
+  "the approved signature (签名) to send under; by default the SMS_SIGN_NAME setting": "发送所用的已审核短信签名; 默认取 SMS_SIGN_NAME 设置",
+  "email, or sms: the link goes in the SMS template's variable (params, by default {\"link\": \"{{ survey_link }}\"})":
+    "email (邮件) 或 sms (短信): 链接放入短信模板的变量 (params, 默认 {\"link\": \"{{ survey_link }}\"})",
   "a literal, {\"expr\": \"...\"} or {\"template\": \"... {字段} ...\"}": "一个值, 或 {\"expr\": \"...\"} 表达式, 或 {\"template\": \"... {字段} ...\"} 模板",
 };
 
