@@ -151,9 +151,10 @@ def test_one_click_makes_a_usable_flow_that_grows_by_drop_and_plus(jimu, live_se
     _apart(_boxes(flow))                                            # the rest moved aside: nothing overlaps
     page.screenshot(path=str(artifacts / "builder-flow-new-zh.png"), full_page=True)
 
-    # the same designer in English, with the "+" menu open
+    # the same designer in English, with the "+" menu open by keyboard (the + key on a focused node)
     page.goto(f"{live_server}/builder/apps/{APP}/flows/{key}?lang=en")
-    steps_flow.node(page, "user_task_2").locator(".fd-add").click()
+    steps_flow.node(page, "user_task_2").focus()
+    page.keyboard.press("+")
     page.locator("#fd-add-menu").wait_for()
     assert page.locator("#fd-add-menu [role=menuitem]").first.inner_text().endswith("User task")
     page.screenshot(path=str(artifacts / "builder-flow-new-en.png"), full_page=True)
