@@ -295,6 +295,8 @@ class _Checker:
             form_key = node["form"]
         if isinstance(node.get("field"), str):
             self.field_ref(form_key, node["field"], pointer_join(ptr, "field"))
+            if self.in_rule and node["field"] == f"{PROCESS}.node":
+                self.process_nodes(node.get("value"), pointer_join(ptr, "value"), form_key)
         if isinstance(node.get("report"), str) and node["report"] not in self.reports:
             self.errors.append(_err("package.unknown_report", pointer_join(ptr, "report"),
                                     f"report {node['report']!r} does not exist", report=node["report"]))
@@ -799,6 +801,16 @@ class _Checker:
                 self.errors.append(_err("package.unknown_node", pointer_join(ptr, prop),
                                         f"flow {flow_key!r} has no node {owner[prop]!r}",
                                         flow=flow_key, node=owner[prop]))
+
+    def process_nodes(self, value: Any, ptr: str, form_key: Any) -> None:
+        """The steps a rule's ``process.node`` test names are steps of a flow of the rule's form (a step
+        deleted or a flow moved to another form would leave the test never true)."""
+        known = {n for flow in self.flows.values() if flow.get("form") == form_key for n in _node_ids(flow)}
+        for i, step in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(step, str) and step not in known:
+                self.errors.append(_err("package.unknown_node", pointer_join(ptr, i) if isinstance(value, list)
+                                        else ptr, f"no flow of form {form_key!r} has a node {step!r}",
+                                        form=form_key, node=step))
 
     def rule(self, rule: dict, ptr: str) -> None:
         form_key = rule.get("form")

@@ -186,3 +186,13 @@ def test_a_process_key_that_does_not_exist_is_refused_when_the_rule_is_saved(con
     with pytest.raises(RuleInvalid) as err:
         compile_rule({**STILL_AT_FIX, "condition": condition})
     assert [e["code"] for e in err.value.errors] == [code]
+
+
+def test_a_step_no_flow_of_the_form_has_is_refused_when_the_package_is_checked():
+    from apps.validation import semantic_errors as validate_package
+    bad = package([reminder("gone", 2, {"field": "process.node", "op": "in", "value": ["fix", "inspect"]},
+                            {"assignee": True}, "x")])
+    errors = validate_package(bad)
+    assert [(e["code"], e["pointer"], e.get("node")) for e in errors] == [
+        ("package.unknown_node", "/rules/0/condition/value/1", "inspect")]
+    assert validate_package(package([STILL_AT_FIX, NOT_DONE])) == []
