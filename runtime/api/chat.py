@@ -21,7 +21,7 @@ from ..auth import current_principal
 from ..context import current_jimu
 from ..security import allow_cors
 from . import bp
-from .util import BadRequest, int_arg, json_body, query_args, whole
+from .util import MAX_INT, BadRequest, int_arg, json_body, query_args, whole
 
 TOKEN = "X-Chat-Token"
 VISITOR_METHODS = ["OPTIONS"]
@@ -229,8 +229,8 @@ def chat_reply(form):
     jimu, principal, cfg = _console(form)
     body = json_body()
     ids = body.get("conversations")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids) \
-            or len(ids) > 50:
+    if not isinstance(ids, list) or not ids or len(ids) > 50 or \
+            not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_INT for i in ids):
         raise BadRequest("conversations must be a list of 1 to 50 conversation ids", code="request.bad_param",
                          param="conversations")
     with jimu.begin() as conn:

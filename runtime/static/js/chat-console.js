@@ -100,6 +100,9 @@ function renderTools() {
   const close = root.querySelector('[data-action="close"]');
   if (hand) hand.disabled = !on || Boolean(c && c.handover);
   if (close) close.disabled = !on;
+  const rec = $("[data-record]");
+  rec.hidden = !c;
+  if (c) rec.href = root.dataset.recordBase.replace("__FORM__", encodeURIComponent(root.dataset.form)) + "/" + c.id;
   const done = $("[data-handed]");
   if (c && c.handover && root.dataset.handover) {
     done.hidden = false;
@@ -109,6 +112,8 @@ function renderTools() {
     done.hidden = true;
   }
   $("[data-title]").textContent = c ? title(c) : T.pick;
+  // what the visitor told when starting (name, e-mail, phone ...)
+  $("[data-fields]").textContent = c ? Object.values(c.fields || {}).filter((v) => v !== null && v !== "").join(" · ") : "";
 }
 
 async function open(id) {

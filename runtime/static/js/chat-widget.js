@@ -31,10 +31,18 @@
                               credentials: "omit", mode: "cors"})
       .then(function (res) {
         return res.json().catch(function () { return {}; }).then(function (data) {
-          if (!res.ok) { var err = new Error((data.error && data.error.message) || res.statusText); err.status = res.status; err.code = data.error && data.error.code; throw err; }
+          var first = data.error && data.error.errors && data.error.errors[0];
+          if (!res.ok) { var err = new Error((first && (first.label ? first.label + ": " : "") + local(first.message)) || (data.error && data.error.message) || res.statusText); err.status = res.status; err.code = data.error && data.error.code; throw err; }
           return data;
         });
       });
+  }
+
+  // a field error reads "English / 中文": the visitor's half
+  function local(text) {
+    var at = (text || "").lastIndexOf(" / ");
+    if (at < 0) return text || "";
+    return lang === "en" ? text.slice(0, at) : text.slice(at + 3);
   }
 
   function show(messages) {
