@@ -305,8 +305,11 @@ def _conversation(conn, jimu, cfg: ChatConfig, rid: int) -> dict:
 
 
 def visitor_conversation(jimu, conn, cfg: ChatConfig, rid: int) -> dict:
+    """What the visitor may know of their conversation: whether it is open and what they gave
+    (not who answers it, nor the record it was handed over to)."""
     ft = jimu.catalog.form(cfg.form)
-    return conversation_json(cfg, _conversation(conn, jimu, cfg, rid), ft)
+    full = conversation_json(cfg, _conversation(conn, jimu, cfg, rid), ft)
+    return {k: full[k] for k in ("id", "open", "status", "fields", "created_at") if k in full}
 
 
 def post(jimu, conn: sa.Connection, cfg: ChatConfig, rid: int, text: Any, principal: Principal | None = None) -> dict:
@@ -328,7 +331,8 @@ def post(jimu, conn: sa.Connection, cfg: ChatConfig, rid: int, text: Any, princi
         raise ChatClosed("this chat has ended; start a new one")
     made = records.create(m["form"], {m["link_field"]: rid, m["text_field"]: text})
     assignee = cfg.part("assignee_field")
-    if principal is not None and assignee and not record.get(assignee) and principal.user_id:
+    if principal is not None and assignee and not record.get(assignee) and principal.user_id \
+            and assignee not in policy.field_access(principal, cfg.form):   # a field they may not write stays
         records.update(cfg.form, rid, {assignee: principal.user_id})
     return {"id": made["id"], "conversation": rid, "text": text,
             "from": "visitor" if principal is None else "staff",

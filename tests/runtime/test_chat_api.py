@@ -124,6 +124,7 @@ def test_console_answers_several_chats_inserts_snippets_and_hands_over(client, j
     # the visitor sees the answer in their own chat
     mine = client.get(f"{BASE}/mine", headers={"X-Chat-Token": one["token"]}).get_json()
     assert [m["from"] for m in mine["messages"]] == ["visitor", "staff"]
+    assert "assignee" not in mine["conversation"]   # who answers, and the work record, are not the visitor's
 
     made = client.post(f"{BASE}/conversations/{ids[0]}/handover", headers=desk)
     assert made.status_code == 201, made.get_json()
@@ -183,6 +184,7 @@ def test_only_users_who_may_answer_open_the_console(client, jimu, estate):
     assert shown.status_code == 200
     assert b"chat-widget.js" in shown.data and b'data-jimu-chat="enquiry"' in shown.data
     assert b'data-link="chat-console"' in client.get("/").data
+    assert "待接待会话".encode() in shown.data and b"Open chats" in client.get("/chat/enquiry?lang=en").data
     assert client.get("/chat/repair_order").status_code == 404
 
 
