@@ -468,7 +468,8 @@ def rollback(conn, app_key: str, version_id: int, *, now, actor_id) -> dict:
 
 def diff(old: dict, new: dict, lang: str) -> dict:
     d = diff_packages(old or {}, new)
-    return {"diff": d.to_dict(), "lines": d.summary_lines(lang), "empty": d.is_empty}
+    return {"diff": d.to_dict(), "lines": d.summary_lines(lang), "key_lines": d.summary_lines(lang, keys=True),
+            "empty": d.is_empty}
 
 
 def list_apps(conn) -> list[dict]:

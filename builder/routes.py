@@ -448,7 +448,7 @@ def _summary_from_dict(d: dict, lang: str) -> list[str]:
     kinds = {k: KeyDiff(tuple(v.get("added", ())), tuple(v.get("changed", ())), tuple(v.get("retired", ())))
              for k, v in (d.get("kinds") or {}).items()}
     pd = PackageDiff(kinds, {k: fdiff(v) for k, v in (d.get("forms") or {}).items()},
-                     bool(d.get("app_changed")), d.get("old_version"), d.get("new_version"))
+                     bool(d.get("app_changed")), d.get("old_version"), d.get("new_version"), d.get("labels") or {})
     return pd.summary_lines(lang)
 
 

@@ -3,7 +3,7 @@
 // with diffs and rollback.
 import { get, post, del, enc, ApiError } from "./api.js";
 import { DraftStore } from "./draft.js";
-import { publishFlow, diffList, dialog } from "./publish.js";
+import { publishFlow, diffList, dialog, keyDetail } from "./publish.js";
 import { t, h, label, relabel, announce, LANG } from "./i18n.js";
 import { PeopleSettings } from "./people-settings.js";
 
@@ -164,7 +164,7 @@ async function renderVersions() {
 
 async function compare(from, to) {
   const d = await get(`/apps/${enc(appKey)}/versions/diff?from=${from.id}&to=${to.id}`);
-  document.getElementById("version-diff").replaceChildren(h("h3", {}, `${from.version} → ${to.version}`), diffList(d.lines));
+  document.getElementById("version-diff").replaceChildren(h("h3", {}, `${from.version} → ${to.version}`), diffList(d.lines), keyDetail(d.key_lines) || "");
 }
 
 async function rollback(v) {

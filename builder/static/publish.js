@@ -5,7 +5,15 @@ import { t, h, label, announce, extend } from "./i18n.js";
 extend({
   "pub_give_role": ["授予角色 {role}: {users}", "Give the role {role} to {users}"],
   "pub_take_role": ["收回角色 {role}: {users}", "Take the role {role} from {users}"],
+  "advanced": ["高级", "Advanced"], "pub_keys": ["按标识列出的变更", "The changes by key"],
 });
+
+// The keys behind the names, for who needs them: a closed "advanced" detail under the diff.
+export function keyDetail(keyLines) {
+  if (!keyLines || !keyLines.length) return null;
+  return h("details", { class: "advanced" }, h("summary", {}, t("advanced")),
+    h("p", { class: "muted small" }, t("pub_keys")), h("ul", { class: "diff-lines small" }, ...keyLines.map((l) => h("li", {}, h("code", {}, l)))));
+}
 
 // The roles the draft gives or takes, as lines of the diff (they apply when the draft is published).
 export function holderLines(store) {
@@ -45,7 +53,7 @@ export async function publishFlow(store, { onErrors } = {}) {
     await store.save();
     const diff = await get(`/apps/${enc(store.appKey)}/draft/diff`);
     const ok = await new Promise((resolve) => {
-      const dlg = dialog(`${t("diff_title")}: ${diff.from_version || "—"} → ${diff.to_version}`, diffList([...diff.lines, ...holderLines(store)]), [
+      const dlg = dialog(`${t("diff_title")}: ${diff.from_version || "—"} → ${diff.to_version}`, h("div", {}, diffList([...diff.lines, ...holderLines(store)]), keyDetail(diff.key_lines)), [
         h("button", { type: "button", onclick: () => { dlg.close(); resolve(false); } }, t("cancel")),
         h("button", { type: "button", class: "primary", id: "confirm-publish",
           onclick: () => { dlg.close(); resolve(true); } }, t("publish_confirm")),

@@ -96,7 +96,7 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, jimu, arti
     # leaving with unsaved changes asks first; dismissing stays on the page
     asked = []
     page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
-    page.get_by_role("link", name="crm").click()
+    page.get_by_role("link", name="客户管理", exact=True).click()   # the crumbs name the app, not its key
     page.wait_for_timeout(300)
     assert asked == ["beforeunload"] and page.url.endswith("/forms/%E5%AE%A2%E6%88%B7")
 
@@ -129,7 +129,11 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, jimu, arti
     page.get_by_role("button", name="发布", exact=True).click()
     dialog = page.locator("dialog.builder-dialog")
     dialog.wait_for()
-    assert "text_1" in dialog.inner_text() and "1.0.0 → 1.0.1" in dialog.inner_text()
+    # the diff names the field by its label; its generated key only under 高级 (advanced)
+    assert "字段 新增: 客户姓名" in dialog.inner_text() and "1.0.0 → 1.0.1" in dialog.inner_text()
+    assert "text_1" not in dialog.inner_text()
+    dialog.locator("details.advanced > summary").click()
+    assert "text_1" in dialog.locator("details.advanced").inner_text()
     page.screenshot(path=str(artifacts / "builder-publish-diff.png"))
     page.locator("#confirm-publish").click()
     page.wait_for_function("document.getElementById('builder-status').textContent.includes('1.0.1')")
