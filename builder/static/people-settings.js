@@ -23,8 +23,10 @@ extend({
   "ppl_no_roles": ["还没有角色: 没有角色时, 只有管理员能使用此应用的表单。", "No roles yet: without one, only administrators can use this app's forms."],
   "ppl_no_groups": ["还没有小组", "No groups yet"],
   "ppl_new_role": ["新建角色", "New role"], "ppl_new_group": ["新建小组", "New group"],
-  "ppl_role_name": ["角色名称", "Role name"], "ppl_role_key": ["角色标识", "Role key"],
-  "ppl_group_name": ["小组名称", "Group name"], "ppl_group_key": ["小组标识", "Group key"],
+  "ppl_role_name": ["角色名称", "Role name"], "ppl_role_key": ["角色标识 (留空则自动生成)", "Role key (blank: generated)"],
+  "ppl_group_name": ["小组名称", "Group name"], "ppl_group_key": ["小组标识 (留空则自动生成)", "Group key (blank: generated)"],
+  "ppl_advanced": ["高级", "Advanced"], "ppl_key": ["标识", "Key"],
+  "ppl_need_name": ["请先填写名称", "Give it a name first"],
   "ppl_remove_role": ["删除角色", "Remove role"], "ppl_remove_group": ["删除小组", "Remove group"],
   "ppl_builder_flag": ["可进入应用设计器 (设计者)", "May open the app builder (designer)"],
   "ppl_permissions": ["表单权限", "Form permissions"], "ppl_form_col": ["表单", "Form"], "ppl_all_verbs": ["全部", "All"],
@@ -64,10 +66,6 @@ function packLabel(map, key) {
   if (map["zh-CN"].trim()) out["zh-CN"] = map["zh-CN"].trim();
   if (map.en.trim()) out.en = map.en.trim();
   return Object.keys(out).length ? out : key;
-}
-
-function suggestKey(text) {
-  return text.trim().replace(/[^A-Za-z0-9_\u4e00-\u9fff]/g, "_").replace(/^(\d)/, "_$1");
 }
 
 export class PeopleSettings {
@@ -140,7 +138,7 @@ export class PeopleSettings {
         const name = label(form.label, form.key);
         const all = h("input", { type: "checkbox", id: `role-${i}-perm-${fi}-all`, "aria-label": `${name} · ${t("ppl_all_verbs")}`,
           checked: VERBS.every((v) => granted.includes(v)), onchange: (e) => this.setVerbs(i, form.key, e.target.checked ? VERBS : []) });
-        return h("tr", { "data-form": form.key }, h("th", { scope: "row" }, name, " ", h("code", {}, form.key)),
+        return h("tr", { "data-form": form.key }, h("th", { scope: "row", title: `${t("ppl_key")}: ${form.key}` }, name),
           ...VERBS.map((v) => h("td", {}, h("input", { type: "checkbox", id: `role-${i}-perm-${fi}-${v}`, "data-verb": v,
             "aria-label": `${name} · ${t(`ppl_verb_${v}`)}`, checked: granted.includes(v),
             onchange: (e) => this.setVerbs(i, form.key, e.target.checked ? [...granted, v] : granted.filter((x) => x !== v)) }))),
@@ -153,7 +151,7 @@ export class PeopleSettings {
         h("td", {}, h("button", { type: "button", class: "icon", "aria-label": `${t("remove")} ${k}`,
           onclick: () => this.setVerbs(i, k, []) }, "✕")))))) : h("p", { class: "muted small" }, t("ppl_no_forms_yet"));
     return h("fieldset", { class: "people-card", "data-role": role.key },
-      h("legend", {}, label(role.label, role.key), " ", h("code", {}, role.key)),
+      h("legend", {}, label(role.label, role.key)),
       this.labelInputs("role", role, i),
       h("p", {}, h("input", { type: "checkbox", id: builderId, checked: !!role.builder,
         onchange: (e) => this.change((pkg) => { pkg.roles[i].builder = e.target.checked; }) }),
@@ -161,6 +159,7 @@ export class PeopleSettings {
       h("h4", {}, t("ppl_permissions")), matrix,
       this.accessEditor(role, i, forms),
       this.holdersEditor(role, i),
+      this.keyDetail("role", role, i),
       h("p", { class: "actions" }, h("button", { type: "button", class: "small danger", id: `role-${i}-remove`,
         onclick: () => this.remove("roles", i) }, `${t("ppl_remove_role")} ${label(role.label, role.key)}`)));
   }
@@ -230,7 +229,7 @@ export class PeopleSettings {
             ([v, text]) => h("option", { value: v, selected: (levels[f.key] || "") === v }, t(text))))));
     });
     return h("details", { class: "perm-form", "data-form": form.key, open: true },
-      h("summary", {}, name, " ", h("code", {}, form.key)),
+      h("summary", {}, name),
       h("p", {}, h("label", { for: `${base}-scope` }, t("ppl_rows")), " ", scopeSelect, " ", detail),
       fields.length ? h("table", { class: "perm-fields" },
         h("caption", { class: "visually-hidden" }, `${t("ppl_fields")}: ${name}`),
@@ -344,7 +343,7 @@ export class PeopleSettings {
       onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); this.addMember(i, input.value, note); } } });
     const leadOptions = [...new Set([...members, ...(group.lead ? [group.lead] : [])])];
     return h("fieldset", { class: "people-card", "data-group": group.key },
-      h("legend", {}, label(group.label, group.key), " ", h("code", {}, group.key)),
+      h("legend", {}, label(group.label, group.key)),
       this.labelInputs("group", group, i),
       h("h4", { id: `group-${i}-members-title` }, `${t("ppl_members")} (${members.length})`),
       members.length ? h("ul", { class: "member-list", "aria-labelledby": `group-${i}-members-title` },
@@ -366,6 +365,7 @@ export class PeopleSettings {
         h("select", { id: leadId, onchange: (e) => this.change((pkg) => { pkg.groups[i].lead = e.target.value || null; }) },
           h("option", { value: "" }, t("none")),
           ...leadOptions.map((m) => h("option", { value: m, selected: group.lead === m }, this.userText(m))))),
+      this.keyDetail("group", group, i),
       h("p", { class: "actions" }, h("button", { type: "button", class: "small danger", id: `group-${i}-remove`,
         onclick: () => this.remove("groups", i) }, `${t("ppl_remove_group")} ${label(group.label, group.key)}`)));
   }
@@ -421,22 +421,42 @@ export class PeopleSettings {
     document.getElementById(`new-${kind === "roles" ? "role" : "group"}-label`)?.focus();
   }
 
+  // The key of an item is an advanced detail: shown closed, under the item.
+  keyDetail(kind, item, i) {
+    return h("details", { class: "advanced", id: `${kind}-${i}-advanced` }, h("summary", {}, t("ppl_advanced")),
+      h("small", {}, `${t("ppl_key")}: `, h("code", {}, item.key)));
+  }
+
+  // A key no app holds (the server's generated one: role_1, group_2, ...), and not in this unsaved draft.
+  async freeKey(kind) {
+    const taken = (this.store.package[`${kind}s`] || []).map((it) => it.key);
+    let key = `${kind}_1`;
+    try { key = (await get(`/apps/${enc(this.store.appKey)}/names/${kind}s`)).key; } catch { /* offline: publish checks */ }
+    const m = /^(.*_)(\d+)$/.exec(key);
+    const stem = m ? m[1] : `${key}_`;
+    let n = m ? Number(m[2]) : 1;
+    while (taken.includes(key)) key = `${stem}${++n}`;
+    return key;
+  }
+
+  // "+ 新建角色": the name is all a user types; the key is generated, or typed under "高级".
   newForm(kind) {
     const labelBox = h("input", { id: `new-${kind}-label`, required: true });
-    const keyBox = h("input", { id: `new-${kind}-key`, required: true, oninput: () => { keyBox.dataset.touched = "1"; } });
-    labelBox.addEventListener("input", () => { if (!keyBox.dataset.touched) keyBox.value = suggestKey(labelBox.value); });
+    const keyBox = h("input", { id: `new-${kind}-key` });
     const error = h("p", { class: "field-error", role: "alert", id: `new-${kind}-error`, hidden: true });
-    return h("form", { class: "inline-form", id: `new-${kind}`, onsubmit: (e) => {
+    return h("form", { class: "inline-form", id: `new-${kind}`, onsubmit: async (e) => {
       e.preventDefault();
-      const key = keyBox.value.trim();
+      const text = labelBox.value.trim();
+      const typed = keyBox.value.trim();
       const list = this.store.package[`${kind}s`] || [];
-      if (!KEY_RE.test(key) || list.some((it) => it.key === key)) {
+      if (!text && !typed) { error.hidden = false; error.textContent = t("ppl_need_name"); labelBox.focus(); return; }
+      if (typed && (!KEY_RE.test(typed) || list.some((it) => it.key === typed))) {
         error.hidden = false;
-        error.textContent = `${t("ppl_bad_key")}: ${key}`;
+        error.textContent = `${t("ppl_bad_key")}: ${typed}`;
         keyBox.focus();
         return;
       }
-      const text = labelBox.value.trim();
+      const key = typed || await this.freeKey(kind);
       const name = text ? { [LANG]: text } : key;
       const item = kind === "role" ? { key, version: 1, label: name, permissions: {}, builder: false }
         : { key, version: 1, label: name, members: [], lead: null };
@@ -446,7 +466,9 @@ export class PeopleSettings {
       document.getElementById(`${kind}-${index}-label-${LANG === "en" ? "en" : "zh"}`)?.focus();
     } },
     h("label", { for: labelBox.id }, t(`ppl_${kind}_name`)), labelBox,
-    h("label", { for: keyBox.id }, t(`ppl_${kind}_key`)), keyBox,
-    h("button", { type: "submit" }, `+ ${t(`ppl_new_${kind}`)}`), error);
+    h("button", { type: "submit" }, `+ ${t(`ppl_new_${kind}`)}`),
+    h("details", { class: "advanced", id: `new-${kind}-advanced` }, h("summary", {}, t("ppl_advanced")),
+      h("label", { for: keyBox.id }, t(`ppl_${kind}_key`)), " ", keyBox),
+    error);
   }
 }

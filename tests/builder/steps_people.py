@@ -30,13 +30,27 @@ def index_of(page, kind, key):
     return keys.index(key)
 
 
+def _create(page, kind, key, zh):
+    """+ 新建角色/小组: the name, Enter; a ``key`` is typed under "高级" (None: the generated one).
+    Returns the new item's key."""
+    before = page.eval_on_selector_all(f"#app-people [data-{kind}]", f"els => els.map(e => e.dataset.{kind})")
+    page.fill(f"#new-{kind}-label", zh)
+    if key is not None:
+        page.locator(f"#new-{kind}-advanced > summary").click()
+        page.fill(f"#new-{kind}-key", key)
+    page.locator(f"#new-{kind}-label").press("Enter")
+    page.wait_for_function(f"(n) => document.querySelectorAll('#app-people [data-{kind}]').length > n",
+                           arg=len(before))
+    after = page.eval_on_selector_all(f"#app-people [data-{kind}]", f"els => els.map(e => e.dataset.{kind})")
+    (new,) = [k for k in after if k not in before]
+    assert key is None or new == key
+    return new
+
+
 def add_role(page, key, zh, en, permissions, *, builder=False):
-    """+ 新建角色 (name and key, Enter), its English name, then the permission matrix: ``permissions`` maps
-    a form key to the verbs to tick (each box focused and toggled with the space bar)."""
-    page.fill("#new-role-label", zh)
-    page.fill("#new-role-key", key)
-    page.locator("#new-role-key").press("Enter")
-    page.wait_for_selector(f'#app-people [data-role="{key}"]')
+    """+ 新建角色 (its name, Enter; ``key`` None: generated), its English name, then the permission matrix:
+    ``permissions`` maps a form key to the verbs to tick (each box focused and toggled with the space bar)."""
+    key = _create(page, "role", key, zh)
     i = index_of(page, "role", key)
     page.fill(f"#role-{i}-label-en", en)
     for form_key, verbs in permissions.items():
@@ -54,10 +68,7 @@ def add_role(page, key, zh, en, permissions, *, builder=False):
 
 def add_group(page, key, zh, en, members, *, lead=None):
     """+ 新建分组, its English name, the members typed into the user box (Enter adds one), the lead."""
-    page.fill("#new-group-label", zh)
-    page.fill("#new-group-key", key)
-    page.locator("#new-group button[type=submit]").click()
-    page.wait_for_selector(f'#app-people [data-group="{key}"]')
+    key = _create(page, "group", key, zh)
     i = index_of(page, "group", key)
     page.fill(f"#group-{i}-label-en", en)
     for name in members:

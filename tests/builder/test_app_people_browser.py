@@ -76,6 +76,7 @@ def test_roles_and_groups_are_built_published_and_enforced(builder_page, live_se
     assert page.locator('#app-people [data-role="temp"]').count() == 0
     # a bad key is refused with a message
     page.fill("#new-role-label", "x")
+    page.locator("#new-role-advanced > summary").click()
     page.fill("#new-role-key", "1bad")
     page.locator("#new-role-key").press("Enter")
     assert "1bad" in page.locator("#new-role-error").inner_text()

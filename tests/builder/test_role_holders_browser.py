@@ -57,7 +57,12 @@ def test_a_role_given_in_the_draft_shows_the_app_and_its_dashboard_after_one_pub
                                                                                       jimu, artifacts):
     page = designer_page
     steps_people.open_app(page, live_server, APP)
-    i = steps_people.add_role(page, "reader", "读者", "Reader", {"loan": ["create", "read"]})
+    # the role gets its name only: its key is generated and stays under "高级" (advanced), as the form's does
+    i = steps_people.add_role(page, None, "读者", "Reader", {"loan": ["create", "read"]})
+    role_key = page.eval_on_selector(f"#role-{i}-advanced code", "e => e.textContent")
+    assert role_key == "role_1"
+    people = page.locator("#app-people").inner_text()
+    assert "role_1" not in people and "loan" not in people and "借阅" in people
     # the role is given to lin here, before the app was ever published: pending
     page.fill(f"#role-{i}-holder-input", "nobody")
     page.locator(f"#role-{i}-add-holder").click()
@@ -81,10 +86,15 @@ def test_a_role_given_in_the_draft_shows_the_app_and_its_dashboard_after_one_pub
     page.locator("#btn-publish").click()
     dialog = page.locator("dialog.builder-dialog")
     dialog.wait_for()
-    assert "授予角色 读者: lin" in dialog.inner_text()
+    lines = dialog.locator("ul.diff-lines").first.inner_text()
+    assert "授予角色 读者: lin" in lines and "角色 新增: 读者" in lines and "仪表盘 新增: 借阅看板" in lines
+    assert not any(k in lines for k in ("role_1", "loans_by_title", "loan_desk"))   # keys: under 高级 only
+    dialog.locator("details.advanced > summary").click()
+    assert "roles added: role_1" in dialog.locator("details.advanced").inner_text() or \
+        "角色 新增: role_1" in dialog.locator("details.advanced").inner_text()
     page.locator("#confirm-publish").click()
     page.wait_for_function("document.querySelectorAll('#version-list > li').length > 0")
-    assert _roles_of(jimu, "lin") == ["reader"]
+    assert _roles_of(jimu, "lin") == ["role_1"]
     # after publishing lin simply holds the role: nothing pending, nothing to edit again
     chip = page.locator(f'#role-{i}-holders [data-holder="lin"]')
     chip.wait_for()
