@@ -244,24 +244,45 @@ function choicesFor(ctx, key, action) {
   return null;
 }
 
+// {字段} variables name a field by its label on screen and by its key in the stored template (renaming a
+// field rewrites nothing). A label two fields share, or that is another field's key, stays a key.
+const PLACEHOLDER = /(?<![{\\])\{([^\s{}%#"'<>]{1,100})\}(?!\})/g;
+
+export function placeholderNames(fields) {
+  const keys = new Set(fields.map((f) => f.key));
+  const namesOf = (f) => [...new Set([f.label, ...(f.labels && typeof f.labels === "object" ? Object.values(f.labels) : [])])]
+    .filter((n) => typeof n === "string" && n && !/[\s{}%#"'<>]/.test(n));
+  const count = new Map();
+  for (const f of fields) for (const n of namesOf(f)) count.set(n, (count.get(n) || 0) + 1);
+  const shown = new Map(), stored = new Map();
+  for (const f of fields) {
+    for (const n of namesOf(f)) if (count.get(n) === 1 && (!keys.has(n) || n === f.key)) stored.set(n, f.key);
+    if (stored.get(f.label) === f.key) shown.set(f.key, f.label);
+  }
+  const swap = (text, map) => (text || "").replace(PLACEHOLDER, (m, name) => (map.has(name) ? `{${map.get(name)}}` : m));
+  return { toShown: (text) => swap(text, shown), toStored: (text) => swap(text, stored), shown };
+}
+
 // A message template: text with {字段} variables, inserted at the caret from the form's fields.
 export function templateEditor(ctx, { id, text, value, set, single = false }) {
-  const box = single ? h("input", { id, value: value || "" }) : h("textarea", { id, rows: "3" });
-  if (!single) box.value = value || "";
-  const changed = () => set(box.value === "" ? undefined : box.value, { coalesce: id });
+  const fields = ctx.fields();
+  const names = placeholderNames(fields);
+  const box = single ? h("input", { id, value: names.toShown(value || "") }) : h("textarea", { id, rows: "3" });
+  if (!single) box.value = names.toShown(value || "");
+  const changed = () => set(box.value === "" ? undefined : names.toStored(box.value), { coalesce: id });
   box.addEventListener("input", changed);
   const pick = h("select", { class: "expr-pick", id: `${id}-var`, "aria-label": `${text}: ${t("rule_insert_var")}`,
     onchange: () => {
       if (!pick.value) return;
       const start = box.selectionStart ?? box.value.length;
       const end = box.selectionEnd ?? start;
-      box.setRangeText(`{${pick.value}}`, start, end, "end");
+      box.setRangeText(`{${names.shown.get(pick.value) || pick.value}}`, start, end, "end");
       pick.value = "";
       box.focus();
       changed();
     } },
   h("option", { value: "" }, t("rule_insert_var")),
-  ...ctx.fields().map((f) => h("option", { value: f.key }, `{${f.key}}${f.label !== f.key ? ` ${f.label}` : ""}`)));
+  ...fields.map((f) => h("option", { value: f.key, title: f.key }, `{${names.shown.get(f.key) || f.key}}`)));
   return h("div", { class: "prop rule-template" }, h("label", { for: id }, text), box,
     h("div", { class: "rule-template-tools" }, pick, h("small", { class: "help" }, t("rule_template_hint"))));
 }
