@@ -38,6 +38,7 @@ CODES: dict[str, str] = {
     "flow.duplicate_id": "node and edge ids must be unique within a flow; rename one",
     "flow.dangling_edge": "connect the edge to an existing node id",
     "package.unknown_placeholder": "use {field key} of a field of that form, or add the field",
+    "package.unknown_template": "add it to the package's templates, or correct the name",
     "package.unknown_flow": "name a flow defined in this package, or add that flow",
     "package.unknown_node": "name a node id of that flow",
     "chat.wrong_widget": "name a field of the widget the chat needs there (a link for link_field, a user field "

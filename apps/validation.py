@@ -632,6 +632,9 @@ class _Checker:
 
     # -- roles and flows ---------------------------------------------------------------------
     def role(self, role: dict, ptr: str) -> None:
+        demo = role.get("demo")
+        for j, group in enumerate(demo.get("groups") or [] if isinstance(demo, dict) else []):
+            self.name_ref("group", group, pointer_join(ptr, "demo", "groups", j), None)
         permissions = role.get("permissions")
         if not isinstance(permissions, dict):
             return
@@ -753,7 +756,7 @@ class _Checker:
             if not isinstance(action.get("form"), str) or action.get("form") == form_key:
                 self.placeholders(action, at, form_key, ("subject", "body", "link"))
 
-    def placeholders(self, owner: dict, ptr: str, form_key: Any, props: tuple[str, ...]) -> None:
+    def placeholders(self, owner: dict, ptr: str, form_key: Any, props: tuple[str, ...], also=()) -> None:
         """``{字段}`` placeholders of a template text name fields of the form it renders."""
         from engines.rule.templates import TemplateError, compile_template
         if not isinstance(form_key, str) or form_key not in self.forms:
@@ -771,7 +774,7 @@ class _Checker:
                     continue  # the rule engine's compile reports the syntax
                 for name in names:
                     head = name.partition(".")[0]
-                    if head not in self.fields[form_key] and head not in SYSTEM_COLUMNS:
+                    if head not in self.fields[form_key] and head not in SYSTEM_COLUMNS and head not in also:
                         self.errors.append(_err("package.unknown_placeholder", at,
                                                 f"placeholder {{{name}}} names no field of form {form_key!r}",
                                                 form=form_key, field=name))
@@ -824,9 +827,12 @@ class _Checker:
         self.actions(rule.get("actions"), pointer_join(ptr, "actions"), form_key)
 
     def template(self, template: dict, ptr: str) -> None:
+        """A message template: besides the fields of its form it may name what a flow's messages say
+        (``{sla_due}``, ``{task_label}``…, ``engines.flow.messages.VARIABLES``)."""
+        from engines.flow.messages import VARIABLES
         if template.get("form") is not None:
             self.form_ref(template.get("form"), pointer_join(ptr, "form"))
-        self.placeholders(template, ptr, template.get("form"), ("subject", "body"))
+        self.placeholders(template, ptr, template.get("form"), ("subject", "body"), also=VARIABLES)
 
     def node(self, node: dict, ptr: str, form_key: Any, names: Any) -> None:
         """Assignees, field permissions, calendars, SLA and automatic actions of one flow node."""
@@ -872,6 +878,21 @@ class _Checker:
             if isinstance(flt.get("field"), str):
                 self.field_ref(other, flt["field"], pointer_join(ptr, "filter", i, "field"))
 
+    def flow_messages(self, flow: dict, ptr: str) -> None:
+        """A deadline message of the flow's service-level clocks that names a ``template`` names one of
+        the package's message templates."""
+        known = {t.get("key") for _, t in _items(self.data.get("templates"))}
+        sla = flow.get("sla") if isinstance(flow.get("sla"), dict) else {}
+        for i, clock in _items(sla.get("clocks")):
+            notify = clock.get("notify") if isinstance(clock.get("notify"), dict) else {}
+            for kind, messages in notify.items():
+                for j, message in _items(messages):
+                    key = message.get("template")
+                    if isinstance(key, str) and key not in known:
+                        self.errors.append(_err("package.unknown_template",
+                                                pointer_join(ptr, "sla", "clocks", i, "notify", kind, j, "template"),
+                                                f"no message template {key!r} in the package", template=key))
+
     def flow(self, flow: dict, ptr: str) -> None:
         form_key = flow.get("form")
         self.form_ref(form_key, pointer_join(ptr, "form"))
@@ -883,6 +904,7 @@ class _Checker:
         for node_ptr, node in node_items:
             self.node(node, node_ptr, form_key, names)
         self.first_response(flow.get("first_response"), pointer_join(ptr, "first_response"), form_key)
+        self.flow_messages(flow, ptr)
         nodes = flow.get("nodes")
         if isinstance(nodes, dict):  # a flow may key its nodes by id
             node_ids = {k for k in nodes if isinstance(k, str)}

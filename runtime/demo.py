@@ -47,22 +47,32 @@ STAFF = Principal(user_id=None, username="demo", display_name="Demo data", is_ad
 
 def demo_users(conn: sa.Connection, app_key: str, *, now: datetime, password: str,
                per_role: int = 2) -> list[tuple[str, str]]:
-    """``demo_<role>_<n>`` users for every role of the app, spread over its groups, each with an
-    address at example.com (mail to them is withheld while the history plays)."""
+    """``demo_<role>_<n>`` users for every role of the app, each with an address at example.com (mail
+    to them is withheld while the history plays).
+
+    A role's ``demo`` block says how many (``users``) and which groups they all join (``groups``) —
+    so that work routed to a group is shared by the people who would do it; without one, ``per_role``
+    users each join one group in turn."""
     from .auth.users import add_to_group, create_user
     roles = conn.execute(sa.select(db.roles.c.key).where(db.roles.c.app_key == app_key)
                          .order_by(db.roles.c.id)).scalars().all()
     groups = conn.execute(sa.select(db.groups.c.key).where(db.groups.c.app_key == app_key)
                           .order_by(db.groups.c.id)).scalars().all()
+    package = conn.execute(sa.select(db.apps.c.package).where(db.apps.c.key == app_key)).scalar() or {}
+    planned = {r["key"]: r.get("demo") or {} for r in package.get("roles") or [] if isinstance(r, Mapping)}
     made = []
     k = 0
     for role in roles:
-        for n in range(1, per_role + 1):
+        plan = planned.get(role, {})
+        for n in range(1, plan.get("users", per_role) + 1):
             name = f"demo_{role}_{n}"
             if conn.execute(sa.select(db.users.c.id).where(db.users.c.username == name)).first():
                 continue
             uid = create_user(conn, name, password, now=now, roles=[role], email=f"{name}@example.com")
-            if groups:
+            if "groups" in plan:
+                for group in plan["groups"]:
+                    add_to_group(conn, uid, group)
+            elif groups:
                 add_to_group(conn, uid, groups[k % len(groups)])
                 k += 1
             made.append((name, role))

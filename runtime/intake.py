@@ -17,7 +17,9 @@ postmaster, or one with the null sender ``<>``) and an automatic reply (``Auto-S
 other than ``no``, ``Precedence: bulk/junk/list``, ``X-Autoreply``, ``X-Autorespond``, or a
 message Jimu sent itself coming back) are written to the audit log instead
 (``mail.bounced``, ``mail.automatic``), on the record they are about when their headers
-name one, so administrators and the app's owners see them in the audit viewer.
+name one, so administrators and the app's owners see them in the audit viewer; with
+``intake.email.automatic`` a message about a known record is also kept as a note on it (a record of
+the named form, linked back), so the people working the record see that their mail did not arrive.
 """
 from __future__ import annotations
 
@@ -179,6 +181,12 @@ def _log_automatic(jimu, conn, ft, parts: Mapping[str, Any]) -> tuple[str, int |
     from .audit import record_event
     record_event(conn, "mail.bounced" if kind == BOUNCE else "mail.automatic", at=jimu.now(), form_key=ft.key,
                  record_id=rid, data=data)
+    keep = ft.spec.definition["intake"]["email"].get("automatic")
+    if keep and rid is not None:
+        facts = {**parts, "kind": kind, "reason": reason, "failed": [f["recipient"] for f in data.get("failed", [])]}
+        values = _values(keep.get("fields"), facts, keep.get("defaults"), [])
+        values[keep["link_field"]] = rid
+        Records(jimu, conn, ANONYMOUS, source="email", check_permissions=False).create(keep["form"], values)
     return ft.key, rid, kind
 
 

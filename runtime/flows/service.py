@@ -671,7 +671,14 @@ class FlowRuntime:
         return self.apply(task["instance_id"], TaskCompleted(task["task_key"], outcome, actor, comment))
 
     def reassign(self, principal: Principal, task_id: int, assignee: Mapping[str, Any], comment=None) -> dict:
+        """Hand an open task to ``assignee``. Handing it to whoever holds it already changes nothing and
+        writes no history: rules that keep a task with an assignee field may ask for it on every change
+        of the field. (A round robin or least-open pick always picks anew.)"""
         task = self._open_task_for(principal, task_id)
+        if isinstance(assignee, Mapping) and assignee.get("kind") not in (None, "round_robin", "least_open"):
+            target = self.resolve(assignee, task)
+            if _assignee_of(target) == _assignee_of(task):
+                return self.instance(task["instance_id"])["state"]
         return self.apply(task["instance_id"], Reassign(task["task_key"], dict(assignee),
                                                         str(principal.user_id), comment))
 

@@ -46,7 +46,7 @@ from engines.rule import ActionContext, Effect, RuleDepthError, RuleLoopError, R
 from engines.rule.conditions import PROCESS
 from engines.rule.triggers import TimeAfter
 
-from .. import deferred, expr_context, jobs
+from .. import db, deferred, expr_context, jobs
 from ..store.records import savepoint
 from ..audit import jsonable
 from ..names import reference_names
@@ -415,7 +415,6 @@ class Executor:
                 task = fr.task(tid)
                 lead = None
                 if task["assignee_group"]:
-                    from .. import db
                     lead = self.conn.execute(sa.select(db.users.c.username).join(
                         db.groups, db.groups.c.lead_id == db.users.c.id).where(
                         db.groups.c.key == task["assignee_group"])).scalar()
@@ -504,7 +503,8 @@ class EffectsExecutor:
         ectx = self.jimu.eval_context() if as_person is None else as_person.eval_context()
         effects: list[Effect] = []  # one executor for all of them: outbox keys <key>:<n> stay distinct
         from .loader import allowlist
-        for action in build_actions(actions, origin, allow=allowlist(self.jimu)):
+        templates = self._templates(conn, form) if any(a.get("template") for a in actions) else {}
+        for action in build_actions(actions, origin, allow=allowlist(self.jimu), templates=templates):
             actx = ActionContext(rule=origin, form=form or "", event=event, record=record,
                                  variables={**record, **(variables or {})}, eval=ectx, extra=dict(extra or {}),
                                  names=reference_names(self.jimu, conn, form))
@@ -518,14 +518,30 @@ class EffectsExecutor:
             executor.run(i, effect)
         return executor.touched
 
+    def _templates(self, conn, form: str | None) -> dict:
+        """The message templates of the app ``form`` belongs to (what a ``template`` of a flow's message
+        or automatic step names)."""
+        from .loader import package_templates
+        app_key = self.jimu.catalog.form(form).app_key if form else None
+        package = conn.execute(sa.select(db.apps.c.package).where(db.apps.c.key == app_key)).scalar() \
+            if app_key else None
+        return package_templates(package or {})
 
-def build_actions(actions, origin: str, allow: tuple[str, ...] = ()) -> list:
+
+def build_actions(actions, origin: str, allow: tuple[str, ...] = (), templates: Mapping[str, Any] | None = None) -> list:
     """The rule actions (``engines.rule.ACTIONS``) of ``actions`` (their configurations), built once;
     an action type not installed or misconfigured is a coded error naming ``origin``. ``allow``: the
-    hosts outbound actions may reach although private (``OUTBOUND_ALLOWLIST``)."""
+    hosts outbound actions may reach although private (``OUTBOUND_ALLOWLIST``); ``templates``: the
+    package's message templates a notify may name (``engines.rule.spec.use_templates``)."""
     from engines.rule import ACTIONS
+    from engines.rule.spec import use_templates
     built = []
     for config in actions:
+        if config.get("template") is not None:
+            missing: list[dict] = []
+            config = use_templates(config, templates or {}, missing, f"/{origin}")
+            if config is None:
+                raise ActionUnavailable(f"{origin}: {missing[0]['message']}", action="notify")
         try:
             cls = ACTIONS.get(config.get("type"))
         except JimuError:

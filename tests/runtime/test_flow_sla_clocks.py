@@ -283,3 +283,43 @@ def test_an_inbox_row_of_a_form_without_a_title_field_names_the_record_by_its_li
     html = client.get("/tasks").get_data(as_text=True)
     row = html[html.index("<tbody>"):html.index("</tbody>")]
     assert "<strong>C-9</strong>" in row and "Roof leak" in row and "#1" not in row
+
+
+def test_a_deadline_message_may_be_a_template_of_the_package(jimu, people, clock, smtp):
+    """An SLA message names one of the package's message templates instead of repeating its text, as a
+    rule's notify does: the template's subject and body, in the reader's language, with {sla_due}."""
+    clock.now = MONDAY_9
+    sla = sla_section()
+    sla["clocks"][0]["notify"]["breach"] = [{"channel": "email", "to": {"roles": ["manager"]},
+                                             "template": "late_claim"}]
+    package = claims_package(sla=sla)
+    package["templates"] = [{"key": "late_claim", "version": 1, "label": "Late claim", "form": "claim",
+                             "subject": {"zh-CN": "理赔 {claim_no} 已超时", "en": "Claim {claim_no} is late"},
+                             "body": {"zh-CN": "{subject}：期限 {sla_due} 已过", "en": "{subject}: due {sla_due}"}}]
+    install_package(jimu, package)
+    with jimu.begin() as conn:
+        from runtime.auth.users import set_roles
+        set_roles(conn, people["max"], ["manager"])
+    standard = write(jimu, "holder", {"name": "Shi", "tier": "standard"})
+    write(jimu, "claim", {"claim_no": "C-7", "subject": "Hail", "holder": standard["id"], "amount": 100,
+                          "status": "new"})
+    drain(jimu)
+    clock.advance(hours=10)   # 8 working hours: due 18:00 local, the same day
+    drain(jimu)
+    import email
+    mails = [email.message_from_bytes(raw) for rcpt, raw in smtp.messages if rcpt == ["max@ins.example"]]
+    assert len(mails) == 1, [m["Subject"] for m in mails]
+    from email.header import decode_header, make_header
+    assert str(make_header(decode_header(mails[0]["Subject"]))) == "理赔 C-7 已超时"
+    body = mails[0].get_payload(decode=True) if not mails[0].is_multipart() else \
+        mails[0].get_payload(0).get_payload(decode=True)
+    assert "Hail：期限 2026-11-02 18:00 已过" in body.decode()
+
+
+def test_a_deadline_message_naming_no_template_of_the_package_is_refused_at_import(jimu):
+    from apps.compile import compile_package
+    sla = sla_section()
+    sla["clocks"][0]["notify"]["breach"] = [{"channel": "email", "to": {"roles": ["manager"]}, "template": "nope"}]
+    errors = compile_package(claims_package(sla=sla))
+    assert [(e["code"], e["pointer"]) for e in errors] == [
+        ("package.unknown_template", "/flows/0/sla/clocks/0/notify/breach/0/template")]

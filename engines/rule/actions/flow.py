@@ -16,6 +16,11 @@ _ASSIGNEE = {"type": "object", "required": ["kind"], "additionalProperties": Fal
                             "value": {"type": "string"}}}
 
 
+_IF_NONE = {"enum": ["error", "skip"], "default": "error",
+            "description": "when the record has no matching open task (or ended instance): error (the rule "
+                           "fails and is logged) or skip (nothing happens)"}
+
+
 class StartFlow(Action):
     type = "start_flow"
     label = {"zh-CN": "发起流程", "en": "Start a flow"}
@@ -26,34 +31,32 @@ class StartFlow(Action):
 
 
 class EscalateTask(Action):
-    """Escalate the record's open task (optionally only task ``task`` of ``flow``) to ``to``."""
+    """Escalate the record's open task (optionally only task ``task`` of ``flow``) to ``to``.
+
+    With ``"if_none": "skip"`` a record without such an open task is left alone — what a rule that
+    keeps tasks with a changing assignee field needs, since the field may change after the flow ended."""
 
     type = "escalate_task"
     label = {"zh-CN": "升级任务", "en": "Escalate a task"}
     config_schema = schema({"flow": {"type": "string"}, "task": {"type": "string"}, "to": _ASSIGNEE,
-                            "comment": {"type": "string", "maxLength": 2000}})
+                            "comment": {"type": "string", "maxLength": 2000}, "if_none": _IF_NONE})
 
     def plan(self, ctx):
         return [Effect("task", {"op": "escalate", "form": ctx.form, "id": ctx.record_id,
                                 "flow": self.config.get("flow"), "task": self.config.get("task"),
                                 "to": self.config.get("to"), "comment": self.config.get("comment"),
-                                "task_id": ctx.extra.get("task_id")})]
+                                "task_id": ctx.extra.get("task_id"), "if_none": self.config.get("if_none", "error")})]
 
 
 class ReassignTask(EscalateTask):
     type = "reassign_task"
     label = {"zh-CN": "转派任务", "en": "Reassign a task"}
     config_schema = schema({"flow": {"type": "string"}, "task": {"type": "string"}, "to": _ASSIGNEE,
-                            "comment": {"type": "string", "maxLength": 2000}}, ("to",))
+                            "comment": {"type": "string", "maxLength": 2000}, "if_none": _IF_NONE}, ("to",))
 
     def plan(self, ctx):
         [effect] = super().plan(ctx)
         return [Effect("task", {**effect.data, "op": "reassign"})]
-
-
-_IF_NONE = {"enum": ["error", "skip"], "default": "error",
-            "description": "when the record has no matching open task (or ended instance): error (the rule "
-                           "fails and is logged) or skip (nothing happens)"}
 
 
 class CompleteTask(Action):
