@@ -38,7 +38,7 @@ def test_list_fields_must_name_fields(runner, tmp_path):
 def test_the_package_validates_with_its_flow_rules_reports_and_dashboard(runner):
     result = runner.invoke(args=["validate", str(PACKAGE)])
     assert result.exit_code == 0, result.output
-    assert "9 forms, 1 flows, 23 rules, 12 reports" in result.output
+    assert "9 forms, 1 flows, 24 rules, 12 reports" in result.output
     data = load()
     assert [d["key"] for d in data["dashboards"]] == ["service_overview"]
     assert {d["report"] for d in data["dashboards"][0]["charts"]} == {r["key"] for r in data["reports"]}

@@ -97,3 +97,32 @@ def test_the_ticket_list_offers_a_selection_toolbar_of_status_priority_and_assig
     assert re.findall(r'class="bulk-set" data-field="([^"]+)"', page) == ["状态", "优先级", "处理人"]
     assert re.findall(r'name="macro" value="([^"]+)"', page) == ["ask_info", "invoice_reissue"]
     assert 'name="rule" value="to_article"' in page
+
+
+def test_a_bulk_assign_hands_the_open_task_to_the_new_assignee(jimu, client, admin_headers):
+    """Assigning tickets from the list moves their open flow task too: before, 处理人 changed but the
+    task stayed with the person the dispatch rule had chosen, so the new assignee never saw it."""
+    install_package(jimu, load())
+    amy = make_user(jimu, "amy", roles=["agent"], groups=["frontline", "finance"])
+    bob = make_user(jimu, "bob", roles=["agent"], groups=["frontline", "finance"])
+    lead = make_user(jimu, "lin", roles=["supervisor"], groups=["frontline"])
+    ids = [_post(client, admin_headers, "工单", {"标题": f"发票问题{i}", "客户姓名": "王芳", "问题类型": "发票",
+                                                 "问题详细描述": "抬头写错"}) for i in range(2)]
+    tasks = client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {api_token(jimu, amy)}"}).get_json()
+    assert tasks["tasks"], "the dispatch rule gave amy a ticket"   # round robin over amy and bob
+
+    lead_headers = {"Authorization": f"Bearer {api_token(jimu, lead)}"}
+    resp = client.post("/api/v1/forms/工单/records/bulk", json={"ids": ids, "set": {"处理人": bob}},
+                       headers=lead_headers)
+    assert resp.status_code == 200 and resp.get_json()["done"] == 2, resp.get_json()
+
+    def open_tasks(user):
+        got = client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {api_token(jimu, user)}"}).get_json()
+        return sorted(t["record_id"] for t in got["tasks"])
+    assert open_tasks(bob) == sorted(ids)
+    assert open_tasks(amy) == []
+    lines = 0   # the dispatch's line on each, and one more only on the ticket that changed hands
+    for rid in ids:
+        history = client.get(f"/api/v1/forms/工单/records/{rid}/flows", headers=admin_headers).get_json()
+        lines += sum(h["kind"] == "reassigned" for i in history["instances"] for h in i["history"])
+    assert lines == 3

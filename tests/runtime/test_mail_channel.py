@@ -137,6 +137,9 @@ def test_bounces_and_out_of_office_replies_are_logged_never_answered_never_recor
         ("工单", None, "From: postmaster@mail.example.org"), ("工单", None, "null sender <>")]
     assert events[0]["data"]["failed"][0]["recipient"] == CUSTOMER
     assert events[0]["data"]["failed"][0]["status"] == "5.1.1"
+    # the bounce about the ticket is on the ticket for its people to see: a system's internal note
+    (note,) = [r for r in records(jimu, "回复", 工单=t["id"]) if "could not be delivered" in (r["内容"] or "")]
+    assert (note["来自"], note["类型"]) == ("系统", "内部备注")
     # an agent answers; the customer's out-of-office (in each of its usual marks) is not a customer reply
     reply(jimu, t["id"], "请提供原发票号")
     run_jobs(jimu)
@@ -148,6 +151,8 @@ def test_bounces_and_out_of_office_replies_are_logged_never_answered_never_recor
                                        headers={name: value, "In-Reply-To": answer["Message-ID"]}))
     run_jobs(jimu)
     assert [r["来自"] for r in records(jimu, "回复", 工单=t["id"])].count("客户") == 0
+    notes = [r["内容"] for r in records(jimu, "回复", 工单=t["id"]) if r["来自"] == "系统"]
+    assert notes.count("我正在休假，10 月 8 日返回。") == len(AUTOMATIC)
     assert get(jimu, "工单", t["id"])["状态"] == "等待客户回复"
     assert len(records(jimu, "工单")) == 1 and len(smtp.messages) == before
     events = sorted(audit(client, admin_headers, "mail.automatic"), key=lambda e: e["id"])
