@@ -238,8 +238,7 @@ class Records:
             for rid, values in zip(ids, cleaned)])
         told = self.jimu.listening(self, "record.created", ft) if listeners else ()
         if told:
-            written = self.store.by_ids(ft, ids)
-            self.store.keep_created(ft, written)  # the rules' reads and changes of them stay in memory
+            written = self.store.created_records(ft, ids)  # kept: the rules' reads of them stay in memory
             for record in written:
                 self.jimu.notify(self, "record.created", ft, record, None, listeners=told)
         return BatchResult(ids, rejected, len(cleaned))

@@ -99,6 +99,8 @@ class Converter:
     def __post_init__(self):
         index = {h: i for i, h in enumerate(self.header)}
         self.columns = [(index[h], self.ft.spec.field(k)) for h, k in self.mapping.items()]
+        #: (cell index, field key, the cell's conversion) per mapped column, made once per file
+        self._cells = [(i, f.key, self._cell_function(f)) for i, f in self.columns]
         self._users: dict[str, list[int]] = {}
         self._links: dict[str, dict[str, list[int]]] = {}
         for _, f in self.columns:
@@ -118,18 +120,42 @@ class Converter:
         """Each row as ``(data, errors)``: the raw values for ``Records``, and the cells that named nothing."""
         self._prefetch(rows)
         out = []
+        columns = self._cells
         for cells in rows:
             data, errors = {}, []
-            for i, f in self.columns:
-                value = cells[i] if i < len(cells) else None
+            n = len(cells)
+            for i, key, cell in columns:
                 try:
-                    data[f.key] = self._value(f, value)
+                    data[key] = cell(cells[i] if i < n else None)
                 except _CellError as exc:
-                    errors.append({"code": exc.code, "field": f.key, "message": exc.message, "value": exc.value})
+                    errors.append({"code": exc.code, "field": key, "message": exc.message, "value": exc.value})
             out.append((data, errors))
         return out
 
     # -- one cell ---------------------------------------------------------------------------------
+    def _cell_function(self, f):
+        """``_value`` for field ``f``, with the common case decided once: a text cell of a field whose
+        widget reads cells as the base ``Widget`` does (text as it is, JSON when it starts with [ or {)
+        is its stripped text, without the per-cell checks of the other kinds of value."""
+        from engines.form.widget import Widget
+
+        def value(v, f=f):
+            return self._value(f, v)
+        widget = type(f.widget)
+        if (f.widget.value_kind in ("user", "link") or widget.import_cell is not Widget.import_cell
+                or widget.import_value is not Widget.import_value):
+            return value
+
+        def text_cell(v):
+            if type(v) is str:
+                v = v.strip()
+                if not v:
+                    return None
+                if v[0] not in "[{":
+                    return v
+            return value(v)
+        return text_cell
+
     def _value(self, f, value: Any) -> Any:
         kind = f.widget.value_kind
         if isinstance(value, str):

@@ -110,7 +110,7 @@ def _csv_rows(table: Table, start) -> Iterator[tuple[list, int, list]]:
         reader = csv.reader(lines(), delimiter=table.delimiter)
         for cells in reader:
             line += 1   # the record's number; a quoted cell spanning lines still counts as one row
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():   # blank cells only (joined: one strip, not one per cell)
                 continue
             yield [pos[0], line], line, cells
 

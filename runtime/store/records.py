@@ -15,7 +15,8 @@ wired by ``runtime.db.make_engine``), as does the end of the transaction.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from math import isfinite
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -170,11 +171,39 @@ def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
             for k, v in record.items()}
 
 
+def _reader(col: sa.Column):
+    """How a value written to ``col`` reads back, as a function of the value, for the types whose
+    read is known exactly (text, integers, floats, booleans, dates, UTC times); None otherwise.
+    The function answers ``_UNKNOWN`` for a value it cannot vouch for."""
+    kind = col.type
+    if isinstance(kind, sa.Enum):
+        return None
+    if isinstance(kind, sa.String):
+        return lambda v: v if v is None or type(v) is str else _UNKNOWN
+    if isinstance(kind, sa.Boolean):
+        return lambda v: v if v is None or type(v) is bool else _UNKNOWN
+    if isinstance(kind, sa.Integer):
+        return lambda v: v if v is None or type(v) is int else _UNKNOWN
+    if isinstance(kind, sa.Float) and not kind.asdecimal:
+        # a REAL / double precision column gives an int back as a float; NaN would come back NULL
+        return lambda v: v if v is None else float(v) if type(v) in (int, float) and isfinite(v) else _UNKNOWN
+    if isinstance(kind, UTCDateTime):
+        return lambda v: v if v is None else _as_read(v) if type(v) is datetime else _UNKNOWN
+    if isinstance(kind, sa.Date) and not isinstance(kind, sa.DateTime):
+        return lambda v: v if v is None or type(v) is date else _UNKNOWN
+    return None
+
+
+_UNKNOWN = object()
+
+
 class RecordStore:
     """Stateless helpers bound to a connection; one per unit of work."""
 
     def __init__(self, conn: sa.Connection):
         self.conn = conn
+        #: (table, ids, the column values written) of the last ``bulk_create``, for ``created_records``
+        self._bulk: tuple | None = None
 
     # -- writing ---------------------------------------------------------------
     def _scalar_params(self, ft: FormTable, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -216,6 +245,7 @@ class RecordStore:
         if ft.multi or ft.children:
             for rid, values in zip(ids, rows):
                 self._write_children(ft, rid, values, replace=False)
+        self._bulk = (ft.table, ids, params)
         return ids
 
     def _insert_many(self, ft: FormTable, params: list[dict[str, Any]]) -> list[int]:
@@ -360,15 +390,54 @@ class RecordStore:
         if gone:
             self.conn.execute(sa.delete(t).where(t.c.id.in_(gone)))
 
+    def created_records(self, ft: FormTable, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The records ``ids`` the last ``bulk_create`` wrote, as reading them would give them, and kept
+        for the rest of the transaction (``keep_created``: the rules' reads and changes of them stay in
+        memory). Built from the values written when every one of them reads back as itself (text,
+        numbers, booleans, dates, UTC times: ``_reader``) and the form has no multi-value or sub-table
+        field; read back in one query otherwise."""
+        bulk, self._bulk = self._bulk, None
+        records = None
+        if bulk is not None and bulk[0] is ft.table and list(bulk[1]) == list(ids) and not (ft.multi or ft.children):
+            records = self._as_read(ft, ids, bulk[2])
+        if records is None:
+            records = self.by_ids(ft, ids)
+        self.keep_created(ft, records)
+        return records
+
+    @staticmethod
+    def _as_read(ft: FormTable, ids: Sequence[int], params: Sequence[Mapping[str, Any]]) -> list[dict] | None:
+        """``to_records`` of the rows just inserted with ``params`` (column name → value), without
+        reading them; None when a value's read is not certain."""
+        readers = []
+        for name in SYSTEM_COLUMNS[1:]:
+            readers.append((name, name, _reader(ft.table.c[name])))
+        for key, col in ft.columns.items():
+            readers.append((key, col.name, _reader(col)))
+        if any(r is None for _, _, r in readers):
+            return None
+        out = []
+        for rid, p in zip(ids, params):
+            rec = {"id": rid}
+            for key, name, read in readers:
+                value = read(p[name])
+                if value is _UNKNOWN:
+                    return None
+                rec[key] = value
+            out.append(rec)
+        return out
+
     def keep_created(self, ft: FormTable, records: Sequence[Mapping[str, Any]]) -> None:
         """Keep records this transaction created in bulk, as just read back (whole: with their
         multi-values; not for forms with sub-tables, whose rows ``get`` reads)."""
         if ft.children:
             return
         kept = written(self.conn, create=True)
-        for record in records:
-            kept[(ft.table, record["id"])] = _copy(record)
-            kept[(ft.table, "created", record["id"])] = True
+        table = ft.table
+        plain = not ft.multi and all(_reader(c) is not None for c in ft.columns.values())  # scalars only
+        for record in records:   # a copy: the caller's changes of a record do not reach the kept one
+            kept[(table, record["id"])] = dict(record) if plain else _copy(record)
+            kept[(table, "created", record["id"])] = True
 
     def _keep(self, ft: FormTable, row: Mapping[str, Any], values: Mapping[str, Any],
               before: Mapping[str, Any] | None) -> None:
