@@ -232,3 +232,26 @@ def test_bulk_ids_are_right_after_the_newest_record_was_deleted(jimu, hr):
         new = r.bulk_create("员工", [{"姓名": "丁"}, {"姓名": "戊"}])
         assert new == [ids[-1] + 1, ids[-1] + 2]
         assert [r.get("员工", i)["姓名"] for i in new] == ["丁", "戊"]
+
+
+def test_a_step_collects_garbage_less_often_and_puts_the_setting_back(jimu, hr, monkeypatch):
+    import gc
+    seen = []
+    convert = importer.Converter.convert
+
+    def watched(self, rows):
+        seen.append(gc.get_threshold()[0])
+        return convert(self, rows)
+    monkeypatch.setattr(importer.Converter, "convert", watched)
+    before = gc.get_threshold()
+    state = run(jimu, hr["admin"], csv_bytes([GOOD[0]]))
+    assert state["imported"] == 1 and seen and set(seen) == {max(before[0], importer.STEP_GC_THRESHOLD)}
+    assert gc.get_threshold() == before
+    # a step that fails puts it back too
+    monkeypatch.setattr(importer, "_step", lambda *a: 1 / 0)
+    file_id = upload(jimu, hr["admin"], csv_bytes([GOOD[1]]), "s.csv")
+    with jimu.begin() as conn:
+        iid = importer.start(jimu, conn, load_principal(conn, hr["admin"]), "员工", file_id, "s.csv", queue=False)
+    with pytest.raises(ZeroDivisionError), jimu.begin() as conn:
+        importer.step(jimu, conn, iid)
+    assert gc.get_threshold() == before
