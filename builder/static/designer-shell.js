@@ -1,7 +1,8 @@
 // What every designer (form, flow, rule, report, dashboard) wires the same way around its DraftStore:
 // the save state in the toolbar (#save-state), Undo/Redo/Save draft (#btn-undo, #btn-redo, #btn-save;
 // the buttons' state follows the store), and DraftStore.bindPage — Ctrl+Z/Y/S and the warning before
-// leaving with unsaved changes. The toolbar itself is builder/templates/builder/_designer_bar.html.
+// leaving with unsaved changes; going back through the crumbs saves the draft first. The toolbar itself
+// is builder/templates/builder/_designer_bar.html.
 // Publishing, the "?new=1" start and everything else stay in each designer: they differ.
 import { ApiError } from "./api.js";
 import { t, h, announce } from "./i18n.js";
@@ -36,6 +37,15 @@ export function designerToolbar(store, { onRender, onSaved } = {}) {
   };
   const bind = () => {
     store.bindPage();
+    // back to the app (or the builder) from the crumbs: the draft is saved on the way, not left behind
+    for (const link of document.querySelectorAll(".designer-bar .crumbs a")) {
+      link.addEventListener("click", async (e) => {
+        if (!store.dirty() || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        await save();
+        if (!store.dirty()) window.location.href = link.href;
+      });
+    }
     store.addEventListener("save-request", save);
     document.getElementById("btn-undo").addEventListener("click", () => store.undo());
     document.getElementById("btn-redo").addEventListener("click", () => store.redo());
