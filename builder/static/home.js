@@ -20,25 +20,30 @@ async function loadApps() {
   list.removeAttribute("aria-busy");
 }
 
+// A new app needs only its name: its key is made from the name (a taken one gets _2, _3 ...), or typed
+// under 高级 (advanced).
+const keyFrom = (text) => text.trim().replace(/[^A-Za-z0-9_\u4e00-\u9fff]/g, "_").replace(/^(\d)/, "_$1").slice(0, 56);
+
 document.getElementById("new-app").addEventListener("submit", async (e) => {
   e.preventDefault();
-  const key = document.getElementById("new-app-key").value.trim();
+  const typed = document.getElementById("new-app-key").value.trim();
   const text = document.getElementById("new-app-label").value.trim();
   const error = document.getElementById("new-app-error");
-  try {
-    await post("/apps", { key, label: text });
-    window.location.href = `${BASE}apps/${enc(key)}`;
-  } catch (err) {
-    error.hidden = false;
-    error.textContent = err.message;
+  const base = typed || keyFrom(text) || "app";
+  for (let n = 1; n <= 20; n++) {
+    const key = n === 1 ? base : `${base}_${n}`;
+    try {
+      await post("/apps", { key, label: text || key });
+      window.location.href = `${BASE}apps/${enc(key)}`;
+      return;
+    } catch (err) {
+      if (!typed && err.code === "builder.app_exists") continue;   // a made-up key: try the next
+      error.hidden = false;
+      error.textContent = err.message;
+      return;
+    }
   }
 });
-
-document.getElementById("new-app-label").addEventListener("input", (e) => {
-  const key = document.getElementById("new-app-key");
-  if (!key.dataset.touched) key.value = e.target.value.trim().replace(/[^A-Za-z0-9_\u4e00-\u9fff]/g, "_").replace(/^(\d)/, "_$1");
-});
-document.getElementById("new-app-key").addEventListener("input", (e) => { e.target.dataset.touched = "1"; });
 
 document.getElementById("import-app").addEventListener("submit", async (e) => {
   e.preventDefault();

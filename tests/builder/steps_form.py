@@ -30,14 +30,17 @@ class Field:
 
 # -- the builder's home and the app page -------------------------------------------------------------
 
-def new_app(page, live_server, label, key):
-    """Builder home → 新建应用: name and key, create; waits for the new app's page."""
+def new_app(page, live_server, label, key=None):
+    """Builder home → 新建应用: the name, create; waits for the new app's page. A ``key`` is typed under
+    "高级" (advanced); without one the app's key is made from its name."""
     page.goto(f"{live_server}/builder/")
     page.wait_for_selector("#new-app")
     page.fill("#new-app-label", label)
-    page.fill("#new-app-key", key)
+    if key is not None:
+        page.locator("#new-app-advanced > summary").click()
+        page.fill("#new-app-key", key)
     page.locator("#new-app button[type=submit]").click()
-    page.wait_for_url(f"**/builder/apps/{quote(key)}")
+    page.wait_for_url(f"**/builder/apps/{quote(key)}" if key is not None else "**/builder/apps/*")
     page.wait_for_selector("#kinds section")
 
 

@@ -67,6 +67,7 @@ def test_form_designer_help_is_chinese(jimu, live_server, page, artifacts):
     browser_login(page, live_server, "bea")
     page.goto(f"{live_server}/builder/")
     page.fill("#new-app-label", "帮助")
+    page.locator("#new-app-advanced > summary").click()
     page.fill("#new-app-key", "help_app")
     page.locator("#new-app button[type=submit]").click()
     page.locator("#new-forms").click()

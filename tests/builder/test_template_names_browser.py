@@ -64,3 +64,20 @@ def test_template_variables_show_names_and_store_keys(jimu, live_server, page, a
     assert page.locator("#action-0-subject").input_value() == "{Title} 已借出"
     assert page.locator("#action-0-body").input_value() == "你好{State}, {Borrower}"
     page.locator("#action-0").screenshot(path=str(artifacts / "rule-template-names-en.png"))
+
+
+def test_a_new_app_needs_only_its_name(jimu, live_server, page):
+    """新建应用 with a name only: the key is made from the name, and one already taken gets _2; the key box
+    waits under 高级 (advanced)."""
+    from builder import drafts
+    install_package(jimu, directory())
+    bea = make_user(jimu, "bea", roles=["designer"])
+    with jimu.begin() as conn:
+        drafts.create_app_draft(conn, "图书馆", "图书馆", now=jimu.now(), actor_id=bea, creator=bea)
+    browser_login(page, live_server, "bea")
+    page.goto(f"{live_server}/builder/")
+    assert not page.locator("#new-app-key").is_visible()
+    page.fill("#new-app-label", "图书馆")
+    page.locator("#new-app-label").press("Enter")
+    page.wait_for_url("**/builder/apps/%E5%9B%BE%E4%B9%A6%E9%A6%86_2")
+    assert page.locator("#app-title").inner_text() == "图书馆"
