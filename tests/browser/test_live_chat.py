@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tests.conftest import browser_login, install_package, make_user
 from tests.runtime.chat_package import chat_package
 
-pytestmark = [pytest.mark.parametrize("db_url", ["sqlite"], indirect=True), pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.parametrize("db_url", ["sqlite"], indirect=True), pytest.mark.timeout(120)]
 
 
 def _site(app_url: str):
@@ -52,6 +52,9 @@ def test_visitor_and_desk_chat_across_origins_and_reloads(jimu, live_server, bro
 
         visitor_ctx = browser.new_context(locale="zh-CN", viewport={"width": 900, "height": 800})
         visitor = visitor_ctx.new_page()
+        sockets, polls = [], []
+        visitor.on("websocket", lambda ws: sockets.append(ws.url))
+        visitor.on("request", lambda r: polls.append(r.url) if "/mine?after=" in r.url else None)
         visitor.goto(f"{origin}/")
         visitor.click("[data-jimu-chat-open]")
         panel = "[data-jimu-chat-panel]"
@@ -73,12 +76,13 @@ def test_visitor_and_desk_chat_across_origins_and_reloads(jimu, live_server, bro
         desk.click("[data-snippet-list] button:has-text('稍等')")
         assert desk.input_value("[data-text]") == "请稍等，马上派人。"
         desk.click("[data-send]")
-        visitor.locator(f"{panel} [data-from=staff]", has_text="请稍等").wait_for(timeout=10000)
+        visitor.locator(f"{panel} [data-from=staff]", has_text="请稍等").wait_for(timeout=20000)
         visitor.fill(f"{panel} form input", "在 3 号楼")
         visitor.press(f"{panel} form input", "Enter")
-        desk.locator("[data-messages] [data-from=visitor]", has_text="在 3 号楼").wait_for(timeout=10000)
+        desk.locator("[data-messages] [data-from=visitor]", has_text="在 3 号楼").wait_for(timeout=20000)
         desk.screenshot(path=str(artifacts / "live-chat-console.png"), full_page=True)
 
+        assert sockets and sockets[0].endswith("/chat/enquiry/socket") and not polls   # pushed over the socket
         # the visitor reloads, and from now on the WebSocket is refused: the widget polls
         visitor.route_web_socket("**/socket", lambda ws: ws.close())
         visitor.reload()
@@ -86,7 +90,8 @@ def test_visitor_and_desk_chat_across_origins_and_reloads(jimu, live_server, bro
         assert _bubbles(visitor, panel) == ["楼道灯坏了", "请稍等，马上派人。", "在 3 号楼"]
         desk.fill("[data-text]", "师傅十分钟后到")
         desk.click("[data-send]")
-        visitor.locator(f"{panel} [data-from=staff]", has_text="师傅十分钟后到").wait_for(timeout=10000)
+        visitor.locator(f"{panel} [data-from=staff]", has_text="师傅十分钟后到").wait_for(timeout=20000)
+        assert polls   # the answer came by polling from the cursor
         visitor.screenshot(path=str(artifacts / "live-chat-visitor.png"), full_page=True)
 
         # the desk reloads: the chat is still open with its whole history, then handed over
