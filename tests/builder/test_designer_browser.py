@@ -96,7 +96,7 @@ def test_build_a_field_publish_and_use_it(designer_page, live_server, jimu, arti
     # leaving with unsaved changes asks first; dismissing stays on the page
     asked = []
     page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
-    page.get_by_role("link", name="客户管理", exact=True).click()   # the crumbs name the app, not its key
+    page.locator("a.brand").click()          # any way out but the crumbs (which save on the way) asks
     page.wait_for_timeout(300)
     assert asked == ["beforeunload"] and page.url.endswith("/forms/%E5%AE%A2%E6%88%B7")
 
