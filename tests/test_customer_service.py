@@ -38,7 +38,7 @@ def test_list_fields_must_name_fields(runner, tmp_path):
 def test_the_package_validates_with_its_flow_rules_reports_and_dashboard(runner):
     result = runner.invoke(args=["validate", str(PACKAGE)])
     assert result.exit_code == 0, result.output
-    assert "9 forms, 1 flows, 24 rules, 12 reports" in result.output
+    assert "10 forms, 2 flows, 27 rules, 14 reports" in result.output
     data = load()
     assert [d["key"] for d in data["dashboards"]] == ["service_overview"]
     assert {d["report"] for d in data["dashboards"][0]["charts"]} == {r["key"] for r in data["reports"]}
@@ -59,7 +59,7 @@ def test_the_installed_package_exports_and_reimports_unchanged(jimu):
     install_package(jimu, load())
     with jimu.read() as conn:
         first = export(conn, "customer_service")
-    assert [f["key"] for f in first["flows"]] == ["ticket_flow"] and len(first["rules"]) == len(load()["rules"])
+    assert [f["key"] for f in first["flows"]] == ["ticket_flow", "followup_flow"] and len(first["rules"]) == len(load()["rules"])
     assert install_package(jimu, first).action == "unchanged"
     with jimu.read() as conn:
         assert export(conn, "customer_service") == first
