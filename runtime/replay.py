@@ -2,7 +2,7 @@
 
 A ``Replay`` owns a Jimu of its own on the same database, wired as ``create_app`` wires one,
 with two differences only: its clock is a ``MovingClock`` the replay sets, and its notifier
-withholds what would leave the process (mail, webhooks, robots) — it answers as a receiver
+withholds what would leave the process (mail, webhooks, robots, SMS) — it answers as a receiver
 that took the message, so the outbox records the history as delivered and nothing is sent.
 
 Work is a queue of callables, each due at a moment. ``run`` takes them in time order; before
@@ -33,6 +33,7 @@ from . import db, jobs
 from .auth.principal import ANONYMOUS, Principal, load_principal
 from .notify.http import Response
 from .notify.notifier import Notifier
+from .notify.sms import SmsResult
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,18 @@ class Withheld(Notifier):
     def http(self, method: str, url: str, **kw) -> Response:
         self.counts["http"] += 1
         return Response(status=204, headers={}, body=b"", url=url)
+
+    def sms_provider(self, now):
+        counts = self.counts
+
+        class WithheldSms:
+            name = "withheld"
+
+            def send(self, phone, template, params, **_kw):
+                counts["sms"] += 1
+                return SmsResult("sent")
+
+        return WithheldSms()
 
 
 @dataclass(frozen=True)

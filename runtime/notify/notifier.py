@@ -1,4 +1,4 @@
-"""The container's ``notifier``: what leaves the process (e-mail, HTTP), with this deployment's
+"""The container's ``notifier``: what leaves the process (e-mail, HTTP, SMS), with this deployment's
 settings bound once — SMTP settings and the outbound allowlist are not looked up by each caller."""
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ class Notifier:
 
     def http(self, method: str, url: str, **kw) -> Response:
         return request(method, url, allow=self.allowlist, **kw)
+
+    def sms_provider(self, now):
+        """The SMS vendor this deployment sends through (``SMS_PROVIDER``, ``runtime.notify.sms``)."""
+        from .sms import provider_for
+        return provider_for(self.config, self.sms_http, now)
 
     def sms_http(self, method: str, url: str, **kw) -> Response:
         """A call to the SMS vendor's API (``runtime.notify.sms``), bounded by ``SMS_TIMEOUT`` (10 s)."""

@@ -24,7 +24,7 @@ from engines.errors import JimuError
 
 from .. import db, jobs
 from ..auth import policy
-from ..notify.sms import normalize, provider_for
+from ..notify.sms import normalize
 from . import messages
 
 
@@ -77,7 +77,7 @@ def send_sms_job(jimu, conn, job) -> None:
                                      rule=p.get("rule"))
     rendered = messages.render(jimu, conn, p, ft, values, hidden, **_links(jimu, p))
     params = [(name, rendered.get(f"param.{name}", "")) for name in settings.get("params") or []]
-    provider = provider_for(jimu.config, jimu.services.notifier.sms_http, jimu.now)
+    provider = jimu.services.notifier.sms_provider(jimu.now)
     throttled, refused, kept = [], [], []
     try:
         for phone in numbers:
