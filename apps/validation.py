@@ -434,6 +434,12 @@ class _Checker:
         input fields of this one (not the link itself, not computed)."""
         for i, field in _items(form.get("fields")):
             config = field.get("config") if isinstance(field.get("config"), dict) else {}
+            for j, src in _items(config.get("insert_from")):  # a text field's insertable records
+                at = pointer_join(ptr, "fields", i, "config", "insert_from", j)
+                if isinstance(src, dict) and self.form_ref(src.get("form"), pointer_join(at, "form")):
+                    for key in ("title_field", "text_field"):
+                        if isinstance(src.get(key), str):
+                            self.field_ref(src["form"], src[key], pointer_join(at, key))
             if field.get("widget") != "link" or not isinstance(config.get("form"), str) \
                     or config["form"] not in self.forms:
                 continue

@@ -383,29 +383,7 @@ def handover(jimu, conn, principal: Principal, cfg: ChatConfig, rid: int) -> dic
 
 def snippets(records, cfg: ChatConfig, q: str = "", limit: int = 20) -> list[dict]:
     """Reply templates and articles (``chat.templates`` / ``chat.articles``) the user may read, found
-    by ``q``: what the console inserts into a reply."""
-    out = []
-    for kind in ("templates", "articles"):
-        spec = cfg.part(kind)
-        if not spec or not policy.can(records.principal, "read", spec["form"]):
-            continue
-        hidden = policy.hidden_fields(records.principal, spec["form"])
-        if spec["title_field"] in hidden or spec["text_field"] in hidden:
-            continue
-        rows, _ = records.list(spec["form"], filters=spec.get("filter") or None, q=q or None, per_page=limit)
-        for r in rows:
-            out.append({"kind": kind[:-1], "form": spec["form"], "id": r["id"], "title": str(r.get(spec["title_field"]) or ""),
-                        "text": _plain(r.get(spec["text_field"]))})
-    return out
-
-
-def _plain(value: Any) -> str:
-    """Text of a field value for a chat message (rich text loses its markup)."""
-    if value is None:
-        return ""
-    text = str(value)
-    if "<" in text:
-        import nh3
-        import html
-        text = html.unescape(nh3.clean(text.replace("</p>", "</p>\n").replace("<br>", "\n"), tags=set()))
-    return text.strip()
+    by ``q``: what the console inserts into a reply (``runtime.snippets``)."""
+    from .snippets import find
+    sources = [{**cfg.part(kind), "kind": kind[:-1]} for kind in ("templates", "articles") if cfg.part(kind)]
+    return find(records, sources, q, limit)

@@ -97,3 +97,30 @@ def _text(value: Any, rid: int) -> str:
     if value in (None, "", []):
         return f"#{rid}"
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+@bp.get("/forms/<form>/fields/<field>/snippets")
+@query_args("q", limit=whole(hi=MAX_CHOICES))
+def field_snippets(form, field):
+    """``{"snippets": [{"form", "id", "title", "text"}]}``: the records a text field's ``insert_from``
+    offers (knowledge articles, canned replies) matching ``q``, for a field the caller may fill; only
+    records the caller may read (``runtime.snippets``)."""
+    from ..snippets import find
+    principal = current_principal()
+    if not principal.is_authenticated:
+        raise NotAuthenticated("log in or send an API token to look up texts to insert")
+    jimu = current_jimu()
+    q = (request.args.get("q") or "").strip()
+    limit = int_arg("limit", 20, lo=1, hi=MAX_CHOICES)
+    with jimu.read() as conn:
+        if form not in jimu.catalog or not any(can(principal, v, form) for v in ("create", "update")):
+            raise NotFound(f"no form {form!r} you may fill", code="form.not_found")
+        spec = jimu.catalog.form(form).spec
+        if not spec.has_field(field) or field in hidden_fields(principal, form):
+            raise NotFound(f"form {form!r} has no field {field!r}", code="field.not_found")
+        sources = spec.field(field).widget.config.get("insert_from") or []
+        if not sources:
+            raise NotFound(f"field {field!r} offers nothing to insert; give its widget insert_from",
+                           code="field.no_snippets")
+        found = find(Records(jimu, conn, principal, source="api"), sources, q, limit)
+    return jsonify({"snippets": found})

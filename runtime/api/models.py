@@ -166,6 +166,8 @@ MODELS: dict[str, dict] = {
     "NotificationList": obj({"notifications": array(ref("Notification"))}, ("notifications",)),
     "UnreadCount": obj({"unread": {"type": "integer"}, "failed_deliveries": {"type": "integer"}}, ("unread",)),
     "ManualRuleResult": {"type": "object", "description": "the records the rule's actions wrote"},
+    "SnippetList": obj({"snippets": array(obj({"form": TEXT, "id": ID, "title": TEXT, "text": TEXT},
+                                               ("form", "id", "title", "text")))}, ("snippets",)),
     "SmsReceipts": {"type": "array", "items": {"type": "object"},
                     "description": "the SMS vendor's delivery receipts as it pushes them (Aliyun SmsReport, "
                                    "Tencent's status callback)"},
@@ -344,6 +346,7 @@ ROUTES: dict[str, Route] = {
     "api.audit_index": Route("AuditPage"),
     "api.audit_csv": Route(None, media="text/csv"),
     "api.field_choices": Route("ChoiceList"),
+    "api.field_snippets": Route("SnippetList"),
     "api.import_preview": Route("ImportPreview", body="ImportUpload", body_media="multipart/form-data"),
     "api.import_start": Route("ImportState", body="ImportUpload", body_media="multipart/form-data", status=202),
     "api.import_status": Route("ImportState"),

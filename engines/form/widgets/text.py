@@ -128,7 +128,24 @@ class TextareaWidget(TextWidget):
     orderable_text = False
     config_schema = config_schema({**_TEXT_PROPS,
                                    "rows": {"type": "integer", "minimum": 1, "maximum": 50, "default": 4,
-                                            "description": "Visible rows of the input."}},
+                                            "description": "Visible rows of the input."},
+                                   "insert_from": {
+                                       "type": "array", "maxItems": 5,
+                                       "description": "Records whose text a person may insert into this field "
+                                                      "(knowledge articles, canned replies): the form shows a "
+                                                      "search beside the input; only records the person may "
+                                                      "read are offered.",
+                                       "items": {"type": "object", "required": ["form", "title_field", "text_field"],
+                                                 "additionalProperties": False, "properties": {
+                                                     "form": {"type": "string", "description": "The form offered."},
+                                                     "title_field": {"type": "string",
+                                                                     "description": "Field shown in the list."},
+                                                     "text_field": {"type": "string",
+                                                                    "description": "Field whose text is inserted."},
+                                                     "filter": {"type": "array", "description":
+                                                                "List filter of the offered records (e.g. only "
+                                                                "published articles), as in views."},
+                                                     "label": {"description": "What the picker is called."}}}}},
                                   examples=[{"rows": 4, "max_length": 2000}], description="Multi-line text.")
 
     def sa_type(self):
