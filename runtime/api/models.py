@@ -173,6 +173,7 @@ MODELS: dict[str, dict] = {
                                    "Tencent's status callback)"},
     "SmsReceiptAnswer": {"type": "object", "description": "the answer the vendor expects: Aliyun {code: 0}, "
                                                           "Tencent {result: 0}"},
+    "SmsPulled": obj({"updated": {"type": "integer"}}, ("updated",)),
     "SmsMessages": obj({"messages": array({"type": "object"}), "receipt_urls": {"type": "object"}},
                        ("messages", "receipt_urls")),
     "WebhookEvent": {"type": "object", "description": "the event as the sending system posts it; the hook's "
@@ -335,6 +336,7 @@ ROUTES: dict[str, Route] = {
     "api.webhook": Route("HookRecord", body="WebhookEvent", status=201),
     "api.sms_receipts": Route("SmsReceiptAnswer", body="SmsReceipts"),
     "api.sms_messages": Route("SmsMessages"),
+    "api.sms_pull_receipts": Route("SmsPulled"),
     "api.tokens_index": Route("TokenList"),
     "api.tokens_create": Route("TokenCreated", body="TokenRequest", status=201),
     "api.tokens_show": Route("TokenOne"),

@@ -16,7 +16,7 @@ from ..auth import current_principal
 from ..auth.policy import require_admin
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
-from ..rules.sms import RECEIPT_ANSWERS, delivery_records, receipt_token, receive_receipts
+from ..rules.sms import RECEIPT_ANSWERS, delivery_records, pull_receipts, receipt_token, receive_receipts
 from . import bp
 from .util import BadRequest, query_args
 
@@ -53,3 +53,14 @@ def sms_messages():
     base = (jimu.config.get("BASE_URL") or request.host_url).rstrip("/")
     urls = {p: f"{base}/api/v1/sms/receipts/{p}/{receipt_token(jimu, p)}" for p in RECEIPT_ANSWERS}
     return jsonify({"messages": jsonable(rows), "receipt_urls": urls})
+
+
+@bp.post("/sms/receipts/pull")
+def sms_pull_receipts():
+    """Ask the configured SMS vendor for the receipts of sent messages that have none yet (Aliyun
+    QuerySendDetails, Tencent PullSmsSendStatus): for a deployment the vendor cannot push to."""
+    require_admin(current_principal())
+    jimu = current_jimu()
+    with jimu.begin() as conn:
+        updated = pull_receipts(jimu, conn)
+    return jsonify({"updated": updated})

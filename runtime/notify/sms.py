@@ -15,6 +15,9 @@
   ``Response.SendStatusSet[]`` holds ``Code`` (``Ok``) and ``SerialNo`` per number, or
   ``Response.Error`` (``RequestLimitExceeded``, ``LimitExceeded.*`` are throttling).
 
+Delivery receipts come pushed (``runtime.rules.sms.receive_receipts``) or pulled (``pull``: Aliyun
+``QuerySendDetails`` per message, Tencent ``PullSmsSendStatus``).
+
 Settings (never in a package): ``SMS_PROVIDER`` (``aliyun`` or ``tencent``), ``SMS_ACCESS_KEY_ID``,
 ``SMS_ACCESS_KEY_SECRET``, ``SMS_SIGN_NAME``, ``SMS_APP_ID`` (Tencent's SmsSdkAppId), ``SMS_REGION``
 and ``SMS_ENDPOINT`` (the base URL; the vendor's by default, a local server in tests). Calls go
@@ -130,6 +133,11 @@ class SmsProvider:
              key: str = "") -> SmsResult:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def pull(self, sent: Sequence[Mapping[str, Any]]) -> list[tuple[str, bool, str | None, str | None]]:
+        """Ask the vendor how the ``sent`` messages (delivery records: ``phone``, ``provider_id``,
+        ``created_at``) fared: ``[(provider id, delivered?, code, message)]`` for those with an answer."""
+        raise NotImplementedError  # pragma: no cover - interface
+
 
 class DeliveryError(JimuError):
     """The vendor's answer could not be read (not JSON, HTTP error without an API answer): retried."""
@@ -152,24 +160,31 @@ class Aliyun(SmsProvider):
     default_endpoint = "https://dysmsapi.aliyuncs.com"
     params = "named"
 
-    def send(self, phone, template, params, *, sign_name=None, key=""):
+    def _rpc(self, action: str, params: Mapping[str, str]):
+        """One signed RPC call (GET, Signature v1.0); the answer and its JSON."""
         c = self.config
-        number = phone[3:] if phone.startswith("+86") else phone.lstrip("+")  # mainland numbers without 86
         query = {
-            "AccessKeyId": c["SMS_ACCESS_KEY_ID"], "Action": "SendSms", "Format": "JSON",
+            "AccessKeyId": c["SMS_ACCESS_KEY_ID"], "Action": action, "Format": "JSON",
             "RegionId": c.get("SMS_REGION") or "cn-hangzhou", "SignatureMethod": "HMAC-SHA1",
             "SignatureNonce": str(uuid.uuid4()), "SignatureVersion": "1.0",
             "Timestamp": self.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "Version": "2017-05-25", "PhoneNumbers": number, "SignName": sign_name or c["SMS_SIGN_NAME"],
-            "TemplateCode": template,
-            "TemplateParam": json.dumps(dict(params), ensure_ascii=False, separators=(",", ":")),
-        }
-        if key:
-            query["OutId"] = key[-256:]
+            "Version": "2017-05-25", **params}
         query["Signature"] = aliyun_signature(c["SMS_ACCESS_KEY_SECRET"], "GET", query)
         url = self.endpoint + "/?" + "&".join(f"{_percent(k)}={_percent(v)}" for k, v in query.items())
         resp = self.http("GET", url, headers={"Accept": "application/json"})
-        data = _json(resp)
+        return resp, _json(resp)
+
+    @staticmethod
+    def _number(phone: str) -> str:
+        return phone[3:] if phone.startswith("+86") else phone.lstrip("+")  # mainland numbers without 86
+
+    def send(self, phone, template, params, *, sign_name=None, key=""):
+        query = {"PhoneNumbers": self._number(phone), "SignName": sign_name or self.config["SMS_SIGN_NAME"],
+                 "TemplateCode": template,
+                 "TemplateParam": json.dumps(dict(params), ensure_ascii=False, separators=(",", ":"))}
+        if key:
+            query["OutId"] = key[-256:]
+        resp, data = self._rpc("SendSms", query)
         code = str(data.get("Code") or "")
         if code == "OK":
             return SmsResult("sent", str(data.get("BizId") or ""), code, data.get("Message"))
@@ -179,6 +194,26 @@ class Aliyun(SmsProvider):
             raise DeliveryError(f"aliyun: {code} {data.get('Message') or ''}".strip(), vendor_code=code)
         return SmsResult("throttled" if code in ALIYUN_THROTTLE else "failed", None, code, data.get("Message"))
 
+    def pull(self, sent):
+        """``QuerySendDetails`` per message (number, BizId, the day it was sent in China time):
+        ``SendStatus`` 3 delivered, 2 failed, 1 still waiting (left out)."""
+        from zoneinfo import ZoneInfo
+        out = []
+        for row in sent:
+            day = row["created_at"].astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")
+            _, data = self._rpc("QuerySendDetails", {"PhoneNumber": self._number(row["phone"]),
+                                                     "BizId": row["provider_id"], "SendDate": day,
+                                                     "PageSize": "10", "CurrentPage": "1"})
+            if data.get("Code") != "OK":
+                raise DeliveryError(f"aliyun QuerySendDetails: {data.get('Code')} {data.get('Message') or ''}",
+                                    vendor_code=data.get("Code"))
+            details = (data.get("SmsSendDetailDTOs") or {}).get("SmsSendDetailDTO") or []
+            for d in details if isinstance(details, list) else []:
+                status = int(d.get("SendStatus") or 1) if str(d.get("SendStatus") or "1").isdigit() else 1
+                if status in (2, 3):
+                    out.append((row["provider_id"], status == 3, d.get("ErrCode"), d.get("ReceiveDate")))
+        return out
+
 
 class Tencent(SmsProvider):
     name = "tencent"
@@ -186,18 +221,15 @@ class Tencent(SmsProvider):
     params = "positional"
     required = SmsProvider.required + ("SMS_APP_ID",)
 
-    def send(self, phone, template, params, *, sign_name=None, key=""):
+    def _call(self, action: str, payload: Mapping[str, Any]) -> tuple[Any, dict]:
+        """One API 3.0 call (POST JSON, TC3-HMAC-SHA256); the answer and its ``Response`` object."""
         c = self.config
-        body = json.dumps({
-            "PhoneNumberSet": [phone], "SmsSdkAppId": str(c["SMS_APP_ID"]),
-            "SignName": sign_name or c["SMS_SIGN_NAME"], "TemplateId": str(template),
-            "TemplateParamSet": [v for _, v in params], "SessionContext": key[-512:],
-        }, ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         host = urlsplit(self.endpoint).netloc
         ts = int(self.now().timestamp())
         ctype = "application/json; charset=utf-8"
         headers = {
-            "Content-Type": ctype, "Host": host, "X-TC-Action": "SendSms", "X-TC-Version": "2021-01-11",
+            "Content-Type": ctype, "Host": host, "X-TC-Action": action, "X-TC-Version": "2021-01-11",
             "X-TC-Timestamp": str(ts), "X-TC-Region": c.get("SMS_REGION") or "ap-guangzhou",
             "Authorization": tc3_authorization(c["SMS_ACCESS_KEY_ID"], c["SMS_ACCESS_KEY_SECRET"], host=host,
                                                service="sms", payload=body, timestamp=ts, content_type=ctype),
@@ -206,6 +238,14 @@ class Tencent(SmsProvider):
         data = _json(resp).get("Response")
         if not isinstance(data, dict):
             raise DeliveryError(f"the SMS provider answered HTTP {resp.status} without a Response")
+        return resp, data
+
+    def send(self, phone, template, params, *, sign_name=None, key=""):
+        c = self.config
+        _, data = self._call("SendSms", {
+            "PhoneNumberSet": [phone], "SmsSdkAppId": str(c["SMS_APP_ID"]),
+            "SignName": sign_name or c["SMS_SIGN_NAME"], "TemplateId": str(template),
+            "TemplateParamSet": [v for _, v in params], "SessionContext": key[-512:]})
         error = data.get("Error")
         if isinstance(error, dict):
             code = str(error.get("Code") or "")
@@ -222,6 +262,15 @@ class Tencent(SmsProvider):
             return SmsResult("sent", str(s.get("SerialNo") or ""), code, s.get("Message"))
         status = "throttled" if code.startswith(TENCENT_THROTTLE_PREFIXES) else "failed"
         return SmsResult(status, None, code, s.get("Message"))
+
+    def pull(self, sent):
+        """``PullSmsSendStatus``: the receipts the vendor holds for the app (not yet pulled), by SerialNo."""
+        _, data = self._call("PullSmsSendStatus", {"Limit": 100, "SmsSdkAppId": str(self.config["SMS_APP_ID"])})
+        if isinstance(data.get("Error"), dict):
+            raise DeliveryError(f"tencent PullSmsSendStatus: {data['Error'].get('Code')}",
+                                vendor_code=data["Error"].get("Code"))
+        return [(s.get("SerialNo"), s.get("ReportStatus") == "SUCCESS", s.get("Description"), s.get("UserReceiveTime"))
+                for s in data.get("PullSmsSendStatusSet") or [] if isinstance(s, dict) and s.get("SerialNo")]
 
 
 #: the providers ``SMS_PROVIDER`` may name

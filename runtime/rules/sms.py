@@ -148,7 +148,6 @@ def receive_receipts(jimu, conn, provider: str, items: list) -> int:
     """Apply a vendor's delivery receipts (a JSON array: Aliyun SmsReport, Tencent's status callback) to
     the delivery records; answers how many records they matched."""
     read = RECEIPTS[provider]
-    t = db.sms_messages
     matched = 0
     for item in items:
         if not isinstance(item, Mapping):
@@ -156,10 +155,31 @@ def receive_receipts(jimu, conn, provider: str, items: list) -> int:
         pid, _phone, ok, code, message = read(item)
         if not pid:
             continue
-        matched += conn.execute(sa.update(t).where(t.c.provider == provider, t.c.provider_id == str(pid)).values(
-            status="delivered" if ok else "undelivered", code=str(code or "")[:100] or None,
-            message=str(message or "")[:500] or None, receipt_at=jimu.now(), updated_at=jimu.now())).rowcount
+        matched += _apply(jimu, conn, provider, pid, ok, code, message)
     return matched
+
+
+def pull_receipts(jimu, conn, limit: int = 100) -> int:
+    """Ask the configured vendor for the receipts of messages it accepted and that have none yet
+    (``SmsProvider.pull``), and apply them; answers how many records they changed."""
+    provider = jimu.services.notifier.sms_provider(jimu.now)
+    t = db.sms_messages
+    sent = [dict(r) for r in conn.execute(sa.select(t).where(
+        t.c.provider == provider.name, t.c.status == "sent", t.c.provider_id.is_not(None))
+        .order_by(t.c.id).limit(limit)).mappings()]
+    if not sent:
+        return 0
+    changed = 0
+    for pid, ok, code, message in provider.pull(sent):
+        changed += _apply(jimu, conn, provider.name, pid, ok, code, message)
+    return changed
+
+
+def _apply(jimu, conn, provider: str, pid, ok: bool, code, message) -> int:
+    t = db.sms_messages
+    return conn.execute(sa.update(t).where(t.c.provider == provider, t.c.provider_id == str(pid)).values(
+        status="delivered" if ok else "undelivered", code=str(code or "")[:100] or None,
+        message=str(message or "")[:500] or None, receipt_at=jimu.now(), updated_at=jimu.now())).rowcount
 
 
 def receipt_token(jimu, provider: str) -> str:

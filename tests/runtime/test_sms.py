@@ -76,6 +76,7 @@ class Vendor:
 
     def __init__(self, kind):
         self.kind, self.requests, self.script, self.problems = kind, [], [], []
+        self.receipts = {}  # provider id → delivered?, what a status query answers
         outer = self
 
         class H(BaseHTTPRequestHandler):
@@ -109,15 +110,26 @@ class Vendor:
             self.problems.append("signature")
             return {"Code": "SignatureDoesNotMatch", "Message": "Specified signature is not matched",
                     "RequestId": "r-sig"}
-        need = {"AccessKeyId": KEY_ID, "Action": "SendSms", "Format": "JSON", "SignatureMethod": "HMAC-SHA1",
+        action = params.get("Action")
+        need = {"AccessKeyId": KEY_ID, "Format": "JSON", "SignatureMethod": "HMAC-SHA1",
                 "SignatureVersion": "1.0", "Version": "2017-05-25"}
         wrong = [k for k, v in need.items() if params.get(k) != v]
-        missing = [k for k in ("SignatureNonce", "Timestamp", "PhoneNumbers", "SignName", "TemplateCode",
-                               "TemplateParam", "RegionId") if not params.get(k)]
+        own = {"SendSms": ("PhoneNumbers", "SignName", "TemplateCode", "TemplateParam"),
+               "QuerySendDetails": ("PhoneNumber", "BizId", "SendDate", "PageSize", "CurrentPage")}.get(action)
+        missing = [k for k in ("SignatureNonce", "Timestamp", "RegionId", *(own or ("Action",)))
+                   if not params.get(k)]
         if wrong or missing:
             self.problems.append(("shape", wrong, missing))
             return {"Code": "MissingParameter", "Message": str(missing), "RequestId": "r-shape"}
         datetime.strptime(params["Timestamp"], "%Y-%m-%dT%H:%M:%SZ")
+        if action == "QuerySendDetails":
+            datetime.strptime(params["SendDate"], "%Y%m%d")
+            delivered = self.receipts.get(params["BizId"])
+            dto = [] if delivered is None else [{"PhoneNum": params["PhoneNumber"], "SendStatus": 3 if delivered else 2,
+                                                 "ErrCode": "DELIVERED" if delivered else "MK:0001",
+                                                 "ReceiveDate": "2026-11-02 17:00:05", "TemplateCode": "SMS_465"}]
+            return {"Code": "OK", "Message": "OK", "TotalCount": len(dto), "RequestId": "r-q",
+                    "SmsSendDetailDTOs": {"SmsSendDetailDTO": dto}}
         json.loads(params["TemplateParam"])
         if self.script:
             return self.script.pop(0)
@@ -130,14 +142,22 @@ class Vendor:
             self.problems.append("signature")
             return {"Response": {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": "bad signature"},
                                  "RequestId": "r-sig"}}
-        need = {"X-TC-Action": "SendSms", "X-TC-Version": "2021-01-11"}
+        action = headers.get("X-TC-Action")
+        own = {"SendSms": ("SmsSdkAppId", "SignName", "TemplateId", "TemplateParamSet", "PhoneNumberSet"),
+               "PullSmsSendStatus": ("Limit", "SmsSdkAppId")}.get(action, ("Action",))
         data = json.loads(body)
-        wrong = [k for k, v in need.items() if headers.get(k) != v] + [
-            k for k in ("SmsSdkAppId", "SignName", "TemplateId", "TemplateParamSet", "PhoneNumberSet")
-            if k not in data] + ([] if headers.get("X-TC-Region") else ["X-TC-Region"])
+        wrong = ([] if headers.get("X-TC-Version") == "2021-01-11" else ["X-TC-Version"]) + [
+            k for k in own if k not in data] + ([] if headers.get("X-TC-Region") else ["X-TC-Region"])
         if wrong:
             self.problems.append(("shape", wrong))
             return {"Response": {"Error": {"Code": "MissingParameter", "Message": str(wrong)}, "RequestId": "r"}}
+        if action == "PullSmsSendStatus":
+            pulled, self.receipts = self.receipts, {}  # the vendor hands each receipt out once
+            return {"Response": {"PullSmsSendStatusSet": [
+                {"UserReceiveTime": "2026-11-02 17:00:05", "CountryCode": "86", "SubscriberNumber": "13500135000",
+                 "PhoneNumber": "+8613500135000", "SerialNo": sn, "ReportStatus": "SUCCESS" if ok else "FAIL",
+                 "Description": "DELIVRD" if ok else "MK:0001", "SessionContext": ""} for sn, ok in pulled.items()],
+                "RequestId": "r-pull"}}
         if self.script:
             return self.script.pop(0)
         return {"Response": {"SendStatusSet": [
@@ -182,10 +202,12 @@ def _sent(vendor):
     out = []
     for r in vendor.requests:
         if vendor.kind == "aliyun":
-            out.append((r["PhoneNumbers"], r["TemplateCode"], json.loads(r["TemplateParam"]), r["SignName"]))
+            if r.get("Action") == "SendSms":
+                out.append((r["PhoneNumbers"], r["TemplateCode"], json.loads(r["TemplateParam"]), r["SignName"]))
         else:
             b = r["body"]
-            out.append((b["PhoneNumberSet"][0], b["TemplateId"], b["TemplateParamSet"], b["SignName"]))
+            if r["headers"].get("X-TC-Action") == "SendSms":
+                out.append((b["PhoneNumberSet"][0], b["TemplateId"], b["TemplateParamSet"], b["SignName"]))
     return out
 
 
@@ -290,12 +312,32 @@ def test_receipts_set_the_delivery_status_and_need_the_urls_token(jimu, vendor, 
 
 
 @SQLITE
+def test_receipts_are_pulled_from_the_vendor_by_its_status_query(jimu, vendor, client, admin_headers):
+    install_package(jimu, CLINIC)
+    _create(jimu, {"patient": "郑", "mobile": "13500135000", "at": "t"})
+    _create(jimu, {"patient": "冯", "mobile": "13500135001", "at": "t"})
+    jobs.run_due(jimu)
+    first, second = _records(jimu)
+    vendor.receipts = {first["provider_id"]: True}  # the second has no receipt yet
+    r = client.post("/api/v1/sms/receipts/pull", headers=admin_headers)
+    assert r.status_code == 200 and r.json == {"updated": 1} and vendor.problems == []
+    first, second = _records(jimu)
+    assert first["status"] == "delivered" and first["receipt_at"] is not None and second["status"] == "sent"
+    asked = [q.get("Action") if vendor.kind == "aliyun" else q["headers"]["X-TC-Action"] for q in vendor.requests]
+    assert asked[-1] == ("QuerySendDetails" if vendor.kind == "aliyun" else "PullSmsSendStatus")
+    vendor.receipts = {second["provider_id"]: False}
+    assert client.post("/api/v1/sms/receipts/pull", headers=admin_headers).json == {"updated": 1}
+    assert [x["status"] for x in _records(jimu)] == ["delivered", "undelivered"]
+
+
+@SQLITE
 def test_sms_messages_are_for_admins(jimu, client):
     from tests.conftest import api_token, make_user
     install_package(jimu, CLINIC)
     uid = make_user(jimu, "desk", roles=["front_desk"])
-    r = client.get("/api/v1/sms/messages", headers={"Authorization": f"Bearer {api_token(jimu, uid)}"})
-    assert r.status_code == 403
+    headers = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    assert client.get("/api/v1/sms/messages", headers=headers).status_code == 403
+    assert client.post("/api/v1/sms/receipts/pull", headers=headers).status_code == 403
 
 
 @SQLITE
