@@ -24,6 +24,13 @@ import sqlalchemy as sa
 from . import db
 
 
+def shared_table(name: str) -> sa.Table:
+    """A table of the flow or the rule runtime that both read here (the open tasks, the participants), by
+    its name in the one metadata: the flow and rule packages each import this module, so importing
+    their table modules from it would tie them to each other (``tests/runtime/test_wiring.py``)."""
+    return db.metadata.tables[name]
+
+
 def user_ids(conn: sa.Connection, names: Iterable[Any]) -> list[int]:
     """User names (or ids) → active user ids, in order, unknown ones dropped."""
     out: list[int] = []
@@ -66,7 +73,7 @@ def role_holders(conn: sa.Connection, role_key: str) -> list[int]:
 
 def _tasks(conn: sa.Connection, form: str | None, record_id: Any, task_ids: Iterable[int] | None) -> list:
     """The tasks a message is about (by id), else the record's open flow tasks, oldest first."""
-    from .flows.tables import flow_tasks as t  # the table only: flows and rules both read it here
+    t = shared_table("jimu_flow_tasks")
     cols = (t.c.id, t.c.assignee_user_id, t.c.assignee_group, t.c.assignee_role)
     if task_ids:
         q = sa.select(*cols).where(t.c.id.in_([int(i) for i in task_ids]))
@@ -148,7 +155,7 @@ def resolve_users(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[
         add(task_people(conn, _tasks(conn, form, record.get("id"), tasks), assignee=bool(spec.get("assignee")),
                         lead=bool(spec.get("lead"))))
     if spec.get("participants") and record and form:
-        from .rules.tables import record_participants as p  # the table only
+        p = shared_table("jimu_record_participants")
         add(conn.execute(sa.select(p.c.user_id).where(p.c.form_key == form,
                                                       p.c.record_id == record.get("id"))).scalars())
     return out
