@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextvars
 import operator
-from contextlib import contextmanager
 import re
 import time
 from datetime import date, datetime
@@ -88,19 +87,21 @@ class _Budget:
 _BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("jimu_template_budget", default=None)
 
 
-@contextmanager
-def render_budget():
+class render_budget:
     """One step and time budget shared by every render inside (the runtime opens one per record write,
     so the rule firings a write causes cannot together hold its transaction longer than one render may);
-    inside an open budget this adds nothing."""
-    if _BUDGET.get() is not None:
-        yield
-        return
-    token = _BUDGET.set(_Budget())
-    try:
-        yield
-    finally:
-        _BUDGET.reset(token)
+    inside an open budget this adds nothing. (A class, not a generator: a bulk write opens one per
+    record.)"""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _BUDGET.set(_Budget()) if _BUDGET.get() is None else None
+
+    def __exit__(self, *_exc) -> bool:
+        if self._token is not None:
+            _BUDGET.reset(self._token)
+        return False
 
 
 def _spend() -> None:

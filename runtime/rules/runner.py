@@ -164,8 +164,8 @@ class RuleRunner:
         its siblings in one statement (``_log``); without ``log`` it is written now and gets its ``id``."""
         rid = record.get("id") if record else None
         current = _CHAIN.get()
-        names = [c[3] for c in current]
-        if any(c[0] == rule.key and c[1] == form and c[2] == rid for c in current):
+        names = [c[3] for c in current] if current else []
+        if current and any(c[0] == rule.key and c[1] == form and c[2] == rid for c in current):
             loop = names[next(i for i, c in enumerate(current) if c[0] == rule.key):] + [rule.name]
             raise RuleLoopError(f"rule loop: {' → '.join(loop)}; the rules keep re-triggering each other on "
                                 f"{form} record {rid}, so nothing was saved — change a condition to break the "

@@ -228,14 +228,17 @@ class RecordStore:
         if not rows:
             return []
         names = {k: c.name for k, c in ft.columns.items()}
-        sys_vals = {"created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor, "row_version": 1}
+        # every column named in every row (None for a field without a value), the same for all rows
+        blank = dict.fromkeys(names.values())
+        blank.update(created_at=now, updated_at=now, created_by=actor, updated_by=actor, row_version=1)
         params = []
         searchable = search.fields(ft)
         for values in rows:
-            p = {names[k]: v for k, v in values.items() if k in names}
-            for c in names.values():
-                p.setdefault(c, None)
-            p.update(sys_vals)
+            p = blank.copy()
+            for k, v in values.items():
+                c = names.get(k)
+                if c is not None:
+                    p[c] = v
             p[SEARCH_COLUMN] = search.document(ft, values, searchable)
             if "created_at" in values:   # imports and demo data keep their own creation time
                 p["created_at"] = p["updated_at"] = values["created_at"]

@@ -193,9 +193,13 @@ def document(ft: FormTable, values: Mapping[str, Any], searchable: Sequence | No
     words = []
     for f in fields(ft) if searchable is None else searchable:
         value = values.get(f.key)
-        if value not in (None, ""):
-            for text in _texts(f, value):
-                words += index_words(text)
+        if value is None or value == "":
+            continue
+        if getattr(f.widget, "choices", None) is None:   # a text: its own words only
+            words += index_words(value)
+            continue
+        for text in _texts(f, value):
+            words += index_words(text)
     return " ".join(words) or None
 
 
