@@ -40,7 +40,9 @@ const S = {
   dd_taken: ["那个位置已有图块: 放在了最近的空位 ", "That place is taken: put in the nearest free place "],
   dd_by: ["按{field}", "By {field}"], dd_total_vs: ["总量与{value}", "Total vs {value}"],
   dd_daily_label: ["每日趋势", "Daily trend"], dd_created_charts: ["已创建图表: ", "Charts created: "],
-  dd_pick: ["(请选择)", "(choose)"], dd_flow_ended: ["流程已结束", "Its flow has ended"], dd_done: ["已完成", "Done"], dd_yes: ["是", "Yes"], dd_no: ["否", "No"],
+  dd_pick: ["(请选择)", "(choose)"], dd_on_board: ["已在仪表盘上", "on this dashboard"],
+  dd_empty: ["还没有记录: 有了记录, 图表会自动画出来", "No records yet: the chart draws itself once there are some"],
+  dd_size: ["宽 {w} 格, 高 {h} 格", "{w} columns wide, {h} rows high"], dd_flow_ended: ["流程已结束", "Its flow has ended"], dd_done: ["已完成", "Done"], dd_yes: ["是", "Yes"], dd_no: ["否", "No"],
 };
 extend(S);
 const mine = (key) => ({ "zh-CN": S[key][0], en: S[key][1] });
@@ -265,8 +267,9 @@ function row(id, text, control) {
 
 // -- the template panel --------------------------------------------------------------------------------
 
-// The answers the panel keeps between renders (not part of the draft).
-export const ask = { form: null, chosen: new Set(), countField: null, doneField: null, doneValue: undefined };
+// The answers the panel keeps between renders (not part of the draft). The templates that need no answer
+// start ticked (a new dashboard's usual pair); "total vs done" is ticked once its done condition is picked.
+export const ask = { form: null, chosen: new Set(["count_by", "daily"]), countField: null, doneField: null, doneValue: undefined };
 
 // ``onCreate(form, templates)`` makes the reports and tiles; ``onClose`` hides the panel (or null).
 export function templatePanel({ pkg, widgets, onCreate, onClose }) {

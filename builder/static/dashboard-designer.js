@@ -226,7 +226,7 @@ function renderReports() {
     h("ul", { class: "dd-report-list" }, ...reports.map((r) => {
       const btn = h("button", { type: "button", class: "dd-report palette-item", draggable: "true", "data-report": r.key,
         "aria-describedby": "dd-drop-help" },
-      label(r.label, r.key), h("small", { class: "muted" }, `${label(charts[r.type]?.label, r.type)}${used.has(r.key) ? " ✓" : ""}`));
+      label(r.label, r.key), h("small", { class: "muted" }, `${label(charts[r.type]?.label, r.type)}${used.has(r.key) ? ` · ${t("dd_on_board")}` : ""}`));
       btn.addEventListener("click", () => addTile(r.key));
       btn.addEventListener("dragstart", (e) => {
         dragging = { report: r.key };
@@ -316,7 +316,7 @@ function renderGrid() {
     } else {
       nodes[i].dataset.rows = JSON.stringify(data.rows);
       nodes[i].dataset.sample = data.sample ? "1" : "";
-      if (data.empty) body.replaceChildren(h("p", { class: "tile-empty" }, t("rd_empty")));
+      if (data.empty) body.replaceChildren(h("p", { class: "tile-empty" }, t("dd_empty")));
       else {
         const key = `${i}:${c.report}`;   // the same report may sit on the grid twice
         shown.add(key);
@@ -339,7 +339,8 @@ function tileNode(c, i) {
     "aria-label": `${title}: ${t("dd_x")} ${c.x + 1}, ${t("dd_y")} ${c.y + 1}, ${t("dd_w")} ${c.w}, ${t("dd_h")} ${c.h}`,
     "aria-describedby": "dd-help" });
   position(node, c);
-  const header = h("header", { class: "dd-tile-head" }, h("h2", { title }, title), h("span", { class: "dd-size" }, `${c.w}×${c.h}`));
+  const header = h("header", { class: "dd-tile-head" }, h("h2", { title }, title),
+    h("span", { class: "dd-size", title: t("dd_size", { w: c.w, h: c.h }) }, `${c.w}×${c.h}`));
   const resize = h("button", { type: "button", class: "dd-resize", tabindex: "-1", "aria-label": `${t("dd_resize")} ${title}` });
   node.append(header, h("div", { class: "dd-tile-body plot-box" }), resize);
   node.addEventListener("keydown", (e) => tileKeys(e, i));

@@ -52,6 +52,12 @@ def wait_rows(page, index, predicate_js):
         const rows = JSON.parse(t.dataset.rows); return {predicate_js}; }}""")
 
 
+def only(page, template):
+    """Leave exactly ``template`` ticked (a new dashboard starts with "count by a field" and "daily trend")."""
+    for name in ("count_by", "total_done", "daily"):
+        page.locator(f"#tpl-{name}").set_checked(name == template)
+
+
 def draft(jimu):
     from builder import drafts
     with jimu.read() as conn:
@@ -138,6 +144,7 @@ def test_a_dashboard_starts_from_each_template(designer, live_server, jimu, arti
     page.select_option("#tpl-form", label="反馈")
     page.select_option("#tpl-count_by-field", label="满意度")        # picking the field ticks its template
     assert page.locator("#tpl-count_by").is_checked()
+    only(page, "count_by")
     page.click("#tpl-create")
     page.wait_for_selector("#tile-0")
     wait_rows(page, 0, "rows.length > 0")
@@ -149,6 +156,8 @@ def test_a_dashboard_starts_from_each_template(designer, live_server, jimu, arti
     open_new_dashboard(page, live_server, "done", "完成情况")
     page.select_option("#tpl-total_done-field", label="状态")
     page.select_option("#tpl-total_done-value", label="已解决")
+    assert page.locator("#tpl-total_done").is_checked()          # picking the condition ticks it
+    only(page, "total_done")
     page.click("#tpl-create")
     page.wait_for_selector("#tile-0")
     wait_rows(page, 0, "rows.length > 0")
@@ -163,7 +172,8 @@ def test_a_dashboard_starts_from_each_template(designer, live_server, jimu, arti
 
     # "daily trend": only the form (the first one is already chosen)
     open_new_dashboard(page, live_server, "daily", "每日")
-    page.check("#tpl-daily")
+    assert page.locator("#tpl-daily").is_checked()               # needs no answer: ticked from the start
+    only(page, "daily")
     page.click("#tpl-create")
     page.wait_for_selector("#tile-0")
     wait_rows(page, 0, "rows.length > 0")
