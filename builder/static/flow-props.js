@@ -172,6 +172,9 @@ function assigneeEditor(ctx, id, value, set, { fallback = false } = {}) {
   const input = h("input", { id: `${id}-value`, value: value.value || "", list: listId, "aria-label": `${t("fd_assignee")}: ${t("fd_assignee_value")}`,
     autocomplete: "off" });
   const options = h("datalist", { id: listId });
+  // roles, groups and fields are offered, shown and typed by their names; the box stores their keys
+  let named = [];                       // [[key, name]] of the kind chosen
+  const keyOf = (text) => named.find(([, n]) => n === text)?.[0] ?? text;
   const fill = () => {
     const k = kind.value;
     const pkg = ctx.pkg;
@@ -180,13 +183,14 @@ function assigneeEditor(ctx, id, value, set, { fallback = false } = {}) {
     else if (["group", "round_robin", "least_open"].includes(k)) items = (pkg.groups || []).map((g) => [g.key, label(g.label, g.key)]);
     else if (k === "field") items = ctx.formFields().map((f) => [f.key, label(f.label, f.key)]);
     else if (k === "user") items = [...new Set((pkg.groups || []).flatMap((g) => [g.lead, ...(g.members || [])]).filter(Boolean))].map((u) => [u, u]);
-    options.replaceChildren(...items.map(([v, text]) => h("option", { value: v }, text)));
+    named = items;
+    options.replaceChildren(...items.map(([v, text]) => h("option", { value: text })));
     input.hidden = k === "initiator";
   };
   const hasFb = h("input", { type: "checkbox", id: `${id}-has-fallback`, checked: !!fb });
   const emit = () => {
     const out = { ...extra, kind: kind.value };
-    if (kind.value !== "initiator" && input.value.trim()) out.value = input.value.trim();
+    if (kind.value !== "initiator" && input.value.trim()) out.value = keyOf(input.value.trim());
     if (fallback && hasFb.checked) out.fallback = fb || { kind: "group" };
     set(out);
   };
@@ -216,6 +220,7 @@ function assigneeEditor(ctx, id, value, set, { fallback = false } = {}) {
   input.addEventListener("input", () => { emit(); suggestUsers(); });
   input.addEventListener("focus", suggestUsers);
   fill();
+  input.value = named.find(([v]) => v === value.value)?.[1] ?? (value.value || "");   // a known key shows its name
   return h("div", { class: "prop assignee" }, h("div", { class: "pair" }, kind, input), options, fbBox);
 }
 
