@@ -1,7 +1,7 @@
 // Property controls generated from a JSON Schema (a widget's config_schema; later node types,
 // rule actions and chart types): strings, numbers, booleans, enums, label maps, option lists;
 // anything else is edited as JSON. Each control calls onChange(key, valueOrUndefined).
-import { t, h, label, LANG } from "./i18n.js";
+import { t, h, label, LANG, extend } from "./i18n.js";
 import { HELP_ZH, ENUM_TEXT } from "./schema-help.js";
 
 // Property names the platform's widgets use, in both languages (a plugin's own
@@ -155,8 +155,14 @@ function labelPair(id, name, s, current, set, describedBy) {
   return h("div", { class: "prop" }, h("label", { for: id }, name), h("div", { class: "pair" }, zh, en), help(s, describedBy));
 }
 
+extend({
+  sf_bulk: ["批量编辑", "Edit as a list"], sf_bulk_done: ["逐个编辑", "Edit one by one"],
+  sf_bulk_help: ["每行一个选项; 离开文本框即生效", "One option per line; taken when you leave the box"],
+});
+
 // Options: one row per option — value, Chinese label, English label. Plain strings stay strings
-// until a label is given.
+// until a label is given. "批量编辑" edits the values as a list, one per line (typed or pasted at once);
+// an option keeps its labels while its value stays in the list.
 function optionList(id, name, s, current, set, describedBy) {
   const objectsAllowed = (s.items.oneOf || s.items.anyOf || [s.items]).some((a) => a.type === "object");
   let rows = (Array.isArray(current) ? current : []).map((o) => typeof o === "string"
@@ -190,5 +196,22 @@ function optionList(id, name, s, current, set, describedBy) {
     rows.push({ value: `${t("value")}${rows.length + 1}`, zh: "", en: "" }); render(); emit();
     list.lastElementChild?.querySelector("input")?.focus();
   } }, "+ " + t("add_option"));
-  return h("div", { class: "prop" }, h("label", { for: id }, name), list, add, help(s, describedBy));
+  const bulkBox = h("textarea", { id: `${id}-bulk`, rows: "5", hidden: true, "aria-label": `${name}: ${t("sf_bulk_help")}`,
+    "aria-describedby": `${id}-bulk-help` });
+  const bulkHelp = h("small", { class: "help", id: `${id}-bulk-help`, hidden: true }, t("sf_bulk_help"));
+  bulkBox.addEventListener("change", () => {
+    const values = [...new Set(bulkBox.value.split(/\r?\n/).map((v) => v.trim()).filter(Boolean))];
+    rows = values.map((v) => rows.find((r) => r.value === v) || { value: v, zh: "", en: "" });
+    render();
+    emit();
+  });
+  const bulk = h("button", { type: "button", class: "small link-like", id: `${id}-bulk-toggle`, onclick: () => {
+    const open = bulkBox.hidden;
+    if (open) bulkBox.value = rows.map((r) => r.value).join("\n");
+    bulkBox.hidden = bulkHelp.hidden = !open;
+    list.hidden = add.hidden = open;
+    bulk.textContent = t(open ? "sf_bulk_done" : "sf_bulk");
+    if (open) { bulkBox.focus(); bulkBox.select(); }
+  } }, t("sf_bulk"));
+  return h("div", { class: "prop" }, h("label", { for: id }, name), list, add, " ", bulk, bulkBox, bulkHelp, help(s, describedBy));
 }
