@@ -28,7 +28,7 @@ from .mailbox import JOB_HANDLERS as MAIL_JOBS
 from .notify.notifier import Notifier
 from .records import Records
 from .retention import JOB_HANDLERS as RETENTION_JOBS
-from .rules import JOB_HANDLERS as RULE_JOBS, EffectsExecutor, RuleRunner
+from .rules import JOB_HANDLERS as RULE_JOBS, EffectsExecutor, RuleRunner, channel_jobs
 from .store import Catalog, RecordStore
 from .webhooks_out import JOB_HANDLERS as WEBHOOK_JOBS, WebhookListener
 
@@ -75,7 +75,7 @@ def build_services(jimu) -> Services:
         rules=rules,
         effects=EffectsExecutor(jimu),
         reports=Reports(jimu),
-        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **RETENTION_JOBS, **IMPORT_JOBS, **WEBHOOK_JOBS,
+        jobs=JobKinds({**flows.job_handlers(), **RULE_JOBS, **channel_jobs(), **RETENTION_JOBS, **IMPORT_JOBS, **WEBHOOK_JOBS,
                       **MAIL_JOBS}),
         notifier=Notifier(jimu.config),
         files=Files(store_for(jimu.config, jimu.engine)),

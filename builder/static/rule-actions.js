@@ -129,7 +129,10 @@ const BY_CHANNEL = {
 function configForm(ctx, action, i, entry) {
   const s = entry.config_schema || {};
   const secret = Array.isArray(s.secret) ? s.secret : [];
-  const shown = BY_CHANNEL[action.channel];
+  // a channel a plugin adds: what it declares (its recipients and settings) besides the common texts
+  const plugin = (entry.channels || {})[action.channel];
+  const shown = BY_CHANNEL[action.channel] || (plugin && [...(plugin.recipients ? ["to"] : []), ...plugin.settings,
+    "subject", "body", "link", "template", "language"]);
   const keys = ordered(Object.keys(s.properties || {})).filter((k) => k !== "type"
     && (!shown || k === "channel" || k === "note" || !Object.values(BY_CHANNEL).flat().includes(k) || shown.includes(k)
       || action[k] !== undefined));

@@ -8,6 +8,7 @@ export const HELP_ZH = {
   "Also e-mail the assignee (default: the TASK_MAIL setting).": "同时给处理人发邮件 (默认: 取 TASK_MAIL 设置)。",
   "Messages sent when the level escalates; default: in-app to the assignee and their group lead; [] sends none.": "该级超时升级时发送的消息; 默认: 站内通知处理人及其组长; 填 [] 则不发送。",
   "One message, as a rule's notify action: channel in_app, email, wecom, dingtalk or webhook; subject/body templates may use the record's {字段} and {sla_label}, {sla_due}, {task_label}.": "一条消息, 同规则的发送通知动作: 渠道为站内、邮件、企业微信、钉钉或 Webhook; 标题/正文模板可使用记录的 {字段} 以及 {sla_label}、{sla_due}、{task_label}。",
+  "a registered notification channel: in_app, email, webhook, wecom, dingtalk, or one a plugin adds": "已注册的通知渠道: in_app (站内)、email (邮件)、webhook、wecom (企业微信)、dingtalk (钉钉), 或插件添加的渠道",
   // widgets
   "Allowed image types (image/png, .jpg); default image/*.": "允许的图片类型 (image/png、.jpg); 默认 image/*。",
   "Allowed types: MIME types (application/pdf, image/*) or extensions (.pdf).": "允许的文件类型: MIME 类型 (application/pdf、image/*) 或扩展名 (.pdf)。",

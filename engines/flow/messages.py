@@ -18,7 +18,7 @@ MESSAGE = {
                    "record's {字段} and {sla_label}, {sla_due}, {task_label}, {task_due}, {record_title}.",
     "required": ["channel"],
     "properties": {
-        "channel": {"enum": ["in_app", "email", "webhook", "wecom", "dingtalk"]},
+        "channel": {"type": "string", "minLength": 1},
         "to": RECIPIENTS_SCHEMA,
         "subject": {"type": "string"}, "body": {"type": "string"}, "link": {"type": "string"},
         "url": {"type": "string"}, "secret": {"type": "string"},

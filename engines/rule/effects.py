@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: effects that leave the process: they go to the outbox, never run inline
-EXTERNAL = frozenset({"send_email", "send_webhook", "send_sms", "call_http"})
+EXTERNAL = frozenset({"send_email", "send_webhook", "send_sms", "send_message", "call_http"})
 
 
 @dataclass(frozen=True)

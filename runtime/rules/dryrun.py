@@ -101,7 +101,8 @@ def describe(jimu, conn, effect: dict, record, principal=None) -> dict:
             e.update(render(jimu, conn, effect, ft, effect.get("variables") or record, (), principal))
         if effect["kind"] == "assign":
             e["would_assign"] = pick(jimu, conn, effect, dry=True).username
-        elif effect["kind"] in ("notify_in_app", "add_participants"):
+        elif effect["kind"] in ("notify_in_app", "add_participants") or \
+                (effect["kind"] == "send_message" and effect.get("recipients")):
             e["would_reach"] = _names(conn, resolve_users(conn, effect["recipients"], record, effect.get("form"),
                                                             tasks=effect.get("tasks")))
         elif effect["kind"] in ("send_email", "send_survey"):

@@ -117,6 +117,21 @@ def user_views(conn: sa.Connection, ft, record_id, user_ids: Iterable[int]) -> d
     return views
 
 
+def user_messages(jimu, conn: sa.Connection, p: Mapping[str, Any]) -> list[tuple[list, dict[str, str]]]:
+    """``[(principals, rendered message)]`` of a message to people (a channel that addresses Jimu users,
+    as in-app messages do): the users its recipients name who may read the record, one render per
+    distinct view of it. Raises ``Undeliverable`` when nobody is left."""
+    ft = form_of(jimu, p)
+    values = variables(ft, p)
+    users = resolve_users(conn, p.get("recipients") or {}, values, p.get("form"), tasks=p.get("tasks"))
+    out = [(principals, render(jimu, conn, p, ft, values, hidden, principals[0]))
+           for (hidden, *_), principals in user_views(conn, ft, p.get("record_id"), users).items()]
+    if not out:
+        raise Undeliverable("the message has no recipient who may read the record", code="rule.no_recipients",
+                            rule=p.get("rule"))
+    return out
+
+
 def mail_audiences(jimu, conn: sa.Connection, p: Mapping[str, Any], ft, values: Mapping[str, Any]):
     """``[(hidden fields, principal or None, [addresses])]``: the Jimu users among the recipients by their
     own view (one entry per distinct view, ``user_views``), everybody else as outsiders."""

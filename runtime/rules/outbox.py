@@ -32,7 +32,6 @@ from ..auth.principal import Principal
 from ..notify import sign_dingtalk_url, webhook_signature
 from . import messages
 from ..recipients import resolve_users
-from .sms import send_sms_job
 
 SYSTEM = Principal(user_id=None, username="rules", display_name="Rules", is_admin=True)
 
@@ -300,12 +299,9 @@ def sync_schedules(jimu, conn, rules=None) -> int:
                if isinstance(r.trigger, Schedule))
 
 
-#: the job kinds rules enqueue, registered by ``create_app`` in the container's job registry
+#: the job kinds rules enqueue besides the notification channels' (``channel_jobs``), registered by
+#: ``create_app`` in the container's job registry
 JOB_HANDLERS = {
-    "rule.email": send_email_job,
-    "rule.in_app": in_app_job,
-    "rule.webhook": send_webhook_job,
-    "rule.sms": send_sms_job,
     "rule.http": call_http_job,
     "rule.timer": timer_job,
     "rule.cron": cron_job,

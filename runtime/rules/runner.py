@@ -318,6 +318,7 @@ class Executor:
     #: effects a person's own rights cover: writes through their ``Records``, and messages
     PERSON_EFFECTS = frozenset({"set_fields", "assign", "create_record", "update_records", "add_participants",
                                 "notify_in_app", "send_email", "send_survey", "send_webhook", "send_sms",
+                                "send_message",
                                 "call_http"})
 
     def __init__(self, jimu, records, rule: RuleSpec, key: str, *, as_person=None):
@@ -452,6 +453,11 @@ class Executor:
 
     def do_send_sms(self, i, d):
         self._enqueue(i, "rule.sms", d)
+
+    def do_send_message(self, i, d):
+        """A message of a channel that plans ``send_message`` (``engines.rule.channels``): its job kind."""
+        from engines.rule.channels import channel
+        self._enqueue(i, channel(d["channel"]).job_kind, d)
 
     def do_call_http(self, i, d):
         self._enqueue(i, "rule.http", d)

@@ -1,4 +1,5 @@
-"""Notifications: in-app, e-mail, signed webhook, WeCom and DingTalk group robots, SMS; survey links.
+"""Notifications through the channel registry (``engines.rule.channels``: in-app, e-mail, signed
+webhook, WeCom and DingTalk group robots, SMS, and what plugins add); survey links.
 
 Subjects and bodies are templates (``{客户姓名}`` placeholders, sandboxed Jinja). They are not
 rendered when the rule fires: the effect carries the template sources and the variables, and the
@@ -8,14 +9,16 @@ checks again after resolving the name.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Mapping
+
+import jsonschema
 
 from ..effects import Effect
 from ..exceptions import RuleError
-from ..urls import check_url
+from ..channels import COMMON_SETTINGS, channel
 from .base import RECIPIENTS_SCHEMA, Action, ActionContext, deferred, schema
 
-CHANNELS = ("in_app", "email", "webhook", "wecom", "dingtalk", "sms")
 _TEXT = {"type": "string", "maxLength": 20000}
 #: what an e-mail (notify by e-mail, send_survey) may add: copies, the record's files, and how automatic it is
 MAIL_OPTIONS = {
@@ -90,65 +93,81 @@ def mail_payload(config: Mapping[str, Any]) -> dict[str, Any]:
 class Notify(Action):
     """``{"type": "notify", "channel": "email", "to": {"user_fields": ["处理人"]}, "subject": "...", "body": "..."}``
 
-    An e-mail may name ``cc`` recipients, ``attach`` the record's files (``["附件"]``, or
-    ``["合同.附件"]`` through a link field) and set ``auto_submitted`` (see ``MAIL_OPTIONS``).
-    ``webhook``/``wecom``/``dingtalk`` post to ``url``; a webhook is signed with HMAC-SHA256 of
-    ``timestamp.body`` using ``secret`` (or the ``WEBHOOK_SECRET`` setting); a DingTalk robot with a
-    ``secret`` gets DingTalk's signed URL. ``mentions`` are mobile numbers to @ in group robots.
+    ``channel`` names a registered notification channel (``engines.rule.channels``); the channel
+    checks its settings and plans the effect. An e-mail may name ``cc`` recipients, ``attach`` the
+    record's files (``["附件"]``, or ``["合同.附件"]`` through a link field) and set ``auto_submitted``
+    (see ``MAIL_OPTIONS``). ``webhook``/``wecom``/``dingtalk`` post to ``url``; a webhook is signed with
+    HMAC-SHA256 of ``timestamp.body`` using ``secret`` (or the ``WEBHOOK_SECRET`` setting); a DingTalk
+    robot with a ``secret`` gets DingTalk's signed URL. ``mentions`` are mobile numbers to @ in group
+    robots. Settings a plugin channel declares are accepted for that channel only.
     """
 
     type = "notify"
     label = {"zh-CN": "发送通知", "en": "Notify"}
     config_schema = schema({
-        "channel": {"enum": list(CHANNELS)}, "to": RECIPIENTS_SCHEMA, "subject": _TEXT, "body": _TEXT,
+        "channel": {"type": "string", "minLength": 1,
+                    "description": "a registered notification channel: in_app, email, webhook, wecom, dingtalk, "
+                                   "or one a plugin adds"},
+        "to": RECIPIENTS_SCHEMA, "subject": _TEXT, "body": _TEXT,
         "url": {"type": "string", "maxLength": 2000}, "secret": {"type": "string", "maxLength": 500},
         "link": {"type": "string", "maxLength": 2000},
         "mentions": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 50},
         "mention_all": {"type": "boolean"},
         "template": {"type": "string"}, "language": {"type": "string"}, **MAIL_OPTIONS, **SMS_OPTIONS,
     }, ("channel",))
+    # a channel's own settings are checked by the channel (``__init__``)
+    config_schema["additionalProperties"] = True
     config_schema["secret"] = ["secret"]
 
     outbound = True
 
+    @classmethod
+    def to_json(cls) -> dict[str, Any]:
+        """The palette entry, with the registered channels: ``channel``'s choices and each channel's own
+        settings in the schema, and ``channels`` (type → label, whether it needs ``to``, its settings)."""
+        from ..channels import ordered
+        channels = ordered()
+        out = super().to_json()
+        schema_ = copy.deepcopy(out["config_schema"])
+        schema_["properties"]["channel"]["enum"] = [c.type for c in channels]
+        for c in channels:
+            for key, prop in c.settings.items():
+                schema_["properties"].setdefault(key, prop)
+        out["config_schema"] = schema_
+        out["channels"] = {c.type: {"label": c.label, "recipients": c.recipients,
+                                    "settings": list(c.settings)} for c in channels}
+        return out
+
     def __init__(self, config, *, allow=()):
         super().__init__(config)
         ch = config["channel"]
-        if ch in ("in_app", "email") and not config.get("to"):
-            raise RuleError(f"a {ch} notification needs recipients (to)", code="rule.bad_action")
+        self.channel = channel(ch)
         if ch != "email" and mail_payload(config):
             raise RuleError(f"cc, attach and auto_submitted are for e-mail, not a {ch} notification; remove them",
                             code="rule.bad_action")
         if ch != "sms" and any(k in config for k in SMS_OPTIONS):
             raise RuleError(f"sms_template, params and sign_name are for an SMS, not a {ch} notification; "
                             "remove them", code="rule.bad_action")
-        self.sms = sms_plan(config) if ch == "sms" else None
-        if ch in ("webhook", "wecom", "dingtalk"):
-            if not config.get("url"):
-                raise RuleError(f"a {ch} notification needs a url", code="rule.bad_action")
-            check_url(config["url"], allow)
+        own = dict(self.channel.settings)
+        unknown = sorted(set(config) - COMMON_SETTINGS - set(self.config_schema["properties"]) - set(own))
+        if unknown:
+            raise RuleError(f"{', '.join(unknown)}: not a setting of a {ch} notification; remove it",
+                            code="rule.bad_action", settings=unknown)
+        extra = {k: config[k] for k in own if k in config and k not in self.config_schema["properties"]}
+        problems = list(jsonschema.Draft202012Validator({"type": "object", "properties": own}).iter_errors(extra))
+        if problems:
+            raise RuleError(f"{ch}: {problems[0].message}", code="rule.bad_action")
+        self.channel.check(config, tuple(allow))
         self.templates = {part: deferred(config.get(part)) for part in ("subject", "body", "link")}
 
     def plan(self, ctx: ActionContext) -> list[Effect]:
         """The message is planned, not rendered: its templates and the variables they read go to the
         outbox, which renders them per recipient outside the write (``render_message``)."""
-        c = self.config
-        ch = c["channel"]
         message = {"rule": ctx.rule, "form": ctx.form, "record_id": ctx.record_id, "event": ctx.event,
                    "templates": {k: v for k, v in self.templates.items() if v}, "variables": dict(ctx.variables)}
         if ctx.extra.get("tasks"):  # the flow tasks the message is about: whose ``assignee``/``lead`` hear it
             message["tasks"] = list(ctx.extra["tasks"])
-        if ch == "in_app":
-            return [Effect("notify_in_app", {**message, "recipients": c["to"]})]
-        if ch == "email":
-            return [Effect("send_email", {**message, "recipients": c["to"], **mail_payload(c)})]
-        if ch == "sms":
-            templates, settings = self.sms
-            return [Effect("send_sms", {**message, "templates": {**message["templates"], **templates},
-                                        "channel": "sms", "recipients": c["to"], "settings": settings})]
-        return [Effect("send_webhook", {**message, "url": c["url"], "format": ch, "secret": c.get("secret"),
-                                        "mentions": list(c.get("mentions", [])),
-                                        "mention_all": bool(c.get("mention_all"))})]
+        return [self.channel.plan(self.config, message)]
 
 
 def robot_payload(effect: Mapping[str, Any], subject: str, body: str, record: Mapping[str, Any]) -> dict[str, Any]:
