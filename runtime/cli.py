@@ -1,6 +1,6 @@
 """The ``jimu`` command (click, on the Flask app).
 
-``jimu serve | worker | migrate (init-db) | create-user | create-token | revoke-token | list-tokens |
+``jimu serve | worker | migrate (init-db) | create-user | link-account | create-token | revoke-token | list-tokens |
 import | export | validate | purge | backup | restore | import-records | files move``.
 Errors a user can fix are ``click.UsageError``s that say the fix.
 """
@@ -240,6 +240,28 @@ def _user_id(conn, username: str) -> int:
     if uid is None:
         raise click.UsageError(f"no user {username!r}; create one with `jimu create-user {username}`")
     return uid
+
+
+@main.command("link-account")
+@click.argument("username")
+@click.argument("provider", type=click.Choice(["wecom", "dingtalk"]))
+@click.argument("account", required=False)
+@with_appcontext
+def link_account_command(username, provider, account) -> None:
+    """Link USERNAME to their user id in WeCom or DingTalk (work messages go there); without ACCOUNT, unlink."""
+    from sqlalchemy.exc import IntegrityError
+
+    from .rules.workmsg import link_account
+    jimu = _jimu()
+    try:
+        with jimu.begin() as conn:
+            link_account(conn, _user_id(conn, username), provider, account, now=jimu.now())
+    except JimuError as exc:
+        _fail(exc)
+    except IntegrityError:  # the account is another user's already (unique per provider)
+        raise click.UsageError(f"{provider} account {account!r} is linked to another user; unlink it first "
+                               f"(jimu link-account <that user> {provider})") from None
+    click.echo(f"{username}: {provider} account {account}" if account else f"{username}: {provider} account unlinked")
 
 
 @main.command("create-token")

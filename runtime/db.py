@@ -206,6 +206,15 @@ mail_messages = sa.Table(
 
 #: one SMS sent to one number (runtime.rules.sms): the delivery record, its status from the vendor's answer
 #: (sent, throttled, failed) and later its receipt (delivered, undelivered)
+#: a user's id in another directory (WeCom, DingTalk): who a work message to a person goes to
+user_accounts = sa.Table(
+    "jimu_user_accounts", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("jimu_users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("account", sa.String(200), nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.UniqueConstraint("provider", "account", name="uq_jimu_user_accounts_account"),
+)
 sms_messages = sa.Table(
     "jimu_sms_messages", metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),

@@ -5,6 +5,7 @@
 export const HELP_ZH = {
   // flow messages (SLA, new tasks)
   "How the assignee hears of a new task: always in the app; by e-mail too with mail.": "处理人如何得知新任务: 总是站内通知; 勾选邮件时同时发送邮件。",
+  "Also these notification channels, such as wecom_app or dingtalk_app (a task card with buttons); default: the TASK_CHANNELS setting.": "同时通过这些通知渠道, 如 wecom_app (企业微信) 或 dingtalk_app (钉钉), 发送带按钮的任务卡片; 默认取 TASK_CHANNELS 设置。",
   "Also e-mail the assignee (default: the TASK_MAIL setting).": "同时给处理人发邮件 (默认: 取 TASK_MAIL 设置)。",
   "Messages sent when the level escalates; default: in-app to the assignee and their group lead; [] sends none.": "该级超时升级时发送的消息; 默认: 站内通知处理人及其组长; 填 [] 则不发送。",
   "One message, as a rule's notify action: channel in_app, email, wecom, dingtalk or webhook; subject/body templates may use the record's {字段} and {sla_label}, {sla_due}, {task_label}.": "一条消息, 同规则的发送通知动作: 渠道为站内、邮件、企业微信、钉钉或 Webhook; 标题/正文模板可使用记录的 {字段} 以及 {sla_label}、{sla_due}、{task_label}。",

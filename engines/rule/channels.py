@@ -48,6 +48,12 @@ class Channel:
     order: int = 100
 
     @classmethod
+    def available(cls, config: Mapping[str, Any]) -> bool:
+        """Whether this deployment's settings let the channel send (a channel whose vendor is not configured
+        is left out of what is sent by default, such as task notices)."""
+        return True
+
+    @classmethod
     def check(cls, config: Mapping[str, Any], allow: tuple[str, ...] = ()) -> None:
         """Compile-time checks beyond the schema (pure). Raise ``RuleError`` with a code that says the fix."""
         if cls.recipients and not config.get("to"):

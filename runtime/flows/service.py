@@ -963,6 +963,12 @@ class FlowService:
         subject, body = TASK_NOTICE.get(jimu.config.get("LANGUAGE") or "zh-CN", TASK_NOTICE["zh-CN"])
         message = {"to": {"assignee": True}, "subject": subject, "body": body, "link": f"/tasks/{task['id']}"}
         channels = ["in_app"] + (["email"] if wants.get("mail", bool(jimu.config.get("TASK_MAIL"))) else [])
+        # work messages (a task card with buttons in WeCom or DingTalk): the node's, else the deployment's
+        extra = wants.get("channels")
+        if extra is None:
+            extra = [c.strip() for c in str(jimu.config.get("TASK_CHANNELS") or "").split(",") if c.strip()]
+        from engines.rule.channels import CHANNELS
+        channels += [c for c in extra if c not in channels and c in CHANNELS and CHANNELS.get(c).available(jimu.config)]
         record = rt._record(task["form_key"], task["record_id"])
         ft = jimu.catalog.form(task["form_key"]) if task["form_key"] else None
         title = str(record.get(ft.spec.title_field) or "") if ft is not None and ft.spec.title_field else ""

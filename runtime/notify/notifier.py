@@ -8,11 +8,18 @@ from engines.rule.urls import parse_allowlist
 
 from .http import Response, request
 from .mail import send_mail
+from .workmsg import VENDORS, TokenCache
 
 
 class Notifier:
     def __init__(self, config: Mapping):
         self.config = config
+        #: WeCom and DingTalk access tokens, cached per app for this process
+        self.tokens = TokenCache()
+
+    def workmsg(self, vendor: str):
+        """The work-message client of ``vendor`` (``wecom``, ``dingtalk``: ``runtime.notify.workmsg``)."""
+        return VENDORS[vendor](self.config, self.http, self.tokens)
 
     @property
     def allowlist(self) -> tuple[str, ...]:

@@ -70,7 +70,8 @@ def test_catalog_lists_triggers_operators_and_actions(client, admin_headers):
     assert any(o["type"] == "contains_any" for o in r["operators"])
     notify = next(a for a in r["actions"] if a["type"] == "notify")
     assert notify["config_schema"]["properties"]["channel"]["enum"] == ["in_app", "email", "webhook", "wecom",
-                                                                        "dingtalk", "sms"]
+                                                                        "dingtalk", "sms", "wecom_app",
+                                                                        "dingtalk_app"]
 
 
 def test_inbox_unread_count_and_mark_read(jimu, client):

@@ -71,7 +71,11 @@ SLA_RULE_SCHEMA = {
 NOTIFY_SCHEMA = {"type": "object", "description": "How the assignee hears of a new task: always in the app; "
                                                    "by e-mail too with mail.",
                  "properties": {"mail": {"type": "boolean", "description": "Also e-mail the assignee (default: "
-                                                                          "the TASK_MAIL setting)."}}}
+                                                                          "the TASK_MAIL setting)."},
+                                "channels": {"type": "array", "items": {"type": "string", "minLength": 1},
+                                             "description": "Also these notification channels, such as "
+                                                            "wecom_app or dingtalk_app (a task card with "
+                                                            "buttons); default: the TASK_CHANNELS setting."}}}
 FIELDS_SCHEMA = {"type": "object", "description": "Field key → permission in this task.",
                  "additionalProperties": {"enum": ["visible", "editable", "required", "hidden"]}}
 SLA_SCHEMA = {"oneOf": [SLA_RULE_SCHEMA, {"type": "array", "items": SLA_RULE_SCHEMA, "minItems": 1}]}
