@@ -7,7 +7,7 @@
 import { get, enc } from "./api.js";
 import { ExprEditor } from "./expr-editor.js";
 import { schemaForm } from "./schema-form.js";
-import { t, h, label, LANG } from "./i18n.js";
+import { t, h, label, LANG, advanced } from "./i18n.js";
 
 const KINDS = ["user", "role", "group", "field", "round_robin", "least_open", "initiator"];
 const PERMS = ["visible", "editable", "required", "hidden"];
@@ -92,7 +92,6 @@ export function renderNodeProps(ctx, node) {
   });
   const parts = [
     h("h2", {}, t("fd_node"), h("span", { class: "item-type" }, label(type.label, node.type))),
-    h("div", { class: "prop" }, h("label", { for: "node-id" }, t("fd_node_id")), idInput, idNote),
     ...labelPair("node-label", node.label, (v) => ctx.editNode(node.id, (n) => { if (v) n.label = v; else delete n.label; }, `label:${node.id}`)),
   ];
   if (props.assignee) {
@@ -158,6 +157,8 @@ export function renderNodeProps(ctx, node) {
   }
   parts.push(edgesOf(ctx, node));
   parts.push(h("p", {}, h("button", { type: "button", class: "danger", id: "node-delete", onclick: () => ctx.removeNode(node.id) }, t("fd_delete_node"))));
+  // the id is generated; a power user may still change it here (a newcomer never sees it)
+  parts.push(advanced("node-advanced", h("div", { class: "prop" }, h("label", { for: "node-id" }, t("fd_node_id")), idInput, idNote)));
   ctx.el.append(...parts);
 }
 

@@ -12,7 +12,7 @@ import { designerToolbar, titleEditor } from "./designer-shell.js";
 import { ExprEditor } from "./expr-editor.js";
 import { publishFlow, errorList, dialog } from "./publish.js";
 import { schemaForm } from "./schema-form.js";
-import { t, h, label, relabel, announce } from "./i18n.js";
+import { t, h, label, relabel, announce, advanced } from "./i18n.js";
 
 const root = document.getElementById("form-designer");
 const appKey = root.dataset.app;
@@ -366,8 +366,10 @@ function renderCanvas() {
   const layout = layoutOf(form);
   title.render();
   const errorsByKey = problemsByField();
+  const hadFocus = els.canvas.contains(document.activeElement);   // a redraw (live checks) keeps the keyboard's place
   els.canvas.replaceChildren(h("h2", { class: "visually-hidden" }, t("canvas")),
     zone(layout, [], errorsByKey, true));
+  if (hadFocus) focusItem();
 }
 
 function zone(list, path, errorsByKey, top = false, columns = 1) {
@@ -657,7 +659,6 @@ function renderFieldProps(f) {
   });
   els.props.append(
     h("h2", {}, t("properties"), h("span", { class: "item-type" }, w ? label(w.label, f.widget) : f.widget)),
-    h("div", { class: "prop" }, h("label", { for: "prop-key" }, t("key")), keyInput, keyNote),
     h("div", { class: "prop" }, h("label", { for: "prop-widget" }, t("widget")), widgetSel),
     ...labelProps("prop-label", f.label, (v) => setProp(key, "label", v || key, `label:${key}`)),
     h("div", { class: "prop-row" },
@@ -672,7 +673,9 @@ function renderFieldProps(f) {
     ...labelProps("prop-placeholder", f.placeholder, (v) => setProp(key, "placeholder", v, `ph:${key}`), [t("placeholder_zh"), t("placeholder_en")]),
     h("div", { class: "prop" }, h("label", { for: "prop-move" }, t("move_to")), moveSel),
     h("h3", {}, t("config")), ...(rows ? [subFields(key)] : []), config,   // (append would print a null)
-    h("h3", {}, t("validation")), validation);
+    h("h3", {}, t("validation")), validation,
+    // the key is generated; a power user may still change it here (a newcomer never sees it)
+    advanced("prop-advanced", h("div", { class: "prop" }, h("label", { for: "prop-key" }, t("key")), keyInput, keyNote)));
 }
 
 // The fields of a sub-table's rows: key, label, widget and required, one row each.

@@ -32,7 +32,7 @@ const STRINGS = {
   "move_up": ["上移", "Move up"], "move_down": ["下移", "Move down"], "delete": ["删除", "Delete"],
   "duplicate": ["复制", "Duplicate"], "select": ["选中", "Select"], "empty_drop": ["把控件拖到这里, 或用键盘选中控件后按 Enter", "Drop a widget here, or pick one and press Enter"],
   "add_to": ["添加到", "Add to"], "move_to": ["移动到", "Move to"], "top_level": ["表单顶层", "Top level"],
-  "key": ["字段标识", "Key"], "label_zh": ["名称 (中文)", "Label (Chinese)"], "label_en": ["名称 (英文)", "Label (English)"],
+  "advanced": ["高级", "Advanced"], "key": ["字段标识", "Key"], "label_zh": ["名称 (中文)", "Label (Chinese)"], "label_en": ["名称 (英文)", "Label (English)"],
   "widget": ["控件", "Widget"], "required": ["必填", "Required"], "read_only": ["只读", "Read-only"],
   "filterable": ["可筛选", "Filterable"], "help_zh": ["帮助 (中文)", "Help (Chinese)"], "help_en": ["帮助 (英文)", "Help (English)"],
   "placeholder_zh": ["占位提示 (中文)", "Placeholder (Chinese)"], "placeholder_en": ["占位提示 (英文)", "Placeholder (English)"],
@@ -106,6 +106,15 @@ export function h(tag, attrs = {}, ...children) {
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return el;
+}
+
+// A closed "高级 / Advanced" detail for what a newcomer need not see (keys, raw JSON). Opened once, it
+// stays open on this page through every redraw of its panel (a power user editing keys keeps it at hand).
+const advancedOpen = new Set();
+export function advanced(id, ...children) {
+  const box = h("details", { class: "advanced", id, open: advancedOpen.has(id) }, h("summary", {}, t("advanced")), ...children);
+  box.addEventListener("toggle", () => { if (box.open) advancedOpen.add(id); else advancedOpen.delete(id); });
+  return box;
 }
 
 // A message for the screen reader and the eye: the page's status line.

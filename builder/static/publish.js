@@ -5,7 +5,7 @@ import { t, h, label, announce, extend } from "./i18n.js";
 extend({
   "pub_give_role": ["授予角色 {role}: {users}", "Give the role {role} to {users}"],
   "pub_take_role": ["收回角色 {role}: {users}", "Take the role {role} from {users}"],
-  "advanced": ["高级", "Advanced"], "pub_keys": ["按标识列出的变更", "The changes by key"],
+  "pub_keys": ["按标识列出的变更", "The changes by key"],
 });
 
 // The keys behind the names, for who needs them: a closed "advanced" detail under the diff.

@@ -126,7 +126,7 @@ def delete_edge(page, source, target):
 
 def select_node(page, node_id):
     node(page, node_id).locator(".fd-shape").click()
-    page.locator("#node-id").wait_for()
+    page.locator("#node-id").wait_for(state="attached")      # (under the closed 高级 detail)
     assert page.input_value("#node-id") == node_id
 
 

@@ -121,6 +121,8 @@ def add_widget(page, widget, how="drag"):
 
 def rename_key(page, new_key):
     box = page.locator("#prop-key")
+    if not box.is_visible():                     # the key is under the closed 高级 detail
+        page.locator("#prop-advanced > summary").click()
     box.fill(new_key)
     box.press("Tab")                             # the key changes on "change"
     _selected(page, new_key)

@@ -258,6 +258,9 @@ def test_keyboard_adds_moves_connects_and_deletes_and_english(jimu, live_server,
     assert page.locator("#fd-palette h2").inner_text() == "Flow nodes"
     assert page.locator('.fd-item[data-node-type="exclusive_gateway"]').inner_text().endswith("Exclusive gateway")
     steps.select_node(page, "check")
+    assert not page.locator("#node-id").is_visible()           # the id is under the closed "Advanced" detail
+    page.locator("#node-advanced > summary").click()
+    assert page.locator("#node-advanced > summary").inner_text() == "Advanced"
     assert page.locator("label[for=node-id]").inner_text() == "Node id"
     page.screenshot(path=str(artifacts / "builder-flow-designer-en.png"), full_page=True)
     assert not [e for e in errors if "404" not in e]
