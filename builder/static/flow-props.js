@@ -12,6 +12,8 @@ import { t, h, label, LANG, advanced } from "./i18n.js";
 const KINDS = ["user", "role", "group", "field", "round_robin", "least_open", "initiator"];
 const PERMS = ["visible", "editable", "required", "hidden"];
 const SLA_ACTIONS = ["notify", "reassign", "raise_priority", "edge"];
+// node config properties only edited as raw JSON: under 高级 with the node's id
+const ADVANCED = ["notify"];
 const HANDLED = ["assignee", "assignees", "outcomes", "sla", "fields", "actions", "return_to", "rule", "count", "percent"];
 const ID_RE = /^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff-]*$/;
 // names of node config properties a node type's schema may use, beyond the shared ones
@@ -121,7 +123,8 @@ export function renderNodeProps(ctx, node) {
       { unless: !!slaSchema.properties?.unless, fallback: !!slaSchema.properties?.assignee?.properties?.fallback }));
   }
   if (props.actions) parts.push(actionsEditor(ctx, config.actions || [], (v) => setConfig((c) => { c.actions = v; })));
-  let rest = Object.keys(props).filter((k) => !HANDLED.includes(k));
+  let rest = Object.keys(props).filter((k) => !HANDLED.includes(k) && !ADVANCED.includes(k));
+  const labelOfProp = (k) => (PROP_LABELS[k] ? { ...props[k], "x-label": { "zh-CN": PROP_LABELS[k][0], en: PROP_LABELS[k][1] } } : props[k]);
   if (rest.length) {
     const labelOf = (k) => (PROP_LABELS[k] ? PROP_LABELS[k][LANG === "en" ? 1 : 0] : props[k]?.title || k);
     parts.push(h("h3", {}, t("fd_more")));
@@ -145,8 +148,7 @@ export function renderNodeProps(ctx, node) {
       parts.push(durationEditor(`node-${k}`, labelOf(k), config[k], (v) => setConfig((c) => { if (v) c[k] = v; else delete c[k]; })));
     }
     rest = rest.filter((k) => !(DURATION_KEYS.includes(k) && props[k].type === "string"));
-    const labelled = { ...schema, properties: Object.fromEntries(rest.map((k) => [k, PROP_LABELS[k]
-      ? { ...props[k], "x-label": { "zh-CN": PROP_LABELS[k][0], en: PROP_LABELS[k][1] } } : props[k]])) };
+    const labelled = { ...schema, properties: Object.fromEntries(rest.map((k) => [k, labelOfProp(k)])) };
     const calendars = (ctx.pkg.calendars || []).map((c) => [c.key, label(c.label, c.key)]);
     const dateFields = ctx.formFields().filter((f) => /date/.test(f.widget || "")).map((f) => [f.key, label(f.label, f.key)]);
     if (rest.length) {
@@ -157,8 +159,11 @@ export function renderNodeProps(ctx, node) {
   }
   parts.push(edgesOf(ctx, node));
   parts.push(h("p", {}, h("button", { type: "button", class: "danger", id: "node-delete", onclick: () => ctx.removeNode(node.id) }, t("fd_delete_node"))));
-  // the id is generated; a power user may still change it here (a newcomer never sees it)
-  parts.push(advanced("node-advanced", h("div", { class: "prop" }, h("label", { for: "node-id" }, t("fd_node_id")), idInput, idNote)));
+  // the id is generated, and settings only edited as raw JSON: a power user changes them here (a newcomer never sees them)
+  const raw = ADVANCED.filter((k) => props[k]);
+  parts.push(advanced("node-advanced", h("div", { class: "prop" }, h("label", { for: "node-id" }, t("fd_node_id")), idInput, idNote),
+    raw.length ? schemaForm({ properties: Object.fromEntries(raw.map((k) => [k, labelOfProp(k)])) }, config,
+      (k, v) => setConfig((c) => { if (v === undefined) delete c[k]; else c[k] = v; }, `cfg:${node.id}:${k}`)) : null));
   ctx.el.append(...parts);
 }
 

@@ -1,5 +1,5 @@
 """Names, not keys (issue 18): a field's key and a flow node's id are generated and shown only in a closed
-"高级 / Advanced" detail at the bottom of the property panel; a newcomer selecting a field or a node never sees
+"高级 / Advanced" detail (with the node's settings only edited as raw JSON) at the bottom of the property panel; a newcomer selecting a field or a node never sees
 them, and a power user who opens the detail still changes them there. Checked on a library app."""
 import pytest
 
@@ -93,7 +93,9 @@ def test_keys_are_under_advanced_and_still_editable_there(jimu, live_server, lib
     page.locator("#node-label-zh").wait_for()
     assert not page.get_by_text("Node id").is_visible()
     page.screenshot(path=str(artifacts / "builder-node-panel-no-id-en.png"), full_page=True)
+    assert page.get_by_text("notify (JSON)").count() == 1 and not page.get_by_text("notify (JSON)").is_visible()
     node_id = _open_advanced(page, "node-id", "Advanced")
+    assert page.get_by_text("notify (JSON)").is_visible()    # raw JSON settings sit with the id
     assert node_id.input_value() == "task_1"
     node_id.fill("review")
     node_id.press("Tab")
