@@ -3,6 +3,13 @@
 // widgets', node types', chart types' and rule actions' descriptions in zh-CN. A plugin can carry
 // its own {"zh-CN": ..., "en": ...} map as "x-description"; without either, the English text shows.
 export const HELP_ZH = {
+  // text fields that insert other records' text (insert_from)
+  "Records whose text a person may insert into this field (knowledge articles, canned replies): the form shows a search beside the input; only records the person may read are offered.": "可插入此字段的其他记录文本 (如知识库文章、回复模板): 表单在输入框旁显示搜索, 只列出填写人有权查看的记录。",
+  "The form offered.": "提供文本的表单。",
+  "Field shown in the list.": "列表中显示的字段。",
+  "Field whose text is inserted.": "插入其文本的字段。",
+  "List filter of the offered records (e.g. only published articles), as in views.": "可选记录的筛选条件 (如只列已发布的文章), 写法同视图。",
+  "What the picker is called.": "选择器的名称。",
   // flow messages (SLA, new tasks)
   "How the assignee hears of a new task: always in the app; by e-mail too with mail.": "处理人如何得知新任务: 总是站内通知; 勾选邮件时同时发送邮件。",
   "Also these notification channels, such as wecom_app or dingtalk_app (a task card with buttons); default: the TASK_CHANNELS setting.": "同时通过这些通知渠道, 如 wecom_app (企业微信) 或 dingtalk_app (钉钉), 发送带按钮的任务卡片; 默认取 TASK_CHANNELS 设置。",

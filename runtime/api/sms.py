@@ -15,7 +15,7 @@ from ..audit import jsonable
 from ..auth import current_principal
 from ..auth.policy import require_admin
 from ..context import current_jimu
-from ..exceptions import NotAuthenticated
+from ..exceptions import NotAuthenticated, NotFound
 from ..rules.sms import RECEIPT_ANSWERS, delivery_records, pull_receipts, receipt_token, receive_receipts
 from . import bp
 from .util import BadRequest, query_args
@@ -24,9 +24,9 @@ from .util import BadRequest, query_args
 @bp.post("/sms/receipts/<provider>/<token>")
 def sms_receipts(provider, token):
     jimu = current_jimu()
-    if provider not in RECEIPT_ANSWERS:
-        raise BadRequest(f"no SMS provider {provider!r}; receipts are taken for "
-                         + ", ".join(RECEIPT_ANSWERS), code="sms.unknown_provider")
+    if provider not in RECEIPT_ANSWERS:   # a path naming no receipt URL: not found, as any unknown path
+        raise NotFound(f"no SMS provider {provider!r}; receipts are taken for "
+                       + ", ".join(RECEIPT_ANSWERS), code="sms.unknown_provider")
     if not hmac.compare_digest(token, receipt_token(jimu, provider)):
         raise NotAuthenticated("the receipt URL's token is wrong: copy the URL GET /api/v1/sms/messages shows "
                                "into the SMS vendor's console", code="sms.bad_receipt_token")

@@ -40,7 +40,9 @@ from engines.errors import JimuError
 
 
 class SmsNotConfigured(JimuError):
+    """The deployment has no SMS vendor set: the request was fine, the server's state refuses it (409)."""
     code = "sms.not_configured"
+    status = 409
 
 
 @dataclass(frozen=True)
