@@ -117,25 +117,20 @@ export function ordered(keys) {
   const rank = (k) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.indexOf("note") - 0.5);  // a plugin's own keys before the note
   return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
-// What each notification channel reads; the rest is hidden unless it holds a value.
-const BY_CHANNEL = {
-  in_app: ["to", "subject", "body", "link", "template", "language"],
-  email: ["to", "subject", "body", "template", "language"],
-  webhook: ["url", "secret", "subject", "body", "template", "language"],
-  wecom: ["url", "subject", "body", "mentions", "mention_all", "template", "language"],
-  dingtalk: ["url", "secret", "subject", "body", "mentions", "mention_all", "template", "language"],
-};
+// A notification shows what its channel reads (the registry's channels, built-in or a plugin's: whether
+// they address people, their own settings) besides the common texts; another channel's settings stay
+// hidden unless they hold a value. A send_survey reads the notify action's channels.
+const COMMON_TEXTS = ["subject", "body", "link", "template", "language"];
 
 function configForm(ctx, action, i, entry) {
   const s = entry.config_schema || {};
   const secret = Array.isArray(s.secret) ? s.secret : [];
-  // a channel a plugin adds: what it declares (its recipients and settings) besides the common texts
-  const plugin = (entry.channels || {})[action.channel];
-  const shown = BY_CHANNEL[action.channel] || (plugin && [...(plugin.recipients ? ["to"] : []), ...plugin.settings,
-    "subject", "body", "link", "template", "language"]);
+  const channels = entry.channels || (ctx.catalogue.actions.find((a) => a.type === "notify") || {}).channels || {};
+  const chosen = channels[action.channel ?? (s.properties || {}).channel?.default];
+  const shown = chosen && [...(chosen.recipients ? ["to"] : []), ...chosen.settings, ...COMMON_TEXTS];
+  const claimed = new Set(Object.values(channels).flatMap((c) => [...(c.recipients ? ["to"] : []), ...c.settings]));
   const keys = ordered(Object.keys(s.properties || {})).filter((k) => k !== "type"
-    && (!shown || k === "channel" || k === "note" || !Object.values(BY_CHANNEL).flat().includes(k) || shown.includes(k)
-      || action[k] !== undefined));
+    && (!shown || k === "channel" || k === "note" || !claimed.has(k) || shown.includes(k) || action[k] !== undefined));
   const box = h("div", { class: "rule-action-body" });
   for (const key of keys) {
     box.append(control(ctx, { id: `action-${i}-${key}`, key, schema: s.properties[key], value: action[key], action, i,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from engines.rule.actions.notify import mail_payload, sms_plan
+from engines.rule.actions.notify import MAIL_OPTIONS, SMS_OPTIONS, Notify, mail_payload, sms_plan
 from engines.rule.channels import Channel
 from engines.rule.effects import Effect
 from engines.rule.exceptions import RuleError
@@ -14,6 +14,12 @@ from engines.rule.urls import check_url
 
 from .outbox import in_app_job, send_email_job, send_webhook_job
 from .sms import send_sms_job
+
+
+def _notify_settings(*keys: str) -> dict[str, Any]:
+    """The notify action's own schema of the settings a built-in channel reads (the builder shows a
+    channel's settings only, from ``Channel.settings``)."""
+    return {k: Notify.config_schema["properties"][k] for k in keys}
 
 
 def channel_jobs() -> dict[str, Any]:
@@ -50,6 +56,7 @@ class EmailChannel(Channel):
     order = 20
     label = {"zh-CN": "邮件", "en": "E-mail"}
     recipients = True
+    settings = MAIL_OPTIONS
     job_kind = "rule.email"
     send = staticmethod(send_email_job)
 
@@ -64,6 +71,7 @@ class WebhookChannel(Channel):
     type = "webhook"
     order = 30
     label = {"zh-CN": "Webhook", "en": "Webhook"}
+    settings = _notify_settings("url", "secret")
     job_kind = "rule.webhook"
     send = staticmethod(send_webhook_job)
 
@@ -86,6 +94,7 @@ class WecomRobotChannel(WebhookChannel):
     type = "wecom"
     order = 40
     label = {"zh-CN": "企业微信群机器人", "en": "WeCom group robot"}
+    settings = _notify_settings("url", "mentions", "mention_all")
 
 
 class DingtalkRobotChannel(WebhookChannel):
@@ -94,6 +103,7 @@ class DingtalkRobotChannel(WebhookChannel):
     type = "dingtalk"
     order = 50
     label = {"zh-CN": "钉钉群机器人", "en": "DingTalk group robot"}
+    settings = _notify_settings("url", "secret", "mentions", "mention_all")
 
 
 class SmsChannel(Channel):
@@ -103,6 +113,7 @@ class SmsChannel(Channel):
     type = "sms"
     label = {"zh-CN": "短信", "en": "SMS"}
     order = 60
+    settings = {"to": Notify.config_schema["properties"]["to"], **SMS_OPTIONS}
     job_kind = "rule.sms"
     send = staticmethod(send_sms_job)
 

@@ -81,3 +81,35 @@ def test_a_new_app_needs_only_its_name(jimu, live_server, page):
     page.locator("#new-app-label").press("Enter")
     page.wait_for_url("**/builder/apps/%E5%9B%BE%E4%B9%A6%E9%A6%86_2")
     assert page.locator("#app-title").inner_text() == "图书馆"
+
+
+def test_a_notification_shows_the_settings_of_its_channel_only(jimu, live_server, page, artifacts):
+    """An e-mail notification offered the SMS vendor's template code, parameters and signature and the
+    webhook's URL beside its copies and files; each channel now shows what it reads (the registry says)."""
+    from builder import drafts
+    install_package(jimu, directory())
+    bea = make_user(jimu, "bea", roles=["designer"])
+    with jimu.begin() as conn:
+        draft = drafts.create_app_draft(conn, APP, {"zh-CN": "图书馆", "en": "Library"}, now=jimu.now(),
+                                        actor_id=bea, creator=bea)
+        pkg = draft["package"]
+        pkg.update(forms=[FORM], rules=[RULE])
+        drafts.save_draft(conn, APP, pkg, draft["revision"], now=jimu.now(), actor_id=bea)
+    browser_login(page, live_server, "bea")
+    page.goto(f"{live_server}/builder/apps/{APP}/rules/rule_1")
+    page.locator("#action-0-subject").wait_for()
+
+    def shown(*keys):
+        return {k for k in keys if page.locator(f"#action-0-{k}").count()}
+    others = ("sms_template", "params", "sign_name", "url", "secret", "mentions")
+    assert shown("cc", "attach", "auto_submitted") == {"cc", "attach", "auto_submitted"}
+    assert shown(*others) == set()
+    page.select_option("#action-0-channel", value="sms")
+    page.locator("#action-0-sms_template").wait_for()
+    assert shown("sms_template", "params", "sign_name") == {"sms_template", "params", "sign_name"}
+    assert shown("cc", "attach", "auto_submitted", "url", "mentions") == set()
+    page.select_option("#action-0-channel", value="wecom")
+    page.locator("#action-0-url").wait_for()
+    assert shown("url", "mentions", "mention_all") == {"url", "mentions", "mention_all"}
+    assert shown("cc", "sms_template", "secret") == set()
+    page.locator("#action-0").screenshot(path=str(artifacts / "rule-notify-wecom-zh-CN.png"))
