@@ -678,7 +678,7 @@ function renderFieldProps(f) {
     advanced("prop-advanced", h("div", { class: "prop" }, h("label", { for: "prop-key" }, t("key")), keyInput, keyNote)));
 }
 
-// The fields of a sub-table's rows: key, label, widget and required, one row each.
+// The fields of a sub-table's rows: label and widget, one row each; their generated keys only under 高级.
 function subFields(key) {
   const box = h("div", { class: "prop subfields" });
   const choices = Object.values(widgets).filter((x) => ["column", "multi"].includes(x.storage) && !x.computed);
@@ -691,6 +691,7 @@ function subFields(key) {
   };
   const render = () => {
     const list = (fieldOf(key).config || {}).fields || [];
+    const keys = [];
     box.replaceChildren(h("label", {}, t("row_fields")), h("ol", { class: "options" }, ...list.map((c, i) => {
       const keyIn = h("input", { value: c.key, "aria-label": `${t("row_fields")} ${i + 1} ${t("key")}` });
       const labelIn = h("input", { value: label(c.label, ""), "aria-label": `${t("row_fields")} ${i + 1} ${t("label_zh")}` });
@@ -702,7 +703,8 @@ function subFields(key) {
         const ex = widgets[widgetSel.value].example || {};
         rs[i] = { key: rs[i].key, label: rs[i].label, widget: widgetSel.value, ...(ex.config && Object.keys(ex.config).length ? { config: ex.config } : {}) };
       }));
-      return h("li", {}, keyIn, labelIn, widgetSel,
+      keys.push(h("div", { class: "prop" }, h("label", {}, label(c.label, c.key)), keyIn));
+      return h("li", {}, labelIn, widgetSel,
         h("button", { type: "button", class: "icon", disabled: i === 0, "aria-label": `${t("move_up")} ${c.key}`,
           onclick: () => { setRows((rs) => { [rs[i - 1], rs[i]] = [rs[i], rs[i - 1]]; }); render(); } }, "↑"),
         h("button", { type: "button", class: "icon", disabled: list.length === 1, "aria-label": `${t("remove")} ${c.key}`,
@@ -715,8 +717,8 @@ function subFields(key) {
         rs.push({ key: `col_${n}`, label: `${t("value")}${n}`, widget: "text" });
       });
       render();
-      box.querySelector("li:last-child input")?.focus();
-    } }, "+ " + t("add_row_field")));
+      box.querySelector("ol.options li:last-child input")?.focus();
+    } }, "+ " + t("add_row_field")), advanced(`subfields-keys-${key}`, h("div", { class: "subfield-keys" }, ...keys)));
   };
   render();
   return box;

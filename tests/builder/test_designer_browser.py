@@ -283,10 +283,16 @@ def test_new_app_form_with_a_section_and_a_plugin_widget(jimu, live_server, page
     page.get_by_role("button", name="+ 添加子表字段").click()
     rows = page.locator(".subfields ol > li")
     count = rows.count()
-    rows.last.locator("input").nth(1).fill("备注")
-    rows.last.locator("input").nth(1).press("Tab")
+    assert rows.last.locator("input").count() == 1     # its name; the generated key only under 高级
+    assert not page.locator(".subfields .subfield-keys input").last.is_visible()
+    rows.last.locator("input").first.fill("备注")
+    rows.last.locator("input").first.press("Tab")
     rows.last.locator("select").select_option("textarea")
+    page.locator(".subfields details.advanced > summary").click()   # the key is still there for who wants it
+    page.locator(".subfields .subfield-keys input").last.fill("remark")
+    page.locator(".subfields .subfield-keys input").last.press("Tab")
     page.locator('.field-card[data-key="subtable_1"] .item-label').click()   # reopen: the rows were kept
+    assert page.locator(".subfields .subfield-keys input").last.input_value() == "remark"
     assert page.locator(".subfields ol > li").count() == count
     page.screenshot(path=str(artifacts / "builder-subtable.png"))
 
