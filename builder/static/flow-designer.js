@@ -642,6 +642,7 @@ async function createIfNew() {
     if (form) flow.form = form.key;
     pkg.flows = [...(pkg.flows || []), flow];
   }, "create");
+  title.render();   // the name at once, not the key, while the first save is on its way
   history.replaceState(null, "", window.location.pathname + (params.get("lang") ? `?lang=${enc(params.get("lang"))}` : ""));
   await toolbar.save();
   return true;

@@ -901,6 +901,7 @@ async function createIfNew() {
   store.change((pkg) => {
     pkg.forms = [...(pkg.forms || []), { key: formKey, version: 1, label: params.get("label") || formKey, fields: [] }];
   }, "create");
+  title.render();   // the name at once, not the key, while the first save is on its way
   history.replaceState(null, "", window.location.pathname + (params.get("lang") ? `?lang=${enc(params.get("lang"))}` : ""));
   await toolbar.save();
 }
