@@ -28,7 +28,8 @@ def _stored_action(jimu):
         return drafts.get_draft(conn, APP)["package"]["rules"][0]["actions"][0]
 
 
-def test_template_variables_show_names_and_store_keys(jimu, live_server, page, artifacts):
+def _open_the_rule(jimu, live_server, page):
+    """The library's draft with its loan form and notice rule, opened in the rule designer by a designer."""
     from builder import drafts
     install_package(jimu, directory())
     bea = make_user(jimu, "bea", roles=["designer"])
@@ -40,6 +41,10 @@ def test_template_variables_show_names_and_store_keys(jimu, live_server, page, a
         drafts.save_draft(conn, APP, pkg, draft["revision"], now=jimu.now(), actor_id=bea)
     browser_login(page, live_server, "bea")
     page.goto(f"{live_server}/builder/apps/{APP}/rules/rule_1")
+
+
+def test_template_variables_show_names_and_store_keys(jimu, live_server, page, artifacts):
+    _open_the_rule(jimu, live_server, page)
     subject = page.locator("#action-0-subject")
     subject.wait_for()
     assert subject.input_value() == "{书名} 已借出"
@@ -86,17 +91,7 @@ def test_a_new_app_needs_only_its_name(jimu, live_server, page):
 def test_a_notification_shows_the_settings_of_its_channel_only(jimu, live_server, page, artifacts):
     """An e-mail notification offered the SMS vendor's template code, parameters and signature and the
     webhook's URL beside its copies and files; each channel now shows what it reads (the registry says)."""
-    from builder import drafts
-    install_package(jimu, directory())
-    bea = make_user(jimu, "bea", roles=["designer"])
-    with jimu.begin() as conn:
-        draft = drafts.create_app_draft(conn, APP, {"zh-CN": "图书馆", "en": "Library"}, now=jimu.now(),
-                                        actor_id=bea, creator=bea)
-        pkg = draft["package"]
-        pkg.update(forms=[FORM], rules=[RULE])
-        drafts.save_draft(conn, APP, pkg, draft["revision"], now=jimu.now(), actor_id=bea)
-    browser_login(page, live_server, "bea")
-    page.goto(f"{live_server}/builder/apps/{APP}/rules/rule_1")
+    _open_the_rule(jimu, live_server, page)
     page.locator("#action-0-subject").wait_for()
 
     def shown(*keys):
