@@ -7,6 +7,7 @@
 // package), shown pending, and applied on publish — so a role is given before the first publish and
 // nobody is edited twice. Group members are usernames; publishing resolves them to users.
 import { get, enc } from "./api.js";
+import { ExprEditor } from "./expr-editor.js";
 import { t, h, label, extend, announce, LANG } from "./i18n.js";
 
 extend({
@@ -53,6 +54,9 @@ extend({
 });
 
 export const VERBS = ["create", "read", "update", "delete"];
+// the expression functions a row condition may call (current_user(), has_role(...)), fetched once
+let library = null;
+let loading = null;
 const KEY_RE = /^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$/;
 
 function labelMap(value) {
@@ -213,12 +217,15 @@ export class PeopleSettings {
           ...groupFields.map((f) => h("option", { value: f.key, selected: scope.field === f.key }, label(f.label, f.key)))))
         : h("small", { class: "field-error" }, t("ppl_no_group_field"));
     } else if (scope.scope === "condition") {
+      // typed and read with the form's field names, stored with their keys (the expression editor's check)
+      loading ??= get("/registries").then((r) => { library = r.expressions || {}; this.render(); }).catch(() => {});
       const id = `${base}-condition`;
-      detail = h("span", { class: "people-field" }, h("label", { for: id }, t("ppl_condition")),
-        h("input", { id, value: scope.condition || "", placeholder: "amount >= 1000 or owner == current_user()",
-          oninput: (e) => this.store.change((pkg) => {
-            pkg.roles[i].rows = { ...(pkg.roles[i].rows || {}), [form.key]: { scope: "condition", condition: e.target.value } };
-          }, "people-label", { coalesce: id }) }));
+      const store = (v) => this.store.change((pkg) => {
+        pkg.roles[i].rows = { ...(pkg.roles[i].rows || {}), [form.key]: { scope: "condition", condition: v } };
+      }, "people-label", { coalesce: id });
+      detail = h("span", { class: "people-field" }, new ExprEditor({ id, label: t("ppl_condition"),
+        value: scope.condition || "", library: library || undefined, onChange: store,
+        names: () => fields.map((f) => ({ key: f.key, label: label(f.label, f.key), labels: f.label })) }).el);
     }
     const levels = ((role.fields || {})[form.key]) || {};
     const fieldRows = fields.map((f, k) => {

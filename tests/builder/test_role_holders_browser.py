@@ -123,3 +123,33 @@ def test_a_role_given_in_the_draft_shows_the_app_and_its_dashboard_after_one_pub
     nav.locator('[data-dashboard="loan_desk"]').click()
     page.wait_for_selector(".dash-tile")
     assert page.locator(".dash-tile .tile-error, .dash-tile .error").count() == 0
+
+
+def test_a_row_condition_is_typed_and_read_with_field_names(jimu, live_server, page, artifacts):
+    """A role's "records matching a condition" was a plain box for an expression in keys; it is the shared
+    expression editor now: 书名 typed, title stored, the stored condition shown with names again."""
+    from builder import drafts
+    install_package(jimu, steps_people.directory())
+    bea = make_user(jimu, "bea", roles=["designer"])
+    reader = {"key": "reader", "version": 1, "label": {"zh-CN": "读者", "en": "Reader"},
+              "permissions": {"loan": ["read"]},
+              "rows": {"loan": {"scope": "condition", "condition": "returned == false"}}}
+    with jimu.begin() as conn:
+        draft = drafts.create_app_draft(conn, APP, {"zh-CN": "图书馆", "en": "Library"}, now=jimu.now(),
+                                        actor_id=bea, creator=bea)
+        pkg = draft["package"]
+        pkg.update(forms=[LOAN], roles=[reader])
+        drafts.save_draft(conn, APP, pkg, draft["revision"], now=jimu.now(), actor_id=bea)
+    browser_login(page, live_server, "bea")
+    steps_people.open_app(page, live_server, APP)
+    box = page.locator("#role-0-access-0-condition")
+    box.wait_for()
+    page.wait_for_function("() => document.querySelector('#role-0-access-0-condition').value === '已归还 == false'")
+    box.fill('书名 == "三体" and 已归还 == false')
+    page.locator("#role-0-access-0-condition-msg .expr-ok").wait_for()
+    page.locator("#btn-save").click()
+    page.wait_for_function("document.getElementById('btn-save').disabled")
+    with jimu.read() as conn:
+        stored = drafts.get_draft(conn, APP)["package"]["roles"][0]["rows"]["loan"]
+    assert stored == {"scope": "condition", "condition": 'title == "三体" and returned == false'}
+    page.screenshot(path=str(artifacts / "role-row-condition-zh-CN.png"), full_page=True)
