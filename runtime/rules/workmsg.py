@@ -154,32 +154,36 @@ def send_dingtalk_job(jimu, conn, job) -> None:
     _deliver("dingtalk", dingtalk_message, jimu, conn, job)
 
 
-class WecomAppChannel(Channel):
+class _VendorChannel(Channel):
+    """A work-message channel: it can send once its vendor's required settings are all set."""
+
+    vendor: Any = None
+
+    @classmethod
+    def available(cls, config: Mapping[str, Any]) -> bool:
+        return all(config.get(n) not in (None, "") for n in cls.vendor.required)
+
+
+class WecomAppChannel(_VendorChannel):
     """A WeCom app message to each recipient (text/markdown; a task card for a task's assignee)."""
 
     type = "wecom_app"
+    vendor = WeCom
     label = {"zh-CN": "企业微信应用消息", "en": "WeCom app message"}
     recipients = True
     order = 70
     job_kind = "notify.wecom_app"
     send = staticmethod(send_wecom_job)
 
-    @classmethod
-    def available(cls, config: Mapping[str, Any]) -> bool:
-        return all(config.get(n) not in (None, "") for n in WeCom.required)
 
-
-class DingtalkAppChannel(Channel):
+class DingtalkAppChannel(_VendorChannel):
     """A DingTalk work notification (工作通知) to each recipient (markdown; an action card for a task's
     assignee)."""
 
     type = "dingtalk_app"
+    vendor = DingTalk
     label = {"zh-CN": "钉钉工作通知", "en": "DingTalk work notification"}
     recipients = True
     order = 80
     job_kind = "notify.dingtalk_app"
     send = staticmethod(send_dingtalk_job)
-
-    @classmethod
-    def available(cls, config: Mapping[str, Any]) -> bool:
-        return all(config.get(n) not in (None, "") for n in DingTalk.required)
