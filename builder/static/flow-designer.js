@@ -643,8 +643,9 @@ async function createIfNew() {
     pkg.flows = [...(pkg.flows || []), flow];
   }, "create");
   title.render();   // the name at once, not the key, while the first save is on its way
-  history.replaceState(null, "", window.location.pathname + (params.get("lang") ? `?lang=${enc(params.get("lang"))}` : ""));
   await toolbar.save();
+  // the address drops "new=1" only once the item is saved: a reload before then creates it again
+  history.replaceState(null, "", window.location.pathname + (params.get("lang") ? `?lang=${enc(params.get("lang"))}` : ""));
   return true;
 }
 

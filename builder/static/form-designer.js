@@ -902,8 +902,9 @@ async function createIfNew() {
     pkg.forms = [...(pkg.forms || []), { key: formKey, version: 1, label: params.get("label") || formKey, fields: [] }];
   }, "create");
   title.render();   // the name at once, not the key, while the first save is on its way
-  history.replaceState(null, "", window.location.pathname + (params.get("lang") ? `?lang=${enc(params.get("lang"))}` : ""));
   await toolbar.save();
+  // the address drops "new=1" only once the item is saved: a reload before then creates it again
+  history.replaceState(null, "", window.location.pathname + (params.get("lang") ? `?lang=${enc(params.get("lang"))}` : ""));
 }
 
 async function loadPublishedKeys() {
