@@ -102,3 +102,6 @@ def test_live_chat_of_the_desk_becomes_a_ticket(jimu, client):
     assert client.get(f"/api/v1/forms/在线会话/records/{rid}", headers=agent).get_json()["转工单"] == ticket["id"]
     assert client.post(f"{base}/conversations", headers={"Origin": "https://evil.example"},
                        json={"fields": {"访客姓名": "x"}}).status_code == 403
+    # the widget names the desk's people 客服 (the package's chat.staff_label; the platform says 工作人员)
+    text = client.get(f"{base}/settings?lang=zh-CN", headers=site).get_json()["text"]
+    assert text["staff"] == "客服" and text["open"] == "在线咨询"

@@ -94,7 +94,7 @@ def settings_json(jimu, cfg: chat.ChatConfig) -> dict:
                        "type": "email" if f.definition.get("widget") == "email" else "text"})
     return {"form": cfg.form, "title": label(cfg.block.get("title") or ft.spec.label),
             "greeting": label(cfg.block.get("greeting") or ""), "fields": fields, "language": current_language(),
-            "socket": socket_url(cfg.form), "text": widget_text(current_language())}
+            "socket": socket_url(cfg.form), "text": widget_text(cfg.block)}
 
 
 def socket_url(form: str) -> str | None:
@@ -106,18 +106,14 @@ def socket_url(form: str) -> str | None:
     return "ws" + url[4:] if url.startswith("http") else url
 
 
-WIDGET_TEXT = {
-    "zh-CN": {"open": "在线咨询", "send": "发送", "start": "开始咨询", "placeholder": "输入消息…",
-              "close": "关闭", "ended": "会话已结束", "new": "新的会话", "you": "我", "staff": "客服",
-              "offline": "连接中断，正在重试…", "error": "发送失败，请重试"},
-    "en": {"open": "Chat with us", "send": "Send", "start": "Start chat", "placeholder": "Type a message…",
-           "close": "Close", "ended": "This chat has ended", "new": "New chat", "you": "You", "staff": "Staff",
-           "offline": "Connection lost, retrying…", "error": "Not sent, try again"},
-}
-
-
-def widget_text(lang: str) -> dict:
-    return WIDGET_TEXT.get(lang, WIDGET_TEXT["en"])
+def widget_text(block: dict) -> dict:
+    """The widget's texts in the request's language; ``staff`` (beside an answer whose author has no
+    name) is the chat block's ``staff_label`` when the app names its people (e.g. a helpdesk's)."""
+    from ..i18n import gettext as _, label
+    return {"open": _("Chat with us"), "send": _("Send"), "start": _("Start chat"),
+            "placeholder": _("Type a message…"), "close": _("Close"), "ended": _("This chat has ended"),
+            "new": _("New chat"), "you": _("You"), "staff": label(block.get("staff_label") or _("Staff")),
+            "offline": _("Connection lost, retrying…"), "error": _("Not sent, try again")}
 
 
 # -- the visitor ---------------------------------------------------------------------------------

@@ -172,6 +172,24 @@ def test_package_chat_references_are_checked():
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_widget_names_the_answering_side_as_the_chat_block_says(client, jimu):
+    """Without ``staff_label`` the widget calls the people who answer by a neutral word in the visitor's
+    language; the app's chat block names them (a front desk's 前台)."""
+    pkg = chat_package((SITE,))
+    install_package(jimu, pkg)
+    texts = {lang: client.get(f"{BASE}/settings?lang={lang}", headers={"Origin": SITE}).get_json()["text"]
+             for lang in ("zh-CN", "en")}
+    assert (texts["zh-CN"]["staff"], texts["en"]["staff"]) == ("工作人员", "Staff")
+    assert (texts["zh-CN"]["send"], texts["en"]["send"]) == ("发送", "Send")
+    pkg["app"]["version"] = "1.0.1"
+    pkg["forms"][0]["chat"]["staff_label"] = {"zh-CN": "前台", "en": "Front desk"}
+    install_package(jimu, pkg)
+    named = {lang: client.get(f"{BASE}/settings?lang={lang}", headers={"Origin": SITE}).get_json()["text"]["staff"]
+             for lang in ("zh-CN", "en")}
+    assert named == {"zh-CN": "前台", "en": "Front desk"}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_only_users_who_may_answer_open_the_console(client, jimu, estate):
     from tests.conftest import sign_in
     assert client.get("/chat/enquiry").status_code in (302, 401)

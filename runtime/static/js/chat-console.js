@@ -106,7 +106,7 @@ function renderTools() {
   const done = $("[data-handed]");
   if (c && c.handover && root.dataset.handover) {
     done.hidden = false;
-    done.textContent = `${T.handed}#${c.handover}`;
+    done.textContent = `${T.handed} #${c.handover}`;
     done.href = root.dataset.recordBase.replace("__FORM__", encodeURIComponent(root.dataset.handover)) + "/" + c.handover;
   } else {
     done.hidden = true;
@@ -157,7 +157,7 @@ async function send(ids) {
     renderMessages();
     status("");
   } catch (err) {
-    status(T.error + err.message);
+    status(`${T.error} ${err.message}`);
   }
 }
 
@@ -176,7 +176,7 @@ root.querySelector('[data-action="handover"]')?.addEventListener("click", async 
     const c = state.conversations.get(state.current);
     if (c) c.handover = made.id;
     renderTools();
-  } catch (err) { status(T.error + err.message); }
+  } catch (err) { status(`${T.error} ${err.message}`); }
 });
 root.querySelector('[data-action="close"]')?.addEventListener("click", async () => {
   try {
@@ -185,7 +185,7 @@ root.querySelector('[data-action="close"]')?.addEventListener("click", async () 
     state.current = null;
     sessionStorage.removeItem(KEY);
     renderQueue(); renderMessages(); renderTools();
-  } catch (err) { status(T.error + err.message); }
+  } catch (err) { status(`${T.error} ${err.message}`); }
 });
 
 // templates and articles, inserted at the caret of the reply
@@ -209,7 +209,7 @@ async function snippets() {
     ul.append(li);
   }
 }
-$("[data-snippets]").addEventListener("toggle", (e) => { if (e.target.open) snippets().catch((err) => status(T.error + err.message)); });
+$("[data-snippets]").addEventListener("toggle", (e) => { if (e.target.open) snippets().catch((err) => status(`${T.error} ${err.message}`)); });
 $("[data-snippet-search]").addEventListener("input", () => { clearTimeout(searching); searching = setTimeout(() => snippets().catch(() => {}), 250); });
 
 // live: the socket, else long polling from the cursor
@@ -250,4 +250,4 @@ async function start() {
   live();
 }
 root.dataset.ready = "";
-start().then(() => { root.dataset.ready = "1"; }).catch((err) => status(T.error + err.message));
+start().then(() => { root.dataset.ready = "1"; }).catch((err) => status(`${T.error} ${err.message}`));
