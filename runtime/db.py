@@ -25,6 +25,8 @@ metadata = sa.MetaData()
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TS = UTCDateTime()
+#: a big-integer id (SQLite's own INTEGER PRIMARY KEY there, so that it autoincrements)
+BIGID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 users = sa.Table(
     "jimu_users", metadata,

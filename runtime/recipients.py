@@ -22,13 +22,7 @@ from typing import Any, Iterable, Mapping
 import sqlalchemy as sa
 
 from . import db
-
-
-def shared_table(name: str) -> sa.Table:
-    """A table of the flow or the rule runtime that both read here (the open tasks, the participants), by
-    its name in the one metadata: the flow and rule packages each import this module, so importing
-    their table modules from it would tie them to each other (``tests/runtime/test_wiring.py``)."""
-    return db.metadata.tables[name]
+from .shared_tables import flow_tasks, record_participants
 
 
 def user_ids(conn: sa.Connection, names: Iterable[Any]) -> list[int]:
@@ -73,7 +67,7 @@ def role_holders(conn: sa.Connection, role_key: str) -> list[int]:
 
 def _tasks(conn: sa.Connection, form: str | None, record_id: Any, task_ids: Iterable[int] | None) -> list:
     """The tasks a message is about (by id), else the record's open flow tasks, oldest first."""
-    t = shared_table("jimu_flow_tasks")
+    t = flow_tasks
     cols = (t.c.id, t.c.assignee_user_id, t.c.assignee_group, t.c.assignee_role)
     if task_ids:
         q = sa.select(*cols).where(t.c.id.in_([int(i) for i in task_ids]))
@@ -155,7 +149,7 @@ def resolve_users(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[
         add(task_people(conn, _tasks(conn, form, record.get("id"), tasks), assignee=bool(spec.get("assignee")),
                         lead=bool(spec.get("lead"))))
     if spec.get("participants") and record and form:
-        p = shared_table("jimu_record_participants")
+        p = record_participants
         add(conn.execute(sa.select(p.c.user_id).where(p.c.form_key == form,
                                                       p.c.record_id == record.get("id"))).scalars())
     return out

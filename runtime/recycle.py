@@ -35,11 +35,9 @@ from . import audit, db, files, typed_json
 from .auth import policy
 from .exceptions import Conflict, JimuError, NotFound
 from .store import FormTable
-from .db import data_written
+from .db import BIGID, data_written
 from .store.mapping import MultiTable
 from .store.records import written
-
-BIGID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 recycle_bin = sa.Table(
     "jimu_recycle_bin", db.metadata,

@@ -5,8 +5,8 @@ migration ``0003_flow``.
   (immutable rows; instances point at one);
 - ``jimu_flow_instances``: one row per running or ended instance: the version
   it started on, the record it runs on, and the engine's state document;
-- ``jimu_flow_tasks``: one row per task ever opened (open ones are the inbox),
-  with its assignee (user, role or group), due date, priority and outcome;
+- ``jimu_flow_tasks``: one row per task ever opened (declared in ``runtime.shared_tables``: the
+  recipients of rules read it too);
 - ``jimu_flow_history``: the append-only timeline of every instance.
 Timers are rows of ``jimu_jobs`` (kind ``flow.timer``).
 """
@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..db import JSON, TS, metadata
+from ..db import BIGID, JSON, TS, metadata
+from ..shared_tables import flow_tasks
 
-BIGID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+__all__ = ["flow_history", "flow_instances", "flow_tasks", "flow_versions"]
 
 flow_versions = sa.Table(
     "jimu_flow_versions", metadata,
@@ -46,34 +47,6 @@ flow_instances = sa.Table(
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("ended_at", TS),
     sa.Index("ix_jimu_flow_instances_record", "form_key", "record_id"),
-)
-flow_tasks = sa.Table(
-    "jimu_flow_tasks", metadata,
-    sa.Column("id", BIGID, primary_key=True),
-    sa.Column("instance_id", BIGID, sa.ForeignKey("jimu_flow_instances.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("task_key", sa.String(40), nullable=False),
-    sa.Column("node_id", sa.String(100), nullable=False),
-    sa.Column("label", JSON),
-    sa.Column("form_key", sa.String(100)),
-    sa.Column("record_id", sa.BigInteger),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("assignee_kind", sa.String(20)),
-    sa.Column("assignee_user_id", sa.Integer),
-    sa.Column("assignee_role", sa.String(100)),
-    sa.Column("assignee_group", sa.String(100)),
-    sa.Column("delegated_from", sa.Integer),
-    sa.Column("fields", JSON),
-    sa.Column("outcomes", JSON),
-    sa.Column("priority", sa.Integer, nullable=False, default=0),
-    sa.Column("due_at", TS),
-    sa.Column("outcome", sa.String(100)),
-    sa.Column("comment", sa.Text),
-    sa.Column("created_at", TS, nullable=False),
-    sa.Column("closed_at", TS),
-    sa.Column("closed_by", sa.Integer),
-    sa.UniqueConstraint("instance_id", "task_key", name="uq_jimu_flow_tasks_instance_key"),
-    sa.Index("ix_jimu_flow_tasks_user", "status", "assignee_user_id"),
-    sa.Index("ix_jimu_flow_tasks_group", "status", "assignee_group"),
 )
 flow_history = sa.Table(
     "jimu_flow_history", metadata,

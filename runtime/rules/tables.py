@@ -3,7 +3,8 @@
 - ``jimu_rule_firings``: one row per rule evaluation: rule, record, event, matched or not,
   the effects it produced, errors, duration, the chain depth;
 - ``jimu_notifications``: the in-app inbox (unread = ``read_at`` is null);
-- ``jimu_record_participants``: users added to a record by rules;
+- ``jimu_record_participants``: users added to a record by rules (declared in ``runtime.shared_tables``:
+  flows and the recipients read it too);
 - ``jimu_rule_state``: small per-rule state (the next cron run; round-robin turns are counters in ``runtime.serials``).
 Outgoing messages and timers are rows of ``jimu_jobs`` (kinds ``rule.*``).
 """
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..db import JSON, TS, metadata
+from ..db import BIGID, JSON, TS, metadata
+from ..shared_tables import record_participants
 
-BIGID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+__all__ = ["notifications", "record_participants", "rule_firings", "rule_state"]
 
 rule_firings = sa.Table(
     "jimu_rule_firings", metadata,
@@ -46,14 +48,6 @@ notifications = sa.Table(
     sa.Column("record_id", sa.BigInteger),
     sa.Column("read_at", TS),
     sa.Index("ix_jimu_notifications_unread", "user_id", "read_at"),
-)
-record_participants = sa.Table(
-    "jimu_record_participants", metadata,
-    sa.Column("form_key", sa.String(100), primary_key=True),
-    sa.Column("record_id", sa.BigInteger, primary_key=True),
-    sa.Column("user_id", sa.ForeignKey("jimu_users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("added_at", TS, nullable=False),
-    sa.Column("rule_key", sa.String(100)),
 )
 rule_state = sa.Table(
     "jimu_rule_state", metadata,

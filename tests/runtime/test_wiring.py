@@ -82,6 +82,22 @@ def test_the_runtime_package_graph_has_no_cycle():
     assert [a for a, b in graph.edges if b == "app"] in (["cli", "wsgi"], ["wsgi", "cli"])
 
 
+def test_tables_are_imported_not_looked_up_by_name():
+    """A table read by name from the metadata (``db.metadata.tables["jimu_flow_tasks"]``) hides the
+    dependency from the import graph above and fails only when nothing imported its module yet; the
+    tables flows and rules share live in ``runtime.shared_tables``."""
+    found = []
+    for path in sorted((ROOT / "runtime").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+                    and node.value.attr == "tables" and ast.unparse(node.value.value).endswith("metadata"):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert found == []
+    graph = runtime_package_graph()
+    assert graph.has_edge("recipients", "shared_tables") and graph.has_edge("flows", "shared_tables") \
+        and graph.has_edge("rules", "shared_tables")
+
+
 def _callee(call: ast.Call) -> str:
     return call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
 
