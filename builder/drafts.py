@@ -50,6 +50,22 @@ KINDS = ("roles", "groups", "forms", "flows", "rules", "reports", "dashboards", 
 
 class BuilderError(JimuError):
     code = "builder.error"
+    #: the message as a catalog entry of ``runtime/translations`` with ``%(name)s`` taken from the
+    #: context, which the builder API says in the UI language (``builder.routes``); None: as it is
+    template: str | None = None
+
+    @classmethod
+    def said(cls, template: str, *, code: str, **context: Any) -> BuilderError:
+        """The error whose message is ``template`` (English) filled from ``context``; a person reads it
+        in their language."""
+        err = cls(template % words(context), code=code, **context)
+        err.template = template
+        return err
+
+
+def words(context: dict) -> dict:
+    """The context as the words a message shows: a list is its items, comma separated."""
+    return {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in context.items()}
 
 
 class DraftConflict(BuilderError):
@@ -133,7 +149,7 @@ def create_app_draft(conn, key: str, label: Any, *, now, actor_id, creator: int 
     role of the new app, so the person who made an app can design it, and only it."""
     package = new_package(key, label)
     if app_exists(conn, key):
-        raise BuilderError(f"an app {key!r} already exists; open it instead", code="builder.app_exists", key=key)
+        raise BuilderError.said("an app '%(key)s' already exists; open it instead", code="builder.app_exists", key=key)
     if creator is not None:
         grant_creator(conn, key, label, creator)
     conn.execute(sa.insert(drafts).values(app_key=key, package=package, base_version=None, revision=1,
@@ -220,34 +236,34 @@ def clean_holders(package: dict, holders: Any) -> dict:
 
     Who holds a role is not part of the package (exports stay as built); the draft keeps the change so
     the people settings can give roles before the first publish, which applies them (``apply_holders``)."""
-    def bad(message, **context):
-        return BuilderError(message, code="builder.bad_holders", **context)
+    def bad(template, **context):
+        return BuilderError.said(template, code="builder.bad_holders", **context)
     if not isinstance(holders, dict):
         raise bad('holders is an object {role key: {"add": [username], "remove": [username]}}')
     roles = {r.get("key") for r in package.get("roles") or [] if isinstance(r, dict)}
     out: dict[str, dict] = {}
     for role, change in holders.items():
         if role not in roles:
-            raise bad(f"the draft has no role {role!r}; add the role first, or drop its holders",
+            raise bad("the draft has no role '%(role)s'; add the role first, or drop its holders",
                       role=role, pointer="/roles")
         if not isinstance(change, dict) or set(change) - {"add", "remove"}:
-            raise bad(f'the holders of role {role!r} are {{"add": [username], "remove": [username]}}', role=role)
+            raise bad("the holders of role '%(role)s' are {\"add\": [username], \"remove\": [username]}", role=role)
         entry = {}
         for part in ("add", "remove"):
             names = change.get(part) or []
             if not isinstance(names, list) or not all(isinstance(n, str) and 0 < len(n.strip()) <= 150
                                                        for n in names):
-                raise bad(f"the {part} list of role {role!r} holds usernames (1 to 150 characters)", role=role)
+                raise bad("the %(part)s list of role '%(role)s' holds usernames (1 to 150 characters)", role=role,
+                          part=part)
             names = list(dict.fromkeys(n.strip() for n in names))
             if names:
                 entry[part] = names
         both = set(entry.get("add", ())) & set(entry.get("remove", ()))
         if both:
-            raise bad(f"role {role!r} both gives and takes {', '.join(sorted(both))}", role=role,
-                      users=sorted(both))
+            raise bad("role '%(role)s' both gives and takes %(users)s", role=role, users=sorted(both))
         if sum(len(v) for v in entry.values()) > MAX_HOLDERS:
-            raise bad(f"role {role!r} changes more than {MAX_HOLDERS} holders at once; use the users page",
-                      role=role)
+            raise bad("role '%(role)s' changes more than %(most)s holders at once; use the users page",
+                      role=role, most=MAX_HOLDERS)
         if entry:
             out[role] = entry
     return out

@@ -27,6 +27,8 @@ from .registries import registries
 @api.errorhandler(JimuError)
 def _jimu_error(exc: JimuError):
     body = exc.to_dict()
+    if isinstance(exc, drafts.BuilderError) and exc.template:   # said in the UI language
+        body["message"] = _(exc.template, **drafts.words(exc.context))
     return jsonify({"error": body}), exc.status
 
 

@@ -118,6 +118,28 @@ def test_holders_name_the_drafts_own_roles_only(bea, jimu):
     assert resp["holders"]["added"] == [["borrower", "lin"]] and resp["holders"]["unknown"] == ["ghost"]
 
 
+def test_a_refused_save_and_a_taken_app_name_are_said_in_the_ui_language(bea):
+    """The save's and the create's refusals read in the designer's language (the code stays for scripts)."""
+    draft = _draft(bea)
+    draft["package"]["forms"] = [LOAN]
+    draft["package"]["roles"] = [BORROWER]
+    cases = (({"designer": {"add": ["lin"]}}, "草稿中没有角色 'designer'", "the draft has no role 'designer'"),
+             ({"borrower": {"add": ["lin", "max"], "remove": ["max", "lin"]}}, "同时添加又移除了 lin, max",
+              "both gives and takes lin, max"),
+             ({"borrower": {"add": [""]}}, "角色 'borrower' 的 add 列表只能填用户名", "the add list of role 'borrower'"),
+             ([], "角色成员的格式是", "holders is an object"))
+    for holders, zh, en in cases:
+        for lang, words in (("zh-CN", zh), ("en", en)):
+            resp = bea.put(f"/builder/api/apps/{APP}/draft?lang={lang}",
+                           json={"package": draft["package"], "revision": draft["revision"], "holders": holders})
+            error = resp.get_json()["error"]
+            assert resp.status_code == 400 and error["code"] == "builder.bad_holders", error
+            assert words in error["message"], (lang, error)
+    for lang, words in (("zh-CN", f"应用 '{APP}' 已存在"), ("en", f"an app '{APP}' already exists")):
+        error = bea.post(f"/builder/api/apps?lang={lang}", json={"key": APP}).get_json()["error"]
+        assert error["code"] == "builder.app_exists" and error["message"].startswith(words), error
+
+
 def test_only_the_apps_builders_give_its_roles(bea, jimu, client):
     draft = _draft(bea)
     draft["package"]["forms"] = [LOAN]
