@@ -354,16 +354,17 @@ class Records:
         return self._out(form_key, record)
 
     def list(self, form_key: str, *, filters: Any = None, sort: str | None = None, q: str | None = None,
-             page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+             page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int, bool]:
         ft, where, hidden = self._list_where(form_key, filters, sort)
         per_page = max(1, min(int(per_page), MAX_PAGE))
         page = max(1, int(page))
         # with a query: ranked by relevance unless a sort is asked for; page and total in one statement
-        rows, total = search.search(self.conn, ft, q or "", where=where, hidden=hidden,
-                                    order_by=order_clause(ft, sort), limit=per_page, offset=(page - 1) * per_page)
+        rows, total, capped = search.search(self.conn, ft, q or "", where=where, hidden=hidden,
+                                            order_by=order_clause(ft, sort), limit=per_page,
+                                            offset=(page - 1) * per_page)
         if hidden:
             rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
-        return rows, total
+        return rows, total, capped
 
     def iter_list(self, form_key: str, *, filters: Any = None, sort: str | None = None, q: str | None = None,
                   batch: int = 500) -> Iterator[dict[str, Any]]:

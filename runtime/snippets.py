@@ -23,7 +23,7 @@ def find(records, sources: Iterable[Mapping[str, Any]], q: str = "", limit: int 
         hidden = policy.hidden_fields(records.principal, form)
         if src["title_field"] in hidden or src["text_field"] in hidden:
             continue
-        rows, _ = records.list(form, filters=src.get("filter") or None, q=q or None, per_page=limit)
+        rows, _, _ = records.list(form, filters=src.get("filter") or None, q=q or None, per_page=limit)
         for r in rows:
             item = {"form": form, "id": r["id"], "title": str(r.get(src["title_field"]) or ""),
                     "text": plain(r.get(src["text_field"]))}

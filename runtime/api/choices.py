@@ -88,7 +88,7 @@ def _linked(records: Records, widget, q: str, limit: int) -> list[dict[str, Any]
                                "ask the app's builder for read access", code="permission.denied")
     ft = records.form(target)
     shown = widget.display_field or ft.spec.title_field
-    rows, _ = records.list(target, filters=widget.config.get("filter") or None, q=q or None,
+    rows, _, _ = records.list(target, filters=widget.config.get("filter") or None, q=q or None,
                            sort=shown if shown and shown in ft.columns else None, per_page=limit)
     return [{"id": r["id"], "text": _text(r.get(shown) if shown else None, r["id"])} for r in rows]
 

@@ -25,6 +25,7 @@ from ..auth.principal import VERBS
 from ..context import current_jimu
 from ..exceptions import JimuError, NotAuthenticated
 from ..records import MAX_BULK, MAX_PAGE
+from ..store.search import COUNT_CAP
 from .records import MAX_BATCH
 from . import bp
 from .models import ROUTES, Route, models
@@ -399,10 +400,15 @@ def _record_paths(ft, principal, lang: str, schemas: dict) -> dict:
                 "description": "a page of records; ``next`` (and a Link header) names the next page",
                 "headers": {"Link": {"schema": {"type": "string"}, "description": 'rel="next"'}},
                 "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["records", "total", "page", "per_page", "next"],
+                    "type": "object", "required": ["records", "total", "total_capped", "page", "per_page", "next"],
                     "properties": {
                         "records": {"type": "array", "items": _ref("schemas", f"{name}.Record")},
                         "total": {"type": "integer", "minimum": 0},
+                        "total_capped": {"type": "boolean", "description": (
+                            f"true when a search (``q``) matches more than {COUNT_CAP:,} records: ``total`` is "
+                            f"then {COUNT_CAP:,} (shown as \"{COUNT_CAP:,}+\"), the pages end there and, ranked "
+                            "by relevance, they hold the best of the newest matches; narrow the search or add a "
+                            "filter for an exact count (an export holds every match)")},
                         "page": {"type": "integer", "minimum": 1},
                         "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
                         "next": {"type": ["string", "null"]}}}}}},

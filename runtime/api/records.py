@@ -58,10 +58,11 @@ def list_records(form):
     page = int_arg("page", 1, hi=MAX_INT // per_page)
     with current_jimu().read() as conn:
         records = _records(conn)
-        rows, total = records.list(form, filters=json_arg("filter"), sort=request.args.get("sort"),
-                                   q=request.args.get("q"), page=page, per_page=per_page)
+        rows, total, capped = records.list(form, filters=json_arg("filter"), sort=request.args.get("sort"),
+                                           q=request.args.get("q"), page=page, per_page=per_page)
         rows = _shaped(records, form, rows)
-    body = {"records": jsonable(rows), "total": total, "page": page, "per_page": per_page, "next": None}
+    body = {"records": jsonable(rows), "total": total, "total_capped": capped, "page": page, "per_page": per_page,
+            "next": None}
     headers = {}
     if page * per_page < total:
         body["next"] = page_url(page + 1)

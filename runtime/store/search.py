@@ -17,8 +17,21 @@ mode finds in it (question and function words such as 如何, 的 dropped), wher
 through any dictionary word inside it; the other dictionary words of the query only rank. So
 "如何重开发票" finds the articles about 发票 and ranks the ones that also say 重开 first, and
 "重开 发票" needs both. A quoted "phrase" must appear as written. Results are ranked by relevance
-(FTS5 ``bm25``, PostgreSQL ``ts_rank``); the page and the total come from one statement
-(``count(*) OVER ()``).
+(FTS5 ``bm25``, PostgreSQL ``ts_rank``); the page and the total come from one statement.
+
+A broad query (a common word matches a third of a million records) must answer as fast as a narrow
+one, and ranking or counting every match reads every match. So a search looks at no more than
+``COUNT_CAP`` matches, the newest first (both indexes hand them out in id order without sorting):
+
+* the total is exact up to the cap; beyond it the answer says "more than ``COUNT_CAP``" (``capped``,
+  shown as "10,000+" and ``total_capped`` in the REST answer), and the pages end at the cap, as a
+  search engine's do;
+* ranked by relevance, the page is the best of those candidates (all of them below the cap, so a
+  small result is ranked exactly);
+* in an order asked for (``order_by``), the page is the true page of every match, only its total is
+  capped.
+
+Exports (``ids_clause``) read every match: no cap.
 
 Fields hidden from the reader (``hidden``) never decide a match: the index hits are re-checked
 against the visible fields only and ranked by those, so a query cannot probe a hidden value.
@@ -41,6 +54,8 @@ VECTOR = "search_vector"
 MAX_QUERY = 200
 #: at most this many words of a query are used
 MAX_TERMS = 16
+#: a search counts (and ranks) at most this many matches; more is answered as "10,000+"
+COUNT_CAP = 10_000
 
 _WORD = re.compile(r"[^\W_]+")
 #: how jieba cuts an ASCII run holding no dictionary word (``jieba.finalseg.re_skip``): a run of
@@ -305,12 +320,16 @@ def fts_name(ft: FormTable) -> str:
 
 @dataclass
 class Match:
-    """A query's SQL pieces for one form: the FROM (with the index), the WHERE and the rank (lower
-    is better)."""
+    """A query's SQL pieces for one form: the FROM (with the index), the WHERE, the rank (lower is
+    better), the id column in the index's own order (``newest``: descending, no sort) and the whole
+    condition on the form's table alone (``filter``: what a list sorted by a column, an export or a
+    count without ranking adds to its WHERE)."""
 
     source: Any
     where: sa.ColumnElement
     rank: sa.ColumnElement | None
+    newest: sa.ColumnElement
+    filter: sa.ColumnElement
 
 
 def match(conn: sa.Connection, ft: FormTable, q: str | Query, *, hidden: Collection[str] = (),
@@ -322,20 +341,25 @@ def match(conn: sa.Connection, ft: FormTable, q: str | Query, *, hidden: Collect
     t = ft.table
     visible = [ft.columns[f.key] for f in fields(ft) if f.key not in hidden]
     if not visible:
-        return Match(t, sa.false(), None)
+        return Match(t, sa.false(), None, t.c.id, sa.false())
     restricted = len(visible) < len(fields(ft))
     where: list[sa.ColumnElement] = []
     source: Any = t
     rank = None
+    newest = t.c.id
+    lookup = None
     if query.required:
         if conn.dialect.name == "sqlite":
-            # bm25() works only in the FTS query itself: the hits and their rank are a derived table
+            # bm25() works only in the FTS query itself: the hits and their rank are a derived table;
+            # FTS5 hands out its hits in rowid order, so the newest come first without a sort
             fts = sa.table(fts_name(ft), sa.column("rowid"))
             name = sa.literal_column(conn.dialect.identifier_preparer.quote(fts_name(ft)))
+            expr = name.op("MATCH")(_fts_expr(query, any_word=any_word))
             hits = (sa.select(fts.c.rowid.label("rid"), sa.func.bm25(name).label("rank")).select_from(fts)
-                    .where(name.op("MATCH")(_fts_expr(query, any_word=any_word))).subquery("hits"))
+                    .where(expr).subquery("hits"))
             source = t.join(hits, hits.c.rid == t.c.id)
-            rank = hits.c.rank
+            rank, newest = hits.c.rank, hits.c.rid
+            lookup = t.c.id.in_(sa.select(fts.c.rowid).where(expr))
         else:
             vector = sa.literal_column(f"{conn.dialect.identifier_preparer.quote(t.name)}.{VECTOR}")
             where.append(vector.op("@@")(sa.func.to_tsquery("simple", _ts_expr(query, any_word=any_word))))
@@ -353,42 +377,57 @@ def match(conn: sa.Connection, ft: FormTable, q: str | Query, *, hidden: Collect
             if words else None
         if any_word and words:
             where.append(sa.or_(*[_like(c, w) for w in words for c in visible]))
-    return Match(source, sa.and_(*where) if where else sa.true(), rank)
+    cond = sa.and_(*where) if where else sa.true()
+    return Match(source, cond, rank, newest, cond if lookup is None else sa.and_(lookup, *where))
 
 
 def ids_clause(conn: sa.Connection, ft: FormTable, q: str | Query, *, hidden: Collection[str] = ()
                ) -> sa.ColumnElement | None:
-    """The records matching ``q`` as a condition on ``ft``'s ids (what a streamed export of a
-    searched list adds to its WHERE), or None for an empty query."""
+    """The records matching ``q`` as a condition on ``ft``'s table (what a streamed export of a
+    searched list adds to its WHERE: every match, no cap), or None for an empty query."""
     m = match(conn, ft, q, hidden=hidden)
-    if m is None:
-        return None
-    return ft.table.c.id.in_(sa.select(ft.table.c.id).select_from(m.source).where(m.where))
+    return None if m is None else m.filter
 
 
 def search(conn: sa.Connection, ft: FormTable, q: str | Query, *, where: sa.ColumnElement | None = None,
            hidden: Collection[str] = (), order_by: Sequence[sa.ColumnElement] = (), limit: int = 50,
-           offset: int = 0, any_word: bool = False) -> tuple[list[dict[str, Any]], int]:
+           offset: int = 0, any_word: bool = False) -> tuple[list[dict[str, Any]], int, bool]:
     """A page of the records matching ``q`` (and ``where``), best first unless ``order_by`` is
-    given, and their total — one statement (the total is ``count(*) OVER ()`` of the same query)."""
+    given, their total and whether it is capped (more than ``COUNT_CAP`` match; the total is then
+    the cap) — one statement. Ranked, the page is the best of the newest ``COUNT_CAP`` matches."""
     from .records import RecordStore
     m = match(conn, ft, q, hidden=hidden, any_word=any_word)
     store = RecordStore(conn)
     if m is None:
-        return store.select(ft, where=where, order_by=order_by, limit=limit, offset=offset)
+        rows, total = store.select(ft, where=where, order_by=order_by, limit=limit, offset=offset)
+        return rows, total, False
     t = ft.table
+    cap = COUNT_CAP
     cond = m.where if where is None else sa.and_(m.where, where)
-    order = list(order_by) or ([m.rank] if m.rank is not None else [])
-    stmt = (sa.select(*ft.row_columns, sa.func.count().over().label("_total")).select_from(m.source)
-            .where(cond).order_by(*order, t.c.id.desc()).limit(limit).offset(offset))
+    # counting up to cap + 1 matches says whether there are more
+    first = sa.select(t.c.id.label("cid")).select_from(m.source).where(cond).limit(cap + 1)
+    counted = sa.select(sa.func.count()).select_from(first.subquery("counted"))
+    if order_by or m.rank is None:
+        # the true page in the order asked for, its total counted up to the cap by a scalar subquery
+        stmt = (sa.select(*ft.row_columns, counted.scalar_subquery().label("_total"))
+                .where(m.filter if where is None else sa.and_(m.filter, where))
+                .order_by(*order_by, t.c.id.desc()).limit(limit).offset(offset))
+    else:
+        # ranked: the candidates are the newest cap + 1 matches (the index's own order, no sort),
+        # read once and ranked among themselves
+        candidates = (sa.select(*ft.row_columns, m.rank.label("_rank")).select_from(m.source).where(cond)
+                      .order_by(m.newest.desc()).limit(cap + 1).subquery("candidates"))
+        stmt = (sa.select(*[candidates.c[c.name] for c in ft.row_columns], sa.func.count().over().label("_total"))
+                .order_by(candidates.c._rank, candidates.c.id.desc()).limit(max(0, min(limit, cap - offset)))
+                .offset(offset))
     rows = conn.execute(stmt).mappings().all()
     if rows:
         total = rows[0]["_total"]
     elif offset:
-        total = conn.execute(sa.select(sa.func.count()).select_from(m.source).where(cond)).scalar_one()
+        total = conn.execute(counted).scalar_one()
     else:
         total = 0
-    return store.to_records(ft, rows), total
+    return store.to_records(ft, rows), min(total, cap), total > cap
 
 
 # -- the index's tables ---------------------------------------------------------------------------

@@ -197,12 +197,13 @@ def public_portal(form):
         where = sa.and_(*clauses) if clauses else None
         # the one search; fields the block does not search, or the portal's reader may not see, do not match
         searched = set(block.get("search") or block["fields"]) - set(policy.hidden_fields(reader, ft.key))
-        rows, total = search.search(conn, ft, q, where=where, order_by=[] if q else [ft.table.c.id.desc()],
-                                    hidden={f.key for f in search.fields(ft) if f.key not in searched},
-                                    limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+        rows, total, capped = search.search(
+            conn, ft, q, where=where, order_by=[] if q else [ft.table.c.id.desc()],
+            hidden={f.key for f in search.fields(ft) if f.key not in searched}, limit=PER_PAGE,
+            offset=(page - 1) * PER_PAGE)
     rows = [policy.redact(reader, ft.key, r) for r in rows]
-    return render_template("public/portal.html", ft=ft, block=block, rows=rows, total=total, q=q, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), fields=fields)
+    return render_template("public/portal.html", ft=ft, block=block, rows=rows, total=total, capped=capped, q=q,
+                           page=page, pages=max(1, -(-total // PER_PAGE)), fields=fields)
 
 
 @bp.get("/p/<form>/portal/<int:rid>")

@@ -161,7 +161,7 @@ def suggestions(conn, catalog, principal, ft, record: dict, now) -> list[dict]:
         query = search.parse(text)
         if query.empty or not matched:
             continue
-        rows, _ = search.search(conn, other, query, any_word=True, where=sa.and_(*where) if where else None,
+        rows, _, _ = search.search(conn, other, query, any_word=True, where=sa.and_(*where) if where else None,
                                 hidden={f.key for f in search.fields(other) if f.key not in matched},
                                 limit=int(sug.get("limit", 5)))
         out.append({"label": sug.get("label") or other.spec.label, "form": other,

@@ -84,11 +84,11 @@ def record_list(form):
         records = _records(conn)
         ft = records.form(form)
         view, filters, sort, q = list_query(ft, principal)
-        rows, total = records.list(form, filters=filters, sort=sort, q=q, page=page, per_page=PER_PAGE)
+        rows, total, capped = records.list(form, filters=filters, sort=sort, q=q, page=page, per_page=PER_PAGE)
         bulk = _bulk_actions(jimu, records, ft) if rows and can(principal, "update", form) else None
     pages = max(1, math.ceil(total / PER_PAGE))
-    return render_template("records/list.html", ft=ft, rows=rows, total=total, page=page, pages=pages,
-                           sort=sort, q=q, filters=[] if view else (filters or []),
+    return render_template("records/list.html", ft=ft, rows=rows, total=total, capped=capped, page=page,
+                           pages=pages, sort=sort, q=q, filters=[] if view else (filters or []),
                            columns=list_columns(ft, hidden=policy.hidden_fields(principal, form)),
                            can_create=can(principal, "create", form), args=dict(request.args),
                            views=record_page.list_views(ft), view=view, bulk=bulk)

@@ -4,7 +4,7 @@ role never matching, documents kept in step on update and delete, the index afte
 ``jimu reindex``. Runs on SQLite (FTS5) and PostgreSQL (tsvector + GIN)."""
 import sqlalchemy as sa
 
-from tests.conftest import api_token, install_package, make_user
+from tests.conftest import api_token, install_package, make_user, sign_in
 
 
 def L(zh, en):
@@ -169,3 +169,68 @@ def test_the_write_path_shortcuts_cut_texts_exactly_as_jieba_does():
     for text in texts + texts[:50]:   # the second time from the cache
         assert search.index_words(text) == by_jieba(text), text
     assert search.index_words("客户123") == ["客户", "123"] and search.index_words("T.96O9") == ["t", "96", "o9"]
+
+
+LOGBOOK = {"format": "jimu.app", "version": 2, "app": {"key": "logbook", "version": "1.0.0", "label": "日志"},
+           "forms": [
+    {"key": "日志", "version": 1, "label": L("日志", "Log"), "title_field": "标题",
+     "fields": [{"key": "标题", "label": "标题", "widget": "text"},
+                {"key": "正文", "label": "正文", "widget": "textarea"},
+                {"key": "数量", "label": "数量", "widget": "number"}],
+     "public": {"portal": {"fields": ["标题", "正文"], "search": ["标题", "正文"]}}}]}
+
+
+def test_a_broad_search_counts_up_to_the_cap_and_ranks_the_newest_matches(client, jimu, admin_headers, monkeypatch):
+    """A common word matching a large share of a big table answers as fast as a narrow one: the total
+    is counted up to ``COUNT_CAP`` and said to be capped ("20+", ``total_capped``), the ranked page is
+    the best of the newest matches; a sorted page and an export still read every match, and a small
+    result stays exact."""
+    from runtime.store import search
+    monkeypatch.setattr(search, "COUNT_CAP", 20)
+    install_package(jimu, LOGBOOK)
+    rows = [{"标题": "考勤考勤考勤考勤", "正文": "考勤考勤", "数量": 1}]                       # the oldest: outside the window
+    rows += [{"标题": f"第{i}号记录", "正文": "关于考勤的说明", "数量": (i * 37) % 100} for i in range(30)]
+    rows += [{"标题": "考勤打卡制度", "正文": "考勤打卡与考勤异常处理", "数量": 5}]
+    rows += [{"标题": f"年假第{i}条", "正文": "入职满一年享有年假", "数量": 200 + i} for i in range(3)]
+    resp = client.post("/api/v1/forms/日志/records", json=rows, headers=admin_headers)
+    assert resp.status_code == 201, resp.get_json()
+    ids = resp.get_json()["ids"]
+    matching = ids[:32]
+
+    def get(**params):
+        resp = client.get("/api/v1/forms/日志/records", query_string=params, headers=admin_headers)
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
+    first = get(q="考勤", per_page=10)
+    assert (first["total"], first["total_capped"], len(first["records"])) == (20, True, 10)
+    assert first["records"][0]["标题"] == "考勤打卡制度"        # the best of the newest 21 matches
+    window = set(sorted(matching)[-21:])
+    assert {r["id"] for r in first["records"]} <= window and first["next"]
+    second = get(q="考勤", per_page=10, page=2)
+    assert len(second["records"]) == 10 and second["next"] is None      # the pages end at the cap
+    assert not {r["id"] for r in first["records"]} & {r["id"] for r in second["records"]}
+    # a narrow query stays exact
+    narrow = get(q="年假")
+    assert (narrow["total"], narrow["total_capped"]) == (3, False) and len(narrow["records"]) == 3
+    # a sort asked for reads every match: its first page is the true one
+    by_count = get(q="考勤", sort="-数量", per_page=5)
+    everything = {rid: row for rid, row in zip(ids, rows)}
+    expected = sorted(matching, key=lambda rid: (-everything[rid]["数量"], rid))[:5]
+    assert [r["数量"] for r in by_count["records"]] == [everything[rid]["数量"] for rid in expected]
+    assert (by_count["total"], by_count["total_capped"]) == (20, True)
+    # an export holds every match
+    export = client.get("/api/v1/forms/日志/records/export.csv", query_string={"q": "考勤"}, headers=admin_headers)
+    assert export.status_code == 200 and len(export.get_data(as_text=True).strip().splitlines()) == 1 + 32
+    # the list page and the portal say "20+"
+    sign_in(client, jimu, make_user(jimu, "boss", admin=True))
+    for url in ("/forms/日志?q=考勤", "/p/日志/portal?q=考勤"):
+        html = client.get(url).get_data(as_text=True)
+        assert "20+" in html.split('id="record-count">', 1)[1].split("<", 1)[0], url
+    html = client.get("/forms/日志?q=年假").get_data(as_text=True)
+    assert "3" in html.split('id="record-count">', 1)[1].split("<", 1)[0] and "+" not in html.split(
+        'id="record-count">', 1)[1].split("<", 1)[0]
+    # the flag is documented
+    doc = client.get("/api/v1/openapi.json", headers=admin_headers).get_json()
+    listing = doc["paths"]["/forms/日志/records"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listing["properties"]["total_capped"]["type"] == "boolean" and "total_capped" in listing["required"]
