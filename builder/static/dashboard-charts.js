@@ -57,6 +57,12 @@ function fill(key, params) {
 
 export const TEMPLATES = ["count_by", "total_done", "daily"];
 
+// The name of a dashboard made from ``templates``: their names, in both languages ("按字段计数、每日趋势").
+export function templatesLabel(templates) {
+  return { "zh-CN": templates.map((tpl) => S[`tpl_${tpl}`][0]).join("、"),
+    en: templates.map((tpl) => S[`tpl_${tpl}`][1]).join(", ") };
+}
+
 const both = (zh, en) => ({ "zh-CN": zh, en });
 const COUNT = () => ({ key: "count", agg: "count", label: pair("rd_records") });
 

@@ -11,12 +11,12 @@ import { get, post, enc } from "./api.js";
 import { DraftStore } from "./draft.js";
 import { publishFlow } from "./publish.js";
 import { bindToolbar, titleEditor } from "./designer-shell.js";
-import { relabel } from "./i18n.js";
+import { isDefaultName, relabel } from "./i18n.js";
 import {
   t, h, label, announce, LANG, TEMPORAL, reportFields, widgetIndex, keepFocus, createIfNew, followDraft,
   drawFigure, codedErrors, setLabel, labelIn,
 } from "./report-common.js";
-import { chartReport, formsOf, newReportKey, quickSettings, templatePanel, templateReport } from "./dashboard-charts.js";
+import { chartReport, formsOf, newReportKey, quickSettings, templatePanel, templateReport, templatesLabel } from "./dashboard-charts.js";
 
 const root = document.getElementById("dashboard-designer");
 const appKey = root.dataset.app;
@@ -171,7 +171,10 @@ function newChart(type, at = null) {
   createCharts([(key) => chartReport(charts[type], form, widgets, key)], at);
 }
 
+// Charts from the template panel; a dashboard still under its one-click name ("仪表盘1") is named after
+// the templates (saved with the first chart).
 function fromTemplates(form, chosen, answers) {
+  if (isDefaultName("dashboards", dashOf().label)) edit((dash) => { dash.label = templatesLabel(chosen); }, "edit");
   createCharts(chosen.map((tpl) => (key) => templateReport(tpl, form, widgets, key, answers, store.package)));
 }
 

@@ -83,6 +83,15 @@ export function label(value, fallback = "") {
   return typeof value === "string" && value ? value : fallback;
 }
 
+// Whether ``value`` is still the name a new item of ``kind`` got in one click ("仪表盘1", "Dashboard 2"; see
+// app.js nextLabel), in either language: a name nobody chose, which the designer may replace.
+export function isDefaultName(kind, value) {
+  const [zh, en] = STRINGS[`noun_${kind}`] || [];
+  const texts = value && typeof value === "object" ? Object.values(value) : [value];
+  return !!zh && texts.length > 0 && texts.every((text) => typeof text === "string"
+    && (new RegExp(`^${zh}\\d+$`).test(text) || new RegExp(`^${en} \\d+$`).test(text)));
+}
+
 // A label renamed to ``text`` in the UI language: a map keeps its other language where that one differs
 // (a translation); otherwise the new name is a plain string, the same in both.
 export function relabel(old, text) {

@@ -170,8 +170,9 @@ def test_a_dashboard_starts_from_each_template(designer, live_server, jimu, arti
     assert page.locator("#qs-done-value").count() == 0
     steps.save(page)
 
-    # "daily trend": only the form (the first one is already chosen)
-    open_new_dashboard(page, live_server, "daily", "每日")
+    # "daily trend": only the form (the first one is already chosen); a dashboard under its one-click
+    # name is named after its template
+    open_new_dashboard(page, live_server, "daily", "仪表盘1")
     assert page.locator("#tpl-daily").is_checked()               # needs no answer: ticked from the start
     only(page, "daily")
     page.click("#tpl-create")
@@ -179,6 +180,7 @@ def test_a_dashboard_starts_from_each_template(designer, live_server, jimu, arti
     wait_rows(page, 0, "rows.length > 0")
     (tile,) = tiles(page)
     assert [r["count"] for r in tile["rows"]] == [3] and tile["at"] == [0, 0, 12, 4]
+    assert page.input_value("#dashboard-title-input") == "每日趋势"
 
     page.wait_for_function("document.querySelector('#btn-save').disabled")
     pkg = draft(jimu)
@@ -192,6 +194,8 @@ def test_a_dashboard_starts_from_each_template(designer, live_server, jimu, arti
                                                                            "op": "is_not_empty"}]]
     assert made["done"]["measures"][1]["label"] == {"zh-CN": "已完成", "en": "Done"}
     assert made["daily"]["type"] == "line"
+    assert dashboards["daily"]["label"] == {"zh-CN": "每日趋势", "en": "Daily trend"}
+    assert dashboards["by_field"]["label"] == {"zh-CN": "按字段", "en": "按字段"}      # a name someone gave stays
     assert made["daily"]["dimensions"] == [{"field": "created_at", "bucket": "day",
                                             "label": {"zh-CN": "创建时间", "en": "Created at"}}]
     assert not page.errors, page.errors
