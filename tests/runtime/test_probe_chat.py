@@ -1,0 +1,141 @@
+"""Issue 20's live chat probed from the outside, as a visitor or a restricted user would, on a
+building-management app (not the helpdesk): tokens used on other conversations, other origins,
+malformed and oversized bodies, flooding, row scopes of the console, deleted conversations."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.conftest import api_token, install_package, make_user
+from tests.runtime.chat_package import chat_package
+
+SITE = "http://localhost:8765"
+BASE = "/api/v1/chat/enquiry"
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def _package(**chat):
+    package = chat_package((SITE,))
+    package["forms"][0]["chat"].update(chat)
+    # a second desk role that answers only the chats it holds (row scope on the conversation form)
+    own = copy.deepcopy(package["roles"][0])
+    own.update(key="own_desk", label={"zh-CN": "值班", "en": "Own desk"},
+               rows={"enquiry": {"scope": "own", "field": "handled_by"}})
+    package["roles"].append(own)
+    return package
+
+
+@pytest.fixture
+def estate(jimu):
+    install_package(jimu, _package())
+    return _people(jimu)
+
+
+def _people(jimu):
+    out = {}
+    for name, roles in (("desk", ["desk"]), ("mine1", ["own_desk"]), ("mine2", ["own_desk"]), ("boss", [])):
+        uid = make_user(jimu, name, roles=roles, admin=name == "boss")
+        out[name] = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+        out[name + "_id"] = uid
+    return out
+
+
+def _start(client, name="王芳", text="你好", origin=SITE):
+    resp = client.post(f"{BASE}/conversations", json={"fields": {"name": name}, "text": text},
+                       headers={"Origin": origin})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def _texts(client, token):
+    return [m["text"] for m in client.get(f"{BASE}/mine", headers={"X-Chat-Token": token}).get_json()["messages"]]
+
+
+def test_a_token_writes_and_reads_only_its_own_conversation(client, estate):
+    one, two = _start(client, "A", "a1"), _start(client, "B", "b1")
+    # a body naming the other conversation changes nothing: the token alone says which chat
+    sent = client.post(f"{BASE}/mine/messages", headers={"X-Chat-Token": one["token"]},
+                       json={"text": "a2", "conversation": two["conversation"]["id"], "id": two["conversation"]["id"]})
+    assert sent.status_code == 201 and sent.get_json()["message"]["conversation"] == one["conversation"]["id"]
+    assert _texts(client, one["token"]) == ["a1", "a2"] and _texts(client, two["token"]) == ["b1"]
+    # a visitor's token is no key to the console's reads
+    for url in (f"{BASE}/queue", f"{BASE}/conversations/{two['conversation']['id']}/messages"):
+        assert client.get(url, headers={"X-Chat-Token": one["token"]}).status_code == 401
+    resp = client.post(f"{BASE}/messages", headers={"X-Chat-Token": one["token"]},
+                       json={"conversations": [two["conversation"]["id"]], "text": "spoof"})
+    assert resp.status_code == 401
+    assert _texts(client, two["token"]) == ["b1"]
+
+
+def test_malformed_and_oversized_visitor_requests_are_coded_400s(client, estate):
+    one = _start(client)
+    tok = {"X-Chat-Token": one["token"]}
+    cases = [
+        (f"{BASE}/mine/messages", {"text": "x" * 4001}, tok, 400, "chat.too_long"),
+        (f"{BASE}/mine/messages", {"text": {"$gt": ""}}, tok, 400, "chat.empty_message"),
+        (f"{BASE}/mine/messages", {"text": "   "}, tok, 400, "chat.empty_message"),
+        (f"{BASE}/mine/messages", ["hi"], tok, 400, "request.not_json"),
+        (f"{BASE}/conversations", {"fields": "name=x"}, {}, 400, "request.bad_param"),
+    ]
+    for url, body, headers, status, code in cases:
+        resp = client.post(url, json=body, headers={"Origin": SITE, **headers})
+        assert resp.status_code == status, (url, body if len(str(body)) < 100 else "...", resp.get_json())
+        if code:
+            assert resp.get_json()["error"]["code"] == code
+    for query in ("after=-1", "after=abc", "wait=99", "after=99999999999999999999999"):
+        resp = client.get(f"{BASE}/mine?{query}", headers=tok)
+        assert resp.status_code == 400, (query, resp.get_json())
+    for bad in ("not-a-token", "中文令牌", "." * 5000):
+        resp = client.get(f"{BASE}/mine", headers={"X-Chat-Token": bad.encode("utf-8").decode("latin-1")})
+        assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "chat.bad_token"
+    # nothing of the refused requests was stored
+    assert _texts(client, one["token"]) == ["你好"]
+
+
+def test_other_origins_get_no_answer_and_no_cors_grant(client, estate):
+    one = _start(client)
+    for origin in ("http://evil.example", "null", "http://localhost:8765.evil.example", "https://localhost:8765",
+                   SITE + "/"):
+        for method, url, body in (("get", f"{BASE}/settings", None), ("post", f"{BASE}/conversations",
+                                                                        {"fields": {"name": "x"}}),
+                                  ("get", f"{BASE}/mine", None), ("post", f"{BASE}/mine/messages", {"text": "x"})):
+            resp = getattr(client, method)(url, json=body, headers={"Origin": origin, "X-Chat-Token": one["token"]})
+            assert resp.status_code == 403, (origin, url)
+            assert "Access-Control-Allow-Origin" not in resp.headers
+    assert _texts(client, one["token"]) == ["你好"]
+
+
+def test_the_console_keeps_to_the_rows_a_user_may_read(client, jimu, estate):
+    a, b = _start(client, "A", "a1"), _start(client, "B", "b1")
+    ia, ib = a["conversation"]["id"], b["conversation"]["id"]
+    # the desk hands A to mine1 and B to mine2 (the assignee field the row scope reads)
+    for rid, who in ((ia, "mine1_id"), (ib, "mine2_id")):
+        resp = client.patch(f"/api/v1/forms/enquiry/records/{rid}", json={"handled_by": estate[who]},
+                            headers=estate["desk"])
+        assert resp.status_code == 200, resp.get_json()
+    start = client.get(f"{BASE}/queue", headers=estate["mine1"]).get_json()
+    assert [c["id"] for c in start["conversations"]] == [ia]
+    client.post(f"{BASE}/mine/messages", headers={"X-Chat-Token": b["token"]}, json={"text": "b-secret"})
+    client.post(f"{BASE}/mine/messages", headers={"X-Chat-Token": a["token"]}, json={"text": "a2"})
+    stream = client.get(f"{BASE}/queue?after={start['cursor']}", headers=estate["mine1"]).get_json()
+    assert {m["conversation"] for m in stream["messages"]} == {ia}
+    assert "b-secret" not in str(stream)
+    assert client.get(f"{BASE}/conversations/{ib}/messages", headers=estate["mine1"]).status_code == 404
+    resp = client.post(f"{BASE}/messages", headers=estate["mine1"], json={"conversations": [ia, ib], "text": "hi"})
+    assert resp.status_code == 404
+    assert _texts(client, a["token"]) == ["a1", "a2"]    # all or none: A got nothing either
+    for url in (f"{BASE}/conversations/{ib}/handover", f"{BASE}/conversations/{ib}/close"):
+        assert client.post(url, headers=estate["mine1"]).status_code == 404
+    assert _texts(client, b["token"]) == ["b1", "b-secret"]
+
+
+def test_a_deleted_conversation_takes_no_more_visitor_messages(client, estate):
+    one = _start(client)
+    rid = one["conversation"]["id"]
+    gone = client.delete(f"/api/v1/forms/enquiry/records/{rid}", headers=estate["boss"])
+    assert gone.status_code in (200, 204), gone.get_json()
+    resp = client.post(f"{BASE}/mine/messages", headers={"X-Chat-Token": one["token"]}, json={"text": "still there?"})
+    assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "chat.not_found"
+    assert client.get(f"{BASE}/mine", headers={"X-Chat-Token": one["token"]}).status_code == 404
+
