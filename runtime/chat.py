@@ -49,6 +49,8 @@ MAX_WAIT = 25
 OVERLAP = timedelta(seconds=30)
 MAX_TEXT = 4000
 MAX_MESSAGES = 500
+#: messages a conversation's visitor may send per hour unless ``chat.message_limit`` says otherwise
+MESSAGE_LIMIT = 120
 
 
 class NoChat(NotFound):
@@ -73,6 +75,11 @@ class NoHandover(NotFound):
 
 class EmptyMessage(JimuError):
     code = "chat.empty_message"
+
+
+class ChatRateLimited(JimuError):
+    code = "chat.rate_limited"
+    status = 429
 
 
 @dataclass(frozen=True)
@@ -312,6 +319,21 @@ def visitor_conversation(jimu, conn, cfg: ChatConfig, rid: int) -> dict:
     return {k: full[k] for k in ("id", "open", "status", "fields", "created_at") if k in full}
 
 
+def _check_flood(jimu, conn: sa.Connection, cfg: ChatConfig, rid: int) -> None:
+    """Refuse a visitor's message when their conversation holds ``chat.message_limit`` visitor messages
+    of the last hour: the token is the visitor's only credential, and without a bound one token writes
+    records without end (the per-address ``rate_limit`` bounds only how many chats are started)."""
+    mf = jimu.catalog.form(cfg.messages["form"])
+    limit = int(cfg.block.get("message_limit") or MESSAGE_LIMIT)
+    t = mf.table
+    sent = conn.execute(sa.select(sa.func.count()).select_from(t).where(
+        mf.columns[cfg.messages["link_field"]] == rid, t.c.created_by.is_(None),
+        t.c.created_at >= jimu.now() - timedelta(hours=1))).scalar()
+    if sent >= limit:
+        raise ChatRateLimited(f"this chat takes at most {limit} messages an hour; wait a little or start a new chat",
+                              limit=limit)
+
+
 def post(jimu, conn: sa.Connection, cfg: ChatConfig, rid: int, text: Any, principal: Principal | None = None) -> dict:
     """Store one message in conversation ``rid``: the visitor's (``principal`` None) or a user's, who
     must be able to answer it (``require_answer``, the conversation inside their row scope). A closed
@@ -321,6 +343,7 @@ def post(jimu, conn: sa.Connection, cfg: ChatConfig, rid: int, text: Any, princi
     m = cfg.messages
     if principal is None:
         record = _conversation(conn, jimu, cfg, rid)
+        _check_flood(jimu, conn, cfg, rid)
         records = jimu.services.records(jimu, conn, ANONYMOUS, source="chat", check_permissions=False)
     else:
         require_answer(principal, cfg)

@@ -139,3 +139,36 @@ def test_a_deleted_conversation_takes_no_more_visitor_messages(client, estate):
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "chat.not_found"
     assert client.get(f"{BASE}/mine", headers={"X-Chat-Token": one["token"]}).status_code == 404
 
+
+
+def test_a_visitor_cannot_flood_a_conversation(client, jimu, clock):
+    """Starting chats is limited per address (``rate_limit``); the messages of one conversation are
+    limited too (``message_limit`` an hour), or one token would write without end."""
+    install_package(jimu, _package(message_limit=5))
+    people = _people(jimu)
+    one = _start(client, text="1")   # the first message counts
+    tok = {"X-Chat-Token": one["token"]}
+    codes = [client.post(f"{BASE}/mine/messages", headers=tok, json={"text": str(i)}).status_code for i in range(2, 8)]
+    assert codes == [201] * 4 + [429, 429]
+    refused = client.post(f"{BASE}/mine/messages", headers=tok, json={"text": "more"}).get_json()
+    assert refused["error"]["code"] == "chat.rate_limited"
+    assert _texts(client, one["token"]) == ["1", "2", "3", "4", "5"]
+    # the desk's answers are not the visitor's: they still go through, and so does another chat
+    sent = client.post(f"{BASE}/messages", headers=people["desk"],
+                       json={"conversations": [one["conversation"]["id"]], "text": "answer"})
+    assert sent.status_code == 201
+    two = _start(client, text="x")
+    assert client.post(f"{BASE}/mine/messages", headers={"X-Chat-Token": two["token"]},
+                       json={"text": "y"}).status_code == 201
+    # an hour later the conversation takes messages again
+    clock.advance(hours=1, seconds=1)
+    assert client.post(f"{BASE}/mine/messages", headers=tok, json={"text": "later"}).status_code == 201
+
+
+def test_the_default_message_limit_holds_without_setting(client, estate):
+    from runtime import chat
+    one = _start(client, text="0")
+    tok = {"X-Chat-Token": one["token"]}
+    codes = [client.post(f"{BASE}/mine/messages", headers=tok, json={"text": str(i)}).status_code
+             for i in range(1, chat.MESSAGE_LIMIT + 1)]
+    assert codes == [201] * (chat.MESSAGE_LIMIT - 1) + [429]
