@@ -10,6 +10,8 @@
 4. Bulk create of 10,000 rows through the service (validation, audit, rules: one of them matching
    about one row in twenty) against Core executemany of the same rows, goal ≥ 0.5×.
 
+``BENCH_WRITE_ONLY`` (a comma-separated subset of ``statements,ticket,plain,scaling,bulk``) runs only
+those parts, and ``BENCH_REPEAT`` / ``BENCH_SECONDS`` shorten the runs while iterating.
 Skipped without a PostgreSQL server (JIMU_TEST_PG, or the local default of tests/conftest.py).
 The machine's load (``os.getloadavg``) is printed before and after: compare ratios, never
 absolute rates across runs.
@@ -33,8 +35,10 @@ import sqlalchemy as sa
 from tests.bench.bench_store import FORM, _free_port, _load, rows
 from tests.bench.util import median_time, report
 
-REPEAT = 3
-SECONDS = 6.0
+REPEAT = int(os.environ.get("BENCH_REPEAT") or 3)
+SECONDS = float(os.environ.get("BENCH_SECONDS") or 6.0)
+PARTS = ("statements", "ticket", "plain", "scaling", "bulk")
+ONLY = frozenset(p.strip() for p in (os.environ.get("BENCH_WRITE_ONLY") or ",".join(PARTS)).split(",") if p.strip())
 N_BULK = 10_000
 TICKET = {"标题": "无法登录账号", "客户姓名": "张三", "问题类型": "账号问题", "紧急程度": "中",
           "问题详细描述": "登录时提示密码错误"}
@@ -179,22 +183,34 @@ def bench_http(b: Bench) -> None:
     auth = {"Authorization": f"Bearer {b.token}"}
     tickets = [json.dumps(dict(TICKET, 标题=f"无法登录账号 {i}"), ensure_ascii=False).encode() for i in range(500)]
     plain = [json.dumps(r, ensure_ascii=False).encode() for r in rows(2000, seed=2)]
-    results: dict[str, list[float]] = {k: [] for k in ("ticket", "ticket1", "bare_ticket", "plain", "bare_plain")}
+    # name -> (server, form, path, headers, bodies, workers); both sides of a ratio run alternately,
+    # with the same gunicorn settings, bodies and client connections
+    runs = {"bare_ticket": ("bare_write_app:app", "工单", "/create", {}, tickets, 2),
+            "ticket": ("runtime.wsgi:app", "工单", TICKETS_URL, auth, tickets, 2),
+            "ticket1": ("runtime.wsgi:app", "工单", TICKETS_URL, auth, tickets, 1),
+            "bare_plain": ("bare_write_app:app", "bench", "/create", {}, plain, 2),
+            "plain": ("runtime.wsgi:app", "bench", "/api/v1/forms/bench/records", auth, plain, 2)}
+    wanted = {"ticket": ("bare_ticket", "ticket"), "scaling": ("ticket", "ticket1"),
+              "plain": ("bare_plain", "plain")}
+    names = [n for n in runs if any(n in wanted[p] for p in wanted if p in ONLY)]
+    results: dict[str, list[float]] = {n: [] for n in names}
     for _ in range(REPEAT):
-        results["bare_ticket"].append(_rate("bare_write_app:app", b.bare_env("工单"), "/create", {}, tickets))
-        results["ticket"].append(_rate("runtime.wsgi:app", b.env(), TICKETS_URL, auth, tickets))
-        results["ticket1"].append(_rate("runtime.wsgi:app", b.env(), TICKETS_URL, auth, tickets, workers=1))
-        results["bare_plain"].append(_rate("bare_write_app:app", b.bare_env("bench"), "/create", {}, plain))
-        results["plain"].append(_rate("runtime.wsgi:app", b.env(), "/api/v1/forms/bench/records", auth, plain))
+        for n in names:
+            target, form, path, headers, bodies, workers = runs[n]
+            env = b.bare_env(form) if target.startswith("bare") else b.env()
+            results[n].append(_rate(target, env, path, headers, bodies, workers=workers))
     med = {k: statistics.median(v) for k, v in results.items()}
     for k, v in results.items():
         print(f"  {k}: " + ", ".join(f"{x:,.1f}" for x in v) + " req/s")
-    report("HTTP create, shipped ticket form, PostgreSQL, gunicorn -w 2 (vs bare Flask + Core insert)",
-           med["ticket"], med["bare_ticket"], "req/s", goal=0.3)
-    report("HTTP create, plain ten-field form, PostgreSQL, gunicorn -w 2 (vs bare Flask + Core insert)",
-           med["plain"], med["bare_plain"], "req/s", goal=0.5)
-    report("scaling: ticket creates with gunicorn -w 2 vs -w 1 (PostgreSQL)", med["ticket"], med["ticket1"],
-           "req/s", goal=1.6)
+    if "ticket" in ONLY:
+        report("HTTP create, shipped ticket form, PostgreSQL, gunicorn -w 2 (vs bare Flask + Core insert)",
+               med["ticket"], med["bare_ticket"], "req/s", goal=0.3)
+    if "plain" in ONLY:
+        report("HTTP create, plain ten-field form, PostgreSQL, gunicorn -w 2 (vs bare Flask + Core insert)",
+               med["plain"], med["bare_plain"], "req/s", goal=0.5)
+    if "scaling" in ONLY:
+        report("scaling: ticket creates with gunicorn -w 2 vs -w 1 (PostgreSQL)", med["ticket"], med["ticket1"],
+               "req/s", goal=1.6)
 
 
 BULK_RULES = [
@@ -255,11 +271,14 @@ def main() -> None:
     b = Bench(tmp, base)
     try:
         print(_load_avg(), flush=True)
-        n = statements_per_ticket(b)
-        print(f"SQL statements per ticket create (PostgreSQL, over HTTP): {n}  goal ≤ 15: "
-              f"{'MET' if n <= 15 else 'NOT MET'}", flush=True)
-        bench_http(b)
-        bench_bulk(b)
+        if "statements" in ONLY:
+            n = statements_per_ticket(b)
+            print(f"SQL statements per ticket create (PostgreSQL, over HTTP): {n}  goal ≤ 15: "
+                  f"{'MET' if n <= 15 else 'NOT MET'}", flush=True)
+        if ONLY & {"ticket", "plain", "scaling"}:
+            bench_http(b)
+        if "bulk" in ONLY:
+            bench_bulk(b)
         print(_load_avg(), flush=True)
     finally:
         b.close()
