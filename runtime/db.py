@@ -11,6 +11,7 @@ Platform tables are declared here once and created by Alembic migrations in
 """
 from __future__ import annotations
 
+import time
 from itertools import chain
 
 import sqlalchemy as sa
@@ -372,6 +373,10 @@ def _sqlite_variables(conn: sa.Connection) -> int:
         return 999
 
 
+#: a pooled server connection unused for longer than this is pinged before it is handed out again
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
 def make_engine(url: str, **kw) -> sa.Engine:
     """Create an engine with the per-dialect settings Jimu relies on and the writes deferred to commit
     (``runtime.deferred``); the kept records' listener is added by ``runtime.context.Jimu``."""
@@ -381,10 +386,49 @@ def make_engine(url: str, **kw) -> sa.Engine:
         engine = sa.create_engine(url, **kw)
         _configure_sqlite(engine)
     else:
-        kw.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(url, **kw)
+        if not kw.get("pool_pre_ping"):
+            _ping_when_idle(engine)
     deferred.wire(engine)
     return engine
+
+
+def _ping_when_idle(engine: sa.Engine) -> None:
+    """Check a pooled server connection before use only when it sat idle for more than
+    ``PING_AFTER_IDLE_SECONDS`` — what a server restart, a failover or a proxy's idle timeout leaves
+    dead — instead of on every checkout (``pool_pre_ping``), which costs a round trip per
+    transaction (two per API request: the identity lookup and the work). A dead connection is
+    replaced before use, as with ``pool_pre_ping``. If the server goes away while the pool is busy,
+    the first statement on each connection fails (as a statement in flight would anyway), and
+    SQLAlchemy then renews the whole pool (``Pool._invalidate``), so one request per process is
+    refused, not one per connection."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_conn, record):
+        record.info["jimu_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy):
+        since = record.info.pop("jimu_idle_since", None)
+        if since is None or time.monotonic() - since <= PING_AFTER_IDLE_SECONDS:
+            return  # new, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise sa.exc.DisconnectionError(str(exc)) from exc  # the pool reconnects and retries
+            raise
+
+
+def single_reads(engine: sa.Engine) -> sa.Connection:
+    """A connection whose statements each read on their own, without a transaction (no BEGIN, no
+    ROLLBACK: two round trips fewer on a server database; on SQLite no read lock held across them).
+    For a request's identity lookup (API token, session, principal), which needs no snapshot across
+    its reads and no catalogue refresh."""
+    conn = engine.connect()
+    if engine.dialect.name == "sqlite":
+        return conn.execution_options(readonly=True, single_reads=True)
+    return conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def data_written(conn: sa.Connection, form_id: int) -> None:

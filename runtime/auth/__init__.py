@@ -18,6 +18,7 @@ import secrets
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from ..context import current_jimu
+from ..db import single_reads
 from . import sessions, tokens
 from .principal import ANONYMOUS, Principal, load_principal
 from .users import authenticate
@@ -114,8 +115,8 @@ def _load_principal() -> None:
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110 §11.1)
         now = jimu.now()
-        # plain reads: identity needs no catalogue refresh, nor one snapshot (no BEGIN on SQLite)
-        with jimu.engine.connect().execution_options(readonly=True, single_reads=True) as conn:
+        # plain reads: identity needs no catalogue refresh, nor one snapshot (no BEGIN)
+        with single_reads(jimu.engine) as conn:
             use = tokens.authenticate_token(conn, credentials.strip(), now=now)
             principal = _principal_for(conn, use.user_id)
             if principal is not None and not use.scope.is_full:
@@ -130,7 +131,7 @@ def _load_principal() -> None:
         return
     uid = session.get("uid")
     if uid:
-        with jimu.engine.connect().execution_options(readonly=True, single_reads=True) as conn:
+        with single_reads(jimu.engine) as conn:
             live = sessions.current_generation(conn, uid) == session.get("gen")
             principal = _principal_for(conn, uid) if live else None
         if principal is None:

@@ -1,0 +1,81 @@
+"""Connection handling of an API request (runtime.db): the identity lookup reads outside a transaction,
+a pooled connection is pinged only after it sat idle, and neither leaves a later write without its
+transaction or on a dead connection. Through HTTP, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from runtime import db
+from runtime.auth import tokens
+from tests.conftest import api_token, install_package, make_user
+
+PACKAGE = {"format": "jimu.app", "version": 2, "app": {"key": "conn", "version": "1.0.0", "label": "Conn"},
+           "roles": [], "groups": [],
+           "forms": [{"key": "note", "version": 1, "label": "Note", "title_field": "title",
+                      "fields": [{"key": "title", "label": "Title", "widget": "text", "required": True},
+                                 {"key": "size", "label": "Size", "widget": "number"}]}]}
+
+
+@pytest.fixture
+def headers(jimu):
+    install_package(jimu, PACKAGE)
+    return {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'writer', admin=True))}"}
+
+
+def _server(jimu):
+    if jimu.engine.dialect.name == "sqlite":
+        pytest.skip("a server connection's transaction mode and liveness")
+
+
+def test_the_identity_lookup_runs_outside_a_transaction_and_the_write_after_it_inside_one(
+        jimu, client, headers, monkeypatch):
+    seen = []
+    lookup = tokens.authenticate_token
+
+    def spy(conn, secret, *, now):
+        driver = conn.connection.driver_connection
+        seen.append(driver.autocommit if jimu.engine.dialect.name != "sqlite" else driver.in_transaction)
+        return lookup(conn, secret, now=now)
+
+    monkeypatch.setattr(tokens, "authenticate_token", spy)
+    for _ in range(2):
+        assert client.post("/api/v1/forms/note/records", headers=headers, json={"title": "a"}).status_code == 201
+    # PostgreSQL: autocommit (no BEGIN / ROLLBACK round trips); SQLite: no BEGIN, no read lock held
+    assert seen == [jimu.engine.dialect.name != "sqlite"] * 2
+    # the pooled connection the lookup used is transactional again: a failed write leaves nothing
+    with pytest.raises(ZeroDivisionError):
+        with jimu.begin() as conn:
+            ft = jimu.catalog.form("note")
+            conn.execute(sa.update(ft.table).values({ft.columns["title"].name: "changed"}))
+            1 / 0
+    r = client.get("/api/v1/forms/note/records", headers=headers)
+    assert [x["title"] for x in r.get_json()["records"]] == ["a", "a"]
+
+
+def test_a_connection_used_a_moment_ago_is_not_pinged(jimu, client, headers, monkeypatch):
+    _server(jimu)
+    pings = []
+    ping = jimu.engine.dialect.do_ping
+    monkeypatch.setattr(jimu.engine.dialect, "do_ping", lambda c: pings.append(1) or ping(c))
+    for _ in range(3):
+        assert client.post("/api/v1/forms/note/records", headers=headers, json={"title": "b"}).status_code == 201
+    assert pings == []
+
+
+def test_an_idle_connection_the_server_closed_is_replaced_before_a_request_uses_it(
+        jimu, client, headers, monkeypatch):
+    _server(jimu)
+    assert client.post("/api/v1/forms/note/records", headers=headers, json={"title": "c"}).status_code == 201
+    with jimu.engine.connect() as conn:
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    assert jimu.engine.pool.checkedin() == 1  # the request's connection, back in the pool
+    other = sa.create_engine(jimu.engine.url, poolclass=sa.pool.NullPool)
+    with other.connect() as conn:  # as a server restart or a proxy's idle timeout would
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+    other.dispose()
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", -1.0)  # the pooled connection counts as idle
+    r = client.post("/api/v1/forms/note/records", headers=headers, json={"title": "d"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    with jimu.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
