@@ -199,13 +199,16 @@ def revoke_token(conn: sa.Connection, token_id: int, *, now: datetime, actor_id:
     return get_token(conn, token_id)
 
 
+#: the lookup of every Bearer request, built once (its SQL is compiled once per engine as well)
+_BY_HASH = (sa.select(db.api_tokens.c.id, db.api_tokens.c.user_id, db.api_tokens.c.scope, db.api_tokens.c.revoked,
+                      db.api_tokens.c.expires_at, db.api_tokens.c.last_used_at, db.users.c.is_active)
+            .join(db.users, db.users.c.id == db.api_tokens.c.user_id)
+            .where(db.api_tokens.c.token_hash == sa.bindparam("token_hash")))
+
+
 def authenticate_token(conn: sa.Connection, secret: str, *, now: datetime) -> TokenUse:
     """The token a Bearer secret names, if it is live and its user active; otherwise ``NotAuthenticated``."""
-    t = db.api_tokens
-    row = conn.execute(sa.select(t.c.id, t.c.user_id, t.c.scope, t.c.revoked, t.c.expires_at, t.c.last_used_at,
-                                 db.users.c.is_active)
-                       .join(db.users, db.users.c.id == t.c.user_id)
-                       .where(t.c.token_hash == _hash(secret))).first()
+    row = conn.execute(_BY_HASH, {"token_hash": _hash(secret)}).first()
     if row is None:
         raise NotAuthenticated("the API token is unknown; create one on your account's API tokens page",
                                code="auth.bad_token")
