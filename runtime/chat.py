@@ -23,6 +23,7 @@ user's permissions and links the conversation to it (``handover.link_field``).
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -294,8 +295,13 @@ def _text(text: Any) -> str:
 
 
 def start(jimu, conn: sa.Connection, cfg: ChatConfig, values: Mapping[str, Any]) -> dict:
-    """A new conversation with the visitor's values of ``chat.fields`` (anything else is dropped)."""
+    """A new conversation with the visitor's values of ``chat.fields`` (anything else is dropped), each
+    at most ``MAX_TEXT`` characters (as JSON when not text): a field without its own ``max_length``
+    would otherwise keep whatever a request carries."""
     data = {k: values[k] for k in cfg.fields if values.get(k) not in (None, "")}
+    for key, value in data.items():
+        if len(value if isinstance(value, str) else json.dumps(value, default=str)) > MAX_TEXT:
+            raise EmptyMessage(f"{key} holds at most {MAX_TEXT} characters", field=key, code="chat.too_long")
     if cfg.status:
         data[cfg.status["field"]] = cfg.status["open"]
     records = jimu.services.records(jimu, conn, ANONYMOUS, source="chat", check_permissions=False)

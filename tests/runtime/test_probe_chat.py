@@ -172,3 +172,20 @@ def test_the_default_message_limit_holds_without_setting(client, estate):
     codes = [client.post(f"{BASE}/mine/messages", headers=tok, json={"text": str(i)}).status_code
              for i in range(1, chat.MESSAGE_LIMIT + 1)]
     assert codes == [201] * (chat.MESSAGE_LIMIT - 1) + [429]
+
+
+def test_a_visitor_gives_short_values_only(client, estate):
+    """What a visitor types before the first message (name, e-mail) is as short as a message at most:
+    a text field without its own max_length would otherwise take a request's whole 50 MB."""
+    from runtime import chat
+    for value in ("n" * (chat.MAX_TEXT + 1), ["n"] * 5000):
+        resp = client.post(f"{BASE}/conversations", json={"fields": {"name": value}, "text": "hi"},
+                           headers={"Origin": SITE})
+        assert resp.status_code in (400, 422), resp.status_code
+        assert resp.get_json()["error"]["code"] in ("chat.too_long", "validation.failed")
+    resp = client.post(f"{BASE}/conversations", json={"fields": {"name": "n" * 100_000}}, headers={"Origin": SITE})
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "chat.too_long"
+    assert resp.get_json()["error"]["field"] == "name"
+    queue = client.get(f"{BASE}/queue", headers=estate["desk"]).get_json()
+    assert queue["conversations"] == []
+    assert _start(client, "n" * 200)["conversation"]["fields"]["name"] == "n" * 200
