@@ -36,7 +36,7 @@ def _signed(form: str) -> bool:
         raise NotAuthenticated(f"form {form!r} has no webhook secret; set HOOK_SECRETS or send an API token",
                                code="intake.no_secret")
     want = "sha256=" + hmac.new(secret.encode(), request.get_data(cache=True), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given.strip().lower(), want):
+    if not hmac.compare_digest(given.strip().lower().encode(), want.encode()):  # bytes: non-ASCII is no 500
         raise NotAuthenticated(f"{SIGNATURE} does not match the body signed with the hook's secret "
                                "(HMAC-SHA256 of the raw body, hex, prefixed sha256=)", code="intake.bad_signature")
     return True

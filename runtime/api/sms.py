@@ -27,7 +27,8 @@ def sms_receipts(provider, token):
     if provider not in RECEIPT_ANSWERS:   # a path naming no receipt URL: not found, as any unknown path
         raise NotFound(f"no SMS provider {provider!r}; receipts are taken for "
                        + ", ".join(RECEIPT_ANSWERS), code="sms.unknown_provider")
-    if not hmac.compare_digest(token, receipt_token(jimu, provider)):
+    # compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500)
+    if not hmac.compare_digest(token.encode(), receipt_token(jimu, provider).encode()):
         raise NotAuthenticated("the receipt URL's token is wrong: copy the URL GET /api/v1/sms/messages shows "
                                "into the SMS vendor's console", code="sms.bad_receipt_token")
     items = request.get_json(silent=True)

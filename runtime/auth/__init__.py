@@ -155,7 +155,7 @@ def _check_csrf() -> None:
         from engines.errors import PermissionDenied
         raise PermissionDenied("the form expired; reload the page and submit again", code="auth.csrf")
     expected = session.get("csrf")
-    if not expected or not hmac.compare_digest(sent, expected):
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):  # bytes: non-ASCII is no 500
         from engines.errors import PermissionDenied
         raise PermissionDenied("the form expired or came from another site; reload the page and try again",
                                code="auth.csrf")
