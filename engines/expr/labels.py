@@ -17,7 +17,7 @@ that key's field (stored text stays stable when labels change).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .compiler import CONSTANTS
 from .errors import ExprError
@@ -87,6 +87,35 @@ def _calls(source: str, end: int) -> bool:
     return rest.startswith("(")
 
 
+def _word_end(text: str, i: int) -> int:
+    while i < len(text) and _ident(text[i]):
+        i += 1
+    return i
+
+
+def _rewrite_names(source: str, name: Callable[[str, int, int], tuple[str, int]]) -> str:
+    """``source`` with each name in its code (outside string literals) that starts a word and does not
+    follow a ``.`` rewritten: ``name(text, start, i)`` answers what to write for the name at ``i`` of
+    the code span ``text`` (which begins at ``start`` of ``source``) and where to go on. The one walk of
+    ``to_keys`` and ``to_labels``."""
+    out: list[str] = []
+    for is_code, start, end in _segments(source):
+        text = source[start:end]
+        if not is_code:
+            out.append(text)
+            continue
+        i, piece = 0, []
+        while i < len(text):
+            if _ident(text[i]) and (i == 0 or (not _ident(text[i - 1]) and text[i - 1] != ".")):
+                written, i = name(text, start, i)
+                piece.append(written)
+                continue
+            piece.append(text[i])
+            i += 1
+        out.append("".join(piece))
+    return "".join(out)
+
+
 def to_keys(source: str, fields: Iterable[tuple[str, Any]]) -> str:
     """``source`` with every field label replaced by its field's key (see the module's rules)."""
     return _to_keys(source, fields)[0]
@@ -119,46 +148,27 @@ def _to_keys(source: str, fields: Iterable[tuple[str, Any]]) -> tuple[str, list[
     if not by_label:
         return source, swaps
     ordered = sorted(by_label, key=len, reverse=True)
-    out: list[str] = []
-    for is_code, start, end in _segments(source):
-        text = source[start:end]
-        if not is_code:
-            out.append(text)
-            continue
-        i, piece = 0, []
-        while i < len(text):
-            at_boundary = (i == 0 or not _ident(text[i - 1])) and (i == 0 or text[i - 1] != ".")
-            if at_boundary and _ident(text[i]):
-                hit = next((lab for lab in ordered if text.startswith(lab, i)
-                            and (i + len(lab) == len(text) or not _ident(text[i + len(lab)]))), None)
-                word_end = i
-                while word_end < len(text) and _ident(text[word_end]):
-                    word_end += 1
-                word = text[i:word_end]
-                if word in keys and (hit is None or len(hit) <= len(word)):
-                    _check_key_is_not_a_label(word, by_label, source, start + i)
-                    piece.append(word)
-                    i = word_end
-                    continue
-                if hit is not None and not _calls(text, i + len(hit)):
-                    owners = by_label[hit]
-                    if len(owners) > 1:
-                        a, b = owners[0][0], owners[1][0]
-                        raise ExprAmbiguousName(
-                            f"{hit!r} is the name of two fields ({a!r} and {b!r}); rename one of them so every "
-                            "field has its own name", expression=source, position=start + i + 1, name=hit,
-                            fields=[k for k, _ in owners])
-                    piece.append(owners[0][0])
-                    swaps.append((start + i, len(hit), len(owners[0][0])))
-                    i += len(hit)
-                    continue
-                piece.append(word)
-                i = word_end
-                continue
-            piece.append(text[i])
-            i += 1
-        out.append("".join(piece))
-    return "".join(out), swaps
+
+    def name(text: str, start: int, i: int) -> tuple[str, int]:
+        hit = next((lab for lab in ordered if text.startswith(lab, i)
+                    and (i + len(lab) == len(text) or not _ident(text[i + len(lab)]))), None)
+        word_end = _word_end(text, i)
+        word = text[i:word_end]
+        if word in keys and (hit is None or len(hit) <= len(word)):
+            _check_key_is_not_a_label(word, by_label, source, start + i)
+            return word, word_end
+        if hit is not None and not _calls(text, i + len(hit)):
+            owners = by_label[hit]
+            if len(owners) > 1:
+                a, b = owners[0][0], owners[1][0]
+                raise ExprAmbiguousName(
+                    f"{hit!r} is the name of two fields ({a!r} and {b!r}); rename one of them so every "
+                    "field has its own name", expression=source, position=start + i + 1, name=hit,
+                    fields=[k for k, _ in owners])
+            swaps.append((start + i, len(hit), len(owners[0][0])))
+            return owners[0][0], i + len(hit)
+        return word, word_end
+    return _rewrite_names(source, name), swaps
 
 
 def _check_key_is_not_a_label(word: str, by_label: dict, source: str, at: int) -> None:
@@ -189,26 +199,11 @@ def to_labels(source: str, fields: Iterable[tuple[str, Any]], lang: str = "zh-CN
         shown[key] = text
     if not shown:
         return source
-    out: list[str] = []
-    for is_code, start, end in _segments(source):
-        text = source[start:end]
-        if not is_code:
-            out.append(text)
-            continue
-        i, piece = 0, []
-        while i < len(text):
-            if _ident(text[i]) and (i == 0 or (not _ident(text[i - 1]) and text[i - 1] != ".")):
-                j = i
-                while j < len(text) and _ident(text[j]):
-                    j += 1
-                word = text[i:j]
-                piece.append(shown[word] if word in shown and not _calls(text, j) else word)
-                i = j
-                continue
-            piece.append(text[i])
-            i += 1
-        out.append("".join(piece))
-    result = "".join(out)
+    def name(text: str, start: int, i: int) -> tuple[str, int]:
+        j = _word_end(text, i)
+        word = text[i:j]
+        return (shown[word] if word in shown and not _calls(text, j) else word), j
+    result = _rewrite_names(source, name)
     try:  # shown only if it reads back exactly
         return result if to_keys(result, pairs) == source else source
     except ExprError:
