@@ -24,7 +24,7 @@ from flask import g, jsonify, request, url_for
 from ..auth import current_principal, policy
 from ..context import current_jimu
 from ..dataio import export, importer, writers
-from ..exceptions import NotAuthenticated, NotFound
+from ..exceptions import NotAuthenticated
 from ..i18n import current_language
 from . import bp
 from .util import BadRequest, json_arg, json_param, query_args
@@ -118,7 +118,7 @@ def import_status(iid):
 def import_rejected(iid, fmt):
     """The rows an import rejected, with their line and an error column, as .csv (UTF-8 with BOM) or .xlsx."""
     principal = _principal()
-    _format(fmt)
+    writers.check_format(fmt)
     jimu = current_jimu()
     with jimu.read() as conn:
         state = importer.status(conn, principal, iid)  # 404 for anyone but its starter (and admins)
@@ -131,39 +131,23 @@ def import_rejected(iid, fmt):
     return writers.response(body(), fmt, f"rejected-{state['file'].rsplit('.', 1)[0]}.{fmt}")
 
 
-def _format(fmt: str) -> None:
-    if fmt not in writers.FORMATS:
-        raise NotFound("download as .csv or .xlsx", code="export.bad_format")
-
-
 @bp.get("/forms/<form>/records/export.<fmt>")
 @query_args("sort", "q", filter=json_param({"type": ["object", "array"]}))
 def records_export(form, fmt):
     """Export every record of a list (filter, sort, q) as .csv or .xlsx, with labels, as the list allows."""
     principal = _principal()
-    _format(fmt)
     jimu = current_jimu()
     filters = json_arg("filter")
     if filters is not None and not isinstance(filters, list):
         filters = [filters]
-    sort = request.args.get("sort")
     with jimu.read():
         ft = jimu.catalog.form(form)
-    chunks = export.export_records(jimu, principal, form, fmt=fmt, lang=current_language(), filters=filters,
-                                   sort=sort, q=request.args.get("q"))
-    name = f"{ft.spec.label_text(current_language())}-{jimu.now():%Y%m%d-%H%M}.{fmt}"
-    return writers.response(chunks, fmt, name)
+    return export.records_download(jimu, principal, ft, fmt, lang=current_language(), filters=filters,
+                                   sort=request.args.get("sort"), q=request.args.get("q"))
 
 
 @bp.get("/forms/<form>/import-template.xlsx")
 @query_args()
 def import_template(form):
     """The import template: an .xlsx of the columns the caller may import, with option drop-downs."""
-    principal = _principal()
-    jimu = current_jimu()
-    with jimu.read():
-        ft = jimu.catalog.form(form)
-        policy.require(principal, "create", form)
-    lang = current_language()
-    return writers.response(export.template(ft, principal, lang), "xlsx",
-                     f"{ft.spec.label_text(lang)}-template.xlsx")
+    return export.template_download(current_jimu(), _principal(), form, current_language())

@@ -86,6 +86,24 @@ class _Cells:
         return value if isinstance(value, (int, float, str)) else str(value)
 
 
+def records_download(jimu, principal, ft, fmt: str, *, lang: str, filters: Any = None, sort: str | None = None,
+                     q: str | None = None):
+    """The download of a list (``export_records``) named after its form and the time: the REST export's
+    and the list page's."""
+    writers.check_format(fmt)
+    chunks = export_records(jimu, principal, ft.key, fmt=fmt, lang=lang, filters=filters, sort=sort, q=q)
+    return writers.response(chunks, fmt, f"{ft.spec.label_text(lang)}-{jimu.now():%Y%m%d-%H%M}.{fmt}")
+
+
+def template_download(jimu, principal, form_key: str, lang: str):
+    """The import template of ``form_key`` (``template``) as a download, for a caller who may create its
+    records: the REST one's and the list page's."""
+    with jimu.read():
+        ft = jimu.catalog.form(form_key)
+        policy.require(principal, "create", form_key)
+    return writers.response(template(ft, principal, lang), "xlsx", f"{ft.spec.label_text(lang)}-template.xlsx")
+
+
 def template(ft, principal, lang: str) -> Iterator[bytes]:
     """An XLSX with one column per field the reader may import (headed by its label, ``*`` for a
     required one) and a drop-down list of the option labels on choice columns."""

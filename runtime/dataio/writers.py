@@ -25,6 +25,13 @@ def stream(fmt: str, header: list[str], rows: Iterable[list[Any]], *, sheet: str
                                                                       validations=validations)
 
 
+def check_format(fmt: str) -> None:
+    """A download's ``.<fmt>`` of the address: one of ``FORMATS``, else 404 ``export.bad_format``."""
+    if fmt not in FORMATS:
+        from ..exceptions import NotFound
+        raise NotFound("download as .csv or .xlsx", code="export.bad_format", format=fmt)
+
+
 def response(chunks: Iterator[bytes], fmt: str, filename: str):
     """A streamed download of ``chunks`` (a Flask response: the request stays open while it is sent)."""
     from urllib.parse import quote

@@ -15,7 +15,6 @@ from ..auth import current_principal, policy
 from ..context import current_jimu
 from ..dataio import export, importer, writers
 from ..dataio.mapping import BadMapping
-from ..exceptions import NotFound
 from ..i18n import current_language
 from . import bp
 from .records import list_query
@@ -115,25 +114,17 @@ def import_progress(iid):
 @bp.get("/forms/<form>/import-template.xlsx")
 def import_template(form):
     _login_required()
-    jimu, principal = current_jimu(), current_principal()
-    with jimu.read():
-        ft = jimu.catalog.form(form)
-        policy.require(principal, "create", form)
-    lang = current_language()
-    return writers.response(export.template(ft, principal, lang), "xlsx",
-                            f"{ft.spec.label_text(lang)}-template.xlsx")
+    return export.template_download(current_jimu(), current_principal(), form, current_language())
 
 
 @bp.get("/forms/<form>/export.<fmt>")
 def record_export(form, fmt):
     """The list as it is shown (view, filters, search, sort), every page of it."""
     _login_required()
-    if fmt not in writers.FORMATS:
-        raise NotFound("export as .csv or .xlsx", code="export.bad_format")
+    writers.check_format(fmt)
     jimu, principal = current_jimu(), current_principal()
     with jimu.read():
         ft = jimu.catalog.form(form)
         _, filters, sort, q = list_query(ft, principal)
-    lang = current_language()
-    chunks = export.export_records(jimu, principal, form, fmt=fmt, lang=lang, filters=filters, sort=sort, q=q)
-    return writers.response(chunks, fmt, f"{ft.spec.label_text(lang)}-{jimu.now():%Y%m%d-%H%M}.{fmt}")
+    return export.records_download(jimu, principal, ft, fmt, lang=current_language(), filters=filters, sort=sort,
+                                   q=q)

@@ -73,3 +73,22 @@ def test_page_export_follows_the_list_filters_and_the_readers_rights(client, jim
     assert client.get("/forms/员工/export.csv?field=月薪&op=gt&value=1").status_code == 403
     assert b'id="import-link"' in client.get("/forms/员工").data     # recruiters may create
     assert client.get("/forms/部门/import").status_code == 403          # but not departments
+
+
+
+def test_the_page_and_the_api_give_the_same_downloads(client, jimu, hr):
+    """The list page's export and import template are the REST API's (one runtime.dataio.export)."""
+    from tests.conftest import api_token
+    sign_in(client, jimu, hr["rec"])
+    api = {"Authorization": f"Bearer {api_token(jimu, hr['rec'])}"}
+    def download(url, **kw):   # read whole: a streamed answer holds its request open until then
+        resp = client.get(url, **kw)
+        return resp.status_code, resp.headers.get("Content-Disposition"), resp.data
+    page, rest = download("/forms/员工/import-template.xlsx"), download("/api/v1/forms/员工/import-template.xlsx",
+                                                                      headers=api)
+    assert page[:2] == rest[:2] and page[0] == 200
+    assert download("/forms/部门/import-template.xlsx")[0] == 403
+    assert download("/forms/员工/export.csv")[2] == download("/api/v1/forms/员工/records/export.csv", headers=api)[2]
+    for url, headers in (("/forms/员工/export.pdf", {}), ("/api/v1/forms/员工/records/export.pdf", api)):
+        refused = client.get(url, headers=headers)
+        assert refused.status_code == 404 and b"export.bad_format" in refused.data, url
