@@ -68,12 +68,13 @@ def find_users():
     designers' assignee and recipient pickers suggest them."""
     import sqlalchemy as sa
     from runtime import db
+    from runtime.store.query import like_escape
     q = (request.args.get("q") or "").strip()[:150]
     t = db.users
     stmt = (sa.select(t.c.username, t.c.display_name).where(t.c.is_active.is_(True))
             .order_by(t.c.username).limit(20))
     if q:
-        pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_escape(q) + "%"
         stmt = stmt.where(sa.or_(t.c.username.like(pattern, escape="\\"),
                                  t.c.display_name.like(pattern, escape="\\")))
     with current_jimu().read() as conn:

@@ -24,7 +24,7 @@ from ..context import current_jimu
 from ..exceptions import NotAuthenticated
 from ..i18n import current_language
 from ..records import Records
-from ..store.query import _contains
+from ..store.query import icontains
 from . import bp
 from .util import int_arg, query_args, whole
 
@@ -32,24 +32,35 @@ from .util import int_arg, query_args, whole
 MAX_CHOICES = 50
 
 
+def _signed_in(what: str):
+    principal = current_principal()
+    if not principal.is_authenticated:
+        raise NotAuthenticated(f"log in or send an API token to {what}")
+    return principal
+
+
+def _field_to_fill(jimu, principal, form: str, field: str):
+    """The field ``field`` of ``form`` when the caller may fill it (create or update on the form, the
+    field not hidden from them); else 404, as if it did not exist. Inside a read (a current catalogue)."""
+    if form not in jimu.catalog or not any(can(principal, v, form) for v in ("create", "update")):
+        raise NotFound(f"no form {form!r} you may fill", code="form.not_found")
+    spec = jimu.catalog.form(form).spec
+    if not spec.has_field(field) or field in hidden_fields(principal, form):
+        raise NotFound(f"form {form!r} has no field {field!r}", code="field.not_found")
+    return spec.field(field)
+
+
 @bp.get("/forms/<form>/fields/<field>/choices")
 @query_args("q", limit=whole(hi=MAX_CHOICES))
 def field_choices(form, field):
     """``{"choices": [{"id", "text"}]}``: users, groups or linked records matching ``q`` for a
     field the caller may fill (create or update verb on its form)."""
-    principal = current_principal()
-    if not principal.is_authenticated:
-        raise NotAuthenticated("log in or send an API token to look up choices")
+    principal = _signed_in("look up choices")
     jimu = current_jimu()
     q = (request.args.get("q") or "").strip()
     limit = int_arg("limit", 20, lo=1, hi=MAX_CHOICES)
     with jimu.read() as conn:   # the catalogue is current inside a transaction
-        if form not in jimu.catalog or not any(can(principal, v, form) for v in ("create", "update")):
-            raise NotFound(f"no form {form!r} you may fill", code="form.not_found")
-        spec = jimu.catalog.form(form).spec
-        if not spec.has_field(field) or field in hidden_fields(principal, form):
-            raise NotFound(f"form {form!r} has no field {field!r}", code="field.not_found")
-        widget = spec.field(field).widget
+        widget = _field_to_fill(jimu, principal, form, field).widget
         if widget.value_kind == "user":
             choices = _users(conn, q, limit)
         elif widget.value_kind == "group":
@@ -66,7 +77,7 @@ def _users(conn: sa.Connection, q: str, limit: int) -> list[dict[str, Any]]:
     u = db.users.c
     query = sa.select(u.id, u.username, u.display_name).where(u.is_active.is_(True))
     if q:
-        query = query.where(sa.or_(_contains(u.username, q), _contains(u.display_name, q)))
+        query = query.where(sa.or_(icontains(u.username, q), icontains(u.display_name, q)))
     rows = conn.execute(query.order_by(u.display_name, u.username).limit(limit))
     return [{"id": r.id, "text": r.display_name or r.username} for r in rows]
 
@@ -75,7 +86,7 @@ def _groups(conn: sa.Connection, q: str, limit: int) -> list[dict[str, Any]]:
     g = db.groups.c
     query = sa.select(g.id, g.key, g.label)
     if q:
-        query = query.where(sa.or_(_contains(g.key, q), _contains(g.label, q)))
+        query = query.where(sa.or_(icontains(g.key, q), icontains(g.label, q)))
     lang = current_language()
     return [{"id": r.id, "text": label_text(r.label, lang, r.key)}
             for r in conn.execute(query.order_by(g.key).limit(limit))]
@@ -106,19 +117,12 @@ def field_snippets(form, field):
     offers (knowledge articles, canned replies) matching ``q``, for a field the caller may fill; only
     records the caller may read (``runtime.snippets``)."""
     from ..snippets import find
-    principal = current_principal()
-    if not principal.is_authenticated:
-        raise NotAuthenticated("log in or send an API token to look up texts to insert")
+    principal = _signed_in("look up texts to insert")
     jimu = current_jimu()
     q = (request.args.get("q") or "").strip()
     limit = int_arg("limit", 20, lo=1, hi=MAX_CHOICES)
     with jimu.read() as conn:
-        if form not in jimu.catalog or not any(can(principal, v, form) for v in ("create", "update")):
-            raise NotFound(f"no form {form!r} you may fill", code="form.not_found")
-        spec = jimu.catalog.form(form).spec
-        if not spec.has_field(field) or field in hidden_fields(principal, form):
-            raise NotFound(f"form {form!r} has no field {field!r}", code="field.not_found")
-        sources = spec.field(field).widget.config.get("insert_from") or []
+        sources = _field_to_fill(jimu, principal, form, field).widget.config.get("insert_from") or []
         if not sources:
             raise NotFound(f"field {field!r} offers nothing to insert; give its widget insert_from",
                            code="field.no_snippets")

@@ -23,15 +23,16 @@ class FilterError(JimuError):
     code = "filter.invalid"
 
 
-def _like_escape(text: str) -> str:
+def like_escape(text: str) -> str:
+    """``text`` with LIKE's wildcards (and the escape character) escaped: use with ``escape="\\"``."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _contains(col, v):
+def icontains(col, v):
     """A case-insensitive substring match (the user and group pickers; not a filter operator: those
     are ``engines.operators`` and match case-sensitively; records are searched by
     ``runtime.store.search``)."""
-    return sa.func.lower(sa.cast(col, sa.Text)).like(f"%{_like_escape(str(v).lower())}%", escape="\\")
+    return sa.func.lower(sa.cast(col, sa.Text)).like(f"%{like_escape(str(v).lower())}%", escape="\\")
 
 
 def _coerce(ft: FormTable, key: str, op: Operator, value: Any) -> Any:
