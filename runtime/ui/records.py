@@ -148,43 +148,44 @@ def record_bulk(form):
     return redirect(back)
 
 
+def _done_or_said(work, *, passes: tuple = (401, 403)) -> bool:
+    """Run ``work(conn)`` in one transaction for a button of the record page; a refusal is flashed
+    (the page shows why) unless its status is in ``passes`` (the error pages answer those). Whether
+    it ran."""
+    try:
+        with current_jimu().begin() as conn:
+            work(conn)
+    except JimuError as exc:
+        if exc.status in passes:
+            raise
+        flash(exc.message)
+        return False
+    return True
+
+
 @bp.post("/forms/<form>/<int:rid>/macro/<macro>")
 def record_macro(form, rid, macro):
     """A macro's button on the record page: run it with the viewer's rights, then come back."""
     _login_required()
     from ..macros import run
-    try:
-        with current_jimu().begin() as conn:
-            run(_records(conn), form, rid, macro)
-    except JimuError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(exc.message)
-        return redirect(url_for("ui.record_detail", form=form, rid=rid))
-    flash(_("Done"))
+    if _done_or_said(lambda conn: run(_records(conn), form, rid, macro), passes=(401, 403, 404)):
+        flash(_("Done"))
     return redirect(url_for("ui.record_detail", form=form, rid=rid))
 
 
 @bp.post("/forms/<form>/<int:rid>/merge")
 def record_merge(form, rid):
-    """Merge this record into the one whose number is given; then open the record kept."""
+    """Merge this record into the one whose number is given; then open the record kept (a record to
+    keep that does not exist is said on this record's page)."""
     _login_required()
     from ..merge import merge
     into = request.form.get("into", type=int)
     if not into or not 0 < into < 2**63:
         flash(_("Give the number of the record to keep"))
-        return redirect(url_for("ui.record_detail", form=form, rid=rid))
-    jimu = current_jimu()
-    try:
-        with jimu.begin() as conn:
-            merge(jimu, _records(conn), form, rid, into)
-    except JimuError as exc:
-        if exc.status in (401, 403):
-            raise
-        flash(exc.message)
-        return redirect(url_for("ui.record_detail", form=form, rid=rid))
-    flash(_("Merged"))
-    return redirect(url_for("ui.record_detail", form=form, rid=into))
+    elif _done_or_said(lambda conn: merge(current_jimu(), _records(conn), form, rid, into)):
+        flash(_("Merged"))
+        return redirect(url_for("ui.record_detail", form=form, rid=into))
+    return redirect(url_for("ui.record_detail", form=form, rid=rid))
 
 
 @bp.get("/forms/<form>/<int:rid>")
