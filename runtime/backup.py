@@ -307,7 +307,7 @@ def _insert_rows(conn: sa.Connection, table: sa.Table, rows, *, later: tuple = (
     returns (how many, the held-back values) for ``_link`` once every record they may point at exists."""
     n, batch, links = 0, [], []
     for row in rows:
-        values = {k: v for k, v in row.items() if k in table.c}
+        values = db.known_values(table, row)
         held = {c: values[c] for c in later if values.get(c) is not None}
         for c in held:
             values[c] = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from itertools import chain
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -28,6 +29,12 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TS = UTCDateTime()
 #: a big-integer id (SQLite's own INTEGER PRIMARY KEY there, so that it autoincrements)
 BIGID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+
+def known_values(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of a stored row (an archive's, the recycle bin's) for the columns ``table`` has now:
+    a column retired since it was stored is left out."""
+    return {k: v for k, v in row.items() if k in table.c}
 
 users = sa.Table(
     "jimu_users", metadata,

@@ -239,7 +239,7 @@ def restore(records, entry_id: int) -> dict[str, Any]:
     dropped: list[dict] = []
     try:
         with conn.begin_nested():
-            main = _known(ft.table, rows["main"])
+            main = db.known_values(ft.table, rows["main"])
             for key, col in ft.columns.items():
                 target = ft.link_target(key)
                 if target and main.get(col.name) is not None and not _exists(jimu.catalog, conn, target,
@@ -251,7 +251,7 @@ def restore(records, entry_id: int) -> dict[str, Any]:
             conn.execute(sa.insert(ft.table).values(main))  # with its search document (FTS triggers index it)
             data_written(conn, ft.form_id)  # cached charts of the form are out of date
             for child in [*ft.multi.values(), *ft.children.values()]:
-                kept = [_known(child.table, r) for r in rows["tables"].get(child.table.name, ())]
+                kept = [db.known_values(child.table, r) for r in rows["tables"].get(child.table.name, ())]
                 target = getattr(child.field.widget, "target", None)
                 if isinstance(child, MultiTable) and child.field.widget.value_kind == "link" and target:
                     alive = _alive(jimu.catalog, conn, target, {r["value"] for r in kept})
@@ -275,11 +275,6 @@ def restore(records, entry_id: int) -> dict[str, Any]:
                              "source": records.source})
     jimu.notify(records, "record.restored", ft, record, None)
     return {"record": audit.jsonable(policy.redact(records.principal, ft.key, record)), "links_dropped": dropped}
-
-
-def _known(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The values of ``row`` for columns the table still has (a field retired meanwhile is left out)."""
-    return {k: v for k, v in row.items() if k in table.c}
 
 
 def _alive(catalog, conn: sa.Connection, form_key: str, ids) -> set:
