@@ -135,7 +135,9 @@ def _aliyun_receipt(item: Mapping[str, Any]):
 
 
 def _tencent_receipt(item: Mapping[str, Any]):
-    return (item.get("sid"), item.get("mobile"), item.get("report_status") == "SUCCESS",
+    mobile, nation = item.get("mobile"), item.get("nationcode")
+    phone = f"+{nation}{mobile}" if nation and mobile else mobile
+    return (item.get("sid"), phone, item.get("report_status") == "SUCCESS",
             item.get("errmsg"), item.get("description"))
 
 
@@ -146,17 +148,24 @@ RECEIPT_ANSWERS = {"aliyun": {"code": 0, "msg": "成功"}, "tencent": {"result":
 
 def receive_receipts(jimu, conn, provider: str, items: list) -> int:
     """Apply a vendor's delivery receipts (a JSON array: Aliyun SmsReport, Tencent's status callback) to
-    the delivery records; answers how many records they matched."""
+    the delivery records; answers how many records they matched. A receipt changes the record of its
+    vendor id only when it names that record's number too: the URL's token is the only proof of the
+    sender, and a receipt about another number (forged with a leaked URL, or misrouted) changes nothing."""
     read = RECEIPTS[provider]
     matched = 0
     for item in items:
         if not isinstance(item, Mapping):
             continue
-        pid, _phone, ok, code, message = read(item)
+        pid, phone, ok, code, message = read(item)
         if not pid:
             continue
-        matched += _apply(jimu, conn, provider, pid, ok, code, message)
+        matched += _apply(jimu, conn, provider, pid, ok, code, message, phone=_digits(phone))
     return matched
+
+
+def _digits(phone: Any) -> str:
+    """A number as its digits only (``+86 135…`` → ``86135…``)."""
+    return "".join(c for c in str(phone or "") if c.isdigit())
 
 
 def pull_receipts(jimu, conn, limit: int = 100) -> int:
@@ -175,9 +184,18 @@ def pull_receipts(jimu, conn, limit: int = 100) -> int:
     return changed
 
 
-def _apply(jimu, conn, provider: str, pid, ok: bool, code, message) -> int:
+def _apply(jimu, conn, provider: str, pid, ok: bool, code, message, phone: str | None = None) -> int:
+    """Set the receipt on the records of vendor id ``pid``; with ``phone`` (a pushed receipt's digits) only
+    on those of that number (a mainland number may come without its 86, as it was sent)."""
     t = db.sms_messages
-    return conn.execute(sa.update(t).where(t.c.provider == provider, t.c.provider_id == str(pid)).values(
+    where = [t.c.provider == provider, t.c.provider_id == str(pid)]
+    if phone is not None:
+        ids = [r.id for r in conn.execute(sa.select(t.c.id, t.c.phone).where(*where))
+               if phone and _digits(r.phone) in (phone, "86" + phone)]
+        if not ids:
+            return 0
+        where.append(t.c.id.in_(ids))
+    return conn.execute(sa.update(t).where(*where).values(
         status="delivered" if ok else "undelivered", code=str(code or "")[:100] or None,
         message=str(message or "")[:500] or None, receipt_at=jimu.now(), updated_at=jimu.now())).rowcount
 

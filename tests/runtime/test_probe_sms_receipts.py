@@ -76,3 +76,20 @@ def test_every_shared_secret_check_refuses_non_ascii_with_its_code(client, jimu,
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "auth.csrf"
     resp = client.post("/logout", data={"csrf_token": "令牌"})
     assert resp.status_code == 403
+
+
+def test_a_receipt_changes_only_the_delivery_of_its_number(client, jimu, admin_headers):
+    """A receipt names the vendor's id and the number; one whose number is not the delivery's (a
+    forged or misrouted receipt) changes nothing."""
+    _deliveries(jimu, ("aliyun", "B1", "+8613500135000"), ("aliyun", "B2", "+8613500135001"),
+                ("tencent", "S1", "+8613500135002"), ("tencent", "S2", "+85261234567"))
+    paths = _paths(client, admin_headers)
+    forged = client.post(paths["aliyun"], json=[_aliyun("B1", "13500135001"), _aliyun("B2", "")])
+    assert forged.status_code == 200 and forged.get_json() == {"code": 0, "msg": "成功"}
+    client.post(paths["tencent"], json=[_tencent("S1", "13500135001"), _tencent("S2", "61234567", nation="86")])
+    assert set(_status(jimu).values()) == {"sent"}
+    client.post(paths["aliyun"], json=[_aliyun("B1", "13500135000", ok=True), _aliyun("B2", "8613500135001")])
+    client.post(paths["tencent"], json=[_tencent("S1", "13500135002"), _tencent("S2", "61234567", ok=True,
+                                                                              nation="852")])
+    assert _status(jimu) == {"+8613500135000": "delivered", "+8613500135001": "undelivered",
+                             "+8613500135002": "undelivered", "+85261234567": "delivered"}
