@@ -10,7 +10,7 @@ from engines.errors import JimuError, PermissionDenied
 
 from .. import task_links
 from ..audit import record_event
-from ..auth import signed_form_token
+from ..auth import policy, signed_form_token
 from ..auth.principal import load_principal
 from ..context import current_jimu
 from ..i18n import gettext as _
@@ -18,9 +18,21 @@ from . import bp
 
 
 def _context(jimu, conn, action):
+    """What the page shows, for the person the link was signed for only while they may act on the task
+    or read its record (the task page's rule): a link outlives a hand-over, a role taken away and a
+    deactivated account, and must not show the record's title to whoever holds it then."""
     from .flows import _title
     rt = jimu.services.flows.runtime(conn)
     task = dict(rt.task(action.task_id))
+    principal = _principal(conn, action)
+    if not rt.may_act(principal, task):
+        try:
+            if not task["form_key"]:
+                raise PermissionDenied("not the task's assignee")
+            policy.require_record(conn, principal, "read", jimu.catalog.form(task["form_key"]), task["record_id"])
+        except JimuError:
+            raise PermissionDenied(_("This task is not assigned to you."), code="flow.not_assignee",
+                                   id=action.task_id) from None
     outcome = next((o for o in task.get("outcomes") or [] if o.get("key") == action.action), None)
     record = rt._record(task["form_key"], task["record_id"]) if task["form_key"] else {}
     return {"task": task, "outcome": outcome, "action": action, "title": _title(jimu, conn, task["form_key"], record)}
