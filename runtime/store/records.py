@@ -197,6 +197,12 @@ def _reader(col: sa.Column):
 _UNKNOWN = object()
 
 
+def _quoted(conn: sa.Connection, table: sa.Table) -> str:
+    """The table's name as PostgreSQL's regclass functions read it (``pg_get_serial_sequence``)."""
+    q = conn.dialect.identifier_preparer
+    return q.format_table(table)
+
+
 class RecordStore:
     """Stateless helpers bound to a connection; one per unit of work."""
 
@@ -252,17 +258,27 @@ class RecordStore:
         return ids
 
     def _insert_many(self, ft: FormTable, params: list[dict[str, Any]]) -> list[int]:
-        """Insert the rows, returning their ids in order. PostgreSQL: one multi-row INSERT ... RETURNING
-        per page. SQLite: multi-row INSERTs without RETURNING (``db.insert_rows``: one statement per
-        page keeps the FTS5 trigger from flushing the index once per row). Form tables are
-        ``AUTOINCREMENT``: SQLite gives each new row the larger
-        of the largest id and the table's ``sqlite_sequence`` entry, plus one; this transaction holds
-        the database's write lock and sends no id, so the rows get the consecutive ids after that
-        (checked against the largest id afterwards)."""
+        """Insert the rows, returning their ids in order.
+
+        PostgreSQL: the ids are drawn from the table's sequence first (one statement), then the rows,
+        ids included, are copied in (``db.insert_rows``: one ``COPY``). A multi-row
+        ``INSERT ... RETURNING`` instead costs several times as much: psycopg parses each page's
+        statement of thousands of placeholders in Python, and the server plans it anew.
+
+        SQLite: multi-row INSERTs without RETURNING (``db.insert_rows``: one statement per page keeps
+        the FTS5 trigger from flushing the index once per row). Form tables are ``AUTOINCREMENT``:
+        SQLite gives each new row the larger of the largest id and the table's ``sqlite_sequence``
+        entry, plus one; this transaction holds the database's write lock and sends no id, so the
+        rows get the consecutive ids after that (checked against the largest id afterwards)."""
         t = ft.table
         if self.conn.dialect.name != "sqlite":
-            stmt = sa.insert(t).returning(t.c.id, sort_by_parameter_order=True)
-            return list(self.conn.execute(stmt, params).scalars())
+            ids = sorted(self.conn.execute(
+                sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(_quoted(self.conn, t), "id")))
+                .select_from(sa.func.generate_series(1, len(params)))).scalars())
+            for rid, p in zip(ids, params):
+                p["id"] = rid
+            insert_rows(self.conn, t, params)
+            return ids
         top = sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
         seq = self.conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (t.name,)).scalar()
         first = max(self.conn.execute(top).scalar_one(), seq or 0) + 1
