@@ -61,6 +61,8 @@ _WORD = re.compile(r"[^\W_]+")
 #: how jieba cuts an ASCII run holding no dictionary word (``jieba.finalseg.re_skip``): a run of
 #: letters and digits with the decimal after it, two words
 _ASCII_PIECE = re.compile(r"([a-z0-9]+)(?:\.([0-9]+))?")
+#: how jieba's full mode cuts such a run: letters and digits together, everything else apart
+_ASCII_RUN = re.compile(r"[a-z0-9]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _PHRASE = re.compile(r"[\"“”「」『』]([^\"“”「」『』]+)[\"“”「」『』]")
 #: question and function words that say nothing about what is looked for
@@ -118,10 +120,11 @@ def index_words(text: str) -> list[str]:
     * an ASCII text holding none of jieba's few ASCII dictionary words (``C++``, ``AT&T``) is cut as
       jieba's HMM step cuts a word it does not know (``_ASCII_PIECE``: runs of letters and digits,
       a decimal kept with the run before it);
-    * a text ending in digits right after a Chinese character (客户123, 订单20240001) is cut as its
-      head followed by one digit, whose cut is cached, plus the digits: no dictionary word joins a
-      Chinese character to a digit (checked on the loaded dictionary), so jieba never cuts across
-      that boundary and leaves the digits to its HMM step as one run;
+    * a text ending in ASCII that starts with a digit right after a Chinese character (客户123,
+      订单20240001, 客户3-1042, 张伟 2#u7@example.com) is cut as its head followed by one digit,
+      whose cut is cached, plus the ASCII tail cut as above: no dictionary word joins a Chinese
+      character to a digit (checked on the loaded dictionary), so jieba never cuts across that
+      boundary, and its HMM step splits Chinese from other characters before it looks at either;
     * a text seen lately (a city, an option's label, a repeated remark) is cut once (``_cut``, a
       bounded LRU cache)."""
     text = str(text)
@@ -131,19 +134,22 @@ def index_words(text: str) -> list[str]:
             return [w for piece in _ASCII_PIECE.findall(text.lower()) for w in piece if w]
         return list(_cut(text))
     m = _HAN_DIGITS.search(text)
-    if m is not None and not han_digit:
+    if m is not None and not han_digit and (ascii_words is None or not ascii_words.search(m.group(1))):
         head = text[:m.start(1)]
         precise, full = _cuts(head + _SENTINEL)
-        words = [*precise[:-1], m.group(1)]   # the sentinel digit is the last word of either cut
+        tail = m.group(1).lower()
+        # the sentinel digit is the last word of either cut; jieba's full mode makes runs of letters
+        # and digits of the tail
+        words = [*precise[:-1], *(w for piece in _ASCII_PIECE.findall(tail) for w in piece if w)]
         seen = set(words)
-        return words + [w for w in full[:-1] if w not in seen]
+        return words + [w for w in (*full[:-1], *_ASCII_RUN.findall(tail)) if w not in seen]
     return list(_cut(text))
 
 
 #: a digit whose cut stands for a run of digits after a Chinese character
 _SENTINEL = "0"
-#: a run of ASCII digits ending the text, right after a character jieba cuts with its dictionary
-_HAN_DIGITS = re.compile(r"(?<=[\u4e00-\u9fd5])([0-9]+)$")
+#: an ASCII tail starting with a digit, right after a character jieba cuts with its dictionary
+_HAN_DIGITS = re.compile(r"(?<=[\u4e00-\u9fd5])([0-9][\x00-\x7f]*)$")
 
 
 @functools.lru_cache(maxsize=8192)
