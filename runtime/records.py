@@ -8,8 +8,12 @@ which is where the rule and flow engines hook in.
 """
 from __future__ import annotations
 
+import gc
+import threading
+from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Sequence
 
 import sqlalchemy as sa
 
@@ -48,6 +52,36 @@ class UniqueViolation(JimuError):
 
 MAX_PAGE = 500
 MAX_BULK = 10_000
+
+#: the garbage collector's first threshold while a bulk write runs (Python's default is 700 allocations)
+BULK_GC_THRESHOLD = 20_000
+_gc_lock = threading.Lock()
+_gc_writes = 0
+_gc_saved: tuple | None = None
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often while a bulk write (or an import's step around it) runs. It
+    allocates a few dozen objects per row that live for its batch (values, parameters, audit rows,
+    kept records); with the default threshold the collector runs every few rows, moves them to older
+    generations as they are still in use, and those moves then start full collections of the whole
+    process's objects — a quarter to a third of the write's CPU time. Nothing is kept from
+    collection: it just runs every 20,000 allocations instead of 700. Writes running at the same time
+    (threads) share one setting; the last to end puts Python's back."""
+    global _gc_writes, _gc_saved
+    with _gc_lock:
+        if _gc_writes == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(_gc_saved[0], BULK_GC_THRESHOLD), *_gc_saved[1:])
+        _gc_writes += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_writes -= 1
+            if _gc_writes == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
 
 
 class Records:
@@ -185,6 +219,12 @@ class Records:
         ``first_row`` + index). Nothing is written when a row is rejected unless ``keep_valid``,
         nor when ``write`` is false (a dry run, an import's check pass). ``listeners=False`` skips
         rules and flows (imports that ask for it; the caller audits that choice)."""
+        with fewer_collections():
+            return self._write_batch(form_key, rows, keep_valid=keep_valid, write=write, listeners=listeners,
+                                     first_row=first_row)
+
+    def _write_batch(self, form_key: str, rows: Sequence[Mapping[str, Any]], *, keep_valid: bool, write: bool,
+                     listeners: bool, first_row: int) -> "BatchResult":
         ft = self.form(form_key)
         self._require("create", form_key)
         for data in rows:

@@ -19,9 +19,6 @@ for it, and the choice is in the audit log (``records.import``).
 """
 from __future__ import annotations
 
-import gc
-import threading
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator, Mapping
 
@@ -33,7 +30,7 @@ from .. import audit, db
 from ..auth import policy, tokens
 from ..auth.principal import load_principal
 from ..exceptions import NotFound, PermissionDenied
-from ..records import Records
+from ..records import Records, fewer_collections
 from .mapping import BadMapping, Converter, auto_map, check_mapping, importable_fields
 from .readers import cell_text, kind_of, open_table
 
@@ -177,7 +174,7 @@ def step(jimu, conn, iid: int, *, step_rows: int | None = None) -> bool:
     if imp is None or imp["status"] in FINISHED:
         return False
     try:
-        with _fewer_collections():
+        with fewer_collections():
             return _step(jimu, conn, imp, step_rows or STEP_ROWS)
     except JimuError as exc:
         if exc.status >= 500:
@@ -256,37 +253,6 @@ def _step(jimu, conn, imp: Mapping[str, Any], step_rows: int) -> bool:
     else:
         _finish(jimu, conn, imp, DONE)
     return False
-
-
-#: the garbage collector's first threshold while a step runs (Python's default is 700 allocations)
-STEP_GC_THRESHOLD = 20_000
-_gc_lock = threading.Lock()
-_gc_steps = 0
-_gc_saved: tuple | None = None
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Collect cyclic garbage less often while a step runs. A step allocates a few dozen objects per
-    row that live for its batch (cells, values, parameters, kept records); with the default
-    threshold the collector runs every few rows, moves them to older generations as they are still
-    in use, and those moves then start full collections of the whole process's objects — a quarter
-    of an import's CPU time. Nothing is kept from collection: it just runs every 20,000 allocations
-    instead of 700. Steps running at the same time (worker threads) share one setting; the last to
-    end puts Python's back."""
-    global _gc_steps, _gc_saved
-    with _gc_lock:
-        if _gc_steps == 0:
-            _gc_saved = gc.get_threshold()
-            gc.set_threshold(max(_gc_saved[0], STEP_GC_THRESHOLD), *_gc_saved[1:])
-        _gc_steps += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_steps -= 1
-            if _gc_steps == 0 and _gc_saved is not None:
-                gc.set_threshold(*_gc_saved)
 
 
 def _batches(rows: Iterator, size: int, limit: int | None) -> Iterator[list]:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from runtime import db
 from runtime.auth.principal import load_principal
 from runtime.dataio import importer
-from runtime.records import Records
+from runtime.records import BULK_GC_THRESHOLD, Records
 from tests.conftest import install_package, make_user
 from tests.runtime.hr_package import hr_package
 
@@ -245,7 +245,7 @@ def test_a_step_collects_garbage_less_often_and_puts_the_setting_back(jimu, hr, 
     monkeypatch.setattr(importer.Converter, "convert", watched)
     before = gc.get_threshold()
     state = run(jimu, hr["admin"], csv_bytes([GOOD[0]]))
-    assert state["imported"] == 1 and seen and set(seen) == {max(before[0], importer.STEP_GC_THRESHOLD)}
+    assert state["imported"] == 1 and seen and set(seen) == {max(before[0], BULK_GC_THRESHOLD)}
     assert gc.get_threshold() == before
     # a step that fails puts it back too
     monkeypatch.setattr(importer, "_step", lambda *a: 1 / 0)
