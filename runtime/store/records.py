@@ -171,30 +171,51 @@ def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
             for k, v in record.items()}
 
 
-def _reader(col: sa.Column):
-    """How a value written to ``col`` reads back, as a function of the value, for the types whose
-    read is known exactly (text, integers, floats, booleans, dates, UTC times); None otherwise.
-    The function answers ``_UNKNOWN`` for a value it cannot vouch for."""
+def _read_types(col: sa.Column) -> tuple | None:
+    """The Python types whose values written to ``col`` read back exactly (text, integers, floats,
+    booleans, dates, UTC times) — converted by ``_as_column_read`` where the read changes them (an
+    integer comes back from a float column as a float, a time aware in UTC); None for any other
+    column."""
     kind = col.type
     if isinstance(kind, sa.Enum):
         return None
     if isinstance(kind, sa.String):
-        return lambda v: v if v is None or type(v) is str else _UNKNOWN
+        return (str,)
     if isinstance(kind, sa.Boolean):
-        return lambda v: v if v is None or type(v) is bool else _UNKNOWN
+        return (bool,)
     if isinstance(kind, sa.Integer):
-        return lambda v: v if v is None or type(v) is int else _UNKNOWN
+        return (int,)
     if isinstance(kind, sa.Float) and not kind.asdecimal:
-        # a REAL / double precision column gives an int back as a float; NaN would come back NULL
-        return lambda v: v if v is None else float(v) if type(v) in (int, float) and isfinite(v) else _UNKNOWN
+        return (int, float)
     if isinstance(kind, UTCDateTime):
-        return lambda v: v if v is None else _as_read(v) if type(v) is datetime else _UNKNOWN
+        return (datetime,)
     if isinstance(kind, sa.Date) and not isinstance(kind, sa.DateTime):
-        return lambda v: v if v is None or type(v) is date else _UNKNOWN
+        return (date,)
     return None
 
 
-_UNKNOWN = object()
+def _as_column_read(col: sa.Column, values: list) -> list | None:
+    """``values`` written to ``col`` as reading them back gives them, or None when one of them is
+    not certain (a value of another type; NaN, which comes back NULL)."""
+    allowed = _read_types(col)
+    if allowed is None:
+        return None
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds.issubset(allowed):
+        return None
+    if float in kinds and not all(isfinite(v) for v in values if v is not None):
+        return None
+    if int in kinds and allowed == (int, float):   # a REAL / double precision column gives a float
+        return [v if v is None else float(v) for v in values]
+    if datetime in kinds:
+        out, last, done = [], None, None
+        for v in values:   # a batch's one timestamp is converted once
+            if v is not last:
+                last, done = v, (v if v is None else _as_read(v))
+            out.append(done)
+        return out
+    return values
 
 
 def _quoted(conn: sa.Connection, table: sa.Table) -> str:
@@ -274,7 +295,7 @@ class RecordStore:
         if self.conn.dialect.name != "sqlite":
             ids = sorted(self.conn.execute(
                 sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(_quoted(self.conn, t), "id")))
-                .select_from(sa.func.generate_series(1, len(params)))).scalars())
+                .select_from(sa.func.generate_series(1, len(params)))).scalars().all())
             for rid, p in zip(ids, params):
                 p["id"] = rid
             insert_rows(self.conn, t, params)
@@ -413,7 +434,7 @@ class RecordStore:
         """The records ``ids`` the last ``bulk_create`` wrote, as reading them would give them, and kept
         for the rest of the transaction (``keep_created``: the rules' reads and changes of them stay in
         memory). Built from the values written when every one of them reads back as itself (text,
-        numbers, booleans, dates, UTC times: ``_reader``) and the form has no multi-value or sub-table
+        numbers, booleans, dates, UTC times: ``_read_types``) and the form has no multi-value or sub-table
         field; read back in one query otherwise."""
         bulk, self._bulk = self._bulk, None
         records = None
@@ -427,24 +448,17 @@ class RecordStore:
     @staticmethod
     def _as_read(ft: FormTable, ids: Sequence[int], params: Sequence[Mapping[str, Any]]) -> list[dict] | None:
         """``to_records`` of the rows just inserted with ``params`` (column name → value), without
-        reading them; None when a value's read is not certain."""
-        readers = []
-        for name in SYSTEM_COLUMNS[1:]:
-            readers.append((name, name, _reader(ft.table.c[name])))
-        for key, col in ft.columns.items():
-            readers.append((key, col.name, _reader(col)))
-        if any(r is None for _, _, r in readers):
-            return None
-        out = []
-        for rid, p in zip(ids, params):
-            rec = {"id": rid}
-            for key, name, read in readers:
-                value = read(p[name])
-                if value is _UNKNOWN:
-                    return None
-                rec[key] = value
-            out.append(rec)
-        return out
+        reading them, column by column; None when a value's read is not certain."""
+        keys, columns = ["id"], [list(ids)]
+        named = [(name, name, ft.table.c[name]) for name in SYSTEM_COLUMNS[1:]]
+        named += [(key, col.name, col) for key, col in ft.columns.items()]
+        for key, name, col in named:
+            values = _as_column_read(col, [p[name] for p in params])
+            if values is None:
+                return None
+            keys.append(key)
+            columns.append(values)
+        return [dict(zip(keys, row)) for row in zip(*columns)]
 
     def keep_created(self, ft: FormTable, records: Sequence[Mapping[str, Any]]) -> None:
         """Keep records this transaction created in bulk, as just read back (whole: with their
@@ -453,7 +467,7 @@ class RecordStore:
             return
         kept = written(self.conn, create=True)
         table = ft.table
-        plain = not ft.multi and all(_reader(c) is not None for c in ft.columns.values())  # scalars only
+        plain = not ft.multi and all(_read_types(c) is not None for c in ft.columns.values())  # scalars only
         for record in records:   # a copy: the caller's changes of a record do not reach the kept one
             kept[(table, record["id"])] = dict(record) if plain else _copy(record)
             kept[(table, "created", record["id"])] = True
