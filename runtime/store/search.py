@@ -146,6 +146,13 @@ def index_words(text: str) -> list[str]:
     return list(_cut(text))
 
 
+@functools.lru_cache(maxsize=16384)
+def _words(text: str) -> tuple[str, ...]:
+    """``index_words`` of a text, remembered for the texts a column repeats (a city, an option, a
+    stock remark: most values of a bulk write); a text seen once costs a cache entry."""
+    return tuple(index_words(text))
+
+
 #: a digit whose cut stands for a run of digits after a Chinese character
 _SENTINEL = "0"
 #: an ASCII tail starting with a digit, right after a character jieba cuts with its dictionary
@@ -217,10 +224,10 @@ def document(ft: FormTable, values: Mapping[str, Any], searchable: Sequence | No
         if value is None or value == "":
             continue
         if getattr(f.widget, "choices", None) is None:   # a text: its own words only
-            words += index_words(value)
+            words += _words(str(value))
             continue
         for text in _texts(f, value):
-            words += index_words(text)
+            words += _words(text)
     return " ".join(words) or None
 
 
