@@ -26,9 +26,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -49,6 +50,10 @@ MAX_WAIT = 25
 #: committed (PostgreSQL sequences) still reaches a reader whose cursor passed it; readers drop repeats
 OVERLAP = timedelta(seconds=30)
 MAX_TEXT = 4000
+#: readers one conversation (a visitor) or one user may keep waiting at a time: a page, and a reload of it
+HELD_EACH = 2
+#: readers a process keeps waiting at most unless ``CHAT_MAX_HELD`` says otherwise (each holds a thread)
+MAX_HELD = 100
 MAX_MESSAGES = 500
 #: messages a conversation's visitor may send per hour unless ``chat.message_limit`` says otherwise
 MESSAGE_LIMIT = 120
@@ -173,11 +178,35 @@ def read_visitor(secret: str, token: str | None, form: str) -> int:
 # -- the push ------------------------------------------------------------------------------
 class Hub:
     """Wakes the readers of this process when a chat message is committed here. Readers in other
-    processes notice it at their next look at the database (``POLL_SLICE``)."""
+    processes notice it at their next look at the database (``POLL_SLICE``).
+
+    It also counts the readers held waiting (long polls, sockets): each holds a thread and reads the
+    database every ``POLL_SLICE``, so ``holding`` admits at most ``HELD_EACH`` per conversation or user
+    and ``most`` in all; a reader refused answers at once (a poll) instead of waiting."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self.version = 0
+        self._held: dict[Any, int] = {}
+        self._total = 0
+
+    @contextmanager
+    def holding(self, who: Any, most: int) -> Iterator[bool]:
+        """Whether ``who`` (a conversation, a user) may wait now; the place is kept until the end."""
+        with self._cond:
+            ok = self._total < most and self._held.get(who, 0) < HELD_EACH
+            if ok:
+                self._held[who] = self._held.get(who, 0) + 1
+                self._total += 1
+        try:
+            yield ok
+        finally:
+            if ok:
+                with self._cond:
+                    self._total -= 1
+                    self._held[who] -= 1
+                    if not self._held[who]:
+                        del self._held[who]
 
     def changed(self) -> None:
         with self._cond:

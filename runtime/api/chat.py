@@ -57,6 +57,12 @@ def _wait() -> float:
     return wait if may_wait() else 0
 
 
+def held(jimu, who):
+    """A place among the readers this process keeps waiting (``chat.Hub.holding``); ``CHAT_MAX_HELD``
+    (default ``chat.MAX_HELD``) should stay below the server's threads per process."""
+    return jimu.services.chat.holding(who, int(jimu.config.get("CHAT_MAX_HELD") or chat.MAX_HELD))
+
+
 def visitor_state(jimu, cfg: chat.ChatConfig, rid: int, after: int) -> dict:
     with jimu.read() as conn:
         conversation = chat.visitor_conversation(jimu, conn, cfg, rid)
@@ -163,8 +169,10 @@ def chat_mine(form):
     jimu = current_jimu()
     rid = chat.read_visitor(jimu.config["SECRET_KEY"], request.headers.get(TOKEN), form)
     after = int_arg("after", 0, lo=0)
-    return jsonify(chat.wait_for(jimu.services.chat, lambda: visitor_state(jimu, cfg, rid, after), _wait(),
-                                 _new(after)))
+    wait = _wait()
+    with held(jimu, (form, rid)) as waits:
+        return jsonify(chat.wait_for(jimu.services.chat, lambda: visitor_state(jimu, cfg, rid, after),
+                                     wait if waits else 0, _new(after)))
 
 
 @bp.route("/chat/<form>/mine/messages", methods=["POST", *VISITOR_METHODS])
@@ -200,8 +208,9 @@ def chat_queue(form):
     jimu, principal, cfg = _console(form)
     after = int_arg("after", 0, lo=0)
     wait = _wait() if after else 0
-    return jsonify(chat.wait_for(jimu.services.chat, lambda: queue_state(jimu, principal, cfg, after), wait,
-                                 _new(after)))
+    with held(jimu, ("user", principal.user_id)) as waits:
+        return jsonify(chat.wait_for(jimu.services.chat, lambda: queue_state(jimu, principal, cfg, after),
+                                     wait if waits else 0, _new(after)))
 
 
 @bp.get("/chat/<form>/conversations/<int:rid>/messages")

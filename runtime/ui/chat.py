@@ -74,7 +74,7 @@ def init_socket(app: Flask) -> None:
 
 def _serve(ws, form: str) -> None:
     from simple_websocket import ConnectionClosed
-    from ..api.chat import queue_state, visitor_state
+    from ..api.chat import held, queue_state, visitor_state
     jimu = current_jimu()
     try:
         with jimu.read():
@@ -84,6 +84,7 @@ def _serve(ws, form: str) -> None:
         if hello.get("token"):
             chat.check_origin(cfg, request.headers.get("Origin"), request.host_url.rstrip("/"))
             rid = chat.read_visitor(jimu.config["SECRET_KEY"], hello["token"], form)
+            who: tuple = (form, rid)
 
             def fetch(after):
                 return visitor_state(jimu, cfg, rid, after)
@@ -93,6 +94,7 @@ def _serve(ws, form: str) -> None:
             if request.headers.get("Origin") not in (None, request.host_url.rstrip("/")):
                 raise chat.OriginRefused("the console's socket is for Jimu's own pages")
             after = after or queue_state(jimu, principal, cfg, 0)["cursor"]
+            who = ("user", principal.user_id)
 
             def fetch(after):
                 return queue_state(jimu, principal, cfg, after)
@@ -103,6 +105,17 @@ def _serve(ws, form: str) -> None:
         return
     except ConnectionClosed:
         return
+    with held(jimu, who) as ok:   # a socket holds a thread as a long poll does
+        if ok:
+            _push(ws, fetch, after)
+            return
+    ws.send(json.dumps({"error": {"code": "chat.busy", "message": "too many open chat connections; polling"}}))
+    ws.close(reason=1013)   # try again later: the page polls instead
+
+
+def _push(ws, fetch, after: int) -> None:
+    from simple_websocket import ConnectionClosed
+    jimu = current_jimu()
     try:
         while True:
             state = chat.wait_for(jimu.services.chat, lambda: fetch(after), SOCKET_WAIT,

@@ -189,3 +189,82 @@ def test_a_visitor_gives_short_values_only(client, estate):
     queue = client.get(f"{BASE}/queue", headers=estate["desk"]).get_json()
     assert queue["conversations"] == []
     assert _start(client, "n" * 200)["conversation"]["fields"]["name"] == "n" * 200
+
+
+def test_one_visitor_cannot_hold_the_servers_threads(app, client, jimu, estate, monkeypatch):
+    """On a threaded server a read may wait (a long poll: a thread held, the database read every
+    second). One conversation holds at most chat.HELD_EACH of them at a time and a process at most
+    CHAT_MAX_HELD; a read beyond either answers at once (the widget then polls every 2 s), so copies of
+    one token cannot take every thread and hammer the database."""
+    import threading
+    import time
+    from runtime import chat
+    one = _start(client)
+    readers, answers = [], []
+
+    def read(after=one["cursor"]):
+        c = app.test_client()
+        t0 = time.monotonic()
+        resp = c.get(f"{BASE}/mine?after={after}&wait=20", headers={"X-Chat-Token": one["token"]},
+                     environ_overrides={"wsgi.multithread": True})
+        answers.append((time.monotonic() - t0, [m["text"] for m in resp.get_json()["messages"]
+                                                 if m["id"] > one["cursor"]]))
+
+    for _ in range(chat.HELD_EACH + 3):
+        readers.append(threading.Thread(target=read, daemon=True))
+        readers[-1].start()
+    deadline = time.monotonic() + 10
+    while len(answers) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(answers) == 3 and all(took < 10 and got == [] for took, got in answers)  # answered at once
+    # the held readers still get the next message as soon as it is stored
+    client.post(f"{BASE}/mine/messages", headers={"X-Chat-Token": one["token"]}, json={"text": "wake"})
+    for r in readers:
+        r.join(15)
+    assert sorted(got for _, got in answers) == [[]] * 3 + [["wake"]] * chat.HELD_EACH
+    # the whole process: at most CHAT_MAX_HELD readers wait, whoever they are
+    monkeypatch.setitem(jimu.config, "CHAT_MAX_HELD", 1)
+    two = _start(client, "B")
+    latest = client.get(f"{BASE}/mine", headers={"X-Chat-Token": one["token"]}).get_json()["cursor"]
+    held = threading.Thread(target=read, args=(latest,), daemon=True)
+    answers.clear()
+    held.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    resp = client.get(f"{BASE}/mine?after={two['cursor']}&wait=20", headers={"X-Chat-Token": two["token"]},
+                      environ_overrides={"wsgi.multithread": True})
+    assert resp.status_code == 200 and time.monotonic() - t0 < 10
+    client.post(f"{BASE}/mine/messages", headers={"X-Chat-Token": one["token"]}, json={"text": "bye"})
+    held.join(15)
+    assert answers and answers[0][1][-1:] == ["bye"]
+
+
+def test_one_visitor_cannot_open_sockets_without_end(jimu, live_server, estate):
+    """A socket holds a thread as a long poll does: past chat.HELD_EACH sockets of one conversation the
+    next gets an error frame (chat.busy), on which the widget polls instead."""
+    import json
+    import requests
+    from simple_websocket import Client
+    from runtime import chat
+    settings = requests.get(f"{live_server}{BASE}/settings", headers={"Origin": SITE}).json()
+    started = requests.post(f"{live_server}{BASE}/conversations", json={"fields": {"name": "王芳"}, "text": "你好"},
+                            headers={"Origin": SITE}).json()
+    hello = json.dumps({"token": started["token"], "after": started["cursor"]})
+    kept = []
+    try:
+        for _ in range(chat.HELD_EACH):
+            kept.append(Client.connect(settings["socket"], headers={"Origin": SITE}))
+            kept[-1].send(hello)
+        requests.post(f"{live_server}{BASE}/mine/messages", json={"text": "在吗"},
+                      headers={"Origin": SITE, "X-Chat-Token": started["token"]})
+        for ws in kept:   # each socket is being served (it pushes the new message)
+            assert [m["text"] for m in json.loads(ws.receive(timeout=10))["messages"]][-1] == "在吗"
+        extra = Client.connect(settings["socket"], headers={"Origin": SITE})
+        try:
+            extra.send(hello)
+            assert json.loads(extra.receive(timeout=10))["error"]["code"] == "chat.busy"
+        finally:
+            extra.close()
+    finally:
+        for ws in kept:
+            ws.close()
