@@ -14,8 +14,9 @@ Who is who:
   (``visitor_token``), kept by the widget in the host page's storage; it reads and writes that one
   conversation only. Browsers reach the chat API from the origins in ``chat.origins`` (CORS); a
   request from any other origin is refused (``OriginRefused``);
-* a **user** answers in the console when the one permission policy lets them update conversations
-  and create messages (``may_answer``); the conversations they see are those their row scope allows.
+* a **user** answers in the console when the one permission policy lets them read and update
+  conversations and read and create messages (``may_answer``); the conversations they see are those
+  their row scope allows.
 
 A message's side is its author: a record created by a user is the staff's, one created without a user
 is the visitor's. Hand-over creates a record of ``chat.handover.form`` (the work to do) with the
@@ -139,17 +140,19 @@ def check_origin(cfg: ChatConfig, origin: str | None, own: str) -> None:
 
 
 def may_answer(principal: Principal, cfg: ChatConfig) -> bool:
-    """Whether ``principal`` may work in the console: update conversations and create messages."""
-    return principal.is_authenticated and policy.can(principal, "update", cfg.form) \
-        and policy.can(principal, "create", cfg.messages["form"]) and policy.can(principal, "read", cfg.messages["form"])
+    """Whether ``principal`` may work in the console: read and update conversations, read and create
+    messages (update alone, a role made for a rule or an import, opened the console on a queue it
+    could not read)."""
+    return principal.is_authenticated and all(policy.can(principal, verb, form) for verb, form in (
+        ("read", cfg.form), ("update", cfg.form), ("read", cfg.messages["form"]), ("create", cfg.messages["form"])))
 
 
 def require_answer(principal: Principal, cfg: ChatConfig) -> None:
     if not principal.is_authenticated:
         raise NotAuthenticated("sign in to answer chats")
     if not may_answer(principal, cfg):
-        raise PermissionDenied(f"your roles do not let you answer the chats of {cfg.form!r} (they need update on "
-                               f"{cfg.form!r} and create and read on {cfg.messages['form']!r})",
+        raise PermissionDenied(f"your roles do not let you answer the chats of {cfg.form!r} (they need read and "
+                               f"update on {cfg.form!r} and create and read on {cfg.messages['form']!r})",
                                code="chat.console_denied")
 
 

@@ -268,3 +268,28 @@ def test_one_visitor_cannot_open_sockets_without_end(jimu, live_server, estate):
     finally:
         for ws in kept:
             ws.close()
+
+
+def test_a_user_who_may_not_read_the_chats_has_no_console(client, jimu):
+    """Update without read on the conversation form (a role made for a rule or an import) is no right
+    to the console: its page, the queue, the messages and answers are all refused, and the home page
+    offers no link to it."""
+    from tests.conftest import sign_in
+    package = _package()
+    package["roles"].append({"key": "blind", "version": 1, "label": "Blind",
+                             "permissions": {"enquiry": ["update"], "enquiry_message": ["create", "read"]}})
+    install_package(jimu, package)
+    uid = make_user(jimu, "blind", roles=["blind"])
+    headers = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    one = _start(client, "王芳", "我的住址是 3 号楼 502")
+    rid = one["conversation"]["id"]
+    for method, url, body in (("get", f"{BASE}/queue", None), ("get", f"{BASE}/conversations/{rid}/messages", None),
+                              ("post", f"{BASE}/messages", {"conversations": [rid], "text": "hi"}),
+                              ("get", f"{BASE}/snippets", None)):
+        resp = getattr(client, method)(url, headers=headers, json=body)
+        assert resp.status_code == 403, (url, resp.status_code)
+        assert "502" not in resp.get_data(as_text=True)
+    assert _texts(client, one["token"]) == ["我的住址是 3 号楼 502"]
+    sign_in(client, jimu, uid)
+    assert client.get("/chat/enquiry").status_code == 403
+    assert b'data-link="chat-console"' not in client.get("/").data
