@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from engines.errors import JimuError
 from engines.rule import ActionContext, RuleSpec, compile_rule
+from engines.rule.conditions import PROCESS
 from engines.rule.triggers import CREATED
 
 from .. import db, expr_context
@@ -47,6 +48,7 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
     now = jimu.now()
     ectx = jimu.eval_context(now=now, user=principal.as_context(), aggregate=Aggregator(jimu, conn, now, principal))
     names = reference_names(jimu, conn, rule.form)
+    flows = jimu.services.flows.runtime(conn) if rule.reads_process else None
     scanned, matched, out, errors = 0, 0, [], []
     ids = list(conn.execute(sa.select(ft.table.c.id).where(*_where(scope)).order_by(ft.table.c.id.desc())
                             .limit(max(1, min(scan, MAX_SCAN)))).scalars())
@@ -57,6 +59,8 @@ def dry_run(jimu, conn: sa.Connection, rule: RuleSpec | Mapping[str, Any], *, pr
         for record in store.to_records(ft, rows):
             if hidden:  # the rule sees the record as the caller may: conditions and messages too
                 record = {k: v for k, v in record.items() if k not in hidden}
+            if rule.reads_process:  # process.node, process.done ...: what the rule runner gives it
+                record[PROCESS] = flows.process(rule.form, record["id"])
             scanned += 1
             try:
                 if rule.paths:

@@ -74,3 +74,31 @@ def test_the_process_recipients_hear_only_what_they_may_read(jimu, plant, smtp, 
     inbox = _inbox(jimu)
     assert "lena" not in inbox and "sue" not in inbox and "异响" in inbox["sam"]
     assert all("异响" not in inbox[t] for t in holders.values())
+
+
+
+def test_the_dry_run_of_a_rule_reading_the_process_matches_as_the_rule_does(jimu, plant, client, clock):
+    """The tutorial rule ("still at the handling step") dry-run in the builder: it matches the records
+    whose flow waits at that step, as the rule itself does two hours later, and none once it has moved."""
+    from tests.builder.test_api import login
+    pump = report(jimu, plant["sam"], "泵 3")
+    fan = report(jimu, plant["sam"], "风机 7")
+    task = open_task(jimu, fan["id"])
+    from runtime.auth.principal import load_principal
+    from runtime.flows import FlowRuntime
+    with jimu.begin() as conn:
+        FlowRuntime(jimu, conn).complete(load_principal(conn, task["assignee_user_id"]), task["id"], outcome="fixed")
+    make_user(jimu, "root", admin=True)
+    login(client, "root")
+    resp = client.post("/builder/api/apps/plant/rules/dry-run", json={"rule": EVERYONE})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert (body["scanned"], body["matched"], body["errors"]) == (2, 1, [])
+    assert [r["id"] for r in body["records"]] == [pump["id"]]
+    clock.advance(hours=2, minutes=1)
+    for _ in range(3):
+        jobs.run_due(jimu)
+    from runtime.rules.tables import rule_firings as f
+    with jimu.read() as conn:
+        fired = {r.record_id for r in conn.execute(sa.select(f).where(f.c.rule_key == "everyone", f.c.matched))}
+    assert fired == {pump["id"]}
