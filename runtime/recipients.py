@@ -174,16 +174,3 @@ def literal_emails(spec: Mapping[str, Any], record: Mapping[str, Any] | None) ->
                 and e not in out:
             out.append(e)
     return out
-
-
-def resolve_emails(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[str, Any] | None,
-                   form: str | None = None, *, tasks: Iterable[int] | None = None) -> list[str]:
-    """The addresses of the users ``spec`` names, then its literal addresses."""
-    out: list[str] = []
-    ids = resolve_users(conn, spec, record, form, tasks=tasks)
-    if ids:
-        for (email,) in conn.execute(sa.select(db.users.c.email).where(db.users.c.id.in_(ids))):
-            if email and email not in out:
-                out.append(email)
-    out.extend(e for e in literal_emails(spec, record) if e not in out)
-    return out

@@ -28,7 +28,8 @@ from ..auth import policy
 from ..names import reference_names
 from .aggregate import Aggregator
 from .loader import allowlist
-from ..recipients import resolve_emails, resolve_users
+from ..recipients import resolve_users
+from .messages import cc_addresses, mail_audiences, render, user_views
 from .people import pick
 
 MAX_SCAN = 5_000
@@ -93,6 +94,34 @@ def _names(conn, ids: list[int]) -> list[str]:
     return [names[i] for i in ids if i in names]
 
 
+def _payload(effect: dict, record) -> dict:
+    """The effect as the outbox job would hold it (what ``runtime.rules.messages`` reads)."""
+    return {**effect, "record_id": record.get("id"), "tasks": effect.get("tasks")}
+
+
+def _form(jimu, effect: dict):
+    return jimu.catalog.form(effect["form"]) if effect.get("form") in jimu.catalog else None
+
+
+def _readers(jimu, conn, effect: dict, record) -> list[int]:
+    """The users a message to people would reach: those its recipients name who may read the record, as
+    the outbox decides (``messages.user_views``), in the recipients' order."""
+    ids = resolve_users(conn, effect["recipients"], record, effect.get("form"), tasks=effect.get("tasks"))
+    readers = {pr.user_id for principals in user_views(conn, _form(jimu, effect), record.get("id"), ids).values()
+               for pr in principals}
+    return [i for i in ids if i in readers]
+
+
+def _mail_reach(jimu, conn, effect: dict, record) -> list[str]:
+    """The addresses a mail would go to (``messages.mail_audiences``: users who may read the record, and
+    typed addresses that are no such user's)."""
+    out: list[str] = []
+    for _hidden, _principal, addresses in mail_audiences(jimu, conn, _payload(effect, record), _form(jimu, effect),
+                                                         record):
+        out.extend(a for a in addresses if a not in out)
+    return out
+
+
 def describe(jimu, conn, effect: dict, record, principal=None) -> dict:
     """An effect as the builder shows it, with who would be reached or picked (read-only lookups), and
     a message rendered as the caller sees the record (what the outbox would render for them)."""
@@ -100,20 +129,19 @@ def describe(jimu, conn, effect: dict, record, principal=None) -> dict:
     e.pop("secret", None)
     try:
         if effect.get("templates"):
-            from .messages import render
-            ft = jimu.catalog.form(effect["form"]) if effect.get("form") in jimu.catalog else None
-            e.update(render(jimu, conn, effect, ft, effect.get("variables") or record, (), principal))
+            e.update(render(jimu, conn, effect, _form(jimu, effect), effect.get("variables") or record, (), principal))
         if effect["kind"] == "assign":
             e["would_assign"] = pick(jimu, conn, effect, dry=True).username
-        elif effect["kind"] in ("notify_in_app", "add_participants") or \
-                (effect["kind"] == "send_message" and effect.get("recipients")):
+        elif effect["kind"] == "add_participants":
             e["would_reach"] = _names(conn, resolve_users(conn, effect["recipients"], record, effect.get("form"),
                                                             tasks=effect.get("tasks")))
+        elif effect["kind"] == "notify_in_app" or (effect["kind"] == "send_message" and effect.get("recipients")):
+            e["would_reach"] = _names(conn, _readers(jimu, conn, effect, record))
         elif effect["kind"] in ("send_email", "send_survey"):
-            e["would_reach"] = resolve_emails(conn, effect["recipients"], record, effect.get("form"),
-                                              tasks=effect.get("tasks"))
+            e["would_reach"] = _mail_reach(jimu, conn, effect, record)
             if effect.get("cc"):
-                e["would_copy"] = resolve_emails(conn, effect["cc"], record, effect.get("form"))
+                e["would_copy"] = [a for a in cc_addresses(conn, _payload(effect, record), _form(jimu, effect), record)
+                                   if a not in e["would_reach"]]   # as the outbox copies
     except JimuError as exc:
         e["problem"] = exc.to_dict()
     return e

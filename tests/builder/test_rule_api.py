@@ -15,8 +15,11 @@ from tests.sample_package import package
 def builder(jimu, client):
     data = _with_builder_role(package())
     data["groups"][0]["members"] = ["ann"]
-    make_user(jimu, "ann")
+    ann = make_user(jimu, "ann")
     install_package(jimu, data)
+    from runtime.auth.users import set_roles
+    with jimu.begin() as conn:   # a message about a customer reaches only who may read customers
+        set_roles(conn, ann, ["viewer"])
     make_user(jimu, "bea", roles=["designer"])
     return login(client, "bea")
 

@@ -102,3 +102,31 @@ def test_the_dry_run_of_a_rule_reading_the_process_matches_as_the_rule_does(jimu
     with jimu.read() as conn:
         fired = {r.record_id for r in conn.execute(sa.select(f).where(f.c.rule_key == "everyone", f.c.matched))}
     assert fired == {pump["id"]}
+
+
+def test_the_dry_run_names_only_who_the_message_would_reach(jimu, plant, client):
+    """The builder's dry run says who a rule's message would reach: the same people the outbox sends
+    to, not the lead without a role nor a submitter who lost theirs."""
+    from tests.builder.test_api import login
+    pump = report(jimu, plant["sam"], "泵 3")
+    fan = report(jimu, plant["sue"], "风机 7")
+    with jimu.begin() as conn:
+        conn.execute(sa.delete(db.user_roles).where(db.user_roles.c.user_id == plant["sue"]))
+    holder = {r: username(jimu, open_task(jimu, r)["assignee_user_id"]) for r in (pump["id"], fan["id"])}
+    make_user(jimu, "root", admin=True)
+    login(client, "root")
+    in_app = {**EVERYONE, "key": "in_app_dry", "actions": [
+        {"type": "notify", "channel": "in_app", "to": {"assignee": True, "lead": True, "submitter": True},
+         "subject": "s", "body": "b"}]}
+    reached = {}
+    for rule in (EVERYONE, in_app):
+        resp = client.post("/builder/api/apps/plant/rules/dry-run", json={"rule": rule})
+        assert resp.status_code == 200, resp.get_json()
+        for row in resp.get_json()["records"]:
+            (effect,) = row["effects"]
+            reached[(rule["key"], row["id"])] = sorted(effect["would_reach"])
+    assert reached == {
+        ("everyone", pump["id"]): sorted([f"{holder[pump['id']]}@plant.test", "sam@plant.test"]),
+        ("everyone", fan["id"]): [f"{holder[fan['id']]}@plant.test"],
+        ("in_app_dry", pump["id"]): sorted([holder[pump["id"]], "sam"]),
+        ("in_app_dry", fan["id"]): [holder[fan["id"]]]}

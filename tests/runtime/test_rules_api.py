@@ -28,6 +28,10 @@ def test_dry_run_lists_matching_records_and_effects_without_side_effects(jimu, c
     for n in ("ann", "bob"):
         make_user(jimu, n)
     install_package(jimu, package([], groups=[{"key": "finance", "label": "F", "members": ["ann", "bob"]}]))
+    from runtime.auth.users import set_roles
+    with jimu.begin() as conn:   # the in-app notice reaches the group's members who may read 工单
+        for uid in conn.execute(sa.select(db.users.c.id).where(db.users.c.username.in_(["ann", "bob"]))).scalars():
+            set_roles(conn, uid, ["desk_reader"])
     ids = [create(jimu, "工单", {"标题": f"t{i}", "描述": "退款" if i % 2 else "登录", "邮箱": f"c{i}@example.com"})["id"]
            for i in range(6)]
     before = counts(jimu)

@@ -169,10 +169,10 @@ def test_the_process_a_condition_reads(jimu, plant):
 def test_the_same_resolver_answers_the_dry_run(jimu, plant, client, admin_headers):
     pump = report(jimu, plant["sam"], "泵 3")
     holder = username(jimu, open_task(jimu, pump["id"])["assignee_user_id"])
-    from runtime.recipients import resolve_emails, resolve_users
+    from runtime.recipients import resolve_users
     with jimu.read() as conn:
         record = {"id": pump["id"], "created_by": plant["sam"]}
-        assert resolve_emails(conn, {"assignee": True}, record, "fault") == [f"{holder}@plant.test"]
+        assert resolve_users(conn, {"assignee": True}, record, "fault") == [plant[holder]]
         assert resolve_users(conn, {"lead": True, "submitter": True}, record, "fault") == [plant["sam"], plant["lena"]]
         assert resolve_users(conn, {"groups": ["maint"]}, record, "fault") == [plant[n] for n in ("max", "mia", "moe")]
 
