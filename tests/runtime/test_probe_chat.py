@@ -293,3 +293,28 @@ def test_a_user_who_may_not_read_the_chats_has_no_console(client, jimu):
     sign_in(client, jimu, uid)
     assert client.get("/chat/enquiry").status_code == 403
     assert b'data-link="chat-console"' not in client.get("/").data
+
+
+def test_the_console_writes_with_the_answerers_own_field_and_form_rights(client, jimu):
+    """Hand-over creates the work record with the user's rights, closing writes the status field with
+    them, and the first answer sets the assignee only where the user may write it."""
+    package = _package()
+    limited = copy.deepcopy(package["roles"][0])
+    limited.update(key="limited", label="Limited", fields={"enquiry": {"state": "read_only", "handled_by": "read_only"}})
+    limited["permissions"]["repair_order"] = ["read"]          # may not create the work record
+    package["roles"].append(limited)
+    install_package(jimu, package)
+    uid = make_user(jimu, "limited", roles=["limited"])
+    headers = {"Authorization": f"Bearer {api_token(jimu, uid)}"}
+    one = _start(client)
+    rid = one["conversation"]["id"]
+    sent = client.post(f"{BASE}/messages", headers=headers, json={"conversations": [rid], "text": "您好"})
+    assert sent.status_code == 201
+    assert client.post(f"{BASE}/conversations/{rid}/handover", headers=headers).status_code == 403
+    assert client.post(f"{BASE}/conversations/{rid}/close", headers=headers).status_code in (403, 422)
+    state = client.get(f"{BASE}/conversations/{rid}/messages", headers=headers).get_json()["conversation"]
+    assert state["open"] is True and state["assignee"] is None and state["handover"] is None
+    import sqlalchemy as sa
+    with jimu.read() as conn:
+        ft = jimu.catalog.form("repair_order")
+        assert conn.execute(sa.select(sa.func.count()).select_from(ft.table)).scalar() == 0
