@@ -258,11 +258,14 @@ def messages(jimu, conn: sa.Connection, cfg: ChatConfig, conversations: sa.Colum
     else:
         cf = jimu.catalog.form(cfg.form)
         belongs = link.in_(sa.select(cf.table.c.id).where(conversations))
-    fresh = t.c.id > after
-    if after:
-        fresh = sa.or_(fresh, t.c.created_at >= jimu.now() - OVERLAP)
-    rows = conn.execute(sa.select(t.c.id, link.label("conversation"), text.label("text"), t.c.created_at,
-                                  t.c.created_by).where(belongs, fresh).order_by(t.c.id).limit(MAX_MESSAGES)).all()
+    new = t.c.id > after
+    fresh = sa.or_(new, t.c.created_at >= jimu.now() - OVERLAP) if after else new
+    # the messages past the cursor before the repeats: repeats alone filling MAX_MESSAGES (a busy half
+    # minute) would otherwise keep the cursor where it is and hide every new message
+    order = (sa.case((new, 0), else_=1), t.c.id) if after else (t.c.id,)
+    rows = sorted(conn.execute(sa.select(t.c.id, link.label("conversation"), text.label("text"), t.c.created_at,
+                                         t.c.created_by).where(belongs, fresh).order_by(*order)
+                               .limit(MAX_MESSAGES)).all(), key=lambda r: r.id)
     names = _names(conn, {r.created_by for r in rows if r.created_by is not None})
     return [{"id": r.id, "conversation": r.conversation, "text": r.text or "",
              "from": "visitor" if r.created_by is None else "staff",

@@ -318,3 +318,24 @@ def test_the_console_writes_with_the_answerers_own_field_and_form_rights(client,
     with jimu.read() as conn:
         ft = jimu.catalog.form("repair_order")
         assert conn.execute(sa.select(sa.func.count()).select_from(ft.table)).scalar() == 0
+
+
+def test_a_busy_last_half_minute_never_hides_the_newest_messages(client, jimu, estate, monkeypatch):
+    """Reads re-send the last OVERLAP's messages besides those past the cursor, at most MAX_MESSAGES in
+    all. When the repeats alone fill that bound (a busy desk), the new messages must still come first,
+    or the reader's cursor never moves and the console shows nothing new."""
+    from runtime import chat
+    monkeypatch.setattr(chat, "MAX_MESSAGES", 5)
+    chats = [_start(client, f"v{i}", f"m{i}") for i in range(3)]
+    for c in chats[:2]:
+        client.post(f"{BASE}/mine/messages", headers={"X-Chat-Token": c["token"]}, json={"text": "again"})
+    desk = estate["desk"]
+    cursor = client.get(f"{BASE}/queue", headers=desk).get_json()["cursor"]          # 5 messages so far
+    client.post(f"{BASE}/mine/messages", headers={"X-Chat-Token": chats[2]["token"]}, json={"text": "newest"})
+    stream = client.get(f"{BASE}/queue?after={cursor}", headers=desk).get_json()
+    assert [m["text"] for m in stream["messages"] if m["id"] > cursor] == ["newest"]
+    assert stream["cursor"] > cursor
+    ids = [m["id"] for m in stream["messages"]]
+    assert ids == sorted(ids) and len(ids) <= 5                                          # oldest first, bounded
+    mine = client.get(f"{BASE}/mine?after={cursor}", headers={"X-Chat-Token": chats[2]["token"]}).get_json()
+    assert [m["text"] for m in mine["messages"] if m["id"] > cursor] == ["newest"]
