@@ -105,6 +105,7 @@ def _principal_for(conn, uid: int) -> Principal | None:
 
 
 def _load_principal() -> None:
+    current_jimu().catalog.forget_seen()
     g.principal = ANONYMOUS
     g.via_token = False
     g.token = None
@@ -128,6 +129,7 @@ def _load_principal() -> None:
         if stale:
             tokens.touch(jimu.engine, use.id, now=now)
         g.principal, g.via_token, g.token = principal, True, use
+        jimu.catalog.seen(use.catalog_revision)
         return
     uid = session.get("uid")
     if uid:
@@ -138,6 +140,12 @@ def _load_principal() -> None:
             session.clear()
         else:
             g.principal = principal
+
+
+def _forget_seen(_exc=None) -> None:
+    """The catalogue revision the request's identity lookup read serves that request only."""
+    from ..store.catalog import Catalog
+    Catalog.forget_seen()
 
 
 def _check_csrf() -> None:
@@ -180,6 +188,7 @@ def forget_principal(uid: int | None = None) -> None:
 
 def init_auth(app: Flask) -> None:
     app.before_request(_load_principal)
+    app.teardown_request(_forget_seen)
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["current_principal"] = current_principal

@@ -32,6 +32,7 @@ from engines.errors import JimuError, NotFound
 from .. import db
 from ..audit import record_event
 from ..exceptions import NotAuthenticated
+from ..store import catalog
 from .principal import VERBS, FormAccess, Principal
 
 PREFIX = "jimu_"
@@ -75,6 +76,8 @@ class TokenUse:
     user_id: int
     scope: TokenScope
     last_used_at: datetime | None = None
+    #: the catalogue revision, read in the same statement (``runtime.store.catalog.Catalog.seen``)
+    catalog_revision: int | None = None
 
     def needs_touch(self, now: datetime) -> bool:
         """Whether ``touch`` should record this use (read in the same query, so no extra statement)."""
@@ -199,9 +202,11 @@ def revoke_token(conn: sa.Connection, token_id: int, *, now: datetime, actor_id:
     return get_token(conn, token_id)
 
 
-#: the lookup of every Bearer request, built once (its SQL is compiled once per engine as well)
+#: the lookup of every Bearer request, built once (its SQL is compiled once per engine as well); it reads
+#: the catalogue revision too, so the request's transaction need not (``Catalog.seen``)
 _BY_HASH = (sa.select(db.api_tokens.c.id, db.api_tokens.c.user_id, db.api_tokens.c.scope, db.api_tokens.c.revoked,
-                      db.api_tokens.c.expires_at, db.api_tokens.c.last_used_at, db.users.c.is_active)
+                      db.api_tokens.c.expires_at, db.api_tokens.c.last_used_at, db.users.c.is_active,
+                      catalog.REVISION)
             .join(db.users, db.users.c.id == db.api_tokens.c.user_id)
             .where(db.api_tokens.c.token_hash == sa.bindparam("token_hash")))
 
@@ -220,7 +225,7 @@ def authenticate_token(conn: sa.Connection, secret: str, *, now: datetime) -> To
     if not row.is_active:
         raise NotAuthenticated("the API token's user is deactivated", code="auth.bad_token")
     return TokenUse(id=row.id, user_id=row.user_id, scope=TokenScope.from_stored(row.scope),
-                    last_used_at=row.last_used_at)
+                    last_used_at=row.last_used_at, catalog_revision=row.catalog_revision)
 
 
 def form_apps(conn: sa.Connection) -> dict[str, str]:

@@ -12,6 +12,7 @@ with them, so no part of the runtime can serve a definition older than another's
 from __future__ import annotations
 
 import threading
+from contextvars import ContextVar
 from typing import Any, Callable, Iterator, TypeVar
 
 import sqlalchemy as sa
@@ -28,6 +29,13 @@ T = TypeVar("T")
 
 #: ``conn.info`` key: the transaction in which the revision was last read on this connection
 _CHECKED = "jimu_catalog_checked_in"
+
+#: the revision read at the start of the current request, with its identity lookup (``Catalog.seen``)
+_SEEN: ContextVar[tuple["Catalog", int] | None] = ContextVar("jimu_catalog_seen", default=None)
+
+#: the revision as one column, for a statement that reads it along with something else
+REVISION = (sa.select(db.catalog_revision.c.revision).where(db.catalog_revision.c.id == 1)
+            .scalar_subquery().label("catalog_revision"))
 
 
 def changed(conn: sa.Connection) -> None:
@@ -51,6 +59,12 @@ class Catalog:
         tx = conn.get_transaction()
         if not force and tx is not None and conn.info.get(_CHECKED) is tx and self.revision >= 0:
             return self  # already checked in this transaction
+        seen = _SEEN.get()
+        if seen is not None:
+            _SEEN.set(None)  # once: later transactions of the request read the revision themselves
+            if not force and tx is not None and seen == (self, self.revision):
+                conn.info[_CHECKED] = tx
+                return self
         rev = conn.execute(sa.select(db.catalog_revision.c.revision).where(db.catalog_revision.c.id == 1)).scalar()
         if tx is not None:
             conn.info[_CHECKED] = tx
@@ -62,6 +76,19 @@ class Catalog:
                 self._compiled = {}
                 self.revision = rev
         return self
+
+    def seen(self, revision: int | None) -> None:
+        """The revision was read at the start of the current request (``REVISION``, with the API
+        token): the request's first transaction takes it instead of reading it again, if it is the
+        revision this process already holds (otherwise that transaction reads and loads as usual).
+        As fresh as a read inside the transaction: both happen after the request arrived, and under
+        READ COMMITTED the revision read and the writes after it were never one snapshot either.
+        ``forget_seen`` ends it with the request, so nothing outside the request relies on it."""
+        _SEEN.set(None if revision is None else (self, revision))
+
+    @staticmethod
+    def forget_seen() -> None:
+        _SEEN.set(None)
 
     def compiled(self, kind: str, conn: sa.Connection, build: Callable[[sa.Connection], T]) -> T:
         """``build(conn)``'s result, computed once per revision: the rule runtime, the reports and the

@@ -79,3 +79,59 @@ def test_an_idle_connection_the_server_closed_is_replaced_before_a_request_uses_
     assert r.status_code == 201, r.get_data(as_text=True)
     with jimu.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+# -- the catalogue revision, read with the API token ------------------------------------------------------
+def _other_process(app, tmp_path):
+    """A second app on the same database, as another gunicorn worker or host would be."""
+    from runtime.app import create_app
+    return create_app({k: app.config[k] for k in ("DATABASE_URL", "SECRET_KEY", "CLOCK")}
+                      | {"TESTING": True, "UPLOAD_DIR": str(tmp_path / "files2")})
+
+
+def _upgraded(field):
+    import copy
+    data = copy.deepcopy(PACKAGE)
+    data["app"]["version"] = "1.1.0"
+    data["forms"][0]["version"] = 2
+    data["forms"][0]["fields"].append({"key": field, "label": field, "widget": "text"})
+    return data
+
+
+def test_an_api_create_reads_the_catalogue_revision_once_with_its_token(jimu, client, headers):
+    from tests.runtime.test_write_path import counted
+    client.post("/api/v1/forms/note/records", headers=headers, json={"title": "warm"})
+    with counted(jimu.engine) as statements:
+        r = client.post("/api/v1/forms/note/records", headers=headers, json={"title": "e"})
+    assert r.status_code == 201
+    reads = [s for s in statements if "jimu_catalog_revision" in s]
+    assert len(reads) == 1 and "jimu_api_tokens" in reads[0]
+
+
+def test_a_form_published_by_another_process_is_used_by_the_next_api_request(app, jimu, client, headers,
+                                                                            tmp_path):
+    assert client.post("/api/v1/forms/note/records", headers=headers, json={"title": "f"}).status_code == 201
+    other = _other_process(app, tmp_path)
+    try:
+        install_package(other.extensions["jimu"], _upgraded("colour"))
+    finally:
+        other.extensions["jimu"].dispose()
+    r = client.post("/api/v1/forms/note/records", headers=headers, json={"title": "g", "colour": "red"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert r.get_json()["colour"] == "red"
+
+
+def test_the_revision_a_request_read_is_not_trusted_after_it(app, jimu, client, headers, tmp_path):
+    # refused after its identity lookup and before any transaction: the revision it read goes unused
+    r = client.post("/api/v1/forms/note/records", headers=dict(headers, Accept="text/html"), json={"title": "h"})
+    assert r.status_code == 406
+    import threading
+    other = _other_process(app, tmp_path)
+    try:  # in a thread of its own, as another process would: nothing of this thread's context reaches it
+        worker = threading.Thread(target=install_package, args=(other.extensions["jimu"], _upgraded("shape")))
+        worker.start()
+        worker.join()
+    finally:
+        other.extensions["jimu"].dispose()
+    with jimu.begin():  # same thread, outside any request: reads the revision itself
+        assert "shape" in jimu.catalog.form("note").columns
