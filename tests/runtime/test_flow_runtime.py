@@ -236,3 +236,26 @@ def test_a_bulk_create_starts_each_records_flow_and_tells_webhooks(jimu, users):
         assert jimu.listening(records, "record.created", jimu.catalog.form("ticket")) == ()
         records.bulk_create("ticket", [{"title": "quiet"}])
     assert len(instances(jimu)) == 3
+
+
+def test_a_reassignment_looks_its_assignee_up_once(jimu, users):
+    """``reassign`` resolves the new assignee to compare it with the current one; the assignment it
+    then makes reuses that answer instead of asking the database again."""
+    install(jimu, [simple_flow()])
+    create_ticket(jimu, users["admin"])
+    (task,) = tasks(jimu)
+    admin = principal(jimu, users["admin"])
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(jimu.engine, "before_cursor_execute", count)
+    try:
+        runtime_call(jimu, lambda rt: rt.reassign(admin, task["id"], {"kind": "user", "value": "ben"}))
+    finally:
+        sa.event.remove(jimu.engine, "before_cursor_execute", count)
+    assert tasks(jimu)[0]["assignee_user_id"] == users["ben"]
+    lookups = [s for s in seen if s.lstrip().startswith("SELECT") and "FROM jimu_users" in s
+               and "jimu_users.username =" in s]
+    assert len(lookups) == 1, lookups
