@@ -24,6 +24,7 @@ order they were added, so ids still follow it.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
 
 import sqlalchemy as sa
@@ -115,10 +116,10 @@ def _increments(table: sa.Table, column: str, ids) -> sa.Update:
 
 def _update_statements(conn: sa.Connection, pending: _Pending,
                        tables=None) -> list[tuple[sa.Executable, list | None]]:
-    """The pending updates (of ``tables``, default all), taken out: (statement, None) per row, or
-    (statement, parameters) for an executemany of several rows naming the same columns (of many
-    on PostgreSQL, where single ones join the combined statement)."""
-    singles = MAX_SINGLE_UPDATES if conn.dialect.name == "postgresql" else 1
+    """The pending updates (of ``tables``, default all), taken out: on PostgreSQL (statement, None)
+    per row, to join the combined statement, or for many rows naming the same columns (statement,
+    parameters), an executemany; on SQLite always the latter (one row or more)."""
+    singles = MAX_SINGLE_UPDATES if conn.dialect.name == "postgresql" else 0
     chosen = [k for k in pending.updates if tables is None or k[0] in tables]
     batches: dict[tuple[sa.Table, tuple], list[tuple[Any, dict]]] = {}
     for key in chosen:
@@ -129,10 +130,17 @@ def _update_statements(conn: sa.Connection, pending: _Pending,
         if len(rows) <= singles:
             out += [(sa.update(table).where(table.c.id == rid).values(values), None) for rid, values in rows]
             continue
-        stmt = sa.update(table).where(table.c.id == sa.bindparam("row_id_")).values(
-            {c: sa.bindparam("v_" + c) for c in columns})
-        out.append((stmt, [{"row_id_": rid, **{"v_" + c: v for c, v in values.items()}} for rid, values in rows]))
+        out.append((_update_by_id(table, columns),
+                    [{"row_id_": rid, **{"v_" + c: v for c, v in values.items()}} for rid, values in rows]))
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _update_by_id(table: sa.Table, columns: tuple[str, ...]) -> sa.Update:
+    """``UPDATE table SET columns WHERE id = …`` with bound parameters, built once per table and set of
+    columns (SQLite gets one per row updated at commit; building it anew was most of its CPU)."""
+    return sa.update(table).where(table.c.id == sa.bindparam("row_id_")).values(
+        {c: sa.bindparam("v_" + c) for c in columns})
 
 
 def _execute(conn: sa.Connection, statements: list[tuple[sa.Executable, list | None]]) -> None:
