@@ -339,3 +339,40 @@ def test_a_busy_last_half_minute_never_hides_the_newest_messages(client, jimu, e
     assert ids == sorted(ids) and len(ids) <= 5                                          # oldest first, bounded
     mine = client.get(f"{BASE}/mine?after={cursor}", headers={"X-Chat-Token": chats[2]["token"]}).get_json()
     assert [m["text"] for m in mine["messages"] if m["id"] > cursor] == ["newest"]
+
+
+def test_the_consoles_socket_is_not_opened_from_another_site(jimu, live_server, estate):
+    """A page of another site cannot ride a signed-in user's cookie into the console's socket (cross-site
+    WebSocket hijacking): a socket without a visitor token from a foreign origin gets an error frame and
+    no queue; from Jimu's own pages it streams the desk's chats."""
+    import json
+    import re
+    import requests
+    from simple_websocket import Client
+    browser = requests.Session()
+    page = browser.get(f"{live_server}/login").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert browser.post(f"{live_server}/login", data={"username": "desk", "password": "pw-123456",
+                                                      "csrf_token": csrf}, allow_redirects=False).status_code == 302
+    cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+    started = requests.post(f"{live_server}{BASE}/conversations", json={"fields": {"name": "王芳"}, "text": "隐私"},
+                            headers={"Origin": SITE}).json()
+    url = f"ws{live_server[4:]}/chat/enquiry/socket"
+    for origin in ("http://evil.example", SITE):
+        ws = Client.connect(url, headers={"Origin": origin, "Cookie": cookie})
+        try:
+            ws.send(json.dumps({"after": 0}))
+            frame = json.loads(ws.receive(timeout=10))
+            assert frame["error"]["code"] == "chat.origin_refused" and "隐私" not in str(frame)
+        finally:
+            ws.close()
+    # simple_websocket's client sends Host without the port (a browser sends it whole): own origin as seen
+    own = Client.connect(url, headers={"Origin": live_server.rsplit(":", 1)[0], "Cookie": cookie})
+    try:
+        own.send(json.dumps({"after": started["cursor"]}))
+        requests.post(f"{live_server}{BASE}/mine/messages", json={"text": "隐私二"},
+                      headers={"Origin": SITE, "X-Chat-Token": started["token"]})
+        frame = json.loads(own.receive(timeout=10))
+        assert [m["text"] for m in frame["messages"] if m["id"] > started["cursor"]] == ["隐私二"]
+    finally:
+        own.close()
