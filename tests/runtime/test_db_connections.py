@@ -10,12 +10,7 @@ from runtime import db
 from runtime.auth import tokens
 from tests.conftest import api_token, install_package, make_user
 
-PACKAGE = {"format": "jimu.app", "version": 2, "app": {"key": "conn", "version": "1.0.0", "label": "Conn"},
-           "roles": [], "groups": [],
-           "forms": [{"key": "note", "version": 1, "label": "Note", "title_field": "title",
-                      "fields": [{"key": "title", "label": "Title", "widget": "text", "required": True},
-                                 {"key": "size", "label": "Size", "widget": "number"}]}]}
-
+from .test_api_http import LOANS as PACKAGE
 
 @pytest.fixture
 def headers(jimu):
@@ -40,17 +35,17 @@ def test_the_identity_lookup_runs_outside_a_transaction_and_the_write_after_it_i
 
     monkeypatch.setattr(tokens, "authenticate_token", spy)
     for _ in range(2):
-        assert client.post("/api/v1/forms/note/records", headers=headers, json={"title": "a"}).status_code == 201
+        assert client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "a"}).status_code == 201
     # PostgreSQL: autocommit (no BEGIN / ROLLBACK round trips); SQLite: no BEGIN, no read lock held
     assert seen == [jimu.engine.dialect.name != "sqlite"] * 2
     # the pooled connection the lookup used is transactional again: a failed write leaves nothing
     with pytest.raises(ZeroDivisionError):
         with jimu.begin() as conn:
-            ft = jimu.catalog.form("note")
-            conn.execute(sa.update(ft.table).values({ft.columns["title"].name: "changed"}))
+            ft = jimu.catalog.form("loan")
+            conn.execute(sa.update(ft.table).values({ft.columns["item"].name: "changed"}))
             1 / 0
-    r = client.get("/api/v1/forms/note/records", headers=headers)
-    assert [x["title"] for x in r.get_json()["records"]] == ["a", "a"]
+    r = client.get("/api/v1/forms/loan/records", headers=headers)
+    assert [x["item"] for x in r.get_json()["records"]] == ["a", "a"]
 
 
 def test_a_connection_used_a_moment_ago_is_not_pinged(jimu, client, headers, monkeypatch):
@@ -59,14 +54,14 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(jimu, client, headers, mon
     ping = jimu.engine.dialect.do_ping
     monkeypatch.setattr(jimu.engine.dialect, "do_ping", lambda c: pings.append(1) or ping(c))
     for _ in range(3):
-        assert client.post("/api/v1/forms/note/records", headers=headers, json={"title": "b"}).status_code == 201
+        assert client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "b"}).status_code == 201
     assert pings == []
 
 
 def test_an_idle_connection_the_server_closed_is_replaced_before_a_request_uses_it(
         jimu, client, headers, monkeypatch):
     _server(jimu)
-    assert client.post("/api/v1/forms/note/records", headers=headers, json={"title": "c"}).status_code == 201
+    assert client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "c"}).status_code == 201
     with jimu.engine.connect() as conn:
         pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
     assert jimu.engine.pool.checkedin() == 1  # the request's connection, back in the pool
@@ -75,7 +70,7 @@ def test_an_idle_connection_the_server_closed_is_replaced_before_a_request_uses_
         assert conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
     other.dispose()
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", -1.0)  # the pooled connection counts as idle
-    r = client.post("/api/v1/forms/note/records", headers=headers, json={"title": "d"})
+    r = client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "d"})
     assert r.status_code == 201, r.get_data(as_text=True)
     with jimu.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
@@ -100,9 +95,9 @@ def _upgraded(field):
 
 def test_an_api_create_reads_the_catalogue_revision_once_with_its_token(jimu, client, headers):
     from tests.runtime.test_write_path import counted
-    client.post("/api/v1/forms/note/records", headers=headers, json={"title": "warm"})
+    client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "warm"})
     with counted(jimu.engine) as statements:
-        r = client.post("/api/v1/forms/note/records", headers=headers, json={"title": "e"})
+        r = client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "e"})
     assert r.status_code == 201
     reads = [s for s in statements if "jimu_catalog_revision" in s]
     assert len(reads) == 1 and "jimu_api_tokens" in reads[0]
@@ -110,20 +105,20 @@ def test_an_api_create_reads_the_catalogue_revision_once_with_its_token(jimu, cl
 
 def test_a_form_published_by_another_process_is_used_by_the_next_api_request(app, jimu, client, headers,
                                                                             tmp_path):
-    assert client.post("/api/v1/forms/note/records", headers=headers, json={"title": "f"}).status_code == 201
+    assert client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "f"}).status_code == 201
     other = _other_process(app, tmp_path)
     try:
         install_package(other.extensions["jimu"], _upgraded("colour"))
     finally:
         other.extensions["jimu"].dispose()
-    r = client.post("/api/v1/forms/note/records", headers=headers, json={"title": "g", "colour": "red"})
+    r = client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "g", "colour": "red"})
     assert r.status_code == 201, r.get_data(as_text=True)
     assert r.get_json()["colour"] == "red"
 
 
 def test_the_revision_a_request_read_is_not_trusted_after_it(app, jimu, client, headers, tmp_path):
     # refused after its identity lookup and before any transaction: the revision it read goes unused
-    r = client.post("/api/v1/forms/note/records", headers=dict(headers, Accept="text/html"), json={"title": "h"})
+    r = client.post("/api/v1/forms/loan/records", headers=dict(headers, Accept="text/html"), json={"item": "h"})
     assert r.status_code == 406
     import threading
     other = _other_process(app, tmp_path)
@@ -134,4 +129,4 @@ def test_the_revision_a_request_read_is_not_trusted_after_it(app, jimu, client, 
     finally:
         other.extensions["jimu"].dispose()
     with jimu.begin():  # same thread, outside any request: reads the revision itself
-        assert "shape" in jimu.catalog.form("note").columns
+        assert "shape" in jimu.catalog.form("loan").columns
