@@ -12,6 +12,7 @@ from tests.conftest import api_token, install_package, make_user
 
 from .test_api_http import LOANS as PACKAGE
 
+
 @pytest.fixture
 def headers(jimu):
     install_package(jimu, PACKAGE)
