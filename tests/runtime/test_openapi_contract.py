@@ -88,7 +88,7 @@ def test_models_are_named_after_app_and_form_and_patch_requires_nothing(client, 
     assert doc["components"]["securitySchemes"]["bearer"] == {
         **doc["components"]["securitySchemes"]["bearer"], "type": "http", "scheme": "bearer"}
     listing = _response_schema(doc, "/forms/入库单/records", "get", "200")
-    assert set(listing["required"]) == {"records", "total", "page", "per_page", "next"}
+    assert set(listing["required"]) == {"records", "total", "total_capped", "page", "per_page", "next"}
 
 
 def test_the_declared_error_statuses_are_the_ones_sent(client, keeper):
