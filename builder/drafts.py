@@ -55,7 +55,7 @@ class BuilderError(JimuError):
     template: str | None = None
 
     @classmethod
-    def said(cls, template: str, *, code: str, **context: Any) -> BuilderError:
+    def said(cls, template: str, *, code: str | None = None, **context: Any) -> BuilderError:
         """The error whose message is ``template`` (English) filled from ``context``; a person reads it
         in their language."""
         err = cls(template % words(context), code=code, **context)
@@ -115,8 +115,8 @@ def next_version(installed: str | None, wanted: str | None) -> str:
 
 def new_package(key: str, label: Any) -> dict:
     if not isinstance(key, str) or not KEY_RE.match(key) or len(key) > 63:
-        raise BuilderError("an app key is a letter, underscore or Chinese character, then letters, digits, "
-                           "underscores or Chinese characters (at most 63)", code="builder.bad_key", key=key)
+        raise BuilderError.said("an app key is a letter, underscore or Chinese character, then letters, digits, "
+                                "underscores or Chinese characters (at most 63)", code="builder.bad_key", key=key)
     return {"format": "jimu.app", "version": 2,
             "app": {"key": key, "version": "1.0.0", "label": label or key},
             **{kind: [] for kind in KINDS}}
@@ -137,7 +137,7 @@ def get_draft(conn, app_key: str) -> dict:
                 "updated_at": row.updated_at.isoformat() if row.updated_at else None,
                 "holders": row.holders or {}, "current_holders": current_holders(conn, app_key)}
     if installed is None:
-        raise NotFound(f"no app {app_key!r}: create it first", app=app_key)
+        raise NotFound.said("no app '%(app)s': create it first", app=app_key)
     package = export_package(installed)
     return {"app": app_key, "package": package, "revision": 0, "base_version": package["app"]["version"],
             "saved": False, "installed_version": package["app"]["version"], "updated_at": None,
@@ -196,24 +196,24 @@ def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id
     ``holders`` (``{role key: {"add": [username], "remove": [username]}}``, see ``clean_holders``) replaces
     the draft's pending role holders; None keeps them."""
     if not isinstance(package, dict):
-        raise BuilderError("the draft is a JSON object (an app package)", code="builder.bad_draft")
+        raise BuilderError.said("the draft is a JSON object (an app package)", code="builder.bad_draft")
     app = package.get("app") if isinstance(package.get("app"), dict) else {}
     if app.get("key") != app_key:
-        raise BuilderError(f"the draft's app.key must stay {app_key!r}", code="builder.key_changed",
-                           pointer="/app/key")
+        raise BuilderError.said("the draft's app.key must stay '%(key)s'", code="builder.key_changed",
+                                pointer="/app/key", key=app_key)
     if len(json.dumps(package, ensure_ascii=False).encode()) > MAX_DRAFT_BYTES:
-        raise BuilderError(f"the draft is larger than {MAX_DRAFT_BYTES // 2**20} MiB; split the app",
-                           code="builder.draft_too_large")
+        raise BuilderError.said("the draft is larger than %(mib)s MiB; split the app", code="builder.draft_too_large",
+                                mib=MAX_DRAFT_BYTES // 2**20)
     pending = clean_holders(package, holders) if holders is not None else None
     row = _row(conn, app_key)
     current = row.revision if row is not None else 0
     if revision != current:
-        raise DraftConflict("someone saved this draft after you opened it; reload to see their changes",
+        raise DraftConflict.said("someone saved this draft after you opened it; reload to see their changes",
                             revision=current)
     if row is None:
         installed = installer.installed_package(conn, app_key)
         if installed is None:
-            raise NotFound(f"no app {app_key!r}: create it first", app=app_key)
+            raise NotFound.said("no app '%(app)s': create it first", app=app_key)
         conn.execute(sa.insert(drafts).values(app_key=app_key, package=package,
                                               base_version=installed["app"]["version"], revision=1,
                                               updated_at=now, updated_by=actor_id, holders=pending or None))
@@ -224,7 +224,7 @@ def save_draft(conn, app_key: str, package: Any, revision: int, *, now, actor_id
                             .values(package=package, revision=current + 1, updated_at=now, updated_by=actor_id,
                                     **values))
         if done.rowcount != 1:
-            raise DraftConflict("someone saved this draft at the same time; reload to see their changes")
+            raise DraftConflict.said("someone saved this draft at the same time; reload to see their changes")
     return get_draft(conn, app_key)
 
 
@@ -340,7 +340,8 @@ def free_key(conn, app_key: str, kind: str) -> str:
     a definition in one click with it; the user only ever sees and edits its label."""
     from apps.compile import OWNED_KINDS
     if kind not in OWNED_KINDS:
-        raise BuilderError(f"kind must be one of {', '.join(OWNED_KINDS)}", code="request.bad_param", kind=kind)
+        raise BuilderError.said("kind must be one of %(kinds)s", code="request.bad_param", kind=kind,
+                                kinds=list(OWNED_KINDS))
     taken = set(installer.installed_context(conn).owners.get(kind, {}))
     for (package,) in conn.execute(sa.select(drafts.c.package)):
         taken.update(i.get("key") for i in (package or {}).get(kind) or [] if isinstance(i, dict))
@@ -419,16 +420,16 @@ def publish(conn, app_key: str, revision: int, *, now, actor_id) -> dict:
     """Validate the saved draft and install it as a new version, all in the caller's transaction."""
     row = _row(conn, app_key)
     if row is None:
-        raise NotFound("there is no saved draft to publish; make a change first", app=app_key)
+        raise NotFound.said("there is no saved draft to publish; make a change first", app=app_key)
     if row.revision != revision:
-        raise DraftConflict("the draft changed since you last saw it; reload before publishing",
+        raise DraftConflict.said("the draft changed since you last saw it; reload before publishing",
                             revision=row.revision)
     installed = installer.installed_package(conn, app_key)
     installed_version = installed["app"]["version"] if installed else None
     if installed_version != row.base_version:
-        raise DraftConflict(f"version {installed_version} was published after this draft was opened from "
-                            f"{row.base_version}; discard the draft and redo the change on the new version",
-                            code="builder.stale_draft", installed=installed_version, base=row.base_version)
+        raise DraftConflict.said("version %(installed)s was published after this draft was opened from "
+                                 "%(base)s; discard the draft and redo the change on the new version",
+                                 code="builder.stale_draft", installed=installed_version, base=row.base_version)
     package = copy.deepcopy(row.package)
     package["app"]["version"] = next_version(installed_version, package["app"].get("version"))
     plan, _report = _install(conn, package, now=now, actor_id=actor_id)
@@ -463,7 +464,7 @@ def version_package(conn, app_key: str, version_id: int) -> dict:
     t = db.app_versions
     row = conn.execute(sa.select(t.c.package).where(t.c.app_key == app_key, t.c.id == version_id)).first()
     if row is None:
-        raise NotFound(f"app {app_key!r} has no version #{version_id}", app=app_key, version_id=version_id)
+        raise NotFound.said("app '%(app)s' has no version #%(version_id)s", app=app_key, version_id=version_id)
     return row.package
 
 
@@ -472,7 +473,7 @@ def rollback(conn, app_key: str, version_id: int, *, now, actor_id) -> dict:
     package = copy.deepcopy(version_package(conn, app_key, version_id))
     installed = installer.installed_package(conn, app_key)
     if installed is None:
-        raise NotFound(f"app {app_key!r} is not installed", app=app_key)
+        raise NotFound.said("app '%(app)s' is not installed", app=app_key)
     restored = package["app"]["version"]
     package["app"]["version"] = bump(installed["app"]["version"])
     plan, _report = _install(conn, package, now=now, actor_id=actor_id)

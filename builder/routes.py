@@ -40,14 +40,14 @@ def _http_error(exc: HTTPException):
 def _body() -> dict:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise drafts.BuilderError("send a JSON object", code="request.not_json")
+        raise drafts.BuilderError.said("send a JSON object", code="request.not_json")
     return data
 
 
 def _revision(data: dict) -> int:
     rev = data.get("revision")
     if not isinstance(rev, int) or isinstance(rev, bool):
-        raise drafts.BuilderError("give the draft revision you started from", code="builder.no_revision")
+        raise drafts.BuilderError.said("give the draft revision you started from", code="builder.no_revision")
     return rev
 
 
@@ -155,8 +155,8 @@ def references(app_key):
     data = _body()
     kind, key, field = data.get("kind"), data.get("key"), data.get("field")
     if kind not in drafts.KINDS or not isinstance(key, str) or (field is not None and not isinstance(field, str)):
-        raise drafts.BuilderError("give kind (forms, flows, rules, reports, dashboards ...), key and optionally field",
-                                  code="request.bad_param")
+        raise drafts.BuilderError.said("give kind (forms, flows, rules, reports, dashboards ...), key and optionally "
+                                       "field", code="request.bad_param")
     package = data.get("package")
     if not isinstance(package, dict):
         with current_jimu().read() as conn:
@@ -227,7 +227,7 @@ def preview(app_key):
     from engines.form.exceptions import FormDefinitionError
     form = _body().get("form")
     if not isinstance(form, dict):
-        raise drafts.BuilderError("give the form definition to preview", code="builder.no_form")
+        raise drafts.BuilderError.said("give the form definition to preview", code="builder.no_form")
     try:
         spec = compile_form(form)
     except FormDefinitionError as exc:
@@ -267,7 +267,7 @@ def report_preview(app_key):
     data = _body()
     definition = data.get("report")
     if not isinstance(definition, dict):
-        raise drafts.BuilderError("give the report definition to preview", code="builder.no_report")
+        raise drafts.BuilderError.said("give the report definition to preview", code="builder.no_report")
     jimu = current_jimu()
     principal = current_principal()
     lang = _preview_lang(data)
@@ -298,10 +298,11 @@ def dashboard_preview(app_key):
     data = _body()
     definition, reports = data.get("dashboard"), data.get("reports") or []
     if not isinstance(definition, dict) or not isinstance(reports, list):
-        raise drafts.BuilderError("give the dashboard definition and the draft's reports", code="builder.no_dashboard")
+        raise drafts.BuilderError.said("give the dashboard definition and the draft's reports",
+                                       code="builder.no_dashboard")
     values = data.get("values") or {}
     if not isinstance(values, dict):
-        raise drafts.BuilderError("values must be an object {field: value}", code="request.bad_param")
+        raise drafts.BuilderError.said("values must be an object {field: value}", code="request.bad_param")
     jimu = current_jimu()
     principal = current_principal()
     tz = jimu.config.get("TIMEZONE") or "UTC"
@@ -420,7 +421,7 @@ def _own_form(app_key: str, form_key: str) -> None:
 
 def _preview_filters(filters):
     if filters is not None and not isinstance(filters, list):
-        raise drafts.BuilderError("filter must be a list of {field, op, value}", code="request.bad_param")
+        raise drafts.BuilderError.said("filter must be a list of {field, op, value}", code="request.bad_param")
     return filters or None
 
 
@@ -494,7 +495,8 @@ def import_package():
             return jsonify({"ok": True, "plan": plan.to_dict(), "lines": plan.diff.summary_lines(lang),
                             "confirm": token})
         if request.args.get("confirm") != token:
-            raise drafts.ImportUnconfirmed("look at the upgrade diff first (dry run), then confirm that exact file")
+            raise drafts.ImportUnconfirmed.said("look at the upgrade diff first (dry run), then confirm that exact "
+                                                "file")
         with jimu.begin() as conn:
             app = installer.compile(conn, raw)
             new = _may_import(conn, app.package)
@@ -550,13 +552,13 @@ def _draft_rule(app_key: str) -> tuple[dict, dict]:
         rule = next((r for r in package.get("rules") or [] if isinstance(r, dict) and r.get("key") == data["key"]),
                     None)
         if rule is None:
-            raise drafts.NotFound(f"the draft has no rule {data['key']!r}", key=data["key"])
+            raise drafts.NotFound.said("the draft has no rule '%(key)s'", key=data["key"])
     if not isinstance(rule, dict):
-        raise drafts.BuilderError("send {\"rule\": {...}} or {\"key\": \"rule_key\"}", code="builder.no_rule")
+        raise drafts.BuilderError.said("send {\"rule\": {...}} or {\"key\": \"rule_key\"}", code="builder.no_rule")
     forms = {f.get("key") for f in package.get("forms") or [] if isinstance(f, dict)}
     if rule.get("form") not in forms:
-        raise drafts.BuilderError(f"the rule watches {rule.get('form')!r}, which is not a form of this app",
-                                  code="builder.unknown_form", pointer="/form", form=rule.get("form"))
+        raise drafts.BuilderError.said("the rule watches '%(form)s', which is not a form of this app",
+                                       code="builder.unknown_form", pointer="/form", form=rule.get("form"))
     return rule, package
 
 
@@ -591,8 +593,8 @@ def dry_run_rule(app_key):
     limit = max(1, min(limit if isinstance(limit, int) and not isinstance(limit, bool) else 50, 200))
     jimu = current_jimu()
     if spec.form not in jimu.catalog:
-        err = drafts.BuilderError(f"form {spec.form!r} is not published yet: publish it to dry-run against its "
-                                  "records", code="builder.form_not_published", form=spec.form)
+        err = drafts.BuilderError.said("form '%(form)s' is not published yet: publish it to dry-run against its "
+                                       "records", code="builder.form_not_published", form=spec.form)
         err.status = 409
         raise err
     with jimu.read() as conn:

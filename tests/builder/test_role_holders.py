@@ -140,6 +140,67 @@ def test_a_refused_save_and_a_taken_app_name_are_said_in_the_ui_language(bea):
         assert error["code"] == "builder.app_exists" and error["message"].startswith(words), error
 
 
+def test_every_refusal_of_the_builder_api_is_said_in_the_ui_language(bea, monkeypatch):
+    """Each refusal of the builder API reads in the designer's language, its code unchanged: a bad or
+    changed app key, a too large or malformed draft, a missing revision, a stale save or publish, an
+    unknown version, kind or rule, a preview or rule check without its definition."""
+    from builder import drafts
+    monkeypatch.setattr(drafts, "MAX_DRAFT_BYTES", 2**20)
+    draft = _draft(bea)
+    renamed = {**draft["package"], "app": {**draft["package"]["app"], "key": "other"}}
+    big = {**draft["package"], "forms": [{**LOAN, "help": "x" * 2**20}]}
+    base = f"/builder/api/apps/{APP}"
+    cases = (("post", "/builder/api/apps", {"key": "1 bad"}, "builder.bad_key",
+              "应用标识以字母、下划线或汉字开头", "an app key is a letter"),
+             ("put", f"{base}/draft", {"package": renamed, "revision": draft["revision"]}, "builder.key_changed",
+              f"草稿的 app.key 必须保持为 '{APP}'", f"the draft's app.key must stay '{APP}'"),
+             ("put", f"{base}/draft", {"package": big, "revision": draft["revision"]}, "builder.draft_too_large",
+              "草稿超过 1 MiB", "the draft is larger than 1 MiB"),
+             ("put", f"{base}/draft", {"package": [], "revision": draft["revision"]}, "builder.bad_draft",
+              "草稿是一个 JSON 对象", "the draft is a JSON object"),
+             ("put", f"{base}/draft", {"package": draft["package"]}, "builder.no_revision",
+              "请提供你开始编辑时的草稿修订号", "give the draft revision"),
+             ("put", f"{base}/draft", {"package": draft["package"], "revision": draft["revision"] + 5},
+              "builder.draft_conflict", "你打开草稿后有人保存了它", "someone saved this draft after you opened it"),
+             ("put", f"{base}/draft", "not an object", "request.not_json", "请发送一个 JSON 对象", "send a JSON object"),
+             ("post", f"{base}/publish", {"revision": draft["revision"] + 5}, "builder.draft_conflict",
+              "草稿在你上次查看后已变更", "the draft changed since you last saw it"),
+             ("post", f"{base}/versions/999/rollback", {}, "builder.not_found",
+              f"应用 '{APP}' 没有版本 #999", f"app '{APP}' has no version #999"),
+             ("get", f"{base}/names/widgets", None, "request.bad_param", "类型必须是以下之一", "kind must be one of"),
+             ("post", f"{base}/preview", {}, "builder.no_form", "请提供要预览的表单定义", "give the form definition"),
+             ("post", f"{base}/reports/preview", {}, "builder.no_report", "请提供要预览的报表定义",
+              "give the report definition"),
+             ("post", f"{base}/rules/check", {"key": "ghost"}, "builder.not_found", "草稿中没有规则 'ghost'",
+              "the draft has no rule 'ghost'"),
+             ("post", f"{base}/rules/check", {}, "builder.no_rule", "请发送 {\"rule\"", "send {\"rule\""),
+             ("post", f"{base}/rules/check", {"rule": {"form": "nope"}}, "builder.unknown_form",
+              "规则监听的 'nope' 不是本应用的表单", "the rule watches 'nope'"))
+    for method, url, body, code, zh, en in cases:
+        for lang, words in (("zh-CN", zh), ("en", en)):
+            resp = getattr(bea, method)(f"{url}?lang={lang}", json=body)
+            error = resp.get_json()["error"]
+            assert resp.status_code >= 400 and error["code"] == code, (url, error)
+            assert error["message"].startswith(words), (lang, error)
+
+
+def test_every_builder_refusal_has_a_chinese_message():
+    """Every message a builder refusal is said with (``BuilderError.said``) is in the zh-CN catalog."""
+    import ast
+    from pathlib import Path
+
+    from runtime.i18n import load_catalogs
+    said = []
+    for path in Path(__file__).parents[2].joinpath("builder").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "said"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                said.append(node.args[0].value)
+    zh = load_catalogs()["zh-CN"]
+    assert len(said) > 20
+    assert [m for m in said if m not in zh] == []
+
+
 def test_only_the_apps_builders_give_its_roles(bea, jimu, client):
     draft = _draft(bea)
     draft["package"]["forms"] = [LOAN]
