@@ -32,6 +32,7 @@ from ..auth import current_principal
 from ..auth.principal import Principal
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
+from ..store.query import like_escape
 from . import bp
 from .util import MAX_INT, BadRequest, int_arg, query_args, whole
 
@@ -107,7 +108,7 @@ def conditions(conn: sa.Connection, filters: Mapping[str, str], owned: set[str] 
         where.append(e.c.record_id == int(record))
     kind = (filters.get("kind") or "").strip()
     if kind.endswith("*"):
-        prefix = kind[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        prefix = like_escape(kind[:-1])
         where.append(e.c.kind.like(prefix + "%", escape="\\"))
     elif kind:
         where.append(e.c.kind == kind)

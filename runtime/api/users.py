@@ -29,6 +29,7 @@ from ..auth.principal import Principal
 from ..auth.users import SelfLockout, UserError, add_to_group, check_password, create_user, set_roles
 from ..context import current_jimu
 from ..exceptions import NotAuthenticated
+from ..store.query import like_escape
 from . import bp
 from .models import EMAIL_PATTERN
 from .util import MAX_INT, BadRequest, int_arg, json_body, query_args, whole
@@ -94,7 +95,7 @@ def list_users(conn: sa.Connection, *, q: str = "", page: int = 1, per_page: int
     u = db.users
     where = []
     if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = "%" + like_escape(q) + "%"
         where.append(sa.or_(u.c.username.ilike(like, escape="\\"), u.c.display_name.ilike(like, escape="\\"),
                             u.c.email.ilike(like, escape="\\")))
     if ids is not None:

@@ -115,6 +115,8 @@ def test_api_create_list_patch_and_audit(client, jimu, admin_headers):
     assert one["roles"] == ["sales"] and one["last_login"] is None
     listed = client.get("/api/v1/users?q=wang", headers=admin_headers).json
     assert listed["total"] == 1 and listed["users"][0]["username"] == "wang"
+    for wild in ("w_ng", "w%g"):      # LIKE's wildcards are searched for as they are written
+        assert client.get("/api/v1/users", query_string={"q": wild}, headers=admin_headers).json["total"] == 0
     page = client.get("/api/v1/users?per_page=1&page=2", headers=admin_headers).json
     assert page["total"] == 2 and len(page["users"]) == 1
     # the deactivated user cannot log in; a password reset is audited without the password
