@@ -371,10 +371,11 @@ class Records:
         """A unique index or a link's foreign key can still catch what the pre-checks missed (a race, a
         linked record deleted meanwhile): report it, don't 500. The savepoint keeps the transaction
         usable after such an error (PostgreSQL aborts it otherwise) and costs two statements, so it is
-        taken only when the values written can trip one of those constraints, and not inside another
-        savepoint (a rule's or an automatic step's, ``store.records.savepoint``: the write sends it), whose
-        rollback already ends the failed write."""
-        if not constrained(ft, rows):
+        taken only when the values written can trip one of those constraints (a link to a record this
+        transaction created cannot), and not inside another savepoint (a rule's or an automatic step's,
+        ``store.records.savepoint``: the write sends it, unless the block settled), whose rollback
+        already ends the failed write."""
+        if not constrained(ft, rows, self.conn):
             return fn()
         try:
             if self.conn.in_nested_transaction() or in_savepoint_block(self.conn):

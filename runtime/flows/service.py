@@ -33,7 +33,7 @@ from .. import audit, db, deferred, expr_context, jobs
 from ..auth.principal import Principal
 from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
 from ..recipients import literal_emails, resolve_users, task_people
-from ..store.records import created_here, savepoint, written
+from ..store.records import WriteNotUndone, created_here, savepoint, written
 from .tables import flow_history, flow_instances, flow_tasks, flow_versions
 
 log = logging.getLogger(__name__)
@@ -434,14 +434,21 @@ class FlowRuntime:
         """Apply an automatic step's actions now, in this transaction: field updates go through the
         write path, messages that leave the process into the outbox. True when they ran. If they fail,
         nothing of them is kept, the step waits and a durable, retried job runs them and then moves
-        the instance on (the failure is in the job and the instance history)."""
+        the instance on (the failure is in the job and the instance history). The SAVEPOINT that
+        undoes them is sent only if an effect before the last one writes: the last effect's checks
+        come before its write, and what could fail after that write fails the whole transaction
+        (``store.records._Lazy.settle``) — a step that files one reply costs no SAVEPOINT and RELEASE."""
         payload = {"instance": row["id"], "node": e.node_id, "form": row["form_key"], "record_id": row["record_id"],
                    "actions": plain(e.actions), "key": f"flow:{e.key}", "resume": e.key}
         try:
-            with savepoint(self.conn):
-                run_actions(self.jimu, self.conn, payload)
+            with savepoint(self.conn) as block:
+                run_actions(self.jimu, self.conn, payload, before_last=block.settle)
             return True
         except (RuleLoopError, RuleDepthError):
+            raise
+        except WriteNotUndone as exc:
+            if isinstance(exc.__cause__, (RuleLoopError, RuleDepthError)):
+                raise exc.__cause__ from None
             raise
         except Exception as exc:  # noqa: BLE001 — kept, retried and shown, never lost
             message = exc.message if isinstance(exc, JimuError) else f"{type(exc).__name__}: {exc}"
@@ -1007,9 +1014,10 @@ class FlowService:
             self.runtime(conn).apply(job.payload["instance"], ActionsDone(job.payload["resume"]))
 
 
-def run_actions(jimu, conn: sa.Connection, payload: Mapping[str, Any]) -> None:
+def run_actions(jimu, conn: sa.Connection, payload: Mapping[str, Any], *, before_last=None) -> None:
     """An automatic step's rule actions (a ``flow.actions`` payload), planned and executed by the one
     effects executor: data effects in this transaction, messages into the outbox."""
     jimu.services.effects.run_actions(conn, payload.get("actions", []), form=payload.get("form"),
                                       record_id=payload.get("record_id"), origin=f"flow:{payload['node']}",
-                                      key=payload.get("key"), extra={"instance_id": payload["instance"]})
+                                      key=payload.get("key"), extra={"instance_id": payload["instance"]},
+                                      before_last=before_last)

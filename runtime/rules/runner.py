@@ -483,27 +483,32 @@ class EffectsExecutor:
     def __init__(self, jimu):
         self.jimu = jimu
 
-    def execute(self, conn, effects, *, origin: str, key: str | None = None, principal=None) -> None:
+    def execute(self, conn, effects, *, origin: str, key: str | None = None, principal=None,
+                before_last=None) -> None:
         """Run effects planned outside a rule firing with the same executor, write path and outbox
-        as rules."""
+        as rules. ``before_last`` is called before the last effect runs (an automatic step settles
+        its savepoint block: ``store.records._Lazy.settle``)."""
         from .outbox import SYSTEM
         records = self.jimu.services.records(self.jimu, conn, principal or SYSTEM, source="flow",
                                              check_permissions=False)
         executor = Executor(self.jimu, records, _Origin(origin), key or f"effects:{uuid.uuid4().hex}")
         for i, effect in enumerate(effects):
+            if before_last is not None and i == len(effects) - 1:
+                before_last()
             executor.run(i, effect)
 
     def run_actions(self, conn, actions, *, form: str | None, record_id: int | None, origin: str,
                     key: str | None = None, extra: Mapping[str, Any] | None = None,
-                    as_person=None, variables: Mapping[str, Any] | None = None) -> set[tuple[str, Any]]:
+                    as_person=None, variables: Mapping[str, Any] | None = None,
+                    before_last=None) -> set[tuple[str, Any]]:
         """Build each rule action (``engines.rule.ACTIONS``), plan its effects on the record and execute
         them. ``variables`` are added to the record's fields for the actions' templates and expressions
         (a task's label, an SLA's deadline). An action type that is not registered or a misconfigured
         action is a coded error: the job that runs it fails, retries and ends up ``failed`` with this message for an administrator.
 
         ``as_person`` (a person's ``Records``): the effects write with that person's rights, as their
-        own writes would (a macro); without it they write as the platform. Answers the (form, id) of
-        every record written."""
+        own writes would (a macro); without it they write as the platform. ``before_last``: see
+        ``execute`` (platform writes only). Answers the (form, id) of every record written."""
         record = self.jimu.services.store(conn).get(self.jimu.catalog.form(form), record_id) if record_id else {}
         event = "flow.automatic" if as_person is None else "record.macro"
         ectx = self.jimu.eval_context() if as_person is None else as_person.eval_context()
@@ -516,7 +521,7 @@ class EffectsExecutor:
                                  names=reference_names(self.jimu, conn, form))
             effects.extend(action.plan(actx))
         if as_person is None:
-            self.execute(conn, effects, origin=origin, key=key)
+            self.execute(conn, effects, origin=origin, key=key, before_last=before_last)
             return set()
         executor = Executor(self.jimu, as_person, _Origin(origin), key or f"effects:{uuid.uuid4().hex}",
                             as_person=as_person)

@@ -26,7 +26,7 @@ from engines.sqltypes import UTCDateTime
 
 from .. import deferred
 from ..db import data_written, insert_rows
-from ..exceptions import NotFound, StaleRecord
+from ..exceptions import JimuError, NotFound, StaleRecord
 from . import search
 from .mapping import SEARCH_COLUMN, SYSTEM_COLUMNS, FormTable
 
@@ -68,30 +68,47 @@ def forget_written(conn: sa.Connection, *_args) -> None:
 _LAZY = "jimu_lazy_savepoints"
 
 
+class WriteNotUndone(JimuError):
+    """A ``savepoint`` block failed after a write it had settled for (``_Lazy.settle``): no SAVEPOINT
+    was sent, so the write cannot be undone alone and the whole transaction must end."""
+    code = "db.write_not_undone"
+    status = 500
+
+
 class _Lazy:
-    __slots__ = ("nested", "mark", "starting")
+    __slots__ = ("nested", "mark", "starting", "settled", "wrote")
 
     def __init__(self, mark):
         self.nested: sa.NestedTransaction | None = None
         self.mark = mark
         self.starting = False
+        self.settled = False
+        self.wrote = False
+
+    def settle(self) -> None:
+        """What is left of the block is its last write and what follows it: if the SAVEPOINT has not
+        been sent yet, none is (it would cost two statements, the SAVEPOINT and its RELEASE, to guard
+        a write that fails only with the whole transaction). Errors before that write are still undone
+        in memory; a write that can trip a constraint takes its own savepoint (``Records._integrity``);
+        anything that fails after the write raises ``WriteNotUndone``, which ends the transaction."""
+        self.settled = True
 
 
 @contextmanager
-def savepoint(conn: sa.Connection) -> Iterator[None]:
+def savepoint(conn: sa.Connection) -> Iterator[_Lazy]:
     """A block whose writes are undone if it raises — with a SAVEPOINT sent only when it is needed:
     just before the block's first statement that writes (or a savepoint taken inside it). A block
     that only reads, and changes rows kept in memory or deferred to commit (``runtime.deferred``),
     costs no statement; if it raises, those are put back as they were when it began. Reads are not
     guarded: as for the reads before any savepoint, a read that fails fails the transaction.
     Statements run with ``execution_options(undo=False)`` (a round-robin turn) start no savepoint
-    and stay taken."""
+    and stay taken. Yields the block, which its caller may ``settle``."""
     stack = conn.info.setdefault(_LAZY, [])
     lazy = _Lazy(deferred.mark(conn))
     stack.append(lazy)
     try:
-        yield
-    except BaseException:
+        yield lazy
+    except BaseException as exc:
         stack.remove(lazy)
         if lazy.nested is not None:
             if lazy.nested.is_active:
@@ -99,6 +116,9 @@ def savepoint(conn: sa.Connection) -> Iterator[None]:
         else:
             forget_written(conn)
         deferred.restore(conn, lazy.mark)
+        if lazy.wrote and isinstance(exc, Exception) and not isinstance(exc, WriteNotUndone):
+            raise WriteNotUndone("a step failed after its last write, which no savepoint guards",
+                                 detail=str(exc)[:200]) from exc
         raise
     stack.remove(lazy)
     if lazy.nested is not None and lazy.nested.is_active:
@@ -108,7 +128,8 @@ def savepoint(conn: sa.Connection) -> Iterator[None]:
 def _start_savepoints(conn: sa.Connection) -> None:
     """Send the SAVEPOINTs the open blocks have not sent yet, outermost first (each one's own
     ``savepoint`` event must not start the next: that one would be sent, and nest, first)."""
-    waiting = [lazy for lazy in conn.info.get(_LAZY) or () if lazy.nested is None and not lazy.starting]
+    waiting = [lazy for lazy in conn.info.get(_LAZY) or ()
+               if lazy.nested is None and not lazy.starting and not lazy.settled]
     for lazy in waiting:
         lazy.starting = True
     for lazy in waiting:
@@ -124,12 +145,16 @@ def begin_when_writing(conn: sa.Connection, clauseelement, _multiparams, _params
         return
     if clauseelement.get_execution_options().get("undo") is False:
         return
+    for lazy in conn.info[_LAZY]:
+        if lazy.settled and lazy.nested is None:
+            lazy.wrote = True
     _start_savepoints(conn)
 
 
 def in_savepoint_block(conn: sa.Connection) -> bool:
-    """Whether a ``savepoint`` block is open on ``conn`` (its SAVEPOINT sent or not)."""
-    return bool(conn.info.get(_LAZY))
+    """Whether a ``savepoint`` block whose rollback would undo a write now is open on ``conn`` (its
+    SAVEPOINT sent or not; a settled block without one undoes nothing)."""
+    return any(lazy.nested is not None or not lazy.settled for lazy in conn.info.get(_LAZY) or ())
 
 
 def begin_before_savepoint(conn: sa.Connection, _name) -> None:
@@ -138,10 +163,24 @@ def begin_before_savepoint(conn: sa.Connection, _name) -> None:
         _start_savepoints(conn)
 
 
-def constrained(ft: FormTable, rows: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether writing ``rows`` can violate a constraint: a value for a unique field or a link."""
-    keys = [f.key for f in ft.spec.fields if f.unique or f.widget.value_kind == "link"]
-    return any(values.get(key) not in (None, "", []) for key in keys for values in rows)
+def constrained(ft: FormTable, rows: Sequence[Mapping[str, Any]], conn: sa.Connection | None = None) -> bool:
+    """Whether writing ``rows`` can violate a constraint: a value for a unique field or a link — but
+    not a link to a record ``conn``'s transaction created and still has (the row is there and
+    nobody else can delete it before the commit: its foreign key holds)."""
+    kept = written(conn) if conn is not None else None
+    for f in ft.spec.fields:
+        if not (f.unique or f.widget.value_kind == "link"):
+            continue
+        col = ft.columns.get(f.key) if not f.unique else None
+        targets = [fk.column.table for fk in col.foreign_keys] if col is not None else []
+        for values in rows:
+            value = values.get(f.key)
+            if value in (None, "", []):
+                continue
+            if not (kept and len(targets) == 1 and isinstance(value, int) and (targets[0], value) in kept
+                    and (targets[0], "created", value) in kept):
+                return True
+    return False
 
 
 def _as_read(value: datetime) -> datetime:
