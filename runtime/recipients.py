@@ -17,6 +17,8 @@ outbox job), so a task reassigned in the same write is announced to whom it ends
 """
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
@@ -47,15 +49,47 @@ def group_members(conn: sa.Connection, group_key: str) -> list[tuple[int, str]]:
     return group_and_members(conn, group_key)[1]
 
 
+def _members(group_key) -> sa.Select:
+    """(id, name, group id) of the group's active members, by name. No two tables of one FROM share
+    a column name: ``members_column`` is written inside RETURNING, where SQLAlchemy leaves columns
+    without their tables on SQLite."""
+    g, m, u = db.groups, db.group_members, db.users
+    group_id = sa.select(g.c.id).where(g.c.key == group_key).scalar_subquery()
+    return (sa.select(u.c.id, u.c.username, m.c.group_id).join(m, m.c.user_id == u.c.id)
+            .where(m.c.group_id == group_id, u.c.is_active.is_(True))
+            .order_by(u.c.username))
+
+
 def group_and_members(conn: sa.Connection, group_key: str) -> tuple[int | None, list[tuple[int, str]]]:
     """The group's id (None when it has no active member) and its active members (id, name), by name,
     in one query."""
-    g, m, u = db.groups, db.group_members, db.users
-    rows = conn.execute(
-        sa.select(u.c.id, u.c.username, g.c.id.label("group_id")).join(m, m.c.user_id == u.c.id)
-        .join(g, g.c.id == m.c.group_id).where(g.c.key == group_key, u.c.is_active.is_(True))
-        .order_by(u.c.username)).all()
-    return (rows[0].group_id if rows else None), [(r[0], r[1]) for r in rows]
+    return _as_members(conn.execute(_members(group_key)).all())
+
+
+def _as_members(rows) -> tuple[int | None, list[tuple[int, str]]]:
+    return (rows[0][2] if rows else None), [(r[0], r[1]) for r in rows]
+
+
+@functools.lru_cache(maxsize=None)
+def members_column(dialect: str) -> sa.Label:
+    """The members of group ``:group_key`` (``_members``) as one JSON array of [id, name, group id],
+    for a statement that writes something else to return with its own row (a round-robin turn:
+    ``rules.people``), instead of a query of their own. Built once per dialect."""
+    rows = _members(sa.bindparam("group_key", type_=sa.String)).subquery()
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+        items = sa.func.json_agg(aggregate_order_by(
+            sa.func.json_build_array(rows.c.id, rows.c.username, rows.c.group_id), rows.c.username))
+    else:  # SQLite aggregates in the order of the subquery's rows
+        items = sa.func.json_group_array(sa.func.json_array(rows.c.id, rows.c.username, rows.c.group_id))
+    return sa.select(items).scalar_subquery().label("members")
+
+
+def members_from(value) -> tuple[int | None, list[tuple[int, str]]]:
+    """``group_and_members``'s answer from what ``members_column`` returned."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return _as_members(value or [])
 
 
 def role_holders(conn: sa.Connection, role_key: str) -> list[int]:

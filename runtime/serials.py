@@ -30,9 +30,10 @@ from . import db
 
 
 @functools.lru_cache(maxsize=None)
-def _bump(dialect: str, *, undo: bool = True) -> sa.Insert:
+def _bump(dialect: str, *, undo: bool = True, also: sa.ColumnElement | None = None) -> sa.Insert:
     """The counter bump of ``next_value`` for ``dialect``, built once with bound parameters (form_key,
-    field_key, period, count): building it anew cost a third of a bump's CPU."""
+    field_key, period, count): building it anew cost a third of a bump's CPU. ``also``: one more
+    column it returns (built once too: it is part of the cache key)."""
     t = db.serial_counters
     count = sa.bindparam("count", type_=sa.BigInteger)
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
@@ -49,6 +50,8 @@ def _bump(dialect: str, *, undo: bool = True) -> sa.Insert:
         # record that used it. An autocommit that waited for its own flush was a second disk wait
         # per create, most of its time.
         stmt = stmt.returning(sa.func.set_config("synchronous_commit", "off", True))
+    if also is not None:
+        stmt = stmt.returning(also)
     return stmt if undo else stmt.execution_options(undo=False)
 
 
@@ -57,12 +60,22 @@ def next_value(conn: sa.Connection, form_key: str, field_key: str, period: str, 
     """Reserve ``count`` numbers; returns the last one reserved. ``undo=False``: on SQLite too, a
     savepoint rolled back afterwards does not give them back (a round-robin turn), so taking them
     starts no savepoint (``runtime.store.records.savepoint``)."""
-    params = {"form_key": form_key, "field_key": field_key, "period": period, "count": count}
+    return next_value_and(conn, form_key, field_key, period, count, undo=undo)[0]
+
+
+def next_value_and(conn: sa.Connection, form_key: str, field_key: str, period: str, count: int = 1, *,
+                   undo: bool = True, also: sa.ColumnElement | None = None, params: dict | None = None) -> tuple:
+    """``next_value``, and the value of ``also`` (a column built once, its bound ``params``) read by the
+    same statement: (last number reserved, that value). On PostgreSQL the statement runs in its
+    own short transaction, so ``also`` sees what is committed, not this transaction's changes."""
+    params = {**(params or {}), "form_key": form_key, "field_key": field_key, "period": period, "count": count}
     if conn.dialect.name != "postgresql":
-        return conn.execute(_bump(conn.dialect.name, undo=undo), params).scalar_one()
-    with conn.engine.connect() as own:
-        own = own.execution_options(isolation_level="AUTOCOMMIT")
-        return own.execute(_bump("postgresql"), params).first()[0]
+        row = conn.execute(_bump(conn.dialect.name, undo=undo, also=also), params).one()
+    else:
+        with conn.engine.connect() as own:
+            own = own.execution_options(isolation_level="AUTOCOMMIT")
+            row = own.execute(_bump("postgresql", also=also), params).one()
+    return row[0], (row[-1] if also is not None else None)
 
 
 def peek_value(conn: sa.Connection, form_key: str, field_key: str, period: str) -> int:

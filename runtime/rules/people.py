@@ -34,19 +34,24 @@ class Pick(NamedTuple):
     group_id: int | None = None
 
 
-def _turn(conn: sa.Connection, form: Any, field: Any, group: str, *, dry: bool) -> int:
-    """The round-robin turn of (form, field, group): one atomic counter row (``runtime.serials``),
-    taken in one statement — on PostgreSQL in a short transaction of its own, so creates are not
-    queued behind a turn row locked until they commit (a rolled-back create skips a turn; so does a
-    rolled-back rule, on SQLite too: the turn starts no savepoint). A dry
-    run reads the next turn without taking it."""
+def _turn(conn: sa.Connection, form: Any, field: Any, group: str, *,
+          dry: bool) -> tuple[int, int | None, list[tuple[int, str]]]:
+    """The round-robin turn of (form, field, group) and the group's id and active members: one atomic
+    counter row (``runtime.serials``), taken in one statement that also reads the members — on
+    PostgreSQL in a short transaction of its own, so creates are not queued behind a turn row locked
+    until they commit (a rolled-back create skips a turn; so does a rolled-back rule, on SQLite too:
+    the turn starts no savepoint; so does a turn of a group without active members). A dry run reads
+    the next turn without taking it."""
     import hashlib
 
-    from ..serials import next_value, peek_value
+    from ..recipients import members_column, members_from
+    from ..serials import next_value_and, peek_value
     key = hashlib.sha1(f"{form}\x1f{field}\x1f{group}".encode()).hexdigest()
     if dry:
-        return peek_value(conn, "round_robin", key, "") + 1
-    return next_value(conn, "round_robin", key, "", undo=False)
+        return peek_value(conn, "round_robin", key, "") + 1, *group_and_members(conn, group)
+    turn, members = next_value_and(conn, "round_robin", key, "", undo=False,
+                                   also=members_column(conn.dialect.name), params={"group_key": group})
+    return turn, *members_from(members)
 
 
 def pick(jimu, conn: sa.Connection, effect: Mapping[str, Any], *, dry: bool = False) -> Pick:
@@ -68,12 +73,14 @@ def pick(jimu, conn: sa.Connection, effect: Mapping[str, Any], *, dry: bool = Fa
             strategy, group = "round_robin", source
         else:
             raise ActionError(f"the field names neither a user nor a group: {source!r}", code="rule.unknown_user")
-    group_id, members = group_and_members(conn, group)
+    if strategy == "round_robin":  # turn n goes to the n-th active member by name, around the group
+        turn, group_id, members = _turn(conn, effect.get("form"), effect.get("field"), group, dry=dry)
+    else:
+        group_id, members = group_and_members(conn, group)
     if not members:
         raise ActionError(f"group {group!r} has no active members to assign to", code="rule.empty_group",
                           group=group)
-    if strategy == "round_robin":  # turn n goes to the n-th active member by name, around the group
-        turn = _turn(conn, effect.get("form"), effect.get("field"), group, dry=dry)
+    if strategy == "round_robin":
         nxt = members[(turn - 1) % len(members)]
         return Pick(nxt[0], nxt[1], group, group_id)
     # least loaded: fewest records of this form whose field holds the member (and that are open)
