@@ -276,6 +276,23 @@ def test_mail_settings_come_from_the_environment_like_the_others(tmp_path, monke
         app.extensions["jimu"].dispose()
 
 
+def test_every_setting_the_readme_names_is_read_from_the_environment(tmp_path, monkeypatch):
+    """An operator configures processes by the JIMU_* variables the README names: each one must reach the
+    app's settings (a documented variable nobody reads is a setting that silently does nothing)."""
+    from runtime.app import ENV_SETTINGS, create_app
+    named = set(re.findall(r"JIMU_([A-Z][A-Z0-9_]*)", README.read_text(encoding="utf-8")))
+    not_settings = {"TEST_PG", "TOKEN"}   # the test suite's database; the quick start's shell variable
+    json_settings = {"HOOK_SECRETS", "IMAP_PASSWORDS"}
+    assert named - not_settings - json_settings <= set(ENV_SETTINGS), named - set(ENV_SETTINGS)
+    monkeypatch.setenv("JIMU_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("JIMU_CHAT_MAX_HELD", "7")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    try:
+        assert app.config["CHAT_MAX_HELD"] == "7"
+    finally:
+        app.extensions["jimu"].dispose()
+
+
 # -- gunicorn on SQLite ------------------------------------------------------------------------------
 @pytest.mark.timeout(90)
 def test_gunicorn_on_sqlite_runs_the_jobs_itself(tmp_path, procs, inbox):
