@@ -114,7 +114,7 @@ def socket_url(form: str) -> str | None:
 
 def widget_text(block: dict) -> dict:
     """The widget's texts in the request's language; ``staff`` (beside an answer whose author has no
-    name) is the chat block's ``staff_label`` when the app names its people (e.g. a helpdesk's)."""
+    name) is the chat block's ``staff_label`` when the app gives its people a name of its own."""
     from ..i18n import gettext as _, label
     return {"open": _("Chat with us"), "send": _("Send"), "start": _("Start chat"),
             "placeholder": _("Type a message…"), "close": _("Close"), "ended": _("This chat has ended"),

@@ -291,7 +291,7 @@ class FlowRuntime:
         """Keep the instance as just written (this transaction now holds its row lock). The state is
         kept, deferred and handed out without copies: ``step`` never changes the state it is given
         and returns a new one, and nothing else changes one in place (three deep copies per step
-        were a tenth of a ticket create's CPU)."""
+        were a tenth of the CPU of creating a record that starts a flow)."""
         kept = written(self.conn, create=True)
         key = (flow_instances, row["id"])
         base = kept.get(key)
