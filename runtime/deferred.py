@@ -14,8 +14,8 @@ the table (``_autoflush``, as an ORM session flushes before a query). Counters m
 transaction (a form's data version) are ``increment``-ed at commit too.
 
 At commit, PostgreSQL gets all of it in one statement (data-modifying ``WITH`` clauses, one per
-table: a multi-row INSERT, an UPDATE per row); SQLite, which has no such clauses, one statement per
-table. Large batches (bulk imports) go as an executemany per table instead.
+table and set of columns, each reading its rows from one JSON parameter: see ``_Shape``); SQLite,
+which has no such clauses, an executemany per table and set of columns.
 
 Savepoints keep their meaning: the rows added inside a savepoint that is rolled back are dropped
 with it and the updates pending when it began come back; a transaction rolled back writes none.
@@ -25,17 +25,17 @@ order they were added, so ids still follow it.
 from __future__ import annotations
 
 import functools
+import json
+from datetime import date, datetime, time as dtime
+from decimal import Decimal
 from typing import Any, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import util as sa_util
 
 #: ``conn.info`` key: _Pending of the connection's current transaction
 _KEY = "jimu_deferred_rows"
-#: bound values one commit statement may carry on PostgreSQL; larger batches go as executemany
-MAX_COMBINED_PARAMS = 2000
-#: rows of one table and column set updated one statement each (more: one executemany)
-MAX_SINGLE_UPDATES = 20
 
 
 class _Pending:
@@ -72,18 +72,15 @@ def add(conn: sa.Connection, table: sa.Table, row: Mapping[str, Any], *,
     a row already there (or added earlier) wins, silently (``INSERT … ON CONFLICT DO NOTHING``)."""
     pending = _pending(conn, create=True)
     if pending is None:
-        conn.execute(_insert(conn, table, skip_conflicts).values(**row))
+        _execute(conn, _take_rows([(table, row, skip_conflicts)]))
         return
     pending.rows.append((table, dict(row), skip_conflicts))
 
 
-def _insert(conn: sa.Connection, table: sa.Table, skip_conflicts: tuple[str, ...] | None):
+def _insert(dialect: str, table: sa.Table, skip_conflicts: tuple[str, ...] | None):
     if not skip_conflicts:
         return sa.insert(table)
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing(index_elements=list(skip_conflicts))
 
 
@@ -93,7 +90,7 @@ def update(conn: sa.Connection, table: sa.Table, row_id: Any, values: Mapping[st
     the same column win."""
     pending = _pending(conn, create=True)
     if pending is None:
-        conn.execute(sa.update(table).where(table.c.id == row_id).values(**values))
+        _execute(conn, [_Write(_shape("updates", table, tuple(sorted(values)), None), [(row_id, dict(values))])])
         return
     key = (table, row_id)
     pending.updates[key] = {**pending.updates.get(key, {}), **values}
@@ -104,57 +101,161 @@ def increment(conn: sa.Connection, table: sa.Table, column: str, row_id: Any) ->
     transaction asks (at once outside one). The row is locked for the commit only."""
     pending = _pending(conn, create=True)
     if pending is None:
-        conn.execute(_increments(table, column, [row_id]))
+        _execute(conn, [_Write(_shape("counter", table, (column,), None), [row_id])])
         return
     pending.increments.add((table, column, row_id))
 
 
-def _increments(table: sa.Table, column: str, ids) -> sa.Update:
-    return (sa.update(table).where(table.c.id.in_(sorted(ids)))
-            .values({column: table.c[column] + 1}))
-
-
-def _update_statements(conn: sa.Connection, pending: _Pending,
-                       tables=None) -> list[tuple[sa.Executable, list | None]]:
-    """The pending updates (of ``tables``, default all), taken out: on PostgreSQL (statement, None)
-    per row, to join the combined statement, or for many rows naming the same columns (statement,
-    parameters), an executemany; on SQLite always the latter (one row or more)."""
-    singles = MAX_SINGLE_UPDATES if conn.dialect.name == "postgresql" else 0
+def _take_updates(pending: _Pending, tables=None) -> list["_Write"]:
+    """The pending updates (of ``tables``, default all), taken out: one write per table and set of
+    columns."""
     chosen = [k for k in pending.updates if tables is None or k[0] in tables]
     batches: dict[tuple[sa.Table, tuple], list[tuple[Any, dict]]] = {}
     for key in chosen:
         values = pending.updates.pop(key)
         batches.setdefault((key[0], tuple(sorted(values))), []).append((key[1], values))
-    out: list[tuple[sa.Executable, list | None]] = []
-    for (table, columns), rows in batches.items():
-        if len(rows) <= singles:
-            out += [(sa.update(table).where(table.c.id == rid).values(values), None) for rid, values in rows]
-            continue
-        out.append((_update_by_id(table, columns),
-                    [{"row_id_": rid, **{"v_" + c: v for c, v in values.items()}} for rid, values in rows]))
+    return [_Write(_shape("updates", table, columns, None), rows) for (table, columns), rows in batches.items()]
+
+
+def _take_rows(rows) -> list["_Write"]:
+    """One write per table, set of columns and conflict rule, the rows in the order added."""
+    batches: dict[tuple, list[dict]] = {}
+    for table, row, skip in rows:
+        batches.setdefault((table, tuple(sorted(row)), skip), []).append(row)
+    out = []
+    for (table, columns, skip), batch in batches.items():
+        if skip:  # the first of rows sharing a unique value wins, as it would one INSERT at a time
+            seen: set = set()
+            batch = [r for r in batch if not (tuple(r.get(c) for c in skip) in seen
+                                              or seen.add(tuple(r.get(c) for c in skip)))]
+        out.append(_Write(_shape("rows", table, columns, skip), batch))
     return out
 
 
-@functools.lru_cache(maxsize=256)
-def _update_by_id(table: sa.Table, columns: tuple[str, ...]) -> sa.Update:
-    """``UPDATE table SET columns WHERE id = …`` with bound parameters, built once per table and set of
-    columns (SQLite gets one per row updated at commit; building it anew was most of its CPU)."""
-    return sa.update(table).where(table.c.id == sa.bindparam("row_id_")).values(
-        {c: sa.bindparam("v_" + c) for c in columns})
+class _Write:
+    __slots__ = ("shape", "items")
+
+    def __init__(self, shape: "_Shape", items: list):
+        self.shape = shape
+        #: rows (dicts) to insert, (id, values) to update, or ids whose counter moves
+        self.items = items
 
 
-def _execute(conn: sa.Connection, statements: list[tuple[sa.Executable, list | None]]) -> None:
-    """Run ``statements``; on PostgreSQL the single ones together, as data-modifying WITH clauses of one."""
-    single = [s for s, params in statements if params is None]
-    if conn.dialect.name == "postgresql" and len(single) > 1:
-        main, *others = single
-        conn.execute(main.add_cte(*(s.cte(f"deferred_{i}") for i, s in enumerate(others))))
-    else:
-        for s in single:
-            conn.execute(s)
-    for s, params in statements:
-        if params is not None:
-            conn.execute(s, params)
+@functools.lru_cache(maxsize=1024)
+def _shape(kind: str, table: sa.Table, columns: tuple[str, ...], skip) -> "_Shape":
+    return _Shape(kind, table, columns, skip)
+
+
+def _base_type(t: sa.types.TypeEngine) -> sa.types.TypeEngine:
+    """The type PostgreSQL stores: a TypeDecorator's implementation, a variant's PostgreSQL type."""
+    if isinstance(t, sa.types.TypeDecorator):
+        t = t.impl_instance
+    return t._variant_mapping.get("postgresql", t)
+
+
+def _as_json(value):
+    """``json.dumps`` ``default``: typed values as PostgreSQL reads them back from JSON text (ISO times
+    and dates, exact decimals)."""
+    if isinstance(value, (datetime, date, dtime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"a {type(value).__name__} cannot be written at commit")
+
+
+class _Shape:
+    """A deferred write's statement, built once per kind (``rows``: an INSERT, ``updates``: an UPDATE
+    by id, ``counter``: one added to a column), table, columns and conflict rule.
+
+    On PostgreSQL the rows travel as one JSON array in one bound parameter, read back by
+    ``jsonb_to_recordset``: the statement is the same whatever the number of rows, so it is built
+    and compiled once and the driver prepares it. A multi-row VALUES, or a parameter per value, made
+    every commit a new statement to build, compile, parse and plan (most of the CPU of a create).
+    SQLite, which has no data-modifying WITH clauses to join them, gets an executemany per write."""
+
+    def __init__(self, kind: str, table: sa.Table, columns: tuple[str, ...], skip):
+        self.kind, self.table, self.columns, self.skip = kind, table, columns, skip
+        #: column → its type's own conversion of a Python value (a TypeDecorator's: UTC times)
+        self.converters = {c: t.process_bind_param for c in columns
+                           if isinstance(t := table.c[c].type, sa.types.TypeDecorator)}
+        self.json_columns = frozenset(c for c in columns if isinstance(_base_type(table.c[c].type), sa.JSON))
+
+    @functools.cached_property
+    def many(self) -> sa.Executable:
+        """The statement an executemany of the items runs (SQLite)."""
+        t = self.table
+        if self.kind == "counter":
+            (column,) = self.columns
+            return sa.update(t).where(t.c.id == sa.bindparam("row_id_")).values({column: t.c[column] + 1})
+        if self.kind == "updates":
+            return sa.update(t).where(t.c.id == sa.bindparam("row_id_")).values(
+                {c: sa.bindparam("v_" + c) for c in self.columns})
+        return _insert("sqlite", t, self.skip)
+
+    def many_params(self, items) -> list[dict]:
+        if self.kind == "counter":
+            return [{"row_id_": rid} for rid in sorted(items)]
+        if self.kind == "updates":
+            return [{"row_id_": rid, **{"v_" + c: v for c, v in values.items()}} for rid, values in items]
+        return items
+
+    def statement(self, param: str) -> sa.Executable:
+        """The statement reading its items from the bound parameter ``param`` (PostgreSQL; named by its
+        place in the combined statement)."""
+        t = self.table
+        if self.kind == "counter":
+            (column,) = self.columns
+            return sa.update(t).where(t.c.id.in_(sa.bindparam(param, expanding=True))).values(
+                {column: t.c[column] + 1})
+        key = ("id",) if self.kind == "updates" else ()
+        source = sa.cast(sa.bindparam(param, type_=sa.String), postgresql.JSONB)
+        x = (sa.func.jsonb_to_recordset(source)
+             .table_valued(*(sa.column(c, t.c[c].type) for c in key + self.columns))
+             .render_derived(name="x", with_types=True))
+        values = {c: self._read(x, c) for c in self.columns}
+        if self.kind == "updates":
+            return sa.update(t).where(t.c.id == x.c.id).values(values)
+        return _insert("postgresql", t, self.skip).from_select(list(values), sa.select(*values.values()))
+
+    def _read(self, x, column: str):
+        """A column of the rows; JSON ``null`` stays JSON null (what SQLAlchemy writes for Python's None
+        in a JSON column), where ``jsonb_to_recordset`` would make it SQL NULL."""
+        if column in self.json_columns:
+            return sa.func.coalesce(x.c[column], sa.literal_column("'null'::jsonb"))
+        return x.c[column]
+
+    def param(self, dialect, items) -> Any:
+        """What ``statement`` binds for ``items``: the ids of a counter, else the rows as a JSON array."""
+        if self.kind == "counter":
+            return sorted(items)
+        convert = self.converters
+        rows = []
+        for item in items:
+            row = dict(item) if self.kind == "rows" else {"id": item[0], **item[1]}
+            for c, fn in convert.items():
+                row[c] = fn(row[c], dialect)
+            rows.append(row)
+        return json.dumps(rows, default=_as_json, ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=512)
+def _combined(shapes: tuple[_Shape, ...]) -> sa.Executable:
+    """The writes of ``shapes`` as one statement: the first, with the others as data-modifying WITH
+    clauses (PostgreSQL), cached per combination so that it is built and compiled once."""
+    main, *others = (s.statement(f"w{i}") for i, s in enumerate(shapes))
+    return main.add_cte(*(s.cte(f"deferred_{i}") for i, s in enumerate(others))) if others else main
+
+
+def _execute(conn: sa.Connection, writes: list[_Write]) -> None:
+    """Run ``writes``: on PostgreSQL as one statement, on SQLite an executemany each."""
+    if not writes:
+        return
+    if conn.dialect.name != "postgresql":
+        for w in writes:
+            conn.execute(w.shape.many, w.shape.many_params(w.items))
+        return
+    shapes = tuple(w.shape for w in writes)
+    conn.execute(_combined(shapes), {f"w{i}": w.shape.param(conn.dialect, w.items) for i, w in enumerate(writes)})
 
 
 def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _options) -> None:
@@ -168,60 +269,26 @@ def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _optio
     named = set(sa_util.find_tables(clauseelement, check_columns=True, include_joins=True, include_crud=True))
     if waiting & named and _pending(conn) is pending:
         tables = waiting & named
-        statements = _update_statements(conn, pending, tables)
-        statements += _insert_statements(conn, [r for r in pending.rows if r[0] in tables])
+        writes = _take_updates(pending, tables) + _take_rows([r for r in pending.rows if r[0] in tables])
         pending.rows = [r for r in pending.rows if r[0] not in tables]
-        _execute(conn, statements)
-
-
-def _insert_statements(conn: sa.Connection, rows) -> list[tuple[sa.Executable, list | None]]:
-    """One INSERT per table, set of columns and conflict rule: multi-row, or executemany when large."""
-    batches: dict[tuple, list[dict]] = {}
-    for table, row, skip in rows:
-        batch = batches.setdefault((table, frozenset(row), skip), [])
-        batch.append(row)
-    out: list[tuple[sa.Executable, list | None]] = []
-    for (table, columns, skip), batch in batches.items():
-        if skip:  # the first of rows sharing a unique value wins, as it would one INSERT at a time
-            seen: set = set()
-            batch = [r for r in batch if not (tuple(r.get(c) for c in skip) in seen
-                                              or seen.add(tuple(r.get(c) for c in skip)))]
-        # PostgreSQL joins the rows to the combined statement; SQLite gets an executemany
-        if conn.dialect.name == "postgresql" and len(batch) * len(columns) <= MAX_COMBINED_PARAMS:
-            out.append((_rows_insert(conn, table, skip, sorted(columns), batch), None))
-        else:
-            out.append((_insert(conn, table, skip), batch))
-    return out
-
-
-def _rows_insert(conn: sa.Connection, table: sa.Table, skip, columns: list[str], batch: list[dict]):
-    """One INSERT of ``batch`` that SQLAlchemy compiles once per shape (table, columns, number of
-    rows) and then takes from its statement cache: a multi-row ``VALUES`` is never cached (it was
-    compiled anew at every commit, the largest CPU cost of a create), a ``SELECT`` of bound values
-    per row joined by ``UNION ALL`` is. The rows keep their order, so ids still follow it."""
-    if len(batch) == 1:
-        return _insert(conn, table, skip).values(batch[0])
-    types = [table.c[c].type for c in columns]
-    rows = sa.union_all(*(sa.select(*(sa.literal(row.get(c), t) for c, t in zip(columns, types)))
-                          for row in batch))
-    return _insert(conn, table, skip).from_select(columns, rows)
+        _execute(conn, writes)
 
 
 def flush(conn: sa.Connection) -> None:
-    """Write what was deferred: the pending updates, the counters, the added rows (one INSERT per table
+    """Write what was deferred: the pending updates, the counters, the added rows (one write per table
     and set of columns), on PostgreSQL in one statement."""
     pending = _pending(conn)
     if pending is None:
         return
-    statements = _update_statements(conn, pending)
+    writes = _take_updates(pending)
     counters: dict[tuple[sa.Table, str], list] = {}
     for table, column, rid in pending.increments:
         counters.setdefault((table, column), []).append(rid)
     pending.increments = set()
-    statements += [(_increments(table, column, ids), None) for (table, column), ids in counters.items()]
+    writes += [_Write(_shape("counter", table, (column,), None), ids) for (table, column), ids in counters.items()]
     rows, pending.rows = pending.rows, []
-    statements += _insert_statements(conn, rows)
-    _execute(conn, statements)
+    writes += _take_rows(rows)
+    _execute(conn, writes)
 
 
 def mark(conn: sa.Connection) -> tuple[tuple, dict] | None:

@@ -2,6 +2,7 @@
 of the transaction that names their table sees them, and savepoints keep their meaning."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from runtime import deferred
@@ -75,15 +76,15 @@ def test_a_rolled_back_transaction_writes_nothing_pending(jimu):
 
 
 def test_large_batches_still_go_in_and_counters_move_once(jimu):
-    """A bulk write: more rows and updates than one combined statement carries go as executemany;
-    a counter asked to move many times in one transaction moves once."""
+    """A bulk write: thousands of rows and dozens of updates go in, in the order added; a counter asked
+    to move many times in one transaction moves once."""
     from runtime import db
     from runtime.flows.tables import flow_history
     with jimu.begin() as conn:
-        ids = [_instance(conn) for _ in range(deferred.MAX_SINGLE_UPDATES + 5)]
+        ids = [_instance(conn) for _ in range(25)]
         for iid in ids:
             deferred.update(conn, fi, iid, {"status": "running"})
-        for i in range(deferred.MAX_COMBINED_PARAMS):
+        for i in range(2000):
             deferred.add(conn, flow_history, dict(instance_id=ids[0], at=jimu.now(), node_id=f"n{i}", kind="k"))
         form_id = conn.execute(sa.insert(db.forms).values(
             key="bulk_form", app_key="a", version=1, status="active", table_name="fx", definition={},
@@ -94,7 +95,7 @@ def test_large_batches_still_go_in_and_counters_move_once(jimu):
         running = conn.execute(sa.select(sa.func.count()).select_from(fi).where(fi.c.status == "running")).scalar()
         assert running == len(ids)
         nodes = conn.execute(sa.select(flow_history.c.node_id).order_by(flow_history.c.id)).scalars().all()
-        assert nodes == [f"n{i}" for i in range(deferred.MAX_COMBINED_PARAMS)]
+        assert nodes == [f"n{i}" for i in range(2000)]
         assert conn.execute(sa.select(db.forms.c.data_version).where(db.forms.c.id == form_id)).scalar() == 1
 
 
@@ -143,3 +144,53 @@ def test_jobs_queued_at_commit_are_there_for_a_statement_that_reads_or_cancels_t
         got = dict(conn.execute(sa.select(db.jobs.c.idempotency_key, db.jobs.c.payload)).all())
         status = conn.execute(sa.select(db.jobs.c.status).where(db.jobs.c.idempotency_key == "c")).scalar()
     assert got["a"] == {"n": 1} and got["b"] == {"n": 3} and status == jobs.CANCELLED
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_commit_statement_is_one_text_whatever_the_number_of_rows(jimu):
+    """PostgreSQL: the rows travel in one JSON parameter, so commits writing one row or three, with
+    any values, send the same statement text (compiled once, prepared by the driver), not a new
+    statement per number of rows and values."""
+    from runtime.flows.tables import flow_history
+    with jimu.begin() as conn:
+        iid = _instance(conn)
+    sent = []
+    for n in (1, 3, 2):
+        with counted(jimu.engine) as statements:
+            with jimu.begin() as conn:
+                deferred.update(conn, fi, iid, {"status": f"s{n}"})
+                for i in range(n):
+                    deferred.add(conn, flow_history, dict(instance_id=iid, at=jimu.now(), node_id=f"{n}.{i}",
+                                                          kind="k", comment="引号 ' \" \\ 和换行\n"))
+        sent.append([s for s in statements if "jimu_flow_history" in s])
+    assert all(len(s) == 1 for s in sent) and len({s[0] for s in sent}) == 1
+    with jimu.read() as conn:
+        rows = conn.execute(sa.select(flow_history.c.node_id, flow_history.c.comment)
+                            .where(flow_history.c.instance_id == iid).order_by(flow_history.c.id)).all()
+    assert [r[0] for r in rows] == ["1.0", "3.0", "3.1", "3.2", "2.0", "2.1"]
+    assert {r[1] for r in rows} == {"引号 ' \" \\ 和换行\n"}
+    assert _status(jimu, iid) == "s2"
+
+
+def test_values_read_back_as_a_statement_of_their_own_writes_them(jimu):
+    """Deferred rows keep each column type's meaning: a naive time is UTC, a decimal stays exact, and
+    None in a JSON column is JSON null (as SQLAlchemy writes it), not SQL NULL."""
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from runtime import db
+    with jimu.begin() as conn:
+        deferred.add(conn, db.events, dict(kind="t.deferred", at=datetime(2026, 3, 1, 8, 30), data=None,
+                                           form_key="f", record_id=1))
+        deferred.add(conn, db.events, dict(kind="t.deferred", at=datetime(2026, 3, 1, 9, tzinfo=timezone.utc),
+                                           data={"amount": str(Decimal("12.50")), "list": [1, None]},
+                                           form_key="f", record_id=2))
+    with jimu.read() as conn:
+        e = db.events
+        rows = conn.execute(sa.select(e.c.at, e.c.data, e.c.data.is_(None)).where(e.c.kind == "t.deferred")
+                            .order_by(e.c.record_id)).all()
+    assert rows[0][0] == datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+    assert rows[0][1] is None and rows[0][2] is False   # JSON null, not SQL NULL
+    assert rows[1][0] == datetime(2026, 3, 1, 9, tzinfo=timezone.utc)
+    assert rows[1][1] == {"amount": "12.50", "list": [1, None]}
