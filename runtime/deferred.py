@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 from decimal import Decimal
 from typing import Any, Mapping
 
