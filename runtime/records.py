@@ -279,9 +279,19 @@ class Records:
         told = self.jimu.listening(self, "record.created", ft) if listeners else ()
         if told:
             written = self.store.created_records(ft, ids)  # kept: the rules' reads of them stay in memory
-            for record in written:
-                self.jimu.notify(self, "record.created", ft, record, None, listeners=told)
+            self._tell_created(ft, written, told)
         return BatchResult(ids, rejected, len(cleaned))
+
+    def _tell_created(self, ft: FormTable, written: Sequence[dict[str, Any]], told: tuple) -> None:
+        """Tell ``told`` about each record of a bulk write, in order, as ``create`` does for one —
+        except a listener that answered, for the whole batch (its ``quiet``), that it would do nothing
+        for that record: on an import most records match no rule."""
+        idle = [listener.quiet(self, "record.created", ft, written) if hasattr(listener, "quiet") else None
+                for listener in told]
+        for i, record in enumerate(written):
+            listeners = tuple(listener for listener, q in zip(told, idle) if q is None or not q[i])
+            if listeners:
+                self.jimu.notify(self, "record.created", ft, record, None, listeners=listeners)
 
     def _inside_scope(self, ft: FormTable, cleaned: list[dict], valid_at: list[int],
                       rejected: dict[int, list[dict]], first_row: int) -> list[dict]:

@@ -82,6 +82,12 @@ class RuleRunner:
         write tells the rules about each record only then)."""
         return not getattr(records, "rules_off", False) and bool(self._ruleset(records).for_event(ft.key, event))
 
+    def quiet(self, records, event: str, ft, batch) -> list[bool] | None:
+        """For each record of a bulk write's ``batch``, whether telling the runner about ``event`` on it
+        would do nothing (``runtime.rules.batch``); None when that is not decided for the batch."""
+        from .batch import quiet
+        return quiet(self, records, event, ft, batch)
+
     def _ruleset(self, records):
         ruleset = self.cache.for_records(records)
         if self._synced is not ruleset:  # the rules changed: queue the next run of schedule rules
