@@ -71,19 +71,29 @@ class InstalledCalendars(Mapping):
 
 def form_paths(spec) -> frozenset[tuple[str, str]]:
     """``(name, key)`` pairs the form's own expressions read (formulas, conditions, defaults) and its
-    links' ``fill`` copies from; a compiled form is immutable, so this is worked out once per compiled
-    form, not per write (kept by identity: hashing a compiled form costs more than the answer)."""
-    known = _FORM_PATHS.get(id(spec))
+    links' ``fill`` copies from."""
+    return _once(spec, _form_paths)
+
+
+def flow_paths(spec) -> frozenset[tuple[str, str]]:
+    """``(name, key)`` pairs a flow's edge conditions and service-level clocks read."""
+    return _once(spec, _flow_paths)
+
+
+def _once(spec, work):
+    """``work(spec)``, worked out once per compiled form or flow, not per write or step: a compiled
+    definition is immutable (kept by identity: hashing one costs more than the answer)."""
+    known = _PATHS.get((id(spec), work))
     if known is not None and known[0] is spec:
         return known[1]
-    paths = _form_paths(spec)
-    if len(_FORM_PATHS) > 512:
-        _FORM_PATHS.clear()
-    _FORM_PATHS[id(spec)] = (spec, paths)
+    paths = work(spec)
+    if len(_PATHS) > 512:
+        _PATHS.clear()
+    _PATHS[(id(spec), work)] = (spec, paths)
     return paths
 
 
-_FORM_PATHS: dict[int, tuple[object, frozenset]] = {}
+_PATHS: dict[tuple, tuple[object, frozenset]] = {}
 
 
 def _form_paths(spec) -> frozenset[tuple[str, str]]:
@@ -95,14 +105,13 @@ def _form_paths(spec) -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
-def flow_paths(spec) -> set[tuple[str, str]]:
-    """``(name, key)`` pairs a flow's edge conditions and service-level clocks read."""
+def _flow_paths(spec) -> frozenset[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for edge in spec.edges.values():
         out |= getattr(edge.condition, "paths", frozenset())
     if getattr(spec, "sla", None) is not None:
         out |= spec.sla.paths
-    return out
+    return frozenset(out)
 
 
 class LinkedRecord(dict):

@@ -123,7 +123,6 @@ class FlowRuntime:
     # -- definitions -------------------------------------------------------------------------
     def spec(self, key: str, version: int | None = None) -> FlowSpec:
         """The compiled spec of ``key`` at ``version`` (default: the newest)."""
-        q = sa.select(flow_versions.c.version, flow_versions.c.definition).where(flow_versions.c.key == key)
         if version is None:
             latest = self._latest().get(key)
             if latest is None:
@@ -132,7 +131,8 @@ class FlowRuntime:
         cache = self.jimu.catalog.compiled("flow_specs", self.conn, lambda conn: {})  # filled as asked
         spec = cache.get((key, version))
         if spec is None:
-            row = self.conn.execute(q.where(flow_versions.c.version == version)).first()
+            row = self.conn.execute(sa.select(flow_versions.c.definition).where(
+                flow_versions.c.key == key, flow_versions.c.version == version)).first()
             if row is None:
                 raise NotFound(f"flow {key!r} has no version {version}", code="flow.not_found", flow=key)
             spec = cache[(key, version)] = compile_flow(dict(row.definition, version=version))
