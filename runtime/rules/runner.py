@@ -32,6 +32,7 @@ whose trigger does not fit costs nothing.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -57,6 +58,8 @@ from .tables import rule_firings
 log = logging.getLogger(__name__)
 
 MAX_DEPTH = 8
+#: action configurations whose built actions ``EffectsExecutor`` keeps (then it starts over)
+MAX_BUILT = 512
 #: the task and flow events the flow runtime reports (``RuleRunner.fire_flow_event``)
 FLOW_EVENTS = ("task.created", "task.completed", "task.overdue", "flow.started", "flow.ended")
 #: the rules firing on this thread: (rule key, form key, record id, rule name)
@@ -519,9 +522,7 @@ class EffectsExecutor:
         event = "flow.automatic" if as_person is None else "record.macro"
         ectx = self.jimu.eval_context() if as_person is None else as_person.eval_context()
         effects: list[Effect] = []  # one executor for all of them: outbox keys <key>:<n> stay distinct
-        from .loader import allowlist
-        templates = self._templates(conn, form) if any(a.get("template") for a in actions) else {}
-        for action in build_actions(actions, origin, allow=allowlist(self.jimu), templates=templates):
+        for action in self._built(conn, actions, origin, form):
             actx = ActionContext(rule=origin, form=form or "", event=event, record=record,
                                  variables={**record, **(variables or {})}, eval=ectx, extra=dict(extra or {}),
                                  names=reference_names(self.jimu, conn, form))
@@ -534,6 +535,24 @@ class EffectsExecutor:
         for i, effect in enumerate(effects):
             executor.run(i, effect)
         return executor.touched
+
+    def _built(self, conn, actions, origin: str, form: str | None) -> tuple:
+        """``build_actions`` of ``actions``, kept per catalogue revision (the templates they may name
+        are the installed packages') by their configuration: an automatic step or a flow's message
+        builds the same actions each time it runs, and checking the configurations against their
+        schemas again was most of the cost of running them. A built action does not depend on
+        ``origin`` (only its errors name it); a configuration that does not build raises every time."""
+        built = self.jimu.catalog.compiled("built_actions", conn, lambda conn: {})
+        key = (form, json.dumps(actions, sort_keys=True, ensure_ascii=False, default=repr))
+        found = built.get(key)
+        if found is None:
+            from .loader import allowlist
+            templates = self._templates(conn, form) if any(a.get("template") for a in actions) else {}
+            found = tuple(build_actions(actions, origin, allow=allowlist(self.jimu), templates=templates))
+            if len(built) >= MAX_BUILT:
+                built.clear()
+            built[key] = found
+        return found
 
     def _templates(self, conn, form: str | None) -> dict:
         """The message templates of the app ``form`` belongs to (what a ``template`` of a flow's message

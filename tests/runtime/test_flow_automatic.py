@@ -86,3 +86,15 @@ def test_a_loop_of_automatic_steps_is_stopped(jimu, client):
     assert r.status_code >= 400 and r.get_json()["error"]["code"] == "flow.runaway"
     with jimu.read() as conn:   # all or nothing: the record was not kept either
         assert conn.execute(sa.select(sa.func.count()).select_from(jimu.catalog.form("采购申请").table)).scalar() == 0
+
+
+def test_an_automatic_step_builds_its_actions_once_and_runs_them_on_every_record(jimu, client, monkeypatch):
+    from runtime.rules import runner
+    built, real = [], runner.build_actions
+    monkeypatch.setattr(runner, "build_actions", lambda *a, **k: built.append(a[0]) or real(*a, **k))
+    buyer = install(jimu, approval_flow())
+    big = request(client, buyer, "60000")
+    small = request(client, buyer, "20000")
+    assert len(built) == 1   # the configuration is checked once per catalogue revision, not per run
+    assert get(jimu, "采购申请", big["id"])["状态"] == "待审批"
+    assert get(jimu, "采购申请", small["id"])["状态"] == "已批准"
