@@ -7,8 +7,8 @@ An entry is keyed by
   current catalogue revision, the dashboard filters and the viewer's row scope
   (``policy.row_filter``): two viewers share an entry only when they would run the same statement
   over the same rows, so no data passes between roles or scopes;
-* the data version of every form the chart reads (``jimu_forms.data_version``, moved by each
-  committed write of the form's records, in any process), read in one small query per request;
+* the data version of every form the chart reads (``db.data_version``, moved by each committed
+  write of the form's records, in any process), read in one small query per request;
 
 and lives at most ``cache_seconds`` (the report's setting, default ``DEFAULT_SECONDS``; 0 turns
 caching off). Charts over the flow runtime's process data, which no data version covers, are not
@@ -33,7 +33,7 @@ MAX_ENTRIES = 1000
 
 def data_versions(conn: sa.Connection, form_keys: Iterable[str]) -> tuple:
     keys = sorted(set(form_keys))
-    rows = conn.execute(sa.select(db.forms.c.key, db.forms.c.data_version).where(db.forms.c.key.in_(keys)))
+    rows = conn.execute(sa.select(db.forms.c.key, db.data_version()).where(db.forms.c.key.in_(keys)))
     return tuple(sorted(tuple(r) for r in rows))
 
 

@@ -132,9 +132,17 @@ forms = sa.Table(
     sa.Column("definition", JSON, nullable=False),
     sa.Column("table_name", sa.String(60), nullable=False),
     sa.Column("status", sa.String(20), nullable=False, default="active"),
-    #: moves with every committed transaction that wrote the form's records (``data_written``):
-    #: cached chart data of an older version is not served (runtime/api/chart_cache.py)
+    #: with the sum of the form's ``form_versions``: moves with every committed transaction that wrote
+    #: the form's records (``data_written``); cached chart data of an older version is not served
+    #: (runtime/chart_cache.py)
     sa.Column("data_version", sa.BigInteger, nullable=False, default=0, server_default="0"),
+)
+#: a server database's part of the forms' data versions, in slots (``data_written``)
+form_versions = sa.Table(
+    "jimu_form_versions", metadata,
+    sa.Column("form_id", sa.ForeignKey("jimu_forms.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
 )
 form_fields = sa.Table(
     "jimu_form_fields", metadata,
@@ -474,15 +482,36 @@ def single_reads(engine: sa.Engine) -> sa.Connection:
     return conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
+#: rows a server database's data version of a form is spread over (``data_written``)
+FORM_VERSION_SLOTS = 16
+
+
 def data_written(conn: sa.Connection, form_id: int) -> None:
     """The records store wrote ``form_id``'s records in ``conn``'s transaction: its data version moves
-    as the transaction commits, with its other deferred writes (``runtime.deferred.increment``), so the
+    as the transaction commits, with its other deferred writes (``runtime.deferred.tally``), so the
     new version becomes visible together with the data (a reader never caches old data under the new
-    version) and the form's catalogue row is locked for the commit only (concurrent creates do not
-    wait for each other). On SQLite, triggers on the form's table move it in the writing statement
-    itself (``data_version_triggers``): writers are serialized there, so nothing waits."""
-    if conn.dialect.name != "sqlite":
-        deferred.increment(conn, forms, "data_version", form_id)
+    version).
+
+    On PostgreSQL the version is the sum of up to ``FORM_VERSION_SLOTS`` rows of ``form_versions``
+    and a transaction moves the one of its server process. A single row, locked from the commit
+    statement until the commit is on disk, made concurrent writers of a form wait for each other's
+    disk flush, one after the other: with slots they commit side by side. On SQLite, triggers on
+    the form's table move ``jimu_forms.data_version`` in the writing statement itself
+    (``data_version_triggers``): writers are serialized there anyway."""
+    if conn.dialect.name == "sqlite":
+        return
+    slot = conn.info.get("jimu_version_slot")
+    if slot is None:
+        slot = conn.info["jimu_version_slot"] = conn.connection.dbapi_connection.info.backend_pid % FORM_VERSION_SLOTS
+    deferred.tally(conn, form_versions, {"form_id": form_id, "slot": slot}, "version")
+
+
+def data_version(forms_table: sa.Table = forms) -> sa.ColumnElement:
+    """A form's data version, for a SELECT of ``jimu_forms``: its own counter (SQLite's triggers) plus
+    its slots (``data_written``); both only grow."""
+    v = form_versions
+    slots = sa.select(sa.func.coalesce(sa.func.sum(v.c.version), 0)).where(v.c.form_id == forms_table.c.id)
+    return forms_table.c.data_version + slots.scalar_subquery()
 
 
 def data_version_triggers(conn: sa.Connection, table_name: str, form_id: int) -> None:

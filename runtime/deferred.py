@@ -11,7 +11,7 @@ moves several times in one create (started, past its automatic step, reassigned 
 only its final state is written, in one UPDATE at commit. Whatever reads or writes such a table in
 the meantime sees the pending values: they are written first, just before any statement that names
 the table (``_autoflush``, as an ORM session flushes before a query). Counters moved once per
-transaction (a form's data version) are ``increment``-ed at commit too.
+transaction (a form's data version) are ``tally``-ed at commit too.
 
 At commit, PostgreSQL gets all of it in one statement (data-modifying ``WITH`` clauses, one per
 table and set of columns, each reading its rows from one JSON parameter: see ``_Shape``); SQLite,
@@ -40,7 +40,7 @@ _KEY = "jimu_deferred_rows"
 
 
 class _Pending:
-    __slots__ = ("tx", "rows", "updates", "increments", "marks")
+    __slots__ = ("tx", "rows", "updates", "tallies", "marks")
 
     def __init__(self, tx):
         self.tx = tx
@@ -48,8 +48,8 @@ class _Pending:
         self.rows: list[tuple[sa.Table, dict[str, Any], tuple | None]] = []
         #: (table, id) → the values that row gets at commit (each merge makes a new dict)
         self.updates: dict[tuple[sa.Table, Any], dict[str, Any]] = {}
-        #: (table, column, id) of the counters moved by one at commit
-        self.increments: set[tuple[sa.Table, str, Any]] = set()
+        #: (table, column, the row's key as sorted (column, value) pairs) of the counters moved by one
+        self.tallies: set[tuple[sa.Table, str, tuple]] = set()
         #: (the rows, the updates) pending when each open savepoint began, innermost last (savepoints
         #: nest; SQLAlchemy names one only after its ``savepoint`` event)
         self.marks: list[tuple[tuple, dict]] = []
@@ -97,14 +97,15 @@ def update(conn: sa.Connection, table: sa.Table, row_id: Any, values: Mapping[st
     pending.updates[key] = {**pending.updates.get(key, {}), **values}
 
 
-def increment(conn: sa.Connection, table: sa.Table, column: str, row_id: Any) -> None:
-    """Add one to ``column`` of row ``row_id`` as the transaction commits — once, however often the
-    transaction asks (at once outside one). The row is locked for the commit only."""
+def tally(conn: sa.Connection, table: sa.Table, key: Mapping[str, Any], column: str) -> None:
+    """Add one to ``column`` of the row of ``table`` whose primary key is ``key`` (a row at 1 when there
+    is none yet) as the transaction commits — once, however often the transaction asks (at once
+    outside one). The row is locked for the commit only."""
     pending = _pending(conn, create=True)
     if pending is None:
-        _execute(conn, [_Write(_shape("counter", table, (column,), None), [row_id])])
+        _execute(conn, [_Write(_shape("tally", table, tuple(sorted(key)), column), [dict(key)])])
         return
-    pending.increments.add((table, column, row_id))
+    pending.tallies.add((table, column, tuple(sorted(key.items()))))
 
 
 def _take_updates(pending: _Pending, tables=None) -> list["_Write"]:
@@ -138,13 +139,13 @@ class _Write:
 
     def __init__(self, shape: "_Shape", items: list):
         self.shape = shape
-        #: rows (dicts) to insert, (id, values) to update, or ids whose counter moves
+        #: rows (dicts) to insert, (id, values) to update, or the keys (dicts) of counters to move
         self.items = items
 
 
 @functools.lru_cache(maxsize=1024)
-def _shape(kind: str, table: sa.Table, columns: tuple[str, ...], skip) -> "_Shape":
-    return _Shape(kind, table, columns, skip)
+def _shape(kind: str, table: sa.Table, columns: tuple[str, ...], arg) -> "_Shape":
+    return _Shape(kind, table, columns, arg)
 
 
 def _base_type(t: sa.types.TypeEngine) -> sa.types.TypeEngine:
@@ -165,8 +166,10 @@ def _as_json(value):
 
 
 class _Shape:
-    """A deferred write's statement, built once per kind (``rows``: an INSERT, ``updates``: an UPDATE
-    by id, ``counter``: one added to a column), table, columns and conflict rule.
+    """A deferred write's statement, built once per kind, table, columns and ``arg``: ``rows`` (an
+    INSERT; ``arg``: the unique columns on which a row already there wins, or None), ``updates`` (an
+    UPDATE by id) or ``tally`` (one added to the counter column ``arg`` of the rows keyed by
+    ``columns``, made at 1).
 
     On PostgreSQL the rows travel as one JSON array in one bound parameter, read back by
     ``jsonb_to_recordset``: the statement is the same whatever the number of rows, so it is built
@@ -174,8 +177,8 @@ class _Shape:
     every commit a new statement to build, compile, parse and plan (most of the CPU of a create).
     SQLite, which has no data-modifying WITH clauses to join them, gets an executemany per write."""
 
-    def __init__(self, kind: str, table: sa.Table, columns: tuple[str, ...], skip):
-        self.kind, self.table, self.columns, self.skip = kind, table, columns, skip
+    def __init__(self, kind: str, table: sa.Table, columns: tuple[str, ...], arg):
+        self.kind, self.table, self.columns, self.arg = kind, table, columns, arg
         #: column → its type's own conversion of a Python value (a TypeDecorator's: UTC times)
         self.converters = {c: t.process_bind_param for c in columns
                            if isinstance(t := table.c[c].type, sa.types.TypeDecorator)}
@@ -185,17 +188,15 @@ class _Shape:
     def many(self) -> sa.Executable:
         """The statement an executemany of the items runs (SQLite)."""
         t = self.table
-        if self.kind == "counter":
-            (column,) = self.columns
-            return sa.update(t).where(t.c.id == sa.bindparam("row_id_")).values({column: t.c[column] + 1})
+        if self.kind == "tally":
+            return _tally(sqlite.insert(t).values({**{c: sa.bindparam(c) for c in self.columns}, self.arg: 1}),
+                          t, self.columns, self.arg)
         if self.kind == "updates":
             return sa.update(t).where(t.c.id == sa.bindparam("row_id_")).values(
                 {c: sa.bindparam("v_" + c) for c in self.columns})
-        return _insert("sqlite", t, self.skip)
+        return _insert("sqlite", t, self.arg)
 
     def many_params(self, items) -> list[dict]:
-        if self.kind == "counter":
-            return [{"row_id_": rid} for rid in sorted(items)]
         if self.kind == "updates":
             return [{"row_id_": rid, **{"v_" + c: v for c, v in values.items()}} for rid, values in items]
         return items
@@ -204,10 +205,6 @@ class _Shape:
         """The statement reading its items from the bound parameter ``param`` (PostgreSQL; named by its
         place in the combined statement)."""
         t = self.table
-        if self.kind == "counter":
-            (column,) = self.columns
-            return sa.update(t).where(t.c.id.in_(sa.bindparam(param, expanding=True))).values(
-                {column: t.c[column] + 1})
         key = ("id",) if self.kind == "updates" else ()
         source = sa.cast(sa.bindparam(param, type_=sa.String), postgresql.JSONB)
         x = (sa.func.jsonb_to_recordset(source)
@@ -216,7 +213,10 @@ class _Shape:
         values = {c: self._read(x, c) for c in self.columns}
         if self.kind == "updates":
             return sa.update(t).where(t.c.id == x.c.id).values(values)
-        return _insert("postgresql", t, self.skip).from_select(list(values), sa.select(*values.values()))
+        if self.kind == "tally":
+            return _tally(postgresql.insert(t).from_select([*values, self.arg], sa.select(*values.values(), sa.literal(1))),
+                          t, self.columns, self.arg)
+        return _insert("postgresql", t, self.arg).from_select(list(values), sa.select(*values.values()))
 
     def _read(self, x, column: str):
         """A column of the rows; JSON ``null`` stays JSON null (what SQLAlchemy writes for Python's None
@@ -225,18 +225,21 @@ class _Shape:
             return sa.func.coalesce(x.c[column], sa.literal_column("'null'::jsonb"))
         return x.c[column]
 
-    def param(self, dialect, items) -> Any:
-        """What ``statement`` binds for ``items``: the ids of a counter, else the rows as a JSON array."""
-        if self.kind == "counter":
-            return sorted(items)
+    def param(self, dialect, items) -> str:
+        """What ``statement`` binds for ``items``: the rows as a JSON array."""
         convert = self.converters
         rows = []
         for item in items:
-            row = dict(item) if self.kind == "rows" else {"id": item[0], **item[1]}
+            row = {"id": item[0], **item[1]} if self.kind == "updates" else dict(item)
             for c, fn in convert.items():
                 row[c] = fn(row[c], dialect)
             rows.append(row)
         return json.dumps(rows, default=_as_json, ensure_ascii=False)
+
+
+def _tally(insert, table: sa.Table, key: tuple[str, ...], column: str):
+    """``insert`` (of rows with ``column`` at 1) adding one to ``column`` of the rows already there."""
+    return insert.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1})
 
 
 @functools.lru_cache(maxsize=512)
@@ -282,11 +285,11 @@ def flush(conn: sa.Connection) -> None:
     if pending is None:
         return
     writes = _take_updates(pending)
-    counters: dict[tuple[sa.Table, str], list] = {}
-    for table, column, rid in pending.increments:
-        counters.setdefault((table, column), []).append(rid)
-    pending.increments = set()
-    writes += [_Write(_shape("counter", table, (column,), None), ids) for (table, column), ids in counters.items()]
+    counters: dict[tuple, list] = {}
+    for table, column, key in sorted(pending.tallies, key=repr):   # the same lock order in every writer
+        counters.setdefault((table, tuple(c for c, _ in key), column), []).append(dict(key))
+    pending.tallies = set()
+    writes += [_Write(_shape("tally", *shape), keys) for shape, keys in counters.items()]
     rows, pending.rows = pending.rows, []
     writes += _take_rows(rows)
     _execute(conn, writes)

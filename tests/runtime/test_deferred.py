@@ -90,13 +90,19 @@ def test_large_batches_still_go_in_and_counters_move_once(jimu):
             key="bulk_form", app_key="a", version=1, status="active", table_name="fx", definition={},
             data_version=0).returning(db.forms.c.id)).scalar_one()
         for _ in range(3):
-            deferred.increment(conn, db.forms, "data_version", form_id)
+            deferred.tally(conn, db.form_versions, {"form_id": form_id, "slot": 3}, "version")
+    with jimu.begin() as conn:
+        deferred.tally(conn, db.form_versions, {"slot": 3, "form_id": form_id}, "version")
+        deferred.tally(conn, db.form_versions, {"form_id": form_id, "slot": 4}, "version")
     with jimu.read() as conn:
         running = conn.execute(sa.select(sa.func.count()).select_from(fi).where(fi.c.status == "running")).scalar()
         assert running == len(ids)
         nodes = conn.execute(sa.select(flow_history.c.node_id).order_by(flow_history.c.id)).scalars().all()
         assert nodes == [f"n{i}" for i in range(2000)]
-        assert conn.execute(sa.select(db.forms.c.data_version).where(db.forms.c.id == form_id)).scalar() == 1
+        v = db.form_versions
+        assert conn.execute(sa.select(v.c.slot, v.c.version).where(v.c.form_id == form_id)
+                            .order_by(v.c.slot)).all() == [(3, 2), (4, 1)]
+        assert conn.execute(sa.select(db.data_version()).where(db.forms.c.id == form_id)).scalar() == 3
 
 
 def test_nested_blocks_send_their_savepoints_outermost_first_and_only_when_writing(jimu):
@@ -194,3 +200,43 @@ def test_values_read_back_as_a_statement_of_their_own_writes_them(jimu):
     assert rows[0][1] is None and rows[0][2] is False   # JSON null, not SQL NULL
     assert rows[1][0] == datetime(2026, 3, 1, 9, tzinfo=timezone.utc)
     assert rows[1][1] == {"amount": "12.50", "list": [1, None]}
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_writers_of_one_form_commit_side_by_side(jimu):
+    """PostgreSQL: two transactions writing one form's records do not wait for each other's commit on
+    the form's data version (it is spread over slots, one per server process), yet the version a
+    reader sees moves only with what is committed."""
+    from runtime import db
+
+    def slot(c):
+        return c.connection.dbapi_connection.info.backend_pid % db.FORM_VERSION_SLOTS
+
+    def version():
+        with jimu.read() as c:
+            return c.execute(sa.select(db.data_version()).where(db.forms.c.id == form_id)).scalar()
+
+    with jimu.begin() as conn:
+        form_id = conn.execute(sa.insert(db.forms).values(
+            key="side_by_side", app_key="a", version=1, status="active", table_name="fx", definition={},
+            data_version=0).returning(db.forms.c.id)).scalar_one()
+    first = jimu.engine.connect()
+    held = [jimu.engine.connect()]
+    while slot(held[-1]) == slot(first) and len(held) < 10:
+        held.append(jimu.engine.connect())
+    second = held[-1]
+    try:
+        tx = first.begin()
+        db.data_written(first, form_id)
+        deferred.flush(first)            # the commit statement has run; the commit has not
+        with second.begin():
+            second.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            db.data_written(second, form_id)
+        assert version() == 1            # the second writer's commit, not the first's pending one
+        tx.commit()
+        assert version() == 2
+    finally:
+        first.close()
+        for c in held:
+            c.close()

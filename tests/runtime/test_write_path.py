@@ -236,7 +236,7 @@ def test_audit_history_and_firing_rows_are_written_at_commit_in_one_statement_ea
         # one statement at commit: the rows, the instance's state and the form's data version
         assert len(at_commit) == 1 and all(f"{t} " in at_commit[0] for t in (
             "INSERT INTO jimu_flow_history", "INSERT INTO jimu_rule_firings", "UPDATE jimu_flow_instances",
-            "UPDATE jimu_forms"))
+            "INSERT INTO jimu_form_versions"))
     from runtime.flows.tables import flow_instances, flow_tasks
     with jimu.read() as conn:
         instance = conn.execute(sa.select(flow_instances).where(
