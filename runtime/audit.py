@@ -44,9 +44,16 @@ def record_event(conn: sa.Connection, kind: str, *, at: datetime, actor_id: int 
                                        record_id=record_id, data=jsonable(dict(data or {}))))
 
 
+#: the columns of an event row (``record_events``)
+_EVENT_COLUMNS = ("kind", "at", "actor_id", "form_key", "record_id", "data")
+
+
 def record_events(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Append many events now, in as few statements as the database takes (a bulk write's)."""
-    db.insert_rows(conn, db.events, [dict(r, data=jsonable(r.get("data") or {})) for r in rows])
+    """Append many events now, in as few statements as the database takes (a bulk write's). ``rows``
+    (each naming every column but ``id``) may be an iterator: on PostgreSQL each event is made as the
+    rows before it are copied in (``db.insert_rows``)."""
+    db.insert_rows(conn, db.events, (dict(r, data=jsonable(r.get("data") or {})) for r in rows),
+                   names=_EVENT_COLUMNS)
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from itertools import chain
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -330,8 +330,9 @@ import_rejects = sa.Table(
 )
 
 
-def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
-    """Insert ``rows`` (dicts naming the same columns) in as few statements as the database takes,
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]], *,
+                names: Sequence[str] | None = None) -> None:
+    """Insert ``rows`` (mappings naming the same columns) in as few statements as the database takes,
     the values passed through the columns' own bind processors (dates, JSON) as SQLAlchemy would.
 
     PostgreSQL: one ``COPY ... FROM STDIN`` (``_copy``): the server parses no statement per row and
@@ -342,31 +343,45 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
     FTS5 trigger flushes the full-text index's pending terms to a new segment (a multi-row
     statement flushes once) — three to four times the cost of the insert itself.
 
-    Rows naming different columns, or leaving out a column with a Python-side default, and a
-    connection outside a transaction go through SQLAlchemy's executemany instead."""
-    if not rows:
-        return
-    names = list(rows[0])
-    keys = rows[0].keys()
+    ``names`` (SQLite and PostgreSQL): the columns every row names, vouched for by the caller (every
+    column with a Python-side default among them). ``rows`` may then be an iterator that makes each
+    row when it is asked for: on PostgreSQL it is asked row by row as the COPY goes, so the server
+    inserts the rows sent while the caller makes the next ones, instead of after it has made them
+    all.
+
+    Without ``names``, rows naming different columns or leaving out a column with a Python-side
+    default, and other databases, go through SQLAlchemy's executemany instead. Outside a transaction
+    one is begun, as for any statement (SQLAlchemy's autobegin): the rows do not go through
+    SQLAlchemy's execute, which would."""
     dialect = conn.dialect
-    if (dialect.name not in ("sqlite", "postgresql") or not conn.in_transaction()
-            or any(r.keys() != keys for r in rows)
-            or any(c.default is not None and c.name not in keys for c in table.columns)):
-        conn.execute(sa.insert(table), rows)
-        return
+    if names is None:
+        rows = list(rows)
+        if not rows:
+            return
+        names = list(rows[0])
+        keys = rows[0].keys()
+        if (dialect.name not in ("sqlite", "postgresql") or any(r.keys() != keys for r in rows)
+                or any(c.default is not None and c.name not in keys for c in table.columns)):
+            conn.execute(sa.insert(table), rows)
+            return
+    if not conn.in_transaction():
+        conn.begin()
     procs = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
-    _before_insert(conn, table)
     if dialect.name == "postgresql":
-        _copy(conn, table, names, zip(*(_processed([r[n] for r in rows], proc) for n, proc in zip(names, procs))))
+        _before_insert(conn, table)
+        _copy(conn, table, names, _values(rows, names, procs))
         return
+    values = list(_values(rows, names, procs))
+    if not values:
+        return
+    _before_insert(conn, table)
     per = max(1, min(INSERT_PAGE, _sqlite_variables(conn) // len(names)))
     quote = dialect.identifier_preparer.quote
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
     one = "(" + ", ".join("?" * len(names)) + ")"
-    for start in range(0, len(rows), per):
-        page = rows[start:start + per]
-        columns = [_processed([r[n] for r in page], proc) for n, proc in zip(names, procs)]
-        conn.exec_driver_sql(head + ", ".join([one] * len(page)), tuple(chain.from_iterable(zip(*columns))))
+    for start in range(0, len(values), per):
+        page = values[start:start + per]
+        conn.exec_driver_sql(head + ", ".join([one] * len(page)), tuple(chain.from_iterable(page)))
 
 
 def _before_insert(conn: sa.Connection, table: sa.Table) -> None:
@@ -380,8 +395,8 @@ def _before_insert(conn: sa.Connection, table: sa.Table) -> None:
         listener(conn, stmt, (), {}, options)
 
 
-def _copy(conn: sa.Connection, table: sa.Table, names: list[str], rows) -> None:
-    """PostgreSQL: ``COPY`` the value tuples ``rows`` into ``table``'s columns ``names`` on ``conn``'s
+def _copy(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows) -> None:
+    """PostgreSQL: ``COPY`` the value lists ``rows`` into ``table``'s columns ``names`` on ``conn``'s
     connection, in its transaction; an error comes out as SQLAlchemy's (``IntegrityError`` for a
     unique value)."""
     prep = conn.dialect.identifier_preparer
@@ -395,17 +410,20 @@ def _copy(conn: sa.Connection, table: sa.Table, names: list[str], rows) -> None:
         raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi.Error) from None
 
 
-def _processed(values: list, proc) -> list:
-    """One column's values through its bind processor; a run of the same object (a batch's one
-    timestamp) is processed once."""
-    if proc is None:
-        return values
-    out, last, done = [], _NOTHING, None
-    for v in values:
-        if v is not last:
-            last, done = v, proc(v)
-        out.append(done)
-    return out
+def _values(rows: Iterable[Mapping[str, Any]], names: Sequence[str], procs: list) -> Iterator[list]:
+    """Each row's values of ``names``, through the columns' bind processors ``procs``; a run of the
+    same object in a column (a batch's one timestamp) is processed once."""
+    processed = [(i, proc) for i, proc in enumerate(procs) if proc is not None]
+    last = [_NOTHING] * len(names)
+    done: list = [None] * len(names)
+    for row in rows:
+        values = [row[n] for n in names]
+        for i, proc in processed:
+            v = values[i]
+            if v is not last[i]:
+                last[i], done[i] = v, proc(v)
+            values[i] = done[i]
+        yield values
 
 
 _NOTHING = object()

@@ -272,10 +272,10 @@ class Records:
         if _holds_files(ft):
             for rid, values in zip(ids, cleaned):
                 files.claim(self.conn, ft.spec, form_key, rid, values)
-        audit.record_events(self.conn, [
+        audit.record_events(self.conn, (
             {"kind": "record.created", "at": self.now, "actor_id": self.principal.user_id, "form_key": form_key,
              "record_id": rid, "data": {"after": values, "source": self.source}}
-            for rid, values in zip(ids, cleaned)])
+            for rid, values in zip(ids, cleaned)))
         told = self.jimu.listening(self, "record.created", ft) if listeners else ()
         if told:
             written = self.store.created_records(ft, ids)  # kept: the rules' reads of them stay in memory

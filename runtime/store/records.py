@@ -300,16 +300,18 @@ class RecordStore:
 
     def bulk_create(self, ft: FormTable, rows: Sequence[Mapping[str, Any]], *, now: datetime,
                     actor: int | None) -> list[int]:
-        """One multi-row INSERT ... RETURNING for the main rows, one executemany per child table."""
+        """The main rows in as few statements as the database takes (``_insert_many``), one executemany
+        per child table."""
         if not rows:
             return []
         names = {k: c.name for k, c in ft.columns.items()}
         # every column named in every row (None for a field without a value), the same for all rows
         blank = dict.fromkeys(names.values())
         blank.update(created_at=now, updated_at=now, created_by=actor, updated_by=actor, row_version=1)
-        params = []
+        blank[SEARCH_COLUMN] = None
         searchable = search.fields(ft)
-        for values in rows:
+
+        def row(values: Mapping[str, Any]) -> dict[str, Any]:
             p = blank.copy()
             for k, v in values.items():
                 c = names.get(k)
@@ -318,8 +320,9 @@ class RecordStore:
             p[SEARCH_COLUMN] = search.document(ft, values, searchable)
             if "created_at" in values:   # imports and demo data keep their own creation time
                 p["created_at"] = p["updated_at"] = values["created_at"]
-            params.append(p)
-        ids = self._insert_many(ft, params)
+            return p
+
+        ids, params = self._insert_many(ft, map(row, rows), len(rows), list(blank))
         data_written(self.conn, ft.form_id)
         if ft.multi or ft.children:
             for rid, values in zip(ids, rows):
@@ -327,11 +330,14 @@ class RecordStore:
         self._bulk = (ft.table, ids, params)
         return ids
 
-    def _insert_many(self, ft: FormTable, params: list[dict[str, Any]]) -> list[int]:
-        """Insert the rows, returning their ids in order.
+    def _insert_many(self, ft: FormTable, made: Iterator[dict[str, Any]], count: int,
+                     names: list[str]) -> tuple[list[int], list[dict[str, Any]]]:
+        """Insert the ``count`` rows ``made`` makes (each naming the columns ``names``), returning their
+        ids in order and the rows.
 
         PostgreSQL: the ids are drawn from the table's sequence first (one statement), then the rows,
-        ids included, are copied in (``db.insert_rows``: one ``COPY``). A multi-row
+        ids included, are copied in (``db.insert_rows``: one ``COPY``) as they are made: the server
+        inserts the rows sent while the next ones (their search documents) are made. A multi-row
         ``INSERT ... RETURNING`` instead costs several times as much: psycopg parses each page's
         statement of thousands of placeholders in Python, and the server plans it anew.
 
@@ -344,19 +350,25 @@ class RecordStore:
         if self.conn.dialect.name != "sqlite":
             ids = sorted(self.conn.execute(
                 sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(_quoted(self.conn, t), "id")))
-                .select_from(sa.func.generate_series(1, len(params)))).scalars().all())
-            for rid, p in zip(ids, params):
-                p["id"] = rid
-            insert_rows(self.conn, t, params)
-            return ids
+                .select_from(sa.func.generate_series(1, count))).scalars().all())
+            params: list[dict[str, Any]] = []
+
+            def numbered() -> Iterator[dict[str, Any]]:
+                for rid, p in zip(ids, made):
+                    p["id"] = rid
+                    params.append(p)
+                    yield p
+            insert_rows(self.conn, t, numbered(), names=[*names, "id"])
+            return ids, params
+        params = list(made)
         top = sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
         seq = self.conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (t.name,)).scalar()
         first = max(self.conn.execute(top).scalar_one(), seq or 0) + 1
-        insert_rows(self.conn, t, params)
+        insert_rows(self.conn, t, params, names=names)
         last = self.conn.execute(top).scalar_one()
         if last - first + 1 != len(params):  # not a consecutive range (cannot happen under the write lock)
             raise RuntimeError(f"{ft.key}: {len(params)} rows inserted but ids {first}..{last}")
-        return list(range(first, last + 1))
+        return list(range(first, last + 1)), params
 
     def update(self, ft: FormTable, rid: int, values: Mapping[str, Any], *, expected_version: int | None,
                now: datetime, actor: int | None, before: Mapping[str, Any] | None = None) -> int:

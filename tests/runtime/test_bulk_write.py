@@ -114,3 +114,24 @@ def test_names_and_codes_after_chinese_words_are_cut_without_jieba_each_time(mon
         search.index_words(text.replace("3", str(k)).replace("2", str(k)))
     assert len(calls) <= 1
     assert search.index_words(text) == expected
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_rows_are_made_while_the_copy_goes(jimu):
+    """On PostgreSQL a bulk write's rows (their search documents, their events' JSON) are made as the
+    COPY asks for them, so the server inserts the rows sent while the next ones are made."""
+    from psycopg.pq import TransactionStatus
+    from runtime import db
+    states = []
+    with jimu.begin() as conn:
+        def made():
+            for i in range(3):
+                states.append(conn.connection.driver_connection.info.transaction_status)
+                yield {"kind": "stock.counted", "at": jimu.now(), "actor_id": None, "form_key": "item",
+                       "record_id": i, "data": {"shelf": i}}
+        db.insert_rows(conn, db.events, made(), names=("kind", "at", "actor_id", "form_key", "record_id", "data"))
+        got = conn.execute(sa.select(db.events.c.record_id, db.events.c.data).order_by(db.events.c.id)).all()
+    assert states[1:] == [TransactionStatus.ACTIVE] * 2  # a command (the COPY) in progress
+    assert [(rid, data) for rid, data in got] == [(i, {"shelf": i}) for i in range(3)]
+
