@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from itertools import chain
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -331,7 +331,7 @@ import_rejects = sa.Table(
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]], *,
-                names: Sequence[str] | None = None) -> None:
+                names: Sequence[str] | None = None, encoded: Collection[str] = ()) -> None:
     """Insert ``rows`` (mappings naming the same columns) in as few statements as the database takes,
     the values passed through the columns' own bind processors (dates, JSON) as SQLAlchemy would.
 
@@ -347,7 +347,8 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
     column with a Python-side default among them). ``rows`` may then be an iterator that makes each
     row when it is asked for: on PostgreSQL it is asked row by row as the COPY goes, so the server
     inserts the rows sent while the caller makes the next ones, instead of after it has made them
-    all.
+    all. ``encoded``: columns whose values come in the column's text form already (JSON text for a
+    JSON column), written without its bind processor.
 
     Without ``names``, rows naming different columns or leaving out a column with a Python-side
     default, and other databases, go through SQLAlchemy's executemany instead. Outside a transaction
@@ -366,7 +367,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
             return
     if not conn.in_transaction():
         conn.begin()
-    procs = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    procs = [None if n in encoded else table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
     if dialect.name == "postgresql":
         _before_insert(conn, table)
         _copy(conn, table, names, _values(rows, names, procs))

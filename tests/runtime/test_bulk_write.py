@@ -129,9 +129,35 @@ def test_rows_are_made_while_the_copy_goes(jimu):
             for i in range(3):
                 states.append(conn.connection.driver_connection.info.transaction_status)
                 yield {"kind": "stock.counted", "at": jimu.now(), "actor_id": None, "form_key": "item",
-                       "record_id": i, "data": {"shelf": i}}
-        db.insert_rows(conn, db.events, made(), names=("kind", "at", "actor_id", "form_key", "record_id", "data"))
+                       "record_id": i, "data": '{"shelf": %d}' % i}
+        db.insert_rows(conn, db.events, made(), names=("kind", "at", "actor_id", "form_key", "record_id", "data"),
+                       encoded=("data",))
         got = conn.execute(sa.select(db.events.c.record_id, db.events.c.data).order_by(db.events.c.id)).all()
     assert states[1:] == [TransactionStatus.ACTIVE] * 2  # a command (the COPY) in progress
     assert [(rid, data) for rid, data in got] == [(i, {"shelf": i}) for i in range(3)]
 
+
+def test_a_bulk_writes_events_hold_the_values_as_single_writes_do(jimu):
+    """The events' JSON is written in one pass (``audit.to_json``): the same text as ``jsonable`` then
+    ``json.dumps``, read back as the values written (times and dates as ISO text)."""
+    import json
+    from datetime import date, datetime, timezone
+    from decimal import Decimal
+    from types import MappingProxyType
+    from runtime import audit
+    from runtime.auth.principal import load_principal
+    from runtime.records import Records
+    value = {"at": datetime(2026, 1, 1, 8, tzinfo=timezone.utc), "day": date(2026, 1, 2), "price": Decimal("1.50"),
+             "label": MappingProxyType({"zh-CN": "扳手"}), "sizes": (1, 2.5), "none": None, "ok": True}
+    assert audit.to_json(value) == json.dumps(audit.jsonable(value))
+    install_package(jimu, STOCK)
+    uid = make_user(jimu, "keeper", admin=True)
+    with jimu.begin() as conn:
+        ids = Records(jimu, conn, load_principal(conn, uid)).bulk_create(
+            "item", [{"name": "扳手", "count": 3}, {"name": "钳子", "place": "A\\1 \"x\""}])
+    with jimu.read() as conn:
+        data = conn.execute(sa.text("SELECT data FROM jimu_events WHERE kind = 'record.created' ORDER BY id")
+                            ).scalars().all()
+    data = [json.loads(d) if isinstance(d, str) else d for d in data]
+    assert [d["after"] for d in data] == [{"name": "扳手", "count": 3}, {"name": "钳子", "place": "A\\1 \"x\""}]
+    assert [d["source"] for d in data] == ["api", "api"] and len(ids) == 2
