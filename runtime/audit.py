@@ -76,11 +76,19 @@ def to_json(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+#: value types whose equal values (of one type) are the same JSON: ``changes`` compares them directly
+_SAME_JSON_WHEN_EQUAL = frozenset({str, int, bool, type(None)})
+
+
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]:
-    """{field: [old, new]} for the fields whose value changed."""
+    """{field: [old, new]} for the fields whose value changed (as JSON: ``1`` and ``1.0`` differ, two
+    dicts with their keys in another order do not). Most fields of an update keep a text, number or
+    empty value: those are compared without writing them as JSON twice."""
     out = {}
     for key, new in after.items():
         old = before.get(key)
+        if type(old) is type(new) and type(new) in _SAME_JSON_WHEN_EQUAL and old == new:
+            continue
         if json.dumps(jsonable(old), sort_keys=True, default=str) != json.dumps(jsonable(new), sort_keys=True,
                                                                                 default=str):
             out[key] = [jsonable(old), jsonable(new)]
