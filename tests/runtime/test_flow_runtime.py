@@ -259,3 +259,23 @@ def test_a_reassignment_looks_its_assignee_up_once(jimu, users):
     lookups = [s for s in seen if s.lstrip().startswith("SELECT") and "FROM jimu_users" in s
                and "jimu_users.username =" in s]
     assert len(lookups) == 1, lookups
+
+
+def test_the_rows_kept_for_a_new_instance_and_task_are_the_rows_the_database_holds(jimu, users):
+    """The INSERTs of a new instance and task return only what the database changes (the id,
+    timestamps, JSON documents); the rows kept for the rest of the transaction are still the rows."""
+    from runtime.flows.tables import flow_instances, flow_tasks
+    from runtime.records import Records
+    from runtime.store.records import written
+    install(jimu, [simple_flow(fields={"title": "visible", "reply": "required", "note": "editable"},
+                               sla={"after": "PT2H", "action": "notify", "notify": []})])
+    with jimu.begin() as conn:
+        Records(jimu, conn, principal(jimu, users["admin"])).create("ticket", {"title": "t"})
+        kept = {k: dict(v) for k, v in written(conn).items() if len(k) == 2 and k[0] in (flow_instances, flow_tasks)}
+        assert sorted(t.name for t, _ in kept) == ["jimu_flow_instances", "jimu_flow_tasks"]
+        for (table, rid), row in kept.items():
+            held = dict(conn.execute(sa.select(table).where(table.c.id == rid)).mappings().one())
+            assert list(row) == list(held) and row == held
+            assert row["created_at" if table is flow_tasks else "started_at"].tzinfo is not None
+    (task,) = tasks(jimu)
+    assert task["due_at"] is not None and list(task["fields"]) == list(kept[(flow_tasks, task["id"])]["fields"])
