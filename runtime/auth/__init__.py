@@ -187,6 +187,7 @@ def forget_principal(uid: int | None = None) -> None:
 
 
 def init_auth(app: Flask) -> None:
+    app.session_interface = sessions.SignedCookieSessions()
     app.before_request(_load_principal)
     app.teardown_request(_forget_seen)
     app.before_request(_check_csrf)

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Mapping
 
 import sqlalchemy as sa
+from flask.sessions import SecureCookieSessionInterface
 
 from engines.errors import JimuError
 
@@ -32,6 +33,22 @@ from . import throttle
 
 DEFAULTS = {"LOGIN_MAX_FAILURES": 5, "LOGIN_MAX_FAILURES_PER_ADDRESS": 20, "LOGIN_WINDOW_MINUTES": 15,
             "LOGIN_LOCK_MINUTES": 15}
+
+
+class SignedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per secret key (and
+    fallback keys) instead of on every request: Flask builds a new one to open each request's session,
+    cookie or not, which cost an API request (no cookie at all) about 3 % of its CPU. A changed key
+    still takes effect at the next request."""
+
+    _built: tuple | None = None
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        built = self._built
+        if built is None or built[0] != keys:
+            built = self._built = (keys, super().get_signing_serializer(app))
+        return built[1]
 
 
 class LoginThrottled(JimuError):

@@ -89,3 +89,17 @@ def test_deactivated_user_is_refused_once_the_cache_expires(app, client, jimu):
     app.config["AUTH_CACHE_SECONDS"] = 0        # what the passing of AUTH_CACHE_SECONDS does
     jimu.config["AUTH_CACHE_SECONDS"] = 0
     assert client.get("/api/v1/forms", headers=headers).status_code == 401
+
+
+def test_the_session_signer_is_built_once_and_follows_a_changed_key(app, client, jimu):
+    """Sessions sign with one serializer per secret key (not a new one per request); a new key still
+    ends the sessions signed with the old one at the next request."""
+    make_user(jimu, "gina", admin=True)
+    login(client, "gina")
+    sessions = app.session_interface
+    first = sessions.get_signing_serializer(app)
+    assert client.get("/").status_code == 200
+    assert sessions.get_signing_serializer(app) is first
+    app.config["SECRET_KEY"] = app.secret_key + "-rotated"
+    assert sessions.get_signing_serializer(app) is not first
+    assert client.get("/").status_code == 302  # the old cookie's signature no longer holds
