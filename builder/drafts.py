@@ -50,22 +50,6 @@ KINDS = ("roles", "groups", "forms", "flows", "rules", "reports", "dashboards", 
 
 class BuilderError(JimuError):
     code = "builder.error"
-    #: the message as a catalog entry of ``runtime/translations`` with ``%(name)s`` taken from the
-    #: context, which the builder API says in the UI language (``builder.routes``); None: as it is
-    template: str | None = None
-
-    @classmethod
-    def said(cls, template: str, *, code: str | None = None, **context: Any) -> BuilderError:
-        """The error whose message is ``template`` (English) filled from ``context``; a person reads it
-        in their language."""
-        err = cls(template % words(context), code=code, **context)
-        err.template = template
-        return err
-
-
-def words(context: dict) -> dict:
-    """The context as the words a message shows: a list is its items, comma separated."""
-    return {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in context.items()}
 
 
 class DraftConflict(BuilderError):

@@ -13,7 +13,7 @@ from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from apps import PackageError
-from engines.errors import JimuError
+from engines.errors import JimuError, words
 from runtime import installer
 from runtime.auth import current_principal
 from runtime.auth.policy import may_build, require_app_builder
@@ -27,8 +27,8 @@ from .registries import registries
 @api.errorhandler(JimuError)
 def _jimu_error(exc: JimuError):
     body = exc.to_dict()
-    if isinstance(exc, drafts.BuilderError) and exc.template:   # said in the UI language
-        body["message"] = _(exc.template, **drafts.words(exc.context))
+    if exc.template:   # said in the UI language
+        body["message"] = _(exc.template, **words(exc.context))
     return jsonify({"error": body}), exc.status
 
 

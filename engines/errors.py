@@ -15,6 +15,9 @@ class JimuError(Exception):
 
     code: str = "jimu.error"
     status: int = 400
+    #: the message as a catalog entry of ``runtime/translations`` with ``%(name)s`` taken from the
+    #: context, which a page or designer can say in the person's language; None: said as it is
+    template: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None, **context: Any):
         super().__init__(message)
@@ -23,6 +26,14 @@ class JimuError(Exception):
             self.code = code
         self.context = context
 
+    @classmethod
+    def said(cls, template: str, *, code: str | None = None, **context: Any) -> "JimuError":
+        """The error whose message is ``template`` (English) filled from ``context``; a person reads it
+        in their language."""
+        err = cls(template % words(context), code=code, **context)
+        err.template = template
+        return err
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
         out.update({k: v for k, v in self.context.items() if v is not None})
@@ -30,6 +41,11 @@ class JimuError(Exception):
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+def words(context: dict) -> dict:
+    """The context as the words a message shows: a list is its items, comma separated."""
+    return {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in context.items()}
 
 
 class ValidationErrors(JimuError):

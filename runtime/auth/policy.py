@@ -54,7 +54,7 @@ def can(principal: Principal, verb: str, form_key: str, record: Mapping[str, Any
 
 def require(principal: Principal, verb: str, form_key: str, record: Mapping[str, Any] | None = None) -> None:
     if not principal.is_authenticated:
-        raise NotAuthenticated("log in first")
+        raise NotAuthenticated.said("log in first")
     if not can(principal, verb, form_key, record):
         raise PermissionDenied(f"you may not {verb} records of {form_key!r}; ask an administrator for a role that may",
                                form=form_key, verb=verb)
@@ -331,16 +331,16 @@ def _same(stored: Any, sent: Any) -> bool:
 # -- builder and admin ----------------------------------------------------------------------------
 def require_builder(principal: Principal) -> None:
     if not principal.is_authenticated:
-        raise NotAuthenticated("log in first")
+        raise NotAuthenticated.said("log in first")
     if not principal.builder:
-        raise PermissionDenied("only users with the builder role may design apps", code="permission.builder")
+        raise PermissionDenied.said("only users with the builder role may design apps", code="permission.builder")
 
 
 def require_admin(principal: Principal) -> None:
     if not principal.is_authenticated:
-        raise NotAuthenticated("log in first")
+        raise NotAuthenticated.said("log in first")
     if not principal.is_admin:
-        raise PermissionDenied("only administrators may do this", code="permission.admin")
+        raise PermissionDenied.said("only administrators may do this", code="permission.admin")
 
 
 # -- apps are tenants -------------------------------------------------------------------------------
@@ -354,10 +354,10 @@ def may_build(principal: Principal, app_key: str | None) -> bool:
 
 def require_app_builder(principal: Principal, app_key: str | None) -> None:
     if not principal.is_authenticated:
-        raise NotAuthenticated("log in first")
+        raise NotAuthenticated.said("log in first")
     if not may_build(principal, app_key):
-        raise PermissionDenied(f"you do not design app {app_key!r}; ask an administrator for a builder role "
-                               "of that app", code="permission.app_builder", app=app_key)
+        raise PermissionDenied.said("you do not design app '%(app)s'; ask an administrator for a builder role "
+                                    "of that app", code="permission.app_builder", app=app_key)
 
 
 def may_see_form(principal: Principal, form_key: str) -> bool:

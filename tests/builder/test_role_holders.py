@@ -185,13 +185,15 @@ def test_every_refusal_of_the_builder_api_is_said_in_the_ui_language(bea, monkey
 
 
 def test_every_builder_refusal_has_a_chinese_message():
-    """Every message a builder refusal is said with (``BuilderError.said``) is in the zh-CN catalog."""
+    """Every message a builder refusal is said with (``BuilderError.said``, and the permission checks'
+    ``PermissionDenied.said``) is in the zh-CN catalog."""
     import ast
     from pathlib import Path
 
     from runtime.i18n import load_catalogs
     said = []
-    for path in Path(__file__).parents[2].joinpath("builder").glob("*.py"):
+    root = Path(__file__).parents[2]
+    for path in [*root.joinpath("builder").glob("*.py"), root / "runtime" / "auth" / "policy.py"]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "said"
                     and node.args and isinstance(node.args[0], ast.Constant)):
@@ -219,6 +221,13 @@ def test_only_the_apps_builders_give_its_roles(bea, jimu, client):
         assert resp.status_code == 403 and resp.get_json()["error"]["code"] == code, resp.get_json()
         resp = client.post(f"/builder/api/apps/{APP}/publish", json={"revision": draft["revision"]})
         assert resp.status_code == 403
+        # the refusal in the person's language, as every other builder refusal
+        zh = client.put(f"/builder/api/apps/{APP}/draft?lang=zh-CN", json={
+            "package": draft["package"], "revision": draft["revision"],
+            "holders": {"borrower": {"add": [name]}}}).get_json()["error"]
+        assert zh["code"] == code and zh["message"] == {
+            "permission.app_builder": f"你不是应用 '{APP}' 的设计者; 请让管理员给你该应用的设计者角色",
+            "permission.builder": "只有拥有设计者角色的用户才能设计应用"}[code], zh
         client.post("/logout")
     login(client, "bea")
     assert _draft(client)["holders"] == {}
