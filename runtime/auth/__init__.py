@@ -98,28 +98,26 @@ class PrincipalCache:
             self._items.pop(uid, None)
 
 
-def _principal_for(conn, uid: int) -> Principal | None:
-    jimu = current_jimu()
-    cache = jimu.services.principals
-    return cache.get(conn, uid, float(jimu.config.get("AUTH_CACHE_SECONDS", 5)))
+def _principal_for(jimu, conn, uid: int) -> Principal | None:
+    return jimu.services.principals.get(conn, uid, float(jimu.config.get("AUTH_CACHE_SECONDS", 5)))
 
 
 def _load_principal() -> None:
-    current_jimu().catalog.forget_seen()
+    jimu = current_jimu()
+    jimu.catalog.forget_seen()
     g.principal = ANONYMOUS
     g.via_token = False
     g.token = None
     if request.endpoint == "static":
         return
     header = request.headers.get("Authorization", "")
-    jimu = current_jimu()
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110 §11.1)
         now = jimu.now()
         # plain reads: identity needs no catalogue refresh, nor one snapshot (no BEGIN)
         with single_reads(jimu.engine) as conn:
             use = tokens.authenticate_token(conn, credentials.strip(), now=now)
-            principal = _principal_for(conn, use.user_id)
+            principal = _principal_for(jimu, conn, use.user_id)
             if principal is not None and not use.scope.is_full:
                 principal = tokens.narrow(principal, use.scope, tokens.form_apps(conn))
             stale = use.needs_touch(now)
@@ -135,7 +133,7 @@ def _load_principal() -> None:
     if uid:
         with single_reads(jimu.engine) as conn:
             live = sessions.current_generation(conn, uid) == session.get("gen")
-            principal = _principal_for(conn, uid) if live else None
+            principal = _principal_for(jimu, conn, uid) if live else None
         if principal is None:
             session.clear()
         else:
