@@ -52,7 +52,8 @@ def record_events(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> Non
     """Append many events now, in as few statements as the database takes (a bulk write's). ``rows``
     (each naming every column but ``id``) may be an iterator: on PostgreSQL each event is made and
     encoded as the rows before it are copied in (``db.insert_rows``)."""
-    db.insert_rows(conn, db.events, (dict(r, data=to_json(r.get("data") or {})) for r in rows),
+    db.insert_rows(conn, db.events, ((r["kind"], r["at"], r["actor_id"], r["form_key"], r["record_id"],
+                                      to_json(r.get("data") or {})) for r in rows),
                    names=_EVENT_COLUMNS, encoded=("data",))
 
 

@@ -330,7 +330,7 @@ import_rejects = sa.Table(
 )
 
 
-def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]], *,
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str, Any]] | Iterable[Sequence], *,
                 names: Sequence[str] | None = None, encoded: Collection[str] = ()) -> None:
     """Insert ``rows`` (mappings naming the same columns) in as few statements as the database takes,
     the values passed through the columns' own bind processors (dates, JSON) as SQLAlchemy would.
@@ -343,11 +343,11 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
     FTS5 trigger flushes the full-text index's pending terms to a new segment (a multi-row
     statement flushes once) — three to four times the cost of the insert itself.
 
-    ``names`` (SQLite and PostgreSQL): the columns every row names, vouched for by the caller (every
-    column with a Python-side default among them). ``rows`` may then be an iterator that makes each
-    row when it is asked for: on PostgreSQL it is asked row by row as the COPY goes, so the server
-    inserts the rows sent while the caller makes the next ones, instead of after it has made them
-    all. ``encoded``: columns whose values come in the column's text form already (JSON text for a
+    ``names`` (SQLite and PostgreSQL): the columns, every one with a Python-side default among them;
+    each row is then a sequence of their values, in that order (no mapping to look each up in), and
+    ``rows`` may be an iterator that makes each row when it is asked for: on PostgreSQL it is asked
+    row by row as the COPY goes, so the server inserts the rows sent while the caller makes the next
+    ones, instead of after it has made them all. ``encoded``: columns whose values come in the column's text form already (JSON text for a
     JSON column), written without its bind processor.
 
     Without ``names``, rows naming different columns or leaving out a column with a Python-side
@@ -365,14 +365,15 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
                 or any(c.default is not None and c.name not in keys for c in table.columns)):
             conn.execute(sa.insert(table), rows)
             return
+        rows = [[r[n] for n in names] for r in rows]
     if not conn.in_transaction():
         conn.begin()
     procs = [None if n in encoded else table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
     if dialect.name == "postgresql":
         _before_insert(conn, table)
-        _copy(conn, table, names, _values(rows, names, procs))
+        _copy(conn, table, names, _values(rows, procs))
         return
-    values = list(_values(rows, names, procs))
+    values = list(_values(rows, procs))
     if not values:
         return
     _before_insert(conn, table)
@@ -411,14 +412,17 @@ def _copy(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows) -> N
         raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi.Error) from None
 
 
-def _values(rows: Iterable[Mapping[str, Any]], names: Sequence[str], procs: list) -> Iterator[list]:
-    """Each row's values of ``names``, through the columns' bind processors ``procs``; a run of the
-    same object in a column (a batch's one timestamp) is processed once."""
+def _values(rows: Iterable[Sequence], procs: list) -> Iterator[Sequence]:
+    """Each row's values through the columns' bind processors ``procs`` (a new list: the row is left
+    as it is); a run of the same object in a column (a batch's one timestamp) is processed once."""
     processed = [(i, proc) for i, proc in enumerate(procs) if proc is not None]
-    last = [_NOTHING] * len(names)
-    done: list = [None] * len(names)
+    if not processed:
+        yield from rows
+        return
+    last = [_NOTHING] * len(procs)
+    done: list = [None] * len(procs)
     for row in rows:
-        values = [row[n] for n in names]
+        values = list(row)
         for i, proc in processed:
             v = values[i]
             if v is not last[i]:

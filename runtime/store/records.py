@@ -278,7 +278,7 @@ class RecordStore:
 
     def __init__(self, conn: sa.Connection):
         self.conn = conn
-        #: (table, ids, the column values written) of the last ``bulk_create``, for ``created_records``
+        #: (table, ids, the rows written, their columns) of the last ``bulk_create``, for ``created_records``
         self._bulk: tuple | None = None
 
     # -- writing ---------------------------------------------------------------
@@ -304,36 +304,35 @@ class RecordStore:
         per child table."""
         if not rows:
             return []
-        names = {k: c.name for k, c in ft.columns.items()}
-        # every column named in every row (None for a field without a value), the same for all rows
-        blank = dict.fromkeys(names.values())
-        blank.update(created_at=now, updated_at=now, created_by=actor, updated_by=actor, row_version=1)
-        blank[SEARCH_COLUMN] = None
+        keys = list(ft.columns)
+        # every column in every row (None for a field without a value), in one order: the fields', then the
+        # system columns' and the search document's
+        names = [c.name for c in ft.columns.values()] + [*SYSTEM_COLUMNS[1:], SEARCH_COLUMN]
+        stamps = [now, now, actor, actor, 1]
+        at = len(keys)   # where created_at is
         searchable = search.fields(ft)
 
-        def row(values: Mapping[str, Any]) -> dict[str, Any]:
-            p = blank.copy()
-            for k, v in values.items():
-                c = names.get(k)
-                if c is not None:
-                    p[c] = v
-            p[SEARCH_COLUMN] = search.document(ft, values, searchable)
+        def row(values: Mapping[str, Any]) -> list:
+            get = values.get
+            p = [get(k) for k in keys]
+            p += stamps
+            p.append(search.document(ft, values, searchable))
             if "created_at" in values:   # imports and demo data keep their own creation time
-                p["created_at"] = p["updated_at"] = values["created_at"]
+                p[at] = p[at + 1] = values["created_at"]
             return p
 
-        ids, params = self._insert_many(ft, map(row, rows), len(rows), list(blank))
+        ids, params, names = self._insert_many(ft, map(row, rows), len(rows), names)
         data_written(self.conn, ft.form_id)
         if ft.multi or ft.children:
             for rid, values in zip(ids, rows):
                 self._write_children(ft, rid, values, replace=False)
-        self._bulk = (ft.table, ids, params)
+        self._bulk = (ft.table, ids, params, names)
         return ids
 
-    def _insert_many(self, ft: FormTable, made: Iterator[dict[str, Any]], count: int,
-                     names: list[str]) -> tuple[list[int], list[dict[str, Any]]]:
-        """Insert the ``count`` rows ``made`` makes (each naming the columns ``names``), returning their
-        ids in order and the rows.
+    def _insert_many(self, ft: FormTable, made: Iterator[list], count: int,
+                     names: list[str]) -> tuple[list[int], list[list], list[str]]:
+        """Insert the ``count`` rows ``made`` makes (each the values of the columns ``names``), returning
+        their ids in order, the rows and their columns (``id`` added on PostgreSQL).
 
         PostgreSQL: the ids are drawn from the table's sequence first (one statement), then the rows,
         ids included, are copied in (``db.insert_rows``: one ``COPY``) as they are made: the server
@@ -351,15 +350,16 @@ class RecordStore:
             ids = sorted(self.conn.execute(
                 sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(_quoted(self.conn, t), "id")))
                 .select_from(sa.func.generate_series(1, count))).scalars().all())
-            params: list[dict[str, Any]] = []
+            params: list[list] = []
 
-            def numbered() -> Iterator[dict[str, Any]]:
+            def numbered() -> Iterator[list]:
                 for rid, p in zip(ids, made):
-                    p["id"] = rid
+                    p.append(rid)
                     params.append(p)
                     yield p
-            insert_rows(self.conn, t, numbered(), names=[*names, "id"])
-            return ids, params
+            names = [*names, "id"]
+            insert_rows(self.conn, t, numbered(), names=names)
+            return ids, params, names
         params = list(made)
         top = sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
         seq = self.conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (t.name,)).scalar()
@@ -368,7 +368,7 @@ class RecordStore:
         last = self.conn.execute(top).scalar_one()
         if last - first + 1 != len(params):  # not a consecutive range (cannot happen under the write lock)
             raise RuntimeError(f"{ft.key}: {len(params)} rows inserted but ids {first}..{last}")
-        return list(range(first, last + 1)), params
+        return list(range(first, last + 1)), params, names
 
     def update(self, ft: FormTable, rid: int, values: Mapping[str, Any], *, expected_version: int | None,
                now: datetime, actor: int | None, before: Mapping[str, Any] | None = None) -> int:
@@ -500,21 +500,22 @@ class RecordStore:
         bulk, self._bulk = self._bulk, None
         records = None
         if bulk is not None and bulk[0] is ft.table and list(bulk[1]) == list(ids) and not (ft.multi or ft.children):
-            records = self._as_read(ft, ids, bulk[2])
+            records = self._as_read(ft, ids, bulk[2], bulk[3])
         if records is None:
             records = self.by_ids(ft, ids)
         self.keep_created(ft, records)
         return records
 
     @staticmethod
-    def _as_read(ft: FormTable, ids: Sequence[int], params: Sequence[Mapping[str, Any]]) -> list[dict] | None:
-        """``to_records`` of the rows just inserted with ``params`` (column name → value), without
-        reading them, column by column; None when a value's read is not certain."""
+    def _as_read(ft: FormTable, ids: Sequence[int], params: Sequence[Sequence], names: Sequence[str]) -> list[dict] | None:
+        """``to_records`` of the rows just inserted with ``params`` (the values of the columns
+        ``names``), without reading them, column by column; None when a value's read is not certain."""
         keys, columns = ["id"], [list(ids)]
         named = [(name, name, ft.table.c[name]) for name in SYSTEM_COLUMNS[1:]]
         named += [(key, col.name, col) for key, col in ft.columns.items()]
+        written = dict(zip(names, zip(*params)))
         for key, name, col in named:
-            values = _as_column_read(col, [p[name] for p in params])
+            values = _as_column_read(col, list(written[name]))
             if values is None:
                 return None
             keys.append(key)

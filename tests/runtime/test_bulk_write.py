@@ -128,8 +128,7 @@ def test_rows_are_made_while_the_copy_goes(jimu):
         def made():
             for i in range(3):
                 states.append(conn.connection.driver_connection.info.transaction_status)
-                yield {"kind": "stock.counted", "at": jimu.now(), "actor_id": None, "form_key": "item",
-                       "record_id": i, "data": '{"shelf": %d}' % i}
+                yield "stock.counted", jimu.now(), None, "item", i, '{"shelf": %d}' % i
         db.insert_rows(conn, db.events, made(), names=("kind", "at", "actor_id", "form_key", "record_id", "data"),
                        encoded=("data",))
         got = conn.execute(sa.select(db.events.c.record_id, db.events.c.data).order_by(db.events.c.id)).all()
