@@ -278,6 +278,11 @@ def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _optio
         _execute(conn, writes)
 
 
+def _lock_order(tally: tuple) -> tuple:
+    table, column, key = tally
+    return table.name, column, tuple((c, str(v)) for c, v in key)
+
+
 def flush(conn: sa.Connection) -> None:
     """Write what was deferred: the pending updates, the counters, the added rows (one write per table
     and set of columns), on PostgreSQL in one statement."""
@@ -286,7 +291,7 @@ def flush(conn: sa.Connection) -> None:
         return
     writes = _take_updates(pending)
     counters: dict[tuple, list] = {}
-    for table, column, key in sorted(pending.tallies, key=repr):   # the same lock order in every writer
+    for table, column, key in sorted(pending.tallies, key=_lock_order):   # the same order in every writer
         counters.setdefault((table, tuple(c for c, _ in key), column), []).append(dict(key))
     pending.tallies = set()
     writes += [_Write(_shape("tally", *shape), keys) for shape, keys in counters.items()]
