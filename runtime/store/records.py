@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from engines.sqltypes import UTCDateTime
 
 from .. import deferred
-from ..db import data_written, insert_rows
+from ..db import copy_type, data_written, insert_rows
 from ..exceptions import JimuError, NotFound, StaleRecord
 from . import search
 from .mapping import SEARCH_COLUMN, SYSTEM_COLUMNS, FormTable
@@ -321,7 +321,7 @@ class RecordStore:
                 p[at] = p[at + 1] = values["created_at"]
             return p
 
-        ids, params, names = self._insert_many(ft, map(row, rows), len(rows), names)
+        ids, params, names = self._insert_many(ft, map(row, rows), rows, names)
         data_written(self.conn, ft.form_id)
         if ft.multi or ft.children:
             for rid, values in zip(ids, rows):
@@ -329,9 +329,9 @@ class RecordStore:
         self._bulk = (ft.table, ids, params, names)
         return ids
 
-    def _insert_many(self, ft: FormTable, made: Iterator[list], count: int,
+    def _insert_many(self, ft: FormTable, made: Iterator[list], rows: Sequence[Mapping[str, Any]],
                      names: list[str]) -> tuple[list[int], list[list], list[str]]:
-        """Insert the ``count`` rows ``made`` makes (each the values of the columns ``names``), returning
+        """Insert the rows ``made`` makes of ``rows`` (each the values of the columns ``names``), returning
         their ids in order, the rows and their columns (``id`` added on PostgreSQL).
 
         PostgreSQL: the ids are drawn from the table's sequence first (one statement), then the rows,
@@ -349,7 +349,7 @@ class RecordStore:
         if self.conn.dialect.name != "sqlite":
             ids = sorted(self.conn.execute(
                 sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(_quoted(self.conn, t), "id")))
-                .select_from(sa.func.generate_series(1, count))).scalars().all())
+                .select_from(sa.func.generate_series(1, len(rows)))).scalars().all())
             params: list[list] = []
 
             def numbered() -> Iterator[list]:
@@ -358,7 +358,7 @@ class RecordStore:
                     params.append(p)
                     yield p
             names = [*names, "id"]
-            insert_rows(self.conn, t, numbered(), names=names)
+            insert_rows(self.conn, t, numbered(), names=names, binary=self._copy_types(ft, rows, names))
             return ids, params, names
         params = list(made)
         top = sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
@@ -369,6 +369,24 @@ class RecordStore:
         if last - first + 1 != len(params):  # not a consecutive range (cannot happen under the write lock)
             raise RuntimeError(f"{ft.key}: {len(params)} rows inserted but ids {first}..{last}")
         return list(range(first, last + 1)), params, names
+
+    def _copy_types(self, ft: FormTable, rows: Sequence[Mapping[str, Any]], names: list[str]) -> list[str] | None:
+        """The column types to copy a bulk write's rows in binary as (``db.insert_rows``), when every
+        column has one and every field value (and creation time kept by an import) is of its
+        column's Python type (``_read_types``: what the form engine cleans values to); None otherwise.
+        The other columns' values are the write's own: its time, actor, version, search document, id."""
+        types = [copy_type(self.conn, ft.table.c[name]) for name in names]
+        if None in types:
+            return None
+        given = [(key, _read_types(col)) for key, col in ft.columns.items()]
+        if any(values.get("created_at") is not None for values in rows):
+            given.append(("created_at", (datetime,)))
+        for key, allowed in given:
+            kinds = {type(values.get(key)) for values in rows}
+            kinds.discard(type(None))
+            if allowed is None or not kinds.issubset(allowed):
+                return None
+        return types
 
     def update(self, ft: FormTable, rid: int, values: Mapping[str, Any], *, expected_version: int | None,
                now: datetime, actor: int | None, before: Mapping[str, Any] | None = None) -> int:
