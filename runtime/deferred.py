@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
+import weakref
 from datetime import date, datetime
 from datetime import time as dtime
 from decimal import Decimal
@@ -262,6 +263,20 @@ def _execute(conn: sa.Connection, writes: list[_Write]) -> None:
     conn.execute(_combined(shapes), {f"w{i}": w.shape.param(conn.dialect, w.items) for i, w in enumerate(writes)})
 
 
+#: statement → the tables it names, for statements built once and run many times (weakly held)
+_NAMED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _tables_named(statement) -> frozenset:
+    """The tables ``statement`` names, worked out once per statement object: walking the statement was
+    a fifth of a millisecond per statement run while writes were pending."""
+    named = _NAMED.get(statement)
+    if named is None:
+        named = _NAMED[statement] = frozenset(sa_util.find_tables(statement, check_columns=True, include_joins=True,
+                                                                  include_crud=True))
+    return named
+
+
 def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _options) -> None:
     """Before a statement that names a table with pending rows or updates, write them (a read sees
     them, a write applies on top of them)."""
@@ -270,7 +285,7 @@ def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _optio
             or not isinstance(clauseelement, (sa.sql.Select, sa.Insert, sa.Update, sa.Delete))):
         return
     waiting = {t for t, _ in pending.updates} | {r[0] for r in pending.rows}
-    named = set(sa_util.find_tables(clauseelement, check_columns=True, include_joins=True, include_crud=True))
+    named = _tables_named(clauseelement)
     if waiting & named and _pending(conn) is pending:
         tables = waiting & named
         writes = _take_updates(pending, tables) + _take_rows([r for r in pending.rows if r[0] in tables])
