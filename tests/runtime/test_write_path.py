@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import api_token, install_package, make_user
@@ -414,3 +415,27 @@ def test_an_automatic_step_that_fails_after_its_unguarded_last_write_fails_the_c
     with jimu.read() as conn:
         orders = conn.execute(sa.select(sa.func.count()).select_from(jimu.catalog.form("order").table)).scalar()
     assert orders == 0 and _memos(jimu) == [] and _step_history(jimu) == []
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_transaction_bumps_its_counters_on_one_connection_returned_when_it_ends(jimu):
+    """PostgreSQL: a transaction's serial numbers and round-robin turns are bumped on one more pooled
+    connection (not one checked out per bump), which goes back to the pool at commit or rollback;
+    each bump still commits on its own."""
+    from runtime.serials import next_value
+    checkouts = []
+    sa.event.listen(jimu.engine, "checkout", lambda *a: checkouts.append(1))
+    pool = jimu.engine.pool
+    for end in ("commit", "rollback"):
+        checkouts.clear()
+        with jimu.engine.connect() as conn:
+            tx = conn.begin()
+            base = pool.checkedout()
+            first = next_value(conn, "f", "n", end)
+            second = next_value(conn, "f", "n", end)
+            assert (second - first, len(checkouts), pool.checkedout()) == (1, 2, base + 1)
+            getattr(tx, end)()
+            assert pool.checkedout() == base
+        with jimu.engine.connect() as other:   # committed on its own, whatever the record did
+            assert next_value(other, "f", "n", end) == second + 1
