@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from engines.form.exceptions import FieldError
 
 from . import db
+from .expr_context import _once
 from .filestore import FileMissing, FileStore, FileTooLarge
 
 __all__ = ["Files", "FileTooLarge", "MAX_UPLOAD", "safe_name", "check_references", "claim", "send_record_file"]
@@ -45,14 +46,21 @@ def safe_name(filename: str | None) -> str:
 def _refs(fields, values: Mapping[str, Any] | None) -> list[tuple[str, dict]]:
     """(field key, reference) of every file in ``values``, sub-table rows included."""
     out: list[tuple[str, dict]] = []
-    for f in fields:
-        value = (values or {}).get(f.key)
+    values = values or {}
+    for f in _once(fields, _file_fields):
+        value = values.get(f.key)
         if f.children is not None:
             for row in value if isinstance(value, list) else ():
                 out += [(f"{f.key}.{k}", r) for k, r in _refs(f.children.fields, row if isinstance(row, Mapping) else {})]
         elif getattr(f.widget, "accepts_files", False) and isinstance(value, list):
             out += [(f.key, r) for r in value if isinstance(r, dict) and isinstance(r.get("id"), str)]
     return out
+
+
+def _file_fields(fields) -> tuple:
+    """The fields that can hold files (file widgets, sub-tables), worked out once per form: a write
+    looks for files several times, most forms' fields hold none."""
+    return tuple(f for f in fields if f.children is not None or getattr(f.widget, "accepts_files", False))
 
 
 def check_references(conn: sa.Connection, spec, values: dict[str, Any], before: Mapping[str, Any] | None, *,
