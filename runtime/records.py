@@ -141,8 +141,8 @@ class Records:
 
     def _unique_errors(self, ft: FormTable, values: Mapping[str, Any], existing) -> list[dict]:
         errors = []
-        for f in ft.spec.fields:
-            if not f.unique or f.key not in values or values[f.key] in (None, "") or f.key not in ft.columns:
+        for f in expr_context._once(ft.spec, _unique_fields):
+            if f.key not in values or values[f.key] in (None, "") or f.key not in ft.columns:
                 continue
             col = ft.columns[f.key]
             q = sa.select(ft.table.c.id).where(col == values[f.key]).limit(1)
@@ -484,6 +484,11 @@ def _sort_fields(sort: str | None) -> list[str]:
 def _holds_files(ft: FormTable) -> bool:
     """Whether records of the form can reference uploaded files (a file field, or one in a sub-table)."""
     return any(getattr(f.widget, "accepts_files", False) or f.children is not None for f in ft.spec.fields)
+
+
+def _unique_fields(spec) -> tuple:
+    """The form's fields whose values must be unique (worked out once per compiled form)."""
+    return tuple(f for f in spec.fields if f.unique)
 
 
 def _public(ft: FormTable, record: Mapping[str, Any]) -> dict[str, Any]:

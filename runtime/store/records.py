@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from engines.sqltypes import UTCDateTime
 
 from .. import deferred
+from ..expr_context import _once
 from ..db import copy_type, data_written, insert_rows
 from ..exceptions import JimuError, NotFound, StaleRecord
 from . import search
@@ -169,19 +170,29 @@ def constrained(ft: FormTable, rows: Sequence[Mapping[str, Any]], conn: sa.Conne
     not a link to a record ``conn``'s transaction created and still has (the row is there and
     nobody else can delete it before the commit: its foreign key holds)."""
     kept = written(conn) if conn is not None else None
+    for key, target in _once(ft, _constraining):
+        for values in rows:
+            value = values.get(key)
+            if value in (None, "", []):
+                continue
+            if not (kept and target is not None and isinstance(value, int) and (target, value) in kept
+                    and (target, "created", value) in kept):
+                return True
+    return False
+
+
+def _constraining(ft: FormTable) -> tuple[tuple[str, sa.Table | None], ...]:
+    """(key, the one table its foreign key names, else None) of each unique or link field of ``ft``, for
+    ``constrained`` (worked out once per form table: walking every field's definition cost more than
+    the rest of the check)."""
+    out = []
     for f in ft.spec.fields:
         if not (f.unique or f.widget.value_kind == "link"):
             continue
         col = ft.columns.get(f.key) if not f.unique else None
         targets = [fk.column.table for fk in col.foreign_keys] if col is not None else []
-        for values in rows:
-            value = values.get(f.key)
-            if value in (None, "", []):
-                continue
-            if not (kept and len(targets) == 1 and isinstance(value, int) and (targets[0], value) in kept
-                    and (targets[0], "created", value) in kept):
-                return True
-    return False
+        out.append((f.key, targets[0] if len(targets) == 1 else None))
+    return tuple(out)
 
 
 def _as_read(value: datetime) -> datetime:
