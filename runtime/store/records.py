@@ -217,9 +217,14 @@ def _reads_back(col: sa.Column, value: Any) -> bool:
 
 
 def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy the caller may change (multi-values and sub-table rows included)."""
-    return {k: ([dict(x) if isinstance(x, dict) else x for x in v] if isinstance(v, list) else v)
-            for k, v in record.items()}
+    """A copy the caller may change (multi-values and sub-table rows included): the record copied
+    whole, then its lists (most values are not; a copy that tested each value in Python cost
+    several times the copy)."""
+    out = dict(record)
+    for k, v in out.items():
+        if isinstance(v, list):
+            out[k] = [dict(x) if isinstance(x, dict) else x for x in v]
+    return out
 
 
 def _read_types(col: sa.Column) -> tuple | None:
