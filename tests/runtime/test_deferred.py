@@ -240,3 +240,20 @@ def test_writers_of_one_form_commit_side_by_side(jimu):
         first.close()
         for c in held:
             c.close()
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_commit_time_update_finds_its_rows_by_primary_key(jimu):
+    """PostgreSQL: the UPDATE of rows written earlier in the transaction finds them through the primary
+    key, not by reading the whole table for a join with the JSON rows (a cost growing with the table)."""
+    import json
+    with jimu.begin() as conn:
+        ids = [_instance(conn) for _ in range(3000)]
+        conn.exec_driver_sql("ANALYZE jimu_flow_instances")
+    statement = deferred._shape("updates", fi, ("status",), None).statement("w0")
+    compiled = statement.compile(dialect=jimu.engine.dialect)
+    params = dict(compiled.params, w0=json.dumps([{"id": ids[7], "status": "moved"}]))
+    with jimu.begin() as conn:
+        plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", params).scalars())
+    assert "Seq Scan on jimu_flow_instances" not in plan and "jimu_flow_instances_pkey" in plan, plan
