@@ -97,9 +97,9 @@ class FormSpec:
         return self.definition.get("title_field")
 
     def field(self, key: str) -> FieldSpec:
-        for f in self.fields:
-            if f.key == key:
-                return f
+        f = self._index()[0].get(key)
+        if f is not None:
+            return f
         from .exceptions import FormError
         raise FormError(f"form {self.key!r} has no field {key!r}", code="form.unknown_field",
                         form=self.key, field=key)
@@ -110,11 +110,24 @@ class FormSpec:
         return SYSTEM_KINDS.get(key) or self.field(key).widget.value_kind
 
     def has_field(self, key: str) -> bool:
-        return any(f.key == key for f in self.fields)
+        return key in self._index()[0]
 
     @property
     def field_keys(self) -> tuple[str, ...]:
-        return tuple(f.key for f in self.fields)
+        return self._index()[1]
+
+    def _index(self) -> tuple[dict[str, FieldSpec], tuple[str, ...]]:
+        """The fields by key (the first of a key) and the keys in order, worked out at the first lookup
+        (the spec is immutable): the write path looks fields up by key dozens of times per record, a
+        walk of the fields each time."""
+        index = self.__dict__.get("_field_index")
+        if index is None:
+            by_key: dict[str, FieldSpec] = {}
+            for f in self.fields:
+                by_key.setdefault(f.key, f)
+            index = (by_key, tuple(f.key for f in self.fields))
+            object.__setattr__(self, "_field_index", index)
+        return index
 
     @property
     def input_fields(self) -> tuple[FieldSpec, ...]:
