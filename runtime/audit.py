@@ -84,11 +84,12 @@ _SAME_JSON_WHEN_EQUAL = frozenset({str, int, bool, type(None)})
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]:
     """{field: [old, new]} for the fields whose value changed (as JSON: ``1`` and ``1.0`` differ, two
     dicts with their keys in another order do not). Most fields of an update keep a text, number or
-    empty value: those are compared without writing them as JSON twice."""
+    empty value, or the very value it had (a time, a list): those are compared without writing them
+    as JSON twice."""
     out = {}
     for key, new in after.items():
         old = before.get(key)
-        if type(old) is type(new) and type(new) in _SAME_JSON_WHEN_EQUAL and old == new:
+        if old is new or (type(old) is type(new) and type(new) in _SAME_JSON_WHEN_EQUAL and old == new):
             continue
         if json.dumps(jsonable(old), sort_keys=True, default=str) != json.dumps(jsonable(new), sort_keys=True,
                                                                                 default=str):
