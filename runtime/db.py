@@ -485,9 +485,6 @@ def make_engine(url: str, **kw) -> sa.Engine:
         if not kw.get("pool_pre_ping"):
             _ping_when_idle(engine)
     deferred.wire(engine)
-    if engine.dialect.name == "postgresql":
-        from . import serials  # it builds its statements on this module's tables
-        serials.wire(engine)
     return engine
 
 

@@ -27,6 +27,7 @@ from engines.calendar import BusinessCalendar
 from engines.errors import JimuError
 
 from . import db
+from .memo import once
 
 MAX_LINKED = 200
 
@@ -72,28 +73,12 @@ class InstalledCalendars(Mapping):
 def form_paths(spec) -> frozenset[tuple[str, str]]:
     """``(name, key)`` pairs the form's own expressions read (formulas, conditions, defaults) and its
     links' ``fill`` copies from."""
-    return _once(spec, _form_paths)
+    return once(spec, _form_paths)
 
 
 def flow_paths(spec) -> frozenset[tuple[str, str]]:
     """``(name, key)`` pairs a flow's edge conditions and service-level clocks read."""
-    return _once(spec, _flow_paths)
-
-
-def _once(spec, work):
-    """``work(spec)``, worked out once per compiled form or flow, not per write or step: a compiled
-    definition is immutable (kept by identity: hashing one costs more than the answer)."""
-    known = _PATHS.get((id(spec), work))
-    if known is not None and known[0] is spec:
-        return known[1]
-    paths = work(spec)
-    if len(_PATHS) > 512:
-        _PATHS.clear()
-    _PATHS[(id(spec), work)] = (spec, paths)
-    return paths
-
-
-_PATHS: dict[tuple, tuple[object, frozenset]] = {}
+    return once(spec, _flow_paths)
 
 
 def _form_paths(spec) -> frozenset[tuple[str, str]]:

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from engines.form.exceptions import FieldError
 
 from . import db
-from .expr_context import _once
+from .memo import once
 from .filestore import FileMissing, FileStore, FileTooLarge
 
 __all__ = ["Files", "FileTooLarge", "MAX_UPLOAD", "safe_name", "check_references", "claim", "send_record_file"]
@@ -47,7 +47,7 @@ def _refs(fields, values: Mapping[str, Any] | None) -> list[tuple[str, dict]]:
     """(field key, reference) of every file in ``values``, sub-table rows included."""
     out: list[tuple[str, dict]] = []
     values = values or {}
-    for f in _once(fields, _file_fields):
+    for f in once(fields, _file_fields):
         value = values.get(f.key)
         if f.children is not None:
             for row in value if isinstance(value, list) else ():

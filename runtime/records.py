@@ -28,6 +28,7 @@ from .store import FormTable, RecordStore
 from .store.records import constrained, in_savepoint_block
 from .store import search
 from .store.query import filter_clause, order_clause
+from .memo import once
 from .serials import allocate_serials
 
 
@@ -141,7 +142,7 @@ class Records:
 
     def _unique_errors(self, ft: FormTable, values: Mapping[str, Any], existing) -> list[dict]:
         errors = []
-        for f in expr_context._once(ft.spec, _unique_fields):
+        for f in once(ft.spec, _unique_fields):
             if f.key not in values or values[f.key] in (None, "") or f.key not in ft.columns:
                 continue
             col = ft.columns[f.key]

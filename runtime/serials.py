@@ -111,7 +111,7 @@ def release(conn: sa.Connection) -> None:
 
 
 def wire(engine: sa.Engine) -> None:
-    """Return each transaction's counter connection when it ends (``runtime.db.make_engine``)."""
+    """Return each transaction's counter connection when it ends (wired by ``runtime.context.Jimu``)."""
     sa.event.listen(engine, "commit", release)
     sa.event.listen(engine, "rollback", release)
 

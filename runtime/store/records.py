@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from engines.sqltypes import UTCDateTime
 
 from .. import deferred
-from ..expr_context import _once
+from ..memo import once
 from ..db import copy_type, data_written, insert_rows
 from ..exceptions import JimuError, NotFound, StaleRecord
 from . import search
@@ -170,7 +170,7 @@ def constrained(ft: FormTable, rows: Sequence[Mapping[str, Any]], conn: sa.Conne
     not a link to a record ``conn``'s transaction created and still has (the row is there and
     nobody else can delete it before the commit: its foreign key holds)."""
     kept = written(conn) if conn is not None else None
-    for key, target in _once(ft, _constraining):
+    for key, target in once(ft, _constraining):
         for values in rows:
             value = values.get(key)
             if value in (None, "", []):
