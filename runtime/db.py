@@ -550,12 +550,12 @@ def data_written(conn: sa.Connection, form_id: int) -> None:
     deferred.tally(conn, form_versions, {"form_id": form_id, "slot": slot}, "version")
 
 
-def data_version(forms_table: sa.Table = forms) -> sa.ColumnElement:
+def data_version() -> sa.ColumnElement:
     """A form's data version, for a SELECT of ``jimu_forms``: its own counter (SQLite's triggers) plus
     its slots (``data_written``); both only grow."""
     v = form_versions
-    slots = sa.select(sa.func.coalesce(sa.func.sum(v.c.version), 0)).where(v.c.form_id == forms_table.c.id)
-    return forms_table.c.data_version + slots.scalar_subquery()
+    slots = sa.select(sa.func.coalesce(sa.func.sum(v.c.version), 0)).where(v.c.form_id == forms.c.id)
+    return forms.c.data_version + slots.scalar_subquery()
 
 
 def data_version_triggers(conn: sa.Connection, table_name: str, form_id: int) -> None:

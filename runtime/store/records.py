@@ -15,7 +15,6 @@ wired by ``runtime.db.make_engine``), as does the end of the transaction.
 """
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime, timezone
 from math import isfinite
 from contextlib import contextmanager
@@ -280,13 +279,12 @@ def _quoted(conn: sa.Connection, table: sa.Table) -> str:
     return q.format_table(table)
 
 
-@functools.lru_cache(maxsize=1024)
-def _insert_returning(table: sa.Table) -> sa.Insert:
+def _insert_returning(ft: FormTable) -> sa.Insert:
     """``INSERT INTO table ... RETURNING`` the record's columns, its values given as execute parameters,
-    built once per table: a statement built per create with ``.values(dict)`` cost a third of the
-    create's INSERT in Python (coercing each value, then a new cache key), and SQLAlchemy's compiled
-    cache already keys on the parameter names."""
-    return sa.insert(table).returning(*[c for c in table.columns if c.name != SEARCH_COLUMN])
+    built once per form table (``once``): a statement built per create with ``.values(dict)`` cost a
+    third of the create's INSERT in Python (coercing each value, then a new cache key), and
+    SQLAlchemy's compiled cache already keys on the parameter names."""
+    return sa.insert(ft.table).returning(*ft.row_columns)
 
 
 class RecordStore:
@@ -306,7 +304,7 @@ class RecordStore:
         params = self._scalar_params(ft, values)
         params[SEARCH_COLUMN] = search.document(ft, values)
         params.update(created_at=now, updated_at=now, created_by=actor, updated_by=actor, row_version=1)
-        row = self.conn.execute(_insert_returning(ft.table), params).mappings().one()
+        row = self.conn.execute(once(ft, _insert_returning), params).mappings().one()
         rid = row["id"]
         written(self.conn, create=True)[(ft.table, "created", rid)] = True
         data_written(self.conn, ft.form_id)
