@@ -156,6 +156,49 @@ def _base_type(t: sa.types.TypeEngine) -> sa.types.TypeEngine:
     return t._variant_mapping.get("postgresql", t)
 
 
+class _Spec(sa.types.UserDefinedType):
+    """A type named as PostgreSQL spells it shortest, for the statement's text only (see ``_short_type``)."""
+    cache_ok = True
+
+    def __init__(self, spec: str):
+        self.spec = spec
+
+    def get_col_spec(self, **_kw) -> str:
+        return self.spec
+
+
+class _JsonText(_Spec):
+    """JSON text bound as it is, cast by PostgreSQL (``$1::jsonb``), instead of ``CAST(... AS JSONB)`` around
+    a VARCHAR-typed parameter."""
+    cache_ok = True
+    render_bind_cast = True
+
+    def __init__(self):
+        super().__init__("jsonb")
+
+
+_JSON_TEXT = _JsonText()
+_ONE = sa.literal_column("1")
+_PG = postgresql.dialect().identifier_preparer
+
+#: long type names → PostgreSQL's short ones (a ``VARCHAR(n)`` is read as ``text``; the column's own
+#: type checks the length when the row is written)
+_SHORT = {"TIMESTAMP WITH TIME ZONE": "timestamptz", "TIMESTAMP WITHOUT TIME ZONE": "timestamp",
+          "INTEGER": "int", "BIGINT": "int8", "BOOLEAN": "bool", "FLOAT": "float8", "DOUBLE PRECISION": "float8",
+          "TEXT": "text", "JSONB": "jsonb", "JSON": "json", "SMALLINT": "int2"}
+
+
+@functools.lru_cache(maxsize=256)
+def _short_type(t: sa.types.TypeEngine) -> _Spec:
+    """The type a column of the rows is read as, named short: the combined statement of one create
+    stays under psycopg's 4,096 characters, beyond which it does not cache a query's parse and
+    splits the text again in Python at every execution."""
+    spec = _base_type(t).compile(dialect=postgresql.dialect())
+    if spec.startswith("VARCHAR"):
+        spec = "text"
+    return _Spec(_SHORT.get(spec, spec))
+
+
 def _as_json(value):
     """``json.dumps`` ``default``: typed values as PostgreSQL reads them back from JSON text (ISO times
     and dates, exact decimals)."""
@@ -204,30 +247,33 @@ class _Shape:
 
     def statement(self, param: str) -> sa.Executable:
         """The statement reading its items from the bound parameter ``param`` (PostgreSQL; named by its
-        place in the combined statement)."""
+        place in the combined statement), an UPDATE its rows' ids from ``param`` + ``i`` too."""
         t = self.table
         key = ("id",) if self.kind == "updates" else ()
-        source = sa.cast(sa.bindparam(param, type_=sa.String), postgresql.JSONB)
-        x = (sa.func.jsonb_to_recordset(source)
-             .table_valued(*(sa.column(c, t.c[c].type) for c in key + self.columns))
+        x = (sa.func.jsonb_to_recordset(sa.bindparam(param, type_=_JSON_TEXT))
+             .table_valued(*(sa.column(c, _short_type(t.c[c].type)) for c in key + self.columns))
              .render_derived(name="x", with_types=True))
-        values = {c: self._read(x, c) for c in self.columns}
+        values = {c: self._read(c) for c in self.columns}
         if self.kind == "updates":
-            return sa.update(t).where(t.c.id == x.c.id, t.c.id == sa.any_(_ids_of(source))).values(values)
+            ids = sa.bindparam(param + "i", type_=postgresql.ARRAY(sa.BigInteger))
+            return sa.update(t).where(t.c.id == x.c.id, t.c.id == sa.any_(ids)).values(values)
+        rows = sa.select(*values.values()).select_from(x)
         if self.kind == "tally":
-            return _tally(postgresql.insert(t).from_select([*values, self.arg], sa.select(*values.values(), sa.literal(1))),
+            return _tally(postgresql.insert(t).from_select([*values, self.arg], rows.add_columns(_ONE)),
                           t, self.columns, self.arg)
-        return _insert("postgresql", t, self.arg).from_select(list(values), sa.select(*values.values()))
+        return _insert("postgresql", t, self.arg).from_select(list(values), rows)
 
-    def _read(self, x, column: str):
+    def _read(self, column: str) -> sa.ColumnElement:
         """A column of the rows; JSON ``null`` stays JSON null (what SQLAlchemy writes for Python's None
-        in a JSON column), where ``jsonb_to_recordset`` would make it SQL NULL."""
+        in a JSON column), where ``jsonb_to_recordset`` would make it SQL NULL. Written as text: a
+        column object gets a label (``x.a AS a``) in each data-modifying WITH clause."""
+        name = "x." + _PG.quote(column)
         if column in self.json_columns:
-            return sa.func.coalesce(x.c[column], sa.literal_column("'null'::jsonb"))
-        return x.c[column]
+            return sa.literal_column(f"coalesce({name}, 'null'::jsonb)")
+        return sa.literal_column(name)
 
-    def param(self, dialect, items) -> str:
-        """What ``statement`` binds for ``items``: the rows as a JSON array."""
+    def params(self, name: str, dialect, items) -> dict[str, Any]:
+        """What ``statement(name)`` binds for ``items``: the rows as a JSON array (and an UPDATE's ids)."""
         convert = self.converters
         rows = []
         for item in items:
@@ -235,20 +281,15 @@ class _Shape:
             for c, fn in convert.items():
                 row[c] = fn(row[c], dialect)
             rows.append(row)
-        return json.dumps(rows, default=_as_json, ensure_ascii=False)
-
-
-def _ids_of(source) -> sa.ColumnElement:
-    """The ``id`` of every row of the JSON array ``source``, as an array: the UPDATE's rows are found
-    by their primary key. Joined with ``jsonb_to_recordset`` alone (which the planner takes for a
-    hundred rows), the table was read whole for a hash join, a cost that grew with the table."""
-    elements = sa.func.jsonb_array_elements(source).table_valued(sa.column("value", postgresql.JSONB))
-    return sa.func.array(sa.select(sa.cast(elements.c.value["id"].astext, sa.BigInteger)).scalar_subquery())
+        out = {name: json.dumps(rows, default=_as_json, ensure_ascii=False)}
+        if self.kind == "updates":
+            out[name + "i"] = [item[0] for item in items]
+        return out
 
 
 def _tally(insert, table: sa.Table, key: tuple[str, ...], column: str):
     """``insert`` (of rows with ``column`` at 1) adding one to ``column`` of the rows already there."""
-    return insert.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1})
+    return insert.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + _ONE})
 
 
 @functools.lru_cache(maxsize=512)
@@ -256,7 +297,7 @@ def _combined(shapes: tuple[_Shape, ...]) -> sa.Executable:
     """The writes of ``shapes`` as one statement: the first, with the others as data-modifying WITH
     clauses (PostgreSQL), cached per combination so that it is built and compiled once."""
     main, *others = (s.statement(f"w{i}") for i, s in enumerate(shapes))
-    return main.add_cte(*(s.cte(f"deferred_{i}") for i, s in enumerate(others))) if others else main
+    return main.add_cte(*(s.cte(f"d{i}") for i, s in enumerate(others))) if others else main
 
 
 def _execute(conn: sa.Connection, writes: list[_Write]) -> None:
@@ -268,7 +309,10 @@ def _execute(conn: sa.Connection, writes: list[_Write]) -> None:
             conn.execute(w.shape.many, w.shape.many_params(w.items))
         return
     shapes = tuple(w.shape for w in writes)
-    conn.execute(_combined(shapes), {f"w{i}": w.shape.param(conn.dialect, w.items) for i, w in enumerate(writes)})
+    params: dict[str, Any] = {}
+    for i, w in enumerate(writes):
+        params.update(w.shape.params(f"w{i}", conn.dialect, w.items))
+    conn.execute(_combined(shapes), params)
 
 
 #: statement → the tables it names, for statements built once and run many times (weakly held)

@@ -335,6 +335,23 @@ def test_a_ticket_create_compiles_no_statement_anew(jimu, client):
         [" ".join(s.split())[:80] for s, hit in compiled if hit != CacheStats.CACHE_HIT]
 
 
+def test_a_ticket_create_sends_no_statement_too_long_for_the_driver_to_cache_its_parse(jimu, client):
+    """psycopg caches the conversion of a query's text (its ``%(name)s`` placeholders to ``$n``) only for
+    queries of up to 4,096 characters and splits a longer one in Python at every execution: the
+    statement written at commit (a dozen data-modifying WITH clauses) must stay under that."""
+    if jimu.engine.dialect.name != "postgresql":
+        pytest.skip("psycopg only")
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+    ids = cs_fixtures.install(jimu)
+    headers = {"Authorization": f"Bearer {api_token(jimu, ids['ann'])}"}
+    body = {"标题": "无法登录账号", "客户姓名": "张三", "问题类型": "账号问题", "紧急程度": "中",
+            "问题详细描述": "登录时提示密码错误"}
+    with counted(jimu.engine) as statements:
+        assert client.post("/api/v1/forms/工单/records", headers=headers, json=body).status_code == 201
+    at_commit = [s for s in statements if s.lstrip().startswith("WITH ")]
+    assert at_commit and max(map(len, statements)) <= MAX_CACHED_STATEMENT_LENGTH, sorted(map(len, statements))
+
+
 def _with_step(actions):
     """PURCHASING with a memo form and a flow whose automatic step runs ``actions`` before a task."""
     import copy
