@@ -285,12 +285,15 @@ class Records:
 
     def _tell_created(self, ft: FormTable, written: Sequence[dict[str, Any]], told: tuple) -> None:
         """Tell ``told`` about each record of a bulk write, in order, as ``create`` does for one —
-        except a listener that answered, for the whole batch (its ``quiet``), that it would do nothing
-        for that record: on an import most records match no rule."""
-        idle = [listener.quiet(self, "record.created", ft, written) if hasattr(listener, "quiet") else None
-                for listener in told]
+        except where a listener answered for the whole batch (its ``in_batch``: on an import most
+        records match no rule) what to call instead of it for each record: nothing, or a quicker
+        equivalent of telling it."""
+        instead = [listener.in_batch(self, "record.created", ft, written) if hasattr(listener, "in_batch") else None
+                   for listener in told]
         for i, record in enumerate(written):
-            listeners = tuple(listener for listener, q in zip(told, idle) if q is None or not q[i])
+            listeners = tuple(listener if per_record is None else per_record[i]
+                              for listener, per_record in zip(told, instead)
+                              if per_record is None or per_record[i] is not None)
             if listeners:
                 self.jimu.notify(self, "record.created", ft, record, None, listeners=listeners)
 

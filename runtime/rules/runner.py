@@ -85,11 +85,12 @@ class RuleRunner:
         write tells the rules about each record only then)."""
         return not getattr(records, "rules_off", False) and bool(self._ruleset(records).for_event(ft.key, event))
 
-    def quiet(self, records, event: str, ft, batch) -> list[bool] | None:
-        """For each record of a bulk write's ``batch``, whether telling the runner about ``event`` on it
-        would do nothing (``runtime.rules.batch``); None when that is not decided for the batch."""
-        from .batch import quiet
-        return quiet(self, records, event, ft, batch)
+    def in_batch(self, records, event: str, ft, batch) -> list | None:
+        """For each record of a bulk write's ``batch``, what to call instead of the runner when telling
+        about ``event`` on it: None for nothing (``runtime.rules.batch``); None for the whole batch
+        when that is not decided for it."""
+        from .batch import in_batch
+        return in_batch(self, records, event, ft, batch)
 
     def _ruleset(self, records):
         ruleset = self.cache.for_records(records)
@@ -106,7 +107,6 @@ class RuleRunner:
         if not rules:
             return
         record = after if after is not None else before
-        rid = record.get("id")
         touched = False
         fired: list[Firing] = []
         for rule in rules:
@@ -122,10 +122,14 @@ class RuleRunner:
                 break
         self._log(records, fired)
         if touched and after is not None:
-            # rules changed the record being written: hand the caller the current version
-            fresh = records.store.get(ft, rid)
-            after.clear()
-            after.update(fresh)
+            self.refresh(records, ft, after)
+
+    @staticmethod
+    def refresh(records, ft, after) -> None:
+        """Rules changed the record being written: hand the caller the current version."""
+        fresh = records.store.get(ft, after["id"])
+        after.clear()
+        after.update(fresh)
 
     # -- task and flow triggers (called by the flow runtime through the container) --------------
     def listens(self, conn, event: str, *, flow: str | None, form: str | None) -> bool:
@@ -168,9 +172,12 @@ class RuleRunner:
     def fire(self, records, rule: RuleSpec, event: str, form: str, record: Mapping[str, Any],
              before: Mapping[str, Any] | None, occurrence: Mapping[str, Any] | None = None, *,
              key: str | None = None, extra: Mapping[str, Any] | None = None,
-             log: list["Firing"] | None = None) -> "Firing":
+             log: list["Firing"] | None = None, planned: list[Effect] | None = None,
+             writer=None) -> "Firing":
         """Evaluate and run one rule. The firing is appended to ``log`` for the caller to write with
-        its siblings in one statement (``_log``); without ``log`` it is written now and gets its ``id``."""
+        its siblings in one statement (``_log``); without ``log`` it is written now and gets its ``id``.
+        ``planned``: the condition matched and these are the effects, worked out for a bulk write's
+        whole batch (``runtime.rules.batch``); ``writer``: the ``rule_records`` to write through."""
         rid = record.get("id") if record else None
         current = _CHAIN.get()
         names = [c[3] for c in current] if current else []
@@ -197,21 +204,26 @@ class RuleRunner:
             ectx = self._condition_context(records)
         firing = Firing(rule, form, rid, event, len(current))
         t0 = time.perf_counter()
-        try:
-            firing.matched = rule.matches(variables, ectx)
-        except JimuError as exc:
-            firing.errors.append(exc.to_dict())
+        if planned is not None:
+            firing.matched = True
+        else:
+            try:
+                firing.matched = rule.matches(variables, ectx)
+            except JimuError as exc:
+                firing.errors.append(exc.to_dict())
         if firing.matched:
-            if not (paths and record):
-                ectx = self._context(records)   # the actions get a context of their own
+            ac = None
+            if planned is None:
+                if not (paths and record):
+                    ectx = self._context(records)   # the actions get a context of their own
+                ac = ActionContext(rule=rule.key, form=form, event=event, record=record, variables=variables,
+                                   eval=ectx, before=before, extra=dict(extra or {}),
+                                   names=reference_names(self.jimu, conn, form))
             token = _CHAIN.set(current + ((rule.key, form, rid, rule.name),))
-            ac = ActionContext(rule=rule.key, form=form, event=event, record=record, variables=variables,
-                               eval=ectx, before=before, extra=dict(extra or {}),
-                               names=reference_names(self.jimu, conn, form))
             try:
                 with savepoint(conn):  # sent only if an action writes beyond what is kept and deferred
-                    effects = rule.plan(ac)
-                    executor = Executor(self.jimu, records, rule, key or f"rule:{uuid.uuid4().hex}")
+                    effects = rule.plan(ac) if planned is None else planned
+                    executor = Executor(self.jimu, records, rule, key or f"rule:{uuid.uuid4().hex}", writer=writer)
                     for i, effect in enumerate(effects):
                         firing.effects.append(logged(effect))
                         executor.run(i, effect)
@@ -330,11 +342,13 @@ class Executor:
                                 "send_message",
                                 "call_http"})
 
-    def __init__(self, jimu, records, rule: RuleSpec, key: str, *, as_person=None):
+    def __init__(self, jimu, records, rule: RuleSpec, key: str, *, as_person=None, writer=None):
+        """``writer``: the ``rule_records`` to write through (a bulk write's batch shares one)."""
         self.jimu, self.records, self.rule, self.key = jimu, records, rule, key
         self.conn = records.conn
         self.touched: set[tuple[str, Any]] = set()
         self.as_person = as_person
+        self.writer = writer
 
     def run(self, index: int, effect: Effect) -> None:
         handler = getattr(self, f"do_{effect.kind}", None)
@@ -348,7 +362,7 @@ class Executor:
     def _writer(self):
         if self.as_person is not None:
             return self.as_person
-        return rule_records(self.jimu, self.records, self.rule)
+        return self.writer or rule_records(self.jimu, self.records, self.rule)
 
     # -- data ------------------------------------------------------------------------------
     def do_set_fields(self, i, d):

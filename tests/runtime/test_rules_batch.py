@@ -1,9 +1,10 @@
-"""Rules on a bulk write decided for the whole batch (``runtime.rules.batch``) do exactly what firing
-them record by record does: the same record values, audit events and firing log, rules on the
-records' updates chained after set_fields, conditions that count records seeing the earlier
-records' changes, failing conditions logged. Tried on a lot register (an inventory app's goods
-receipts), on both databases: each batch is written once through the batch path and once, with the
-same rows, record by record, and the two outcomes are compared."""
+"""Rules on a bulk write decided for the whole batch (``runtime.rules.batch``: skipped, or their
+set_fields planned at once) do exactly what firing them record by record does: the same record
+values, audit events and firing log, rules on the records' updates chained after set_fields,
+conditions that count records seeing the earlier records' changes, failing conditions logged. Tried
+on a lot register (an inventory app's goods receipts), on both databases: each batch is written once
+through the batch path and once, with the same rows, record by record, and the two outcomes are
+compared."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -43,6 +44,10 @@ LOTS = {"format": "jimu.app", "version": 2, "app": {"key": "lots", "version": "1
             {"key": "chained", "trigger": {"type": "record_updated", "fields": ["备注"]},
              "condition": {"field": "备注", "op": "eq", "value": "大单"},
              "actions": [SET(次数={"expr": "数量 * 2"})]},
+            # chained after the planned set_fields of small_south (runtime.rules.batch.Planned)
+            {"key": "south_chained", "trigger": {"type": "record_updated", "fields": ["备注"]},
+             "condition": {"field": "备注", "op": "eq", "value": "重点"},
+             "actions": [SET(仓库="南区")]},
         ]]}
 
 
@@ -91,18 +96,24 @@ def _outcome(jimu, ids: list[int]) -> dict:
 def test_a_batch_decided_at_once_does_what_firing_record_by_record_does(jimu, monkeypatch):
     install_package(jimu, LOTS)
     from runtime.records import Records
+    from runtime.rules.batch import Planned
     from runtime.rules.runner import RuleRunner
-    told = []
-    call = RuleRunner.__call__
+    told, planned = [], []
+    call, apply = RuleRunner.__call__, Planned.__call__
     monkeypatch.setattr(RuleRunner, "__call__", lambda self, records, event, ft, after, before: (
         told.append((event, after["名称"])), call(self, records, event, ft, after, before)))
+    monkeypatch.setattr(Planned, "__call__", lambda self, records, event, ft, after, before: (
+        planned.append(after["名称"]), apply(self, records, event, ft, after, before)))
     batched = _outcome(jimu, _write(jimu, "a"))
     told_batched = [int(name[1:]) for event, name in told if event == "record.created"]
     monkeypatch.setattr(Records, "_tell_created", _per_row)
     assert batched == _outcome(jimu, _write(jimu, "b"))
-    # the runner was told about the records a condition matches, fails on or counts records for only
+    # the runner was told about the records a condition fails on or counts records for only; those
+    # only rules setting their own fields match had their effects planned for the whole batch
     rows = _rows("x")
-    assert told_batched == [i for i, r in enumerate(rows) if r["数量"] >= 50 or (r["仓库"] == "广州" and r["数量"] < 10)]
+    assert told_batched == [i for i, r in enumerate(rows) if r["数量"] >= 50]
+    south = [i for i, r in enumerate(rows) if r["仓库"] == "广州" and r["数量"] < 10]
+    assert south and [int(name[1:]) for name in planned] == south
     # the outcome is the one the rules describe
     recs, firings = batched["records"], batched["firings"]
     big = [i for i, r in enumerate(rows) if r["数量"] >= 90]
@@ -114,3 +125,10 @@ def test_a_batch_decided_at_once_does_what_firing_record_by_record_does(jimu, mo
     assert all(f[7] and f[7][0]["code"] for f in firings if f[1] == "broken")
     assert {f[0] for f in firings if f[1] == "broken"} == {i for i, r in enumerate(rows) if r["数量"] > 97}
     assert [e[1] for e in batched["events"]].count("record.updated") > len(big)
+    # the planned set_fields wrote through the write path: formula values, audit, chained rules
+    assert all((recs[i]["备注"], recs[i]["次数"], recs[i]["仓库"]) == ("重点", rows[i]["数量"] + 1, "南区")
+               for i in south)
+    assert {(i, "small_south") for i in south} | {(i, "south_chained") for i in south} <= {
+        (f[0], f[1]) for f in firings}
+    assert [f[3] for f in firings if f[1] == "south_chained"] == [1] * len(south)
+    assert {e[0] for e in batched["events"] if e[1] == "record.updated" and "仓库" in e[3]["changes"]} >= set(south)
