@@ -39,13 +39,16 @@ against the visible fields only and ranked by those, so a query cannot probe a h
 from __future__ import annotations
 
 import functools
+import math
 import re
 import threading
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
+from ..memo import once
 from .mapping import SEARCH_COLUMN as DOC, FormTable
 
 #: PostgreSQL's generated tsvector column over ``DOC``
@@ -105,10 +108,9 @@ _warming = False
 
 
 def _norm(words: Iterable[str]) -> list[str]:
-    out = []
-    for w in words:
-        out.extend(_WORD.findall(w.lower()))
-    return out
+    """The letter-and-digit runs of ``words``, lower case, each word's in turn: one pass over the words
+    joined by spaces (no run crosses a space, and lowering a word needs no context past one)."""
+    return _WORD.findall(" ".join(words).lower())
 
 
 def index_words(text: str) -> list[str]:
@@ -170,10 +172,109 @@ def _cut(text: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=8192)
 def _cuts(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """jieba's search-mode words and full-mode words of ``text`` (the latter only for Chinese text)."""
+    """jieba's search-mode words and full-mode words of ``text`` (the latter only for Chinese text):
+    ``jieba.cut_for_search(text)`` and ``jieba.cut(text, cut_all=True)`` in one walk over the text.
+    Both modes split the text into the same blocks and cut a block from the same graph of its
+    dictionary words (``get_DAG``, the dearest step), so each block's graph is built once, not
+    once per mode; the walks below are jieba's ``__cut_DAG`` and ``__cut_all`` over it."""
     jieba = _segmenter()
-    precise = tuple(_norm(jieba.cut_for_search(text)))
-    return precise, tuple(_norm(jieba.cut(text, cut_all=True))) if _CJK.search(text) else ()
+    dt, freq = jieba.dt, jieba.dt.FREQ
+    han, skip = jieba.re_han_default, jieba.re_skip_default
+    with_full = _CJK.search(text) is not None
+    precise: list[str] = []
+    full: list[str] = []
+    for block in han.split(text):
+        if not block:
+            continue
+        if not han.match(block):
+            for piece in skip.split(block):
+                precise += (piece,) if skip.match(piece) else piece
+                full.append(piece)
+            continue
+        dag = dt.get_DAG(block)
+        for word in _precise(dt, block, dag):
+            n = len(word)
+            if n > 2:
+                precise += [g for g in (word[i:i + 2] for i in range(n - 1)) if freq.get(g)]
+            if n > 3:
+                precise += [g for g in (word[i:i + 3] for i in range(n - 2)) if freq.get(g)]
+            precise.append(word)
+        if with_full:
+            full += _full(block, dag)
+    return tuple(_norm(precise)), tuple(_norm(full)) if with_full else ()
+
+
+def _precise(dt, block: str, dag: dict[int, list[int]]) -> list[str]:
+    """jieba's precise cut (HMM on) of a block from its graph (``Tokenizer.__cut_DAG``): the likeliest
+    path of dictionary words; a run of single characters that is no word goes to the HMM."""
+    from jieba import finalseg
+    route = _route(dt, block, dag)
+    out: list[str] = []
+    buf = ""
+    x, n = 0, len(block)
+    while x <= n:
+        y = route[x][1] + 1 if x < n else n + 1
+        if x < n and y - x == 1:
+            buf += block[x]
+        else:
+            if len(buf) == 1:
+                out.append(buf)
+            elif buf:
+                out += finalseg.cut(buf) if not dt.FREQ.get(buf) else buf
+            buf = ""
+            if x < n:
+                out.append(block[x:y])
+        x = y
+    return out
+
+
+def _route(dt, block: str, dag: dict[int, list[int]]) -> dict[int, tuple[float, int]]:
+    """jieba's ``Tokenizer.calc``: from each position, the likeliest path's log-probability and the
+    end of its first word (the same sums, so the same ties); a position one word starts at, most of
+    them, is no ``max`` over one candidate."""
+    freq, n = dt.FREQ, len(block)
+    logtotal = math.log(dt.total)
+    route: dict[int, tuple[float, int]] = {n: (0, 0)}
+    for idx in range(n - 1, -1, -1):
+        ends = dag[idx]
+        if len(ends) == 1:
+            x = ends[0]
+            route[idx] = (math.log(freq.get(block[idx:x + 1]) or 1) - logtotal + route[x + 1][0], x)
+        else:
+            route[idx] = max((math.log(freq.get(block[idx:x + 1]) or 1) - logtotal + route[x + 1][0], x)
+                             for x in ends)
+    return route
+
+
+#: what ``jieba.re_eng`` matches at the start of a word: an ASCII letter or digit
+_ENG = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def _full(block: str, dag: dict[int, list[int]]) -> list[str]:
+    """jieba's full cut of a block from its graph (``Tokenizer.__cut_all``): every dictionary word in
+    it, a run of Latin letters and digits kept whole."""
+    out: list[str] = []
+    old_j = -1
+    eng = None
+    for k, ends in dag.items():
+        if eng is not None and block[k] not in _ENG:
+            out.append(eng)
+            eng = None
+        if len(ends) == 1 and k > old_j:
+            word = block[k:ends[0] + 1]
+            if word[0] in _ENG:
+                eng = word if eng is None else eng + word
+            if eng is None:
+                out.append(word)
+            old_j = ends[0]
+        else:
+            for j in ends:
+                if j > k:
+                    out.append(block[k:j + 1])
+                    old_j = j
+    if eng is not None:
+        out.append(eng)
+    return out
 
 
 def _dictionary() -> tuple[re.Pattern | None, bool]:
@@ -217,9 +318,9 @@ def _texts(f, value: Any) -> list[str]:
 
 def document(ft: FormTable, values: Mapping[str, Any], searchable: Sequence | None = None) -> str | None:
     """The search document of a record with ``values`` (field key → value); ``searchable`` is
-    ``fields(ft)`` when the caller writes many records."""
+    ``fields(ft)`` when the caller writes many records (otherwise listed once per form table)."""
     words = []
-    for f in fields(ft) if searchable is None else searchable:
+    for f in once(ft, fields) if searchable is None else searchable:
         value = values.get(f.key)
         if value is None or value == "":
             continue

@@ -147,10 +147,10 @@ def test_the_write_path_shortcuts_cut_texts_exactly_as_jieba_does():
     jieba = search._segmenter()
 
     def by_jieba(text):
-        words = search._norm(jieba.cut_for_search(text))
+        words = _norm(jieba.cut_for_search(text))
         if search._CJK.search(text):
             seen = set(words)
-            words += [w for w in search._norm(jieba.cut(text, cut_all=True)) if w not in seen]
+            words += [w for w in _norm(jieba.cut(text, cut_all=True)) if w not in seen]
         return words
 
     rng = random.Random(16)
@@ -170,6 +170,37 @@ def test_the_write_path_shortcuts_cut_texts_exactly_as_jieba_does():
     for text in texts + texts[:50]:   # the second time from the cache
         assert search.index_words(text) == by_jieba(text), text
     assert search.index_words("客户123") == ["客户", "123"] and search.index_words("T.96O9") == ["t", "96", "o9"]
+
+
+def _norm(words):
+    """The letter-and-digit runs of each word in turn, lower case (what the index keeps of a cut)."""
+    import re
+    return [run for w in words for run in re.findall(r"[^\W_]+", w.lower())]
+
+
+def test_one_walk_gives_the_words_of_both_jieba_cuts():
+    """``_cuts`` builds each block's word graph once for jieba's search-mode and full-mode cuts; on
+    sentences mixing Chinese (names the HMM cuts, dictionary words, single characters), spaces and
+    line breaks, punctuation, other scripts (Greek final sigma, Cyrillic, Korean, accented and
+    full-width letters) and ASCII codes, its words are exactly those of jieba's two cuts."""
+    import random
+
+    from runtime.store import search
+
+    jieba = search._segmenter()
+    rng = random.Random(15)
+    chars = "客户订单发票重开增值税作废申请报销流程说明年假规定张伟王芳欧阳李娜上海北京深圳市第号您好我们会尽快处理已受理的了是在有"
+    other = ["Straße ", "ΑΣ Σα", "привет мир", "café", "İstanbul", "  \r\n\t", "，。！？", "T恤", "C++", "AT&T",
+             "卡拉OK", "x_y", "ｆｕｌｌ", "①②", "한국어", "にほんご", "TK-2026-00057", "3.14%"]
+    texts = ["张三您好，您的工单 TK-2026-00057 已受理，我们会尽快处理。", "无法登录账号 57", ""]
+    for _ in range(3000):
+        texts.append("".join(
+            "".join(rng.choice(chars) for _ in range(rng.randint(1, 12))) if r < 0.5 else rng.choice(other)
+            if r < 0.8 else str(rng.randint(0, 10 ** rng.randint(1, 9)))
+            for r in (rng.random() for _ in range(rng.randint(1, 6)))))
+    for text in texts:
+        full = tuple(_norm(jieba.cut(text, cut_all=True))) if search._CJK.search(text) else ()
+        assert search._cuts.__wrapped__(text) == (tuple(_norm(jieba.cut_for_search(text))), full), text
 
 
 LOGBOOK = {"format": "jimu.app", "version": 2, "app": {"key": "logbook", "version": "1.0.0", "label": "日志"},
