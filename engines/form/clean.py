@@ -87,7 +87,7 @@ class _FieldPlan:
     """What ``clean`` needs about one input field, computed once per spec."""
 
     __slots__ = ("key", "f", "coerce", "check", "read_only", "children", "required", "required_if", "rules",
-                 "empty", "has_default", "label", "error_entry", "required_entry", "inline")
+                 "empty", "has_default", "fixed_default", "label", "error_entry", "required_entry", "inline")
 
     def __init__(self, f: "FieldSpec"):
         from .widget import Widget, inline_template
@@ -104,6 +104,7 @@ class _FieldPlan:
         #: None means the standard emptiness test (inlined in ``clean``)
         self.empty = None if type(f.widget).is_empty is Widget.is_empty else f.widget.is_empty
         self.has_default = f.default_expr is not None or f.definition.get("default") is not None
+        self.fixed_default = _fixed_default(f)
         self.label = f.label_text()
         self.error_entry = _error_entry(f, self.label)
         self.required_entry = {"code": "form.required", "field": self.key, "label": self.label,
@@ -235,7 +236,7 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
                 v = values[key]
                 if not (p.empty(v) if p.empty is not None else (v is None or v == "" or v == [] or v == {})):
                     continue
-            default = _default(p.f, values, context, result)
+            default = p.fixed_default if p.fixed_default is not _UNSET else _default(p.f, values, context, result)
             if default is not None:
                 values[key] = default
     # 2b. a link set or changed fills the fields its ``fill`` names from the record it now points at
@@ -471,6 +472,27 @@ def _fill_from_links(plan: "_Plan", data: Mapping[str, Any], values: dict, exist
 
 def _has_value(value: Any) -> bool:
     return value not in (None, "", [], {})
+
+
+#: ``_FieldPlan.fixed_default`` of a field whose default is cleaned at each create
+_UNSET = object()
+#: cleaned values that cannot change after the plan hands one out (one object serves every record)
+_IMMUTABLE = frozenset({str, int, float, bool, Decimal, date, datetime, time})
+
+
+def _fixed_default(f: "FieldSpec") -> Any:
+    """A fixed default (a value, no ``default_expr``) as the widget cleans it, worked out once per
+    plan instead of at every create: a widget cleans a value from its own configuration alone. A
+    default that is mutable (a list) or does not clean (``_default`` reports it at each create) is
+    left to ``_default`` (``_UNSET``)."""
+    raw = f.definition.get("default")
+    if f.default_expr is not None or raw is None:
+        return _UNSET
+    try:
+        value = f.widget.clean(_jsonable(raw))
+    except FieldError:
+        return _UNSET
+    return value if type(value) in _IMMUTABLE else _UNSET
 
 
 def _default(f: "FieldSpec", values: dict, context: EvalContext, result: CleanResult) -> Any:

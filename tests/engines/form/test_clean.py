@@ -64,6 +64,18 @@ def test_defaults_values_and_expressions_on_create_only():
     assert r.ok and "数量" not in r.values and "提交日" not in r.values
 
 
+def test_fixed_defaults_are_cleaned_once_and_still_fresh_or_reported_per_record():
+    """A fixed default is cleaned when the form's plan is built: a number or a choice serves every
+    record; a multi-choice default (a list) is a new list for each record."""
+    f = form({"key": "数量", "label": "数量", "widget": "number", "default": "2", "config": {"integer": True}},
+             {"key": "标签", "label": "标签", "widget": "checkboxes", "default": ["甲"],
+              "config": {"options": ["甲", "乙"]}})
+    first, second = f.clean({}, context=CTX), f.clean({}, context=CTX)
+    assert first.values["数量"] == second.values["数量"] == 2
+    assert first.values["标签"] == second.values["标签"] == ["甲"] and first.values["标签"] is not second.values["标签"]
+    assert first.ok and second.ok
+
+
 def test_formula_over_coerced_and_merged_values():
     r = TICKET.clean({"渠道": "官网", "单价": "12.50", "数量": "3"}, context=CTX)
     assert r.values["总价"] == 37.5
