@@ -25,7 +25,7 @@ from .auth import policy
 from .auth.principal import Principal
 from .context import Jimu
 from .store import FormTable, RecordStore
-from .store.records import constrained, in_savepoint_block
+from .store.records import constrained, copy_record, in_savepoint_block
 from .store import search
 from .store.query import filter_clause, order_clause
 from .memo import once
@@ -288,14 +288,17 @@ class Records:
         except where a listener answered for the whole batch (its ``in_batch``: on an import most
         records match no rule) what to call instead of it for each record: nothing, or a quicker
         equivalent of telling it."""
-        instead = [listener.in_batch(self, "record.created", ft, written) if hasattr(listener, "in_batch") else None
-                   for listener in told]
-        for i, record in enumerate(written):
-            listeners = tuple(listener if per_record is None else per_record[i]
-                              for listener, per_record in zip(told, instead)
-                              if per_record is None or per_record[i] is not None)
-            if listeners:
-                self.jimu.notify(self, "record.created", ft, record, None, listeners=listeners)
+        instead = [listener.in_batch(self, "record.created", ft, written) if hasattr(listener, "in_batch")
+                   else None for listener in told]
+        columns = [(listener,) * len(written) if per_record is None else per_record
+                   for listener, per_record in zip(told, instead)]
+        nothing = (None,) * len(told)
+        for record, chosen in zip(written, zip(*columns)):
+            if chosen == nothing:
+                continue
+            listeners = chosen if None not in chosen else tuple(c for c in chosen if c is not None)
+            # a copy: the records are the ones the store keeps (``created_records``)
+            self.jimu.notify(self, "record.created", ft, copy_record(record), None, listeners=listeners)
 
     def _inside_scope(self, ft: FormTable, cleaned: list[dict], valid_at: list[int],
                       rejected: dict[int, list[dict]], first_row: int) -> list[dict]:

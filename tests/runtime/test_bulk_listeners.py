@@ -113,3 +113,19 @@ def test_a_value_whose_read_is_not_certain_is_read_back(jimu, client):
     stored = _read(jimu, "invoice", ids)
     assert told.records == stored and [str(r["price"]) for r in stored] == ["12.50"] * 3
     assert len(_reads_back(jimu, "invoice", statements)) == 1
+
+
+class Scribbler(Told):
+    """A listener that changes the record it is told about, in place."""
+
+    def __call__(self, records, event, ft, after, before):
+        super().__call__(records, event, ft, after, before)
+        after["note"] = "heavy"
+
+
+def test_a_listener_changing_its_record_does_not_change_the_kept_one(jimu, client):
+    # the store keeps the bulk write's records as read back (created_records) and listeners are
+    # handed copies: the rule still finds the note as written and sets it (a write, audited)
+    ids, _ = _bulk(jimu, client, "sample", ROWS, Scribbler("sample"))
+    stored = _read(jimu, "sample", ids)
+    assert [(r["note"], r["row_version"]) for r in stored] == [(None, 1), ("heavy", 2), (None, 1)]
