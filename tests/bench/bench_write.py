@@ -198,9 +198,9 @@ def statements_per_ticket(b: Bench) -> int:
 def bench_http(b: Bench) -> None:
     auth = {"Authorization": f"Bearer {b.token}"}
     # as many different bodies as a server can take in its warm-up and measured run (at most about 14 s),
-    # texts included: a text a process has segmented for search before costs it nothing the next time
+    # texts and names included (the automatic reply quotes the name): a text a process has segmented for search before costs it nothing the next time
     # (``runtime.store.search._cuts``), which would flatter Jimu on bodies sent over and over
-    tickets = [json.dumps(dict(TICKET, 标题=f"无法登录账号 {i}", 问题详细描述=f"{TICKET['问题详细描述']}，第{i}次"),
+    tickets = [json.dumps(dict(TICKET, 标题=f"无法登录账号 {i}", 客户姓名=f"客户{i}", 问题详细描述=f"{TICKET['问题详细描述']}，第{i}次"),
                           ensure_ascii=False).encode() for i in range(BODIES)]
     plain = [json.dumps(r, ensure_ascii=False).encode() for r in rows(BODIES, seed=2)]
     # name -> (server, form, path, headers, bodies, workers); both sides of a ratio run alternately,
