@@ -290,14 +290,16 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
 def _formulas(plan: "_Plan", merged: dict, values: dict, context: EvalContext) -> list[dict]:
     """Compute every formula in dependency order into ``merged`` and ``values``; their errors."""
     errors = []
+    scope = _scope(merged, context)  # built once; each formula's value goes in for the ones after it
     for f in plan.formulas:
         try:
-            value = f.formula.evaluate(_scope(merged, context), context)
+            value = f.formula.evaluate(scope, context)
             value = f.widget.clean(value) if value is not None else None
         except (ExprError, FieldError) as exc:
             errors.append(_field_error(f, exc, expression=f.formula.source))
             continue
         values[f.key] = merged[f.key] = value
+        scope[f.key] = float(value) if type(value) is Decimal else value
     return errors
 
 

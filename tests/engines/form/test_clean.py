@@ -76,6 +76,23 @@ def test_fixed_defaults_are_cleaned_once_and_still_fresh_or_reported_per_record(
     assert first.ok and second.ok
 
 
+def test_a_formula_reads_the_formulas_computed_before_it_in_the_same_pass():
+    """Formulas are computed in dependency order over one scope: each sees the values of those
+    before it (money read as a number), on a create and on an update of the stored record."""
+    f = form({"key": "单价", "label": "单价", "widget": "money"},
+             {"key": "小计", "label": "小计", "widget": "formula", "config": {"result": "number", "decimals": 2},
+              "formula": "单价 * 2"},
+             {"key": "含税", "label": "含税", "widget": "formula", "config": {"result": "number", "decimals": 2},
+              "formula": "小计 * 1.1"},
+             {"key": "说明", "label": "说明", "widget": "formula", "config": {"result": "text"},
+              "formula": "if(含税 > 10, \"大\", \"小\")"})
+    r = f.clean({"单价": "5.25"}, context=CTX)
+    assert (r.values["小计"], r.values["含税"], r.values["说明"]) == (10.5, 11.55, "大")
+    r = f.clean({"单价": "1"}, context=CTX, existing={"id": 1, "单价": Decimal("5.25"), "小计": 10.5, "含税": 11.55,
+                                                     "说明": "大"}, partial=True)
+    assert (r.values["小计"], r.values["含税"], r.values["说明"]) == (2, 2.2, "小")
+
+
 def test_formula_over_coerced_and_merged_values():
     r = TICKET.clean({"渠道": "官网", "单价": "12.50", "数量": "3"}, context=CTX)
     assert r.values["总价"] == 37.5
