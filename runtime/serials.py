@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db
+from .memo import once
 
 
 @functools.lru_cache(maxsize=None)
@@ -123,11 +124,13 @@ def peek_value(conn: sa.Connection, form_key: str, field_key: str, period: str) 
                                                    t.c.period == period)).scalar() or 0
 
 
+def _serial_fields(spec) -> tuple:
+    return tuple(f for f in spec.fields if f.widget.type == "serial")
+
+
 def allocate_serials(conn: sa.Connection, ft, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-    for f in ft.spec.fields:
+    for f in once(ft.spec, _serial_fields):
         widget = f.widget
-        if widget.type != "serial":
-            continue
         period = widget.period_key(now)
         last = next_value(conn, ft.key, f.key, period, len(rows))
         first = last - len(rows) + 1
