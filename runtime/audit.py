@@ -77,6 +77,9 @@ def to_json(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+#: ``json.dumps(value, sort_keys=True, default=str)`` without a new encoder at each call
+_SORTED = json.JSONEncoder(sort_keys=True, default=str)
+
 #: value types whose equal values (of one type) are the same JSON: ``changes`` compares them directly
 _SAME_JSON_WHEN_EQUAL = frozenset({str, int, bool, type(None)})
 
@@ -91,8 +94,7 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, li
         old = before.get(key)
         if old is new or (type(old) is type(new) and type(new) in _SAME_JSON_WHEN_EQUAL and old == new):
             continue
-        if json.dumps(jsonable(old), sort_keys=True, default=str) != json.dumps(jsonable(new), sort_keys=True,
-                                                                                default=str):
+        if _SORTED.encode(jsonable(old)) != _SORTED.encode(jsonable(new)):
             out[key] = [jsonable(old), jsonable(new)]
     return out
 
