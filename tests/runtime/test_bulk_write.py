@@ -205,3 +205,29 @@ def test_typed_rows_are_copied_in_binary_and_read_back_as_a_single_create_writes
     with jimu.begin() as conn:
         Records(jimu, conn, load_principal(conn, uid)).bulk_create("receipt", [{"name": "锤", "price": "12.50"}])
     assert ["FORMAT BINARY" in c for c in copies] == [False, False]
+
+
+def test_a_bulk_write_freezes_the_objects_it_found_and_gives_them_back():
+    import gc
+    import weakref
+    from runtime.records import BULK_GC_THRESHOLD, fewer_collections
+
+    class Cycle:
+        pass
+
+    thresholds = gc.get_threshold()
+    made = Cycle()
+    made.me = made
+    ref = weakref.ref(made)
+    with fewer_collections():
+        del made
+        frozen = gc.get_freeze_count()
+        assert frozen > 0 and gc.get_threshold()[0] == max(thresholds[0], BULK_GC_THRESHOLD)
+        with fewer_collections():   # a write at the same time shares the setting
+            pass
+        assert gc.get_freeze_count() == frozen
+        gc.collect()
+        assert ref() is not None    # made before the write: frozen, not walked by its collections
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
+    gc.collect()
+    assert ref() is None            # given back to the collector
