@@ -18,9 +18,15 @@ def compile_condition(source: str) -> Any:
     return compile_expr(source)
 
 
-def evaluate(condition: Any, variables: Mapping[str, Any], *, now: datetime, user: str | None,
-             calendar: Any) -> bool:
+def context(variables: Mapping[str, Any], *, now: datetime, user: str | None, calendar: Any) -> Any:
+    """The ``EvalContext`` conditions on ``variables`` are evaluated in: one per step, shared by its
+    conditions (building one per condition was most of the cost of a simple one)."""
     from engines.expr import EvalContext
     # the runtime hands over the records the conditions read through link fields (客户.等级) with the record
     links = getattr(variables, "links", None) or {}
-    return bool(condition.evaluate(variables, EvalContext(now=now, user=user, calendar=calendar, links=links)))
+    return EvalContext(now=now, user=user, calendar=calendar, links=links)
+
+
+def evaluate(condition: Any, variables: Mapping[str, Any], ctx: Any) -> bool:
+    """Whether ``condition`` holds on ``variables`` in ``ctx`` (``context``)."""
+    return bool(condition.evaluate(variables, ctx))

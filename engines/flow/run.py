@@ -49,6 +49,7 @@ class Run:
         self.actor = actor
         self.effects: list[Effect] = []
         self._queue: deque[tuple[str, str]] = deque()
+        self._eval = None
 
     # -- ids -----------------------------------------------------------------
     def new_id(self, prefix: str) -> str:
@@ -108,10 +109,17 @@ class Run:
                         + "; add a default edge or a condition that covers this case",
                         code="flow.no_path", node=node.id, outcome=outcome)
 
+    def _context(self) -> Any:
+        """The step's one ``EvalContext`` for its conditions, built at the first one."""
+        if self._eval is None:
+            self._eval = conditions.context(
+                self.record, now=self.now, user=self.actor,
+                calendar=self.calendars if isinstance(self.calendars, BusinessCalendar) else None)
+        return self._eval
+
     def test(self, edge: EdgeSpec) -> bool:
         try:
-            return conditions.evaluate(edge.condition, self.record, now=self.now, user=self.actor,
-                                       calendar=self.calendars if isinstance(self.calendars, BusinessCalendar) else None)
+            return conditions.evaluate(edge.condition, self.record, self._context())
         except JimuError as exc:
             raise FlowError(f"condition of edge {edge.id!r} ({edge.condition_source}) failed: {exc.message}",
                             code="flow.condition_failed", edge=edge.id, cause=exc.code) from exc
@@ -119,8 +127,7 @@ class Run:
     def holds(self, condition: Any, source: str | None = None) -> bool:
         """Whether a compiled condition holds on the record now (SLA ``unless``)."""
         try:
-            return conditions.evaluate(condition, self.record, now=self.now, user=self.actor,
-                                       calendar=self.calendars if isinstance(self.calendars, BusinessCalendar) else None)
+            return conditions.evaluate(condition, self.record, self._context())
         except JimuError as exc:
             raise FlowError(f"condition {source!r} failed: {exc.message}", code="flow.condition_failed",
                             cause=exc.code) from exc

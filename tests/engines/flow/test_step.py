@@ -60,6 +60,19 @@ def test_exclusive_gateway_takes_the_first_true_condition_else_the_default():
     assert Driver(d, record={"urgency": "低"}).at == ["lo"]
 
 
+def test_the_conditions_of_one_step_share_one_evaluation_context(monkeypatch):
+    from engines.flow import conditions
+    built, real = [], conditions.context
+    monkeypatch.setattr(conditions, "context", lambda *a, **k: built.append(1) or real(*a, **k))
+    d = flow([node("s", "start"), node("g", "exclusive_gateway"), node("g2", "exclusive_gateway"),
+              node("a", "user_task"), node("b", "user_task"), node("c", "user_task"), node("e", "end")],
+             [edge("s", "g"), edge("g", "a", condition="n > 10"), edge("g", "g2", default=True),
+              edge("g2", "b", condition="n < 0"), edge("g2", "c", condition="n == 5"),
+              edge("a", "e"), edge("b", "e"), edge("c", "e")])
+    assert Driver(d, record={"n": 5}).at == ["c"]   # three conditions evaluated, in order
+    assert len(built) == 1
+
+
 def test_exclusive_gateway_without_a_matching_edge_is_an_error_and_state_is_kept():
     d = flow([node("s", "start"), node("a", "user_task"), node("g", "exclusive_gateway"), node("x", "user_task"),
               node("y", "user_task"), node("e", "end")],
