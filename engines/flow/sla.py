@@ -193,9 +193,9 @@ def _due(state: Mapping[str, Any], target: Duration, calendar) -> datetime:
 
 def _set_target(run: "Run", clock: Clock, state: dict, target: Target, calendar) -> None:
     start = datetime.fromisoformat(state["started"])
-    state.update(target=target.after.text,
-                 total=_between(start, target.after.after(start, calendar), calendar).total_seconds())
-    due = _due(state, target.after, calendar)
+    end = target.after.after(start, calendar)   # ``_due`` without working the target out again
+    state.update(target=target.after.text, total=_between(start, end, calendar).total_seconds())
+    due = _add(None, end, timedelta(seconds=state["paused_total"]), calendar)
     if state["status"] == "paused":
         state["left"] = _between(datetime.fromisoformat(state["paused_since"]), due, calendar).total_seconds()
     else:
