@@ -98,6 +98,9 @@ _INSERT_INSTANCE = sa.insert(flow_instances).returning(flow_instances.c.id, flow
 _INSERT_TASK = sa.insert(flow_tasks).returning(flow_tasks.c.id, flow_tasks.c.label, flow_tasks.c.fields,
                                                flow_tasks.c.outcomes, flow_tasks.c.due_at, flow_tasks.c.created_at)
 
+#: every column of those tables as None: the start of a row read back from what was sent
+_BLANK = {table: dict.fromkeys(table.c.keys()) for table in (flow_instances, flow_tasks)}
+
 
 def _inserted(conn: sa.Connection, insert: sa.Insert, table: sa.Table, values: Mapping[str, Any]) -> dict:
     """Insert ``values`` with ``insert`` (one of the above) and answer the row as reading it would: what
@@ -105,7 +108,7 @@ def _inserted(conn: sa.Connection, insert: sa.Insert, table: sa.Table, values: M
     nothing was sent. Returning every column cost more CPU than the rest of the INSERT (the columns
     walked before it runs, each loaded after)."""
     returned = conn.execute(insert, values).mappings().one()
-    return {**dict.fromkeys(table.c.keys()), **values, **returned}
+    return {**_BLANK[table], **values, **returned}
 
 
 def _tasks_of(form_key: str, record_id: int) -> tuple:
@@ -307,7 +310,7 @@ class FlowRuntime:
         kept = written(self.conn, create=True)
         key = (flow_instances, row["id"])
         base = kept.get(key)
-        if base is None and set(flow_instances.c.keys()) <= set(row.keys()):
+        if base is None and _BLANK[flow_instances].keys() <= row.keys():
             base = kept[key] = dict(row)
         if base is not None:
             base.update(values)
@@ -450,7 +453,7 @@ class FlowRuntime:
         come before its write, and what could fail after that write fails the whole transaction
         (``store.records._Lazy.settle``) — a step that files one reply costs no SAVEPOINT and RELEASE."""
         payload = {"instance": row["id"], "node": e.node_id, "form": row["form_key"], "record_id": row["record_id"],
-                   "actions": plain(e.actions), "key": f"flow:{e.key}", "resume": e.key}
+                   "actions": e.actions, "key": f"flow:{e.key}", "resume": e.key}  # as compiled: see _built
         try:
             with savepoint(self.conn) as block:
                 run_actions(self.jimu, self.conn, payload, before_last=block.settle)
@@ -468,7 +471,8 @@ class FlowRuntime:
             deferred.add(self.conn, flow_history, dict(instance_id=row["id"], at=self.now, node_id=e.node_id,
                                                        kind="actions_failed", actor_id=None, outcome=None,
                                                        comment=message[:1000]))
-            jobs.enqueue(self.conn, ACTIONS_JOB, payload, run_at=self.now, key=f"flow:{e.key}", now=self.now)
+            jobs.enqueue(self.conn, ACTIONS_JOB, {**payload, "actions": plain(e.actions)}, run_at=self.now,
+                         key=f"flow:{e.key}", now=self.now)
             return False
 
     def _do_escalate(self, row, e: Escalate) -> None:

@@ -535,11 +535,12 @@ class EffectsExecutor:
         record = self.jimu.services.store(conn).get(self.jimu.catalog.form(form), record_id) if record_id else {}
         event = "flow.automatic" if as_person is None else "record.macro"
         ectx = self.jimu.eval_context() if as_person is None else as_person.eval_context()
+        names = reference_names(self.jimu, conn, form)
         effects: list[Effect] = []  # one executor for all of them: outbox keys <key>:<n> stay distinct
         for action in self._built(conn, actions, origin, form):
             actx = ActionContext(rule=origin, form=form or "", event=event, record=record,
                                  variables={**record, **(variables or {})}, eval=ectx, extra=dict(extra or {}),
-                                 names=reference_names(self.jimu, conn, form))
+                                 names=names)
             effects.extend(action.plan(actx))
         if as_person is None:
             self.execute(conn, effects, origin=origin, key=key, before_last=before_last)
@@ -552,21 +553,28 @@ class EffectsExecutor:
 
     def _built(self, conn, actions, origin: str, form: str | None) -> tuple:
         """``build_actions`` of ``actions``, kept per catalogue revision (the templates they may name
-        are the installed packages') by their configuration: an automatic step or a flow's message
-        builds the same actions each time it runs, and checking the configurations against their
-        schemas again was most of the cost of running them. A built action does not depend on
-        ``origin`` (only its errors name it); a configuration that does not build raises every time."""
+        are the installed packages'): an automatic step or a flow's message builds the same actions
+        each time it runs, and checking the configurations against their schemas again was most of
+        the cost of running them. The actions of a compiled flow (a frozen tuple, compiled once per
+        revision with its flow) are known by identity — turning them into a key each run cost more
+        than planning them; other configurations (a retried job's, a flow's message) by their JSON
+        text. A built action does not depend on ``origin`` (only its errors name it); a
+        configuration that does not build raises every time."""
         built = self.jimu.catalog.compiled("built_actions", conn, lambda conn: {})
-        key = (form, json.dumps(actions, sort_keys=True, ensure_ascii=False, default=repr))
+        frozen = isinstance(actions, tuple)
+        key = (form, id(actions) if frozen else json.dumps(actions, sort_keys=True, ensure_ascii=False,
+                                                           default=repr))
         found = built.get(key)
-        if found is None:
+        if found is None or (frozen and found[0] is not actions):
             from .loader import allowlist
-            templates = self._templates(conn, form) if any(a.get("template") for a in actions) else {}
-            found = tuple(build_actions(actions, origin, allow=allowlist(self.jimu), templates=templates))
+            configs = jsonable(actions)
+            templates = self._templates(conn, form) if any(a.get("template") for a in configs) else {}
+            found = (actions if frozen else None,
+                     tuple(build_actions(configs, origin, allow=allowlist(self.jimu), templates=templates)))
             if len(built) >= MAX_BUILT:
                 built.clear()
             built[key] = found
-        return found
+        return found[1]
 
     def _templates(self, conn, form: str | None) -> dict:
         """The message templates of the app ``form`` belongs to (what a ``template`` of a flow's message

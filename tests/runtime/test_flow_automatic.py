@@ -68,6 +68,7 @@ def test_a_failing_automatic_step_waits_and_its_retry_moves_the_flow_on(jimu, cl
     with jimu.read() as conn:
         job = conn.execute(sa.select(jobs.db.jobs).where(jobs.db.jobs.c.kind == "flow.actions")).mappings().one()
     assert job["status"] == "pending" and job["last_error"]
+    assert job["payload"]["actions"] == [GRADE, bad]   # the compiled step's actions, kept as JSON for the retry
     with jimu.begin() as conn:
         conn.execute(sa.update(jobs.db.jobs).where(jobs.db.jobs.c.id == job["id"]).values(
             payload={**job["payload"], "actions": [GRADE]}, run_at=jimu.now()))
