@@ -54,8 +54,12 @@ class RuleSpec:
     @property
     def reads_process(self) -> bool:
         """Whether the condition reads the record's process (``process.node``, ``process.done`` ...),
-        which the runtime then supplies as the variable ``process``."""
-        return any(name == PROCESS for name, _ in self.paths)
+        which the runtime then supplies as the variable ``process`` (worked out once, as ``paths``)."""
+        cached = self.__dict__.get("_reads_process")
+        if cached is None:
+            cached = any(name == PROCESS for name, _ in self.paths)
+            object.__setattr__(self, "_reads_process", cached)
+        return cached
 
     def plan(self, ctx: ActionContext) -> list[Effect]:
         out: list[Effect] = []

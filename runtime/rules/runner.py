@@ -180,13 +180,14 @@ class RuleRunner:
         whole batch (``runtime.rules.batch``); ``writer``: the ``rule_records`` to write through."""
         rid = record.get("id") if record else None
         current = _CHAIN.get()
-        names = [c[3] for c in current] if current else []
         if current and any(c[0] == rule.key and c[1] == form and c[2] == rid for c in current):
+            names = [c[3] for c in current]
             loop = names[next(i for i, c in enumerate(current) if c[0] == rule.key):] + [rule.name]
             raise RuleLoopError(f"rule loop: {' → '.join(loop)}; the rules keep re-triggering each other on "
                                 f"{form} record {rid}, so nothing was saved — change a condition to break the "
                                 "loop", rules=[c[0] for c in current] + [rule.key], form=form, record_id=rid)
         if len(current) >= MAX_DEPTH:
+            names = [c[3] for c in current]
             raise RuleDepthError(f"rules nested more than {MAX_DEPTH} deep: {' → '.join(names + [rule.name])}",
                                  rules=[c[0] for c in current] + [rule.key], form=form, record_id=rid)
         conn = records.conn
@@ -256,8 +257,9 @@ class RuleRunner:
 
     def _condition_context(self, records):
         """The context a condition reading no linked record is evaluated in, built once per ``Records``
-        (a write, or a bulk write's batch) and clock: building it was most of the cost of a firing
-        that does not match, once per record of an import."""
+        (a write, or a bulk write's batch, and the rules' writes it leads to: ``rule_records``) and
+        clock: building it was most of the cost of a firing that does not match, once per record of
+        an import."""
         cached = getattr(records, "_jimu_rule_condition", None)
         if cached is None or cached[0] != records.now:
             cached = records._jimu_rule_condition = (records.now, self._context(records))
@@ -325,6 +327,7 @@ def rule_records(jimu, records, rule: RuleSpec):
     r = jimu.services.records(jimu, records.conn, records.principal, source="rule", check_permissions=False)
     r.now = records.now
     r._jimu_ruleset = getattr(records, "_jimu_ruleset", None)
+    r._jimu_rule_condition = getattr(records, "_jimu_rule_condition", None)  # same clock, actor, connection
     return r
 
 

@@ -112,6 +112,22 @@ def test_rule_chain_a_b_a_stops_naming_both_and_writes_nothing(jimu, client, adm
     assert len(firings(jimu)) == before_log
 
 
+def test_the_rules_a_rule_write_triggers_evaluate_in_the_context_of_the_starting_write(jimu, monkeypatch):
+    from engines.rule.spec import RuleSpec
+    install_package(jimu, package([
+        {"key": "file", "trigger": {"type": "record_created"}, "condition": {"field": "标题", "op": "is_not_empty"},
+         "actions": [{"type": "create_record", "form": "知识库", "mapping": {"标题": {"expr": "标题"}}}]},
+        {"key": "faq", "form": "知识库", "trigger": {"type": "record_created"},
+         "condition": {"field": "标题", "op": "eq", "value": "none"}, "actions": [SET(标题="x")]},
+    ]))
+    seen, real = {}, RuleSpec.matches
+    monkeypatch.setattr(RuleSpec, "matches", lambda self, v, ctx: seen.setdefault(self.key, ctx) and real(self, v, ctx))
+    create(jimu, "工单", {"标题": "打印机"})
+    assert set(seen) == {"file", "faq"}
+    assert seen["faq"] is seen["file"]   # same clock, actor and connection: built once
+    assert seen["file"].now is not None and seen["file"].aggregate is not None
+
+
 def test_depth_limit(jimu, monkeypatch):
     from runtime.rules import runner
     monkeypatch.setattr(runner, "MAX_DEPTH", 2)
