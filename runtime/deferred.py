@@ -13,12 +13,17 @@ the meantime sees the pending values: they are written first, just before any st
 the table (``_autoflush``, as an ORM session flushes before a query). Counters moved once per
 transaction (a form's data version) are ``tally``-ed at commit too.
 
+A record created on PostgreSQL is ``insert``-ed at commit as well, its id drawn first: the updates
+of it merge into the pending row, which is written once in its final state (an INSERT then an
+UPDATE wrote a second version of the row, in every index of the table). It is written before
+any statement naming its table, or a table that a foreign key links to it either way.
+
 At commit, PostgreSQL gets all of it in one statement (data-modifying ``WITH`` clauses, one per
 table and set of columns, each reading its rows from one JSON parameter: see ``_Shape``); SQLite,
 which has no such clauses, an executemany per table and set of columns.
 
 Savepoints keep their meaning: the rows added inside a savepoint that is rolled back are dropped
-with it and the updates pending when it began come back; a transaction rolled back writes none.
+with it and the updates and inserts pending when it began come back; a transaction rolled back writes none.
 Rows are kept per transaction on the connection (``conn.info``); their order within a table is the
 order they were added, so ids still follow it.
 """
@@ -41,7 +46,7 @@ _KEY = "jimu_deferred_rows"
 
 
 class _Pending:
-    __slots__ = ("tx", "rows", "updates", "tallies", "marks")
+    __slots__ = ("tx", "rows", "updates", "inserts", "tallies", "marks")
 
     def __init__(self, tx):
         self.tx = tx
@@ -49,11 +54,13 @@ class _Pending:
         self.rows: list[tuple[sa.Table, dict[str, Any], tuple | None]] = []
         #: (table, id) → the values that row gets at commit (each merge makes a new dict)
         self.updates: dict[tuple[sa.Table, Any], dict[str, Any]] = {}
+        #: (table, id) → the row inserted at commit, later updates merged in (each merge makes a new dict)
+        self.inserts: dict[tuple[sa.Table, Any], dict[str, Any]] = {}
         #: (table, column, the row's key as sorted (column, value) pairs) of the counters moved by one
         self.tallies: set[tuple[sa.Table, str, tuple]] = set()
-        #: (the rows, the updates) pending when each open savepoint began, innermost last (savepoints
-        #: nest; SQLAlchemy names one only after its ``savepoint`` event)
-        self.marks: list[tuple[tuple, dict]] = []
+        #: what ``mark`` returns, when each open savepoint began, innermost last (savepoints nest;
+        #: SQLAlchemy names one only after its ``savepoint`` event)
+        self.marks: list[tuple[tuple, dict, dict]] = []
 
 
 def _pending(conn: sa.Connection, *, create: bool = False) -> _Pending | None:
@@ -86,6 +93,18 @@ def _insert(dialect: str, table: sa.Table, skip_conflicts: tuple[str, ...] | Non
     return insert(table).on_conflict_do_nothing(index_elements=list(skip_conflicts))
 
 
+def insert(conn: sa.Connection, table: sa.Table, row: Mapping[str, Any]) -> None:
+    """Insert ``row`` (its ``id`` drawn already) into ``table`` when ``conn``'s transaction commits, with
+    the values ``update`` gives it meanwhile: the row is written once, in its final state. Before any
+    statement that names ``table`` or a table linked to it by a foreign key (either way), it is
+    written (``_autoflush``). PostgreSQL only: SQLite has no statement that ``flush`` joins it to."""
+    pending = _pending(conn, create=True)
+    if pending is None:
+        _execute(conn, _take_rows([(table, row, None)]))
+        return
+    pending.inserts[(table, row["id"])] = dict(row)
+
+
 def update(conn: sa.Connection, table: sa.Table, row_id: Any, values: Mapping[str, Any]) -> None:
     """Give row ``row_id`` of ``table`` (which this transaction wrote) ``values`` when the transaction
     commits, or before any statement that names ``table`` (at once outside one). Later values of
@@ -95,6 +114,9 @@ def update(conn: sa.Connection, table: sa.Table, row_id: Any, values: Mapping[st
         _execute(conn, [_Write(_shape("updates", table, tuple(sorted(values)), None), [(row_id, dict(values))])])
         return
     key = (table, row_id)
+    if key in pending.inserts:
+        pending.inserts[key] = {**pending.inserts[key], **values}
+        return
     pending.updates[key] = {**pending.updates.get(key, {}), **values}
 
 
@@ -118,6 +140,12 @@ def _take_updates(pending: _Pending, tables=None) -> list["_Write"]:
         values = pending.updates.pop(key)
         batches.setdefault((key[0], tuple(sorted(values))), []).append((key[1], values))
     return [_Write(_shape("updates", table, columns, None), rows) for (table, columns), rows in batches.items()]
+
+
+def _take_inserts(pending: _Pending, tables=None) -> list[tuple[sa.Table, dict, None]]:
+    """The pending inserts (into ``tables``, default all), taken out, as rows for ``_take_rows``."""
+    chosen = [k for k in pending.inserts if tables is None or k[0] in tables]
+    return [(key[0], pending.inserts.pop(key), None) for key in chosen]
 
 
 def _take_rows(rows) -> list["_Write"]:
@@ -324,23 +352,44 @@ def _tables_named(statement) -> frozenset:
     a fifth of a millisecond per statement run while writes were pending."""
     named = _NAMED.get(statement)
     if named is None:
-        named = _NAMED[statement] = frozenset(sa_util.find_tables(statement, check_columns=True, include_joins=True,
-                                                                  include_crud=True))
+        named = _NAMED[statement] = frozenset(
+            t for t in sa_util.find_tables(statement, check_columns=True, include_joins=True, include_crud=True)
+            if isinstance(t, sa.Table))   # not the rows of a function (``jsonb_to_recordset``, named None)
     return named
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_by(table: sa.Table) -> frozenset:
+    """``table`` and the tables its foreign keys name, however indirectly (fixed with the table)."""
+    seen, todo = {table}, [table]
+    while todo:
+        near = {fk.column.table for fk in todo.pop().foreign_keys} - seen
+        todo += near
+        seen |= near
+    return frozenset(seen)
 
 
 def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _options) -> None:
     """Before a statement that names a table with pending rows or updates, write them (a read sees
-    them, a write applies on top of them)."""
+    them, a write applies on top of them); the pending inserts into it too, and, before a write,
+    those into the tables its foreign keys name (a row linking to a pending one) or whose foreign
+    keys name it (a pending row linking to one deleted or changed): constraints are checked on
+    rows that are there. The rows written name in turn the pending rows their foreign keys need."""
     pending = conn.info.get(_KEY)
-    if (pending is None or not (pending.updates or pending.rows)
+    if (pending is None or not (pending.updates or pending.rows or pending.inserts)
             or not isinstance(clauseelement, (sa.sql.Select, sa.Insert, sa.Update, sa.Delete))):
         return
     waiting = {t for t, _ in pending.updates} | {r[0] for r in pending.rows}
     named = _tables_named(clauseelement)
-    if waiting & named and _pending(conn) is pending:
-        tables = waiting & named
-        writes = _take_updates(pending, tables) + _take_rows([r for r in pending.rows if r[0] in tables])
+    tables = waiting & named
+    inserting = {t for t, _ in pending.inserts}
+    if inserting:
+        write = not isinstance(clauseelement, sa.sql.Select)
+        hit = {t for t in inserting if t in named or (write and _named_by(t) & named)}
+        inserting &= frozenset().union(*map(_named_by, hit | tables | (named if write else set())))
+    if (tables or inserting) and _pending(conn) is pending:
+        rows = _take_inserts(pending, inserting) + [r for r in pending.rows if r[0] in tables]
+        writes = _take_updates(pending, tables) + _take_rows(rows)
         pending.rows = [r for r in pending.rows if r[0] not in tables]
         _execute(conn, writes)
 
@@ -363,37 +412,42 @@ def flush(conn: sa.Connection) -> None:
     pending.tallies = set()
     writes += [_Write(_shape("tally", *shape), keys) for shape, keys in counters.items()]
     rows, pending.rows = pending.rows, []
-    writes += _take_rows(rows)
+    writes += _take_rows(_take_inserts(pending) + rows)
     _execute(conn, writes)
 
 
-def mark(conn: sa.Connection) -> tuple[tuple, dict] | None:
+def mark(conn: sa.Connection) -> tuple[tuple, dict, dict] | None:
     """Where the transaction's deferred writes stand, for ``restore`` (a savepoint kept in memory)."""
     pending = _pending(conn)
-    return None if pending is None else (tuple(pending.rows), dict(pending.updates))
+    return None if pending is None else _state(pending)
 
 
-def restore(conn: sa.Connection, at: tuple[tuple, dict] | None) -> None:
-    """Bring back the rows and updates pending when ``mark`` returned ``at`` (those added since are
-    dropped; those written since, inside a savepoint rolled back, are pending again)."""
+def _state(pending: _Pending) -> tuple[tuple, dict, dict]:
+    return tuple(pending.rows), dict(pending.updates), dict(pending.inserts)
+
+
+def restore(conn: sa.Connection, at: tuple[tuple, dict, dict] | None) -> None:
+    """Bring back the rows, updates and inserts pending when ``mark`` returned ``at`` (those added since
+    are dropped; those written since, inside a savepoint rolled back, are pending again)."""
     pending = _pending(conn)
     if pending is None:
         return
-    rows, updates = at if at is not None else ((), {})
+    rows, updates, inserts = at if at is not None else ((), {}, {})
     pending.rows = list(rows)
     pending.updates = dict(updates)
+    pending.inserts = dict(inserts)
 
 
 def _on_savepoint(conn: sa.Connection, _name) -> None:
     pending = _pending(conn, create=True)
     if pending is not None:
-        pending.marks.append((tuple(pending.rows), dict(pending.updates)))
+        pending.marks.append(_state(pending))
 
 
 def _on_rollback_savepoint(conn: sa.Connection, _name, _context) -> None:
     pending = _pending(conn)
     if pending is not None and pending.marks:
-        rows, pending.updates = pending.marks.pop()
+        rows, pending.updates, pending.inserts = pending.marks.pop()
         pending.rows = list(rows)
 
 

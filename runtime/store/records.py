@@ -6,7 +6,8 @@ keys to physical columns and child tables. Updates use optimistic locking:
 ``row_version`` must match or nothing is written.
 
 Records this transaction wrote are kept for the rest of it (``written``): a create or update
-returns the whole row (``RETURNING``), and the write path's later reads of the same record — the
+returns the whole row (``RETURNING``; a create whose row waits for the commit, the row as it will
+read: ``_insert_later``), and the write path's later reads of the same record — the
 service's answer, the flow it starts, each rule that looks at it, the re-read after a rule changed
 it — are answered from memory instead of one or two ``SELECT`` each. Only rows this transaction
 wrote are kept: it holds their row locks (PostgreSQL) or the database's write lock (SQLite), so
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from engines.sqltypes import UTCDateTime
 
@@ -287,6 +289,35 @@ def _insert_returning(ft: FormTable) -> sa.Insert:
     return sa.insert(ft.table).returning(*ft.row_columns)
 
 
+def _next_id(ft: FormTable) -> sa.Select:
+    """The statement drawing an id from the form table's sequence (PostgreSQL; built once per table)."""
+    name = postgresql.dialect().identifier_preparer.format_table(ft.table)
+    return sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(name, "id")))
+
+
+def _row_as_read(ft: FormTable, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row inserted with ``params`` (column → value) as reading it back gives it, but its id; None
+    when a value's read is not certain (``_as_column_read``) or a column left out has a default."""
+    row = {}
+    for col in ft.row_columns:
+        name = col.name
+        if name == "id":
+            continue
+        if name not in params:
+            if col.default is not None or col.server_default is not None:
+                return None
+            row[name] = None
+            continue
+        value = params[name]
+        if value is not None:
+            value = _as_column_read(col, [value])
+            if value is None:
+                return None
+            value = value[0]
+        row[name] = value
+    return row
+
+
 class RecordStore:
     """Stateless helpers bound to a connection; one per unit of work."""
 
@@ -300,17 +331,38 @@ class RecordStore:
         return {ft.columns[k].name: v for k, v in values.items() if k in ft.columns}
 
     def create(self, ft: FormTable, values: Mapping[str, Any], *, now: datetime, actor: int | None) -> int:
-        """One INSERT (the search document goes in the same row; SQLite's FTS triggers index it)."""
+        """One INSERT (the search document goes in the same row; SQLite's FTS triggers index it), at
+        commit where it can wait (``_insert_later``)."""
         params = self._scalar_params(ft, values)
         params[SEARCH_COLUMN] = search.document(ft, values)
         params.update(created_at=now, updated_at=now, created_by=actor, updated_by=actor, row_version=1)
-        row = self.conn.execute(once(ft, _insert_returning), params).mappings().one()
+        row = self._insert_later(ft, values, params)
+        if row is None:
+            row = self.conn.execute(once(ft, _insert_returning), params).mappings().one()
         rid = row["id"]
         written(self.conn, create=True)[(ft.table, "created", rid)] = True
         data_written(self.conn, ft.form_id)
         self._write_children(ft, rid, values, replace=False)
         self._keep(ft, row, values, {})
         return rid
+
+    def _insert_later(self, ft: FormTable, values: Mapping[str, Any], params: dict[str, Any]) -> dict | None:
+        """PostgreSQL: draw the new record's id and insert its row when the transaction commits
+        (``runtime.deferred.insert``), with the changes the rest of the transaction makes to it (a
+        rule's fields, a flow's due times) merged in: the row is written once, where an INSERT now
+        and an UPDATE at commit wrote a second version of it, in every index. Returns the row as
+        reading it gives it (``_row_as_read``). Only where nothing can differ from inserting now:
+        no sub-table (its rows need the record's row now), no value a constraint checks
+        (``constrained``: it would fail at commit, not here), every value one that reads back as it
+        is. Otherwise None: the caller inserts now."""
+        if self.conn.dialect.name != "postgresql" or ft.children or constrained(ft, [values], self.conn):
+            return None
+        row = _row_as_read(ft, params)
+        if row is None:
+            return None
+        row["id"] = self.conn.execute(once(ft, _next_id)).scalar_one()
+        deferred.insert(self.conn, ft.table, {**params, "id": row["id"]})
+        return row
 
     def bulk_create(self, ft: FormTable, rows: Sequence[Mapping[str, Any]], *, now: datetime,
                     actor: int | None) -> list[int]:

@@ -1,0 +1,142 @@
+"""A single create's row waits for the commit on PostgreSQL (``RecordStore._insert_later``): it is
+written once, with the changes the rest of the transaction made to it, yet whatever reads or links
+to it meanwhile finds it, the record returned is the one a read gives, and savepoints undo it. On
+SQLite the row is inserted at once; the same outcomes hold."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from runtime import deferred
+from runtime.auth.principal import Principal
+from runtime.records import Records
+from tests.conftest import api_token, install_package, make_user
+
+from . import cs_fixtures
+from .test_write_path import MEMO, PURCHASING, RULES, _memos, _with_rules, _with_step, counted
+
+URL = "/api/v1/forms/order/records"
+ORDER = {"item": "Paper A4", "supplier": "Acme", "quantity": 150, "unit_price": 3.5, "needed_by": "2026-12-01",
+         "contact": "buyer@example.com", "phone": "13800000000", "urgent": False, "cost_centre": "CC-7",
+         "notes": "two boxes"}
+
+
+def _buyer(jimu):
+    return {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'buyer1', roles=['buyer']))}"}
+
+
+def test_a_create_changed_by_a_rule_writes_its_row_once_with_the_final_values(jimu, client):
+    install_package(jimu, _with_rules(RULES))
+    headers = _buyer(jimu)
+    table = jimu.catalog.form("order").table.name
+    with counted(jimu.engine) as statements:
+        r = client.post(URL, headers=headers, json=ORDER)
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert r.get_json()["urgent"] is True and r.get_json()["row_version"] > 1
+    writes = [s for s in statements if f"INSERT INTO {table} " in s or f"UPDATE {table} " in s]
+    if jimu.engine.dialect.name == "postgresql":   # one INSERT, in the statement sent at commit
+        assert len(writes) == 1 and writes[0].lstrip().startswith("WITH") and f"UPDATE {table} " not in writes[0]
+    else:
+        assert len(writes) == 2
+    assert client.get(f"{URL}/{r.get_json()['id']}", headers=headers).get_json()["urgent"] is True
+
+
+def test_the_record_a_create_returns_is_the_record_read_after_the_commit(jimu, client):
+    install_package(jimu, _with_rules(RULES))
+    headers = _buyer(jimu)
+    for body in (ORDER, {"item": "Pens", "quantity": 2, "unit_price": 1}, {"item": "Ink", "notes": None}):
+        r = client.post(URL, headers=headers, json=body)
+        assert r.status_code == 201, r.get_data(as_text=True)
+        assert client.get(f"{URL}/{r.get_json()['id']}", headers=headers).get_json() == r.get_json()
+
+
+def test_a_shipped_package_create_returns_the_record_read_after_the_commit(jimu, client):
+    ids = cs_fixtures.install(jimu)
+    headers = {"Authorization": f"Bearer {api_token(jimu, ids['ann'])}"}
+    r = client.post("/api/v1/forms/工单/records", headers=headers,
+                    json={"标题": "无法登录账号", "客户姓名": "张三", "问题类型": "账号问题", "紧急程度": "中",
+                          "问题详细描述": "登录时提示密码错误"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    read = client.get(f"/api/v1/forms/工单/records/{r.get_json()['id']}", headers=headers)
+    assert read.get_json() == r.get_json()
+
+
+def test_a_record_filed_by_a_flow_step_links_to_the_record_created_in_the_same_transaction(jimu, client):
+    install_package(jimu, _with_step([MEMO]))
+    r = client.post(URL, headers=_buyer(jimu), json={"item": "Desk"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert [tuple(m) for m in _memos(jimu)] == [("for Desk", r.get_json()["id"])]
+
+
+def _with_memo():
+    """PURCHASING with the memo form, whose link field names an order (no flow)."""
+    data = _with_step([MEMO])
+    del data["flows"]
+    return data
+
+
+def _created(jimu, conn, item="Desk"):
+    records = Records(jimu, conn, Principal(user_id=None, username="t", is_admin=True), source="test",
+                      check_permissions=False)
+    return records, records.create("order", {"item": item})["id"]
+
+
+def test_a_row_linking_to_a_pending_record_and_a_read_of_it_find_it(jimu):
+    install_package(jimu, _with_memo())
+    with jimu.begin() as conn:
+        order, memo = jimu.catalog.form("order"), jimu.catalog.form("memo")
+        _, rid = _created(jimu, conn)
+        # a write into a table whose foreign key names the pending row's table: the row is there first
+        conn.execute(sa.insert(memo.table).values({memo.column("text").name: "direct", memo.column("order").name: rid,
+                                                   "created_at": sa.func.now(), "updated_at": sa.func.now(),
+                                                   "row_version": 1}))
+        _, second = _created(jimu, conn, "Lamp")
+        count = sa.select(sa.func.count()).select_from(order.table).where(order.table.c.id == second)
+        assert conn.execute(count).scalar() == 1
+    assert sorted(tuple(m) for m in _memos(jimu)) == [("direct", rid)]
+
+
+def test_a_pending_record_linking_to_a_record_deleted_meanwhile_gets_the_links_delete_rule(jimu):
+    """A pending row naming another by a foreign key is written before that one is deleted: the
+    link's ON DELETE SET NULL applies to it, where writing it at commit would fail the commit."""
+    install_package(jimu, _with_memo())
+    with jimu.begin() as conn:
+        order = jimu.catalog.form("order")
+        records, rid = _created(jimu, conn)
+        memo = records.create("memo", {"text": "on it", "order": rid})["id"]
+        conn.execute(sa.delete(order.table).where(order.table.c.id == rid))
+    with jimu.read() as conn:
+        memos = jimu.catalog.form("memo")
+        assert conn.execute(sa.select(memos.column("order")).where(memos.table.c.id == memo)).one() == (None,)
+
+
+def test_a_create_inside_a_savepoint_rolled_back_is_not_written(jimu):
+    install_package(jimu, _with_memo())
+    with jimu.begin() as conn:
+        _, kept = _created(jimu, conn, "Kept")
+        with conn.begin_nested() as sp:
+            _created(jimu, conn, "Gone")
+            deferred.update(conn, jimu.catalog.form("order").table, kept, {"row_version": 7})
+            sp.rollback()
+        _, after = _created(jimu, conn, "After")
+    order = jimu.catalog.form("order")
+    with jimu.read() as conn:
+        rows = conn.execute(sa.select(order.table.c.id, order.column("item"), order.table.c.row_version)
+                            .order_by(order.table.c.id)).all()
+    assert [tuple(r) for r in rows] == [(kept, "Kept", 1), (after, "After", 1)]
+
+
+def test_a_unique_value_is_inserted_at_once_so_a_conflict_stays_a_field_error(jimu, client, monkeypatch):
+    """A create whose values a constraint checks is not deferred: a unique value that slipped past
+    the check fails in the create's own savepoint, as a 409, not at commit as a 500."""
+    import copy
+    data = copy.deepcopy(PURCHASING)
+    data["forms"][0]["fields"][8]["validation"] = {"unique": True}  # cost_centre
+    install_package(jimu, data)
+    headers = _buyer(jimu)
+    assert client.post(URL, headers=headers, json={"item": "Ink", "cost_centre": "CC-1"}).status_code == 201
+    monkeypatch.setattr(Records, "_unique_errors", lambda self, ft, values, existing: [])
+    with counted(jimu.engine) as statements:
+        r = client.post(URL, headers=headers, json={"item": "Toner", "cost_centre": "CC-1"})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "form.unique"
+    assert any(s.startswith("ROLLBACK TO SAVEPOINT") for s in statements)
+    assert client.post(URL, headers=headers, json={"item": "Tape", "cost_centre": "CC-2"}).status_code == 201
