@@ -285,7 +285,8 @@ class _Shape:
         if self.kind == "updates":
             ids = sa.bindparam(param + "i", type_=postgresql.ARRAY(sa.BigInteger))
             return sa.update(t).where(t.c.id == x.c.id, t.c.id == sa.any_(ids)).values(values)
-        rows = sa.select(*values.values()).select_from(x)
+        # the rows' columns are the INSERT's, in its order: ``SELECT *`` unless a JSON one needs its null kept
+        rows = sa.select(*(values.values() if self.json_columns else [sa.literal_column("*")])).select_from(x)
         if self.kind == "tally":
             return _tally(postgresql.insert(t).from_select([*values, self.arg], rows.add_columns(_ONE)),
                           t, self.columns, self.arg)
