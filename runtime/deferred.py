@@ -98,8 +98,8 @@ def insert(conn: sa.Connection, table: sa.Table, row: Mapping[str, Any]) -> None
     the values ``update`` gives it meanwhile: the row is written once, in its final state. Before any
     statement that names ``table`` or a table linked to it by a foreign key (either way), it is
     written (``_autoflush``). PostgreSQL only: SQLite has no statement that ``flush`` joins it to."""
-    pending = _pending(conn, create=True)
-    if pending is None:
+    pending = _pending(conn, create=True) if conn.engine in _WIRED else None
+    if pending is None:   # outside a transaction, or on an engine nothing flushes (not ``wire``-d)
         _execute(conn, _take_rows([(table, row, None)]))
         return
     pending.inserts[(table, row["id"])] = dict(row)
@@ -462,9 +462,14 @@ def _on_rollback(conn: sa.Connection) -> None:
     conn.info.pop(_KEY, None)
 
 
+#: the engines ``wire``-d: only there does a row ``insert``-ed later reach the database
+_WIRED: "weakref.WeakSet[sa.Engine]" = weakref.WeakSet()
+
+
 def wire(engine: sa.Engine) -> None:
     """Flush at commit, write pending updates before statements naming their tables, follow
     savepoints (called by ``runtime.db.make_engine`` for every engine)."""
+    _WIRED.add(engine)
     sa.event.listen(engine, "commit", flush)
     sa.event.listen(engine, "before_execute", _autoflush)
     sa.event.listen(engine, "savepoint", _on_savepoint)

@@ -352,10 +352,11 @@ class RecordStore:
         rule's fields, a flow's due times) merged in: the row is written once, where an INSERT now
         and an UPDATE at commit wrote a second version of it, in every index. Returns the row as
         reading it gives it (``_row_as_read``). Only where nothing can differ from inserting now:
-        no sub-table (its rows need the record's row now), no value a constraint checks
+        no sub-table or many-valued field (their rows need the record's row now), no value a constraint checks
         (``constrained``: it would fail at commit, not here), every value one that reads back as it
         is. Otherwise None: the caller inserts now."""
-        if self.conn.dialect.name != "postgresql" or ft.children or constrained(ft, [values], self.conn):
+        if (self.conn.dialect.name != "postgresql" or ft.children or ft.multi
+                or constrained(ft, [values], self.conn)):
             return None
         row = _row_as_read(ft, params)
         if row is None:

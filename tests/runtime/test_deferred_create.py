@@ -140,3 +140,20 @@ def test_a_unique_value_is_inserted_at_once_so_a_conflict_stays_a_field_error(ji
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "form.unique"
     assert any(s.startswith("ROLLBACK TO SAVEPOINT") for s in statements)
     assert client.post(URL, headers=headers, json={"item": "Tape", "cost_centre": "CC-2"}).status_code == 201
+
+
+def test_a_store_on_an_engine_nothing_flushes_writes_its_record_at_once(jimu):
+    """A RecordStore on a plain engine (not ``runtime.db.make_engine``'s: no commit hook flushes what
+    waits) inserts at once: a row left waiting there would be lost at the commit."""
+    from runtime.store import RecordStore
+    install_package(jimu, _with_rules(RULES))
+    with jimu.read():
+        ft = jimu.catalog.form("order")
+    plain = sa.create_engine(jimu.engine.url.render_as_string(hide_password=False))
+    try:
+        with plain.begin() as conn:
+            rid = RecordStore(conn).create(ft, {"item": "Paper A4", "quantity": 3}, now=jimu.now(), actor=None)
+        with plain.connect() as conn:
+            assert conn.execute(sa.select(ft.table.c.id).where(ft.table.c.id == rid)).scalar() == rid
+    finally:
+        plain.dispose()
