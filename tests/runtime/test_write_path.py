@@ -158,11 +158,10 @@ def test_a_unique_value_that_slips_past_the_check_is_still_a_409(jimu, client, m
     assert client.post(url, headers=headers, json={"item": "Tape", "cost_centre": "CC-2"}).status_code == 201
 
 
-def test_a_serial_number_does_not_hold_its_counter_for_the_whole_create(jimu):
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)   # SQLite has one writer: its counter is
+def test_a_serial_number_does_not_hold_its_counter_for_the_whole_create(jimu):   # bumped in the record's transaction
     """PostgreSQL: while one create of a form is still open, another gets its number at once (the
     counter row was locked until the first committed). A rolled-back create leaves a gap."""
-    if jimu.engine.dialect.name != "postgresql":
-        return  # SQLite has one writer: the counter is bumped inside the record's transaction
     import copy
 
     from runtime.auth.principal import Principal
@@ -338,12 +337,11 @@ def test_a_ticket_create_compiles_no_statement_anew(jimu, client):
         [" ".join(s.split())[:80] for s, hit in compiled if hit != CacheStats.CACHE_HIT]
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_ticket_create_sends_no_statement_too_long_for_the_driver_to_cache_its_parse(jimu, client):
     """psycopg caches the conversion of a query's text (its ``%(name)s`` placeholders to ``$n``) only for
     queries of up to 4,096 characters and splits a longer one in Python at every execution: the
     statement written at commit (a dozen data-modifying WITH clauses) must stay under that."""
-    if jimu.engine.dialect.name != "postgresql":
-        pytest.skip("psycopg only")
     from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
     ids = cs_fixtures.install(jimu)
     headers = {"Authorization": f"Bearer {api_token(jimu, ids['ann'])}"}
