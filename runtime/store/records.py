@@ -275,12 +275,6 @@ def _as_column_read(col: sa.Column, values: list) -> list | None:
     return values
 
 
-def _quoted(conn: sa.Connection, table: sa.Table) -> str:
-    """The table's name as PostgreSQL's regclass functions read it (``pg_get_serial_sequence``)."""
-    q = conn.dialect.identifier_preparer
-    return q.format_table(table)
-
-
 def _insert_returning(ft: FormTable) -> sa.Insert:
     """``INSERT INTO table ... RETURNING`` the record's columns, its values given as execute parameters,
     built once per form table (``once``): a statement built per create with ``.values(dict)`` cost a
@@ -290,7 +284,9 @@ def _insert_returning(ft: FormTable) -> sa.Insert:
 
 
 def _next_id(ft: FormTable) -> sa.Select:
-    """The statement drawing an id from the form table's sequence (PostgreSQL; built once per table)."""
+    """The statement drawing an id from the form table's sequence (PostgreSQL; built once per table,
+    ``once``), its name quoted as PostgreSQL's regclass functions read it; a bulk write draws many
+    by selecting it from a series."""
     name = postgresql.dialect().identifier_preparer.format_table(ft.table)
     return sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(name, "id")))
 
@@ -415,8 +411,7 @@ class RecordStore:
         t = ft.table
         if self.conn.dialect.name != "sqlite":
             ids = sorted(self.conn.execute(
-                sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(_quoted(self.conn, t), "id")))
-                .select_from(sa.func.generate_series(1, len(rows)))).scalars().all())
+                once(ft, _next_id).select_from(sa.func.generate_series(1, len(rows)))).scalars().all())
             params: list[list] = []
 
             def numbered() -> Iterator[list]:
