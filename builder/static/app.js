@@ -69,8 +69,10 @@ async function save() {
   try {
     await store.save();
     announce(t("saved"));
+    return true;
   } catch (err) {
     state.textContent = err instanceof ApiError && err.status === 409 ? t("conflict") : err.message;
+    return false;
   }
 }
 
@@ -143,8 +145,7 @@ async function deleteItem(kind, item) {
   });
   if (!ok) return;
   store.change((pkg) => { pkg[kind] = (pkg[kind] || []).filter((x) => x.key !== item.key); }, "delete");
-  await save();
-  announce(t("deleted") + label(item.label, item.key));
+  if (await save()) announce(t("deleted") + label(item.label, item.key));
 }
 
 async function renderVersions() {

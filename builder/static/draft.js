@@ -2,7 +2,9 @@
 //
 // - change(fn): fn mutates a copy of the package; the previous state goes on the undo stack;
 // - undo()/redo() within the session (Ctrl+Z, Ctrl+Y / Ctrl+Shift+Z);
-// - save() sends the package with the revision it started from (a concurrent save is a 409);
+// - save() sends the package with the revision it started from (a concurrent save is a 409); the page's
+//   own saves go one after another, so a second edit saved while the first is on its way is not taken
+//   for someone else's change;
 // - holders: the roles the draft gives to (or takes from) users, {role: {add: [...], remove: [...]}}:
 //   kept with the draft, not in the package, applied on publish; change(fn) hands them to fn too;
 // - dirty() drives the unsaved-changes warning (beforeunload) and the save button;
@@ -26,6 +28,7 @@ export class DraftStore extends EventTarget {
     this.undoStack = [];
     this.redoStack = [];
     this.info = {};
+    this.saving = Promise.resolve();
   }
 
   async load() {
@@ -102,7 +105,13 @@ export class DraftStore extends EventTarget {
     return Object.fromEntries(Object.entries(this.holders || {}).filter(([k]) => roles.has(k)));
   }
 
-  async save() {
+  save() {
+    const next = this.saving.catch(() => {}).then(() => this._save());
+    this.saving = next;
+    return next;
+  }
+
+  async _save() {
     while (pending.size) await Promise.all([...pending]);
     if (!this.dirty() && this.info.saved) return this.info;
     const current = this._snapshot();

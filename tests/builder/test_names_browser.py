@@ -89,9 +89,57 @@ def test_rename_and_delete_on_the_app_page(jimu, live_server, page):
     assert refs.all_inner_texts() == ["仪表盘 '概览' 的第 1 个图表"]
     page.locator("#confirm-delete").click()
     page.wait_for_function("!document.querySelector('[data-delete=\"by_type\"]')")
+    # the item leaves the page at once; the draft has it gone when the save is announced
+    page.wait_for_function("document.getElementById('builder-status').textContent.includes('已删除')")
     draft = json.loads(page.evaluate("fetch('/builder/api/apps/library/draft').then(r => r.text())"))
     assert draft["package"]["reports"] == [] and draft["package"]["forms"][0]["label"] == FORM_LABEL
     assert not errors
+
+
+def test_a_second_edit_saved_while_the_first_is_on_its_way_is_not_taken_for_someone_elses(jimu, live_server, page):
+    """Before: a delete confirmed while the rename's save was still on its way was sent with the revision the
+    rename started from; one of the two saves was refused (409) and the page said someone else had changed
+    the draft (a CI run on a loaded machine saw the delete lost). The page's own saves now go in turn."""
+    package = _package()
+    package["reports"] = [{"key": "by_type", "version": 1, "label": "按类型", "type": "pie", "form": "loan_form",
+                           "dimensions": [{"field": "radio_1"}], "measures": [{"key": "n", "agg": "count"}]}]
+    install_package(jimu, package)
+    make_user(jimu, "lib", roles=["librarian"])
+    browser_login(page, live_server, "lib")
+    page.goto(f"{live_server}/builder/apps/library")
+    page.wait_for_selector("#kinds a")
+    held, statuses = [], []
+
+    def hold_first_save(route):
+        if route.request.method == "PUT" and not held:
+            held.append(route)            # answered below, after the second edit
+        else:
+            route.continue_()
+    page.route("**/builder/api/apps/library/draft", hold_first_save)
+    page.on("response", lambda r: statuses.append(r.status) if r.request.method == "PUT" else None)
+
+    page.locator('[data-rename="by_type"]').click()
+    page.fill("#rename-box", "借阅类型分布")
+    page.locator("#confirm-rename").click()
+    for _ in range(250):
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "the rename was never saved"
+    page.locator('[data-delete="by_type"]').click()
+    page.locator("#confirm-delete").click()
+    page.wait_for_timeout(300)            # time enough for a second save to go out beside the first
+    held[0].continue_()
+    for _ in range(250):
+        if len(statuses) >= 2:
+            break
+        page.wait_for_timeout(20)
+    page.wait_for_timeout(200)
+    assert statuses == [200, 200], statuses
+    assert "草稿已被他人修改" not in page.locator("#save-state").inner_text()
+    page.wait_for_function("document.getElementById('builder-status').textContent.includes('已删除')")
+    draft = json.loads(page.evaluate("fetch('/builder/api/apps/library/draft').then(r => r.text())"))
+    assert draft["package"]["reports"] == []
 
 
 FORM_LABEL = {"zh-CN": "借阅申请", "en": "Loan request"}
