@@ -286,9 +286,21 @@ def _insert_returning(ft: FormTable) -> sa.Insert:
 def _next_id(ft: FormTable) -> sa.Select:
     """The statement drawing an id from the form table's sequence (PostgreSQL; built once per table,
     ``once``), its name quoted as PostgreSQL's regclass functions read it; a bulk write draws many
-    by selecting it from a series."""
+    with ``_next_ids``."""
     name = postgresql.dialect().identifier_preparer.format_table(ft.table)
     return sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(name, "id")))
+
+
+def _next_ids(ft: FormTable) -> sa.Select:
+    """The statement drawing ``n`` ids from the form table's sequence for a bulk write (PostgreSQL; built
+    once per table, ``once``), the sequence looked up once: in a subquery kept apart by its OFFSET,
+    which a plain ``nextval(pg_get_serial_sequence(...))`` over a series is not, and PostgreSQL then
+    looks the sequence up by name for every id drawn — five to six times the cost of drawing them
+    (about 50 ms of server time per 10,000 ids)."""
+    name = postgresql.dialect().identifier_preparer.format_table(ft.table)
+    seq = sa.select(sa.func.pg_get_serial_sequence(name, "id").label("seq")).offset(0).subquery("seq")
+    series = sa.func.generate_series(1, sa.bindparam("n", type_=sa.Integer)).table_valued("i")
+    return sa.select(sa.func.nextval(seq.c.seq)).select_from(seq).join(series, sa.true())
 
 
 def _row_as_read(ft: FormTable, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -410,8 +422,7 @@ class RecordStore:
         rows get the consecutive ids after that (checked against the largest id afterwards)."""
         t = ft.table
         if self.conn.dialect.name != "sqlite":
-            ids = sorted(self.conn.execute(
-                once(ft, _next_id).select_from(sa.func.generate_series(1, len(rows)))).scalars().all())
+            ids = sorted(self.conn.execute(once(ft, _next_ids), {"n": len(rows)}).scalars().all())
             params: list[list] = []
 
             def numbered() -> Iterator[list]:
