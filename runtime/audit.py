@@ -5,12 +5,15 @@ KPIs are read from this table.
 """
 from __future__ import annotations
 
+import functools
 import json
+import math
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from . import db, deferred
 
@@ -55,6 +58,132 @@ def record_events(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> Non
     db.insert_rows(conn, db.events, ((r["kind"], r["at"], r["actor_id"], r["form_key"], r["record_id"],
                                       to_json(r.get("data") or {})) for r in rows),
                    names=_EVENT_COLUMNS, encoded=("data",))
+
+
+#: a bulk write of at least this many records has the server build its creation events (``record_created``)
+SERVER_EVENTS_AT = 200
+#: the largest integer a double holds exactly
+_EXACT_IN_FLOAT = 2 ** 53
+
+
+def record_created(conn: sa.Connection, table: sa.Table, columns: Mapping[str, sa.Column], ids: Sequence[int],
+                   values: Sequence[Mapping[str, Any]], *, at: datetime, actor_id: int | None, form_key: str,
+                   source: str) -> None:
+    """The ``record.created`` events of a bulk write's records ``ids`` just inserted into ``table`` with
+    ``values`` (field key → value, ``columns`` the fields' columns): ``{"after": values, "source":
+    source}`` each, in the order of ``ids``, as ``record_events`` writes them.
+
+    On PostgreSQL, for a write of ``SERVER_EVENTS_AT`` records or more whose values are all in
+    columns and of types whose JSON the server writes exactly as Python's encoder does
+    (``_server_after``), the server builds the events from the rows themselves (one
+    ``INSERT ... SELECT``), in the background (``db.in_background``) while the caller goes on telling
+    the listeners: encoding each event's JSON and copying it in cost the client about as much as
+    the server took to store them, one after the other. The stored events are the same, in the same
+    order (JSONB keeps values, not text: tests/runtime/test_bulk_write.py compares both ways)."""
+    plan = None
+    if len(ids) >= SERVER_EVENTS_AT and conn.in_transaction() and all(a < b for a, b in zip(ids, ids[1:])):
+        plan = _server_after(conn, columns, values)
+    if plan is None:
+        record_events(conn, ({"kind": "record.created", "at": at, "actor_id": actor_id, "form_key": form_key,
+                              "record_id": rid, "data": {"after": after, "source": source}}
+                             for rid, after in zip(ids, values)))
+        return
+    keys, texts = plan
+    sql, fixed = _created_sql(conn.dialect, table, tuple((k, columns[k], k in texts) for k in keys))
+    params = {**fixed, "kind": "record.created", "at": db.TS.process_bind_param(at, conn.dialect), "actor": actor_id,
+              "form": form_key, "source": source, "ids": list(ids), "first": min(ids), "last": max(ids)}
+    params.update((f"k{i}", key) for i, key in enumerate(keys))
+    params.update((f"t{i}", texts[key]) for i, key in enumerate(keys) if key in texts)
+    db.before_insert(conn, db.events)
+    db.in_background(conn, sql, params)
+
+
+def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
+                  values: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, list]] | None:
+    """(the keys, {key: each record's value as JSON text}) when the server can write each record's
+    ``after`` as Python's encoder would: PostgreSQL; every record with the same keys, each a column;
+    text, integer and boolean columns holding values of exactly their Python type (not an enumeration),
+    read as they are; and float columns holding integers a double keeps exactly (read back as integers)
+    or finite numbers, sent as the JSON text Python writes for them (a double's own text is not
+    always it: 96.0 is 96 there). Otherwise None."""
+    if conn.dialect.name != "postgresql" or not values:
+        return None
+    keys = list(values[0])
+    first = values[0].keys()
+    if any(v.keys() != first for v in values):
+        return None
+    texts: dict[str, list] = {}
+    for key in keys:
+        col = columns.get(key)
+        if col is None:
+            return None
+        kind = col.type
+        column = [v[key] for v in values]
+        types = set(map(type, column))
+        types.discard(type(None))
+        if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum):
+            ok = types <= {str}
+        elif isinstance(kind, sa.Boolean):
+            ok = types <= {bool}
+        elif isinstance(kind, sa.Integer):
+            ok = types <= {int}
+        elif isinstance(kind, sa.Float) and not kind.asdecimal and types <= {int, float}:
+            if types <= {int}:
+                ok = all(v is None or -_EXACT_IN_FLOAT <= v <= _EXACT_IN_FLOAT for v in column)
+            else:
+                ok = all(v is None or math.isfinite(v) for v in column)
+                texts[key] = [None if v is None else _ENCODER.encode(v) for v in column]
+        else:
+            ok = False
+        if not ok:
+            return None
+    return keys, texts
+
+
+@functools.lru_cache(maxsize=256)
+def _created_sql(dialect, table: sa.Table, fields: tuple[tuple[str, sa.Column, bool], ...]) -> tuple[str, dict]:
+    """The ``INSERT ... SELECT`` of ``record_created`` for ``table`` and its fields (key, column, whether
+    its values come as JSON text), compiled once per form table and set of fields, and the values of
+    its constant parameters. The caller binds the keys (``k0``…), the texts (``t0``…), the ids (and
+    the first and last), kind, time, actor, form and source."""
+    ids = sa.cast(sa.bindparam("ids"), postgresql.ARRAY(sa.BigInteger))
+    texts = [i for i, (_k, _c, as_text) in enumerate(fields) if as_text]
+    given = (sa.func.unnest(ids, *(sa.cast(sa.bindparam(f"t{i}"), postgresql.ARRAY(sa.Text)) for i in texts))
+             .table_valued("rid", *(f"t{i}" for i in texts)).render_derived(name="given"))
+    # the rows in the ids' order (ascending: the primary key's index gives them in one sweep of their
+    # range), sorted before the JSON is built (OFFSET keeps the subquery apart), not after it
+    written = (sa.select(table.c.id, *(table.c[col.name] for _k, col, as_text in fields if not as_text),
+                         *(given.c[f"t{i}"] for i in texts))
+               .select_from(given.join(table, table.c.id == given.c.rid))
+               .where(table.c.id.between(sa.bindparam("first", type_=sa.BigInteger),
+                                         sa.bindparam("last", type_=sa.BigInteger)))
+               .order_by(table.c.id).offset(0).subquery("written"))
+    pairs: list = []
+    for i, (_key, col, as_text) in enumerate(fields):
+        if as_text:
+            value = sa.cast(written.c[f"t{i}"], postgresql.JSONB)
+        elif isinstance(col.type, sa.Float):
+            value = sa.cast(written.c[col.name], sa.BigInteger)
+        else:
+            value = written.c[col.name]
+        pairs += [sa.bindparam(f"k{i}", type_=sa.Text), value]
+    # a function takes at most 100 arguments: the pairs go 50 at a time, joined with ||
+    parts = [sa.func.jsonb_build_object(*pairs[i:i + 100]) for i in range(0, len(pairs), 100)]
+    after = parts[0] if parts else sa.func.jsonb_build_object()
+    for part in parts[1:]:
+        after = after.op("||")(part)
+    data = sa.func.jsonb_build_object(sa.literal("after", sa.Text), after, sa.literal("source", sa.Text),
+                                      sa.bindparam("source", type_=sa.Text))
+    rows = sa.select(sa.bindparam("kind", type_=sa.Text), sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+                     sa.bindparam("actor", type_=sa.Integer), sa.bindparam("form", type_=sa.Text),
+                     written.c.id, data)
+    stmt = sa.insert(db.events).from_select(list(_EVENT_COLUMNS), rows)
+    compiled = stmt.compile(dialect=dialect)
+    # the arrays go in binary (psycopg's ``%b``): the text form of 10,000 values costs it several times as much
+    sql = str(compiled)
+    for name in ("ids", *(f"t{i}" for i in texts)):
+        sql = sql.replace(f"%({name})s", f"%({name})b")
+    return sql, dict(compiled.params)
 
 
 def _json_default(value: Any) -> Any:

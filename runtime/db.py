@@ -11,6 +11,7 @@ Platform tables are declared here once and created by Alembic migrations in
 """
 from __future__ import annotations
 
+import threading
 import time
 from itertools import chain
 from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence
@@ -374,13 +375,13 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
         conn.begin()
     procs = [None if n in encoded else table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
     if dialect.name == "postgresql":
-        _before_insert(conn, table)
+        before_insert(conn, table)
         _copy(conn, table, names, _values(rows, procs), binary)
         return
     values = list(_values(rows, procs))
     if not values:
         return
-    _before_insert(conn, table)
+    before_insert(conn, table)
     per = max(1, min(INSERT_PAGE, _sqlite_variables(conn) // len(names)))
     quote = dialect.identifier_preparer.quote
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
@@ -390,7 +391,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Mapping[str
         conn.exec_driver_sql(head + ", ".join([one] * len(page)), tuple(chain.from_iterable(page)))
 
 
-def _before_insert(conn: sa.Connection, table: sa.Table) -> None:
+def before_insert(conn: sa.Connection, table: sa.Table) -> None:
     """Run the ``before_execute`` listeners as for an INSERT into ``table``: rows deferred to commit
     for the table are written first (their ids stay in the order of the writes) and an open
     ``savepoint`` block sends its SAVEPOINT. The rows themselves go as SQL text or COPY, which those
@@ -405,6 +406,7 @@ def _copy(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows, bina
     """PostgreSQL: ``COPY`` the value lists ``rows`` into ``table``'s columns ``names`` on ``conn``'s
     connection, in its transaction (in binary given the columns' types); an error comes out as
     SQLAlchemy's (``IntegrityError`` for a unique value)."""
+    settle(conn)
     prep = conn.dialect.identifier_preparer
     sql = f"COPY {prep.format_table(table)} ({', '.join(prep.quote(n) for n in names)}) FROM STDIN"
     dbapi = conn.dialect.loaded_dbapi
@@ -417,6 +419,88 @@ def _copy(conn: sa.Connection, table: sa.Table, names: Sequence[str], rows, bina
                 copy.write_row(row)
     except dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi.Error) from None
+
+
+#: ``conn.info`` key: the statement ``in_background`` runs on the connection, as (thread, outcome, SQL)
+_BACKGROUND = "jimu_background_statement"
+#: how many background statements are running in the process (``settle`` looks no further when none)
+_background_running = 0
+_background_lock = threading.Lock()
+
+
+def in_background(conn: sa.Connection, sql: str, params: Mapping[str, Any]) -> None:
+    """PostgreSQL: run ``sql`` (with ``params``, as psycopg binds them) on ``conn``'s server connection,
+    in its transaction, from a thread, while the caller goes on with work that needs no statement —
+    the server writes a bulk write's audit events while the client tells the rules about its
+    records, instead of one after the other. The statement is finished (``settle``) before anything
+    else uses the connection: any statement (``before_cursor_execute``), a ``COPY`` (``_copy``),
+    the commit, a rollback, the connection's return to the pool (``wire_background``); its error is
+    raised there, as SQLAlchemy's, and dropped by a rollback that undoes it anyway. So the server sees the
+    same statements in the same order as if it had run at once."""
+    global _background_running
+    settle(conn)
+    driver = conn.connection.driver_connection
+    outcome: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(sql, params)
+        except BaseException as exc:  # noqa: BLE001 - raised by ``settle`` in the caller's thread
+            outcome["error"] = exc
+
+    with _background_lock:
+        _background_running += 1
+    thread = threading.Thread(target=run, name="jimu-background-statement", daemon=True)
+    conn.info[_BACKGROUND] = (thread, outcome, sql)
+    thread.start()
+
+
+def settle(conn: sa.Connection, *, raise_error: bool = True) -> None:
+    """Wait for the statement ``in_background`` runs on ``conn``, if any, and raise its error (as
+    SQLAlchemy would have: ``IntegrityError``...) unless ``raise_error`` is false."""
+    if not _background_running:
+        return
+    _settle(conn.info, conn.dialect.loaded_dbapi, raise_error)
+
+
+def _settle(info: dict, dbapi, raise_error: bool) -> None:
+    global _background_running
+    entry = info.pop(_BACKGROUND, None)
+    if entry is None:
+        return
+    thread, outcome, sql = entry
+    thread.join()
+    with _background_lock:
+        _background_running -= 1
+    error = outcome.get("error")
+    if error is None or not raise_error:
+        return
+    if isinstance(error, dbapi.Error):
+        raise sa.exc.DBAPIError.instance(sql, None, error, dbapi.Error) from None
+    raise error
+
+
+def wire_background(engine: sa.Engine) -> None:
+    """Finish a background statement (``in_background``) before the connection is used again: before
+    any statement and the commit, raising its error; before a rollback (of a savepoint or the whole
+    transaction: what it wrote is undone) and the connection's return to the pool, dropping it."""
+
+    def before(conn, *_args) -> None:
+        settle(conn)
+
+    def undone(conn, *_args) -> None:
+        settle(conn, raise_error=False)
+
+    def reset(_dbapi_conn, record, _state) -> None:
+        if _background_running:
+            _settle(record.info, engine.dialect.loaded_dbapi, False)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", before)
+    event.listen(engine, "rollback", undone)
+    event.listen(engine, "rollback_savepoint", undone)
+    event.listen(engine, "reset", reset)
 
 
 #: PostgreSQL column types (as SQLAlchemy writes them) whose binary form psycopg writes from the Python
@@ -484,6 +568,7 @@ def make_engine(url: str, **kw) -> sa.Engine:
         engine = sa.create_engine(url, **kw)
         if not kw.get("pool_pre_ping"):
             _ping_when_idle(engine)
+        wire_background(engine)
     deferred.wire(engine)
     return engine
 

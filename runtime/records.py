@@ -223,10 +223,11 @@ class Records:
                     write: bool = True, listeners: bool = True, first_row: int = 0) -> "BatchResult":
         """The bulk path (API bulk create, file imports): each row is cleaned and checked as ``create``
         does (unique values in one query per unique field for the whole batch, and against the rows
-        before it in the batch), then the valid rows are
-        written with multi-row INSERTs, their audit events likewise, and the listeners that act on
-        the form's creates (``Jimu.listening``: a rule, a flow or a webhook for it) told about each
-        record, read back in one query — none read, none told when no listener acts.
+        before it in the batch), then the valid rows are written with multi-row INSERTs (COPY), their
+        audit events likewise (on PostgreSQL, for a large batch, built by the server while the
+        listeners are told: ``audit.record_created``), and the listeners that act on the form's
+        creates (``Jimu.listening``: a rule, a flow or a webhook for it) told about each record, read
+        back in one query — none read, none told when no listener acts.
 
         Invalid rows come back in ``rejected`` (index in ``rows`` → errors, each with ``row`` =
         ``first_row`` + index). Nothing is written when a row is rejected unless ``keep_valid``,
@@ -285,10 +286,8 @@ class Records:
         if _holds_files(ft):
             for rid, values in zip(ids, cleaned):
                 files.claim(self.conn, ft.spec, form_key, rid, values)
-        audit.record_events(self.conn, (
-            {"kind": "record.created", "at": self.now, "actor_id": self.principal.user_id, "form_key": form_key,
-             "record_id": rid, "data": {"after": values, "source": self.source}}
-            for rid, values in zip(ids, cleaned)))
+        audit.record_created(self.conn, ft.table, ft.columns, ids, cleaned, at=self.now,
+                             actor_id=self.principal.user_id, form_key=form_key, source=self.source)
         told = self.jimu.listening(self, "record.created", ft) if listeners else ()
         if told:
             written = self.store.created_records(ft, ids)  # kept: the rules' reads of them stay in memory

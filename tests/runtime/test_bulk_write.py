@@ -231,3 +231,80 @@ def test_a_bulk_write_freezes_the_objects_it_found_and_gives_them_back():
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
     gc.collect()
     assert ref() is None            # given back to the collector
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_server_builds_a_large_bulk_writes_events_as_the_client_encodes_them(jimu, monkeypatch):
+    """On PostgreSQL the creation events of a bulk write of ``SERVER_EVENTS_AT`` records or more are
+    built by the server from the rows (``audit.record_created``), while the listeners are told: the
+    stored JSON is the one the client writes for the same values (compared as JSONB's text, which
+    shows a number's scale: 96.0 is not 96), texts of every kind, integers, booleans, empty values,
+    floats whose own text is not Python's (96.0, -0.0), integers and floats in one column."""
+    from runtime import audit, db
+    from runtime.auth.principal import load_principal
+    from runtime.records import Records
+    form = {"key": "lot", "version": 1, "label": "Lot", "fields": [
+        {"key": "名称", "label": "name", "widget": "text"}, {"key": "note", "label": "note", "widget": "textarea"},
+        {"key": "qty", "label": "qty", "widget": "number"}, {"key": "price", "label": "price", "widget": "number"},
+        {"key": "count", "label": "count", "widget": "number"},
+        {"key": "n", "label": "n", "widget": "number", "config": {"integer": True}},
+        {"key": "ok", "label": "ok", "widget": "switch"}]}
+    install_package(jimu, dict(STOCK, forms=[form]))
+    uid = make_user(jimu, "keeper", admin=True)
+    floats = [96.0, 999999999999999.0, 123456789012345.6, 1.5e-07, -0.0, 0.1 + 0.2, 1 / 3, 2.5, 5e-324, -7.0,
+              1e-05, 123456.789]
+    texts = ["扳手", 'a "quoted" \\ back\\slash', "", None, "é😀\u2028", "{}", "null", "<b>&amp;</b>"]
+    rows = [{"名称": texts[i % len(texts)], "note": (texts[(i + 3) % len(texts)] or "") + "line\nbreak\ttab",
+             "qty": i - 100, "count": i % 50, "price": floats[i % len(floats)], "n": (i * 7919) % 1000 - 500, "ok": i % 3 == 0}
+            for i in range(audit.SERVER_EVENTS_AT + 40)]
+    rows[5]["qty"] = 10 ** 15 - 1
+    rows[6]["count"] = 2.5   # integers and floats in one column
+    background = []
+    in_background = db.in_background
+    monkeypatch.setattr(db, "in_background", lambda *a: (background.append(a[1]), in_background(*a))[1])
+
+    def written() -> list[str]:
+        with jimu.begin() as conn:
+            ids = Records(jimu, conn, load_principal(conn, uid), source="import").bulk_create("lot", rows)
+        with jimu.read() as conn:
+            return conn.execute(sa.text("SELECT kind, actor_id, form_key, record_id, data::text FROM jimu_events "
+                                        "WHERE record_id = ANY(:ids) AND form_key = 'lot' ORDER BY id"),
+                                {"ids": ids}).all(), ids
+
+    by_server, server_ids = written()
+    assert len(background) == 1
+    monkeypatch.setattr(audit, "SERVER_EVENTS_AT", 10 ** 9)   # the same rows, encoded by the client
+    by_client, client_ids = written()
+    assert len(background) == 1
+    assert [r[3] for r in by_server] == server_ids and [r[3] for r in by_client] == client_ids
+    assert [(r[0], r[1], r[2], r[4]) for r in by_server] == [(r[0], r[1], r[2], r[4]) for r in by_client]
+    assert '"price": 96.0' in by_server[0][4] and '"price": 999999999999999.0' in by_server[1][4]
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_background_statement_finishes_before_the_connection_is_used_again(jimu):
+    """``db.in_background``: the statement runs in a thread while the caller goes on; the next statement
+    sees what it wrote, its error is raised there (as SQLAlchemy's), and a rollback drops it."""
+    from runtime import db
+    insert = "INSERT INTO jimu_events (kind, at, record_id) VALUES (%(kind)s, now(), %(rid)s)"
+    slow = insert + ", (%(kind)s, now(), (SELECT 2 FROM pg_sleep(0.2)))"
+    count = sa.text("SELECT count(*) FROM jimu_events WHERE kind = 'bg.test'")
+    with jimu.begin() as conn:
+        db.in_background(conn, slow, {"kind": "bg.test", "rid": 1})
+        assert conn.execute(count).scalar() == 2
+    with pytest.raises(sa.exc.DataError):
+        with jimu.begin() as conn:
+            db.in_background(conn, insert, {"kind": "bg.test", "rid": "not a number"})
+            conn.execute(sa.text("SELECT 1"))
+    with pytest.raises(sa.exc.IntegrityError):   # at the commit when no statement comes before it
+        with jimu.begin() as conn:
+            db.in_background(conn, insert, {"kind": None, "rid": 4})
+    with jimu.begin() as conn:
+        nested = conn.begin_nested()
+        db.in_background(conn, insert, {"kind": None, "rid": 5})
+        nested.rollback()    # undoes what failed: nothing to raise
+        db.in_background(conn, slow, {"kind": "bg.test", "rid": 6})
+    with jimu.read() as conn:
+        assert conn.execute(count).scalar() == 4
