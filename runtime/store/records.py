@@ -385,13 +385,12 @@ class RecordStore:
         names = [c.name for c in ft.columns.values()] + [*SYSTEM_COLUMNS[1:], SEARCH_COLUMN]
         stamps = [now, now, actor, actor, 1]
         at = len(keys)   # where created_at is
-        searchable = search.fields(ft)
 
         def row(values: Mapping[str, Any]) -> list:
             get = values.get
             p = [get(k) for k in keys]
             p += stamps
-            p.append(search.document(ft, values, searchable))
+            p.append(search.document(ft, values))
             if "created_at" in values:   # imports and demo data keep their own creation time
                 p[at] = p[at + 1] = values["created_at"]
             return p

@@ -133,26 +133,56 @@ def index_words(text: str) -> list[str]:
     ascii_words, han_digit = _DICTIONARY or _dictionary()
     if text.isascii():
         if ascii_words is None or not ascii_words.search(text):
-            return [w for piece in _ASCII_PIECE.findall(text.lower()) for w in piece if w]
+            return _ascii_cut(text.lower())
         return list(_cut(text))
     m = _HAN_DIGITS.search(text)
     if m is not None and not han_digit and (ascii_words is None or not ascii_words.search(m.group(1))):
-        head = text[:m.start(1)]
-        precise, full = _cuts(head + _SENTINEL)
+        precise, extra = _head(text[:m.start(1)])
         tail = m.group(1).lower()
-        # the sentinel digit is the last word of either cut; jieba's full mode makes runs of letters
-        # and digits of the tail
-        words = [*precise[:-1], *(w for piece in _ASCII_PIECE.findall(tail) for w in piece if w)]
-        seen = set(words)
-        return words + [w for w in (*full[:-1], *_ASCII_RUN.findall(tail)) if w not in seen]
+        runs = _ASCII_RUN.findall(tail)   # jieba's full mode makes runs of letters and digits of the tail
+        tail_words = _ascii_cut(tail, runs)
+        if not extra and tail_words is runs:   # most names and codes: nothing more to add
+            return [*precise, *runs]
+        seen = set(tail_words)
+        words = [*precise, *tail_words, *[w for w in extra if w not in seen]]
+        seen.update(precise)
+        return words + [w for w in runs if w not in seen]
     return list(_cut(text))
 
 
+#: a decimal run followed by a letter (``a.5b``): the one place where jieba's HMM cut (``_ASCII_PIECE``) of an
+#: ASCII text differs from its runs of letters and digits (``_ASCII_RUN``)
+_DECIMAL_THEN_LETTER = re.compile(r"\.[0-9]+[a-z]")
+
+
+def _ascii_cut(lowered: str, runs: list[str] | None = None) -> list[str]:
+    """How jieba cuts a lower-case ASCII text holding no dictionary word (``_ASCII_PIECE``: runs of
+    letters and digits, a decimal kept with the run before it, two words): its runs of letters and
+    digits (one pass, nothing to flatten; ``runs`` when the caller has them) unless a decimal runs
+    into a letter."""
+    if "." in lowered and _DECIMAL_THEN_LETTER.search(lowered):
+        return [w for piece in _ASCII_PIECE.findall(lowered) for w in piece if w]
+    return _ASCII_RUN.findall(lowered) if runs is None else runs
+
+
+@functools.lru_cache(maxsize=4096)
+def _head(head: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The words of a Chinese ``head`` that a run of ASCII from a digit on follows (客户 of 客户3-1042),
+    as ``index_words`` puts them before and after the tail's: jieba's search-mode words, and its
+    full-mode words not among them. Cut with a digit after it (its cut is cached for every such
+    tail), which is the last word of either cut."""
+    precise, full = _cuts(head + _SENTINEL)
+    precise = precise[:-1]
+    seen = set(precise)
+    return precise, tuple(w for w in full[:-1] if w not in seen)
+
+
 @functools.lru_cache(maxsize=16384)
-def _words(text: str) -> tuple[str, ...]:
-    """``index_words`` of a text, remembered for the texts a column repeats (a city, an option, a
-    stock remark: most values of a bulk write); a text seen once costs a cache entry."""
-    return tuple(index_words(text))
+def _joined(text: str) -> str:
+    """``index_words`` of a text joined by spaces (its part of a search document), remembered for the
+    texts a column repeats (a city, an option, a stock remark: most values of a bulk write); a text
+    seen once costs a cache entry."""
+    return " ".join(index_words(text))
 
 
 #: a digit whose cut stands for a run of digits after a Chinese character
@@ -316,20 +346,32 @@ def _texts(f, value: Any) -> list[str]:
     return out
 
 
-def document(ft: FormTable, values: Mapping[str, Any], searchable: Sequence | None = None) -> str | None:
-    """The search document of a record with ``values`` (field key → value); ``searchable`` is
-    ``fields(ft)`` when the caller writes many records (otherwise listed once per form table)."""
-    words = []
-    for f in once(ft, fields) if searchable is None else searchable:
-        value = values.get(f.key)
+def _plan(ft: FormTable) -> tuple[tuple[str, Any], ...]:
+    """(key, the field when its value's option labels are searched too, else None) of each searchable
+    field of ``ft``, for ``document`` (worked out once per form table)."""
+    return tuple((f.key, None if getattr(f.widget, "choices", None) is None else f) for f in fields(ft))
+
+
+def document(ft: FormTable, values: Mapping[str, Any]) -> str | None:
+    """The search document of a record with ``values`` (field key → value): the words of each
+    searchable field's text (and a choice's labels), joined by spaces. A bulk write makes one per
+    row, so the fields are listed once per form table (``_plan``), each value's part is one cached
+    lookup (``_joined``) and the parts are joined once, instead of its words gathered into a list."""
+    parts = []
+    for key, choice in once(ft, _plan):
+        value = values.get(key)
         if value is None or value == "":
             continue
-        if getattr(f.widget, "choices", None) is None:   # a text: its own words only
-            words += _words(str(value))
+        if choice is None:   # a text: its own words only
+            part = _joined(value if type(value) is str else str(value))
+            if part:
+                parts.append(part)
             continue
-        for text in _texts(f, value):
-            words += _words(text)
-    return " ".join(words) or None
+        for text in _texts(choice, value):
+            part = _joined(text)
+            if part:
+                parts.append(part)
+    return " ".join(parts) or None
 
 
 def signature(spec) -> list:

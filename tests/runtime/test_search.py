@@ -158,7 +158,8 @@ def test_the_write_path_shortcuts_cut_texts_exactly_as_jieba_does():
     words = ["客户", "订单", "发票", "增值税", "服务器", "故障", "北京市", "T恤", "B超", "C++", "AT&T", "卡拉OK", "c#"]
     latin = " .-_@#&+%/:()0123456789abcXYZ，。！"
     texts = ["客户123", "订单20240001", "N0000123", "u1@example.com", "T.96O9", "3.14", "50%", "C++ 与 AT&T",
-             "客户3-1042", "张伟2#u7@example.com", "客户1 abc", "订单1.5%", "发票12C++", "王芳1AT&T", "第3号 x"]
+             "客户3-1042", "张伟2#u7@example.com", "客户1 abc", "订单1.5%", "发票12C++", "王芳1AT&T", "第3号 x",
+             "客户3.5kg", "v2.0b1", "客户50-0"]
     for _ in range(3000):
         parts = []
         for _ in range(rng.randint(1, 4)):
