@@ -129,16 +129,22 @@ def prefetch(catalog, conn: sa.Connection, ft, values: Mapping[str, Any],
         store = store or RecordStore(conn)
         if isinstance(ids, list):
             wanted = [int(i) for i in ids[:MAX_LINKED] if isinstance(i, int) or str(i).isdigit()]
-            by_id = {r["id"]: r for r in _load(store, target, target.table.c.id.in_(wanted))} if wanted else {}
+            by_id = {r["id"]: r for r in _load(store, target, wanted)} if wanted else {}
             links[name] = [by_id[i] for i in wanted if i in by_id]
         elif ids is None:
             links[name] = None
         else:
-            rows = _load(store, target, target.table.c.id == ids)
+            rows = _load(store, target, [ids])
             links[name] = rows[0] if rows else None
     return links
 
 
-def _load(store, ft, where) -> list[dict[str, Any]]:
-    rows = store.conn.execute(sa.select(ft.table).where(where).limit(MAX_LINKED)).mappings().all()
+def _load(store, ft, ids: list) -> list[dict[str, Any]]:
+    rows = store.conn.execute(once(ft, _linked), {"ids": ids}).mappings().all()
     return store.to_records(ft, rows)
+
+
+def _linked(ft) -> sa.Select:
+    """The rows of the linked records ``ids`` (an expanding parameter), built once per form table (``once``):
+    a write prefetches its links for every rule and flow condition that reads through them."""
+    return sa.select(ft.table).where(ft.table.c.id.in_(sa.bindparam("ids", expanding=True))).limit(MAX_LINKED)

@@ -34,6 +34,7 @@ job kinds belong to the runtime). Time comes from the injectable clock.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -129,10 +130,35 @@ def _insert_for(conn: sa.Connection):
     return insert
 
 
+# The queue's statements, built once with bound parameters: claiming, rechecking, renewing and
+# completing run for every job, and a statement built per call cost more CPU (its construction and
+# cache key) than running it on SQLite.
+_t = db.jobs
+_NOW = sa.bindparam("now")
+_CANCEL = (sa.update(_t).where(_t.c.idempotency_key == sa.bindparam("key"), _t.c.status == PENDING)
+           .values(status=CANCELLED))
+_DUE = (sa.select(_t).where(sa.or_(sa.and_(_t.c.status == PENDING, _t.c.run_at <= _NOW),
+                                   sa.and_(_t.c.status == RUNNING, _t.c.locked_until < _NOW)))
+        .order_by(_t.c.run_at, _t.c.id).limit(sa.bindparam("limit", type_=sa.Integer)))
+_DUE_UNLOCKED = _DUE.with_for_update(skip_locked=True)
+_TAKE = (sa.update(_t).where(_t.c.id.in_(sa.bindparam("ids", expanding=True)))
+         .values(status=RUNNING, locked_by=sa.bindparam("worker"), locked_until=sa.bindparam("until"),
+                 attempts=_t.c.attempts + 1))
+#: the job is still this worker's (parameters ``job``, ``worker``)
+_MINE = sa.and_(_t.c.id == sa.bindparam("job"), _t.c.locked_by == sa.bindparam("worker"), _t.c.status == RUNNING)
+_OWNED = sa.select(_t.c.id).where(_MINE)
+_OWNED_LOCKED = _OWNED.with_for_update()
+_RENEW = sa.update(_t).where(_MINE).values(locked_until=sa.bindparam("until"))
+_FINISH = sa.update(_t).where(_MINE).values(status=DONE, finished_at=sa.bindparam("at"), locked_by=None,
+                                            locked_until=None)
+_RETRY = sa.update(_t).where(_MINE).values(status=sa.bindparam("new_status"), run_at=sa.bindparam("due"),
+                                           last_error=sa.bindparam("error"), locked_by=None, locked_until=None,
+                                           finished_at=sa.bindparam("at"))
+_DELIVERED = sa.select(db.deliveries.c.key).where(db.deliveries.c.key == sa.bindparam("key"))
+
+
 def cancel(conn: sa.Connection, key: str) -> bool:
-    t = db.jobs
-    return conn.execute(sa.update(t).where(t.c.idempotency_key == key, t.c.status == PENDING)
-                        .values(status=CANCELLED)).rowcount > 0
+    return conn.execute(_CANCEL, {"key": key}).rowcount > 0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -147,19 +173,12 @@ def lease_of(jimu) -> timedelta:
 
 def claim(engine: sa.Engine, worker: str, now: datetime, limit: int = 20, lease: timedelta | None = None) -> list[Job]:
     lease = lease or LEASE
-    t = db.jobs
-    due = sa.or_(sa.and_(t.c.status == PENDING, t.c.run_at <= now),
-                 sa.and_(t.c.status == RUNNING, t.c.locked_until < now))
     with engine.begin() as conn:
-        q = sa.select(t).where(due).order_by(t.c.run_at, t.c.id).limit(limit)
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
-        rows = conn.execute(q).mappings().all()
+        q = _DUE_UNLOCKED if conn.dialect.name == "postgresql" else _DUE
+        rows = conn.execute(q, {"now": now, "limit": limit}).mappings().all()
         if not rows:
             return []
-        ids = [r["id"] for r in rows]
-        conn.execute(sa.update(t).where(t.c.id.in_(ids)).values(
-            status=RUNNING, locked_by=worker, locked_until=now + lease, attempts=t.c.attempts + 1))
+        conn.execute(_TAKE, {"ids": [r["id"] for r in rows], "worker": worker, "until": now + lease})
     return [Job(r["id"], r["kind"], r["payload"], r["run_at"], r["attempts"] + 1, r["max_attempts"],
                 r["idempotency_key"]) for r in rows]
 
@@ -172,25 +191,23 @@ class LeaseLost(JimuError):
 
 def run_job(jimu, job: Job, worker: str) -> bool:
     """Run one claimed job; True when it succeeded (see the module docstring for the lease)."""
-    t = db.jobs
-    mine = sa.and_(t.c.id == job.id, t.c.locked_by == worker, t.c.status == RUNNING)
+    mine = {"job": job.id, "worker": worker}
     try:
         handler = jimu.services.jobs.get(job.kind)
         with jimu.begin() as conn:
-            q = sa.select(t.c.id).where(mine)
+            q = _OWNED
             if conn.dialect.name == "postgresql":
                 # held until commit: nobody takes the job over while it runs. Waited for, not skipped: a
                 # claim running in another worker keeps the lock of a row its recheck found taken (ours)
                 # until it commits, a moment; skipping then left the job to wait out its whole lease and
                 # be run again. A worker that took the job over once our lease passed holds it for its
                 # run; after it the row is not ``mine`` any more
-                q = q.with_for_update()
-            if conn.execute(q).first() is None:
+                q = _OWNED_LOCKED
+            if conn.execute(q, mine).first() is None:
                 return False  # taken over after our lease passed: not ours any more
-            conn.execute(sa.update(t).where(mine).values(locked_until=jimu.now() + lease_of(jimu)))
+            conn.execute(_RENEW, {**mine, "until": jimu.now() + lease_of(jimu)})
             handler(jimu, conn, job)
-            done = conn.execute(sa.update(t).where(mine).values(status=DONE, finished_at=jimu.now(),
-                                                                locked_by=None, locked_until=None)).rowcount
+            done = conn.execute(_FINISH, {**mine, "at": jimu.now()}).rowcount
             if done != 1:
                 raise LeaseLost(f"job {job.id} is no longer leased to {worker}")
         return True
@@ -207,10 +224,9 @@ def run_job(jimu, job: Job, worker: str) -> bool:
             # records on SQLite, whose one writer was that transaction: ``runtime.rules.sms``)
             for write in getattr(exc, "kept_writes", None) or ():
                 write(conn)
-            conn.execute(sa.update(t).where(mine).values(
-                status=FAILED if final else PENDING, run_at=now if final else now + backoff(job.attempts),
-                last_error=f"{type(exc).__name__}: {exc}"[:2000], locked_by=None, locked_until=None,
-                finished_at=now if final else None))
+            conn.execute(_RETRY, {**mine, "new_status": FAILED if final else PENDING,
+                                  "due": now if final else now + backoff(job.attempts),
+                                  "error": f"{type(exc).__name__}: {exc}"[:2000], "at": now if final else None})
         return False
 
 
@@ -225,7 +241,7 @@ def run_due(jimu, worker: str | None = None, limit: int = 100) -> int:
 
 def delivered(conn: sa.Connection, key: str) -> bool:
     """True when the message of job ``key`` was already acknowledged by its receiver."""
-    return conn.execute(sa.select(db.deliveries.c.key).where(db.deliveries.c.key == key)).first() is not None
+    return conn.execute(_DELIVERED, {"key": key}).first() is not None
 
 
 def mark_delivered(jimu, conn: sa.Connection, key: str, channel: str) -> None:
@@ -234,10 +250,20 @@ def mark_delivered(jimu, conn: sa.Connection, key: str, channel: str) -> None:
     on SQLite (one writer at a time, and the job's transaction is it) in the job's transaction."""
     row = dict(key=key, channel=channel, at=jimu.now())
     if conn.dialect.name == "sqlite":
-        conn.execute(sa.insert(db.deliveries).values(**row))
+        conn.execute(_DELIVERY, row)
         return
     with jimu.engine.begin() as own:
-        own.execute(_insert_for(own)(db.deliveries).values(**row).on_conflict_do_nothing())
+        own.execute(_delivery_once(), row)
+
+
+_DELIVERY = sa.insert(db.deliveries)
+
+
+@functools.cache
+def _delivery_once() -> sa.Insert:
+    """The delivery record's insert on PostgreSQL (a second one for the key does nothing), built once."""
+    from sqlalchemy.dialects.postgresql import insert
+    return insert(db.deliveries).on_conflict_do_nothing()
 
 
 def worker_name() -> str:

@@ -66,13 +66,19 @@ def find(conn: sa.Connection, form_key: str, referenced: Iterable[str]) -> int |
     return None
 
 
+# a record's thread, built once with bound parameters (read for every message sent about a record)
+_m = db.mail_messages
+_THREAD = (sa.select(_m.c.message_id, _m.c.direction)
+           .where(_m.c.form_key == sa.bindparam("form"), _m.c.record_id == sa.bindparam("rid")).order_by(_m.c.id))
+_TAKEN_IN = (sa.select(_m.c.id).where(_m.c.form_key == sa.bindparam("form"), _m.c.record_id == sa.bindparam("rid"),
+                                      _m.c.direction == "in").limit(1))
+
+
 def headers(conn: sa.Connection, form_key: str | None, record_id: int | None) -> dict[str, str]:
     """``In-Reply-To`` and ``References`` of a message about the record (empty when it has no thread)."""
     if not form_key or record_id is None:
         return {}
-    t = db.mail_messages
-    rows = conn.execute(sa.select(t.c.message_id, t.c.direction).where(
-        t.c.form_key == form_key, t.c.record_id == record_id).order_by(t.c.id)).all()
+    rows = conn.execute(_THREAD, {"form": form_key, "rid": record_id}).all()
     if not rows:
         return {}
     taken = [mid for mid, direction in rows if direction == "in"]
@@ -86,6 +92,4 @@ def taken_in(conn: sa.Connection, form_key: str | None, record_id: int | None) -
     """True when the record was opened (or answered) by a message taken in."""
     if not form_key or record_id is None:
         return False
-    t = db.mail_messages
-    return conn.execute(sa.select(t.c.id).where(t.c.form_key == form_key, t.c.record_id == record_id,
-                                                t.c.direction == "in").limit(1)).first() is not None
+    return conn.execute(_TAKEN_IN, {"form": form_key, "rid": record_id}).first() is not None

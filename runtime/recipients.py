@@ -27,17 +27,41 @@ from . import db
 from .shared_tables import flow_tasks, record_participants
 
 
+# The resolver's reads, built once with bound parameters: a message resolves its recipients when it
+# is sent, several reads each, and a statement built per call cost more CPU (its construction and
+# cache key) than running it on SQLite
+_u, _g, _gm = db.users, db.groups, db.group_members
+_ACTIVE = _u.c.is_active.is_(True)
+_BY_NAME = sa.select(_u.c.username, _u.c.id).where(_u.c.username.in_(sa.bindparam("names", expanding=True)), _ACTIVE)
+_ACTIVE_IDS = sa.select(_u.c.id).where(_u.c.id.in_(sa.bindparam("ids", expanding=True)), _ACTIVE)
+_ROLE_HOLDERS = (sa.select(_u.c.id).join(db.user_roles, db.user_roles.c.user_id == _u.c.id)
+                 .join(db.roles, db.roles.c.id == db.user_roles.c.role_id)
+                 .where(db.roles.c.key == sa.bindparam("role"), _ACTIVE).order_by(_u.c.id))
+_TASK_COLUMNS = (flow_tasks.c.id, flow_tasks.c.assignee_user_id, flow_tasks.c.assignee_group,
+                 flow_tasks.c.assignee_role)
+_TASKS_BY_ID = (sa.select(*_TASK_COLUMNS).where(flow_tasks.c.id.in_(sa.bindparam("ids", expanding=True)))
+                .order_by(flow_tasks.c.id))
+_OPEN_TASKS_ON = (sa.select(*_TASK_COLUMNS).where(flow_tasks.c.form_key == sa.bindparam("form"),
+                                                  flow_tasks.c.record_id == sa.bindparam("rid"),
+                                                  flow_tasks.c.status == "open").order_by(flow_tasks.c.id))
+_LEAD_OF_GROUP = sa.select(_g.c.lead_id).where(_g.c.key == sa.bindparam("group")).order_by(_g.c.id)
+_LEADS_OF_MEMBER = (sa.select(_g.c.lead_id).join(_gm, _gm.c.group_id == _g.c.id)
+                    .where(_gm.c.user_id == sa.bindparam("user")).order_by(_g.c.id))
+_GROUP_KEY = sa.select(_g.c.key).where(_g.c.id == sa.bindparam("id"))
+_LEAD = sa.select(_g.c.lead_id).where(_g.c.key == sa.bindparam("group"))
+_PARTICIPANTS = sa.select(record_participants.c.user_id).where(record_participants.c.form_key == sa.bindparam("form"),
+                                                               record_participants.c.record_id == sa.bindparam("rid"))
+
+
 def user_ids(conn: sa.Connection, names: Iterable[Any]) -> list[int]:
     """User names (or ids) → active user ids, in order, unknown ones dropped."""
     out: list[int] = []
     names = [n for n in names if n not in (None, "")]
     if not names:
         return out
-    by_name = dict(conn.execute(sa.select(db.users.c.username, db.users.c.id).where(
-        db.users.c.username.in_([str(n) for n in names]), db.users.c.is_active.is_(True))).all())
-    ids = {i for (i,) in conn.execute(sa.select(db.users.c.id).where(
-        db.users.c.id.in_([n for n in names if isinstance(n, int) and not isinstance(n, bool)]),
-        db.users.c.is_active.is_(True)))}
+    by_name = dict(conn.execute(_BY_NAME, {"names": [str(n) for n in names]}).all())
+    ids = {i for (i,) in conn.execute(
+        _ACTIVE_IDS, {"ids": [n for n in names if isinstance(n, int) and not isinstance(n, bool)]})}
     for n in names:
         uid = n if isinstance(n, int) and n in ids else by_name.get(str(n))
         if uid is not None and uid not in out:
@@ -63,7 +87,11 @@ def _members(group_key) -> sa.Select:
 def group_and_members(conn: sa.Connection, group_key: str) -> tuple[int | None, list[tuple[int, str]]]:
     """The group's id (None when it has no active member) and its active members (id, name), by name,
     in one query."""
-    return _as_members(conn.execute(_members(group_key)).all())
+    return _as_members(conn.execute(_GROUP_MEMBERS, {"group_key": group_key}).all())
+
+
+#: ``_members`` of the group ``:group_key``, built once
+_GROUP_MEMBERS = _members(sa.bindparam("group_key", type_=sa.String))
 
 
 def _as_members(rows) -> tuple[int | None, list[tuple[int, str]]]:
@@ -93,23 +121,16 @@ def members_from(value) -> tuple[int | None, list[tuple[int, str]]]:
 
 
 def role_holders(conn: sa.Connection, role_key: str) -> list[int]:
-    return list(conn.execute(sa.select(db.users.c.id).join(db.user_roles, db.user_roles.c.user_id == db.users.c.id)
-                             .join(db.roles, db.roles.c.id == db.user_roles.c.role_id)
-                             .where(db.roles.c.key == role_key, db.users.c.is_active.is_(True))
-                             .order_by(db.users.c.id)).scalars())
+    return list(conn.execute(_ROLE_HOLDERS, {"role": role_key}).scalars())
 
 
 def _tasks(conn: sa.Connection, form: str | None, record_id: Any, task_ids: Iterable[int] | None) -> list:
     """The tasks a message is about (by id), else the record's open flow tasks, oldest first."""
-    t = flow_tasks
-    cols = (t.c.id, t.c.assignee_user_id, t.c.assignee_group, t.c.assignee_role)
     if task_ids:
-        q = sa.select(*cols).where(t.c.id.in_([int(i) for i in task_ids]))
-    elif form and record_id is not None:
-        q = sa.select(*cols).where(t.c.form_key == form, t.c.record_id == record_id, t.c.status == "open")
-    else:
-        return []
-    return conn.execute(q.order_by(t.c.id)).mappings().all()
+        return conn.execute(_TASKS_BY_ID, {"ids": [int(i) for i in task_ids]}).mappings().all()
+    if form and record_id is not None:
+        return conn.execute(_OPEN_TASKS_ON, {"form": form, "rid": record_id}).mappings().all()
+    return []
 
 
 def task_people(conn: sa.Connection, tasks: Iterable[Mapping[str, Any]], *, assignee: bool = False,
@@ -131,18 +152,15 @@ def task_people(conn: sa.Connection, tasks: Iterable[Mapping[str, Any]], *, assi
             elif task["assignee_role"]:
                 add(role_holders(conn, task["assignee_role"]))
         if lead:
-            g = db.groups
             if task["assignee_group"]:
-                q = sa.select(g.c.lead_id).where(g.c.key == task["assignee_group"])
+                leads = conn.execute(_LEAD_OF_GROUP, {"group": task["assignee_group"]})
             elif user:
-                q = sa.select(g.c.lead_id).join(db.group_members, db.group_members.c.group_id == g.c.id).where(
-                    db.group_members.c.user_id == user)
+                leads = conn.execute(_LEADS_OF_MEMBER, {"user": user})
             else:
                 continue
-            add(u for u in conn.execute(q.order_by(g.c.id)).scalars() if u != user)
+            add(u for u in leads.scalars() if u != user)
     if out:  # a user switched off since the task was assigned hears nothing
-        active = set(conn.execute(sa.select(db.users.c.id).where(db.users.c.id.in_(out),
-                                                                  db.users.c.is_active.is_(True))).scalars())
+        active = set(conn.execute(_ACTIVE_IDS, {"ids": out}).scalars())
         out = [u for u in out if u in active]
     return out
 
@@ -172,20 +190,18 @@ def resolve_users(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[
         v = record.get(f)
         for g in (v if isinstance(v, list) else [v]):
             if isinstance(g, int) and not isinstance(g, bool):  # a group field holds the group's id
-                g = conn.execute(sa.select(db.groups.c.key).where(db.groups.c.id == g)).scalar()
+                g = conn.execute(_GROUP_KEY, {"id": g}).scalar()
             if isinstance(g, str) and g:
                 group_keys.append(g)
     for gk in group_keys:
-        lead = conn.execute(sa.select(db.groups.c.lead_id).where(db.groups.c.key == gk)).scalar()
+        lead = conn.execute(_LEAD, {"group": gk}).scalar()
         if lead is not None:
             add([lead])
     if spec.get("assignee") or spec.get("lead"):
         add(task_people(conn, _tasks(conn, form, record.get("id"), tasks), assignee=bool(spec.get("assignee")),
                         lead=bool(spec.get("lead"))))
     if spec.get("participants") and record and form:
-        p = record_participants
-        add(conn.execute(sa.select(p.c.user_id).where(p.c.form_key == form,
-                                                      p.c.record_id == record.get("id"))).scalars())
+        add(conn.execute(_PARTICIPANTS, {"form": form, "rid": record.get("id")}).scalars())
     return out
 
 

@@ -141,8 +141,7 @@ class Replay:
         """Move the clock through each moment before ``when`` at which a job is due, running them."""
         while True:
             with self.jimu.engine.connect() as conn:
-                due = conn.execute(sa.select(sa.func.min(db.jobs.c.run_at))
-                                   .where(db.jobs.c.status == jobs.PENDING)).scalar()
+                due = conn.execute(_NEXT_DUE).scalar()
             if due is None or _aware(due) > when:
                 return
             self.clock.now = max(self.clock.now, _aware(due))
@@ -179,6 +178,10 @@ class Replay:
 
     def flows(self, conn: sa.Connection):
         return self.jimu.services.flows.runtime(conn)
+
+
+#: when the next pending job is due (built once: the replay asks before every action)
+_NEXT_DUE = sa.select(sa.func.min(db.jobs.c.run_at)).where(db.jobs.c.status == jobs.PENDING)
 
 
 class ReplayError(JimuError):

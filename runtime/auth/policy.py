@@ -28,11 +28,13 @@ The answers come from the user's roles (``Principal.access``, built by
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 
 from ..exceptions import NotAuthenticated, PermissionDenied
+from ..memo import once
 from .principal import VERBS, FormAccess, Principal
 
 
@@ -245,10 +247,23 @@ def notice_view(conn: sa.Connection, principal: Principal, ft, record_id: int | 
     if principal.user_id is None or not can(principal, "read", ft.key):
         return None
     if record_id is not None:
-        exists = conn.execute(sa.select(ft.table.c.id).where(ft.table.c.id == record_id)).first() is not None
+        exists = conn.execute(once(ft, _exists), {"rid": record_id}).first() is not None
         if not (row_visible(conn, principal, ft, record_id) if exists else row_filter(principal, ft) is None):
             return None
     return hidden_fields(principal, ft.key)
+
+
+def _exists(ft) -> sa.Select:
+    """Whether record ``:rid`` of ``ft`` exists, built once per form table (``once``): asked for every
+    recipient of every message."""
+    return sa.select(ft.table.c.id).where(ft.table.c.id == sa.bindparam("rid"))
+
+
+@functools.cache
+def _role_views() -> sa.Select:
+    """Every role's permissions and field access (``outsider_hidden``), built once."""
+    from .. import db
+    return sa.select(db.roles.c.permissions, db.roles.c.access)
 
 
 def outsider_hidden(conn: sa.Connection, ft) -> frozenset[str]:
@@ -256,9 +271,8 @@ def outsider_hidden(conn: sa.Connection, ft) -> frozenset[str]:
     webhook, a group robot, an HTTP call) leaves out: every field that some role granting read on the
     form hides. An outsider is trusted no more than the least trusted reader; the rest is what the
     package's rule sends (its app-level system view). See docs/permissions.md."""
-    from .. import db
     out: set[str] = set()
-    for permissions, access in conn.execute(sa.select(db.roles.c.permissions, db.roles.c.access)):
+    for permissions, access in conn.execute(_role_views()):
         permissions = permissions or {}
         if "read" not in (permissions.get(ft.key) or ()) and "read" not in (permissions.get("*") or ()):
             continue

@@ -94,22 +94,27 @@ def combine_access(roles: list[tuple[Any, Any]]) -> dict[str, FormAccess]:
     return out
 
 
+# ``load_principal``'s reads, built once with the user's id bound (``user``): a principal is loaded per
+# request and per job that acts as someone
+_USER = sa.select(db.users).where(db.users.c.id == sa.bindparam("user"))
+_ROLES = (sa.select(db.roles.c.key, db.roles.c.permissions, db.roles.c.builder, db.roles.c.access, db.roles.c.app_key)
+          .join(db.user_roles, db.user_roles.c.role_id == db.roles.c.id)
+          .where(db.user_roles.c.user_id == sa.bindparam("user")))
+_GROUPS = (sa.select(db.groups.c.id, db.groups.c.key)
+           .join(db.group_members, db.group_members.c.group_id == db.groups.c.id)
+           .where(db.group_members.c.user_id == sa.bindparam("user")))
+
+
 def load_principal(conn: sa.Connection, user_id: int) -> Principal | None:
-    user = conn.execute(sa.select(db.users).where(db.users.c.id == user_id)).first()
+    user = conn.execute(_USER, {"user": user_id}).first()
     if user is None or not user.is_active:
         return None
-    role_rows = conn.execute(
-        sa.select(db.roles.c.key, db.roles.c.permissions, db.roles.c.builder, db.roles.c.access,
-                  db.roles.c.app_key)
-        .join(db.user_roles, db.user_roles.c.role_id == db.roles.c.id)
-        .where(db.user_roles.c.user_id == user_id)).all()
+    role_rows = conn.execute(_ROLES, {"user": user_id}).all()
     grants: dict[str, set[str]] = {}
     for r in role_rows:
         for form_key, verbs in (r.permissions or {}).items():
             grants.setdefault(form_key, set()).update(v for v in verbs if v in VERBS)
-    group_rows = conn.execute(
-        sa.select(db.groups.c.id, db.groups.c.key).join(db.group_members, db.group_members.c.group_id == db.groups.c.id)
-        .where(db.group_members.c.user_id == user_id)).all()
+    group_rows = conn.execute(_GROUPS, {"user": user_id}).all()
     return Principal(user_id=user.id, username=user.username, display_name=user.display_name or user.username,
                      is_admin=bool(user.is_admin), roles=frozenset(r.key for r in role_rows),
                      groups=frozenset(g.key for g in group_rows), group_ids=frozenset(g.id for g in group_rows),

@@ -13,6 +13,7 @@ start on the newest version, running ones stay on theirs.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -111,6 +112,42 @@ def _inserted(conn: sa.Connection, insert: sa.Insert, table: sa.Table, values: M
     return {**_BLANK[table], **values, **returned}
 
 
+# Reads and writes a step makes of instance and task rows, built once with bound parameters (a
+# statement built per call cost more CPU, its construction and cache key, than running it on SQLite)
+_fi, _ft = flow_instances, flow_tasks
+_INSTANCE = sa.select(_fi).where(_fi.c.id == sa.bindparam("iid"))
+_INSTANCE_LOCKED = _INSTANCE.with_for_update()
+_RUNNING_ON = (sa.select(_fi.c.id).where(_fi.c.form_key == sa.bindparam("form"), _fi.c.record_id == sa.bindparam("rid"),
+                                         _fi.c.status == "running").order_by(_fi.c.id))
+_TASK = sa.select(_ft).where(_ft.c.id == sa.bindparam("tid"))
+_TASK_OF = sa.select(_ft).where(_ft.c.instance_id == sa.bindparam("iid"), _ft.c.task_key == sa.bindparam("task"))
+_OPEN_TASKS = (sa.select(_ft).where(_ft.c.instance_id == sa.bindparam("iid"), _ft.c.status == "open")
+               .order_by(_ft.c.id))
+_CLOSE_TASK = (sa.update(_ft).where(_ft.c.instance_id == sa.bindparam("iid"), _ft.c.task_key == sa.bindparam("task"))
+               .values(status=sa.bindparam("state"), outcome=sa.bindparam("chosen"), closed_at=sa.bindparam("at"),
+                       closed_by=sa.bindparam("by")))
+_SET_DUE = (sa.update(_ft).where(_ft.c.instance_id == sa.bindparam("iid"), _ft.c.task_key == sa.bindparam("task"))
+            .values(due_at=sa.bindparam("due")))
+_SET_COMMENT = sa.update(_ft).where(_ft.c.id == sa.bindparam("tid")).values(comment=sa.bindparam("text"))
+
+
+@functools.lru_cache(maxsize=None)
+def _open_task_ids(by_task: bool, by_node: bool, by_flow: bool) -> sa.Select:
+    """``open_task_ids``'s query for the filters given (parameters ``form``, ``rid``, ``tid``, ``node``,
+    ``flow``), built once per combination."""
+    t = _ft
+    if by_task:
+        q = sa.select(t.c.id).where(t.c.id == sa.bindparam("tid"), t.c.status == "open")
+    else:
+        q = sa.select(t.c.id).where(t.c.form_key == sa.bindparam("form"), t.c.record_id == sa.bindparam("rid"),
+                                    t.c.status == "open")
+    if by_node:
+        q = q.where(t.c.node_id == sa.bindparam("node"))
+    if by_flow:
+        q = q.join(_fi, _fi.c.id == t.c.instance_id).where(_fi.c.flow_key == sa.bindparam("flow"))
+    return q.order_by(t.c.id)
+
+
 def _tasks_of(form_key: str, record_id: int) -> tuple:
     """The key, in the records kept for the transaction, of the ids of a new record's tasks."""
     return (flow_tasks, "of", form_key, record_id)
@@ -175,15 +212,12 @@ class FlowRuntime:
         re-reads it when that step ends (``_step``)."""
         if form_key not in self.clocked_forms():
             return
-        fi = flow_instances
         busy = self.conn.info.setdefault("jimu_flow_stepping", {})
         kept = self._kept_instances_of(form_key, record_id)
         if kept is not None:  # a record created in this transaction: its instances are all in memory
             running = sorted(r["id"] for r in kept if r["status"] == "running")
         else:
-            running = self.conn.execute(sa.select(fi.c.id).where(
-                fi.c.form_key == form_key, fi.c.record_id == record_id, fi.c.status == "running")
-                .order_by(fi.c.id)).scalars().all()
+            running = self.conn.execute(_RUNNING_ON, {"form": form_key, "rid": record_id}).scalars().all()
         for iid in running:
             if iid in busy:
                 busy[iid] = True
@@ -221,10 +255,8 @@ class FlowRuntime:
         kept = written(self.conn)
         if kept is not None and (flow_instances, iid) in kept:
             return dict(kept[(flow_instances, iid)])  # its state is shared: states are never changed in place
-        q = sa.select(flow_instances).where(flow_instances.c.id == iid)
-        if lock and self.conn.dialect.name == "postgresql":
-            q = q.with_for_update()
-        row = self.conn.execute(q).mappings().first()
+        q = _INSTANCE_LOCKED if lock and self.conn.dialect.name == "postgresql" else _INSTANCE
+        row = self.conn.execute(q, {"iid": iid}).mappings().first()
         if row is None:
             raise NotFound(f"flow instance {iid} does not exist", code="flow.instance_not_found", id=iid)
         return row
@@ -358,8 +390,7 @@ class FlowRuntime:
         tid = kept.get((flow_tasks, "key", iid, task_key)) if kept is not None else None
         if tid is not None and (flow_tasks, tid) in kept:
             return dict(kept[(flow_tasks, tid)])
-        return self.conn.execute(sa.select(flow_tasks).where(flow_tasks.c.instance_id == iid,
-                                                             flow_tasks.c.task_key == task_key)).mappings().first()
+        return self.conn.execute(_TASK_OF, {"iid": iid, "task": task_key}).mappings().first()
 
     def _forget_task(self, task_id: int | None = None, *, iid: int | None = None, task_key: str | None = None):
         """A task row is about to change: drop the copy kept since it was created (and with it the
@@ -413,9 +444,8 @@ class FlowRuntime:
 
     def _do_close_task(self, row, e: CloseTask) -> None:
         self._forget_task(iid=row["id"], task_key=e.task_id)
-        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.instance_id == row["id"],
-                                                      flow_tasks.c.task_key == e.task_id).values(
-            status=e.state, outcome=e.outcome, closed_at=self.now, closed_by=_user_id(e.actor)))
+        self.conn.execute(_CLOSE_TASK, {"iid": row["id"], "task": e.task_id, "state": e.state, "chosen": e.outcome,
+                                        "at": self.now, "by": _user_id(e.actor)})
 
     def _do_assign_task(self, row, e: AssignTask) -> None:
         task = self._task_row(row["id"], e.task_id)
@@ -530,8 +560,7 @@ class FlowRuntime:
         return at.astimezone(ZoneInfo(str(self.jimu.config.get("TIMEZONE") or "UTC"))).strftime("%Y-%m-%d %H:%M")
 
     def _open_tasks(self, iid: int) -> list[dict]:
-        return [dict(r) for r in self.conn.execute(sa.select(flow_tasks).where(
-            flow_tasks.c.instance_id == iid, flow_tasks.c.status == "open").order_by(flow_tasks.c.id)).mappings()]
+        return [dict(r) for r in self.conn.execute(_OPEN_TASKS, {"iid": iid}).mappings()]
 
     def tell(self, row: Mapping[str, Any], messages: Iterable[Mapping[str, Any]], *,
              tasks: Iterable[Mapping[str, Any]], key: str, variables: Mapping[str, Any]) -> list[dict]:
@@ -582,8 +611,7 @@ class FlowRuntime:
 
     def _do_set_due(self, row, e) -> None:
         self._forget_task(iid=row["id"], task_key=e.task_id)
-        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.instance_id == row["id"],
-                                                      flow_tasks.c.task_key == e.task_id).values(due_at=e.due_at))
+        self.conn.execute(_SET_DUE, {"iid": row["id"], "task": e.task_id, "due": e.due_at})
 
     def _do_append_history(self, row, e: AppendHistory) -> None:
         deferred.add(self.conn, flow_history, dict(instance_id=row["id"], at=e.at, node_id=e.node_id, kind=e.kind,
@@ -659,7 +687,7 @@ class FlowRuntime:
         kept = written(self.conn)
         if kept is not None and (flow_tasks, task_id) in kept:
             return dict(kept[(flow_tasks, task_id)])
-        row = self.conn.execute(sa.select(flow_tasks).where(flow_tasks.c.id == task_id)).mappings().first()
+        row = self.conn.execute(_TASK, {"tid": task_id}).mappings().first()
         if row is None:
             raise NotFound(f"task {task_id} does not exist", code="flow.task_not_found", id=task_id)
         return row
@@ -700,7 +728,7 @@ class FlowRuntime:
                                       "message": f"{k} is required at this step; fill it before completing"}
                                      for k in missing])
         self._forget_task(task_id)
-        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task_id).values(comment=comment))
+        self.conn.execute(_SET_COMMENT, {"tid": task_id, "text": comment})
         actor = str(principal.user_id) if principal.user_id else None
         return self.apply(task["instance_id"], TaskCompleted(task["task_key"], outcome, actor, comment))
 
@@ -742,7 +770,6 @@ class FlowRuntime:
                       node_id: str | None = None, flow_key: str | None = None) -> list[int]:
         """The open tasks on a record (optionally: one task, one node, one flow), oldest first — what
         the rule actions ``complete_task``/``escalate_task``/``reassign_task`` act on."""
-        t = flow_tasks
         tasks = self._kept_tasks_of(form_key, record_id)
         if tasks is not None and (not task_id or any(x["id"] == task_id for x in tasks)):
             # a record created in this transaction: its tasks are all in memory
@@ -751,15 +778,9 @@ class FlowRuntime:
             return sorted(x["id"] for x in tasks if x["status"] == "open"
                           and (not task_id or x["id"] == task_id) and (not node_id or x["node_id"] == node_id)
                           and (flow_key is None or flows[x["instance_id"]] == flow_key))
-        q = sa.select(t.c.id).where(t.c.form_key == form_key, t.c.record_id == record_id, t.c.status == "open")
-        if task_id:
-            q = sa.select(t.c.id).where(t.c.id == task_id, t.c.status == "open")
-        if node_id:
-            q = q.where(t.c.node_id == node_id)
-        if flow_key:
-            q = q.join(flow_instances, flow_instances.c.id == t.c.instance_id).where(
-                flow_instances.c.flow_key == flow_key)
-        return list(self.conn.execute(q.order_by(t.c.id)).scalars())
+        q = _open_task_ids(bool(task_id), bool(node_id), bool(flow_key))
+        return list(self.conn.execute(q, {"form": form_key, "rid": record_id, "tid": task_id, "node": node_id,
+                                          "flow": flow_key}).scalars())
 
     def last_ended_instance(self, form_key: str, record_id: int, flow_key: str) -> int | None:
         """The newest completed or cancelled instance of ``flow_key`` on a record (what reopen reopens)."""
@@ -796,7 +817,7 @@ class FlowRuntime:
             raise PermissionDenied(f"{outcome!r} cannot be chosen here", code="flow.not_public_outcome",
                                    outcome=str(outcome)[:100])
         self._forget_task(task_id)
-        self.conn.execute(sa.update(flow_tasks).where(flow_tasks.c.id == task_id).values(comment=comment))
+        self.conn.execute(_SET_COMMENT, {"tid": task_id, "text": comment})
         return self.apply(task["instance_id"], TaskCompleted(task["task_key"], outcome, None, comment))
 
     def fire_timer(self, iid: int, timer_id: str) -> None:

@@ -132,6 +132,12 @@ def user_messages(jimu, conn: sa.Connection, p: Mapping[str, Any]) -> list[tuple
     return out
 
 
+# ``mail_audiences``'s reads, built once (every mail job asks them)
+_USERS_BY_EMAIL = sa.select(db.users.c.id).where(db.users.c.email.in_(sa.bindparam("emails", expanding=True)),
+                                                 db.users.c.is_active.is_(True))
+_EMAILS = sa.select(db.users.c.id, db.users.c.email).where(db.users.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 def mail_audiences(jimu, conn: sa.Connection, p: Mapping[str, Any], ft, values: Mapping[str, Any]):
     """``[(hidden fields, principal or None, [addresses])]``: the Jimu users among the recipients by their
     own view (one entry per distinct view, ``user_views``), everybody else as outsiders."""
@@ -140,10 +146,8 @@ def mail_audiences(jimu, conn: sa.Connection, p: Mapping[str, Any], ft, values: 
     literal = literal_emails(spec, values)
     # an address that is an active user's own is that user: told only what they may read
     if literal:
-        ids += [uid for (uid,) in conn.execute(sa.select(db.users.c.id).where(
-            db.users.c.email.in_(literal), db.users.c.is_active.is_(True))) if uid not in ids]
-    email_of = dict(conn.execute(sa.select(db.users.c.id, db.users.c.email).where(db.users.c.id.in_(ids)))
-                    .all()) if ids else {}
+        ids += [uid for (uid,) in conn.execute(_USERS_BY_EMAIL, {"emails": literal}) if uid not in ids]
+    email_of = dict(conn.execute(_EMAILS, {"ids": ids}).all()) if ids else {}
     out, taken = [], set(email_of.values())
     for (hidden, *_), principals in user_views(conn, ft, p.get("record_id"), ids).items():
         addresses = [email_of[pr.user_id] for pr in principals if email_of.get(pr.user_id)]

@@ -13,6 +13,7 @@ header, ``X-Jimu-Idempotency-Key`` mail header) so receivers can drop repeats.
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 from datetime import datetime
@@ -122,9 +123,15 @@ def _links(jimu, p) -> dict[str, str]:
     return {"status_link": status, "survey_link": survey}
 
 
+@functools.cache
+def _insert_notifications() -> sa.Insert:
+    """The inbox rows' insert, built once (``in_app_job``)."""
+    from .tables import notifications
+    return sa.insert(notifications)
+
+
 def in_app_job(jimu, conn, job) -> None:
     """Put the message in the inbox of each recipient who may read the record, as they see it."""
-    from .tables import notifications
     p = job.payload
     ft = messages.form_of(jimu, p)
     values = messages.variables(ft, p)
@@ -142,7 +149,7 @@ def in_app_job(jimu, conn, job) -> None:
                   "link": link, "rule_key": p.get("rule"), "form_key": p.get("form"),
                   "record_id": p.get("record_id")} for pr in principals]
     if rows:  # in the job's transaction: committed with its completion, exactly once
-        conn.execute(sa.insert(notifications), rows)
+        conn.execute(_insert_notifications(), rows)
 
 
 def _outsider_message(jimu, conn, p) -> tuple[dict[str, str], dict]:

@@ -33,9 +33,11 @@ _CHECKED = "jimu_catalog_checked_in"
 #: the revision read at the start of the current request, with its identity lookup (``Catalog.seen``)
 _SEEN: ContextVar[tuple["Catalog", int] | None] = ContextVar("jimu_catalog_seen", default=None)
 
+#: the revision's read, built once (``refresh`` runs it at the start of almost every transaction)
+_READ = sa.select(db.catalog_revision.c.revision).where(db.catalog_revision.c.id == 1)
+
 #: the revision as one column, for a statement that reads it along with something else
-REVISION = (sa.select(db.catalog_revision.c.revision).where(db.catalog_revision.c.id == 1)
-            .scalar_subquery().label("catalog_revision"))
+REVISION = _READ.scalar_subquery().label("catalog_revision")
 
 
 def changed(conn: sa.Connection) -> None:
@@ -65,7 +67,7 @@ class Catalog:
             if not force and tx is not None and seen == (self, self.revision):
                 conn.info[_CHECKED] = tx
                 return self
-        rev = conn.execute(sa.select(db.catalog_revision.c.revision).where(db.catalog_revision.c.id == 1)).scalar()
+        rev = conn.execute(_READ).scalar()
         if tx is not None:
             conn.info[_CHECKED] = tx
         if rev == self.revision and not force:

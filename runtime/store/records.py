@@ -303,6 +303,40 @@ def _next_ids(ft: FormTable) -> sa.Select:
     return sa.select(sa.func.nextval(seq.c.seq)).select_from(seq).join(series, sa.true())
 
 
+def _by_id(ft: FormTable) -> sa.Select:
+    """The record's row by its id (the parameter ``rid``), built once per form table (``once``): built per
+    read, its construction and cache key cost more than running it on SQLite."""
+    return sa.select(*ft.row_columns).where(ft.table.c.id == sa.bindparam("rid"))
+
+
+def _by_ids(ft: FormTable) -> sa.Select:
+    """The rows of the records ``ids`` (an expanding parameter), in id order; built once per form table."""
+    t = ft.table
+    return sa.select(*ft.row_columns).where(t.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(t.c.id)
+
+
+def _child_reads(ft: FormTable) -> tuple[tuple, tuple]:
+    """The reads of ``to_records``, built once per form table: (key, query) of each multi-value field,
+    (key, child table, query) of each sub-table, each for the records ``ids`` (an expanding parameter)."""
+    ids = sa.bindparam("ids", expanding=True)
+    multi = tuple((key, sa.select(mt.table.c.record_id, mt.table.c.value).where(mt.table.c.record_id.in_(ids))
+                   .order_by(mt.table.c.record_id, mt.table.c.position)) for key, mt in ft.multi.items())
+    children = tuple((key, ct, sa.select(ct.table).where(ct.table.c.record_id.in_(ids))
+                      .order_by(ct.table.c.record_id, ct.table.c.position)) for key, ct in ft.children.items())
+    return multi, children
+
+
+def _updates(ft: FormTable) -> tuple[sa.Update, sa.Update]:
+    """The UPDATE of record ``:rid`` returning its row, without and with the optimistic check of its
+    version (``:expected``), built once per form table (``once``): the columns it sets are the
+    execute parameters named as columns (SQLAlchemy compiles, and caches, one form per set of them),
+    plus the version's increment."""
+    t = ft.table
+    stmt = (sa.update(t).where(t.c.id == sa.bindparam("rid")).values(row_version=t.c.row_version + 1)
+            .returning(*ft.row_columns))
+    return stmt, stmt.where(t.c.row_version == sa.bindparam("expected"))
+
+
 def _row_as_read(ft: FormTable, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """The row inserted with ``params`` (column → value) as reading it back gives it, but its id; None
     when a value's read is not certain (``_as_column_read``) or a column left out has a default."""
@@ -475,11 +509,9 @@ class RecordStore:
         deferred_version = self._update_later(ft, rid, values, params, expected_version, now, actor)
         if deferred_version is not None:
             return deferred_version
-        params.update(updated_at=now, updated_by=actor, row_version=t.c.row_version + 1)
-        stmt = sa.update(t).where(t.c.id == rid)
-        if expected_version is not None:
-            stmt = stmt.where(t.c.row_version == expected_version)
-        row = self.conn.execute(stmt.values(params).returning(*ft.row_columns)).mappings().first()
+        params.update(updated_at=now, updated_by=actor, rid=rid, expected=expected_version)
+        stmt = once(ft, _updates)[expected_version is not None]
+        row = self.conn.execute(stmt, params).mappings().first()
         data_written(self.conn, ft.form_id)
         if row is None:
             current = self.conn.execute(sa.select(t.c.row_version).where(t.c.id == rid)).scalar()
@@ -650,15 +682,14 @@ class RecordStore:
         kept = written(self.conn)
         if kept is not None and (ft.table, rid) in kept:
             return copy_record(kept[(ft.table, rid)])
-        row = self.conn.execute(sa.select(*ft.row_columns).where(ft.table.c.id == rid)).mappings().first()
+        row = self.conn.execute(once(ft, _by_id), {"rid": rid}).mappings().first()
         if row is None:
             raise RecordNotFound(f"{ft.key} record {rid} does not exist", form=ft.key, id=rid)
         return self.to_records(ft, [row])[0]
 
     def by_ids(self, ft: FormTable, ids: Sequence[int]) -> list[dict[str, Any]]:
         """The records ``ids``, in id order, in one query (and one per child table)."""
-        t = ft.table
-        rows = self.conn.execute(sa.select(*ft.row_columns).where(t.c.id.in_(ids)).order_by(t.c.id)).mappings()
+        rows = self.conn.execute(once(ft, _by_ids), {"ids": list(ids)}).mappings()
         return self.to_records(ft, rows)
 
     def to_records(self, ft: FormTable, rows: Iterable[Mapping[str, Any]], *,
@@ -672,21 +703,18 @@ class RecordStore:
                 rec[key] = row[col.name]
             out.append(rec)
         if children and out and (ft.multi or ft.children):
-            ids = [r["id"] for r in out]
+            ids = {"ids": [r["id"] for r in out]}
             by_id = {r["id"]: r for r in out}
-            for key, mt in ft.multi.items():
+            multi_reads, child_reads = once(ft, _child_reads)
+            for key, q in multi_reads:
                 for r in out:
                     r[key] = []
-                q = (sa.select(mt.table.c.record_id, mt.table.c.value).where(mt.table.c.record_id.in_(ids))
-                     .order_by(mt.table.c.record_id, mt.table.c.position))
-                for record_id, value in self.conn.execute(q):
+                for record_id, value in self.conn.execute(q, ids):
                     by_id[record_id][key].append(value)
-            for key, ct in ft.children.items():
+            for key, ct, q in child_reads:
                 for r in out:
                     r[key] = []
-                t = ct.table
-                q = sa.select(t).where(t.c.record_id.in_(ids)).order_by(t.c.record_id, t.c.position)
-                for crow in self.conn.execute(q).mappings():
+                for crow in self.conn.execute(q, ids).mappings():
                     child = {"id": crow["id"]}
                     child.update({k: crow[c.name] for k, c in ct.columns.items()})
                     by_id[crow["record_id"]][key].append(child)
