@@ -109,8 +109,8 @@ def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
     if conn.dialect.name != "postgresql" or not values:
         return None
     keys = list(values[0])
-    first = values[0].keys()
-    if any(v.keys() != first for v in values):
+    # the same keys in every record: as many, and each of the first's (a missing one raises)
+    if set(map(len, values)) != {len(keys)}:
         return None
     texts: dict[str, list] = {}
     for key in keys:
@@ -118,7 +118,10 @@ def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
         if col is None:
             return None
         kind = col.type
-        column = [v[key] for v in values]
+        try:
+            column = [v[key] for v in values]
+        except KeyError:
+            return None
         types = set(map(type, column))
         types.discard(type(None))
         if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum):
@@ -132,7 +135,8 @@ def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
                 ok = all(v is None or -_EXACT_IN_FLOAT <= v <= _EXACT_IN_FLOAT for v in column)
             else:
                 ok = all(v is None or math.isfinite(v) for v in column)
-                texts[key] = [None if v is None else _ENCODER.encode(v) for v in column]
+                # what the encoder writes for an int or a finite float (``json.encoder``: their reprs)
+                texts[key] = [None if v is None else repr(v) for v in column]
         else:
             ok = False
         if not ok:
