@@ -280,15 +280,16 @@ class Records:
             if not cleaned:
                 return BatchResult([], rejected, 0)
         allocate_serials(self.conn, ft, cleaned, self.now)
+        told = self.jimu.listening(self, "record.created", ft) if listeners else ()
         ids = self._integrity(ft, cleaned, lambda: self.store.bulk_create(ft, cleaned, now=self.now,
-                                                                          actor=self.principal.user_id))
+                                                                          actor=self.principal.user_id,
+                                                                          read=bool(told)))
         self._lands_in_scope(ft, ids, "create")
         if _holds_files(ft):
             for rid, values in zip(ids, cleaned):
                 files.claim(self.conn, ft.spec, form_key, rid, values)
         audit.record_created(self.conn, ft.table, ft.columns, ids, cleaned, at=self.now,
                              actor_id=self.principal.user_id, form_key=form_key, source=self.source)
-        told = self.jimu.listening(self, "record.created", ft) if listeners else ()
         if told:
             written = self.store.created_records(ft, ids)  # kept: the rules' reads of them stay in memory
             self._tell_created(ft, written, told)

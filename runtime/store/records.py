@@ -337,6 +337,10 @@ def _updates(ft: FormTable) -> tuple[sa.Update, sa.Update]:
     return stmt, stmt.where(t.c.row_version == sa.bindparam("expected"))
 
 
+#: rows a bulk write makes its records as read for at a time while it copies them in (``RecordStore._insert_many``)
+READ_PAGE = 500
+
+
 def _row_as_read(ft: FormTable, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """The row inserted with ``params`` (column → value) as reading it back gives it, but its id; None
     when a value's read is not certain (``_as_column_read``) or a column left out has a default."""
@@ -365,7 +369,7 @@ class RecordStore:
 
     def __init__(self, conn: sa.Connection):
         self.conn = conn
-        #: (table, ids, the rows written, their columns) of the last ``bulk_create``, for ``created_records``
+        #: (table, ids, the records as read or None) of the last ``bulk_create``, for ``created_records``
         self._bulk: tuple | None = None
 
     # -- writing ---------------------------------------------------------------
@@ -408,9 +412,10 @@ class RecordStore:
         return row
 
     def bulk_create(self, ft: FormTable, rows: Sequence[Mapping[str, Any]], *, now: datetime,
-                    actor: int | None) -> list[int]:
+                    actor: int | None, read: bool = False) -> list[int]:
         """The main rows in as few statements as the database takes (``_insert_many``), one executemany
-        per child table."""
+        per child table. ``read``: the caller will ask for the records (``created_records``), which are
+        then made as the rows are written."""
         if not rows:
             return []
         keys = list(ft.columns)
@@ -429,24 +434,29 @@ class RecordStore:
                 p[at] = p[at + 1] = values["created_at"]
             return p
 
-        ids, params, names = self._insert_many(ft, map(row, rows), rows, names)
+        ids, records = self._insert_many(ft, map(row, rows), rows, names,
+                                         read and not (ft.multi or ft.children))
         data_written(self.conn, ft.form_id)
         if ft.multi or ft.children:
             for rid, values in zip(ids, rows):
                 self._write_children(ft, rid, values, replace=False)
-        self._bulk = (ft.table, ids, params, names)
+        self._bulk = (ft.table, ids, records)
         return ids
 
     def _insert_many(self, ft: FormTable, made: Iterator[list], rows: Sequence[Mapping[str, Any]],
-                     names: list[str]) -> tuple[list[int], list[list], list[str]]:
+                     names: list[str], read: bool) -> tuple[list[int], list[dict] | None]:
         """Insert the rows ``made`` makes of ``rows`` (each the values of the columns ``names``), returning
-        their ids in order, the rows and their columns (``id`` added on PostgreSQL).
+        their ids in order and, if ``read``, the records as reading them gives them (``_as_read``; None
+        when that is not certain).
 
         PostgreSQL: the ids are drawn from the table's sequence first (one statement), then the rows,
         ids included, are copied in (``db.insert_rows``: one ``COPY``) as they are made: the server
         inserts the rows sent while the next ones (their search documents) are made. A multi-row
         ``INSERT ... RETURNING`` instead costs several times as much: psycopg parses each page's
-        statement of thousands of placeholders in Python, and the server plans it anew.
+        statement of thousands of placeholders in Python, and the server plans it anew. The server
+        takes longer to store the rows (their search vectors) than the client to make them, so the
+        records as read are made there too, a page of ``READ_PAGE`` at a time between rows, while
+        the server takes in the rows sent before, instead of after the COPY.
 
         SQLite: multi-row INSERTs without RETURNING (``db.insert_rows``: one statement per page keeps
         the FTS5 trigger from flushing the index once per row). Form tables are ``AUTOINCREMENT``:
@@ -456,16 +466,31 @@ class RecordStore:
         t = ft.table
         if self.conn.dialect.name != "sqlite":
             ids = sorted(self.conn.execute(once(ft, _next_ids), {"n": len(rows)}).scalars().all())
-            params: list[list] = []
+            page: list[list] = []
+            records: list[dict] | None = [] if read else None
+            names = [*names, "id"]
+
+            def read_page() -> None:
+                nonlocal records
+                if records is not None and page:
+                    done = self._as_read(ft, ids[len(records):len(records) + len(page)], page, names)
+                    if done is None:
+                        records = None
+                    else:
+                        records.extend(done)
+                page.clear()
 
             def numbered() -> Iterator[list]:
                 for rid, p in zip(ids, made):
                     p.append(rid)
-                    params.append(p)
+                    if records is not None:
+                        if len(page) == READ_PAGE:
+                            read_page()
+                        page.append(p)
                     yield p
-            names = [*names, "id"]
             insert_rows(self.conn, t, numbered(), names=names, binary=self._copy_types(ft, rows, names))
-            return ids, params, names
+            read_page()
+            return ids, records
         params = list(made)
         top = sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
         seq = self.conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (t.name,)).scalar()
@@ -474,7 +499,8 @@ class RecordStore:
         last = self.conn.execute(top).scalar_one()
         if last - first + 1 != len(params):  # not a consecutive range (cannot happen under the write lock)
             raise RuntimeError(f"{ft.key}: {len(params)} rows inserted but ids {first}..{last}")
-        return list(range(first, last + 1)), params, names
+        ids = list(range(first, last + 1))
+        return ids, self._as_read(ft, ids, params, names) if read else None
 
     def _copy_types(self, ft: FormTable, rows: Sequence[Mapping[str, Any]], names: list[str]) -> list[str] | None:
         """The column types to copy a bulk write's rows in binary as (``db.insert_rows``), when every
@@ -616,14 +642,15 @@ class RecordStore:
     def created_records(self, ft: FormTable, ids: Sequence[int]) -> list[dict[str, Any]]:
         """The records ``ids`` the last ``bulk_create`` wrote, as reading them would give them, and kept
         for the rest of the transaction (``keep_created``: the rules' reads and changes of them stay in
-        memory). Built from the values written when every one of them reads back as itself (text,
-        numbers, booleans, dates, UTC times: ``_read_types``) and the form has no multi-value or sub-table
-        field; read back in one query otherwise. The records answered are the ones kept: the caller
-        reads them, and hands whoever may change one a ``copy_record`` of it."""
+        memory). Made from the values written (by ``bulk_create`` asked to ``read``) when every one of
+        them reads back as itself (text, numbers, booleans, dates, UTC times: ``_read_types``) and the
+        form has no multi-value or sub-table field; read back in one query otherwise. The records
+        answered are the ones kept: the caller reads them, and hands whoever may change one a
+        ``copy_record`` of it."""
         bulk, self._bulk = self._bulk, None
         records = None
-        if bulk is not None and bulk[0] is ft.table and list(bulk[1]) == list(ids) and not (ft.multi or ft.children):
-            records = self._as_read(ft, ids, bulk[2], bulk[3])
+        if bulk is not None and bulk[0] is ft.table and list(bulk[1]) == list(ids):
+            records = bulk[2]
         if records is None:
             records = self.by_ids(ft, ids)
         self.keep_created(ft, records)
