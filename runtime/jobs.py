@@ -7,12 +7,12 @@ jobs by taking a lease (``locked_by``, ``locked_until``) in a short transaction
 same row; on SQLite the write lock serialises claims.
 
 Each claimed job then runs in its own transaction, which first takes the job's
-row again *only if the lease is still this worker's* — on PostgreSQL with a row
-lock (``FOR UPDATE``) held until the transaction ends, so while the job runs no
-other worker can take it over however long it takes (their claims skip locked
-rows); on SQLite the transaction holds the database's write lock, which has the
-same effect. Taking the row renews the lease, so a job that waited in a claimed
-batch starts with a fresh one. The handler's database effects, and marking the
+row again *only if the lease is still this worker's*, renewing the lease in the
+same statement (``UPDATE ... RETURNING``) — on PostgreSQL the update's row lock
+is held until the transaction ends, so while the job runs no other worker can
+take it over however long it takes (their claims skip locked rows); on SQLite
+the transaction holds the database's write lock, which has the same effect. A
+job that waited in a claimed batch starts with a fresh lease. The handler's database effects, and marking the
 job done, commit together, and the completion is conditioned on the owner: a
 job whose effects are database writes happens exactly once. ``locked_until``
 only matters once a worker has died (its connection, and with it its row lock,
@@ -146,9 +146,8 @@ _TAKE = (sa.update(_t).where(_t.c.id.in_(sa.bindparam("ids", expanding=True)))
                  attempts=_t.c.attempts + 1))
 #: the job is still this worker's (parameters ``job``, ``worker``)
 _MINE = sa.and_(_t.c.id == sa.bindparam("job"), _t.c.locked_by == sa.bindparam("worker"), _t.c.status == RUNNING)
-_OWNED = sa.select(_t.c.id).where(_MINE)
-_OWNED_LOCKED = _OWNED.with_for_update()
-_RENEW = sa.update(_t).where(_MINE).values(locked_until=sa.bindparam("until"))
+#: the recheck that the job is still ours, its row lock (PostgreSQL) and a fresh lease, in one statement
+_RENEW = sa.update(_t).where(_MINE).values(locked_until=sa.bindparam("until")).returning(_t.c.id)
 _FINISH = sa.update(_t).where(_MINE).values(status=DONE, finished_at=sa.bindparam("at"), locked_by=None,
                                             locked_until=None)
 _RETRY = sa.update(_t).where(_MINE).values(status=sa.bindparam("new_status"), run_at=sa.bindparam("due"),
@@ -195,17 +194,14 @@ def run_job(jimu, job: Job, worker: str) -> bool:
     try:
         handler = jimu.services.jobs.get(job.kind)
         with jimu.begin() as conn:
-            q = _OWNED
-            if conn.dialect.name == "postgresql":
-                # held until commit: nobody takes the job over while it runs. Waited for, not skipped: a
-                # claim running in another worker keeps the lock of a row its recheck found taken (ours)
-                # until it commits, a moment; skipping then left the job to wait out its whole lease and
-                # be run again. A worker that took the job over once our lease passed holds it for its
-                # run; after it the row is not ``mine`` any more
-                q = _OWNED_LOCKED
-            if conn.execute(q, mine).first() is None:
+            # the update's row lock (PostgreSQL) is held until commit: nobody takes the job over while it
+            # runs. Waited for, not skipped (as a SELECT ... FOR UPDATE would wait, and the row is
+            # checked again once the lock is ours): a claim running in another worker keeps the lock of
+            # a row its recheck found taken (ours) until it commits, a moment; skipping then left the
+            # job to wait out its whole lease and be run again. A worker that took the job over once
+            # our lease passed holds it for its run; after it the row is not ``mine`` any more
+            if conn.execute(_RENEW, {**mine, "until": jimu.now() + lease_of(jimu)}).first() is None:
                 return False  # taken over after our lease passed: not ours any more
-            conn.execute(_RENEW, {**mine, "until": jimu.now() + lease_of(jimu)})
             handler(jimu, conn, job)
             done = conn.execute(_FINISH, {**mine, "at": jimu.now()}).rowcount
             if done != 1:
