@@ -64,6 +64,8 @@ def record_events(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> Non
 SERVER_EVENTS_AT = 200
 #: the largest integer a double holds exactly
 _EXACT_IN_FLOAT = 2 ** 53
+#: from here on Python writes a double in exponent form (1e+16), PostgreSQL's JSON its exact integer digits
+_WHOLE_AS_TEXT = 1e16
 
 
 def record_created(conn: sa.Connection, table: sa.Table, columns: Mapping[str, sa.Column], ids: Sequence[int],
@@ -88,8 +90,8 @@ def record_created(conn: sa.Connection, table: sa.Table, columns: Mapping[str, s
                               "record_id": rid, "data": {"after": after, "source": source}}
                              for rid, after in zip(ids, values)))
         return
-    keys, texts = plan
-    sql, fixed = _created_sql(conn.dialect, table, tuple((k, columns[k], k in texts) for k in keys))
+    keys, modes, texts = plan
+    sql, fixed = _created_sql(conn.dialect, table, tuple((k, columns[k], modes[k]) for k in keys))
     params = {**fixed, "kind": "record.created", "at": db.TS.process_bind_param(at, conn.dialect), "actor": actor_id,
               "form": form_key, "source": source, "ids": list(ids), "first": min(ids), "last": max(ids)}
     params.update((f"k{i}", key) for i, key in enumerate(keys))
@@ -99,13 +101,17 @@ def record_created(conn: sa.Connection, table: sa.Table, columns: Mapping[str, s
 
 
 def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
-                  values: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, list]] | None:
-    """(the keys, {key: each record's value as JSON text}) when the server can write each record's
-    ``after`` as Python's encoder would: PostgreSQL; every record with the same keys, each a column;
-    text, integer and boolean columns holding values of exactly their Python type (not an enumeration),
-    read as they are; and float columns holding integers a double keeps exactly (read back as integers)
-    or finite numbers, sent as the JSON text Python writes for them (a double's own text is not
-    always it: 96.0 is 96 there). Otherwise None."""
+                  values: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, str], dict[str, list]] | None:
+    """(the keys, {key: how the server writes its values}, {key: each record's value as JSON text})
+    when the server can write each record's ``after`` as Python's encoder would: PostgreSQL; every
+    record with the same keys, each a column; text, integer and boolean columns holding values of
+    exactly their Python type (not an enumeration), read as they are ("value"); float columns
+    holding integers a double keeps exactly, read back as integers ("int"), or finite floats below
+    ``_WHOLE_AS_TEXT``, which the server writes as Python does where its own text of a double is the
+    shortest that reads back as it, as Python's is (``_shortest_floats``), with a ".0" on whole
+    numbers ("float": the same JSON for 170,000 random doubles of every size below it); a float
+    column holding both, or other floats, sent as the JSON text Python writes ("text").
+    Otherwise None."""
     if conn.dialect.name != "postgresql" or not values:
         return None
     keys = list(values[0])
@@ -113,6 +119,7 @@ def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
     if set(map(len, values)) != {len(keys)}:
         return None
     texts: dict[str, list] = {}
+    modes: dict[str, str] = {}
     for key in keys:
         col = columns.get(key)
         if col is None:
@@ -124,6 +131,7 @@ def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
             return None
         types = set(map(type, column))
         types.discard(type(None))
+        modes[key] = "value"
         if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum):
             ok = types <= {str}
         elif isinstance(kind, sa.Boolean):
@@ -132,42 +140,71 @@ def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
             ok = types <= {int}
         elif isinstance(kind, sa.Float) and not kind.asdecimal and types <= {int, float}:
             if types <= {int}:
+                modes[key] = "int"
                 ok = all(v is None or -_EXACT_IN_FLOAT <= v <= _EXACT_IN_FLOAT for v in column)
             else:
                 ok = all(v is None or math.isfinite(v) for v in column)
-                # what the encoder writes for an int or a finite float (``json.encoder``: their reprs)
-                texts[key] = [None if v is None else repr(v) for v in column]
+                if (types == {float} and all(v is None or -_WHOLE_AS_TEXT < v < _WHOLE_AS_TEXT for v in column)
+                        and _shortest_floats(conn)):
+                    modes[key] = "float"
+                else:
+                    # what the encoder writes for an int or a finite float (``json.encoder``: their reprs)
+                    modes[key] = "text"
+                    texts[key] = [None if v is None else repr(v) for v in column]
         else:
             ok = False
         if not ok:
             return None
-    return keys, texts
+    return keys, modes, texts
+
+
+#: ``conn.info`` key: whether the server connection writes a double as the shortest text that reads back as it
+_SHORTEST = "jimu_shortest_floats"
+
+
+def _shortest_floats(conn: sa.Connection) -> bool:
+    """Whether the server writes a double as the shortest text that reads back as it (PostgreSQL 12 on,
+    with ``extra_float_digits`` at 1 or more, its default), the digits Python's repr writes too:
+    asked once per server connection."""
+    known = conn.info.get(_SHORTEST)
+    if known is None:
+        known = conn.info[_SHORTEST] = bool(conn.execute(sa.text(
+            "SELECT current_setting('server_version_num')::int >= 120000 "
+            "AND current_setting('extra_float_digits')::int >= 1")).scalar())
+    return known
 
 
 @functools.lru_cache(maxsize=256)
-def _created_sql(dialect, table: sa.Table, fields: tuple[tuple[str, sa.Column, bool], ...]) -> tuple[str, dict]:
-    """The ``INSERT ... SELECT`` of ``record_created`` for ``table`` and its fields (key, column, whether
-    its values come as JSON text), compiled once per form table and set of fields, and the values of
-    its constant parameters. The caller binds the keys (``k0``…), the texts (``t0``…), the ids (and
-    the first and last), kind, time, actor, form and source."""
+def _created_sql(dialect, table: sa.Table, fields: tuple[tuple[str, sa.Column, str], ...]) -> tuple[str, dict]:
+    """The ``INSERT ... SELECT`` of ``record_created`` for ``table`` and its fields (key, column, how its
+    values are written: ``_server_after``), compiled once per form table and set of fields, and the
+    values of its constant parameters. The caller binds the keys (``k0``…), the texts (``t0``…), the
+    ids (and the first and last), kind, time, actor, form and source."""
     ids = sa.cast(sa.bindparam("ids"), postgresql.ARRAY(sa.BigInteger))
-    texts = [i for i, (_k, _c, as_text) in enumerate(fields) if as_text]
-    given = (sa.func.unnest(ids, *(sa.cast(sa.bindparam(f"t{i}"), postgresql.ARRAY(sa.Text)) for i in texts))
-             .table_valued("rid", *(f"t{i}" for i in texts)).render_derived(name="given"))
+    texts = [i for i, (_k, _c, mode) in enumerate(fields) if mode == "text"]
     # the rows in the ids' order (ascending: the primary key's index gives them in one sweep of their
-    # range), sorted before the JSON is built (OFFSET keeps the subquery apart), not after it
-    written = (sa.select(table.c.id, *(table.c[col.name] for _k, col, as_text in fields if not as_text),
-                         *(given.c[f"t{i}"] for i in texts))
-               .select_from(given.join(table, table.c.id == given.c.rid))
-               .where(table.c.id.between(sa.bindparam("first", type_=sa.BigInteger),
-                                         sa.bindparam("last", type_=sa.BigInteger)))
-               .order_by(table.c.id).offset(0).subquery("written"))
+    # range), sorted (with the texts given for them) before the JSON is built, not after it
+    span = table.c.id.between(sa.bindparam("first", type_=sa.BigInteger), sa.bindparam("last", type_=sa.BigInteger))
+    read = [table.c[col.name] for _k, col, mode in fields if mode != "text"]
+    if texts:
+        given = (sa.func.unnest(ids, *(sa.cast(sa.bindparam(f"t{i}"), postgresql.ARRAY(sa.Text)) for i in texts))
+                 .table_valued("rid", *(f"t{i}" for i in texts)).render_derived(name="given"))
+        written = (sa.select(table.c.id, *read, *(given.c[f"t{i}"] for i in texts))
+                   .select_from(given.join(table, table.c.id == given.c.rid)).where(span))
+    else:
+        written = sa.select(table.c.id, *read).where(span, table.c.id == sa.func.any(ids))
+    written = written.order_by(table.c.id).offset(0).subquery("written")   # OFFSET keeps it apart
     pairs: list = []
-    for i, (_key, col, as_text) in enumerate(fields):
-        if as_text:
+    for i, (_key, col, mode) in enumerate(fields):
+        if mode == "text":
             value = sa.cast(written.c[f"t{i}"], postgresql.JSONB)
-        elif isinstance(col.type, sa.Float):
+        elif mode == "int":
             value = sa.cast(written.c[col.name], sa.BigInteger)
+        elif mode == "float":   # Python writes 96.0 where the server writes 96
+            c = written.c[col.name]
+            value = sa.case((c == sa.func.trunc(c),
+                             sa.func.to_jsonb(sa.func.round(sa.cast(sa.cast(c, sa.BigInteger), sa.Numeric), 1))),
+                            else_=sa.func.to_jsonb(c))
         else:
             value = written.c[col.name]
         pairs += [sa.bindparam(f"k{i}", type_=sa.Text), value]

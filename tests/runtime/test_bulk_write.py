@@ -240,7 +240,8 @@ def test_the_server_builds_a_large_bulk_writes_events_as_the_client_encodes_them
     built by the server from the rows (``audit.record_created``), while the listeners are told: the
     stored JSON is the one the client writes for the same values (compared as JSONB's text, which
     shows a number's scale: 96.0 is not 96), texts of every kind, integers, booleans, empty values,
-    floats whose own text is not Python's (96.0, -0.0), integers and floats in one column."""
+    floats whose own text is not Python's (96.0, -0.0) and random ones (written by the server), integers
+    and floats in one column (sent as Python's text)."""
     from runtime import audit, db
     from runtime.auth.principal import load_principal
     from runtime.records import Records
@@ -248,15 +249,23 @@ def test_the_server_builds_a_large_bulk_writes_events_as_the_client_encodes_them
         {"key": "名称", "label": "name", "widget": "text"}, {"key": "note", "label": "note", "widget": "textarea"},
         {"key": "qty", "label": "qty", "widget": "number"}, {"key": "price", "label": "price", "widget": "number"},
         {"key": "count", "label": "count", "widget": "number"},
+        {"key": "rate", "label": "rate", "widget": "number"},
         {"key": "n", "label": "n", "widget": "number", "config": {"integer": True}},
         {"key": "ok", "label": "ok", "widget": "switch"}]}
     install_package(jimu, dict(STOCK, forms=[form]))
     uid = make_user(jimu, "keeper", admin=True)
+    import random
+    rng = random.Random(15)
+
+    def draw():   # floats of every size the number widget takes, some of them whole
+        x = rng.uniform(-1, 1) * 10 ** rng.randint(-12, 14)
+        return float(round(x)) if rng.random() < 0.2 else x
+
     floats = [96.0, 999999999999999.0, 123456789012345.6, 1.5e-07, -0.0, 0.1 + 0.2, 1 / 3, 2.5, 5e-324, -7.0,
               1e-05, 123456.789]
     texts = ["扳手", 'a "quoted" \\ back\\slash', "", None, "é😀\u2028", "{}", "null", "<b>&amp;</b>"]
     rows = [{"名称": texts[i % len(texts)], "note": (texts[(i + 3) % len(texts)] or "") + "line\nbreak\ttab",
-             "qty": i - 100, "count": i % 50, "price": floats[i % len(floats)], "n": (i * 7919) % 1000 - 500, "ok": i % 3 == 0}
+             "qty": i - 100, "count": i % 50, "rate": draw(), "price": floats[i % len(floats)], "n": (i * 7919) % 1000 - 500, "ok": i % 3 == 0}
             for i in range(audit.SERVER_EVENTS_AT + 40)]
     rows[5]["qty"] = 10 ** 15 - 1
     rows[6]["count"] = 2.5   # integers and floats in one column
@@ -273,7 +282,7 @@ def test_the_server_builds_a_large_bulk_writes_events_as_the_client_encodes_them
                                 {"ids": ids}).all(), ids
 
     by_server, server_ids = written()
-    assert len(background) == 1
+    assert len(background) == 1 and "CASE WHEN" in background[0] and "unnest" in background[0]
     monkeypatch.setattr(audit, "SERVER_EVENTS_AT", 10 ** 9)   # the same rows, encoded by the client
     by_client, client_ids = written()
     assert len(background) == 1
