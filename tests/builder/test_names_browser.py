@@ -121,7 +121,7 @@ def test_a_second_edit_saved_while_the_first_is_on_its_way_is_not_taken_for_some
     page.locator('[data-rename="by_type"]').click()
     page.fill("#rename-box", "借阅类型分布")
     page.locator("#confirm-rename").click()
-    for _ in range(250):
+    for _ in range(500):
         if held:
             break
         page.wait_for_timeout(20)
@@ -130,14 +130,15 @@ def test_a_second_edit_saved_while_the_first_is_on_its_way_is_not_taken_for_some
     page.locator("#confirm-delete").click()
     page.wait_for_timeout(300)            # time enough for a second save to go out beside the first
     held[0].continue_()
-    for _ in range(250):
+    # both saves answered: the delete's announced, or the page's conflict message shown
+    page.wait_for_function("document.getElementById('builder-status').textContent.includes('已删除') || "
+                           "document.getElementById('save-state').textContent.includes('草稿已被他人修改')")
+    for _ in range(500):
         if len(statuses) >= 2:
             break
         page.wait_for_timeout(20)
-    page.wait_for_timeout(200)
     assert statuses == [200, 200], statuses
     assert "草稿已被他人修改" not in page.locator("#save-state").inner_text()
-    page.wait_for_function("document.getElementById('builder-status').textContent.includes('已删除')")
     draft = json.loads(page.evaluate("fetch('/builder/api/apps/library/draft').then(r => r.text())"))
     assert draft["package"]["reports"] == []
 
