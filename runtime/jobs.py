@@ -34,7 +34,6 @@ job kinds belong to the runtime). Time comes from the injectable clock.
 """
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import socket
@@ -44,6 +43,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from engines.errors import JimuError
 
@@ -249,17 +249,12 @@ def mark_delivered(jimu, conn: sa.Connection, key: str, channel: str) -> None:
         conn.execute(_DELIVERY, row)
         return
     with jimu.engine.begin() as own:
-        own.execute(_delivery_once(), row)
+        own.execute(_DELIVERY_ONCE, row)
 
 
 _DELIVERY = sa.insert(db.deliveries)
-
-
-@functools.cache
-def _delivery_once() -> sa.Insert:
-    """The delivery record's insert on PostgreSQL (a second one for the key does nothing), built once."""
-    from sqlalchemy.dialects.postgresql import insert
-    return insert(db.deliveries).on_conflict_do_nothing()
+#: PostgreSQL's: a second record of the same key does nothing
+_DELIVERY_ONCE = postgresql.insert(db.deliveries).on_conflict_do_nothing()
 
 
 def worker_name() -> str:

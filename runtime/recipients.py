@@ -44,11 +44,10 @@ _TASKS_BY_ID = (sa.select(*_TASK_COLUMNS).where(flow_tasks.c.id.in_(sa.bindparam
 _OPEN_TASKS_ON = (sa.select(*_TASK_COLUMNS).where(flow_tasks.c.form_key == sa.bindparam("form"),
                                                   flow_tasks.c.record_id == sa.bindparam("rid"),
                                                   flow_tasks.c.status == "open").order_by(flow_tasks.c.id))
-_LEAD_OF_GROUP = sa.select(_g.c.lead_id).where(_g.c.key == sa.bindparam("group")).order_by(_g.c.id)
+_LEAD_OF_GROUP = sa.select(_g.c.lead_id).where(_g.c.key == sa.bindparam("group"))   # a group key is unique
 _LEADS_OF_MEMBER = (sa.select(_g.c.lead_id).join(_gm, _gm.c.group_id == _g.c.id)
                     .where(_gm.c.user_id == sa.bindparam("user")).order_by(_g.c.id))
 _GROUP_KEY = sa.select(_g.c.key).where(_g.c.id == sa.bindparam("id"))
-_LEAD = sa.select(_g.c.lead_id).where(_g.c.key == sa.bindparam("group"))
 _PARTICIPANTS = sa.select(record_participants.c.user_id).where(record_participants.c.form_key == sa.bindparam("form"),
                                                                record_participants.c.record_id == sa.bindparam("rid"))
 
@@ -194,7 +193,7 @@ def resolve_users(conn: sa.Connection, spec: Mapping[str, Any], record: Mapping[
             if isinstance(g, str) and g:
                 group_keys.append(g)
     for gk in group_keys:
-        lead = conn.execute(_LEAD, {"group": gk}).scalar()
+        lead = conn.execute(_LEAD_OF_GROUP, {"group": gk}).scalar()
         if lead is not None:
             add([lead])
     if spec.get("assignee") or spec.get("lead"):
