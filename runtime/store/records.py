@@ -341,6 +341,11 @@ def _updates(ft: FormTable) -> tuple[sa.Update, sa.Update]:
 READ_PAGE = 500
 
 
+def _has_rows(ft: FormTable, values: Mapping[str, Any]) -> bool:
+    """Whether ``values`` give ``ft``'s sub-tables or many-valued fields rows of their own."""
+    return any(values.get(k) for k in ft.multi) or any(values.get(k) for k in ft.children)
+
+
 def _row_as_read(ft: FormTable, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """The row inserted with ``params`` (column → value) as reading it back gives it, but its id; None
     when a value's read is not certain (``_as_column_read``) or a column left out has a default."""
@@ -398,10 +403,11 @@ class RecordStore:
         rule's fields, a flow's due times) merged in: the row is written once, where an INSERT now
         and an UPDATE at commit wrote a second version of it, in every index. Returns the row as
         reading it gives it (``_row_as_read``). Only where nothing can differ from inserting now:
-        no sub-table or many-valued field (their rows need the record's row now), no value a constraint checks
+        no sub-table row or many-valued field's value (their rows need the record's row now; a rule
+        adding some later writes the pending row first, ``deferred._autoflush``), no value a constraint checks
         (``constrained``: it would fail at commit, not here), every value one that reads back as it
         is. Otherwise None: the caller inserts now."""
-        if (self.conn.dialect.name != "postgresql" or ft.children or ft.multi
+        if (self.conn.dialect.name != "postgresql" or _has_rows(ft, values)
                 or constrained(ft, [values], self.conn)):
             return None
         row = _row_as_read(ft, params)
