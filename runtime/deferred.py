@@ -335,13 +335,20 @@ def _execute(conn: sa.Connection, writes: list[_Write]) -> None:
         return
     if conn.dialect.name != "postgresql":
         for w in writes:
-            conn.execute(w.shape.many, w.shape.many_params(w.items))
+            conn.execute(w.shape.many, w.shape.many_params(w.items), execution_options=_OURS)
         return
     shapes = tuple(w.shape for w in writes)
     params: dict[str, Any] = {}
     for i, w in enumerate(writes):
         params.update(w.shape.params(f"w{i}", conn.dialect, w.items))
-    conn.execute(_combined(shapes), params)
+    conn.execute(_combined(shapes), params, execution_options=_OURS)
+
+
+#: the execution option of the deferred writes' own statements: ``_autoflush`` leaves them alone (what
+#: they need written first, the pending rows their foreign keys name, is chosen with them). Seen
+#: as any write, the INSERT of a waiting record wrote the waiting records linking to it first, before
+#: it: a foreign key violation.
+_OURS = {"jimu_deferred_write": True}
 
 
 #: statement → the tables it names, for statements built once and run many times (weakly held)
@@ -378,7 +385,8 @@ def _autoflush(conn: sa.Connection, clauseelement, _multiparams, _params, _optio
     rows that are there. The rows written name in turn the pending rows their foreign keys need."""
     pending = conn.info.get(_KEY)
     if (pending is None or not (pending.updates or pending.rows or pending.inserts)
-            or not isinstance(clauseelement, (sa.sql.Select, sa.Insert, sa.Update, sa.Delete))):
+            or not isinstance(clauseelement, (sa.sql.Select, sa.Insert, sa.Update, sa.Delete))
+            or _options.get("jimu_deferred_write")):
         return
     waiting = {t for t, _ in pending.updates} | {r[0] for r in pending.rows}
     named = _tables_named(clauseelement)

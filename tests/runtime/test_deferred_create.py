@@ -203,3 +203,17 @@ def test_many_values_a_rule_gives_a_waiting_record_land_in_its_child_table(jimu,
     given = client.post(URL, headers=headers, json=dict(ORDER, quantity=1, tags=["office"]))
     assert given.status_code == 201 and given.get_json()["tags"] == ["office"]
     assert client.get(f"{URL}/{given.get_json()['id']}", headers=headers).get_json()["tags"] == ["office"]
+
+
+def test_a_read_of_a_waiting_record_with_a_waiting_record_linking_to_it_writes_both_in_order(jimu):
+    """A read that names the order's table writes the waiting order; the waiting memo that links to it
+    stays waiting (nothing reads it yet) or is written after it — never before it, which broke the
+    memo's foreign key (the order's own INSERT was taken for a write that needed the memo first)."""
+    install_package(jimu, _with_memo())
+    with jimu.begin() as conn:
+        order, memo = jimu.catalog.form("order"), jimu.catalog.form("memo")
+        records, rid = _created(jimu, conn)
+        note = records.create("memo", {"text": "on it", "order": rid})["id"]
+        assert conn.execute(sa.select(order.table.c.id).where(order.table.c.id == rid)).scalar() == rid
+        assert conn.execute(sa.select(memo.column("order")).where(memo.table.c.id == note)).scalar() == rid
+    assert [tuple(m) for m in _memos(jimu)] == [("on it", rid)]
