@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 from engines.errors import JimuError
 
-from . import serials
 from .db import make_engine
 from .store import Catalog
 from .store.records import begin_before_savepoint, begin_when_writing, forget_written
@@ -41,9 +40,6 @@ class Jimu:
         # savepoints sent only when a block writes (runtime.store.records.savepoint)
         sa.event.listen(self.engine, "before_execute", begin_when_writing)
         sa.event.listen(self.engine, "savepoint", begin_before_savepoint, insert=True)
-        if self.engine.dialect.name == "postgresql":
-            # a transaction's counter connection goes back to the pool when it ends (runtime.serials)
-            serials.wire(self.engine)
         self.catalog = Catalog()
         self.clock = clock
         self._services = wire(self) if wire is not None else None

@@ -22,7 +22,7 @@ from sqlalchemy import event
 
 from engines.sqltypes import UTCDateTime
 
-from . import deferred
+from . import aside, deferred
 
 metadata = sa.MetaData()
 
@@ -570,6 +570,8 @@ def make_engine(url: str, **kw) -> sa.Engine:
             _ping_when_idle(engine)
         wire_background(engine)
     deferred.wire(engine)
+    if engine.dialect.name == "postgresql":
+        aside.wire(engine)   # after the commit's writes: they may draw ids on it
     return engine
 
 

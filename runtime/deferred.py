@@ -13,14 +13,16 @@ the meantime sees the pending values: they are written first, just before any st
 the table (``_autoflush``, as an ORM session flushes before a query). Counters moved once per
 transaction (a form's data version) are ``tally``-ed at commit too.
 
-A record created on PostgreSQL is ``insert``-ed at commit as well, its id drawn first: the updates
-of it merge into the pending row, which is written once in its final state (an INSERT then an
-UPDATE wrote a second version of the row, in every index of the table). It is written before
-any statement naming its table, or a table that a foreign key links to it either way.
+A record created on PostgreSQL is ``insert``-ed at commit as well, its id drawn first (``draw_id``,
+on the transaction's connection aside), and so are the flow instance it starts and that one's first
+task: the updates of them merge into the pending row, which is written once in its final state (an
+INSERT then an UPDATE wrote a second version of the row, in every index of the table). It is
+written before any statement naming its table, or a table that a foreign key links to it either way.
 
 At commit, PostgreSQL gets all of it in one statement (data-modifying ``WITH`` clauses, one per
-table and set of columns, each reading its rows from one JSON parameter: see ``_Shape``); SQLite,
-which has no such clauses, an executemany per table and set of columns.
+table and set of columns, each reading its rows from one JSON parameter: see ``_Shape``) — the
+transaction's only statement when everything waited, sent in autocommit without BEGIN and COMMIT
+(``flush``); SQLite, which has no such clauses, an executemany per table and set of columns.
 
 Savepoints keep their meaning: the rows added inside a savepoint that is rolled back are dropped
 with it and the updates and inserts pending when it began come back; a transaction rolled back writes none.
@@ -103,6 +105,34 @@ def insert(conn: sa.Connection, table: sa.Table, row: Mapping[str, Any]) -> None
         _execute(conn, _take_rows([(table, row, None)]))
         return
     pending.inserts[(table, row["id"])] = dict(row)
+
+
+def waits(conn: sa.Connection) -> bool:
+    """Whether a row ``insert``-ed on ``conn`` now waits for the commit: PostgreSQL, inside a transaction,
+    on an engine ``wire``-d."""
+    return conn.dialect.name == "postgresql" and conn.engine in _WIRED and conn.get_transaction() is not None
+
+
+def jsonb_as_read(value: Any) -> Any:
+    """``value`` as PostgreSQL gives it back from a ``jsonb`` column: objects with their keys in jsonb's
+    order (shorter keys first, then by their bytes), everything else as it is. Raises ValueError for
+    a value whose read is not certain: a float jsonb would print as an integer (1e16 and beyond), not
+    a number (NaN, infinity), or a type JSON has not."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value != value or abs(value) >= 1e15:
+            raise ValueError("a float whose jsonb text may read back otherwise")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [jsonb_as_read(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ValueError("a JSON object's keys are text")
+        return {k: jsonb_as_read(value[k]) for k in sorted(value, key=lambda k: (len(k.encode()), k.encode()))}
+    raise ValueError(f"a {type(value).__name__} is not JSON")
 
 
 def update(conn: sa.Connection, table: sa.Table, row_id: Any, values: Mapping[str, Any]) -> None:
@@ -295,10 +325,13 @@ class _Shape:
     def _read(self, column: str) -> sa.ColumnElement:
         """A column of the rows; JSON ``null`` stays JSON null (what SQLAlchemy writes for Python's None
         in a JSON column), where ``jsonb_to_recordset`` would make it SQL NULL. Written as text: a
-        column object gets a label (``x.a AS a``) in each data-modifying WITH clause."""
-        name = "x." + _PG.quote(column)
+        column object gets a label (``x.a AS a``) in each data-modifying WITH clause. Named as short as
+        it reads (the combined statement must stay under psycopg's 4,096 characters): bare in an
+        INSERT's rows, whose only source they are (an UPDATE's ``x.`` tells them from the table's own
+        columns), and the null's type taken from the column's."""
+        name = ("x." if self.kind == "updates" else "") + _PG.quote(column)
         if column in self.json_columns:
-            return sa.literal_column(f"coalesce({name}, 'null'::jsonb)")
+            return sa.literal_column(f"coalesce({name}, 'null')")
         return sa.literal_column(name)
 
     def params(self, name: str, dialect, items) -> dict[str, Any]:
@@ -408,9 +441,36 @@ def _lock_order(tally: tuple) -> tuple:
     return table.name, column, tuple((c, str(v)) for c, v in key)
 
 
-def flush(conn: sa.Connection) -> None:
+def draw_id(conn: sa.Connection, statement: sa.Executable) -> Any:
+    """Run ``statement``, which draws ids from sequences (``nextval``), and return its one row — on the
+    transaction's connection aside (``runtime.aside``) where there is one, PostgreSQL on a wired
+    engine: an id is never given back anyway, and the transaction's own connection stays untouched
+    until its first write (see ``flush``)."""
+    if conn.engine in _WIRED and conn.get_transaction() is not None and conn.dialect.name == "postgresql":
+        from .aside import aside
+        conn = aside(conn)
+    return conn.execute(statement).one()
+
+
+def _untouched(conn: sa.Connection) -> bool:
+    """Whether nothing has been sent on ``conn``'s server connection in its current transaction (no
+    BEGIN yet: psycopg sends it with the first statement)."""
+    if conn.dialect.driver != "psycopg":
+        return False
+    from psycopg.pq import TransactionStatus
+    raw = conn.connection.dbapi_connection
+    return raw.info.transaction_status == TransactionStatus.IDLE and not raw.autocommit
+
+
+def flush(conn: sa.Connection, *, committing: bool = False) -> None:
     """Write what was deferred: the pending updates, the counters, the added rows (one write per table
-    and set of columns), on PostgreSQL in one statement."""
+    and set of columns), on PostgreSQL in one statement.
+
+    ``committing`` (the engine's ``commit`` event, ``_at_commit``): a transaction that sent nothing
+    else (all its writes waited for the commit, its ids drawn aside) is that one statement, which
+    then runs in autocommit: a transaction of its own, all or nothing as the BEGIN ... COMMIT around
+    it would make it, and the commit that follows has nothing to send. The BEGIN and the COMMIT
+    were two of the ten round trips of a ticket's create."""
     pending = _pending(conn)
     if pending is None:
         return
@@ -422,7 +482,19 @@ def flush(conn: sa.Connection) -> None:
     writes += [_Write(_shape("tally", *shape), keys) for shape, keys in counters.items()]
     rows, pending.rows = pending.rows, []
     writes += _take_rows(_take_inserts(pending) + rows)
-    _execute(conn, writes)
+    if not (writes and committing and _untouched(conn)):
+        _execute(conn, writes)
+        return
+    raw = conn.connection.dbapi_connection
+    raw.autocommit = True
+    try:
+        _execute(conn, writes)
+    finally:
+        raw.autocommit = False
+
+
+def _at_commit(conn: sa.Connection) -> None:
+    flush(conn, committing=True)
 
 
 def mark(conn: sa.Connection) -> tuple[tuple, dict, dict] | None:
@@ -478,7 +550,7 @@ def wire(engine: sa.Engine) -> None:
     """Flush at commit, write pending updates before statements naming their tables, follow
     savepoints (called by ``runtime.db.make_engine`` for every engine)."""
     _WIRED.add(engine)
-    sa.event.listen(engine, "commit", flush)
+    sa.event.listen(engine, "commit", _at_commit)
     sa.event.listen(engine, "before_execute", _autoflush)
     sa.event.listen(engine, "savepoint", _on_savepoint)
     sa.event.listen(engine, "rollback_savepoint", _on_rollback_savepoint)

@@ -6,8 +6,8 @@ One counter row per (form, field, period), bumped with one atomic
 
 Where the bump runs depends on the database:
 
-* PostgreSQL: in a short transaction of its own (a second pooled connection in autocommit, one per
-  record transaction for all its bumps: ``_own``), so the
+* PostgreSQL: in a short transaction of its own (on the record transaction's connection aside,
+  ``runtime.aside``: one more pooled connection in autocommit for all its bumps), so the
   counter row is locked for that one statement only. Bumped inside the record's transaction it
   stayed locked until the create committed, and every create of the form queued behind it (a
   second web worker added nothing). The price: a number is not given back when the create that
@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db
+from .aside import aside
 from .memo import once
 
 
@@ -78,43 +79,8 @@ def next_value_and(conn: sa.Connection, form_key: str, field_key: str, period: s
             row = own.execution_options(isolation_level="AUTOCOMMIT").execute(_bump("postgresql", also=also),
                                                                               params).one()
     else:
-        row = _own(conn).execute(_bump("postgresql", also=also), params).one()
+        row = aside(conn).execute(_bump("postgresql", also=also), params).one()
     return row[0], (row[-1] if also is not None else None)
-
-
-#: ``conn.info`` key: (transaction, autocommit connection) its counters are bumped on
-_OWN = "jimu_counter_connection"
-
-
-def _own(conn: sa.Connection) -> sa.Connection:
-    """The autocommit connection ``conn``'s transaction bumps its counters on (PostgreSQL): checked
-    out at the transaction's first bump and returned when it ends (``release``, at its commit or
-    rollback), so a create that takes a serial number and a round-robin turn checks out one more
-    pooled connection, not one per bump (each checkout, isolation switch and checkin cost about
-    as much CPU as the bump itself). It holds no lock: each bump still commits on its own."""
-    tx = conn.get_transaction()
-    entry = conn.info.get(_OWN)
-    if entry is not None:
-        if entry[0] is tx:
-            return entry[1]
-        release(conn)
-    own = conn.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    conn.info[_OWN] = (tx, own)
-    return own
-
-
-def release(conn: sa.Connection) -> None:
-    """``commit`` and ``rollback`` (``wire``): the transaction ended, its counter connection goes back
-    to the pool."""
-    entry = conn.info.pop(_OWN, None)
-    if entry is not None:
-        entry[1].close()
-
-
-def wire(engine: sa.Engine) -> None:
-    """Return each transaction's counter connection when it ends (wired by ``runtime.context.Jimu``)."""
-    sa.event.listen(engine, "commit", release)
-    sa.event.listen(engine, "rollback", release)
 
 
 def peek_value(conn: sa.Connection, form_key: str, field_key: str, period: str) -> int:

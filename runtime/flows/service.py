@@ -17,7 +17,7 @@ import functools
 import hashlib
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from engines.rule import RuleDepthError, RuleLoopError
 from .. import audit, db, deferred, expr_context, jobs
 from ..auth.principal import Principal
 from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
+from ..memo import once
 from ..recipients import literal_emails, resolve_users, task_people
 from ..store.records import WriteNotUndone, created_here, savepoint, written
 from .tables import flow_history, flow_instances, flow_tasks, flow_versions
@@ -99,6 +100,10 @@ _INSERT_INSTANCE = sa.insert(flow_instances).returning(flow_instances.c.id, flow
 _INSERT_TASK = sa.insert(flow_tasks).returning(flow_tasks.c.id, flow_tasks.c.label, flow_tasks.c.fields,
                                                flow_tasks.c.outcomes, flow_tasks.c.due_at, flow_tasks.c.created_at)
 
+#: ``written`` key: a task id drawn with the instance the transaction started, for the task its first
+#: node opens (dropped with the rest when a savepoint rolls back: an id is never used twice)
+_SPARE_TASK_ID = ("flow_task", "spare id")
+
 #: every column of those tables as None: the start of a row read back from what was sent
 _BLANK = {table: dict.fromkeys(table.c.keys()) for table in (flow_instances, flow_tasks)}
 
@@ -107,9 +112,49 @@ def _inserted(conn: sa.Connection, insert: sa.Insert, table: sa.Table, values: M
     """Insert ``values`` with ``insert`` (one of the above) and answer the row as reading it would: what
     the statement returns from the database, the other columns as sent (text and numbers), None where
     nothing was sent. Returning every column cost more CPU than the rest of the INSERT (the columns
-    walked before it runs, each loaded after)."""
+    walked before it runs, each loaded after).
+
+    Where rows wait for the commit (``deferred.waits``: PostgreSQL) and ``values`` carry an id drawn
+    already, the row is inserted then instead, with the changes the transaction makes to it merged
+    in (``deferred.insert``): an instance moves and a task is reassigned in the create that starts
+    them, which wrote a second version of each row, in every index. The row answered is then made
+    from what was sent: times in UTC and JSON documents as the database gives them back
+    (``deferred.jsonb_as_read``); a value whose read is not certain has it inserted at once."""
+    if "id" in values and deferred.waits(conn):
+        try:
+            row = {**_BLANK[table], **{k: _as_read(table.c[k], v) for k, v in values.items()}}
+        except ValueError:
+            pass
+        else:
+            deferred.insert(conn, table, values)
+            return row
     returned = conn.execute(insert, values).mappings().one()
     return {**_BLANK[table], **values, **returned}
+
+
+def _has_tasks(spec: FlowSpec) -> bool:
+    """Whether ``spec`` has a node that opens tasks (``TaskNode``: user tasks, approvals, countersigns,
+    a plugin's kind of task): its start most likely opens one (an id drawn for it and not
+    used is a gap in the tasks' ids, as a rolled-back insert leaves). Worked out ``once`` per spec."""
+    from engines.flow.nodes.task import TaskNode
+    return any(isinstance(node.behaviour, TaskNode) for node in spec.nodes.values())
+
+
+def _as_read(column: sa.Column, value: Any) -> Any:
+    """``value`` as reading it back from ``column`` gives it (ValueError where that is not certain)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if isinstance(column.type, sa.JSON):
+        return deferred.jsonb_as_read(value)
+    return value
+
+
+#: the id of a new instance, and with it that of the task its first node opens, drawn at once where
+#: rows wait for the commit (``_inserted``): one statement, on the transaction's connection aside
+_NEW_INSTANCE = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(flow_instances.name, "id")))
+_NEW_INSTANCE_AND_TASK = _NEW_INSTANCE.add_columns(
+    sa.func.nextval(sa.func.pg_get_serial_sequence(flow_tasks.name, "id")))
+_NEW_TASK = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(flow_tasks.name, "id")))
 
 
 # Reads and writes a step makes of instance and task rows, built once with bound parameters (a
@@ -236,11 +281,17 @@ class FlowRuntime:
         spec = self.spec(flow_key)
         if record is None and record_id is not None and spec.form:
             record = self._record(spec.form, record_id)
-        inserted = _inserted(self.conn, _INSERT_INSTANCE, flow_instances, dict(
-            flow_key=spec.key, flow_version=spec.version, form_key=spec.form, record_id=record_id,
-            status="new", state={}, started_by=actor, started_at=self.now, updated_at=self.now))
-        iid = inserted["id"]
+        values = dict(flow_key=spec.key, flow_version=spec.version, form_key=spec.form, record_id=record_id,
+                      status="new", state={}, started_by=actor, started_at=self.now, updated_at=self.now)
         kept = written(self.conn, create=True)
+        if deferred.waits(self.conn):
+            opens_task = once(spec, _has_tasks)
+            ids = deferred.draw_id(self.conn, _NEW_INSTANCE_AND_TASK if opens_task else _NEW_INSTANCE)
+            values["id"] = ids[0]
+            if opens_task:
+                kept[_SPARE_TASK_ID] = ids[1]
+        inserted = _inserted(self.conn, _INSERT_INSTANCE, flow_instances, values)
+        iid = inserted["id"]
         kept[(flow_instances, iid)] = inserted
         if spec.form and record_id is not None and created_here(self.conn, self.jimu.catalog.form(spec.form),
                                                                   record_id):
@@ -424,11 +475,13 @@ class FlowRuntime:
 
     def _do_create_task(self, row, e: CreateTask) -> None:
         values = self.resolve(e.assignee, row)
+        kept = written(self.conn, create=True)  # the rules told of it and the rules' task actions read it next
+        if deferred.waits(self.conn):
+            values["id"] = kept.pop(_SPARE_TASK_ID, None) or deferred.draw_id(self.conn, _NEW_TASK)[0]
         task = _inserted(self.conn, _INSERT_TASK, flow_tasks, dict(
             instance_id=row["id"], task_key=e.task_id, node_id=e.node_id, label=plain(e.label),
             form_key=row["form_key"], record_id=row["record_id"], status="open", fields=plain(e.fields),
             outcomes=plain(e.outcomes), priority=0, due_at=e.due_at, created_at=self.now, **values))
-        kept = written(self.conn, create=True)  # the rules told of it and the rules' task actions read it next
         kept[(flow_tasks, task["id"])] = dict(task)
         kept[(flow_tasks, "key", row["id"], e.task_id)] = task["id"]
         if row["form_key"] and created_here(self.conn, self.jimu.catalog.form(row["form_key"]), row["record_id"]):

@@ -413,7 +413,7 @@ class RecordStore:
         row = _row_as_read(ft, params)
         if row is None:
             return None
-        row["id"] = self.conn.execute(once(ft, _next_id)).scalar_one()
+        row["id"] = deferred.draw_id(self.conn, once(ft, _next_id))[0]
         deferred.insert(self.conn, ft.table, {**params, "id": row["id"]})
         return row
 
