@@ -13,8 +13,8 @@ the meantime sees the pending values: they are written first, just before any st
 the table (``_autoflush``, as an ORM session flushes before a query). Counters moved once per
 transaction (a form's data version) are ``tally``-ed at commit too.
 
-A record created on PostgreSQL is ``insert``-ed at commit as well, its id drawn first (``draw_id``,
-on the transaction's connection aside), and so are the flow instance it starts and that one's first
+A record created on PostgreSQL is ``insert``-ed at commit as well, its id drawn first (``new_id``, on
+the transaction's connection aside), and so are the flow instance it starts and that one's first
 task: the updates of them merge into the pending row, which is written once in its final state (an
 INSERT then an UPDATE wrote a second version of the row, in every index of the table). It is
 written before any statement naming its table, or a table that a foreign key links to it either way.
@@ -48,7 +48,7 @@ _KEY = "jimu_deferred_rows"
 
 
 class _Pending:
-    __slots__ = ("tx", "rows", "updates", "inserts", "tallies", "marks")
+    __slots__ = ("tx", "rows", "updates", "inserts", "tallies", "marks", "reserved")
 
     def __init__(self, tx):
         self.tx = tx
@@ -63,6 +63,9 @@ class _Pending:
         #: what ``mark`` returns, when each open savepoint began, innermost last (savepoints nest;
         #: SQLAlchemy names one only after its ``savepoint`` event)
         self.marks: list[tuple[tuple, dict, dict]] = []
+        #: table → ids drawn for it ahead of its rows (``reserve``), the next one first; a savepoint
+        #: rolled back does not give one back (an id is never used twice; one not used is a gap)
+        self.reserved: dict[sa.Table, list] = {}
 
 
 def _pending(conn: sa.Connection, *, create: bool = False) -> _Pending | None:
@@ -441,15 +444,48 @@ def _lock_order(tally: tuple) -> tuple:
     return table.name, column, tuple((c, str(v)) for c, v in key)
 
 
-def draw_id(conn: sa.Connection, statement: sa.Executable) -> Any:
-    """Run ``statement``, which draws ids from sequences (``nextval``), and return its one row — on the
-    transaction's connection aside (``runtime.aside``) where there is one, PostgreSQL on a wired
-    engine: an id is never given back anyway, and the transaction's own connection stays untouched
-    until its first write (see ``flush``)."""
-    if conn.engine in _WIRED and conn.get_transaction() is not None and conn.dialect.name == "postgresql":
-        from .aside import aside
-        conn = aside(conn)
-    return conn.execute(statement).one()
+@functools.lru_cache(maxsize=1024)
+def next_id(table: sa.Table) -> sa.ColumnElement:
+    """The next id of ``table``'s sequence (PostgreSQL), as a column a statement can return (built once
+    per table: statements built once with it stay cached). The name is quoted as PostgreSQL's regclass
+    functions read it."""
+    name = postgresql.dialect().identifier_preparer.format_table(table)
+    return sa.func.nextval(sa.func.pg_get_serial_sequence(name, "id"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _drawing(tables: tuple[sa.Table, ...]) -> sa.Select:
+    return sa.select(*map(next_id, tables))
+
+
+def new_id(conn: sa.Connection, table: sa.Table, *also: sa.Table) -> Any:
+    """An id for a row of ``table`` that ``waits`` to be inserted at commit (PostgreSQL): one ``reserve``-d
+    for the transaction, else drawn now, with one for each table of ``also`` (reserved for the row
+    the caller expects there next: one statement, not one each). Drawn on the transaction's
+    connection aside (``runtime.aside``): an id is never given back anyway, and the transaction's
+    own connection stays untouched until its first write (see ``flush``)."""
+    if not also:
+        ready = reserved_id(conn, table)
+        if ready is not None:
+            return ready
+    from .aside import aside
+    ids = aside(conn).execute(_drawing((table, *also))).one()
+    for other, row_id in zip(also, ids[1:]):
+        reserve(conn, other, row_id)
+    return ids[0]
+
+
+def reserved_id(conn: sa.Connection, table: sa.Table) -> Any:
+    """The id ``reserve``-d next for a row of ``table`` in ``conn``'s transaction, taken; None if none is."""
+    pending = _pending(conn)
+    ready = pending.reserved.get(table) if pending is not None else None
+    return ready.pop(0) if ready else None
+
+
+def reserve(conn: sa.Connection, table: sa.Table, row_id: Any) -> None:
+    """Keep ``row_id``, drawn from ``table``'s sequence by another statement (with a serial number: see
+    ``runtime.serials.allocate_serials``), for the transaction's next ``new_id`` of ``table``."""
+    _pending(conn, create=True).reserved.setdefault(table, []).append(row_id)
 
 
 def _untouched(conn: sa.Connection) -> bool:

@@ -100,10 +100,6 @@ _INSERT_INSTANCE = sa.insert(flow_instances).returning(flow_instances.c.id, flow
 _INSERT_TASK = sa.insert(flow_tasks).returning(flow_tasks.c.id, flow_tasks.c.label, flow_tasks.c.fields,
                                                flow_tasks.c.outcomes, flow_tasks.c.due_at, flow_tasks.c.created_at)
 
-#: ``written`` key: a task id drawn with the instance the transaction started, for the task its first
-#: node opens (dropped with the rest when a savepoint rolls back: an id is never used twice)
-_SPARE_TASK_ID = ("flow_task", "spare id")
-
 #: every column of those tables as None: the start of a row read back from what was sent
 _BLANK = {table: dict.fromkeys(table.c.keys()) for table in (flow_instances, flow_tasks)}
 
@@ -132,12 +128,22 @@ def _inserted(conn: sa.Connection, insert: sa.Insert, table: sa.Table, values: M
     return {**_BLANK[table], **values, **returned}
 
 
-def _has_tasks(spec: FlowSpec) -> bool:
-    """Whether ``spec`` has a node that opens tasks (``TaskNode``: user tasks, approvals, countersigns,
-    a plugin's kind of task): its start most likely opens one (an id drawn for it and not
-    used is a gap in the tasks' ids, as a rolled-back insert leaves). Worked out ``once`` per spec."""
+def _ahead(spec: FlowSpec) -> tuple[tuple[sa.Table, ...], tuple[str, ...]]:
+    """What the start of ``spec`` most likely inserts after the instance, for ``deferred.new_id`` to draw
+    their ids with the instance's: the tasks' table if it has a node that opens tasks (``TaskNode``:
+    user tasks, approvals, countersigns, a plugin's kind of task), and the forms its first node files
+    a record in when that is an automatic step (``create_record``: the shipped ticket's automatic
+    reply). An id drawn and not used is a gap in that table's ids, as a rolled-back insert leaves.
+    Worked out ``once`` per spec."""
+    from engines.flow.nodes.automatic import AutomaticNode
     from engines.flow.nodes.task import TaskNode
-    return any(isinstance(node.behaviour, TaskNode) for node in spec.nodes.values())
+    tasks = (flow_tasks,) if any(isinstance(n.behaviour, TaskNode) for n in spec.nodes.values()) else ()
+    first = spec.nodes.get(spec.first_node) if spec.first_node else None
+    forms: tuple[str, ...] = ()
+    if first is not None and isinstance(first.behaviour, AutomaticNode):
+        forms = tuple(a["form"] for a in first.config.get("actions") or ()
+                      if isinstance(a, Mapping) and a.get("type") == "create_record" and isinstance(a.get("form"), str))
+    return tasks, forms
 
 
 def _as_read(column: sa.Column, value: Any) -> Any:
@@ -148,13 +154,6 @@ def _as_read(column: sa.Column, value: Any) -> Any:
         return deferred.jsonb_as_read(value)
     return value
 
-
-#: the id of a new instance, and with it that of the task its first node opens, drawn at once where
-#: rows wait for the commit (``_inserted``): one statement, on the transaction's connection aside
-_NEW_INSTANCE = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(flow_instances.name, "id")))
-_NEW_INSTANCE_AND_TASK = _NEW_INSTANCE.add_columns(
-    sa.func.nextval(sa.func.pg_get_serial_sequence(flow_tasks.name, "id")))
-_NEW_TASK = sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(flow_tasks.name, "id")))
 
 
 # Reads and writes a step makes of instance and task rows, built once with bound parameters (a
@@ -284,12 +283,10 @@ class FlowRuntime:
         values = dict(flow_key=spec.key, flow_version=spec.version, form_key=spec.form, record_id=record_id,
                       status="new", state={}, started_by=actor, started_at=self.now, updated_at=self.now)
         kept = written(self.conn, create=True)
-        if deferred.waits(self.conn):
-            opens_task = once(spec, _has_tasks)
-            ids = deferred.draw_id(self.conn, _NEW_INSTANCE_AND_TASK if opens_task else _NEW_INSTANCE)
-            values["id"] = ids[0]
-            if opens_task:
-                kept[_SPARE_TASK_ID] = ids[1]
+        if deferred.waits(self.conn):   # with the ids of what it most likely writes next: one statement
+            tasks, forms = once(spec, _ahead)
+            values["id"] = deferred.new_id(self.conn, flow_instances, *tasks,
+                                           *(self.jimu.catalog.form(key).table for key in forms))
         inserted = _inserted(self.conn, _INSERT_INSTANCE, flow_instances, values)
         iid = inserted["id"]
         kept[(flow_instances, iid)] = inserted
@@ -477,7 +474,7 @@ class FlowRuntime:
         values = self.resolve(e.assignee, row)
         kept = written(self.conn, create=True)  # the rules told of it and the rules' task actions read it next
         if deferred.waits(self.conn):
-            values["id"] = kept.pop(_SPARE_TASK_ID, None) or deferred.draw_id(self.conn, _NEW_TASK)[0]
+            values["id"] = deferred.new_id(self.conn, flow_tasks)
         task = _inserted(self.conn, _INSERT_TASK, flow_tasks, dict(
             instance_id=row["id"], task_key=e.task_id, node_id=e.node_id, label=plain(e.label),
             form_key=row["form_key"], record_id=row["record_id"], status="open", fields=plain(e.fields),

@@ -283,17 +283,9 @@ def _insert_returning(ft: FormTable) -> sa.Insert:
     return sa.insert(ft.table).returning(*ft.row_columns)
 
 
-def _next_id(ft: FormTable) -> sa.Select:
-    """The statement drawing an id from the form table's sequence (PostgreSQL; built once per table,
-    ``once``), its name quoted as PostgreSQL's regclass functions read it; a bulk write draws many
-    with ``_next_ids``."""
-    name = postgresql.dialect().identifier_preparer.format_table(ft.table)
-    return sa.select(sa.func.nextval(sa.func.pg_get_serial_sequence(name, "id")))
-
-
 def _next_ids(ft: FormTable) -> sa.Select:
     """The statement drawing ``n`` ids from the form table's sequence for a bulk write (PostgreSQL; built
-    once per table, ``once``), the sequence looked up once: in a subquery kept apart by its OFFSET,
+    once per table, ``once``; a single create's comes from ``deferred.new_id``), the sequence looked up once: in a subquery kept apart by its OFFSET,
     which a plain ``nextval(pg_get_serial_sequence(...))`` over a series is not, and PostgreSQL then
     looks the sequence up by name for every id drawn — five to six times the cost of drawing them
     (about 50 ms of server time per 10,000 ids)."""
@@ -389,6 +381,8 @@ class RecordStore:
         params.update(created_at=now, updated_at=now, created_by=actor, updated_by=actor, row_version=1)
         row = self._insert_later(ft, values, params)
         if row is None:
+            if (ahead := deferred.reserved_id(self.conn, ft.table)) is not None:
+                params["id"] = ahead   # drawn with its serial number (``serials.allocate_serials``)
             row = self.conn.execute(once(ft, _insert_returning), params).mappings().one()
         rid = row["id"]
         written(self.conn, create=True)[(ft.table, "created", rid)] = True
@@ -413,7 +407,7 @@ class RecordStore:
         row = _row_as_read(ft, params)
         if row is None:
             return None
-        row["id"] = deferred.draw_id(self.conn, once(ft, _next_id))[0]
+        row["id"] = deferred.new_id(self.conn, ft.table)
         deferred.insert(self.conn, ft.table, {**params, "id": row["id"]})
         return row
 
