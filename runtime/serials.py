@@ -98,10 +98,10 @@ def allocate_serials(conn: sa.Connection, ft, rows: Sequence[dict[str, Any]], no
     """Give ``rows`` their serial numbers. A single record's id is drawn by the first bump too, on
     PostgreSQL where its row waits for the commit (``deferred.waits``): one statement on the
     connection aside, not two (``deferred.reserve``; the store's insert takes it either way)."""
-    for i, f in enumerate(once(ft.spec, _serial_fields)):
+    for k, f in enumerate(once(ft.spec, _serial_fields)):
         widget = f.widget
         period = widget.period_key(now)
-        ahead = deferred.next_id(ft.table) if i == 0 and len(rows) == 1 and deferred.waits(conn) else None
+        ahead = deferred.next_id(ft.table) if k == 0 and len(rows) == 1 and deferred.waits(conn) else None
         last, row_id = next_value_and(conn, ft.key, f.key, period, len(rows), also=ahead)
         if ahead is not None:
             deferred.reserve(conn, ft.table, row_id)

@@ -141,8 +141,8 @@ def _ahead(spec: FlowSpec) -> tuple[tuple[sa.Table, ...], tuple[str, ...]]:
     first = spec.nodes.get(spec.first_node) if spec.first_node else None
     forms: tuple[str, ...] = ()
     if first is not None and isinstance(first.behaviour, AutomaticNode):
-        forms = tuple(a["form"] for a in first.config.get("actions") or ()
-                      if isinstance(a, Mapping) and a.get("type") == "create_record" and isinstance(a.get("form"), str))
+        forms = tuple(a["form"] for a in first.config.get("actions") or () if isinstance(a, Mapping)
+                      and a.get("type") == "create_record" and isinstance(a.get("form"), str))
     return tasks, forms
 
 
@@ -153,7 +153,6 @@ def _as_read(column: sa.Column, value: Any) -> Any:
     if isinstance(column.type, sa.JSON):
         return deferred.jsonb_as_read(value)
     return value
-
 
 
 # Reads and writes a step makes of instance and task rows, built once with bound parameters (a

@@ -285,8 +285,8 @@ def _insert_returning(ft: FormTable) -> sa.Insert:
 
 def _next_ids(ft: FormTable) -> sa.Select:
     """The statement drawing ``n`` ids from the form table's sequence for a bulk write (PostgreSQL; built
-    once per table, ``once``; a single create's comes from ``deferred.new_id``), the sequence looked up once: in a subquery kept apart by its OFFSET,
-    which a plain ``nextval(pg_get_serial_sequence(...))`` over a series is not, and PostgreSQL then
+    once per table, ``once``; a single create's comes from ``deferred.new_id``), the sequence looked up
+    once: in a subquery kept apart by its OFFSET, which a plain ``nextval(pg_get_serial_sequence(...))`` over a series is not, and PostgreSQL then
     looks the sequence up by name for every id drawn — five to six times the cost of drawing them
     (about 50 ms of server time per 10,000 ids)."""
     name = postgresql.dialect().identifier_preparer.format_table(ft.table)
