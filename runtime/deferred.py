@@ -80,15 +80,32 @@ def _pending(conn: sa.Connection, *, create: bool = False) -> _Pending | None:
 
 
 def add(conn: sa.Connection, table: sa.Table, row: Mapping[str, Any], *,
-        skip_conflicts: tuple[str, ...] | None = None) -> None:
+        skip_conflicts: tuple[str, ...] | None = None) -> tuple | None:
     """Write ``row`` into ``table`` when ``conn``'s transaction commits, or before any statement that
     names ``table`` (at once outside a transaction). ``skip_conflicts``: the unique columns on which
-    a row already there (or added earlier) wins, silently (``INSERT … ON CONFLICT DO NOTHING``)."""
+    a row already there (or added earlier) wins, silently (``INSERT … ON CONFLICT DO NOTHING``).
+    Returns what ``drop`` takes to take the row back while it waits (None when written at once)."""
     pending = _pending(conn, create=True)
     if pending is None:
         _execute(conn, _take_rows([(table, row, skip_conflicts)]))
-        return
-    pending.rows.append((table, dict(row), skip_conflicts))
+        return None
+    entry = (table, dict(row), skip_conflicts)
+    pending.rows.append(entry)
+    return entry
+
+
+def drop(conn: sa.Connection, entry: tuple | None) -> bool:
+    """Take back a row ``add`` returned ``entry`` for, if it still waits in ``conn``'s transaction (not
+    written since, nor dropped with a savepoint rolled back): whether it did. A savepoint rolled back
+    afterwards brings it back, as it was pending when the savepoint began."""
+    pending = _pending(conn)
+    if pending is None or entry is None:
+        return False
+    for i, waiting in enumerate(pending.rows):
+        if waiting is entry:
+            pending.rows = pending.rows[:i] + pending.rows[i + 1:]
+            return True
+    return False
 
 
 def _insert(dialect: str, table: sa.Table, skip_conflicts: tuple[str, ...] | None):

@@ -104,19 +104,19 @@ class JobKinds:
 
 
 def enqueue(conn: sa.Connection, kind: str, payload: Mapping[str, Any], *, run_at: datetime, key: str,
-            now: datetime, max_attempts: int = 8, at_commit: bool = False) -> bool | None:
+            now: datetime, max_attempts: int = 8, at_commit: bool = False) -> bool | tuple | None:
     """Schedule a job in the caller's transaction. Returns False if ``key`` was already scheduled.
 
     One ``INSERT … ON CONFLICT DO NOTHING``: two processes scheduling the same key at once (two
     workers starting together both queue tomorrow's purge) get one job and no error — a look-up
     before the insert let both through and the second died on the unique key. ``at_commit``: the
     row goes with the transaction's other deferred rows (``runtime.deferred``: one statement for
-    the jobs of a write, before any statement reading or cancelling jobs), and None is returned."""
+    the jobs of a write, before any statement reading or cancelling jobs), and what
+    ``deferred.drop`` takes to unschedule it while it waits is returned (None if it was written)."""
     row = dict(kind=kind, payload=dict(payload), run_at=run_at, status=PENDING, attempts=0,
                max_attempts=max_attempts, idempotency_key=key, created_at=now)
     if at_commit:
-        deferred.add(conn, db.jobs, row, skip_conflicts=("idempotency_key",))
-        return None
+        return deferred.add(conn, db.jobs, row, skip_conflicts=("idempotency_key",))
     insert = _insert_for(conn)(db.jobs).values(**row)
     insert = insert.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(db.jobs.c.id)
     return conn.execute(insert).first() is not None

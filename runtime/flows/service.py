@@ -487,9 +487,13 @@ class FlowRuntime:
     def _notice(self, task: Mapping[str, Any], key: str) -> None:
         """Tell the task's assignee after the write commits (``task_notice_job``), by a job that
         names the assignee it was queued for: a task reassigned in the same write (dispatch rules)
-        is announced once, to whom it ends up with."""
-        jobs.enqueue(self.conn, NOTICE_JOB, {"task": task["id"], "assignee": _assignee_of(task)},
-                     run_at=self.now, key=key, now=self.now, max_attempts=3, at_commit=True)
+        is announced once, to whom it ends up with — its earlier notice, still waiting for the
+        commit, is taken back (``deferred.drop``); one already written is skipped when it runs."""
+        kept = written(self.conn, create=True)
+        deferred.drop(self.conn, kept.pop((flow_tasks, "notice", task["id"]), None))
+        kept[(flow_tasks, "notice", task["id"])] = jobs.enqueue(
+            self.conn, NOTICE_JOB, {"task": task["id"], "assignee": _assignee_of(task)}, run_at=self.now, key=key,
+            now=self.now, max_attempts=3, at_commit=True)
 
     def _do_close_task(self, row, e: CloseTask) -> None:
         self._forget_task(iid=row["id"], task_key=e.task_id)

@@ -257,3 +257,25 @@ def test_a_commit_time_update_finds_its_rows_by_primary_key(jimu):
     with jimu.begin() as conn:
         plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", params).scalars())
     assert "Seq Scan on jimu_flow_instances" not in plan and "jimu_flow_instances_pkey" in plan, plan
+
+
+def test_a_row_taken_back_inside_a_savepoint_rolled_back_is_written_after_all(jimu):
+    """``drop`` takes a waiting row back; a savepoint rolled back afterwards brings it back, and a row
+    already written cannot be taken back (``drop`` says so)."""
+    from runtime.db import jobs as jobs_table
+
+    def job(key):
+        return {"kind": "test.none", "payload": {}, "run_at": jimu.now(), "status": "pending", "attempts": 0,
+                "max_attempts": 1, "idempotency_key": key, "created_at": jimu.now()}
+
+    with jimu.begin() as conn:
+        kept = deferred.add(conn, jobs_table, job("kept"))
+        gone = deferred.add(conn, jobs_table, job("gone"))
+        with conn.begin_nested() as sp:
+            assert deferred.drop(conn, kept)
+            sp.rollback()
+        assert deferred.drop(conn, gone) and not deferred.drop(conn, gone)
+        conn.execute(sa.select(jobs_table.c.id))   # writes what waits for the jobs table
+        assert not deferred.drop(conn, kept)
+    with jimu.read() as conn:
+        assert conn.execute(sa.select(jobs_table.c.idempotency_key)).scalars().all() == ["kept"]

@@ -576,3 +576,22 @@ def test_numbered_records_keep_consecutive_ids_whether_their_row_waits_or_not(ji
             assert not any(s.lstrip().startswith("SELECT nextval") for s in statements)
     first = made[0][0]
     assert made == [(first + k, f"PO-{k + 1:04d}") for k in range(3)]
+
+
+def test_a_task_reassigned_in_the_write_that_opened_it_is_announced_once_to_whom_it_ends_up_with(jimu, client):
+    """The shipped ticket's first task opens for the first-line group and the dispatch rule hands it to
+    one agent in the same write: one notice job is queued, naming the agent (the group's, still
+    waiting for the commit, is taken back instead of being queued to be skipped by a worker)."""
+    from runtime.db import jobs
+    from runtime.flows.tables import flow_tasks
+    ids = cs_fixtures.install(jimu)
+    headers = {"Authorization": f"Bearer {api_token(jimu, ids['ann'])}"}
+    r = client.post("/api/v1/forms/工单/records", headers=headers,
+                    json={"标题": "无法登录账号", "客户姓名": "张三", "问题类型": "账号问题", "问题详细描述": "登录时提示密码错误"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    with jimu.read() as conn:
+        task = conn.execute(sa.select(flow_tasks).where(flow_tasks.c.record_id == r.get_json()["id"])).mappings().one()
+        notices = [j.payload for j in conn.execute(sa.select(jobs.c.payload).where(jobs.c.kind == "flow.task_notice"))
+                   if j.payload["task"] == task["id"]]
+    assert task["assignee_user_id"] == r.get_json()["处理人"] is not None
+    assert notices == [{"task": task["id"], "assignee": [task["assignee_user_id"], None, None]}]
