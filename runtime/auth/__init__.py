@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from contextlib import contextmanager
+from typing import Iterator
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 
+from .. import aside
 from ..context import current_jimu
 from ..db import single_reads
 from . import sessions, tokens
@@ -115,7 +118,7 @@ def _load_principal() -> None:
     if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110 §11.1)
         now = jimu.now()
         # plain reads: identity needs no catalogue refresh, nor one snapshot (no BEGIN)
-        with single_reads(jimu.engine) as conn:
+        with _identity_reads(jimu) as conn:
             use = tokens.authenticate_token(conn, credentials.strip(), now=now)
             principal = _principal_for(jimu, conn, use.user_id)
             if principal is not None and not use.scope.is_full:
@@ -131,13 +134,37 @@ def _load_principal() -> None:
         return
     uid = session.get("uid")
     if uid:
-        with single_reads(jimu.engine) as conn:
+        with _identity_reads(jimu) as conn:
             live = sessions.current_generation(conn, uid) == session.get("gen")
             principal = _principal_for(jimu, conn, uid) if live else None
         if principal is None:
             session.clear()
         else:
             g.principal = principal
+
+
+@contextmanager
+def _identity_reads(jimu) -> Iterator:
+    """The connection the identity lookup reads on (``single_reads``). On a server database it stays
+    checked out for the rest of the request, lent as its transactions' connection aside
+    (``runtime.aside.lend``: serial numbers, ids), and goes back at the request's end
+    (``_take_back``); on SQLite, at once."""
+    conn = single_reads(jimu.engine)
+    lent = False
+    try:
+        yield conn
+        if jimu.engine.dialect.name != "sqlite" and g.get("jimu_lent") is None:
+            g.jimu_lent = aside.lend(conn)
+            lent = True
+    finally:
+        if not lent:
+            conn.close()
+
+
+def _take_back(_exc=None) -> None:
+    lent = g.pop("jimu_lent", None)
+    if lent is not None:
+        aside.take_back(lent)
 
 
 def _forget_seen(_exc=None) -> None:
@@ -188,6 +215,7 @@ def init_auth(app: Flask) -> None:
     app.session_interface = sessions.SignedCookieSessions()
     app.before_request(_load_principal)
     app.teardown_request(_forget_seen)
+    app.teardown_request(_take_back)
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["current_principal"] = current_principal

@@ -134,3 +134,30 @@ def test_the_revision_a_request_read_is_not_trusted_after_it(app, jimu, client, 
         other.extensions["jimu"].dispose()
     with jimu.begin():  # same thread, outside any request: reads the revision itself
         assert "shape" in jimu.catalog.form("loan").columns
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_request_checks_out_one_connection_for_its_identity_and_its_ids_and_returns_both(jimu, client, headers):
+    """PostgreSQL: the identity lookup's autocommit connection stays with the request and draws the
+    new record's id for its transaction (the connection aside, ``runtime.aside.lend``): two checkouts
+    (identity and ids, the write), not three; at the request's end, failed or not, both are back."""
+    assert client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "a"}).status_code == 201
+    checkouts = []   # after the token's first use is recorded (on a connection of its own)
+
+    def count(*_args):
+        checkouts.append(1)
+
+    sa.event.listen(jimu.engine, "checkout", count)
+    base = jimu.engine.pool.checkedout()
+    try:
+        r = client.post("/api/v1/forms/loan/records", headers=headers, json={"item": "a"})
+        assert r.status_code == 201, r.get_data(as_text=True)
+        assert (len(checkouts), jimu.engine.pool.checkedout()) == (2, base)
+        assert client.get(f"/api/v1/forms/loan/records/{r.get_json()['id']}", headers=headers).status_code == 200
+        for bad in ({"item": "x", "nope": 1}, ["not", "records"]):
+            checkouts.clear()
+            assert client.post("/api/v1/forms/loan/records", headers=headers, json=bad).status_code >= 400
+            assert jimu.engine.pool.checkedout() == base
+    finally:
+        sa.event.remove(jimu.engine, "checkout", count)
