@@ -62,7 +62,10 @@ def lend(conn: sa.Connection) -> Token:
 def take_back(token: Token) -> None:
     """End a ``lend``: the connection goes back to the pool."""
     conn = _LENT.get()
-    _LENT.reset(token)
+    try:
+        _LENT.reset(token)
+    except ValueError:   # ended in another context than it began (a server that switched them): ended all the same
+        _LENT.set(None)
     if conn is not None:
         conn.close()
 
