@@ -50,24 +50,24 @@ def release(conn: sa.Connection) -> None:
         entry[1].close()
 
 
-def lend(conn: sa.Connection) -> Token:
+def lend(conn: sa.Connection) -> tuple[Token, sa.Connection]:
     """Let ``conn``, an autocommit connection the caller keeps open (a request's identity lookup's,
     ``runtime.db.single_reads``), serve as the connection aside of the transactions that follow in
     this context on its engine, until ``take_back``: the request checks out one connection for both,
     not one more (a checkout, its switch to autocommit and back and its checkin cost as much client
     CPU as a statement). Its statements each commit on their own, whoever runs them."""
-    return _LENT.set(conn)
+    return _LENT.set(conn), conn
 
 
-def take_back(token: Token) -> None:
+def take_back(lent: tuple[Token, sa.Connection]) -> None:
     """End a ``lend``: the connection goes back to the pool."""
-    conn = _LENT.get()
+    token, conn = lent
     try:
         _LENT.reset(token)
-    except ValueError:   # ended in another context than it began (a server that switched them): ended all the same
-        _LENT.set(None)
-    if conn is not None:
-        conn.close()
+    except ValueError:   # ended in another context than it began in (a server that switched them)
+        if _LENT.get() is conn:
+            _LENT.set(None)
+    conn.close()
 
 
 def wire(engine: sa.Engine) -> None:
