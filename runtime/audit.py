@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import operator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
@@ -83,7 +84,7 @@ def record_created(conn: sa.Connection, table: sa.Table, columns: Mapping[str, s
     the server took to store them, one after the other. The stored events are the same, in the same
     order (JSONB keeps values, not text: tests/runtime/test_bulk_write.py compares both ways)."""
     plan = None
-    if len(ids) >= SERVER_EVENTS_AT and conn.in_transaction() and all(a < b for a, b in zip(ids, ids[1:])):
+    if len(ids) >= SERVER_EVENTS_AT and conn.in_transaction() and all(map(operator.lt, ids, ids[1:])):
         plan = _server_after(conn, columns, values)
     if plan is None:
         record_events(conn, ({"kind": "record.created", "at": at, "actor_id": actor_id, "form_key": form_key,
@@ -126,10 +127,11 @@ def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
             return None
         kind = col.type
         try:
-            column = [v[key] for v in values]
+            column = list(map(operator.itemgetter(key), values))
         except KeyError:
             return None
         types = set(map(type, column))
+        nulls = type(None) in types
         types.discard(type(None))
         modes[key] = "value"
         if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum):
@@ -139,12 +141,16 @@ def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
         elif isinstance(kind, sa.Integer):
             ok = types <= {int}
         elif isinstance(kind, sa.Float) and not kind.asdecimal and types <= {int, float}:
+            # the checks below run over whole columns in C (min, max, map): a comparison per value in
+            # Python cost most of this function, which runs while the server waits for the events
+            numbers = [v for v in column if v is not None] if nulls else column
             if types <= {int}:
                 modes[key] = "int"
-                ok = all(v is None or -_EXACT_IN_FLOAT <= v <= _EXACT_IN_FLOAT for v in column)
+                ok = not numbers or (-_EXACT_IN_FLOAT <= min(numbers) and max(numbers) <= _EXACT_IN_FLOAT)
             else:
-                ok = all(v is None or math.isfinite(v) for v in column)
-                if (types == {float} and all(v is None or -_WHOLE_AS_TEXT < v < _WHOLE_AS_TEXT for v in column)
+                ok = all(map(math.isfinite, numbers))
+                if (ok and types == {float} and (not numbers or (-_WHOLE_AS_TEXT < min(numbers)
+                                                                 and max(numbers) < _WHOLE_AS_TEXT))
                         and _shortest_floats(conn)):
                     modes[key] = "float"
                 else:
