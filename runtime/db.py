@@ -451,6 +451,14 @@ def in_background(conn: sa.Connection, sql: str, params: Mapping[str, Any]) -> N
 
     with _background_lock:
         _background_running += 1
+    from psycopg.pq import TransactionStatus
+    if driver.info.transaction_status == TransactionStatus.IDLE:
+        # nothing sent in the transaction yet: its BEGIN goes with the statement, here, so that the
+        # connection is never seen idle while the statement runs (``deferred.flush`` commits a
+        # transaction that sent nothing in autocommit); its error is still raised by ``settle``
+        run()
+        conn.info[_BACKGROUND] = (None, outcome, sql)
+        return
     thread = threading.Thread(target=run, name="jimu-background-statement", daemon=True)
     conn.info[_BACKGROUND] = (thread, outcome, sql)
     thread.start()
@@ -470,7 +478,8 @@ def _settle(info: dict, dbapi, raise_error: bool) -> None:
     if entry is None:
         return
     thread, outcome, sql = entry
-    thread.join()
+    if thread is not None:
+        thread.join()
     with _background_lock:
         _background_running -= 1
     error = outcome.get("error")
@@ -568,8 +577,12 @@ def make_engine(url: str, **kw) -> sa.Engine:
         engine = sa.create_engine(url, **kw)
         if not kw.get("pool_pre_ping"):
             _ping_when_idle(engine)
-        wire_background(engine)
     deferred.wire(engine)
+    if not url.startswith("sqlite"):
+        # after the deferred writes' commit listener: a commit encodes what waited for it while a
+        # background statement (a bulk write's events) still runs, and waits for it with its own
+        # statement, instead of waiting first with nothing to do (``in_background``)
+        wire_background(engine)
     if engine.dialect.name == "postgresql":
         aside.wire(engine)   # after the commit's writes: they may draw ids on it
     return engine

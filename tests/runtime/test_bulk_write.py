@@ -317,3 +317,75 @@ def test_a_background_statement_finishes_before_the_connection_is_used_again(jim
         db.in_background(conn, slow, {"kind": "bg.test", "rid": 6})
     with jimu.read() as conn:
         assert conn.execute(count).scalar() == 4
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_commit_encodes_its_waiting_writes_while_a_background_statement_runs(jimu, monkeypatch):
+    """The commit's deferred writes (a bulk write's rule changes, their events and firings) are encoded
+    while the background statement (the bulk write's events) still runs, not after waiting for it;
+    both are written."""
+    from datetime import datetime, timezone
+    from runtime import audit, db, deferred
+    seen = []
+    params = deferred._Shape.params
+    monkeypatch.setattr(deferred._Shape, "params",
+                        lambda self, name, dialect, items: (seen.append(db._BACKGROUND in conn.info),
+                                                            params(self, name, dialect, items))[1])
+    insert = "INSERT INTO jimu_events (kind, at, record_id) VALUES (%(kind)s, now(), (SELECT 1 FROM pg_sleep(0.2)))"
+    with jimu.begin() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        audit.record_event(conn, "bg.waiting", at=datetime.now(timezone.utc))
+        db.in_background(conn, insert, {"kind": "bg.running"})
+    assert seen == [True]
+    assert _test_event_kinds(jimu) == ["bg.running", "bg.waiting"]
+
+
+def _test_event_kinds(jimu) -> list[str]:
+    with jimu.read() as conn:
+        return sorted(conn.execute(sa.text("SELECT kind FROM jimu_events WHERE kind LIKE 'bg.%'")).scalars())
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_background_statement_first_in_its_transaction_commits_with_the_waiting_writes(jimu):
+    """A background statement that is the first its transaction sends (nothing begun on the server yet)
+    runs at once: the commit finds the transaction begun, and writes what waited for it in it."""
+    from datetime import datetime, timezone
+    from runtime import audit, db
+    insert = "INSERT INTO jimu_events (kind, at, record_id) VALUES (%(kind)s, now(), 1)"
+    with jimu.begin() as conn:
+        audit.record_event(conn, "bg.waiting", at=datetime.now(timezone.utc))
+        db.in_background(conn, insert, {"kind": "bg.first"})
+    with pytest.raises(sa.exc.IntegrityError):   # its error is still raised where a background one's is
+        with jimu.begin() as conn:
+            db.in_background(conn, insert, {"kind": None})
+            audit.record_event(conn, "bg.never", at=datetime.now(timezone.utc))
+    assert _test_event_kinds(jimu) == ["bg.first", "bg.waiting"]
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_server_builds_events_only_from_columns_it_writes_as_python_does(jimu):
+    """``audit._server_after`` checks whole columns: integers a double keeps exactly (not beyond 2**53),
+    finite floats below 1e16 written by the server, others as Python's text; empty values anywhere."""
+    from runtime import audit
+    form = {"key": "lot", "version": 1, "label": "Lot", "fields": [
+        {"key": "name", "label": "name", "widget": "text"}, {"key": "qty", "label": "qty", "widget": "number"}]}
+    install_package(jimu, dict(STOCK, forms=[form]))
+    with jimu.read():
+        ft = jimu.catalog.form("lot")
+
+    def plan(*qty):
+        with jimu.begin() as conn:
+            out = audit._server_after(conn, ft.columns, [{"name": "a", "qty": q} for q in qty])
+            return out and (out[1]["qty"], out[2].get("qty"))
+
+    assert plan(1, None, -(2 ** 53), 2 ** 53) == ("int", None)
+    assert plan(1, 2 ** 53 + 1) is None and plan(-(2 ** 53) - 1, None) is None
+    assert plan(None, None) == ("int", None)
+    assert plan(0.5, None, -9.9e15) == ("float", None)
+    assert plan(0.5, 1e16) == ("text", [repr(0.5), repr(1e16)])
+    assert plan(0.5, None, 2) == ("text", [repr(0.5), None, "2"])
+    assert plan(0.5, float("inf")) is None and plan(float("nan"), 1.0) is None
+    assert plan(True, 1) is None
