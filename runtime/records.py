@@ -152,6 +152,24 @@ class Records:
                                                        if e.get("field") not in {w["field"] for w in wrong})]
         return dict(result.values), list(result.errors)
 
+    def _cleaned_all(self, ft: FormTable, rows: Sequence[Any]) -> list[tuple[dict[str, Any], list[dict]]]:
+        """``_cleaned`` of each of a bulk write's new ``rows``, with one context, and what is the same for
+        every row (the form's linked paths, the source's trust, the JSON types check) looked at once:
+        those per-row looks were a fifth of cleaning a row of a plain ten-field form, and cleaning comes
+        before anything is sent, while the server waits."""
+        context = self.eval_context()
+        if self.json_types or expr_context.form_paths(ft.spec):
+            return [self._cleaned(ft, data, context=context) for data in rows]
+        clean, trusted = ft.spec.clean, self.trusted
+        out = []
+        for data in rows:
+            if type(data) is not dict and not isinstance(data, Mapping):
+                out.append(self._cleaned(ft, data, context=context))
+                continue
+            result = clean(data, context=context, trusted=trusted)
+            out.append((dict(result.values), list(result.errors)))
+        return out
+
     def _unique_errors(self, ft: FormTable, values: Mapping[str, Any], existing) -> list[dict]:
         errors = []
         for f in once(ft.spec, _unique_fields):
@@ -247,8 +265,7 @@ class Records:
         valid_at: list[int] = []   # the index in ``rows`` of each cleaned row
         rejected: dict[int, list[dict]] = {}
         files_too = _holds_files(ft)
-        context = self.eval_context()
-        results = [self._cleaned(ft, data, context=context) for data in rows]
+        results = self._cleaned_all(ft, rows)
         taken = self._unique_taken(ft, [values for values, _ in results])
         seen: dict[str, set] = {}
         for i, (values, errors) in enumerate(results):

@@ -389,3 +389,28 @@ def test_the_server_builds_events_only_from_columns_it_writes_as_python_does(jim
     assert plan(0.5, None, 2) == ("text", [repr(0.5), None, "2"])
     assert plan(0.5, float("inf")) is None and plan(float("nan"), 1.0) is None
     assert plan(True, 1) is None
+
+
+def test_a_bulk_write_cleans_its_rows_as_one_write_cleans_each(jimu):
+    """``Records._cleaned_all`` (what a bulk write cleans its rows with, the same for every row looked at
+    once) gives each row the values and errors ``Records._cleaned`` gives it alone: formulas, defaults,
+    required fields, coerced and refused values, a row that is no object."""
+    from runtime.auth.principal import load_principal
+    from runtime.records import Records
+    form = {"key": "lot", "version": 1, "label": "Lot", "fields": [
+        {"key": "name", "label": "name", "widget": "text", "required": True},
+        {"key": "qty", "label": "qty", "widget": "number", "default": 1},
+        {"key": "price", "label": "price", "widget": "number"},
+        {"key": "total", "label": "total", "widget": "formula", "config": {"result": "number"},
+         "formula": "coalesce(qty, 0) * coalesce(price, 0)"}]}
+    install_package(jimu, dict(STOCK, forms=[form]))
+    uid = make_user(jimu, "keeper", admin=True)
+    rows = [{"name": "扳手", "qty": 3, "price": 2.5}, {"name": "锤", "price": "4"}, {"qty": "x"},
+            {"price": 1, "name": "钳"}, "not a record", {"name": "", "qty": None}]
+    for source in ("import", "rule"):
+        with jimu.begin() as conn:
+            records = Records(jimu, conn, load_principal(conn, uid), source=source)
+            ft = records.form("lot")
+            alone = [records._cleaned(ft, row) for row in rows]
+            assert records._cleaned_all(ft, rows) == alone
+            assert alone[0][0]["total"] == 7.5 and alone[1][0]["qty"] == 1 and alone[2][1] and alone[4][1]
