@@ -284,8 +284,9 @@ class FlowRuntime:
         kept = written(self.conn, create=True)
         if deferred.waits(self.conn):   # with the ids of what it most likely writes next: one statement
             tasks, forms = once(spec, _ahead)
+            catalog = self.jimu.catalog   # a form gone since the flow was published: its step says so itself
             values["id"] = deferred.new_id(self.conn, flow_instances, *tasks,
-                                           *(self.jimu.catalog.form(key).table for key in forms))
+                                           *(catalog.form(key).table for key in forms if key in catalog))
         inserted = _inserted(self.conn, _INSERT_INSTANCE, flow_instances, values)
         iid = inserted["id"]
         kept[(flow_instances, iid)] = inserted

@@ -595,3 +595,16 @@ def test_a_task_reassigned_in_the_write_that_opened_it_is_announced_once_to_whom
                    if j.payload["task"] == task["id"]]
     assert task["assignee_user_id"] == r.get_json()["处理人"] is not None
     assert notices == [{"task": task["id"], "assignee": [task["assignee_user_id"], None, None]}]
+
+
+def test_a_flow_whose_first_step_names_a_form_not_installed_still_starts(jimu, client, monkeypatch):
+    """The ids a flow's start draws ahead are for the forms its first automatic step files records in;
+    a form not installed (any more) is not drawn for, and the create goes on as it would without
+    the drawing (the step reports the form itself when it runs)."""
+    from runtime.flows import service
+    install_package(jimu, _with_step([MEMO]))
+    monkeypatch.setattr(service, "_ahead", lambda spec: ((service.flow_tasks,), ("no_such_form",)))
+    headers = {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'buyer1', roles=['buyer']))}"}
+    r = client.post("/api/v1/forms/order/records", headers=headers, json={"item": "Desk"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert [tuple(m) for m in _memos(jimu)] == [("for Desk", r.get_json()["id"])]
