@@ -69,9 +69,13 @@ _EXACT_IN_FLOAT = 2 ** 53
 _WHOLE_AS_TEXT = 1e16
 
 
+#: ``record_created``'s ``plan`` when the caller has not made it (``created_plan``)
+UNPLANNED = object()
+
+
 def record_created(conn: sa.Connection, table: sa.Table, columns: Mapping[str, sa.Column], ids: Sequence[int],
                    values: Sequence[Mapping[str, Any]], *, at: datetime, actor_id: int | None, form_key: str,
-                   source: str) -> None:
+                   source: str, plan: Any = UNPLANNED) -> None:
     """The ``record.created`` events of a bulk write's records ``ids`` just inserted into ``table`` with
     ``values`` (field key → value, ``columns`` the fields' columns): ``{"after": values, "source":
     source}`` each, in the order of ``ids``, as ``record_events`` writes them.
@@ -82,10 +86,17 @@ def record_created(conn: sa.Connection, table: sa.Table, columns: Mapping[str, s
     ``INSERT ... SELECT``), in the background (``db.in_background``) while the caller goes on telling
     the listeners: encoding each event's JSON and copying it in cost the client about as much as
     the server took to store them, one after the other. The stored events are the same, in the same
-    order (JSONB keeps values, not text: tests/runtime/test_bulk_write.py compares both ways)."""
-    plan = None
-    if len(ids) >= SERVER_EVENTS_AT and conn.in_transaction() and all(map(operator.lt, ids, ids[1:])):
-        plan = _server_after(conn, columns, values)
+    order (JSONB keeps values, not text: tests/runtime/test_bulk_write.py compares both ways).
+
+    ``plan``: what ``created_plan`` answered for ``values``, worked out by the caller beforehand (a bulk
+    write: while the server takes in the last rows of its COPY, instead of while it waits for the events)."""
+    if plan is UNPLANNED:
+        plan = created_plan(conn, columns, values)
+    if (plan is not None and conn.in_transaction() and len(ids) == len(values)
+            and all(map(operator.lt, ids, ids[1:]))):
+        plan = _settled(conn, plan, values)
+    else:
+        plan = None
     if plan is None:
         record_events(conn, ({"kind": "record.created", "at": at, "actor_id": actor_id, "form_key": form_key,
                               "record_id": rid, "data": {"after": after, "source": source}}
@@ -99,6 +110,32 @@ def record_created(conn: sa.Connection, table: sa.Table, columns: Mapping[str, s
     params.update((f"t{i}", texts[key]) for i, key in enumerate(keys) if key in texts)
     db.before_insert(conn, db.events)
     db.in_background(conn, sql, params)
+
+
+def created_plan(conn: sa.Connection, columns: Mapping[str, sa.Column],
+                 values: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, str], dict[str, list]] | None:
+    """How the server can build the creation events of ``SERVER_EVENTS_AT`` records or more with
+    ``values`` (``_server_after``, its doubles' text not yet asked about: ``_settled``); None when it
+    cannot. Sends no statement: a bulk write asks while its COPY is still going."""
+    if len(values) < SERVER_EVENTS_AT:
+        return None
+    return _server_after(conn, columns, values)
+
+
+def _settled(conn: sa.Connection, plan: tuple[list[str], dict[str, str], dict[str, list]],
+             values: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, str], dict[str, list]]:
+    """``plan`` with its "float" columns sent as Python's text ("text") where the server does not write
+    a double as the shortest text that reads back as it (``_shortest_floats``: asked once per
+    connection)."""
+    keys, modes, texts = plan
+    floats = [key for key in keys if modes[key] == "float"]
+    if not floats or _shortest_floats(conn):
+        return plan
+    modes, texts = dict(modes), dict(texts)
+    for key in floats:
+        modes[key] = "text"
+        texts[key] = [None if v is None else repr(v) for v in map(operator.itemgetter(key), values)]
+    return keys, modes, texts
 
 
 def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
@@ -149,10 +186,9 @@ def _server_after(conn: sa.Connection, columns: Mapping[str, sa.Column],
                 ok = not numbers or (-_EXACT_IN_FLOAT <= min(numbers) and max(numbers) <= _EXACT_IN_FLOAT)
             else:
                 ok = all(map(math.isfinite, numbers))
-                if (ok and types == {float} and (not numbers or (-_WHOLE_AS_TEXT < min(numbers)
-                                                                 and max(numbers) < _WHOLE_AS_TEXT))
-                        and _shortest_floats(conn)):
-                    modes[key] = "float"
+                if ok and types == {float} and (not numbers or (-_WHOLE_AS_TEXT < min(numbers)
+                                                                and max(numbers) < _WHOLE_AS_TEXT)):
+                    modes[key] = "float"   # unless the server writes doubles otherwise (``_settled``)
                 else:
                     # what the encoder writes for an int or a finite float (``json.encoder``: their reprs)
                     modes[key] = "text"

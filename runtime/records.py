@@ -298,15 +298,18 @@ class Records:
                 return BatchResult([], rejected, 0)
         allocate_serials(self.conn, ft, cleaned, self.now)
         told = self.jimu.listening(self, "record.created", ft) if listeners else ()
-        ids = self._integrity(ft, cleaned, lambda: self.store.bulk_create(ft, cleaned, now=self.now,
-                                                                          actor=self.principal.user_id,
-                                                                          read=bool(told)))
+        # how the server can build the creation events, worked out while it takes in the rows
+        plans = []
+        ids = self._integrity(ft, cleaned, lambda: self.store.bulk_create(
+            ft, cleaned, now=self.now, actor=self.principal.user_id, read=bool(told),
+            meanwhile=lambda: plans.append(audit.created_plan(self.conn, ft.columns, cleaned))))
         self._lands_in_scope(ft, ids, "create")
         if _holds_files(ft):
             for rid, values in zip(ids, cleaned):
                 files.claim(self.conn, ft.spec, form_key, rid, values)
         audit.record_created(self.conn, ft.table, ft.columns, ids, cleaned, at=self.now,
-                             actor_id=self.principal.user_id, form_key=form_key, source=self.source)
+                             actor_id=self.principal.user_id, form_key=form_key, source=self.source,
+                             plan=plans[-1] if plans else audit.UNPLANNED)
         if told:
             written = self.store.created_records(ft, ids)  # kept: the rules' reads of them stay in memory
             self._tell_created(ft, written, told)

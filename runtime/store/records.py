@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from math import isfinite
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -412,10 +412,12 @@ class RecordStore:
         return row
 
     def bulk_create(self, ft: FormTable, rows: Sequence[Mapping[str, Any]], *, now: datetime,
-                    actor: int | None, read: bool = False) -> list[int]:
+                    actor: int | None, read: bool = False, meanwhile: Callable[[], Any] | None = None) -> list[int]:
         """The main rows in as few statements as the database takes (``_insert_many``), one executemany
         per child table. ``read``: the caller will ask for the records (``created_records``), which are
-        then made as the rows are written."""
+        then made as the rows are written. ``meanwhile``: the caller's work to do while the server
+        takes in the last rows (on PostgreSQL once every row has gone to the COPY, before its end;
+        it must send no statement), after the rows on SQLite."""
         if not rows:
             return []
         keys = list(ft.columns)
@@ -435,7 +437,7 @@ class RecordStore:
             return p
 
         ids, records = self._insert_many(ft, map(row, rows), rows, names,
-                                         read and not (ft.multi or ft.children))
+                                         read and not (ft.multi or ft.children), meanwhile)
         data_written(self.conn, ft.form_id)
         if ft.multi or ft.children:
             for rid, values in zip(ids, rows):
@@ -444,7 +446,8 @@ class RecordStore:
         return ids
 
     def _insert_many(self, ft: FormTable, made: Iterator[list], rows: Sequence[Mapping[str, Any]],
-                     names: list[str], read: bool) -> tuple[list[int], list[dict] | None]:
+                     names: list[str], read: bool,
+                     meanwhile: Callable[[], Any] | None = None) -> tuple[list[int], list[dict] | None]:
         """Insert the rows ``made`` makes of ``rows`` (each the values of the columns ``names``), returning
         their ids in order and, if ``read``, the records as reading them gives them (``_as_read``; None
         when that is not certain).
@@ -488,8 +491,12 @@ class RecordStore:
                             read_page()
                         page.append(p)
                     yield p
+                # every row has gone; the server is still taking them in (it stores them slower
+                # than they are made): the last records as read, and the caller's work, go now
+                read_page()
+                if meanwhile is not None:
+                    meanwhile()
             insert_rows(self.conn, t, numbered(), names=names, binary=self._copy_types(ft, rows, names))
-            read_page()
             return ids, records
         params = list(made)
         top = sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
@@ -500,6 +507,8 @@ class RecordStore:
         if last - first + 1 != len(params):  # not a consecutive range (cannot happen under the write lock)
             raise RuntimeError(f"{ft.key}: {len(params)} rows inserted but ids {first}..{last}")
         ids = list(range(first, last + 1))
+        if meanwhile is not None:
+            meanwhile()
         return ids, self._as_read(ft, ids, params, names) if read else None
 
     def _copy_types(self, ft: FormTable, rows: Sequence[Mapping[str, Any]], names: list[str]) -> list[str] | None:

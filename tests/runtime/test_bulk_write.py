@@ -414,3 +414,36 @@ def test_a_bulk_write_cleans_its_rows_as_one_write_cleans_each(jimu):
             alone = [records._cleaned(ft, row) for row in rows]
             assert records._cleaned_all(ft, rows) == alone
             assert alone[0][0]["total"] == 7.5 and alone[1][0]["qty"] == 1 and alone[2][1] and alone[4][1]
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_bulk_write_plans_its_events_while_the_server_takes_in_its_last_rows(jimu, monkeypatch):
+    """On PostgreSQL how the server builds a bulk write's creation events (``audit.created_plan``) is
+    worked out while the COPY is still going (it sends no statement), not after it, while the server
+    would wait; the events are the server's, as before. A plan that cannot be used (a server writing
+    doubles otherwise) falls back to Python's text."""
+    from psycopg.pq import TransactionStatus
+    from runtime import audit, db
+    install_package(jimu, STOCK)
+    uid = make_user(jimu, "keeper", admin=True)
+    states, background = [], []
+    plan = audit.created_plan
+    monkeypatch.setattr(audit, "created_plan", lambda conn, *a: (
+        states.append(conn.connection.driver_connection.info.transaction_status), plan(conn, *a))[1])
+    in_background = db.in_background
+    monkeypatch.setattr(db, "in_background", lambda *a: (background.append(a[1]), in_background(*a))[1])
+    from runtime.auth.principal import load_principal
+    from runtime.records import Records
+    rows = [{"name": f"扳手{i}", "count": i + 0.5} for i in range(audit.SERVER_EVENTS_AT)]
+    with jimu.begin() as conn:
+        ids = Records(jimu, conn, load_principal(conn, uid), source="import").bulk_create("item", rows)
+    assert states == [TransactionStatus.ACTIVE] and len(background) == 1 and "CASE WHEN" in background[0]
+    monkeypatch.setattr(audit, "_shortest_floats", lambda conn: False)
+    with jimu.begin() as conn:
+        more = Records(jimu, conn, load_principal(conn, uid), source="import").bulk_create("item", rows)
+    assert len(background) == 2 and "unnest" in background[1] and "CASE WHEN" not in background[1]
+    with jimu.read() as conn:
+        data = dict(conn.execute(sa.select(db.events.c.record_id, db.events.c.data).where(
+            db.events.c.form_key == "item", db.events.c.kind == "record.created")).all())
+    assert [data[i]["after"] for i in ids] == [data[i]["after"] for i in more] == rows
