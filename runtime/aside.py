@@ -71,6 +71,6 @@ def take_back(lent: tuple[Token, sa.Connection]) -> None:
 
 
 def wire(engine: sa.Engine) -> None:
-    """Return each transaction's connection aside when it ends (``runtime.db.make_engine``, PostgreSQL)."""
+    """Return each transaction's connection aside when it ends (``runtime.db.make_engine``, server databases)."""
     sa.event.listen(engine, "commit", release)
     sa.event.listen(engine, "rollback", release)

@@ -578,13 +578,12 @@ def make_engine(url: str, **kw) -> sa.Engine:
         if not kw.get("pool_pre_ping"):
             _ping_when_idle(engine)
     deferred.wire(engine)
-    if not url.startswith("sqlite"):
+    if engine.dialect.name != "sqlite":
         # after the deferred writes' commit listener: a commit encodes what waited for it while a
         # background statement (a bulk write's events) still runs, and waits for it with its own
         # statement, instead of waiting first with nothing to do (``in_background``)
         wire_background(engine)
-    if engine.dialect.name == "postgresql":
-        aside.wire(engine)   # after the commit's writes: they may draw ids on it
+        aside.wire(engine)   # after the commit's writes too: they may draw ids on it
     return engine
 
 

@@ -523,7 +523,7 @@ def flush(conn: sa.Connection, *, committing: bool = False) -> None:
     else (all its writes waited for the commit, its ids drawn aside) is that one statement, which
     then runs in autocommit: a transaction of its own, all or nothing as the BEGIN ... COMMIT around
     it would make it, and the commit that follows has nothing to send. The BEGIN and the COMMIT
-    were two of the ten round trips of a ticket's create."""
+    were two of the ten round trips of a create that starts a flow with an automatic step and a task."""
     pending = _pending(conn)
     if pending is None:
         return

@@ -17,7 +17,7 @@ import functools
 import hashlib
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
@@ -35,7 +35,7 @@ from ..auth.principal import Principal
 from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
 from ..memo import once
 from ..recipients import literal_emails, resolve_users, task_people
-from ..store.records import WriteNotUndone, created_here, savepoint, written
+from ..store.records import WriteNotUndone, created_here, savepoint, time_as_read, written
 from .tables import flow_history, flow_instances, flow_tasks, flow_versions
 
 log = logging.getLogger(__name__)
@@ -132,8 +132,8 @@ def _ahead(spec: FlowSpec) -> tuple[tuple[sa.Table, ...], tuple[str, ...]]:
     """What the start of ``spec`` most likely inserts after the instance, for ``deferred.new_id`` to draw
     their ids with the instance's: the tasks' table if it has a node that opens tasks (``TaskNode``:
     user tasks, approvals, countersigns, a plugin's kind of task), and the forms its first node files
-    a record in when that is an automatic step (``create_record``: the shipped ticket's automatic
-    reply). An id drawn and not used is a gap in that table's ids, as a rolled-back insert leaves.
+    a record in when that is an automatic step (``create_record``: an acknowledgement filed as the
+    flow starts). An id drawn and not used is a gap in that table's ids, as a rolled-back insert leaves.
     Worked out ``once`` per spec."""
     from engines.flow.nodes.automatic import AutomaticNode
     from engines.flow.nodes.task import TaskNode
@@ -149,7 +149,7 @@ def _ahead(spec: FlowSpec) -> tuple[tuple[sa.Table, ...], tuple[str, ...]]:
 def _as_read(column: sa.Column, value: Any) -> Any:
     """``value`` as reading it back from ``column`` gives it (ValueError where that is not certain)."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return time_as_read(value)
     if isinstance(column.type, sa.JSON):
         return deferred.jsonb_as_read(value)
     return value

@@ -196,7 +196,7 @@ def _constraining(ft: FormTable) -> tuple[tuple[str, sa.Table | None], ...]:
     return tuple(out)
 
 
-def _as_read(value: datetime) -> datetime:
+def time_as_read(value: datetime) -> datetime:
     """A time as a timestamp column gives it back: aware, in UTC."""
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
@@ -269,7 +269,7 @@ def _as_column_read(col: sa.Column, values: list) -> list | None:
         out, last, done = [], None, None
         for v in values:   # a batch's one timestamp is converted once
             if v is not last:
-                last, done = v, (v if v is None else _as_read(v))
+                last, done = v, (v if v is None else time_as_read(v))
             out.append(done)
         return out
     return values
@@ -286,8 +286,8 @@ def _insert_returning(ft: FormTable) -> sa.Insert:
 def _next_ids(ft: FormTable) -> sa.Select:
     """The statement drawing ``n`` ids from the form table's sequence for a bulk write (PostgreSQL; built
     once per table, ``once``; a single create's comes from ``deferred.new_id``), the sequence looked up
-    once: in a subquery kept apart by its OFFSET, which a plain ``nextval(pg_get_serial_sequence(...))`` over a series is not, and PostgreSQL then
-    looks the sequence up by name for every id drawn — five to six times the cost of drawing them
+    once: in a subquery kept apart by its OFFSET, which a plain ``nextval(pg_get_serial_sequence(...))``
+    over a series is not, and PostgreSQL then looks the sequence up by name for every id drawn — five to six times the cost of drawing them
     (about 50 ms of server time per 10,000 ids)."""
     name = postgresql.dialect().identifier_preparer.format_table(ft.table)
     seq = sa.select(sa.func.pg_get_serial_sequence(name, "id").label("seq")).offset(0).subquery("seq")
@@ -585,7 +585,7 @@ class RecordStore:
                               f"{record['row_version']}, you sent {expected_version}); reload it and apply "
                               "your change again", form=ft.key, id=rid, current_version=record["row_version"])
         version = record["row_version"] + 1
-        stamp = _as_read(now)
+        stamp = time_as_read(now)
         deferred.update(self.conn, t, rid, {**params, "updated_at": stamp, "updated_by": actor, "row_version": version})
         data_written(self.conn, ft.form_id)
         kept[(t, rid)] = {**record, **stored, "updated_at": stamp, "updated_by": actor, "row_version": version}
