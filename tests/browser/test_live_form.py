@@ -1,6 +1,7 @@
 """Issue 3 acceptance: a field that appears only when the first is "其他" behaves the same in
 Chromium (live, through expr.js) and in a direct API submission (server-side clean)."""
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import browser_login, install_package, make_user
 from tests.sample_package import package
@@ -38,13 +39,14 @@ def test_other_reveals_a_required_field_in_browser_and_api_alike(jimu, live_serv
     page.screenshot(path=str(artifacts / "live-form-other.png"), full_page=True)
     page.get_by_role("button", name="保存").click()                # 说明 left empty: the server refuses
     page.wait_for_selector("#form-errors")
+    page.wait_for_selector("form[data-ready=true]")              # the refused page is a new page: wait for its script
     assert page.locator('[data-field="说明"] .field-error').get_attribute("data-code") == "form.required"
     api = client.post("/api/v1/forms/反馈/records", json={"类别": "其他", "份数": 3}, headers=admin_headers)
     assert api.status_code == 422
     assert [(e["field"], e["code"]) for e in api.get_json()["error"]["errors"]] == [("说明", "form.required")]
 
     page.get_by_label("类别").select_option("建议")                # hidden again: a typed value is not kept
-    assert explain.is_hidden()
+    expect(explain).to_be_hidden()
     page.get_by_role("button", name="保存").click()
     page.wait_for_selector("dl.record")
     text = page.locator("dl.record").inner_text()
