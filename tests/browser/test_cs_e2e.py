@@ -32,6 +32,7 @@ from email import policy
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from runtime import db
 from runtime.store.records import RecordStore
@@ -278,11 +279,12 @@ def test_one_ticket_through_its_whole_life(jimu, live_server, browser, artifacts
     cpage.fill("#f-联系电话", "13800138000")
     cpage.fill("#f-邮箱", "wangfang@customer.example.com")
     other = cpage.locator('[data-field="其他类型说明"]')
+    cpage.wait_for_selector("form[data-ready=true]")           # form.js has loaded: changes now show live
     assert other.is_hidden()                                   # visible_if 问题类型 == "其他", live
     cpage.select_option("#f-问题类型", "其他")
-    assert other.is_visible()
+    expect(other).to_be_visible()
     cpage.select_option("#f-问题类型", "发票")
-    assert other.is_hidden()
+    expect(other).to_be_hidden()
     assert cpage.locator('input[name="紧急程度"][value="中"]').is_checked()   # the field's default, shown
     cpage.fill("#f-问题详细描述", "上个月的发票抬头写错了，需要作废重开，公司名称以营业执照为准。")
     shot(cpage, artifacts, "01-public-form")
