@@ -88,6 +88,13 @@ class Jimu:
         return tuple(listener for listener in self.listeners
                      if getattr(listener, "wants", None) is None or listener.wants(records, event, ft))
 
+    def inserts_ahead(self, records, ft) -> tuple:
+        """The tables whose rows the listeners will insert when ``records`` creates one record of ``ft``
+        (each listener's ``inserts_ahead(records, ft)``, if it has one: the flows a create starts), a
+        table once per row, for ``deferred.expect`` to draw their ids with the record's."""
+        return tuple(table for listener in self.listeners
+                     for table in getattr(listener, "inserts_ahead", _nothing)(records, ft))
+
     def notify(self, records, event: str, ft, after, before, *, listeners: tuple | None = None) -> None:
         """Tell the listeners (rules, flows; only ``listeners`` when given) about a write, inside its
         transaction. Messages are not
@@ -101,6 +108,10 @@ class Jimu:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _nothing(*_args) -> tuple:
+    return ()
 
 
 def current_jimu() -> Jimu:

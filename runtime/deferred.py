@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import json
 import weakref
+from collections import Counter
 from datetime import date, datetime
 from datetime import time as dtime
 from decimal import Decimal
@@ -48,7 +49,7 @@ _KEY = "jimu_deferred_rows"
 
 
 class _Pending:
-    __slots__ = ("tx", "rows", "updates", "inserts", "tallies", "marks", "reserved")
+    __slots__ = ("tx", "rows", "updates", "inserts", "tallies", "marks", "reserved", "expected")
 
     def __init__(self, tx):
         self.tx = tx
@@ -66,6 +67,9 @@ class _Pending:
         #: table → ids drawn for it ahead of its rows (``reserve``), the next one first; a savepoint
         #: rolled back does not give one back (an id is never used twice; one not used is a gap)
         self.reserved: dict[sa.Table, list] = {}
+        #: tables the transaction is about to insert a waiting row into (``expect``), whose ids the
+        #: next draw takes too
+        self.expected: list[sa.Table] = []
 
 
 def _pending(conn: sa.Connection, *, create: bool = False) -> _Pending | None:
@@ -475,21 +479,54 @@ def _drawing(tables: tuple[sa.Table, ...]) -> sa.Select:
     return sa.select(*map(next_id, tables))
 
 
+@functools.lru_cache(maxsize=1024)
+def ids_column(tables: tuple[sa.Table, ...]) -> sa.ColumnElement:
+    """The next ids of ``tables``' sequences as one array column, for a statement that draws them
+    with what it does anyway (``drawing``; built once per tuple of tables, so statements built with
+    it stay cached)."""
+    return postgresql.array([next_id(t) for t in tables])
+
+
+def expect(conn: sa.Connection, *tables: sa.Table) -> None:
+    """The transaction is about to insert a waiting row into each of ``tables`` (a table once per
+    row; a create announces the flows it starts, ``Jimu.inserts_ahead``): the next id drawn for it,
+    by ``new_id`` or with a serial number (``drawing``), draws theirs in the same statement, and
+    their inserts take them (``reserve``) instead of sending one statement each."""
+    if tables:
+        _pending(conn, create=True).expected.extend(tables)
+
+
+def drawing(conn: sa.Connection, table: sa.Table) -> tuple[sa.Table, ...]:
+    """The tables whose ids the next draw for ``table`` takes: ``table``'s, then the ones ``expect``-ed
+    (now no longer expected). The caller draws them in that order (``ids_column``) and ``reserve``-s
+    each."""
+    pending = _pending(conn, create=True)
+    expected, pending.expected = pending.expected, []
+    return (table, *expected)
+
+
 def new_id(conn: sa.Connection, table: sa.Table, *also: sa.Table) -> Any:
     """An id for a row of ``table`` that ``waits`` to be inserted at commit (PostgreSQL): one ``reserve``-d
-    for the transaction, else drawn now, with one for each table of ``also`` (reserved for the row
-    the caller expects there next: one statement, not one each). Drawn on the transaction's
-    connection aside (``runtime.aside``): an id is never given back anyway, and the transaction's
-    own connection stays untouched until its first write (see ``flush``)."""
-    if not also:
-        ready = reserved_id(conn, table)
-        if ready is not None:
-            return ready
-    from .aside import aside
-    ids = aside(conn).execute(_drawing((table, *also))).one()
-    for other, row_id in zip(also, ids[1:]):
-        reserve(conn, other, row_id)
-    return ids[0]
+    for the transaction, else drawn now, with one for each table of ``also`` (the rows the caller
+    expects to insert next) not reserved already and the ``expect``-ed ones: one statement, not one
+    each, and none when all are reserved. Drawn on the transaction's connection aside
+    (``runtime.aside``): an id is never given back anyway, and the transaction's own connection
+    stays untouched until its first write (see ``flush``)."""
+    ready = reserved_id(conn, table)
+    pending = _pending(conn, create=True)
+    wanted = Counter(also)
+    if ready is None:
+        wanted[table] += 1
+    wanted -= Counter({t: len(ids) for t, ids in pending.reserved.items()})
+    expected, pending.expected = pending.expected, []
+    # what was expected covers the caller's own rows when it draws first (a flow started by a create
+    # whose record did not draw an id): each row gets one id, not one from each count
+    draw = (*expected, *(wanted - Counter(expected)).elements())
+    if draw:
+        from .aside import aside
+        for other, row_id in zip(draw, aside(conn).execute(_drawing(draw)).one()):
+            reserve(conn, other, row_id)
+    return ready if ready is not None else reserved_id(conn, table)
 
 
 def reserved_id(conn: sa.Connection, table: sa.Table) -> Any:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from engines.errors import JimuError, ValidationErrors
 from engines.expr import EvalContext
 
-from . import audit, expr_context, files, recycle
+from . import audit, deferred, expr_context, files, recycle
 from .auth import policy
 from .auth.principal import Principal
 from .context import Jimu
@@ -215,6 +215,8 @@ class Records:
         self._writable(ft, data)
         values = self.clean(ft, data)
         self._check_files(ft, values, None)
+        if deferred.waits(self.conn):   # what the listeners will insert: their ids drawn with the record's
+            deferred.expect(self.conn, *self.jimu.inserts_ahead(self, ft))
         allocate_serials(self.conn, ft, [values], self.now)
         rid = self._integrity(ft, [values], lambda: self.store.create(ft, values, now=self.now,
                                                                       actor=self.principal.user_id))

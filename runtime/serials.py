@@ -96,15 +96,17 @@ def _serial_fields(spec) -> tuple:
 
 def allocate_serials(conn: sa.Connection, ft, rows: Sequence[dict[str, Any]], now: datetime) -> None:
     """Give ``rows`` their serial numbers. A single record's id is drawn by the first bump too, on
-    PostgreSQL where its row waits for the commit (``deferred.waits``): one statement on the
-    connection aside, not two (``deferred.reserve``; the store's insert takes it either way)."""
+    PostgreSQL where its row waits for the commit (``deferred.waits``), with the ids of the rows the
+    create is expected to insert next (``deferred.expect``: the flows it starts): one statement on
+    the connection aside, not one each (``deferred.reserve``; the inserts take them either way)."""
     for k, f in enumerate(once(ft.spec, _serial_fields)):
         widget = f.widget
         period = widget.period_key(now)
-        ahead = deferred.next_id(ft.table) if k == 0 and len(rows) == 1 and deferred.waits(conn) else None
-        last, row_id = next_value_and(conn, ft.key, f.key, period, len(rows), also=ahead)
-        if ahead is not None:
-            deferred.reserve(conn, ft.table, row_id)
+        tables = deferred.drawing(conn, ft.table) if k == 0 and len(rows) == 1 and deferred.waits(conn) else ()
+        last, ids = next_value_and(conn, ft.key, f.key, period, len(rows),
+                                   also=deferred.ids_column(tables) if tables else None)
+        for table, row_id in zip(tables, ids or ()):
+            deferred.reserve(conn, table, row_id)
         first = last - len(rows) + 1
         for i, values in enumerate(rows):
             values[f.key] = widget.format_serial(now, first + i)

@@ -274,6 +274,13 @@ class FlowRuntime:
         return [k for k, (_, mode, form) in sorted(self._latest().items()) if form == form_key and mode == "on_create"]
 
     # -- instances ---------------------------------------------------------------------------
+    def start_tables(self, spec: FlowSpec) -> tuple[sa.Table, ...]:
+        """The tables a start of ``spec`` inserts into: the instance's, then what it most likely inserts
+        next (``_ahead``; a form gone since the flow was published is left out: its step says so itself)."""
+        tasks, forms = once(spec, _ahead)
+        catalog = self.jimu.catalog
+        return (flow_instances, *tasks, *(catalog.form(key).table for key in forms if key in catalog))
+
     def start(self, flow_key: str, *, record_id: int | None = None, record: Mapping[str, Any] | None = None,
               actor: int | None = None, comment: str | None = None) -> int:
         spec = self.spec(flow_key)
@@ -283,10 +290,7 @@ class FlowRuntime:
                       status="new", state={}, started_by=actor, started_at=self.now, updated_at=self.now)
         kept = written(self.conn, create=True)
         if deferred.waits(self.conn):   # with the ids of what it most likely writes next: one statement
-            tasks, forms = once(spec, _ahead)
-            catalog = self.jimu.catalog   # a form gone since the flow was published: its step says so itself
-            values["id"] = deferred.new_id(self.conn, flow_instances, *tasks,
-                                           *(catalog.form(key).table for key in forms if key in catalog))
+            values["id"] = deferred.new_id(self.conn, *self.start_tables(spec))
         inserted = _inserted(self.conn, _INSERT_INSTANCE, flow_instances, values)
         iid = inserted["id"]
         kept[(flow_instances, iid)] = inserted
@@ -1039,6 +1043,14 @@ class FlowService:
 
     def __call__(self, records, event: str, ft, after, before) -> None:
         self.on_record_event(records, event, ft, after, before)
+
+    def inserts_ahead(self, records, ft) -> tuple:
+        """The rows the on-create flows of ``ft`` start with (``Jimu.inserts_ahead``): each one's instance
+        and what its start most likely inserts next (``_ahead``)."""
+        if records.source == "flow":
+            return ()
+        rt = self.runtime(records.conn)
+        return tuple(table for key in rt.flows_for_form(ft.key) for table in rt.start_tables(rt.spec(key)))
 
     def on_record_event(self, records, event: str, ft, after, before) -> None:
         """``jimu.listeners`` hook: a created record starts every on-create flow of its form. A deleted
