@@ -552,6 +552,24 @@ def test_the_one_statement_of_a_commit_fails_whole_and_the_connection_stays_usab
     assert count() == 1
 
 
+def _orders(jimu, client, data, count, *, unique):
+    """Install ``data`` (PURCHASING and more; ``unique``: its cost centre a unique field, so that an
+    order's row is inserted at once instead of waiting for the commit) and create ``count`` orders
+    one after another as a buyer: each answer's record and the statements its request sent."""
+    if unique:
+        next(f for f in data["forms"][0]["fields"] if f["key"] == "cost_centre")["validation"] = {"unique": True}
+    install_package(jimu, data)
+    headers = {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'buyer1', roles=['buyer']))}"}
+    made = []
+    for k in range(count):
+        with counted(jimu.engine) as statements:
+            r = client.post("/api/v1/forms/order/records", headers=headers,
+                            json={"item": f"Desk {k}", "cost_centre": f"CC-{k}"})
+        assert r.status_code == 201, r.get_data(as_text=True)
+        made.append((r.get_json(), statements))
+    return made
+
+
 @pytest.mark.parametrize("unique", [False, True], ids=["waits", "at-once"])
 def test_numbered_records_keep_consecutive_ids_whether_their_row_waits_or_not(jimu, client, unique):
     """A record's id is drawn with its serial number (one statement, PostgreSQL) and taken by its insert
@@ -561,17 +579,9 @@ def test_numbered_records_keep_consecutive_ids_whether_their_row_waits_or_not(ji
     data = copy.deepcopy(PURCHASING)
     data["forms"][0]["fields"].insert(0, {"key": "number", "label": "No.", "widget": "serial",
                                           "config": {"pattern": "PO-{0000}"}})
-    if unique:
-        data["forms"][0]["fields"][9]["validation"] = {"unique": True}   # cost_centre
-    install_package(jimu, data)
-    headers = {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'buyer1', roles=['buyer']))}"}
     made = []
-    for k in range(3):
-        with counted(jimu.engine) as statements:
-            r = client.post("/api/v1/forms/order/records", headers=headers,
-                            json={"item": f"Paper {k}", "cost_centre": f"CC-{k}"})
-        assert r.status_code == 201, r.get_data(as_text=True)
-        made.append((r.get_json()["id"], r.get_json()["number"]))
+    for record, statements in _orders(jimu, client, data, 3, unique=unique):
+        made.append((record["id"], record["number"]))
         if jimu.engine.dialect.name == "postgresql":   # the id came with the number
             assert not any(s.lstrip().startswith("SELECT nextval") for s in statements)
     first = made[0][0]
@@ -617,18 +627,9 @@ def test_a_create_draws_the_ids_of_the_flow_it_starts_with_its_own(jimu, client,
     the order's row waits for the commit or, holding a unique value, is inserted at once (then the
     flow's start draws its three). Each row gets one id; the next create's ids follow without gaps."""
     from runtime.flows.tables import flow_instances, flow_tasks
-    data = _with_step([MEMO])
-    if unique:
-        data["forms"][0]["fields"][8]["validation"] = {"unique": True}   # cost_centre
-    install_package(jimu, data)
-    headers = {"Authorization": f"Bearer {api_token(jimu, make_user(jimu, 'buyer1', roles=['buyer']))}"}
     made = []
-    for k in range(2):
-        with counted(jimu.engine) as statements:
-            r = client.post("/api/v1/forms/order/records", headers=headers,
-                            json={"item": f"Desk {k}", "cost_centre": f"CC-{k}"})
-        assert r.status_code == 201, r.get_data(as_text=True)
-        made.append(r.get_json()["id"])
+    for record, statements in _orders(jimu, client, _with_step([MEMO]), 2, unique=unique):
+        made.append(record["id"])
         if jimu.engine.dialect.name == "postgresql":
             drawn = [s for s in statements if "nextval" in s]
             assert len(drawn) == 1 and drawn[0].count("nextval(") == (3 if unique else 4), drawn
