@@ -296,8 +296,10 @@ def _dumps(rows: list) -> str:
     """The JSON text of a deferred write's rows. orjson writes the same JSON values as ``json.dumps``
     (times and dates in ISO form natively, as ``isoformat`` does; decimals through ``_as_json``;
     non-string keys as their text) in an eighth of its time: a create's commit, about twenty small
-    rows, cost the standard encoder 120 µs, a thirtieth of the whole create's CPU. An integer beyond
-    64 bits, which orjson refuses, goes to the standard encoder (a JSON field may hold one)."""
+    rows, cost the standard encoder 120 µs, a thirtieth of the whole create's CPU. What orjson refuses
+    (an integer beyond 64 bits, which a JSON field may hold; a time with a zone) goes to the standard
+    encoder. One difference: a float NaN becomes null, where the standard encoder's NaN was text
+    PostgreSQL refused (no field holds one: the number widget refuses it)."""
     try:
         return orjson.dumps(rows, default=_as_json, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:
