@@ -130,10 +130,11 @@ def _inserted(conn: sa.Connection, insert: sa.Insert, table: sa.Table, values: M
 
 def _ahead(spec: FlowSpec) -> tuple[tuple[sa.Table, ...], tuple[str, ...]]:
     """What the start of ``spec`` most likely inserts after the instance, for ``deferred.new_id`` to draw
-    their ids with the instance's: the tasks' table if it has a node that opens tasks (``TaskNode``:
-    user tasks, approvals, countersigns, a plugin's kind of task), and the forms its first node files
-    a record in when that is an automatic step (``create_record``: an acknowledgement filed as the
-    flow starts). An id drawn and not used is a gap in that table's ids, as a rolled-back insert leaves.
+    their ids with the instance's (or with the record's that starts it: ``FlowService.inserts_ahead``):
+    the tasks' table if it has a node that opens tasks (``TaskNode``: user tasks, approvals,
+    countersigns, a plugin's kind of task), and the forms its first node files a record in when that
+    is an automatic step (``create_record``: an acknowledgement filed as the flow starts). An id drawn
+    and not used is a gap in that table's ids, as a rolled-back insert leaves.
     Worked out ``once`` per spec."""
     from engines.flow.nodes.automatic import AutomaticNode
     from engines.flow.nodes.task import TaskNode

@@ -287,8 +287,8 @@ def _next_ids(ft: FormTable) -> sa.Select:
     """The statement drawing ``n`` ids from the form table's sequence for a bulk write (PostgreSQL; built
     once per table, ``once``; a single create's comes from ``deferred.new_id``), the sequence looked up
     once: in a subquery kept apart by its OFFSET, which a plain ``nextval(pg_get_serial_sequence(...))``
-    over a series is not, and PostgreSQL then looks the sequence up by name for every id drawn — five to six times the cost of drawing them
-    (about 50 ms of server time per 10,000 ids)."""
+    over a series is not, and PostgreSQL then looks the sequence up by name for every id drawn — five
+    to six times the cost of drawing them (about 50 ms of server time per 10,000 ids)."""
     name = postgresql.dialect().identifier_preparer.format_table(ft.table)
     seq = sa.select(sa.func.pg_get_serial_sequence(name, "id").label("seq")).offset(0).subquery("seq")
     series = sa.func.generate_series(1, sa.bindparam("n", type_=sa.Integer)).table_valued("i")
@@ -382,7 +382,7 @@ class RecordStore:
         row = self._insert_later(ft, values, params)
         if row is None:
             if (ahead := deferred.reserved_id(self.conn, ft.table)) is not None:
-                params["id"] = ahead   # drawn with its serial number (``serials.allocate_serials``)
+                params["id"] = ahead   # drawn ahead: with its serial number, or with the write that expected it
             row = self.conn.execute(once(ft, _insert_returning), params).mappings().one()
         rid = row["id"]
         written(self.conn, create=True)[(ft.table, "created", rid)] = True
