@@ -552,6 +552,34 @@ def test_the_one_statement_of_a_commit_fails_whole_and_the_connection_stays_usab
     assert count() == 1
 
 
+@pytest.mark.pg
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_form_search_index_takes_in_its_pending_entries_in_small_steps(jimu):
+    """PostgreSQL's GIN default, a pending list of 4 MB, made one write in thousands (a single create, a
+    bulk write's batch) stall while it moved the entries of all the writes before it into the index.
+    Each form's search index keeps the least list: on a new install, and after the migration on one
+    installed before it."""
+    from alembic import command
+
+    from runtime.migrate import alembic_config, upgrade
+    from runtime.store import search
+    install_package(jimu, PURCHASING)
+    with jimu.read():
+        index = search.index_name(jimu.catalog.form("order"))
+
+    def options():
+        with jimu.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT reloptions FROM pg_class WHERE oid = to_regclass(:i)"),
+                                {"i": index}).scalar_one()
+
+    assert options() == [f"gin_pending_list_limit={search.PENDING_LIST_KB}"]
+    with jimu.engine.begin() as conn:   # as an install from before the migration has it
+        command.downgrade(alembic_config(conn), "0021_form_versions")
+    assert options() is None
+    upgrade(jimu.engine)
+    assert options() == [f"gin_pending_list_limit={search.PENDING_LIST_KB}"]
+
+
 def _orders(jimu, client, data, count, *, unique):
     """Install ``data`` (PURCHASING and more; ``unique``: its cost centre a unique field, so that an
     order's row is inserted at once instead of waiting for the commit) and create ``count`` orders
