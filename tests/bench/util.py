@@ -16,6 +16,19 @@ def median_time(fn: Callable[[], object], repeat: int = 5) -> float:
     return statistics.median(times)
 
 
+def median_times(fns: list[Callable[[], object]], repeat: int = 5) -> list[list[float]]:
+    """Wall times of each of ``fns`` over ``repeat`` rounds, run in turn within each round (both sides of
+    a ratio see the same moments of a noisy machine: the server's background work after an earlier
+    part, another process), in seconds: one list per function, in the order run."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, out in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return times
+
+
 def report(title: str, jimu: float, ref: float, unit: str, higher_is_better: bool = True,
            goal: float | None = None) -> float:
     """Print both figures and the ratio (Jimu / reference); return the ratio."""
