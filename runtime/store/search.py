@@ -10,7 +10,8 @@ Chinese has no spaces between words, so text is segmented by jieba before either
 * SQLite indexes the documents in an FTS5 table (``<table>_fts``, external content) that triggers
   keep in step with the form table, so a create costs no extra statement.
 * PostgreSQL indexes a stored generated ``tsvector`` column (``search_vector``, the ``simple``
-  configuration: the words are already cut) with a GIN index.
+  configuration: the words are already cut) with a GIN index whose pending list is small
+  (``PENDING_LIST_KB``).
 
 A query is cut the same way. Each run of text between spaces must match: every word jieba's precise
 mode finds in it (question and function words such as 如何, 的 dropped), where a word matches

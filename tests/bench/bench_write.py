@@ -34,7 +34,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from tests.bench.bench_store import FORM, _free_port, _load, rows
-from tests.bench.util import median_times, report
+from tests.bench.util import times_in_turn, report
 
 REPEAT = int(os.environ.get("BENCH_REPEAT") or 3)
 SECONDS = float(os.environ.get("BENCH_SECONDS") or 6.0)
@@ -277,7 +277,7 @@ def bench_bulk(b: Bench) -> None:
             b.jimu.services.records(b.jimu, conn, Principal(user_id=1, username="bench", is_admin=True),
                                     source="import").bulk_create("bulk", batch)
 
-    core_times, service_times = median_times([core, service], REPEAT)
+    core_times, service_times = times_in_turn([core, service], REPEAT)
     for name, times in (("core", core_times), ("service", service_times)):
         print(f"  bulk {name}: " + ", ".join(f"{1000 * t:.0f}" for t in times) + " ms")
     t_core, t_service = statistics.median(core_times), statistics.median(service_times)
