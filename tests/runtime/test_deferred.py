@@ -156,10 +156,10 @@ def test_jobs_queued_at_commit_are_there_for_a_statement_that_reads_or_cancels_t
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_json_values_are_written_as_the_standard_encoder_writes_them(jimu):
     """PostgreSQL, where the rows travel as JSON text: what a deferred row's JSON column holds reads
-    back as ``json.dumps`` (with the store's ``default``)
-    would have written it: times, dates and decimals inside it as text, integer keys as their text,
-    Chinese as it is, doubles to the last digit, and values the faster encoder refuses (an integer
-    beyond 64 bits, a time with a zone) all the same."""
+    back as ``json.dumps`` (with the store's ``default``) would have written it: times, dates and
+    decimals inside it as text, integer keys as their text, Chinese as it is, doubles to the last
+    digit, and values the faster encoder refuses (an integer beyond 64 bits, a time with a zone) all
+    the same."""
     import json
     from datetime import date, datetime, time, timedelta, timezone
     from decimal import Decimal

@@ -111,6 +111,7 @@ def test_updates_and_deletes_keep_the_index_in_step(client, jimu, admin_headers)
 
 
 def test_the_index_exists_after_import_and_reindex_rebuilds_documents(app, client, jimu, admin_headers, runner):
+    from runtime.store import search
     install_package(jimu, HANDBOOK)
     add(client, admin_headers, 标题="印章使用规定", 正文="用印需审批")
     with jimu.begin() as conn:
@@ -119,7 +120,7 @@ def test_the_index_exists_after_import_and_reindex_rebuilds_documents(app, clien
         if conn.dialect.name == "sqlite":
             assert inspector.has_table(f"{ft.table.name}_fts")
         else:
-            assert f"ix_{ft.table.name}_search" in {ix["name"] for ix in inspector.get_indexes(ft.table.name)}
+            assert search.index_name(ft) in {ix["name"] for ix in inspector.get_indexes(ft.table.name)}
         conn.execute(sa.update(ft.table).values(search_doc=None))  # as an install from before search left it
     assert find(client, admin_headers, "印章")[1] == 0
     result = runner.invoke(args=["reindex", "制度"])
