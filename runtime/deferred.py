@@ -539,7 +539,8 @@ def new_id(conn: sa.Connection, table: sa.Table, *also: sa.Table) -> Any:
     draw = (*expected, *(wanted - Counter(expected)).elements())
     if draw:
         from .aside import aside
-        for other, row_id in zip(draw, aside(conn).execute(_drawing(draw)).one()):
+        from .driver import first
+        for other, row_id in zip(draw, first(aside(conn), _drawing(draw), {})):
             reserve(conn, other, row_id)
     return ready if ready is not None else reserved_id(conn, table)
 

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import db, deferred
+from . import db, deferred, driver
 from .aside import aside
 from .memo import once
 
@@ -76,10 +76,10 @@ def next_value_and(conn: sa.Connection, form_key: str, field_key: str, period: s
         row = conn.execute(_bump(conn.dialect.name, undo=undo, also=also), params).one()
     elif conn.get_transaction() is None:
         with conn.engine.connect() as own:
-            row = own.execution_options(isolation_level="AUTOCOMMIT").execute(_bump("postgresql", also=also),
-                                                                              params).one()
+            row = driver.first(own.execution_options(isolation_level="AUTOCOMMIT"), _bump("postgresql", also=also),
+                               params)
     else:
-        row = aside(conn).execute(_bump("postgresql", also=also), params).one()
+        row = driver.first(aside(conn), _bump("postgresql", also=also), params)
     return row[0], (row[-1] if also is not None else None)
 
 

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from engines.errors import JimuError, NotFound
 
-from .. import db
+from .. import db, driver
 from ..audit import record_event
 from ..exceptions import NotAuthenticated
 from ..store import catalog
@@ -213,7 +213,7 @@ _BY_HASH = (sa.select(db.api_tokens.c.id, db.api_tokens.c.user_id, db.api_tokens
 
 def authenticate_token(conn: sa.Connection, secret: str, *, now: datetime) -> TokenUse:
     """The token a Bearer secret names, if it is live and its user active; otherwise ``NotAuthenticated``."""
-    row = conn.execute(_BY_HASH, {"token_hash": _hash(secret)}).first()
+    row = driver.first(conn, _BY_HASH, {"token_hash": _hash(secret)})
     if row is None:
         raise NotAuthenticated("the API token is unknown; create one on your account's API tokens page",
                                code="auth.bad_token")

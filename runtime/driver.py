@@ -1,0 +1,71 @@
+"""A hot one-row statement sent straight through the driver's cursor, for the few statements every
+write request runs on an autocommit connection (a Bearer token's lookup, a serial number's or a
+round-robin turn's counter bump): SQLAlchemy's Core execution around them (the compiled cache's
+key, parameter processing, the execution context, the result's metadata) cost about as much
+client CPU as the driver's own work, twice over for a ticket create's three.
+
+The statement is compiled by SQLAlchemy once per (statement, dialect), with its bind and result
+processors, so values go in and come out exactly as ``Connection.execute`` would give them. The
+engine's ``before_cursor_execute`` listeners are told as for any statement (statement counters, a
+background statement that must finish first: ``db.wire_background``), with no execution context.
+A driver error comes out as SQLAlchemy's ``DBAPIError``, and a connection the error broke is
+invalidated, as ``Connection.execute`` does.
+
+Only for connections in autocommit (``isolation_level="AUTOCOMMIT"``), which run no transaction:
+nothing here begins, flushes (``runtime.deferred``) or tracks one. A connection in a transaction,
+and other databases than PostgreSQL (SQLite's statements cost little), take SQLAlchemy's path.
+"""
+from __future__ import annotations
+
+import functools
+from collections import namedtuple
+from typing import Any, Callable, NamedTuple
+
+import sqlalchemy as sa
+
+
+class _Plan(NamedTuple):
+    sql: str
+    compiled: Any
+    binds: dict[str, Callable]
+    results: tuple[Callable | None, ...]
+    row: type
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(stmt: sa.Executable, dialect: sa.Dialect) -> _Plan:
+    compiled = stmt.compile(dialect=dialect)
+    columns = compiled._result_columns
+    results = tuple(c[3]._cached_result_processor(dialect, None) for c in columns)
+    binds = {k: v for k, v in (compiled._bind_processors or {}).items() if v is not None}
+    return _Plan(compiled.string, compiled, binds, results,
+                 namedtuple("Row", [c[0] for c in columns], rename=True))
+
+
+def first(conn: sa.Connection, stmt: sa.Executable, params: dict[str, Any]) -> tuple | None:
+    """``conn.execute(stmt, params).first()`` with SQLAlchemy's execution left out: the first row (its
+    columns by name and position) or None."""
+    if conn.dialect.name != "postgresql" or conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        return conn.execute(stmt, params).first()
+    plan = _plan(stmt, conn.dialect)
+    values = plan.compiled.construct_params(params)
+    for key, process in plan.binds.items():
+        if key in values:
+            values[key] = process(values[key])
+    dbapi_conn = conn.connection.driver_connection
+    cursor = dbapi_conn.cursor()
+    try:
+        conn.dispatch.before_cursor_execute(conn, cursor, plan.sql, values, None, False)
+        cursor.execute(plan.sql, values, prepare=True)
+        got = cursor.fetchone()
+    except conn.dialect.loaded_dbapi.Error as error:
+        broken = conn.dialect.is_disconnect(error, dbapi_conn, cursor)
+        if broken:
+            conn.invalidate(error)
+        raise sa.exc.DBAPIError.instance(plan.sql, values, error, conn.dialect.loaded_dbapi.Error,
+                                         connection_invalidated=broken) from error
+    finally:
+        cursor.close()
+    if got is None:
+        return None
+    return plan.row(*(v if process is None else process(v) for v, process in zip(got, plan.results)))
