@@ -115,6 +115,11 @@ def warm() -> None:
 _warming = False
 
 
+def ready() -> None:
+    """Wait until the segmenter's dictionary is loaded (loading it now if no ``warm`` is under way)."""
+    _segmenter()
+
+
 def _norm(words: Iterable[str]) -> list[str]:
     """The letter-and-digit runs of ``words``, lower case, each word's in turn: one pass over the words
     joined by spaces (no run crosses a space, and lowering a word needs no context past one)."""

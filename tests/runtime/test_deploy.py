@@ -318,6 +318,21 @@ def test_gunicorn_on_sqlite_runs_the_jobs_itself(tmp_path, procs, inbox):
     assert page.status_code == 200 and "Standing desk" in page.text
 
 
+def test_a_server_process_starts_with_its_heap_out_of_the_collectors_sight(tmp_path, procs):
+    """What ``runtime.wsgi`` loaded before its first request (the segmenter's dictionary included) is
+    frozen: full garbage collections, one per thousand or so creates, no longer walk it all."""
+    env = base_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'jimu.sqlite'}", BASE_URL="http://127.0.0.1",
+                   EMBEDDED_WORKER="0")
+    probe = ("import gc, runtime.wsgi\n"
+             "from runtime.store import search\n"
+             "print(gc.get_freeze_count(), search._jieba is not None)\n")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    frozen, loaded = done.stdout.split()
+    assert loaded == "True" and int(frozen) > 100_000, done.stdout
+
+
 # -- the README's recipe, verbatim ------------------------------------------------------------------
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @pytest.mark.pg
