@@ -70,12 +70,11 @@ def test_a_database_error_is_sqlalchemys(engine):
         assert driver.first(conn, BY_NAME, {"name": "乙"}).name == "乙"   # the connection still works
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @pytest.mark.pg
 def test_a_connection_the_error_broke_is_invalidated(engine, db_url):
     """As ``Connection.execute`` does: the error says the connection was invalidated, and the pool
     hands out a live one next (the broken one is left as SQLAlchemy leaves it: unusable)."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
     conn = _autocommit(engine)
     pid = conn.exec_driver_sql("select pg_backend_pid()").scalar()
     with _autocommit(engine) as other:
