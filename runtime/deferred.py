@@ -401,8 +401,10 @@ def _combined(shapes: tuple[_Shape, ...]) -> sa.Executable:
     return main.add_cte(*(s.cte(f"d{i}") for i, s in enumerate(others))) if others else main
 
 
-def _execute(conn: sa.Connection, writes: list[_Write]) -> None:
-    """Run ``writes``: on PostgreSQL as one statement, on SQLite an executemany each."""
+def _execute(conn: sa.Connection, writes: list[_Write], *, autocommit: bool = False) -> None:
+    """Run ``writes``: on PostgreSQL as one statement, on SQLite an executemany each. ``autocommit``: the
+    driver connection is in autocommit for it (``flush``), so the statement goes straight to the driver
+    (``runtime.driver``): no transaction of SQLAlchemy's to keep, and its execution cost as much again."""
     if not writes:
         return
     if conn.dialect.name != "postgresql":
@@ -413,7 +415,11 @@ def _execute(conn: sa.Connection, writes: list[_Write]) -> None:
     params: dict[str, Any] = {}
     for i, w in enumerate(writes):
         params.update(w.shape.params(f"w{i}", conn.dialect, w.items))
-    conn.execute(_combined(shapes), params, execution_options=_OURS)
+    if autocommit:
+        from .driver import execute_autocommit
+        execute_autocommit(conn, _combined(shapes), params)
+    else:
+        conn.execute(_combined(shapes), params, execution_options=_OURS)
 
 
 #: the execution option of the deferred writes' own statements: ``_autoflush`` leaves them alone (what
@@ -594,7 +600,7 @@ def flush(conn: sa.Connection, *, committing: bool = False) -> None:
     raw = conn.connection.dbapi_connection
     raw.autocommit = True
     try:
-        _execute(conn, writes)
+        _execute(conn, writes, autocommit=True)
     finally:
         raw.autocommit = False
 

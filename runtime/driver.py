@@ -5,7 +5,8 @@ key, parameter processing, the execution context, the result's metadata) cost ab
 client CPU as the driver's own work, twice over for a ticket create's three.
 
 The statement is compiled by SQLAlchemy once per (statement, dialect), with its bind and result
-processors, so values go in and come out exactly as ``Connection.execute`` would give them. The
+processors, so values go in and come out exactly as ``Connection.execute`` would give them; psycopg
+prepares it on the server as it would any statement (from its fifth run on a connection). The
 engine's ``before_cursor_execute`` listeners are told as for any statement (statement counters, a
 background statement that must finish first: ``db.wire_background``), with no execution context.
 A driver error comes out as SQLAlchemy's ``DBAPIError``, and a connection the error broke is
@@ -32,7 +33,7 @@ class _Plan(NamedTuple):
     row: type
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=512)
 def _plan(stmt: sa.Executable, dialect: sa.Dialect) -> _Plan:
     compiled = stmt.compile(dialect=dialect)
     columns = compiled._result_columns
@@ -42,12 +43,31 @@ def _plan(stmt: sa.Executable, dialect: sa.Dialect) -> _Plan:
                  namedtuple("Row", [c[0] for c in columns], rename=True))
 
 
+def compiled_plans() -> int:
+    """How many statements have been compiled here so far (each once, unless pushed out of the cache)."""
+    return _plan.cache_info().misses
+
+
 def first(conn: sa.Connection, stmt: sa.Executable, params: dict[str, Any]) -> tuple | None:
     """``conn.execute(stmt, params).first()`` with SQLAlchemy's execution left out: the first row (its
     columns by name and position) or None."""
     if conn.dialect.name != "postgresql" or conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         return conn.execute(stmt, params).first()
     plan = _plan(stmt, conn.dialect)
+    got = _send(conn, plan, params, fetch=True)
+    if got is None:
+        return None
+    return plan.row(*(v if process is None else process(v) for v, process in zip(got, plan.results)))
+
+
+def execute_autocommit(conn: sa.Connection, stmt: sa.Executable, params: dict[str, Any]) -> None:
+    """``conn.execute(stmt, params)`` of a statement that returns no rows, on a PostgreSQL connection whose
+    driver connection the caller has put in autocommit for it (``deferred.flush``: a transaction's one
+    statement, sent as a transaction of its own)."""
+    _send(conn, _plan(stmt, conn.dialect), params, fetch=False)
+
+
+def _send(conn: sa.Connection, plan: _Plan, params: dict[str, Any], *, fetch: bool) -> tuple | None:
     values = plan.compiled.construct_params(params)
     for key, process in plan.binds.items():
         if key in values:
@@ -56,8 +76,8 @@ def first(conn: sa.Connection, stmt: sa.Executable, params: dict[str, Any]) -> t
     cursor = dbapi_conn.cursor()
     try:
         conn.dispatch.before_cursor_execute(conn, cursor, plan.sql, values, None, False)
-        cursor.execute(plan.sql, values, prepare=True)
-        got = cursor.fetchone()
+        cursor.execute(plan.sql, values)
+        return cursor.fetchone() if fetch else None
     except conn.dialect.loaded_dbapi.Error as error:
         broken = conn.dialect.is_disconnect(error, dbapi_conn, cursor)
         if broken:
@@ -66,6 +86,3 @@ def first(conn: sa.Connection, stmt: sa.Executable, params: dict[str, Any]) -> t
                                          connection_invalidated=broken) from error
     finally:
         cursor.close()
-    if got is None:
-        return None
-    return plan.row(*(v if process is None else process(v) for v, process in zip(got, plan.results)))
