@@ -1,8 +1,8 @@
-"""A hot one-row statement sent straight through the driver's cursor, for the few statements every
-write request runs on an autocommit connection (a Bearer token's lookup, a serial number's or a
-round-robin turn's counter bump): SQLAlchemy's Core execution around them (the compiled cache's
-key, parameter processing, the execution context, the result's metadata) cost about as much
-client CPU as the driver's own work, twice over for a ticket create's three.
+"""Hot statements sent straight through the driver's cursor: the few every write request runs in
+autocommit (a Bearer token's lookup, a serial number's or a round-robin turn's counter bump, id draws:
+``first``) and a transaction's one statement at commit (``execute_autocommit``). SQLAlchemy's Core
+execution around each (the compiled cache's key, parameter processing, the execution context, the
+result's metadata) cost about as much client CPU as the driver's own work.
 
 The statement is compiled by SQLAlchemy once per (statement, dialect), with its bind and result
 processors, so values go in and come out exactly as ``Connection.execute`` would give them; psycopg
@@ -12,9 +12,9 @@ background statement that must finish first: ``db.wire_background``), with no ex
 A driver error comes out as SQLAlchemy's ``DBAPIError``, and a connection the error broke is
 invalidated, as ``Connection.execute`` does.
 
-Only for connections in autocommit (``isolation_level="AUTOCOMMIT"``), which run no transaction:
-nothing here begins, flushes (``runtime.deferred``) or tracks one. A connection in a transaction,
-and other databases than PostgreSQL (SQLite's statements cost little), take SQLAlchemy's path.
+Only for connections in autocommit, which run no transaction: nothing here begins, flushes
+(``runtime.deferred``) or tracks one. ``first`` on a connection in a transaction, or on another
+database than PostgreSQL (SQLite's statements cost little), takes SQLAlchemy's path.
 """
 from __future__ import annotations
 
