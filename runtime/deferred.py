@@ -45,6 +45,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import util as sa_util
 
+from . import driver
+
 #: ``conn.info`` key: _Pending of the connection's current transaction
 _KEY = "jimu_deferred_rows"
 
@@ -416,8 +418,7 @@ def _execute(conn: sa.Connection, writes: list[_Write], *, autocommit: bool = Fa
     for i, w in enumerate(writes):
         params.update(w.shape.params(f"w{i}", conn.dialect, w.items))
     if autocommit:
-        from .driver import execute_autocommit
-        execute_autocommit(conn, _combined(shapes), params)
+        driver.execute_autocommit(conn, _combined(shapes), params)
     else:
         conn.execute(_combined(shapes), params, execution_options=_OURS)
 
@@ -545,8 +546,7 @@ def new_id(conn: sa.Connection, table: sa.Table, *also: sa.Table) -> Any:
     draw = (*expected, *(wanted - Counter(expected)).elements())
     if draw:
         from .aside import aside
-        from .driver import first
-        for other, row_id in zip(draw, first(aside(conn), _drawing(draw), {})):
+        for other, row_id in zip(draw, driver.first(aside(conn), _drawing(draw), {})):
             reserve(conn, other, row_id)
     return ready if ready is not None else reserved_id(conn, table)
 
