@@ -217,15 +217,23 @@ def _reads_back(col: sa.Column, value: Any) -> bool:
     return False
 
 
-def copy_record(record: Mapping[str, Any]) -> dict[str, Any]:
+def copy_record(record: Mapping[str, Any], keys: Iterable[str] | None = None) -> dict[str, Any]:
     """A copy the caller may change (multi-values and sub-table rows included): the record copied
     whole, then its lists (most values are not; a copy that tested each value in Python cost
-    several times the copy)."""
+    several times the copy). ``keys``: the only fields that may hold a list (``_list_keys``)."""
     out = dict(record)
-    for k, v in out.items():
+    for k in out if keys is None else keys:
+        v = out.get(k)
         if isinstance(v, list):
             out[k] = [dict(x) if isinstance(x, dict) else x for x in v]
     return out
+
+
+def _list_keys(ft: FormTable) -> tuple[str, ...]:
+    """The fields of ``ft``'s records that may hold a list: many-valued fields, sub-tables and the columns
+    of any type but text, numbers, booleans and times (JSON), worked out once per form table (``once``)
+    for ``copy_record``, which testing every field of a record read from memory made a tenth of a read."""
+    return (*ft.multi, *ft.children, *(k for k, col in ft.columns.items() if _read_types(col) is None))
 
 
 def _read_types(col: sa.Column) -> tuple | None:
@@ -338,25 +346,40 @@ def _has_rows(ft: FormTable, values: Mapping[str, Any]) -> bool:
     return any(values.get(k) for k in ft.multi) or any(values.get(k) for k in ft.children)
 
 
+def _read_plan(ft: FormTable) -> tuple[tuple[str, bool, tuple | None, bool], ...]:
+    """For ``_row_as_read``, worked out once per form table (``once``): each column but the id as (its
+    name, whether it has a default, the types whose values read back as written (``_read_types``),
+    whether it is a column whose values need ``_as_column_read``'s conversion (times, float columns)).
+    Asking the column's type each time was most of the cost of keeping a new record's row."""
+    plan = []
+    for col in ft.row_columns:
+        if col.name == "id":
+            continue
+        allowed = _read_types(col)
+        plan.append((col.name, col.default is not None or col.server_default is not None, allowed,
+                     allowed is not None and (datetime in allowed or float in allowed)))
+    return tuple(plan)
+
+
 def _row_as_read(ft: FormTable, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """The row inserted with ``params`` (column → value) as reading it back gives it, but its id; None
     when a value's read is not certain (``_as_column_read``) or a column left out has a default."""
     row = {}
-    for col in ft.row_columns:
-        name = col.name
-        if name == "id":
-            continue
+    for name, has_default, allowed, converts in once(ft, _read_plan):
         if name not in params:
-            if col.default is not None or col.server_default is not None:
+            if has_default:
                 return None
             row[name] = None
             continue
         value = params[name]
         if value is not None:
-            value = _as_column_read(col, [value])
-            if value is None:
+            if allowed is None or type(value) not in allowed:
                 return None
-            value = value[0]
+            if converts:
+                value = _as_column_read(ft.table.c[name], [value])
+                if value is None:
+                    return None
+                value = value[0]
         row[name] = value
     return row
 
@@ -717,7 +740,7 @@ class RecordStore:
     def get(self, ft: FormTable, rid: int) -> dict[str, Any]:
         kept = written(self.conn)
         if kept is not None and (ft.table, rid) in kept:
-            return copy_record(kept[(ft.table, rid)])
+            return copy_record(kept[(ft.table, rid)], once(ft, _list_keys))
         row = self.conn.execute(once(ft, _by_id), {"rid": rid}).mappings().first()
         if row is None:
             raise RecordNotFound(f"{ft.key} record {rid} does not exist", form=ft.key, id=rid)
