@@ -216,12 +216,12 @@ def _cut(text: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=8192)
 def _cuts(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """jieba's search-mode words and full-mode words of ``text`` (the latter only for Chinese text):
-    ``jieba.cut_for_search(text)`` and ``jieba.cut(text, cut_all=True)`` in one walk over the text.
-    Both modes split the text into the same blocks and cut a block from the same graph of its
-    dictionary words (``get_DAG``, the dearest step), so each block's graph is built once, not
-    once per mode; the walks below are jieba's ``__cut_DAG`` and ``__cut_all`` over it."""
+    ``jieba.cut_for_search(text)`` and ``jieba.cut(text, cut_all=True)``. Both modes split the text
+    into the same blocks (``re_han_default``) and cut each block on its own, so a block's words are
+    worked out once (``_block``) and remembered: a text seen for the first time is mostly made of
+    blocks seen before when it comes from a template (an automatic reply, a notice: only the blocks
+    holding a name or a number are new), and those cost a lookup, not a cut."""
     jieba = _segmenter()
-    dt, freq = jieba.dt, jieba.dt.FREQ
     han, skip = jieba.re_han_default, jieba.re_skip_default
     with_full = _CJK.search(text) is not None
     precise: list[str] = []
@@ -230,21 +230,35 @@ def _cuts(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if not block:
             continue
         if not han.match(block):
-            for piece in skip.split(block):
-                precise += (piece,) if skip.match(piece) else piece
-                full.append(piece)
+            pieces = [piece for piece in skip.split(block) if piece]
+            precise += _norm(w for piece in pieces for w in ((piece,) if skip.match(piece) else piece))
+            if with_full:
+                full += _norm(pieces)
             continue
-        dag = dt.get_DAG(block)
-        for word in _precise(dt, block, dag):
-            n = len(word)
-            if n > 2:
-                precise += [g for g in (word[i:i + 2] for i in range(n - 1)) if freq.get(g)]
-            if n > 3:
-                precise += [g for g in (word[i:i + 3] for i in range(n - 2)) if freq.get(g)]
-            precise.append(word)
-        if with_full:
-            full += _full(block, dag)
-    return tuple(_norm(precise)), tuple(_norm(full)) if with_full else ()
+        p, f = _block(block, with_full)
+        precise += p
+        full += f
+    return tuple(precise), tuple(full) if with_full else ()
+
+
+@functools.lru_cache(maxsize=16384)
+def _block(block: str, with_full: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The words of one block of a text (``_cuts``), normalised (``_norm``: a word's letter-and-digit
+    runs, lower case, which no block boundary splits): jieba's search-mode words, and its full-mode
+    words if ``with_full``. Each block's graph of dictionary words (``get_DAG``, the dearest step) is
+    built once for both modes; the walks are jieba's ``__cut_DAG`` and ``__cut_all`` over it."""
+    dt = _segmenter().dt
+    freq = dt.FREQ
+    dag = dt.get_DAG(block)
+    precise: list[str] = []
+    for word in _precise(dt, block, dag):
+        n = len(word)
+        if n > 2:
+            precise += [g for g in (word[i:i + 2] for i in range(n - 1)) if freq.get(g)]
+        if n > 3:
+            precise += [g for g in (word[i:i + 3] for i in range(n - 2)) if freq.get(g)]
+        precise.append(word)
+    return tuple(_norm(precise)), tuple(_norm(_full(block, dag))) if with_full else ()
 
 
 def _precise(dt, block: str, dag: dict[int, list[int]]) -> list[str]:

@@ -178,6 +178,18 @@ def _rate(target: str, env: dict, path: str, headers: dict, bodies: list[bytes],
         proc.wait()
 
 
+def ticket_bodies(n: int) -> list[bytes]:
+    """``n`` different ticket bodies: as many as a server can take in its warm-up and measured run (at
+    most about 14 s). Every block of their texts is new (the block, not only the text: a number
+    inside each run of Chinese, ``第12次无法登录账号``): a process remembers the words of a text and
+    of a block of text it has segmented for search (``runtime.store.search._cuts``, ``_block``),
+    which would flatter Jimu on bodies whose texts repeat, where real tickets' seldom do. The
+    automatic reply's template blocks repeat, as they do for real (its name and number do not)."""
+    return [json.dumps(dict(TICKET, 标题=f"第{i}次无法登录账号", 客户姓名=f"客户{i}",
+                            问题详细描述=f"登录{i}号系统时提示密码错误"), ensure_ascii=False).encode()
+            for i in range(n)]
+
+
 def statements_per_ticket(b: Bench) -> int:
     client = b.app.test_client()
     headers = {"Authorization": f"Bearer {b.token}"}
@@ -198,11 +210,7 @@ def statements_per_ticket(b: Bench) -> int:
 
 def bench_http(b: Bench) -> None:
     auth = {"Authorization": f"Bearer {b.token}"}
-    # as many different bodies as a server can take in its warm-up and measured run (at most about 14 s),
-    # texts and names included (the automatic reply quotes the name): a text a process has segmented for search before costs it nothing the next time
-    # (``runtime.store.search._cuts``), which would flatter Jimu on bodies sent over and over
-    tickets = [json.dumps(dict(TICKET, 标题=f"无法登录账号 {i}", 客户姓名=f"客户{i}", 问题详细描述=f"{TICKET['问题详细描述']}，第{i}次"),
-                          ensure_ascii=False).encode() for i in range(BODIES)]
+    tickets = ticket_bodies(BODIES)
     plain = [json.dumps(r, ensure_ascii=False).encode() for r in rows(BODIES, seed=2)]
     # name -> (server, form, path, headers, bodies, workers); both sides of a ratio run alternately,
     # with the same gunicorn settings, bodies and client connections
