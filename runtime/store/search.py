@@ -246,7 +246,15 @@ def _block(block: str, with_full: bool) -> tuple[tuple[str, ...], tuple[str, ...
     """The words of one block of a text (``_cuts``), normalised (``_norm``: a word's letter-and-digit
     runs, lower case, which no block boundary splits): jieba's search-mode words, and its full-mode
     words if ``with_full``. Each block's graph of dictionary words (``get_DAG``, the dearest step) is
-    built once for both modes; the walks are jieba's ``__cut_DAG`` and ``__cut_all`` over it."""
+    built once for both modes; the walks are jieba's ``__cut_DAG`` and ``__cut_all`` over it. An ASCII
+    block holding none of the dictionary's ASCII words (a serial number, a code: ``GD-20261207-0021``)
+    is no graph walk: both cuts are its runs of letters and digits, as ``index_words`` cuts such a
+    text (``_ascii_cut``; the full mode keeps a decimal's digits apart)."""
+    if block.isascii():
+        ascii_words = (_DICTIONARY or _dictionary())[0]
+        if ascii_words is None or not ascii_words.search(block):
+            lowered = block.lower()
+            return tuple(_ascii_cut(lowered)), tuple(_ASCII_RUN.findall(lowered)) if with_full else ()
     dt = _segmenter().dt
     freq = dt.FREQ
     dag = dt.get_DAG(block)

@@ -160,7 +160,8 @@ def test_the_write_path_shortcuts_cut_texts_exactly_as_jieba_does():
     latin = " .-_@#&+%/:()0123456789abcXYZ，。！"
     texts = ["客户123", "订单20240001", "N0000123", "u1@example.com", "T.96O9", "3.14", "50%", "C++ 与 AT&T",
              "客户3-1042", "张伟2#u7@example.com", "客户1 abc", "订单1.5%", "发票12C++", "王芳1AT&T", "第3号 x",
-             "客户3.5kg", "v2.0b1", "客户50-0"]
+             "客户3.5kg", "v2.0b1", "客户50-0", "您的工单 GD-20261207-0021 已受理", "版本v2.0b1已发布", "订单a.5b号",
+             "您的工单 GD-20261207-0022 已受理"]   # the second: its template's blocks from memory
     for _ in range(3000):
         parts = []
         for _ in range(rng.randint(1, 4)):
