@@ -163,7 +163,7 @@ _ENV_HTML = _environment(autoescape=True)
 class Template:
     """A compiled message template; ``placeholders`` are the ``{key}`` field keys it uses."""
 
-    __slots__ = ("source", "placeholders", "_tpl")
+    __slots__ = ("source", "placeholders", "_tpl", "_plain")
 
     def __init__(self, source: str, *, html: bool = False):
         if not isinstance(source, str):
@@ -183,6 +183,9 @@ class Template:
         parts = _JINJA_BLOCK.split(source)
         text = "".join(p if i % 2 else _PLACEHOLDER.sub(slot, p) for i, p in enumerate(parts))
         self.placeholders = tuple(keys)
+        #: a text with placeholders and no Jinja (most message templates: ``{客户姓名}您好，…``), as its
+        #: literal pieces and slot numbers, for ``render`` to join without running Jinja's generated code
+        self._plain = _plain_pieces(source, keys) if not html and _PLAIN_TEXT.fullmatch(source) else None
         try:
             self._tpl = (_ENV_HTML if html else _ENV).compile_bounded(text)
         except TemplateSyntaxError as exc:
@@ -196,6 +199,9 @@ class Template:
         values = {f"jimu_ph_{i}": _lookup(record, k) for i, k in enumerate(self.placeholders)}
         if names is not None:
             values = {slot: names(k, v) for (slot, v), k in zip(values.items(), self.placeholders)}
+        if self._plain is not None:   # what Jinja prints for it: each value finalized, as text
+            slots = list(values.values())
+            return "".join(p if type(p) is str else str(_finalize(slots[p])) for p in self._plain)[:MAX_OUTPUT]
         token = _BUDGET.set(_Budget()) if _BUDGET.get() is None else None
         parts, size = [], 0
         try:
@@ -215,6 +221,25 @@ class Template:
             if token is not None:
                 _BUDGET.reset(token)
         return "".join(parts)[:MAX_OUTPUT]
+
+
+#: a template Jinja prints as it is but for the placeholders: no Jinja block, comment or expression (nor an
+#: unclosed one), no carriage return (Jinja's lexer makes each line end a newline)
+_PLAIN_TEXT = re.compile(r"(?:(?!\{\{|\{%|\{#)[^\r])*", re.S)
+
+
+def _plain_pieces(source: str, keys: list[str]) -> tuple[str | int, ...]:
+    """``source``'s literal text and, for each placeholder, its slot's number in ``keys``, in order."""
+    pieces: list[str | int] = []
+    last = 0
+    for m in _PLACEHOLDER.finditer(source):
+        if m.start() > last:
+            pieces.append(source[last:m.start()])
+        pieces.append(keys.index(m.group(1)))
+        last = m.end()
+    if last < len(source):
+        pieces.append(source[last:])
+    return tuple(pieces)
 
 
 def _lookup(record: Mapping[str, Any], key: str) -> Any:

@@ -76,3 +76,26 @@ def test_names_hook_changes_placeholders_only():
     names = lambda key, value: {7: "张三"}.get(value, value) if key == "处理人" else value  # noqa: E731
     assert tpl.render({"处理人": 7, "标题": "打印机"}, names=names) == "张三 7 打印机"
     assert tpl.render({"处理人": 7, "标题": "打印机"}) == "7 7 打印机"
+
+
+@pytest.mark.parametrize("source", ["{客户姓名}您好，您的工单 {工单编号} 已受理。", "无占位符", "", "{a}{a}\n\n", "\\{a} { a } {a}}",
+                                    "50% {a} #{b} }}", "{a.b}"])
+def test_a_template_without_jinja_renders_as_jinja_would(source):
+    """A template of text and placeholders only is joined directly, not run through Jinja (most message
+    templates, rendered for every create that sends an automatic reply): the same text for every kind
+    of value, names hook included."""
+    from datetime import date, datetime, timezone
+    from decimal import Decimal
+
+    from engines.rule.templates import Template
+    values = [None, "v", "<b>&{{7*7}}", 5, 1.5, True, False, [1, None, "x"], datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc),
+              date(2026, 1, 2), Decimal("1.10"), {"b": 3}]
+    direct = Template(source)
+    assert direct._plain is not None
+    by_jinja = Template(source)
+    by_jinja._plain = None
+    for i, v in enumerate(values):
+        record = {"客户姓名": v, "工单编号": values[-1 - i], "a": v, "b": values[i - 1]}
+        for names in (None, lambda key, value: f"<{value}>" if key == "a" else value):
+            assert direct.render(record, names=names) == by_jinja.render(record, names=names)
+    assert Template("{% if 1 %}x{% endif %}")._plain is None and Template("{{ 1 }}\r\n")._plain is None
