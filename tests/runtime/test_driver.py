@@ -86,6 +86,32 @@ def test_a_connection_the_error_broke_is_invalidated(engine, db_url):
         assert driver.first(conn, BY_NAME, {"name": "甲"}).name == "甲"
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.pg
+def test_a_server_connection_keeps_one_cursor_for_the_driver_and_a_new_connection_gets_its_own(engine, db_url):
+    """The driver's statements on one server connection go through one cursor, across checkouts (a new
+    cursor per statement set up its value conversions again each time); a connection that replaced an
+    invalidated one gets a cursor of its own, and rows still come back right after an error."""
+    cursors = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if "driver_things" in statement:
+            cursors.append(cursor)
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        for name in ("甲", "乙"):
+            with _autocommit(engine) as conn:
+                assert driver.first(conn, BY_NAME, {"name": name}).name == name
+        assert cursors[0] is cursors[1] and len(cursors) == 2
+        with _autocommit(engine) as conn:
+            conn.invalidate()
+            assert driver.first(conn, BY_NAME, {"name": "甲"}).name == "甲"
+        assert cursors[2] is not cursors[0] and cursors[2].connection is not cursors[0].connection
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+
+
 def test_a_connection_in_a_transaction_takes_sqlalchemys_path(engine):
     """Inside a transaction the statement goes through ``Connection.execute``: it sees the transaction's
     own uncommitted rows, as any read of it must."""
