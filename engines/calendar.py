@@ -144,7 +144,7 @@ def _expand_dates(items: Iterable[Any], where: str, errors: list) -> set[date]:
 class BusinessCalendar:
     """Working time of one organisation: weekly hours, holidays, extra working days."""
 
-    __slots__ = ("key", "tz", "_week", "_holidays", "_extra", "_extra_spans")
+    __slots__ = ("key", "tz", "_week", "_holidays", "_extra", "_extra_spans", "_days")
 
     def __init__(self, key: str, tz: ZoneInfo, week: Mapping[int, tuple[tuple[time, time], ...]],
                  holidays: frozenset[date] = frozenset(), extra_days: frozenset[date] = frozenset(),
@@ -155,6 +155,8 @@ class BusinessCalendar:
         self._holidays = holidays
         self._extra = extra_days
         self._extra_spans = extra_spans or next((s for s in self._week if s), ())
+        #: day → its working intervals (``_intervals``), worked out once per day: the calendar is immutable
+        self._days: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
         if not any(self._week) and not extra_days:
             raise CalendarError(f"calendar {key!r} has no working hours; give at least one weekday "
                                 "spans such as \"mon\": [[\"09:00\", \"18:00\"]]", code="calendar.no_working_hours")
@@ -209,14 +211,18 @@ class BusinessCalendar:
             return moment.replace(tzinfo=self.tz)
         return moment.astimezone(self.tz)
 
-    def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
-        out = []
-        for a, b in self.spans(day):
-            start = datetime.combine(day, a, self.tz)
-            end = (datetime.combine(day + timedelta(days=1), time(0), self.tz) if b == time.max
-                   else datetime.combine(day, b, self.tz))
-            out.append((start, end))
-        return out
+    def _intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The working spans of ``day`` as local instants, remembered per day (a deadline walks the same
+        few days again and again; building them was most of the cost of the arithmetic)."""
+        known = self._days.get(day)
+        if known is None:
+            known = tuple((datetime.combine(day, a, self.tz),
+                           datetime.combine(day + timedelta(days=1), time(0), self.tz) if b == time.max
+                           else datetime.combine(day, b, self.tz)) for a, b in self.spans(day))
+            if len(self._days) >= 4096:
+                self._days.clear()
+            self._days[day] = known
+        return known
 
     def is_working_time(self, moment: datetime) -> bool:
         local = self._local(moment)
