@@ -50,6 +50,8 @@ class Run:
         self.effects: list[Effect] = []
         self._queue: deque[tuple[str, str]] = deque()
         self._eval = None
+        #: condition → whether it holds (``holds``): the record and the context do not change during a step
+        self._held: dict[Any, bool] = {}
 
     # -- ids -----------------------------------------------------------------
     def new_id(self, prefix: str) -> str:
@@ -125,12 +127,17 @@ class Run:
                             code="flow.condition_failed", edge=edge.id, cause=exc.code) from exc
 
     def holds(self, condition: Any, source: str | None = None) -> bool:
-        """Whether a compiled condition holds on the record now (SLA ``unless``)."""
-        try:
-            return conditions.evaluate(condition, self.record, self._context())
-        except JimuError as exc:
-            raise FlowError(f"condition {source!r} failed: {exc.message}", code="flow.condition_failed",
-                            cause=exc.code) from exc
+        """Whether a compiled condition holds on the record now (SLA ``unless``), worked out once per step:
+        the clocks of a section often share their conditions (one priority table for response and
+        resolution; a text is compiled to one condition) and a step's record and context never change."""
+        known = self._held.get(condition)
+        if known is None:
+            try:
+                known = self._held[condition] = conditions.evaluate(condition, self.record, self._context())
+            except JimuError as exc:
+                raise FlowError(f"condition {source!r} failed: {exc.message}", code="flow.condition_failed",
+                                cause=exc.code) from exc
+        return known
 
     def drain(self) -> None:
         hops = 0

@@ -191,15 +191,18 @@ def _due(state: Mapping[str, Any], target: Duration, calendar) -> datetime:
                 timedelta(seconds=state["paused_total"]), calendar)
 
 
-def _set_target(run: "Run", clock: Clock, state: dict, target: Target, calendar) -> None:
+def _set_target(run: "Run", clock: Clock, state: dict, target: Target, calendar) -> timedelta:
+    """Set the clock's target, its working time (returned) and its deadline (``left`` while paused)."""
     start = datetime.fromisoformat(state["started"])
     end = target.after.after(start, calendar)   # ``_due`` without working the target out again
-    state.update(target=target.after.text, total=_between(start, end, calendar).total_seconds())
+    total = _between(start, end, calendar)
+    state.update(target=target.after.text, total=total.total_seconds())
     due = _add(None, end, timedelta(seconds=state["paused_total"]), calendar)
     if state["status"] == "paused":
         state["left"] = _between(datetime.fromisoformat(state["paused_since"]), due, calendar).total_seconds()
     else:
         state["due"] = due.isoformat()
+    return total
 
 
 def start_clocks(run: "Run") -> None:
@@ -219,7 +222,7 @@ def _restart(run: "Run", clock: Clock, calendar, paused: bool, kind: str = "sla_
     target = _target(run, clock)
     state = {"started": run.now.isoformat(), "paused_total": 0.0, "paused_since": None, "left": None,
              "status": "running", "warned": False}
-    _set_target(run, clock, state, target, calendar)
+    total = _set_target(run, clock, state, target, calendar)
     run.state["clocks"][clock.key] = state
     run.history(None, kind, outcome=clock.key, comment=target.after.text)
     if _holds(run, clock.met_when, clock.met_source):
@@ -227,7 +230,7 @@ def _restart(run: "Run", clock: Clock, calendar, paused: bool, kind: str = "sla_
     elif paused and clock.pausable:
         _pause(run, clock, calendar)
     else:
-        _schedule(run, clock, calendar)
+        _schedule(run, clock, calendar, left=total)   # started now, nothing paused: the whole target is left
 
 
 def _warn_margin(clock: Clock, state: Mapping[str, Any]) -> timedelta | None:
@@ -238,12 +241,15 @@ def _warn_margin(clock: Clock, state: Mapping[str, Any]) -> timedelta | None:
     return None
 
 
-def _schedule(run: "Run", clock: Clock, calendar) -> None:
+def _schedule(run: "Run", clock: Clock, calendar, left: timedelta | None = None) -> None:
+    """Schedule the clock's warning and deadline; ``left``: the working time until the deadline, when
+    the caller knows it already."""
     state = run.state["clocks"][clock.key]
     due = datetime.fromisoformat(state["due"])
     margin = _warn_margin(clock, state)
     if margin is not None and not state["warned"]:
-        left = _between(run.now, due, calendar)
+        if left is None:
+            left = _between(run.now, due, calendar)
         if left > margin:
             run.schedule(None, _add(run, run.now, left - margin, calendar), "clock_warn", clock=clock.key)
         elif left > timedelta(0):
