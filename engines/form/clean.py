@@ -147,6 +147,11 @@ class _Plan:
                                                                                *p.f.sections) if e is not None))
                                 for p in self.inputs
                                 if p.f.required_if is not None or p.f.visible_if is not None or p.f.sections}
+        #: every name some condition reads: the only values ``_affected`` compares
+        self.condition_watch = tuple(frozenset().union(*self.condition_names.values()) - IGNORED_KEYS)
+        #: the inputs step 5 can find something wrong with (required, required_if, a ``validation`` block);
+        #: it has nothing to say about the others, empty or not
+        self.checked = tuple(p for p in self.inputs if p.required or p.required_if is not None or p.rules is not None)
         #: expressions see the merged record only when some field has one
         self.needs_merge = bool(self.conditional or self.formulas
                                 or any(p.required_if is not None for p in self.inputs))
@@ -266,7 +271,7 @@ def clean(spec: "FormSpec", data: Mapping[str, Any], *, context: EvalContext | N
     if errors:
         failed.update(e.get("field") for e in errors)
     affected = _affected(plan, existing, merged) if partial and not creating else None
-    for p in plan.inputs:
+    for p in plan.checked:
         key = p.key
         if key in failed or key in hidden:
             continue
@@ -306,7 +311,7 @@ def _formulas(plan: "_Plan", merged: dict, values: dict, context: EvalContext) -
 def _affected(plan: "_Plan", existing: Mapping[str, Any], merged: Mapping[str, Any]) -> frozenset[str]:
     """Input fields a partial update must re-check though it did not send them: those whose
     ``required_if`` or visibility reads a value the change altered (formulas included)."""
-    changed = {k for k, v in merged.items() if k not in IGNORED_KEYS and existing.get(k) != v}
+    changed = {k for k in plan.condition_watch if k in merged and existing.get(k) != merged[k]}
     if not changed:
         return frozenset()
     return frozenset(key for key, names in plan.condition_names.items() if names & changed)
@@ -512,8 +517,13 @@ def _default(f: "FieldSpec", values: dict, context: EvalContext, result: CleanRe
 
 
 def _scope(values: Mapping[str, Any], context: EvalContext) -> dict[str, Any]:
-    """The names an expression sees: field values (money as numbers) and ``current_user_id``."""
-    out = {k: float(v) if type(v) is Decimal else v for k, v in values.items()}
+    """The names an expression sees: field values (money as numbers) and ``current_user_id``. The values
+    are copied whole and only a record holding money is copied value by value (most hold none: a
+    per-value copy of an update's merged record was most of a partial clean)."""
+    if Decimal in set(map(type, values.values())):
+        out = {k: float(v) if type(v) is Decimal else v for k, v in values.items()}
+    else:
+        out = dict(values)
     if "current_user_id" not in out:
         user = context.user
         out["current_user_id"] = user.get("id") if user else None
