@@ -102,6 +102,8 @@ _INSERT_TASK = sa.insert(flow_tasks).returning(flow_tasks.c.id, flow_tasks.c.lab
 
 #: every column of those tables as None: the start of a row read back from what was sent
 _BLANK = {table: dict.fromkeys(table.c.keys()) for table in (flow_instances, flow_tasks)}
+#: the JSON columns of those tables (``_as_read``), known once instead of asked of each column per insert
+_JSON = {table: frozenset(c.key for c in table.c if isinstance(c.type, sa.JSON)) for table in _BLANK}
 
 
 def _inserted(conn: sa.Connection, insert: sa.Insert, table: sa.Table, values: Mapping[str, Any]) -> dict:
@@ -118,7 +120,7 @@ def _inserted(conn: sa.Connection, insert: sa.Insert, table: sa.Table, values: M
     (``deferred.jsonb_as_read``); a value whose read is not certain has it inserted at once."""
     if "id" in values and deferred.waits(conn):
         try:
-            row = {**_BLANK[table], **{k: _as_read(table.c[k], v) for k, v in values.items()}}
+            row = {**_BLANK[table], **{k: _as_read(k in _JSON[table], v) for k, v in values.items()}}
         except ValueError:
             pass
         else:
@@ -147,11 +149,12 @@ def _ahead(spec: FlowSpec) -> tuple[tuple[sa.Table, ...], tuple[str, ...]]:
     return tasks, forms
 
 
-def _as_read(column: sa.Column, value: Any) -> Any:
-    """``value`` as reading it back from ``column`` gives it (ValueError where that is not certain)."""
+def _as_read(json: bool, value: Any) -> Any:
+    """``value`` as reading it back from its column (``json``: a JSON one) gives it (ValueError where
+    that is not certain)."""
     if isinstance(value, datetime):
         return time_as_read(value)
-    if isinstance(column.type, sa.JSON):
+    if json:
         return deferred.jsonb_as_read(value)
     return value
 
