@@ -195,11 +195,13 @@ def _group(parts: list[Test], all_: bool) -> Test:
 
 _NUMBER_OPS = {"gt": lambda x, y: x > y, "gte": lambda x, y: x >= y, "lt": lambda x, y: x < y,
                "lte": lambda x, y: x <= y}
+#: operators that test the field's value alone (``engines.operators``: ``input`` "none")
+_EMPTINESS_OPS = ("is_empty", "is_not_empty")
 
 
 def _fast(op: str, field: str, const: Any, test) -> Test | None:
-    """Specialised tests for literal text/number comparisons (the bulk of real rules); anything
-    else — or a value of another type at run time — goes through the operator's general test."""
+    """Specialised tests for literal text/number comparisons and emptiness (the bulk of real rules);
+    anything else — or a value of another type at run time — goes through the operator's general test."""
     if op in ("eq", "ne") and type(const) in (str, int, float):
         kind, neg = type(const), op == "ne"
 
@@ -218,6 +220,11 @@ def _fast(op: str, field: str, const: Any, test) -> Test | None:
                 return (x in members) != neg
             return test(x, const, c.current_time())
         return member
+    if op in _EMPTINESS_OPS:  # the operator reads neither the value nor the clock: neither is worked out
+
+        def emptiness(v, c):
+            return test(v.get(field), const)
+        return emptiness
     if op in _NUMBER_OPS and type(const) in (int, float):
         cmp = _NUMBER_OPS[op]
 

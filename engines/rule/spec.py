@@ -9,6 +9,7 @@ compiled rules of an installation by form and event, in firing order
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 from engines.errors import JimuError
@@ -41,25 +42,17 @@ class RuleSpec:
     def matches(self, variables: Mapping[str, Any], ctx: EvalContext) -> bool:
         return bool(self.condition(variables, ctx))
 
-    @property
+    @cached_property
     def paths(self) -> frozenset[tuple[str, str]]:
         """What the condition reads through links and sub-tables (``客户.等级``), worked out once
-        (every firing asks)."""
-        cached = self.__dict__.get("_paths")
-        if cached is None:
-            cached = frozenset(condition_paths(self.definition.get("condition")))
-            object.__setattr__(self, "_paths", cached)
-        return cached
+        (every firing asks: once worked out it is a plain attribute, read with no call)."""
+        return frozenset(condition_paths(self.definition.get("condition")))
 
-    @property
+    @cached_property
     def reads_process(self) -> bool:
         """Whether the condition reads the record's process (``process.node``, ``process.done`` ...),
         which the runtime then supplies as the variable ``process`` (worked out once, as ``paths``)."""
-        cached = self.__dict__.get("_reads_process")
-        if cached is None:
-            cached = any(name == PROCESS for name, _ in self.paths)
-            object.__setattr__(self, "_reads_process", cached)
-        return cached
+        return any(name == PROCESS for name, _ in self.paths)
 
     def plan(self, ctx: ActionContext) -> list[Effect]:
         out: list[Effect] = []
@@ -67,8 +60,9 @@ class RuleSpec:
             out.extend(action.plan(ctx))
         return out
 
-    @property
+    @cached_property
     def name(self) -> str:
+        """The rule as the firing chain and its errors name it (worked out once, as ``paths``)."""
         label = self.label
         if isinstance(label, Mapping):
             label = label.get("zh-CN") or label.get("en") or next(iter(label.values()), None)

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from engines.rule import RuleError
 
+from ..store.query import filter_clause
+
 #: expression spellings of the filter operators
 _OPS = {"==": "eq", "=": "eq", "!=": "ne", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "not in": "not_in"}
 
@@ -26,7 +28,6 @@ class Aggregator:
 
     def __call__(self, fn: str, form: str, field: str | None, filters: list, days: Any,
                  date_field: str = "created_at") -> Any:
-        from ..store.query import filter_clause
         ft = self.jimu.catalog.form(form)
         specs = []
         for f in filters:

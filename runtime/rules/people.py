@@ -2,6 +2,7 @@
 ``runtime.recipients``'s)."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Mapping, NamedTuple
 
 import sqlalchemy as sa
@@ -9,7 +10,8 @@ import sqlalchemy as sa
 from engines.rule import ActionError
 
 from .. import db
-from ..recipients import group_and_members, group_members, user_ids
+from ..recipients import group_and_members, group_members, members_column, members_from, user_ids
+from ..serials import next_value_and, peek_value
 
 
 def holds_ids(ft, field: str) -> bool:
@@ -42,10 +44,6 @@ def _turn(conn: sa.Connection, form: Any, field: Any, group: str, *,
     until they commit (a rolled-back create skips a turn; so does a rolled-back rule, on SQLite too:
     the turn starts no savepoint; so does a turn of a group without active members). A dry run reads
     the next turn without taking it."""
-    import hashlib
-
-    from ..recipients import members_column, members_from
-    from ..serials import next_value_and, peek_value
     key = hashlib.sha1(f"{form}\x1f{field}\x1f{group}".encode()).hexdigest()
     if dry:
         return peek_value(conn, "round_robin", key, "") + 1, *group_and_members(conn, group)

@@ -50,9 +50,12 @@ from engines.rule.triggers import TimeAfter
 from .. import db, deferred, expr_context, jobs
 from ..store.records import savepoint
 from ..audit import jsonable
+from ..auth.principal import Principal
 from ..names import reference_names
 from .aggregate import Aggregator
-from .loader import RuleCache
+from .loader import RuleCache, calendar_for
+from .outbox import SYSTEM
+from .people import group_value, holds_ids, pick
 from .tables import rule_firings
 
 log = logging.getLogger(__name__)
@@ -150,7 +153,6 @@ class RuleRunner:
             from engines.rule import RuleError
             raise RuleError(f"unknown flow event {event!r}; use one of {', '.join(FLOW_EVENTS)}",
                             code="rule.unknown_event")
-        from .outbox import SYSTEM
         records = self.jimu.services.records(self.jimu, conn, principal or SYSTEM, source="flow",
                                              check_permissions=False)
         rules = [r for r in self.cache.for_records(records).flow_rules(event, flow, task, form=form)
@@ -224,7 +226,7 @@ class RuleRunner:
             try:
                 with savepoint(conn):  # sent only if an action writes beyond what is kept and deferred
                     effects = rule.plan(ac) if planned is None else planned
-                    executor = Executor(self.jimu, records, rule, key or f"rule:{uuid.uuid4().hex}", writer=writer)
+                    executor = Executor(self.jimu, records, rule, key, writer=writer)
                     for i, effect in enumerate(effects):
                         firing.effects.append(logged(effect))
                         executor.run(i, effect)
@@ -286,7 +288,6 @@ class RuleRunner:
     def _schedule_timer(self, records, rule: RuleSpec, form: str, after, before) -> None:
         if after is None:
             return
-        from .loader import calendar_for
         calendar = calendar_for(self.cache, records.conn, rule.trigger)
         due = rule.trigger.due(after, calendar)
         if due is None or (before is not None and rule.trigger.due(before, calendar) == due):
@@ -345,13 +346,24 @@ class Executor:
                                 "send_message",
                                 "call_http"})
 
-    def __init__(self, jimu, records, rule: RuleSpec, key: str, *, as_person=None, writer=None):
-        """``writer``: the ``rule_records`` to write through (a bulk write's batch shares one)."""
-        self.jimu, self.records, self.rule, self.key = jimu, records, rule, key
+    def __init__(self, jimu, records, rule: RuleSpec, key: str | None, *, as_person=None, writer=None,
+                 prefix: str = "rule"):
+        """``key``: the firing's key; without one a random ``<prefix>:<hex>`` when an effect first needs
+        it (most firings enqueue no job, and drawing one costs a uuid4). ``writer``: the
+        ``rule_records`` to write through (a bulk write's batch shares one)."""
+        self.jimu, self.records, self.rule = jimu, records, rule
+        self._key, self._prefix = key, prefix
         self.conn = records.conn
         self.touched: set[tuple[str, Any]] = set()
         self.as_person = as_person
         self.writer = writer
+
+    @property
+    def key(self) -> str:
+        """The firing's key, the prefix of its jobs' idempotency keys ``<key>:<n>``."""
+        if not self._key:
+            self._key = f"{self._prefix}:{uuid.uuid4().hex}"
+        return self._key
 
     def run(self, index: int, effect: Effect) -> None:
         handler = getattr(self, f"do_{effect.kind}", None)
@@ -376,7 +388,6 @@ class Executor:
             self.touched.add((d["form"], d["id"]))
 
     def do_assign(self, i, d):
-        from .people import group_value, holds_ids, pick
         chosen = pick(self.jimu, self.conn, d)
         ft = self.jimu.catalog.form(d["form"])
         values = {d["field"]: chosen.user_id if holds_ids(ft, d["field"]) else chosen.username}
@@ -418,7 +429,6 @@ class Executor:
         self._flows().start(d["flow"], record_id=d["id"])
 
     def do_task(self, i, d):
-        from ..auth.principal import Principal
         fr = self._flows()
         ids = fr.open_task_ids(d["form"], d["id"], task_id=d.get("task_id"), node_id=d.get("task"),
                                flow_key=d.get("flow"))
@@ -458,7 +468,6 @@ class Executor:
                 return
             raise JimuError(f"the record has no ended instance of flow {d['flow']!r} to reopen",
                             code="rule.no_ended_flow", flow=d["flow"])
-        from ..auth.principal import Principal
         system = Principal(user_id=self.records.principal.user_id, username=f"rule:{self.rule.key}", is_admin=True)
         fr.reopen(system, iid, d.get("node"), d.get("comment") or "reopened by rule " + self.rule.key)
 
@@ -514,10 +523,9 @@ class EffectsExecutor:
         """Run effects planned outside a rule firing with the same executor, write path and outbox
         as rules. ``before_last`` is called before the last effect runs (an automatic step settles
         its savepoint block: ``store.records._Lazy.settle``)."""
-        from .outbox import SYSTEM
         records = self.jimu.services.records(self.jimu, conn, principal or SYSTEM, source="flow",
                                              check_permissions=False)
-        executor = Executor(self.jimu, records, _Origin(origin), key or f"effects:{uuid.uuid4().hex}")
+        executor = Executor(self.jimu, records, _Origin(origin), key, prefix="effects")
         for i, effect in enumerate(effects):
             if before_last is not None and i == len(effects) - 1:
                 before_last()
@@ -548,8 +556,7 @@ class EffectsExecutor:
         if as_person is None:
             self.execute(conn, effects, origin=origin, key=key, before_last=before_last)
             return set()
-        executor = Executor(self.jimu, as_person, _Origin(origin), key or f"effects:{uuid.uuid4().hex}",
-                            as_person=as_person)
+        executor = Executor(self.jimu, as_person, _Origin(origin), key, prefix="effects", as_person=as_person)
         for i, effect in enumerate(effects):
             executor.run(i, effect)
         return executor.touched

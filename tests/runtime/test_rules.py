@@ -404,3 +404,20 @@ def test_time_after_counts_working_time_on_a_business_calendar(jimu, clock):
     assert jobs.run_due(jimu) == 0
     clock.advance(minutes=1)
     assert jobs.run_due(jimu) == 1 and get(jimu, "工单", rec["id"])["紧急程度"] == "高"
+
+
+def test_the_jobs_of_a_firing_share_its_random_key_and_each_firing_draws_its_own(jimu):
+    import re
+    install_package(jimu, package([]))
+    make_user(jimu, "ann", roles=["desk_reader"])
+    install_package(jimu, package([
+        {"key": "tell", "trigger": {"type": "record_created"},
+         "actions": [SET(状态="已受理"),
+                     {"type": "notify", "channel": "in_app", "to": {"users": ["ann"]}, "subject": "a {标题}"},
+                     {"type": "notify", "channel": "in_app", "to": {"users": ["ann"]}, "subject": "b {标题}"}]}]))
+    create(jimu, "工单", {"标题": "T1"})
+    create(jimu, "工单", {"标题": "T2"})
+    keys = [j["idempotency_key"] for j in jobs_of(jimu, "rule.in_app")]
+    parsed = [re.fullmatch(r"rule:([0-9a-f]{32}):(\d+)", k).groups() for k in keys]
+    assert [n for _, n in parsed] == ["1", "2", "1", "2"]  # <n>: the effect's place in its firing
+    assert parsed[0][0] == parsed[1][0] != parsed[2][0] == parsed[3][0]

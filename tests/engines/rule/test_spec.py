@@ -193,18 +193,23 @@ def test_assign_needs_the_input_of_its_strategy():
 
 
 def test_fast_paths_agree_with_the_general_operators():
-    """Literal comparisons are specialised; they must answer exactly as the registry's operators."""
+    """Literal comparisons and emptiness are specialised; they must answer exactly as the registry's
+    operators."""
     import itertools
     from engines.operators import OPERATORS
-    values = [None, "", "高", "低", 0, 1, 2.5, -3, True, False, [], ["高"], NOW, "2026-11-02", {"a": 1}]
+    values = [None, "", "高", "低", 0, 1, 2.5, -3, True, False, [], ["高"], NOW, "2026-11-02", {"a": 1}, {}, " "]
     consts = {"eq": ["高", 1, 2.5, ""], "ne": ["高", 1, 0.0], "in": [["高", "中"], ["x"]],
-              "not_in": [["高", "中"]], "gt": [1, 2.5], "gte": [0], "lt": [2], "lte": [-3.0]}
+              "not_in": [["高", "中"]], "gt": [1, 2.5], "gte": [0], "lt": [2], "lte": [-3.0],
+              "is_empty": [None], "is_not_empty": [None]}
     for op, cs in consts.items():
         general = OPERATORS.get(op).test
         for const, x in itertools.product(cs, values):
             r = rule(condition={"field": "f", "op": op, "value": const})
             assert _outcome(r.matches, {"f": x}, EvalContext(now=NOW)) == _outcome(
                 lambda *a: bool(general(*a)), x, const, NOW), (op, const, x)
+    for op in ("is_empty", "is_not_empty"):  # no value given, and no field in the record at all
+        r = rule(condition={"field": "f", "op": op})
+        assert r.matches({}, EvalContext(now=NOW)) is bool(OPERATORS.get(op).test(None, None, NOW))
 
 
 def _outcome(fn, *args):
