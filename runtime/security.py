@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 
 #: style-src keeps 'unsafe-inline': plotly.js and the designers position elements with style
 #: attributes; styles cannot run script, and script-src stays strict.
@@ -45,7 +45,6 @@ def allow_cors(origins: Iterable[str]) -> None:
 
 
 def _cors(response: Response) -> None:
-    from flask import request
     origin = request.headers.get("Origin")
     if origin and origin in (g.get("cors_origins") or ()):
         response.headers["Access-Control-Allow-Origin"] = origin

@@ -1,5 +1,8 @@
 """REST API ``/api/v1``: apps, records, OpenAPI. One JSON error shape everywhere."""
-from flask import Blueprint
+from flask import Blueprint, request
+
+from . import idempotency, ratelimit
+from .util import NotAcceptable, check_query_args
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -11,22 +14,17 @@ NOT_JSON = frozenset({"api.report_export", "api.records_export", "api.import_rej
 def _negotiate():
     """429 over the rate limit; 406 for a client that accepts no JSON; 400 for a query parameter the
     endpoint does not take."""
-    from flask import request
-    from . import ratelimit
     ratelimit.before()
-    from .util import NotAcceptable, check_query_args
     if "Accept" in request.headers and request.endpoint not in NOT_JSON \
             and not request.accept_mimetypes.accept_json:
         raise NotAcceptable(f"this API answers in application/json; the request accepts only "
                             f"{request.headers['Accept']}")
     check_query_args()
-    from . import idempotency
     return idempotency.before()
 
 
 @bp.after_request
 def _remember(response):
-    from . import idempotency, ratelimit
     return ratelimit.after(idempotency.after(response))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -22,6 +23,8 @@ from flask import Blueprint, Flask, abort, current_app, g, redirect, render_temp
 from .. import aside
 from ..context import current_jimu
 from ..db import single_reads
+from ..exceptions import NotAuthenticated
+from ..store.catalog import Catalog
 from . import sessions, tokens
 from .principal import ANONYMOUS, Principal, load_principal
 from .users import authenticate
@@ -82,7 +85,6 @@ class PrincipalCache:
         self._items: dict[int, tuple[float, Principal | None]] = {}
 
     def get(self, conn, uid: int, ttl: float) -> Principal | None:
-        import time
         now = time.monotonic()
         hit = self._items.get(uid)
         if hit is not None and now - hit[0] < ttl:
@@ -125,7 +127,6 @@ def _load_principal() -> None:
                 principal = tokens.narrow(principal, use.scope, tokens.form_apps(conn))
             stale = use.needs_touch(now)
         if principal is None:
-            from ..exceptions import NotAuthenticated
             raise NotAuthenticated("the API token's user is deactivated", code="auth.bad_token")
         if stale:
             tokens.touch(jimu.engine, use.id, now=now)
@@ -169,7 +170,6 @@ def _take_back(_exc=None) -> None:
 
 def _forget_seen(_exc=None) -> None:
     """The catalogue revision the request's identity lookup read serves that request only."""
-    from ..store.catalog import Catalog
     Catalog.forget_seen()
 
 
