@@ -578,9 +578,12 @@ def _untouched(conn: sa.Connection) -> bool:
     BEGIN yet: psycopg sends it with the first statement)."""
     if conn.dialect.driver != "psycopg":
         return False
-    from psycopg.pq import TransactionStatus
     raw = conn.connection.dbapi_connection
-    return raw.info.transaction_status == TransactionStatus.IDLE and not raw.autocommit
+    return raw.info.transaction_status == _IDLE and not raw.autocommit
+
+
+#: psycopg's ``TransactionStatus.IDLE`` (an ``IntEnum``; psycopg is imported only by an engine that uses it)
+_IDLE = 0
 
 
 def flush(conn: sa.Connection, *, committing: bool = False) -> None:

@@ -11,17 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
+from engines.expr import EvalContext, compile_expr
+
 
 def compile_condition(source: str) -> Any:
     """Compile ``source``; raises ``ExprError`` (a ``JimuError`` with a code) when it is wrong."""
-    from engines.expr import compile_expr
     return compile_expr(source)
 
 
 def context(variables: Mapping[str, Any], *, now: datetime, user: str | None, calendar: Any) -> Any:
     """The ``EvalContext`` conditions on ``variables`` are evaluated in: one per step, shared by its
     conditions (building one per condition was most of the cost of a simple one)."""
-    from engines.expr import EvalContext
     # the runtime hands over the records the conditions read through link fields (客户.等级) with the record
     links = getattr(variables, "links", None) or {}
     return EvalContext(now=now, user=user, calendar=calendar, links=links)

@@ -35,7 +35,7 @@ from ..auth.principal import Principal
 from ..exceptions import JimuError, NotFound, PermissionDenied, ValidationErrors
 from ..memo import once
 from ..recipients import literal_emails, resolve_users, task_people
-from ..store.records import WriteNotUndone, created_here, savepoint, time_as_read, written
+from ..store.records import RecordStore, WriteNotUndone, created_here, savepoint, time_as_read, written
 from .tables import flow_history, flow_instances, flow_tasks, flow_versions
 
 log = logging.getLogger(__name__)
@@ -327,7 +327,6 @@ class FlowRuntime:
     def _record(self, form_key: str | None, record_id: int | None) -> dict:
         if not form_key or record_id is None:
             return {}
-        from ..store import RecordStore
         return RecordStore(self.conn).get(self.jimu.catalog.form(form_key), record_id)
 
     def _step(self, spec: FlowSpec, row: Mapping[str, Any], state: Mapping[str, Any], event, record, *,

@@ -272,7 +272,7 @@ def _block(block: str, with_full: bool) -> tuple[tuple[str, ...], tuple[str, ...
 def _precise(dt, block: str, dag: dict[int, list[int]]) -> list[str]:
     """jieba's precise cut (HMM on) of a block from its graph (``Tokenizer.__cut_DAG``): the likeliest
     path of dictionary words; a run of single characters that is no word goes to the HMM."""
-    from jieba import finalseg
+    finalseg = _segmenter().finalseg
     route = _route(dt, block, dag)
     out: list[str] = []
     buf = ""
