@@ -16,7 +16,7 @@ from engines.errors import JimuError
 
 from .db import make_engine
 from .store import Catalog
-from .store.records import begin_before_savepoint, begin_when_writing, forget_written
+from .store.records import begin_before_savepoint, begin_when_writing, forget_last_written, forget_written
 
 
 def utcnow() -> datetime:
@@ -37,6 +37,7 @@ class Jimu:
         # the unit of work: the records a transaction wrote are kept for its later reads (a rolled-back
         # savepoint drops them); audit, history and firing rows are written at commit (make_engine)
         sa.event.listen(self.engine, "rollback_savepoint", forget_written)
+        sa.event.listen(self.engine, "invalidate", forget_last_written)
         # savepoints sent only when a block writes (runtime.store.records.savepoint)
         sa.event.listen(self.engine, "before_execute", begin_when_writing)
         sa.event.listen(self.engine, "savepoint", begin_before_savepoint, insert=True)

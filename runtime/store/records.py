@@ -42,16 +42,30 @@ class RecordNotFound(NotFound):
 _WRITTEN = "jimu_records_written"
 
 
+#: (connection, transaction, its records) ``written`` answered last: a write asks for its records dozens
+#: of times in a row (every read, constraint check and flow step), and ``conn.info`` costs two property
+#: calls each time, half of the ask. Held by identity (the objects stay alive, so no other takes their
+#: id); ``forget_written`` clears it, as does a connection's invalidation (``forget_last_written``),
+#: after which ``conn.info`` raises as before.
+_last: tuple | None = None
+
+
 def written(conn: sa.Connection, *, create: bool = False) -> dict | None:
     """The records ``conn``'s current transaction wrote, by (table, id); None outside one."""
+    global _last
     tx = conn.get_transaction()
+    last = _last
+    if last is not None and last[1] is tx and last[0] is conn and tx is not None:
+        return last[2]
     entry = conn.info.get(_WRITTEN)
     if entry is not None and entry[0] is tx:
-        return entry[1]
-    if not create or tx is None:
+        cache = entry[1]
+    elif not create or tx is None:
         return None
-    cache: dict = {}
-    conn.info[_WRITTEN] = (tx, cache)
+    else:
+        cache = {}
+        conn.info[_WRITTEN] = (tx, cache)
+    _last = (conn, tx, cache)
     return cache
 
 
@@ -64,7 +78,14 @@ def created_here(conn: sa.Connection, ft: FormTable, rid: Any) -> bool:
 
 def forget_written(conn: sa.Connection, *_args) -> None:
     """A savepoint was rolled back: what it wrote is gone, and so are the kept copies."""
+    forget_last_written()
     conn.info.pop(_WRITTEN, None)
+
+
+def forget_last_written(*_args) -> None:
+    """``written`` asks ``conn.info`` again (a connection was invalidated: reading it raises)."""
+    global _last
+    _last = None
 
 
 #: ``conn.info`` key: the open ``savepoint`` blocks of the connection, outermost first
