@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 import sqlalchemy as sa
 
 from engines.errors import JimuError
+from engines.expr import EvalContext
 
 from .db import make_engine
 from .store import Catalog
@@ -61,7 +62,6 @@ class Jimu:
     def eval_context(self, *, now: datetime | None = None, user=None, aggregate=None):
         """What expressions see at runtime: the clock and the deployment's ``TIMEZONE``, so
         ``today()`` is the local day everywhere a write path, rule or automatic step evaluates."""
-        from engines.expr import EvalContext
         return EvalContext(now=now or self.now(), user=user, aggregate=aggregate,
                            tz=self.config.get("TIMEZONE") or "UTC")
 

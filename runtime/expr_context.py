@@ -110,15 +110,11 @@ def prefetch(catalog, conn: sa.Connection, ft, values: Mapping[str, Any],
              paths: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """``EvalContext.links`` for a record of ``ft`` with ``values``: the linked record of each
     link field some path reads (None when the field is empty or the record is gone)."""
-    from .store import RecordStore
-    names = {name for name, _ in paths}
+    link_widgets = once(ft.spec, _link_widgets)
     links: dict[str, Any] = {}
-    store = None
-    for name in sorted(names):
-        if not ft.spec.has_field(name):
-            continue
-        widget = ft.spec.field(name).widget
-        if widget.type != "link":
+    for name in sorted({name for name, _ in paths}):
+        widget = link_widgets.get(name)
+        if widget is None:
             continue
         raw = values.get(name)
         try:
@@ -126,22 +122,28 @@ def prefetch(catalog, conn: sa.Connection, ft, values: Mapping[str, Any],
         except JimuError:
             continue  # the submission's own check reports the bad id
         target = catalog.form(widget.target)
-        store = store or RecordStore(conn)
         if isinstance(ids, list):
             wanted = [int(i) for i in ids[:MAX_LINKED] if isinstance(i, int) or str(i).isdigit()]
-            by_id = {r["id"]: r for r in _load(store, target, wanted)} if wanted else {}
+            by_id = {r["id"]: r for r in _load(conn, target, wanted)} if wanted else {}
             links[name] = [by_id[i] for i in wanted if i in by_id]
         elif ids is None:
             links[name] = None
         else:
-            rows = _load(store, target, [ids])
+            rows = _load(conn, target, [ids])
             links[name] = rows[0] if rows else None
     return links
 
 
-def _load(store, ft, ids: list) -> list[dict[str, Any]]:
-    rows = store.conn.execute(once(ft, _linked), {"ids": ids}).mappings().all()
-    return store.to_records(ft, rows)
+def _link_widgets(spec) -> dict[str, Any]:
+    """The widget of each link field of the form by key (the first field of a key, as ``FormSpec.field``
+    finds it), worked out once per compiled form for ``prefetch``."""
+    return {key: f.widget for key in spec.field_keys if (f := spec.field(key)).widget.type == "link"}
+
+
+def _load(conn: sa.Connection, ft, ids: list) -> list[dict[str, Any]]:
+    from .store import RecordStore
+    rows = conn.execute(once(ft, _linked), {"ids": ids}).mappings().all()
+    return RecordStore(conn).to_records(ft, rows)
 
 
 def _linked(ft) -> sa.Select:
