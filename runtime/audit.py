@@ -24,10 +24,13 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 def jsonable(value: Any) -> Any:
     """Values as they go into JSON columns and API responses."""
-    if type(value) in _PLAIN:   # most values: returned as they are, without the checks below
+    kind = type(value)
+    if kind in _PLAIN:   # most values: returned as they are, without the checks below
         return value
-    if type(value) is dict:
+    if kind is dict:
         return {k: v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+    if kind is list:   # a record's many-valued fields and files: before the Mapping check, which is slow
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
