@@ -46,6 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import util as sa_util
 
 from . import driver
+from .txmemo import LastAnswer
 
 #: ``conn.info`` key: _Pending of the connection's current transaction
 _KEY = "jimu_deferred_rows"
@@ -75,14 +76,23 @@ class _Pending:
         self.expected: list[sa.Table] = []
 
 
+#: the rows ``_pending`` answered last, by connection and transaction (``runtime.txmemo``): a write adds
+#: and asks dozens of times; forgotten when a rollback drops them and when a connection is invalidated
+_LAST = LastAnswer()
+
+
 def _pending(conn: sa.Connection, *, create: bool = False) -> _Pending | None:
     tx = conn.get_transaction()
+    if tx is not None and (known := _LAST.get(conn, tx)) is not None:
+        return known
     pending = conn.info.get(_KEY)
     if pending is not None and pending.tx is tx:
+        _LAST.keep(conn, tx, pending)
         return pending
     if not create or tx is None:
         return None
     pending = conn.info[_KEY] = _Pending(tx)
+    _LAST.keep(conn, tx, pending)
     return pending
 
 
@@ -663,6 +673,7 @@ def _on_release_savepoint(conn: sa.Connection, _name, _context) -> None:
 
 
 def _on_rollback(conn: sa.Connection) -> None:
+    _LAST.forget()
     conn.info.pop(_KEY, None)
 
 
@@ -680,3 +691,4 @@ def wire(engine: sa.Engine) -> None:
     sa.event.listen(engine, "rollback_savepoint", _on_rollback_savepoint)
     sa.event.listen(engine, "release_savepoint", _on_release_savepoint)
     sa.event.listen(engine, "rollback", _on_rollback)
+    sa.event.listen(engine, "invalidate", _LAST.forget)

@@ -28,6 +28,7 @@ from engines.sqltypes import UTCDateTime
 
 from .. import deferred
 from ..memo import once
+from ..txmemo import LastAnswer
 from ..db import copy_type, data_written, insert_rows
 from ..exceptions import JimuError, NotFound, StaleRecord
 from . import search
@@ -42,21 +43,17 @@ class RecordNotFound(NotFound):
 _WRITTEN = "jimu_records_written"
 
 
-#: (connection, transaction, its records) ``written`` answered last: a write asks for its records dozens
-#: of times in a row (every read, constraint check and flow step), and ``conn.info`` costs two property
-#: calls each time, half of the ask. Held by identity (the objects stay alive, so no other takes their
-#: id); ``forget_written`` clears it, as does a connection's invalidation (``forget_last_written``),
-#: after which ``conn.info`` raises as before.
-_last: tuple | None = None
+#: the records ``written`` answered last, by connection and transaction (``runtime.txmemo``): every read,
+#: constraint check and flow step of a write asks; ``forget_written`` forgets it, as does a connection's
+#: invalidation (``forget_last_written``), after which ``conn.info`` raises as before
+_LAST = LastAnswer()
 
 
 def written(conn: sa.Connection, *, create: bool = False) -> dict | None:
     """The records ``conn``'s current transaction wrote, by (table, id); None outside one."""
-    global _last
     tx = conn.get_transaction()
-    last = _last
-    if last is not None and last[1] is tx and last[0] is conn and tx is not None:
-        return last[2]
+    if tx is not None and (known := _LAST.get(conn, tx)) is not None:
+        return known
     entry = conn.info.get(_WRITTEN)
     if entry is not None and entry[0] is tx:
         cache = entry[1]
@@ -65,7 +62,7 @@ def written(conn: sa.Connection, *, create: bool = False) -> dict | None:
     else:
         cache = {}
         conn.info[_WRITTEN] = (tx, cache)
-    _last = (conn, tx, cache)
+    _LAST.keep(conn, tx, cache)
     return cache
 
 
@@ -84,8 +81,7 @@ def forget_written(conn: sa.Connection, *_args) -> None:
 
 def forget_last_written(*_args) -> None:
     """``written`` asks ``conn.info`` again (a connection was invalidated: reading it raises)."""
-    global _last
-    _last = None
+    _LAST.forget()
 
 
 #: ``conn.info`` key: the open ``savepoint`` blocks of the connection, outermost first
