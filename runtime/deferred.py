@@ -583,6 +583,10 @@ def reserve(conn: sa.Connection, table: sa.Table, row_id: Any) -> None:
     _pending(conn, create=True).reserved.setdefault(table, []).append(row_id)
 
 
+#: psycopg's ``TransactionStatus.IDLE`` (an ``IntEnum``; psycopg is imported only by an engine that uses it)
+_IDLE = 0
+
+
 def _untouched(conn: sa.Connection) -> bool:
     """Whether nothing has been sent on ``conn``'s server connection in its current transaction (no
     BEGIN yet: psycopg sends it with the first statement)."""
@@ -590,10 +594,6 @@ def _untouched(conn: sa.Connection) -> bool:
         return False
     raw = conn.connection.dbapi_connection
     return raw.info.transaction_status == _IDLE and not raw.autocommit
-
-
-#: psycopg's ``TransactionStatus.IDLE`` (an ``IntEnum``; psycopg is imported only by an engine that uses it)
-_IDLE = 0
 
 
 def flush(conn: sa.Connection, *, committing: bool = False) -> None:
