@@ -422,10 +422,10 @@ def _combined(shapes: tuple[_Shape, ...]) -> sa.Executable:
     return main.add_cte(*(s.cte(f"d{i}") for i, s in enumerate(others))) if others else main
 
 
-def _execute(conn: sa.Connection, writes: list[_Write], *, autocommit: bool = False) -> None:
-    """Run ``writes``: on PostgreSQL as one statement, on SQLite an executemany each. ``autocommit``: the
-    driver connection is in autocommit for it (``flush``), so the statement goes straight to the driver
-    (``runtime.driver``): no transaction of SQLAlchemy's to keep, and its execution cost as much again."""
+def _execute(conn: sa.Connection, writes: list[_Write], *, alone: bool = False) -> None:
+    """Run ``writes``: on PostgreSQL as one statement, on SQLite an executemany each. ``alone``: the
+    statement is the transaction's only one (``flush``) and goes straight to the driver as a transaction
+    of its own (``runtime.driver``): no transaction of SQLAlchemy's to keep, and its execution cost as much again."""
     if not writes:
         return
     if conn.dialect.name != "postgresql":
@@ -436,8 +436,8 @@ def _execute(conn: sa.Connection, writes: list[_Write], *, autocommit: bool = Fa
     params: dict[str, Any] = {}
     for i, w in enumerate(writes):
         params.update(w.shape.params(f"w{i}", conn.dialect, w.items))
-    if autocommit:
-        driver.execute_autocommit(conn, _combined(shapes), params)
+    if alone:
+        driver.execute_alone(conn, _combined(shapes), params)
     else:
         conn.execute(_combined(shapes), params, execution_options=_OURS)
 
@@ -616,15 +616,7 @@ def flush(conn: sa.Connection, *, committing: bool = False) -> None:
     writes += [_Write(_shape("tally", *shape), keys) for shape, keys in counters.items()]
     rows, pending.rows = pending.rows, []
     writes += _take_rows(_take_inserts(pending) + rows)
-    if not (writes and committing and _untouched(conn)):
-        _execute(conn, writes)
-        return
-    raw = conn.connection.dbapi_connection
-    raw.autocommit = True
-    try:
-        _execute(conn, writes, autocommit=True)
-    finally:
-        raw.autocommit = False
+    _execute(conn, writes, alone=bool(writes) and committing and _untouched(conn))
 
 
 def _at_commit(conn: sa.Connection) -> None:

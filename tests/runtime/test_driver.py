@@ -86,30 +86,61 @@ def test_a_connection_the_error_broke_is_invalidated(engine, db_url):
         assert driver.first(conn, BY_NAME, {"name": "甲"}).name == "甲"
 
 
+def _prepared(conn) -> list[str]:
+    """The statements the driver prepared on ``conn``'s server connection that read driver_things."""
+    return [r[0] for r in conn.exec_driver_sql(
+        "select statement from pg_prepared_statements where strpos(statement, 'driver_things') > 0 and strpos(name, 'jimu_') = 1")]
+
+
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @pytest.mark.pg
-def test_a_server_connection_keeps_one_cursor_for_the_driver_and_a_new_connection_gets_its_own(engine, db_url):
-    """The driver's statements on one server connection go through one cursor, across checkouts (a new
-    cursor per statement set up its value conversions again each time); a connection that replaced an
-    invalidated one gets a cursor of its own, and rows still come back right after an error."""
-    cursors = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if "driver_things" in statement:
-            cursors.append(cursor)
-
-    sa.event.listen(engine, "before_cursor_execute", before)
-    try:
-        for name in ("甲", "乙"):
-            with _autocommit(engine) as conn:
-                assert driver.first(conn, BY_NAME, {"name": name}).name == name
-        assert cursors[0] is cursors[1] and len(cursors) == 2
+def test_a_statement_is_prepared_on_its_second_run_on_a_server_connection_and_once(engine, db_url):
+    """A statement a connection runs once is sent unprepared (no round trip of its own to prepare it);
+    from the second run on it is prepared, once per server connection across checkouts; a connection that
+    replaced an invalidated one prepares it again, and rows still come back right after an error."""
+    with _autocommit(engine) as conn:
+        assert driver.first(conn, BY_NAME, {"name": "甲"}).name == "甲"
+        assert _prepared(conn) == []
+    for name in ("乙", "甲", "乙"):
         with _autocommit(engine) as conn:
-            conn.invalidate()
-            assert driver.first(conn, BY_NAME, {"name": "甲"}).name == "甲"
-        assert cursors[2] is not cursors[0] and cursors[2].connection is not cursors[0].connection
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
+            row = driver.first(conn, BY_NAME, {"name": name})
+            assert row.name == name and (row.data is None) == (name == "乙")
+            assert len(_prepared(conn)) == 1, "prepared once, on the only server connection the pool holds"
+    with _autocommit(engine) as conn:
+        conn.invalidate()
+        assert driver.first(conn, BY_NAME, {"name": "甲"}).data == {"k": [1, 2]}
+        assert _prepared(conn) == []
+        assert driver.first(conn, BY_NAME, {"name": "甲"}).name == "甲"
+        assert len(_prepared(conn)) == 1
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.pg
+def test_a_prepared_statement_the_server_dropped_is_prepared_again(engine, db_url):
+    with _autocommit(engine) as conn:
+        for _ in range(2):
+            driver.first(conn, BY_NAME, {"name": "甲"})
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        assert driver.first(conn, BY_NAME, {"name": "甲"}).at == AT.astimezone(timezone.utc)
+        assert len(_prepared(conn)) == 1
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.pg
+def test_values_of_other_types_take_the_cursor_and_give_the_same_rows(engine, db_url):
+    """Text, integers, booleans and None go to libpq as text; a timestamp (or text psycopg refuses: a NUL
+    character) goes through psycopg's cursor, with the same result or the same error."""
+    by_at = sa.select(things.c.id, things.c.name).where(things.c.at == sa.bindparam("at", type_=UTCDateTime))
+    flag = sa.select(sa.cast(sa.bindparam("on", type_=sa.Boolean), sa.Boolean).label("on"),
+                     sa.cast(sa.bindparam("n", type_=sa.BigInteger), sa.BigInteger).label("n"))
+    with _autocommit(engine) as conn:
+        for _ in range(3):
+            assert driver.first(conn, by_at, {"at": AT}).name == "甲"
+            assert tuple(driver.first(conn, flag, {"on": False, "n": -2 ** 40})) == (False, -2 ** 40)
+            assert tuple(driver.first(conn, flag, {"on": None, "n": None})) == (None, None)
+        with pytest.raises(sa.exc.DBAPIError):
+            driver.first(conn, BY_NAME, {"name": "a\x00b"})
+        assert driver.first(conn, BY_NAME, {"name": "甲"}).name == "甲"
 
 
 def test_a_connection_in_a_transaction_takes_sqlalchemys_path(engine):
@@ -118,3 +149,25 @@ def test_a_connection_in_a_transaction_takes_sqlalchemys_path(engine):
     with engine.connect() as conn, conn.begin():
         conn.execute(sa.insert(things).values(name="丁", at=AT))
         assert driver.first(conn, BY_NAME, {"name": "丁"}).name == "丁"
+
+
+def test_parameters_are_what_sqlalchemy_would_send():
+    """The driver's own reading of a statement's parameters (``_values``) gives what SQLAlchemy's
+    ``construct_params`` and bind processors give: values passed by key, the statement's own values
+    (a literal, a default), processed values (a timestamp in UTC); a required value not passed raises
+    as SQLAlchemy raises."""
+    from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+    dialect = pg_psycopg.dialect()
+    with_constant = sa.select(things.c.id, sa.func.set_config("a", sa.bindparam("v", type_=sa.String), True)).where(
+        things.c.at == sa.bindparam("at", type_=UTCDateTime), things.c.id == sa.bindparam("id", 7))
+    cases = [(BY_NAME, {"name": "甲"}), (with_constant, {"v": "x", "at": AT}),
+             (with_constant, {"v": None, "at": None, "id": 9})]
+    for stmt, params in cases:
+        plan = driver._plan(stmt, dialect)
+        expected = plan.compiled.construct_params(params)
+        for key, process in plan.binds.items():
+            expected[key] = process(expected[key])
+        assert plan.slots is not None
+        assert driver._values(plan, params) == {k: expected[k] for k in plan.order}
+    with pytest.raises(sa.exc.InvalidRequestError):
+        driver._values(driver._plan(with_constant, dialect), {"v": "x"})
