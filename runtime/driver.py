@@ -179,7 +179,7 @@ def _text(values: list) -> list[bytes | None] | None:
     out: list[bytes | None] = []
     for v in values:
         t = type(v)
-        if t is str:
+        if t is str or (t is not bool and t is not int and isinstance(v, str)):   # str, or a name SQLAlchemy quotes
             if "\x00" in v:
                 return None
             out.append(v.encode())

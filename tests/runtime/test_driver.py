@@ -171,3 +171,5 @@ def test_parameters_are_what_sqlalchemy_would_send():
         assert driver._values(plan, params) == {k: expected[k] for k in plan.order}
     with pytest.raises(sa.exc.InvalidRequestError):
         driver._values(driver._plan(with_constant, dialect), {"v": "x"})
+    assert driver._text(["甲", sa.sql.quoted_name("f2", True), 3, True, None]) == ["甲".encode(), b"f2", b"3", b"t", None]
+    assert driver._text([AT]) is None and driver._text(["a\x00"]) is None and driver._text([1.5]) is None
