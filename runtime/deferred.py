@@ -555,6 +555,8 @@ def new_id(conn: sa.Connection, table: sa.Table, *also: sa.Table) -> Any:
     stays untouched until its first write (see ``flush``)."""
     ready = reserved_id(conn, table)
     pending = _pending(conn, create=True)
+    if ready is not None and not also and not pending.expected:
+        return ready   # drawn ahead, nothing more to draw (a create's flow instance, task, related record)
     wanted = Counter(also)
     if ready is None:
         wanted[table] += 1
