@@ -245,8 +245,8 @@ def _cuts(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _block(block: str, with_full: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The words of one block of a text (``_cuts``), normalised (``_norm``: a word's letter-and-digit
     runs, lower case, which no block boundary splits): jieba's search-mode words, and its full-mode
-    words if ``with_full``. Each block's graph of dictionary words (``get_DAG``, the dearest step) is
-    built once for both modes; the walks are jieba's ``__cut_DAG`` and ``__cut_all`` over it. An ASCII
+    words if ``with_full``. Each block's graph of dictionary words (``_graph``, jieba's ``get_DAG``, the
+    dearest step) is built once for both modes; the walks are jieba's ``__cut_DAG`` and ``__cut_all`` over it. An ASCII
     block holding none of the dictionary's ASCII words (a serial number, a code: ``GD-20261207-0021``)
     is no graph walk: both cuts are its runs of letters and digits, as ``index_words`` cuts such a
     text (``_ascii_cut``; the full mode keeps a decimal's digits apart)."""
@@ -256,24 +256,59 @@ def _block(block: str, with_full: bool) -> tuple[tuple[str, ...], tuple[str, ...
             lowered = block.lower()
             return tuple(_ascii_cut(lowered)), tuple(_ASCII_RUN.findall(lowered)) if with_full else ()
     dt = _segmenter().dt
-    freq = dt.FREQ
-    dag = dt.get_DAG(block)
+    dag, freqs = _graph(dt.FREQ, block)
     precise: list[str] = []
-    for word in _precise(dt, block, dag):
+    at = 0   # where the word starts in the block: the precise cut's words follow each other
+    for word in _precise(dt, block, dag, freqs):
         n = len(word)
-        if n > 2:
-            precise += [g for g in (word[i:i + 2] for i in range(n - 1)) if freq.get(g)]
+        if n > 2:   # jieba's search mode: the word's two- and three-character dictionary words first
+            precise += [word[i:i + 2] for i in range(n - 1) if at + i + 1 in dag[at + i]]
         if n > 3:
-            precise += [g for g in (word[i:i + 3] for i in range(n - 2)) if freq.get(g)]
+            precise += [word[i:i + 3] for i in range(n - 2) if at + i + 2 in dag[at + i]]
         precise.append(word)
+        at += n
     return tuple(_norm(precise)), tuple(_norm(_full(block, dag))) if with_full else ()
 
 
-def _precise(dt, block: str, dag: dict[int, list[int]]) -> list[str]:
+def _graph(freq: Mapping[str, int], block: str) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """jieba's graph of dictionary words (``Tokenizer.get_DAG``: from each position, the ends of the words
+    starting there, or the position itself when none does) and each word's frequency, looked up once.
+
+    The walks after it ask nothing more of the dictionary: the likeliest path takes the frequencies
+    from here (``_route``), and whether a piece of the block is a word (a run of single characters,
+    a search-mode two- or three-character word) is whether its end is in the graph, since the dictionary
+    holds every prefix of every word (with frequency 0), so the walk from a position reaches each
+    word there. A lookup in the dictionary of some 350,000 words misses the processor's caches in a
+    server busy with other work: the second and later lookups of the same piece cost as much as the first."""
+    n = len(block)
+    dag: dict[int, list[int]] = {}
+    freqs: dict[int, list[int]] = {}
+    get = freq.get
+    for k in range(n):
+        ends: list[int] = []
+        counts: list[int] = []
+        i = k
+        f = get(block[k])
+        while f is not None:
+            if f:
+                ends.append(i)
+                counts.append(f)
+            i += 1
+            if i == n:
+                break
+            f = get(block[k:i + 1])
+        if not ends:   # no word starts here: the character alone, whose frequency jieba counts as 1
+            ends.append(k)
+            counts.append(1)
+        dag[k] = ends
+        freqs[k] = counts
+    return dag, freqs
+
+
+def _precise(dt, block: str, dag: dict[int, list[int]], freqs: dict[int, list[int]]) -> list[str]:
     """jieba's precise cut (HMM on) of a block from its graph (``Tokenizer.__cut_DAG``): the likeliest
     path of dictionary words; a run of single characters that is no word goes to the HMM."""
-    finalseg = _segmenter().finalseg
-    route = _route(dt, block, dag)
+    route = _route(dt, block, dag, freqs)
     out: list[str] = []
     buf = ""
     x, n = 0, len(block)
@@ -285,7 +320,7 @@ def _precise(dt, block: str, dag: dict[int, list[int]]) -> list[str]:
             if len(buf) == 1:
                 out.append(buf)
             elif buf:
-                out += finalseg.cut(buf) if not dt.FREQ.get(buf) else buf
+                out += buf if x - 1 in dag[x - len(buf)] else _hmm(buf)
             buf = ""
             if x < n:
                 out.append(block[x:y])
@@ -293,21 +328,36 @@ def _precise(dt, block: str, dag: dict[int, list[int]]) -> list[str]:
     return out
 
 
-def _route(dt, block: str, dag: dict[int, list[int]]) -> dict[int, tuple[float, int]]:
+def _hmm(run: str) -> list[str]:
+    """jieba's HMM cut of a run of characters no dictionary word covers (``finalseg.cut``), block by block
+    as it cuts: a block of one Chinese character comes out as it is (the HMM's only path through one
+    character ends in a state that emits it whole), without the walk; longer blocks take the HMM."""
+    finalseg = _segmenter().finalseg
+    han = finalseg.re_han
+    out: list[str] = []
+    for piece in han.split(run):
+        if len(piece) == 1 and han.match(piece):
+            out.append(piece)
+        elif piece:
+            out += finalseg.cut(piece)
+    return out
+
+
+def _route(dt, block: str, dag: dict[int, list[int]], freqs: dict[int, list[int]]) -> dict[int, tuple[float, int]]:
     """jieba's ``Tokenizer.calc``: from each position, the likeliest path's log-probability and the
-    end of its first word (the same sums, so the same ties); a position one word starts at, most of
-    them, is no ``max`` over one candidate."""
-    freq, n = dt.FREQ, len(block)
-    logtotal = math.log(dt.total)
+    end of its first word (the same sums, so the same ties), from the frequencies ``_graph`` found;
+    a position one word starts at, most of them, is no ``max`` over one candidate."""
+    n = len(block)
+    log = math.log
+    logtotal = log(dt.total)
     route: dict[int, tuple[float, int]] = {n: (0, 0)}
     for idx in range(n - 1, -1, -1):
         ends = dag[idx]
         if len(ends) == 1:
             x = ends[0]
-            route[idx] = (math.log(freq.get(block[idx:x + 1]) or 1) - logtotal + route[x + 1][0], x)
+            route[idx] = (log(freqs[idx][0]) - logtotal + route[x + 1][0], x)
         else:
-            route[idx] = max((math.log(freq.get(block[idx:x + 1]) or 1) - logtotal + route[x + 1][0], x)
-                             for x in ends)
+            route[idx] = max((log(f) - logtotal + route[x + 1][0], x) for x, f in zip(ends, freqs[idx]))
     return route
 
 

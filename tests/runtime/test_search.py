@@ -182,7 +182,8 @@ def _norm(words):
 
 
 def test_one_walk_gives_the_words_of_both_jieba_cuts():
-    """``_cuts`` builds each block's word graph once for jieba's search-mode and full-mode cuts; on
+    """``_cuts`` builds each block's word graph once for jieba's search-mode and full-mode cuts, and
+    walks it with no more lookups in the dictionary; on
     sentences mixing Chinese (names the HMM cuts, dictionary words, single characters), spaces and
     line breaks, punctuation, other scripts (Greek final sigma, Cyrillic, Korean, accented and
     full-width letters) and ASCII codes, its words are exactly those of jieba's two cuts."""
@@ -195,7 +196,8 @@ def test_one_walk_gives_the_words_of_both_jieba_cuts():
     chars = "客户订单发票重开增值税作废申请报销流程说明年假规定张伟王芳欧阳李娜上海北京深圳市第号您好我们会尽快处理已受理的了是在有"
     other = ["Straße ", "ΑΣ Σα", "привет мир", "café", "İstanbul", "  \r\n\t", "，。！？", "T恤", "C++", "AT&T",
              "卡拉OK", "x_y", "ｆｕｌｌ", "①②", "한국어", "にほんご", "TK-2026-00057", "3.14%"]
-    texts = ["张三您好，您的工单 TK-2026-00057 已受理，我们会尽快处理。", "无法登录账号 57", ""]
+    texts = ["张三您好，您的工单 TK-2026-00057 已受理，我们会尽快处理。", "无法登录账号 57", "",
+             "第30次无法登录账号", "登录30号系统时提示密码错误", "客户30您好", "欧阳娜娜3次", "第1第2第3"]
     for _ in range(3000):
         texts.append("".join(
             "".join(rng.choice(chars) for _ in range(rng.randint(1, 12))) if r < 0.5 else rng.choice(other)
