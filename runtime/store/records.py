@@ -401,6 +401,14 @@ def _row_as_read(ft: FormTable, params: Mapping[str, Any]) -> dict[str, Any] | N
     return row
 
 
+def _column_names(ft) -> dict[str, str]:
+    """Field key → its column's name as plain text, worked out once per form table: SQLAlchemy names a
+    column with a ``quoted_name``, a str subclass that orjson refuses as a key, so a row written at
+    commit (``runtime.deferred``) whose keys were such names took a failed encoding and then orjson's
+    slower one for keys that are no strings (twice in every create of a record and its related one)."""
+    return {key: str(col.name) for key, col in ft.columns.items()}
+
+
 class RecordStore:
     """Stateless helpers bound to a connection; one per unit of work."""
 
@@ -411,7 +419,8 @@ class RecordStore:
 
     # -- writing ---------------------------------------------------------------
     def _scalar_params(self, ft: FormTable, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {ft.columns[k].name: v for k, v in values.items() if k in ft.columns}
+        names = once(ft, _column_names)
+        return {names[k]: v for k, v in values.items() if k in names}
 
     def create(self, ft: FormTable, values: Mapping[str, Any], *, now: datetime, actor: int | None) -> int:
         """One INSERT (the search document goes in the same row; SQLite's FTS triggers index it), at
@@ -675,7 +684,8 @@ class RecordStore:
             existing = set(self.conn.execute(sa.select(t.c.id).where(t.c.record_id == rid)).scalars())
         kept = set()
         for pos, row in enumerate(rows):
-            params = {ct.columns[k].name: v for k, v in row.items() if k in ct.columns}
+            names = once(ct, _column_names)
+            params = {names[k]: v for k, v in row.items() if k in names}
             params["position"] = pos
             row_id = row.get("id")
             if isinstance(row_id, int) and row_id in existing:

@@ -217,3 +217,24 @@ def test_a_read_of_a_waiting_record_with_a_waiting_record_linking_to_it_writes_b
         assert conn.execute(sa.select(order.table.c.id).where(order.table.c.id == rid)).scalar() == rid
         assert conn.execute(sa.select(memo.column("order")).where(memo.table.c.id == note)).scalar() == rid
     assert [tuple(m) for m in _memos(jimu)] == [("on it", rid)]
+
+
+def test_the_rows_a_create_leaves_for_the_commit_are_keyed_by_plain_text(jimu, client, monkeypatch):
+    """The rows written at commit are encoded as JSON by orjson, which takes only plain ``str`` keys: a
+    record's row keyed by SQLAlchemy's column names (``quoted_name``, a str subclass) took a failed
+    encoding and then the slower one for other keys, at every create."""
+    install_package(jimu, _with_rules(RULES))
+    encoded = []
+    real = deferred._dumps
+
+    def dumps(rows):
+        encoded.append(rows)
+        return real(rows)
+
+    monkeypatch.setattr(deferred, "_dumps", dumps)
+    r = client.post(URL, headers=_buyer(jimu), json=ORDER)
+    assert r.status_code == 201, r.get_data(as_text=True)
+    keys = [k for rows in encoded for row in rows for k in row]
+    if jimu.engine.dialect.name == "postgresql":
+        assert any(k.startswith("c") for k in keys)   # the record's own columns are among them
+    assert all(type(k) is str for k in keys), {type(k).__name__ for k in keys}
