@@ -1,6 +1,7 @@
 """runtime.driver: a one-row statement sent straight through the driver gives what
 ``Connection.execute(...).first()`` gives, is seen by the engine's statement listeners, and fails as
 SQLAlchemy fails."""
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -173,3 +174,19 @@ def test_parameters_are_what_sqlalchemy_would_send():
         driver._values(driver._plan(with_constant, dialect), {"v": "x"})
     assert driver._text(["甲", sa.sql.quoted_name("f2", True), 3, True, None]) == ["甲".encode(), b"f2", b"3", b"t", None]
     assert driver._text([AT]) is None and driver._text(["a\x00"]) is None and driver._text([1.5]) is None
+
+
+def test_json_reads_back_as_the_standard_reader_gives_it(engine):
+    """JSON columns are read with orjson (``db._loads_json``), and what orjson refuses with the standard
+    reader: an integer beyond 64 bits (which orjson reads as a float), a number beyond a float's range, a
+    lone surrogate, a deep nesting come back as before, on either database."""
+    texts = ['{"k": [1, 2], "b": true, "n": null, "f": 1.5e-7, "s": "甲\\u00e9"}',
+             '{"big": 123456789012345678901234567890}', '[-9223372036854775809, 18446744073709551616]',
+             '[1e400]', '["\\ud800x"]', '{"a": 1, "a": 2}', "[" * 300 + "]" * 300]
+    with engine.begin() as conn:
+        for text in texts:
+            conn.execute(sa.text("UPDATE driver_things SET data = :d WHERE name = '乙'"
+                                 if engine.dialect.name == "sqlite" else
+                                 "UPDATE driver_things SET data = CAST(:d AS json) WHERE name = '乙'"), {"d": text})
+            got = conn.execute(sa.select(things.c.data).where(things.c.name == "乙")).scalar()
+            assert got == json.loads(text), text
