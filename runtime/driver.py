@@ -70,6 +70,8 @@ _NAMES = itertools.count(1)
 
 
 def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
+    """SQLAlchemy's text for psycopg (``%(name)s``, ``%%``) as the server takes it (``$1``, ``%``), and the
+    parameters' names by number (a name used twice is one number)."""
     order: list[str] = []
     index: dict[str, int] = {}
 
@@ -95,7 +97,8 @@ def _plan(stmt: sa.Executable, dialect: sa.Dialect) -> _Plan:
 
 
 def _slots(compiled, order: tuple[str, ...], binds: dict[str, Callable]) -> tuple[_Slot, ...] | None:
-    if compiled.escaped_bind_names or compiled._render_postcompile or (compiled._collect_params and compiled._collected_params):
+    if (compiled.escaped_bind_names or compiled._render_postcompile
+            or (compiled._collect_params and compiled._collected_params)):
         return None
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
     slots = []

@@ -90,7 +90,8 @@ def test_a_connection_the_error_broke_is_invalidated(engine, db_url):
 def _prepared(conn) -> list[str]:
     """The statements the driver prepared on ``conn``'s server connection that read driver_things."""
     return [r[0] for r in conn.exec_driver_sql(
-        "select statement from pg_prepared_statements where strpos(statement, 'driver_things') > 0 and strpos(name, 'jimu_') = 1")]
+        "select statement from pg_prepared_statements"
+        " where strpos(statement, 'driver_things') > 0 and strpos(name, 'jimu_') = 1")]
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
