@@ -363,24 +363,31 @@ def _has_rows(ft: FormTable, values: Mapping[str, Any]) -> bool:
     return any(values.get(k) for k in ft.multi) or any(values.get(k) for k in ft.children)
 
 
-def _read_plan(ft: FormTable) -> tuple[tuple[str, bool, tuple | None, bool], ...]:
+#: what ``_as_column_read`` does to one value of a column: nothing, a float column's (an integer read back
+#: as a float, a NaN or infinity uncertain), a UTC time column's (``time_as_read``)
+_AS_IS, _FLOAT_READ, _TIME_READ = 0, 1, 2
+
+
+def _read_plan(ft: FormTable) -> tuple[tuple[str, bool, tuple | None, int], ...]:
     """For ``_row_as_read``, worked out once per form table (``once``): each column but the id as (its
-    name, whether it has a default, the types whose values read back as written (``_read_types``),
-    whether it is a column whose values need ``_as_column_read``'s conversion (times, float columns)).
-    Asking the column's type each time was most of the cost of keeping a new record's row."""
+    name as plain text, whether it has a default, the types whose values read back as written
+    (``_read_types``), what ``_as_column_read`` does to a value of it). Asking the column's type each
+    time was most of the cost of keeping a new record's row."""
     plan = []
     for col in ft.row_columns:
         if col.name == "id":
             continue
         allowed = _read_types(col)
-        plan.append((col.name, col.default is not None or col.server_default is not None, allowed,
-                     allowed is not None and (datetime in allowed or float in allowed)))
+        converts = (_AS_IS if allowed is None else _TIME_READ if datetime in allowed
+                    else _FLOAT_READ if float in allowed else _AS_IS)
+        plan.append((str(col.name), col.default is not None or col.server_default is not None, allowed, converts))
     return tuple(plan)
 
 
 def _row_as_read(ft: FormTable, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """The row inserted with ``params`` (column → value) as reading it back gives it, but its id; None
-    when a value's read is not certain (``_as_column_read``) or a column left out has a default."""
+    when a value's read is not certain (``_as_column_read``, here for one value at a time) or a
+    column left out has a default."""
     row = {}
     for name, has_default, allowed, converts in once(ft, _read_plan):
         if name not in params:
@@ -392,11 +399,14 @@ def _row_as_read(ft: FormTable, params: Mapping[str, Any]) -> dict[str, Any] | N
         if value is not None:
             if allowed is None or type(value) not in allowed:
                 return None
-            if converts:
-                value = _as_column_read(ft.table.c[name], [value])
-                if value is None:
-                    return None
-                value = value[0]
+            if converts == _FLOAT_READ:
+                if type(value) is float:
+                    if not isfinite(value):
+                        return None
+                else:
+                    value = float(value)
+            elif converts == _TIME_READ:
+                value = time_as_read(value)
         row[name] = value
     return row
 

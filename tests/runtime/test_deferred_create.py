@@ -238,3 +238,31 @@ def test_the_rows_a_create_leaves_for_the_commit_are_keyed_by_plain_text(jimu, c
     if jimu.engine.dialect.name == "postgresql":
         assert any(k.startswith("c") for k in keys)   # the record's own columns are among them
     assert all(type(k) is str for k in keys), {type(k).__name__ for k in keys}
+
+
+def test_a_kept_row_reads_each_value_as_the_column_gives_it_back(jimu):
+    """``_row_as_read`` takes each value as ``_as_column_read`` reads it back from its column: an integer
+    in a float column as a float, a time in UTC, a NaN or a value of another type as uncertain (None:
+    the row is inserted at once and read instead)."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from runtime.store.records import _as_column_read, _row_as_read
+    install_package(jimu, PURCHASING)
+    with jimu.read():
+        ft = jimu.catalog.form("order")
+    columns = {key: ft.columns[key] for key in ("item", "quantity", "unit_price", "needed_by", "urgent")}
+    columns["created_at"] = ft.table.c.created_at   # a UTC time column
+    east = timezone(timedelta(hours=8))
+    samples = ["纸", "", 150, 3.5, -0.0, float("nan"), float("inf"), True, False, 7,
+               date(2026, 12, 1), datetime(2026, 12, 1, 9, 30, tzinfo=east), "150", None]
+    base = {str(c.name): None for c in ft.row_columns if c.name != "id"}
+    base.update(created_at=datetime(2026, 12, 7, tzinfo=timezone.utc), row_version=1)
+    for key, col in columns.items():
+        for value in samples:
+            row = _row_as_read(ft, {**base, str(col.name): value})
+            expected = [None] if value is None else _as_column_read(col, [value])
+            if expected is None:
+                assert row is None, (key, value)
+            else:
+                assert row is not None and row[str(col.name)] == expected[0], (key, value)
+                assert type(row[str(col.name)]) is type(expected[0]), (key, value)
