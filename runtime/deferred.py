@@ -424,8 +424,9 @@ def _combined(shapes: tuple[_Shape, ...]) -> sa.Executable:
 
 def _execute(conn: sa.Connection, writes: list[_Write], *, alone: bool = False) -> None:
     """Run ``writes``: on PostgreSQL as one statement, on SQLite an executemany each. ``alone``: the
-    statement is the transaction's only one (``flush``) and goes straight to the driver as a transaction
-    of its own (``runtime.driver``): no transaction of SQLAlchemy's to keep, and its execution cost as much again."""
+    statement is the transaction's only one (``flush``) and goes straight to the driver as a
+    transaction of its own (``runtime.driver``): no transaction of SQLAlchemy's to keep, and its
+    execution cost as much again."""
     if not writes:
         return
     if conn.dialect.name != "postgresql":

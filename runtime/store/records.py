@@ -693,8 +693,8 @@ class RecordStore:
         if replace:
             existing = set(self.conn.execute(sa.select(t.c.id).where(t.c.record_id == rid)).scalars())
         kept = set()
+        names = once(ct, _column_names)
         for pos, row in enumerate(rows):
-            names = once(ct, _column_names)
             params = {names[k]: v for k, v in row.items() if k in names}
             params["position"] = pos
             row_id = row.get("id")

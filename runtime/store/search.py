@@ -246,8 +246,8 @@ def _block(block: str, with_full: bool) -> tuple[tuple[str, ...], tuple[str, ...
     """The words of one block of a text (``_cuts``), normalised (``_norm``: a word's letter-and-digit
     runs, lower case, which no block boundary splits): jieba's search-mode words, and its full-mode
     words if ``with_full``. Each block's graph of dictionary words (``_graph``, jieba's ``get_DAG``, the
-    dearest step) is built once for both modes; the walks are jieba's ``__cut_DAG`` and ``__cut_all`` over it. An ASCII
-    block holding none of the dictionary's ASCII words (a serial number, a code: ``GD-20261207-0021``)
+    dearest step) is built once for both modes; the walks are jieba's ``__cut_DAG`` and ``__cut_all``
+    over it. An ASCII block holding none of the dictionary's ASCII words (a serial number, a code: ``GD-20261207-0021``)
     is no graph walk: both cuts are its runs of letters and digits, as ``index_words`` cuts such a
     text (``_ascii_cut``; the full mode keeps a decimal's digits apart)."""
     if block.isascii():
@@ -276,10 +276,11 @@ def _graph(freq: Mapping[str, int], block: str) -> tuple[dict[int, list[int]], d
 
     The walks after it ask nothing more of the dictionary: the likeliest path takes the frequencies
     from here (``_route``), and whether a piece of the block is a word (a run of single characters,
-    a search-mode two- or three-character word) is whether its end is in the graph, since the dictionary
-    holds every prefix of every word (with frequency 0), so the walk from a position reaches each
-    word there. A lookup in the dictionary of some 350,000 words misses the processor's caches in a
-    server busy with other work: the second and later lookups of the same piece cost as much as the first."""
+    a search-mode two- or three-character word) is whether its end is in the graph, since the
+    dictionary holds every prefix of every word (with frequency 0), so the walk from a position
+    reaches each word there. A lookup in the dictionary of some 350,000 words misses the processor's
+    caches in a server busy with other work: the second and later lookups of the same piece cost as
+    much as the first."""
     n = len(block)
     dag: dict[int, list[int]] = {}
     freqs: dict[int, list[int]] = {}
