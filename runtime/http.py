@@ -4,12 +4,14 @@
   bigger number names nothing (404) instead of overflowing the database driver (500).
 - JSON bodies nested deeper than the parser can follow are malformed input (400), not a crash:
   ``json.loads`` raises ``RecursionError`` there, which Werkzeug does not treat as bad JSON.
+- JSON responses are written by orjson where it writes what Flask's encoder writes (``JSONProvider.response``).
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import orjson
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
@@ -49,6 +51,31 @@ class JSONProvider(DefaultJSONProvider):
             return json.loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+
+    def response(self, *args: Any, **kwargs: Any):
+        """``jsonify``'s response, its body written by orjson (a created record's answer cost Flask's
+        encoder about a twentieth of the create's CPU): keys sorted, compact, UTF-8, a newline after,
+        as Flask writes it here. What orjson does not write as Flask does goes to Flask's own encoder:
+        times and dates, dataclasses and subclasses of the JSON types (a ``Markup``, an ``IntEnum``, a
+        ``dict`` subclass) are handed to Flask's ``default``, and whatever that refuses, keys that are
+        not plain text, integers beyond 64 bits, text that is not valid Unicode and nesting deeper than
+        orjson follows, to Flask itself. The one difference: a float NaN or infinity, which Flask wrote
+        as a token no JSON reader accepts, is null. Pretty output (debug, ``compact = False``) and
+        ASCII-only output are Flask's."""
+        pretty = (self.compact is None and self._app.debug) or self.compact is False
+        if not pretty and self.sort_keys and not self.ensure_ascii:
+            try:
+                body = orjson.dumps(self._prepare_response_obj(args, kwargs), default=self.default,
+                                    option=_RESPONSE_OPTIONS)
+            except orjson.JSONEncodeError:
+                pass
+            else:
+                return self._app.response_class(body, mimetype=self.mimetype)
+        return super().response(*args, **kwargs)
+
+
+_RESPONSE_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATETIME
+                     | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS)
 
 
 def init_http(app: Flask) -> None:
