@@ -11,14 +11,11 @@ Platform tables are declared here once and created by Alembic migrations in
 """
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
 from itertools import chain
 from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy import event
@@ -26,6 +23,7 @@ from sqlalchemy import event
 from engines.sqltypes import UTCDateTime
 
 from . import aside, deferred
+from .jsonread import read_json
 
 metadata = sa.MetaData()
 
@@ -568,29 +566,10 @@ def _sqlite_variables(conn: sa.Connection) -> int:
 PING_AFTER_IDLE_SECONDS = 5.0
 
 
-def _loads_json(text: str | bytes) -> Any:
-    """A JSON value read from the database (``json``/``jsonb`` columns, SQLite's JSON text): orjson's
-    reading, several times faster than the standard one, which reads what orjson refuses (a number
-    beyond a float's range, a lone surrogate, deep nesting) and any text holding a run of 19 digits
-    or more (orjson reads an integer beyond 64 bits as a float, silently) as it always has, so every
-    value comes back as before. A ticket create reads one (its round-robin group's members); reads of
-    records with JSON fields, flow states and tasks read many."""
-    if (_LONG_DIGITS_B if type(text) is bytes else _LONG_DIGITS).search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
-
-
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
-_LONG_DIGITS_B = re.compile(rb"[0-9]{19}")
-
-
 def make_engine(url: str, **kw) -> sa.Engine:
     """Create an engine with the per-dialect settings Jimu relies on and the writes deferred to commit
     (``runtime.deferred``); the kept records' listener is added by ``runtime.context.Jimu``."""
-    kw.setdefault("json_deserializer", _loads_json)
+    kw.setdefault("json_deserializer", read_json)   # JSON columns read back faster, as json.loads reads them
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {}).setdefault("timeout", 30)
         kw["connect_args"].setdefault("check_same_thread", False)

@@ -16,6 +16,8 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
+from .jsonread import read_json
+
 MAX_ID = 2**63 - 1
 
 
@@ -47,8 +49,9 @@ class IdConverter(IntegerConverter):
 
 class JSONProvider(DefaultJSONProvider):
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """A request's JSON body, read as ``json.loads`` reads it (``read_json``, faster)."""
         try:
-            return json.loads(s, **kwargs)
+            return read_json(s) if not kwargs else json.loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
 

@@ -178,7 +178,7 @@ def test_parameters_are_what_sqlalchemy_would_send():
 
 
 def test_json_reads_back_as_the_standard_reader_gives_it(engine):
-    """JSON columns are read with orjson (``db._loads_json``), and what orjson refuses with the standard
+    """JSON columns are read with orjson (``jsonread.read_json``), and what orjson refuses with the standard
     reader: an integer beyond 64 bits (which orjson reads as a float), a number beyond a float's range, a
     lone surrogate, a deep nesting come back as before, on either database."""
     texts = ['{"k": [1, 2], "b": true, "n": null, "f": 1.5e-7, "s": "甲\\u00e9"}',
