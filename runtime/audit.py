@@ -302,14 +302,14 @@ _SAME_JSON_WHEN_EQUAL = frozenset({str, int, bool, type(None)})
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list]:
     """{field: [old, new]} for the fields whose value changed (as JSON: ``1`` and ``1.0`` differ, two
     dicts with their keys in another order do not). Most fields of an update keep a text, number or
-    empty value, or the very value it had (a time, a list): those are compared without writing them
-    as JSON twice."""
+    empty value, or the very value it had (a time, a list), or goes from empty to a value or back
+    (JSON null is no other value's text): those are compared without writing them as JSON twice."""
     out = {}
     for key, new in after.items():
         old = before.get(key)
         if old is new or (type(old) is type(new) and type(new) in _SAME_JSON_WHEN_EQUAL and old == new):
             continue
-        if _SORTED.encode(jsonable(old)) != _SORTED.encode(jsonable(new)):
+        if (old is None) != (new is None) or _SORTED.encode(jsonable(old)) != _SORTED.encode(jsonable(new)):
             out[key] = [jsonable(old), jsonable(new)]
     return out
 

@@ -23,3 +23,13 @@ def test_the_same_instant_in_another_offset_is_a_change_as_its_text_is():
     there = at.astimezone(timezone(timedelta(hours=8)))
     assert changes({"t": at}, {"t": at}) == {}
     assert changes({"t": at}, {"t": there}) == {"t": [at.isoformat(), there.isoformat()]}
+
+
+def test_a_value_set_or_emptied_is_a_change_whatever_its_json():
+    """Null is no other value's JSON: a field going from empty to any value (an empty list, an empty text,
+    0, false, an empty object, NaN) or back is a change, as writing both as JSON shows."""
+    values = [[], "", 0, False, {}, float("nan"), 1.5, {"k": None}, [None]]
+    for v in values:
+        assert list(changes({"f": None}, {"f": v})) == ["f"], v
+        assert list(changes({"f": v}, {"f": None})) == ["f"], v
+    assert changes({"f": None}, {"f": None}) == {} and changes({}, {"f": None}) == {}
