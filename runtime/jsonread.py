@@ -6,8 +6,9 @@ beyond 64 bits as a float, silently: a text it refuses, or holding a run of 19 d
 the standard reader, which reads (or refuses) it as it always has.
 
 Used for what the database gives back (``runtime.db``: JSON columns) and for request bodies
-(``runtime.http``): a ticket create reads one of each, and in a server busy with other work the
-standard reader cost several per cent of a create's CPU.
+(``runtime.http``): a create reads at least one of each (its body; a group's members for a
+round-robin assignment), and in a server busy with other work the standard reader cost several
+per cent of a create's CPU.
 """
 from __future__ import annotations
 
