@@ -596,7 +596,7 @@ class RecordStore:
         ``before`` (the record as read by the caller) merged with ``values``."""
         t = ft.table
         params = self._scalar_params(ft, values)
-        if any(f.key in values for f in search.fields(ft)):
+        if search.touches(ft, values):
             if before is None:
                 before = self.get(ft, rid)
             params[SEARCH_COLUMN] = search.document(ft, {**before, **values})
