@@ -6,6 +6,7 @@ default for SQLite, where no ``jimu worker`` is expected) runs the jobs — time
 in a thread of the process that imports this module (each gunicorn worker; with ``--preload`` the master
 alone, as forked workers keep no threads); with it off, run ``jimu worker`` next to the web processes."""
 import gc
+import os
 
 from .app import check_server, create_app
 
@@ -24,7 +25,21 @@ def _serve():
         application.logger.warning("JIMU_EMBEDDED_WORKER=0 on SQLite: timers and outgoing mail run only "
                                    "while `jimu worker` runs next to this process")
     _settle_heap()
+    _own_connections(application.extensions["jimu"])
     return application
+
+
+def _own_connections(jimu) -> None:
+    """Each process talks to the database on connections it opened itself. With ``--preload`` gunicorn
+    builds the app here, in its master, which reads the database on the way (the schema check, the
+    schedule), and forks the workers from it: a worker using a connection its master opened shares one
+    server session with the other workers, whose statements and answers then cross (rows answering
+    another worker's query, errors, a worker left waiting). The master's pooled connections are closed
+    before it forks, and a forked process drops any it inherits without closing them (the parent's
+    sessions stay up) and opens its own on first use."""
+    engine = jimu.engine
+    engine.dispose()
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
 
 
 def _settle_heap() -> None:

@@ -392,3 +392,53 @@ def test_the_readme_postgresql_recipe_works_as_written(db_url, tmp_path, procs, 
     assert page.status_code == 200 and "Label printer" in page.text
     assert all(p.poll() is None for p, _ in procs.running), procs.logs()  # 2 gunicorn workers, 2 jimu workers
     assert time.monotonic() - started < 60  # from starting the processes to the walked link
+
+
+# -- gunicorn --preload ------------------------------------------------------------------------------
+@pytest.mark.parametrize("db_url", ["postgresql", "sqlite"], indirect=True)
+@pytest.mark.timeout(180)
+def test_preloaded_workers_each_talk_to_the_database_on_their_own_connections(db_url, tmp_path, procs):
+    """`gunicorn --preload` builds the app in the master, which reads the database on the way (the schema
+    check), and forks the workers from it: each worker must open its own connections, never the
+    master's. Sharing one (before 2026-12-07) mixed two workers' statements on one server session:
+    rows answering another worker's query, KeyErrors, 500s, a worker timing out. Here two workers take
+    240 creates from eight clients at once; every create answers 201 with its own values, and the form
+    holds exactly the 240 records sent."""
+    import requests
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = base_env(tmp_path, DATABASE_URL=db_url, SECRET_KEY="preload-test", BASE_URL=base, EMBEDDED_WORKER="0")
+    package = tmp_path / "purchasing.json"
+    package.write_text(json.dumps(PURCHASING), encoding="utf-8")
+    for argv in (["jimu", "migrate"], ["jimu", "import", str(package)],
+                 ["jimu", "create-user", "buyer", "--admin", "--password", "Buyer-pass-2026"]):
+        done = procs.run(argv, env, timeout=120)
+        assert done.returncode == 0, done.stderr
+    done = procs.run(["jimu", "create-token", "buyer", "--name", "load"], env)
+    assert done.returncode == 0, done.stderr
+    auth = {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
+    procs.start(["gunicorn", "--preload", "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "30",
+                 "runtime.wsgi:app"], env, "web")
+    wait_for(lambda: http_up(base), 60, "gunicorn", procs.logs)
+
+    def create(n):
+        item = f"Desk lamp {n}"
+        try:
+            r = requests.post(f"{base}/api/v1/forms/purchase_request/records", headers=auth, timeout=20,
+                              json={"item": item, "requester_email": f"buyer{n}@example.com"})
+        except requests.RequestException as exc:   # a worker stuck on a connection the other one broke
+            return n, type(exc).__name__, None
+        return n, r.status_code, (r.json().get("item") if r.headers.get("Content-Type", "").startswith(
+            "application/json") else r.text[:200])
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(create, range(240)))
+    wrong = [a for a in answers if a[1] != 201 or a[2] != f"Desk lamp {a[0]}"]
+    assert not wrong, (wrong[:5], procs.logs())
+    r = requests.get(f"{base}/api/v1/forms/purchase_request/records", headers=auth, timeout=30,
+                     params={"per_page": 500})
+    assert r.status_code == 200, r.text
+    assert sorted(x["item"] for x in r.json()["records"]) == sorted(f"Desk lamp {n}" for n in range(240))
+    assert "Traceback" not in procs.logs(), procs.logs()
