@@ -205,7 +205,8 @@ def _ascii_joined(text: str) -> str:
     cost each of them a third of its time (10,000 rows of a bulk write make 20,000 such texts)."""
     ascii_words = (_DICTIONARY or _dictionary())[0]
     lowered = text.lower()
-    if (ascii_words is not None and ascii_words.search(text)) or ("." in lowered and _DECIMAL_THEN_LETTER.search(lowered)):
+    if ((ascii_words is not None and ascii_words.search(text))
+            or ("." in lowered and _DECIMAL_THEN_LETTER.search(lowered))):
         return _joined(text)
     return " ".join(_ASCII_RUN.findall(lowered))
 
