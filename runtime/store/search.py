@@ -199,16 +199,14 @@ def _joined(text: str) -> str:
 
 
 def _ascii_joined(text: str) -> str:
-    """``_joined`` of an ASCII text: its runs of letters and digits in lower case, as ``index_words`` cuts
-    one holding no dictionary word and no decimal running into a letter (those take ``_joined``). Worked
-    out each time, not cached: a code, an address or a number is seldom seen twice, and a cache entry
-    cost each of them a third of its time (10,000 rows of a bulk write make 20,000 such texts)."""
+    """``_joined`` of an ASCII text, worked out each time instead of cached where jieba's dictionary has
+    nothing to say (no ASCII dictionary word in it: ``index_words``' own shortcut, ``_ascii_cut``). A code,
+    an address or a number is seldom seen twice, and a cache entry cost each of them a third of its time
+    (10,000 rows of a bulk write make 20,000 such texts)."""
     ascii_words = (_DICTIONARY or _dictionary())[0]
-    lowered = text.lower()
-    if ((ascii_words is not None and ascii_words.search(text))
-            or ("." in lowered and _DECIMAL_THEN_LETTER.search(lowered))):
+    if ascii_words is not None and ascii_words.search(text):
         return _joined(text)
-    return " ".join(_ASCII_RUN.findall(lowered))
+    return " ".join(_ascii_cut(text.lower()))
 
 
 #: a digit whose cut stands for a run of digits after a Chinese character
@@ -383,7 +381,7 @@ def _route(dt, block: str, dag: dict[int, list[int]], freqs: dict[int, list[int]
     n = len(block)
     log = math.log
     logtotal = log(dt.total)
-    score: list[float] = [0.0] * n + [0]
+    score = [0.0] * (n + 1)
     ends = [0] * n
     for idx in range(n - 1, -1, -1):
         words = dag[idx]
