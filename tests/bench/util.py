@@ -16,10 +16,14 @@ def median_time(fn: Callable[[], object], repeat: int = 5) -> float:
     return statistics.median(times)
 
 
-def times_in_turn(fns: list[Callable[[], object]], repeat: int = 5) -> list[list[float]]:
+def times_in_turn(fns: list[Callable[[], object]], repeat: int = 5, *, warmup: int = 0) -> list[list[float]]:
     """Wall times of each of ``fns`` over ``repeat`` rounds, run in turn within each round (both sides of
     a ratio see the same moments of a noisy machine: the server's background work after an earlier
-    part, another process), in seconds: one list per function, in the order run."""
+    part, another process), in seconds: one list per function, in the order run. ``warmup`` rounds
+    run first, untimed (first-use costs: plans, caches, imports)."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
         for fn, out in zip(fns, times):
