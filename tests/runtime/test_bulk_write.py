@@ -235,18 +235,21 @@ def test_a_bulk_write_freezes_the_objects_it_found_and_gives_them_back():
 
 @pytest.mark.pg
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_the_server_builds_a_large_bulk_writes_events_as_the_client_encodes_them(jimu, monkeypatch):
+@pytest.mark.parametrize("name", ["名称", "供应商联系人在合同签订之前最后一次确认的报价名称"])
+def test_the_server_builds_a_large_bulk_writes_events_as_the_client_encodes_them(jimu, monkeypatch, name):
     """On PostgreSQL the creation events of a bulk write of ``SERVER_EVENTS_AT`` records or more are
     built by the server from the rows (``audit.record_created``), while the listeners are told: the
     stored JSON is the one the client writes for the same values (compared as JSONB's text, which
     shows a number's scale: 96.0 is not 96), texts of every kind, integers, booleans, empty values,
     floats whose own text is not Python's (96.0, -0.0) and random ones (written by the server), integers
-    and floats in one column (sent as Python's text)."""
+    and floats in one column (sent as Python's text). The server names the values by their keys (a
+    row made JSON), or, for a key longer than its names may be (24 Chinese characters are 72 bytes, a
+    name at most 63), pairs them with their keys."""
     from runtime import audit, db
     from runtime.auth.principal import load_principal
     from runtime.records import Records
     form = {"key": "lot", "version": 1, "label": "Lot", "fields": [
-        {"key": "名称", "label": "name", "widget": "text"}, {"key": "note", "label": "note", "widget": "textarea"},
+        {"key": name, "label": "name", "widget": "text"}, {"key": "note", "label": "note", "widget": "textarea"},
         {"key": "qty", "label": "qty", "widget": "number"}, {"key": "price", "label": "price", "widget": "number"},
         {"key": "count", "label": "count", "widget": "number"},
         {"key": "rate", "label": "rate", "widget": "number"},
@@ -264,7 +267,7 @@ def test_the_server_builds_a_large_bulk_writes_events_as_the_client_encodes_them
     floats = [96.0, 999999999999999.0, 123456789012345.6, 1.5e-07, -0.0, 0.1 + 0.2, 1 / 3, 2.5, 5e-324, -7.0,
               1e-05, 123456.789]
     texts = ["扳手", 'a "quoted" \\ back\\slash', "", None, "é😀\u2028", "{}", "null", "<b>&amp;</b>"]
-    rows = [{"名称": texts[i % len(texts)], "note": (texts[(i + 3) % len(texts)] or "") + "line\nbreak\ttab",
+    rows = [{name: texts[i % len(texts)], "note": (texts[(i + 3) % len(texts)] or "") + "line\nbreak\ttab",
              "qty": i - 100, "count": i % 50, "rate": draw(), "price": floats[i % len(floats)], "n": (i * 7919) % 1000 - 500, "ok": i % 3 == 0}
             for i in range(audit.SERVER_EVENTS_AT + 40)]
     rows[5]["qty"] = 10 ** 15 - 1
@@ -283,6 +286,7 @@ def test_the_server_builds_a_large_bulk_writes_events_as_the_client_encodes_them
 
     by_server, server_ids = written()
     assert len(background) == 1 and "CASE WHEN" in background[0] and "unnest" in background[0]
+    assert ("to_jsonb(event_)" in background[0]) == (len(name.encode()) <= 63)
     monkeypatch.setattr(audit, "SERVER_EVENTS_AT", 10 ** 9)   # the same rows, encoded by the client
     by_client, client_ids = written()
     assert len(background) == 1
