@@ -109,7 +109,6 @@ def record_created(conn: sa.Connection, table: sa.Table, columns: Mapping[str, s
     sql, fixed = _created_sql(conn.dialect, table, tuple((k, columns[k], modes[k]) for k in keys))
     params = {**fixed, "kind": "record.created", "at": db.TS.process_bind_param(at, conn.dialect), "actor": actor_id,
               "form": form_key, "source": source, "ids": list(ids), "first": min(ids), "last": max(ids)}
-    params.update((f"k{i}", key) for i, key in enumerate(keys))
     params.update((f"t{i}", texts[key]) for i, key in enumerate(keys) if key in texts)
     db.before_insert(conn, db.events)
     db.in_background(conn, sql, params)
@@ -223,9 +222,9 @@ def _shortest_floats(conn: sa.Connection) -> bool:
 def _created_sql(dialect, table: sa.Table, fields: tuple[tuple[str, sa.Column, str], ...]) -> tuple[str, dict]:
     """The ``INSERT ... SELECT`` of ``record_created`` for ``table`` and its fields (key, column, how its
     values are written: ``_server_after``), compiled once per form table and set of fields, and the
-    values of its constant parameters. The caller binds the keys (``k0``…: named in the statement
-    itself unless one is longer than the server's names), the texts (``t0``…), the ids (and the first
-    and last), kind, time, actor, form and source."""
+    values of its constant parameters (among them the keys, where one is longer than the server's names
+    and the values cannot be named by them). The caller binds the texts (``t0``…), the ids (and the
+    first and last), kind, time, actor, form and source."""
     ids = sa.cast(sa.bindparam("ids"), postgresql.ARRAY(sa.BigInteger))
     texts = [i for i, (_k, _c, mode) in enumerate(fields) if mode == "text"]
     # the rows in the ids' order (ascending: the primary key's index gives them in one sweep of their
@@ -268,7 +267,7 @@ def _created_sql(dialect, table: sa.Table, fields: tuple[tuple[str, sa.Column, s
         events = written.join(event, sa.true())
         data = sa.func.to_jsonb(sa.literal_column("event_"))
     else:   # a key longer than the server's names: the pairs, 50 at a time (a function takes 100 arguments)
-        pairs = [x for i, v in enumerate(values) for x in (sa.bindparam(f"k{i}", type_=sa.Text), v)]
+        pairs = [x for i, (k, v) in enumerate(zip(keys, values)) for x in (sa.bindparam(f"k{i}", k, type_=sa.Text), v)]
         parts = [sa.func.jsonb_build_object(*pairs[i:i + 100]) for i in range(0, len(pairs), 100)]
         after = parts[0] if parts else sa.func.jsonb_build_object()
         for part in parts[1:]:

@@ -175,7 +175,6 @@ def test_the_write_path_shortcuts_cut_texts_exactly_as_jieba_does():
     assert search.index_words("客户123") == ["客户", "123"] and search.index_words("T.96O9") == ["t", "96", "o9"]
 
 
-
 def test_a_document_cuts_an_ascii_text_as_jieba_does_without_the_cache():
     """A record's ASCII texts (codes, addresses, numbers) go into its search document without the cache of
     texts (``_ascii_joined``): on codes, e-mails, decimals and the dictionary's ASCII words, its part of
@@ -189,8 +188,8 @@ def test_a_document_cuts_an_ascii_text_as_jieba_does_without_the_cache():
     latin = "abcXYZ0123456789 .-_@#&+%/:()\t"
     pieces = ["AT&T", "C++", "c#", "C#", "a.5b", "3.14", "x.y", "1.2.3a", "GD-20261207-0001", "r0u1@example.com"]
     texts = ["N0000123", "u1@example.com", "T.96O9", "v2.0b1", "C++ and AT&T", "50%"]
-    texts += ["".join(rng.choice(latin) if rng.random() < 0.8 else rng.choice(pieces) for _ in range(rng.randint(1, 20)))
-              for _ in range(3000)]
+    texts += ["".join(rng.choice(latin) if rng.random() < 0.8 else rng.choice(pieces)
+                      for _ in range(rng.randint(1, 20))) for _ in range(3000)]
     for text in texts:
         assert search._ascii_joined(text) == " ".join(_norm(jieba.cut_for_search(text))), text
     search._joined.cache_clear()
